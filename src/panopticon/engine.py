@@ -1,0 +1,92 @@
+"""The general day loop: phases of chunk steps, run on threads, merged into integer counters.
+
+A model is a list of phases; a phase is a list of steps; a step is a callable
+``step(lo, hi, acc, scratch)`` that advances citizens ``lo..hi-1`` by one day (usually by calling a
+Numba kernel that releases the GIL) and adds what happened to ``acc``, an int64 array
+``[region, counter]`` owned by the calling worker. Within a phase, every step runs on one chunk
+before the next chunk starts, so a chunk's arrays stay in cache; between phases all citizens wait
+for each other, so a step may read what another citizen wrote in an earlier phase.
+
+Counters are integers and are summed across workers after each phase, so totals never depend on
+chunk size, thread count or scheduling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+Step = Callable[[int, int, np.ndarray, dict], None]
+DEFAULT_CHUNK = 65_536
+
+
+def chunk_bounds(n: int, chunk_size: int) -> list[tuple[int, int]]:
+    """Half-open citizen ranges of at most ``chunk_size``."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+    return [(lo, min(lo + chunk_size, n)) for lo in range(0, n, chunk_size)]
+
+
+class Engine:
+    """Runs phases of steps over chunks of ``n`` citizens with ``threads`` workers."""
+
+    def __init__(
+        self,
+        n: int,
+        n_regions: int,
+        n_counters: int,
+        chunk_size: int = DEFAULT_CHUNK,
+        threads: int = 1,
+    ) -> None:
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
+        self.n = n
+        self.chunks = chunk_bounds(n, chunk_size)
+        self.threads = min(threads, max(1, len(self.chunks)))
+        self._acc = np.zeros((self.threads, n_regions, n_counters), dtype=np.int64)
+        self._scratch: list[dict] = [{} for _ in range(self.threads)]
+        self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+
+    def run_phase(self, steps: Sequence[Step]) -> None:
+        """Run every step on every chunk; chunks are dealt to workers round-robin."""
+
+        def work(w: int) -> None:
+            acc, scratch = self._acc[w], self._scratch[w]
+            for lo, hi in self.chunks[w :: self.threads]:
+                for step in steps:
+                    step(lo, hi, acc, scratch)
+
+        if self._pool is None:
+            work(0)
+        else:
+            for f in [self._pool.submit(work, w) for w in range(self.threads)]:
+                f.result()
+
+    def run_day(self, phases: Sequence[Sequence[Step]]) -> np.ndarray:
+        """One simulated day: all phases in order; returns the day's ``[region, counter]`` sums."""
+        self._acc[:] = 0
+        for steps in phases:
+            self.run_phase(steps)
+        return self._acc.sum(axis=0)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def scratch_array(scratch: dict, name: str, size: int, dtype: type) -> np.ndarray:
+    """A per-worker buffer reused across chunks and days (grown when a chunk is larger)."""
+    buf = scratch.get(name)
+    if buf is None or buf.shape[0] < size:
+        buf = np.empty(size, dtype=dtype)
+        scratch[name] = buf
+    return buf[:size]
