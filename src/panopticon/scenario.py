@@ -8,10 +8,12 @@ a preset is covered by an entry in its ``[sources]`` table (a citation, or "assu
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
+import types
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -266,12 +268,17 @@ def _merge(base: dict, override: dict) -> dict:
 
 
 def _parse(text: str, origin: str) -> dict:
-    if not text.strip():
-        raise ScenarioError(f"{origin}: the file is empty; a scenario needs at least `extends` or `name`")
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"{origin}: not valid TOML ({err})") from None
+        raise ScenarioError(f"{origin}: not valid TOML: {err}") from None
+    # A file of only comments parses to {} and would otherwise report every table as missing.
+    if not data:
+        raise ScenarioError(
+            f"{origin}: the file has no settings; a scenario needs at least"
+            f" `extends = \"{PRESETS[0]}\"` or a complete set of tables"
+        )
+    return data
 
 
 def _resolve(data: dict, origin: str, seen: tuple[str, ...] = ()) -> dict:
@@ -280,8 +287,8 @@ def _resolve(data: dict, origin: str, seen: tuple[str, ...] = ()) -> dict:
         return data
     if not isinstance(parent, str) or parent not in PRESETS:
         raise ScenarioError(
-            f"{origin}: field 'extends': value {parent!r} is not allowed; "
-            f"allowed: one of the presets {', '.join(PRESETS)}"
+            f"{origin}: field 'extends': value {parent!r} is not allowed;"
+            f" it must be one of the presets {', '.join(PRESETS)}"
         )
     if parent in seen:
         raise ScenarioError(f"{origin}: 'extends' loops through {parent!r}")
@@ -299,9 +306,16 @@ def load(source: str | Path) -> Scenario:
     elif path.is_file():
         origin = str(path)
         try:
-            text = path.read_text("utf-8")
-        except UnicodeDecodeError:
-            raise ScenarioError(f"{origin}: not a text file (expected UTF-8 TOML)") from None
+            raw = path.read_bytes()
+            text = raw.decode("utf-8")
+        except OSError as err:
+            raise ScenarioError(f"{origin}: cannot be read ({err.strerror})") from None
+        except UnicodeDecodeError as err:
+            line = raw[: err.start].count(b"\n") + 1
+            raise ScenarioError(
+                f"{origin}: line {line}: byte 0x{raw[err.start]:02x} is not UTF-8;"
+                " a scenario must be a UTF-8 TOML file"
+            ) from None
     else:
         raise ScenarioError(
             f"{source}: no such preset or file; presets are: {', '.join(PRESETS)}"
@@ -316,39 +330,144 @@ def validate(data: dict, origin: str) -> Scenario:
         raise ScenarioError(describe_errors(err, origin)) from None
 
 
-def _allowed_fields(loc: tuple) -> list[str]:
-    """The field names a model accepts at ``loc`` (its parent path), for unknown-field messages."""
-    model: Any = Scenario
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
-            return []
-        ann = field.annotation
-        for arg in (ann, *get_args(ann), *[a for x in get_args(ann) for a in get_args(x)]):
-            if isinstance(arg, type) and issubclass(arg, BaseModel):
-                model = arg
-                break
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _unwrap(tp: Any, meta: list | tuple = ()) -> tuple[Any, list]:
+    """The bare type under ``Annotated`` and ``X | None``, with the constraints met on the way."""
+    meta = list(meta)
+    while True:
+        if get_origin(tp) is Annotated:
+            tp, *extra = get_args(tp)
+            meta += [m for x in extra for m in getattr(x, "metadata", [x])]
+        elif get_origin(tp) in (Union, types.UnionType):
+            tp = next(a for a in get_args(tp) if a is not type(None))
         else:
-            return []
-    return sorted(getattr(model, "model_fields", {}))
+            return tp, meta
+
+
+def _schema_at(loc: tuple) -> tuple[Any, list]:
+    """The declared type and constraints at a pydantic error location, or (None, []) off the schema.
+
+    Pydantic's messages say what was wrong with the input; the schema says what would be right.
+    """
+    tp, meta = Scenario, []
+    for part in loc:
+        if _is_model(tp):
+            field = tp.model_fields.get(part)
+            if field is None:
+                return None, []
+            tp, meta = _unwrap(field.annotation, field.metadata)
+        elif get_origin(tp) in (dict, list):
+            tp, meta = _unwrap(get_args(tp)[-1])  # the value type; list indices and dict keys alike
+        else:
+            return None, []
+    return tp, meta
+
+
+def _names(tp: Any) -> list[str]:
+    """The field names of a table, or the choices of a Literal."""
+    if _is_model(tp):
+        return sorted(tp.model_fields)
+    if get_origin(tp) is Literal:
+        return sorted(get_args(tp))
+    return []
+
+
+def _num(x: float) -> str:
+    return f"{int(x):_}" if float(x).is_integer() else f"{x:_}"
+
+
+def _range(meta: list) -> str:
+    ops = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    bounds = {a: getattr(m, a) for m in meta for a in ops if hasattr(m, a)}
+    if "ge" in bounds and "le" in bounds:
+        return f" from {_num(bounds['ge'])} to {_num(bounds['le'])}"
+    return " " + " and ".join(f"{ops[a]} {_num(v)}" for a, v in bounds.items()) if bounds else ""
+
+
+def _allowed(tp: Any, meta: list) -> str:
+    """What a value may be, in the words of a TOML file rather than Python's ('' if unknown)."""
+    if _is_model(tp):
+        return f"a table with fields {', '.join(_names(tp))}"
+    origin = get_origin(tp)
+    if origin is dict:
+        keys = _names(get_args(tp)[0])
+        return f"a table with keys {', '.join(keys)}" if keys else "a table"
+    if origin is list:
+        return f"an array, each item {_allowed(*_unwrap(get_args(tp)[0]))}"
+    if origin is Literal:
+        return "one of " + ", ".join(repr(v) for v in _names(tp))
+    if tp is bool:
+        return "true or false"
+    if tp is int:
+        return "an integer" + _range(meta)
+    if tp is float:
+        return "a number" + _range(meta)
+    if tp is dt.date:
+        return "a date such as 2018-01-01"
+    if tp is str:
+        return "a string"
+    return ""
+
+
+def _blame(loc: tuple, model: type[BaseModel], msg: str) -> tuple:
+    """The field a table-wide check is about: the first of the table's fields its message names.
+
+    Checks across fields (dates in order, grades that tile the score range) run on the whole table,
+    so pydantic reports the table; their messages name the field they concern ("grade" counts for
+    "grades").
+    """
+    for word in re.findall(r"\w+", msg):
+        for name in (word, word + "s"):
+            if name in model.model_fields:
+                return (*loc, name)
+    return loc
+
+
+def _show(value: Any) -> str:
+    """A value as it would be written in TOML, cut short: the user wrote TOML, not Python."""
+    if isinstance(value, dict):
+        text = "(a table)"
+    elif isinstance(value, bool):
+        text = str(value).lower()
+    elif isinstance(value, list):
+        text = "[" + ", ".join(map(_show, value)) + "]"
+    elif isinstance(value, str):
+        text = repr(value)
+    else:
+        text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _dotted(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _problem(e: dict) -> str:
+    """One pydantic error as one line that a user who has never seen the model classes can act on."""
+    loc = tuple(e["loc"])
+    if e["type"] == "extra_forbidden":
+        names = _names(_schema_at(loc[:-1])[0])
+        return f"field '{_dotted(loc)}': unknown field; allowed here: {', '.join(names)}"
+    if loc[-1:] == ("[key]",):  # a key of a table whose keys are fixed, such as [acts]
+        loc = loc[:-1]
+        names = _names(get_args(_schema_at(loc[:-1])[0])[0])
+        return f"field '{_dotted(loc)}': unknown field; allowed here: {', '.join(names)}"
+    tp, meta = _schema_at(loc)
+    msg = e["msg"].removeprefix("Value error, ")
+    if e["type"] == "value_error" and _is_model(tp):
+        return f"field '{_dotted(_blame(loc, tp, msg))}': {msg}"
+    allowed = _allowed(tp, meta) or msg
+    if e["type"] == "missing":
+        return f"field '{_dotted(loc)}': required but missing; it must be {allowed}"
+    value = _show(e.get("input"))
+    return f"field '{_dotted(loc)}': value {value} is not allowed; it must be {allowed}"
 
 
 def describe_errors(err: ValidationError, origin: str) -> str:
     """One line per problem: file, dotted field, offending value and what is allowed."""
     lines = [f"{origin}: {err.error_count()} problem(s) in the scenario"]
-    for e in err.errors(include_url=False):
-        loc = tuple(e["loc"])
-        field = ".".join(str(p) for p in loc) or "(top level)"
-        value = e.get("input")
-        if e["type"] == "extra_forbidden":
-            allowed = ", ".join(_allowed_fields(loc[:-1])) or "none"
-            lines.append(f"  field '{field}': unknown field; allowed here: {allowed}")
-        elif e["type"] == "missing":
-            lines.append(f"  field '{field}': required but missing")
-        else:
-            msg = e["msg"].removeprefix("Value error, ")
-            shown = repr(value) if not isinstance(value, dict) else "(table)"
-            lines.append(f"  field '{field}': value {shown[:80]} is not allowed: {msg}")
+    lines += [f"  {_problem(e)}" for e in err.errors(include_url=False)]
     return "\n".join(lines)

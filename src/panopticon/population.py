@@ -1,0 +1,175 @@
+"""Who the citizens are: synthetic people built from the 2020 census, as a struct of arrays.
+
+Citizens are laid out region by region (in census proportions) and household by household, so a
+child's parent sits a few places before it and a chunk of citizens is a set of whole families.
+Fixed traits that are cheap to recompute (propensities) are not stored: stages draw them from
+(seed, trait stream, citizen) when they need them.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+from numba import njit
+
+from .rng import stream_key, uniform, uniform_array
+from .scenario import DatedValue, Population as PopulationSpec
+
+AGE_BANDS = ("0-14", "15-29", "30-44", "45-59", "60+")
+CHILD = 0
+URBAN, MANAGER = 1, 2  # bits of Population.flags
+ADOPT_LEVELS = 65_536  # adoption rank is stored as a uint16 quantile
+
+
+@dataclass(frozen=True)
+class Regions:
+    codes: list[str]
+    names: list[str]
+    census: np.ndarray  # 2020 census population per region
+
+    @property
+    def total(self) -> int:
+        return int(self.census.sum())
+
+
+def load_regions() -> Regions:
+    """Provinces of the 2020 census, shipped as package data (source in data/SOURCES.md)."""
+    text = resources.files("panopticon.data").joinpath("china_provinces_2020.csv").read_text("utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    return Regions(
+        codes=[r["code"] for r in rows],
+        names=[r["name_en"] for r in rows],
+        census=np.array([int(r["population_2020"]) for r in rows], dtype=np.int64),
+    )
+
+
+@dataclass
+class Population:
+    """Per-citizen arrays; ``scale`` real people stand behind each simulated citizen."""
+
+    region: np.ndarray  # uint8 index into Regions
+    age: np.ndarray  # uint8 index into AGE_BANDS
+    income: np.ndarray  # uint8 decile 0 (poorest) .. 9
+    flags: np.ndarray  # uint8 bits URBAN, MANAGER
+    adopt: np.ndarray  # uint16 rank of digital adoption: lower adopts earlier
+    parent: np.ndarray  # int32 index of a child's parent, -1 for adults
+    scale: float
+    regions: Regions
+
+    @property
+    def size(self) -> int:
+        return int(self.region.shape[0])
+
+    def bytes_per_citizen(self) -> float:
+        arrays = (self.region, self.age, self.income, self.flags, self.adopt, self.parent)
+        return sum(a.nbytes for a in arrays) / max(self.size, 1)
+
+
+def region_bounds(census: np.ndarray, n: int) -> np.ndarray:
+    """First citizen of each region, allocating ``n`` citizens in census proportions."""
+    cum = np.concatenate([[0], np.cumsum(census)])
+    return np.round(cum / cum[-1] * n).astype(np.int64)
+
+
+@njit(cache=True)
+def _households(bounds, adult_cdf, parent_cdf, child_p, member_p, urban_share,
+                manager_share, k_hh, k_mem, k_age, k_urb, region, age, flags, parent):
+    """Fill households region by region: a head (adult), then adults or children of the head."""
+    for r in range(bounds.shape[0] - 1):
+        i = bounds[r]
+        while i < bounds[r + 1]:
+            size = 1
+            for t in range(4):
+                size += uniform(k_hh, i, t) < member_p
+            end = min(i + size, bounds[r + 1])
+            has_child = False
+            for j in range(i + 1, end):
+                if uniform(k_mem, j, 0) < child_p:
+                    has_child = True
+            urban = uniform(k_urb, i, 0) < urban_share
+            head_cdf = parent_cdf if has_child else adult_cdf
+            for j in range(i, end):
+                region[j] = r
+                is_child = j > i and uniform(k_mem, j, 0) < child_p
+                cdf = head_cdf if j == i else adult_cdf
+                age[j] = 0 if is_child else np.searchsorted(cdf, uniform(k_age, j, 0), "right")
+                parent[j] = i if is_child else -1
+                f = np.uint8(1) if urban else np.uint8(0)
+                if not is_child and uniform(k_urb, j, 1) < manager_share:
+                    f |= np.uint8(2)
+                flags[j] = f
+            i = end
+
+
+def _quantile_rank(latent: np.ndarray, levels: int) -> np.ndarray:
+    """Rank of each value in [0, levels): exact shares without storing a sort permutation."""
+    order = np.argsort(latent, kind="stable")
+    rank = np.empty(latent.shape[0], dtype=np.int64)
+    rank[order] = np.arange(latent.shape[0])
+    return (rank * levels // max(latent.shape[0], 1)).astype(np.int64)
+
+
+def _age_cdfs(spec: PopulationSpec) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Age-band CDFs for heads of families (under 60) and for other adults, and member chances.
+
+    Other adults' bands are corrected for the heads' skew, so that all bands match age_shares.
+    """
+    shares = np.array([spec.age_shares[b] for b in AGE_BANDS])
+    member_p = (spec.household_size - 1.0) / 4.0  # each of 4 possible extra members is present
+    # Non-head members are children with this chance, so that children make up their share.
+    child_p = min(1.0, shares[CHILD] * spec.household_size / max(spec.household_size - 1.0, 1e-9))
+    parent = shares.copy()
+    parent[CHILD] = parent[-1] = 0.0
+    parent /= parent.sum()
+    heads = (1.0 - (1.0 - member_p * child_p) ** 4) / spec.household_size
+    other = shares - heads * parent
+    other[CHILD] = 0.0
+    other = np.clip(other, 0.0, None)
+    return np.cumsum(other) / other.sum(), np.cumsum(parent), child_p, member_p
+
+
+def build(spec: PopulationSpec, seed: int) -> Population:
+    """The synthetic population for one seed (identical for any chunking of later stages)."""
+    regions = load_regions()
+    n = spec.size
+    adult_cdf, parent_cdf, child_p, member_p = _age_cdfs(spec)
+    region = np.empty(n, np.uint8)
+    age = np.empty(n, np.uint8)
+    flags = np.empty(n, np.uint8)
+    parent = np.empty(n, np.int32)
+    keys = [stream_key(seed, s) for s in ("pop.household", "pop.member", "pop.age", "pop.urban")]
+    _households(region_bounds(regions.census, n), adult_cdf, parent_cdf, child_p,
+                member_p, spec.urban_share, spec.management_share, *keys,
+                region, age, flags, parent)
+    urban = (flags & URBAN) != 0
+    # Town dwellers earn more: their latent income is shifted up before ranking into deciles.
+    income = _quantile_rank(_uniforms(seed, "pop.income", n) + 0.5 * urban, 10).astype(np.uint8)
+    # Digital adoption favours the young, the urban and the well-off (strength: adoption_skew);
+    # logistic noise keeps every group represented among users.
+    u = np.clip(_uniforms(seed, "pop.adoption", n), 1e-12, 1 - 1e-12)
+    youth = np.array([0.3, 1.0, 0.7, 0.2, -0.8])[age]
+    latent = spec.adoption_skew * (youth + 0.5 * urban + 0.08 * income) + np.log(u / (1 - u))
+    adopt = _quantile_rank(-latent, ADOPT_LEVELS).astype(np.uint16)
+    return Population(region=region, age=age, income=income, flags=flags, adopt=adopt,
+                      parent=parent, scale=spec.scale, regions=regions)
+
+
+def _uniforms(seed: int, stream: str, n: int) -> np.ndarray:
+    return uniform_array(stream_key(seed, stream), 0, n, 0)
+
+
+def share_on(points: list[DatedValue], date: dt.date, denominator: float = 1.0) -> float:
+    """Linear interpolation of dated values (held flat outside their range), over denominator."""
+    days = np.array([p.date.toordinal() for p in points], dtype=float)
+    values = np.array([p.value for p in points], dtype=float)
+    return float(np.interp(date.toordinal(), days, values)) / denominator
+
+
+def adoption_threshold(points: list[DatedValue], date: dt.date, regions: Regions) -> int:
+    """Citizens whose adoption rank is below this are users on ``date`` (national share met)."""
+    share = min(1.0, share_on(points, date, regions.total))
+    return int(round(share * ADOPT_LEVELS))

@@ -1,0 +1,151 @@
+"""Sensing: which of today's acts the authorities observe, and which observations are wrong.
+
+Each act kind has one channel. Cameras see street offences with the coverage of the citizen's
+region (a ramp of camera counts; denser in towns) times the face-recognition hit rate, and
+attribute some offences to the wrong person (false matches). Content review flags posts against
+the line with its recall and lawful posts at the false-positive rate that its precision implies.
+Ground truth stays in ``acts``; ``records`` holds only what was observed, true or not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from .codes import (FALSE_MATCH, FLAG_FALSE, FLAG_TRUE, ONLINE_POST, PAY_DEBT,
+                    PAY_TAX, POST_AGAINST)
+from .counters import ACT_KINDS, INDEX, act_counter
+from .engine import scratch_array
+from .population import URBAN, Population, share_on
+from .rng import chance, stream_key
+from .scenario import Scenario
+
+CAMERA, PAYMENT, COURT, TAX, CONTENT, REPORT, STAFF, NOT_AN_OFFENCE = range(8)
+CHANNEL = {
+    "jaywalking": CAMERA, "red_light": CAMERA, "late_bill": PAYMENT, "bad_spending": PAYMENT,
+    "debt_default": COURT, "tax_arrears": TAX, "online_post": CONTENT, "good_deed": REPORT,
+    "onboard_misconduct": STAFF,  # reported by crew: always recorded
+    "plane_ticket": NOT_AN_OFFENCE, "train_ticket": NOT_AN_OFFENCE,
+}
+C_OBS0 = act_counter("observed", ACT_KINDS[0])
+C_FALSE_MATCH, C_FLAG_TRUE, C_FLAG_FALSE = (
+    INDEX[n] for n in ("camera_false_matches", "content_flags_true", "content_flags_false"))
+
+
+@njit(cache=True, nogil=True)
+def sense_kernel(first, day, region, flags, acts, channel, channel_p, coverage, false_match_p,
+                 flag_false_p, keys, k_face, k_false, k_flag, records, acc):
+    """Turn one chunk's acts into records: observed acts, false matches and content flags."""
+    n_kinds = channel.shape[0]
+    for j in range(region.shape[0]):
+        i = first + j
+        r = region[j]
+        town = np.int64((flags[j] & URBAN) != 0)
+        a = np.int64(acts[j])
+        rec = a & (PAY_DEBT | PAY_TAX)
+        for k in range(n_kinds):
+            if a & (1 << k):
+                c = channel[k]
+                p = coverage[r, town] if c == CAMERA else channel_p[c]
+                seen = chance(keys[k], i, day, p)
+                if c == CAMERA:
+                    seen &= chance(k_face, i, day, channel_p[CAMERA])
+                if c == CONTENT:
+                    seen = (a & POST_AGAINST) != 0 and seen
+                if seen:
+                    rec |= 1 << k
+                    acc[r, C_OBS0 + k] += 1
+        if chance(k_false, i, day, false_match_p[r, town]):
+            rec |= FALSE_MATCH
+            acc[r, C_FALSE_MATCH] += 1
+        if rec & (1 << ONLINE_POST):
+            rec |= FLAG_TRUE
+            acc[r, C_FLAG_TRUE] += 1
+        elif a & (1 << ONLINE_POST) and chance(k_flag, i, day, flag_false_p):
+            rec |= FLAG_FALSE
+            acc[r, C_FLAG_FALSE] += 1
+        records[j] = rec
+
+
+def lawful_flag_rate(precision: float, recall: float, against_share: float) -> float:
+    """False-positive rate per lawful post that gives the review its precision on average.
+
+    precision = recall*pi / (recall*pi + fpr*(1-pi))  =>  fpr = recall*pi*(1-P) / (P*(1-pi)).
+    """
+    pi = min(against_share, 1.0 - 1e-12)
+    return min(1.0, recall * pi * (1.0 - precision) / (precision * (1.0 - pi)))
+
+
+@dataclass
+class Sensing:
+    """Channel probabilities, and camera coverage by region and town/country for today."""
+
+    pop: Population
+    sc: Scenario
+    channel: np.ndarray
+    channel_p: np.ndarray
+    keys: np.ndarray
+    k_face: np.uint64
+    k_false: np.uint64
+    k_flag: np.uint64
+    flag_false_p: float
+    density: np.ndarray  # relative cameras per person, [region, town]
+    day: int = 0
+    cameras: float = 0.0
+    coverage: np.ndarray | None = None
+    false_match_p: np.ndarray | None = None
+
+    @classmethod
+    def build(cls, sc: Scenario, pop: Population, seed: int) -> Sensing:
+        s = sc.sensing
+        channel_p = np.zeros(8)
+        channel_p[[CAMERA, PAYMENT, COURT, TAX, CONTENT, REPORT, STAFF]] = [
+            s.face_hit_rate, s.payment_observed, s.court_records, s.tax_records,
+            s.content_recall, s.good_deed_reported, 1.0]
+        return cls(
+            pop=pop, sc=sc,
+            channel=np.array([CHANNEL[k] for k in ACT_KINDS], dtype=np.int64),
+            channel_p=channel_p,
+            keys=np.array([stream_key(seed, f"sense.{k}") for k in ACT_KINDS], dtype=np.uint64),
+            k_face=stream_key(seed, "sense.face_match"),
+            k_false=stream_key(seed, "sense.false_match"),
+            k_flag=stream_key(seed, "sense.content_false"),
+            flag_false_p=lawful_flag_rate(s.content_precision, s.content_recall,
+                                          s.against_line_share),
+            density=camera_density(sc, pop),
+        )
+
+    def start_day(self, day: int, date: dt.date) -> None:
+        self.day = day
+        self.cameras = share_on(self.sc.sensing.cameras.count, date)
+        per_person = self.cameras / self.pop.regions.total
+        self.coverage = 1.0 - np.exp(-self.sc.sensing.cameras.view_factor * per_person
+                                     * self.density)
+        # Wrong attributions: a share of all camera attributions, spread over covered citizens.
+        s = self.sc.sensing
+        street_rate = sum(self.sc.acts[k].rate for k in ACT_KINDS
+                          if CHANNEL[k] == CAMERA and k in self.sc.acts)
+        odds = s.false_match_share / max(1.0 - s.false_match_share, 1e-12)
+        self.false_match_p = np.minimum(1.0, self.coverage * s.face_hit_rate * street_rate * odds)
+
+    def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
+        records = scratch_array(scratch, "records", hi - lo, np.uint32)
+        sense_kernel(lo, self.day, self.pop.region[lo:hi], self.pop.flags[lo:hi],
+                     scratch["acts"][: hi - lo], self.channel, self.channel_p, self.coverage,
+                     self.false_match_p, self.flag_false_p, self.keys, self.k_face,
+                     self.k_false, self.k_flag, records, acc)
+
+
+def camera_density(sc: Scenario, pop: Population) -> np.ndarray:
+    """Cameras per person relative to the national mean, by [region, town]; mean 1 by design."""
+    cams = sc.sensing.cameras
+    regional = np.array([cams.region_density.get(code, 1.0) for code in pop.regions.codes])
+    u = sc.population.urban_share
+    town = np.array([1.0, cams.urban_density]) / (1.0 - u + u * cams.urban_density)
+    density = regional[:, None] * town[None, :]
+    weights = pop.regions.census / pop.regions.total
+    return density / float(weights @ regional)
+

@@ -1,0 +1,96 @@
+"""The simulated day, stage after stage, over the whole calendar of a scenario.
+
+Phase 1 runs behaviour, sensing, registry, scoring and consequences on each chunk in turn (the
+chunk stays in cache); phase 2 lets children meet their parents' standing, which phase 1 settled
+for every parent. The daily counters, ``[day, region, counter]``, are the run's raw result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import population as population_mod
+from .behaviour import Behaviour
+from .consequences import Consequences
+from .counters import N_COUNTERS
+from .engine import DEFAULT_CHUNK, Engine
+from .registry import Registry
+from .scenario import Scenario
+from .scoring import Scoring
+from .sensing import Sensing
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RunData:
+    """Everything a run produced, before it is written out."""
+
+    scenario: Scenario
+    seed: int
+    dates: list[dt.date]
+    counts: np.ndarray  # int64 [day, region, counter], simulated citizens
+    scale: float
+    region_codes: list[str]
+    region_names: list[str]
+    grade_names: list[str]
+    cameras: np.ndarray  # cameras in the country, per day
+    ranking: tuple[np.ndarray, np.ndarray]  # citizens per score, percentile rank per score
+    wall_seconds: float
+    bytes_per_citizen: float
+    chunk_size: int
+    threads: int
+
+
+class Simulation:
+    """A scenario on a synthetic population, ready to run day by day."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None,
+                 chunk_size: int = DEFAULT_CHUNK, threads: int = 1) -> None:
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.chunk_size = chunk_size
+        self.threads = threads
+        self.pop = population_mod.build(scenario.population, self.seed)
+        self.registry = Registry.build(scenario, self.pop, self.seed)
+        self.behaviour = Behaviour.build(scenario, self.pop, self.registry.status, self.seed)
+        self.sensing = Sensing.build(scenario, self.pop, self.seed)
+        self.scoring = Scoring.build(scenario, self.pop, self.seed)
+        self.consequences = Consequences.build(scenario, self.pop, self.behaviour,
+                                               self.registry, self.scoring, self.seed)
+        self.stages = (self.behaviour, self.sensing, self.registry, self.scoring,
+                       self.consequences)
+        self.phases = [[s.step for s in self.stages], [self.consequences.family_step]]
+
+    def bytes_per_citizen(self) -> float:
+        arrays = [v for stage in (self.pop, *self.stages) for v in vars(stage).values()
+                  if isinstance(v, np.ndarray) and v.shape[:1] == (self.pop.size,)]
+        return sum(a.nbytes for a in arrays) / self.pop.size
+
+    def run(self, progress: Progress | None = None) -> RunData:
+        sc = self.scenario
+        n_regions = len(self.pop.regions.codes)
+        counts = np.zeros((sc.days, n_regions, N_COUNTERS), dtype=np.int64)
+        cameras = np.zeros(sc.days)
+        dates = [sc.start + dt.timedelta(days=d) for d in range(sc.days)]
+        started = time.perf_counter()
+        with Engine(self.pop.size, n_regions, N_COUNTERS, self.chunk_size, self.threads) as eng:
+            for day, date in enumerate(dates):
+                for stage in self.stages:
+                    stage.start_day(day, date)
+                counts[day] = eng.run_day(self.phases)
+                cameras[day] = self.sensing.cameras
+                if progress is not None:
+                    progress(day + 1, sc.days)
+        return RunData(
+            scenario=sc, seed=self.seed, dates=dates, counts=counts, scale=self.pop.scale,
+            region_codes=self.pop.regions.codes, region_names=self.pop.regions.names,
+            grade_names=self.scoring.grade_names, cameras=cameras,
+            ranking=self.scoring.ranking(), wall_seconds=time.perf_counter() - started,
+            bytes_per_citizen=self.bytes_per_citizen(), chunk_size=self.chunk_size,
+            threads=self.threads)

@@ -1,0 +1,70 @@
+"""The reference model in panopticon's engine: agreement with the spec, and determinism.
+
+Results must not depend on chunk size or thread count (counter-based draws, integer counters), so
+those are compared for exact equality, not within a tolerance.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from panopticon.reference_model import (
+    EXPECTED_BLACKLISTED_FRACTION,
+    EXPECTED_MEAN_SCORE,
+    DriftResult,
+    run_drift,
+)
+
+BENCHMARK = Path(__file__).parents[1] / "benchmarks" / "reference_model.py"
+N_SERIES, DAYS_SERIES = 50_001, 365  # not a multiple of any chunk size: partial last chunks
+
+
+def assert_same_series(a: DriftResult, b: DriftResult) -> None:
+    np.testing.assert_array_equal(a.blacklisted, b.blacklisted)
+    np.testing.assert_array_equal(a.mean_score, b.mean_score)
+
+
+def test_agrees_with_spec_expected_values() -> None:
+    n = 200_000
+    result = run_drift(n, 365, seed=1, threads=2)
+    f = EXPECTED_BLACKLISTED_FRACTION
+    assert abs(result.final_fraction - f) <= 4 * math.sqrt(f * (1 - f) / n)
+    # One citizen's day-365 score has sd about 9.5 (measured at N = 1 M).
+    assert abs(result.mean_score[-1] - EXPECTED_MEAN_SCORE) <= 4 * 10.0 / math.sqrt(n)
+
+
+@pytest.fixture(scope="module")
+def baseline() -> DriftResult:
+    return run_drift(N_SERIES, DAYS_SERIES, seed=3, chunk_size=65_536, threads=1)
+
+
+def test_baseline_exercises_the_blacklist(baseline: DriftResult) -> None:
+    assert baseline.blacklisted[-1] > 0
+
+
+@pytest.mark.parametrize("chunk_size", [1_000, 65_536, N_SERIES])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_series_independent_of_chunks_and_threads(
+    baseline: DriftResult, chunk_size: int, threads: int
+) -> None:
+    result = run_drift(N_SERIES, DAYS_SERIES, seed=3, chunk_size=chunk_size, threads=threads)
+    assert_same_series(result, baseline)
+
+
+def test_benchmark_quick_mode_runs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = importlib.util.spec_from_file_location("reference_model_benchmark", BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    assert module.main(["--quick", "--mesa-n", "200", "--mesa-check-n", "500"]) == 0
+    out = capsys.readouterr().out
+    assert "identical to the engine's (same draws): True" in out
+    assert "Numba / panopticon" in out
