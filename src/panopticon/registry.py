@@ -25,7 +25,6 @@ from .population import Population, share_on
 from .rng import chance, stream_key, uniform_array
 from .scenario import Scenario
 
-MISCONDUCT_LIST_DAYS = 365  # assumption: a severe-misconduct travel listing lasts one year
 EVER_LISTED = 1
 (C_DEFAULTS, C_JUDGMENTS, C_LISTINGS, C_LISTED_PEOPLE, C_LISTED, C_SHARED, C_PAID, C_DELISTED,
  C_EXPIRED, C_STALE, C_TAX_CASES, C_EXIT_NEW, C_EXIT_STOCK, C_MISC_NEW, C_MISC_STOCK) = (
@@ -77,7 +76,7 @@ def registry_kernel(first, day, region, records, status, court_day, stale_until,
     """Update one chunk's case files from today's records; count flows and stocks.
 
     p: judgment rate, grace days, listing days, removal delay, list delay, exit-ban share,
-    days before an exit ban.
+    days before an exit ban, days on the travel-misconduct list.
     """
     for j in range(region.shape[0]):
         i = first + j
@@ -102,7 +101,7 @@ def registry_kernel(first, day, region, records, status, court_day, stale_until,
             if not s & MISCONDUCT:
                 acc[r, C_MISC_NEW] += 1
             s |= MISCONDUCT
-            misconduct_until[j] = day + MISCONDUCT_LIST_DAYS
+            misconduct_until[j] = day + np.int64(p[7])
         elif s & MISCONDUCT and day >= misconduct_until[j]:
             s &= ~MISCONDUCT
             acc[r, C_DELISTED] += 1
@@ -147,7 +146,7 @@ class Registry:
             misconduct_until=np.zeros(n, np.int16), history=np.zeros(n, np.uint8),
             params=np.array([c.judgment_rate, c.grace_days, c.listing_days,
                              g.removal_delay_days, g.list_delay_days, t.exit_ban_share,
-                             t.exit_ban_after_days], dtype=np.float64),
+                             t.exit_ban_after_days, g.misconduct_list_days], dtype=np.float64),
             k_judg=stream_key(seed, "registry.judgment"),
             k_exit=stream_key(seed, "registry.exit_ban"),
             connect_order=np.argsort(uniform_array(stream_key(seed, "registry.connect"), 0,

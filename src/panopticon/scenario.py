@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 ActKind = Literal[
     "jaywalking", "red_light", "late_bill", "bad_spending", "debt_default", "tax_arrears",
@@ -33,7 +34,7 @@ Who = Literal["everyone", "adults", "internet_users", "payment_users"]
 RecordKind = Literal[ActKind, "judgment_unpaid", "content_flag", "tax_listed"]
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-Rate = Annotated[float, Field(ge=0.0)]
+Rate = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Days = Annotated[int, Field(ge=0)]
 PRESETS = ("china-2018",)
 
@@ -47,7 +48,12 @@ class DatedValue(Strict):
     value: Rate
 
 
-def _check_dates_increase(points: list[DatedValue], what: str) -> None:
+class DatedShare(Strict):
+    date: dt.date
+    value: Probability
+
+
+def _check_dates_increase(points: list[DatedValue] | list[DatedShare], what: str) -> None:
     for a, b in zip(points, points[1:]):
         if b.date <= a.date:
             raise ValueError(f"{what} dates must increase: {b.date} comes after {a.date}")
@@ -59,8 +65,8 @@ class Population(Strict):
     age_shares: dict[Literal["0-14", "15-29", "30-44", "45-59", "60+"], Probability]
     urban_share: Probability
     household_size: Annotated[float, Field(ge=1.0, le=10.0)]
-    internet_users: list[DatedValue]
-    payment_users: list[DatedValue]
+    internet_users: Annotated[list[DatedValue], Field(min_length=1)]
+    payment_users: Annotated[list[DatedValue], Field(min_length=1)]
     adoption_skew: Rate
     management_share: Probability
 
@@ -95,7 +101,7 @@ class Tax(Strict):
 
 
 class Cameras(Strict):
-    count: list[DatedValue]
+    count: Annotated[list[DatedValue], Field(min_length=1)]
     view_factor: Rate  # coverage = 1 - exp(-view_factor * cameras per person)
     urban_density: Annotated[float, Field(ge=1.0)]  # cameras per person in towns / in the country
     region_density: dict[str, Annotated[float, Field(gt=0.0)]] = {}
@@ -117,7 +123,9 @@ class Sensing(Strict):
 class Registry(Strict):
     list_delay_days: Days
     removal_delay_days: Days
-    central_connected: list[DatedValue]  # share of regional bureaus linked to the central database
+    # share of regional bureaus linked to the central database
+    central_connected: Annotated[list[DatedShare], Field(min_length=1)]
+    misconduct_list_days: Annotated[int, Field(ge=1)]
 
     @model_validator(mode="after")
     def _dates(self) -> Registry:
@@ -166,11 +174,22 @@ class Scoring(Strict):
         return self
 
 
+def _known_grades(grades: list[str], info: ValidationInfo) -> list[str]:
+    """Grades named by a sanction or reward must be the scenario's (names passed as context)."""
+    names = (info.context or {}).get("grade_names")
+    unknown = sorted(set(grades) - set(names)) if names is not None else []
+    if unknown:
+        raise ValueError(f"unknown grade(s) {unknown}; the scenario's grades are {sorted(names)}")
+    return grades
+
+
 class Sanction(Strict):
     kind: SanctionKind
     grades: list[str] = []
     lists: list[ListName] = []
     start: dt.date | None = None
+
+    _grades_known = field_validator("grades")(_known_grades)
 
     @model_validator(mode="after")
     def _targets(self) -> Sanction:
@@ -181,8 +200,10 @@ class Sanction(Strict):
 
 class Reward(Strict):
     kind: RewardKind
-    grades: list[str]
+    grades: Annotated[list[str], Field(min_length=1)]
     start: dt.date | None = None
+
+    _grades_known = field_validator("grades")(_known_grades)
 
 
 class Life(Strict):
@@ -214,13 +235,6 @@ class Scenario(Strict):
     def _consistent(self) -> Scenario:
         if self.end < self.start:
             raise ValueError(f"end {self.end} comes before start {self.start}")
-        names = {g.name for g in self.scoring.grades}
-        for item in [*self.sanctions, *self.rewards]:
-            unknown = sorted(set(item.grades) - names)
-            if unknown:
-                raise ValueError(
-                    f"{item.kind} names unknown grade(s) {unknown}; grades are {sorted(names)}"
-                )
         return self
 
     @property
@@ -234,7 +248,11 @@ class Scenario(Strict):
             node = data
             *parents, leaf = key.split(".")
             for p in parents:
+                if not isinstance(node.get(p), dict):
+                    raise ScenarioError(f"{self.name}: no table {p!r} to change in {key!r}")
                 node = node[p]
+            if leaf not in node:
+                raise ScenarioError(f"{self.name}: no field {key!r} to change")
             node[leaf] = value
         return validate(data, f"{self.name} (changed {', '.join(changes)})")
 
@@ -294,7 +312,8 @@ def _resolve(data: dict, origin: str, seen: tuple[str, ...] = ()) -> dict:
         raise ScenarioError(f"{origin}: 'extends' loops through {parent!r}")
     base = _resolve(_parse(preset_text(parent), f"preset {parent}"), parent, (*seen, parent))
     merged = _merge(base, data)
-    merged.setdefault("name", f"{parent} (extended)")
+    if "name" not in data:
+        merged["name"] = f"{parent}-extended"
     return merged
 
 
@@ -325,9 +344,17 @@ def load(source: str | Path) -> Scenario:
 
 def validate(data: dict, origin: str) -> Scenario:
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data, context={"grade_names": _grade_names(data)})
     except ValidationError as err:
         raise ScenarioError(describe_errors(err, origin)) from None
+
+
+def _grade_names(data: Any) -> list[str] | None:
+    """The grades sanctions may name, or None while [scoring] itself is invalid (reported alone)."""
+    try:
+        return [g.name for g in Scoring.model_validate(data["scoring"]).grades]
+    except (ValidationError, KeyError, TypeError):
+        return None
 
 
 def _is_model(tp: Any) -> bool:
@@ -459,6 +486,8 @@ def _problem(e: dict) -> str:
     msg = e["msg"].removeprefix("Value error, ")
     if e["type"] == "value_error" and _is_model(tp):
         return f"field '{_dotted(_blame(loc, tp, msg))}': {msg}"
+    if e["type"] == "value_error":  # a field validator's own words say what is allowed
+        return f"field '{_dotted(loc)}': value {_show(e.get('input'))} is not allowed: {msg}"
     allowed = _allowed(tp, meta) or msg
     if e["type"] == "missing":
         return f"field '{_dotted(loc)}': required but missing; it must be {allowed}"

@@ -1,0 +1,39 @@
+# Two commands set up a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test test-all bench clean
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/panopticon run china-2018
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest
+
+test-all: $(VENV)/.installed-test
+	$(PY) -m pytest -m "slow or not slow"
+
+bench: $(VENV)/.installed-bench
+	$(PY) benchmarks/reference_model.py
+
+$(VENV)/.created:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(VENV)/.created
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[bench,test]"
+	touch $@
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
