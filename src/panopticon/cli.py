@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -24,8 +25,10 @@ from .scenario import Scenario, ScenarioError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Simulate a social credit system on synthetic citizens, and audit it.")
-console = Console()
-err = Console(stderr=True)
+# Logs and pipes get wide lines, so that the published table is not folded at 80 columns.
+WIDE = None if sys.stdout.isatty() else 140
+console = Console(width=WIDE)
+err = Console(stderr=True, width=WIDE)
 
 
 def fail(message: str) -> None:

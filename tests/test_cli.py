@@ -1,0 +1,125 @@
+"""End-to-end runs of the command line, and what its run folder gives to other tools."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from panopticon import results, scenario
+from panopticon.cli import app
+from panopticon.results import FILES
+
+runner = CliRunner()
+SMALL_RUN = ["--population", "3000", "--end", "2014-12-31", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "small"
+    result = runner.invoke(app, ["run", "china-2018", *SMALL_RUN, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_run_writes_every_file_and_the_published_table(run_folder):
+    out, output = run_folder
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+    assert "published record" in output and "judgment_defaulters_listed" in output
+    assert "attempts, not people" in output
+
+
+def test_summary_scales_counts_back_to_real_people(run_folder):
+    out, _ = run_folder
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["citizens"] == 3000
+    assert summary["scale"] == pytest.approx(scenario_census() / 3000)
+    ts = pq.read_table(out / "timeseries.parquet")
+    assert ts.column("citizens")[0].as_py() == pytest.approx(scenario_census(), rel=1e-9)
+
+
+def scenario_census() -> int:
+    from panopticon.population import load_regions
+
+    return load_regions().total
+
+
+def test_results_open_in_duckdb_pandas_and_polars(run_folder):
+    duckdb = pytest.importorskip("duckdb")
+    pd = pytest.importorskip("pandas")
+    pl = pytest.importorskip("polars")
+    out, _ = run_folder
+    ts = out / "timeseries.parquet"
+    n_days = duckdb.connect().execute(f"select count(*) from '{ts}'").fetchall()[0][0]
+    assert n_days == 365
+    assert len(pd.read_parquet(ts)) == 365
+    regions = pl.read_parquet(out / "regions.parquet")
+    assert regions.height == 365 * 31
+    assert set(regions["region"].unique()) >= {"Beijing", "Tibet", "Guangdong"}
+
+
+def test_resolved_scenario_in_the_folder_loads_again(run_folder):
+    out, _ = run_folder
+    sc = scenario.load(out / "scenario.toml")
+    assert sc.population.size == 3000
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["run", "no-such-preset"], "no such preset or file"),
+    (["run", "--start", "2018-13-01"], "--start: '2018-13-01' is not a date"),
+    (["run", "--start", "2019-01-01", "--end", "2018-01-01"], "comes before start"),
+    (["show", "nope.toml"], "no such preset or file"),
+])
+def test_mistakes_end_with_a_message_not_a_traceback(args, expected):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_scenario_file_names_the_field(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('extends = "china-2018"\n[acts.jaywalking]\nrate = -1\n')
+    result = runner.invoke(app, ["run", str(path)])
+    assert result.exit_code == 2
+    assert str(path) in result.output and "acts.jaywalking.rate" in result.output
+
+
+def test_scenarios_and_show(tmp_path):
+    listing = runner.invoke(app, ["scenarios"])
+    assert listing.exit_code == 0 and "china-2018" in listing.output
+    shown = runner.invoke(app, ["show", "china-2018"])
+    assert shown.exit_code == 0
+    path = tmp_path / "shown.toml"
+    path.write_text(shown.output)
+    assert scenario.load(path) == scenario.load("china-2018")
+
+
+def test_interrupted_write_leaves_no_half_written_folder(tmp_path, monkeypatch, run_folder):
+    old, _ = run_folder
+    target = tmp_path / "run"
+    target.mkdir()
+    (target / "summary.json").write_text('{"old": true}')
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    from panopticon.simulation import Simulation
+
+    data = Simulation(scenario.load(old / "scenario.toml")).run()
+    monkeypatch.setattr(results.pq, "write_table", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        results.write_run(data, target)
+    assert json.loads((target / "summary.json").read_text()) == {"old": True}
+    assert [p.name for p in tmp_path.iterdir() if p.name != "run"] == [
+        p.name for p in tmp_path.iterdir() if p.name.startswith(".run.partial")]
+
+
+def test_module_entry_point_runs():
+    out = subprocess.run([sys.executable, "-m", "panopticon", "--help"], capture_output=True,
+                         text=True, check=True)
+    assert "run" in out.stdout and "scenarios" in out.stdout

@@ -1,0 +1,97 @@
+"""Same seed, same result: on any chunk size and thread count, and with common random numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from panopticon import scenario
+from panopticon.counters import ACT_KINDS, INDEX, NAMES
+from panopticon.results import write_run
+from panopticon.simulation import Simulation
+
+SMALL = {"population.size": 4000, "end": dt.date(2018, 3, 31)}
+
+
+def small(**changes) -> scenario.Scenario:
+    return scenario.load("china-2018").with_changes(**{**SMALL, **changes})
+
+
+@pytest.fixture(scope="module")
+def reference() -> np.ndarray:
+    return Simulation(small(), chunk_size=65_536, threads=1).run().counts
+
+
+@pytest.mark.parametrize(("chunk_size", "threads"), [(1000, 1), (1000, 2), (65_536, 2),
+                                                      (4000, 1), (333, 2)])
+def test_counts_do_not_depend_on_chunks_or_threads(reference, chunk_size, threads):
+    counts = Simulation(small(), chunk_size=chunk_size, threads=threads).run().counts
+    np.testing.assert_array_equal(counts, reference)
+
+
+def test_the_reference_run_exercises_the_system(reference):
+    total = reference.sum(axis=(0, 1))
+    for name in ("new_listings", "plane_blocked", "observed_jaywalking", "camera_false_matches",
+                 "content_flags_false", "paid_after_listing", "children_affected_stock"):
+        assert total[INDEX[name]] > 0, name
+
+
+def test_timeseries_parquet_is_byte_identical(tmp_path):
+    files = []
+    for chunk_size, threads in ((1000, 1), (65_536, 2)):
+        data = Simulation(small(end=dt.date(2014, 12, 31)), chunk_size=chunk_size,
+                          threads=threads).run()
+        out = write_run(data, tmp_path / f"run-{chunk_size}-{threads}")
+        files.append((out / "timeseries.parquet").read_bytes())
+        files.append((out / "regions.parquet").read_bytes())
+    assert files[0] == files[2] and files[1] == files[3]
+
+
+def test_another_seed_gives_another_run(reference):
+    other = Simulation(small(seed=2)).run().counts
+    assert not np.array_equal(other, reference)
+
+
+def test_scenarios_share_random_numbers(reference):
+    """Without sanctions the system punishes no one, yet citizens act exactly as before."""
+    lenient = Simulation(small(sanctions=[], rewards=[])).run().counts
+    acts = [INDEX[f"acts_{k}"] for k in ACT_KINDS]
+    np.testing.assert_array_equal(lenient[..., acts], reference[..., acts])
+    assert lenient[..., INDEX["plane_blocked"]].sum() == 0
+    assert reference[..., INDEX["plane_blocked"]].sum() > 0
+
+
+def test_changing_one_act_rate_leaves_other_acts_alone(reference):
+    sc = small()
+    acts = {k: v.model_dump() for k, v in sc.acts.items()}
+    acts["jaywalking"]["rate"] *= 3
+    counts = Simulation(sc.with_changes(acts=acts)).run().counts
+    for kind in ("red_light", "late_bill", "online_post", "good_deed", "plane_ticket"):
+        i = INDEX[f"acts_{kind}"]
+        np.testing.assert_array_equal(counts[..., i], reference[..., i])
+    assert counts[..., INDEX["acts_jaywalking"]].sum() > reference[..., INDEX[
+        "acts_jaywalking"]].sum()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(size=st.integers(1, 3000), seed=st.integers(0, 2**32), chunk=st.integers(1, 4000),
+       days=st.integers(1, 120))
+def test_invariants_hold_for_any_population(size, seed, chunk, days):
+    sc = small(**{"population.size": size, "seed": seed,
+                  "end": dt.date(2017, 10, 1) + dt.timedelta(days=days - 1),
+                  "start": dt.date(2017, 10, 1)})
+    sim = Simulation(sc, chunk_size=chunk, threads=2)
+    counts = sim.run().counts
+    assert (counts >= 0).all()
+    assert (counts[..., INDEX["citizens"]].sum(axis=1) == size).all()
+    grades = [INDEX[f"grade_{g}"] for g in range(len(sc.scoring.grades))]
+    assert (counts[..., grades].sum(axis=(1, 2)) == size).all()
+    s = sc.scoring
+    assert s.min <= sim.scoring.score.min() and sim.scoring.score.max() <= s.max
+    assert s.min <= sim.scoring.true_score.min() and sim.scoring.true_score.max() <= s.max
+    whole = Simulation(sc, chunk_size=size, threads=1).run().counts
+    np.testing.assert_array_equal(counts, whole)
