@@ -237,6 +237,11 @@ class Scenario(Strict):
             raise ValueError(f"end {self.end} comes before start {self.start}")
         return self
 
+    @staticmethod
+    def load(source: str | Path) -> Scenario:
+        """A preset by name or a TOML file (see the module function ``load``)."""
+        return load(source)
+
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
