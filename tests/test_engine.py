@@ -1,0 +1,123 @@
+"""The day loop: chunks cover each citizen once, totals ignore chunking and threads, phases wait."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from panopticon.engine import Engine, chunk_bounds, scratch_array
+
+N_REGIONS, N_COUNTERS = 3, 4
+
+
+def toy_step(lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
+    """Each citizen adds to its region: one head count, its index, its index squared, odd ones."""
+    i = np.arange(lo, hi, dtype=np.int64)
+    r = i % N_REGIONS
+    np.add.at(acc[:, 0], r, 1)
+    np.add.at(acc[:, 1], r, i)
+    np.add.at(acc[:, 2], r, i * i)
+    np.add.at(acc[:, 3], r, i % 2)
+
+
+def expected_toy(n: int) -> np.ndarray:
+    acc = np.zeros((N_REGIONS, N_COUNTERS), np.int64)
+    toy_step(0, n, acc, {})
+    return acc
+
+
+@given(n=st.integers(0, 10_000), chunk_size=st.integers(1, 12_000))
+@settings(max_examples=200, deadline=None)
+def test_chunks_cover_every_citizen_exactly_once(n, chunk_size):
+    bounds = chunk_bounds(n, chunk_size)
+    covered = np.zeros(n, np.int64)
+    for lo, hi in bounds:
+        assert 0 <= lo < hi <= n
+        assert hi - lo <= chunk_size
+        covered[lo:hi] += 1
+    assert np.all(covered == 1)
+
+
+@given(n=st.integers(1, 10_000), chunk_size=st.integers(1, 12_000))
+@settings(max_examples=100, deadline=None)
+def test_chunks_are_in_order_and_contiguous(n, chunk_size):
+    bounds = chunk_bounds(n, chunk_size)
+    assert bounds[0][0] == 0 and bounds[-1][1] == n
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    assert all(hi - lo == chunk_size for lo, hi in bounds[:-1])  # only the last may be short
+
+
+def test_no_citizens_means_no_chunks():
+    assert chunk_bounds(0, 10) == []
+
+
+@given(n=st.integers(0, 3000), chunk_size=st.integers(1, 4000), threads=st.sampled_from([1, 2]))
+@settings(max_examples=60, deadline=None)
+def test_day_totals_do_not_depend_on_chunk_size_or_threads(n, chunk_size, threads):
+    with Engine(n, N_REGIONS, N_COUNTERS, chunk_size=chunk_size, threads=threads) as eng:
+        np.testing.assert_array_equal(eng.run_day([[toy_step]]), expected_toy(n))
+
+
+def test_each_day_starts_from_zero():
+    with Engine(1000, N_REGIONS, N_COUNTERS, chunk_size=64, threads=2) as eng:
+        eng.run_day([[toy_step]])
+        np.testing.assert_array_equal(eng.run_day([[toy_step]]), expected_toy(1000))
+
+
+def test_steps_of_one_phase_all_run_on_every_chunk():
+    with Engine(1000, N_REGIONS, N_COUNTERS, chunk_size=64, threads=2) as eng:
+        np.testing.assert_array_equal(eng.run_day([[toy_step, toy_step]]), 2 * expected_toy(1000))
+
+
+@pytest.mark.parametrize("chunk_size", [0, -1])
+def test_chunk_size_below_one_is_an_error(chunk_size):
+    with pytest.raises(ValueError, match="chunk_size"):
+        Engine(100, N_REGIONS, N_COUNTERS, chunk_size=chunk_size)
+    with pytest.raises(ValueError, match="chunk_size"):
+        chunk_bounds(100, chunk_size)
+
+
+@pytest.mark.parametrize("threads", [0, -2])
+def test_threads_below_one_is_an_error(threads):
+    with pytest.raises(ValueError, match="threads"):
+        Engine(100, N_REGIONS, N_COUNTERS, threads=threads)
+
+
+def test_more_threads_than_chunks_are_not_started():
+    with Engine(100, N_REGIONS, N_COUNTERS, chunk_size=60, threads=8) as eng:
+        assert eng.threads == 2
+
+
+@pytest.mark.parametrize(("chunk_size", "threads"), [(7, 1), (7, 2), (50, 2), (1000, 2)])
+def test_a_later_phase_sees_what_the_earlier_phase_wrote_for_every_citizen(chunk_size, threads):
+    n = 997
+    written = np.zeros(n, np.int64)
+
+    def write(lo, hi, acc, scratch):
+        written[lo:hi] = np.arange(lo, hi) + 1
+
+    def read_mirror(lo, hi, acc, scratch):
+        # each citizen reads the one at the other end of the line: usually another chunk
+        i = np.arange(lo, hi)
+        acc[0, 0] += int(np.count_nonzero(written[n - 1 - i] == n - i))
+
+    with Engine(n, N_REGIONS, N_COUNTERS, chunk_size=chunk_size, threads=threads) as eng:
+        assert eng.run_day([[write], [read_mirror]])[0, 0] == n
+
+
+def test_phases_run_in_the_order_given():
+    log: list[str] = []
+    with Engine(10, 1, 1, chunk_size=3, threads=1) as eng:
+        eng.run_day([[lambda lo, hi, a, s: log.append("a")],
+                     [lambda lo, hi, a, s: log.append("b")]])
+    assert log == ["a"] * 4 + ["b"] * 4
+
+
+def test_scratch_array_is_reused_and_grown():
+    scratch: dict = {}
+    a = scratch_array(scratch, "x", 10, np.uint32)
+    assert a.shape == (10,) and a.dtype == np.uint32
+    assert np.shares_memory(scratch_array(scratch, "x", 5, np.uint32), a)
+    assert scratch_array(scratch, "x", 20, np.uint32).shape == (20,)

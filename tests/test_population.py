@@ -1,0 +1,155 @@
+"""The synthetic population matches the census and CNNIC shares it is built from."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from panopticon import scenario
+from panopticon.population import (ADOPT_LEVELS, AGE_BANDS, CHILD, MANAGER, URBAN, Population,
+                                   adoption_threshold, build, share_on)
+
+N = 200_000
+SEED = 1
+CNNIC_DATES = (dt.date(2017, 6, 30), dt.date(2018, 12, 31))
+ARRAYS = ("region", "age", "income", "flags", "adopt", "parent")
+
+
+def spec(size: int = N) -> scenario.Population:
+    return scenario.load("china-2018").with_changes(**{"population.size": size}).population
+
+
+@pytest.fixture(scope="module")
+def pop() -> Population:
+    return build(spec(), SEED)
+
+
+def users(pop: Population, points, date: dt.date) -> np.ndarray:
+    return pop.adopt < adoption_threshold(points, date, pop.regions)
+
+
+def test_every_array_has_one_entry_per_citizen(pop):
+    assert pop.size == N
+    for name in ARRAYS:
+        assert getattr(pop, name).shape == (N,), name
+
+
+def test_each_region_holds_its_census_share_to_one_citizen(pop):
+    counts = np.bincount(pop.region, minlength=len(pop.regions.codes))
+    expected = pop.regions.census / pop.regions.total * N
+    assert np.abs(counts - expected).max() <= 1.0
+
+
+def test_citizens_are_laid_out_region_by_region(pop):
+    assert np.all(np.diff(pop.region.astype(np.int64)) >= 0)
+
+
+@pytest.mark.parametrize("band", AGE_BANDS)
+def test_age_band_share_matches_the_scenario(pop, band):
+    share = float(np.mean(pop.age == AGE_BANDS.index(band)))
+    assert abs(share - spec().age_shares[band]) < 0.01
+
+
+def test_urban_share_matches_the_scenario(pop):
+    share = float(np.mean((pop.flags & URBAN) != 0))
+    assert abs(share - spec().urban_share) < 0.01
+
+
+def test_management_roles_go_to_adults_only(pop):
+    managers = (pop.flags & MANAGER) != 0
+    assert not np.any(managers & (pop.age == CHILD))
+    assert abs(managers[pop.age != CHILD].mean() - spec().management_share) < 0.005
+
+
+def test_children_and_only_children_have_a_parent(pop):
+    np.testing.assert_array_equal(pop.parent >= 0, pop.age == CHILD)
+
+
+def test_every_childs_parent_is_an_adult_under_60(pop):
+    parents = pop.parent[pop.parent >= 0]
+    assert np.all(pop.age[parents] != CHILD)
+    assert np.all(pop.age[parents] != AGE_BANDS.index("60+"))
+
+
+def test_every_childs_parent_lives_in_the_same_region_and_household(pop):
+    child = np.flatnonzero(pop.parent >= 0)
+    parent = pop.parent[child]
+    np.testing.assert_array_equal(pop.region[parent], pop.region[child])
+    np.testing.assert_array_equal(pop.flags[parent] & URBAN, pop.flags[child] & URBAN)
+
+
+def test_every_childs_parent_is_placed_before_the_child(pop):
+    child = np.flatnonzero(pop.parent >= 0)
+    parent = pop.parent[child]
+    assert np.all(parent < child)
+    assert np.all(child - parent <= 4)  # households have at most five members
+
+
+def test_income_deciles_hold_ten_percent_each(pop):
+    np.testing.assert_array_equal(np.bincount(pop.income, minlength=10), np.full(10, N // 10))
+
+
+def test_town_dwellers_earn_more(pop):
+    urban = (pop.flags & URBAN) != 0
+    assert pop.income[urban].mean() > pop.income[~urban].mean() + 1
+
+
+@pytest.mark.parametrize("date", CNNIC_DATES, ids=str)
+@pytest.mark.parametrize("what", ["internet_users", "payment_users"])
+def test_digital_users_match_the_cnnic_figures(pop, what, date):
+    points = getattr(spec(), what)
+    target = share_on(points, date, pop.regions.total)
+    share = float(users(pop, points, date).mean())
+    assert share == pytest.approx(target, rel=1e-3)
+
+
+@pytest.mark.parametrize("date", CNNIC_DATES, ids=str)
+def test_payment_users_are_internet_users(pop, date):
+    internet = users(pop, spec().internet_users, date)
+    payment = users(pop, spec().payment_users, date)
+    assert payment.sum() > 0
+    assert not np.any(payment & ~internet)
+
+
+def test_internet_users_only_join_over_time(pop):
+    earlier = users(pop, spec().internet_users, CNNIC_DATES[0])
+    later = users(pop, spec().internet_users, CNNIC_DATES[1])
+    assert not np.any(earlier & ~later)
+
+
+def test_the_young_adopt_before_the_old(pop):
+    young = pop.adopt[pop.age == AGE_BANDS.index("15-29")].mean()
+    old = pop.adopt[pop.age == AGE_BANDS.index("60+")].mean()
+    assert young < old
+
+
+def test_adoption_ranks_are_even_quantiles(pop):
+    counts = np.bincount(pop.adopt, minlength=ADOPT_LEVELS)
+    assert counts.size == ADOPT_LEVELS
+    assert counts.max() - counts.min() <= 1
+
+
+def test_one_seed_builds_the_same_population(pop):
+    again = build(spec(), SEED)
+    for name in ARRAYS:
+        np.testing.assert_array_equal(getattr(again, name), getattr(pop, name), err_msg=name)
+
+
+def test_another_seed_builds_another_population(pop):
+    other = build(spec(), SEED + 1)
+    for name in ("age", "income", "flags", "adopt", "parent"):
+        assert not np.array_equal(getattr(other, name), getattr(pop, name)), name
+
+
+@given(size=st.integers(1, 5000))
+@settings(max_examples=25, deadline=None)
+def test_regions_and_deciles_are_exact_for_any_size(size):
+    small = build(spec(size), SEED)
+    regions = np.bincount(small.region, minlength=len(small.regions.codes))
+    assert np.abs(regions - small.regions.census / small.regions.total * size).max() <= 1.0
+    assert np.abs(np.bincount(small.income, minlength=10) - size / 10).max() <= 1.0
+    assert np.all(small.parent < np.arange(size))

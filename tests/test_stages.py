@@ -1,0 +1,1102 @@
+"""Each stage of the day on its own: the rules its module docstring states, on small populations
+or on citizens whose records and status are set by hand.
+
+Counters are read as ``acc[:, INDEX[name]]`` summed over regions (a stage adds to the citizen's
+own region).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from panopticon import codes, scenario
+from panopticon.behaviour import Behaviour
+from panopticon.codes import (ACT_BIT, CAUSE_FALSE_FLAG, CAUSE_FALSE_MATCH, EXIT_BAN,
+                              FALSE_MATCH, FLAG_FALSE, FLAG_TRUE, IN_DEFAULT, JUDGED,
+                              JUDGMENT_UNPAID, LISTED, MISCONDUCT, PAY_DEBT, PAY_TAX, POST_AGAINST,
+                              STALE, TAX_CASE, TAX_LISTED)
+from panopticon.consequences import (CREDIT, JOB, PLANE, REWARD_BIT, SANCTION_BIT, SCHOOL,
+                                     TRAIN, active_masks)
+from panopticon.counters import ACT_KINDS, INDEX, N_COUNTERS
+from panopticon.engine import Engine
+from panopticon.population import (CHILD, MANAGER, URBAN, Population, adoption_threshold,
+                                   build)
+from panopticon.registry import Registry
+from panopticon.scoring import Scoring, grade_table
+from panopticon.sensing import CAMERA, CHANNEL, Sensing, camera_density, lawful_flag_rate
+from panopticon.simulation import Simulation
+
+SEED = 1
+N_REGIONS = 31
+DATE = dt.date(2018, 6, 30)  # after every sanction and reward has started
+ALWAYS_CONNECTED = [{"date": dt.date(2014, 1, 1), "value": 1.0}]
+
+
+def preset(**changes) -> scenario.Scenario:
+    return scenario.load("china-2018").with_changes(**changes)
+
+
+def new_acc() -> np.ndarray:
+    return np.zeros((N_REGIONS, N_COUNTERS), np.int64)
+
+
+def count(acc: np.ndarray, name: str) -> int:
+    return int(acc[:, INDEX[name]].sum())
+
+
+def binomial_tol(n: float, p: float) -> float:
+    return 5 * math.sqrt(n * p * (1 - p)) + 1
+
+
+# --------------------------------------------------------------------------------------------
+# behaviour
+# --------------------------------------------------------------------------------------------
+
+BIG_RATES = {
+    "jaywalking": 0.1, "red_light": 0.1, "late_bill": 0.1, "bad_spending": 0.1,
+    "debt_default": 0.05, "tax_arrears": 0.05, "online_post": 0.5, "good_deed": 0.1,
+    "onboard_misconduct": 0.05,
+}
+N_BEHAVIOUR = 50_000
+
+
+@pytest.fixture(scope="module")
+def busy() -> tuple[scenario.Scenario, Population]:
+    """A scenario whose acts are frequent enough to count, and its population."""
+    sc = preset(**{"population.size": N_BEHAVIOUR},
+                **{f"acts.{k}.rate": r for k, r in BIG_RATES.items()})
+    return sc, build(sc.population, SEED)
+
+
+def act_day(sc, pop, status=None, day=3, date=DATE):
+    """One day of behaviour for everyone: (acts, counters, behaviour)."""
+    status = np.zeros(pop.size, np.uint8) if status is None else status
+    beh = Behaviour.build(sc, pop, status, SEED)
+    beh.start_day(day, date)
+    acc, scratch = new_acc(), {}
+    beh.step(0, pop.size, acc, scratch)
+    return scratch["acts"].copy(), acc, beh
+
+
+@pytest.fixture(scope="module")
+def busy_day(busy):
+    sc, pop = busy
+    return act_day(sc, pop)
+
+
+def eligible(sc, pop, beh, kind) -> np.ndarray:
+    online = pop.adopt < beh.thresholds[0]
+    paying = pop.adopt < beh.thresholds[1]
+    return {"everyone": np.ones(pop.size, bool), "adults": pop.age != CHILD,
+            "internet_users": online, "payment_users": paying}[sc.acts[kind].who]
+
+
+@pytest.mark.parametrize("kind", sorted(BIG_RATES))
+def test_act_count_is_rate_times_eligible_citizens(busy, busy_day, kind):
+    sc, pop = busy
+    acts, acc, beh = busy_day
+    m = int(eligible(sc, pop, beh, kind).sum())
+    rate = BIG_RATES[kind]
+    done = count(acc, f"acts_{kind}")
+    assert done == int(np.count_nonzero(acts & ACT_BIT[kind]))
+    # Propensities have mean 1, so each eligible citizen acts with chance `rate` unconditionally.
+    assert abs(done - rate * m) < binomial_tol(m, rate)
+
+
+@pytest.mark.parametrize("kind", [k for k in ACT_KINDS if k != "online_post"])
+def test_only_eligible_citizens_act(busy, busy_day, kind):
+    sc, pop = busy
+    acts, _, beh = busy_day
+    if kind not in sc.acts:
+        pytest.skip(f"{kind} is not in the scenario")
+    doers = (acts & ACT_BIT[kind]) != 0
+    assert not np.any(doers & ~eligible(sc, pop, beh, kind))
+
+
+def test_children_never_do_acts_for_adults(busy, busy_day):
+    sc, pop = busy
+    acts, _, _ = busy_day
+    adult_bits = sum(ACT_BIT[k] for k, a in sc.acts.items() if a.who == "adults")
+    assert np.count_nonzero(acts[pop.age == CHILD] & adult_bits) == 0
+    # ... while they do jaywalk (who = "everyone"): the check above is not vacuous
+    assert np.count_nonzero(acts[pop.age == CHILD] & ACT_BIT["jaywalking"]) > 0
+
+
+def test_citizens_offline_never_post(busy, busy_day):
+    _, pop = busy
+    acts, _, beh = busy_day
+    offline = pop.adopt >= beh.thresholds[0]
+    assert offline.sum() > 0
+    assert np.count_nonzero(acts[offline] & (ACT_BIT["online_post"] | POST_AGAINST)) == 0
+
+
+def test_posts_against_the_line_are_posts(busy_day):
+    acts, acc, _ = busy_day
+    against = (acts & POST_AGAINST) != 0
+    assert against.sum() == count(acc, "posts_against_line") > 0
+    assert np.all(acts[against] & ACT_BIT["online_post"])
+
+
+def test_share_of_posts_against_the_line_is_the_scenarios(busy, busy_day):
+    sc, _ = busy
+    acts, _, _ = busy_day
+    posts = int(np.count_nonzero(acts & ACT_BIT["online_post"]))
+    share = sc.sensing.against_line_share
+    against = int(np.count_nonzero(acts & POST_AGAINST))
+    # dissent is a unit-mean trait: its heterogeneity widens the spread a little (factor 2)
+    assert abs(against - share * posts) < 2 * binomial_tol(posts, share)
+
+
+def test_population_counters_count_everyone(busy, busy_day):
+    _, pop = busy
+    _, acc, beh = busy_day
+    assert count(acc, "citizens") == pop.size
+    assert count(acc, "children") == int(np.sum(pop.age == CHILD))
+    assert count(acc, "internet_users") == int(np.sum(pop.adopt < beh.thresholds[0]))
+    assert count(acc, "payment_users") == int(np.sum(pop.adopt < beh.thresholds[1]))
+
+
+def test_adoption_thresholds_follow_the_scenario_dates(busy, busy_day):
+    sc, pop = busy
+    _, _, beh = busy_day
+    assert beh.thresholds == (
+        adoption_threshold(sc.population.internet_users, DATE, pop.regions),
+        adoption_threshold(sc.population.payment_users, DATE, pop.regions))
+
+
+def test_citizens_with_a_debt_case_do_not_default_again(busy):
+    sc, pop = busy
+    sc = sc.with_changes(**{"acts.debt_default.rate": 1.0})
+    status = np.where(np.arange(pop.size) % 2 == 0, IN_DEFAULT, 0).astype(np.uint8)
+    status[1::4] = LISTED
+    acts, _, _ = act_day(sc, pop, status)
+    defaulted = (acts & ACT_BIT["debt_default"]) != 0
+    assert not np.any(defaulted & (status != 0))
+    free_adults = (status == 0) & (pop.age != CHILD)
+    assert defaulted[free_adults].mean() > 0.4  # rate 1 x a unit-mean trait: most of them
+
+
+def test_only_citizens_in_a_debt_case_pay_a_debt(busy):
+    sc, pop = busy
+    sc = sc.with_changes(**{"court.settle_rate": 1.0, "court.comply_rate": 1.0,
+                            "court.pay_rate_listed": 1.0})
+    status = np.zeros(pop.size, np.uint8)
+    status[0:300:3], status[1:300:3], status[2:300:3] = IN_DEFAULT, JUDGED, LISTED
+    acts, acc, _ = act_day(sc, pop, status)
+    paid = (acts & PAY_DEBT) != 0
+    np.testing.assert_array_equal(paid, status != 0)
+    assert count(acc, "debts_paid") == 300
+
+
+@pytest.mark.parametrize(("status", "rate"), [(IN_DEFAULT, "settle_rate"), (JUDGED, "comply_rate"),
+                                              (LISTED, "pay_rate_listed")])
+def test_debtors_pay_at_the_rate_of_their_stage(busy, status, rate):
+    sc, pop = busy
+    sc = sc.with_changes(**{f"court.{rate}": 0.2})
+    acts, _, _ = act_day(sc, pop, np.full(pop.size, status, np.uint8))
+    paid = int(np.count_nonzero(acts & PAY_DEBT))
+    assert abs(paid - 0.2 * pop.size) < binomial_tol(pop.size, 0.2)
+
+
+def test_only_citizens_in_a_tax_case_pay_tax(busy):
+    sc, pop = busy
+    sc = sc.with_changes(**{"tax.pay_rate": 1.0})
+    status = np.where(np.arange(pop.size) < 100, TAX_CASE, 0).astype(np.uint8)
+    acts, acc, _ = act_day(sc, pop, status)
+    np.testing.assert_array_equal((acts & PAY_TAX) != 0, status != 0)
+    assert count(acc, "taxes_paid") == 100
+
+
+def test_acts_differ_from_day_to_day(busy, busy_day):
+    sc, pop = busy
+    acts, _, _ = busy_day
+    other, _, _ = act_day(sc, pop, day=4)
+    assert not np.array_equal(acts, other)
+
+
+# --------------------------------------------------------------------------------------------
+# sensing
+# --------------------------------------------------------------------------------------------
+
+N_SENSING = 50_000
+
+
+@pytest.fixture(scope="module")
+def crowd() -> Population:
+    return build(preset(**{"population.size": N_SENSING}).population, SEED)
+
+
+def sense_day(sc, pop, acts, day=5, date=DATE):
+    """One day of sensing for hand-made acts: (records, counters, sensing)."""
+    sen = Sensing.build(sc, pop, SEED)
+    sen.start_day(day, date)
+    acc, scratch = new_acc(), {"acts": acts}
+    sen.step(0, pop.size, acc, scratch)
+    return scratch["records"].copy(), acc, sen
+
+
+@given(precision=st.floats(0.05, 1.0), recall=st.floats(0.01, 1.0),
+       share=st.floats(0.001, 0.5))
+@settings(max_examples=200, deadline=None)
+def test_lawful_flag_rate_gives_the_requested_precision(precision, recall, share):
+    fpr = lawful_flag_rate(precision, recall, share)
+    assert 0.0 <= fpr <= 1.0
+    if fpr < 1.0:  # a rate of 1 is the cap: no review can be that imprecise
+        true_flags = recall * share
+        assert true_flags / (true_flags + fpr * (1 - share)) == pytest.approx(precision, rel=1e-9)
+
+
+def test_a_perfectly_precise_review_flags_no_lawful_post():
+    assert lawful_flag_rate(1.0, 0.6, 0.02) == 0.0
+
+
+def camera_expectation(sen, pop, kind="jaywalking"):
+    """Expected observations if every citizen did ``kind``: coverage x hit rate, per citizen."""
+    town = ((pop.flags & URBAN) != 0).astype(np.int64)
+    return sen.coverage[pop.region, town] * sen.sc.sensing.face_hit_rate
+
+
+@pytest.mark.parametrize("kind", [k for k in ACT_KINDS if CHANNEL[k] == CAMERA])
+def test_cameras_observe_coverage_times_hit_rate_of_street_offences(crowd, kind):
+    acts = np.full(crowd.size, ACT_BIT[kind], np.uint32)
+    records, acc, sen = sense_day(preset(), crowd, acts)
+    p = camera_expectation(sen, crowd)
+    seen = int(np.count_nonzero(records & ACT_BIT[kind]))
+    assert seen == count(acc, f"observed_{kind}")
+    assert abs(seen - p.sum()) < 5 * math.sqrt((p * (1 - p)).sum()) + 1
+
+
+def test_cameras_see_more_in_towns(crowd):
+    acts = np.full(crowd.size, ACT_BIT["jaywalking"], np.uint32)
+    records, _, _ = sense_day(preset(), crowd, acts)
+    seen = (records & ACT_BIT["jaywalking"]) != 0
+    urban = (crowd.flags & URBAN) != 0
+    assert seen[urban].mean() > 1.5 * seen[~urban].mean()
+
+
+def test_only_acts_done_are_observed(crowd):
+    acts = np.where(np.arange(crowd.size) % 2 == 0, ACT_BIT["jaywalking"] | ACT_BIT["late_bill"],
+                    0).astype(np.uint32)
+    records, _, _ = sense_day(preset(**{"sensing.payment_observed": 1.0}), crowd, acts)
+    act_bits = sum(ACT_BIT.values())
+    assert not np.any(records & act_bits & ~acts)
+
+
+def test_staff_always_report_misconduct_on_board(crowd):
+    acts = np.full(crowd.size, ACT_BIT["onboard_misconduct"], np.uint32)
+    records, _, _ = sense_day(preset(), crowd, acts)
+    assert np.all(records & ACT_BIT["onboard_misconduct"])
+
+
+def test_buying_a_ticket_is_not_an_offence_on_record(crowd):
+    acts = np.full(crowd.size, ACT_BIT["plane_ticket"] | ACT_BIT["train_ticket"], np.uint32)
+    records, _, _ = sense_day(preset(), crowd, acts)
+    assert not np.any(records & (ACT_BIT["plane_ticket"] | ACT_BIT["train_ticket"]))
+
+
+@pytest.mark.parametrize(("kind", "field"), [("late_bill", "payment_observed"),
+                                             ("good_deed", "good_deed_reported")])
+def test_other_channels_observe_at_their_rate(crowd, kind, field):
+    sc = preset(**{f"sensing.{field}": 0.3})
+    acts = np.full(crowd.size, ACT_BIT[kind], np.uint32)
+    records, _, _ = sense_day(sc, crowd, acts)
+    seen = int(np.count_nonzero(records & ACT_BIT[kind]))
+    assert abs(seen - 0.3 * crowd.size) < binomial_tol(crowd.size, 0.3)
+
+
+def test_payments_pass_through_to_the_registry(crowd):
+    acts = np.zeros(crowd.size, np.uint32)
+    acts[:10], acts[10:20] = PAY_DEBT, PAY_TAX
+    records, _, _ = sense_day(preset(), crowd, acts)
+    np.testing.assert_array_equal(records[:20] & (PAY_DEBT | PAY_TAX), acts[:20])
+
+
+def test_false_matches_fall_at_the_daily_false_match_chance(crowd):
+    records, acc, sen = sense_day(preset(), crowd, np.zeros(crowd.size, np.uint32))
+    town = ((crowd.flags & URBAN) != 0).astype(np.int64)
+    p = sen.false_match_p[crowd.region, town]
+    matched = int(np.count_nonzero(records & FALSE_MATCH))
+    assert matched == count(acc, "camera_false_matches")
+    assert abs(matched - p.sum()) < 5 * math.sqrt((p * (1 - p)).sum()) + 1
+
+
+CONTENT = {"sensing.content_precision": 0.6, "sensing.content_recall": 0.5,
+           "sensing.against_line_share": 0.3}
+
+
+def everyone_posts(n: int, against_share: float = 0.3) -> np.ndarray:
+    """Every citizen posts; the first ``against_share`` of each ten goes against the line."""
+    against = (np.arange(n) % 10) < round(10 * against_share)
+    return (ACT_BIT["online_post"] | np.where(against, POST_AGAINST, 0)).astype(np.uint32)
+
+
+def test_content_review_flags_posts_against_the_line_at_its_recall(crowd):
+    acts = everyone_posts(crowd.size)
+    records, acc, _ = sense_day(preset(**CONTENT), crowd, acts)
+    against = (acts & POST_AGAINST) != 0
+    flagged = int(np.count_nonzero(records[against] & FLAG_TRUE))
+    assert flagged == count(acc, "content_flags_true") == count(acc, "observed_online_post")
+    assert abs(flagged - 0.5 * against.sum()) < binomial_tol(against.sum(), 0.5)
+
+
+def test_true_flags_only_for_posts_against_the_line(crowd):
+    acts = everyone_posts(crowd.size)
+    records, _, _ = sense_day(preset(**CONTENT), crowd, acts)
+    assert not np.any(records[(acts & POST_AGAINST) == 0] & FLAG_TRUE)
+
+
+SENSING_FALSE_FLAG_BUG = (
+    "sense_kernel flags with FLAG_FALSE (a wrong record, kept out of the true score) every post"
+    " that review did not catch as against the line, including posts that WERE against the line"
+    " (`elif a & (1 << ONLINE_POST) and chance(k_flag, ...)` does not exclude POST_AGAINST); the"
+    " docstring says only lawful posts get false flags, and precision falls below"
+    " content_precision")
+
+
+@pytest.mark.xfail(strict=True, reason=SENSING_FALSE_FLAG_BUG)
+def test_false_flags_only_for_lawful_posts(crowd):
+    acts = everyone_posts(crowd.size)
+    records, _, _ = sense_day(preset(**CONTENT), crowd, acts)
+    assert not np.any(records[(acts & POST_AGAINST) != 0] & FLAG_FALSE)
+
+
+@pytest.mark.xfail(strict=True, reason=SENSING_FALSE_FLAG_BUG)
+def test_content_review_has_the_scenarios_precision(crowd):
+    acts = everyone_posts(crowd.size)
+    _, acc, _ = sense_day(preset(**CONTENT), crowd, acts)
+    true, false = count(acc, "content_flags_true"), count(acc, "content_flags_false")
+    flags = true + false
+    assert abs(true / flags - 0.6) < 5 * math.sqrt(0.6 * 0.4 / flags)
+
+
+def test_camera_density_has_census_weighted_mean_one(crowd):
+    sc = preset()
+    density = camera_density(sc, crowd)
+    u = sc.population.urban_share
+    per_region = (1 - u) * density[:, 0] + u * density[:, 1]
+    weights = crowd.regions.census / crowd.regions.total
+    assert float(weights @ per_region) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_camera_density_is_higher_in_towns_and_listed_regions(crowd):
+    sc = preset()
+    density = camera_density(sc, crowd)
+    cams = sc.sensing.cameras
+    np.testing.assert_allclose(density[:, 1] / density[:, 0], cams.urban_density)
+    codes_ = crowd.regions.codes
+    beijing, hebei = codes_.index("110000"), codes_.index("130000")
+    assert density[beijing, 0] / density[hebei, 0] == pytest.approx(
+        cams.region_density["110000"])
+
+
+def test_coverage_grows_with_the_camera_count(crowd):
+    sen = Sensing.build(preset(), crowd, SEED)
+    sen.start_day(0, dt.date(2014, 1, 1))
+    early = sen.coverage.copy()
+    sen.start_day(1, dt.date(2019, 1, 1))
+    assert np.all(sen.coverage > early)
+    assert np.all((sen.coverage > 0) & (sen.coverage < 1))
+
+
+# --------------------------------------------------------------------------------------------
+# registry: one citizen driven through the court process by hand
+# --------------------------------------------------------------------------------------------
+
+COURT = {"court.judgment_rate": 1.0, "court.grace_days": 60, "court.listing_days": 1825,
+         "registry.list_delay_days": 7, "registry.removal_delay_days": 10,
+         "tax.exit_ban_share": 1.0, "tax.exit_ban_after_days": 90,
+         "registry.misconduct_list_days": 365}
+
+
+class Desk:
+    """A registry for a handful of citizens; citizen 0's records are given day by day."""
+
+    def __init__(self, **changes) -> None:
+        self.sc = preset(**{"population.size": 10, **COURT, **changes})
+        self.reg = Registry.build(self.sc, build(self.sc.population, SEED), SEED)
+        self.day = -1
+
+    def next_day(self, records: int = 0) -> tuple[int, int, np.ndarray]:
+        """Advance one day; returns citizen 0's status, its records after the registry, counters."""
+        self.day += 1
+        self.reg.start_day(self.day, self.sc.start + dt.timedelta(days=self.day))
+        acc, scratch = new_acc(), {"records": np.array([records], np.uint32)}
+        self.reg.step(0, 1, acc, scratch)
+        return int(self.reg.status[0]), int(scratch["records"][0]), acc
+
+    def until(self, day: int) -> tuple[int, int, np.ndarray]:
+        while self.day < day - 1:
+            self.next_day()
+        return self.next_day()
+
+
+DEFAULT = ACT_BIT["debt_default"]
+
+
+@pytest.fixture
+def listed() -> Desk:
+    """Citizen 0 defaults on day 0, is judged on day 1 and listed on day 61."""
+    desk = Desk()
+    desk.next_day(DEFAULT)
+    desk.until(61)
+    return desk
+
+
+def test_a_recorded_default_opens_a_case():
+    status, _, acc = Desk().next_day(DEFAULT)
+    assert status == IN_DEFAULT
+    assert count(acc, "defaults_recorded") == 1
+
+
+def test_a_default_goes_to_judgment():
+    desk = Desk()
+    desk.next_day(DEFAULT)
+    status, _, acc = desk.next_day()
+    assert status == JUDGED
+    assert count(acc, "judgments") == 1
+
+
+def test_defaults_go_to_judgment_at_the_judgment_rate():
+    sc = preset(**{"population.size": 20_000, "court.judgment_rate": 0.2})
+    reg = Registry.build(sc, build(sc.population, SEED), SEED)
+    reg.status[:] = IN_DEFAULT
+    reg.start_day(10, DATE)
+    acc = new_acc()
+    reg.step(0, reg.pop.size, acc, {"records": np.zeros(reg.pop.size, np.uint32)})
+    judged = count(acc, "judgments")
+    assert judged == int(np.count_nonzero(reg.status & JUDGED))
+    assert abs(judged - 0.2 * reg.pop.size) < binomial_tol(reg.pop.size, 0.2)
+
+
+def test_a_judged_debtor_is_not_listed_within_the_grace_days():
+    desk = Desk()
+    desk.next_day(DEFAULT)
+    desk.next_day()  # judged on day 1
+    status, _, acc = desk.until(60)
+    assert status == JUDGED
+    assert count(acc, "listed_stock") == 0
+
+
+def test_a_judged_debtor_is_listed_after_the_grace_days(listed):
+    status = int(listed.reg.status[0])
+    assert status == LISTED
+
+
+def test_a_listing_is_counted_and_recorded_on_its_day():
+    desk = Desk()
+    desk.next_day(DEFAULT)
+    status, records, acc = desk.until(61)
+    assert status == LISTED
+    assert records & JUDGMENT_UNPAID
+    assert count(acc, "new_listings") == count(acc, "new_listed_people") == 1
+    assert count(acc, "listed_stock") == 1
+
+
+def test_a_listing_reaches_airlines_after_the_list_delay(listed):
+    for day in range(62, 68):
+        _, _, acc = listed.until(day)
+        assert count(acc, "listed_shared_stock") == 0, day
+    _, _, acc = listed.until(68)
+    assert count(acc, "listed_shared_stock") == 1
+
+
+def test_paying_a_listed_debt_leaves_a_stale_record(listed):
+    listed.until(79)
+    status, _, acc = listed.next_day(PAY_DEBT)  # day 80
+    assert status == STALE
+    assert count(acc, "paid_after_listing") == count(acc, "delisted") == 1
+    assert count(acc, "listed_stock") == 0
+    assert count(acc, "stale_stock") == 1
+
+
+def test_a_stale_record_lasts_until_the_removal_delay(listed):
+    listed.until(79)
+    listed.next_day(PAY_DEBT)  # day 80
+    status, _, acc = listed.until(89)
+    assert status == STALE and count(acc, "stale_stock") == 1
+    status, _, acc = listed.until(90)
+    assert status == 0
+    assert count(acc, "stale_stock") == 0
+
+
+@pytest.mark.parametrize("stage", [IN_DEFAULT, JUDGED])
+def test_paying_before_listing_closes_the_case_without_a_stale_record(stage):
+    desk = Desk()
+    desk.next_day(DEFAULT)
+    if stage == JUDGED:
+        desk.next_day()
+    status, _, acc = desk.next_day(PAY_DEBT)
+    assert status == 0
+    assert count(acc, "paid_after_listing") == count(acc, "delisted") == 0
+
+
+def test_a_listing_expires_after_listing_days():
+    desk = Desk(**{"court.listing_days": 30})
+    desk.next_day(DEFAULT)
+    desk.until(61)  # listed
+    status, _, acc = desk.until(90)
+    assert status == LISTED
+    status, _, acc = desk.until(91)
+    assert status == 0
+    assert count(acc, "listing_expired") == count(acc, "delisted") == 1
+
+
+def test_a_second_listing_is_a_new_listing_but_not_a_new_person(listed):
+    listed.next_day(PAY_DEBT)  # day 62
+    listed.until(100)
+    listed.next_day(DEFAULT)  # day 101
+    listed.next_day()  # judged on day 102
+    status, _, acc = listed.until(162)
+    assert status & LISTED
+    assert count(acc, "new_listings") == 1
+    assert count(acc, "new_listed_people") == 0
+
+
+TAX = ACT_BIT["tax_arrears"]
+
+
+def test_tax_arrears_open_a_tax_case():
+    status, _, acc = Desk().next_day(TAX)
+    assert status == TAX_CASE
+    assert count(acc, "tax_cases") == 1
+
+
+def test_a_tax_case_leads_to_an_exit_ban_after_its_days():
+    desk = Desk()
+    desk.next_day(TAX)  # day 0
+    status, _, _ = desk.until(89)
+    assert not status & EXIT_BAN
+    status, records, acc = desk.until(90)
+    assert status == TAX_CASE | EXIT_BAN
+    assert records & TAX_LISTED
+    assert count(acc, "exit_bans_new") == count(acc, "exit_ban_stock") == 1
+
+
+def test_no_exit_ban_where_the_exit_ban_share_is_zero():
+    desk = Desk(**{"tax.exit_ban_share": 0.0})
+    desk.next_day(TAX)
+    status, _, _ = desk.until(200)
+    assert status == TAX_CASE
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "registry_kernel never bans anyone when tax.exit_ban_after_days = 0 (allowed: Days >= 0):"
+    " the ban needs `day - tax_day == exit_ban_after_days`, which only holds on the day the case"
+    " opens, and on that day the `elif` branch that opens the case runs instead"))
+def test_an_exit_ban_after_zero_days_comes_at_once():
+    desk = Desk(**{"tax.exit_ban_after_days": 0})
+    desk.next_day(TAX)
+    status, _, _ = desk.until(5)
+    assert status & EXIT_BAN
+
+
+def test_paying_tax_lifts_the_exit_ban():
+    desk = Desk()
+    desk.next_day(TAX)
+    desk.until(90)  # banned
+    status, _, acc = desk.next_day(PAY_TAX)
+    assert status == 0
+    assert count(acc, "delisted") == 1
+    assert count(acc, "exit_ban_stock") == 0
+
+
+def test_misconduct_on_board_puts_a_traveller_on_the_list():
+    status, _, acc = Desk().next_day(ACT_BIT["onboard_misconduct"])
+    assert status == MISCONDUCT
+    assert count(acc, "misconduct_listed") == count(acc, "misconduct_stock") == 1
+
+
+def test_the_misconduct_list_expires_after_its_days():
+    desk = Desk()
+    desk.next_day()
+    desk.next_day(ACT_BIT["onboard_misconduct"])  # day 1
+    status, _, acc = desk.until(365)
+    assert status == MISCONDUCT and count(acc, "misconduct_stock") == 1
+    status, _, acc = desk.until(366)
+    assert status == 0
+    assert count(acc, "delisted") == 1 and count(acc, "misconduct_stock") == 0
+
+
+def test_misconduct_while_listed_extends_the_listing_without_a_new_one():
+    desk = Desk()
+    desk.next_day(ACT_BIT["onboard_misconduct"])  # day 0
+    desk.until(99)
+    _, _, acc = desk.next_day(ACT_BIT["onboard_misconduct"])  # day 100
+    assert count(acc, "misconduct_listed") == 0
+    status, _, _ = desk.until(400)
+    assert status == MISCONDUCT
+    status, _, _ = desk.until(465)
+    assert status == 0
+
+
+def test_bureaus_join_the_central_database_in_a_fixed_order():
+    sc = preset(**{"population.size": 10})
+    reg = Registry.build(sc, build(sc.population, SEED), SEED)
+    before = np.zeros(N_REGIONS, np.uint8)
+    for date in (dt.date(2014, 1, 1), dt.date(2016, 1, 1), dt.date(2018, 1, 1),
+                 dt.date(2020, 12, 31)):
+        reg.start_day(0, date)
+        share = (date - dt.date(2014, 1, 1)).days / (dt.date(2020, 12, 31)
+                                                    - dt.date(2014, 1, 1)).days
+        assert reg.connected.sum() == round(share * N_REGIONS)
+        assert np.all(reg.connected >= before)  # once connected, always connected
+        before = reg.connected.copy()
+    assert before.all()
+
+
+# --------------------------------------------------------------------------------------------
+# scoring
+# --------------------------------------------------------------------------------------------
+
+class Card:
+    """Scores for a handful of citizens; citizen 0's records are given day by day."""
+
+    def __init__(self, score: int | None = None, true_score: int | None = None, **changes):
+        self.sc = preset(**{"population.size": 10, "scoring.restore_rate": 0.0, **changes})
+        self.scoring = Scoring.build(self.sc, build(self.sc.population, SEED), SEED)
+        if score is not None:
+            self.scoring.score[0] = score
+            self.scoring.true_score[0] = score if true_score is None else true_score
+        self.day = 0
+
+    def next_day(self, records: int = 0) -> np.ndarray:
+        self.day += 1
+        self.scoring.start_day(self.day, DATE)
+        acc = new_acc()
+        self.scoring.step(0, 1, acc, {"records": np.array([records], np.uint32)})
+        return acc
+
+    @property
+    def score(self) -> int:
+        return int(self.scoring.score[0])
+
+    @property
+    def true_score(self) -> int:
+        return int(self.scoring.true_score[0])
+
+    @property
+    def cause(self) -> int:
+        return int(self.scoring.wrong_cause[0])
+
+
+POINT_RECORDS = {  # a record bit for each kind the preset gives points
+    **{k: ACT_BIT[k] for k in ACT_KINDS},
+    "judgment_unpaid": JUDGMENT_UNPAID, "tax_listed": TAX_LISTED, "content_flag": FLAG_TRUE,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(preset().scoring.points))
+def test_each_record_kind_moves_the_score_by_its_points(kind):
+    card = Card()
+    card.next_day(POINT_RECORDS[kind])
+    points = card.sc.scoring.points[kind]
+    assert card.score == card.true_score == card.sc.scoring.base + points
+
+
+def test_records_without_points_leave_the_score_alone():
+    card = Card()
+    card.next_day(ACT_BIT["plane_ticket"] | PAY_DEBT | PAY_TAX)
+    assert card.score == card.sc.scoring.base
+
+
+def test_records_of_one_day_add_up():
+    card = Card()
+    card.next_day(ACT_BIT["late_bill"] | ACT_BIT["good_deed"] | JUDGMENT_UNPAID)
+    assert card.score == 1000 - 20 + 30 - 50
+
+
+def test_a_false_match_costs_jaywalking_points_on_the_published_score_only():
+    card = Card()
+    card.next_day(FALSE_MATCH)
+    assert card.score == 1000 - 5
+    assert card.true_score == 1000
+    assert card.cause == CAUSE_FALSE_MATCH
+
+
+def test_a_false_flag_costs_content_flag_points_on_the_published_score_only():
+    card = Card()
+    card.next_day(FLAG_FALSE)
+    assert card.score == 1000 - 10
+    assert card.true_score == 1000
+    assert card.cause == CAUSE_FALSE_FLAG
+
+
+def test_a_true_flag_counts_on_both_scores():
+    card = Card()
+    card.next_day(FLAG_TRUE | ACT_BIT["online_post"])
+    assert card.score == card.true_score == 1000 - 10
+    assert card.cause == 0
+
+
+def test_scores_stop_at_the_maximum():
+    card = Card(score=1290)
+    card.next_day(ACT_BIT["good_deed"])
+    assert card.score == card.true_score == 1300
+
+
+def test_scores_stop_at_the_minimum():
+    card = Card(score=10)
+    card.next_day(JUDGMENT_UNPAID)
+    assert card.score == card.true_score == 0
+
+
+def test_restoration_raises_a_score_below_base():
+    card = Card(score=990, **{"scoring.restore_rate": 1.0, "scoring.restore_points": 3})
+    card.next_day()
+    assert card.score == 993
+
+
+def test_restoration_stops_at_base():
+    card = Card(score=999, **{"scoring.restore_rate": 1.0, "scoring.restore_points": 3})
+    card.next_day()
+    assert card.score == 1000
+
+
+def test_restoration_never_lowers_a_score_above_base():
+    card = Card(score=1100, **{"scoring.restore_rate": 1.0})
+    for _ in range(5):
+        card.next_day()
+    assert card.score == 1100
+
+
+def test_restoration_happens_at_the_restore_rate():
+    sc = preset(**{"population.size": 20_000, "scoring.restore_rate": 0.25})
+    scoring = Scoring.build(sc, build(sc.population, SEED), SEED)
+    scoring.score[:] = scoring.true_score[:] = 900
+    scoring.start_day(1, DATE)
+    scoring.step(0, scoring.pop.size, new_acc(), {"records": np.zeros(scoring.pop.size,
+                                                                       np.uint32)})
+    restored = int(np.count_nonzero(scoring.score == 901))
+    assert abs(restored - 0.25 * scoring.pop.size) < binomial_tol(scoring.pop.size, 0.25)
+
+
+def test_the_wrong_cause_clears_once_restoration_closes_the_gap():
+    card = Card(**{"scoring.restore_rate": 1.0})
+    card.next_day(FALSE_MATCH)  # 995 + 1 restored; true score stays at base
+    assert card.cause == CAUSE_FALSE_MATCH
+    for _ in range(3):
+        card.next_day()
+    assert card.score == 999 and card.cause == CAUSE_FALSE_MATCH
+    card.next_day()
+    assert card.score == card.true_score == 1000
+    assert card.cause == 0
+
+
+def test_a_wrong_record_across_a_cut_off_counts_a_wrongly_graded_citizen():
+    card = Card(score=1050)  # AAA
+    acc = card.next_day(FALSE_MATCH)  # 1045: AA, true score still AAA
+    assert count(acc, "wrongly_graded") == 1
+    assert count(acc, "grade_1") == 1  # counted in its published grade
+
+
+def test_score_sums_are_counted():
+    card = Card()
+    acc = card.next_day(FALSE_MATCH)
+    assert count(acc, "score_sum") == 995
+    assert count(acc, "true_score_sum") == 1000
+
+
+def test_the_grade_table_covers_every_score_with_the_presets_cut_offs():
+    sc = preset()
+    table, names = grade_table(sc)
+    assert table.shape == (sc.scoring.max - sc.scoring.min + 1,)
+    by_name = {g.name: g for g in sc.scoring.grades}
+    for score in range(sc.scoring.min, sc.scoring.max + 1):
+        g = by_name[names[table[score - sc.scoring.min]]]
+        assert g.min <= score <= g.max, score
+
+
+@pytest.mark.parametrize(("score", "grade"), [(1300, "AAA"), (1050, "AAA"), (1049, "AA"),
+                                              (1030, "AA"), (1029, "A"), (1000, "A"),
+                                              (960, "A"), (959, "B"), (850, "B"), (849, "C"),
+                                              (600, "C"), (599, "D"), (0, "D")])
+def test_grade_cut_offs(score, grade):
+    table, names = grade_table(preset())
+    assert names[table[score]] == grade
+
+
+def test_grades_are_ordered_best_first():
+    _, names = grade_table(preset())
+    assert names == ["AAA", "AA", "A", "B", "C", "D"]
+
+
+@pytest.fixture(scope="module")
+def ranked_scoring() -> Scoring:
+    sc = preset(**{"population.size": 300})
+    return Scoring.build(sc, build(sc.population, SEED), SEED)
+
+
+@given(scores=st.lists(st.integers(0, 1300), min_size=300, max_size=300))
+@settings(max_examples=50, deadline=None)
+def test_ranking_percentiles_are_shares_at_or_below_and_monotone(ranked_scoring, scores):
+    ranked_scoring.score[:] = scores
+    counts, percentile = ranked_scoring.ranking()
+    s = np.array(scores)
+    np.testing.assert_array_equal(counts, np.bincount(s, minlength=1301))
+    assert np.all(np.diff(percentile) >= 0)
+    assert percentile[s.max()] == 100.0
+    for x in (s.min(), int(np.median(s)), s.max()):
+        assert percentile[x] == pytest.approx(100.0 * np.mean(s <= x))
+
+
+# --------------------------------------------------------------------------------------------
+# consequences
+# --------------------------------------------------------------------------------------------
+
+QUIET_LIFE = {"life.school_apply_rate": 0.0, "life.job_apply_rate": 0.0,
+              "life.credit_apply_rate": 0.0, "life.exit_travel_rate": 0.0}
+PLANE_BIT = ACT_BIT["plane_ticket"]
+
+
+class World:
+    """All stages of a small population; consequences run on hand-set status, scores and acts."""
+
+    def __init__(self, **changes) -> None:
+        sc = preset(**{"population.size": 300, "registry.central_connected": ALWAYS_CONNECTED,
+                       **QUIET_LIFE, **changes})
+        self.sim = Simulation(sc, seed=SEED)
+        self.pop = self.sim.pop
+        self.acts = np.zeros(self.pop.size, np.uint32)
+        self.day = 100
+
+    def adult(self, k: int = 0) -> int:
+        """The k-th adult without children."""
+        has_child = np.zeros(self.pop.size, bool)
+        has_child[self.pop.parent[self.pop.parent >= 0]] = True
+        return int(np.flatnonzero((self.pop.age != CHILD) & ~has_child)[k])
+
+    def family(self) -> tuple[int, np.ndarray]:
+        """A parent and that parent's children."""
+        parent = int(self.pop.parent[self.pop.parent >= 0][0])
+        return parent, np.flatnonzero(self.pop.parent == parent)
+
+    def list_on_court_list(self, i: int, days_ago: int = 30) -> None:
+        self.sim.registry.status[i] = LISTED
+        self.sim.registry.court_day[i] = self.day - days_ago
+
+    def set_scores(self, i: int, score: int, true_score: int, cause: int = 0) -> None:
+        self.sim.scoring.score[i] = score
+        self.sim.scoring.true_score[i] = true_score
+        self.sim.scoring.wrong_cause[i] = cause
+
+    def run_day(self, date: dt.date = DATE, connected: bool = True) -> np.ndarray:
+        """One day of consequences (both phases) on 37-citizen chunks, 2 threads."""
+        self.day += 1
+        for stage in (self.sim.behaviour, self.sim.registry, self.sim.scoring,
+                      self.sim.consequences):
+            stage.start_day(self.day, date)
+        if not connected:
+            self.sim.registry.connected[:] = 0
+        acts = self.acts
+
+        def give_acts(lo, hi, acc, scratch):
+            scratch["acts"] = acts[lo:hi]
+
+        cons = self.sim.consequences
+        with Engine(self.pop.size, N_REGIONS, N_COUNTERS, chunk_size=37, threads=2) as eng:
+            return eng.run_day([[give_acts, cons.step], [cons.family_step]])
+
+
+def test_nobody_is_sanctioned_in_a_clean_world():
+    world = World()
+    world.acts[:] = PLANE_BIT
+    acc = world.run_day()
+    assert count(acc, "plane_attempts") == world.pop.size
+    assert count(acc, "plane_blocked") == count(acc, "sanctioned_people_stock") == 0
+
+
+def test_a_shared_court_listing_blocks_a_plane_ticket():
+    world = World()
+    i = world.adult()
+    world.list_on_court_list(i)
+    world.acts[i] = PLANE_BIT
+    acc = world.run_day()
+    assert count(acc, "plane_attempts") == count(acc, "plane_blocked") == 1
+    assert count(acc, "plane_blocked_wrongful") == 0
+    assert count(acc, "sanctioned_people_stock") == 1
+
+
+def test_a_court_listing_not_yet_shared_does_not_block():
+    world = World()
+    i = world.adult()
+    world.list_on_court_list(i, days_ago=3)  # list_delay_days is 7
+    world.acts[i] = PLANE_BIT
+    assert count(world.run_day(), "plane_blocked") == 0
+
+
+def test_a_blocked_traveller_counts_once_as_a_person_over_several_attempts():
+    world = World()
+    i = world.adult()
+    world.list_on_court_list(i)
+    world.acts[i] = PLANE_BIT | ACT_BIT["train_ticket"]
+    days = [world.run_day() for _ in range(3)]
+    assert [count(acc, "plane_blocked") for acc in days] == [1, 1, 1]
+    assert [count(acc, "plane_blocked_people") for acc in days] == [1, 0, 0]
+    assert [count(acc, "train_blocked_people") for acc in days] == [1, 0, 0]
+
+
+def test_a_stale_record_blocks_wrongfully_with_cause_stale():
+    world = World()
+    i = world.adult()
+    world.sim.registry.status[i] = STALE
+    world.acts[i] = PLANE_BIT
+    acc = world.run_day()
+    assert count(acc, "plane_blocked") == count(acc, "plane_blocked_wrongful") == 1
+    assert count(acc, "wrongful_by_stale_record") == 1
+    assert count(acc, "wrongful_by_false_match") == count(acc, "wrongful_by_false_flag") == 0
+    assert count(acc, "wrongly_sanctioned_stock") == 1
+
+
+@pytest.mark.parametrize(("cause", "counter"), [(CAUSE_FALSE_MATCH, "wrongful_by_false_match"),
+                                                (CAUSE_FALSE_FLAG, "wrongful_by_false_flag")])
+def test_a_wrong_record_that_pulls_the_grade_down_blocks_wrongfully_with_its_cause(cause,
+                                                                                   counter):
+    world = World()
+    i = world.adult()
+    world.set_scores(i, 590, 640, cause)  # published D (plane ban), true grade C
+    world.acts[i] = PLANE_BIT
+    acc = world.run_day()
+    assert count(acc, "plane_blocked") == count(acc, "plane_blocked_wrongful") == 1
+    assert count(acc, counter) == 1
+    assert count(acc, "wrongful_by_stale_record") == 0
+    assert count(acc, "wrongly_sanctioned_stock") == 1
+
+
+def test_a_true_sanctioned_grade_blocks_rightfully():
+    world = World()
+    i = world.adult()
+    world.set_scores(i, 590, 590)
+    world.acts[i] = PLANE_BIT
+    acc = world.run_day()
+    assert count(acc, "plane_blocked") == 1
+    assert count(acc, "plane_blocked_wrongful") == count(acc, "wrongly_sanctioned_stock") == 0
+
+
+def test_a_grade_sanctions_only_where_the_bureau_is_connected():
+    world = World()
+    i = world.adult()
+    world.set_scores(i, 590, 590)
+    world.acts[i] = PLANE_BIT
+    assert count(world.run_day(connected=False), "plane_blocked") == 0
+
+
+def test_a_sanctioned_parents_child_is_refused_a_top_school():
+    world = World(**{"life.school_apply_rate": 1.0})
+    parent, children = world.family()
+    world.list_on_court_list(parent)
+    acc = world.run_day()
+    n_children = int(np.sum(world.pop.parent >= 0))
+    assert count(acc, "school_applications") == n_children
+    assert count(acc, "schools_blocked") == len(children)
+    assert count(acc, "children_affected_stock") == len(children)
+    assert count(acc, "children_barred_people") == len(children)
+    assert count(acc, "schools_blocked_wrongful") == 0
+
+
+def test_a_child_barred_for_a_stale_parent_record_is_barred_wrongfully():
+    world = World(**{"life.school_apply_rate": 1.0})
+    parent, children = world.family()
+    world.sim.registry.status[parent] = STALE
+    acc = world.run_day()
+    assert count(acc, "schools_blocked") == count(acc, "schools_blocked_wrongful") == len(children)
+
+
+def test_a_barred_child_counts_once_as_a_person():
+    world = World()
+    parent, children = world.family()
+    world.list_on_court_list(parent)
+    days = [world.run_day() for _ in range(3)]
+    assert [count(acc, "children_barred_people") for acc in days] == [len(children), 0, 0]
+    assert [count(acc, "children_affected_stock") for acc in days] == [len(children)] * 3
+
+
+def test_no_school_ban_before_it_starts():
+    world = World(**{"life.school_apply_rate": 1.0})
+    parent, _ = world.family()
+    world.list_on_court_list(parent)
+    assert count(world.run_day(date=dt.date(2017, 12, 31)), "schools_blocked") == 0
+
+
+def test_a_listed_manager_is_counted_under_the_management_ban():
+    world = World()
+    managers = np.flatnonzero((world.pop.flags & MANAGER) != 0)
+    assert managers.size > 0
+    world.list_on_court_list(int(managers[0]))
+    assert count(world.run_day(), "management_ban_stock") == 1
+
+
+def test_the_best_grade_gets_a_transport_discount():
+    world = World()
+    i = world.adult()
+    world.set_scores(i, 1100, 1100)  # AAA
+    world.acts[i] = PLANE_BIT
+    acc = world.run_day()
+    assert count(acc, "transport_discounts") == 1
+    assert count(acc, "plane_blocked") == 0
+
+
+CONSEQUENCES_DOUBLE_COUNT_BUG = (
+    "sanction_kernel passes the blocked counter as the wrongful counter too for exits, jobs and"
+    " credit (`attempt(..., C_JOB_BLK, C_JOB_BLK, ...)`), so a wrongful block adds 2 to"
+    " jobs_blocked / credit_denied / exit_blocked: one application, two blocks")
+
+
+@pytest.mark.xfail(strict=True, reason=CONSEQUENCES_DOUBLE_COUNT_BUG)
+@pytest.mark.parametrize(("life", "applied", "blocked"), [
+    ("job_apply_rate", "job_applications", "jobs_blocked"),
+    ("credit_apply_rate", "credit_applications", "credit_denied")])
+def test_a_wrongful_block_counts_as_one_block(life, applied, blocked):
+    world = World(**{f"life.{life}": 1.0})
+    i = world.adult()
+    world.set_scores(i, 590, 1000, CAUSE_FALSE_MATCH)  # published D, true A
+    acc = world.run_day()
+    assert count(acc, applied) == int(np.sum(world.pop.age != CHILD))
+    assert count(acc, blocked) == 1
+
+
+@pytest.mark.parametrize(("life", "blocked"), [("job_apply_rate", "jobs_blocked"),
+                                               ("credit_apply_rate", "credit_denied")])
+def test_a_rightful_block_counts_as_one_block(life, blocked):
+    world = World(**{f"life.{life}": 1.0})
+    world.set_scores(world.adult(), 590, 590)
+    assert count(world.run_day(), blocked) == 1
+
+
+def test_sanctions_start_on_their_start_date():
+    sc = preset()
+    _, names = grade_table(sc)
+    before = active_masks(sc, names, dt.date(2017, 12, 31))
+    after = active_masks(sc, names, dt.date(2018, 1, 1))
+    court, c_grade, d_grade = 0, names.index("C"), names.index("D")
+    for lists, grades, _ in (before, after):
+        assert lists[court] & PLANE and lists[court] & TRAIN  # no start date: always on
+        assert grades[d_grade] & PLANE
+    assert not before[0][court] & SCHOOL and after[0][court] & SCHOOL
+    assert not before[1][c_grade] & SCHOOL and after[1][c_grade] & SCHOOL
+    assert not before[1][d_grade] & JOB and after[1][d_grade] & JOB
+    assert before[1][c_grade] & CREDIT
+
+
+def test_rewards_start_on_their_start_date():
+    sc = preset()
+    _, names = grade_table(sc)
+    _, _, before = active_masks(sc, names, dt.date(2017, 12, 31))
+    _, _, after = active_masks(sc, names, dt.date(2018, 1, 1))
+    assert not before.any()
+    assert after[names.index("AAA")] & REWARD_BIT["transport_discount"]
+    assert not after[names.index("A")]
+
+
+def test_masks_name_only_the_lists_and_grades_a_sanction_names():
+    sc = preset()
+    _, names = grade_table(sc)
+    lists, grades, _ = active_masks(sc, names, DATE)
+    assert lists[codes.LISTS.index("tax")] == SANCTION_BIT["exit_ban"]
+    assert lists[codes.LISTS.index("travel_misconduct")] == PLANE | TRAIN
+    assert grades[names.index("A")] == 0
