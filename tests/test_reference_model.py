@@ -60,6 +60,7 @@ def test_series_independent_of_chunks_and_threads(
 def test_benchmark_quick_mode_runs(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    pytest.importorskip("mesa", reason="the benchmark's peer; installed with the test extras")
     spec = importlib.util.spec_from_file_location("reference_model_benchmark", BENCHMARK)
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
