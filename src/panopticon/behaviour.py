@@ -4,6 +4,11 @@ Every act is a Bernoulli draw of ``rate x propensity`` for eligible citizens. Pr
 fixed per citizen (unit-mean exponential draws on trait streams, recomputed, never stored): a few
 people commit most offences, as in real offending data. Citizens in the court or tax process
 decide each day whether to pay.
+
+Each act's draw is first compared with a bound for the largest propensity, in a pass over all
+citizens without branches (so it vectorises); only the few draws under the bound have the
+citizen's propensity drawn and the exact comparison made. The outcome is the very draw of
+``chance(key, citizen, day, rate x propensity)``, at a fraction of the cost.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from .codes import (DEBT_DEFAULT, IN_DEFAULT, JUDGED, LISTED, ONLINE_POST, PAY_D
 from .counters import ACT_KINDS, INDEX, act_counter
 from .engine import scratch_array
 from .population import CHILD, URBAN, Population, adoption_threshold
-from .rng import chance, exponential, stream_key
+from .rng import EXP_QUANTILES, bits53, chance, exponential, stream_key, threshold
 from .scenario import Scenario
 
 WHO = {"everyone": 0, "adults": 1, "internet_users": 2, "payment_users": 3}
@@ -37,55 +42,182 @@ C_INTERNET, C_PAYMENT = INDEX["internet_users"], INDEX["payment_users"]
 C_ACT0 = act_counter("acts", ACT_KINDS[0])
 C_AGAINST, C_DEBT_PAID, C_TAX_PAID = (INDEX[n] for n in ("posts_against_line", "debts_paid",
                                                           "taxes_paid"))
+N_KINDS = len(ACT_KINDS)
+ALWAYS = 1 << 53  # a bound that every 53-bit draw is below
+IN_COURT = IN_DEFAULT | JUDGED | LISTED
+SETTLE = IN_COURT | TAX_CASE  # cases in which a citizen may pay
+# Posting is the one act without a trait (its candidates are final) and the one common act.
+COMMON = 1 << ONLINE_POST
+assert [k for k in ACT_KINDS if TRAIT_OF[k] == NONE] == ["online_post"]
+# Bits of the acts word that have a counter, and the counter of each.
+COUNTED = np.array([*range(N_KINDS), *(b.bit_length() - 1 for b in (POST_AGAINST, PAY_DEBT,
+                                                                     PAY_TAX))], dtype=np.int64)
+COUNTER_OF = np.array([*range(C_ACT0, C_ACT0 + N_KINDS), C_AGAINST, C_DEBT_PAID, C_TAX_PAID],
+                      dtype=np.int64)
 
 
 @njit(cache=True, nogil=True)
-def act_kernel(first, day, region, age, flags, income, adopt, status, rates, who, trait_of,
-               act_keys, trait_keys, k_against, k_pay, k_tax, internet_thr, payment_thr,
-               against_share, pay_rates, tax_pay_rate, acts, acc):
-    """Draw today's acts for one chunk into ``acts`` (bits of codes.ACT_BIT and extras)."""
-    n_kinds = rates.shape[0]
-    traits = np.ones(NONE + 1)
-    for j in range(region.shape[0]):
-        i = first + j
-        r = region[j]
-        adult = age[j] != CHILD
-        online = adopt[j] < internet_thr
-        paying = adopt[j] < payment_thr
-        acc[r, C_CITIZENS] += 1
-        acc[r, C_CHILDREN] += not adult
-        acc[r, C_INTERNET] += online
-        acc[r, C_PAYMENT] += paying
-        travel = ((np.float64(income[j]) + 1.0) / 5.5
-                  * (URBAN_TRAVEL if flags[j] & URBAN else RURAL_TRAVEL))
-        s = status[j]
-        in_court = (s & (IN_DEFAULT | JUDGED | LISTED)) != 0
-        traits[OFFENCE] = exponential(trait_keys[OFFENCE], i, 0)
-        traits[DEBT] = exponential(trait_keys[DEBT], i, 0)
-        traits[CIVIC] = exponential(trait_keys[CIVIC], i, 0)
-        traits[TRAVEL] = exponential(trait_keys[TRAVEL], i, 0) * travel
-        bits = 0
-        for k in range(n_kinds):
-            w = who[k]
-            eligible = (w == 0) | ((w == 1) & adult) | ((w == 2) & online) | ((w == 3) & paying)
-            eligible &= not (k == DEBT_DEFAULT and in_court)  # one debt case at a time
-            if eligible and chance(act_keys[k], i, day, rates[k] * traits[trait_of[k]]):
-                bits |= 1 << k
-                acc[r, C_ACT0 + k] += 1
-        if bits & (1 << ONLINE_POST):
-            share = min(1.0, against_share * exponential(trait_keys[4], i, 0))
-            if chance(k_against, i, day, share):
-                bits |= POST_AGAINST
-                acc[r, C_AGAINST] += 1
-        pay_rate = (pay_rates[2] if s & LISTED else pay_rates[1] if s & JUDGED
-                    else pay_rates[0] if s & IN_DEFAULT else 0.0)
-        if pay_rate > 0.0 and chance(k_pay, i, day, pay_rate):
-            bits |= PAY_DEBT
-            acc[r, C_DEBT_PAID] += 1
-        if s & TAX_CASE and chance(k_tax, i, day, tax_pay_rate):
-            bits |= PAY_TAX
-            acc[r, C_TAX_PAID] += 1
+def travel_factor(income, flags):
+    """How much more than average a citizen travels: by income decile and town or country."""
+    return ((np.float64(income) + 1.0) / 5.5
+            * (URBAN_TRAVEL if flags & URBAN else RURAL_TRAVEL))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def trait(t, trait_keys, i, income, flags):
+    """Citizen i's fixed multiplier of the rates of acts scaled by trait ``t``."""
+    if t == NONE:
+        return 1.0
+    e = exponential(trait_keys[t], i, 0)
+    return e * travel_factor(income, flags) if t == TRAVEL else e
+
+
+@njit(cache=True, nogil=True, inline="always")
+def candidates(i, day, eligible, bounds, act_keys, k_against, against_bound):
+    """Acts whose draw is below its bound (for the largest trait), and posts that may go against.
+
+    Branch-free, so that the loop over citizens vectorises; :func:`resolve` then settles the few
+    candidates whose exact rate depends on the citizen's traits.
+    """
+    bits = 0
+    for k in range(N_KINDS):
+        bits |= np.int64(bits53(act_keys[k], i, day) < bounds[k]) << k
+    bits &= eligible
+    against = (bits >> ONLINE_POST) & np.int64(bits53(k_against, i, day) < against_bound)
+    return bits | against * POST_AGAINST
+
+
+@njit(cache=True, nogil=True, inline="always")
+def resolve(i, day, bits, s, income, flags, rates, trait_of, act_keys, trait_keys, k_against,
+            k_pay, k_tax, against_share, pay_rates, tax_pay_rate):
+    """Exact acts from candidates, as ``chance(key, i, day, rate * trait)``; paying in a case."""
+    for k in range(N_KINDS):
+        if bits >> k & 1 and trait_of[k] != NONE:
+            p = rates[k] * trait(trait_of[k], trait_keys, i, income, flags)
+            if bits53(act_keys[k], i, day) >= threshold(p):
+                bits &= ~(1 << k)
+    if bits & POST_AGAINST:
+        share = min(1.0, against_share * exponential(trait_keys[4], i, 0))
+        if bits53(k_against, i, day) >= threshold(share):
+            bits &= ~POST_AGAINST
+    pay_rate = (pay_rates[2] if s & LISTED else pay_rates[1] if s & JUDGED
+                else pay_rates[0] if s & IN_DEFAULT else 0.0)
+    if pay_rate > 0.0 and chance(k_pay, i, day, pay_rate):
+        bits |= PAY_DEBT
+    if s & TAX_CASE and chance(k_tax, i, day, tax_pay_rate):
+        bits |= PAY_TAX
+    return bits
+
+
+@njit(cache=True, nogil=True, inline="always")
+def draw_run(first, day, age, adopt, status, who_masks, internet_thr, payment_thr, bounds,
+             act_keys, k_against, against_bound, acts, acc_r):
+    """Candidates of a run's citizens into ``acts``; count users and posts.
+
+    Eligibility is computed with masks, not branches, and the arrays are the run's own views
+    (indexed from 0), so that the loop vectorises.
+    """
+    everyone, adults, internet, payment = who_masks[0], who_masks[1], who_masks[2], who_masks[3]
+    children = online_users = paying_users = posts = 0
+    for j in range(age.shape[0]):
+        adult = np.int64(age[j] != CHILD)
+        online = np.int64(adopt[j] < internet_thr)
+        paying = np.int64(adopt[j] < payment_thr)
+        eligible = everyone | (adults & -adult) | (internet & -online) | (payment & -paying)
+        in_court = np.int64((status[j] & IN_COURT) != 0)
+        eligible &= ~(in_court << DEBT_DEFAULT)  # one debt case at a time
+        bits = candidates(first + j, day, eligible, bounds, act_keys, k_against, against_bound)
         acts[j] = bits
+        children += 1 - adult
+        online_users += online
+        paying_users += paying
+        posts += bits >> ONLINE_POST & 1
+    acc_r[C_CITIZENS] += age.shape[0]
+    acc_r[C_CHILDREN] += children
+    acc_r[C_INTERNET] += online_users
+    acc_r[C_PAYMENT] += paying_users
+    acc_r[C_ACT0 + ONLINE_POST] += posts
+
+
+@njit(cache=True, nogil=True, inline="always")
+def rare_citizens(lo, hi, acts, status, todo):
+    """List citizens of lo..hi-1 with a candidate other than a post, or a case to pay in.
+
+    Without a branch per citizen: the list is written on and its length advanced by a flag.
+    """
+    m = 0
+    for j in range(lo, hi):
+        todo[m] = j
+        m += ((np.int64(acts[j]) & ~COMMON) | (status[j] & SETTLE)) != 0
+    return m
+
+
+@njit(cache=True, nogil=True)
+def act_kernel(first, day, runs, region, age, flags, income, adopt, status, rates, bounds,
+               who_masks, trait_of, act_keys, trait_keys, k_against, k_pay, k_tax, internet_thr,
+               payment_thr, against_share, against_bound, pay_rates, tax_pay_rate, acts, todo,
+               acc):
+    """Draw today's acts for one chunk into ``acts`` (bits of codes.ACT_BIT and extras).
+
+    Per run of citizens of one region: candidates for everyone, then exact acts (and counts)
+    for the few citizens with a rare candidate or a case. ``todo`` is a buffer of chunk size.
+    """
+    counts = np.zeros(COUNTED.shape[0], np.int64)
+    for q in range(runs.shape[0] - 1):
+        lo, hi = runs[q], runs[q + 1]
+        acc_r = acc[region[lo]]
+        draw_run(first + lo, day, age[lo:hi], adopt[lo:hi], status[lo:hi], who_masks,
+                 internet_thr, payment_thr, bounds, act_keys, k_against, against_bound,
+                 acts[lo:hi], acc_r)
+        counts[:] = 0
+        for t in range(rare_citizens(lo, hi, acts, status, todo)):
+            j = todo[t]
+            a = resolve(first + j, day, np.int64(acts[j]), np.int64(status[j]), income[j],
+                        flags[j], rates, trait_of, act_keys, trait_keys, k_against, k_pay,
+                        k_tax, against_share, pay_rates, tax_pay_rate)
+            acts[j] = a
+            a &= ~COMMON  # counted in draw_run
+            for c in range(COUNTED.shape[0]):
+                counts[c] += a >> COUNTED[c] & 1
+        for c in range(COUNTED.shape[0]):
+            acc_r[COUNTER_OF[c]] += counts[c]
+
+
+class RegionRuns:
+    """Bounds of the runs of citizens of one region within each chunk, counted from its start.
+
+    Kernels sum counters over a run in locals and add them to ``acc`` once per run; the
+    population comes region by region, so a chunk holds a run or two. Chunks recur every day,
+    so each one's runs are found once.
+    """
+
+    def __init__(self, region: np.ndarray) -> None:
+        self.starts = np.flatnonzero(np.diff(region)) + 1  # region differs from the one before
+        self.known: dict[tuple[int, int], np.ndarray] = {}
+
+    def __call__(self, lo: int, hi: int) -> np.ndarray:
+        runs = self.known.get((lo, hi))
+        if runs is None:
+            s = self.starts
+            inner = s[np.searchsorted(s, lo, "right"):np.searchsorted(s, hi, "left")]
+            runs = self.known[lo, hi] = np.concatenate(([lo], inner, [hi])).astype(np.int64) - lo
+        return runs
+
+
+def who_masks(who: np.ndarray) -> np.ndarray:
+    """Per group of WHO, the bits of the act kinds open to that group."""
+    return np.array([sum(1 << k for k in range(len(who)) if who[k] == w)
+                     for w in range(len(WHO))], dtype=np.int64)
+
+
+def act_bounds(rates: np.ndarray, trait_of: np.ndarray, pop: Population) -> np.ndarray:
+    """Per kind, a draw threshold no citizen's exact one exceeds: exact for untraited kinds."""
+    top = float(EXP_QUANTILES.max())
+    travel = max(travel_factor(pop.income.max(initial=0), f) for f in (0, URBAN))
+    largest = {OFFENCE: top, DEBT: top, CIVIC: top, TRAVEL: top * travel, NONE: 1.0}
+    return np.array([threshold(rate) if t == NONE else
+                     threshold(rate * largest[t]) if rate * largest[t] < 1.0 else ALWAYS
+                     for rate, t in zip(rates, trait_of)], dtype=np.int64)
 
 
 @dataclass
@@ -95,7 +227,8 @@ class Behaviour:
     pop: Population
     status: np.ndarray  # registry's status bits, read to decide on paying
     rates: np.ndarray
-    who: np.ndarray
+    bounds: np.ndarray  # act_bounds of the rates
+    who_masks: np.ndarray  # per WHO group, the act kinds open to it
     trait_of: np.ndarray
     act_keys: np.ndarray
     trait_keys: np.ndarray
@@ -103,10 +236,12 @@ class Behaviour:
     k_pay: np.uint64
     k_tax: np.uint64
     against_share: float
+    against_bound: int  # the bound of the against-the-line draw, as act_bounds
     pay_rates: np.ndarray  # settle, comply, pay-when-listed: per day
     tax_pay_rate: float
     internet_points: list
     payment_points: list
+    runs: RegionRuns
     day: int = 0
     thresholds: tuple[int, int] = field(default=(0, 0))
 
@@ -114,19 +249,23 @@ class Behaviour:
     def build(cls, sc: Scenario, pop: Population, status: np.ndarray, seed: int) -> Behaviour:
         rates = np.array([sc.acts[k].rate if k in sc.acts else 0.0 for k in ACT_KINDS])
         who = np.array([WHO[sc.acts[k].who] if k in sc.acts else 0 for k in ACT_KINDS], np.int64)
+        trait_of = np.array([TRAIT_OF[k] for k in ACT_KINDS], dtype=np.int64)
+        against_share = sc.sensing.against_line_share
         return cls(
-            pop=pop, status=status, rates=rates, who=who,
-            trait_of=np.array([TRAIT_OF[k] for k in ACT_KINDS], dtype=np.int64),
+            pop=pop, status=status, rates=rates, bounds=act_bounds(rates, trait_of, pop),
+            who_masks=who_masks(who), trait_of=trait_of,
             act_keys=np.array([stream_key(seed, f"act.{k}") for k in ACT_KINDS], np.uint64),
             trait_keys=np.array([stream_key(seed, s) for s in TRAIT_STREAMS], np.uint64),
             k_against=stream_key(seed, "act.online_post_line"),
             k_pay=stream_key(seed, "act.pay_debt"), k_tax=stream_key(seed, "act.pay_tax"),
-            against_share=sc.sensing.against_line_share,
+            against_share=against_share,
+            against_bound=threshold(min(1.0, against_share * float(EXP_QUANTILES.max()))),
             pay_rates=np.array([sc.court.settle_rate, sc.court.comply_rate,
                                 sc.court.pay_rate_listed]),
             tax_pay_rate=sc.tax.pay_rate,
             internet_points=sc.population.internet_users,
             payment_points=sc.population.payment_users,
+            runs=RegionRuns(pop.region),
         )
 
     def start_day(self, day: int, date: dt.date) -> None:
@@ -139,9 +278,11 @@ class Behaviour:
     def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
         p = self.pop
         acts = scratch_array(scratch, "acts", hi - lo, np.uint32)
-        act_kernel(lo, self.day, p.region[lo:hi], p.age[lo:hi], p.flags[lo:hi], p.income[lo:hi],
-                   p.adopt[lo:hi], self.status[lo:hi], self.rates, self.who, self.trait_of,
+        todo = scratch_array(scratch, "todo", hi - lo, np.int32)
+        act_kernel(lo, self.day, self.runs(lo, hi), p.region[lo:hi],
+                   p.age[lo:hi], p.flags[lo:hi], p.income[lo:hi], p.adopt[lo:hi],
+                   self.status[lo:hi], self.rates, self.bounds, self.who_masks, self.trait_of,
                    self.act_keys, self.trait_keys, self.k_against, self.k_pay, self.k_tax,
-                   self.thresholds[0], self.thresholds[1], self.against_share, self.pay_rates,
-                   self.tax_pay_rate, acts, acc)
+                   self.thresholds[0], self.thresholds[1], self.against_share,
+                   self.against_bound, self.pay_rates, self.tax_pay_rate, acts, todo, acc)
 

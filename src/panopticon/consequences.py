@@ -7,6 +7,10 @@ ticket, a trip abroad, a job, credit) is counted, and so is each block, as an ev
 person. A block is wrongful where the citizen's true case (no stale listing, no wrong records)
 would not have been sanctioned; its cause is counted. Children are barred from top schools for
 their parent's standing, in a second phase that reads what the first wrote about the parents.
+
+Every citizen's standing (sanctions in force, on the record and on the true case) is worked out in
+a pass without branches, which vectorises; the few who attempt something today are then met one
+by one.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from .behaviour import Behaviour
 from .codes import (CAUSE_FALSE_FLAG, CAUSE_FALSE_MATCH, EXIT_BAN, LISTED, LISTS, MISCONDUCT,
                     PLANE_TICKET, STALE, TRAIN_TICKET)
 from .counters import INDEX
+from .engine import scratch_array
 from .population import CHILD, MANAGER, Population
 from .registry import Registry
-from .rng import chance, stream_key
+from .rng import bits53, stream_key, threshold
 from .scenario import RewardKind, SanctionKind, Scenario
-from .scoring import Scoring
+from .scoring import N_CUTS, Scoring
 
 SANCTION_BIT = {k: 1 << i for i, k in enumerate(SanctionKind.__args__)}  # type: ignore[attr-defined]
 REWARD_BIT = {k: 1 << i for i, k in enumerate(RewardKind.__args__)}  # type: ignore[attr-defined]
@@ -41,6 +46,11 @@ EVER_PLANE, EVER_TRAIN, EVER_SCHOOL = 1, 2, 4
 # family bits, written for parents in phase 1, read for their children in phase 2
 FAMILY_BARRED, FAMILY_WRONGFUL, FAMILY_FAVOURED = 1, 2, 4
 LIFE_STREAMS = ("life.exit", "life.job", "life.credit", "life.school")
+# events: life events drawn today, and tickets bought (their act bits)
+EXIT_TRIP, JOB_APPLICATION, CREDIT_APPLICATION = 1, 2, 4
+TRAVEL_ACTS = 1 << PLANE_TICKET | 1 << TRAIN_TICKET
+REWARDS_SHIFT = 32  # a grade's masks: sanction bits below, reward bits from here
+SANCTIONS = (1 << REWARDS_SHIFT) - 1
 
 C = {name: INDEX[name] for name in (
     "plane_attempts", "plane_blocked", "plane_blocked_wrongful", "plane_blocked_people",
@@ -72,110 +82,198 @@ C_DISCOUNT, C_EASY, C_BETTER, C_INSTITUTIONS = (C[n] for n in (
 
 
 @njit(cache=True, nogil=True)
-def blame(acc, r, status, cause):
+def blame(acc_r, status, cause):
     """Count one wrongful block under each cause that made it."""
     if status & STALE:
-        acc[r, C_BY_STALE] += 1
+        acc_r[C_BY_STALE] += 1
     if cause & CAUSE_FALSE_MATCH:
-        acc[r, C_BY_MATCH] += 1
+        acc_r[C_BY_MATCH] += 1
     if cause & CAUSE_FALSE_FLAG:
-        acc[r, C_BY_FLAG] += 1
+        acc_r[C_BY_FLAG] += 1
 
 
 @njit(cache=True, nogil=True)
-def attempt(acc, r, blocked, wrong, c_blocked, c_wrong, status, cause):
+def attempt(acc_r, blocked, wrong, c_blocked, c_wrong, status, cause):
     """Count a blocked attempt and, if wrongful, its causes; True if it was blocked."""
     if blocked:
-        acc[r, c_blocked] += 1
+        acc_r[c_blocked] += 1
         if wrong:
-            acc[r, c_wrong] += 1
-            blame(acc, r, status, cause)
+            acc_r[c_wrong] += 1
+            blame(acc_r, status, cause)
     return blocked
 
 
-@njit(cache=True, nogil=True)
-def sanction_kernel(first, day, region, age, flags, adopt, acts, status, court_day, score,
-                    true_score, wrong_cause, history, family, grade_of, lo_score, list_delay,
-                    internet_thr, connected, list_mask, grade_mask, reward_mask, life_p,
-                    life_keys, acc):
-    """Phase 1: today's sanctions and rewards for one chunk's own attempts."""
-    for j in range(region.shape[0]):
+@njit(cache=True, nogil=True, inline="always")
+def select(condition, a, b):
+    """``a if condition else b`` for integers, without a branch."""
+    keep = -np.int64(condition)
+    return (a & keep) | (b & ~keep)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def grade_mask(score, cuts, steps):
+    """The grade masks of ``score`` (see grade_steps): the lowest grade's, changed at each cut
+    the score reaches; arithmetic, not branches or loads under a condition, which would stop
+    vectorisation."""
+    m = steps[0]
+    for k in range(N_CUTS):
+        m ^= steps[k + 1] & -np.int64(score >= cuts[k])
+    return m
+
+
+@njit(cache=True, nogil=True, inline="always")
+def standing(s, court_day, score, true_score, day, list_delay, list_mask, cuts, steps):
+    """(sanctions, sanctions of the citizen's true case, rewards) today; branch-free.
+
+    s: registry status. The true case has no stale listing and the true score.
+    """
+    court = list_mask[COURT_LIST]
+    shared = ((s & LISTED) != 0) & (day - court_day >= list_delay)
+    true_lists = (select(shared, court, 0)
+                  | select((s & EXIT_BAN) != 0, list_mask[TAX_LIST], 0)
+                  | select((s & MISCONDUCT) != 0, list_mask[MISCONDUCT_LIST], 0))
+    lists = true_lists | select((s & STALE) != 0, court, 0)
+    graded = grade_mask(score, cuts, steps)
+    return (lists | (graded & SANCTIONS), true_lists | (grade_mask(true_score, cuts, steps)
+                                                        & SANCTIONS), graded >> REWARDS_SHIFT)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def stand_run(first, day, age, flags, adopt, acts, status, court_day, score, true_score, family,
+              events, internet_thr, list_delay, list_mask, cuts, steps, life_thr, life_keys,
+              acc_r):
+    """Every citizen of a run: sanctions in force (stocks, family standing) and life events.
+
+    ``events`` gets the life events drawn and the tickets bought: attempts, met by
+    :func:`attempts` for the few with one. Branch-free over the run's own views (indexed from
+    0), so that it vectorises.
+    """
+    managers = throttled = sanctioned = wrongly = 0
+    for j in range(age.shape[0]):
         i = first + j
-        r = region[j]
-        s = status[j]
-        shared = (s & LISTED) != 0 and day - court_day[j] >= list_delay
-        other_lists = ((list_mask[TAX_LIST] if s & EXIT_BAN else 0)
-                       | (list_mask[MISCONDUCT_LIST] if s & MISCONDUCT else 0))
-        true_lists = (list_mask[COURT_LIST] if shared else 0) | other_lists
-        lists = true_lists | (list_mask[COURT_LIST] if s & STALE else 0)
-        g = grade_of[score[j] - lo_score]
-        tg = grade_of[true_score[j] - lo_score]
-        national = connected[r] != 0
-        sanc = lists | (grade_mask[g] if national else 0)
-        true_sanc = true_lists | (grade_mask[tg] if national else 0)
+        sanc, true_sanc, rewards = standing(status[j], court_day[j], score[j], true_score[j],
+                                            day, list_delay, list_mask, cuts, steps)
         wrong = sanc & ~true_sanc
-        cause = wrong_cause[j]
-        rewards = reward_mask[g] if national else 0
-        a = acts[j]
-        h = history[j]
-        if a & (1 << PLANE_TICKET):
-            acc[r, C_PLANE_ATT] += 1
-            if attempt(acc, r, sanc & PLANE, wrong & PLANE, C_PLANE_BLK, C_PLANE_WRONG, s, cause):
-                acc[r, C_PLANE_PEOPLE] += not h & EVER_PLANE
-                h |= EVER_PLANE
-            elif rewards & DISCOUNT:
-                acc[r, C_DISCOUNT] += 1
-        if a & (1 << TRAIN_TICKET):
-            acc[r, C_TRAIN_ATT] += 1
-            if attempt(acc, r, sanc & TRAIN, wrong & TRAIN, C_TRAIN_BLK, C_TRAIN_WRONG, s, cause):
-                acc[r, C_TRAIN_PEOPLE] += not h & EVER_TRAIN
-                h |= EVER_TRAIN
-            elif rewards & DISCOUNT:
-                acc[r, C_DISCOUNT] += 1
-        history[j] = h
-        adult = age[j] != CHILD
-        if adult and chance(life_keys[0], i, day, life_p[0]):
-            acc[r, C_EXIT_ATT] += 1
-            attempt(acc, r, sanc & EXIT, wrong & EXIT, C_EXIT_BLK, C_EXIT_BLK, s, cause)
-        if adult and chance(life_keys[1], i, day, life_p[1]):
-            acc[r, C_JOB_APP] += 1
-            if not attempt(acc, r, sanc & JOB, wrong & JOB, C_JOB_BLK, C_JOB_BLK, s, cause):
-                acc[r, C_BETTER] += (rewards & BETTER_JOBS) != 0
-        if adult and chance(life_keys[2], i, day, life_p[2]):
-            acc[r, C_CREDIT_APP] += 1
-            if not attempt(acc, r, sanc & CREDIT, wrong & CREDIT, C_CREDIT_DEN, C_CREDIT_DEN, s,
-                           cause):
-                acc[r, C_EASY] += (rewards & EASY_CREDIT) != 0
-        acc[r, C_MGMT] += (flags[j] & MANAGER) != 0 and (sanc & MANAGEMENT) != 0
-        acc[r, C_THROTTLED] += adopt[j] < internet_thr and (sanc & INTERNET) != 0
-        acc[r, C_SANCTIONED] += sanc != 0
-        acc[r, C_WRONGLY] += wrong != 0
+        managers += ((flags[j] & MANAGER) != 0) & ((sanc & MANAGEMENT) != 0)
+        throttled += (adopt[j] < internet_thr) & ((sanc & INTERNET) != 0)
+        sanctioned += sanc != 0
+        wrongly += wrong != 0
         family[j] = ((FAMILY_BARRED if sanc & SCHOOL else 0)
                      | (FAMILY_WRONGFUL if wrong & SCHOOL else 0)
                      | (FAMILY_FAVOURED if rewards & INSTITUTIONS else 0))
+        adult = np.int64(age[j] != CHILD)
+        ev = adult & np.int64(bits53(life_keys[0], i, day) < life_thr[0])
+        ev |= (adult & np.int64(bits53(life_keys[1], i, day) < life_thr[1])) << 1
+        ev |= (adult & np.int64(bits53(life_keys[2], i, day) < life_thr[2])) << 2
+        events[j] = ev | (np.int64(acts[j]) & TRAVEL_ACTS)
+    acc_r[C_MGMT] += managers
+    acc_r[C_THROTTLED] += throttled
+    acc_r[C_SANCTIONED] += sanctioned
+    acc_r[C_WRONGLY] += wrongly
+
+
+@njit(cache=True, nogil=True, inline="always")
+def attempts(j, day, events, status, court_day, score, true_score, wrong_cause, history,
+             list_delay, list_mask, cuts, steps, acc_r):
+    """A citizen's attempts today (tickets and life events in ``events``), blocked or rewarded."""
+    s = status[j]
+    sanc, true_sanc, rewards = standing(s, court_day[j], score[j], true_score[j], day,
+                                        list_delay, list_mask, cuts, steps)
+    wrong = sanc & ~true_sanc
+    cause = wrong_cause[j]
+    h = history[j]
+    if events & (1 << PLANE_TICKET):
+        acc_r[C_PLANE_ATT] += 1
+        if attempt(acc_r, sanc & PLANE, wrong & PLANE, C_PLANE_BLK, C_PLANE_WRONG, s, cause):
+            acc_r[C_PLANE_PEOPLE] += not h & EVER_PLANE
+            h |= EVER_PLANE
+        elif rewards & DISCOUNT:
+            acc_r[C_DISCOUNT] += 1
+    if events & (1 << TRAIN_TICKET):
+        acc_r[C_TRAIN_ATT] += 1
+        if attempt(acc_r, sanc & TRAIN, wrong & TRAIN, C_TRAIN_BLK, C_TRAIN_WRONG, s, cause):
+            acc_r[C_TRAIN_PEOPLE] += not h & EVER_TRAIN
+            h |= EVER_TRAIN
+        elif rewards & DISCOUNT:
+            acc_r[C_DISCOUNT] += 1
+    history[j] = h
+    if events & EXIT_TRIP:
+        acc_r[C_EXIT_ATT] += 1
+        attempt(acc_r, sanc & EXIT, wrong & EXIT, C_EXIT_BLK, C_EXIT_BLK, s, cause)
+    if events & JOB_APPLICATION:
+        acc_r[C_JOB_APP] += 1
+        if not attempt(acc_r, sanc & JOB, wrong & JOB, C_JOB_BLK, C_JOB_BLK, s, cause):
+            acc_r[C_BETTER] += (rewards & BETTER_JOBS) != 0
+    if events & CREDIT_APPLICATION:
+        acc_r[C_CREDIT_APP] += 1
+        if not attempt(acc_r, sanc & CREDIT, wrong & CREDIT, C_CREDIT_DEN, C_CREDIT_DEN, s,
+                       cause):
+            acc_r[C_EASY] += (rewards & EASY_CREDIT) != 0
 
 
 @njit(cache=True, nogil=True)
-def family_kernel(first, day, region, parent, family, history, k_school, school_p, acc):
-    """Phase 2: children pay for their parents: top schools refuse a sanctioned parent's child."""
-    for j in range(region.shape[0]):
-        p = parent[j]
-        if p < 0:
+def sanction_kernel(first, day, runs, region, age, flags, adopt, acts, status, court_day, score,
+                    true_score, wrong_cause, history, family, list_delay, internet_thr,
+                    connected, list_mask, cuts, steps, life_p, life_keys, events, todo, acc):
+    """Phase 1: today's sanctions and rewards for one chunk's own attempts.
+
+    Per run of one region: every citizen's standing (vectorised), then the attempts of the few
+    with a ticket or a life event. Grade masks apply only where the region is connected.
+    ``events`` and ``todo`` are buffers of chunk size.
+    """
+    life_thr = np.array([threshold(life_p[0]), threshold(life_p[1]), threshold(life_p[2])])
+    unconnected = np.zeros_like(steps)
+    for q in range(runs.shape[0] - 1):
+        lo, hi = runs[q], runs[q + 1]
+        acc_r = acc[region[lo]]
+        graded = steps if connected[region[lo]] else unconnected
+        stand_run(first + lo, day, age[lo:hi], flags[lo:hi], adopt[lo:hi], acts[lo:hi],
+                  status[lo:hi], court_day[lo:hi], score[lo:hi], true_score[lo:hi],
+                  family[lo:hi], events[lo:hi], internet_thr, list_delay, list_mask, cuts,
+                  graded, life_thr, life_keys, acc_r)
+        m = 0
+        for j in range(lo, hi):
+            todo[m] = j
+            m += events[j] != 0
+        for t in range(m):
+            j = todo[t]
+            attempts(j, day, events[j], status, court_day, score, true_score, wrong_cause,
+                     history, list_delay, list_mask, cuts, graded, acc_r)
+
+
+@njit(cache=True, nogil=True)
+def family_kernel(day, children, region, parent, family, history, k_school, school_p, acc):
+    """Phase 2: children pay for their parents: top schools refuse a sanctioned parent's child.
+
+    Only the chunk's ``children`` are visited; only those whose parent has a standing or who
+    seek a school today count.
+    """
+    school_thr = threshold(school_p)
+    for c in children:
+        f = family[parent[c]]
+        school = bits53(k_school, c, day) < school_thr
+        if f == 0 and not school:
             continue
-        r = region[j]
-        f = family[p]
+        acc_r = acc[region[c]]
         barred = (f & FAMILY_BARRED) != 0
-        acc[r, C_CHILD_STOCK] += barred
-        if barred and not history[j] & EVER_SCHOOL:
-            history[j] |= EVER_SCHOOL
-            acc[r, C_CHILD_PEOPLE] += 1
-        if chance(k_school, first + j, day, school_p):
-            acc[r, C_SCHOOL_APP] += 1
+        acc_r[C_CHILD_STOCK] += barred
+        if barred and not history[c] & EVER_SCHOOL:
+            history[c] |= EVER_SCHOOL
+            acc_r[C_CHILD_PEOPLE] += 1
+        if school:
+            acc_r[C_SCHOOL_APP] += 1
             if barred:
-                acc[r, C_SCHOOL_BLK] += 1
-                acc[r, C_SCHOOL_WRONG] += (f & FAMILY_WRONGFUL) != 0
+                acc_r[C_SCHOOL_BLK] += 1
+                acc_r[C_SCHOOL_WRONG] += (f & FAMILY_WRONGFUL) != 0
             else:
-                acc[r, C_INSTITUTIONS] += (f & FAMILY_FAVOURED) != 0
+                acc_r[C_INSTITUTIONS] += (f & FAMILY_FAVOURED) != 0
+
+
+def grade_steps(grades: np.ndarray, rewards: np.ndarray, cut_grade: np.ndarray) -> np.ndarray:
+    """Sanction bits (low) and reward bits (from REWARDS_SHIFT) of the lowest grade, then how
+    they change at each cut of :func:`panopticon.scoring.grade_cuts`."""
+    masks = grades[cut_grade] | rewards[cut_grade] << REWARDS_SHIFT
+    return np.concatenate((masks[:1], masks[1:] ^ masks[:-1]))
 
 
 def active_masks(sc: Scenario, grade_names: list[str], date: dt.date
@@ -208,10 +306,12 @@ class Consequences:
     scoring: Scoring
     history: np.ndarray  # uint8 bits EVER_*
     family: np.ndarray  # uint8 bits FAMILY_* (parents' standing as their children meet it)
+    children: np.ndarray  # citizens with a parent, in order
     life_p: np.ndarray
     life_keys: np.ndarray
     day: int = 0
-    masks: tuple = ()
+    list_mask: np.ndarray | None = None  # sanctions per list, today
+    steps: np.ndarray | None = None  # grade_steps, today
 
     @classmethod
     def build(cls, sc: Scenario, pop: Population, behaviour: Behaviour, registry: Registry,
@@ -219,24 +319,30 @@ class Consequences:
         life = sc.life
         return cls(pop=pop, sc=sc, behaviour=behaviour, registry=registry, scoring=scoring,
                    history=np.zeros(pop.size, np.uint8), family=np.zeros(pop.size, np.uint8),
+                   children=np.flatnonzero(pop.parent >= 0),
                    life_p=np.array([life.exit_travel_rate, life.job_apply_rate,
                                     life.credit_apply_rate, life.school_apply_rate]),
                    life_keys=np.array([stream_key(seed, s) for s in LIFE_STREAMS], np.uint64))
 
     def start_day(self, day: int, date: dt.date) -> None:
         self.day = day
-        self.masks = active_masks(self.sc, self.scoring.grade_names, date)
+        self.list_mask, grades, rewards = active_masks(self.sc, self.scoring.grade_names, date)
+        self.steps = grade_steps(grades, rewards, self.scoring.cut_grade)
 
     def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
         p, g, sc = self.pop, self.registry, self.scoring
-        sanction_kernel(lo, self.day, p.region[lo:hi], p.age[lo:hi], p.flags[lo:hi],
-                        p.adopt[lo:hi], scratch["acts"][: hi - lo], g.status[lo:hi],
-                        g.court_day[lo:hi], sc.score[lo:hi], sc.true_score[lo:hi],
-                        sc.wrong_cause[lo:hi], self.history[lo:hi], self.family[lo:hi],
-                        sc.grade_of, self.sc.scoring.min, g.list_delay,
-                        self.behaviour.thresholds[0], g.connected, *self.masks, self.life_p,
-                        self.life_keys, acc)
+        sanction_kernel(lo, self.day, self.behaviour.runs(lo, hi),
+                        p.region[lo:hi], p.age[lo:hi], p.flags[lo:hi], p.adopt[lo:hi],
+                        scratch["acts"][: hi - lo], g.status[lo:hi], g.court_day[lo:hi],
+                        sc.score[lo:hi], sc.true_score[lo:hi], sc.wrong_cause[lo:hi],
+                        self.history[lo:hi], self.family[lo:hi], g.list_delay,
+                        self.behaviour.thresholds[0], g.connected, self.list_mask, sc.cuts,
+                        self.steps, self.life_p, self.life_keys,
+                        scratch_array(scratch, "events", hi - lo, np.uint16),
+                        scratch_array(scratch, "todo", hi - lo, np.int32), acc)
 
     def family_step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
-        family_kernel(lo, self.day, self.pop.region[lo:hi], self.pop.parent[lo:hi], self.family,
-                      self.history[lo:hi], self.life_keys[3], self.life_p[3], acc)
+        c = self.children
+        family_kernel(self.day, c[np.searchsorted(c, lo):np.searchsorted(c, hi)],
+                      self.pop.region, self.pop.parent, self.family, self.history,
+                      self.life_keys[3], self.life_p[3], acc)

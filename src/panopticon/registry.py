@@ -21,11 +21,15 @@ from .codes import (DEBT_DEFAULT, EXIT_BAN, IN_DEFAULT, JUDGED, JUDGMENT_UNPAID,
                     MISCONDUCT, ONBOARD_MISCONDUCT, PAY_DEBT, PAY_TAX, STALE, TAX_ARREARS,
                     TAX_CASE, TAX_LISTED)
 from .counters import INDEX
+from .behaviour import RegionRuns
+from .engine import scratch_array
 from .population import Population, share_on
 from .rng import chance, stream_key, uniform_array
 from .scenario import Scenario
 
 EVER_LISTED = 1
+# Records that open, advance or close a case; a citizen with none and no status has no case.
+CASE_RECORDS = PAY_DEBT | PAY_TAX | 1 << DEBT_DEFAULT | 1 << TAX_ARREARS | 1 << ONBOARD_MISCONDUCT
 (C_DEFAULTS, C_JUDGMENTS, C_LISTINGS, C_LISTED_PEOPLE, C_LISTED, C_SHARED, C_PAID, C_DELISTED,
  C_EXPIRED, C_STALE, C_TAX_CASES, C_EXIT_NEW, C_EXIT_STOCK, C_MISC_NEW, C_MISC_STOCK) = (
     INDEX[n] for n in (
@@ -36,83 +40,102 @@ EVER_LISTED = 1
 
 
 @njit(cache=True, nogil=True, inline="always")
-def court_step(i, j, r, day, rec, s, court_day, stale_until, history, p, k_judg, acc):
+def court_step(i, j, day, rec, s, court_day, stale_until, history, p, k_judg, acc_r):
     """Advance one citizen's court case; returns (status, records with a listing added)."""
     if rec & PAY_DEBT:
         if s & LISTED:
-            acc[r, C_PAID] += 1
-            acc[r, C_DELISTED] += 1
+            acc_r[C_PAID] += 1
+            acc_r[C_DELISTED] += 1
             s |= STALE
             stale_until[j] = day + np.int64(p[3])
         s &= ~(IN_DEFAULT | JUDGED | LISTED)
     elif rec & (1 << DEBT_DEFAULT):
         s |= IN_DEFAULT
         court_day[j] = day
-        acc[r, C_DEFAULTS] += 1
+        acc_r[C_DEFAULTS] += 1
     elif s & IN_DEFAULT and chance(k_judg, i, day, p[0]):
         s = (s & ~IN_DEFAULT) | JUDGED
         court_day[j] = day
-        acc[r, C_JUDGMENTS] += 1
+        acc_r[C_JUDGMENTS] += 1
     elif s & JUDGED and day - court_day[j] >= p[1]:
         s = (s & ~JUDGED) | LISTED
         court_day[j] = day
         rec |= JUDGMENT_UNPAID
-        acc[r, C_LISTINGS] += 1
+        acc_r[C_LISTINGS] += 1
         if not history[j] & EVER_LISTED:
             history[j] |= EVER_LISTED
-            acc[r, C_LISTED_PEOPLE] += 1
+            acc_r[C_LISTED_PEOPLE] += 1
     elif s & LISTED and day - court_day[j] >= p[2]:
         s &= ~LISTED
-        acc[r, C_EXPIRED] += 1
-        acc[r, C_DELISTED] += 1
+        acc_r[C_EXPIRED] += 1
+        acc_r[C_DELISTED] += 1
     if s & STALE and day >= stale_until[j]:
         s &= ~STALE
     return s, rec
 
 
+@njit(cache=True, nogil=True, inline="always")
+def case_step(i, j, day, rec, s, court_day, stale_until, tax_day, misconduct_until, history, p,
+              k_judg, k_exit, acc_r):
+    """Advance one citizen's cases; count flows and the citizen's part of the stocks.
+
+    Returns (status, records with listings added).
+    """
+    s, rec = court_step(i, j, day, rec, s, court_day, stale_until, history, p, k_judg, acc_r)
+    if rec & PAY_TAX and s & TAX_CASE:
+        if s & EXIT_BAN:
+            acc_r[C_DELISTED] += 1
+        s &= ~(TAX_CASE | EXIT_BAN)
+    elif rec & (1 << TAX_ARREARS) and not s & TAX_CASE:
+        s |= TAX_CASE
+        tax_day[j] = day
+        acc_r[C_TAX_CASES] += 1
+    elif (s & TAX_CASE and not s & EXIT_BAN and day - tax_day[j] == p[6]
+          and chance(k_exit, i, day, p[5])):
+        s |= EXIT_BAN
+        rec |= TAX_LISTED
+        acc_r[C_EXIT_NEW] += 1
+    if rec & (1 << ONBOARD_MISCONDUCT):
+        if not s & MISCONDUCT:
+            acc_r[C_MISC_NEW] += 1
+        s |= MISCONDUCT
+        misconduct_until[j] = day + np.int64(p[7])
+    elif s & MISCONDUCT and day >= misconduct_until[j]:
+        s &= ~MISCONDUCT
+        acc_r[C_DELISTED] += 1
+    listed = (s & LISTED) != 0
+    acc_r[C_LISTED] += listed
+    acc_r[C_SHARED] += listed and day - court_day[j] >= p[4]
+    acc_r[C_STALE] += (s & STALE) != 0
+    acc_r[C_EXIT_STOCK] += (s & EXIT_BAN) != 0
+    acc_r[C_MISC_STOCK] += (s & MISCONDUCT) != 0
+    return s, rec
+
+
 @njit(cache=True, nogil=True)
-def registry_kernel(first, day, region, records, status, court_day, stale_until, tax_day,
-                    misconduct_until, history, p, k_judg, k_exit, acc):
+def registry_kernel(first, day, runs, region, records, status, court_day, stale_until, tax_day,
+                    misconduct_until, history, p, k_judg, k_exit, todo, acc):
     """Update one chunk's case files from today's records; count flows and stocks.
 
+    Only citizens with a status or a case record change or count: per run of one region, they
+    are listed in ``todo`` (a buffer of chunk size) without a branch per citizen, then advanced.
     p: judgment rate, grace days, listing days, removal delay, list delay, exit-ban share,
     days before an exit ban, days on the travel-misconduct list.
     """
-    for j in range(region.shape[0]):
-        i = first + j
-        r = region[j]
-        rec = np.int64(records[j])
-        s, rec = court_step(i, j, r, day, rec, np.int64(status[j]), court_day, stale_until,
-                            history, p, k_judg, acc)
-        if rec & PAY_TAX and s & TAX_CASE:
-            if s & EXIT_BAN:
-                acc[r, C_DELISTED] += 1
-            s &= ~(TAX_CASE | EXIT_BAN)
-        elif rec & (1 << TAX_ARREARS) and not s & TAX_CASE:
-            s |= TAX_CASE
-            tax_day[j] = day
-            acc[r, C_TAX_CASES] += 1
-        elif (s & TAX_CASE and not s & EXIT_BAN and day - tax_day[j] == p[6]
-              and chance(k_exit, i, day, p[5])):
-            s |= EXIT_BAN
-            rec |= TAX_LISTED
-            acc[r, C_EXIT_NEW] += 1
-        if rec & (1 << ONBOARD_MISCONDUCT):
-            if not s & MISCONDUCT:
-                acc[r, C_MISC_NEW] += 1
-            s |= MISCONDUCT
-            misconduct_until[j] = day + np.int64(p[7])
-        elif s & MISCONDUCT and day >= misconduct_until[j]:
-            s &= ~MISCONDUCT
-            acc[r, C_DELISTED] += 1
-        status[j] = s
-        records[j] = rec
-        listed = (s & LISTED) != 0
-        acc[r, C_LISTED] += listed
-        acc[r, C_SHARED] += listed and day - court_day[j] >= p[4]
-        acc[r, C_STALE] += (s & STALE) != 0
-        acc[r, C_EXIT_STOCK] += (s & EXIT_BAN) != 0
-        acc[r, C_MISC_STOCK] += (s & MISCONDUCT) != 0
+    for q in range(runs.shape[0] - 1):
+        lo, hi = runs[q], runs[q + 1]
+        m = 0
+        for j in range(lo, hi):
+            todo[m] = j
+            m += (status[j] | (records[j] & CASE_RECORDS)) != 0
+        acc_r = acc[region[lo]]
+        for t in range(m):
+            j = todo[t]
+            s, rec = case_step(first + j, j, day, np.int64(records[j]), np.int64(status[j]),
+                               court_day, stale_until, tax_day, misconduct_until, history, p,
+                               k_judg, k_exit, acc_r)
+            status[j] = s
+            records[j] = rec
 
 
 @dataclass
@@ -131,6 +154,7 @@ class Registry:
     k_judg: np.uint64
     k_exit: np.uint64
     connect_order: np.ndarray  # regions in the order they join the central database
+    runs: RegionRuns
     day: int = 0
     connected: np.ndarray | None = None
 
@@ -151,6 +175,7 @@ class Registry:
             k_exit=stream_key(seed, "registry.exit_ban"),
             connect_order=np.argsort(uniform_array(stream_key(seed, "registry.connect"), 0,
                                                    n_regions, 0), kind="stable"),
+            runs=RegionRuns(pop.region),
         )
 
     @property
@@ -164,7 +189,9 @@ class Registry:
         self.connected[self.connect_order[: int(round(share * len(self.connect_order)))]] = 1
 
     def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
-        registry_kernel(lo, self.day, self.pop.region[lo:hi], scratch["records"][: hi - lo],
-                        self.status[lo:hi], self.court_day[lo:hi], self.stale_until[lo:hi],
-                        self.tax_day[lo:hi], self.misconduct_until[lo:hi], self.history[lo:hi],
-                        self.params, self.k_judg, self.k_exit, acc)
+        registry_kernel(lo, self.day, self.runs(lo, hi),
+                        self.pop.region[lo:hi], scratch["records"][: hi - lo], self.status[lo:hi],
+                        self.court_day[lo:hi], self.stale_until[lo:hi], self.tax_day[lo:hi],
+                        self.misconduct_until[lo:hi], self.history[lo:hi], self.params,
+                        self.k_judg, self.k_exit, scratch_array(scratch, "todo", hi - lo, np.int32),
+                        acc)

@@ -95,3 +95,19 @@ def uniform_array(key: np.uint64, lo: np.int64, hi: np.int64, day: np.int64) -> 
     for i in range(lo, hi):
         out[i - lo] = uniform(key, i, day)
     return out
+
+
+@njit(inline="always")
+def bits53(key: np.uint64, citizen: np.int64, day: np.int64) -> np.int64:
+    """The 53 bits behind :func:`chance` for (key, citizen, day), as a non-negative integer.
+
+    ``chance(key, citizen, day, p)`` is ``bits53(key, citizen, day) < threshold(p)``: a kernel
+    that draws once can test a cheap bound first and compute an exact ``p`` only when it matters.
+    """
+    return np.int64(draw_bits(key, citizen, day) >> uint64(11))
+
+
+@njit(inline="always")
+def threshold(p: float) -> np.int64:
+    """The integer :func:`bits53` is compared with for probability ``p``, as in :func:`chance`."""
+    return np.int64(p * 9007199254740992.0)

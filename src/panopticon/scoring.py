@@ -17,52 +17,131 @@ from numba import njit
 from .codes import (ACT_BIT, CAUSE_FALSE_FLAG, CAUSE_FALSE_MATCH, FALSE_MATCH, FLAG_FALSE,
                     RECORD_KINDS_EXTRA, WRONG_RECORDS, bit_positions)
 from .counters import INDEX, MAX_GRADES
+from .behaviour import RegionRuns
+from .engine import scratch_array
 from .population import Population
-from .rng import chance, stream_key
+from .rng import bits53, chance, stream_key, threshold
 from .scenario import Scenario
 
 C_SCORE, C_TRUE, C_WRONG, C_GRADE0 = (INDEX[n] for n in ("score_sum", "true_score_sum",
                                                           "wrongly_graded", "grade_0"))
 
 
-@njit(cache=True, nogil=True)
-def score_kernel(first, day, region, records, score, true_score, wrong_cause, points, lo_score,
-                 hi_score, base, restore_p, restore_points, grade_of, k_restore, acc):
-    """Apply today's records and restoration to one chunk; count grades and score sums."""
-    for j in range(region.shape[0]):
-        i = first + j
-        r = region[j]
-        rec = np.int64(records[j])
-        s = np.int64(score[j])
-        t = np.int64(true_score[j])
-        if rec:
-            for b in range(32):
-                if rec >> b & 1:
-                    s += points[b]
-                    if not (WRONG_RECORDS >> b) & 1:
-                        t += points[b]
-            cause = wrong_cause[j]
-            if rec & FALSE_MATCH:
-                cause |= CAUSE_FALSE_MATCH
-            if rec & FLAG_FALSE:
-                cause |= CAUSE_FALSE_FLAG
-            wrong_cause[j] = cause
-        if chance(k_restore, i, day, restore_p):
-            if s < base:
-                s = min(base, s + restore_points)
-            if t < base:
-                t = min(base, t + restore_points)
-        s = min(max(s, lo_score), hi_score)
-        t = min(max(t, lo_score), hi_score)
-        if s == t:
-            wrong_cause[j] = 0
+N_CUTS = MAX_GRADES - 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def restore_and_clamp(s, t, restore, base, restore_points, lo_score, hi_score):
+    """Scores after the day's restoration (if drawn, for scores below base), within bounds."""
+    if restore & (s < base):
+        s = min(base, s + restore_points)
+    if restore & (t < base):
+        t = min(base, t + restore_points)
+    return min(max(s, lo_score), hi_score), min(max(t, lo_score), hi_score)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def apply_records(i, j, day, rec, score, true_score, wrong_cause, points, lo_score, hi_score,
+                  base, restore_p, restore_points, k_restore):
+    """A citizen's whole day when it has records: points, wrong causes, restoration, bounds."""
+    s = np.int64(score[j])
+    t = np.int64(true_score[j])
+    for b in range(32):
+        if rec >> b & 1:
+            s += points[b]
+            if not (WRONG_RECORDS >> b) & 1:
+                t += points[b]
+    cause = wrong_cause[j]
+    if rec & FALSE_MATCH:
+        cause |= CAUSE_FALSE_MATCH
+    if rec & FLAG_FALSE:
+        cause |= CAUSE_FALSE_FLAG
+    s, t = restore_and_clamp(s, t, chance(k_restore, i, day, restore_p), base, restore_points,
+                             lo_score, hi_score)
+    wrong_cause[j] = 0 if s == t else cause
+    score[j] = s
+    true_score[j] = t
+
+
+@njit(cache=True, nogil=True, inline="always")
+def restore_run(first, day, records, score, true_score, wrong_cause, lo_score, hi_score, base,
+                restore_thr, restore_points, k_restore, acc_r):
+    """Restoration for a run's citizens without records (done by apply_records); score sums.
+
+    Loops without branches over the run's own views (indexed from 0), so that they vectorise.
+    """
+    total = true_total = 0
+    for j in range(score.shape[0]):
+        s0 = np.int64(score[j])
+        t0 = np.int64(true_score[j])
+        restore = bits53(k_restore, first + j, day) < restore_thr
+        s, t = restore_and_clamp(s0, t0, restore, base, restore_points, lo_score, hi_score)
+        fresh = records[j] == 0
+        s = s if fresh else s0
+        t = t if fresh else t0
         score[j] = s
         true_score[j] = t
-        g = grade_of[s - lo_score]
-        acc[r, C_GRADE0 + g] += 1
-        acc[r, C_WRONG] += g != grade_of[t - lo_score]
-        acc[r, C_SCORE] += s
-        acc[r, C_TRUE] += t
+        total += s
+        true_total += t
+    for j in range(score.shape[0]):  # no wrong cause where the scores agree; no branch
+        wrong_cause[j] *= np.uint8(score[j] != true_score[j])
+    acc_r[C_SCORE] += total
+    acc_r[C_TRUE] += true_total
+
+
+@njit(cache=True, nogil=True, inline="always")
+def grade_run(score, true_score, cuts, cut_grade, acc_r):
+    """Count a run's citizens by grade, and those wrongly graded, from its scores' views.
+
+    A grade is counted through the citizens at or above each cut; a citizen is wrongly graded
+    where the score and the true score are above different numbers of cuts (grades tile the
+    scores, in order). Branch-free loops, so that they vectorise.
+    """
+    n = score.shape[0]
+    below = n
+    for k in range(N_CUTS):
+        cut = cuts[k]
+        above = 0
+        for j in range(n):
+            above += score[j] >= cut
+        acc_r[C_GRADE0 + cut_grade[k]] += below - above
+        below = above
+    acc_r[C_GRADE0 + cut_grade[N_CUTS]] += below
+    wrong = 0
+    for j in range(n):
+        steps = 0
+        for k in range(N_CUTS):
+            steps += (score[j] >= cuts[k]) != (true_score[j] >= cuts[k])
+        wrong += steps != 0
+    acc_r[C_WRONG] += wrong
+
+
+@njit(cache=True, nogil=True)
+def score_kernel(first, day, runs, region, records, score, true_score, wrong_cause, points,
+                 lo_score, hi_score, base, restore_p, restore_points, cuts, cut_grade,
+                 k_restore, todo, acc):
+    """Apply today's records and restoration to one chunk; count grades and score sums.
+
+    Per run of one region: the few citizens with records first (listed in ``todo``, a buffer
+    of chunk size), then everyone in a vectorised pass.
+    """
+    restore_thr = threshold(restore_p)
+    for q in range(runs.shape[0] - 1):
+        lo, hi = runs[q], runs[q + 1]
+        m = 0
+        for j in range(lo, hi):
+            todo[m] = j
+            m += records[j] != 0
+        for t in range(m):
+            j = todo[t]
+            apply_records(first + j, j, day, np.int64(records[j]), score, true_score,
+                          wrong_cause, points, lo_score, hi_score, base, restore_p,
+                          restore_points, k_restore)
+        acc_r = acc[region[lo]]
+        restore_run(first + lo, day, records[lo:hi], score[lo:hi], true_score[lo:hi],
+                    wrong_cause[lo:hi], lo_score, hi_score, base, restore_thr, restore_points,
+                    k_restore, acc_r)
+        grade_run(score[lo:hi], true_score[lo:hi], cuts, cut_grade, acc_r)
 
 
 def points_table(sc: Scenario) -> np.ndarray:
@@ -88,6 +167,20 @@ def grade_table(sc: Scenario) -> tuple[np.ndarray, list[str]]:
     return table, [g.name for g in grades]
 
 
+def grade_cuts(grade_of: np.ndarray, lo: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scores where the grade changes (padded to N_CUTS past the top), and the grade from each.
+
+    Grade k+1 of the result holds from ``cuts[k]`` up; the grade below the first cut is first.
+    """
+    assert np.all(np.diff(grade_of.astype(np.int64)) <= 0), "grades must fall as scores rise"
+    starts = np.flatnonzero(np.diff(grade_of)) + 1
+    cuts = np.full(N_CUTS, lo + len(grade_of), np.int64)
+    cuts[: len(starts)] = lo + starts
+    cut_grade = np.zeros(N_CUTS + 1, np.int64)
+    cut_grade[: len(starts) + 1] = grade_of[np.concatenate(([0], starts))]
+    return cuts, cut_grade
+
+
 @dataclass
 class Scoring:
     """Scores (as published and as they would be without wrong records) and the grade table."""
@@ -99,29 +192,36 @@ class Scoring:
     wrong_cause: np.ndarray  # uint8 bits CAUSE_*
     points: np.ndarray
     grade_of: np.ndarray
+    cuts: np.ndarray  # grade_cuts of grade_of
+    cut_grade: np.ndarray
     grade_names: list[str]
     k_restore: np.uint64
+    runs: RegionRuns
     day: int = 0
 
     @classmethod
     def build(cls, sc: Scenario, pop: Population, seed: int) -> Scoring:
         grade_of, names = grade_table(sc)
+        cuts, cut_grade = grade_cuts(grade_of, sc.scoring.min)
         return cls(pop=pop, sc=sc,
                    score=np.full(pop.size, sc.scoring.base, np.int16),
                    true_score=np.full(pop.size, sc.scoring.base, np.int16),
                    wrong_cause=np.zeros(pop.size, np.uint8),
-                   points=points_table(sc), grade_of=grade_of, grade_names=names,
-                   k_restore=stream_key(seed, "score.restore"))
+                   points=points_table(sc), grade_of=grade_of, cuts=cuts, cut_grade=cut_grade,
+                   grade_names=names,
+                   k_restore=stream_key(seed, "score.restore"),
+                   runs=RegionRuns(pop.region))
 
     def start_day(self, day: int, date: dt.date) -> None:
         self.day = day
 
     def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
         s = self.sc.scoring
-        score_kernel(lo, self.day, self.pop.region[lo:hi], scratch["records"][: hi - lo],
-                     self.score[lo:hi], self.true_score[lo:hi], self.wrong_cause[lo:hi],
-                     self.points, s.min, s.max, s.base, s.restore_rate, s.restore_points,
-                     self.grade_of, self.k_restore, acc)
+        score_kernel(lo, self.day, self.runs(lo, hi),
+                     self.pop.region[lo:hi], scratch["records"][: hi - lo], self.score[lo:hi],
+                     self.true_score[lo:hi], self.wrong_cause[lo:hi], self.points, s.min, s.max,
+                     s.base, s.restore_rate, s.restore_points, self.cuts, self.cut_grade,
+                     self.k_restore, scratch_array(scratch, "todo", hi - lo, np.int32), acc)
 
     def ranking(self) -> tuple[np.ndarray, np.ndarray]:
         """The public ranking: citizens per score, and each score's national percentile rank."""

@@ -18,9 +18,10 @@ from numba import njit
 from .codes import (FALSE_MATCH, FLAG_FALSE, FLAG_TRUE, ONLINE_POST, PAY_DEBT,
                     PAY_TAX, POST_AGAINST)
 from .counters import ACT_KINDS, INDEX, act_counter
+from .behaviour import RegionRuns
 from .engine import scratch_array
 from .population import URBAN, Population, share_on
-from .rng import chance, stream_key
+from .rng import bits53, chance, stream_key, threshold
 from .scenario import Scenario
 
 CAMERA, PAYMENT, COURT, TAX, CONTENT, REPORT, STAFF, NOT_AN_OFFENCE = range(8)
@@ -30,44 +31,88 @@ CHANNEL = {
     "onboard_misconduct": STAFF,  # reported by crew: always recorded
     "plane_ticket": NOT_AN_OFFENCE, "train_ticket": NOT_AN_OFFENCE,
 }
+POST_AGAINST_BIT = POST_AGAINST.bit_length() - 1
+COMMON = 1 << ONLINE_POST  # lawful posts, the one common act, need no observation
 C_OBS0 = act_counter("observed", ACT_KINDS[0])
 C_FALSE_MATCH, C_FLAG_TRUE, C_FLAG_FALSE = (
     INDEX[n] for n in ("camera_false_matches", "content_flags_true", "content_flags_false"))
 
 
-@njit(cache=True, nogil=True)
-def sense_kernel(first, day, region, flags, acts, channel, channel_p, coverage, false_match_p,
-                 flag_false_p, keys, k_face, k_false, k_flag, records, acc):
-    """Turn one chunk's acts into records: observed acts, false matches and content flags."""
-    n_kinds = channel.shape[0]
-    for j in range(region.shape[0]):
+@njit(cache=True, nogil=True, inline="always")
+def observe(i, day, r, town, a, channel, channel_p, coverage, keys, k_face, k_flag, flag_false_p,
+            acc_r):
+    """Record bits of the acts in ``a`` that are observed, as ``chance`` per channel; counted.
+
+    A post against the line that review misses may still be flagged, as a lawful post may.
+    """
+    rec = 0
+    for k in range(channel.shape[0]):
+        if a & (1 << k):
+            c = channel[k]
+            p = coverage[r, town] if c == CAMERA else channel_p[c]
+            seen = chance(keys[k], i, day, p)
+            if c == CAMERA:
+                seen &= chance(k_face, i, day, channel_p[CAMERA])
+            if c == CONTENT:
+                seen = (a & POST_AGAINST) != 0 and seen
+            if seen:
+                rec |= 1 << k
+                acc_r[C_OBS0 + k] += 1
+    if rec & (1 << ONLINE_POST):
+        rec |= FLAG_TRUE
+        acc_r[C_FLAG_TRUE] += 1
+    elif a & POST_AGAINST and chance(k_flag, i, day, flag_false_p):  # missed, yet flagged
+        rec |= FLAG_FALSE
+        acc_r[C_FLAG_FALSE] += 1
+    return rec
+
+
+@njit(cache=True, nogil=True, inline="always")
+def sense_run(first, day, flags, acts, false_thr, flag_thr, k_false, k_flag, records, acc_r):
+    """Draws every citizen of a run needs: false matches and flags of lawful posts.
+
+    Branch-free over the run's own views (indexed from 0), so that it vectorises.
+    """
+    matches = flagged = 0
+    for j in range(acts.shape[0]):
         i = first + j
-        r = region[j]
-        town = np.int64((flags[j] & URBAN) != 0)
         a = np.int64(acts[j])
-        rec = a & (PAY_DEBT | PAY_TAX)
-        for k in range(n_kinds):
-            if a & (1 << k):
-                c = channel[k]
-                p = coverage[r, town] if c == CAMERA else channel_p[c]
-                seen = chance(keys[k], i, day, p)
-                if c == CAMERA:
-                    seen &= chance(k_face, i, day, channel_p[CAMERA])
-                if c == CONTENT:
-                    seen = (a & POST_AGAINST) != 0 and seen
-                if seen:
-                    rec |= 1 << k
-                    acc[r, C_OBS0 + k] += 1
-        if chance(k_false, i, day, false_match_p[r, town]):
-            rec |= FALSE_MATCH
-            acc[r, C_FALSE_MATCH] += 1
-        if rec & (1 << ONLINE_POST):
-            rec |= FLAG_TRUE
-            acc[r, C_FLAG_TRUE] += 1
-        elif a & (1 << ONLINE_POST) and chance(k_flag, i, day, flag_false_p):
-            rec |= FLAG_FALSE
-            acc[r, C_FLAG_FALSE] += 1
-        records[j] = rec
+        thr = false_thr[1] if flags[j] & URBAN else false_thr[0]
+        match = np.int64(bits53(k_false, i, day) < thr)
+        lawful = (a >> ONLINE_POST & 1) & (1 - (a >> POST_AGAINST_BIT & 1))
+        flag = lawful & np.int64(bits53(k_flag, i, day) < flag_thr)
+        records[j] = (a & (PAY_DEBT | PAY_TAX)) | match * FALSE_MATCH | flag * FLAG_FALSE
+        matches += match
+        flagged += flag
+    acc_r[C_FALSE_MATCH] += matches
+    acc_r[C_FLAG_FALSE] += flagged
+
+
+@njit(cache=True, nogil=True)
+def sense_kernel(first, day, runs, region, flags, acts, channel, channel_p, coverage,
+                 false_match_p, flag_false_p, keys, k_face, k_false, k_flag, records, todo, acc):
+    """Turn one chunk's acts into records: observed acts, false matches and content flags.
+
+    Per run of citizens of one region, every citizen's draws first; then the few with an act
+    that may be observed (``todo`` is a buffer of chunk size).
+    """
+    flag_thr = threshold(flag_false_p)
+    for q in range(runs.shape[0] - 1):
+        lo, hi = runs[q], runs[q + 1]
+        r = region[lo]
+        false_thr = (threshold(false_match_p[r, 0]), threshold(false_match_p[r, 1]))
+        sense_run(first + lo, day, flags[lo:hi], acts[lo:hi], false_thr, flag_thr, k_false,
+                  k_flag, records[lo:hi], acc[r])
+        m = 0
+        for j in range(lo, hi):  # citizens with an act that may be observed
+            todo[m] = j
+            m += (np.int64(acts[j]) & ~COMMON) != 0
+        for t in range(m):
+            j = todo[t]
+            town = np.int64((flags[j] & URBAN) != 0)
+            records[j] |= observe(first + j, day, r, town, np.int64(acts[j]), channel,
+                                  channel_p, coverage, keys, k_face, k_flag, flag_false_p,
+                                  acc[r])
 
 
 def lawful_flag_rate(precision: float, recall: float, against_share: float) -> float:
@@ -93,6 +138,7 @@ class Sensing:
     k_flag: np.uint64
     flag_false_p: float
     density: np.ndarray  # relative cameras per person, [region, town]
+    runs: RegionRuns
     day: int = 0
     cameras: float = 0.0
     coverage: np.ndarray | None = None
@@ -116,6 +162,7 @@ class Sensing:
             flag_false_p=lawful_flag_rate(s.content_precision, s.content_recall,
                                           s.against_line_share),
             density=camera_density(sc, pop),
+            runs=RegionRuns(pop.region),
         )
 
     def start_day(self, day: int, date: dt.date) -> None:
@@ -133,10 +180,11 @@ class Sensing:
 
     def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
         records = scratch_array(scratch, "records", hi - lo, np.uint32)
-        sense_kernel(lo, self.day, self.pop.region[lo:hi], self.pop.flags[lo:hi],
-                     scratch["acts"][: hi - lo], self.channel, self.channel_p, self.coverage,
-                     self.false_match_p, self.flag_false_p, self.keys, self.k_face,
-                     self.k_false, self.k_flag, records, acc)
+        sense_kernel(lo, self.day, self.runs(lo, hi),
+                     self.pop.region[lo:hi], self.pop.flags[lo:hi], scratch["acts"][: hi - lo],
+                     self.channel, self.channel_p, self.coverage, self.false_match_p,
+                     self.flag_false_p, self.keys, self.k_face, self.k_false, self.k_flag, records,
+                     scratch_array(scratch, "todo", hi - lo, np.int32), acc)
 
 
 def camera_density(sc: Scenario, pop: Population) -> np.ndarray:
