@@ -22,7 +22,7 @@ from numba import njit
 from .codes import (DEBT_DEFAULT, IN_DEFAULT, JUDGED, LISTED, ONLINE_POST, PAY_DEBT, PAY_TAX,
                     POST_AGAINST, TAX_CASE)
 from .counters import ACT_KINDS, INDEX, act_counter
-from .engine import scratch_array
+from .engine import RegionRuns, scratch_array
 from .population import CHILD, URBAN, Population, adoption_threshold
 from .rng import EXP_QUANTILES, bits53, chance, exponential, stream_key, threshold
 from .scenario import Scenario
@@ -181,27 +181,6 @@ def act_kernel(first, day, runs, region, age, flags, income, adopt, status, rate
                 counts[c] += a >> COUNTED[c] & 1
         for c in range(COUNTED.shape[0]):
             acc_r[COUNTER_OF[c]] += counts[c]
-
-
-class RegionRuns:
-    """Bounds of the runs of citizens of one region within each chunk, counted from its start.
-
-    Kernels sum counters over a run in locals and add them to ``acc`` once per run; the
-    population comes region by region, so a chunk holds a run or two. Chunks recur every day,
-    so each one's runs are found once.
-    """
-
-    def __init__(self, region: np.ndarray) -> None:
-        self.starts = np.flatnonzero(np.diff(region)) + 1  # region differs from the one before
-        self.known: dict[tuple[int, int], np.ndarray] = {}
-
-    def __call__(self, lo: int, hi: int) -> np.ndarray:
-        runs = self.known.get((lo, hi))
-        if runs is None:
-            s = self.starts
-            inner = s[np.searchsorted(s, lo, "right"):np.searchsorted(s, hi, "left")]
-            runs = self.known[lo, hi] = np.concatenate(([lo], inner, [hi])).astype(np.int64) - lo
-        return runs
 
 
 def who_masks(who: np.ndarray) -> np.ndarray:

@@ -90,3 +90,24 @@ def scratch_array(scratch: dict, name: str, size: int, dtype: type) -> np.ndarra
         buf = np.empty(size, dtype=dtype)
         scratch[name] = buf
     return buf[:size]
+
+
+class RegionRuns:
+    """Bounds of the runs of citizens of one region within each chunk, counted from its start.
+
+    Kernels sum counters over a run in locals and add them to ``acc`` once per run; the
+    population comes region by region, so a chunk holds a run or two. Chunks recur every day,
+    so each one's runs are found once.
+    """
+
+    def __init__(self, region: np.ndarray) -> None:
+        self.starts = np.flatnonzero(np.diff(region)) + 1  # region differs from the one before
+        self.known: dict[tuple[int, int], np.ndarray] = {}
+
+    def __call__(self, lo: int, hi: int) -> np.ndarray:
+        runs = self.known.get((lo, hi))
+        if runs is None:
+            s = self.starts
+            inner = s[np.searchsorted(s, lo, "right"):np.searchsorted(s, hi, "left")]
+            runs = self.known[lo, hi] = np.concatenate(([lo], inner, [hi])).astype(np.int64) - lo
+        return runs

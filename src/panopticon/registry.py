@@ -21,8 +21,7 @@ from .codes import (DEBT_DEFAULT, EXIT_BAN, IN_DEFAULT, JUDGED, JUDGMENT_UNPAID,
                     MISCONDUCT, ONBOARD_MISCONDUCT, PAY_DEBT, PAY_TAX, STALE, TAX_ARREARS,
                     TAX_CASE, TAX_LISTED)
 from .counters import INDEX
-from .behaviour import RegionRuns
-from .engine import scratch_array
+from .engine import RegionRuns, scratch_array
 from .population import Population, share_on
 from .rng import chance, stream_key, uniform_array
 from .scenario import Scenario

@@ -17,8 +17,7 @@ from numba import njit
 from .codes import (ACT_BIT, CAUSE_FALSE_FLAG, CAUSE_FALSE_MATCH, FALSE_MATCH, FLAG_FALSE,
                     RECORD_KINDS_EXTRA, WRONG_RECORDS, bit_positions)
 from .counters import INDEX, MAX_GRADES
-from .behaviour import RegionRuns
-from .engine import scratch_array
+from .engine import RegionRuns, scratch_array
 from .population import Population
 from .rng import bits53, chance, stream_key, threshold
 from .scenario import Scenario

@@ -18,8 +18,7 @@ from numba import njit
 from .codes import (FALSE_MATCH, FLAG_FALSE, FLAG_TRUE, ONLINE_POST, PAY_DEBT,
                     PAY_TAX, POST_AGAINST)
 from .counters import ACT_KINDS, INDEX, act_counter
-from .behaviour import RegionRuns
-from .engine import scratch_array
+from .engine import RegionRuns, scratch_array
 from .population import URBAN, Population, share_on
 from .rng import bits53, chance, stream_key, threshold
 from .scenario import Scenario
