@@ -211,10 +211,5 @@ def test_chance_above_one_is_certain(p):
     assert _count_chances(KEY, 10_000, 3, p) == 10_000
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "chance() converts p * 2**53 to int64; for p >= 1024 the product exceeds 2**63 and the"
-    " conversion overflows (to INT64_MIN on x86), so chance(p) is never true. Behaviour passes"
-    " rate x trait (trait up to ~7.6, rate unbounded by the scenario schema), so an act rate"
-    " above ~135/day makes the keenest citizens never act"))
 def test_chance_far_above_one_is_certain():
     assert _count_chances(KEY, 10_000, 3, 1024.0) == 10_000

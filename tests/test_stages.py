@@ -351,22 +351,13 @@ def test_true_flags_only_for_posts_against_the_line(crowd):
     assert not np.any(records[(acts & POST_AGAINST) == 0] & FLAG_TRUE)
 
 
-SENSING_FALSE_FLAG_BUG = (
-    "sense_kernel flags with FLAG_FALSE (a wrong record, kept out of the true score) every post"
-    " that review did not catch as against the line, including posts that WERE against the line"
-    " (`elif a & (1 << ONLINE_POST) and chance(k_flag, ...)` does not exclude POST_AGAINST); the"
-    " docstring says only lawful posts get false flags, and precision falls below"
-    " content_precision")
 
-
-@pytest.mark.xfail(strict=True, reason=SENSING_FALSE_FLAG_BUG)
 def test_false_flags_only_for_lawful_posts(crowd):
     acts = everyone_posts(crowd.size)
     records, _, _ = sense_day(preset(**CONTENT), crowd, acts)
     assert not np.any(records[(acts & POST_AGAINST) != 0] & FLAG_FALSE)
 
 
-@pytest.mark.xfail(strict=True, reason=SENSING_FALSE_FLAG_BUG)
 def test_content_review_has_the_scenarios_precision(crowd):
     acts = everyone_posts(crowd.size)
     _, acc, _ = sense_day(preset(**CONTENT), crowd, acts)
@@ -525,6 +516,13 @@ def test_a_stale_record_lasts_until_the_removal_delay(listed):
     assert count(acc, "stale_stock") == 0
 
 
+def test_paying_before_the_listing_is_shared_leaves_no_stale_record(listed):
+    status, _, acc = listed.next_day(PAY_DEBT)  # day 62, listed on day 61, shared from day 68
+    assert status == 0
+    assert count(acc, "paid_after_listing") == 1
+    assert count(acc, "stale_stock") == 0
+
+
 @pytest.mark.parametrize("stage", [IN_DEFAULT, JUDGED])
 def test_paying_before_listing_closes_the_case_without_a_stale_record(stage):
     desk = Desk()
@@ -585,10 +583,6 @@ def test_no_exit_ban_where_the_exit_ban_share_is_zero():
     assert status == TAX_CASE
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "registry_kernel never bans anyone when tax.exit_ban_after_days = 0 (allowed: Days >= 0):"
-    " the ban needs `day - tax_day == exit_ban_after_days`, which only holds on the day the case"
-    " opens, and on that day the `elif` branch that opens the case runs instead"))
 def test_an_exit_ban_after_zero_days_comes_at_once():
     desk = Desk(**{"tax.exit_ban_after_days": 0})
     desk.next_day(TAX)
@@ -1041,13 +1035,7 @@ def test_the_best_grade_gets_a_transport_discount():
     assert count(acc, "plane_blocked") == 0
 
 
-CONSEQUENCES_DOUBLE_COUNT_BUG = (
-    "sanction_kernel passes the blocked counter as the wrongful counter too for exits, jobs and"
-    " credit (`attempt(..., C_JOB_BLK, C_JOB_BLK, ...)`), so a wrongful block adds 2 to"
-    " jobs_blocked / credit_denied / exit_blocked: one application, two blocks")
 
-
-@pytest.mark.xfail(strict=True, reason=CONSEQUENCES_DOUBLE_COUNT_BUG)
 @pytest.mark.parametrize(("life", "applied", "blocked"), [
     ("job_apply_rate", "job_applications", "jobs_blocked"),
     ("credit_apply_rate", "credit_applications", "credit_denied")])
@@ -1058,6 +1046,7 @@ def test_a_wrongful_block_counts_as_one_block(life, applied, blocked):
     acc = world.run_day()
     assert count(acc, applied) == int(np.sum(world.pop.age != CHILD))
     assert count(acc, blocked) == 1
+    assert count(acc, f"{blocked}_wrongful") == 1
 
 
 @pytest.mark.parametrize(("life", "blocked"), [("job_apply_rate", "jobs_blocked"),

@@ -56,7 +56,8 @@ C = {name: INDEX[name] for name in (
     "plane_attempts", "plane_blocked", "plane_blocked_wrongful", "plane_blocked_people",
     "train_attempts", "train_blocked", "train_blocked_wrongful", "train_blocked_people",
     "exit_attempts", "exit_blocked", "job_applications", "jobs_blocked", "credit_applications",
-    "credit_denied", "management_ban_stock", "internet_throttled_stock",
+    "credit_denied", "exit_blocked_wrongful", "jobs_blocked_wrongful", "credit_denied_wrongful",
+    "management_ban_stock", "internet_throttled_stock",
     "sanctioned_people_stock", "wrongly_sanctioned_stock", "wrongful_by_false_match",
     "wrongful_by_false_flag", "wrongful_by_stale_record", "school_applications",
     "schools_blocked", "schools_blocked_wrongful", "children_affected_stock",
@@ -69,6 +70,8 @@ C_TRAIN_ATT, C_TRAIN_BLK, C_TRAIN_WRONG, C_TRAIN_PEOPLE = (C[f"train_{s}"] for s
 C_EXIT_ATT, C_EXIT_BLK, C_JOB_APP, C_JOB_BLK, C_CREDIT_APP, C_CREDIT_DEN = (C[n] for n in (
     "exit_attempts", "exit_blocked", "job_applications", "jobs_blocked", "credit_applications",
     "credit_denied"))
+C_EXIT_WRONG, C_JOB_WRONG, C_CREDIT_WRONG = (C[n] for n in (
+    "exit_blocked_wrongful", "jobs_blocked_wrongful", "credit_denied_wrongful"))
 C_MGMT, C_THROTTLED, C_SANCTIONED, C_WRONGLY = (C[n] for n in (
     "management_ban_stock", "internet_throttled_stock", "sanctioned_people_stock",
     "wrongly_sanctioned_stock"))
@@ -199,14 +202,14 @@ def attempts(j, day, events, status, court_day, score, true_score, wrong_cause, 
     history[j] = h
     if events & EXIT_TRIP:
         acc_r[C_EXIT_ATT] += 1
-        attempt(acc_r, sanc & EXIT, wrong & EXIT, C_EXIT_BLK, C_EXIT_BLK, s, cause)
+        attempt(acc_r, sanc & EXIT, wrong & EXIT, C_EXIT_BLK, C_EXIT_WRONG, s, cause)
     if events & JOB_APPLICATION:
         acc_r[C_JOB_APP] += 1
-        if not attempt(acc_r, sanc & JOB, wrong & JOB, C_JOB_BLK, C_JOB_BLK, s, cause):
+        if not attempt(acc_r, sanc & JOB, wrong & JOB, C_JOB_BLK, C_JOB_WRONG, s, cause):
             acc_r[C_BETTER] += (rewards & BETTER_JOBS) != 0
     if events & CREDIT_APPLICATION:
         acc_r[C_CREDIT_APP] += 1
-        if not attempt(acc_r, sanc & CREDIT, wrong & CREDIT, C_CREDIT_DEN, C_CREDIT_DEN, s,
+        if not attempt(acc_r, sanc & CREDIT, wrong & CREDIT, C_CREDIT_DEN, C_CREDIT_WRONG, s,
                        cause):
             acc_r[C_EASY] += (rewards & EASY_CREDIT) != 0
 

@@ -30,8 +30,8 @@ NAMES: tuple[str, ...] = (
     # consequences: sanctions
     "plane_attempts", "plane_blocked", "plane_blocked_wrongful", "plane_blocked_people",
     "train_attempts", "train_blocked", "train_blocked_wrongful", "train_blocked_people",
-    "exit_attempts", "exit_blocked", "job_applications", "jobs_blocked",
-    "credit_applications", "credit_denied", "management_ban_stock", "internet_throttled_stock",
+    "exit_attempts", "exit_blocked", "exit_blocked_wrongful", "job_applications", "jobs_blocked",
+    "jobs_blocked_wrongful", "credit_applications", "credit_denied", "credit_denied_wrongful", "management_ban_stock", "internet_throttled_stock",
     "sanctioned_people_stock", "wrongly_sanctioned_stock",
     "wrongful_by_false_match", "wrongful_by_false_flag", "wrongful_by_stale_record",
     "school_applications", "schools_blocked", "schools_blocked_wrongful",

@@ -45,8 +45,9 @@ def court_step(i, j, day, rec, s, court_day, stale_until, history, p, k_judg, ac
         if s & LISTED:
             acc_r[C_PAID] += 1
             acc_r[C_DELISTED] += 1
-            s |= STALE
-            stale_until[j] = day + np.int64(p[3])
+            if day - court_day[j] >= p[4]:  # airlines and railways had it: removal lags
+                s |= STALE
+                stale_until[j] = day + np.int64(p[3])
         s &= ~(IN_DEFAULT | JUDGED | LISTED)
     elif rec & (1 << DEBT_DEFAULT):
         s |= IN_DEFAULT
@@ -85,15 +86,16 @@ def case_step(i, j, day, rec, s, court_day, stale_until, tax_day, misconduct_unt
         if s & EXIT_BAN:
             acc_r[C_DELISTED] += 1
         s &= ~(TAX_CASE | EXIT_BAN)
-    elif rec & (1 << TAX_ARREARS) and not s & TAX_CASE:
-        s |= TAX_CASE
-        tax_day[j] = day
-        acc_r[C_TAX_CASES] += 1
-    elif (s & TAX_CASE and not s & EXIT_BAN and day - tax_day[j] == p[6]
-          and chance(k_exit, i, day, p[5])):
-        s |= EXIT_BAN
-        rec |= TAX_LISTED
-        acc_r[C_EXIT_NEW] += 1
+    else:
+        if rec & (1 << TAX_ARREARS) and not s & TAX_CASE:
+            s |= TAX_CASE
+            tax_day[j] = day
+            acc_r[C_TAX_CASES] += 1
+        if (s & TAX_CASE and not s & EXIT_BAN and day - tax_day[j] == p[6]
+                and chance(k_exit, i, day, p[5])):
+            s |= EXIT_BAN
+            rec |= TAX_LISTED
+            acc_r[C_EXIT_NEW] += 1
     if rec & (1 << ONBOARD_MISCONDUCT):
         if not s & MISCONDUCT:
             acc_r[C_MISC_NEW] += 1

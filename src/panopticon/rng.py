@@ -71,8 +71,7 @@ def uniform(key: np.uint64, citizen: np.int64, day: np.int64) -> float:
 @njit(inline="always")
 def chance(key: np.uint64, citizen: np.int64, day: np.int64, p: float) -> bool:
     """True with probability ``p``; compares integers, which vectorises where floats do not."""
-    bits = np.int64(draw_bits(key, citizen, day) >> uint64(11))
-    return bits < np.int64(p * 9007199254740992.0)
+    return bits53(key, citizen, day) < threshold(p)
 
 
 # Quantiles of the unit exponential at the midpoints of 1024 equal-probability bins (mean 1):
@@ -109,5 +108,8 @@ def bits53(key: np.uint64, citizen: np.int64, day: np.int64) -> np.int64:
 
 @njit(inline="always")
 def threshold(p: float) -> np.int64:
-    """The integer :func:`bits53` is compared with for probability ``p``, as in :func:`chance`."""
-    return np.int64(p * 9007199254740992.0)
+    """The integer :func:`bits53` is compared with for probability ``p``, as in :func:`chance`.
+
+    Capped at 1, so that a product of rates above 1 stays certain instead of overflowing.
+    """
+    return np.int64(min(p, 1.0) * 9007199254740992.0)

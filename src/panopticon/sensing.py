@@ -42,7 +42,8 @@ def observe(i, day, r, town, a, channel, channel_p, coverage, keys, k_face, k_fl
             acc_r):
     """Record bits of the acts in ``a`` that are observed, as ``chance`` per channel; counted.
 
-    A post against the line that review misses may still be flagged, as a lawful post may.
+    Lawful posts are flagged falsely in ``sense_run``; a post against the line that review
+    misses is not flagged at all.
     """
     rec = 0
     for k in range(channel.shape[0]):
@@ -60,9 +61,6 @@ def observe(i, day, r, town, a, channel, channel_p, coverage, keys, k_face, k_fl
     if rec & (1 << ONLINE_POST):
         rec |= FLAG_TRUE
         acc_r[C_FLAG_TRUE] += 1
-    elif a & POST_AGAINST and chance(k_flag, i, day, flag_false_p):  # missed, yet flagged
-        rec |= FLAG_FALSE
-        acc_r[C_FLAG_FALSE] += 1
     return rec
 
 
