@@ -25,7 +25,7 @@ from .behaviour import Behaviour
 from .codes import (CAUSE_FALSE_FLAG, CAUSE_FALSE_MATCH, EXIT_BAN, LISTED, LISTS, MISCONDUCT,
                     PLANE_TICKET, STALE, TRAIN_TICKET)
 from .counters import INDEX
-from .engine import scratch_array
+from .engine import nonzero_into, scratch_array
 from .population import CHILD, MANAGER, Population
 from .registry import Registry
 from .rng import bits53, stream_key, threshold
@@ -63,10 +63,10 @@ C = {name: INDEX[name] for name in (
     "schools_blocked", "schools_blocked_wrongful", "children_affected_stock",
     "children_barred_people", "transport_discounts", "easy_credit", "better_jobs",
     "institution_access")}
-C_PLANE_ATT, C_PLANE_BLK, C_PLANE_WRONG, C_PLANE_PEOPLE = (C[f"plane_{s}"] for s in (
-    "attempts", "blocked", "blocked_wrongful", "blocked_people"))
-C_TRAIN_ATT, C_TRAIN_BLK, C_TRAIN_WRONG, C_TRAIN_PEOPLE = (C[f"train_{s}"] for s in (
-    "attempts", "blocked", "blocked_wrongful", "blocked_people"))
+# counters of a ticket purchase: attempts, blocked, blocked wrongfully, people ever blocked
+C_PLANE, C_TRAIN = (np.array([C[f"{mode}_{s}"] for s in ("attempts", "blocked",
+                                                           "blocked_wrongful", "blocked_people")])
+                    for mode in ("plane", "train"))
 C_EXIT_ATT, C_EXIT_BLK, C_JOB_APP, C_JOB_BLK, C_CREDIT_APP, C_CREDIT_DEN = (C[n] for n in (
     "exit_attempts", "exit_blocked", "job_applications", "jobs_blocked", "credit_applications",
     "credit_denied"))
@@ -93,6 +93,17 @@ def blame(acc_r, status, cause):
         acc_r[C_BY_MATCH] += 1
     if cause & CAUSE_FALSE_FLAG:
         acc_r[C_BY_FLAG] += 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def ticket(acc_r, blocked, wrong, rewards, history, ever, counters, status, cause):
+    """A plane or train purchase: counted, blocked (once per person too) or discounted."""
+    acc_r[counters[0]] += 1
+    if attempt(acc_r, blocked, wrong, counters[1], counters[2], status, cause):
+        acc_r[counters[3]] += not history & ever
+        return history | ever
+    acc_r[C_DISCOUNT] += (rewards & DISCOUNT) != 0
+    return history
 
 
 @njit(cache=True, nogil=True)
@@ -186,19 +197,9 @@ def attempts(j, day, events, status, court_day, score, true_score, wrong_cause, 
     cause = wrong_cause[j]
     h = history[j]
     if events & (1 << PLANE_TICKET):
-        acc_r[C_PLANE_ATT] += 1
-        if attempt(acc_r, sanc & PLANE, wrong & PLANE, C_PLANE_BLK, C_PLANE_WRONG, s, cause):
-            acc_r[C_PLANE_PEOPLE] += not h & EVER_PLANE
-            h |= EVER_PLANE
-        elif rewards & DISCOUNT:
-            acc_r[C_DISCOUNT] += 1
+        h = ticket(acc_r, sanc & PLANE, wrong & PLANE, rewards, h, EVER_PLANE, C_PLANE, s, cause)
     if events & (1 << TRAIN_TICKET):
-        acc_r[C_TRAIN_ATT] += 1
-        if attempt(acc_r, sanc & TRAIN, wrong & TRAIN, C_TRAIN_BLK, C_TRAIN_WRONG, s, cause):
-            acc_r[C_TRAIN_PEOPLE] += not h & EVER_TRAIN
-            h |= EVER_TRAIN
-        elif rewards & DISCOUNT:
-            acc_r[C_DISCOUNT] += 1
+        h = ticket(acc_r, sanc & TRAIN, wrong & TRAIN, rewards, h, EVER_TRAIN, C_TRAIN, s, cause)
     history[j] = h
     if events & EXIT_TRIP:
         acc_r[C_EXIT_ATT] += 1
@@ -234,10 +235,7 @@ def sanction_kernel(first, day, runs, region, age, flags, adopt, acts, status, c
                   status[lo:hi], court_day[lo:hi], score[lo:hi], true_score[lo:hi],
                   family[lo:hi], events[lo:hi], internet_thr, list_delay, list_mask, cuts,
                   graded, life_thr, life_keys, acc_r)
-        m = 0
-        for j in range(lo, hi):
-            todo[m] = j
-            m += events[j] != 0
+        m = nonzero_into(events, lo, hi, todo)
         for t in range(m):
             j = todo[t]
             attempts(j, day, events[j], status, court_day, score, true_score, wrong_cause,

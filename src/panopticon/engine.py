@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from numba import njit
 
 Step = Callable[[int, int, np.ndarray, dict], None]
 DEFAULT_CHUNK = 65_536
@@ -111,3 +112,13 @@ class RegionRuns:
             inner = s[np.searchsorted(s, lo, "right"):np.searchsorted(s, hi, "left")]
             runs = self.known[lo, hi] = np.concatenate(([lo], inner, [hi])).astype(np.int64) - lo
         return runs
+
+
+@njit(cache=True, nogil=True, inline="always")
+def nonzero_into(values: np.ndarray, lo: int, hi: int, todo: np.ndarray) -> int:
+    """Write the indices j in [lo, hi) with values[j] != 0 to todo[:m]; return m (branch-free)."""
+    m = 0
+    for j in range(lo, hi):
+        todo[m] = j
+        m += values[j] != 0
+    return m

@@ -17,7 +17,7 @@ from numba import njit
 from .codes import (ACT_BIT, CAUSE_FALSE_FLAG, CAUSE_FALSE_MATCH, FALSE_MATCH, FLAG_FALSE,
                     RECORD_KINDS_EXTRA, WRONG_RECORDS, bit_positions)
 from .counters import INDEX, MAX_GRADES
-from .engine import RegionRuns, scratch_array
+from .engine import RegionRuns, nonzero_into, scratch_array
 from .population import Population
 from .rng import bits53, chance, stream_key, threshold
 from .scenario import Scenario
@@ -127,10 +127,7 @@ def score_kernel(first, day, runs, region, records, score, true_score, wrong_cau
     restore_thr = threshold(restore_p)
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
-        m = 0
-        for j in range(lo, hi):
-            todo[m] = j
-            m += records[j] != 0
+        m = nonzero_into(records, lo, hi, todo)
         for t in range(m):
             j = todo[t]
             apply_records(first + j, j, day, np.int64(records[j]), score, true_score,
