@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from .engine import DEFAULT_CHUNK, Engine
-from .rng import chance, stream_key
+from .rng import bits53, chance, stream_key, threshold
 
 START_SCORE = 1000
 DETECT_P = 0.3
@@ -35,8 +35,17 @@ def propensities(n: int, seed: int) -> np.ndarray:
     return rng.beta(BETA_A, BETA_B, n).astype(np.float32)
 
 
+@njit(cache=True)
+def thresholds(p: np.ndarray) -> np.ndarray:
+    """The integer each propensity's draw is compared with, as in ``rng.chance``."""
+    out = np.empty(p.shape[0], dtype=np.int64)
+    for j in range(p.shape[0]):
+        out[j] = threshold(p[j])
+    return out
+
+
 @njit(cache=True, nogil=True)
-def drift_step(score, p, black, first, day, k_inf, k_det, k_res, acc):
+def drift_step(score, p_thr, black, first, day, k_inf, k_det, k_res, acc):
     """Advance one chunk (array slices; ``first`` is its first citizen's id) by one day."""
     n_black = 0
     total = 0
@@ -44,7 +53,7 @@ def drift_step(score, p, black, first, day, k_inf, k_det, k_res, acc):
         # Branch-free so that the loop vectorises: every draw is made, selects pick the outcome.
         i = first + j
         s = np.int32(score[j])
-        hit = chance(k_inf, i, day, p[j]) & chance(k_det, i, day, DETECT_P)
+        hit = (bits53(k_inf, i, day) < p_thr[j]) & chance(k_det, i, day, DETECT_P)
         s -= np.int32(PENALTY) * np.int32(hit)
         s += np.int32((s < START_SCORE) & chance(k_res, i, day, RESTORE_P))
         b = (s < LIST_BELOW) | ((black[j] != 0) & (s < DELIST_AT))
@@ -74,7 +83,7 @@ def run_drift(
     """Run the reference model for ``days`` days on ``n`` citizens in the general engine."""
     score = np.full(n, START_SCORE, dtype=np.int16)
     black = np.zeros(n, dtype=np.uint8)
-    p = propensities(n, seed)
+    p_thr = thresholds(propensities(n, seed))  # fixed per citizen: converted once
     keys = [stream_key(seed, s) for s in ("bench.infraction", "bench.detect", "bench.restore")]
     blacklisted = np.zeros(days, dtype=np.int64)
     mean_score = np.zeros(days)
@@ -82,7 +91,7 @@ def run_drift(
         for day in range(days):
 
             def step(lo: int, hi: int, acc: np.ndarray, scratch: dict, day: int = day) -> None:
-                drift_step(score[lo:hi], p[lo:hi], black[lo:hi], lo, day, *keys, acc)
+                drift_step(score[lo:hi], p_thr[lo:hi], black[lo:hi], lo, day, *keys, acc)
 
             totals = engine.run_day([[step]])[0]
             blacklisted[day] = totals[BLACKLISTED]

@@ -14,7 +14,9 @@ from numba import njit, uint64
 _GOLDEN = uint64(0x9E3779B97F4A7C15)
 _M1 = uint64(0xBF58476D1CE4E5B9)
 _M2 = uint64(0x94D049BB133111EB)
+_GOLDEN_CITIZEN = uint64((0x9E3779B97F4A7C15 << 20) & 0xFFFFFFFFFFFFFFFF)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+_ALWAYS = np.int64(1 << 53)  # a threshold above every bits53 value
 
 # One entry per independent source of randomness. Append only: renumbering changes every result.
 STREAMS: dict[str, int] = {
@@ -58,8 +60,10 @@ def stream_key(seed: int, stream: str) -> np.uint64:
 @njit(inline="always")
 def draw_bits(key: np.uint64, citizen: np.int64, day: np.int64) -> np.uint64:
     """64 random bits for (key, citizen, day); citizen < 2**44, day < 2**20."""
-    counter = (uint64(citizen) << uint64(20)) | uint64(day)
-    return mix64(uint64(key) ^ (counter * _GOLDEN))
+    # ((citizen << 20) | day) * GOLDEN, written as a sum so that a loop over citizens steps the
+    # product by a constant instead of multiplying (same bits for day < 2**20).
+    counter = uint64(citizen) * _GOLDEN_CITIZEN + uint64(day) * _GOLDEN
+    return mix64(uint64(key) ^ counter)
 
 
 @njit(inline="always")
@@ -110,6 +114,12 @@ def bits53(key: np.uint64, citizen: np.int64, day: np.int64) -> np.int64:
 def threshold(p: float) -> np.int64:
     """The integer :func:`bits53` is compared with for probability ``p``, as in :func:`chance`.
 
-    Capped at 1, so that a product of rates above 1 stays certain instead of overflowing.
+    Capped at 1, so that a product of rates above 1 stays certain instead of overflowing. Equal
+    to ``int64(p * 2**53)`` for p < 1, but built from two float-to-int32 conversions, which AVX2
+    vectorises where a float-to-int64 conversion is done one value at a time.
     """
-    return np.int64(min(p, 1.0) * 9007199254740992.0)
+    x = p * 2147483648.0  # p * 2**31
+    high = np.int32(min(x, 2147483647.0))
+    low = np.int32((x - np.float64(high)) * 4194304.0)  # the fraction's next 22 bits
+    exact = (np.int64(high) << np.int64(22)) | np.int64(low)
+    return _ALWAYS if p >= 1.0 else exact
