@@ -119,6 +119,28 @@ def test_interrupted_write_leaves_no_half_written_folder(tmp_path, monkeypatch, 
         p.name for p in tmp_path.iterdir() if p.name.startswith(".run.partial")]
 
 
+def test_ctrl_c_during_a_run_says_nothing_was_written(tmp_path, monkeypatch):
+    from panopticon import simulation
+
+    def interrupted(self, progress=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(simulation.Simulation, "run", interrupted)
+    out = tmp_path / "never"
+    result = runner.invoke(app, ["run", *SMALL_RUN, "--out", str(out)])
+    assert result.exit_code == 130
+    assert "was not written" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_unwritable_folder_is_a_message(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = runner.invoke(app, ["run", *SMALL_RUN, "--out", str(blocker / "run")])
+    assert result.exit_code == 2
+    assert "cannot write the run folder" in result.output
+
+
 def test_module_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "panopticon", "--help"], capture_output=True,
                          text=True, check=True)

@@ -93,14 +93,17 @@ def run(
     folder = out or Path("runs") / f"{sc.name}-seed{sc.seed}"
     console.print(f"[bold]{sc.name}[/]: {sc.population.size:,} citizens x {sc.population.scale:g}"
                   f" people, {sc.start} to {sc.end} ({sc.days} days), seed {sc.seed}")
-    sim = Simulation(sc, chunk_size=chunk_size, threads=threads)
-    with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("days"), TimeRemainingColumn(), console=console,
-                  disable=quiet) as bar:
-        task = bar.add_task("days", total=sc.days)
-        data = sim.run(progress=lambda done, total: bar.update(task, completed=done))
     try:
+        sim = Simulation(sc, chunk_size=chunk_size, threads=threads)
+        with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("days"), TimeRemainingColumn(), console=console,
+                      disable=quiet) as bar:
+            task = bar.add_task("days", total=sc.days)
+            data = sim.run(progress=lambda done, total: bar.update(task, completed=done))
         write_run(data, folder)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: {folder} was not written (any earlier run there is intact)")
+        raise typer.Exit(130) from None
     except OSError as e:
         fail(f"cannot write the run folder {folder}: {e.strerror or e}")
     print_summary(folder)
