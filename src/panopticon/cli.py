@@ -1,7 +1,7 @@
-"""The ``panopticon`` command: run a scenario, list presets, show a resolved scenario.
+"""The ``panopticon`` command: run a scenario, query a run folder, list presets, show a scenario.
 
-User mistakes (a bad scenario, a bad date, a folder that cannot be written) end with one clear
-message and exit code 2, never a traceback.
+User mistakes (a bad scenario, a bad date, a folder that cannot be written, bad SQL) end with one
+clear message and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ import datetime as dt
 import json
 import os
 import sys
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -22,6 +24,11 @@ from . import scenario as scenario_mod
 from .engine import DEFAULT_CHUNK
 from .population import load_regions
 from .scenario import Scenario, ScenarioError
+
+if TYPE_CHECKING:  # the simulation and pyarrow load only when a command needs them
+    import pyarrow as pa
+
+    from .simulation import RunData
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Simulate a social credit system on synthetic citizens, and audit it.")
@@ -32,7 +39,8 @@ err = Console(stderr=True, width=WIDE)
 
 
 def fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Exit 2 with ``message`` as given: not read as markup (SQL has brackets), never wrapped."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -75,8 +83,11 @@ def run(
     start: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Run folder (default runs/NAME-SEED).")]
-    = None,
+    seeds: Annotated[int, typer.Option(
+        help="Run K seeds, SEED to SEED+K-1; the folder adds their median and 90% band.",
+        min=1, metavar="K")] = 1,
+    out: Annotated[Path | None, typer.Option(
+        help="Run folder (default runs/NAME-seedSEED, or runs/NAME-seedsFIRST-LAST).")] = None,
     threads: Annotated[int, typer.Option(help="Worker threads.", min=1)] = min(
         2, os.cpu_count() or 1),
     chunk_size: Annotated[int, typer.Option(help="Citizens per chunk.", min=1)] = DEFAULT_CHUNK,
@@ -84,23 +95,20 @@ def run(
 ) -> None:
     """Run a scenario and write its run folder; end with the model beside the published record."""
     from .results import write_run
-    from .simulation import Simulation
 
     try:
         sc = resolve(scenario, population, scale, start, end, seed)
     except ScenarioError as e:
         fail(str(e))
-    folder = out or Path("runs") / f"{sc.name}-seed{sc.seed}"
+    last = sc.seed + seeds - 1
+    seed_text = f"seed {sc.seed}" if seeds == 1 else f"seeds {sc.seed} to {last}"
+    folder = out or Path("runs") / (f"{sc.name}-seed{sc.seed}" if seeds == 1
+                                    else f"{sc.name}-seeds{sc.seed}-{last}")
     console.print(f"[bold]{sc.name}[/]: {sc.population.size:,} citizens x {sc.population.scale:g}"
-                  f" people, {sc.start} to {sc.end} ({sc.days} days), seed {sc.seed}")
+                  f" people, {sc.start} to {sc.end} ({sc.days} days), {seed_text}")
     try:
-        sim = Simulation(sc, chunk_size=chunk_size, threads=threads)
-        with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("days"), TimeRemainingColumn(), console=console,
-                      disable=quiet) as bar:
-            task = bar.add_task("days", total=sc.days)
-            data = sim.run(progress=lambda done, total: bar.update(task, completed=done))
-        write_run(data, folder)
+        data, per_seed = simulate(sc, seeds, chunk_size, threads, quiet)
+        write_run(data, folder, per_seed)
     except KeyboardInterrupt:
         err.print(f"interrupted: {folder} was not written (any earlier run there is intact)")
         raise typer.Exit(130) from None
@@ -109,28 +117,61 @@ def run(
     print_summary(folder)
 
 
+def simulate(sc: Scenario, seeds: int, chunk_size: int, threads: int,
+             quiet: bool) -> tuple[RunData, pa.Table | None]:
+    """Run the seeds under one progress bar over seeds x days; see ``seeds.run_seeds``."""
+    from .seeds import run_seeds
+
+    with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("days" if seeds == 1 else "seed-days"), TimeRemainingColumn(),
+                  console=console, disable=quiet) as bar:
+        task = bar.add_task("days", total=sc.days * seeds)
+        return run_seeds(sc, seeds, chunk_size, threads,
+                         progress=lambda done, total: bar.update(task, completed=done))
+
+
 def print_summary(folder: Path) -> None:
     summary = json.loads((folder / "summary.json").read_text("utf-8"))
-    table = Table(title="The model beside the published record (scaled to real people)")
-    for col, justify in (("date", "left"), ("figure", "left"), ("published", "right"),
-                         ("model", "right"), ("model / published", "right"),
-                         ("counts", "left")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for row in summary["published_comparison"]:
-        if row["model"] is None:
-            continue
-        ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}"
-        table.add_row(row["date"], row["metric"], f"{row['published']:,.0f}",
-                      f"{row['model']:,.0f}", ratio, row["counts"])
-    console.print(table)
+    console.print(published_table(summary))
     a = summary["attempts_vs_people"]
     console.print(f"Blocked purchases are attempts, not people: {a['plane_attempts_blocked']:,.0f}"
                   f" plane attempts by {a['plane_people_blocked']:,.0f} people, "
                   f"{a['train_attempts_blocked']:,.0f} train attempts by "
                   f"{a['train_people_blocked']:,.0f} people.")
-    console.print(f"{summary['wall_seconds']:.1f} s, "
+    per_seed = " (first seed)" if "seeds" in summary else ""
+    console.print(f"{summary['wall_seconds']:.1f} s{per_seed}, "
                   f"{summary['agent_days_per_second'] / 1e6:.1f} M agent-days/s. "
                   f"Results in [bold]{folder}[/]")
+
+
+def published_table(summary: dict) -> Table:
+    """The published figures beside the model's. A multi-seed run shows the median across seeds
+    and its 90% band instead of the first seed's figure (kept in summary.json), so that a gap can
+    be told from noise within the 140 columns of a log."""
+    seeds = summary.get("seeds")
+    model, band = ("median", "90% band") if seeds else ("model", None)
+    table = Table(title="The model beside the published record (scaled to real people)",
+                  caption=f"over seeds {seeds[0]} to {seeds[-1]}" if seeds else None)
+    columns = ["date", "figure", "published", model, band, f"{model} / published", "counts"]
+    for col in filter(None, columns):
+        table.add_column(col, justify="left" if col in ("date", "figure", "counts") else "right")
+    for row in summary["published_comparison"]:
+        if row["model"] is None:
+            continue
+        value = row["model_median"] if seeds else row["model"]
+        ratio = f"{value / row['published']:.2f}" if row["published"] else "-"
+        spread = [f"{_short(row['model_p05'])}–{_short(row['model_p95'])}"] if seeds else []
+        table.add_row(row["date"], row["metric"], f"{row['published']:,.0f}", f"{value:,.0f}",
+                      *spread, ratio, row["counts"])
+    return table
+
+
+def _short(value: float) -> str:
+    """A count in three significant digits (1.88M), to fit a band in a narrow column."""
+    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{unit}"
+    return f"{value:.3g}"
 
 
 @app.command()
@@ -148,3 +189,33 @@ def show(scenario: Annotated[str, typer.Argument(help="A preset name or a scenar
         print(scenario_mod.load(scenario).to_toml(), end="")
     except ScenarioError as e:
         fail(str(e))
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def query(
+    run: Annotated[Path, typer.Argument(help="A run folder.")],
+    sql: Annotated[str, typer.Argument(help="DuckDB SQL; each Parquet file is a view named "
+                                            "after it: timeseries, regions, ranking, ...")],
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    limit: Annotated[int, typer.Option(help="Most rows to print; 0 for all.", min=0)] = 100,
+) -> None:
+    """Run SQL over a run folder's Parquet files and print the result."""
+    from .query import QueryError, run_query, to_csv, to_json, to_table
+
+    try:
+        result = run_query(run, sql, limit or None)
+    except QueryError as e:
+        fail(str(e))
+    if fmt is Format.table:
+        console.print(to_table(result))
+    else:
+        sys.stdout.write(to_csv(result) if fmt is Format.csv else to_json(result))
+    if result.truncated:
+        err.print(f"only the first {limit:,} row{'s' * (limit != 1)}; --limit 0 prints all",
+                  highlight=False)

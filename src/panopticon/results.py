@@ -3,6 +3,9 @@
 Every count is scaled back to real people (x ``scale``). A run folder is built under a hidden
 staging name and renamed into place only when complete, so an interrupted run never leaves a
 folder that looks finished; each file inside is itself written to a temporary name and renamed.
+
+A multi-seed run adds the national series of every seed and their spread across seeds (median and
+90% band) to the first seed's folder, inside the same staging folder, so all appear at once.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .counters import INDEX, NAMES
@@ -24,6 +28,9 @@ from .simulation import RunData
 UNSCALED = {"score_sum", "true_score_sum"}
 FILES = ("scenario.toml", "timeseries.parquet", "regions.parquet", "ranking.parquet",
          "summary.json")
+SEED_FILES = ("timeseries_seeds.parquet", "timeseries_bands.parquet")
+# spread across seeds: name -> percentile (numpy's default, linear, like DuckDB's quantile_cont)
+BANDS: dict[str, float] = {"p05": 5.0, "median": 50.0, "p95": 95.0}
 
 
 def counter_columns(data: RunData, counts: np.ndarray) -> dict[str, np.ndarray]:
@@ -77,6 +84,33 @@ def ranking(data: RunData) -> pa.Table:
                      "people": counts * data.scale, "percentile": percentile})
 
 
+def tag_seed(ts: pa.Table, seed: int) -> pa.Table:
+    """A seed's national series with a leading ``seed`` column, a part of the per-seed table."""
+    return ts.add_column(0, "seed", pa.array(np.full(ts.num_rows, seed, dtype=np.int64)))
+
+
+def split_seeds(per_seed: pa.Table) -> list[pa.Table]:
+    """The per-seed table back into one national series per seed, in seed order."""
+    seeds = per_seed.column("seed")
+    return [per_seed.filter(pc.equal(seeds, s)) for s in sorted(set(seeds.to_pylist()))]
+
+
+def bands(runs: list[pa.Table]) -> pa.Table:
+    """Every numeric series' median and 90% band across seeds, per date (long: series, date)."""
+    names = [f.name for f in runs[0].schema if f.name != "seed"
+             and (pa.types.is_integer(f.type) or pa.types.is_floating(f.type))]
+    dates = runs[0].column("date").to_numpy()
+    cols: dict[str, list[np.ndarray]] = {band: [] for band in BANDS}
+    for name in names:
+        values = np.stack([run.column(name).to_numpy() for run in runs])
+        for band, q in zip(BANDS, np.percentile(values, list(BANDS.values()), axis=0),
+                           strict=True):
+            cols[band].append(q)
+    return pa.table({"series": pa.array(np.repeat(names, len(dates))),
+                     "date": pa.array(np.tile(dates, len(names)), pa.date32()),
+                     **{band: np.concatenate(qs) for band, qs in cols.items()}})
+
+
 def model_value(ts: pa.Table, target: Target) -> float | None:
     """The model's figure to put beside a published one, or None outside the run's dates."""
     column, how = SERIES[target.metric]
@@ -90,25 +124,37 @@ def model_value(ts: pa.Table, target: Target) -> float | None:
     return float(values[idx])  # stocks and cumulative figures are read on the date
 
 
-def comparison(ts: pa.Table) -> list[dict]:
-    """Each published figure beside the model's, with their ratio and what the figure counts."""
+def comparison(ts: pa.Table, runs: list[pa.Table] | None = None) -> list[dict]:
+    """Each published figure beside the model's, with their ratio and what the figure counts;
+    with several seeds' series ``runs``, also the model's median and 90% band across seeds."""
     rows = []
     for t in load_targets():
         model = model_value(ts, t)
         rows.append({"date": t.date.isoformat(), "metric": t.metric, "published": t.value,
                      "model": model, "ratio": None if model is None or not t.value
                      else model / t.value, "counts": t.kind, "source": t.source})
+        if runs is not None:
+            rows[-1].update(_model_band([model_value(run, t) for run in runs]))
     return rows
 
 
-def summary(data: RunData, ts: pa.Table) -> dict:
+def _model_band(values: list[float | None]) -> dict[str, float | None]:
+    """Band of one published figure's model values, taken per seed: for a yearly flow the
+    median of the yearly sums, not the sum of daily medians."""
+    if None in values:
+        return {f"model_{band}": None for band in BANDS}
+    qs = np.percentile(values, list(BANDS.values()))
+    return {f"model_{band}": float(q) for band, q in zip(BANDS, qs, strict=True)}
+
+
+def summary(data: RunData, ts: pa.Table, runs: list[pa.Table] | None = None) -> dict:
     last = {name: float(ts.column(name)[-1].as_py()) for name in (
         "judgment_defaulters_listed", "flight_purchases_blocked", "flight_people_blocked",
         "train_purchases_blocked", "train_people_blocked", "travel_purchases_blocked",
         "children_barred", "listed_stock")}
     sc = data.scenario
     citizens = int(data.counts[0, :, INDEX["citizens"]].sum())
-    return {
+    facts = {
         "scenario": sc.name, "seed": data.seed, "start": sc.start.isoformat(),
         "end": sc.end.isoformat(), "days": sc.days, "citizens": citizens,
         "scale": data.scale, "wall_seconds": round(data.wall_seconds, 3),
@@ -121,8 +167,11 @@ def summary(data: RunData, ts: pa.Table) -> dict:
             "train_attempts_blocked": last["train_purchases_blocked"],
             "train_people_blocked": last["train_people_blocked"],
         },
-        "published_comparison": comparison(ts),
+        "published_comparison": comparison(ts, runs),
     }
+    if runs is not None:
+        facts["seeds"] = [int(run.column("seed")[0].as_py()) for run in runs]
+    return facts
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -131,20 +180,27 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     os.replace(tmp, path)
 
 
-def write_run(data: RunData, out: Path) -> Path:
-    """Write the run folder ``out`` in full, or leave whatever was there before untouched."""
+def write_run(data: RunData, out: Path, per_seed: pa.Table | None = None) -> Path:
+    """Write the run folder ``out`` in full, or leave whatever was there before untouched.
+
+    ``per_seed`` (several seeds' national series, ``data``'s seed first, from ``tag_seed``)
+    adds the per-seed and band tables and the band of each published figure.
+    """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.with_name(f".{out.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     ts = timeseries(data)
+    tables = {"timeseries": ts, "regions": regions(data), "ranking": ranking(data)}
+    runs = None if per_seed is None else split_seeds(per_seed)
+    if runs is not None:
+        tables |= {"timeseries_seeds": per_seed, "timeseries_bands": bands(runs)}
     _atomic(staging / "scenario.toml", lambda p: p.write_text(data.scenario.to_toml(), "utf-8"))
-    for name, table in (("timeseries", ts), ("regions", regions(data)),
-                        ("ranking", ranking(data))):
+    for name, table in tables.items():
         _atomic(staging / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p))
     _atomic(staging / "summary.json",
-            lambda p: p.write_text(json.dumps(summary(data, ts), indent=2), "utf-8"))
+            lambda p: p.write_text(json.dumps(summary(data, ts, runs), indent=2), "utf-8"))
     _replace_dir(staging, out)
     return out
 
