@@ -37,6 +37,8 @@ STREAMS: dict[str, int] = {
             "sense.debt_default", "sense.tax_arrears", "sense.online_post", "sense.good_deed",
             "sense.plane_ticket", "sense.train_ticket", "sense.onboard_misconduct",
             "registry.judgment", "registry.exit_ban", "registry.connect",
+            "tie.weight", "tie.local", "tie.club", "tie.club_perm", "tie.work", "tie.follow",
+            "tie.pick", "tie.account",
         ]
     )
 }

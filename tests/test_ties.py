@@ -1,0 +1,177 @@
+"""Ties on a 10 k sample: the graphs the enumeration gives, measured by networkx and by ties.py,
+have the shape the module docstring targets; stored and procedural forms agree; shares do not
+depend on chunking."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from panopticon import scenario
+from panopticon.population import CHILD, Population, build
+from panopticon.ties import (FOLLOWS, FRIENDS, HOUSEHOLD, REACHES, SCHOOL, WORK_BANDS, WORKPLACE,
+                             TieCSR, Ties, build_csr, clustering, csr_share, make_ties, max_ties,
+                             permute, reciprocity, tail_exponent, tie_share, ties_into)
+
+N = 10_000
+SEED = 1
+UNDIRECTED = (FRIENDS, HOUSEHOLD, WORKPLACE, SCHOOL)
+
+
+@pytest.fixture(scope="module")
+def pop() -> Population:
+    spec = scenario.load("china-2018").with_changes(**{"population.size": N}).population
+    return build(spec, SEED)
+
+
+@pytest.fixture(scope="module")
+def ties(pop) -> Ties:
+    return make_ties(pop, SEED)
+
+
+@pytest.fixture(scope="module")
+def csrs(ties) -> dict[int, TieCSR]:
+    return {reach: build_csr(ties, reach) for reach in range(len(REACHES))}
+
+
+def edges(csr: TieCSR) -> tuple[np.ndarray, np.ndarray]:
+    return np.repeat(np.arange(N), np.diff(csr.indptr)), csr.indices.astype(np.int64)
+
+
+def graph(csr: TieCSR, directed: bool = False) -> nx.Graph:
+    g = nx.DiGraph() if directed else nx.Graph()
+    g.add_nodes_from(range(N))
+    g.add_edges_from(zip(*(a.tolist() for a in edges(csr))))
+    return g
+
+
+def enumerate_ties(ties: Ties, reach: int, i: int) -> np.ndarray:
+    buf = np.empty(max_ties(ties, reach), np.int64)
+    return buf[:ties_into(ties, reach, i, buf)]
+
+
+@pytest.mark.parametrize("reach", UNDIRECTED, ids=[REACHES[r] for r in UNDIRECTED])
+def test_undirected_ties_are_seen_from_both_ends_once(csrs, reach):
+    src, dst = edges(csrs[reach])
+    forward = np.sort(src * N + dst)
+    assert np.all(np.diff(forward) > 0), "a tie listed twice"
+    assert np.array_equal(forward, np.sort(dst * N + src))
+    assert not np.any(src == dst)
+
+
+def test_friend_degree_histogram_matches_networkx(csrs):
+    g = graph(csrs[FRIENDS])
+    deg = np.diff(csrs[FRIENDS].indptr)
+    assert nx.degree_histogram(g) == np.bincount(deg).tolist()
+    assert g.number_of_edges() * 2 == deg.sum()
+
+
+def test_clustering_matches_networkx(csrs):
+    g = graph(csrs[FRIENDS])
+    average, transitivity = clustering(csrs[FRIENDS])
+    assert average == pytest.approx(nx.average_clustering(g), abs=1e-12)
+    assert transitivity == pytest.approx(nx.transitivity(g), abs=1e-12)
+
+
+def test_friendships_have_plausible_size_and_clustering(csrs):
+    deg = np.diff(csrs[FRIENDS].indptr)
+    average, transitivity = clustering(csrs[FRIENDS])
+    assert 10 <= deg.mean() <= 20  # Dunbar's sympathy group, about 15
+    assert 0.2 <= average <= 0.6
+    assert 0.1 <= transitivity <= average  # hubs' neighbourhoods are sparser
+
+
+def test_friend_degrees_are_heavy_tailed(csrs):
+    deg = np.diff(csrs[FRIENDS].indptr)
+    # Poisson degrees of this mean would put under 1e-12 of citizens above 4 x mean.
+    assert np.mean(deg > 4 * deg.mean()) > 0.005
+    assert deg.max() > 10 * deg.mean()
+    assert 2.5 <= tail_exponent(deg) <= 4.5
+
+
+def test_follow_reciprocity_and_in_degrees_match_networkx(csrs):
+    g = graph(csrs[FOLLOWS], directed=True)
+    own = reciprocity(csrs[FOLLOWS])
+    assert own == pytest.approx(nx.reciprocity(g), abs=1e-12)
+    assert 0.2 <= own <= 0.45  # Twitter: 0.36 of edges (Kwak et al. 2010)
+    in_deg = np.bincount(csrs[FOLLOWS].indices, minlength=N)
+    assert np.array_equal(in_deg, [d for _, d in sorted(g.in_degree())])
+
+
+def test_follows_have_popular_accounts_and_no_repeats(csrs):
+    src, dst = edges(csrs[FOLLOWS])
+    pairs = src * N + dst
+    assert np.unique(pairs).size == pairs.size and not np.any(src == dst)
+    in_deg = np.bincount(dst, minlength=N)
+    assert in_deg.max() > 50 * in_deg.mean()
+    assert tail_exponent(in_deg) < tail_exponent(np.diff(csrs[FRIENDS].indptr))
+
+
+@pytest.mark.parametrize("reach", UNDIRECTED[1:], ids=[REACHES[r] for r in UNDIRECTED[1:]])
+def test_households_workplaces_and_schools_are_cliques(csrs, reach):
+    assert clustering(csrs[reach])[1] == 1.0
+
+
+def test_households_are_parent_links(pop, ties):
+    for c in np.flatnonzero(pop.parent >= 0)[:500]:
+        family = enumerate_ties(ties, HOUSEHOLD, c)
+        siblings = np.flatnonzero(pop.parent == pop.parent[c])
+        assert set(family) == {pop.parent[c], *siblings} - {c}
+
+
+def test_workplaces_and_schools_hold_the_right_ages_in_one_region(pop, csrs):
+    for reach, ok in ((WORKPLACE, lambda a: (a >= WORK_BANDS[0]) & (a <= WORK_BANDS[1])),
+                      (SCHOOL, lambda a: a == CHILD)):
+        src, dst = edges(csrs[reach])
+        assert np.all(ok(pop.age[src])) and np.all(ok(pop.age[dst]))
+        assert np.array_equal(pop.region[src], pop.region[dst])
+        assert np.mean(np.diff(csrs[reach].indptr)[ok(pop.age)] > 0) > 0.95
+
+
+def test_stored_form_equals_enumeration(ties, csrs):
+    for reach, csr in csrs.items():
+        for i in range(0, N, 7):
+            stored = csr.indices[csr.indptr[i]:csr.indptr[i + 1]]
+            assert np.array_equal(stored, enumerate_ties(ties, reach, i)), (REACHES[reach], i)
+
+
+def test_ties_are_a_function_of_the_seed(pop, csrs):
+    again = build_csr(make_ties(pop, SEED), FRIENDS)
+    other = build_csr(make_ties(pop, SEED + 1), FRIENDS)
+    assert np.array_equal(again.indices, csrs[FRIENDS].indices)
+    assert not np.array_equal(other.indptr, csrs[FRIENDS].indptr)
+
+
+@pytest.mark.parametrize("reach", range(len(REACHES)), ids=REACHES)
+def test_tie_share_does_not_depend_on_chunking(ties, csrs, reach):
+    flag = (np.random.default_rng(0).random(N) < 0.1).astype(np.uint8)
+    whole = np.empty(N)
+    tie_share(ties, reach, flag, 0, N, whole)
+    for size in (37, 1000):
+        parts = np.empty(N)
+        for lo in range(0, N, size):
+            tie_share(ties, reach, flag, lo, min(lo + size, N), parts[lo:])
+        assert np.array_equal(parts, whole)
+    stored = np.empty(N)
+    csr_share(csrs[reach].indptr, csrs[reach].indices, flag, 0, N, stored)
+    assert np.array_equal(stored, whole)
+
+
+def test_tie_share_is_the_flagged_share(ties, csrs):
+    csr = csrs[FRIENDS]
+    flag = np.zeros(N, np.uint8)
+    flag[::3] = 1
+    share = np.empty(N)
+    tie_share(ties, FRIENDS, flag, 0, N, share)
+    src, dst = edges(csr)
+    bad = np.bincount(src, weights=flag[dst], minlength=N)
+    assert np.allclose(share, bad / np.diff(csr.indptr))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 31, 1000, 4097])
+def test_permutation_is_a_bijection_with_its_inverse(n):
+    key = np.uint64(12345)
+    forward = np.array([permute(key, n, x, True) for x in range(n)])
+    assert np.array_equal(np.sort(forward), np.arange(n))
+    assert all(permute(key, n, int(y), False) == x for x, y in enumerate(forward))
