@@ -38,7 +38,7 @@ WRONG_RECORDS = FALSE_MATCH | FLAG_FALSE
 IN_DEFAULT, JUDGED, LISTED, TAX_CASE, EXIT_BAN, MISCONDUCT, STALE = (1 << b for b in range(7))
 
 # wrong_cause bits (scoring): why a citizen's score holds wrong points
-CAUSE_FALSE_MATCH, CAUSE_FALSE_FLAG = 1, 2
+CAUSE_FALSE_MATCH, CAUSE_FALSE_FLAG, CAUSE_TIES = 1, 2, 4
 
 # lists, in the order of ListName
 LISTS = ("court", "tax", "travel_misconduct")

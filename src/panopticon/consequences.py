@@ -22,8 +22,8 @@ import numpy as np
 from numba import njit
 
 from .behaviour import Behaviour
-from .codes import (CAUSE_FALSE_FLAG, CAUSE_FALSE_MATCH, EXIT_BAN, LISTED, LISTS, MISCONDUCT,
-                    PLANE_TICKET, STALE, TRAIN_TICKET)
+from .codes import (CAUSE_FALSE_FLAG, CAUSE_FALSE_MATCH, CAUSE_TIES, EXIT_BAN, LISTED, LISTS,
+                    MISCONDUCT, PLANE_TICKET, STALE, TRAIN_TICKET)
 from .counters import INDEX
 from .engine import nonzero_into, scratch_array
 from .population import CHILD, MANAGER, Population
@@ -59,7 +59,8 @@ C = {name: INDEX[name] for name in (
     "credit_denied", "exit_blocked_wrongful", "jobs_blocked_wrongful", "credit_denied_wrongful",
     "management_ban_stock", "internet_throttled_stock",
     "sanctioned_people_stock", "wrongly_sanctioned_stock", "wrongful_by_false_match",
-    "wrongful_by_false_flag", "wrongful_by_stale_record", "school_applications",
+    "wrongful_by_false_flag", "wrongful_by_stale_record", "wrongful_by_ties_term",
+    "school_applications",
     "schools_blocked", "schools_blocked_wrongful", "children_affected_stock",
     "children_barred_people", "transport_discounts", "easy_credit", "better_jobs",
     "institution_access")}
@@ -75,8 +76,9 @@ C_EXIT_WRONG, C_JOB_WRONG, C_CREDIT_WRONG = (C[n] for n in (
 C_MGMT, C_THROTTLED, C_SANCTIONED, C_WRONGLY = (C[n] for n in (
     "management_ban_stock", "internet_throttled_stock", "sanctioned_people_stock",
     "wrongly_sanctioned_stock"))
-C_BY_MATCH, C_BY_FLAG, C_BY_STALE = (C[n] for n in (
-    "wrongful_by_false_match", "wrongful_by_false_flag", "wrongful_by_stale_record"))
+C_BY_MATCH, C_BY_FLAG, C_BY_STALE, C_BY_TIES = (C[n] for n in (
+    "wrongful_by_false_match", "wrongful_by_false_flag", "wrongful_by_stale_record",
+    "wrongful_by_ties_term"))
 C_SCHOOL_APP, C_SCHOOL_BLK, C_SCHOOL_WRONG, C_CHILD_STOCK, C_CHILD_PEOPLE = (C[n] for n in (
     "school_applications", "schools_blocked", "schools_blocked_wrongful",
     "children_affected_stock", "children_barred_people"))
@@ -93,6 +95,8 @@ def blame(acc_r, status, cause):
         acc_r[C_BY_MATCH] += 1
     if cause & CAUSE_FALSE_FLAG:
         acc_r[C_BY_FLAG] += 1
+    if cause & CAUSE_TIES:
+        acc_r[C_BY_TIES] += 1
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -25,7 +25,8 @@ NAMES: tuple[str, ...] = (
     "listed_shared_stock", "paid_after_listing", "delisted", "listing_expired", "stale_stock",
     "tax_cases", "exit_bans_new", "exit_ban_stock", "misconduct_listed", "misconduct_stock",
     # scoring
-    "score_sum", "true_score_sum", "wrongly_graded",
+    "score_sum", "true_score_sum", "wrongly_graded", "bad_company_stock",
+    "bad_company_points_lost",
     *(f"grade_{g}" for g in range(MAX_GRADES)),
     # consequences: sanctions
     "plane_attempts", "plane_blocked", "plane_blocked_wrongful", "plane_blocked_people",
@@ -34,6 +35,7 @@ NAMES: tuple[str, ...] = (
     "jobs_blocked_wrongful", "credit_applications", "credit_denied", "credit_denied_wrongful", "management_ban_stock", "internet_throttled_stock",
     "sanctioned_people_stock", "wrongly_sanctioned_stock",
     "wrongful_by_false_match", "wrongful_by_false_flag", "wrongful_by_stale_record",
+    "wrongful_by_ties_term",
     "school_applications", "schools_blocked", "schools_blocked_wrongful",
     "children_affected_stock", "children_barred_people",
     # consequences: rewards

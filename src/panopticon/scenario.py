@@ -145,6 +145,35 @@ class Grade(Strict):
         return self
 
 
+def _known_grades(grades: list[str], info: ValidationInfo) -> list[str]:
+    """Grades named by a sanction or reward must be the scenario's (names passed as context)."""
+    names = (info.context or {}).get("grade_names")
+    unknown = sorted(set(grades) - set(names)) if names is not None else []
+    if unknown:
+        raise ValueError(f"unknown grade(s) {unknown}; the scenario's grades are {sorted(names)}")
+    return grades
+
+
+class BadCompany(Strict):
+    """A score term from the standing of a citizen's ties: ``weight`` points at a share of 1."""
+
+    weight: int
+    reach: Annotated[list[Literal["friends", "follows", "household", "workplace", "school"]],
+                     Field(min_length=1)]
+    lists: list[ListName] = []
+    grades: list[str] = []
+    lag_days: Annotated[int, Field(ge=1)]  # the term is recomputed every lag_days
+    start: dt.date | None = None
+
+    _grades_known = field_validator("grades")(_known_grades)
+
+    @model_validator(mode="after")
+    def _targets(self) -> BadCompany:
+        if not self.grades and not self.lists:
+            raise ValueError("bad_company names no grade and no list: no tie would count as bad")
+        return self
+
+
 class Scoring(Strict):
     base: int
     min: int
@@ -154,6 +183,7 @@ class Scoring(Strict):
     restore_points: Annotated[int, Field(ge=0)]
     grades: list[Grade]
     public_ranking: bool = True
+    bad_company: BadCompany | None = None
 
     @model_validator(mode="after")
     def _grades(self) -> Scoring:
@@ -172,15 +202,6 @@ class Scoring(Strict):
         if len({g.name for g in self.grades}) != len(self.grades):
             raise ValueError("grade names must be unique")
         return self
-
-
-def _known_grades(grades: list[str], info: ValidationInfo) -> list[str]:
-    """Grades named by a sanction or reward must be the scenario's (names passed as context)."""
-    names = (info.context or {}).get("grade_names")
-    unknown = sorted(set(grades) - set(names)) if names is not None else []
-    if unknown:
-        raise ValueError(f"unknown grade(s) {unknown}; the scenario's grades are {sorted(names)}")
-    return grades
 
 
 class Sanction(Strict):

@@ -30,18 +30,22 @@ N_CUTS = MAX_GRADES - 1
 
 
 @njit(cache=True, nogil=True, inline="always")
-def restore_and_clamp(s, t, restore, base, restore_points, lo_score, hi_score):
-    """Scores after the day's restoration (if drawn, for scores below base), within bounds."""
-    if restore & (s < base):
-        s = min(base, s + restore_points)
+def restore_and_clamp(s, t, restore, base, term, restore_points, lo_score, hi_score):
+    """Scores after the day's restoration (if drawn, for scores below base), within bounds.
+
+    The published score restores toward base plus its ties term, which stands while the
+    citizen's company does; the true score, which no tie changes, toward base.
+    """
+    if restore & (s < base + term):
+        s = min(base + term, s + restore_points)
     if restore & (t < base):
         t = min(base, t + restore_points)
     return min(max(s, lo_score), hi_score), min(max(t, lo_score), hi_score)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def apply_records(i, j, day, rec, score, true_score, wrong_cause, points, lo_score, hi_score,
-                  base, restore_p, restore_points, k_restore):
+def apply_records(i, j, day, rec, score, true_score, wrong_cause, term, points, lo_score,
+                  hi_score, base, restore_p, restore_points, k_restore):
     """A citizen's whole day when it has records: points, wrong causes, restoration, bounds."""
     s = np.int64(score[j])
     t = np.int64(true_score[j])
@@ -55,16 +59,16 @@ def apply_records(i, j, day, rec, score, true_score, wrong_cause, points, lo_sco
         cause |= CAUSE_FALSE_MATCH
     if rec & FLAG_FALSE:
         cause |= CAUSE_FALSE_FLAG
-    s, t = restore_and_clamp(s, t, chance(k_restore, i, day, restore_p), base, restore_points,
-                             lo_score, hi_score)
+    s, t = restore_and_clamp(s, t, chance(k_restore, i, day, restore_p), base,
+                             np.int64(term[j]), restore_points, lo_score, hi_score)
     wrong_cause[j] = 0 if s == t else cause
     score[j] = s
     true_score[j] = t
 
 
 @njit(cache=True, nogil=True, inline="always")
-def restore_run(first, day, records, score, true_score, wrong_cause, lo_score, hi_score, base,
-                restore_thr, restore_points, k_restore, acc_r):
+def restore_run(first, day, records, score, true_score, wrong_cause, term, lo_score, hi_score,
+                base, restore_thr, restore_points, k_restore, acc_r):
     """Restoration for a run's citizens without records (done by apply_records); score sums.
 
     Loops without branches over the run's own views (indexed from 0), so that they vectorise.
@@ -74,7 +78,8 @@ def restore_run(first, day, records, score, true_score, wrong_cause, lo_score, h
         s0 = np.int64(score[j])
         t0 = np.int64(true_score[j])
         restore = bits53(k_restore, first + j, day) < restore_thr
-        s, t = restore_and_clamp(s0, t0, restore, base, restore_points, lo_score, hi_score)
+        s, t = restore_and_clamp(s0, t0, restore, base, np.int64(term[j]), restore_points,
+                                 lo_score, hi_score)
         fresh = records[j] == 0
         s = s if fresh else s0
         t = t if fresh else t0
@@ -116,8 +121,8 @@ def grade_run(score, true_score, cuts, cut_grade, acc_r):
 
 
 @njit(cache=True, nogil=True)
-def score_kernel(first, day, runs, region, records, score, true_score, wrong_cause, points,
-                 lo_score, hi_score, base, restore_p, restore_points, cuts, cut_grade,
+def score_kernel(first, day, runs, region, records, score, true_score, wrong_cause, term,
+                 points, lo_score, hi_score, base, restore_p, restore_points, cuts, cut_grade,
                  k_restore, todo, acc):
     """Apply today's records and restoration to one chunk; count grades and score sums.
 
@@ -131,12 +136,12 @@ def score_kernel(first, day, runs, region, records, score, true_score, wrong_cau
         for t in range(m):
             j = todo[t]
             apply_records(first + j, j, day, np.int64(records[j]), score, true_score,
-                          wrong_cause, points, lo_score, hi_score, base, restore_p,
+                          wrong_cause, term, points, lo_score, hi_score, base, restore_p,
                           restore_points, k_restore)
         acc_r = acc[region[lo]]
         restore_run(first + lo, day, records[lo:hi], score[lo:hi], true_score[lo:hi],
-                    wrong_cause[lo:hi], lo_score, hi_score, base, restore_thr, restore_points,
-                    k_restore, acc_r)
+                    wrong_cause[lo:hi], term[lo:hi], lo_score, hi_score, base, restore_thr,
+                    restore_points, k_restore, acc_r)
         grade_run(score[lo:hi], true_score[lo:hi], cuts, cut_grade, acc_r)
 
 
@@ -186,6 +191,7 @@ class Scoring:
     score: np.ndarray  # int16
     true_score: np.ndarray  # int16
     wrong_cause: np.ndarray  # uint8 bits CAUSE_*
+    ties_term: np.ndarray  # int16 points from the standing of ties (company.py)
     points: np.ndarray
     grade_of: np.ndarray
     cuts: np.ndarray  # grade_cuts of grade_of
@@ -203,6 +209,7 @@ class Scoring:
                    score=np.full(pop.size, sc.scoring.base, np.int16),
                    true_score=np.full(pop.size, sc.scoring.base, np.int16),
                    wrong_cause=np.zeros(pop.size, np.uint8),
+                   ties_term=np.zeros(pop.size, np.int16),
                    points=points_table(sc), grade_of=grade_of, cuts=cuts, cut_grade=cut_grade,
                    grade_names=names,
                    k_restore=stream_key(seed, "score.restore"),
@@ -215,7 +222,8 @@ class Scoring:
         s = self.sc.scoring
         score_kernel(lo, self.day, self.runs(lo, hi),
                      self.pop.region[lo:hi], scratch["records"][: hi - lo], self.score[lo:hi],
-                     self.true_score[lo:hi], self.wrong_cause[lo:hi], self.points, s.min, s.max,
+                     self.true_score[lo:hi], self.wrong_cause[lo:hi], self.ties_term[lo:hi],
+                     self.points, s.min, s.max,
                      s.base, s.restore_rate, s.restore_points, self.cuts, self.cut_grade,
                      self.k_restore, scratch_array(scratch, "todo", hi - lo, np.int32), acc)
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import population as population_mod
 from .behaviour import Behaviour
+from .company import Company
 from .consequences import Consequences
 from .counters import N_COUNTERS
 from .engine import DEFAULT_CHUNK, Engine
@@ -63,6 +64,7 @@ class Simulation:
         self.scoring = Scoring.build(scenario, self.pop, self.seed)
         self.consequences = Consequences.build(scenario, self.pop, self.behaviour,
                                                self.registry, self.scoring, self.seed)
+        self.company = Company.build(scenario, self.pop, self.registry, self.scoring, self.seed)
         self.stages = (self.behaviour, self.sensing, self.registry, self.scoring,
                        self.consequences)
         self.phases = [[s.step for s in self.stages], [self.consequences.family_step]]
@@ -81,9 +83,11 @@ class Simulation:
         started = time.perf_counter()
         with Engine(self.pop.size, n_regions, N_COUNTERS, self.chunk_size, self.threads) as eng:
             for day, date in enumerate(dates):
+                self.company.start_day(day, date)  # on yesterday's standing, before today
                 for stage in self.stages:
                     stage.start_day(day, date)
                 counts[day] = eng.run_day(self.phases)
+                self.company.add_counts(counts[day])
                 cameras[day] = self.sensing.cameras
                 if progress is not None:
                     progress(day + 1, sc.days)

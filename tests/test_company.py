@@ -1,0 +1,118 @@
+"""Bad company: the ties term of the score, from the standing of a citizen's ties."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from panopticon import scenario
+from panopticon.codes import CAUSE_TIES, LISTED
+from panopticon.counters import ACT_KINDS, INDEX
+from panopticon.scoring import restore_and_clamp
+from panopticon.simulation import Simulation
+from panopticon.ties import REACHES, build_csr, make_ties
+
+START = dt.date(2018, 1, 1)
+
+
+def small(**changes) -> scenario.Scenario:
+    base = {"population.size": 3000, "start": dt.date(2017, 12, 1), "end": dt.date(2018, 3, 31)}
+    return scenario.load("china-2018").with_changes(**{**base, **changes})
+
+
+@pytest.fixture()
+def sim() -> Simulation:
+    return Simulation(small())
+
+
+def listed_share(sim: Simulation, flag: np.ndarray) -> np.ndarray:
+    """Mean over the preset's reaches of the share of each citizen's ties that are flagged."""
+    ties = make_ties(sim.pop, sim.seed)
+    shares = []
+    for reach in sim.scenario.scoring.bad_company.reach:
+        c = build_csr(ties, REACHES.index(reach))
+        deg = np.diff(c.indptr)
+        rows = np.repeat(np.arange(len(deg)), deg)
+        bad = np.bincount(rows, weights=flag[c.indices], minlength=len(deg))
+        shares.append(bad / np.maximum(deg, 1))
+    return np.mean(shares, axis=0)
+
+
+def test_the_term_is_weight_times_the_share_of_listed_ties(sim):
+    rng = np.random.default_rng(0)
+    listed = rng.random(sim.pop.size) < 0.1
+    sim.registry.status[listed] = LISTED
+    sim.company.start_day((START - sim.scenario.start).days, START)
+    weight = sim.scenario.scoring.bad_company.weight
+    expected = np.rint(weight * listed_share(sim, listed.astype(np.uint8)))
+    np.testing.assert_array_equal(sim.scoring.ties_term, expected)
+    assert (expected < 0).sum() > sim.pop.size // 4  # a tenth listed touches many
+
+
+def test_the_term_moves_the_published_score_only_and_is_a_wrong_cause(sim):
+    sim.registry.status[::7] = LISTED
+    sim.company.start_day((START - sim.scenario.start).days, START)
+    term = sim.scoring.ties_term.astype(int)
+    base = sim.scenario.scoring.base
+    np.testing.assert_array_equal(sim.scoring.score, base + term)
+    assert (sim.scoring.true_score == base).all()
+    has_term = term != 0
+    assert ((sim.scoring.wrong_cause & CAUSE_TIES) != 0).tolist() == has_term.tolist()
+
+
+def test_the_term_changes_by_difference_when_company_improves(sim):
+    day = (START - sim.scenario.start).days
+    sim.registry.status[::7] = LISTED
+    sim.company.start_day(day, START)
+    sim.scoring.score[:] -= 3  # a record of the citizens' own stays
+    sim.registry.status[:] = 0
+    sim.company.start_day(day + 30, START + dt.timedelta(days=30))
+    assert (sim.scoring.ties_term == 0).all()
+    assert (sim.scoring.score == sim.scenario.scoring.base - 3).all()
+    assert not (sim.scoring.wrong_cause & CAUSE_TIES).any()
+
+
+def test_restoration_stops_at_base_plus_the_term():
+    assert restore_and_clamp(990, 990, True, 1000, -10, 1, 0, 1300) == (990, 991)
+    assert restore_and_clamp(985, 1000, True, 1000, -10, 1, 0, 1300) == (986, 1000)
+
+
+def test_the_term_is_recomputed_every_lag_days_from_its_start(sim):
+    first = (START - sim.scenario.start).days
+    lag = sim.scenario.scoring.bad_company.lag_days
+    due = [d for d in range(sim.scenario.days)
+           if sim.company.due(d, sim.scenario.start + dt.timedelta(days=d))]
+    assert due == list(range(first, sim.scenario.days, lag))
+
+
+def test_without_the_term_nothing_is_built_or_counted():
+    sim = Simulation(small(**{"scoring.bad_company": None}))
+    assert sim.company.csr == []
+    counts = sim.run().counts
+    assert counts[..., INDEX["bad_company_stock"]].sum() == 0
+
+
+def test_the_term_leaves_acts_alone_and_counts_its_stock():
+    since_2014 = {"start": dt.date(2014, 1, 1)}
+    on = Simulation(small(**since_2014)).run().counts
+    off = Simulation(small(**since_2014, **{"scoring.bad_company": None})).run().counts
+    acts = [INDEX[f"acts_{k}"] for k in ACT_KINDS]
+    np.testing.assert_array_equal(on[..., acts], off[..., acts])
+    first = (START - dt.date(2014, 1, 1)).days
+    assert on[:first, :, INDEX["bad_company_stock"]].sum() == 0
+    assert on[first:, :, INDEX["bad_company_stock"]].sum(axis=1).min() > 0
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ("lists = []\ngrades = []", "names no grade and no list"),
+    ('reach = ["enemies"]', "'enemies'"),
+    ('grades = ["Z"]', "unknown grade"),
+])
+def test_bad_company_settings_are_validated(tmp_path, setting, message):
+    path = tmp_path / "company.toml"
+    path.write_text(f'extends = "china-2018"\n[scoring.bad_company]\n{setting}\n')
+    with pytest.raises(scenario.ScenarioError) as info:
+        scenario.load(path)
+    assert "scoring.bad_company" in str(info.value) and message in str(info.value)
