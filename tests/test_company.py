@@ -87,8 +87,9 @@ def test_the_term_is_recomputed_every_lag_days_from_its_start(sim):
     assert due == list(range(first, sim.scenario.days, lag))
 
 
-def test_without_the_term_nothing_is_built_or_counted():
-    sim = Simulation(small(**{"scoring.bad_company": None}))
+@pytest.mark.parametrize("off", [None, {**small().scoring.bad_company.model_dump(), "weight": 0}])
+def test_without_the_term_nothing_is_built_or_counted(off):
+    sim = Simulation(small(**{"scoring.bad_company": off}))
     assert sim.company.csr == []
     counts = sim.run().counts
     assert counts[..., INDEX["bad_company_stock"]].sum() == 0

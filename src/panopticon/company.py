@@ -47,6 +47,8 @@ class Company:
     def build(cls, sc: Scenario, pop: Population, registry: Registry, scoring: Scoring,
               seed: int) -> Company:
         spec = sc.scoring.bad_company
+        if spec is not None and spec.weight == 0:  # how a TOML file turns the term off
+            spec = None
         csr, bad_grades, list_bits = [], np.zeros(len(scoring.grade_names), np.uint8), 0
         if spec is not None:
             ties = make_ties(pop, seed)

@@ -155,7 +155,10 @@ def _known_grades(grades: list[str], info: ValidationInfo) -> list[str]:
 
 
 class BadCompany(Strict):
-    """A score term from the standing of a citizen's ties: ``weight`` points at a share of 1."""
+    """A score term from the standing of a citizen's ties: ``weight`` points at a share of 1.
+
+    ``weight = 0`` turns the term off (TOML has no null to remove an inherited table).
+    """
 
     weight: int
     reach: Annotated[list[Literal["friends", "follows", "household", "workplace", "school"]],
