@@ -87,7 +87,8 @@ def test_the_term_is_recomputed_every_lag_days_from_its_start(sim):
     assert due == list(range(first, sim.scenario.days, lag))
 
 
-@pytest.mark.parametrize("off", [None, {**small().scoring.bad_company.model_dump(), "weight": 0}])
+@pytest.mark.parametrize("off", [None, {**small().scoring.bad_company.model_dump(),
+                                          "enabled": False}])
 def test_without_the_term_nothing_is_built_or_counted(off):
     sim = Simulation(small(**{"scoring.bad_company": off}))
     assert sim.company.csr == []

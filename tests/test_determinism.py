@@ -56,17 +56,27 @@ def test_another_seed_gives_another_run(reference):
     assert not np.array_equal(other, reference)
 
 
-def test_scenarios_share_random_numbers(reference):
+NO_FEAR = {"fear.enabled": False}  # fear would make acts answer to sanctions and records
+
+
+@pytest.fixture(scope="module")
+def fearless() -> np.ndarray:
+    return Simulation(small(**NO_FEAR)).run().counts
+
+
+def test_scenarios_share_random_numbers(fearless):
     """Without sanctions the system punishes no one, yet citizens act exactly as before."""
-    lenient = Simulation(small(sanctions=[], rewards=[])).run().counts
+    reference = fearless
+    lenient = Simulation(small(sanctions=[], rewards=[], **NO_FEAR)).run().counts
     acts = [INDEX[f"acts_{k}"] for k in ACT_KINDS]
     np.testing.assert_array_equal(lenient[..., acts], reference[..., acts])
     assert lenient[..., INDEX["plane_blocked"]].sum() == 0
     assert reference[..., INDEX["plane_blocked"]].sum() > 0
 
 
-def test_changing_one_act_rate_leaves_other_acts_alone(reference):
-    sc = small()
+def test_changing_one_act_rate_leaves_other_acts_alone(fearless):
+    reference = fearless
+    sc = small(**NO_FEAR)
     acts = {k: v.model_dump() for k, v in sc.acts.items()}
     acts["jaywalking"]["rate"] *= 3
     counts = Simulation(sc.with_changes(acts=acts)).run().counts

@@ -9,6 +9,10 @@ Each act's draw is first compared with a bound for the largest propensity, in a 
 citizens without branches (so it vectorises); only the few draws under the bound have the
 citizen's propensity drawn and the exact comparison made. The outcome is the very draw of
 ``chance(key, citizen, day, rate x propensity)``, at a fraction of the cost.
+
+Perceived risk (fear.py) multiplies offence and debt kinds' rates and posting by factors of at
+most 1, so the bounds hold; posts, whose candidates are final, compare with a per-citizen
+threshold from a 256-entry table indexed by risk, which keeps that pass branch-free.
 """
 
 from __future__ import annotations
@@ -40,8 +44,8 @@ URBAN_TRAVEL, RURAL_TRAVEL = 1.3, 0.5  # assumption: town dwellers travel more (
 C_CITIZENS, C_CHILDREN = INDEX["citizens"], INDEX["children"]
 C_INTERNET, C_PAYMENT = INDEX["internet_users"], INDEX["payment_users"]
 C_ACT0 = act_counter("acts", ACT_KINDS[0])
-C_AGAINST, C_DEBT_PAID, C_TAX_PAID = (INDEX[n] for n in ("posts_against_line", "debts_paid",
-                                                          "taxes_paid"))
+C_AGAINST, C_DEBT_PAID, C_TAX_PAID, C_LAWFUL = (INDEX[n] for n in (
+    "posts_against_line", "debts_paid", "taxes_paid", "posts_lawful"))
 N_KINDS = len(ACT_KINDS)
 ALWAYS = 1 << 53  # a bound that every 53-bit draw is below
 IN_COURT = IN_DEFAULT | JUDGED | LISTED
@@ -73,31 +77,40 @@ def trait(t, trait_keys, i, income, flags):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def candidates(i, day, eligible, bounds, act_keys, k_against, against_bound):
+def candidates(i, day, eligible, bounds, post_thr, act_keys, k_against, against_bound):
     """Acts whose draw is below its bound (for the largest trait), and posts that may go against.
 
-    Branch-free, so that the loop over citizens vectorises; :func:`resolve` then settles the few
-    candidates whose exact rate depends on the citizen's traits.
+    Posts, untraited, compare with ``post_thr``, the citizen's exact threshold (chilled by
+    perceived risk): their candidates are final. Branch-free, so that the loop over citizens
+    vectorises; :func:`resolve` then settles the few candidates whose exact rate depends on the
+    citizen's traits.
     """
     bits = 0
     for k in range(N_KINDS):
-        bits |= np.int64(bits53(act_keys[k], i, day) < bounds[k]) << k
+        bound = post_thr if k == ONLINE_POST else bounds[k]
+        bits |= np.int64(bits53(act_keys[k], i, day) < bound) << k
     bits &= eligible
     against = (bits >> ONLINE_POST) & np.int64(bits53(k_against, i, day) < against_bound)
     return bits | against * POST_AGAINST
 
 
 @njit(cache=True, nogil=True, inline="always")
-def resolve(i, day, bits, s, income, flags, rates, trait_of, act_keys, trait_keys, k_against,
-            k_pay, k_tax, against_share, pay_rates, tax_pay_rate):
-    """Exact acts from candidates, as ``chance(key, i, day, rate * trait)``; paying in a case."""
+def resolve(i, day, bits, s, income, flags, r8, rates, trait_of, act_keys, trait_keys, k_against,
+            k_pay, k_tax, against_share, pay_rates, tax_pay_rate, deterred, deter, against_ratio):
+    """Exact acts from candidates, as ``chance(key, i, day, rate * trait * fear)``; paying.
+
+    ``r8`` is the citizen's perceived risk in 256ths: deterred kinds' rates are multiplied by
+    ``deter[r8]`` and the against-the-line share of posts by ``against_ratio[r8]`` (all 1.0 with
+    fear off, which leaves every product unchanged).
+    """
     for k in range(N_KINDS):
         if bits >> k & 1 and trait_of[k] != NONE:
-            p = rates[k] * trait(trait_of[k], trait_keys, i, income, flags)
+            m = deter[r8] if deterred[k] else 1.0
+            p = rates[k] * trait(trait_of[k], trait_keys, i, income, flags) * m
             if bits53(act_keys[k], i, day) >= threshold(p):
                 bits &= ~(1 << k)
     if bits & POST_AGAINST:
-        share = min(1.0, against_share * exponential(trait_keys[4], i, 0))
+        share = min(1.0, against_share * exponential(trait_keys[4], i, 0) * against_ratio[r8])
         if bits53(k_against, i, day) >= threshold(share):
             bits &= ~POST_AGAINST
     pay_rate = (pay_rates[2] if s & LISTED else pay_rates[1] if s & JUDGED
@@ -110,8 +123,8 @@ def resolve(i, day, bits, s, income, flags, rates, trait_of, act_keys, trait_key
 
 
 @njit(cache=True, nogil=True, inline="always")
-def draw_run(first, day, age, adopt, status, who_masks, internet_thr, payment_thr, bounds,
-             act_keys, k_against, against_bound, acts, acc_r):
+def draw_run(first, day, age, adopt, status, risk, who_masks, internet_thr, payment_thr, bounds,
+             post_lut, act_keys, k_against, against_bound, acts, acc_r):
     """Candidates of a run's citizens into ``acts``; count users and posts.
 
     Eligibility is computed with masks, not branches, and the arrays are the run's own views
@@ -126,7 +139,9 @@ def draw_run(first, day, age, adopt, status, who_masks, internet_thr, payment_th
         eligible = everyone | (adults & -adult) | (internet & -online) | (payment & -paying)
         in_court = np.int64((status[j] & IN_COURT) != 0)
         eligible &= ~(in_court << DEBT_DEFAULT)  # one debt case at a time
-        bits = candidates(first + j, day, eligible, bounds, act_keys, k_against, against_bound)
+        post_thr = post_lut[risk[j] >> 8]
+        bits = candidates(first + j, day, eligible, bounds, post_thr, act_keys, k_against,
+                          against_bound)
         acts[j] = bits
         children += 1 - adult
         online_users += online
@@ -137,6 +152,7 @@ def draw_run(first, day, age, adopt, status, who_masks, internet_thr, payment_th
     acc_r[C_INTERNET] += online_users
     acc_r[C_PAYMENT] += paying_users
     acc_r[C_ACT0 + ONLINE_POST] += posts
+    return posts
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -153,10 +169,10 @@ def rare_citizens(lo, hi, acts, status, todo):
 
 
 @njit(cache=True, nogil=True)
-def act_kernel(first, day, runs, region, age, flags, income, adopt, status, rates, bounds,
+def act_kernel(first, day, runs, region, age, flags, income, adopt, status, risk, rates, bounds,
                who_masks, trait_of, act_keys, trait_keys, k_against, k_pay, k_tax, internet_thr,
-               payment_thr, against_share, against_bound, pay_rates, tax_pay_rate, acts, todo,
-               acc):
+               payment_thr, against_share, against_bound, pay_rates, tax_pay_rate, post_lut,
+               deterred, deter, against_ratio, acts, todo, acc):
     """Draw today's acts for one chunk into ``acts`` (bits of codes.ACT_BIT and extras).
 
     Per run of citizens of one region: candidates for everyone, then exact acts (and counts)
@@ -166,21 +182,45 @@ def act_kernel(first, day, runs, region, age, flags, income, adopt, status, rate
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         acc_r = acc[region[lo]]
-        draw_run(first + lo, day, age[lo:hi], adopt[lo:hi], status[lo:hi], who_masks,
-                 internet_thr, payment_thr, bounds, act_keys, k_against, against_bound,
-                 acts[lo:hi], acc_r)
+        posts = draw_run(first + lo, day, age[lo:hi], adopt[lo:hi], status[lo:hi], risk[lo:hi],
+                         who_masks, internet_thr, payment_thr, bounds, post_lut, act_keys,
+                         k_against, against_bound, acts[lo:hi], acc_r)
         counts[:] = 0
         for t in range(rare_citizens(lo, hi, acts, status, todo)):
             j = todo[t]
             a = resolve(first + j, day, np.int64(acts[j]), np.int64(status[j]), income[j],
-                        flags[j], rates, trait_of, act_keys, trait_keys, k_against, k_pay,
-                        k_tax, against_share, pay_rates, tax_pay_rate)
+                        flags[j], np.int64(risk[j] >> 8), rates, trait_of, act_keys, trait_keys,
+                        k_against, k_pay, k_tax, against_share, pay_rates, tax_pay_rate,
+                        deterred, deter, against_ratio)
             acts[j] = a
             a &= ~COMMON  # counted in draw_run
             for c in range(COUNTED.shape[0]):
                 counts[c] += a >> COUNTED[c] & 1
         for c in range(COUNTED.shape[0]):
             acc_r[COUNTER_OF[c]] += counts[c]
+        acc_r[C_LAWFUL] += posts - counts[N_KINDS]  # counts[N_KINDS]: posts against the line
+
+
+def fear_tables(sc: Scenario, rates: np.ndarray, trait_of: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per perceived risk in 256ths (r = r8 / 255): posts' draw threshold, the multiplier of
+    deterred rates, the multiplier of the against-the-line share of posts; and per kind, 1 if
+    fear deters it (offence and debt kinds). Fear off: the plain threshold and 1.0 throughout.
+    """
+    f = sc.fear if sc.fear is not None and sc.fear.enabled else None
+    r = np.arange(256) / 255.0
+    post_rate = rates[ONLINE_POST]
+    if f is None:
+        post = np.full(256, threshold(post_rate), np.int64)
+        deter = ratio = np.ones(256)
+    else:
+        lawful = 1.0 - f.chilling * r
+        post = np.array([threshold(post_rate * m) for m in lawful], np.int64)
+        deter = 1.0 - f.deterrence * r
+        ratio = np.where(lawful > 0.0, (1.0 - f.chilling_against * r) / np.maximum(lawful, 1e-300),
+                         0.0)
+    deterred = np.isin(trait_of, (OFFENCE, DEBT)).astype(np.int64)
+    return post, np.ascontiguousarray(deter), np.ascontiguousarray(ratio), deterred
 
 
 def who_masks(who: np.ndarray) -> np.ndarray:
@@ -221,6 +261,11 @@ class Behaviour:
     internet_points: list
     payment_points: list
     runs: RegionRuns
+    risk: np.ndarray  # uint16 perceived risk (in 65535ths), written by fear.py; zeros if off
+    post_lut: np.ndarray  # fear_tables
+    deterred: np.ndarray
+    deter: np.ndarray
+    against_ratio: np.ndarray
     day: int = 0
     thresholds: tuple[int, int] = field(default=(0, 0))
 
@@ -230,6 +275,7 @@ class Behaviour:
         who = np.array([WHO[sc.acts[k].who] if k in sc.acts else 0 for k in ACT_KINDS], np.int64)
         trait_of = np.array([TRAIT_OF[k] for k in ACT_KINDS], dtype=np.int64)
         against_share = sc.sensing.against_line_share
+        post_lut, deter, against_ratio, deterred = fear_tables(sc, rates, trait_of)
         return cls(
             pop=pop, status=status, rates=rates, bounds=act_bounds(rates, trait_of, pop),
             who_masks=who_masks(who), trait_of=trait_of,
@@ -245,6 +291,8 @@ class Behaviour:
             internet_points=sc.population.internet_users,
             payment_points=sc.population.payment_users,
             runs=RegionRuns(pop.region),
+            risk=np.zeros(pop.size, np.uint16),  # untouched zero pages while fear is off
+            post_lut=post_lut, deterred=deterred, deter=deter, against_ratio=against_ratio,
         )
 
     def start_day(self, day: int, date: dt.date) -> None:
@@ -260,8 +308,9 @@ class Behaviour:
         todo = scratch_array(scratch, "todo", hi - lo, np.int32)
         act_kernel(lo, self.day, self.runs(lo, hi), p.region[lo:hi],
                    p.age[lo:hi], p.flags[lo:hi], p.income[lo:hi], p.adopt[lo:hi],
-                   self.status[lo:hi], self.rates, self.bounds, self.who_masks, self.trait_of,
+                   self.status[lo:hi], self.risk[lo:hi], self.rates, self.bounds, self.who_masks, self.trait_of,
                    self.act_keys, self.trait_keys, self.k_against, self.k_pay, self.k_tax,
                    self.thresholds[0], self.thresholds[1], self.against_share,
-                   self.against_bound, self.pay_rates, self.tax_pay_rate, acts, todo, acc)
+                   self.against_bound, self.pay_rates, self.tax_pay_rate, self.post_lut,
+                   self.deterred, self.deter, self.against_ratio, acts, todo, acc)
 

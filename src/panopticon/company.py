@@ -47,7 +47,7 @@ class Company:
     def build(cls, sc: Scenario, pop: Population, registry: Registry, scoring: Scoring,
               seed: int) -> Company:
         spec = sc.scoring.bad_company
-        if spec is not None and spec.weight == 0:  # how a TOML file turns the term off
+        if spec is not None and not spec.enabled:
             spec = None
         csr, bad_grades, list_bits = [], np.zeros(len(scoring.grade_names), np.uint8), 0
         if spec is not None:

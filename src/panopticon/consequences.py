@@ -45,6 +45,7 @@ COURT_LIST, TAX_LIST, MISCONDUCT_LIST = (LISTS.index(n) for n in LISTS)
 EVER_PLANE, EVER_TRAIN, EVER_SCHOOL = 1, 2, 4
 # family bits, written for parents in phase 1, read for their children in phase 2
 FAMILY_BARRED, FAMILY_WRONGFUL, FAMILY_FAVOURED = 1, 2, 4
+FAMILY_SANCTIONED = 8  # under some sanction today (read by fear.py for the citizen and ties)
 LIFE_STREAMS = ("life.exit", "life.job", "life.credit", "life.school")
 # events: life events drawn today, and tickets bought (their act bits)
 EXIT_TRIP, JOB_APPLICATION, CREDIT_APPLICATION = 1, 2, 4
@@ -178,7 +179,8 @@ def stand_run(first, day, age, flags, adopt, acts, status, court_day, score, tru
         wrongly += wrong != 0
         family[j] = ((FAMILY_BARRED if sanc & SCHOOL else 0)
                      | (FAMILY_WRONGFUL if wrong & SCHOOL else 0)
-                     | (FAMILY_FAVOURED if rewards & INSTITUTIONS else 0))
+                     | (FAMILY_FAVOURED if rewards & INSTITUTIONS else 0)
+                     | (FAMILY_SANCTIONED if sanc != 0 else 0))
         adult = np.int64(age[j] != CHILD)
         ev = adult & np.int64(bits53(life_keys[0], i, day) < life_thr[0])
         ev |= (adult & np.int64(bits53(life_keys[1], i, day) < life_thr[1])) << 1
@@ -255,7 +257,7 @@ def family_kernel(day, children, region, parent, family, history, k_school, scho
     """
     school_thr = threshold(school_p)
     for c in children:
-        f = family[parent[c]]
+        f = family[parent[c]] & ~FAMILY_SANCTIONED
         school = bits53(k_school, c, day) < school_thr
         if f == 0 and not school:
             continue

@@ -16,7 +16,7 @@ NAMES: tuple[str, ...] = (
     "citizens", "children", "internet_users", "payment_users",
     # behaviour: acts committed (ground truth), by kind
     *(f"acts_{k}" for k in ACT_KINDS),
-    "posts_against_line", "debts_paid", "taxes_paid",
+    "posts_against_line", "posts_lawful", "debts_paid", "taxes_paid",
     # sensing: acts observed, and observations that are wrong
     *(f"observed_{k}" for k in ACT_KINDS),
     "camera_false_matches", "content_flags_true", "content_flags_false",
@@ -40,6 +40,8 @@ NAMES: tuple[str, ...] = (
     "children_affected_stock", "children_barred_people",
     # consequences: rewards
     "transport_discounts", "easy_credit", "better_jobs", "institution_access",
+    # fear: perceived risk of being observed and sanctioned, in thousandths, summed over citizens
+    "perceived_risk_permille_sum",
 )
 INDEX: dict[str, int] = {name: i for i, name in enumerate(NAMES)}
 N_COUNTERS = len(NAMES)

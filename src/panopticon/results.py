@@ -25,7 +25,7 @@ from .counters import INDEX, NAMES
 from .published import ANNUAL, CUMULATIVE_COLUMNS, SERIES, Target, load_targets
 from .simulation import RunData
 
-UNSCALED = {"score_sum", "true_score_sum"}
+UNSCALED = {"score_sum", "true_score_sum", "perceived_risk_permille_sum"}
 FILES = ("scenario.toml", "timeseries.parquet", "regions.parquet", "ranking.parquet",
          "summary.json")
 SEED_FILES = ("timeseries_seeds.parquet", "timeseries_bands.parquet")

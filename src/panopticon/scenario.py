@@ -157,9 +157,10 @@ def _known_grades(grades: list[str], info: ValidationInfo) -> list[str]:
 class BadCompany(Strict):
     """A score term from the standing of a citizen's ties: ``weight`` points at a share of 1.
 
-    ``weight = 0`` turns the term off (TOML has no null to remove an inherited table).
+    ``enabled = false`` turns the term off (TOML has no null to remove an inherited table).
     """
 
+    enabled: bool = True
     weight: int
     reach: Annotated[list[Literal["friends", "follows", "household", "workplace", "school"]],
                      Field(min_length=1)]
@@ -230,6 +231,40 @@ class Reward(Strict):
     _grades_known = field_validator("grades")(_known_grades)
 
 
+class Fear(Strict):
+    """Perceived risk of being observed and sanctioned, and what it deters and chills.
+
+    Risk r in [0, 1] per citizen. Each day it fades toward a floor, ``awareness`` x the camera
+    coverage of the citizen's region and town, by ``decay`` of the gap; it is held at least at
+    ``sanctioned_risk`` while the citizen is sanctioned; a record of the citizen's own act (or a
+    wrong one) closes ``observed_jump`` of the gap to 1; every ``ties_lag_days`` the share s of
+    ties sanctioned closes ``ties_jump`` x s of it. Offences (offence and debt kinds) happen at
+    ``rate x (1 - deterrence r)``, posts against the line at ``rate x (1 - chilling_against r)``
+    and posts at ``rate x (1 - chilling r)``. ``enabled = false`` turns it off.
+    """
+
+    enabled: bool = True
+    awareness: Probability
+    decay: Probability  # per day, share of the gap to the floor that fades
+    observed_jump: Probability
+    sanctioned_risk: Probability
+    ties_jump: Probability
+    ties_lag_days: Annotated[int, Field(ge=1)]
+    reach: Annotated[list[Literal["friends", "follows", "household", "workplace", "school"]],
+                     Field(min_length=1)] = ["friends", "household"]
+    deterrence: Probability
+    chilling: Probability
+    chilling_against: Probability
+
+    @model_validator(mode="after")
+    def _against(self) -> Fear:
+        if self.chilling_against < self.chilling:
+            raise ValueError(f"chilling_against {self.chilling_against} must be at least chilling"
+                             f" {self.chilling}: posts against the line are chilled at least as"
+                             " much as posts")
+        return self
+
+
 class Life(Strict):
     school_apply_rate: Probability  # a child's family seeks a top school, per day
     job_apply_rate: Probability
@@ -253,6 +288,7 @@ class Scenario(Strict):
     sanctions: list[Sanction] = []
     rewards: list[Reward] = []
     life: Life
+    fear: Fear | None = None
     sources: dict[str, str] = {}
 
     @model_validator(mode="after")

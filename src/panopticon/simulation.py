@@ -1,8 +1,8 @@
 """The simulated day, stage after stage, over the whole calendar of a scenario.
 
-Phase 1 runs behaviour, sensing, registry, scoring and consequences on each chunk in turn (the
-chunk stays in cache); phase 2 lets children meet their parents' standing, which phase 1 settled
-for every parent. The daily counters, ``[day, region, counter]``, are the run's raw result.
+Phase 1 runs behaviour, sensing, registry, scoring, consequences and (where the scenario has it)
+fear on each chunk in turn (the chunk stays in cache); phase 2 lets children meet their parents'
+standing, which phase 1 settled for every parent. The daily counters, ``[day, region, counter]``, are the run's raw result.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .company import Company
 from .consequences import Consequences
 from .counters import N_COUNTERS
 from .engine import DEFAULT_CHUNK, Engine
+from .fear import Fear
 from .registry import Registry
 from .scenario import Scenario
 from .scoring import Scoring
@@ -65,13 +66,15 @@ class Simulation:
         self.consequences = Consequences.build(scenario, self.pop, self.behaviour,
                                                self.registry, self.scoring, self.seed)
         self.company = Company.build(scenario, self.pop, self.registry, self.scoring, self.seed)
+        self.fear = Fear.build(scenario, self.pop, self.behaviour, self.sensing,
+                               self.consequences, self.company, self.seed)
         self.stages = (self.behaviour, self.sensing, self.registry, self.scoring,
-                       self.consequences)
+                       self.consequences, *((self.fear,) if self.fear is not None else ()))
         self.phases = [[s.step for s in self.stages], [self.consequences.family_step]]
 
     def bytes_per_citizen(self) -> float:
-        arrays = [v for stage in (self.pop, *self.stages) for v in vars(stage).values()
-                  if isinstance(v, np.ndarray) and v.shape[:1] == (self.pop.size,)]
+        arrays = {id(v): v for stage in (self.pop, *self.stages) for v in vars(stage).values()
+                  if isinstance(v, np.ndarray) and v.shape[:1] == (self.pop.size,)}.values()
         return sum(a.nbytes for a in arrays) / self.pop.size
 
     def run(self, progress: Progress | None = None) -> RunData:

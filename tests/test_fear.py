@@ -1,0 +1,127 @@
+"""Fear: perceived risk stays in bounds, fades, rises on records and sanctions, deters and chills."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from panopticon import scenario
+from panopticon.behaviour import fear_tables
+from panopticon.codes import ACT_BIT, FLAG_FALSE
+from panopticon.consequences import FAMILY_SANCTIONED
+from panopticon.counters import INDEX
+from panopticon.fear import ONE, fear_run
+from panopticon.population import URBAN
+from panopticon.rng import threshold
+from panopticon.simulation import Simulation
+
+SMALL = {"population.size": 3000, "start": dt.date(2017, 10, 1), "end": dt.date(2018, 2, 28)}
+
+
+def small(**changes) -> scenario.Scenario:
+    return scenario.load("china-2018").with_changes(**{**SMALL, **changes})
+
+
+def run_one(risk, records=0, family=0, town=0, floor=(1000, 20000), decay=0.01, jump=0.3,
+            sanc=0.8):
+    n = len(risk)
+    risk = np.array(risk, np.uint16)
+    acc = np.zeros(len(INDEX), np.int64)
+    fear_run(np.full(n, URBAN if town else 0, np.uint8), np.full(n, records, np.uint32),
+             np.full(n, family, np.uint8), risk, np.array(floor, np.int64),
+             round(decay * 65536), round(jump * 65536), round(sanc * ONE), acc)
+    return risk, acc
+
+
+def test_risk_fades_toward_the_floor_and_stays_in_bounds():
+    risk, acc = run_one([0, 500, 1000, 30000, ONE])
+    assert risk[0] > 0 and risk[1] > 500 and risk[2] == 1000  # below the floor: rises to it
+    assert 1000 < risk[3] < 30000 and risk[4] < ONE  # above: fades
+    assert acc[INDEX["perceived_risk_permille_sum"]] > 0
+    x = np.array([0, ONE, 40000], np.uint16)
+    for _ in range(2000):  # everything at once, many times: never leaves [0, 1]
+        x, _ = run_one(x, records=ACT_BIT["jaywalking"], family=FAMILY_SANCTIONED, town=1,
+                       decay=1.0, jump=1.0, sanc=1.0)
+    assert x.max() <= ONE
+    faded, _ = run_one([ONE], floor=(0, 0), decay=1.0)
+    assert faded[0] == 0
+
+
+def test_a_record_or_a_sanction_raises_risk():
+    base, _ = run_one([10000])
+    seen, _ = run_one([10000], records=ACT_BIT["red_light"])
+    wronged, _ = run_one([10000], records=FLAG_FALSE)
+    unseen_post, _ = run_one([10000], records=ACT_BIT["good_deed"])  # not a cause to fear
+    sanctioned, _ = run_one([10000], family=FAMILY_SANCTIONED)
+    assert seen[0] > base[0] and wronged[0] > base[0] and unseen_post[0] == base[0]
+    assert sanctioned[0] >= round(0.8 * ONE) > base[0]
+
+
+def test_tables_are_bounded_by_the_plain_rates():
+    sc = small()
+    rates = np.array([a.rate for a in sc.acts.values()])
+    trait_of = np.zeros(len(rates), np.int64)
+    post, deter, ratio, _ = fear_tables(sc, np.full(len(rates), 0.5), trait_of)
+    assert (np.diff(post) <= 0).all() and post[0] == threshold(0.5)
+    assert (deter <= 1.0).all() and (deter >= 0.0).all() and deter[-1] < 1.0
+    assert (ratio <= 1.0).all() and (ratio >= 0.0).all()
+    off = sc.with_changes(**{"fear.enabled": False})
+    post, deter, ratio, _ = fear_tables(off, np.full(len(rates), 0.5), trait_of)
+    assert (post == threshold(0.5)).all() and (deter == 1.0).all() and (ratio == 1.0).all()
+
+
+def test_sanctioned_ties_raise_risk():
+    sim = Simulation(small(**{"population.size": 800}))
+    fear = sim.fear
+    fear.risk[:] = 1000
+    fear.tie_jump()
+    assert (fear.risk == 1000).all()  # no one sanctioned: no change
+    sim.consequences.family[::2] = FAMILY_SANCTIONED
+    share = fear.tie_share()
+    fear.tie_jump()
+    assert ((fear.risk > 1000) == (share > 0)).all() and (share > 0).any()
+
+
+@pytest.fixture(scope="module")
+def on_off():
+    on = Simulation(small()).run().counts.sum(axis=(0, 1))
+    off = Simulation(small(**{"fear.enabled": False})).run().counts.sum(axis=(0, 1))
+    return on, off
+
+
+def test_fear_deters_offences_and_chills_posts_but_not_travel(on_off):
+    on, off = on_off
+    for name in ("acts_jaywalking", "acts_red_light", "acts_late_bill", "acts_online_post",
+                 "posts_lawful", "posts_against_line"):
+        assert on[INDEX[name]] < off[INDEX[name]], name
+    for name in ("acts_plane_ticket", "acts_train_ticket", "acts_good_deed"):
+        assert on[INDEX[name]] == off[INDEX[name]], name
+    assert on[INDEX["posts_lawful"]] + on[INDEX["posts_against_line"]] == on[
+        INDEX["acts_online_post"]]
+    assert off[INDEX["perceived_risk_permille_sum"]] == 0
+    mean = on[INDEX["perceived_risk_permille_sum"]] / on[INDEX["citizens"]] / 1000
+    assert 0.0 < mean < 1.0
+
+
+def test_no_fear_table_is_no_fear():
+    sc = small(**{"population.size": 500, "end": dt.date(2017, 11, 15)})
+    data = sc.model_dump()
+    data.pop("fear")
+    absent = Simulation(scenario.validate(data, "test")).run().counts
+    disabled = Simulation(sc.with_changes(**{"fear.enabled": False})).run().counts
+    np.testing.assert_array_equal(absent, disabled)
+
+
+def test_chilling_against_must_not_be_below_chilling():
+    with pytest.raises(scenario.ScenarioError, match="chilling_against"):
+        small(**{"fear.chilling": 0.5, "fear.chilling_against": 0.2})
+
+
+@pytest.mark.parametrize(("chunk_size", "threads"), [(1000, 1), (1000, 2), (65_536, 2)])
+def test_fear_runs_do_not_depend_on_chunks_or_threads(chunk_size, threads):
+    sc = small(**{"population.size": 2500, "end": dt.date(2017, 12, 31)})
+    reference = Simulation(sc, chunk_size=65_536, threads=1).run().counts
+    counts = Simulation(sc, chunk_size=chunk_size, threads=threads).run().counts
+    np.testing.assert_array_equal(counts, reference)
