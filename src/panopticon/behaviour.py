@@ -11,8 +11,8 @@ citizen's propensity drawn and the exact comparison made. The outcome is the ver
 ``chance(key, citizen, day, rate x propensity)``, at a fraction of the cost.
 
 Perceived risk (fear.py) multiplies offence and debt kinds' rates and posting by factors of at
-most 1, so the bounds hold; posts, whose candidates are final, compare with a per-citizen
-threshold from a 256-entry table indexed by risk, which keeps that pass branch-free.
+most 1, so the bounds hold; posts, whose candidates are final, are then checked against a
+per-citizen threshold from a 256-entry table indexed by risk, in a second pass.
 """
 
 from __future__ import annotations
@@ -77,18 +77,15 @@ def trait(t, trait_keys, i, income, flags):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def candidates(i, day, eligible, bounds, post_thr, act_keys, k_against, against_bound):
+def candidates(i, day, eligible, bounds, act_keys, k_against, against_bound):
     """Acts whose draw is below its bound (for the largest trait), and posts that may go against.
 
-    Posts, untraited, compare with ``post_thr``, the citizen's exact threshold (chilled by
-    perceived risk): their candidates are final. Branch-free, so that the loop over citizens
-    vectorises; :func:`resolve` then settles the few candidates whose exact rate depends on the
-    citizen's traits.
+    Branch-free, so that the loop over citizens vectorises; :func:`resolve` then settles the few
+    candidates whose exact rate depends on the citizen's traits, :func:`chill_posts` the posts.
     """
     bits = 0
     for k in range(N_KINDS):
-        bound = post_thr if k == ONLINE_POST else bounds[k]
-        bits |= np.int64(bits53(act_keys[k], i, day) < bound) << k
+        bits |= np.int64(bits53(act_keys[k], i, day) < bounds[k]) << k
     bits &= eligible
     against = (bits >> ONLINE_POST) & np.int64(bits53(k_against, i, day) < against_bound)
     return bits | against * POST_AGAINST
@@ -123,6 +120,19 @@ def resolve(i, day, bits, s, income, flags, r8, rates, trait_of, act_keys, trait
 
 
 @njit(cache=True, nogil=True, inline="always")
+def chill_posts(first, day, risk, post_lut, k_post, acts):
+    """Drop the posts whose draw is above the poster's threshold chilled by perceived risk
+    (``post_lut`` by risk in 256ths; its entry 0 is the unchilled bound); return how many."""
+    dropped = 0
+    for j in range(acts.shape[0]):
+        a = np.int64(acts[j])
+        if a >> ONLINE_POST & 1 and bits53(k_post, first + j, day) >= post_lut[risk[j] >> 8]:
+            acts[j] = a & ~((1 << ONLINE_POST) | POST_AGAINST)
+            dropped += 1
+    return dropped
+
+
+@njit(cache=True, nogil=True, inline="always")
 def draw_run(first, day, age, adopt, status, risk, who_masks, internet_thr, payment_thr, bounds,
              post_lut, act_keys, k_against, against_bound, acts, acc_r):
     """Candidates of a run's citizens into ``acts``; count users and posts.
@@ -139,14 +149,14 @@ def draw_run(first, day, age, adopt, status, risk, who_masks, internet_thr, paym
         eligible = everyone | (adults & -adult) | (internet & -online) | (payment & -paying)
         in_court = np.int64((status[j] & IN_COURT) != 0)
         eligible &= ~(in_court << DEBT_DEFAULT)  # one debt case at a time
-        post_thr = post_lut[risk[j] >> 8]
-        bits = candidates(first + j, day, eligible, bounds, post_thr, act_keys, k_against,
-                          against_bound)
+        bits = candidates(first + j, day, eligible, bounds, act_keys, k_against, against_bound)
         acts[j] = bits
         children += 1 - adult
         online_users += online
         paying_users += paying
         posts += bits >> ONLINE_POST & 1
+    if post_lut[0] != post_lut[-1]:  # chilling on: a second pass, so the first stays vectorised
+        posts -= chill_posts(first, day, risk, post_lut, act_keys[ONLINE_POST], acts)
     acc_r[C_CITIZENS] += age.shape[0]
     acc_r[C_CHILDREN] += children
     acc_r[C_INTERNET] += online_users
