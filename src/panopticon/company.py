@@ -21,7 +21,7 @@ from .population import Population
 from .registry import Registry
 from .scenario import BadCompany, Scenario
 from .scoring import Scoring
-from .ties import REACHES, TieCSR, build_csr, csr_share, make_ties
+from .ties import REACHES, TieCSR, build_csr, make_ties, mean_share
 
 C_STOCK, C_POINTS = INDEX["bad_company_stock"], INDEX["bad_company_points_lost"]
 # Status bits of a citizen on each list, as the published lists show them (a paid listing
@@ -78,13 +78,7 @@ class Company:
 
     def term(self) -> np.ndarray:
         """weight x the share of bad ties, averaged over the reaches, in whole points."""
-        flag, n = self.bad(), self.pop.size
-        share = np.zeros(n)
-        out = np.empty(n)
-        for c in self.csr:
-            csr_share(c.indptr, c.indices, flag, 0, n, out)
-            share += out
-        return np.rint(self.spec.weight * share / len(self.csr)).astype(np.int64)
+        return np.rint(self.spec.weight * mean_share(self.csr, self.bad())).astype(np.int64)
 
     def update(self, new: np.ndarray) -> None:
         """Move published scores by the change of the term; mark the term as a wrong cause."""

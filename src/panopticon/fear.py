@@ -35,7 +35,7 @@ from .population import URBAN, Population
 from .scenario import Fear as FearSpec
 from .scenario import Scenario
 from .sensing import Sensing
-from .ties import REACHES, build_csr, csr_share, make_ties
+from .ties import REACHES, build_csr, make_ties, mean_share
 
 ONE = 65535  # risk 1
 C_RISK = INDEX["perceived_risk_permille_sum"]
@@ -128,12 +128,7 @@ class Fear:
     def tie_share(self) -> np.ndarray:
         """Per citizen, the share of ties under a sanction yesterday, averaged over reaches."""
         flag = ((self.consequences.family & FAMILY_SANCTIONED) != 0).astype(np.uint8)
-        n = self.pop.size
-        share, out = np.zeros(n), np.empty(n)
-        for c in self.csr:
-            csr_share(c.indptr, c.indices, flag, 0, n, out)
-            share += out
-        return share / len(self.csr)
+        return mean_share(self.csr, flag)
 
     def tie_jump(self) -> None:
         x = self.risk.astype(np.int64)

@@ -447,6 +447,16 @@ def build_csr(t: Ties, reach: int) -> TieCSR:
     return TieCSR(indptr, indices)
 
 
+def mean_share(csrs: list[TieCSR], flag: np.ndarray) -> np.ndarray:
+    """Per citizen, the share of its stored ties with ``flag`` set, averaged over the reaches."""
+    n = flag.shape[0]
+    share, out = np.zeros(n), np.empty(n)
+    for c in csrs:
+        csr_share(c.indptr, c.indices, flag, 0, n, out)
+        share += out
+    return share / len(csrs)
+
+
 # ---------------------------------------------------------------- measures of a stored form
 
 
