@@ -705,20 +705,16 @@ def test_records_of_one_day_add_up():
     assert card.score == 1000 - 20 + 30 - 50
 
 
-def test_a_false_match_costs_jaywalking_points_on_the_published_score_only():
+@pytest.mark.parametrize(("record", "points", "cause"), [
+    (FALSE_MATCH, 5, CAUSE_FALSE_MATCH),  # jaywalking points
+    (FLAG_FALSE, 10, CAUSE_FALSE_FLAG),  # content_flag points
+])
+def test_a_wrong_record_costs_points_on_the_published_score_only(record, points, cause):
     card = Card()
-    card.next_day(FALSE_MATCH)
-    assert card.score == 1000 - 5
+    card.next_day(record)
+    assert card.score == 1000 - points
     assert card.true_score == 1000
-    assert card.cause == CAUSE_FALSE_MATCH
-
-
-def test_a_false_flag_costs_content_flag_points_on_the_published_score_only():
-    card = Card()
-    card.next_day(FLAG_FALSE)
-    assert card.score == 1000 - 10
-    assert card.true_score == 1000
-    assert card.cause == CAUSE_FALSE_FLAG
+    assert card.cause == cause
 
 
 def test_a_true_flag_counts_on_both_scores():
