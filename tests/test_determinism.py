@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from panopticon import scenario
-from panopticon.counters import ACT_KINDS, INDEX, NAMES
+from panopticon.counters import ACT_KINDS, INDEX
 from panopticon.results import write_run
 from panopticon.simulation import Simulation
 
