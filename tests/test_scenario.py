@@ -193,6 +193,21 @@ MALFORMED = [
         ["field 'population.age_shares.15-30'", "unknown field", "0-14, 15-29, 30-44, 45-59, 60+"],
         id="unknown-age-band",
     ),
+    pytest.param(
+        EXTENDS + '[acts.online_post]\nrate = 0.5\nwho = "internet_users"\n',
+        ["acts.online_post", "per content type in [speech.content]"],
+        id="posting-rate-in-acts",
+    ),
+    pytest.param(
+        EXTENDS + "[speech.content.comment]\nrate = 0.9\n",
+        ["field 'speech.content'", "add up to 1.1", "at most once a day"],
+        id="more-than-one-post-a-day",
+    ),
+    pytest.param(
+        EXTENDS + "[speech.content.tweet]\nrate = 0.1\n",
+        ["field 'speech.content.tweet'", "allowed here: article, comment, photo, video"],
+        id="unknown-content-type",
+    ),
 ]
 
 
@@ -307,6 +322,13 @@ def _paths(node, prefix: str = ""):
 def _preset(file: Path) -> tuple[dict, dict[str, str]]:
     data = tomllib.loads(file.read_text("utf-8"))
     return data, data.pop("sources", {})
+
+
+def test_a_posted_content_type_needs_a_review():
+    review = {"comment": {"precision": 0.7, "recall": 0.6}}
+    with pytest.raises(scenario.ScenarioError, match=r"content_review has no entry for \['article',"
+                                                      r" 'photo', 'video'\]"):
+        scenario.load("china-2018").with_changes(**{"sensing.content_review": review})
 
 
 def test_every_preset_file_is_registered_and_loads():

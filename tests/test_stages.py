@@ -20,10 +20,10 @@ from panopticon.behaviour import Behaviour
 from panopticon.codes import (ACT_BIT, CAUSE_FALSE_FLAG, CAUSE_FALSE_MATCH, EXIT_BAN,
                               FALSE_MATCH, FLAG_FALSE, FLAG_TRUE, IN_DEFAULT, JUDGED,
                               JUDGMENT_UNPAID, LISTED, MISCONDUCT, PAY_DEBT, PAY_TAX, POST_AGAINST,
-                              STALE, TAX_CASE, TAX_LISTED)
+                              POST_TYPE, POST_TYPE_SHIFT, STALE, TAX_CASE, TAX_LISTED)
 from panopticon.consequences import (CREDIT, JOB, PLANE, REWARD_BIT, SANCTION_BIT, SCHOOL,
                                      TRAIN, active_masks)
-from panopticon.counters import ACT_KINDS, INDEX, N_COUNTERS
+from panopticon.counters import ACT_KINDS, CONTENT_TYPES, INDEX, N_COUNTERS
 from panopticon.engine import Engine
 from panopticon.population import (CHILD, MANAGER, URBAN, Population, adoption_threshold,
                                    build)
@@ -60,9 +60,9 @@ def binomial_tol(n: float, p: float) -> float:
 
 BIG_RATES = {
     "jaywalking": 0.1, "red_light": 0.1, "late_bill": 0.1, "bad_spending": 0.1,
-    "debt_default": 0.05, "tax_arrears": 0.05, "online_post": 0.5, "good_deed": 0.1,
-    "onboard_misconduct": 0.05,
+    "debt_default": 0.05, "tax_arrears": 0.05, "good_deed": 0.1, "onboard_misconduct": 0.05,
 }
+POST_RATE = 0.5  # china-2018's [speech.content] rates add up to this
 N_BEHAVIOUR = 50_000
 
 
@@ -94,15 +94,17 @@ def eligible(sc, pop, beh, kind) -> np.ndarray:
     online = pop.adopt < beh.thresholds[0]
     paying = pop.adopt < beh.thresholds[1]
     return {"everyone": np.ones(pop.size, bool), "adults": pop.age != CHILD,
-            "internet_users": online, "payment_users": paying}[sc.acts[kind].who]
+            "internet_users": online, "payment_users": paying}[
+        "internet_users" if kind == "online_post" else sc.acts[kind].who]
 
 
-@pytest.mark.parametrize("kind", sorted(BIG_RATES))
+@pytest.mark.parametrize("kind", sorted([*BIG_RATES, "online_post"]))
 def test_act_count_is_rate_times_eligible_citizens(busy, busy_day, kind):
     sc, pop = busy
     acts, acc, beh = busy_day
     m = int(eligible(sc, pop, beh, kind).sum())
-    rate = BIG_RATES[kind]
+    rate = BIG_RATES.get(kind, POST_RATE)
+    assert sc.speech.rate == pytest.approx(POST_RATE)
     done = count(acc, f"acts_{kind}")
     assert done == int(np.count_nonzero(acts & ACT_BIT[kind]))
     # Propensities have mean 1, so each eligible citizen acts with chance `rate` unconditionally.
@@ -147,10 +149,45 @@ def test_share_of_posts_against_the_line_is_the_scenarios(busy, busy_day):
     sc, _ = busy
     acts, _, _ = busy_day
     posts = int(np.count_nonzero(acts & ACT_BIT["online_post"]))
-    share = sc.sensing.against_line_share
+    share = sc.speech.against_line_share
     against = int(np.count_nonzero(acts & POST_AGAINST))
     # dissent is a unit-mean trait: its heterogeneity widens the spread a little (factor 2)
     assert abs(against - share * posts) < 2 * binomial_tol(posts, share)
+
+
+def post_types(acts: np.ndarray) -> np.ndarray:
+    return (acts & POST_TYPE) >> POST_TYPE_SHIFT
+
+
+@pytest.mark.parametrize("ctype", CONTENT_TYPES)
+def test_posts_of_each_content_type_come_at_its_rate(busy, busy_day, ctype):
+    sc, _ = busy
+    acts, acc, _ = busy_day
+    posts = (acts & ACT_BIT["online_post"]) != 0
+    t = CONTENT_TYPES.index(ctype)
+    of_type = int(np.count_nonzero(posts & (post_types(acts) == t)))
+    assert of_type == count(acc, f"posts_{ctype}")
+    share = sc.speech.shares()[ctype]
+    assert abs(of_type - share * posts.sum()) < binomial_tol(posts.sum(), share)
+    against = int(np.count_nonzero(posts & (post_types(acts) == t) & (acts & POST_AGAINST != 0)))
+    assert against == count(acc, f"posts_against_line_{ctype}") > 0
+    a_share = sc.speech.against_shares()[ctype]
+    assert abs(against - a_share * of_type) < 2 * binomial_tol(of_type, a_share)
+
+
+def test_posts_by_type_add_up_and_only_posts_have_a_type(busy_day):
+    acts, acc, _ = busy_day
+    assert sum(count(acc, f"posts_{t}") for t in CONTENT_TYPES) == count(acc, "acts_online_post")
+    assert sum(count(acc, f"posts_against_line_{t}") for t in CONTENT_TYPES) == count(
+        acc, "posts_against_line")
+    assert not np.any(post_types(acts[(acts & ACT_BIT["online_post"]) == 0]))
+
+
+def test_a_content_type_without_a_rate_is_never_posted(busy):
+    sc, pop = busy
+    acts, acc, _ = act_day(sc.with_changes(**{"speech.content.photo.rate": 0.0}), pop)
+    assert count(acc, "posts_photo") == 0 < count(acc, "posts_video")
+    assert not np.any(post_types(acts) == CONTENT_TYPES.index("photo"))
 
 
 def test_population_counters_count_everyone(busy, busy_day):
@@ -326,14 +363,19 @@ def test_false_matches_fall_at_the_daily_false_match_chance(crowd):
     assert abs(matched - p.sum()) < 5 * math.sqrt((p * (1 - p)).sum()) + 1
 
 
-CONTENT = {"sensing.content_precision": 0.6, "sensing.content_recall": 0.5,
-           "sensing.against_line_share": 0.3}
+# Every type's review at precision 0.6 and recall 0.5, and 30% of every type's posts against.
+CONTENT = {"speech.against_line_share": 0.3,
+           **{f"sensing.content_review.{t}.{field}": value for t in CONTENT_TYPES
+              for field, value in (("precision", 0.6), ("recall", 0.5))},
+           **{f"speech.content.{t}.against_factor": 1.0 for t in CONTENT_TYPES}}
 
 
-def everyone_posts(n: int, against_share: float = 0.3) -> np.ndarray:
-    """Every citizen posts; the first ``against_share`` of each ten goes against the line."""
+def everyone_posts(n: int, against_share: float = 0.3, ctype: int = 0) -> np.ndarray:
+    """Every citizen posts (of content type ``ctype``); the first ``against_share`` of each ten
+    goes against the line."""
     against = (np.arange(n) % 10) < round(10 * against_share)
-    return (ACT_BIT["online_post"] | np.where(against, POST_AGAINST, 0)).astype(np.uint32)
+    return (ACT_BIT["online_post"] | ctype << POST_TYPE_SHIFT
+            | np.where(against, POST_AGAINST, 0)).astype(np.uint32)
 
 
 def test_content_review_flags_posts_against_the_line_at_its_recall(crowd):
@@ -364,6 +406,23 @@ def test_content_review_has_the_scenarios_precision(crowd):
     true, false = count(acc, "content_flags_true"), count(acc, "content_flags_false")
     flags = true + false
     assert abs(true / flags - 0.6) < 5 * math.sqrt(0.6 * 0.4 / flags)
+
+
+@pytest.mark.parametrize("ctype", CONTENT_TYPES)
+def test_content_review_has_each_types_precision_and_recall(crowd, ctype):
+    """The preset's review differs by type; each type's flags follow its own review."""
+    sc = preset(**{"speech.against_line_share": 0.3},
+                **{f"speech.content.{t}.against_factor": 1.0 for t in CONTENT_TYPES})
+    review = sc.sensing.content_review[ctype]
+    acts = everyone_posts(crowd.size, ctype=CONTENT_TYPES.index(ctype))
+    records, acc, _ = sense_day(sc, crowd, acts)
+    against = int(np.count_nonzero(acts & POST_AGAINST))
+    true, false = (count(acc, f"content_flags_{n}_{ctype}") for n in ("true", "false"))
+    assert true == int(np.count_nonzero(records & FLAG_TRUE)) == count(acc, "content_flags_true")
+    assert false == count(acc, "content_flags_false")
+    assert abs(true - review.recall * against) < binomial_tol(against, review.recall)
+    p = review.precision
+    assert abs(true / (true + false) - p) < 5 * math.sqrt(p * (1 - p) / (true + false))
 
 
 def test_camera_density_has_census_weighted_mean_one(crowd):

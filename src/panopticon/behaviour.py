@@ -3,7 +3,9 @@
 Every act is a Bernoulli draw of ``rate x propensity`` for eligible citizens. Propensities are
 fixed per citizen (unit-mean exponential draws on trait streams, recomputed, never stored): a few
 people commit most offences, as in real offending data. Citizens in the court or tax process
-decide each day whether to pay.
+decide each day whether to pay. Internet users post at most once a day; each post has a content
+type (comment, photo, article, video) drawn in proportion to the types' rates, and goes against
+the line with its type's share times the poster's disposition.
 
 Each act's draw is first compared with a bound for the largest propensity, in a pass over all
 citizens without branches (so it vectorises); only the few draws under the bound have the
@@ -24,8 +26,8 @@ import numpy as np
 from numba import njit
 
 from .codes import (DEBT_DEFAULT, IN_DEFAULT, JUDGED, LISTED, ONLINE_POST, PAY_DEBT, PAY_TAX,
-                    POST_AGAINST, TAX_CASE)
-from .counters import ACT_KINDS, INDEX, act_counter
+                    POST_AGAINST, POST_TYPE, POST_TYPE_SHIFT, TAX_CASE)
+from .counters import ACT_KINDS, CONTENT_TYPES, INDEX, act_counter
 from .engine import RegionRuns, scratch_array
 from .population import CHILD, URBAN, Population, adoption_threshold
 from .rng import EXP_QUANTILES, bits53, chance, exponential, stream_key, threshold
@@ -46,12 +48,17 @@ C_INTERNET, C_PAYMENT = INDEX["internet_users"], INDEX["payment_users"]
 C_ACT0 = act_counter("acts", ACT_KINDS[0])
 C_AGAINST, C_DEBT_PAID, C_TAX_PAID, C_LAWFUL = (INDEX[n] for n in (
     "posts_against_line", "debts_paid", "taxes_paid", "posts_lawful"))
+C_POSTS_T0, C_AGAINST_T0 = (INDEX[f"{n}_{CONTENT_TYPES[0]}"]
+                            for n in ("posts", "posts_against_line"))
+N_TYPES = len(CONTENT_TYPES)
 N_KINDS = len(ACT_KINDS)
 ALWAYS = 1 << 53  # a bound that every 53-bit draw is below
 IN_COURT = IN_DEFAULT | JUDGED | LISTED
 SETTLE = IN_COURT | TAX_CASE  # cases in which a citizen may pay
-# Posting is the one act without a trait (its candidates are final) and the one common act.
-COMMON = 1 << ONLINE_POST
+# Posting is the one act without a trait (its candidates are final) and the one common act;
+# its content type rides along in the POST_TYPE bits.
+COMMON = 1 << ONLINE_POST | POST_TYPE
+POST_BITS = COMMON | POST_AGAINST
 assert [k for k in ACT_KINDS if TRAIT_OF[k] == NONE] == ["online_post"]
 # Bits of the acts word that have a counter, and the counter of each.
 COUNTED = np.array([*range(N_KINDS), *(b.bit_length() - 1 for b in (POST_AGAINST, PAY_DEBT,
@@ -77,8 +84,18 @@ def trait(t, trait_keys, i, income, flags):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def candidates(i, day, eligible, bounds, act_keys, k_against, against_bound):
-    """Acts whose draw is below its bound (for the largest trait), and posts that may go against.
+def content_type(i, day, k_type, type_cuts):
+    """The content type of citizen i's post today: the number of cumulative-share cuts that its
+    draw passes."""
+    u = bits53(k_type, i, day)
+    return (np.int64(u >= type_cuts[0]) + np.int64(u >= type_cuts[1])
+            + np.int64(u >= type_cuts[2]))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def candidates(i, day, eligible, bounds, act_keys, k_against, against_bound, k_type, type_cuts):
+    """Acts whose draw is below its bound (for the largest trait), the content type of a post, and
+    posts that may go against the line.
 
     Branch-free, so that the loop over citizens vectorises; :func:`resolve` then settles the few
     candidates whose exact rate depends on the citizen's traits, :func:`chill_posts` the posts.
@@ -87,18 +104,21 @@ def candidates(i, day, eligible, bounds, act_keys, k_against, against_bound):
     for k in range(N_KINDS):
         bits |= np.int64(bits53(act_keys[k], i, day) < bounds[k]) << k
     bits &= eligible
-    against = (bits >> ONLINE_POST) & np.int64(bits53(k_against, i, day) < against_bound)
-    return bits | against * POST_AGAINST
+    post = (bits >> ONLINE_POST) & 1
+    against = post & np.int64(bits53(k_against, i, day) < against_bound)
+    ctype = post * content_type(i, day, k_type, type_cuts)
+    return bits | against * POST_AGAINST | ctype << POST_TYPE_SHIFT
 
 
 @njit(cache=True, nogil=True, inline="always")
 def resolve(i, day, bits, s, income, flags, r8, rates, trait_of, act_keys, trait_keys, k_against,
-            k_pay, k_tax, against_share, pay_rates, tax_pay_rate, deterred, deter, against_ratio):
+            k_pay, k_tax, against_shares, pay_rates, tax_pay_rate, deterred, deter, against_ratio):
     """Exact acts from candidates, as ``chance(key, i, day, rate * trait * fear)``; paying.
 
-    ``r8`` is the citizen's perceived risk in 256ths: deterred kinds' rates are multiplied by
-    ``deter[r8]`` and the against-the-line share of posts by ``against_ratio[r8]`` (all 1.0 with
-    fear off, which leaves every product unchanged).
+    A post goes against the line with its content type's share (``against_shares``) times the
+    citizen's disposition. ``r8`` is the citizen's perceived risk in 256ths: deterred kinds'
+    rates are multiplied by ``deter[r8]`` and the against-the-line share of posts by
+    ``against_ratio[r8]`` (all 1.0 with fear off, which leaves every product unchanged).
     """
     for k in range(N_KINDS):
         if bits >> k & 1 and trait_of[k] != NONE:
@@ -107,7 +127,8 @@ def resolve(i, day, bits, s, income, flags, r8, rates, trait_of, act_keys, trait
             if bits53(act_keys[k], i, day) >= threshold(p):
                 bits &= ~(1 << k)
     if bits & POST_AGAINST:
-        share = min(1.0, against_share * exponential(trait_keys[4], i, 0) * against_ratio[r8])
+        share = min(1.0, against_shares[bits >> POST_TYPE_SHIFT & 3]
+                    * exponential(trait_keys[4], i, 0) * against_ratio[r8])
         if bits53(k_against, i, day) >= threshold(share):
             bits &= ~POST_AGAINST
     pay_rate = (pay_rates[2] if s & LISTED else pay_rates[1] if s & JUDGED
@@ -120,28 +141,27 @@ def resolve(i, day, bits, s, income, flags, r8, rates, trait_of, act_keys, trait
 
 
 @njit(cache=True, nogil=True, inline="always")
-def chill_posts(first, day, risk, post_lut, k_post, acts):
+def chill_posts(first, day, risk, post_lut, k_post, acts, posts_by_type):
     """Drop the posts whose draw is above the poster's threshold chilled by perceived risk
-    (``post_lut`` by risk in 256ths; its entry 0 is the unchilled bound); return how many."""
-    dropped = 0
+    (``post_lut`` by risk in 256ths; its entry 0 is the unchilled bound), and their counts."""
     for j in range(acts.shape[0]):
         a = np.int64(acts[j])
         if a >> ONLINE_POST & 1 and bits53(k_post, first + j, day) >= post_lut[risk[j] >> 8]:
-            acts[j] = a & ~((1 << ONLINE_POST) | POST_AGAINST)
-            dropped += 1
-    return dropped
+            acts[j] = a & ~POST_BITS
+            posts_by_type[a >> POST_TYPE_SHIFT & 3] -= 1
 
 
 @njit(cache=True, nogil=True, inline="always")
 def draw_run(first, day, age, adopt, status, risk, who_masks, internet_thr, payment_thr, bounds,
-             post_lut, act_keys, k_against, against_bound, acts, acc_r):
-    """Candidates of a run's citizens into ``acts``; count users and posts.
+             post_lut, act_keys, k_against, against_bound, k_type, type_cuts, acts, acc_r):
+    """Candidates of a run's citizens into ``acts``; count users and posts (by content type).
 
     Eligibility is computed with masks, not branches, and the arrays are the run's own views
     (indexed from 0), so that the loop vectorises.
     """
     everyone, adults, internet, payment = who_masks[0], who_masks[1], who_masks[2], who_masks[3]
-    children = online_users = paying_users = posts = 0
+    children = online_users = paying_users = 0
+    by_type0 = by_type1 = by_type2 = by_type3 = 0  # scalars, not an array: the loop vectorises
     for j in range(age.shape[0]):
         adult = np.int64(age[j] != CHILD)
         online = np.int64(adopt[j] < internet_thr)
@@ -149,18 +169,26 @@ def draw_run(first, day, age, adopt, status, risk, who_masks, internet_thr, paym
         eligible = everyone | (adults & -adult) | (internet & -online) | (payment & -paying)
         in_court = np.int64((status[j] & IN_COURT) != 0)
         eligible &= ~(in_court << DEBT_DEFAULT)  # one debt case at a time
-        bits = candidates(first + j, day, eligible, bounds, act_keys, k_against, against_bound)
+        bits = candidates(first + j, day, eligible, bounds, act_keys, k_against, against_bound,
+                          k_type, type_cuts)
         acts[j] = bits
         children += 1 - adult
         online_users += online
         paying_users += paying
-        posts += bits >> ONLINE_POST & 1
+        post, ctype = bits >> ONLINE_POST & 1, bits >> POST_TYPE_SHIFT & 3
+        by_type0 += post & np.int64(ctype == 0)
+        by_type1 += np.int64(ctype == 1)  # types above 0 are set on posts only
+        by_type2 += np.int64(ctype == 2)
+        by_type3 += np.int64(ctype == 3)
+    posts_by_type = np.array([by_type0, by_type1, by_type2, by_type3])
     if post_lut[0] != post_lut[-1]:  # chilling on: a second pass, so the first stays vectorised
-        posts -= chill_posts(first, day, risk, post_lut, act_keys[ONLINE_POST], acts)
+        chill_posts(first, day, risk, post_lut, act_keys[ONLINE_POST], acts, posts_by_type)
     acc_r[C_CITIZENS] += age.shape[0]
     acc_r[C_CHILDREN] += children
     acc_r[C_INTERNET] += online_users
     acc_r[C_PAYMENT] += paying_users
+    acc_r[C_POSTS_T0:C_POSTS_T0 + N_TYPES] += posts_by_type
+    posts = posts_by_type.sum()
     acc_r[C_ACT0 + ONLINE_POST] += posts
     return posts
 
@@ -181,33 +209,38 @@ def rare_citizens(lo, hi, acts, status, todo):
 @njit(cache=True, nogil=True)
 def act_kernel(first, day, runs, region, age, flags, income, adopt, status, risk, rates, bounds,
                who_masks, trait_of, act_keys, trait_keys, k_against, k_pay, k_tax, internet_thr,
-               payment_thr, against_share, against_bound, pay_rates, tax_pay_rate, post_lut,
-               deterred, deter, against_ratio, acts, todo, acc):
+               payment_thr, against_shares, against_bound, k_type, type_cuts, pay_rates,
+               tax_pay_rate, post_lut, deterred, deter, against_ratio, acts, todo, acc):
     """Draw today's acts for one chunk into ``acts`` (bits of codes.ACT_BIT and extras).
 
     Per run of citizens of one region: candidates for everyone, then exact acts (and counts)
     for the few citizens with a rare candidate or a case. ``todo`` is a buffer of chunk size.
     """
     counts = np.zeros(COUNTED.shape[0], np.int64)
+    against_by_type = np.zeros(N_TYPES, np.int64)
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         acc_r = acc[region[lo]]
         posts = draw_run(first + lo, day, age[lo:hi], adopt[lo:hi], status[lo:hi], risk[lo:hi],
                          who_masks, internet_thr, payment_thr, bounds, post_lut, act_keys,
-                         k_against, against_bound, acts[lo:hi], acc_r)
+                         k_against, against_bound, k_type, type_cuts, acts[lo:hi], acc_r)
         counts[:] = 0
+        against_by_type[:] = 0
         for t in range(rare_citizens(lo, hi, acts, status, todo)):
             j = todo[t]
             a = resolve(first + j, day, np.int64(acts[j]), np.int64(status[j]), income[j],
                         flags[j], np.int64(risk[j] >> 8), rates, trait_of, act_keys, trait_keys,
-                        k_against, k_pay, k_tax, against_share, pay_rates, tax_pay_rate,
+                        k_against, k_pay, k_tax, against_shares, pay_rates, tax_pay_rate,
                         deterred, deter, against_ratio)
             acts[j] = a
+            if a & POST_AGAINST:
+                against_by_type[a >> POST_TYPE_SHIFT & 3] += 1
             a &= ~COMMON  # counted in draw_run
             for c in range(COUNTED.shape[0]):
                 counts[c] += a >> COUNTED[c] & 1
         for c in range(COUNTED.shape[0]):
             acc_r[COUNTER_OF[c]] += counts[c]
+        acc_r[C_AGAINST_T0:C_AGAINST_T0 + N_TYPES] += against_by_type
         acc_r[C_LAWFUL] += posts - counts[N_KINDS]  # counts[N_KINDS]: posts against the line
 
 
@@ -231,6 +264,26 @@ def fear_tables(sc: Scenario, rates: np.ndarray, trait_of: np.ndarray
                          0.0)
     deterred = np.isin(trait_of, (OFFENCE, DEBT)).astype(np.int64)
     return post, np.ascontiguousarray(deter), np.ascontiguousarray(ratio), deterred
+
+
+def act_rates(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Per act kind, the daily rate and the WHO group it is open to; posting from [speech]."""
+    rates = np.array([sc.acts[k].rate if k in sc.acts else 0.0 for k in ACT_KINDS])
+    who = np.array([WHO[sc.acts[k].who] if k in sc.acts else 0 for k in ACT_KINDS], np.int64)
+    if sc.speech is not None:
+        rates[ONLINE_POST], who[ONLINE_POST] = sc.speech.rate, WHO["internet_users"]
+    return rates, who
+
+
+def content_tables(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Draw thresholds of the content types' cumulative shares of posts (a type of share 0 is
+    never drawn), and each type's mean share of posts against the line (zeros without speech)."""
+    if sc.speech is None:
+        return np.zeros(N_TYPES - 1, np.int64), np.zeros(N_TYPES)
+    shares = np.array(list(sc.speech.shares().values()))
+    cum = [1.0 if not shares[k + 1:].any() else c for k, c in enumerate(np.cumsum(shares)[:-1])]
+    cuts = np.array([threshold(c) for c in cum], np.int64)
+    return cuts, np.array(list(sc.speech.against_shares().values()))
 
 
 def who_masks(who: np.ndarray) -> np.ndarray:
@@ -264,7 +317,9 @@ class Behaviour:
     k_against: np.uint64
     k_pay: np.uint64
     k_tax: np.uint64
-    against_share: float
+    k_type: np.uint64
+    type_cuts: np.ndarray  # draw thresholds of the cumulative shares of content types
+    against_shares: np.ndarray  # per content type, mean share of posts against the line
     against_bound: int  # the bound of the against-the-line draw, as act_bounds
     pay_rates: np.ndarray  # settle, comply, pay-when-listed: per day
     tax_pay_rate: float
@@ -281,10 +336,9 @@ class Behaviour:
 
     @classmethod
     def build(cls, sc: Scenario, pop: Population, status: np.ndarray, seed: int) -> Behaviour:
-        rates = np.array([sc.acts[k].rate if k in sc.acts else 0.0 for k in ACT_KINDS])
-        who = np.array([WHO[sc.acts[k].who] if k in sc.acts else 0 for k in ACT_KINDS], np.int64)
+        rates, who = act_rates(sc)
         trait_of = np.array([TRAIT_OF[k] for k in ACT_KINDS], dtype=np.int64)
-        against_share = sc.sensing.against_line_share
+        type_cuts, against_shares = content_tables(sc)
         post_lut, deter, against_ratio, deterred = fear_tables(sc, rates, trait_of)
         return cls(
             pop=pop, status=status, rates=rates, bounds=act_bounds(rates, trait_of, pop),
@@ -293,8 +347,9 @@ class Behaviour:
             trait_keys=np.array([stream_key(seed, s) for s in TRAIT_STREAMS], np.uint64),
             k_against=stream_key(seed, "act.online_post_line"),
             k_pay=stream_key(seed, "act.pay_debt"), k_tax=stream_key(seed, "act.pay_tax"),
-            against_share=against_share,
-            against_bound=threshold(min(1.0, against_share * float(EXP_QUANTILES.max()))),
+            k_type=stream_key(seed, "act.post_type"), type_cuts=type_cuts,
+            against_shares=against_shares,
+            against_bound=threshold(min(1.0, against_shares.max() * float(EXP_QUANTILES.max()))),
             pay_rates=np.array([sc.court.settle_rate, sc.court.comply_rate,
                                 sc.court.pay_rate_listed]),
             tax_pay_rate=sc.tax.pay_rate,
@@ -318,9 +373,10 @@ class Behaviour:
         todo = scratch_array(scratch, "todo", hi - lo, np.int32)
         act_kernel(lo, self.day, self.runs(lo, hi), p.region[lo:hi],
                    p.age[lo:hi], p.flags[lo:hi], p.income[lo:hi], p.adopt[lo:hi],
-                   self.status[lo:hi], self.risk[lo:hi], self.rates, self.bounds, self.who_masks, self.trait_of,
-                   self.act_keys, self.trait_keys, self.k_against, self.k_pay, self.k_tax,
-                   self.thresholds[0], self.thresholds[1], self.against_share,
-                   self.against_bound, self.pay_rates, self.tax_pay_rate, self.post_lut,
-                   self.deterred, self.deter, self.against_ratio, acts, todo, acc)
+                   self.status[lo:hi], self.risk[lo:hi], self.rates, self.bounds,
+                   self.who_masks, self.trait_of, self.act_keys, self.trait_keys, self.k_against,
+                   self.k_pay, self.k_tax, self.thresholds[0], self.thresholds[1],
+                   self.against_shares, self.against_bound, self.k_type, self.type_cuts,
+                   self.pay_rates, self.tax_pay_rate, self.post_lut, self.deterred, self.deter,
+                   self.against_ratio, acts, todo, acc)
 

@@ -16,6 +16,11 @@ ACT_BIT = {kind: 1 << i for i, kind in enumerate(ACT_KINDS)}
 JAYWALKING, RED_LIGHT, LATE_BILL, BAD_SPENDING, DEBT_DEFAULT, TAX_ARREARS, ONLINE_POST, \
     GOOD_DEED, PLANE_TICKET, TRAIN_TICKET, ONBOARD_MISCONDUCT = range(len(ACT_KINDS))
 
+# the content type of the day's post (index into counters.CONTENT_TYPES), two bits above the kinds
+POST_TYPE_SHIFT = 12
+POST_TYPE = 3 << POST_TYPE_SHIFT
+assert len(ACT_KINDS) <= POST_TYPE_SHIFT
+
 # acts that are not scenario act kinds
 POST_AGAINST = 1 << 20  # the day's post goes against the official line
 PAY_DEBT = 1 << 21  # pays (or settles) the debt in the court process

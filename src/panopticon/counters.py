@@ -6,9 +6,10 @@ make every total independent of chunking and threads. Each stage adds only to it
 
 from __future__ import annotations
 
-from .scenario import ActKind
+from .scenario import ActKind, ContentType
 
 ACT_KINDS: tuple[str, ...] = ActKind.__args__  # type: ignore[attr-defined]
+CONTENT_TYPES: tuple[str, ...] = ContentType.__args__  # type: ignore[attr-defined]
 MAX_GRADES = 8
 
 NAMES: tuple[str, ...] = (
@@ -17,9 +18,12 @@ NAMES: tuple[str, ...] = (
     # behaviour: acts committed (ground truth), by kind
     *(f"acts_{k}" for k in ACT_KINDS),
     "posts_against_line", "posts_lawful", "debts_paid", "taxes_paid",
+    *(f"posts_{t}" for t in CONTENT_TYPES), *(f"posts_against_line_{t}" for t in CONTENT_TYPES),
     # sensing: acts observed, and observations that are wrong
     *(f"observed_{k}" for k in ACT_KINDS),
     "camera_false_matches", "content_flags_true", "content_flags_false",
+    *(f"content_flags_true_{t}" for t in CONTENT_TYPES),
+    *(f"content_flags_false_{t}" for t in CONTENT_TYPES),
     # registry
     "defaults_recorded", "judgments", "new_listings", "new_listed_people", "listed_stock",
     "listed_shared_stock", "paid_after_listing", "delisted", "listing_expired", "stale_stock",

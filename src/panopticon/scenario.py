@@ -30,6 +30,7 @@ SanctionKind = Literal[
 ]
 RewardKind = Literal["transport_discount", "easy_credit", "better_jobs", "institution_access"]
 Who = Literal["everyone", "adults", "internet_users", "payment_users"]
+ContentType = Literal["comment", "photo", "article", "video"]
 # What a scoring rule can be triggered by: an act kind, or an event of the court process.
 RecordKind = Literal[ActKind, "judgment_unpaid", "content_flag", "tax_listed"]
 
@@ -107,6 +108,14 @@ class Cameras(Strict):
     region_density: dict[str, Annotated[float, Field(gt=0.0)]] = {}
 
 
+class Review(Strict):
+    """Content review of one content type: of the posts it flags, ``precision`` go against the
+    line; of the posts against the line, it flags ``recall``."""
+
+    precision: Annotated[float, Field(gt=0.0, le=1.0)]
+    recall: Probability
+
+
 class Sensing(Strict):
     cameras: Cameras
     face_hit_rate: Probability
@@ -115,9 +124,50 @@ class Sensing(Strict):
     court_records: Probability
     tax_records: Probability
     good_deed_reported: Probability
-    content_precision: Annotated[float, Field(gt=0.0, le=1.0)]
-    content_recall: Probability
-    against_line_share: Probability  # mean share of posts against the official line
+    content_review: dict[ContentType, Review] = {}
+
+
+class Content(Strict):
+    rate: Rate  # posts of this type per internet user per day
+    against_factor: Annotated[float, Field(gt=0.0)] = 1.0  # relative odds of going against the line
+
+
+class Speech(Strict):
+    """What internet users post, by content type, and how much of it goes against the line.
+
+    A user posts at most once a day, with chance the sum of the types' rates; the type is drawn in
+    proportion to the rates. ``against_line_share`` is the mean share of posts against the line,
+    split over types in proportion to ``against_factor`` (so the mean holds whatever the factors).
+    """
+
+    against_line_share: Probability
+    content: Annotated[dict[ContentType, Content], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _one_post_a_day(self) -> Speech:
+        total = sum(c.rate for c in self.content.values())
+        if total > 1.0:
+            raise ValueError(f"content rates add up to {total:g} posts a day; a user posts at most"
+                             " once a day, so they must add up to at most 1")
+        return self
+
+    @property
+    def rate(self) -> float:
+        """The chance that an internet user posts on a day."""
+        return sum(c.rate for c in self.content.values())
+
+    def shares(self) -> dict[str, float]:
+        """Each content type's share of posts, for every type (0 for types not posted)."""
+        total = self.rate
+        return {t: self.content[t].rate / total if t in self.content and total > 0 else 0.0
+                for t in get_args(ContentType)}
+
+    def against_shares(self) -> dict[str, float]:
+        """Each type's mean share of posts against the line, averaging ``against_line_share``."""
+        shares = self.shares()
+        mean = sum(shares[t] * c.against_factor for t, c in self.content.items()) or 1.0
+        return {t: min(1.0, self.against_line_share * self.content[t].against_factor / mean)
+                if t in self.content else 0.0 for t in shares}
 
 
 class Registry(Strict):
@@ -288,6 +338,7 @@ class Scenario(Strict):
     sanctions: list[Sanction] = []
     rewards: list[Reward] = []
     life: Life
+    speech: Speech | None = None
     fear: Fear | None = None
     sources: dict[str, str] = {}
 
@@ -295,6 +346,14 @@ class Scenario(Strict):
     def _consistent(self) -> Scenario:
         if self.end < self.start:
             raise ValueError(f"end {self.end} comes before start {self.start}")
+        if "online_post" in self.acts:
+            raise ValueError("acts.online_post: posting rates are set per content type in"
+                             " [speech.content], not in [acts]")
+        posted = {t for t, c in (self.speech.content if self.speech else {}).items() if c.rate > 0}
+        unreviewed = sorted(posted - set(self.sensing.content_review))
+        if unreviewed:
+            raise ValueError(f"sensing.content_review has no entry for {unreviewed}, which"
+                             " speech.content posts: give each a precision and a recall")
         return self
 
     @staticmethod

@@ -3,7 +3,8 @@
 Each act kind has one channel. Cameras see street offences with the coverage of the citizen's
 region (a ramp of camera counts; denser in towns) times the face-recognition hit rate, and
 attribute some offences to the wrong person (false matches). Content review flags posts against
-the line with its recall and lawful posts at the false-positive rate that its precision implies.
+the line with the recall of the post's content type, and lawful posts at the false-positive rate
+that the type's precision implies.
 Ground truth stays in ``acts``; ``records`` holds only what was observed, true or not.
 """
 
@@ -16,8 +17,8 @@ import numpy as np
 from numba import njit
 
 from .codes import (FALSE_MATCH, FLAG_FALSE, FLAG_TRUE, ONLINE_POST, PAY_DEBT,
-                    PAY_TAX, POST_AGAINST)
-from .counters import ACT_KINDS, INDEX, act_counter
+                    PAY_TAX, POST_AGAINST, POST_TYPE, POST_TYPE_SHIFT)
+from .counters import ACT_KINDS, CONTENT_TYPES, INDEX, act_counter
 from .engine import RegionRuns, scratch_array
 from .population import URBAN, Population, share_on
 from .rng import bits53, chance, stream_key, threshold
@@ -31,25 +32,28 @@ CHANNEL = {
     "plane_ticket": NOT_AN_OFFENCE, "train_ticket": NOT_AN_OFFENCE,
 }
 POST_AGAINST_BIT = POST_AGAINST.bit_length() - 1
-COMMON = 1 << ONLINE_POST  # lawful posts, the one common act, need no observation
+COMMON = 1 << ONLINE_POST | POST_TYPE  # lawful posts, the one common act, need no observation
 C_OBS0 = act_counter("observed", ACT_KINDS[0])
 C_FALSE_MATCH, C_FLAG_TRUE, C_FLAG_FALSE = (
     INDEX[n] for n in ("camera_false_matches", "content_flags_true", "content_flags_false"))
+C_FLAG_TRUE_T0, C_FLAG_FALSE_T0 = (INDEX[f"content_flags_{n}_{CONTENT_TYPES[0]}"]
+                                   for n in ("true", "false"))
 
 
 @njit(cache=True, nogil=True, inline="always")
-def observe(i, day, r, town, a, channel, channel_p, coverage, keys, k_face, k_flag, flag_false_p,
-            acc_r):
+def observe(i, day, r, town, a, channel, channel_p, coverage, recall, keys, k_face, acc_r):
     """Record bits of the acts in ``a`` that are observed, as ``chance`` per channel; counted.
 
     Lawful posts are flagged falsely in ``sense_run``; a post against the line that review
-    misses is not flagged at all.
+    misses (``recall`` per content type) is not flagged at all.
     """
     rec = 0
+    ctype = a >> POST_TYPE_SHIFT & 3
     for k in range(channel.shape[0]):
         if a & (1 << k):
             c = channel[k]
-            p = coverage[r, town] if c == CAMERA else channel_p[c]
+            p = (coverage[r, town] if c == CAMERA else recall[ctype] if c == CONTENT
+                 else channel_p[c])
             seen = chance(keys[k], i, day, p)
             if c == CAMERA:
                 seen &= chance(k_face, i, day, channel_p[CAMERA])
@@ -61,39 +65,50 @@ def observe(i, day, r, town, a, channel, channel_p, coverage, keys, k_face, k_fl
     if rec & (1 << ONLINE_POST):
         rec |= FLAG_TRUE
         acc_r[C_FLAG_TRUE] += 1
+        acc_r[C_FLAG_TRUE_T0 + ctype] += 1
     return rec
 
 
 @njit(cache=True, nogil=True, inline="always")
 def sense_run(first, day, flags, acts, false_thr, flag_thr, k_false, k_flag, records, acc_r):
-    """Draws every citizen of a run needs: false matches and flags of lawful posts.
+    """Draws every citizen of a run needs: false matches and flags of lawful posts (at
+    ``flag_thr`` of the post's content type).
 
     Branch-free over the run's own views (indexed from 0), so that it vectorises.
     """
-    matches = flagged = 0
+    matches = 0
+    flagged0 = flagged1 = flagged2 = flagged3 = 0  # scalars, not an array: the loop vectorises
     for j in range(acts.shape[0]):
         i = first + j
         a = np.int64(acts[j])
         thr = false_thr[1] if flags[j] & URBAN else false_thr[0]
         match = np.int64(bits53(k_false, i, day) < thr)
         lawful = (a >> ONLINE_POST & 1) & (1 - (a >> POST_AGAINST_BIT & 1))
-        flag = lawful & np.int64(bits53(k_flag, i, day) < flag_thr)
+        ctype = a >> POST_TYPE_SHIFT & 3
+        flag = lawful & np.int64(bits53(k_flag, i, day) < flag_thr[ctype])
         records[j] = (a & (PAY_DEBT | PAY_TAX)) | match * FALSE_MATCH | flag * FLAG_FALSE
         matches += match
-        flagged += flag
+        flagged0 += flag & np.int64(ctype == 0)
+        flagged1 += flag & np.int64(ctype == 1)
+        flagged2 += flag & np.int64(ctype == 2)
+        flagged3 += flag & np.int64(ctype == 3)
     acc_r[C_FALSE_MATCH] += matches
-    acc_r[C_FLAG_FALSE] += flagged
+    acc_r[C_FLAG_FALSE] += flagged0 + flagged1 + flagged2 + flagged3
+    acc_r[C_FLAG_FALSE_T0] += flagged0
+    acc_r[C_FLAG_FALSE_T0 + 1] += flagged1
+    acc_r[C_FLAG_FALSE_T0 + 2] += flagged2
+    acc_r[C_FLAG_FALSE_T0 + 3] += flagged3
 
 
 @njit(cache=True, nogil=True)
 def sense_kernel(first, day, runs, region, flags, acts, channel, channel_p, coverage,
-                 false_match_p, flag_false_p, keys, k_face, k_false, k_flag, records, todo, acc):
+                 false_match_p, recall, flag_thr, keys, k_face, k_false, k_flag, records, todo,
+                 acc):
     """Turn one chunk's acts into records: observed acts, false matches and content flags.
 
     Per run of citizens of one region, every citizen's draws first; then the few with an act
     that may be observed (``todo`` is a buffer of chunk size).
     """
-    flag_thr = threshold(flag_false_p)
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         r = region[lo]
@@ -108,8 +123,7 @@ def sense_kernel(first, day, runs, region, flags, acts, channel, channel_p, cove
             j = todo[t]
             town = np.int64((flags[j] & URBAN) != 0)
             records[j] |= observe(first + j, day, r, town, np.int64(acts[j]), channel,
-                                  channel_p, coverage, keys, k_face, k_flag, flag_false_p,
-                                  acc[r])
+                                  channel_p, coverage, recall, keys, k_face, acc[r])
 
 
 def lawful_flag_rate(precision: float, recall: float, against_share: float) -> float:
@@ -119,6 +133,16 @@ def lawful_flag_rate(precision: float, recall: float, against_share: float) -> f
     """
     pi = min(against_share, 1.0 - 1e-12)
     return min(1.0, recall * pi * (1.0 - precision) / (precision * (1.0 - pi)))
+
+
+def review_rates(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Per content type, content review's recall and its false-flag rate per lawful post."""
+    review = sc.sensing.content_review
+    against = sc.speech.against_shares() if sc.speech is not None else {}
+    recall = np.array([review[t].recall if t in review else 0.0 for t in CONTENT_TYPES])
+    false_p = np.array([lawful_flag_rate(review[t].precision, review[t].recall, against[t])
+                        if t in review and t in against else 0.0 for t in CONTENT_TYPES])
+    return recall, false_p
 
 
 @dataclass
@@ -133,7 +157,8 @@ class Sensing:
     k_face: np.uint64
     k_false: np.uint64
     k_flag: np.uint64
-    flag_false_p: float
+    recall: np.ndarray  # content review's recall, per content type
+    flag_thr: np.ndarray  # draw threshold of a false flag of a lawful post, per content type
     density: np.ndarray  # relative cameras per person, [region, town]
     runs: RegionRuns
     day: int = 0
@@ -145,9 +170,10 @@ class Sensing:
     def build(cls, sc: Scenario, pop: Population, seed: int) -> Sensing:
         s = sc.sensing
         channel_p = np.zeros(8)
-        channel_p[[CAMERA, PAYMENT, COURT, TAX, CONTENT, REPORT, STAFF]] = [
+        channel_p[[CAMERA, PAYMENT, COURT, TAX, REPORT, STAFF]] = [
             s.face_hit_rate, s.payment_observed, s.court_records, s.tax_records,
-            s.content_recall, s.good_deed_reported, 1.0]
+            s.good_deed_reported, 1.0]
+        recall, flag_false_p = review_rates(sc)
         return cls(
             pop=pop, sc=sc,
             channel=np.array([CHANNEL[k] for k in ACT_KINDS], dtype=np.int64),
@@ -156,8 +182,8 @@ class Sensing:
             k_face=stream_key(seed, "sense.face_match"),
             k_false=stream_key(seed, "sense.false_match"),
             k_flag=stream_key(seed, "sense.content_false"),
-            flag_false_p=lawful_flag_rate(s.content_precision, s.content_recall,
-                                          s.against_line_share),
+            recall=recall,
+            flag_thr=np.array([threshold(p) for p in flag_false_p], np.int64),
             density=camera_density(sc, pop),
             runs=RegionRuns(pop.region),
         )
@@ -180,7 +206,8 @@ class Sensing:
         sense_kernel(lo, self.day, self.runs(lo, hi),
                      self.pop.region[lo:hi], self.pop.flags[lo:hi], scratch["acts"][: hi - lo],
                      self.channel, self.channel_p, self.coverage, self.false_match_p,
-                     self.flag_false_p, self.keys, self.k_face, self.k_false, self.k_flag, records,
+                     self.recall, self.flag_thr, self.keys, self.k_face, self.k_false,
+                     self.k_flag, records,
                      scratch_array(scratch, "todo", hi - lo, np.int32), acc)
 
 
