@@ -21,7 +21,7 @@ from .population import Population
 from .registry import Registry
 from .scenario import BadCompany, Scenario
 from .scoring import Scoring
-from .ties import REACHES, TieCSR, build_csr, make_ties, mean_share
+from .ties import TieCSR, build_csrs, make_ties, mean_share
 
 C_STOCK, C_POINTS = INDEX["bad_company_stock"], INDEX["bad_company_points_lost"]
 # Status bits of a citizen on each list, as the published lists show them (a paid listing
@@ -51,8 +51,7 @@ class Company:
             spec = None
         csr, bad_grades, list_bits = [], np.zeros(len(scoring.grade_names), np.uint8), 0
         if spec is not None:
-            ties = make_ties(pop, seed)
-            csr = [build_csr(ties, REACHES.index(r)) for r in spec.reach]
+            csr = list(build_csrs(make_ties(pop, seed), spec.reach).values())
             bad_grades[[scoring.grade_names.index(g) for g in spec.grades]] = 1
             list_bits = sum(LIST_STATUS[name] for name in set(spec.lists))
         return cls(spec=spec, sc=sc, pop=pop, registry=registry, scoring=scoring, csr=csr,

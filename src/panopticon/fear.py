@@ -35,7 +35,7 @@ from .population import URBAN, Population
 from .scenario import Fear as FearSpec
 from .scenario import Scenario
 from .sensing import Sensing
-from .ties import REACHES, build_csr, make_ties, mean_share
+from .ties import build_csrs, make_ties, mean_share
 
 ONE = 65535  # risk 1
 C_RISK = INDEX["perceived_risk_permille_sum"]
@@ -105,13 +105,7 @@ class Fear:
         if spec is None or not spec.enabled:
             return None
         shared = dict(zip(company.spec.reach, company.csr)) if company.spec is not None else {}
-        ties = None
-        csr = []
-        for reach in spec.reach:
-            if reach not in shared:
-                ties = make_ties(pop, seed) if ties is None else ties
-                shared[reach] = build_csr(ties, REACHES.index(reach))
-            csr.append(shared[reach])
+        csr = list(build_csrs(make_ties(pop, seed), spec.reach, shared).values())
         return cls(spec=spec, pop=pop, sensing=sensing, consequences=consequences,
                    risk=behaviour.risk, csr=csr, runs=behaviour.runs)
 
