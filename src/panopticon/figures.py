@@ -11,9 +11,22 @@ from pathlib import Path
 
 import numpy as np
 
-from .report import (GRADE_COLOURS, LABELS, MODEL_COLOUR, PROVINCE_RATES, PUBLISHED_COLOUR, Run,
-                     funnel, grade_shares, human, model_series, percent, province_rates,
-                     seed_band, targets_by_metric)
+from .report import (
+    GRADE_COLOURS,
+    LABELS,
+    MODEL_COLOUR,
+    PROVINCE_RATES,
+    PUBLISHED_COLOUR,
+    Run,
+    funnel,
+    grade_shares,
+    human,
+    model_series,
+    percent,
+    province_rates,
+    seed_band,
+    targets_by_metric,
+)
 from .results import write_atomic
 
 BAND_RGBA = (0.12, 0.31, 0.47, 0.2)

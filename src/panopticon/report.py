@@ -42,8 +42,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "new_blacklist_entries_2018": ("New blacklist entries in the past year", "entries per year"),
     "blacklist_exits_2018": ("Removals from blacklists in the past year", "removals per year"),
     "new_judgment_defaulters_2018": ("New court listings in the past year", "listings per year"),
-    "severe_misconduct_travel_list_2018": ("People put on the misconduct travel list in the "
-                                           "past year", "people per year"),
+    "severe_misconduct_travel_list_2018": (
+        "People put on the misconduct travel list in the past year", "people per year"),
     "mobile_payment_users": ("Mobile-payment users", "people"),
     "internet_users": ("Internet users", "people"),
     "cctv_cameras": ("Surveillance cameras", "cameras"),
@@ -54,8 +54,9 @@ PROVINCE_RATES: tuple[tuple[str, str, str, str], ...] = (
     ("wrongly_sanctioned_stock", "people wrongly under a sanction on the last day", "end",
      "citizens"),
     ("listed_stock", "people on the court's defaulter list on the last day", "end", "citizens"),
-    ("children_affected_stock", "children kept from top schools for a parent's standing, "
-     "last day (per 100,000 children)", "end", "children"),
+    ("children_affected_stock",
+     "children kept from top schools for a parent's standing, last day (per 100,000 children)",
+     "end", "children"),
     ("wrongly_graded", "people in another grade than their own acts earn, last day", "end",
      "citizens"),
     ("camera_false_matches", "offences a camera pinned on the wrong person, whole run", "run",
@@ -497,7 +498,8 @@ def table_html(header: list[str], rows: list[list[str]], numeric: set[int] = fro
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
 
     def cell(i: int, value: str) -> str:
-        return f'<td class="num">{escape(value)}</td>' if i in numeric else f"<td>{escape(value)}</td>"
+        attributes = ' class="num"' if i in numeric else ""
+        return f"<td{attributes}>{escape(value)}</td>"
 
     body = "".join("<tr>" + "".join(cell(i, v) for i, v in enumerate(r)) + "</tr>" for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -638,8 +640,8 @@ details summary { cursor: pointer; color: #1f4e79; margin: 4px 0 8px; }
 def header_html(run: Run) -> str:
     s = run.summary
     seeds = s.get("seeds")
-    seed_text = f"seeds {seeds[0]} to {seeds[-1]} (figures: seed {seeds[0]})" if seeds else (
-        f"seed {s['seed']}")
+    seed_text = (f"{len(seeds)} runs with seeds {seeds[0]} to {seeds[-1]} (charts show the "
+                 f"first, with the spread of all where drawn)" if seeds else f"seed {s['seed']}")
     people = s["citizens"] * s["scale"]
     return (
         f"<h1>{escape(s['scenario'])}: what the system does</h1>"
