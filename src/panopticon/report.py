@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from .counters import ACT_KINDS
 from .published import ANNUAL, SERIES, Target, load_targets
-from .query import views
+from .query import QueryError, views
 from .results import BANDS, split_seeds, write_atomic
 
 # published metric -> (chart title, unit on the axis)
@@ -115,6 +115,8 @@ def load_run(folder: Path | str) -> Run:
     """Read a run folder; ``query.QueryError`` if it is not one."""
     folder = Path(folder)
     tables = views(folder)
+    if not (folder / "scenario.toml").is_file():
+        raise QueryError(f"{folder} has no scenario.toml; `panopticon run` writes one")
 
     def read(name: str) -> pa.Table | None:
         return pq.read_table(tables[name]) if name in tables else None
@@ -628,7 +630,7 @@ h3 { margin: 18px 0 6px; text-transform: capitalize; }
 .lede { color: #4a545e; } .caption { color: #4a545e; max-width: 860px; }
 .box { background: #fdf3e7; border-left: 4px solid #e08e2b; padding: 10px 16px; margin: 16px 0; }
 .scope { font-size: 0.92em; color: #4a545e; }
-nav a { margin-right: 14px; white-space: nowrap; }
+nav { display: flex; flex-wrap: wrap; gap: 4px 18px; }
 table { border-collapse: collapse; margin: 8px 0 16px; font-size: 0.9em; width: 100%; }
 th, td { border-bottom: 1px solid #e3e7eb; padding: 4px 8px; text-align: left;
          vertical-align: top; }
