@@ -462,19 +462,20 @@ def funnel_figure(run: Run):
     import plotly.graph_objects as go
 
     steps = funnel(run)
-    labels = [f"{s.name}<br><sub>{s.unit}</sub>" for s in steps]
+    labels = [f"{s.name}<br><span style='font-size:11px'>{s.unit}</span>" for s in steps]
     fig = go.Figure([
         go.Bar(y=labels, x=[s.total for s in steps], orientation="h", name="all",
                marker_color=MODEL_COLOUR, text=[human(s.total) for s in steps],
-               textposition="outside"),
+               textposition="outside", cliponaxis=False),
         go.Bar(y=labels, x=[s.wrongful or 0 for s in steps], orientation="h", name="wrongful",
-               marker_color=PUBLISHED_COLOUR, textposition="outside",
+               marker_color=PUBLISHED_COLOUR, textposition="outside", cliponaxis=False,
                text=[f"{human(s.wrongful)} ({percent(s.wrongful_share)})" if s.wrongful
                      else percent(s.wrongful_share) for s in steps])])
     fig.update_layout(barmode="group", height=440, template="plotly_white",
+                      legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
                       xaxis={"type": "log", "title": "count over the whole run (log scale)"},
-                      yaxis={"autorange": "reversed"}, margin={"t": 20, "l": 170, "r": 40,
-                                                                "b": 50})
+                      yaxis={"autorange": "reversed"},
+                      margin={"t": 40, "l": 190, "r": 150, "b": 50})
     return fig
 
 
@@ -484,10 +485,11 @@ def causes_figure(run: Run):
     causes = wrongful_causes(run)
     fig = go.Figure(go.Bar(x=list(causes.values()), y=list(causes), orientation="h",
                            marker_color=PUBLISHED_COLOUR,
-                           text=[human(v) for v in causes.values()], textposition="outside"))
+                           text=[human(v) for v in causes.values()], textposition="outside",
+                           cliponaxis=False))
     fig.update_layout(height=260, template="plotly_white", yaxis={"autorange": "reversed"},
                       xaxis_title="wrongful blocks over the whole run",
-                      margin={"t": 20, "l": 300, "r": 60, "b": 50})
+                      margin={"t": 20, "l": 300, "r": 120, "b": 50})
     return fig
 
 
