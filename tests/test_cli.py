@@ -26,9 +26,10 @@ def run_folder(tmp_path_factory):
     return out, result.output
 
 
-def test_run_writes_every_file_and_the_published_table(run_folder):
+def test_run_writes_every_file_the_report_and_the_published_table(run_folder):
     out, output = run_folder
-    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*FILES, "report.html"])
+    assert f"Report: {out / 'report.html'}" in output
     assert "published record" in output and "judgment_defaulters_listed" in output
     assert "attempts, not people" in output
 

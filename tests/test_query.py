@@ -22,7 +22,7 @@ runner = CliRunner()
 def run_folder(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "small"
     result = runner.invoke(app, ["run", "--population", "2000", "--end", "2014-12-31",
-                                 "--quiet", "--out", str(out)])
+                                 "--quiet", "--no-report", "--out", str(out)])
     assert result.exit_code == 0, result.output
     return out
 

@@ -16,7 +16,7 @@ from panopticon.results import FILES, SEED_FILES
 from panopticon.seeds import run_seeds
 
 runner = CliRunner()
-SMALL_RUN = ["--population", "2000", "--end", "2014-12-31", "--quiet"]
+SMALL_RUN = ["--population", "2000", "--end", "2014-12-31", "--quiet", "--no-report"]
 K = 4
 
 
@@ -124,7 +124,7 @@ def test_seed_files_are_written_with_the_rest_or_not_at_all(tmp_path, monkeypatc
 def test_default_folder_names_the_seeds(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["run", "--population", "500", "--end", "2014-01-02",
-                                 "--seed", "7", "--seeds", "3", "--quiet"])
+                                 "--seed", "7", "--seeds", "3", "--quiet", "--no-report"])
     assert result.exit_code == 0, result.output
     assert "seeds 7 to 9" in result.output
     assert (tmp_path / "runs" / "china-2018-seeds7-9" / "timeseries_bands.parquet").is_file()

@@ -92,8 +92,11 @@ def run(
         2, os.cpu_count() or 1),
     chunk_size: Annotated[int, typer.Option(help="Citizens per chunk.", min=1)] = DEFAULT_CHUNK,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report",
+                                            help="Do not write report.html.")] = False,
 ) -> None:
-    """Run a scenario and write its run folder; end with the model beside the published record."""
+    """Run a scenario and write its run folder and report; end with the model beside the
+    published record."""
     from .results import write_run
 
     try:
@@ -115,6 +118,40 @@ def run(
     except OSError as e:
         fail(f"cannot write the run folder {folder}: {e.strerror or e}")
     print_summary(folder)
+    if not no_report:
+        make_report(folder, png=False)
+
+
+def make_report(folder: Path, png: bool) -> None:
+    """Write the run's report.html (and with ``png`` its static figures); say where and how
+    long it took."""
+    import time
+
+    from .figures import write_figures
+    from .query import QueryError
+    from .report import load_run, write_report
+
+    began = time.perf_counter()
+    try:
+        path = write_report(folder)
+        figures = write_figures(load_run(folder)) if png else []
+    except QueryError as e:
+        fail(str(e))
+    except OSError as e:
+        fail(f"cannot write the report in {folder}: {e.strerror or e}")
+    extra = f" and {len(figures)} figures in {folder / 'figures'}" if figures else ""
+    console.print(f"Report: [bold]{path}[/] ({path.stat().st_size / 1e6:.1f} MB){extra}, "
+                  f"{time.perf_counter() - began:.1f} s", soft_wrap=True)
+
+
+@app.command()
+def report(
+    run: Annotated[Path, typer.Argument(help="A run folder.")],
+    png: Annotated[bool, typer.Option("--png", help="Also write static figures in "
+                                                    "RUN/figures/*.png.")] = False,
+) -> None:
+    """Write RUN/report.html, one file that opens offline, from the run folder alone."""
+    make_report(run, png)
 
 
 def simulate(sc: Scenario, seeds: int, chunk_size: int, threads: int,
@@ -219,3 +256,32 @@ def query(
     if result.truncated:
         err.print(f"only the first {limit:,} row{'s' * (limit != 1)}; --limit 0 prints all",
                   highlight=False)
+
+
+@app.command("compare")
+def compare_runs(
+    runs: Annotated[list[Path], typer.Argument(help="Two or more run folders; the first is the "
+                                                    "baseline.")],
+    metric: Annotated[list[str] | None, typer.Option(
+        help="A timeseries column to compare (repeat for more); default: key figures.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Write the aligned long table (run, date, metric, value, difference) to this "
+             "Parquet file.")] = None,
+) -> None:
+    """Runs side by side on their common dates, with differences against the first run."""
+    from .compare import compare, to_table, write_aligned
+    from .query import QueryError
+
+    try:
+        result = compare(runs, metric)
+    except QueryError as e:
+        fail(str(e))
+    for warning in result.warnings:
+        err.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    console.print(to_table(result))
+    if out is not None:
+        try:
+            write_aligned(result, out)
+        except OSError as e:
+            fail(f"--out: cannot write {out}: {e.strerror or e}")
+        console.print(f"Aligned table: [bold]{out}[/]")

@@ -174,7 +174,9 @@ def summary(data: RunData, ts: pa.Table, runs: list[pa.Table] | None = None) -> 
     return facts
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write ``path`` through ``write`` under a hidden temporary name, then rename it into place,
+    so that a reader never sees a half-written file."""
     tmp = path.with_name(f".{path.name}.tmp")
     write(tmp)
     os.replace(tmp, path)
@@ -196,10 +198,11 @@ def write_run(data: RunData, out: Path, per_seed: pa.Table | None = None) -> Pat
     runs = None if per_seed is None else split_seeds(per_seed)
     if runs is not None:
         tables |= {"timeseries_seeds": per_seed, "timeseries_bands": bands(runs)}
-    _atomic(staging / "scenario.toml", lambda p: p.write_text(data.scenario.to_toml(), "utf-8"))
+    write_atomic(staging / "scenario.toml",
+                 lambda p: p.write_text(data.scenario.to_toml(), "utf-8"))
     for name, table in tables.items():
-        _atomic(staging / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p))
-    _atomic(staging / "summary.json",
+        write_atomic(staging / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p))
+    write_atomic(staging / "summary.json",
             lambda p: p.write_text(json.dumps(summary(data, ts, runs), indent=2), "utf-8"))
     _replace_dir(staging, out)
     return out

@@ -1,0 +1,676 @@
+"""The run report: one self-contained HTML file, ``report.html``, built from a run folder alone.
+
+The report reads what a run wrote (Parquet tables, summary.json, scenario.toml) and never runs the
+model again, so it can be rebuilt at will, e.g. once an audit has been added to the folder.
+Plotly's JavaScript is inlined once, so the file opens offline, attached to an email or archived.
+The numbers behind each section come from the functions here; ``figures.py`` draws the same ones
+as static images.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .counters import ACT_KINDS
+from .published import ANNUAL, SERIES, Target, load_targets
+from .query import QueryError, views
+from .results import BANDS, split_seeds, write_atomic
+
+# published metric -> (chart title, unit on the axis)
+LABELS: dict[str, tuple[str, str]] = {
+    "judgment_defaulters_listed": ("People ever put on the court's defaulter list",
+                                   "people, cumulative"),
+    "judgment_defaulter_listings": ("Listings on the court's defaulter list",
+                                    "listings, cumulative"),
+    "flight_purchases_blocked": ("Plane tickets refused", "purchase attempts, cumulative"),
+    "train_purchases_blocked": ("Train tickets refused", "purchase attempts, cumulative"),
+    "exit_bans_unpaid_taxes": ("People barred from leaving China for unpaid taxes",
+                               "people on the day"),
+    "management_role_bans": ("People barred from management roles", "people on the day"),
+    "paid_under_pressure": ("Debts paid after a listing", "payments, cumulative"),
+    "new_blacklist_entries_2018": ("New blacklist entries in the past year", "entries per year"),
+    "blacklist_exits_2018": ("Removals from blacklists in the past year", "removals per year"),
+    "new_judgment_defaulters_2018": ("New court listings in the past year", "listings per year"),
+    "severe_misconduct_travel_list_2018": (
+        "People put on the misconduct travel list in the past year", "people per year"),
+    "mobile_payment_users": ("Mobile-payment users", "people"),
+    "internet_users": ("Internet users", "people"),
+    "cctv_cameras": ("Surveillance cameras", "cameras"),
+}
+# province rates: column, what it counts, read on the last day ("end") or summed ("run"), per
+PROVINCE_RATES: tuple[tuple[str, str, str, str], ...] = (
+    ("sanctioned_people_stock", "people under a sanction on the last day", "end", "citizens"),
+    ("wrongly_sanctioned_stock", "people wrongly under a sanction on the last day", "end",
+     "citizens"),
+    ("listed_stock", "people on the court's defaulter list on the last day", "end", "citizens"),
+    ("children_affected_stock",
+     "children kept from top schools for a parent's standing, last day (per 100,000 children)",
+     "end", "children"),
+    ("wrongly_graded", "people in another grade than their own acts earn, last day", "end",
+     "citizens"),
+    ("camera_false_matches", "offences a camera pinned on the wrong person, whole run", "run",
+     "citizens"),
+)
+NOT_OFFENCES = {"online_post", "good_deed", "plane_ticket", "train_ticket"}
+OFFENCES = tuple(k for k in ACT_KINDS if k not in NOT_OFFENCES)
+# sanctions met on an attempt: blocked counter -> its wrongful counter
+BLOCKS: dict[str, str] = {
+    "plane_blocked": "plane_blocked_wrongful", "train_blocked": "train_blocked_wrongful",
+    "exit_blocked": "exit_blocked_wrongful", "jobs_blocked": "jobs_blocked_wrongful",
+    "credit_denied": "credit_denied_wrongful", "schools_blocked": "schools_blocked_wrongful",
+}
+CAUSES: dict[str, str] = {
+    "wrongful_by_false_match": "a camera false match on the record",
+    "wrongful_by_false_flag": "a lawful post flagged by content review",
+    "wrongful_by_stale_record": "a listing kept after the debt was paid",
+    "wrongful_by_ties_term": "points lost for bad company (ties)",
+}
+AUDIT_SECTIONS = ("wrongful", "disparate_impact", "collective_punishment", "chilling",
+                  "deterrence", "attempts_vs_people", "access")
+AUDIT_COLUMNS = ("section", "metric", "group_by", "group", "value", "unit", "ratio_to_national",
+                 "note")
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a run folder holds, as read from its files."""
+
+    folder: Path
+    summary: dict
+    scenario: dict
+    ts: pa.Table
+    regions: pa.Table | None
+    seeds: pa.Table | None
+    audit: pa.Table | None
+
+    @property
+    def dates(self) -> np.ndarray:
+        return self.ts.column("date").to_numpy()
+
+    def total(self, column: str) -> float:
+        """A daily counter summed over the run; 0 where an older run lacks the column."""
+        return float(self.column(column).sum())
+
+    def last(self, column: str) -> float:
+        return float(self.column(column)[-1])
+
+    def column(self, column: str) -> np.ndarray:
+        if column not in self.ts.column_names:
+            return np.zeros(self.ts.num_rows)
+        return self.ts.column(column).to_numpy().astype(np.float64)
+
+
+def load_run(folder: Path | str) -> Run:
+    """Read a run folder; ``query.QueryError`` if it is not one."""
+    folder = Path(folder)
+    tables = views(folder)
+    if not (folder / "scenario.toml").is_file():
+        raise QueryError(f"{folder} has no scenario.toml; `panopticon run` writes one")
+
+    def read(name: str) -> pa.Table | None:
+        return pq.read_table(tables[name]) if name in tables else None
+
+    return Run(folder=folder, summary=json.loads((folder / "summary.json").read_text("utf-8")),
+               scenario=tomllib.loads((folder / "scenario.toml").read_text("utf-8")),
+               ts=read("timeseries"), regions=read("regions"), seeds=read("timeseries_seeds"),
+               audit=read("audit"))
+
+
+# --- the numbers behind each section ---------------------------------------------------------
+
+def targets_by_metric(run: Run) -> dict[str, list[Target]]:
+    """Published figures grouped by metric, for the metrics whose model series the run has."""
+    groups: dict[str, list[Target]] = {}
+    for t in load_targets():
+        if SERIES[t.metric][0] in run.ts.column_names:
+            groups.setdefault(t.metric, []).append(t)
+    return groups
+
+
+def model_series(ts: pa.Table, metric: str) -> np.ndarray:
+    """The model's series for a published metric, per day: as read on each date (stocks and
+    cumulative figures) or summed over the year ending on it (yearly flows)."""
+    column, how = SERIES[metric]
+    values = ts.column(column).to_numpy().astype(np.float64)
+    if how != ANNUAL:
+        return values
+    running = np.cumsum(values)
+    running[365:] = running[365:] - running[:-365].copy()
+    return running
+
+
+def seed_band(run: Run, metric: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The 90% band across seeds of a metric's series, taken per seed (so that a yearly sum's
+    band is that of the sums); None for a single-seed run."""
+    if run.seeds is None:
+        return None
+    per_seed = np.stack([model_series(t, metric) for t in split_seeds(run.seeds)])
+    low, high = np.percentile(per_seed, [BANDS["p05"], BANDS["p95"]], axis=0)
+    return low, high
+
+
+def province_rates(run: Run) -> dict[str, tuple[list[str], np.ndarray]]:
+    """Per rate of PROVINCE_RATES: provinces ranked highest first and their rate per 100,000."""
+    if run.regions is None:
+        return {}
+    regions = run.regions
+    last_day = regions.filter(pc.equal(regions["date"], pc.max(regions["date"])))
+    names = last_day.column("region").to_pylist()
+    rates = {}
+    for column, _, how, per in PROVINCE_RATES:
+        if column not in regions.column_names:
+            continue
+        if how == "end":
+            counts = last_day.column(column).to_numpy()
+        else:
+            sums = regions.group_by("region").aggregate([(column, "sum")])
+            by_name = dict(zip(sums.column("region").to_pylist(),
+                               sums.column(f"{column}_sum").to_pylist(), strict=True))
+            counts = np.array([by_name[n] for n in names])
+        rate = counts / np.maximum(last_day.column(per).to_numpy(), 1.0) * 1e5
+        order = np.argsort(-rate, kind="stable")
+        rates[column] = ([names[i] for i in order], rate[order])
+    return rates
+
+
+def grade_shares(run: Run) -> dict[str, np.ndarray]:
+    """Share of citizens in each grade per day, in percent, best grade first."""
+    citizens = np.maximum(run.column("citizens"), 1.0)
+    return {c.removeprefix("grade_"): run.column(c) / citizens * 100
+            for c in run.ts.column_names if c.startswith("grade_")}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the funnel: a total over the run and how much of it is wrongful."""
+
+    name: str
+    unit: str
+    total: float
+    wrongful: float | None  # None: the model counts no wrong ones at this step
+    note: str
+
+    @property
+    def wrongful_share(self) -> float | None:
+        if self.wrongful is None:
+            return None
+        return self.wrongful / self.total if self.total else 0.0
+
+
+def funnel(run: Run) -> list[Step]:
+    """Acts -> observed -> recorded -> listed -> sanctioned, each summed over the whole run."""
+    points = run.scenario.get("scoring", {}).get("points", {})
+    costs = {k for k, p in points.items() if p < 0}
+    false_match, false_flag = run.total("camera_false_matches"), run.total("content_flags_false")
+    observed = [run.total(f"observed_{k}") for k in OFFENCES] + [run.total("content_flags_true")]
+    recorded = [run.total(f"observed_{k}") for k in OFFENCES if k in costs]
+    flag_costs = "content_flag" in costs
+    wrong_recorded = false_match * ("jaywalking" in costs) + false_flag * flag_costs
+    recorded_total = (sum(recorded) + run.total("content_flags_true") * flag_costs
+                      + wrong_recorded)
+    blocked = sum(run.total(c) for c in BLOCKS)
+    return [
+        Step("Acts", "offences committed", sum(run.total(f"acts_{k}") for k in OFFENCES)
+             + run.total("posts_against_line"), 0.0,
+             "what citizens really did: street offences, late bills, defaults, tax arrears, "
+             "misconduct on board, posts against the line (never wrongful: they happened)"),
+        Step("Observed", "observations naming someone", sum(observed) + false_match + false_flag,
+             false_match + false_flag,
+             "what cameras, payment data, courts, tax offices, crews and content review saw; "
+             "wrongful: camera false matches and lawful posts flagged"),
+        Step("Recorded", "records that cost points", recorded_total, wrong_recorded,
+             "observations that the scenario's rules turn into lost points"),
+        Step("Listed", "new list entries", run.total("new_listings") + run.total("exit_bans_new")
+             + run.total("misconduct_listed"), None,
+             "court defaulter list, tax exit bans, misconduct travel list; a listing follows a "
+             "real default here, and a listing kept after payment counts as wrongful below"),
+        Step("Sanctioned", "attempts blocked", blocked,
+             sum(run.total(w) for w in BLOCKS.values()),
+             "tickets, trips abroad, jobs, credit and children's school places refused"),
+    ]
+
+
+def wrongful_causes(run: Run) -> dict[str, float]:
+    """Wrongful blocks over the run by the cause that made them (one block may have several)."""
+    return {label: run.total(column) for column, label in CAUSES.items()}
+
+
+def counter_audit(run: Run) -> pa.Table:
+    """An audit table (AUDIT_COLUMNS) from the run's counters alone, shown where the run folder
+    has no audit.parquet: national totals, no breakdown by group."""
+    rows = [("wrongful", c, run.total(c), "events",
+             f"{c.replace('_', ' ')} over the run that the citizen's true case would not have met")
+            for c in BLOCKS.values()]
+    rows += [
+        ("wrongful", "wrongly_sanctioned_people", run.last("wrongly_sanctioned_stock"), "people",
+         "people under a sanction on the last day that their true case would not bring"),
+        ("wrongful", "wrongly_graded_people", run.last("wrongly_graded"), "people",
+         "people in another grade than their own acts earn, on the last day"),
+        *(("wrongful", c, run.total(c), "events", f"wrongful blocks caused by {label}")
+          for c, label in CAUSES.items()),
+        ("collective_punishment", "children_barred_people", run.last("children_barred"),
+         "people", "children ever kept from a top school for a parent's standing"),
+        ("attempts_vs_people", "plane_attempts_blocked", run.last("flight_purchases_blocked"),
+         "events", "plane ticket purchases refused since the start"),
+        ("attempts_vs_people", "plane_people_blocked", run.last("flight_people_blocked"),
+         "people", "different people refused a plane ticket at least once"),
+        ("attempts_vs_people", "train_attempts_blocked", run.last("train_purchases_blocked"),
+         "events", "train ticket purchases refused since the start"),
+        ("attempts_vs_people", "train_people_blocked", run.last("train_people_blocked"),
+         "people", "different people refused a train ticket at least once"),
+    ]
+    section, metric, value, unit, note = zip(*rows, strict=True)
+    n = len(rows)
+    return pa.table({"section": section, "metric": metric, "group_by": ["total"] * n,
+                     "group": ["all"] * n, "value": pa.array(value, pa.float64()), "unit": unit,
+                     "ratio_to_national": pa.nulls(n, pa.float64()), "note": note})
+
+
+@dataclass(frozen=True)
+class Parameter:
+    path: str
+    value: str
+    source: str
+
+
+def parameters(scenario: dict) -> list[Parameter]:
+    """Every parameter of the scenario with the source that covers it: the ``[sources]`` entry
+    with the longest key that is its dotted path or a prefix of it."""
+    sources = scenario.get("sources", {})
+    rows = []
+    for path, value in _leaves({k: v for k, v in scenario.items()
+                                if k not in ("sources", "name", "description")}):
+        covering = [k for k in sources if path == k or path.startswith(k + ".")]
+        source = sources[max(covering, key=len)] if covering else "no source given"
+        rows.append(Parameter(path, _show(value), source))
+    return rows
+
+
+def _leaves(node: dict, prefix: str = "") -> Iterator[tuple[str, object]]:
+    """(dotted path, value) of each parameter; a list of scalars or of dated values is one."""
+    for key, value in node.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _leaves(value, path + ".")
+        elif isinstance(value, list) and value and all(
+                isinstance(v, dict) and "date" not in v for v in value):
+            yield from _leaves({str(i): v for i, v in enumerate(value)}, path + ".")
+        else:
+            yield path, value
+
+
+def _show(value: object) -> str:
+    if isinstance(value, list):
+        if value and all(isinstance(v, dict) for v in value):
+            return "; ".join(f"{v['date']}: {_show(v['value'])}" for v in value)
+        return ", ".join(_show(v) for v in value) or "none"
+    if isinstance(value, float):
+        return f"{value:,.10g}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def human(value: float) -> str:
+    """A count for a reader: 12.1 million, 830 thousand, 42."""
+    for size, word in ((1e9, "billion"), (1e6, "million"), (1e3, "thousand")):
+        if abs(value) >= size:
+            scaled = value / size
+            return f"{scaled:,.0f} {word}" if abs(scaled) >= 100 else f"{scaled:.3g} {word}"
+    return f"{value:,.0f}" if abs(value) >= 10 or value == 0 else f"{value:.2g}"
+
+
+def percent(share: float | None) -> str:
+    if share is None:
+        return "not counted"
+    return f"{share * 100:.2g}%" if share < 0.1 else f"{share * 100:.0f}%"
+
+
+# --- the page --------------------------------------------------------------------------------
+
+def write_report(folder: Path | str) -> Path:
+    """Build ``report.html`` in the run folder (atomically) and return its path."""
+    run = load_run(folder)
+    path = run.folder / "report.html"
+    text = page(run)
+    write_atomic(path, lambda p: p.write_text(text, "utf-8"))
+    return path
+
+
+def attempts_text(run: Run) -> str:
+    """The seed article's '23 million' put right: attempts against people, from the run."""
+    published = {t.metric: t.value for t in load_targets() if t.date == dt.date(2018, 12, 31)}
+    total = published["flight_purchases_blocked"] + published["train_purchases_blocked"]
+    dates = [d.item() for d in run.dates]
+    on = dt.date(2018, 12, 31) if dates[0] <= dt.date(2018, 12, 31) <= dates[-1] else dates[-1]
+    i = dates.index(on)
+    figures = {c: float(run.column(c)[i]) for c in (
+        "flight_purchases_blocked", "flight_people_blocked", "train_purchases_blocked",
+        "train_people_blocked")}
+    return (
+        f"The article's \"23 million\" are ticket purchases refused, not people: by the end of "
+        f"2018, {human(published['flight_purchases_blocked'])} plane and "
+        f"{human(published['train_purchases_blocked'])} train purchase attempts "
+        f"({human(total)} in all) had been blocked since 2013, and one person can be refused "
+        f"many times. In this run, by {on}, {human(figures['flight_purchases_blocked'])} plane "
+        f"tickets were refused to {human(figures['flight_people_blocked'])} different people, "
+        f"and {human(figures['train_purchases_blocked'])} train tickets to "
+        f"{human(figures['train_people_blocked'])} people.")
+
+
+def escape(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+MODEL_COLOUR, BAND_COLOUR, PUBLISHED_COLOUR, MUTED = (
+    "#1f4e79", "rgba(31, 78, 121, 0.2)", "#c0392b", "#8a9299")
+GRADE_COLOURS = ("#1a9850", "#66bd63", "#a6d96a", "#fee08b", "#fdae61", "#f46d43", "#d73027",
+                 "#a50026")
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def timeline_figure(run: Run):
+    """One panel per published metric: model line, its band across seeds, published points."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    groups = targets_by_metric(run)
+    cols = 3
+    rows = -(-len(groups) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[LABELS[m][0] for m in groups],
+                        vertical_spacing=0.25 / rows, horizontal_spacing=0.08)
+    dates = run.dates
+    for i, (metric, targets) in enumerate(groups.items()):
+        at = {"row": i // cols + 1, "col": i % cols + 1}
+        first = i == 0
+        band = seed_band(run, metric)
+        if band is not None:
+            fig.add_trace(go.Scatter(x=dates, y=band[0], line={"width": 0}, hoverinfo="skip",
+                                     showlegend=False, legendgroup="band"), **at)
+            fig.add_trace(go.Scatter(x=dates, y=band[1], line={"width": 0}, fill="tonexty",
+                                     fillcolor=BAND_COLOUR, name="model, 90% of seeds",
+                                     legendgroup="band", showlegend=first, hoverinfo="skip"),
+                          **at)
+        fig.add_trace(go.Scatter(x=dates, y=model_series(run.ts, metric), name="model",
+                                 line={"color": MODEL_COLOUR, "width": 1.8}, legendgroup="model",
+                                 showlegend=first), **at)
+        fig.add_trace(go.Scatter(
+            x=[t.date for t in targets], y=[t.value for t in targets], mode="markers",
+            name="published", marker={"color": PUBLISHED_COLOUR, "size": 8},
+            legendgroup="published", showlegend=first,
+            hovertext=[f"{human(t.value)}: {t.source}" + (f" ({t.note})" if t.note else "")
+                       for t in targets], hoverinfo="text+x"), **at)
+        fig.update_yaxes(title_text=LABELS[metric][1], title_font_size=11, **at)
+    fig.update_annotations(font_size=12)
+    fig.update_layout(height=260 * rows + 100, margin={"t": 90, "l": 60, "r": 20, "b": 40},
+                      legend={"orientation": "h", "yref": "container", "y": 1.0,
+                              "yanchor": "top", "x": 0},
+                      template="plotly_white")
+    return fig
+
+
+def provinces_figure(run: Run):
+    """Ranked horizontal bars per province, one rate at a time, picked from a menu."""
+    import plotly.graph_objects as go
+
+    rates = province_rates(run)
+    titles = {column: f"{what}, per 100,000" for column, what, _, _ in PROVINCE_RATES}
+    names, values = next(iter(rates.values()))
+    fig = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=MODEL_COLOUR,
+                           hovertemplate="%{y}: %{x:,.1f} per 100,000<extra></extra>"))
+    buttons = [{"label": titles[c].split(",")[0], "method": "update",
+                "args": [{"x": [v], "y": [n]}, {"xaxis.title.text": titles[c]}]}
+               for c, (n, v) in rates.items()]
+    fig.update_layout(
+        height=22 * len(names) + 170, template="plotly_white",
+        margin={"t": 70, "l": 130, "r": 20, "b": 50},
+        xaxis_title=titles[next(iter(rates))], yaxis={"autorange": "reversed"},
+        updatemenus=[{"buttons": buttons, "x": 0, "xanchor": "left", "y": 1.0,
+                      "yanchor": "bottom", "pad": {"b": 10}}])
+    return fig
+
+
+def grades_figure(run: Run):
+    """Share of citizens per grade over time, stacked, the worst grade at the bottom."""
+    import plotly.graph_objects as go
+
+    shares = grade_shares(run)
+    fig = go.Figure()
+    for (name, share), colour in reversed(list(zip(shares.items(), GRADE_COLOURS))):
+        fig.add_trace(go.Scatter(x=run.dates, y=share, name=name, stackgroup="grades",
+                                 line={"width": 0.5, "color": colour},
+                                 hovertemplate=f"{name}: %{{y:.2f}}% of citizens<extra></extra>"))
+    fig.update_layout(height=420, template="plotly_white", yaxis_title="% of citizens",
+                      yaxis_range=[0, 100], legend={"traceorder": "reversed"},
+                      hovermode="x unified", margin={"t": 20, "l": 60, "r": 20, "b": 40})
+    return fig
+
+
+def funnel_figure(run: Run):
+    """Each step's total beside its wrongful part, on a log scale (they differ a millionfold)."""
+    import plotly.graph_objects as go
+
+    steps = funnel(run)
+    labels = [f"{s.name}<br><span style='font-size:11px'>{s.unit}</span>" for s in steps]
+    fig = go.Figure([
+        go.Bar(y=labels, x=[s.total for s in steps], orientation="h", name="all",
+               marker_color=MODEL_COLOUR, text=[human(s.total) for s in steps],
+               textposition="outside", cliponaxis=False),
+        go.Bar(y=labels, x=[s.wrongful or 0 for s in steps], orientation="h", name="wrongful",
+               marker_color=PUBLISHED_COLOUR, textposition="outside", cliponaxis=False,
+               text=[f"{human(s.wrongful)} ({percent(s.wrongful_share)})" if s.wrongful
+                     else percent(s.wrongful_share) for s in steps])])
+    fig.update_layout(barmode="group", height=440, template="plotly_white",
+                      legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+                      xaxis={"type": "log", "title": "count over the whole run (log scale)"},
+                      yaxis={"autorange": "reversed"},
+                      margin={"t": 40, "l": 190, "r": 150, "b": 50})
+    return fig
+
+
+def causes_figure(run: Run):
+    import plotly.graph_objects as go
+
+    causes = wrongful_causes(run)
+    fig = go.Figure(go.Bar(x=list(causes.values()), y=list(causes), orientation="h",
+                           marker_color=PUBLISHED_COLOUR,
+                           text=[human(v) for v in causes.values()], textposition="outside",
+                           cliponaxis=False))
+    fig.update_layout(height=260, template="plotly_white", yaxis={"autorange": "reversed"},
+                      xaxis_title="wrongful blocks over the whole run",
+                      margin={"t": 20, "l": 300, "r": 120, "b": 50})
+    return fig
+
+
+def _plot(fig) -> str:
+    return fig.to_html(full_html=False, include_plotlyjs=False, config=PLOTLY_CONFIG)
+
+
+def table_html(header: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+    """An HTML table; cells are escaped here, columns in ``numeric`` aligned right."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+
+    def cell(i: int, value: str) -> str:
+        attributes = ' class="num"' if i in numeric else ""
+        return f"<td{attributes}>{escape(value)}</td>"
+
+    body = "".join("<tr>" + "".join(cell(i, v) for i, v in enumerate(r)) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def funnel_table(run: Run) -> str:
+    rows = [[s.name, s.unit, human(s.total), "-" if s.wrongful is None else human(s.wrongful),
+             percent(s.wrongful_share), s.note] for s in funnel(run)]
+    return table_html(["step", "counts", "total", "wrongful", "wrongful share", "what it is"],
+                      rows, numeric={2, 3, 4})
+
+
+def _audit_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    return human(value) if unit in ("people", "events") else f"{value:.3g}"
+
+
+def audit_html(run: Run) -> str:
+    """The audit by section; rows broken down by group fold away under their section."""
+    table = run.audit if run.audit is not None else counter_audit(run)
+    records = table.select(list(AUDIT_COLUMNS)).to_pylist()
+    order = {s: i for i, s in enumerate(AUDIT_SECTIONS)}
+    parts = []
+    for section in sorted({r["section"] for r in records}, key=lambda s: order.get(s, 99)):
+        rows = [r for r in records if r["section"] == section]
+        totals = [r for r in rows if r["group_by"] == "total"]
+        groups = [r for r in rows if r["group_by"] != "total"]
+        parts.append(f"<h3>{escape(section.replace('_', ' '))}</h3>")
+        if totals:
+            parts.append(_audit_rows(totals))
+        if groups:
+            by = sorted({r["group_by"].replace("_", " ") for r in groups})
+            parts.append(f"<details><summary>{len(groups)} figures by {escape(', '.join(by))}"
+                         f"</summary>{_audit_rows(groups)}</details>")
+    return "".join(parts)
+
+
+def _audit_rows(rows: list[dict]) -> str:
+    return table_html(
+        ["figure", "group", "value", "unit", "ratio to national", "what it counts"],
+        [[r["metric"].replace("_", " "),
+          "all" if r["group_by"] == "total" else f"{r['group_by'].replace('_', ' ')} {r['group']}",
+          _audit_value(r["value"], r["unit"]), r["unit"],
+          _audit_value(r["ratio_to_national"], "ratio"), r["note"]] for r in rows],
+        numeric={2, 4})
+
+
+def parameters_html(run: Run) -> str:
+    params = parameters(run.scenario)
+    kinds = {k: sum(p.source.startswith(k) for p in params)
+             for k in ("data:", "seed article", "assumption")}
+    summary = (f"{len(params)} parameters: {kinds['data:']} from data shipped with panopticon, "
+               f"{kinds['seed article']} from the seed article, {kinds['assumption']} "
+               f"assumptions.")
+    return f"<p>{escape(summary)}</p>" + table_html(
+        ["parameter", "value", "source"], [[p.path, p.value, p.source] for p in params])
+
+
+CAPTIONS = {
+    "timeline": (
+        "Each panel follows one figure that Chinese authorities or the press published (red "
+        "dots; point at one to see its source) and the same figure in the simulation (blue "
+        "line{band}). Counts are scaled to real people. Cumulative figures add up since the "
+        "start of the run; 'per year' figures are the total of the 365 days ending on each "
+        "date. Read the axis: a ticket refused twice counts twice, a person listed twice is "
+        "one person."),
+    "provinces": (
+        "One bar per province, highest rate at the top. Rates are per 100,000 inhabitants (per "
+        "100,000 children for school bans), so that provinces of any size can be compared. "
+        "Pick the figure in the menu above the chart."),
+    "grades": (
+        "The share of all citizens in each grade, day by day; the grades and their score "
+        "ranges are the scenario's ({grades}). Sanctions and rewards follow grades: a growing "
+        "band at the bottom means more people punished."),
+    "funnel": (
+        "How acts become sanctions, and how errors creep in on the way. Each step counts "
+        "something different (see the table), so the bars show sizes rather than a strict "
+        "funnel. The scale is logarithmic: each gridline is ten times the one before. Red is "
+        "the wrongful part: an act pinned on the wrong person, a lawful post flagged, or a "
+        "sanction that the person's true record would not bring."),
+    "causes": (
+        "Why wrongful sanctions happened, summed over the run. One refusal can have several "
+        "causes, so the bars can add up to more than the wrongful total."),
+    "audit": "What the system does to people, as totals at the end of the run.",
+    "audit_counters": (
+        "This run folder has no full audit (audit.parquet); the table shows what the run's "
+        "counters give, as national totals."),
+    "parameters": (
+        "Every number the scenario sets and where it comes from: 'data:' a file shipped with "
+        "panopticon, 'seed article' the 2019 article the model follows, 'assumption' a value "
+        "chosen by the modellers, open to calibration and to argument."),
+}
+
+
+def sections(run: Run) -> list[tuple[str, str, str, str]]:
+    """(anchor, title, caption, body) of each section, in reading order."""
+    seeds = run.summary.get("seeds")
+    band = f", with the shaded band holding 90% of {len(seeds)} seeds" if seeds else ""
+    grades = ", ".join(
+        f"{g['name']} {g['min']}-{g['max']}" for g in run.scenario["scoring"]["grades"])
+    audit_caption = CAPTIONS["audit"] if run.audit is not None else CAPTIONS["audit_counters"]
+    provinces = (_plot(provinces_figure(run)) if province_rates(run)
+                 else "<p>This run folder has no provinces table.</p>")
+    return [
+        ("timeline", "The model against the published record",
+         CAPTIONS["timeline"].format(band=band), _plot(timeline_figure(run))),
+        ("provinces", "Provinces ranked, per 100,000 people", CAPTIONS["provinces"], provinces),
+        ("grades", "Who is in which grade, over time", CAPTIONS["grades"].format(grades=grades),
+         _plot(grades_figure(run))),
+        ("funnel", "From acts to sanctions, and the wrongful share at each step",
+         CAPTIONS["funnel"], _plot(funnel_figure(run)) + funnel_table(run)),
+        ("causes", "Why wrongful sanctions happened", CAPTIONS["causes"],
+         _plot(causes_figure(run))),
+        ("audit", "The audit", audit_caption, audit_html(run)),
+        ("parameters", "The scenario's parameters and their sources", CAPTIONS["parameters"],
+         parameters_html(run)),
+    ]
+
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto;
+       max-width: 1200px; padding: 0 24px 60px; color: #1d2329; line-height: 1.45; }
+h1 { margin: 28px 0 4px; } h2 { margin-top: 44px; border-bottom: 1px solid #d6dbe0; }
+h3 { margin: 18px 0 6px; text-transform: capitalize; }
+.lede { color: #4a545e; } .caption { color: #4a545e; max-width: 860px; }
+.box { background: #fdf3e7; border-left: 4px solid #e08e2b; padding: 10px 16px; margin: 16px 0; }
+.scope { font-size: 0.92em; color: #4a545e; }
+nav { display: flex; flex-wrap: wrap; gap: 4px 18px; }
+table { border-collapse: collapse; margin: 8px 0 16px; font-size: 0.9em; width: 100%; }
+th, td { border-bottom: 1px solid #e3e7eb; padding: 4px 8px; text-align: left;
+         vertical-align: top; }
+th { background: #f3f5f7; } td.num { text-align: right; white-space: nowrap; }
+details summary { cursor: pointer; color: #1f4e79; margin: 4px 0 8px; }
+"""
+
+
+def header_html(run: Run) -> str:
+    s = run.summary
+    seeds = s.get("seeds")
+    seed_text = (f"{len(seeds)} runs with seeds {seeds[0]} to {seeds[-1]} (charts show the "
+                 f"first, with the spread of all where drawn)" if seeds else f"seed {s['seed']}")
+    people = s["citizens"] * s["scale"]
+    return (
+        f"<h1>{escape(s['scenario'])}: what the system does</h1>"
+        f"<p class=\"lede\">{escape(run.scenario.get('description', ''))}</p>"
+        f"<p>{escape(s['start'])} to {escape(s['end'])} ({s['days']:,} days), "
+        f"{s['citizens']:,} simulated citizens, each standing for {s['scale']:,.0f} real people "
+        f"({escape(human(people))} in all), {escape(seed_text)}.</p>"
+        f"<p class=\"scope\">Every citizen here is synthetic, generated from public census "
+        f"aggregates: nothing in this report observes, scores or describes a real person. "
+        f"It is a model of the system the seed article describes, not a measurement of it.</p>"
+        f"<div class=\"box\">{escape(attempts_text(run))}</div>")
+
+
+def page(run: Run) -> str:
+    """The whole report as one HTML document, plotly.js inlined once in the head."""
+    from plotly.offline import get_plotlyjs
+
+    parts = sections(run)
+    nav = "".join(f'<a href="#{a}">{escape(t)}</a>' for a, t, _, _ in parts)
+    body = "".join(f'<section id="{a}"><h2>{escape(t)}</h2><p class="caption">{escape(c)}</p>'
+                   f"{content}</section>" for a, t, c, content in parts)
+    title = f"panopticon report: {run.summary['scenario']}"
+    return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{escape(title)}</title><style>{STYLE}</style>"
+            f"<script>{get_plotlyjs()}</script></head><body>{header_html(run)}"
+            f"<nav>{nav}</nav>{body}<footer class=\"scope\">Made by panopticon from the run "
+            f"folder {escape(run.folder.name)} on {dt.date.today()}.</footer></body></html>")
