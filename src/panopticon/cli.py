@@ -132,7 +132,11 @@ def simulate(sc: Scenario, seeds: int, chunk_size: int, threads: int,
 
 def print_summary(folder: Path) -> None:
     summary = json.loads((folder / "summary.json").read_text("utf-8"))
-    console.print(published_table(summary))
+    if summary["published_comparison"]:
+        console.print(published_table(summary))
+    else:
+        console.print("The published figures are national; this scenario models a city, so"
+                      " none is compared.")
     a = summary["attempts_vs_people"]
     console.print(f"Blocked purchases are attempts, not people: {a['plane_attempts_blocked']:,.0f}"
                   f" plane attempts by {a['plane_people_blocked']:,.0f} people, "

@@ -168,7 +168,8 @@ def summary(data: RunData, ts: pa.Table, runs: list[pa.Table] | None = None) -> 
             "train_attempts_blocked": last["train_purchases_blocked"],
             "train_people_blocked": last["train_people_blocked"],
         },
-        "published_comparison": comparison(ts, runs),
+        # the published figures are national: no comparison for a scenario of a city
+        "published_comparison": [] if sc.population.regions else comparison(ts, runs),
     }
     if runs is not None:
         facts["seeds"] = [int(run.column("seed")[0].as_py()) for run in runs]
