@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tomllib
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from panopticon import scenario
+from panopticon.cli import app
 from panopticon.consequences import CREDIT, SANCTION_BIT, active_masks, grade_steps, standing
 from panopticon.counters import INDEX
 from panopticon.population import CHILD, build, load_regions
@@ -52,9 +55,9 @@ def test_schemes_without_a_score_sanction_only_from_lists(name):
                                           "misconduct_stock"))
     assert (totals(c, "sanctioned_people_stock") <= on_lists).all()
     assert totals(c, "sanctioned_people_stock").any()
-    for name in ("jobs_blocked", "internet_throttled_stock", "bad_company_stock",
-                 "transport_discounts", "easy_credit"):
-        assert not totals(c, name).any(), name
+    for counter in ("jobs_blocked", "internet_throttled_stock", "bad_company_stock",
+                    "transport_discounts", "easy_credit"):
+        assert not totals(c, counter).any(), counter
 
 
 def test_the_same_world_under_china_2018_sanctions_by_grade():
@@ -109,7 +112,7 @@ def test_an_unscored_citizen_meets_no_grade_sanction_or_reward():
     lists = np.zeros(3, np.int64)
     for scored in (True, False):
         for score in (400, 800):
-            sanc, true_sanc, rew = standing.py_func(0, 0, score, score, scored, 0, 0, lists,
+            sanc, _, rew = standing.py_func(0, 0, score, score, scored, 0, 0, lists,
                                                      sim_scoring.cuts, steps)
             assert (sanc == CREDIT) == (scored and score == 400)
             assert (rew != 0) == (scored and score == 800)
@@ -184,3 +187,19 @@ def test_a_city_is_not_compared_with_national_figures(tmp_path):
     out = write_run(Simulation(tiny("rongcheng", **{"population.size": 500})).run(),
                     tmp_path / "run")
     assert json.loads((out / "summary.json").read_text())["published_comparison"] == []
+
+
+def test_a_city_run_from_the_command_line_keeps_the_city_people(tmp_path):
+    out = tmp_path / "city"
+    result = CliRunner().invoke(app, ["run", "rongcheng", "--population", "2000", "--end",
+                                      "2014-03-31", "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "models a city, so none is compared" in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scale"] == pytest.approx(720_000 / 2000)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_each_preset_round_trips_through_toml(name):
+    sc = scenario.load(name)
+    assert scenario.validate(tomllib.loads(sc.to_toml()), name) == sc

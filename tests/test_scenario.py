@@ -241,8 +241,8 @@ MALFORMED = [
     ),
     pytest.param(
         EXTENDS + 'sanction_scope = "own_domain"\n',
-        ["field 'sanctions'", "sanctions.0 (plane_ban)", "only by the list(s)"
-         " ['travel_misconduct']", "not by ['court', 'travel_misconduct', 'D']"],
+        ["field 'sanctions'", "sanctions.0 (plane_ban)",
+         "only by the list(s) ['travel_misconduct']", "not by ['court', 'travel_misconduct', 'D']"],
         id="own-domain-sanction-from-another-domain",
     ),
     pytest.param(
