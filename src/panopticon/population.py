@@ -8,14 +8,13 @@ Fixed traits that are cheap to recompute (propensities) are not stored: stages d
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import dataclass
-from importlib import resources
 
 import numpy as np
 from numba import njit
 
+from .data import read_csv
 from .rng import stream_key, uniform, uniform_array
 from .scenario import DatedValue, Population as PopulationSpec
 
@@ -42,8 +41,7 @@ def load_regions(codes: list[str] | tuple[str, ...] = ()) -> Regions:
 
     ``codes`` keeps only those provinces (a city scheme's); none keeps all.
     """
-    text = resources.files("panopticon.data").joinpath("china_provinces_2020.csv").read_text("utf-8")
-    rows = list(csv.DictReader(text.splitlines()))
+    rows = read_csv("china_provinces_2020.csv")
     national = sum(int(r["population_2020"]) for r in rows)
     rows = [r for r in rows if not codes or r["code"] in codes]
     return Regions(

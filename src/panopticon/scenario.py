@@ -19,6 +19,8 @@ import tomli_w
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
+from .data import read_csv
+
 ActKind = Literal[
     "jaywalking", "red_light", "late_bill", "bad_spending", "debt_default", "tax_arrears",
     "online_post", "good_deed", "plane_ticket", "train_ticket", "onboard_misconduct",
@@ -70,8 +72,7 @@ def _check_dates_increase(points: list[DatedValue] | list[DatedShare], what: str
 
 def province_codes() -> list[str]:
     """Province codes of the 2020 census table shipped in panopticon/data."""
-    text = resources.files("panopticon.data").joinpath("china_provinces_2020.csv").read_text("utf-8")
-    return [line.split(",", 1)[0] for line in text.splitlines()[1:] if line]
+    return [row["code"] for row in read_csv("china_provinces_2020.csv")]
 
 
 class Population(Strict):
