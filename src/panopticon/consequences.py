@@ -3,9 +3,8 @@
 A sanction applies to a citizen on a list it names (the court list once shared with airlines and
 railways, and still while a paid listing awaits removal), or in a grade it names where the
 region's bureau is connected to the central database and the citizen is scored, from its start
-date. Each attempt (a
-ticket, a trip abroad, a job, credit) is counted, and so is each block, as an event and once per
-person. A block is wrongful where the citizen's true case (no stale listing, no wrong records)
+date. Each attempt (a ticket, a trip abroad, a job, credit) is counted, and so is each block, as
+an event and once per person. A block is wrongful where the citizen's true case (no stale listing, no wrong records)
 would not have been sanctioned; its cause is counted. Children are barred from top schools for
 their parent's standing, in a second phase that reads what the first wrote about the parents.
 
