@@ -22,7 +22,7 @@ from rich.table import Table
 
 from . import scenario as scenario_mod
 from .engine import DEFAULT_CHUNK
-from .population import load_regions
+from .population import represented
 from .scenario import Scenario, ScenarioError
 
 if TYPE_CHECKING:  # the simulation and pyarrow load only when a command needs them
@@ -59,13 +59,13 @@ def resolve(source: str, population: int | None, scale: float | None, start: str
     """The scenario with the command line's overrides applied and validated."""
     sc = scenario_mod.load(source)
     changes: dict[str, object] = {}
-    census = load_regions().total
+    people = represented(sc.population)
     if population is not None:
         changes["population.size"] = population
-        changes["population.scale"] = scale if scale is not None else census / population
+        changes["population.scale"] = scale if scale is not None else people / population
     elif scale is not None:
         changes["population.scale"] = scale
-        changes["population.size"] = max(1, round(census / scale))
+        changes["population.size"] = max(1, round(people / scale))
     for key, value in (("start", _date(start, "--start")), ("end", _date(end, "--end")),
                        ("seed", seed)):
         if value is not None:
@@ -169,7 +169,11 @@ def simulate(sc: Scenario, seeds: int, chunk_size: int, threads: int,
 
 def print_summary(folder: Path) -> None:
     summary = json.loads((folder / "summary.json").read_text("utf-8"))
-    console.print(published_table(summary))
+    if summary["published_comparison"]:
+        console.print(published_table(summary))
+    else:
+        console.print("The published figures are national; this scenario models a city, so"
+                      " none is compared.")
     a = summary["attempts_vs_people"]
     console.print(f"Blocked purchases are attempts, not people: {a['plane_attempts_blocked']:,.0f}"
                   f" plane attempts by {a['plane_people_blocked']:,.0f} people, "

@@ -68,16 +68,20 @@ class Company:
         if self.due(day, date):
             self.update(self.term())
 
-    def bad(self) -> np.ndarray:
-        """1 for citizens whose standing makes them bad company today (before today's acts)."""
+    def bad(self, scored: np.ndarray) -> np.ndarray:
+        """1 for citizens whose standing makes them bad company today (before today's acts);
+        an unscored citizen has no grade."""
         s = self.scoring
         grade = s.grade_of[s.score.astype(np.int64) - self.sc.scoring.min]
         on_list = (self.registry.status & self.list_bits) != 0
-        return (on_list | (self.bad_grades[grade] != 0)).astype(np.uint8)
+        return (on_list | ((self.bad_grades[grade] != 0) & scored)).astype(np.uint8)
 
     def term(self) -> np.ndarray:
-        """weight x the share of bad ties, averaged over the reaches, in whole points."""
-        return np.rint(self.spec.weight * mean_share(self.csr, self.bad())).astype(np.int64)
+        """weight x the share of bad ties, averaged over the reaches, in whole points, for the
+        scored citizens (the unscored have no score to move)."""
+        scored = self.scoring.scored_mask()
+        share = mean_share(self.csr, self.bad(scored))
+        return np.rint(self.spec.weight * share).astype(np.int64) * scored
 
     def update(self, new: np.ndarray) -> None:
         """Move published scores by the change of the term; mark the term as a wrong cause."""

@@ -2,9 +2,9 @@
 
 A sanction applies to a citizen on a list it names (the court list once shared with airlines and
 railways, and still while a paid listing awaits removal), or in a grade it names where the
-region's bureau is connected to the central database, from its start date. Each attempt (a
-ticket, a trip abroad, a job, credit) is counted, and so is each block, as an event and once per
-person. A block is wrongful where the citizen's true case (no stale listing, no wrong records)
+region's bureau is connected to the central database and the citizen is scored, from its start
+date. Each attempt (a ticket, a trip abroad, a job, credit) is counted, and so is each block, as
+an event and once per person. A block is wrongful where the citizen's true case (no stale listing, no wrong records)
 would not have been sanctioned; its cause is counted. Children are barred from top schools for
 their parent's standing, in a second phase that reads what the first wrote about the parents.
 
@@ -30,7 +30,7 @@ from .population import CHILD, MANAGER, Population
 from .registry import Registry
 from .rng import bits53, stream_key, threshold
 from .scenario import RewardKind, SanctionKind, Scenario
-from .scoring import N_CUTS, Scoring
+from .scoring import N_CUTS, Scoring, is_scored
 
 SANCTION_BIT = {k: 1 << i for i, k in enumerate(SanctionKind.__args__)}  # type: ignore[attr-defined]
 REWARD_BIT = {k: 1 << i for i, k in enumerate(RewardKind.__args__)}  # type: ignore[attr-defined]
@@ -141,10 +141,11 @@ def grade_mask(score, cuts, steps):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def standing(s, court_day, score, true_score, day, list_delay, list_mask, cuts, steps):
+def standing(s, court_day, score, true_score, scored, day, list_delay, list_mask, cuts, steps):
     """(sanctions, sanctions of the citizen's true case, rewards) today; branch-free.
 
-    s: registry status. The true case has no stale listing and the true score.
+    s: registry status. The true case has no stale listing and the true score. An unscored
+    citizen meets no grade's sanction or reward.
     """
     court = list_mask[COURT_LIST]
     shared = ((s & LISTED) != 0) & (day - court_day >= list_delay)
@@ -152,15 +153,17 @@ def standing(s, court_day, score, true_score, day, list_delay, list_mask, cuts, 
                   | select((s & EXIT_BAN) != 0, list_mask[TAX_LIST], 0)
                   | select((s & MISCONDUCT) != 0, list_mask[MISCONDUCT_LIST], 0))
     lists = true_lists | select((s & STALE) != 0, court, 0)
-    graded = grade_mask(score, cuts, steps)
-    return (lists | (graded & SANCTIONS), true_lists | (grade_mask(true_score, cuts, steps)
-                                                        & SANCTIONS), graded >> REWARDS_SHIFT)
+    keep = -np.int64(scored)
+    graded = grade_mask(score, cuts, steps) & keep
+    true_graded = grade_mask(true_score, cuts, steps) & keep
+    return (lists | (graded & SANCTIONS), true_lists | (true_graded & SANCTIONS),
+            graded >> REWARDS_SHIFT)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def stand_run(first, day, age, flags, adopt, acts, status, court_day, score, true_score, family,
-              events, internet_thr, list_delay, list_mask, cuts, steps, life_thr, life_keys,
-              acc_r):
+              events, internet_thr, list_delay, list_mask, cuts, steps, scored, life_thr,
+              life_keys, acc_r):
     """Every citizen of a run: sanctions in force (stocks, family standing) and life events.
 
     ``events`` gets the life events drawn and the tickets bought: attempts, met by
@@ -171,7 +174,8 @@ def stand_run(first, day, age, flags, adopt, acts, status, court_day, score, tru
     for j in range(age.shape[0]):
         i = first + j
         sanc, true_sanc, rewards = standing(status[j], court_day[j], score[j], true_score[j],
-                                            day, list_delay, list_mask, cuts, steps)
+                                            is_scored(age[j], adopt[j], scored), day,
+                                            list_delay, list_mask, cuts, steps)
         wrong = sanc & ~true_sanc
         managers += ((flags[j] & MANAGER) != 0) & ((sanc & MANAGEMENT) != 0)
         throttled += (adopt[j] < internet_thr) & ((sanc & INTERNET) != 0)
@@ -193,11 +197,11 @@ def stand_run(first, day, age, flags, adopt, acts, status, court_day, score, tru
 
 
 @njit(cache=True, nogil=True, inline="always")
-def attempts(j, day, events, status, court_day, score, true_score, wrong_cause, history,
-             list_delay, list_mask, cuts, steps, acc_r):
+def attempts(j, day, events, status, court_day, score, true_score, scored_j, wrong_cause,
+             history, list_delay, list_mask, cuts, steps, acc_r):
     """A citizen's attempts today (tickets and life events in ``events``), blocked or rewarded."""
     s = status[j]
-    sanc, true_sanc, rewards = standing(s, court_day[j], score[j], true_score[j], day,
+    sanc, true_sanc, rewards = standing(s, court_day[j], score[j], true_score[j], scored_j, day,
                                         list_delay, list_mask, cuts, steps)
     wrong = sanc & ~true_sanc
     cause = wrong_cause[j]
@@ -224,11 +228,13 @@ def attempts(j, day, events, status, court_day, score, true_score, wrong_cause, 
 @njit(cache=True, nogil=True)
 def sanction_kernel(first, day, runs, region, age, flags, adopt, acts, status, court_day, score,
                     true_score, wrong_cause, history, family, list_delay, internet_thr,
-                    connected, list_mask, cuts, steps, life_p, life_keys, events, todo, acc):
+                    connected, list_mask, cuts, steps, scored, life_p, life_keys, events, todo,
+                    acc):
     """Phase 1: today's sanctions and rewards for one chunk's own attempts.
 
     Per run of one region: every citizen's standing (vectorised), then the attempts of the few
-    with a ticket or a life event. Grade masks apply only where the region is connected.
+    with a ticket or a life event. Grade masks apply only where the region is connected, to
+    citizens scored (``scored``: see :func:`panopticon.scoring.is_scored`).
     ``events`` and ``todo`` are buffers of chunk size.
     """
     life_thr = np.array([threshold(life_p[0]), threshold(life_p[1]), threshold(life_p[2])])
@@ -240,12 +246,13 @@ def sanction_kernel(first, day, runs, region, age, flags, adopt, acts, status, c
         stand_run(first + lo, day, age[lo:hi], flags[lo:hi], adopt[lo:hi], acts[lo:hi],
                   status[lo:hi], court_day[lo:hi], score[lo:hi], true_score[lo:hi],
                   family[lo:hi], events[lo:hi], internet_thr, list_delay, list_mask, cuts,
-                  graded, life_thr, life_keys, acc_r)
+                  graded, scored, life_thr, life_keys, acc_r)
         m = nonzero_into(events, lo, hi, todo)
         for t in range(m):
             j = todo[t]
-            attempts(j, day, events[j], status, court_day, score, true_score, wrong_cause,
-                     history, list_delay, list_mask, cuts, graded, acc_r)
+            attempts(j, day, events[j], status, court_day, score, true_score,
+                     is_scored(age[j], adopt[j], scored), wrong_cause, history, list_delay,
+                     list_mask, cuts, graded, acc_r)
 
 
 @njit(cache=True, nogil=True)
@@ -344,7 +351,7 @@ class Consequences:
                         sc.score[lo:hi], sc.true_score[lo:hi], sc.wrong_cause[lo:hi],
                         self.history[lo:hi], self.family[lo:hi], g.list_delay,
                         self.behaviour.thresholds[0], g.connected, self.list_mask, sc.cuts,
-                        self.steps, self.life_p, self.life_keys,
+                        self.steps, sc.scored, self.life_p, self.life_keys,
                         scratch_array(scratch, "events", hi - lo, np.uint16),
                         scratch_array(scratch, "todo", hi - lo, np.int32), acc)
 

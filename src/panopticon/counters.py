@@ -29,7 +29,7 @@ NAMES: tuple[str, ...] = (
     "listed_shared_stock", "paid_after_listing", "delisted", "listing_expired", "stale_stock",
     "tax_cases", "exit_bans_new", "exit_ban_stock", "misconduct_listed", "misconduct_stock",
     # scoring
-    "score_sum", "true_score_sum", "wrongly_graded", "bad_company_stock",
+    "score_sum", "true_score_sum", "scored_citizens", "wrongly_graded", "bad_company_stock",
     "bad_company_points_lost",
     *(f"grade_{g}" for g in range(MAX_GRADES)),
     # consequences: sanctions

@@ -8,14 +8,13 @@ Fixed traits that are cheap to recompute (propensities) are not stored: stages d
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import dataclass
-from importlib import resources
 
 import numpy as np
 from numba import njit
 
+from .data import read_csv
 from .rng import stream_key, uniform, uniform_array
 from .scenario import DatedValue, Population as PopulationSpec
 
@@ -30,21 +29,33 @@ class Regions:
     codes: list[str]
     names: list[str]
     census: np.ndarray  # 2020 census population per region
+    national: int  # the whole country's census, which national figures (users, cameras) share
 
     @property
     def total(self) -> int:
         return int(self.census.sum())
 
 
-def load_regions() -> Regions:
-    """Provinces of the 2020 census, shipped as package data (source in data/SOURCES.md)."""
-    text = resources.files("panopticon.data").joinpath("china_provinces_2020.csv").read_text("utf-8")
-    rows = list(csv.DictReader(text.splitlines()))
+def load_regions(codes: list[str] | tuple[str, ...] = ()) -> Regions:
+    """Provinces of the 2020 census, shipped as package data (source in data/SOURCES.md).
+
+    ``codes`` keeps only those provinces (a city scheme's); none keeps all.
+    """
+    rows = read_csv("china_provinces_2020.csv")
+    national = sum(int(r["population_2020"]) for r in rows)
+    rows = [r for r in rows if not codes or r["code"] in codes]
     return Regions(
         codes=[r["code"] for r in rows],
         names=[r["name_en"] for r in rows],
         census=np.array([int(r["population_2020"]) for r in rows], dtype=np.int64),
+        national=national,
     )
+
+
+def represented(spec: PopulationSpec) -> float:
+    """Real people a scenario's citizens stand for: the census of the whole country, or, for
+    a scenario of some provinces' city, its own size x scale."""
+    return float(load_regions().total) if not spec.regions else spec.size * spec.scale
 
 
 @dataclass
@@ -134,7 +145,7 @@ def _age_cdfs(spec: PopulationSpec) -> tuple[np.ndarray, np.ndarray, float, floa
 
 def build(spec: PopulationSpec, seed: int) -> Population:
     """The synthetic population for one seed (identical for any chunking of later stages)."""
-    regions = load_regions()
+    regions = load_regions(spec.regions)
     n = spec.size
     adult_cdf, parent_cdf, child_p, member_p = _age_cdfs(spec)
     region = np.empty(n, np.uint8)
@@ -171,5 +182,5 @@ def share_on(points: list[DatedValue], date: dt.date, denominator: float = 1.0) 
 
 def adoption_threshold(points: list[DatedValue], date: dt.date, regions: Regions) -> int:
     """Citizens whose adoption rank is below this are users on ``date`` (national share met)."""
-    share = min(1.0, share_on(points, date, regions.total))
+    share = min(1.0, share_on(points, date, regions.national))
     return int(round(share * ADOPT_LEVELS))

@@ -37,11 +37,12 @@ def counter_columns(data: RunData, counts: np.ndarray) -> dict[str, np.ndarray]:
     """Counters of ``counts`` ([..., counter]) as named columns in real people."""
     cols: dict[str, np.ndarray] = {}
     citizens = np.maximum(counts[..., INDEX["citizens"]], 1)
+    scored = np.maximum(counts[..., INDEX["scored_citizens"]], 1)
     for name in NAMES:
         values = counts[..., INDEX[name]]
-        if name in UNSCALED:
+        if name in UNSCALED:  # means: scores over the scored citizens, risk over all
             cols[name.replace("_sum", "_mean").replace("score_mean", "mean_score")] = (
-                values / citizens)
+                values / (scored if "score" in name else citizens))
         elif name.startswith("grade_"):
             g = int(name.removeprefix("grade_"))
             if g < len(data.grade_names):
@@ -167,7 +168,8 @@ def summary(data: RunData, ts: pa.Table, runs: list[pa.Table] | None = None) -> 
             "train_attempts_blocked": last["train_purchases_blocked"],
             "train_people_blocked": last["train_people_blocked"],
         },
-        "published_comparison": comparison(ts, runs),
+        # the published figures are national: no comparison for a scenario of a city
+        "published_comparison": [] if sc.population.regions else comparison(ts, runs),
     }
     if runs is not None:
         facts["seeds"] = [int(run.column("seed")[0].as_py()) for run in runs]

@@ -19,6 +19,8 @@ import tomli_w
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
+from .data import read_csv
+
 ActKind = Literal[
     "jaywalking", "red_light", "late_bill", "bad_spending", "debt_default", "tax_arrears",
     "online_post", "good_deed", "plane_ticket", "train_ticket", "onboard_misconduct",
@@ -31,13 +33,22 @@ SanctionKind = Literal[
 RewardKind = Literal["transport_discount", "easy_credit", "better_jobs", "institution_access"]
 Who = Literal["everyone", "adults", "internet_users", "payment_users"]
 ContentType = Literal["comment", "photo", "article", "video"]
+# Who has a score: the acts' groups, or no one (a scheme of lists alone).
+ScoredWho = Literal[Who, "nobody"]
 # What a scoring rule can be triggered by: an act kind, or an event of the court process.
 RecordKind = Literal[ActKind, "judgment_unpaid", "content_flag", "tax_listed"]
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Rate = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Days = Annotated[int, Field(ge=0)]
-PRESETS = ("china-2018",)
+PRESETS = ("china-2018", "court-list", "rongcheng", "sesame", "fuzhou", "eu-baseline")
+# Under sanction_scope = "own_domain", the lists that may trigger each sanction: a record of the
+# sanction's own domain (the project's reading of EU law, docs/presets/eu-baseline.md).
+OWN_DOMAIN_LISTS: dict[str, tuple[str, ...]] = {
+    "plane_ban": ("travel_misconduct",), "train_ban": ("travel_misconduct",),
+    "credit_denied": ("court",), "exit_ban": (), "school_ban": (), "job_ban": (),
+    "internet_throttle": (), "management_ban": (),
+}
 
 
 class Strict(BaseModel):
@@ -60,9 +71,16 @@ def _check_dates_increase(points: list[DatedValue] | list[DatedShare], what: str
             raise ValueError(f"{what} dates must increase: {b.date} comes after {a.date}")
 
 
+def province_codes() -> list[str]:
+    """Province codes of the 2020 census table shipped in panopticon/data."""
+    return [row["code"] for row in read_csv("china_provinces_2020.csv")]
+
+
 class Population(Strict):
     size: Annotated[int, Field(ge=1, le=2_000_000_000)] = 1_410_000
     scale: Annotated[float, Field(gt=0.0)] = 1000.0
+    # Provinces the citizens live in (a city scheme's); empty for the whole country.
+    regions: list[str] = []
     age_shares: dict[Literal["0-14", "15-29", "30-44", "45-59", "60+"], Probability]
     urban_share: Probability
     household_size: Annotated[float, Field(ge=1.0, le=10.0)]
@@ -70,6 +88,16 @@ class Population(Strict):
     payment_users: Annotated[list[DatedValue], Field(min_length=1)]
     adoption_skew: Rate
     management_share: Probability
+
+    @field_validator("regions")
+    @classmethod
+    def _known_regions(cls, regions: list[str]) -> list[str]:
+        codes = province_codes()
+        unknown = sorted(set(regions) - set(codes))
+        if unknown:
+            raise ValueError(f"unknown province code(s) {unknown}; codes are the 2020 census's,"
+                             f" {codes[0]} to {codes[-1]}, e.g. 370000 (Shandong)")
+        return regions
 
     @model_validator(mode="after")
     def _shares(self) -> Population:
@@ -228,6 +256,21 @@ class BadCompany(Strict):
         return self
 
 
+class Cap(Strict):
+    """The most points records of one kind can add to a citizen's score, in all or per year."""
+
+    points: Annotated[int, Field(ge=1, le=30_000)]
+    per: Literal["total", "year"] = "total"
+
+
+class Factor(Strict):
+    """A weighted part of the score: the records of ``kinds`` count ``weight`` x their points."""
+
+    name: str
+    weight: Annotated[float, Field(gt=0.0, le=1.0)]
+    kinds: list[RecordKind] = []
+
+
 class Scoring(Strict):
     base: int
     min: int
@@ -238,6 +281,33 @@ class Scoring(Strict):
     grades: list[Grade]
     public_ranking: bool = True
     bad_company: BadCompany | None = None
+    who: ScoredWho = "everyone"  # the rest have no score, grade or ranking
+    caps: dict[RecordKind, Cap] = {}
+    factors: list[Factor] = []
+
+    @model_validator(mode="after")
+    def _caps_and_factors(self) -> Scoring:
+        lost = sorted(k for k in self.caps if self.points.get(k, 0) <= 0)
+        if lost:
+            raise ValueError(f"caps on {lost}: only a kind whose points add to the score can be"
+                             " capped; give it points above 0 or remove its cap")
+        if not self.factors:
+            return self
+        total = sum(f.weight for f in self.factors)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"factors' weights must add up to 1, they add up to {total:.6f}")
+        kinds = [k for f in self.factors for k in f.kinds]
+        twice = sorted({k for k in kinds if kinds.count(k) > 1})
+        if twice:
+            raise ValueError(f"factors hold record kind(s) {twice} more than once; each kind"
+                             " belongs to one factor")
+        outside = sorted(k for k, v in self.points.items() if v and k not in kinds)
+        if outside:
+            raise ValueError(f"factors leave out record kind(s) {outside}, which have points;"
+                             " put each in one factor")
+        if len({f.name for f in self.factors}) != len(self.factors):
+            raise ValueError("factors' names must be unique")
+        return self
 
     @model_validator(mode="after")
     def _grades(self) -> Scoring:
@@ -337,6 +407,9 @@ class Scenario(Strict):
     scoring: Scoring
     sanctions: list[Sanction] = []
     rewards: list[Reward] = []
+    # "own_domain": a sanction only from a list of its own domain (OWN_DOMAIN_LISTS); no score
+    # that travels: no grade sanctions, rewards, ties term or public ranking.
+    sanction_scope: Literal["any", "own_domain"] = "any"
     life: Life
     speech: Speech | None = None
     fear: Fear | None = None
@@ -354,6 +427,24 @@ class Scenario(Strict):
         if unreviewed:
             raise ValueError(f"sensing.content_review has no entry for {unreviewed}, which"
                              " speech.content posts: give each a precision and a recall")
+        return self
+
+    @model_validator(mode="after")
+    def _own_domain(self) -> Scenario:
+        if self.sanction_scope != "own_domain":
+            return self
+        for i, s in enumerate(self.sanctions):
+            allowed = OWN_DOMAIN_LISTS[s.kind]
+            if s.grades or set(s.lists) - set(allowed):
+                raise ValueError(
+                    f"sanctions.{i} ({s.kind}): under sanction_scope 'own_domain' a {s.kind} may"
+                    f" be triggered only by the list(s) {list(allowed)}, not by"
+                    f" {s.lists + s.grades}")
+        company = self.scoring.bad_company
+        if self.rewards or self.scoring.public_ranking or (company and company.enabled):
+            raise ValueError("sanction_scope 'own_domain' allows no score that travels: no"
+                             " rewards, no scoring.public_ranking and no scoring.bad_company"
+                             " (set enabled = false)")
         return self
 
     @staticmethod

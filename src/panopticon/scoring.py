@@ -1,15 +1,20 @@
 """Scoring: the policy that turns records into a score, a grade and a public ranking.
 
-Each record moves the score by the points the scenario gives its kind; the score stays within
-[min, max] and, below base, regains ``restore_points`` with chance ``restore_rate`` a day. A
-second, true score counts only records of acts that happened: where the two give different
-grades, the citizen is wrongly graded, and ``wrong_cause`` says which wrong records did it.
+Each record moves the score by the points the scenario gives its kind (times its factor's
+weight, where the score is a weighted sum of factors); the score stays within [min, max] and,
+below base, regains ``restore_points`` with chance ``restore_rate`` a day. A capped kind adds at
+most its cap (in all, or per calendar year). A second, true score counts only records of acts
+that happened: where the two give different grades, the citizen is wrongly graded, and
+``wrong_cause`` says which wrong records did it.
+
+Only the citizens in ``who`` are scored (an opt-in scheme's users, adults, no one): the rest
+stay at base, outside the grade counts and the ranking, and meet no grade's sanction or reward.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit
@@ -18,12 +23,13 @@ from .codes import (ACT_BIT, CAUSE_FALSE_FLAG, CAUSE_FALSE_MATCH, FALSE_MATCH, F
                     RECORD_KINDS_EXTRA, WRONG_RECORDS, bit_positions)
 from .counters import INDEX, MAX_GRADES
 from .engine import RegionRuns, nonzero_into, scratch_array
-from .population import Population
+from .population import ADOPT_LEVELS, CHILD, Population, adoption_threshold
 from .rng import bits53, chance, stream_key, threshold
 from .scenario import Scenario
 
-C_SCORE, C_TRUE, C_WRONG, C_GRADE0 = (INDEX[n] for n in ("score_sum", "true_score_sum",
-                                                          "wrongly_graded", "grade_0"))
+C_SCORE, C_TRUE, C_WRONG, C_GRADE0, C_SCORED = (INDEX[n] for n in (
+    "score_sum", "true_score_sum", "wrongly_graded", "grade_0", "scored_citizens"))
+EVERYONE = ADOPT_LEVELS  # an adoption threshold no citizen's rank reaches
 
 
 N_CUTS = MAX_GRADES - 1
@@ -44,16 +50,29 @@ def restore_and_clamp(s, t, restore, base, term, restore_points, lo_score, hi_sc
 
 
 @njit(cache=True, nogil=True, inline="always")
-def apply_records(i, j, day, rec, score, true_score, wrong_cause, term, points, lo_score,
-                  hi_score, base, restore_p, restore_points, k_restore):
-    """A citizen's whole day when it has records: points, wrong causes, restoration, bounds."""
+def is_scored(age, adopt, scored):
+    """Whether a citizen has a score: adoption rank below ``scored[0]``, and an adult where
+    ``scored[1]`` is 1 (everyone: ``(EVERYONE, 0)``; no one: ``(0, 0)``)."""
+    return (adopt < scored[0]) & ((age != CHILD) | (scored[1] == 0))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def apply_records(i, j, day, rec, score, true_score, wrong_cause, term, earned, points, cap_of,
+                  cap_points, lo_score, hi_score, base, restore_p, restore_points, k_restore):
+    """A citizen's whole day when it has records: points (capped where the kind has a cap, the
+    points gained counted in ``earned[cap, j]``), wrong causes, restoration, bounds."""
     s = np.int64(score[j])
     t = np.int64(true_score[j])
     for b in range(32):
         if rec >> b & 1:
-            s += points[b]
+            p = points[b]
+            c = cap_of[b]
+            if c >= 0:
+                p = max(0, min(p, cap_points[c] - np.int64(earned[c, j])))
+                earned[c, j] += p
+            s += p
             if not (WRONG_RECORDS >> b) & 1:
-                t += points[b]
+                t += p
     cause = wrong_cause[j]
     if rec & FALSE_MATCH:
         cause |= CAUSE_FALSE_MATCH
@@ -120,40 +139,75 @@ def grade_run(score, true_score, cuts, cut_grade, acc_r):
     acc_r[C_WRONG] += wrong
 
 
+@njit(cache=True, nogil=True, inline="always")
+def uncount_unscored(age, adopt, scored, base, base_grade, acc_r):
+    """Take a run's unscored citizens (all at base) back out of its grade and score sums."""
+    unscored = 0
+    for j in range(age.shape[0]):
+        unscored += not is_scored(age[j], adopt[j], scored)
+    acc_r[C_GRADE0 + base_grade] -= unscored
+    acc_r[C_SCORE] -= base * unscored
+    acc_r[C_TRUE] -= base * unscored
+    acc_r[C_SCORED] -= unscored
+
+
 @njit(cache=True, nogil=True)
-def score_kernel(first, day, runs, region, records, score, true_score, wrong_cause, term,
-                 points, lo_score, hi_score, base, restore_p, restore_points, cuts, cut_grade,
-                 k_restore, todo, acc):
+def score_kernel(first, day, runs, region, age, adopt, records, score, true_score, wrong_cause,
+                 term, earned, points, cap_of, cap_points, lo_score, hi_score, base, restore_p,
+                 restore_points, cuts, cut_grade, scored, base_grade, k_restore, todo, acc):
     """Apply today's records and restoration to one chunk; count grades and score sums.
 
-    Per run of one region: the few citizens with records first (listed in ``todo``, a buffer
-    of chunk size), then everyone in a vectorised pass.
+    Per run of one region: the few scored citizens with records first (listed in ``todo``, a
+    buffer of chunk size), then everyone in a vectorised pass; where not everyone is scored,
+    the unscored (whose score stays at base) are then taken out of the counts.
     """
     restore_thr = threshold(restore_p)
+    everyone = scored[0] >= EVERYONE and scored[1] == 0
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         m = nonzero_into(records, lo, hi, todo)
         for t in range(m):
             j = todo[t]
-            apply_records(first + j, j, day, np.int64(records[j]), score, true_score,
-                          wrong_cause, term, points, lo_score, hi_score, base, restore_p,
-                          restore_points, k_restore)
+            if everyone or is_scored(age[j], adopt[j], scored):
+                apply_records(first + j, j, day, np.int64(records[j]), score, true_score,
+                              wrong_cause, term, earned, points, cap_of, cap_points, lo_score,
+                              hi_score, base, restore_p, restore_points, k_restore)
         acc_r = acc[region[lo]]
         restore_run(first + lo, day, records[lo:hi], score[lo:hi], true_score[lo:hi],
                     wrong_cause[lo:hi], term[lo:hi], lo_score, hi_score, base, restore_thr,
                     restore_points, k_restore, acc_r)
         grade_run(score[lo:hi], true_score[lo:hi], cuts, cut_grade, acc_r)
+        acc_r[C_SCORED] += hi - lo
+        if not everyone:
+            uncount_unscored(age[lo:hi], adopt[lo:hi], scored, base, base_grade, acc_r)
+
+
+def record_bits(kind: str) -> np.ndarray:
+    """Bit positions of a record kind: an act kind's own bit, or an extra record kind's bits;
+    a false match is recorded as jaywalking."""
+    bits = RECORD_KINDS_EXTRA.get(kind) or (ACT_BIT[kind],)
+    if kind == "jaywalking":
+        bits = (*bits, FALSE_MATCH)
+    return np.concatenate([bit_positions(b) for b in bits])
 
 
 def points_table(sc: Scenario) -> np.ndarray:
-    """Points per record bit: act kinds by their own bit, extra record kinds by theirs."""
+    """Points per record bit, times the weight of the kind's factor (rounded) where the score
+    is a weighted sum of factors: each factor a sub-score of its kinds' points, so that a record
+    moves the score by weight x points."""
+    weight = {k: f.weight for f in sc.scoring.factors for k in f.kinds}
     table = np.zeros(32, dtype=np.int64)
     for kind, pts in sc.scoring.points.items():
-        bits = RECORD_KINDS_EXTRA.get(kind) or (ACT_BIT[kind],)
-        for bit in bits:
-            table[bit_positions(bit)] = pts
-    table[bit_positions(FALSE_MATCH)] = sc.scoring.points.get("jaywalking", 0)
+        table[record_bits(kind)] = round(weight.get(kind, 1.0) * pts)
     return table
+
+
+def cap_tables(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Per record bit the index of its kind's cap (-1 for none), and each cap's points."""
+    cap_of = np.full(32, -1, np.int64)
+    for c, kind in enumerate(sc.scoring.caps):
+        cap_of[record_bits(kind)] = c
+    return cap_of, np.array([cap.points for cap in sc.scoring.caps.values()], np.int64)
 
 
 def grade_table(sc: Scenario) -> tuple[np.ndarray, list[str]]:
@@ -192,7 +246,10 @@ class Scoring:
     true_score: np.ndarray  # int16
     wrong_cause: np.ndarray  # uint8 bits CAUSE_*
     ties_term: np.ndarray  # int16 points from the standing of ties (company.py)
+    earned: np.ndarray  # int16 [cap, citizen]: points gained under each cap (this year, if yearly)
     points: np.ndarray
+    cap_of: np.ndarray  # cap_tables
+    cap_points: np.ndarray
     grade_of: np.ndarray
     cuts: np.ndarray  # grade_cuts of grade_of
     cut_grade: np.ndarray
@@ -200,37 +257,66 @@ class Scoring:
     k_restore: np.uint64
     runs: RegionRuns
     day: int = 0
+    scored: np.ndarray = field(default_factory=lambda: np.array([EVERYONE, 0], np.int64))
 
     @classmethod
     def build(cls, sc: Scenario, pop: Population, seed: int) -> Scoring:
         grade_of, names = grade_table(sc)
         cuts, cut_grade = grade_cuts(grade_of, sc.scoring.min)
-        return cls(pop=pop, sc=sc,
-                   score=np.full(pop.size, sc.scoring.base, np.int16),
-                   true_score=np.full(pop.size, sc.scoring.base, np.int16),
-                   wrong_cause=np.zeros(pop.size, np.uint8),
-                   ties_term=np.zeros(pop.size, np.int16),
-                   points=points_table(sc), grade_of=grade_of, cuts=cuts, cut_grade=cut_grade,
-                   grade_names=names,
-                   k_restore=stream_key(seed, "score.restore"),
-                   runs=RegionRuns(pop.region))
+        cap_of, cap_points = cap_tables(sc)
+        scoring = cls(pop=pop, sc=sc,
+                      score=np.full(pop.size, sc.scoring.base, np.int16),
+                      true_score=np.full(pop.size, sc.scoring.base, np.int16),
+                      wrong_cause=np.zeros(pop.size, np.uint8),
+                      ties_term=np.zeros(pop.size, np.int16),
+                      earned=np.zeros((len(cap_points), pop.size), np.int16),
+                      points=points_table(sc), cap_of=cap_of, cap_points=cap_points,
+                      grade_of=grade_of, cuts=cuts, cut_grade=cut_grade, grade_names=names,
+                      k_restore=stream_key(seed, "score.restore"),
+                      runs=RegionRuns(pop.region))
+        scoring.update_scored(sc.start)  # before the first day, which bad company may read
+        return scoring
 
     def start_day(self, day: int, date: dt.date) -> None:
         self.day = day
+        if date.timetuple().tm_yday == 1:
+            for c, cap in enumerate(self.sc.scoring.caps.values()):
+                if cap.per == "year":
+                    self.earned[c] = 0
+        self.update_scored(date)
+
+    def update_scored(self, date: dt.date) -> None:
+        """Today's scored group; citizens who left it (adoption can be set to fall) go back to
+        base, as the unscored always are."""
+        who, spec = self.sc.scoring.who, self.sc.population
+        users = {"internet_users": spec.internet_users, "payment_users": spec.payment_users}
+        thr = (adoption_threshold(users[who], date, self.pop.regions) if who in users
+               else 0 if who == "nobody" else EVERYONE)
+        if thr < self.scored[0]:
+            left = (self.pop.adopt >= thr) & (self.pop.adopt < self.scored[0])
+            self.score[left] = self.true_score[left] = self.sc.scoring.base
+            self.wrong_cause[left] = self.ties_term[left] = 0
+        self.scored = np.array([thr, int(who == "adults")], np.int64)
+
+    def scored_mask(self) -> np.ndarray:
+        """Citizens with a score today."""
+        return is_scored.py_func(self.pop.age, self.pop.adopt, self.scored)
 
     def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
         s = self.sc.scoring
-        score_kernel(lo, self.day, self.runs(lo, hi),
-                     self.pop.region[lo:hi], scratch["records"][: hi - lo], self.score[lo:hi],
-                     self.true_score[lo:hi], self.wrong_cause[lo:hi], self.ties_term[lo:hi],
-                     self.points, s.min, s.max,
-                     s.base, s.restore_rate, s.restore_points, self.cuts, self.cut_grade,
-                     self.k_restore, scratch_array(scratch, "todo", hi - lo, np.int32), acc)
+        base_grade = self.grade_of[s.base - s.min]
+        score_kernel(lo, self.day, self.runs(lo, hi), self.pop.region[lo:hi],
+                     self.pop.age[lo:hi], self.pop.adopt[lo:hi], scratch["records"][: hi - lo],
+                     self.score[lo:hi], self.true_score[lo:hi], self.wrong_cause[lo:hi],
+                     self.ties_term[lo:hi], self.earned[:, lo:hi], self.points, self.cap_of,
+                     self.cap_points, s.min, s.max, s.base, s.restore_rate, s.restore_points,
+                     self.cuts, self.cut_grade, self.scored, base_grade, self.k_restore,
+                     scratch_array(scratch, "todo", hi - lo, np.int32), acc)
 
     def ranking(self) -> tuple[np.ndarray, np.ndarray]:
-        """The public ranking: citizens per score, and each score's national percentile rank."""
+        """The public ranking: scored citizens per score, and each score's percentile rank."""
         lo = self.sc.scoring.min
-        counts = np.bincount(self.score.astype(np.int64) - lo,
+        counts = np.bincount(self.score[self.scored_mask()].astype(np.int64) - lo,
                              minlength=self.sc.scoring.max - lo + 1)
         above = counts[::-1].cumsum()[::-1] - counts
-        return counts, 100.0 * (1.0 - above / max(self.pop.size, 1))
+        return counts, 100.0 * (1.0 - above / max(counts.sum(), 1))

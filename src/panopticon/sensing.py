@@ -20,7 +20,7 @@ from .codes import (FALSE_MATCH, FLAG_FALSE, FLAG_TRUE, ONLINE_POST, PAY_DEBT,
                     PAY_TAX, POST_AGAINST, POST_TYPE, POST_TYPE_SHIFT)
 from .counters import ACT_KINDS, CONTENT_TYPES, INDEX, act_counter
 from .engine import RegionRuns, scratch_array
-from .population import URBAN, Population, share_on
+from .population import URBAN, Population, load_regions, share_on
 from .rng import bits53, chance, stream_key, threshold
 from .scenario import Scenario
 
@@ -191,7 +191,7 @@ class Sensing:
     def start_day(self, day: int, date: dt.date) -> None:
         self.day = day
         self.cameras = share_on(self.sc.sensing.cameras.count, date)
-        per_person = self.cameras / self.pop.regions.total
+        per_person = self.cameras / self.pop.regions.national
         self.coverage = 1.0 - np.exp(-self.sc.sensing.cameras.view_factor * per_person
                                      * self.density)
         # Wrong attributions: a share of all camera attributions, spread over covered citizens.
@@ -212,12 +212,15 @@ class Sensing:
 
 
 def camera_density(sc: Scenario, pop: Population) -> np.ndarray:
-    """Cameras per person relative to the national mean, by [region, town]; mean 1 by design."""
+    """Cameras per person relative to the national mean, by [region, town]; the national mean
+    is 1 by design (over every province, for a scenario of some of them too)."""
     cams = sc.sensing.cameras
+    everywhere = load_regions()
+    national = np.array([cams.region_density.get(code, 1.0) for code in everywhere.codes])
     regional = np.array([cams.region_density.get(code, 1.0) for code in pop.regions.codes])
     u = sc.population.urban_share
     town = np.array([1.0, cams.urban_density]) / (1.0 - u + u * cams.urban_density)
     density = regional[:, None] * town[None, :]
-    weights = pop.regions.census / pop.regions.total
-    return density / float(weights @ regional)
+    weights = everywhere.census / everywhere.total
+    return density / float(weights @ national)
 

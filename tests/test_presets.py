@@ -1,0 +1,205 @@
+"""The documented schemes as presets: each runs, and each shows the rule that defines it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tomllib
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from panopticon import scenario
+from panopticon.cli import app
+from panopticon.consequences import CREDIT, SANCTION_BIT, active_masks, grade_steps, standing
+from panopticon.counters import INDEX
+from panopticon.population import CHILD, build, load_regions
+from panopticon.results import write_run
+from panopticon.scenario import PRESETS
+from panopticon.scoring import cap_tables, points_table, record_bits
+from panopticon.sensing import camera_density
+from panopticon.simulation import Simulation
+
+START, END = dt.date(2017, 1, 1), dt.date(2018, 12, 31)
+
+
+def tiny(name: str, **changes) -> scenario.Scenario:
+    base = {"population.size": 3000, "start": START, "end": END}
+    return scenario.load(name).with_changes(**{**base, **changes})
+
+
+def totals(counts: np.ndarray, name: str) -> np.ndarray:
+    """A counter per day, summed over regions."""
+    return counts[:, :, INDEX[name]].sum(axis=1)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_each_preset_runs_on_a_tiny_population(name):
+    sc = tiny(name, start=max(START, scenario.load(name).start))
+    data = Simulation(sc).run()
+    assert (totals(data.counts, "citizens") == 3000).all()
+    assert totals(data.counts, "defaults_recorded").sum() > 0  # every scheme keeps the courts
+    graded = sum(totals(data.counts, f"grade_{g}") for g in range(len(data.grade_names)))
+    assert (graded == totals(data.counts, "scored_citizens")).all()
+
+
+# court-list and eu-baseline: no score
+
+@pytest.mark.parametrize("name", ["court-list", "eu-baseline"])
+def test_schemes_without_a_score_sanction_only_from_lists(name):
+    data = Simulation(tiny(name)).run()
+    c = data.counts
+    assert not totals(c, "scored_citizens").any() and not data.ranking[0].any()
+    on_lists = sum(totals(c, n) for n in ("listed_stock", "stale_stock", "exit_ban_stock",
+                                          "misconduct_stock"))
+    assert (totals(c, "sanctioned_people_stock") <= on_lists).all()
+    assert totals(c, "sanctioned_people_stock").any()
+    for counter in ("jobs_blocked", "internet_throttled_stock", "bad_company_stock",
+                    "transport_discounts", "easy_credit"):
+        assert not totals(c, counter).any(), counter
+
+
+def test_the_same_world_under_china_2018_sanctions_by_grade():
+    """The check above can fail: china-2018 sanctions some who are on no list."""
+    c = Simulation(tiny("china-2018")).run().counts
+    on_lists = sum(totals(c, n) for n in ("listed_stock", "stale_stock", "exit_ban_stock",
+                                          "misconduct_stock"))
+    assert (totals(c, "sanctioned_people_stock") > on_lists).any()
+
+
+# eu-baseline: a travel ban only from misconduct on board
+
+@pytest.mark.parametrize(("name", "misconduct", "banned"), [
+    ("eu-baseline", 0.0, False), ("eu-baseline", 0.001, True), ("china-2018", 0.0, True)])
+def test_eu_baseline_bans_travel_only_for_misconduct_on_board(name, misconduct, banned):
+    c = Simulation(tiny(name, **{"acts.onboard_misconduct.rate": misconduct})).run().counts
+    assert totals(c, "listed_stock").any()  # judgment debtors are listed all the same
+    blocked = totals(c, "plane_blocked").sum() + totals(c, "train_blocked").sum()
+    assert (blocked > 0) == banned
+
+
+def test_eu_baseline_masks_name_only_own_domain_lists():
+    sc = scenario.load("eu-baseline")
+    lists, grades, rewards = active_masks(sc, ["A"] * len(sc.scoring.grades), END)
+    assert not grades.any() and not rewards.any()
+    court, tax, misconduct = lists
+    assert court == CREDIT and tax == 0
+    assert misconduct == SANCTION_BIT["plane_ban"] | SANCTION_BIT["train_ban"]
+
+
+# sesame: payment-app users only
+
+def test_sesame_scores_payment_users_only_and_never_sanctions_the_rest():
+    sc = tiny("sesame", **{"acts.debt_default.rate": 0.003, "court.judgment_rate": 0.05})
+    sim = Simulation(sc)
+    data = sim.run()
+    scored = sim.scoring.scored_mask()
+    assert 0 < scored.sum() < sc.population.size
+    assert (sim.scoring.score[~scored] == sc.scoring.base).all()  # records move no score
+    poor = sim.scoring.score < 550
+    assert poor[scored].any()
+    assert data.ranking[0].sum() == scored.sum()
+    final = totals(data.counts, "scored_citizens")[-1]
+    assert final == scored.sum()
+
+
+def test_an_unscored_citizen_meets_no_grade_sanction_or_reward():
+    sc = scenario.load("sesame")
+    sim_scoring = Simulation(tiny("sesame", **{"population.size": 50})).scoring
+    _, grades, rewards = active_masks(sc, sim_scoring.grade_names, END)
+    steps = grade_steps(grades, rewards, sim_scoring.cut_grade)
+    lists = np.zeros(3, np.int64)
+    for scored in (True, False):
+        for score in (400, 800):
+            sanc, _, rew = standing.py_func(0, 0, score, score, scored, 0, 0, lists,
+                                                     sim_scoring.cuts, steps)
+            assert (sanc == CREDIT) == (scored and score == 400)
+            assert (rew != 0) == (scored and score == 800)
+
+
+def test_sesame_weights_fold_into_points():
+    sc = scenario.load("sesame")
+    table = points_table(sc)
+    for factor in sc.scoring.factors:
+        for kind in factor.kinds:
+            expected = round(factor.weight * sc.scoring.points[kind])
+            assert (table[record_bits(kind)] == expected).all(), kind
+    assert table.min() == round(0.35 * -200)
+
+
+# fuzhou: volunteering capped at 50 points
+
+def fuzhou_volunteers(per: str) -> Simulation:
+    sc = tiny("fuzhou", **{"acts.good_deed.rate": 0.05, "scoring.caps": {
+        "good_deed": {"points": 50, "per": per}}})
+    sim = Simulation(sc)
+    sim.run()
+    return sim
+
+
+def test_fuzhou_no_one_gains_more_than_the_cap_from_volunteering():
+    sim = fuzhou_volunteers("total")
+    base = sim.scenario.scoring.base
+    assert sim.scoring.earned.max() == 50
+    assert sim.scoring.score.max() == base + 50  # volunteering is the one kind that adds
+    assert (sim.scoring.earned[0][sim.scoring.scored_mask()] == 50).mean() > 0.5  # it binds
+
+
+def test_a_yearly_cap_starts_again_each_january():
+    sim = fuzhou_volunteers("year")
+    base = sim.scenario.scoring.base
+    assert sim.scoring.earned.max() == 50
+    assert sim.scoring.score.max() == base + 100  # two calendar years, 50 in each
+
+
+def test_cap_tables_cover_every_bit_of_a_capped_kind():
+    cap_of, cap_points = cap_tables(scenario.load("fuzhou"))
+    assert cap_points.tolist() == [50]
+    assert (cap_of >= 0).sum() == 1
+
+
+# rongcheng and fuzhou: a city's adults
+
+@pytest.mark.parametrize(("name", "code"), [("rongcheng", "370000"), ("fuzhou", "350000")])
+def test_a_city_lives_in_its_province_with_national_shares(name, code):
+    sc = scenario.load(name).with_changes(**{"population.size": 20_000})
+    pop = build(sc.population, 1)
+    assert pop.regions.codes == [code] and (pop.region == 0).all()
+    assert pop.regions.national == load_regions().total
+    everywhere = camera_density(scenario.load("china-2018"), build(
+        scenario.load("china-2018").population.model_copy(update={"size": 20_000}), 1))
+    np.testing.assert_allclose(camera_density(sc, pop),
+                               everywhere[load_regions().codes.index(code)][None, :])
+
+
+def test_rongcheng_scores_adults_only():
+    sim = Simulation(tiny("rongcheng"))
+    data = sim.run()
+    children = sim.pop.age == CHILD
+    assert children.any()
+    assert (sim.scoring.score[children] == sim.scenario.scoring.base).all()
+    assert totals(data.counts, "scored_citizens")[-1] == (~children).sum()
+    assert (sim.scoring.score[~children] != sim.scenario.scoring.base).any()
+
+
+def test_a_city_is_not_compared_with_national_figures(tmp_path):
+    out = write_run(Simulation(tiny("rongcheng", **{"population.size": 500})).run(),
+                    tmp_path / "run")
+    assert json.loads((out / "summary.json").read_text())["published_comparison"] == []
+
+
+def test_a_city_run_from_the_command_line_keeps_the_city_people(tmp_path):
+    out = tmp_path / "city"
+    result = CliRunner().invoke(app, ["run", "rongcheng", "--population", "2000", "--end",
+                                      "2014-03-31", "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "models a city, so none is compared" in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scale"] == pytest.approx(720_000 / 2000)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_each_preset_round_trips_through_toml(name):
+    sc = scenario.load(name)
+    assert scenario.validate(tomllib.loads(sc.to_toml()), name) == sc
