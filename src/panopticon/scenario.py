@@ -272,6 +272,12 @@ class Life(Strict):
     exit_travel_rate: Probability
 
 
+class Audit(Strict):
+    """What the audit keeps beyond totals: a cohort of sampled citizens with full histories."""
+
+    cohort_size: Annotated[int, Field(ge=0, le=100_000)] = 1000  # 0: no cohort
+
+
 class Scenario(Strict):
     name: str
     description: str = ""
@@ -289,6 +295,7 @@ class Scenario(Strict):
     rewards: list[Reward] = []
     life: Life
     fear: Fear | None = None
+    audit: Audit = Audit()
     sources: dict[str, str] = {}
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from .audit import counterfactual_scenario
 from .results import tag_seed, timeseries
 from .scenario import Scenario
 from .simulation import Progress, RunData, Simulation
@@ -42,3 +43,10 @@ def _offset(progress: Progress | None, index: int, k: int) -> Progress | None:
     if progress is None:
         return None
     return lambda done, total: progress(index * total + done, k * total)
+
+
+def run_counterfactual(data: RunData, progress: Progress | None = None) -> RunData:
+    """``data``'s scenario and seed with fear off (no cohort): with common random numbers, what
+    citizens would have done without surveillance's feedback on behaviour."""
+    sc = counterfactual_scenario(data.scenario).with_changes(**{"audit.cohort_size": 0})
+    return _run(sc, data.seed, data.chunk_size, data.threads, progress)
