@@ -32,7 +32,7 @@ def query(*args: str):
 
 
 def test_each_parquet_file_is_a_view(run_folder):
-    assert list(views(run_folder)) == ["ranking", "regions", "timeseries"]
+    assert list(views(run_folder)) == ["audit", "cohort", "ranking", "regions", "timeseries"]
     result = run_query(run_folder, "select (select count(*) from timeseries), "
                                    "(select count(*) from regions), "
                                    "(select count(distinct region) from regions), "

@@ -18,6 +18,11 @@ from rich.text import Text
 
 LAWFUL_POST = "posted (lawful)"
 HARMS = ("blocked", "sanction", "family")  # kinds that cost the citizen something
+WRONG_TEXT = {"false_record": "false record(s)", "blocked": "wrongful refusal(s)",
+              "sanction": "wrongful sanction(s) imposed", "grade": "wrong grade change(s)",
+              "score": "score change(s) from a wrong record or bad company",
+              "fear": "rise(s) in fear after a wrong record", "registry": "stale listing(s)",
+              "family": "school bar(s) for a parent's wrongful sanction"}
 
 
 class StoryError(ValueError):
@@ -112,7 +117,7 @@ def reckoning(events: list[dict]) -> Text:
     text = Text("What it cost them: ", style="bold")
     text.append("; ".join(cost) + ". ")
     text.append("What was wrong: ", style="bold")
-    text.append(", ".join(f"{n} {k.replace('_', ' ')} event(s)" for k, n in wrong.most_common())
+    text.append(", ".join(f"{n} {WRONG_TEXT.get(k, k)}" for k, n in wrong.most_common())
                 if wrong else "nothing the audit can see", style="red" if wrong else "")
     text.append(".")
     return text
