@@ -261,7 +261,8 @@ def _wrongful(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
 def _disparate_impact(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
     for metric, measure in (("listing_rate", "listed"), ("sanction_rate", "sanctioned"),
                             ("wrongful_sanction_rate", "wrongly_sanctioned"),
-                            ("blocked_rate", "blocked"), ("wrongly_blocked_rate", "wrongly_blocked")):
+                            ("blocked_rate", "blocked"),
+                            ("wrongly_blocked_rate", "wrongly_blocked")):
         rows.figure("disparate_impact", metric, "rate", NOTES[metric],
                     by_group(t, measure, "citizens"))
 

@@ -152,7 +152,8 @@ class Cohort:
         lo = sim.scenario.scoring.min
         return {"status": reg.status[ids].astype(np.int64),
                 "court_day": reg.court_day[ids].astype(np.int64),
-                "score": sc.score[ids].astype(np.int64), "true": sc.true_score[ids].astype(np.int64),
+                "score": sc.score[ids].astype(np.int64),
+                "true": sc.true_score[ids].astype(np.int64),
                 "grade": sc.grade_of[sc.score[ids].astype(np.int64) - lo],
                 "true_grade": sc.grade_of[sc.true_score[ids].astype(np.int64) - lo],
                 "term": sc.ties_term[ids].astype(np.int64), "cause": sc.wrong_cause[ids],
@@ -196,8 +197,8 @@ class Cohort:
         for bits, where, text, wrong in (
                 (codes.IN_DEFAULT, gained, "debt default recorded: a court case opens", False),
                 (codes.JUDGED, gained, "judged a debtor by a court", False),
-                (codes.STALE, gained, "paid, but the listing stays with airlines and railways "
-                 "until it is removed", True),
+                (codes.STALE, gained,
+                 "paid, but airlines and railways keep the listing until it is removed", True),
                 (codes.STALE, lost, "the paid listing is finally removed", False),
                 (codes.TAX_CASE, gained, "tax arrears case opened", False),
                 (codes.EXIT_BAN, lost, "tax paid: exit ban lifted", False),
@@ -208,7 +209,8 @@ class Cohort:
                   "listed as a dishonest judgment debtor (court list)")
         self.emit(day, (self.records & codes.TAX_LISTED) != 0, "registry",
                   "exit ban for tax arrears")
-        shared = ((s & codes.LISTED) != 0) & (day - now["court_day"] == self.sim.registry.list_delay)
+        delay = self.sim.registry.list_delay
+        shared = ((s & codes.LISTED) != 0) & (day - now["court_day"] == delay)
         self.emit(day, shared, "registry", "the listing reaches airlines and railways")
         delisted = (lost & codes.LISTED) != 0
         self.emit(day, delisted & paid, "registry", "paid: off the court list")

@@ -172,8 +172,8 @@ def standing(s, court_day, score, true_score, day, list_delay, list_mask, cuts, 
 
 @njit(cache=True, nogil=True, inline="always")
 def stand_run(first, day, age, flags, adopt, acts, status, court_day, score, true_score, family,
-              history, events, internet_thr, list_delay, list_mask, cuts, steps, life_thr, life_keys,
-              acc_r):
+              history, events, internet_thr, list_delay, list_mask, cuts, steps, life_thr,
+              life_keys, acc_r):
     """Every citizen of a run: sanctions in force (stocks, family standing, history) and life
     events.
 
@@ -262,8 +262,8 @@ def sanction_kernel(first, day, runs, region, age, flags, adopt, acts, status, c
         graded = steps if connected[region[lo]] else unconnected
         stand_run(first + lo, day, age[lo:hi], flags[lo:hi], adopt[lo:hi], acts[lo:hi],
                   status[lo:hi], court_day[lo:hi], score[lo:hi], true_score[lo:hi],
-                  family[lo:hi], history[lo:hi], events[lo:hi], internet_thr, list_delay, list_mask, cuts,
-                  graded, life_thr, life_keys, acc_r)
+                  family[lo:hi], history[lo:hi], events[lo:hi], internet_thr, list_delay,
+                  list_mask, cuts, graded, life_thr, life_keys, acc_r)
         m = nonzero_into(events, lo, hi, todo)
         for t in range(m):
             j = todo[t]
