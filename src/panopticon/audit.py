@@ -3,7 +3,8 @@
 Flows come from the daily counters (events, per province); people and group rates come from
 per-citizen "ever" bits that the stages keep (registry: on a list; consequences: blocked, wrongly
 blocked, under a sanction, rewarded, a child barred), counted by group once at the end of the run
-(:func:`tally`), so the day loop pays one bit-or per event. Chilling and deterrence compare the
+(:func:`tally`), so the day loop pays a bit-or per event and one per citizen in the vectorised
+standing pass. Chilling and deterrence compare the
 run with the same scenario and seed with fear off (:func:`counterfactual_scenario`): thanks to
 common random numbers the difference is the policy's, not noise.
 """

@@ -187,7 +187,7 @@ def audit_table(summary: dict) -> Table:
     for col in ("section", "figure", "value", "vs national", *(["fear off"] if cf else [])):
         table.add_column(col, justify="left" if col in ("section", "figure") else "right")
     for row in summary["audit"]:
-        figure = row["metric"] + ("" if row["group_by"] in ("total",) or row["group"] == "all"
+        figure = row["metric"] + ("" if row["group"] == "all"
                                   else f" ({row['group_by']} {row['group']})")
         ratio = row["ratio_to_national"]
         extra = [_figure(row["fear_off"], row["unit"])] if cf else []

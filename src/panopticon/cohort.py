@@ -78,6 +78,54 @@ def bit_names(mask: int, names: dict[str, int]) -> str:
     return ", ".join(SANCTION_TEXT.get(k, k) for k, bit in names.items() if mask & bit)
 
 
+@dataclass(frozen=True)
+class Events:
+    """Events told by the bits of a per-member word: each bit's kind, text and wrongfulness."""
+
+    bits: np.ndarray
+    kinds: np.ndarray
+    texts: np.ndarray
+    wrong: np.ndarray
+
+    @classmethod
+    def of(cls, *entries: tuple[int, str, str, bool]) -> Events:
+        bits, kinds, texts, wrong = zip(*entries, strict=True)
+        return cls(np.array(bits, np.int64), np.array(kinds, object), np.array(texts, object),
+                   np.array(wrong, bool))
+
+
+OBSERVED = tuple(k for k in ACT_KINDS if k not in ("online_post", "plane_ticket", "train_ticket"))
+# acts word: act bits, the online-post bit for a lawful post only, the extras
+ACT_EVENTS = Events.of(
+    *((1 << k, "act", ACT_TEXT.get(kind, "posted (lawful)"), False)
+      for k, kind in enumerate(ACT_KINDS)),
+    (codes.POST_AGAINST, "act", "posted against the official line", False),
+    (codes.PAY_DEBT, "act", "paid the court debt", False),
+    (codes.PAY_TAX, "act", "paid the tax arrears", False))
+RECORD_EVENTS = Events.of(
+    *((codes.ACT_BIT[k], "observed", f"recorded: {ACT_TEXT[k]}", False) for k in OBSERVED),
+    (codes.FLAG_TRUE, "observed", "post against the line flagged by review", False),
+    (codes.FALSE_MATCH, "false_record", "a camera matched someone else's offence to them", True),
+    (codes.FLAG_FALSE, "false_record", "a lawful post was flagged by content review", True),
+    (codes.JUDGMENT_UNPAID, "registry", "listed as a dishonest judgment debtor (court list)",
+     False),
+    (codes.TAX_LISTED, "registry", "exit ban for tax arrears", False))
+# status word: bits gained (low byte), lost (<< 8), and the court list's steps (<< 16)
+LOST, PAID_OFF, EXPIRED, SHARED = 8, 1 << 16, 1 << 17, 1 << 18
+STATUS_EVENTS = Events.of(
+    (codes.IN_DEFAULT, "registry", "debt default recorded: a court case opens", False),
+    (codes.JUDGED, "registry", "judged a debtor by a court", False),
+    (SHARED, "registry", "the listing reaches airlines and railways", False),
+    (PAID_OFF, "registry", "paid: off the court list", False),
+    (EXPIRED, "registry", "court listing expired", False),
+    (codes.STALE, "registry", "paid, but still listed with airlines and railways", True),
+    (codes.STALE << LOST, "registry", "the paid listing is finally removed", False),
+    (codes.TAX_CASE, "registry", "tax arrears case opened", False),
+    (codes.EXIT_BAN << LOST, "registry", "tax paid: exit ban lifted", False),
+    (codes.MISCONDUCT, "registry", "put on the travel misconduct list for a year", False),
+    (codes.MISCONDUCT << LOST, "registry", "off the travel misconduct list", False))
+
+
 @dataclass
 class Cohort:
     """The members (sorted ids), today's captures, yesterday's state and the events so far."""
@@ -109,35 +157,55 @@ class Cohort:
 
     def emit(self, day: int, where: np.ndarray, kind: str, detail: str | list[str],
              wrongful: bool | np.ndarray = False) -> None:
-        """Rows for the members at positions ``where`` (a boolean mask or indices)."""
-        pos = np.flatnonzero(where) if where.dtype == bool else where
-        if pos.shape[0] == 0:
+        """Rows for the members where the mask ``where`` holds; ``detail`` one per row or one
+        for all, ``wrongful`` per member or one for all."""
+        pos = np.flatnonzero(where)
+        n = pos.shape[0]
+        if n == 0:
             return
-        details = [detail] * pos.shape[0] if isinstance(detail, str) else detail
-        wrong = np.broadcast_to(np.asarray(wrongful, bool), where.shape)
-        wrong = wrong[pos] if where.dtype == bool else wrong
-        self.rows.append((self.ids[pos], day, kind, details, np.asarray(wrong, bool)))
+        assert isinstance(detail, str) or len(detail) == n, "one detail per row"
+        wrong = np.asarray(wrongful, bool)
+        self.rows.append((self.ids[pos], day, np.full(n, kind, object),
+                          np.full(n, detail, object) if isinstance(detail, str)
+                          else np.array(detail, object),
+                          wrong[pos] if wrong.ndim else np.full(n, bool(wrong))))
+
+    def emit_words(self, day: int, words: np.ndarray, events: Events) -> None:
+        """Rows for every bit of ``events`` set in each member's word, in ``events``' order."""
+        some = np.flatnonzero(words)
+        if some.shape[0] == 0:
+            return
+        pos, col = np.nonzero((words[some, None] & events.bits[None, :]) != 0)
+        self.rows.append((self.ids[some[pos]], day, events.kinds[col], events.texts[col],
+                          events.wrong[col]))
 
     def end_day(self, day: int, date: dt.date) -> None:
-        """Today's events of every member, from the captures and the stages' arrays."""
+        """Today's events of every member, from the captures and the stages' arrays; parts
+        with nothing to tell today cost one test."""
         if self.ids.shape[0] == 0:
             return
         now = self.state(day)
         if day == 0:
             self.profiles()
             self.prev = now  # the start is not an event
-        self.acts_and_records(day)
+        acts = self.acts
+        against = (acts & codes.POST_AGAINST) != 0
+        self.emit_words(day, np.where(against, acts & ~(1 << codes.ONLINE_POST), acts),
+                        ACT_EVENTS)
+        self.emit_words(day, self.records, RECORD_EVENTS)
         self.registry(day, now)
         self.scores(day, now)
         self.standing(day, now)
-        self.attempts(day, now)
+        if self.events.any():
+            self.attempts(day, now)
         self.children(day, now)
         if self.sim.fear is not None:
             risk, before = now["risk"] / 65535.0, self.prev["risk"] / 65535.0
             jump = risk - before >= FEAR_JUMP
-            self.emit(day, jump, "fear", [f"perceived risk {x:.2f} -> {y:.2f}" for x, y in
-                                          zip(before[jump], risk[jump], strict=True)],
-                      (self.records & codes.WRONG_RECORDS) != 0)
+            if jump.any():
+                self.emit(day, jump, "fear", [f"perceived risk {x:.2f} -> {y:.2f}" for x, y in
+                                              zip(before[jump], risk[jump], strict=True)],
+                          (self.records & codes.WRONG_RECORDS) != 0)
         self.prev = now
 
     def state(self, day: int) -> dict:
@@ -168,85 +236,54 @@ class Cohort:
                    f"{'urban' if pop.flags[i] & URBAN else 'rural'}, income decile {d + 1} of 10"
                    + (f" (parent: citizen {pop.parent[i]})" if pop.parent[i] >= 0 else "")
                    for i, d in zip(ids, income, strict=True)]
-        self.emit(0, np.arange(ids.shape[0]), "profile", details)
-
-    def acts_and_records(self, day: int) -> None:
-        acts, rec = self.acts, self.records
-        for k, kind in enumerate(ACT_KINDS):
-            done, seen = (acts >> k & 1) != 0, (rec >> k & 1) != 0
-            if kind == "online_post":
-                against = (acts & codes.POST_AGAINST) != 0
-                self.emit(day, done & against, "act", "posted against the official line")
-                self.emit(day, done & ~against, "act", "posted (lawful)")
-                self.emit(day, seen, "observed", "post against the line flagged by review")
-                continue
-            self.emit(day, done, "act", ACT_TEXT[kind])
-            if kind not in ("plane_ticket", "train_ticket"):
-                self.emit(day, seen, "observed", f"recorded: {ACT_TEXT[kind]}")
-        self.emit(day, (acts & codes.PAY_DEBT) != 0, "act", "paid the court debt")
-        self.emit(day, (acts & codes.PAY_TAX) != 0, "act", "paid the tax arrears")
-        self.emit(day, (rec & codes.FALSE_MATCH) != 0, "false_record",
-                  "a camera matched someone else's offence to them", True)
-        self.emit(day, (rec & codes.FLAG_FALSE) != 0, "false_record",
-                  "a lawful post was flagged by content review", True)
+        self.emit(0, np.ones(ids.shape[0], bool), "profile", details)
 
     def registry(self, day: int, now: dict) -> None:
         s, before = now["status"], self.prev["status"]
-        gained, lost = s & ~before, before & ~s
-        paid = (self.acts & codes.PAY_DEBT) != 0
-        for bits, where, text, wrong in (
-                (codes.IN_DEFAULT, gained, "debt default recorded: a court case opens", False),
-                (codes.JUDGED, gained, "judged a debtor by a court", False),
-                (codes.STALE, gained,
-                 "paid, but airlines and railways keep the listing until it is removed", True),
-                (codes.STALE, lost, "the paid listing is finally removed", False),
-                (codes.TAX_CASE, gained, "tax arrears case opened", False),
-                (codes.EXIT_BAN, lost, "tax paid: exit ban lifted", False),
-                (codes.MISCONDUCT, gained, "put on the travel misconduct list for a year", False),
-                (codes.MISCONDUCT, lost, "off the travel misconduct list", False)):
-            self.emit(day, (where & bits) != 0, "registry", text, wrong)
-        self.emit(day, (self.records & codes.JUDGMENT_UNPAID) != 0, "registry",
-                  "listed as a dishonest judgment debtor (court list)")
-        self.emit(day, (self.records & codes.TAX_LISTED) != 0, "registry",
-                  "exit ban for tax arrears")
-        delay = self.sim.registry.list_delay
-        shared = ((s & codes.LISTED) != 0) & (day - now["court_day"] == delay)
-        self.emit(day, shared, "registry", "the listing reaches airlines and railways")
+        lost = before & ~s
         delisted = (lost & codes.LISTED) != 0
-        self.emit(day, delisted & paid, "registry", "paid: off the court list")
-        self.emit(day, delisted & ~paid, "registry", "court listing expired")
+        paid = (self.acts & codes.PAY_DEBT) != 0
+        shared = ((s & codes.LISTED) != 0) & (day - now["court_day"]
+                                              == self.sim.registry.list_delay)
+        word = ((s & ~before) | lost << LOST | np.where(delisted & paid, PAID_OFF, 0)
+                | np.where(delisted & ~paid, EXPIRED, 0) | np.where(shared, SHARED, 0))
+        self.emit_words(day, word, STATUS_EVENTS)
 
     def scores(self, day: int, now: dict) -> None:
-        grades = self.sim.scoring.grade_names
-        term_moved = now["term"] != self.prev["term"]
-        self.emit(day, term_moved, "score",
-                  [f"bad-company term {a} -> {b} points (ties on a list or in a low grade)"
-                   for a, b in zip(self.prev["term"][term_moved], now["term"][term_moved],
-                                   strict=True)], True)
-        moved = (now["score"] != self.prev["score"]) & (self.records != 0)
-        wrong = (self.records & codes.WRONG_RECORDS) != 0
-        self.emit(day, moved, "score",
-                  [f"score {a} -> {b} (true score {t})" for a, b, t in
-                   zip(self.prev["score"][moved], now["score"][moved], now["true"][moved],
-                       strict=True)], wrong)
-        regraded = now["grade"] != self.prev["grade"]
-        self.emit(day, regraded, "grade",
-                  [f"grade {grades[a]} -> {grades[b]}" + (f" (true grade {grades[t]})" if t != b
-                                                          else "")
-                   for a, b, t in zip(self.prev["grade"][regraded], now["grade"][regraded],
-                                      now["true_grade"][regraded], strict=True)],
-                  now["grade"] != now["true_grade"])
+        grades, prev = self.sim.scoring.grade_names, self.prev
+        term_moved = now["term"] != prev["term"]
+        if term_moved.any():
+            self.emit(day, term_moved, "score",
+                      [f"bad-company term {a} -> {b} points (ties on a list or in a low grade)"
+                       for a, b in zip(prev["term"][term_moved], now["term"][term_moved],
+                                       strict=True)], True)
+        moved = (now["score"] != prev["score"]) & (self.records != 0)
+        if moved.any():
+            self.emit(day, moved, "score",
+                      [f"score {a} -> {b} (true score {t})" for a, b, t in
+                       zip(prev["score"][moved], now["score"][moved], now["true"][moved],
+                           strict=True)], (self.records & codes.WRONG_RECORDS) != 0)
+        regraded = now["grade"] != prev["grade"]
+        if regraded.any():
+            self.emit(day, regraded, "grade",
+                      [f"grade {grades[a]} -> {grades[b]}"
+                       + (f" (true grade {grades[t]})" if t != b else "")
+                       for a, b, t in zip(prev["grade"][regraded], now["grade"][regraded],
+                                          now["true_grade"][regraded], strict=True)],
+                      now["grade"] != now["true_grade"])
 
     def standing(self, day: int, now: dict) -> None:
-        sanc, before = now["sanc"], self.prev["sanc"]
-        for where, verb, bits in ((sanc & ~before, "now under", sanc & ~before),
-                                  (before & ~sanc, "no longer under", before & ~sanc)):
-            pos = np.flatnonzero(where)
-            self.emit(day, pos, "sanction",
-                      [f"{verb}: {bit_names(int(bits[p]), cq.SANCTION_BIT)}"
-                       + (f" (wrongful: {self.cause(p, now)})" if verb == "now under"
-                          and now["wrong"][p] & bits[p] else "") for p in pos],
-                      (now["wrong"][pos] & bits[pos]) != 0 if verb == "now under" else False)
+        sanc, before, wrong = now["sanc"], self.prev["sanc"], now["wrong"]
+        gained, lost = sanc & ~before, before & ~sanc
+        if gained.any():
+            self.emit(day, gained != 0, "sanction",
+                      [f"now under: {bit_names(int(gained[p]), cq.SANCTION_BIT)}"
+                       + (f" (wrongful: {self.cause(p, now)})" if wrong[p] & gained[p] else "")
+                       for p in np.flatnonzero(gained)], (wrong & gained) != 0)
+        if lost.any():
+            self.emit(day, lost != 0, "sanction",
+                      [f"no longer under: {bit_names(int(b), cq.SANCTION_BIT)}"
+                       for b in lost[lost != 0]])
 
     def cause(self, p: int, now: dict) -> str:
         """Why member ``p``'s sanction is wrongful, in words."""
@@ -262,12 +299,13 @@ class Cohort:
         ev, sanc, wrong, rewards = self.events, now["sanc"], now["wrong"], now["rewards"]
         for event, bit, what, reward, reward_text in ATTEMPTS:
             tried = (ev & event) != 0
+            if not tried.any():
+                continue
             blocked = tried & ((sanc & bit) != 0)
-            pos = np.flatnonzero(blocked)
-            self.emit(day, pos, "blocked",
+            self.emit(day, blocked, "blocked",
                       [f"{what} refused" + (f" (wrongful: {self.cause(p, now)})"
-                                            if wrong[p] & bit else "") for p in pos],
-                      (wrong[pos] & bit) != 0)
+                                            if wrong[p] & bit else "")
+                       for p in np.flatnonzero(blocked)], (wrong & bit) != 0)
             rewarded = tried & ~blocked & ((rewards & reward) != 0)
             self.emit(day, rewarded, "reward", reward_text)
             if event >= 1 << codes.PLANE_TICKET:
@@ -279,13 +317,16 @@ class Cohort:
         f, before = now["family"], self.prev["family"]
         barred = (f & cq.FAMILY_BARRED) != 0
         wrong = (f & cq.FAMILY_WRONGFUL) != 0
-        self.emit(day, barred & ((before & cq.FAMILY_BARRED) == 0), "family",
-                  "barred from top schools for a parent's list or grade", wrong)
-        self.emit(day, ~barred & ((before & cq.FAMILY_BARRED) != 0), "family",
-                  "no longer barred from top schools")
+        was_barred = (before & cq.FAMILY_BARRED) != 0
+        if (barred != was_barred).any():
+            self.emit(day, barred & ~was_barred, "family",
+                      "barred from top schools for a parent's list or grade", wrong)
+            self.emit(day, ~barred & was_barred, "family", "no longer barred from top schools")
         con = self.sim.consequences
         applies = (self.sim.pop.parent[self.ids] >= 0) & draws_below(
             con.life_keys[3], self.ids, day, threshold(con.life_p[3]))
+        if not applies.any():
+            return
         self.emit(day, applies & barred, "blocked",
                   "top school refused for a parent's standing", wrong)
         favoured = applies & ~barred & ((f & cq.FAMILY_FAVOURED) != 0)
@@ -298,8 +339,8 @@ class Cohort:
             return SCHEMA.empty_table()
         citizen = np.concatenate([r[0] for r in self.rows])
         day = np.concatenate([np.full(r[0].shape[0], r[1], np.int64) for r in self.rows])
-        kind = np.concatenate([np.full(r[0].shape[0], r[2], object) for r in self.rows])
-        detail = np.concatenate([np.asarray(r[3], object) for r in self.rows])
+        kind = np.concatenate([r[2] for r in self.rows])
+        detail = np.concatenate([r[3] for r in self.rows])
         wrongful = np.concatenate([r[4] for r in self.rows])
         order = np.lexsort((day, citizen))  # stable: a day's events stay in the order told
         dates = np.datetime64(start, "D") + day[order]
