@@ -43,6 +43,7 @@ SANCTION_TEXT = {"plane_ban": "plane ban", "train_ban": "train ban", "exit_ban":
                  "school_ban": "children out of top schools", "job_ban": "job ban",
                  "internet_throttle": "slow internet", "management_ban": "management ban",
                  "credit_denied": "no credit"}
+LAWFUL_POST = "posted (lawful)"
 FEAR_JUMP = 0.05  # a rise of perceived risk in one day worth telling
 # attempts: (events bit, sanction bit, what was tried, reward bit, what the reward was)
 ATTEMPTS = (
@@ -97,7 +98,7 @@ class Events:
 OBSERVED = tuple(k for k in ACT_KINDS if k not in ("online_post", "plane_ticket", "train_ticket"))
 # acts word: act bits, the online-post bit for a lawful post only, the extras
 ACT_EVENTS = Events.of(
-    *((1 << k, "act", ACT_TEXT.get(kind, "posted (lawful)"), False)
+    *((1 << k, "act", ACT_TEXT.get(kind, LAWFUL_POST), False)
       for k, kind in enumerate(ACT_KINDS)),
     (codes.POST_AGAINST, "act", "posted against the official line", False),
     (codes.PAY_DEBT, "act", "paid the court debt", False),

@@ -16,7 +16,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-LAWFUL_POST = "posted (lawful)"
+from .cohort import LAWFUL_POST
+
 HARMS = ("blocked", "sanction", "family")  # kinds that cost the citizen something
 WRONG_TEXT = {"false_record": "false record(s)", "blocked": "wrongful refusal(s)",
               "sanction": "wrongful sanction(s) imposed", "grade": "wrong grade change(s)",
