@@ -10,6 +10,8 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from panopticon import scenario
@@ -130,6 +132,23 @@ def test_ratio_of_a_figure_compares_rates_per_group():
     rows.figure("s", "r", "rate", "n", [("area", ["a", "b"], np.array([0, 0]), np.array([5, 0]))])
     assert rows.rows[-2][4] == 0.0 and rows.rows[-2][6] is None  # 0 / 0 national: no ratio
     assert rows.rows[-1][4] is None  # no one in the group: no rate
+
+
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(1, 100)), min_size=1, max_size=12))
+def test_group_rates_average_to_the_national_rate(groups):
+    num = np.array([min(a, b) for a, b in groups])
+    den = np.array([b for _, b in groups])
+    rows = Rows(scale=1.0)
+    labels = [str(g) for g in range(len(groups))]
+    rows.figure("s", "m", "rate", "n", [("total", ["all"], num.sum(keepdims=True),
+                                         den.sum(keepdims=True)), ("g", labels, num, den)])
+    national, *per_group = rows.rows
+    assert sum(r[4] * d for r, d in zip(per_group, den, strict=True)) == pytest.approx(
+        national[4] * den.sum())
+    for r in per_group:
+        assert r[6] is None if national[4] == 0 else r[6] == pytest.approx(r[4] / national[4])
+    g = gini(num / den, den.astype(float))
+    assert g is None if num.sum() == 0 else 0.0 <= g < 1.0
 
 
 def test_gini_across_groups():
