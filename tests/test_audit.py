@@ -187,6 +187,9 @@ def test_run_prints_the_audit_beside_the_run_without_fear(folder):
     assert summary["counterfactual"] is True
     chilling = [r for r in summary["audit"] if r["section"] == "chilling"]
     assert chilling and all(r["value"] is not None for r in chilling)
+    ts = pq.read_table(out / "timeseries.parquet")
+    assert pc.sum(ts["lawful_posts_not_made"]).as_py() == pytest.approx(next(
+        r["value"] for r in summary["audit"] if r["metric"] == "lawful_posts_not_made"))
     cohort = pq.read_table(out / "cohort.parquet")
     assert cohort.schema.names == ["citizen", "date", "kind", "detail", "wrongful"]
     assert len(set(cohort["citizen"].to_pylist())) == 1000

@@ -326,6 +326,20 @@ def _against_counterfactual(rows: Rows, section: str, metric: str, note: str,
                  ("province", t.labels["province"], diff, without)])
 
 
+# Daily national differences, run without fear less run with it: name -> counters.
+DAILY_DIFFERENCES = {"lawful_posts_not_made": ("posts_lawful",),
+                     "posts_against_line_not_made": ("posts_against_line",),
+                     "offences_prevented": tuple(f"acts_{k}" for k in OFFENCES)}
+
+
+def daily_differences(counts: np.ndarray, counterfactual: np.ndarray,
+                      scale: float) -> dict[str, np.ndarray]:
+    """Chilling and deterrence per day (real people): the fear-off run's counts less the run's."""
+    national, without = counts.sum(axis=1), counterfactual.sum(axis=1)
+    return {name: sum(without[:, INDEX[c]] - national[:, INDEX[c]] for c in names) * scale
+            for name, names in DAILY_DIFFERENCES.items()}
+
+
 def _chilling(rows: Rows, per_region: np.ndarray, cf: np.ndarray | None, t: Tallies) -> None:
     for metric, names in (("posts_not_made", ("posts_lawful", "posts_against_line")),
                           ("lawful_posts_not_made", ("posts_lawful",)),

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .audit import audit_table, headline
+from .audit import audit_table, daily_differences, headline
 from .counters import INDEX, NAMES
 from .published import ANNUAL, CUMULATIVE_COLUMNS, SERIES, Target, load_targets
 from .simulation import RunData
@@ -55,8 +55,11 @@ def counter_columns(data: RunData, counts: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def timeseries(data: RunData) -> pa.Table:
-    """Daily national series, with the cumulative figures the published record reports."""
+    """Daily national series, with the cumulative figures the published record reports, and
+    chilling and deterrence per day where the fear-off run was made."""
     cols = counter_columns(data, data.counts.sum(axis=1))
+    if data.counterfactual is not None:
+        cols |= daily_differences(data.counts, data.counterfactual.counts, data.scale)
     for name, daily in CUMULATIVE_COLUMNS.items():
         cols[name] = np.cumsum(cols[daily])
     cols["travel_purchases_blocked"] = (cols["flight_purchases_blocked"]
