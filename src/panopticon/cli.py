@@ -182,8 +182,10 @@ def audit_table(summary: dict) -> Table:
     """The audit's headline figures (all of them in audit.parquet), with the fear-off run's
     beside them where it was run."""
     cf = summary.get("counterfactual", False)
+    notes = ([] if cf else ["chilling and deterrence: run with --counterfactual"]) + (
+        ["first seed"] if "seeds" in summary else [])
     table = Table(title="The audit: what the system did to people (whole run, real people)",
-                  caption=None if cf else "chilling and deterrence: run with --counterfactual")
+                  caption="; ".join(notes) or None)
     for col in ("section", "figure", "value", "vs national", *(["fear off"] if cf else [])):
         table.add_column(col, justify="left" if col in ("section", "figure") else "right")
     for row in summary["audit"]:
