@@ -32,7 +32,7 @@ def query(*args: str):
 
 
 def test_each_parquet_file_is_a_view(run_folder):
-    assert list(views(run_folder)) == ["ranking", "regions", "timeseries"]
+    assert list(views(run_folder)) == ["audit", "cohort", "ranking", "regions", "timeseries"]
     result = run_query(run_folder, "select (select count(*) from timeseries), "
                                    "(select count(*) from regions), "
                                    "(select count(distinct region) from regions), "
@@ -84,7 +84,7 @@ def test_limit_keeps_the_first_rows_in_order(run_folder):
 
 @pytest.mark.parametrize(("sql", "expected"), [
     ("selec 1", 'SQL: Parser Error: syntax error at or near "selec"'),
-    ("select * from nope", "views: ranking, regions, timeseries"),
+    ("select * from nope", "views: audit, cohort, ranking, regions, timeseries"),
     ("select nosuch from ranking", 'Referenced column "nosuch" not found'),
 ])
 def test_sql_errors_are_one_line_with_duckdbs_message(run_folder, sql, expected):

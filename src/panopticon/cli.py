@@ -1,4 +1,5 @@
-"""The ``panopticon`` command: run a scenario, query a run folder, list presets, show a scenario.
+"""The ``panopticon`` command: run a scenario, query a run folder, tell a sampled life, list
+presets, show a scenario.
 
 User mistakes (a bad scenario, a bad date, a folder that cannot be written, bad SQL) end with one
 clear message and exit code 2, never a traceback.
@@ -94,9 +95,12 @@ def run(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     no_report: Annotated[bool, typer.Option("--no-report",
                                             help="Do not write report.html.")] = False,
+    counterfactual: Annotated[bool, typer.Option(
+        help="Also run the same scenario and seed with fear off: the audit's chilling and "
+             "deterrence, and its figures beside the run's.")] = False,
 ) -> None:
     """Run a scenario and write its run folder and report; end with the model beside the
-    published record."""
+    published record and the audit's headline figures."""
     from .results import write_run
 
     try:
@@ -110,7 +114,7 @@ def run(
     console.print(f"[bold]{sc.name}[/]: {sc.population.size:,} citizens x {sc.population.scale:g}"
                   f" people, {sc.start} to {sc.end} ({sc.days} days), {seed_text}")
     try:
-        data, per_seed = simulate(sc, seeds, chunk_size, threads, quiet)
+        data, per_seed = simulate(sc, seeds, chunk_size, threads, quiet, counterfactual)
         write_run(data, folder, per_seed)
     except KeyboardInterrupt:
         err.print(f"interrupted: {folder} was not written (any earlier run there is intact)")
@@ -154,17 +158,23 @@ def report(
     make_report(run, png)
 
 
-def simulate(sc: Scenario, seeds: int, chunk_size: int, threads: int,
-             quiet: bool) -> tuple[RunData, pa.Table | None]:
-    """Run the seeds under one progress bar over seeds x days; see ``seeds.run_seeds``."""
-    from .seeds import run_seeds
+def simulate(sc: Scenario, seeds: int, chunk_size: int, threads: int, quiet: bool,
+             counterfactual: bool = False) -> tuple[RunData, pa.Table | None]:
+    """Run the seeds, then the first seed with fear off if asked, under one progress bar over
+    runs x days; see ``seeds.run_seeds`` and ``seeds.run_counterfactual``."""
+    from .seeds import run_counterfactual, run_seeds
 
+    runs = seeds + counterfactual
     with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("days" if seeds == 1 else "seed-days"), TimeRemainingColumn(),
+                  TextColumn("days" if runs == 1 else "run-days"), TimeRemainingColumn(),
                   console=console, disable=quiet) as bar:
-        task = bar.add_task("days", total=sc.days * seeds)
-        return run_seeds(sc, seeds, chunk_size, threads,
-                         progress=lambda done, total: bar.update(task, completed=done))
+        task = bar.add_task("days", total=sc.days * runs)
+        data, per_seed = run_seeds(sc, seeds, chunk_size, threads,
+                                   progress=lambda done, total: bar.update(task, completed=done))
+        if counterfactual:
+            data.counterfactual = run_counterfactual(data, lambda done, total: bar.update(
+                task, completed=seeds * total + done))
+        return data, per_seed
 
 
 def print_summary(folder: Path) -> None:
@@ -179,6 +189,7 @@ def print_summary(folder: Path) -> None:
                   f" plane attempts by {a['plane_people_blocked']:,.0f} people, "
                   f"{a['train_attempts_blocked']:,.0f} train attempts by "
                   f"{a['train_people_blocked']:,.0f} people.")
+    console.print(audit_table(summary))
     per_seed = " (first seed)" if "seeds" in summary else ""
     console.print(f"{summary['wall_seconds']:.1f} s{per_seed}, "
                   f"{summary['agent_days_per_second'] / 1e6:.1f} M agent-days/s. "
@@ -207,12 +218,59 @@ def published_table(summary: dict) -> Table:
     return table
 
 
+def audit_table(summary: dict) -> Table:
+    """The audit's headline figures (all of them in audit.parquet), with the fear-off run's
+    beside them where it was run."""
+    cf = summary.get("counterfactual", False)
+    notes = ([] if cf else ["chilling and deterrence: run with --counterfactual"]) + (
+        ["first seed"] if "seeds" in summary else [])
+    table = Table(title="The audit: what the system did to people (whole run, real people)",
+                  caption="; ".join(notes) or None)
+    for col in ("section", "figure", "value", "vs national", *(["fear off"] if cf else [])):
+        table.add_column(col, justify="left" if col in ("section", "figure") else "right")
+    for row in summary["audit"]:
+        figure = row["metric"] + ("" if row["group"] == "all"
+                                  else f" ({row['group_by']} {row['group']})")
+        ratio = row["ratio_to_national"]
+        extra = [_figure(row["fear_off"], row["unit"])] if cf else []
+        table.add_row(row["section"], figure, _figure(row["value"], row["unit"]),
+                      "" if ratio is None or row["group_by"] == "total" else f"{ratio:.2f}",
+                      *extra)
+    return table
+
+
+def _figure(value: float | None, unit: str) -> str:
+    """An audit figure in its unit: counts whole, rates in percent, ratios to two places."""
+    if value is None:
+        return "-"
+    if unit in ("people", "events"):
+        return f"{value:,.0f}"
+    return f"{value:.3%}" if unit == "rate" else f"{value:.2f}"
+
+
 def _short(value: float) -> str:
     """A count in three significant digits (1.88M), to fit a band in a narrow column."""
     for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= size:
             return f"{value / size:.3g}{unit}"
     return f"{value:.3g}"
+
+
+@app.command()
+def story(
+    run: Annotated[Path, typer.Argument(help="A run folder.")],
+    citizen: Annotated[int | None, typer.Option(
+        help="A cohort member's id (default: a life with a wrongful sanction, else the fullest).")]
+    = None,
+) -> None:
+    """Tell one sampled life of a run as a dated timeline: what they did, what was observed,
+    what it cost them and what was wrong in it."""
+    from .story import StoryError, render
+
+    try:
+        console.print(render(run, citizen))
+    except StoryError as e:
+        fail(str(e))
 
 
 @app.command()

@@ -41,8 +41,10 @@ DISCOUNT, EASY_CREDIT, BETTER_JOBS, INSTITUTIONS = (
     REWARD_BIT[k] for k in ("transport_discount", "easy_credit", "better_jobs",
                             "institution_access"))
 COURT_LIST, TAX_LIST, MISCONDUCT_LIST = (LISTS.index(n) for n in LISTS)
-# history bits: sanctions met at least once (distinct people)
-EVER_PLANE, EVER_TRAIN, EVER_SCHOOL = 1, 2, 4
+# history bits: what a citizen has met at least once (distinct people, for the audit)
+(EVER_PLANE, EVER_TRAIN, EVER_SCHOOL, EVER_EXIT, EVER_JOB, EVER_CREDIT, EVER_WRONGLY_BLOCKED,
+ EVER_SANCTIONED, EVER_WRONGLY_SANCTIONED, EVER_DISCOUNT, EVER_EASY_CREDIT, EVER_BETTER_JOB,
+ EVER_INSTITUTION, EVER_SCHOOL_WRONGFUL) = (1 << b for b in range(14))
 # family bits, written for parents in phase 1, read for their children in phase 2
 FAMILY_BARRED, FAMILY_WRONGFUL, FAMILY_FAVOURED = 1, 2, 4
 FAMILY_SANCTIONED = 8  # under some sanction today (read by fear.py for the citizen and ties)
@@ -101,14 +103,25 @@ def blame(acc_r, status, cause):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def met(history, blocked, wrong, ever):
+    """History with ``ever`` added if blocked, and EVER_WRONGLY_BLOCKED if wrongly."""
+    if blocked:
+        history |= ever
+    if wrong:
+        history |= EVER_WRONGLY_BLOCKED
+    return history
+
+
+@njit(cache=True, nogil=True, inline="always")
 def ticket(acc_r, blocked, wrong, rewards, history, ever, counters, status, cause):
     """A plane or train purchase: counted, blocked (once per person too) or discounted."""
     acc_r[counters[0]] += 1
     if attempt(acc_r, blocked, wrong, counters[1], counters[2], status, cause):
         acc_r[counters[3]] += not history & ever
-        return history | ever
-    acc_r[C_DISCOUNT] += (rewards & DISCOUNT) != 0
-    return history
+        return met(history, blocked, wrong, ever)
+    discounted = (rewards & DISCOUNT) != 0
+    acc_r[C_DISCOUNT] += discounted
+    return history | (EVER_DISCOUNT if discounted else 0)
 
 
 @njit(cache=True, nogil=True)
@@ -162,9 +175,10 @@ def standing(s, court_day, score, true_score, scored, day, list_delay, list_mask
 
 @njit(cache=True, nogil=True, inline="always")
 def stand_run(first, day, age, flags, adopt, acts, status, court_day, score, true_score, family,
-              events, internet_thr, list_delay, list_mask, cuts, steps, scored, life_thr,
+              history, events, internet_thr, list_delay, list_mask, cuts, steps, scored, life_thr,
               life_keys, acc_r):
-    """Every citizen of a run: sanctions in force (stocks, family standing) and life events.
+    """Every citizen of a run: sanctions in force (stocks, family standing, history) and life
+    events.
 
     ``events`` gets the life events drawn and the tickets bought: attempts, met by
     :func:`attempts` for the few with one. Branch-free over the run's own views (indexed from
@@ -185,6 +199,8 @@ def stand_run(first, day, age, flags, adopt, acts, status, court_day, score, tru
                      | (FAMILY_WRONGFUL if wrong & SCHOOL else 0)
                      | (FAMILY_FAVOURED if rewards & INSTITUTIONS else 0)
                      | (FAMILY_SANCTIONED if sanc != 0 else 0))
+        history[j] |= ((EVER_SANCTIONED if sanc != 0 else 0)
+                       | (EVER_WRONGLY_SANCTIONED if wrong != 0 else 0))
         adult = np.int64(age[j] != CHILD)
         ev = adult & np.int64(bits53(life_keys[0], i, day) < life_thr[0])
         ev |= (adult & np.int64(bits53(life_keys[1], i, day) < life_thr[1])) << 1
@@ -210,19 +226,26 @@ def attempts(j, day, events, status, court_day, score, true_score, scored_j, wro
         h = ticket(acc_r, sanc & PLANE, wrong & PLANE, rewards, h, EVER_PLANE, C_PLANE, s, cause)
     if events & (1 << TRAIN_TICKET):
         h = ticket(acc_r, sanc & TRAIN, wrong & TRAIN, rewards, h, EVER_TRAIN, C_TRAIN, s, cause)
-    history[j] = h
     if events & EXIT_TRIP:
         acc_r[C_EXIT_ATT] += 1
         attempt(acc_r, sanc & EXIT, wrong & EXIT, C_EXIT_BLK, C_EXIT_WRONG, s, cause)
+        h = met(h, sanc & EXIT, wrong & EXIT, EVER_EXIT)
     if events & JOB_APPLICATION:
         acc_r[C_JOB_APP] += 1
         if not attempt(acc_r, sanc & JOB, wrong & JOB, C_JOB_BLK, C_JOB_WRONG, s, cause):
-            acc_r[C_BETTER] += (rewards & BETTER_JOBS) != 0
+            better = (rewards & BETTER_JOBS) != 0
+            acc_r[C_BETTER] += better
+            h |= EVER_BETTER_JOB if better else 0
+        h = met(h, sanc & JOB, wrong & JOB, EVER_JOB)
     if events & CREDIT_APPLICATION:
         acc_r[C_CREDIT_APP] += 1
         if not attempt(acc_r, sanc & CREDIT, wrong & CREDIT, C_CREDIT_DEN, C_CREDIT_WRONG, s,
                        cause):
-            acc_r[C_EASY] += (rewards & EASY_CREDIT) != 0
+            easy = (rewards & EASY_CREDIT) != 0
+            acc_r[C_EASY] += easy
+            h |= EVER_EASY_CREDIT if easy else 0
+        h = met(h, sanc & CREDIT, wrong & CREDIT, EVER_CREDIT)
+    history[j] = h
 
 
 @njit(cache=True, nogil=True)
@@ -245,14 +268,32 @@ def sanction_kernel(first, day, runs, region, age, flags, adopt, acts, status, c
         graded = steps if connected[region[lo]] else unconnected
         stand_run(first + lo, day, age[lo:hi], flags[lo:hi], adopt[lo:hi], acts[lo:hi],
                   status[lo:hi], court_day[lo:hi], score[lo:hi], true_score[lo:hi],
-                  family[lo:hi], events[lo:hi], internet_thr, list_delay, list_mask, cuts,
-                  graded, scored, life_thr, life_keys, acc_r)
+                  family[lo:hi], history[lo:hi], events[lo:hi], internet_thr, list_delay,
+                  list_mask, cuts, graded, scored, life_thr, life_keys, acc_r)
         m = nonzero_into(events, lo, hi, todo)
         for t in range(m):
             j = todo[t]
             attempts(j, day, events[j], status, court_day, score, true_score,
                      is_scored(age[j], adopt[j], scored), wrong_cause, history, list_delay,
                      list_mask, cuts, graded, acc_r)
+
+
+@njit(cache=True, nogil=True)
+def standings(ids, day, region, age, adopt, status, court_day, score, true_score, scored,
+              connected, list_delay, list_mask, cuts, steps):
+    """(sanctions, sanctions of the true case, rewards) of citizens ``ids`` today, as the
+    sanction kernel works them out (for the cohort, after the day's consequences)."""
+    n = ids.shape[0]
+    sanc, true_sanc, rewards = (np.zeros(n, np.int64), np.zeros(n, np.int64),
+                                np.zeros(n, np.int64))
+    unconnected = np.zeros_like(steps)
+    for k in range(n):
+        i = ids[k]
+        graded = steps if connected[region[i]] else unconnected
+        sanc[k], true_sanc[k], rewards[k] = standing(
+            status[i], court_day[i], score[i], true_score[i], is_scored(age[i], adopt[i], scored),
+            day, list_delay, list_mask, cuts, graded)
+    return sanc, true_sanc, rewards
 
 
 @njit(cache=True, nogil=True)
@@ -274,13 +315,16 @@ def family_kernel(day, children, region, parent, family, history, k_school, scho
         if barred and not history[c] & EVER_SCHOOL:
             history[c] |= EVER_SCHOOL
             acc_r[C_CHILD_PEOPLE] += 1
+        if barred and f & FAMILY_WRONGFUL:
+            history[c] |= EVER_SCHOOL_WRONGFUL
         if school:
             acc_r[C_SCHOOL_APP] += 1
             if barred:
                 acc_r[C_SCHOOL_BLK] += 1
                 acc_r[C_SCHOOL_WRONG] += (f & FAMILY_WRONGFUL) != 0
-            else:
-                acc_r[C_INSTITUTIONS] += (f & FAMILY_FAVOURED) != 0
+            elif f & FAMILY_FAVOURED:
+                acc_r[C_INSTITUTIONS] += 1
+                history[c] |= EVER_INSTITUTION
 
 
 def grade_steps(grades: np.ndarray, rewards: np.ndarray, cut_grade: np.ndarray) -> np.ndarray:
@@ -318,7 +362,7 @@ class Consequences:
     behaviour: Behaviour
     registry: Registry
     scoring: Scoring
-    history: np.ndarray  # uint8 bits EVER_*
+    history: np.ndarray  # uint16 bits EVER_*
     family: np.ndarray  # uint8 bits FAMILY_* (parents' standing as their children meet it)
     children: np.ndarray  # citizens with a parent, in order
     life_p: np.ndarray
@@ -332,7 +376,7 @@ class Consequences:
               scoring: Scoring, seed: int) -> Consequences:
         life = sc.life
         return cls(pop=pop, sc=sc, behaviour=behaviour, registry=registry, scoring=scoring,
-                   history=np.zeros(pop.size, np.uint8), family=np.zeros(pop.size, np.uint8),
+                   history=np.zeros(pop.size, np.uint16), family=np.zeros(pop.size, np.uint8),
                    children=np.flatnonzero(pop.parent >= 0),
                    life_p=np.array([life.exit_travel_rate, life.job_apply_rate,
                                     life.credit_apply_rate, life.school_apply_rate]),

@@ -26,7 +26,7 @@ from .population import Population, share_on
 from .rng import chance, stream_key, uniform_array
 from .scenario import Scenario
 
-EVER_LISTED = 1
+EVER_LISTED, EVER_EXIT_BAN, EVER_MISCONDUCT = 1, 2, 4  # history: on each list at least once
 # Records that open, advance or close a case; a citizen with none and no status has no case.
 CASE_RECORDS = PAY_DEBT | PAY_TAX | 1 << DEBT_DEFAULT | 1 << TAX_ARREARS | 1 << ONBOARD_MISCONDUCT
 (C_DEFAULTS, C_JUDGMENTS, C_LISTINGS, C_LISTED_PEOPLE, C_LISTED, C_SHARED, C_PAID, C_DELISTED,
@@ -96,10 +96,12 @@ def case_step(i, j, day, rec, s, court_day, stale_until, tax_day, misconduct_unt
             s |= EXIT_BAN
             rec |= TAX_LISTED
             acc_r[C_EXIT_NEW] += 1
+            history[j] |= EVER_EXIT_BAN
     if rec & (1 << ONBOARD_MISCONDUCT):
         if not s & MISCONDUCT:
             acc_r[C_MISC_NEW] += 1
         s |= MISCONDUCT
+        history[j] |= EVER_MISCONDUCT
         misconduct_until[j] = day + np.int64(p[7])
     elif s & MISCONDUCT and day >= misconduct_until[j]:
         s &= ~MISCONDUCT
@@ -150,7 +152,7 @@ class Registry:
     stale_until: np.ndarray  # int16 day a paid listing is removed everywhere
     tax_day: np.ndarray  # int16 day the tax case opened
     misconduct_until: np.ndarray  # int16 day a travel-misconduct listing ends
-    history: np.ndarray  # uint8 EVER_LISTED
+    history: np.ndarray  # uint8 bits EVER_LISTED, EVER_EXIT_BAN, EVER_MISCONDUCT
     params: np.ndarray
     k_judg: np.uint64
     k_exit: np.uint64

@@ -21,13 +21,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .audit import audit_table, daily_differences, headline
 from .counters import INDEX, NAMES
 from .published import ANNUAL, CUMULATIVE_COLUMNS, SERIES, Target, load_targets
 from .simulation import RunData
 
 UNSCALED = {"score_sum", "true_score_sum", "perceived_risk_permille_sum"}
 FILES = ("scenario.toml", "timeseries.parquet", "regions.parquet", "ranking.parquet",
-         "summary.json")
+         "audit.parquet", "cohort.parquet", "summary.json")
 SEED_FILES = ("timeseries_seeds.parquet", "timeseries_bands.parquet")
 # spread across seeds: name -> percentile (numpy's default, linear, like DuckDB's quantile_cont)
 BANDS: dict[str, float] = {"p05": 5.0, "median": 50.0, "p95": 95.0}
@@ -55,8 +56,11 @@ def counter_columns(data: RunData, counts: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def timeseries(data: RunData) -> pa.Table:
-    """Daily national series, with the cumulative figures the published record reports."""
+    """Daily national series, with the cumulative figures the published record reports, and
+    chilling and deterrence per day where the fear-off run was made."""
     cols = counter_columns(data, data.counts.sum(axis=1))
+    if data.counterfactual is not None:
+        cols |= daily_differences(data.counts, data.counterfactual.counts, data.scale)
     for name, daily in CUMULATIVE_COLUMNS.items():
         cols[name] = np.cumsum(cols[daily])
     cols["travel_purchases_blocked"] = (cols["flight_purchases_blocked"]
@@ -148,7 +152,20 @@ def _model_band(values: list[float | None]) -> dict[str, float | None]:
     return {f"model_{band}": float(q) for band, q in zip(BANDS, qs, strict=True)}
 
 
-def summary(data: RunData, ts: pa.Table, runs: list[pa.Table] | None = None) -> dict:
+def audit(data: RunData) -> pa.Table:
+    """The run's audit table; chilling and deterrence where its fear-off twin was run."""
+    cf = data.counterfactual
+    return audit_table(data.counts, data.tallies, data.scale, None if cf is None else cf.counts)
+
+
+def audit_headline(data: RunData, table: pa.Table) -> list[dict]:
+    """The audit's headline figures, beside the fear-off run's where it was run."""
+    cf = data.counterfactual
+    return headline(table, None if cf is None else audit_table(cf.counts, cf.tallies, cf.scale))
+
+
+def summary(data: RunData, ts: pa.Table, audit_figures: list[dict],
+            runs: list[pa.Table] | None = None) -> dict:
     last = {name: float(ts.column(name)[-1].as_py()) for name in (
         "judgment_defaulters_listed", "flight_purchases_blocked", "flight_people_blocked",
         "train_purchases_blocked", "train_people_blocked", "travel_purchases_blocked",
@@ -170,6 +187,8 @@ def summary(data: RunData, ts: pa.Table, runs: list[pa.Table] | None = None) -> 
         },
         # the published figures are national: no comparison for a scenario of a city
         "published_comparison": [] if sc.population.regions else comparison(ts, runs),
+        "counterfactual": data.counterfactual is not None,
+        "audit": audit_figures,
     }
     if runs is not None:
         facts["seeds"] = [int(run.column("seed")[0].as_py()) for run in runs]
@@ -196,7 +215,9 @@ def write_run(data: RunData, out: Path, per_seed: pa.Table | None = None) -> Pat
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     ts = timeseries(data)
-    tables = {"timeseries": ts, "regions": regions(data), "ranking": ranking(data)}
+    audited = audit(data)
+    tables = {"timeseries": ts, "regions": regions(data), "ranking": ranking(data),
+              "audit": audited, "cohort": data.cohort}
     runs = None if per_seed is None else split_seeds(per_seed)
     if runs is not None:
         tables |= {"timeseries_seeds": per_seed, "timeseries_bands": bands(runs)}
@@ -205,7 +226,8 @@ def write_run(data: RunData, out: Path, per_seed: pa.Table | None = None) -> Pat
     for name, table in tables.items():
         write_atomic(staging / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p))
     write_atomic(staging / "summary.json",
-            lambda p: p.write_text(json.dumps(summary(data, ts, runs), indent=2), "utf-8"))
+                 lambda p: p.write_text(json.dumps(summary(data, ts, audit_headline(data, audited),
+                                                           runs), indent=2), "utf-8"))
     _replace_dir(staging, out)
     return out
 

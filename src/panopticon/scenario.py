@@ -392,6 +392,12 @@ class Life(Strict):
     exit_travel_rate: Probability
 
 
+class Audit(Strict):
+    """What the audit keeps beyond totals: a cohort of sampled citizens with full histories."""
+
+    cohort_size: Annotated[int, Field(ge=0, le=100_000)] = 1000  # 0: no cohort
+
+
 class Scenario(Strict):
     name: str
     description: str = ""
@@ -413,6 +419,7 @@ class Scenario(Strict):
     life: Life
     speech: Speech | None = None
     fear: Fear | None = None
+    audit: Audit = Audit()
     sources: dict[str, str] = {}
 
     @model_validator(mode="after")

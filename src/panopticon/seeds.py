@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from .audit import counterfactual_scenario
 from .results import tag_seed, timeseries
 from .scenario import Scenario
 from .simulation import Progress, RunData, Simulation
@@ -24,8 +25,9 @@ def run_seeds(scenario: Scenario, k: int, chunk_size: int, threads: int,
     if k == 1:
         return first, None
     parts = [tag_seed(timeseries(first), seeds[0])]
+    series_only = without_cohort(scenario)  # only the first seed's lives are kept
     for i, seed in enumerate(seeds[1:], start=1):
-        data = _run(scenario, seed, chunk_size, threads, _offset(progress, i, k))
+        data = _run(series_only, seed, chunk_size, threads, _offset(progress, i, k))
         parts.append(tag_seed(timeseries(data), seed))
         del data  # this seed's counters go before the next seed's population is built
     return first, pa.concat_tables(parts)
@@ -42,3 +44,15 @@ def _offset(progress: Progress | None, index: int, k: int) -> Progress | None:
     if progress is None:
         return None
     return lambda done, total: progress(index * total + done, k * total)
+
+
+def run_counterfactual(data: RunData, progress: Progress | None = None) -> RunData:
+    """``data``'s scenario and seed with fear off (no cohort): with common random numbers, what
+    citizens would have done without surveillance's feedback on behaviour."""
+    sc = without_cohort(counterfactual_scenario(data.scenario))
+    return _run(sc, data.seed, data.chunk_size, data.threads, progress)
+
+
+def without_cohort(scenario: Scenario) -> Scenario:
+    """The scenario without sampled lives, for runs whose series alone are kept."""
+    return scenario.with_changes(**{"audit.cohort_size": 0})

@@ -1,8 +1,10 @@
 """The simulated day, stage after stage, over the whole calendar of a scenario.
 
 Phase 1 runs behaviour, sensing, registry, scoring, consequences and (where the scenario has it)
-fear on each chunk in turn (the chunk stays in cache); phase 2 lets children meet their parents'
-standing, which phase 1 settled for every parent. The daily counters, ``[day, region, counter]``, are the run's raw result.
+fear on each chunk in turn (the chunk stays in cache), then copies the cohort's part of the day;
+phase 2 lets children meet their parents' standing, which phase 1 settled for every parent. The
+daily counters, ``[day, region, counter]``, are the run's raw result; the audit's tallies by group
+and the cohort's events are taken from the stages' arrays.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from . import population as population_mod
+from .audit import Tallies, tally
 from .behaviour import Behaviour
+from .cohort import Cohort
 from .company import Company
 from .consequences import Consequences
 from .counters import N_COUNTERS
@@ -47,6 +52,9 @@ class RunData:
     bytes_per_citizen: float
     chunk_size: int
     threads: int
+    tallies: Tallies  # citizens per group with each audit measure
+    cohort: pa.Table  # the sampled lives' events (cohort.SCHEMA)
+    counterfactual: RunData | None = None  # the same scenario and seed with fear off, if run
 
 
 class Simulation:
@@ -70,7 +78,10 @@ class Simulation:
                                self.consequences, self.company, self.seed)
         self.stages = (self.behaviour, self.sensing, self.registry, self.scoring,
                        self.consequences, *((self.fear,) if self.fear is not None else ()))
-        self.phases = [[s.step for s in self.stages], [self.consequences.family_step]]
+        self.cohort = Cohort.build(self, scenario.audit.cohort_size, self.seed)
+        capture = [self.cohort.capture] if self.cohort.ids.shape[0] else []
+        self.phases = [[*(s.step for s in self.stages), *capture],
+                       [self.consequences.family_step]]
 
     def bytes_per_citizen(self) -> float:
         arrays = {id(v): v for stage in (self.pop, *self.stages) for v in vars(stage).values()
@@ -91,6 +102,7 @@ class Simulation:
                     stage.start_day(day, date)
                 counts[day] = eng.run_day(self.phases)
                 self.company.add_counts(counts[day])
+                self.cohort.end_day(day, date)
                 cameras[day] = self.sensing.cameras
                 if progress is not None:
                     progress(day + 1, sc.days)
@@ -100,4 +112,6 @@ class Simulation:
             grade_names=self.scoring.grade_names, cameras=cameras,
             ranking=self.scoring.ranking(), wall_seconds=time.perf_counter() - started,
             bytes_per_citizen=self.bytes_per_citizen(), chunk_size=self.chunk_size,
-            threads=self.threads)
+            threads=self.threads,
+            tallies=tally(self.pop, self.registry.history, self.consequences.history),
+            cohort=self.cohort.table(sc.start))

@@ -1,0 +1,401 @@
+"""The audit: what the system did to people, by cause and by group, as a long table of figures.
+
+Flows come from the daily counters (events, per province); people and group rates come from
+per-citizen "ever" bits that the stages keep (registry: on a list; consequences: blocked, wrongly
+blocked, under a sanction, rewarded, a child barred), counted by group once at the end of the run
+(:func:`tally`), so the day loop pays a bit-or per event and one per citizen in the vectorised
+standing pass. Chilling and deterrence compare the
+run with the same scenario and seed with fear off (:func:`counterfactual_scenario`): thanks to
+common random numbers the difference is the policy's, not noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from . import consequences as cq
+from .counters import INDEX
+from .fear import OFFENCES
+from .population import AGE_BANDS, CHILD, URBAN, Population
+from .scenario import Scenario
+
+SECTIONS = ("wrongful", "disparate_impact", "collective_punishment", "chilling", "deterrence",
+            "attempts_vs_people", "access")
+GROUP_BYS = ("province", "income_decile", "age_band", "area")
+SCHEMA = pa.schema([("section", pa.string()), ("metric", pa.string()), ("group_by", pa.string()),
+                    ("group", pa.string()), ("value", pa.float64()), ("unit", pa.string()),
+                    ("ratio_to_national", pa.float64()), ("note", pa.string())])
+BLOCKS = cq.EVER_PLANE | cq.EVER_TRAIN | cq.EVER_EXIT | cq.EVER_JOB | cq.EVER_CREDIT
+# Per-citizen measures counted by group: true where the citizen's bits of one history (the
+# registry's lists, or the consequences' EVER_*) hold any of the given bits.
+MEASURES: dict[str, tuple[str, int]] = {
+    "listed": ("lists", 0xFF), "sanctioned": ("met", cq.EVER_SANCTIONED),
+    "wrongly_sanctioned": ("met", cq.EVER_WRONGLY_SANCTIONED), "blocked": ("met", BLOCKS),
+    "wrongly_blocked": ("met", cq.EVER_WRONGLY_BLOCKED),
+    "travel_blocked": ("met", cq.EVER_PLANE | cq.EVER_TRAIN), "exit_blocked": ("met", cq.EVER_EXIT),
+    "job_blocked": ("met", cq.EVER_JOB), "credit_denied": ("met", cq.EVER_CREDIT),
+    "school_barred": ("met", cq.EVER_SCHOOL),
+    "school_barred_wrongly": ("met", cq.EVER_SCHOOL_WRONGFUL),
+    "transport_discount": ("met", cq.EVER_DISCOUNT), "easy_credit": ("met", cq.EVER_EASY_CREDIT),
+    "better_job": ("met", cq.EVER_BETTER_JOB), "institution_access": ("met", cq.EVER_INSTITUTION),
+}
+DENOMINATORS = ("citizens", "adults", "children")
+NOT_COMPUTED = "not computed: run with --counterfactual (the same scenario and seed, fear off)"
+
+
+@dataclass
+class Tallies:
+    """Citizens per group (``labels[group_by]``) with each measure, ``counts[group_by]``
+    [group, measure] with measures in the order of :func:`measure_names`."""
+
+    labels: dict[str, list[str]]
+    counts: dict[str, np.ndarray]
+
+    def get(self, group_by: str, measure: str) -> np.ndarray:
+        return self.counts[group_by][:, measure_names().index(measure)]
+
+
+def measure_names() -> list[str]:
+    return [*DENOMINATORS, *MEASURES]
+
+
+def household_income(pop: Population) -> np.ndarray:
+    """Income decile 0..9 of each citizen's household: a child's is its parent's."""
+    return np.where(pop.parent >= 0, pop.income[np.maximum(pop.parent, 0)], pop.income)
+
+
+def groups(pop: Population) -> dict[str, tuple[np.ndarray, list[str]]]:
+    """Per grouping, each citizen's group index and the groups' labels."""
+    return {"total": (np.zeros(pop.size, np.int64), ["all"]),
+            "province": (pop.region, list(pop.regions.names)),
+            "income_decile": (household_income(pop), [str(d) for d in range(1, 11)]),
+            "age_band": (pop.age, list(AGE_BANDS)),
+            "area": (((pop.flags & URBAN) != 0).astype(np.int64), ["rural", "urban"])}
+
+
+def tally(pop: Population, listed: np.ndarray, history: np.ndarray) -> Tallies:
+    """Count, per group, the citizens with each measure; ``listed`` is the registry's history
+    bits (any: on some list once), ``history`` the consequences' EVER_* bits."""
+    adult = pop.age != CHILD
+    columns = [np.ones(pop.size, bool), adult, ~adult]
+    histories = {"lists": listed, "met": history}
+    columns += [(histories[source] & bits) != 0 for source, bits in MEASURES.values()]
+    labels, counts = {}, {}
+    for group_by, (index, names) in groups(pop).items():
+        labels[group_by] = names
+        counts[group_by] = np.stack([np.bincount(index, weights=c, minlength=len(names))
+                                     for c in columns], axis=1).astype(np.int64)
+    return Tallies(labels, counts)
+
+
+def counterfactual_scenario(sc: Scenario) -> Scenario:
+    """The same scenario with surveillance's behavioural feedback (fear) off."""
+    if sc.fear is None or not sc.fear.enabled:
+        return sc
+    return sc.with_changes(**{"fear.enabled": False})
+
+
+def gini(rates: np.ndarray, weights: np.ndarray) -> float | None:
+    """Gini coefficient of group rates, each group weighted by its size (None if all are 0)."""
+    w = weights / max(weights.sum(), 1)
+    mean = float(w @ rates)
+    if mean <= 0.0:
+        return None
+    return float((w[:, None] * w[None, :] * np.abs(rates[:, None] - rates[None, :])).sum()
+                 / (2.0 * mean))
+
+
+def _div(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
+    """a / b, NaN where b is 0."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return np.divide(a, b, out=np.full(np.broadcast(a, b).shape, np.nan), where=b != 0)
+
+
+# A figure's parts: (group_by, labels, numerator per group, denominator per group).
+Part = tuple[str, list[str], np.ndarray, np.ndarray]
+
+
+def by_group(tallies: Tallies, measure: str, per: str,
+             group_bys: tuple[str, ...] = GROUP_BYS) -> list[Part]:
+    """A tallied measure over ``per`` in total and per group."""
+    return [(g, tallies.labels[g], tallies.get(g, measure), tallies.get(g, per))
+            for g in ("total", *group_bys)]
+
+
+def by_province(tallies: Tallies, per_region: np.ndarray) -> list[Part]:
+    """A count per province (a counter's region axis) in total and per province, per citizen."""
+    citizens = tallies.get("province", "citizens")
+    return [("total", ["all"], per_region.sum(keepdims=True), citizens.sum(keepdims=True)),
+            ("province", tallies.labels["province"], per_region, citizens)]
+
+
+class Rows:
+    """The audit's rows, added figure by figure."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+        self.rows: list[tuple] = []
+
+    def add(self, section: str, metric: str, group_by: str, group: str, value: float | None,
+            unit: str, note: str, ratio: float | None = None) -> None:
+        def finite(x: float | None) -> float | None:
+            return None if x is None or not np.isfinite(x) else float(x)
+
+        self.rows.append((section, metric, group_by, group, finite(value), unit, finite(ratio),
+                          note))
+
+    def figure(self, section: str, metric: str, unit: str, note: str, parts: list[Part]) -> None:
+        """One row per group of each part. A rate or ratio is numerator over denominator; a
+        count of people or events is the numerator in real people. Every row's ratio to national
+        compares the group's numerator per denominator with the country's."""
+        _, _, num, den = parts[0]
+        national = _div(num.sum(), den.sum())
+        for group_by, labels, num, den in parts:
+            rate = _div(num, den)
+            values = rate if unit in ("rate", "ratio") else num * self.scale
+            for label, value, ratio in zip(labels, values, _div(rate, national), strict=True):
+                self.add(section, metric, group_by, label, value, unit, note, ratio)
+
+    def table(self) -> pa.Table:
+        return pa.Table.from_pylist([dict(zip(SCHEMA.names, r, strict=True)) for r in self.rows],
+                                    schema=SCHEMA)
+
+
+NOTES = {
+    "wrongful_by_false_match": "blocked attempts wrongful because a camera gave the citizen "
+    "someone else's offence",
+    "wrongful_by_false_flag": "blocked attempts wrongful because content review flagged a lawful "
+    "post",
+    "wrongful_by_stale_record": "blocked attempts wrongful because a paid debt's listing had not "
+    "yet been removed (sharing delay)",
+    "wrongful_by_ties_term": "blocked attempts wrongful because of points lost for the standing "
+    "of ties (bad company)",
+    "blocked_wrongful": "blocked attempts that the citizen's true case (no wrong record, no "
+    "stale listing, no ties term) would have passed",
+    "false_records": "wrong records made: camera false matches and lawful posts flagged",
+    "wrongly_blocked_people": "people blocked wrongly at least once (plane, train, exit, job, "
+    "credit)",
+    "wrongly_sanctioned_people": "people under a sanction in force at least once that their "
+    "true case would not carry (whether or not they met it)",
+    "listing_rate": "share of the group ever on a list (court, tax exit ban, travel misconduct)",
+    "sanction_rate": "share of the group ever under a sanction in force (list or grade)",
+    "wrongful_sanction_rate": "share of the group ever under a sanction their true case would "
+    "not carry",
+    "blocked_rate": "share of the group ever blocked at an attempt (plane, train, exit, job, "
+    "credit)",
+    "wrongly_blocked_rate": "share of the group ever blocked wrongly at an attempt",
+    "children_barred": "children ever barred from top schools for a parent's list or grade; "
+    "they did nothing",
+    "children_barred_wrongly": "children barred for a parent whose own sanction was wrongful",
+    "children_barred_rate": "share of the group's children ever barred for a parent (income: "
+    "the parent's decile)",
+    "schools_blocked": "school applications refused for a parent's standing (events)",
+    "posts_not_made": "posts that the same citizens made in the run without fear (same seed), "
+    "less those made with it",
+    "posts_not_made_share": "posts not made over the posts made without fear",
+    "offences_prevented": "offences committed without fear (same seed) less those committed "
+    "with it",
+    "offences_prevented_share": "offences prevented over the offences committed without fear",
+    "blocked_attempts": "purchases refused (events: one person may be refused many times)",
+    "blocked_people": "distinct people refused at least once",
+    "attempts_per_person": "refused purchases per person refused",
+    "access": "share of the income decile's {per} ever {what}; income decile of the household "
+    "(a child's is its parent's); richer deciles travel and apply more, so they also meet more "
+    "blocks",
+    "top_to_bottom": "the richest decile's rate over the poorest's",
+    "gini": "Gini coefficient of the rate across income deciles, weighted by their size (0: "
+    "equal)",
+}
+WRONGFUL_EVENTS = ("wrongful_by_false_match", "wrongful_by_false_flag", "wrongful_by_stale_record",
+                   "wrongful_by_ties_term")
+BLOCKED_WRONGFUL = ("plane_blocked_wrongful", "train_blocked_wrongful", "exit_blocked_wrongful",
+                    "jobs_blocked_wrongful", "credit_denied_wrongful", "schools_blocked_wrongful")
+# access: measure, denominator, what a member of the decile met
+ACCESS = (("travel_blocked", "adults", "refused a plane or train ticket"),
+          ("exit_blocked", "adults", "stopped at the border"),
+          ("school_barred", "children", "barred from top schools"),
+          ("job_blocked", "adults", "refused a job"),
+          ("credit_denied", "adults", "denied credit"),
+          ("transport_discount", "adults", "given a transport discount"),
+          ("easy_credit", "adults", "given easy credit"),
+          ("better_job", "adults", "given a better job"),
+          ("institution_access", "children", "admitted to top institutions as a reward"))
+
+
+def audit_table(counts: np.ndarray, tallies: Tallies, scale: float,
+                counterfactual: np.ndarray | None = None) -> pa.Table:
+    """The audit of a run from its ``[day, region, counter]`` counts and its tallies; chilling
+    and deterrence from ``counterfactual``, the counts of the same run with fear off."""
+    rows = Rows(scale)
+    per_region = counts.sum(axis=0)  # flows over the run, [region, counter]
+    cf = None if counterfactual is None else counterfactual.sum(axis=0)
+    for add in (_wrongful, _disparate_impact, _collective_punishment, _attempts_vs_people,
+                _access):
+        add(rows, per_region, tallies)
+    _chilling(rows, per_region, cf, tallies)
+    _deterrence(rows, per_region, cf, tallies)
+    return rows.table()
+
+
+def _col(per_region: np.ndarray, *names: str) -> np.ndarray:
+    return sum(per_region[:, INDEX[n]] for n in names)
+
+
+def _wrongful(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
+    for name in WRONGFUL_EVENTS:
+        rows.figure("wrongful", name, "events", NOTES[name],
+                    by_province(t, _col(per_region, name)))
+    for name in BLOCKED_WRONGFUL:
+        rows.figure("wrongful", name, "events", NOTES["blocked_wrongful"],
+                    by_province(t, _col(per_region, name)))
+    rows.figure("wrongful", "false_records", "events", NOTES["false_records"],
+                by_province(t, _col(per_region, "camera_false_matches", "content_flags_false")))
+    for name, measure in (("wrongly_blocked_people", "wrongly_blocked"),
+                          ("wrongly_sanctioned_people", "wrongly_sanctioned")):
+        rows.figure("wrongful", name, "people", NOTES[name],
+                    by_group(t, measure, "citizens", ("province",)))
+
+
+def _disparate_impact(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
+    for metric, measure in (("listing_rate", "listed"), ("sanction_rate", "sanctioned"),
+                            ("wrongful_sanction_rate", "wrongly_sanctioned"),
+                            ("blocked_rate", "blocked"),
+                            ("wrongly_blocked_rate", "wrongly_blocked")):
+        rows.figure("disparate_impact", metric, "rate", NOTES[metric],
+                    by_group(t, measure, "citizens"))
+
+
+def _collective_punishment(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
+    section = "collective_punishment"
+    for metric, measure in (("children_barred", "school_barred"),
+                            ("children_barred_wrongly", "school_barred_wrongly")):
+        rows.figure(section, metric, "people", NOTES[metric],
+                    by_group(t, measure, "children", ("province", "income_decile", "area")))
+    rows.figure(section, "children_barred_rate", "rate", NOTES["children_barred_rate"],
+                by_group(t, "school_barred", "children", ("province", "income_decile", "area")))
+    for name in ("schools_blocked", "schools_blocked_wrongful"):
+        rows.figure(section, name, "events", NOTES["schools_blocked"]
+                    + (", wrongful" if "wrongful" in name else ""),
+                    by_province(t, _col(per_region, name)))
+
+
+def _attempts_vs_people(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
+    for mode in ("plane", "train"):
+        blocked = _col(per_region, f"{mode}_blocked")
+        people = _col(per_region, f"{mode}_blocked_people")
+        section = "attempts_vs_people"
+        rows.figure(section, f"{mode}_blocked", "events", NOTES["blocked_attempts"],
+                    by_province(t, blocked))
+        rows.figure(section, f"{mode}_blocked_people", "people", NOTES["blocked_people"],
+                    by_province(t, people))
+        rows.figure(section, f"{mode}_attempts_per_person", "ratio", NOTES["attempts_per_person"],
+                    [("total", ["all"], blocked.sum(keepdims=True), people.sum(keepdims=True)),
+                     ("province", t.labels["province"], blocked, people)])
+
+
+def _access(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
+    for measure, per, what in ACCESS:
+        metric = f"{measure}_rate"
+        rows.figure("access", metric, "rate", NOTES["access"].format(per=per, what=what),
+                    by_group(t, measure, per, ("income_decile",)))
+        rates = _div(t.get("income_decile", measure), t.get("income_decile", per))
+        rows.add("access", f"{metric}_top_to_bottom", "income_decile", "all",
+                 _div(rates[-1], rates[0]).item(), "ratio", NOTES["top_to_bottom"])
+        rows.add("access", f"{metric}_gini", "income_decile", "all",
+                 gini(np.nan_to_num(rates), t.get("income_decile", per).astype(float)), "gini",
+                 NOTES["gini"])
+
+
+def _against_counterfactual(rows: Rows, section: str, metric: str, note: str,
+                            per_region: np.ndarray, cf: np.ndarray | None, names: tuple[str, ...],
+                            t: Tallies) -> None:
+    """Counts without fear less counts with it (events), and that over the counts without fear;
+    rows without values where the counterfactual was not run."""
+    if cf is None:
+        rows.add(section, metric, "total", "all", None, "events", NOT_COMPUTED)
+        rows.add(section, f"{metric}_share", "total", "all", None, "rate", NOT_COMPUTED)
+        return
+    without = _col(cf, *names)
+    diff = without - _col(per_region, *names)
+    rows.figure(section, metric, "events", NOTES[note], by_province(t, diff))
+    rows.figure(section, f"{metric}_share", "rate", NOTES[f"{note}_share"],
+                [("total", ["all"], diff.sum(keepdims=True), without.sum(keepdims=True)),
+                 ("province", t.labels["province"], diff, without)])
+
+
+# Daily national differences, run without fear less run with it: name -> counters.
+DAILY_DIFFERENCES = {"lawful_posts_not_made": ("posts_lawful",),
+                     "posts_against_line_not_made": ("posts_against_line",),
+                     "offences_prevented": tuple(f"acts_{k}" for k in OFFENCES)}
+
+
+def daily_differences(counts: np.ndarray, counterfactual: np.ndarray,
+                      scale: float) -> dict[str, np.ndarray]:
+    """Chilling and deterrence per day (real people): the fear-off run's counts less the run's."""
+    national, without = counts.sum(axis=1), counterfactual.sum(axis=1)
+    return {name: sum(without[:, INDEX[c]] - national[:, INDEX[c]] for c in names) * scale
+            for name, names in DAILY_DIFFERENCES.items()}
+
+
+def _chilling(rows: Rows, per_region: np.ndarray, cf: np.ndarray | None, t: Tallies) -> None:
+    for metric, names in (("posts_not_made", ("posts_lawful", "posts_against_line")),
+                          ("lawful_posts_not_made", ("posts_lawful",)),
+                          ("posts_against_line_not_made", ("posts_against_line",))):
+        _against_counterfactual(rows, "chilling", metric, "posts_not_made", per_region, cf, names,
+                                t)
+
+
+def _deterrence(rows: Rows, per_region: np.ndarray, cf: np.ndarray | None, t: Tallies) -> None:
+    offences = tuple(f"acts_{k}" for k in OFFENCES)
+    _against_counterfactual(rows, "deterrence", "offences_prevented", "offences_prevented",
+                            per_region, cf, offences, t)
+    for kind, name in zip(OFFENCES, offences, strict=True):
+        _against_counterfactual(rows, "deterrence", f"{kind}_prevented", "offences_prevented",
+                                per_region, cf, (name,), t)
+
+
+# The audit's headline figures (section, metric, group_by, group), for the end of a run.
+HEADLINE = (
+    *(("wrongful", name, "total", "all") for name in WRONGFUL_EVENTS),
+    ("wrongful", "wrongly_blocked_people", "total", "all"),
+    ("wrongful", "wrongly_sanctioned_people", "total", "all"),
+    ("disparate_impact", "sanction_rate", "total", "all"),
+    ("disparate_impact", "sanction_rate", "income_decile", "1"),
+    ("disparate_impact", "sanction_rate", "income_decile", "10"),
+    ("disparate_impact", "sanction_rate", "area", "rural"),
+    ("disparate_impact", "wrongful_sanction_rate", "total", "all"),
+    ("collective_punishment", "children_barred", "total", "all"),
+    ("collective_punishment", "children_barred_wrongly", "total", "all"),
+    ("chilling", "lawful_posts_not_made", "total", "all"),
+    ("chilling", "lawful_posts_not_made_share", "total", "all"),
+    ("chilling", "posts_against_line_not_made_share", "total", "all"),
+    ("deterrence", "offences_prevented", "total", "all"),
+    ("deterrence", "offences_prevented_share", "total", "all"),
+    ("attempts_vs_people", "plane_attempts_per_person", "total", "all"),
+    ("attempts_vs_people", "train_attempts_per_person", "total", "all"),
+    ("access", "travel_blocked_rate_top_to_bottom", "income_decile", "all"),
+    ("access", "school_barred_rate_top_to_bottom", "income_decile", "all"),
+    ("access", "credit_denied_rate_top_to_bottom", "income_decile", "all"),
+    ("access", "travel_blocked_rate_gini", "income_decile", "all"),
+)
+
+
+def headline(audit: pa.Table, fear_off: pa.Table | None = None) -> list[dict]:
+    """The headline figures of an audit table, each with the same figure of the run with fear
+    off (``fear_off``'s audit table) where it was run."""
+    def index(table: pa.Table) -> dict[tuple, dict]:
+        return {(r["section"], r["metric"], r["group_by"], r["group"]): r
+                for r in table.to_pylist()}
+
+    rows, other = index(audit), index(fear_off) if fear_off is not None else {}
+    out = []
+    for key in HEADLINE:
+        row = rows[key]
+        out.append({"section": key[0], "metric": key[1], "group_by": key[2], "group": key[3],
+                    "value": row["value"], "unit": row["unit"],
+                    "ratio_to_national": row["ratio_to_national"],
+                    "fear_off": other[key]["value"] if key in other else None})
+    return out

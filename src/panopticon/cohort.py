@@ -1,0 +1,353 @@
+"""Sampled lives: every event of a cohort of citizens, day by day, with what was wrong in it.
+
+The cohort is the ``audit.cohort_size`` citizens with the smallest draws of the ``cohort.pick``
+stream: a function of the seed alone, so the same for any chunk size or thread count. The day
+loop pays one step per chunk that copies the members' acts, records and attempts out of the
+workers' buffers (which the next chunk overwrites); at the end of the day everything else is
+read from the stages' arrays and compared with the day before, for the members only.
+
+Each event is a row (``citizen``, ``date``, ``kind``, ``detail``, ``wrongful``). Kinds: profile,
+act, observed, false_record, registry, score, grade, sanction, blocked, reward, attempt, family,
+fear. Daily restoration of a point or so is not an event; the next score event shows the level.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+from numba import njit
+
+from . import codes
+from . import consequences as cq
+from .counters import ACT_KINDS
+from .population import AGE_BANDS, URBAN
+from .rng import bits53, stream_key, threshold, uniform_array
+
+if TYPE_CHECKING:
+    from .simulation import Simulation
+
+SCHEMA = pa.schema([("citizen", pa.int64()), ("date", pa.date32()), ("kind", pa.string()),
+                    ("detail", pa.string()), ("wrongful", pa.bool_())])
+ACT_TEXT = {
+    "jaywalking": "crossed against the lights on foot", "red_light": "ran a red light",
+    "late_bill": "paid a bill late", "bad_spending": "spent badly (payment app)",
+    "debt_default": "defaulted on a debt", "tax_arrears": "fell into tax arrears",
+    "good_deed": "did a good deed", "plane_ticket": "bought a plane ticket",
+    "train_ticket": "bought a train ticket", "onboard_misconduct": "misbehaved on board",
+}
+SANCTION_TEXT = {"plane_ban": "plane ban", "train_ban": "train ban", "exit_ban": "exit ban",
+                 "school_ban": "children out of top schools", "job_ban": "job ban",
+                 "internet_throttle": "slow internet", "management_ban": "management ban",
+                 "credit_denied": "no credit"}
+LAWFUL_POST = "posted (lawful)"
+FEAR_JUMP = 0.05  # a rise of perceived risk in one day worth telling
+# attempts: (events bit, sanction bit, what was tried, reward bit, what the reward was)
+ATTEMPTS = (
+    (1 << codes.PLANE_TICKET, cq.PLANE, "plane ticket", cq.DISCOUNT, "plane ticket discounted"),
+    (1 << codes.TRAIN_TICKET, cq.TRAIN, "train ticket", cq.DISCOUNT, "train ticket discounted"),
+    (cq.EXIT_TRIP, cq.EXIT, "trip abroad", 0, ""),
+    (cq.JOB_APPLICATION, cq.JOB, "job application", cq.BETTER_JOBS, "offered a better job"),
+    (cq.CREDIT_APPLICATION, cq.CREDIT, "credit application", cq.EASY_CREDIT,
+     "given easy credit"),
+)
+
+
+def pick(n: int, size: int, seed: int) -> np.ndarray:
+    """The cohort: the ``size`` citizens with the smallest ``cohort.pick`` draws, in order."""
+    if size >= n:
+        return np.arange(n, dtype=np.int64)
+    if size == 0:
+        return np.zeros(0, np.int64)
+    draws = uniform_array(stream_key(seed, "cohort.pick"), 0, n, 0)
+    return np.sort(np.argpartition(draws, size - 1)[:size]).astype(np.int64)
+
+
+@njit(cache=True)
+def draws_below(key: np.uint64, ids: np.ndarray, day: int, thr: int) -> np.ndarray:
+    """``chance(key, i, day, p)`` for each citizen i of ``ids``, with ``thr = threshold(p)``."""
+    out = np.zeros(ids.shape[0], np.bool_)
+    for k in range(ids.shape[0]):
+        out[k] = bits53(key, ids[k], day) < thr
+    return out
+
+
+def bit_names(mask: int, names: dict[str, int]) -> str:
+    return ", ".join(SANCTION_TEXT.get(k, k) for k, bit in names.items() if mask & bit)
+
+
+@dataclass(frozen=True)
+class Events:
+    """Events told by the bits of a per-member word: each bit's kind, text and wrongfulness."""
+
+    bits: np.ndarray
+    kinds: np.ndarray
+    texts: np.ndarray
+    wrong: np.ndarray
+
+    @classmethod
+    def of(cls, *entries: tuple[int, str, str, bool]) -> Events:
+        bits, kinds, texts, wrong = zip(*entries, strict=True)
+        return cls(np.array(bits, np.int64), np.array(kinds, object), np.array(texts, object),
+                   np.array(wrong, bool))
+
+
+OBSERVED = tuple(k for k in ACT_KINDS if k not in ("online_post", "plane_ticket", "train_ticket"))
+# acts word: act bits, the online-post bit for a lawful post only, the extras
+ACT_EVENTS = Events.of(
+    *((1 << k, "act", ACT_TEXT.get(kind, LAWFUL_POST), False)
+      for k, kind in enumerate(ACT_KINDS)),
+    (codes.POST_AGAINST, "act", "posted against the official line", False),
+    (codes.PAY_DEBT, "act", "paid the court debt", False),
+    (codes.PAY_TAX, "act", "paid the tax arrears", False))
+RECORD_EVENTS = Events.of(
+    *((codes.ACT_BIT[k], "observed", f"recorded: {ACT_TEXT[k]}", False) for k in OBSERVED),
+    (codes.FLAG_TRUE, "observed", "post against the line flagged by review", False),
+    (codes.FALSE_MATCH, "false_record", "a camera matched someone else's offence to them", True),
+    (codes.FLAG_FALSE, "false_record", "a lawful post was flagged by content review", True),
+    (codes.JUDGMENT_UNPAID, "registry", "listed as a dishonest judgment debtor (court list)",
+     False),
+    (codes.TAX_LISTED, "registry", "exit ban for tax arrears", False))
+# status word: bits gained (low byte), lost (<< 8), and the court list's steps (<< 16)
+LOST, PAID_OFF, EXPIRED, SHARED = 8, 1 << 16, 1 << 17, 1 << 18
+STATUS_EVENTS = Events.of(
+    (codes.IN_DEFAULT, "registry", "debt default recorded: a court case opens", False),
+    (codes.JUDGED, "registry", "judged a debtor by a court", False),
+    (SHARED, "registry", "the listing reaches airlines and railways", False),
+    (PAID_OFF, "registry", "paid: off the court list", False),
+    (EXPIRED, "registry", "court listing expired", False),
+    (codes.STALE, "registry", "paid, but still listed with airlines and railways", True),
+    (codes.STALE << LOST, "registry", "the paid listing is finally removed", False),
+    (codes.TAX_CASE, "registry", "tax arrears case opened", False),
+    (codes.EXIT_BAN << LOST, "registry", "tax paid: exit ban lifted", False),
+    (codes.MISCONDUCT, "registry", "put on the travel misconduct list for a year", False),
+    (codes.MISCONDUCT << LOST, "registry", "off the travel misconduct list", False))
+
+
+@dataclass
+class Cohort:
+    """The members (sorted ids), today's captures, yesterday's state and the events so far."""
+
+    sim: Simulation  # whose stages are read
+    ids: np.ndarray
+    acts: np.ndarray
+    records: np.ndarray
+    events: np.ndarray
+    prev: dict = field(default_factory=dict)
+    rows: list = field(default_factory=list)
+
+    @classmethod
+    def build(cls, sim: Simulation, size: int, seed: int) -> Cohort:
+        ids = pick(sim.pop.size, size, seed)
+        m = ids.shape[0]
+        return cls(sim=sim, ids=ids, acts=np.zeros(m, np.int64), records=np.zeros(m, np.int64),
+                   events=np.zeros(m, np.int64))
+
+    def capture(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
+        """A phase-1 step after the others: the members' acts, records and attempts in lo..hi."""
+        a, b = np.searchsorted(self.ids, (lo, hi))
+        if a == b:
+            return
+        local = self.ids[a:b] - lo
+        self.acts[a:b] = scratch["acts"][local]
+        self.records[a:b] = scratch["records"][local]
+        self.events[a:b] = scratch["events"][local]
+
+    def emit(self, day: int, where: np.ndarray, kind: str, detail: str | list[str],
+             wrongful: bool | np.ndarray = False) -> None:
+        """Rows for the members where the mask ``where`` holds; ``detail`` one per row or one
+        for all, ``wrongful`` per member or one for all."""
+        pos = np.flatnonzero(where)
+        n = pos.shape[0]
+        if n == 0:
+            return
+        assert isinstance(detail, str) or len(detail) == n, "one detail per row"
+        wrong = np.asarray(wrongful, bool)
+        self.rows.append((self.ids[pos], day, np.full(n, kind, object),
+                          np.full(n, detail, object) if isinstance(detail, str)
+                          else np.array(detail, object),
+                          wrong[pos] if wrong.ndim else np.full(n, bool(wrong))))
+
+    def emit_words(self, day: int, words: np.ndarray, events: Events) -> None:
+        """Rows for every bit of ``events`` set in each member's word, in ``events``' order."""
+        some = np.flatnonzero(words)
+        if some.shape[0] == 0:
+            return
+        pos, col = np.nonzero((words[some, None] & events.bits[None, :]) != 0)
+        self.rows.append((self.ids[some[pos]], day, events.kinds[col], events.texts[col],
+                          events.wrong[col]))
+
+    def end_day(self, day: int, date: dt.date) -> None:
+        """Today's events of every member, from the captures and the stages' arrays; parts
+        with nothing to tell today cost one test."""
+        if self.ids.shape[0] == 0:
+            return
+        now = self.state(day)
+        if day == 0:
+            self.profiles()
+            self.prev = now  # the start is not an event
+        acts = self.acts
+        against = (acts & codes.POST_AGAINST) != 0
+        self.emit_words(day, np.where(against, acts & ~(1 << codes.ONLINE_POST), acts),
+                        ACT_EVENTS)
+        self.emit_words(day, self.records, RECORD_EVENTS)
+        self.registry(day, now)
+        self.scores(day, now)
+        self.standing(day, now)
+        if self.events.any():
+            self.attempts(day, now)
+        self.children(day, now)
+        if self.sim.fear is not None:
+            risk, before = now["risk"] / 65535.0, self.prev["risk"] / 65535.0
+            jump = risk - before >= FEAR_JUMP
+            if jump.any():
+                self.emit(day, jump, "fear", [f"perceived risk {x:.2f} -> {y:.2f}" for x, y in
+                                              zip(before[jump], risk[jump], strict=True)],
+                          (self.records & codes.WRONG_RECORDS) != 0)
+        self.prev = now
+
+    def state(self, day: int) -> dict:
+        """The members' standing at the end of today."""
+        sim, ids = self.sim, self.ids
+        reg, sc, con = sim.registry, sim.scoring, sim.consequences
+        pop = sim.pop
+        sanc, true_sanc, rewards = cq.standings(
+            ids, day, pop.region, pop.age, pop.adopt, reg.status, reg.court_day, sc.score,
+            sc.true_score, sc.scored, reg.connected, reg.list_delay, con.list_mask, sc.cuts,
+            con.steps)
+        parent = sim.pop.parent[ids]
+        family = np.where(parent >= 0, con.family[np.maximum(parent, 0)], 0).astype(np.int64)
+        lo = sim.scenario.scoring.min
+        return {"status": reg.status[ids].astype(np.int64),
+                "court_day": reg.court_day[ids].astype(np.int64),
+                "score": sc.score[ids].astype(np.int64),
+                "true": sc.true_score[ids].astype(np.int64),
+                "grade": sc.grade_of[sc.score[ids].astype(np.int64) - lo],
+                "true_grade": sc.grade_of[sc.true_score[ids].astype(np.int64) - lo],
+                "term": sc.ties_term[ids].astype(np.int64), "cause": sc.wrong_cause[ids],
+                "sanc": sanc, "wrong": sanc & ~true_sanc, "rewards": rewards,
+                "family": family & ~cq.FAMILY_SANCTIONED,
+                "risk": sim.behaviour.risk[ids].astype(np.float64)}
+
+    def profiles(self) -> None:
+        pop, ids = self.sim.pop, self.ids
+        income = pop.income[np.where(pop.parent[ids] >= 0, pop.parent[ids], ids)]
+        details = [f"{pop.regions.names[pop.region[i]]}, age {AGE_BANDS[pop.age[i]]}, "
+                   f"{'urban' if pop.flags[i] & URBAN else 'rural'}, income decile {d + 1} of 10"
+                   + (f" (parent: citizen {pop.parent[i]})" if pop.parent[i] >= 0 else "")
+                   for i, d in zip(ids, income, strict=True)]
+        self.emit(0, np.ones(ids.shape[0], bool), "profile", details)
+
+    def registry(self, day: int, now: dict) -> None:
+        s, before = now["status"], self.prev["status"]
+        lost = before & ~s
+        delisted = (lost & codes.LISTED) != 0
+        paid = (self.acts & codes.PAY_DEBT) != 0
+        shared = ((s & codes.LISTED) != 0) & (day - now["court_day"]
+                                              == self.sim.registry.list_delay)
+        word = ((s & ~before) | lost << LOST | np.where(delisted & paid, PAID_OFF, 0)
+                | np.where(delisted & ~paid, EXPIRED, 0) | np.where(shared, SHARED, 0))
+        self.emit_words(day, word, STATUS_EVENTS)
+
+    def scores(self, day: int, now: dict) -> None:
+        grades, prev = self.sim.scoring.grade_names, self.prev
+        term_moved = now["term"] != prev["term"]
+        if term_moved.any():
+            self.emit(day, term_moved, "score",
+                      [f"bad-company term {a} -> {b} points (ties on a list or in a low grade)"
+                       for a, b in zip(prev["term"][term_moved], now["term"][term_moved],
+                                       strict=True)], True)
+        moved = (now["score"] != prev["score"]) & (self.records != 0)
+        if moved.any():
+            self.emit(day, moved, "score",
+                      [f"score {a} -> {b} (true score {t})" for a, b, t in
+                       zip(prev["score"][moved], now["score"][moved], now["true"][moved],
+                           strict=True)], (self.records & codes.WRONG_RECORDS) != 0)
+        regraded = now["grade"] != prev["grade"]
+        if regraded.any():
+            self.emit(day, regraded, "grade",
+                      [f"grade {grades[a]} -> {grades[b]}"
+                       + (f" (true grade {grades[t]})" if t != b else "")
+                       for a, b, t in zip(prev["grade"][regraded], now["grade"][regraded],
+                                          now["true_grade"][regraded], strict=True)],
+                      now["grade"] != now["true_grade"])
+
+    def standing(self, day: int, now: dict) -> None:
+        sanc, before, wrong = now["sanc"], self.prev["sanc"], now["wrong"]
+        gained, lost = sanc & ~before, before & ~sanc
+        if gained.any():
+            self.emit(day, gained != 0, "sanction",
+                      [f"now under: {bit_names(int(gained[p]), cq.SANCTION_BIT)}"
+                       + (f" (wrongful: {self.cause(p, now)})" if wrong[p] & gained[p] else "")
+                       for p in np.flatnonzero(gained)], (wrong & gained) != 0)
+        if lost.any():
+            self.emit(day, lost != 0, "sanction",
+                      [f"no longer under: {bit_names(int(b), cq.SANCTION_BIT)}"
+                       for b in lost[lost != 0]])
+
+    def cause(self, p: int, now: dict) -> str:
+        """Why member ``p``'s sanction is wrongful, in words."""
+        causes = [text for bit, text in ((codes.CAUSE_FALSE_MATCH, "a false camera match"),
+                                         (codes.CAUSE_FALSE_FLAG, "a lawful post flagged"),
+                                         (codes.CAUSE_TIES, "bad company"))
+                  if now["cause"][p] & bit]
+        if now["status"][p] & codes.STALE:
+            causes.insert(0, "a paid debt still listed")
+        return ", ".join(causes) or "a wrong record"
+
+    def attempts(self, day: int, now: dict) -> None:
+        ev, sanc, wrong, rewards = self.events, now["sanc"], now["wrong"], now["rewards"]
+        for event, bit, what, reward, reward_text in ATTEMPTS:
+            tried = (ev & event) != 0
+            if not tried.any():
+                continue
+            blocked = tried & ((sanc & bit) != 0)
+            self.emit(day, blocked, "blocked",
+                      [f"{what} refused" + (f" (wrongful: {self.cause(p, now)})"
+                                            if wrong[p] & bit else "")
+                       for p in np.flatnonzero(blocked)], (wrong & bit) != 0)
+            rewarded = tried & ~blocked & ((rewards & reward) != 0)
+            self.emit(day, rewarded, "reward", reward_text)
+            if event >= 1 << codes.PLANE_TICKET:
+                continue  # an unblocked ticket is the act already told
+            self.emit(day, tried & ~blocked & ~rewarded, "attempt", what)
+
+    def children(self, day: int, now: dict) -> None:
+        """What the members who are children meet for their parents' standing."""
+        f, before = now["family"], self.prev["family"]
+        barred = (f & cq.FAMILY_BARRED) != 0
+        wrong = (f & cq.FAMILY_WRONGFUL) != 0
+        was_barred = (before & cq.FAMILY_BARRED) != 0
+        if (barred != was_barred).any():
+            self.emit(day, barred & ~was_barred, "family",
+                      "barred from top schools for a parent's list or grade", wrong)
+            self.emit(day, ~barred & was_barred, "family", "no longer barred from top schools")
+        con = self.sim.consequences
+        applies = (self.sim.pop.parent[self.ids] >= 0) & draws_below(
+            con.life_keys[3], self.ids, day, threshold(con.life_p[3]))
+        if not applies.any():
+            return
+        self.emit(day, applies & barred, "blocked",
+                  "top school refused for a parent's standing", wrong)
+        favoured = applies & ~barred & ((f & cq.FAMILY_FAVOURED) != 0)
+        self.emit(day, favoured, "reward", "admitted to a top school for a parent's grade")
+        self.emit(day, applies & ~barred & ~favoured, "attempt", "applied to a top school")
+
+    def table(self, start: dt.date) -> pa.Table:
+        """Every event, by citizen then date (in the order told within a day)."""
+        if not self.rows:
+            return SCHEMA.empty_table()
+        citizen = np.concatenate([r[0] for r in self.rows])
+        day = np.concatenate([np.full(r[0].shape[0], r[1], np.int64) for r in self.rows])
+        kind = np.concatenate([r[2] for r in self.rows])
+        detail = np.concatenate([r[3] for r in self.rows])
+        wrongful = np.concatenate([r[4] for r in self.rows])
+        order = np.lexsort((day, citizen))  # stable: a day's events stay in the order told
+        dates = np.datetime64(start, "D") + day[order]
+        return pa.table({"citizen": citizen[order], "date": pa.array(dates, pa.date32()),
+                         "kind": pa.array(kind[order], pa.string()),
+                         "detail": pa.array(detail[order], pa.string()),
+                         "wrongful": wrongful[order]}, schema=SCHEMA)
