@@ -19,7 +19,7 @@ from panopticon.audit import MEASURES, SCHEMA, SECTIONS, Rows, gini, household_i
 from panopticon.cli import app
 from panopticon.cohort import pick
 from panopticon.consequences import EVER_PLANE
-from panopticon.counters import INDEX
+from panopticon.counters import CONTENT_TYPES, INDEX
 from panopticon.results import audit
 from panopticon.simulation import Simulation
 
@@ -27,7 +27,8 @@ runner = CliRunner()
 # The whole population is the cohort: every citizen's events are told and can be recounted.
 # A poor content review makes wrongful sanctions common enough to count in a tiny run.
 TINY = {"population.size": 2500, "start": dt.date(2016, 1, 1), "end": dt.date(2018, 9, 30),
-        "audit.cohort_size": 2500, "sensing.content_precision": 0.2}
+        "audit.cohort_size": 2500,
+        **{f"sensing.content_review.{t}.precision": 0.2 for t in CONTENT_TYPES}}
 
 
 def tiny(**changes) -> scenario.Scenario:

@@ -52,7 +52,15 @@ def test_report_has_every_section_for_a_reader(page):
     assert "are ticket purchases refused, not people" in page
     assert "90% of 2 seeds" in page  # the band is drawn and said
     assert "AAA 1050-1300" in page  # grade names and ranges from scenario.toml
-    assert "no full audit" in page  # no audit.parquet: the counters' table, said so
+    assert "no full audit" not in page  # the run wrote audit.parquet: the full audit
+    assert "<h3>disparate impact</h3>" in page and "figures by age band, area" in page
+
+
+def test_report_without_audit_file_says_its_table_is_the_counters(run_folder, tmp_path):
+    folder = tmp_path / "older"
+    shutil.copytree(run_folder, folder)
+    (folder / "audit.parquet").unlink()
+    assert "no full audit" in report.write_report(folder).read_text("utf-8")
 
 
 def test_report_survives_counters_at_zero(run_folder, tmp_path):
