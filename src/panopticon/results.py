@@ -124,11 +124,13 @@ def model_value(ts: pa.Table, target: Target) -> float | None:
     return float(values[idx])  # stocks and cumulative figures are read on the date
 
 
-def comparison(ts: pa.Table, runs: list[pa.Table] | None = None) -> list[dict]:
-    """Each published figure beside the model's, with their ratio and what the figure counts;
-    with several seeds' series ``runs``, also the model's median and 90% band across seeds."""
+def comparison(ts: pa.Table, runs: list[pa.Table] | None = None,
+               targets: list[Target] | None = None) -> list[dict]:
+    """Each published figure (``targets``, by default the packaged ones) beside the model's, with
+    their ratio and what the figure counts; with several seeds' series ``runs``, also the model's
+    median and 90% band across seeds."""
     rows = []
-    for t in load_targets():
+    for t in load_targets() if targets is None else targets:
         model = model_value(ts, t)
         rows.append({"date": t.date.isoformat(), "metric": t.metric, "published": t.value,
                      "model": model, "ratio": None if model is None or not t.value
@@ -174,7 +176,8 @@ def summary(data: RunData, ts: pa.Table, runs: list[pa.Table] | None = None) -> 
     return facts
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write ``path`` through ``write`` on a temporary name, then rename it into place."""
     tmp = path.with_name(f".{path.name}.tmp")
     write(tmp)
     os.replace(tmp, path)
@@ -196,10 +199,10 @@ def write_run(data: RunData, out: Path, per_seed: pa.Table | None = None) -> Pat
     runs = None if per_seed is None else split_seeds(per_seed)
     if runs is not None:
         tables |= {"timeseries_seeds": per_seed, "timeseries_bands": bands(runs)}
-    _atomic(staging / "scenario.toml", lambda p: p.write_text(data.scenario.to_toml(), "utf-8"))
+    write_atomic(staging / "scenario.toml", lambda p: p.write_text(data.scenario.to_toml(), "utf-8"))
     for name, table in tables.items():
-        _atomic(staging / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p))
-    _atomic(staging / "summary.json",
+        write_atomic(staging / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p))
+    write_atomic(staging / "summary.json",
             lambda p: p.write_text(json.dumps(summary(data, ts, runs), indent=2), "utf-8"))
     _replace_dir(staging, out)
     return out
