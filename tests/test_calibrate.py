@@ -58,6 +58,7 @@ def scenario_with(tmp_path, calibration: str) -> str:
 
 
 WEIGHTS = "weights = { judgment_defaulters_listed = 1.0 }\n"
+FREE = '[calibration.parameters]\n"court.comply_rate" = { low = 0.01, high = 0.1 }'
 
 
 @pytest.mark.parametrize(("table", "expected"), [
@@ -69,16 +70,14 @@ WEIGHTS = "weights = { judgment_defaulters_listed = 1.0 }\n"
      "field 'calibration.parameters.court.comply_rate.low': low 0.2 must be below high 0.1"),
     (WEIGHTS + '[calibration.parameters]\n"court.comply_rate" = { low = 0.1, high = 0.1 }',
      "low 0.1 must be below high 0.1"),
-    (WEIGHTS + '[calibration.parameters]\n"court.comply_rate" = { low = 0.0, high = 0.1,'
-     ' log = true }', "must be above 0 on a log axis"),
+    (WEIGHTS + ('[calibration.parameters]\n"court.comply_rate" = { low = 0.0, high = 0.1,'
+                 ' log = true }'), "must be above 0 on a log axis"),
     (WEIGHTS + '[calibration.parameters]\n"court.comply_rate" = { low = 0.1, high = 2.0 }',
      "'court.comply_rate': bound 2.0 is outside what the field allows: from 0 to 1"),
     (WEIGHTS + '[calibration.parameters]\n"court.grace_days" = { low = 1.5, high = 9 }',
      "'court.grace_days' is an integer"),
-    ('weights = { nope = 1.0 }\n[calibration.parameters]\n"court.comply_rate" = '
-     '{ low = 0.01, high = 0.1 }', "field 'calibration.weights'"),
-    ('weights = { internet_users = 0.0 }\n[calibration.parameters]\n"court.comply_rate" = '
-     '{ low = 0.01, high = 0.1 }', "field 'calibration.weights.internet_users'"),
+    ('weights = { nope = 1.0 }\n' + FREE, "field 'calibration.weights'"),
+    ('weights = { internet_users = 0.0 }\n' + FREE, "field 'calibration.weights.internet_users'"),
 ])
 def test_calibration_table_mistakes_name_the_field(tmp_path, table, expected):
     message = scenario_with(tmp_path, table)

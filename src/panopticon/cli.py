@@ -247,8 +247,8 @@ def calibrate(
 ) -> None:
     """Fit the scenario's free parameters to the published targets with Optuna (TPE); write the
     calibrated scenario, fit.csv and fit.png."""
-    from .calibrate import STUDY_FILE, CalibrationError, calibrate as run_calibration, complete
-    from .calibrate import storage_url
+    from .calibrate import STUDY_FILE, CalibrationError, complete, storage_url
+    from .calibrate import calibrate as run_calibration
 
     try:
         sc = resolve(scenario, None, None, None, None, seed)
@@ -268,8 +268,8 @@ def calibrate(
 
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            result, rows = run_calibration(sc, targets, trials, jobs, url, population,
-                                           load_regions().total, seeds, folder, show)
+            _, rows = run_calibration(sc, targets, trials, jobs, url, population,
+                                      load_regions().total, seeds, folder, show)
         except KeyboardInterrupt:
             err.print(f"interrupted: completed trials are stored in {url}; run the same command"
                       " again to resume", soft_wrap=True)

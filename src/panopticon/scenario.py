@@ -19,6 +19,8 @@ import tomli_w
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
+from .published import SERIES
+
 ActKind = Literal[
     "jaywalking", "red_light", "late_bill", "bad_spending", "debt_default", "tax_arrears",
     "online_post", "good_deed", "plane_ticket", "train_ticket", "onboard_misconduct",
@@ -304,8 +306,6 @@ class Calibration(Strict):
     @field_validator("weights")
     @classmethod
     def _known_metrics(cls, weights: dict[str, float]) -> dict[str, float]:
-        from .published import SERIES
-
         unknown = sorted(set(weights) - set(SERIES))
         if unknown:
             raise ValueError(f"unknown metric(s) {unknown}; metrics are {', '.join(SERIES)}")
