@@ -19,12 +19,16 @@ name = "tiny"
 end = 2014-12-31
 
 [calibration]
-objective = "{objective}"
-weights = {{ judgment_defaulters_listed = 2.0, flight_purchases_blocked = 1.0 }}
+objective = "log"
+
+[calibration.weights]
+judgment_defaulters_listed = 2.0
+flight_purchases_blocked = 1.0
+"judgment_defaulters_listed@2014-09-30" = 0.5
 
 [calibration.parameters]
-"acts.debt_default.rate" = {{ low = 0.00005, high = 0.0005, log = true }}
-"court.grace_days" = {{ low = 20, high = 90 }}
+"acts.debt_default.rate" = { low = 0.00005, high = 0.0005, log = true }
+"court.grace_days" = { low = 20, high = 90 }
 """
 TARGETS = """date,metric,value,kind,source,note
 2014-09-30,judgment_defaulters_listed,4000000,cumulative_people,test,
@@ -36,7 +40,7 @@ POPULATION = "3000"
 
 @pytest.fixture
 def files(tmp_path):
-    (tmp_path / "tiny.toml").write_text(TINY.format(objective="log"))
+    (tmp_path / "tiny.toml").write_text(TINY)
     (tmp_path / "targets.csv").write_text(TARGETS)
     return tmp_path
 
@@ -77,7 +81,8 @@ FREE = '[calibration.parameters]\n"court.comply_rate" = { low = 0.01, high = 0.1
     (WEIGHTS + '[calibration.parameters]\n"court.grace_days" = { low = 1.5, high = 9 }',
      "'court.grace_days' is an integer"),
     ('weights = { nope = 1.0 }\n' + FREE, "field 'calibration.weights'"),
-    ('weights = { internet_users = 0.0 }\n' + FREE, "field 'calibration.weights.internet_users'"),
+    ('weights = { "internet_users@2018-02-30" = 1.0 }\n' + FREE, "metric@YYYY-MM-DD"),
+    ('weights = { internet_users = -1.0 }\n' + FREE, "field 'calibration.weights.internet_users'"),
 ])
 def test_calibration_table_mistakes_name_the_field(tmp_path, table, expected):
     message = scenario_with(tmp_path, table)
@@ -104,14 +109,18 @@ def test_a_tiny_calibration_writes_a_loadable_scenario_a_table_and_a_figure(file
     preset = load("china-2018").population  # the trials' population is not kept
     assert (result.population.size, result.population.scale) == (preset.size, preset.scale)
     rows = list(csv.DictReader((out / "fit.csv").open()))
-    assert [(r["date"], r["metric"]) for r in rows] == [
-        ("2014-09-30", "judgment_defaulters_listed"), ("2014-12-31", "judgment_defaulters_listed"),
-        ("2014-12-31", "flight_purchases_blocked")]
+    assert [(r["date"], r["metric"], r["weight"]) for r in rows] == [
+        ("2014-09-30", "judgment_defaulters_listed", "0.5"),
+        ("2014-12-31", "judgment_defaulters_listed", "2.0"),
+        ("2014-12-31", "flight_purchases_blocked", "1.0")]
     for r in rows:
         assert float(r["model_p05"]) <= float(r["model_median"]) <= float(r["model_p95"])
         assert float(r["ratio"]) == pytest.approx(float(r["model_median"]) / float(r["published"]))
     assert (out / "fit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(out.glob(".*tmp"))
+    study = optuna.load_study(study_name="tiny", storage=storage_url(out / "study.db"))
+    first = study.trials[0].params  # the scenario's own values, clipped to the bounds
+    assert first["acts.debt_default.rate"] == 0.00005 and first["court.grace_days"] == 60
 
 
 def test_same_seed_and_trials_give_the_same_file_whatever_the_jobs(files):
@@ -179,4 +188,4 @@ def test_fit_of_a_multi_seed_run_folder(files, tmp_path):
     result = runner.invoke(app, ["fit", str(run), "--targets", str(files / "targets.csv")])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((run / "fit.csv").open()))
-    assert {r["weight"] for r in rows} == {"2.0", "1.0"} and (run / "fit.png").is_file()
+    assert {r["weight"] for r in rows} == {"2.0", "1.0", "0.5"} and (run / "fit.png").is_file()

@@ -68,12 +68,17 @@ class Fit:
 def fitted_targets(scenario: Scenario, targets: list[Target], source: str) -> Fit:
     """The targets the scenario's weights name, within its calendar."""
     cal = _calibration(scenario)
-    chosen = [(t, cal.weights[t.metric]) for t in targets
-              if t.metric in cal.weights and scenario.start <= t.date <= scenario.end]
+    chosen = [(t, w) for t in targets if (w := target_weight(cal.weights, t))
+              and scenario.start <= t.date <= scenario.end]
     if not chosen:
         raise CalibrationError(f"{source}: no target of the metrics {', '.join(cal.weights)}"
                                f" lies within {scenario.start} to {scenario.end}")
     return Fit(chosen, cal.objective, 0.5 * scenario.population.scale)
+
+
+def target_weight(weights: dict[str, float], target: Target) -> float:
+    """A target's weight: its own (metric@date), else its metric's, else 0 (not fitted)."""
+    return weights.get(f"{target.metric}@{target.date}", weights.get(target.metric, 0.0))
 
 
 def _calibration(scenario: Scenario) -> Calibration:
@@ -113,6 +118,16 @@ def suggest(trial: optuna.Trial, scenario: Scenario) -> dict[str, float]:
             values[path] = trial.suggest_int(path, int(b.low), int(b.high), log=b.log)
         else:
             values[path] = trial.suggest_float(path, b.low, b.high, log=b.log)
+    return values
+
+
+def start_values(scenario: Scenario) -> dict[str, float]:
+    """The scenario's own values of the free parameters, clipped to their bounds: the first trial,
+    so that calibration never ends worse than where it started."""
+    values = {}
+    for path, b in _calibration(scenario).parameters.items():
+        value, tp = number_at(scenario, path)
+        values[path] = tp(min(max(value, b.low), b.high))
     return values
 
 
@@ -175,6 +190,8 @@ def _cancel(futures: list[Future], stop: threading.Event) -> None:
 def run_study(study: optuna.Study, base: Scenario, fit: Fit, trials: int, jobs: int,
               on_trial: Callable[[optuna.Study], None] | None = None) -> None:
     """Run trials until ``trials`` are complete, in batches (see the module's docstring)."""
+    if not study.trials:
+        study.enqueue_trial(start_values(base))
     stop = threading.Event()
     with ThreadPoolExecutor(jobs) as pool:
         while (done := complete(study)) < trials:
@@ -221,11 +238,11 @@ def fit_rows(runs: list[pa.Table], targets: list[Target],
              weights: dict[str, float]) -> list[dict]:
     """Each target within the runs' dates: published, the model's median and 90% band, ratio."""
     rows = []
-    for row in comparison(runs[0], runs, targets):
+    for t, row in zip(targets, comparison(runs[0], runs, targets), strict=True):
         if row["model"] is None:
             continue
         rows.append({"date": row["date"], "metric": row["metric"], "counts": row["counts"],
-                     "weight": weights.get(row["metric"], 0.0), "published": row["published"],
+                     "weight": target_weight(weights, t), "published": row["published"],
                      **{f"model_{b}": row[f"model_{b}"] for b in BANDS},
                      "ratio": row["model_median"] / row["published"]})
     return rows
@@ -256,6 +273,7 @@ def fit_figure(runs: list[pa.Table], rows: list[dict], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
     metrics = list(dict.fromkeys(r["metric"] for r in rows))
     cols = min(4, len(metrics))
@@ -273,8 +291,12 @@ def fit_figure(runs: list[pa.Table], rows: list[dict], path: Path) -> None:
         positive = mid[mid > 0]
         if positive.size and positive.max() / positive.min() > 100:
             ax.set_yscale("log")
-        weight = points[0]["weight"]
-        ax.set_title(f"{metric}" + ("" if weight else " (not fitted)"), fontsize=8)
+        fitted = any(r["weight"] for r in points)
+        ax.set_title(f"{metric}" + ("" if fitted else " (not fitted)"), fontsize=8)
+        ax.set_ylabel(points[0]["counts"].replace("_", " "), fontsize=7)
+        locator = AutoDateLocator(maxticks=6)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
         ax.tick_params(labelsize=7)
     for ax in axes.flat[len(metrics):]:
         ax.remove()

@@ -294,22 +294,36 @@ class Calibration(Strict):
     """What ``panopticon calibrate`` may change and how it weighs the published targets.
 
     ``parameters``: dotted paths of scenario numbers (``court.comply_rate``) with their bounds.
-    ``weights``: metric of the targets file -> weight; metrics not named are not fitted.
+    ``weights``: metric of the targets file -> weight, or metric@date -> the weight of that one
+    target (it overrides the metric's); targets not named are not fitted.
     ``objective``: "log" weighs the error ln(model / published), "relative" model / published - 1.
     """
 
     objective: Literal["log", "relative"] = "log"
     parameters: Annotated[dict[str, FreeParameter], Field(min_length=1)]
-    weights: Annotated[dict[str, Annotated[float, Field(gt=0.0, allow_inf_nan=False)]],
+    weights: Annotated[dict[str, Annotated[float, Field(ge=0.0, allow_inf_nan=False)]],
                        Field(min_length=1)]
 
     @field_validator("weights")
     @classmethod
     def _known_metrics(cls, weights: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(weights) - set(SERIES))
+        unknown = sorted(key for key in weights if not _is_target_key(key))
         if unknown:
-            raise ValueError(f"unknown metric(s) {unknown}; metrics are {', '.join(SERIES)}")
+            raise ValueError(f"unknown metric(s) {unknown}; a key is a metric or metric@YYYY-MM-DD"
+                             f" (one target), metrics are {', '.join(SERIES)}")
         return weights
+
+
+def _is_target_key(key: str) -> bool:
+    """A weight's key: a metric of the published record, or metric@date for one of its targets."""
+    metric, at, date = key.partition("@")
+    if not at:
+        return metric in SERIES
+    try:
+        dt.date.fromisoformat(date)
+    except ValueError:
+        return False
+    return metric in SERIES
 
 
 def number_at(root: BaseModel, path: str) -> tuple[Any, type | None]:
