@@ -347,3 +347,110 @@ def compare_runs(
         except OSError as e:
             fail(f"--out: cannot write {out}: {e.strerror or e}")
         console.print(f"Aligned table: [bold]{out}[/]")
+
+
+@app.command()
+def calibrate(
+    scenario: Annotated[str, typer.Argument(help="A preset name or a scenario TOML file with a "
+                                                 "[calibration] table.")],
+    targets: Annotated[Path | None, typer.Option(
+        help="Published targets, columns as calibration_targets.csv (default: the packaged one).",
+        metavar="FILE")] = None,
+    trials: Annotated[int, typer.Option(help="Trials in all, counting those stored.", min=1,
+                                        metavar="N")] = 60,
+    jobs: Annotated[int, typer.Option(help="Trials run at once (threads); the result does not "
+                                           "depend on it.", min=1, metavar="J")] = min(
+        2, os.cpu_count() or 1),
+    storage: Annotated[str | None, typer.Option(
+        help="Optuna storage: an SQLite file or a URL (default OUT/study.db); rerun to resume.",
+        metavar="URL-OR-PATH")] = None,
+    population: Annotated[int, typer.Option(help="Simulated citizens in trials and in the fit.",
+                                            min=1)] = 141_000,
+    seeds: Annotated[int, typer.Option(help="Seeds of the fit's median and 90% band.", min=1,
+                                       metavar="K")] = 5,
+    seed: Annotated[int | None, typer.Option(help="Seed of the sampler and of the runs.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Output folder (default calibrations/NAME).")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Fit the scenario's free parameters to the published targets with Optuna (TPE); write the
+    calibrated scenario, fit.csv and fit.png."""
+    from .calibrate import STUDY_FILE, CalibrationError, complete, storage_url
+    from .calibrate import calibrate as run_calibration
+
+    try:
+        sc = resolve(scenario, None, None, None, None, seed)
+    except ScenarioError as e:
+        fail(str(e))
+    folder = out or Path("calibrations") / sc.name
+    url = storage_url(storage or folder / STUDY_FILE)
+    console.print(f"[bold]{sc.name}[/]: {trials} trials at {population:,} citizens, {jobs} at a"
+                  f" time, seed {sc.seed}; study in {url}")
+    with Progress(TextColumn("calibrating"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("trials {task.fields[best]}"), TimeRemainingColumn(),
+                  console=console, disable=quiet) as bar:
+        task = bar.add_task("trials", total=trials, best="")
+
+        def show(study) -> None:
+            bar.update(task, completed=complete(study), best=f"best {study.best_value:.4f}")
+
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            _, rows = run_calibration(sc, targets, trials, jobs, url, population,
+                                      load_regions().total, seeds, folder, show)
+        except KeyboardInterrupt:
+            err.print(f"interrupted: completed trials are stored in {url}; run the same command"
+                      " again to resume", soft_wrap=True)
+            raise typer.Exit(130) from None
+        except (CalibrationError, ScenarioError) as e:
+            fail(str(e))
+        except OSError as e:
+            fail(f"cannot write {folder}: {e.strerror or e}")
+    console.print(fit_table(rows, seeds))
+    console.print(f"Calibrated scenario, fit.csv and fit.png in [bold]{folder}[/]")
+
+
+@app.command()
+def fit(
+    run: Annotated[Path, typer.Argument(help="A run folder of `panopticon run --seeds K`.")],
+    targets: Annotated[Path | None, typer.Option(
+        help="Published targets (default: the packaged calibration_targets.csv).",
+        metavar="FILE")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: the run folder).")]
+    = None,
+) -> None:
+    """Write fit.csv and fit.png (model median and 90% band beside each target) for a run."""
+    import pyarrow.parquet as pq
+
+    from .calibrate import CalibrationError, write_fit
+    from .published import load_targets
+    from .results import split_seeds
+
+    seeds_file = run / "timeseries_seeds.parquet"
+    if not seeds_file.is_file():
+        fail(f"{run}: no timeseries_seeds.parquet; run the scenario with --seeds K first")
+    try:
+        sc = scenario_mod.load(run / "scenario.toml")
+        weights = sc.calibration.weights if sc.calibration else {}
+        runs = split_seeds(pq.read_table(seeds_file))
+        rows = write_fit(runs, load_targets(targets), weights, out or run)
+    except (CalibrationError, ScenarioError) as e:
+        fail(str(e))
+    except (OSError, KeyError, ValueError) as e:
+        fail(f"cannot read the run or the targets: {e}")
+    console.print(fit_table(rows, len(runs)))
+    console.print(f"fit.csv and fit.png in [bold]{out or run}[/]")
+
+
+def fit_table(rows: list[dict], seeds: int) -> Table:
+    """The fit: each target beside the model's median and 90% band, fitted ones marked."""
+    table = Table(title=f"Fit: model median and 90% band over {seeds} seeds beside the targets",
+                  caption="weight 0: shown, not fitted")
+    for col in ("date", "figure", "weight", "published", "median", "90% band",
+                "median / published"):
+        table.add_column(col, justify="left" if col in ("date", "figure") else "right")
+    for r in rows:
+        table.add_row(r["date"], r["metric"], f"{r['weight']:g}", f"{r['published']:,.0f}",
+                      f"{r['model_median']:,.0f}",
+                      f"{_short(r['model_p05'])}–{_short(r['model_p95'])}", f"{r['ratio']:.2f}")
+    return table

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 # metric of calibration_targets.csv -> (timeseries column, how to read it on a date)
 CUMULATIVE, STOCK, ANNUAL = "cumulative", "stock", "annual"
@@ -53,8 +54,16 @@ class Target:
     note: str
 
 
-def load_targets() -> list[Target]:
-    text = resources.files("panopticon.data").joinpath("calibration_targets.csv").read_text("utf-8")
+def targets_text(path: Path | None = None) -> str:
+    """A targets file's text: ``path``, or the packaged calibration_targets.csv."""
+    if path is not None:
+        return Path(path).read_text("utf-8")
+    return resources.files("panopticon.data").joinpath("calibration_targets.csv").read_text("utf-8")
+
+
+def load_targets(path: Path | None = None) -> list[Target]:
+    """The targets of ``path`` (columns as calibration_targets.csv), by default the packaged ones."""
+    text = targets_text(path)
     return [
         Target(dt.date.fromisoformat(r["date"]), r["metric"], float(r["value"]), r["kind"],
                r["source"], r["note"])

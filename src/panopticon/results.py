@@ -129,11 +129,13 @@ def model_value(ts: pa.Table, target: Target) -> float | None:
     return float(values[idx])  # stocks and cumulative figures are read on the date
 
 
-def comparison(ts: pa.Table, runs: list[pa.Table] | None = None) -> list[dict]:
-    """Each published figure beside the model's, with their ratio and what the figure counts;
-    with several seeds' series ``runs``, also the model's median and 90% band across seeds."""
+def comparison(ts: pa.Table, runs: list[pa.Table] | None = None,
+               targets: list[Target] | None = None) -> list[dict]:
+    """Each published figure (``targets``, by default the packaged ones) beside the model's, with
+    their ratio and what the figure counts; with several seeds' series ``runs``, also the model's
+    median and 90% band across seeds."""
     rows = []
-    for t in load_targets():
+    for t in load_targets() if targets is None else targets:
         model = model_value(ts, t)
         rows.append({"date": t.date.isoformat(), "metric": t.metric, "published": t.value,
                      "model": model, "ratio": None if model is None or not t.value

@@ -20,6 +20,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationI
                       model_validator)
 
 from .data import read_csv
+from .published import SERIES
 
 ActKind = Literal[
     "jaywalking", "red_light", "late_bill", "bad_spending", "debt_default", "tax_arrears",
@@ -398,6 +399,72 @@ class Audit(Strict):
     cohort_size: Annotated[int, Field(ge=0, le=100_000)] = 1000  # 0: no cohort
 
 
+class FreeParameter(Strict):
+    """A scenario number that calibration may move within [low, high], on a log axis if ``log``."""
+
+    low: Annotated[float, Field(allow_inf_nan=False)]
+    high: Annotated[float, Field(allow_inf_nan=False)]
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _bounds(self) -> FreeParameter:
+        if self.low >= self.high:
+            raise ValueError(f"low {self.low} must be below high {self.high}")
+        if self.log and self.low <= 0:
+            raise ValueError(f"low {self.low} must be above 0 on a log axis (log = true)")
+        return self
+
+
+class Calibration(Strict):
+    """What ``panopticon calibrate`` may change and how it weighs the published targets.
+
+    ``parameters``: dotted paths of scenario numbers (``court.comply_rate``) with their bounds.
+    ``weights``: metric of the targets file -> weight, or metric@date -> the weight of that one
+    target (it overrides the metric's); targets not named are not fitted.
+    ``objective``: "log" weighs the error ln(model / published), "relative" model / published - 1.
+    """
+
+    objective: Literal["log", "relative"] = "log"
+    parameters: Annotated[dict[str, FreeParameter], Field(min_length=1)]
+    weights: Annotated[dict[str, Annotated[float, Field(ge=0.0, allow_inf_nan=False)]],
+                       Field(min_length=1)]
+
+    @field_validator("weights")
+    @classmethod
+    def _known_metrics(cls, weights: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(key for key in weights if not _is_target_key(key))
+        if unknown:
+            raise ValueError(f"unknown metric(s) {unknown}; a key is a metric or metric@YYYY-MM-DD"
+                             f" (one target), metrics are {', '.join(SERIES)}")
+        return weights
+
+
+def _is_target_key(key: str) -> bool:
+    """A weight's key: a metric of the published record, or metric@date for one of its targets."""
+    metric, at, date = key.partition("@")
+    if not at:
+        return metric in SERIES
+    try:
+        dt.date.fromisoformat(date)
+    except ValueError:
+        return False
+    return metric in SERIES
+
+
+def number_at(root: BaseModel, path: str) -> tuple[Any, type | None]:
+    """The value at a dotted path through tables, and its declared type (None if not a number)."""
+    node: Any = root
+    for part in path.split("."):
+        if isinstance(node, BaseModel) and part in type(node).model_fields:
+            node = getattr(node, part)
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None, None
+    tp, _ = _schema_at(tuple(path.split(".")))
+    return node, tp if tp in (int, float) else None
+
+
 class Scenario(Strict):
     name: str
     description: str = ""
@@ -420,6 +487,7 @@ class Scenario(Strict):
     speech: Speech | None = None
     fear: Fear | None = None
     audit: Audit = Audit()
+    calibration: Calibration | None = None
     sources: dict[str, str] = {}
 
     @model_validator(mode="after")
@@ -434,6 +502,8 @@ class Scenario(Strict):
         if unreviewed:
             raise ValueError(f"sensing.content_review has no entry for {unreviewed}, which"
                              " speech.content posts: give each a precision and a recall")
+        for path, bounds in (self.calibration.parameters if self.calibration else {}).items():
+            self._check_free(path, bounds)
         return self
 
     @model_validator(mode="after")
@@ -453,6 +523,21 @@ class Scenario(Strict):
                              " rewards, no scoring.public_ranking and no scoring.bad_company"
                              " (set enabled = false)")
         return self
+
+    def _check_free(self, path: str, bounds: FreeParameter) -> None:
+        """A free parameter must name a number of this scenario, and its bounds must be allowed."""
+        _, tp = number_at(self, path)
+        if tp is None:
+            raise ValueError(f"calibration parameter {path!r} is not a number of the scenario;"
+                             " write a dotted path through tables, such as 'court.comply_rate'")
+        if tp is int and not (bounds.low.is_integer() and bounds.high.is_integer()):
+            raise ValueError(f"calibration parameter {path!r} is an integer: its low and high"
+                             " must be whole numbers")
+        _, meta = _schema_at(tuple(path.split(".")))
+        for bound in (bounds.low, bounds.high):
+            if not _within(bound, meta):
+                raise ValueError(f"calibration parameter {path!r}: bound {bound} is outside what"
+                                 f" the field allows:{_range(meta)}")
 
     @staticmethod
     def load(source: str | Path) -> Scenario:
@@ -626,6 +711,12 @@ def _names(tp: Any) -> list[str]:
 
 def _num(x: float) -> str:
     return f"{int(x):_}" if float(x).is_integer() else f"{x:_}"
+
+
+def _within(x: float, meta: list) -> bool:
+    """Whether x meets the ge/gt/le/lt constraints in ``meta``."""
+    checks = {"ge": x.__ge__, "gt": x.__gt__, "le": x.__le__, "lt": x.__lt__}
+    return all(checks[a](getattr(m, a)) for m in meta for a in checks if hasattr(m, a))
 
 
 def _range(meta: list) -> str:
