@@ -397,7 +397,7 @@ def calibrate(
         try:
             folder.mkdir(parents=True, exist_ok=True)
             _, rows = run_calibration(sc, targets, trials, jobs, url, population,
-                                      load_regions().total, seeds, folder, show)
+                                      represented(sc.population), seeds, folder, show)
         except KeyboardInterrupt:
             err.print(f"interrupted: completed trials are stored in {url}; run the same command"
                       " again to resume", soft_wrap=True)
