@@ -66,10 +66,10 @@ class Fit:
 
 
 def fitted_targets(scenario: Scenario, targets: list[Target], source: str) -> Fit:
-    """The targets the scenario's weights name, within its calendar."""
+    """The targets the scenario's weights name, within its calendar (a published 0 has no ratio)."""
     cal = _calibration(scenario)
     chosen = [(t, w) for t in targets if (w := target_weight(cal.weights, t))
-              and scenario.start <= t.date <= scenario.end]
+              and t.value > 0 and scenario.start <= t.date <= scenario.end]
     if not chosen:
         raise CalibrationError(f"{source}: no target of the metrics {', '.join(cal.weights)}"
                                f" lies within {scenario.start} to {scenario.end}")
