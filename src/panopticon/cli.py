@@ -352,7 +352,7 @@ def compare_runs(
 @app.command()
 def calibrate(
     scenario: Annotated[str, typer.Argument(help="A preset name or a scenario TOML file with a "
-                                                 "[calibration] table.")],
+                                                 "\\[calibration] table.")],
     targets: Annotated[Path | None, typer.Option(
         help="Published targets, columns as calibration_targets.csv (default: the packaged one).",
         metavar="FILE")] = None,
