@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from panopticon import scenario
 from panopticon.audit import MEASURES, SCHEMA, SECTIONS, Rows, gini, household_income
 from panopticon.cli import app
-from panopticon.cohort import pick
+from panopticon.cohort import A_TYPE, pick
 from panopticon.consequences import EVER_PLANE
 from panopticon.counters import CONTENT_TYPES, INDEX
 from panopticon.results import audit
@@ -223,3 +223,11 @@ def test_a_citizen_outside_the_cohort_is_a_one_line_error(folder, args, expected
 def test_story_of_a_folder_without_a_cohort_is_a_message(tmp_path):
     result = runner.invoke(app, ["story", str(tmp_path)])
     assert result.exit_code == 2 and "RUN:" in result.output and "Traceback" not in result.output
+
+
+def test_a_post_against_the_line_is_told_with_its_content_type(run):
+    _, data = run
+    ev = data.cohort
+    told = ev.filter(pc.match_substring(ev["detail"], "against the official line"))
+    acts = set(told.filter(pc.equal(told["kind"], "act"))["detail"].to_pylist())
+    assert acts == {f"posted {a} against the official line" for a in A_TYPE.values()}

@@ -23,7 +23,7 @@ from numba import njit
 
 from . import codes
 from . import consequences as cq
-from .counters import ACT_KINDS
+from .counters import ACT_KINDS, CONTENT_TYPES
 from .population import AGE_BANDS, URBAN
 from .rng import bits53, stream_key, threshold, uniform_array
 
@@ -96,11 +96,17 @@ class Events:
 
 
 OBSERVED = tuple(k for k in ACT_KINDS if k not in ("online_post", "plane_ticket", "train_ticket"))
+# Bits above every act code, one per content type, that mark a post against the line in the
+# word the cohort tells (the acts word holds the type as a number, not as bits).
+AGAINST_BY_TYPE = 28
+assert AGAINST_BY_TYPE > codes.TAX_LISTED.bit_length() - 1
+A_TYPE = {"comment": "a comment", "photo": "a photo", "article": "an article", "video": "a video"}
 # acts word: act bits, the online-post bit for a lawful post only, the extras
 ACT_EVENTS = Events.of(
     *((1 << k, "act", ACT_TEXT.get(kind, LAWFUL_POST), False)
       for k, kind in enumerate(ACT_KINDS)),
-    (codes.POST_AGAINST, "act", "posted against the official line", False),
+    *((1 << (AGAINST_BY_TYPE + t), "act", f"posted {A_TYPE[ctype]} against the official line",
+       False) for t, ctype in enumerate(CONTENT_TYPES)),
     (codes.PAY_DEBT, "act", "paid the court debt", False),
     (codes.PAY_TAX, "act", "paid the tax arrears", False))
 RECORD_EVENTS = Events.of(
@@ -191,8 +197,10 @@ class Cohort:
             self.prev = now  # the start is not an event
         acts = self.acts
         against = (acts & codes.POST_AGAINST) != 0
-        self.emit_words(day, np.where(against, acts & ~(1 << codes.ONLINE_POST), acts),
-                        ACT_EVENTS)
+        ctype = (acts & codes.POST_TYPE) >> codes.POST_TYPE_SHIFT
+        posted_against = (acts & ~((1 << codes.ONLINE_POST) | codes.POST_AGAINST)
+                          | np.left_shift(1, AGAINST_BY_TYPE + ctype))
+        self.emit_words(day, np.where(against, posted_against, acts), ACT_EVENTS)
         self.emit_words(day, self.records, RECORD_EVENTS)
         self.registry(day, now)
         self.scores(day, now)
