@@ -33,8 +33,9 @@ import numpy as np
 import optuna
 import pyarrow as pa
 
-from .published import ANNUAL, SERIES, Target, load_targets, targets_text
-from .results import BANDS, comparison, model_value, tag_seed, timeseries, write_atomic
+from .published import Target, load_targets, targets_text
+from .results import (BANDS, comparison, model_series, model_value, tag_seed, timeseries,
+                      write_atomic)
 from .scenario import Calibration, Scenario, number_at
 from .simulation import Simulation
 
@@ -256,17 +257,6 @@ def fit_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def metric_series(run: pa.Table, metric: str) -> np.ndarray:
-    """A metric's daily series as the published figure counts it (flows over the past year)."""
-    column, how = SERIES[metric]
-    values = run.column(column).to_numpy().astype(float)
-    if how != ANNUAL:
-        return values
-    summed = np.cumsum(values)
-    summed[365:] -= summed[:-365].copy()
-    return summed
-
-
 def fit_figure(runs: list[pa.Table], rows: list[dict], path: Path) -> None:
     """Each target metric over time: the median across seeds, its 90% band, published points."""
     import matplotlib
@@ -281,7 +271,7 @@ def fit_figure(runs: list[pa.Table], rows: list[dict], path: Path) -> None:
     fig, axes = plt.subplots(n_rows, cols, figsize=(4.2 * cols, 3.2 * n_rows), squeeze=False)
     dates = runs[0].column("date").to_numpy()
     for ax, metric in zip(axes.flat, metrics):
-        series = np.stack([metric_series(run, metric) for run in runs])
+        series = np.stack([model_series(run, metric) for run in runs])
         low, mid, high = np.percentile(series, list(BANDS.values()), axis=0)
         ax.fill_between(dates, low, high, alpha=0.3, label="model, 90% band")
         ax.plot(dates, mid, label="model, median")

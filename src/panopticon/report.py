@@ -23,9 +23,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .counters import ACT_KINDS
-from .published import ANNUAL, SERIES, Target, load_targets
+from .published import SERIES, Target, load_targets
 from .query import QueryError, views
-from .results import BANDS, split_seeds, write_atomic
+from .results import BANDS, model_series, split_seeds, write_atomic
 
 # published metric -> (chart title, unit on the axis)
 LABELS: dict[str, tuple[str, str]] = {
@@ -136,18 +136,6 @@ def targets_by_metric(run: Run) -> dict[str, list[Target]]:
         if SERIES[t.metric][0] in run.ts.column_names:
             groups.setdefault(t.metric, []).append(t)
     return groups
-
-
-def model_series(ts: pa.Table, metric: str) -> np.ndarray:
-    """The model's series for a published metric, per day: as read on each date (stocks and
-    cumulative figures) or summed over the year ending on it (yearly flows)."""
-    column, how = SERIES[metric]
-    values = ts.column(column).to_numpy().astype(np.float64)
-    if how != ANNUAL:
-        return values
-    running = np.cumsum(values)
-    running[365:] = running[365:] - running[:-365].copy()
-    return running
 
 
 def seed_band(run: Run, metric: str) -> tuple[np.ndarray, np.ndarray] | None:

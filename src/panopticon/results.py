@@ -129,6 +129,18 @@ def model_value(ts: pa.Table, target: Target) -> float | None:
     return float(values[idx])  # stocks and cumulative figures are read on the date
 
 
+def model_series(ts: pa.Table, metric: str) -> np.ndarray:
+    """The model's series for a published metric, per day: as read on each date (stocks and
+    cumulative figures) or summed over the year ending on it (yearly flows)."""
+    column, how = SERIES[metric]
+    values = ts.column(column).to_numpy().astype(np.float64)
+    if how != ANNUAL:
+        return values
+    running = np.cumsum(values)
+    running[365:] = running[365:] - running[:-365].copy()
+    return running
+
+
 def comparison(ts: pa.Table, runs: list[pa.Table] | None = None,
                targets: list[Target] | None = None) -> list[dict]:
     """Each published figure (``targets``, by default the packaged ones) beside the model's, with
