@@ -33,7 +33,7 @@ def expectation(path: Path) -> str:
     if not raw:  # an empty file has no room for the line
         return "the file has no settings"
     text = raw.decode("utf-16") if raw.startswith(b"\xff\xfe") else raw.decode("utf-8", "replace")
-    return re.search(r"^\ufeff?# expect: (.*)$", text, re.M).group(1)
+    return re.search(r"^\ufeff?# expect: (.*)$", text, re.MULTILINE).group(1)
 
 
 def started(*args, **kwargs):
@@ -66,7 +66,8 @@ def assert_refused(result, folders, fragment: str, one_line: bool = True) -> Non
     if one_line:
         assert first.startswith("error: ")
     if one_line and "problems in the scenario" in first:  # several problems: one line each
-        assert rest and all(line.startswith(("  field '", "  ... and ")) for line in rest)
+        assert len(rest) >= 2 and all(line.startswith(("  field '", "  ... and "))
+                                      for line in rest)
     elif one_line:
         assert rest == [], result.stderr
     for folder in folders:

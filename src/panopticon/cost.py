@@ -155,7 +155,7 @@ def _meminfo() -> Available | None:
         text = Path("/proc/meminfo").read_text()
     except OSError:
         return None
-    found = re.search(r"^MemAvailable:\s+(\d+) kB", text, re.M)
+    found = re.search(r"^MemAvailable:\s+(\d+) kB", text, re.MULTILINE)
     return Available(int(found.group(1)) << 10, "MemAvailable") if found else None
 
 

@@ -598,16 +598,21 @@ class Scenario(Strict):
         """What the run will do that the data do not support, as one-line warnings: dated series
         held flat for more than FLAT_WARNING_DAYS past their last date or before their first."""
         margin = dt.timedelta(days=FLAT_WARNING_DAYS)
-        after = [f"{path} (to {points[-1].date})" for path, points in dated_series(self)
+        series = dated_series(self)
+        after = [f"{path} (to {points[-1].date})" for path, points in series
                  if self.end - points[-1].date > margin]
-        before = [f"{path} (from {points[0].date})" for path, points in dated_series(self)
+        before = [f"{path} (from {points[0].date})" for path, points in series
                   if points[0].date - self.start > margin]
-        parts = ([f"goes more than a year past {', '.join(after)}: their last values are held"
-                  " flat"] if after else []) + (
-            [f"starts more than a year before {', '.join(before)}: their first values are"
-             " held flat"] if before else [])
-        return [f"{self.name}: the run ({self.start} to {self.end}) {'; it '.join(parts)}"
-                ] if parts else []
+        parts = []
+        if after:
+            parts.append(f"goes more than a year past {', '.join(after)}: their last values are"
+                         " held flat")
+        if before:
+            parts.append(f"starts more than a year before {', '.join(before)}: their first"
+                         " values are held flat")
+        if not parts:
+            return []
+        return [f"{self.name}: the run ({self.start} to {self.end}) {'; it '.join(parts)}"]
 
     def with_changes(self, *, origin: str | None = None, **changes: Any) -> Scenario:
         """A validated copy with top-level or dotted fields replaced (``population.size=...``);
