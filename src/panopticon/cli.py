@@ -132,14 +132,14 @@ def make_report(folder: Path, png: bool) -> None:
     import time
 
     from .figures import write_figures
-    from .query import QueryError
     from .report import load_run, write_report
+    from .runfolder import RunFolderError
 
     began = time.perf_counter()
     try:
         path = write_report(folder)
         figures = write_figures(load_run(folder)) if png else []
-    except QueryError as e:
+    except RunFolderError as e:
         fail(str(e))
     except OSError as e:
         fail(f"cannot write the report in {folder}: {e.strerror or e}")
@@ -265,11 +265,12 @@ def story(
 ) -> None:
     """Tell one sampled life of a run as a dated timeline: what they did, what was observed,
     what it cost them and what was wrong in it."""
+    from .runfolder import RunFolderError
     from .story import StoryError, render
 
     try:
         console.print(render(run, citizen))
-    except StoryError as e:
+    except (StoryError, RunFolderError) as e:
         fail(str(e))
 
 
@@ -303,14 +304,20 @@ def query(
                                             "after it: timeseries, regions, ranking, ...")],
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
     limit: Annotated[int, typer.Option(help="Most rows to print; 0 for all.", min=0)] = 100,
+    allow_writes: Annotated[bool, typer.Option(
+        "--allow-writes", help="Let the SQL reach files, extensions and settings (COPY ... TO, "
+                               "read_csv, ATTACH, INSTALL, SET). Without it a query reads only "
+                               "the run's tables and writes nothing.")] = False,
 ) -> None:
     """Run SQL over a run folder's Parquet files and print the result."""
     from .query import QueryError, run_query, to_csv, to_json, to_table
 
     try:
-        result = run_query(run, sql, limit or None)
+        result = run_query(run, sql, limit or None, allow_writes)
     except QueryError as e:
         fail(str(e))
+    for warning in result.warnings:
+        warn(warning)
     if fmt is Format.table:
         console.print(to_table(result))
     else:
@@ -318,6 +325,11 @@ def query(
     if result.truncated:
         err.print(f"only the first {limit:,} row{'s' * (limit != 1)}; --limit 0 prints all",
                   highlight=False)
+
+
+def warn(message: str) -> None:
+    """``message`` on stderr as given (not read as markup), on one line."""
+    err.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 @app.command("compare")
@@ -331,15 +343,15 @@ def compare_runs(
              "Parquet file.")] = None,
 ) -> None:
     """Runs side by side on their common dates, with differences against the first run."""
-    from .compare import compare, to_table, write_aligned
-    from .query import QueryError
+    from .compare import CompareError, compare, to_table, write_aligned
+    from .runfolder import RunFolderError
 
     try:
         result = compare(runs, metric)
-    except QueryError as e:
+    except (CompareError, RunFolderError) as e:
         fail(str(e))
     for warning in result.warnings:
-        err.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+        warn(warning)
     console.print(to_table(result))
     if out is not None:
         try:
@@ -420,21 +432,20 @@ def fit(
     = None,
 ) -> None:
     """Write fit.csv and fit.png (model median and 90% band beside each target) for a run."""
-    import pyarrow.parquet as pq
-
     from .calibrate import CalibrationError, write_fit
     from .published import load_targets
     from .results import split_seeds
+    from .runfolder import RunFolderError, open_run
 
-    seeds_file = run / "timeseries_seeds.parquet"
-    if not seeds_file.is_file():
-        fail(f"{run}: no timeseries_seeds.parquet; run the scenario with --seeds K first")
     try:
-        sc = scenario_mod.load(run / "scenario.toml")
+        folder = open_run(run)
+        if not folder.has("timeseries_seeds"):
+            fail(f"{run}: no timeseries_seeds.parquet; run the scenario with --seeds K first")
+        sc = folder.scenario
         weights = sc.calibration.weights if sc.calibration else {}
-        runs = split_seeds(pq.read_table(seeds_file))
+        runs = split_seeds(folder.table("timeseries_seeds"))
         rows = write_fit(runs, load_targets(targets), weights, out or run)
-    except (CalibrationError, ScenarioError) as e:
+    except (CalibrationError, RunFolderError) as e:
         fail(str(e))
     except (OSError, KeyError, ValueError) as e:
         fail(f"cannot read the run or the targets: {e}")

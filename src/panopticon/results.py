@@ -180,6 +180,9 @@ def audit_headline(data: RunData, table: pa.Table) -> list[dict]:
 
 def summary(data: RunData, ts: pa.Table, audit_figures: list[dict],
             runs: list[pa.Table] | None = None) -> dict:
+    """summary.json: the run's facts, its headline figures and what made it (provenance)."""
+    from .provenance import provenance
+
     last = {name: float(ts.column(name)[-1].as_py()) for name in (
         "judgment_defaulters_listed", "flight_purchases_blocked", "flight_people_blocked",
         "train_purchases_blocked", "train_people_blocked", "travel_purchases_blocked",
@@ -203,6 +206,7 @@ def summary(data: RunData, ts: pa.Table, audit_figures: list[dict],
         "published_comparison": [] if sc.population.regions else comparison(ts, runs),
         "counterfactual": data.counterfactual is not None,
         "audit": audit_figures,
+        "provenance": provenance(sc.to_toml()),
     }
     if runs is not None:
         facts["seeds"] = [int(run.column("seed")[0].as_py()) for run in runs]
