@@ -142,7 +142,7 @@ def _calibration(p: Path) -> Path:
     (_older_run, ("older panopticon", "remove or rename it by hand")),
     (_under_a_file, ("notes.txt is a file",)),
     (_bad_marker, ("not a panopticon marker",)),
-    (_calibration, ("calibration", "not a run")),
+    (_calibration, ("calibration", "not a place for a run")),
 ])
 def test_run_refuses_what_it_did_not_make_before_simulating(project, no_simulation, make, words):
     out = make(project)
@@ -326,10 +326,18 @@ def test_ctrl_c_during_the_report_of_a_run_keeps_the_run(tmp_path, monkeypatch):
 
 
 def test_report_writes_only_into_a_run_folder(tmp_path):
-    older = _older_run(tmp_path)
+    foreign = _foreign(tmp_path)
     before = files(tmp_path)
-    assert_refused(invoke("report", older), "older panopticon")
+    assert_refused(invoke("report", foreign), "did not make", "survey.csv")
     assert files(tmp_path) == before
+
+
+def test_report_and_fit_add_to_an_older_run_without_marking_it(tmp_path, seeded):
+    older = copy_run(seeded, tmp_path / "older")
+    (older / MARKER).unlink()
+    assert invoke("report", older).exit_code == 0
+    assert_refused(invoke("fit", older), "no target")  # the check passed: the fit was tried
+    assert (older / "report.html").is_file() and not (older / MARKER).exists()
 
 
 # --- compare --out -----------------------------------------------------------------------------
@@ -452,7 +460,7 @@ def seeded(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.mark.parametrize("make", [_file, _foreign, _older_run])
+@pytest.mark.parametrize("make", [_file, _foreign, _link])
 def test_fit_refuses_a_folder_it_did_not_make(project, seeded, make):
     out = make(project)
     before = files(project)

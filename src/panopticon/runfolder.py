@@ -29,12 +29,14 @@ from .scenario import PRESETS, Scenario
 
 MARKER = ".panopticon-run"
 FORMAT = 1  # the marker's format version
-# kind of folder -> the kinds of an existing folder it may add its files to (a run replaces)
+OLDER = "older run"  # a run folder of a panopticon before the marker: summary and timeseries
+# kind of output -> the folders it may add its files to, besides a new or empty one (by what
+# they hold); a run adds to none: it replaces an earlier run, and only when asked
 ADDS_TO: dict[str, frozenset[str]] = {
     "run": frozenset(),
     "calibration": frozenset({"calibration"}),
-    "fit": frozenset({"run", "calibration", "fit"}),
-    "report": frozenset({"run"}),
+    "fit": frozenset({"run", OLDER, "calibration", "fit"}),
+    "report": frozenset({"run", OLDER}),
 }
 KINDS = ("run", "calibration", "fit")  # what a marker may say
 
@@ -45,7 +47,7 @@ REPORT = "report.html"
 FIT_FILES = ("fit.csv", "fit.png")  # `panopticon fit` writes them into the run by default
 FIGURES_DIR, FIGURES = "figures", ("timeline", "provinces", "grades", "funnel")
 RUN_FILES = frozenset({*FILES, *SEED_FILES, REPORT, *FIT_FILES})
-OLDER_RUN = frozenset({"summary.json", "timeseries.parquet"})  # a run made before the marker
+OLDER_RUN = frozenset({"summary.json", "timeseries.parquet"})  # what tells an OLDER run
 
 SCRATCH = re.compile(r"\.(?P<name>.+)\.(?P<tag>partial|old|tmp)-(?P<pid>\d+)")
 
@@ -195,24 +197,22 @@ def _check_owner(folder: Path, kind: str, overwrite: bool) -> None:
     if not entries:
         return
     found = read_marker(folder)
-    if found is None:
-        if OLDER_RUN <= set(entries):
-            raise OutError(f"{folder} holds a run of an older panopticon (no {MARKER} marker);"
-                           " it is left as it is: remove or rename it by hand, or choose"
-                           " another folder")
+    if found is None and not OLDER_RUN <= set(entries):
         resume = (" (to resume an older panopticon's study in it, pass its study file with"
                   " --storage)" if kind == "calibration" else "")
         raise OutError(f"{folder} is a folder panopticon did not make (no {MARKER}; it holds"
                        f" {entries[0]!r}{_more(entries)}); it is left as it is: choose a new or"
                        f" empty folder{resume}")
-    made = f"made {found.get('created', 'at an unknown time')}"
-    if kind != "run":
-        if found["kind"] not in ADDS_TO[kind]:
-            raise OutError(f"{folder} holds a panopticon {found['kind']} ({made}), not a place"
-                           f" for a {kind}; choose another folder")
+    held = OLDER if found is None else found["kind"]
+    if held in ADDS_TO[kind]:
         return
-    if found["kind"] != "run":
-        raise OutError(f"{folder} holds a panopticon {found['kind']} ({made}), not a run;"
+    if held == OLDER:
+        raise OutError(f"{folder} holds a run of an older panopticon (no {MARKER} marker);"
+                       " it is left as it is: remove or rename it by hand, or choose"
+                       " another folder")
+    made = f"made {found.get('created', 'at an unknown time')}"
+    if kind != "run" or held != "run":
+        raise OutError(f"{folder} holds a panopticon {held} ({made}), not a place for a {kind};"
                        " choose another folder")
     if not overwrite:
         raise OutError(f"{folder} already holds a run ({made}); add --overwrite to replace it,"
@@ -296,18 +296,19 @@ def _size(n: float) -> str:
 @contextmanager
 def claimed(path: Path, kind: str, need_bytes: int = 0) -> Iterator[Path]:
     """A folder for the output of a ``kind`` written in the block: checked (``check_folder``),
-    made and marked if new or empty. If the block fails before anything else is written there,
-    the marker goes again, and the folder too where the claim made it."""
+    and made and marked if new or empty. If the block fails before anything but the marker is
+    written there, the marker goes again, and the folder too where the claim made it."""
     path = Path(path)
     check_folder(path, kind, need_bytes=need_bytes)
     made = not path.exists()
+    fresh = made or not any(path.iterdir())
     path.mkdir(parents=True, exist_ok=True)
-    if read_marker(path) is None:
+    if fresh:
         write_marker(path, kind)
     try:
         yield path
     except BaseException:
-        if [p.name for p in path.iterdir()] == [MARKER]:
+        if fresh and [p.name for p in path.iterdir()] == [MARKER]:
             (path / MARKER).unlink()
             if made:
                 path.rmdir()
