@@ -23,6 +23,7 @@ from panopticon import calibrate as calibrate_mod
 from panopticon import cli, compare, report, results, runfolder
 from panopticon.cli import app
 from panopticon.runfolder import MARKER, OutError, check_folder, estimate_run_bytes
+from panopticon.scenario import load
 
 runner = CliRunner()
 TINY = ["--population", "500", "--end", "2014-01-03", "--quiet"]
@@ -406,8 +407,9 @@ def test_a_dead_writers_temporary_file_goes_when_the_file_is_written_again(tmp_p
     assert path.read_text() == "whole" and not stale.exists() and live.exists()
 
 
-def test_pid_alive():
+def test_pid_alive(dead_pid):
     assert runfolder.pid_alive(os.getpid()) and runfolder.pid_alive(0)
+    assert not runfolder.pid_alive(dead_pid)
 
 
 # --- calibrate and fit -------------------------------------------------------------------------
@@ -433,9 +435,12 @@ def test_calibrate_refuses_a_run_folder(tmp_path, earlier, no_calibration):
     assert files(tmp_path) == before
 
 
-def test_calibrate_marks_its_folder_and_resumes_in_it(tmp_path, monkeypatch):
+@pytest.mark.parametrize("empty", [False, True])
+def test_calibrate_marks_its_folder_and_resumes_in_it(tmp_path, monkeypatch, empty):
     monkeypatch.setattr(calibrate_mod, "calibrate", lambda *a, **k: (None, []))
     out = tmp_path / "cal"
+    if empty:
+        out.mkdir()
     for _ in range(2):
         result = invoke("calibrate", "china-2018", "--out", out, "--quiet")
         assert result.exit_code == 0, result.output
@@ -488,11 +493,13 @@ def test_what_panopticon_writes_into_a_run_is_its_own(tmp_path, earlier):
         check_folder(out, "run")
 
 
-def test_the_size_estimate_is_on_the_high_side(tmp_path, earlier):
-    out = copy_run(earlier, tmp_path / "run")
-    assert invoke("report", out).exit_code == 0
+def test_the_size_estimate_is_on_the_high_side_and_grows_with_regions(tmp_path):
+    out = tmp_path / "run"
+    result = invoke("run", "--population", "2000", "--end", "2014-12-31", "--quiet", "--out", out)
+    assert result.exit_code == 0, result.output
     size = sum(p.stat().st_size for p in out.rglob("*"))
-    from panopticon.scenario import load
-
-    estimate = estimate_run_bytes(load(out / "scenario.toml"))
-    assert size <= estimate <= 3 * size
+    sc = load(out / "scenario.toml")
+    assert size <= estimate_run_bytes(sc) <= 10 * size
+    city = sc.with_changes(**{"population.regions": ["370000"]})
+    assert estimate_run_bytes(city) < estimate_run_bytes(sc)
+    assert estimate_run_bytes(sc, seeds=3, counterfactual=True) > estimate_run_bytes(sc)

@@ -54,7 +54,7 @@ SCRATCH = re.compile(r"\.(?P<name>.+)\.(?P<tag>partial|old|tmp)-(?P<pid>\d+)")
 # Output size, measured on the default run (china-2018, 1.41 M citizens, 2,191 days: 15.9 MB with
 # its report): Parquet took 1.0 byte per regional cell and 2.5 per national one, the cohort 0.27
 # rows per member and day at 2 bytes a row. Estimates use 3 bytes a cell and 0.4 rows at 3 bytes,
-# about twice the default run (docs/report.md, "Room for a run").
+# about twice the default run (README, "Running").
 CELL_BYTES = 3
 COHORT_ROW_BYTES, COHORT_ROWS_PER_DAY = 3, 0.4
 EXTRA_COLUMNS = 12  # timeseries' columns beyond the counters (cumulative figures, cameras)
