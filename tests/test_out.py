@@ -386,6 +386,7 @@ def dead_pid() -> int:
 def test_a_dead_writers_scratch_goes_and_a_live_ones_stays(tmp_path, earlier, dead_pid):
     live = os.getppid()
     dead_partial = copy_run(earlier, tmp_path / f".run.partial-{dead_pid}")
+    (dead_partial / MARKER).unlink()  # as an older panopticon left it: its files only
     dead_old = copy_run(earlier, tmp_path / f".run.old-{dead_pid}")
     live_partial = copy_run(earlier, tmp_path / f".run.partial-{live}")
     users = tmp_path / f".run.partial-{dead_pid + 1}"

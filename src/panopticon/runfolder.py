@@ -89,7 +89,7 @@ def remove_stale(path: Path) -> list[Path]:
     """Remove the scratch siblings of ``path`` left by dead processes; return them.
 
     Only names of the scratch pattern for ``path`` itself, with a dead PID; a folder only where
-    it holds panopticon's marker or nothing at all."""
+    it holds nothing but what panopticon writes into a run folder."""
     try:
         entries = list(Path(path).parent.iterdir())
     except OSError:
@@ -100,7 +100,10 @@ def remove_stale(path: Path) -> list[Path]:
         if not m or m["name"] != Path(path).name or pid_alive(int(m["pid"])):
             continue
         if entry.is_dir() and not entry.is_symlink():
-            if not (entry / MARKER).is_file() and any(entry.iterdir()):
+            try:
+                if foreign_entries(entry):
+                    continue
+            except OSError:  # gone meanwhile, or not ours to read
                 continue
             shutil.rmtree(entry, ignore_errors=True)
         else:
