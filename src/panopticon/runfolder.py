@@ -1,8 +1,9 @@
 """Output folders and who owns them: the marker that proves panopticon made a folder, the checks
 of an output path made before anything is computed, and the leftovers of dead processes.
 
-panopticon replaces or adds to a folder only when its marker says panopticon made it, and deletes
-nothing it did not write. Every check is a plain function that raises ``OutError`` with one line
+panopticon replaces a folder only when its marker says it is an earlier run and only when asked,
+adds files only to a folder it made (a report or a fit: also to an older panopticon's run), and
+deletes nothing it did not write. Every check is a plain function that raises ``OutError`` with one line
 (the path, what is there, what to do), so that the command line, a dashboard or a Ray task can
 call it before spending an hour on a simulation.
 
