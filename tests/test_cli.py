@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from panopticon import results, scenario
 from panopticon.cli import app
-from panopticon.runfolder import FILES
+from panopticon.outfolder import FILES
 
 runner = CliRunner()
 SMALL_RUN = ["--population", "3000", "--end", "2014-12-31", "--quiet"]

@@ -20,9 +20,9 @@ import pytest
 from typer.testing import CliRunner
 
 from panopticon import calibrate as calibrate_mod
-from panopticon import cli, compare, report, results, runfolder
+from panopticon import cli, compare, outfolder, report, results
 from panopticon.cli import app
-from panopticon.runfolder import MARKER, OutError, check_folder, estimate_run_bytes
+from panopticon.outfolder import MARKER, OutError, check_folder, estimate_run_bytes
 from panopticon.scenario import load
 
 runner = CliRunner()
@@ -48,7 +48,7 @@ def files(root: Path) -> dict[str, bytes | None]:
 
 def leftovers(root: Path) -> list[str]:
     """Scratch files and folders of panopticon under ``root``."""
-    return [str(p) for p in root.rglob(".*") if runfolder.SCRATCH.fullmatch(p.name)]
+    return [str(p) for p in root.rglob(".*") if outfolder.SCRATCH.fullmatch(p.name)]
 
 
 def assert_refused(result, *words: str) -> None:
@@ -131,7 +131,7 @@ def _bad_marker(p: Path) -> Path:
 
 def _calibration(p: Path) -> Path:
     (p / "cal").mkdir()
-    runfolder.write_marker(p / "cal", "calibration")
+    outfolder.write_marker(p / "cal", "calibration")
     (p / "cal" / "study.db").write_bytes(b"sqlite")
     return p / "cal"
 
@@ -183,7 +183,7 @@ def test_overwrite_never_deletes_a_users_file_in_a_run(tmp_path, earlier, no_sim
 
 
 def test_an_unwritable_parent_is_refused(tmp_path, monkeypatch, no_simulation):
-    monkeypatch.setattr(runfolder.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(outfolder.os, "access", lambda path, mode: False)
     assert_refused(invoke("run", *TINY, "--out", tmp_path / "a" / "run"),
                    "no permission to write in", str(tmp_path))
     assert list(tmp_path.iterdir()) == []
@@ -191,7 +191,7 @@ def test_an_unwritable_parent_is_refused(tmp_path, monkeypatch, no_simulation):
 
 def test_not_enough_space_names_the_estimate_and_the_free_space(tmp_path, monkeypatch,
                                                                 no_simulation):
-    monkeypatch.setattr(runfolder, "free_bytes", lambda folder: 1_000)
+    monkeypatch.setattr(outfolder, "free_bytes", lambda folder: 1_000)
     assert_refused(invoke("run", *TINY, "--out", tmp_path / "run"), "needs about",
                    "has 1.0 kB free")
     assert list(tmp_path.iterdir()) == []
@@ -409,8 +409,8 @@ def test_a_dead_writers_temporary_file_goes_when_the_file_is_written_again(tmp_p
 
 
 def test_pid_alive(dead_pid):
-    assert runfolder.pid_alive(os.getpid()) and runfolder.pid_alive(0)
-    assert not runfolder.pid_alive(dead_pid)
+    assert outfolder.pid_alive(os.getpid()) and outfolder.pid_alive(0)
+    assert not outfolder.pid_alive(dead_pid)
 
 
 # --- calibrate and fit -------------------------------------------------------------------------
@@ -488,7 +488,7 @@ def test_what_panopticon_writes_into_a_run_is_its_own(tmp_path, earlier):
     for name in (calibrate_mod.FIT_TABLE, calibrate_mod.FIT_FIGURE):
         (out / name).write_text("a fit")
     assert (out / "report.html").is_file() and len(list((out / "figures").iterdir())) == 4
-    assert runfolder.foreign_entries(out) == []
+    assert outfolder.foreign_entries(out) == []
     check_folder(out, "run", overwrite=True)
     with pytest.raises(OutError, match="already holds a run"):
         check_folder(out, "run")

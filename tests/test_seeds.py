@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from panopticon import results, scenario
 from panopticon.cli import app
-from panopticon.runfolder import FILES, SEED_FILES
+from panopticon.outfolder import FILES, SEED_FILES
 from panopticon.seeds import run_seeds
 
 runner = CliRunner()

@@ -24,7 +24,7 @@ from rich.table import Table
 from . import scenario as scenario_mod
 from .engine import DEFAULT_CHUNK
 from .population import represented
-from .runfolder import (OutError, check_file, check_folder, claimed, default_folder,
+from .outfolder import (OutError, check_file, check_folder, claimed, default_folder,
                         estimate_run_bytes, source_name)
 from .scenario import Scenario, ScenarioError
 

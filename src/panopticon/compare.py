@@ -23,7 +23,7 @@ from rich.table import Table
 from .published import CUMULATIVE_COLUMNS
 from .query import QueryError, views
 from .results import BANDS, split_seeds, write_atomic
-from .runfolder import check_file, table_marker
+from .outfolder import check_file, table_marker
 
 KEY_METRICS = (
     "judgment_defaulters_listed", "listed_stock", "flight_purchases_blocked",
@@ -197,7 +197,7 @@ def long_table(runs: list[RunSeries], aligned: list[pa.Table], metrics: list[str
 
 def write_aligned(comparison: Comparison, out: Path, overwrite: bool = False) -> None:
     """Write the aligned table to ``out``: a new file or, with ``overwrite``, a table an earlier
-    compare wrote (``runfolder.check_file`` raises ``OutError`` otherwise), marked as such."""
+    compare wrote (``outfolder.check_file`` raises ``OutError`` otherwise), marked as such."""
     check_file(out, overwrite)
     table = comparison.aligned.replace_schema_metadata(table_marker("comparison"))
     write_atomic(Path(out), lambda p: pq.write_table(table, p))

@@ -4,7 +4,7 @@ Every count is scaled back to real people (x ``scale``). A run folder is built u
 staging name and renamed into place only when complete, so an interrupted run never leaves a
 folder that looks finished; each file inside is itself written to a temporary name and renamed.
 Staging and temporary names are removed when a write fails, and replaced only where
-``runfolder`` allows: a run replaces nothing but an earlier run, and that only when asked.
+``outfolder`` allows: a run replaces nothing but an earlier run, and that only when asked.
 
 A multi-seed run adds the national series of every seed and their spread across seeds (median and
 90% band) to the first seed's folder, inside the same staging folder, so all appear at once.
@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from .audit import audit_table, daily_differences, headline
 from .counters import INDEX, NAMES
 from .published import ANNUAL, CUMULATIVE_COLUMNS, SERIES, Target, load_targets
-from .runfolder import check_folder, estimate_run_bytes, remove_stale, scratch, write_marker
+from .outfolder import check_folder, estimate_run_bytes, remove_stale, scratch, write_marker
 from .simulation import RunData
 
 UNSCALED = {"score_sum", "true_score_sum", "perceived_risk_permille_sum"}
@@ -226,7 +226,7 @@ def write_run(data: RunData, out: Path, per_seed: pa.Table | None = None, *,
               overwrite: bool = False) -> Path:
     """Write the run folder ``out`` in full, or leave whatever was there before untouched.
 
-    ``out`` must be new, empty or, with ``overwrite``, an earlier run (``runfolder.check_folder``
+    ``out`` must be new, empty or, with ``overwrite``, an earlier run (``outfolder.check_folder``
     raises ``OutError`` otherwise). ``per_seed`` (several seeds' national series, ``data``'s
     seed first, from ``tag_seed``) adds the per-seed and band tables and the band of each
     published figure.
