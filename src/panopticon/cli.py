@@ -23,6 +23,8 @@ from rich.table import Table
 
 from . import scenario as scenario_mod
 from .engine import DEFAULT_CHUNK
+from .outfolder import (OutError, check_file, check_folder, claimed, default_folder,
+                        estimate_run_bytes, source_name)
 from .population import represented
 from .scenario import Scenario, ScenarioError
 
@@ -88,7 +90,12 @@ def run(
         help="Run K seeds, SEED to SEED+K-1; the folder adds their median and 90% band.",
         min=1, metavar="K")] = 1,
     out: Annotated[Path | None, typer.Option(
-        help="Run folder (default runs/NAME-seedSEED, or runs/NAME-seedsFIRST-LAST).")] = None,
+        help="Run folder (default runs/NAME-seedSEED, or runs/NAME-seedsFIRST-LAST; NAME is "
+             "the preset's or the scenario file's name): a new or empty folder, or an earlier "
+             "run with --overwrite.")] = None,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace an earlier run in the folder (never other files).")]
+    = False,
     threads: Annotated[int, typer.Option(help="Worker threads.", min=1)] = min(
         2, os.cpu_count() or 1),
     chunk_size: Annotated[int, typer.Option(help="Citizens per chunk.", min=1)] = DEFAULT_CHUNK,
@@ -107,18 +114,23 @@ def run(
         sc = resolve(scenario, population, scale, start, end, seed)
     except ScenarioError as e:
         fail(str(e))
-    last = sc.seed + seeds - 1
-    seed_text = f"seed {sc.seed}" if seeds == 1 else f"seeds {sc.seed} to {last}"
-    folder = out or Path("runs") / (f"{sc.name}-seed{sc.seed}" if seeds == 1
-                                    else f"{sc.name}-seeds{sc.seed}-{last}")
+    seed_text = f"seed {sc.seed}" if seeds == 1 else f"seeds {sc.seed} to {sc.seed + seeds - 1}"
+    folder = out or default_folder(scenario, sc.seed, seeds)
+    try:  # before simulating: the folder must be ours to write, with room for the run
+        check_folder(folder, "run", overwrite,
+                     estimate_run_bytes(sc, seeds, counterfactual, report=not no_report))
+    except OutError as e:
+        fail(str(e))
     console.print(f"[bold]{sc.name}[/]: {sc.population.size:,} citizens x {sc.population.scale:g}"
                   f" people, {sc.start} to {sc.end} ({sc.days} days), {seed_text}")
     try:
         data, per_seed = simulate(sc, seeds, chunk_size, threads, quiet, counterfactual)
-        write_run(data, folder, per_seed)
+        write_run(data, folder, per_seed, overwrite=overwrite)
     except KeyboardInterrupt:
         err.print(f"interrupted: {folder} was not written (any earlier run there is intact)")
         raise typer.Exit(130) from None
+    except OutError as e:
+        fail(str(e))
     except OSError as e:
         fail(f"cannot write the run folder {folder}: {e.strerror or e}")
     print_summary(folder)
@@ -139,6 +151,10 @@ def make_report(folder: Path, png: bool) -> None:
     try:
         path = write_report(folder)
         figures = write_figures(load_run(folder)) if png else []
+    except KeyboardInterrupt:
+        err.print(f"interrupted: the report in {folder} was not written; `panopticon report "
+                  f"{folder}` writes it", soft_wrap=True, highlight=False)
+        raise typer.Exit(130) from None
     except RunFolderError as e:
         fail(str(e))
     except OSError as e:
@@ -155,6 +171,10 @@ def report(
                                                     "RUN/figures/*.png.")] = False,
 ) -> None:
     """Write RUN/report.html, one file that opens offline, from the run folder alone."""
+    try:
+        check_folder(run, "report")
+    except OutError as e:
+        fail(str(e))
     make_report(run, png)
 
 
@@ -340,22 +360,31 @@ def compare_runs(
         help="A timeseries column to compare (repeat for more); default: key figures.")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Write the aligned long table (run, date, metric, value, difference) to this "
-             "Parquet file.")] = None,
+             "Parquet file: a new one, or an earlier compare's with --overwrite.")] = None,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace the table an earlier compare wrote at --out.")] = False,
 ) -> None:
     """Runs side by side on their common dates, with differences against the first run."""
     from .compare import CompareError, compare, to_table, write_aligned
     from .runfolder import RunFolderError
 
     try:
+        if out is not None:
+            check_file(out, overwrite)
         result = compare(runs, metric)
-    except (CompareError, RunFolderError) as e:
+    except (CompareError, RunFolderError, OutError) as e:
         fail(str(e))
     for warning in result.warnings:
         warn(warning)
     console.print(to_table(result))
     if out is not None:
         try:
-            write_aligned(result, out)
+            write_aligned(result, out, overwrite)
+        except KeyboardInterrupt:
+            err.print(f"interrupted: {out} was not written", highlight=False)
+            raise typer.Exit(130) from None
+        except OutError as e:
+            fail(str(e))
         except OSError as e:
             fail(f"--out: cannot write {out}: {e.strerror or e}")
         console.print(f"Aligned table: [bold]{out}[/]")
@@ -382,7 +411,9 @@ def calibrate(
                                        metavar="K")] = 5,
     seed: Annotated[int | None, typer.Option(help="Seed of the sampler and of the runs.")] = None,
     out: Annotated[Path | None, typer.Option(
-        help="Output folder (default calibrations/NAME).")] = None,
+        help="Output folder (default calibrations/NAME, NAME the preset's or the scenario "
+             "file's name): new, empty or an earlier calibration's, whose study it resumes."
+    )] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Fit the scenario's free parameters to the published targets with Optuna (TPE); write the
@@ -394,7 +425,11 @@ def calibrate(
         sc = resolve(scenario, None, None, None, None, seed)
     except ScenarioError as e:
         fail(str(e))
-    folder = out or Path("calibrations") / sc.name
+    folder = out or Path("calibrations") / source_name(scenario)
+    try:
+        check_folder(folder, "calibration")
+    except OutError as e:
+        fail(str(e))
     url = storage_url(storage or folder / STUDY_FILE)
     console.print(f"[bold]{sc.name}[/]: {trials} trials at {population:,} citizens, {jobs} at a"
                   f" time, seed {sc.seed}; study in {url}")
@@ -407,14 +442,14 @@ def calibrate(
             bar.update(task, completed=complete(study), best=f"best {study.best_value:.4f}")
 
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            _, rows = run_calibration(sc, targets, trials, jobs, url, population,
-                                      represented(sc.population), seeds, folder, show)
+            with claimed(folder, "calibration"):
+                _, rows = run_calibration(sc, targets, trials, jobs, url, population,
+                                          represented(sc.population), seeds, folder, show)
         except KeyboardInterrupt:
             err.print(f"interrupted: completed trials are stored in {url}; run the same command"
                       " again to resume", soft_wrap=True)
             raise typer.Exit(130) from None
-        except (CalibrationError, ScenarioError) as e:
+        except (CalibrationError, ScenarioError, OutError) as e:
             fail(str(e))
         except OSError as e:
             fail(f"cannot write {folder}: {e.strerror or e}")
@@ -428,7 +463,8 @@ def fit(
     targets: Annotated[Path | None, typer.Option(
         help="Published targets (default: the packaged calibration_targets.csv).",
         metavar="FILE")] = None,
-    out: Annotated[Path | None, typer.Option(help="Output folder (default: the run folder).")]
+    out: Annotated[Path | None, typer.Option(
+        help="Output folder (default: the run folder): new, empty or made by panopticon.")]
     = None,
 ) -> None:
     """Write fit.csv and fit.png (model median and 90% band beside each target) for a run."""
@@ -437,20 +473,23 @@ def fit(
     from .results import split_seeds
     from .runfolder import RunFolderError, open_run
 
+    folder = out or run
     try:
-        folder = open_run(run)
-        if not folder.has("timeseries_seeds"):
+        source = open_run(run)
+        if not source.has("timeseries_seeds"):
             fail(f"{run}: no timeseries_seeds.parquet; run the scenario with --seeds K first")
-        sc = folder.scenario
+        check_folder(folder, "fit")
+        sc = source.scenario
         weights = sc.calibration.weights if sc.calibration else {}
-        runs = split_seeds(folder.table("timeseries_seeds"))
-        rows = write_fit(runs, load_targets(targets), weights, out or run)
-    except (CalibrationError, RunFolderError) as e:
+        runs = split_seeds(source.table("timeseries_seeds"))
+        with claimed(folder, "fit"):
+            rows = write_fit(runs, load_targets(targets), weights, folder)
+    except (CalibrationError, RunFolderError, OutError) as e:
         fail(str(e))
     except (OSError, KeyError, ValueError) as e:
         fail(f"cannot read the run or the targets: {e}")
     console.print(fit_table(rows, len(runs)))
-    console.print(f"fit.csv and fit.png in [bold]{out or run}[/]")
+    console.print(f"fit.csv and fit.png in [bold]{folder}[/]")
 
 
 def fit_table(rows: list[dict], seeds: int) -> Table:

@@ -25,6 +25,7 @@ from .provenance import code, describe_code, scenario_changed
 from .published import CUMULATIVE_COLUMNS
 from .report import leaves
 from .results import BANDS, split_seeds, write_atomic
+from .outfolder import check_file, table_marker
 from .runfolder import open_run
 
 KEY_METRICS = (
@@ -226,8 +227,12 @@ def long_table(runs: list[RunSeries], aligned: list[pa.Table], metrics: list[str
     return pa.concat_tables(parts)
 
 
-def write_aligned(comparison: Comparison, out: Path) -> None:
-    write_atomic(Path(out), lambda p: pq.write_table(comparison.aligned, p))
+def write_aligned(comparison: Comparison, out: Path, overwrite: bool = False) -> None:
+    """Write the aligned table to ``out``: a new file or, with ``overwrite``, a table an earlier
+    compare wrote (``outfolder.check_file`` raises ``OutError`` otherwise), marked as such."""
+    check_file(out, overwrite)
+    table = comparison.aligned.replace_schema_metadata(table_marker("comparison"))
+    write_atomic(Path(out), lambda p: pq.write_table(table, p))
 
 
 def _fmt(value: float) -> str:
