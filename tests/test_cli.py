@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from panopticon import results, scenario
 from panopticon.cli import app
-from panopticon.results import FILES
+from panopticon.outfolder import FILES
 
 runner = CliRunner()
 SMALL_RUN = ["--population", "3000", "--end", "2014-12-31", "--quiet"]
@@ -103,8 +103,6 @@ def test_scenarios_and_show(tmp_path):
 def test_interrupted_write_leaves_no_half_written_folder(tmp_path, monkeypatch, run_folder):
     old, _ = run_folder
     target = tmp_path / "run"
-    target.mkdir()
-    (target / "summary.json").write_text('{"old": true}')
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -112,12 +110,13 @@ def test_interrupted_write_leaves_no_half_written_folder(tmp_path, monkeypatch, 
     from panopticon.simulation import Simulation
 
     data = Simulation(scenario.load(old / "scenario.toml")).run()
+    results.write_run(data, target)
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
     monkeypatch.setattr(results.pq, "write_table", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        results.write_run(data, target)
-    assert json.loads((target / "summary.json").read_text()) == {"old": True}
-    assert [p.name for p in tmp_path.iterdir() if p.name != "run"] == [
-        p.name for p in tmp_path.iterdir() if p.name.startswith(".run.partial")]
+        results.write_run(data, target, overwrite=True)
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
 def test_ctrl_c_during_a_run_says_nothing_was_written(tmp_path, monkeypatch):
@@ -139,7 +138,7 @@ def test_unwritable_folder_is_a_message(tmp_path):
     blocker.write_text("not a folder")
     result = runner.invoke(app, ["run", *SMALL_RUN, "--out", str(blocker / "run")])
     assert result.exit_code == 2
-    assert "cannot write the run folder" in result.output
+    assert f"{blocker / 'run'} cannot be made: {blocker} is a file" in result.output
 
 
 def test_module_entry_point_runs():

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pyarrow.compute as pc
@@ -12,6 +17,7 @@ from typer.testing import CliRunner
 
 from panopticon.cli import app
 from panopticon.compare import CompareError, compare
+from panopticon.provenance import describe_code
 from panopticon.results import split_seeds
 
 runner = CliRunner()
@@ -120,3 +126,58 @@ def test_compare_mistakes_are_one_line(runs, second, args, message):
     result = runner.invoke(app, ["compare", str(runs / "base"), str(runs / second), *args])
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
+
+
+def _copy(runs, name, tmp_path, label):
+    folder = Path(shutil.copytree(runs / name, tmp_path / label))
+    return folder, json.loads((folder / "summary.json").read_text("utf-8"))
+
+
+def _write(folder, summary):
+    (folder / "summary.json").write_text(json.dumps(summary), "utf-8")
+
+
+def test_runs_of_other_code_are_warned_of_one_line_each(runs, tmp_path):
+    newer, summary = _copy(runs, "policy", tmp_path, "newer")
+    summary["provenance"] |= {"panopticon": "9.9.9", "commit": "f" * 40,
+                                "dirty": False}
+    _write(newer, summary)
+    c = compare([runs / "base", newer])
+    assert [w for w in c.warnings if "changes of the code" in w] == [
+        f"newer was made by panopticon 9.9.9 (commit {'f' * 10}), base by "
+        f"{describe_code(json.loads((runs / 'base' / 'summary.json').read_text())['provenance'])}"
+        ": the difference may hold changes of the code, not only of the scenarios"]
+    older, summary = _copy(runs, "policy", tmp_path, "older")
+    del summary["provenance"]
+    _write(older, summary)
+    result = runner.invoke(app, ["compare", str(runs / "base"), str(older)])
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stderr.splitlines() if "changes of the code" in line]
+    assert len(warned) == 1 and "older was made by an unknown version of panopticon" in warned[0]
+
+
+def test_two_scenarios_of_one_name_are_warned_of(runs, tmp_path):
+    changed, summary = _copy(runs, "base", tmp_path, "changed")
+    toml = changed / "scenario.toml"
+    text = toml.read_text("utf-8")
+    assert "\nfalse_match_share = " in text
+    toml.write_text(re.sub(r"\nfalse_match_share = .*\n", "\nfalse_match_share = 0.5\n", text),
+                    "utf-8")
+    c = compare([runs / "base", changed])
+    assert c.warnings[0].startswith("changed: scenario.toml has changed since the run")
+    assert len(c.warnings) == 2 and "sensing.false_match_share" in c.warnings[1]
+    summary["provenance"]["scenario_sha256"] = hashlib.sha256(toml.read_bytes()).hexdigest()
+    _write(changed, summary)
+    c = compare([runs / "base", changed])
+    assert c.warnings == ["changed and base both run scenario 'china-2018' but differ in "
+                          "sensing.false_match_share: the name does not tell them apart"]
+    # other seed and scale, the same rules: the warnings say so, not that the rules differ
+    assert not any("both run" in w for w in compare([runs / "base", runs / "other"]).warnings)
+
+
+def test_a_label_is_shown_as_text(runs, tmp_path):
+    odd = Path(shutil.copytree(runs / "policy", tmp_path / "[red]policy:smile:"))
+    result = runner.invoke(app, ["compare", str(runs / "base"), str(odd), "--metric",
+                                 "listed_stock"])
+    assert result.exit_code == 0, result.output
+    assert "[red]policy:smile:" in result.stdout

@@ -7,13 +7,15 @@ import io
 import json
 import shutil
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
 from panopticon.cli import app
-from panopticon.query import QueryError, run_query, views
+from panopticon.query import QueryError, connect, run_query
+from panopticon.runfolder import RunFolder
 
 runner = CliRunner()
 
@@ -32,7 +34,8 @@ def query(*args: str):
 
 
 def test_each_parquet_file_is_a_view(run_folder):
-    assert list(views(run_folder)) == ["audit", "cohort", "ranking", "regions", "timeseries"]
+    assert list(RunFolder(run_folder).tables()) == ["audit", "cohort", "ranking", "regions",
+                                                    "timeseries"]
     result = run_query(run_folder, "select (select count(*) from timeseries), "
                                    "(select count(*) from regions), "
                                    "(select count(distinct region) from regions), "
@@ -103,3 +106,65 @@ def test_missing_folder_and_folder_that_is_not_a_run(tmp_path):
     assert "Traceback" not in missing.output + not_run.output
     with pytest.raises(QueryError, match="not a run folder"):
         run_query(tmp_path, "select 1")
+
+
+def test_values_names_and_caption_are_text_not_markup_or_emoji(run_folder):
+    result = query(str(run_folder), "select '[/bold]' as \"[red]name\", ':smile:' as e, "
+                                    "'[link=x]a[/link]' as l")
+    assert result.exit_code == 0, result.output
+    for shown in ("[/bold]", "[red]name", ":smile:", "[link=x]a[/link]"):
+        assert shown in result.stdout
+    assert "\N{SMILING FACE WITH OPEN MOUTH AND SMILING EYES}" not in result.stdout
+
+
+@pytest.mark.parametrize("sql", ["", "   ", "\n\t "])
+def test_an_empty_query_is_one_line(run_folder, sql):
+    result = query(str(run_folder), sql)
+    assert result.exit_code == 2 and "the query is empty" in result.stderr
+    assert result.stderr.strip().count("\n") == 0 and result.stdout == ""
+
+
+# Ways out of the run folder: each must be refused by default, in one line.
+ESCAPES = {
+    "copy to a file": "copy (select 1) to '{tmp}/out.csv'",
+    "copy over the run": "copy (select 1 as x) to '{run}/timeseries.parquet'",
+    "read_csv": "select * from read_csv('/etc/passwd')",
+    "read_text": "select * from read_text('/etc/hostname')",
+    "a path as a table": "select * from '{run}/timeseries.parquet'",
+    "read_parquet": "select count(*) from read_parquet('{run}/timeseries.parquet')",
+    "glob": "select * from glob('/etc/*')",
+    "attach": "attach '{tmp}/other.duckdb' as other",
+    "install": "install httpfs",
+    "load": "load httpfs",
+    "export": "export database '{tmp}/export'",
+    "set external access": "set enable_external_access = true",
+    "unlock": "set lock_configuration = false",
+    "temp directory": "set temp_directory = '{tmp}/spill'",
+    "after a harmless statement": "select 1; copy (select 1) to '{tmp}/out.csv'",
+}
+
+
+@pytest.mark.parametrize("name", ESCAPES)
+def test_a_query_reads_the_run_only_and_writes_nothing(run_folder, tmp_path, name):
+    before = {p.name: p.read_bytes() for p in run_folder.iterdir()}
+    result = query(str(run_folder), ESCAPES[name].format(tmp=tmp_path, run=run_folder))
+    assert result.exit_code == 2, result.output
+    assert "--allow-writes lifts that" in result.stderr and result.stdout == ""
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+    assert {p.name: p.read_bytes() for p in run_folder.iterdir()} == before
+
+
+def test_allow_writes_lets_copy_to_write(run_folder, tmp_path):
+    out = tmp_path / "listed.csv"
+    result = query(str(run_folder), f"copy (select date, listed_stock from timeseries) to '{out}'",
+                   "--allow-writes")
+    assert result.exit_code == 0, result.output
+    assert out.read_text().splitlines()[0] == "date,listed_stock"
+
+
+def test_a_connection_from_python_is_sandboxed_too(run_folder):
+    con = connect(run_folder)
+    assert con.execute("select count(*) from ranking").fetchall()[0][0] > 0
+    with pytest.raises(duckdb.PermissionException):
+        con.execute("select * from read_csv('/etc/passwd')")

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import platform
 import re
 import shutil
+import subprocess
+from importlib import metadata
+from pathlib import Path
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from panopticon import report
+from panopticon import provenance, report
 from panopticon.cli import app
 from panopticon.published import load_targets
 from panopticon.results import model_value
@@ -147,3 +154,51 @@ def test_report_of_a_folder_that_is_not_a_run_is_one_line(tmp_path):
     result = runner.invoke(app, ["report", str(tmp_path)])
     assert result.exit_code == 2
     assert "is not a run folder" in result.output and "Traceback" not in result.output
+
+
+def test_summary_says_what_made_the_run(run_folder):
+    prov = json.loads((run_folder / "summary.json").read_text("utf-8"))["provenance"]
+    assert prov["panopticon"] == metadata.version("panopticon")
+    assert prov["numpy"] == np.__version__ and prov["pyarrow"] == pa.__version__
+    assert prov["numba"] == numba.__version__ and prov["duckdb"] == metadata.version("duckdb")
+    assert prov["python"] == platform.python_version() and prov["platform"]
+    toml = (run_folder / "scenario.toml").read_bytes()
+    assert prov["scenario_sha256"] == hashlib.sha256(toml).hexdigest()
+    package = Path(provenance.__file__).parent
+    head = subprocess.run(["git", "-C", str(package), "rev-parse", "HEAD"], capture_output=True,
+                          text=True)
+    if head.returncode == 0:  # imported from a checkout, as in development and CI
+        assert prov["commit"] == head.stdout.strip() and isinstance(prov["dirty"], bool)
+
+
+def test_provenance_without_git_says_unknown(monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    provenance._git.cache_clear()
+    try:
+        prov = provenance.provenance("name = 'x'\n")
+    finally:
+        provenance._git.cache_clear()
+    assert prov["commit"] is None and prov["dirty"] is None
+    assert prov["numpy"] == np.__version__
+
+
+def test_footer_shows_the_provenance(run_folder, page):
+    prov = json.loads((run_folder / "summary.json").read_text("utf-8"))["provenance"]
+    footer = page[page.index("<footer"):]
+    assert f"Made by panopticon {prov['panopticon']}" in footer
+    assert f"NumPy {np.__version__}" in footer and f"Numba {numba.__version__}" in footer
+    assert f"Scenario sha256 {prov['scenario_sha256']}: scenario.toml is the scenario run" in footer
+
+
+def test_a_folder_older_than_provenance_or_edited_since_says_so(run_folder, tmp_path):
+    folder = Path(shutil.copytree(run_folder, tmp_path / "older"))
+    summary = json.loads((folder / "summary.json").read_text("utf-8"))
+    del summary["provenance"]
+    (folder / "summary.json").write_text(json.dumps(summary), "utf-8")
+    footer = report.footer_html(report.load_run(folder))
+    assert "unknown version of panopticon" in footer and "hash of the scenario run is unknown" \
+        in footer
+    edited = Path(shutil.copytree(run_folder, tmp_path / "edited"))
+    toml = edited / "scenario.toml"
+    toml.write_text(toml.read_text("utf-8").replace("\nseed = 1\n", "\nseed = 7\n", 1), "utf-8")
+    assert "scenario.toml has changed since the run" in report.footer_html(report.load_run(edited))

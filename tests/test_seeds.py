@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from panopticon import results, scenario
 from panopticon.cli import app
-from panopticon.results import FILES, SEED_FILES
+from panopticon.outfolder import FILES, SEED_FILES
 from panopticon.seeds import run_seeds
 
 runner = CliRunner()
@@ -112,13 +112,12 @@ def test_seed_files_are_written_with_the_rest_or_not_at_all(tmp_path, monkeypatc
 
     monkeypatch.setattr(results.pq, "write_table", fail_on_bands)
     with pytest.raises(OSError):
-        results.write_run(data, target, per_seed)
+        results.write_run(data, target, per_seed, overwrite=True)
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
     monkeypatch.setattr(results.pq, "write_table", write_table)
-    results.write_run(data, target, per_seed)
+    results.write_run(data, target, per_seed, overwrite=True)
     assert sorted(p.name for p in target.iterdir()) == sorted(FILES + SEED_FILES)
-    assert [p.name for p in tmp_path.iterdir() if p.name != "run"] == [
-        p.name for p in tmp_path.iterdir() if p.name.startswith(".run.partial")]
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
 def test_default_folder_names_the_seeds(tmp_path, monkeypatch):

@@ -23,6 +23,8 @@ from rich.table import Table
 
 from . import scenario as scenario_mod
 from .engine import DEFAULT_CHUNK
+from .outfolder import (OutError, check_file, check_folder, claimed, default_folder,
+                        estimate_run_bytes, source_name)
 from .population import represented
 from .scenario import Scenario, ScenarioError
 
@@ -43,11 +45,6 @@ def fail(message: str) -> None:
     """Exit 2 with ``message`` as given: not read as markup (SQL has brackets), never wrapped."""
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
-
-
-def warn(message: str) -> None:
-    """One line on stderr, as given (see ``fail``)."""
-    err.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
@@ -116,7 +113,12 @@ def run(
         help="Run K seeds, SEED to SEED+K-1; the folder adds their median and 90% band.",
         min=1, metavar="K")] = 1,
     out: Annotated[Path | None, typer.Option(
-        help="Run folder (default runs/NAME-seedSEED, or runs/NAME-seedsFIRST-LAST).")] = None,
+        help="Run folder (default runs/NAME-seedSEED, or runs/NAME-seedsFIRST-LAST; NAME is "
+             "the preset's or the scenario file's name): a new or empty folder, or an earlier "
+             "run with --overwrite.")] = None,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace an earlier run in the folder (never other files).")]
+    = False,
     threads: Annotated[int, typer.Option(help="Worker threads.", min=1)] = min(
         2, os.cpu_count() or 1),
     chunk_size: Annotated[int, typer.Option(help="Citizens per chunk.", min=1)] = DEFAULT_CHUNK,
@@ -139,20 +141,25 @@ def run(
         check_memory(sc, memory_limit, seeds, counterfactual)
     except (ScenarioError, CostError) as e:
         fail(str(e))
+    seed_text = f"seed {sc.seed}" if seeds == 1 else f"seeds {sc.seed} to {sc.seed + seeds - 1}"
+    folder = out or default_folder(scenario, sc.seed, seeds)
+    try:  # before simulating: the folder must be ours to write, with room for the run
+        check_folder(folder, "run", overwrite,
+                     estimate_run_bytes(sc, seeds, counterfactual, report=not no_report))
+    except OutError as e:
+        fail(str(e))
     for warning in sc.warnings():
         warn(warning)
-    last = sc.seed + seeds - 1
-    seed_text = f"seed {sc.seed}" if seeds == 1 else f"seeds {sc.seed} to {last}"
-    folder = out or Path("runs") / (f"{sc.name}-seed{sc.seed}" if seeds == 1
-                                    else f"{sc.name}-seeds{sc.seed}-{last}")
     console.print(f"[bold]{sc.name}[/]: {sc.population.size:,} citizens x {sc.population.scale:g}"
                   f" people, {sc.start} to {sc.end} ({sc.days} days), {seed_text}")
     try:
         data, per_seed = simulate(sc, seeds, chunk_size, threads, quiet, counterfactual)
-        write_run(data, folder, per_seed)
+        write_run(data, folder, per_seed, overwrite=overwrite)
     except KeyboardInterrupt:
         err.print(f"interrupted: {folder} was not written (any earlier run there is intact)")
         raise typer.Exit(130) from None
+    except OutError as e:
+        fail(str(e))
     except OSError as e:
         fail(f"cannot write the run folder {folder}: {e.strerror or e}")
     print_summary(folder)
@@ -166,14 +173,18 @@ def make_report(folder: Path, png: bool) -> None:
     import time
 
     from .figures import write_figures
-    from .query import QueryError
     from .report import load_run, write_report
+    from .runfolder import RunFolderError
 
     began = time.perf_counter()
     try:
         path = write_report(folder)
         figures = write_figures(load_run(folder)) if png else []
-    except QueryError as e:
+    except KeyboardInterrupt:
+        err.print(f"interrupted: the report in {folder} was not written; `panopticon report "
+                  f"{folder}` writes it", soft_wrap=True, highlight=False)
+        raise typer.Exit(130) from None
+    except RunFolderError as e:
         fail(str(e))
     except OSError as e:
         fail(f"cannot write the report in {folder}: {e.strerror or e}")
@@ -189,6 +200,10 @@ def report(
                                                     "RUN/figures/*.png.")] = False,
 ) -> None:
     """Write RUN/report.html, one file that opens offline, from the run folder alone."""
+    try:
+        check_folder(run, "report")
+    except OutError as e:
+        fail(str(e))
     make_report(run, png)
 
 
@@ -299,11 +314,12 @@ def story(
 ) -> None:
     """Tell one sampled life of a run as a dated timeline: what they did, what was observed,
     what it cost them and what was wrong in it."""
+    from .runfolder import RunFolderError
     from .story import StoryError, render
 
     try:
         console.print(render(run, citizen))
-    except StoryError as e:
+    except (StoryError, RunFolderError) as e:
         fail(str(e))
 
 
@@ -337,14 +353,20 @@ def query(
                                             "after it: timeseries, regions, ranking, ...")],
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
     limit: Annotated[int, typer.Option(help="Most rows to print; 0 for all.", min=0)] = 100,
+    allow_writes: Annotated[bool, typer.Option(
+        "--allow-writes", help="Let the SQL reach files, extensions and settings (COPY ... TO, "
+                               "read_csv, ATTACH, INSTALL, SET). Without it a query reads only "
+                               "the run's tables and writes nothing.")] = False,
 ) -> None:
     """Run SQL over a run folder's Parquet files and print the result."""
     from .query import QueryError, run_query, to_csv, to_json, to_table
 
     try:
-        result = run_query(run, sql, limit or None)
+        result = run_query(run, sql, limit or None, allow_writes)
     except QueryError as e:
         fail(str(e))
+    for warning in result.warnings:
+        warn(warning)
     if fmt is Format.table:
         console.print(to_table(result))
     else:
@@ -352,6 +374,11 @@ def query(
     if result.truncated:
         err.print(f"only the first {limit:,} row{'s' * (limit != 1)}; --limit 0 prints all",
                   highlight=False)
+
+
+def warn(message: str) -> None:
+    """``message`` on stderr as given (not read as markup), on one line."""
+    err.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 @app.command("compare")
@@ -362,22 +389,31 @@ def compare_runs(
         help="A timeseries column to compare (repeat for more); default: key figures.")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Write the aligned long table (run, date, metric, value, difference) to this "
-             "Parquet file.")] = None,
+             "Parquet file: a new one, or an earlier compare's with --overwrite.")] = None,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace the table an earlier compare wrote at --out.")] = False,
 ) -> None:
     """Runs side by side on their common dates, with differences against the first run."""
-    from .compare import compare, to_table, write_aligned
-    from .query import QueryError
+    from .compare import CompareError, compare, to_table, write_aligned
+    from .runfolder import RunFolderError
 
     try:
+        if out is not None:
+            check_file(out, overwrite)
         result = compare(runs, metric)
-    except QueryError as e:
+    except (CompareError, RunFolderError, OutError) as e:
         fail(str(e))
     for warning in result.warnings:
         warn(warning)
     console.print(to_table(result))
     if out is not None:
         try:
-            write_aligned(result, out)
+            write_aligned(result, out, overwrite)
+        except KeyboardInterrupt:
+            err.print(f"interrupted: {out} was not written", highlight=False)
+            raise typer.Exit(130) from None
+        except OutError as e:
+            fail(str(e))
         except OSError as e:
             fail(f"--out: cannot write {out}: {e.strerror or e}")
         console.print(f"Aligned table: [bold]{out}[/]")
@@ -404,7 +440,9 @@ def calibrate(
                                        metavar="K")] = 5,
     seed: Annotated[int | None, typer.Option(help="Seed of the sampler and of the runs.")] = None,
     out: Annotated[Path | None, typer.Option(
-        help="Output folder (default calibrations/NAME).")] = None,
+        help="Output folder (default calibrations/NAME, NAME the preset's or the scenario "
+             "file's name): new, empty or an earlier calibration's, whose study it resumes."
+    )] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     memory_limit: Annotated[str | None, typer.Option(help=MEMORY_HELP, metavar="SIZE")] = None,
 ) -> None:
@@ -422,7 +460,11 @@ def calibrate(
         check_memory(trial, memory_limit, parallel=min(jobs, max(BATCH, seeds)))
     except (ScenarioError, CostError) as e:
         fail(str(e))
-    folder = out or Path("calibrations") / sc.name
+    folder = out or Path("calibrations") / source_name(scenario)
+    try:
+        check_folder(folder, "calibration")
+    except OutError as e:
+        fail(str(e))
     url = storage_url(storage or folder / STUDY_FILE)
     console.print(f"[bold]{sc.name}[/]: {trials} trials at {population:,} citizens, {jobs} at a"
                   f" time, seed {sc.seed}; study in {url}")
@@ -435,14 +477,14 @@ def calibrate(
             bar.update(task, completed=complete(study), best=f"best {study.best_value:.4f}")
 
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            _, rows = run_calibration(sc, targets, trials, jobs, url, population,
-                                      represented(sc.population), seeds, folder, show)
+            with claimed(folder, "calibration"):
+                _, rows = run_calibration(sc, targets, trials, jobs, url, population,
+                                          represented(sc.population), seeds, folder, show)
         except KeyboardInterrupt:
             err.print(f"interrupted: completed trials are stored in {url}; run the same command"
                       " again to resume", soft_wrap=True)
             raise typer.Exit(130) from None
-        except (CalibrationError, ScenarioError) as e:
+        except (CalibrationError, ScenarioError, OutError) as e:
             fail(str(e))
         except OSError as e:
             fail(f"cannot write {folder}: {e.strerror or e}")
@@ -456,30 +498,33 @@ def fit(
     targets: Annotated[Path | None, typer.Option(
         help="Published targets (default: the packaged calibration_targets.csv).",
         metavar="FILE")] = None,
-    out: Annotated[Path | None, typer.Option(help="Output folder (default: the run folder).")]
+    out: Annotated[Path | None, typer.Option(
+        help="Output folder (default: the run folder): new, empty or made by panopticon.")]
     = None,
 ) -> None:
     """Write fit.csv and fit.png (model median and 90% band beside each target) for a run."""
-    import pyarrow.parquet as pq
-
     from .calibrate import CalibrationError, write_fit
     from .published import load_targets
     from .results import split_seeds
+    from .runfolder import RunFolderError, open_run
 
-    seeds_file = run / "timeseries_seeds.parquet"
-    if not seeds_file.is_file():
-        fail(f"{run}: no timeseries_seeds.parquet; run the scenario with --seeds K first")
+    folder = out or run
     try:
-        sc = scenario_mod.load(run / "scenario.toml")
+        source = open_run(run)
+        if not source.has("timeseries_seeds"):
+            fail(f"{run}: no timeseries_seeds.parquet; run the scenario with --seeds K first")
+        check_folder(folder, "fit")
+        sc = source.scenario
         weights = sc.calibration.weights if sc.calibration else {}
-        runs = split_seeds(pq.read_table(seeds_file))
-        rows = write_fit(runs, load_targets(targets), weights, out or run)
-    except (CalibrationError, ScenarioError) as e:
+        runs = split_seeds(source.table("timeseries_seeds"))
+        with claimed(folder, "fit"):
+            rows = write_fit(runs, load_targets(targets), weights, folder)
+    except (CalibrationError, RunFolderError, OutError) as e:
         fail(str(e))
     except (OSError, KeyError, ValueError) as e:
         fail(f"cannot read the run or the targets: {e}")
     console.print(fit_table(rows, len(runs)))
-    console.print(f"fit.csv and fit.png in [bold]{out or run}[/]")
+    console.print(f"fit.csv and fit.png in [bold]{folder}[/]")
 
 
 def fit_table(rows: list[dict], seeds: int) -> Table:

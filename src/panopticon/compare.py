@@ -3,14 +3,14 @@
 Two runs of one seed share their random numbers (common random numbers), so their difference is
 the policy's, not chance. Where every run holds the same several seeds (``--seeds K``), the
 difference is taken seed by seed and its median and 90% band say how much of it is left to chance.
-Runs that cannot be compared fairly (other seeds, scales or start dates) are compared anyway,
-with a warning that says what the difference then mixes in.
+Runs that cannot be compared fairly (other seeds, scales or start dates, other versions of the
+code, two scenarios of one name) are compared anyway, with a warning that says what the
+difference then mixes in.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +19,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from rich.table import Table
+from rich.text import Text
 
+from .provenance import code, describe_code, scenario_changed
 from .published import CUMULATIVE_COLUMNS
-from .query import QueryError, views
+from .report import leaves
 from .results import BANDS, split_seeds, write_atomic
+from .outfolder import check_file, table_marker
+from .runfolder import open_run
 
 KEY_METRICS = (
     "judgment_defaulters_listed", "listed_stock", "flight_purchases_blocked",
@@ -35,9 +39,12 @@ KEY_METRICS = (
 READ_ON_DATE = {"citizens", "children", "internet_users", "payment_users", "mean_score",
                 "true_mean_score", "wrongly_graded", "cctv_cameras", "travel_purchases_blocked",
                 "perceived_risk_permille_mean", *CUMULATIVE_COLUMNS}
+# scenario entries that say nothing of its rules, or that other warnings and the alignment cover
+NOT_RULES = ("name", "description", "sources", "calibration", "seed", "start", "end",
+             "population.size", "population.scale")
 
 
-class CompareError(QueryError):
+class CompareError(ValueError):
     """Runs that cannot be compared at all, in one line for the CLI."""
 
 
@@ -45,6 +52,8 @@ class CompareError(QueryError):
 class RunSeries:
     label: str
     summary: dict
+    scenario: dict  # scenario.toml as written
+    scenario_sha256: str
     ts: pa.Table
     seeds: pa.Table | None  # timeseries_seeds.parquet, for a multi-seed run
 
@@ -80,13 +89,11 @@ def load(folders: list[Path]) -> list[RunSeries]:
     names = [Path(f).name for f in folders]
     runs = []
     for folder, name in zip(folders, names, strict=True):
-        tables = views(folder)
+        run = open_run(folder)
         runs.append(RunSeries(
-            label=name if names.count(name) == 1 else str(folder),
-            summary=json.loads((Path(folder) / "summary.json").read_text("utf-8")),
-            ts=pq.read_table(tables["timeseries"]),
-            seeds=pq.read_table(tables["timeseries_seeds"]) if "timeseries_seeds" in tables
-            else None))
+            label=name if names.count(name) == 1 else str(folder), summary=run.summary,
+            scenario=run.scenario_data, scenario_sha256=run.scenario_sha256,
+            ts=run.table("timeseries"), seeds=run.optional("timeseries_seeds")))
     return runs
 
 
@@ -136,10 +143,25 @@ def common_dates(runs: list[RunSeries]) -> np.ndarray:
 
 
 def warnings(runs: list[RunSeries]) -> list[str]:
-    """What makes a difference unfair: other seeds, scales or start dates than the first run's."""
+    """What makes a difference unfair: other seeds, scales or start dates than the first run's,
+    another version of the code, another scenario under the same name, or a scenario.toml
+    edited since its run."""
     first = runs[0]
-    notes = []
+    notes = [f"{r.label}: scenario.toml has changed since the run (its sha256 is not the one in "
+             "summary.json): it may not say what was run" for r in runs
+             if scenario_changed(r.summary.get("provenance"), r.scenario_sha256)]
     for r in runs[1:]:
+        mine, theirs = r.summary.get("provenance"), first.summary.get("provenance")
+        if code(mine) != code(theirs):
+            notes.append(f"{r.label} was made by {describe_code(mine)}, {first.label} by "
+                         f"{describe_code(theirs)}: the difference may hold changes of the "
+                         "code, not only of the scenarios")
+        changed = other_rules(first, r)
+        if changed:
+            more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+            notes.append(f"{r.label} and {first.label} both run scenario "
+                         f"{r.summary['scenario']!r} but differ in {', '.join(changed[:3])}"
+                         f"{more}: the name does not tell them apart")
         if _seeds(r.summary) != _seeds(first.summary):
             notes.append(f"{r.label} has seeds {_seeds(r.summary)}, {first.label} "
                          f"{_seeds(first.summary)}: their difference mixes chance with the "
@@ -153,6 +175,17 @@ def warnings(runs: list[RunSeries]) -> list[str]:
                          f"{first.summary['start']}: cumulative figures count from different "
                          "days")
     return notes
+
+
+def other_rules(first: RunSeries, other: RunSeries) -> list[str]:
+    """Where two runs of one scenario name have other rules: the dotted names of the parameters
+    that differ (NOT_RULES aside); none for scenarios of other names, meant to differ."""
+    if (first.summary["scenario"] != other.summary["scenario"]
+            or first.scenario_sha256 == other.scenario_sha256):
+        return []
+    a, b = (dict(leaves(r.scenario)) for r in (first, other))
+    return [path for path in sorted(a.keys() | b.keys()) if a.get(path) != b.get(path)
+            and not any(path == n or path.startswith(n + ".") for n in NOT_RULES)]
 
 
 def _seeds(summary: dict) -> list[int]:
@@ -194,8 +227,12 @@ def long_table(runs: list[RunSeries], aligned: list[pa.Table], metrics: list[str
     return pa.concat_tables(parts)
 
 
-def write_aligned(comparison: Comparison, out: Path) -> None:
-    write_atomic(Path(out), lambda p: pq.write_table(comparison.aligned, p))
+def write_aligned(comparison: Comparison, out: Path, overwrite: bool = False) -> None:
+    """Write the aligned table to ``out``: a new file or, with ``overwrite``, a table an earlier
+    compare wrote (``outfolder.check_file`` raises ``OutError`` otherwise), marked as such."""
+    check_file(out, overwrite)
+    table = comparison.aligned.replace_schema_metadata(table_marker("comparison"))
+    write_atomic(Path(out), lambda p: pq.write_table(table, p))
 
 
 def _fmt(value: float) -> str:
@@ -210,17 +247,17 @@ def to_table(c: Comparison) -> Table:
     """Each figure per run and its difference against the first run (with its band across
     seeds where the runs share several seeds)."""
     table = Table(title=f"Runs compared over {c.first} to {c.last} (real people)",
-                  caption=f"differences against {c.labels[0]}")
+                  caption=Text(f"differences against {c.labels[0]}"))
     table.add_column("figure")
     table.add_column("read")
     for i, label in enumerate(c.labels):
-        table.add_column(label, justify="right")
+        table.add_column(Text(label), justify="right")
         if i:
             table.add_column("difference", justify="right")
             if c.figures and c.figures[0].bands:
                 table.add_column("median [90% band] by seed", justify="right")
     for f in c.figures:
-        cells = [f.metric, f.how, _fmt(f.values[0])]
+        cells = [Text(f.metric), f.how, _fmt(f.values[0])]
         for i, value in enumerate(f.values[1:]):
             cells += [_fmt(value), _signed(f.differences[i]) + _share(f.differences[i],
                                                                       f.values[0])]

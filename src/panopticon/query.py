@@ -1,7 +1,10 @@
 """SQL over a run folder: every Parquet file in it is a DuckDB view named after the file.
 
 Views come from the folder's contents, not from a fixed list, so that tables added later (the
-multi-seed tables, a cohort table) can be queried without a change here. Mistakes (no folder, a
+multi-seed tables, a cohort table) can be queried without a change here. A damaged file is left
+out with a warning, so the healthy ones stay queryable; a query that needs it fails naming it.
+By default DuckDB sees the tables only through Arrow and may touch no file: a query can read the
+run and nothing else, and write nothing (``allow_writes`` lifts that). Mistakes (no folder, a
 folder that is not a run, bad SQL) raise ``QueryError`` with a one-line message for the CLI.
 """
 
@@ -11,15 +14,23 @@ import csv
 import io
 import json
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 from rich.table import Table
+from rich.text import Text
 
-# Every finished run folder has these; results.write_run moves a folder into place only whole.
-RUN_MARKERS = ("summary.json", "timeseries.parquet")
+from .runfolder import RunFolder, RunFolderError, parquet_problem
+
+# DuckDB refuses every file, extension and setting: the views are Arrow datasets it is handed.
+SANDBOX = {"enable_external_access": False, "autoinstall_known_extensions": False,
+           "autoload_known_extensions": False, "temp_directory": "", "lock_configuration": True}
+# how DuckDB names a table it cannot find, and an Arrow stream that failed while it read it
+MISSING_TABLE = re.compile(r"Table with name (\S+) does not exist")
+FAILED_STREAM = re.compile(r"reading the stream registered as '([^']+)' failed: (.*)", re.S)
 
 
 class QueryError(Exception):
@@ -31,71 +42,109 @@ class QueryResult:
     columns: list[str]
     rows: list[tuple]
     truncated: bool  # the query gave more rows than the limit
+    warnings: list[str] = field(default_factory=list)  # damaged files left out, one line each
 
 
-def views(folder: Path | str) -> dict[str, Path]:
-    """The run folder's Parquet files by view name; checks first that it is a run folder."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise QueryError(f"no such run folder: {folder}")
-    missing = [name for name in RUN_MARKERS if not (folder / name).is_file()]
-    if missing:
-        raise QueryError(f"{folder} is not a run folder (no {', '.join(missing)}); "
-                         "`panopticon run` makes one")
-    return {p.stem: p for p in sorted(folder.glob("*.parquet"))}
+@dataclass
+class Views:
+    """A DuckDB connection with a view per healthy table, and the problem of each damaged one."""
+
+    con: duckdb.DuckDBPyConnection
+    folder: RunFolder
+    damaged: dict[str, str]  # view name -> one line naming the file and what is wrong
+
+    def warnings(self) -> list[str]:
+        """A line per damaged file: each table left out, and a summary or scenario that cannot
+        be read (the views do not need them, but the user should know)."""
+        notes = [f"{problem}; view {name} left out" for name, problem in self.damaged.items()]
+        for part in ("summary", "scenario"):
+            try:
+                getattr(self.folder, part)
+            except RunFolderError as e:
+                notes.append(str(e))
+        return notes
 
 
-def connect(folder: Path | str) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with one view per Parquet file of the run folder."""
-    con = duckdb.connect()
-    for name, path in views(folder).items():
-        con.read_parquet(str(path)).create_view(name)
-    return con
+def connect(folder: Path | str, allow_writes: bool = False) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with one view per healthy Parquet file of the run folder;
+    sandboxed (no file, extension or setting) unless ``allow_writes``."""
+    return open_views(folder, allow_writes).con
 
 
-def run_query(folder: Path | str, sql: str, limit: int | None = None) -> QueryResult:
+def open_views(folder: Path | str, allow_writes: bool = False) -> Views:
+    try:
+        run = RunFolder(folder)
+    except RunFolderError as e:
+        raise QueryError(str(e)) from None
+    con = duckdb.connect(config={} if allow_writes else SANDBOX)
+    damaged = {}
+    for name in run.tables():
+        try:
+            con.register(name, run.dataset(name))
+        except RunFolderError as e:
+            damaged[name] = str(e)
+    return Views(con, run, damaged)
+
+
+def run_query(folder: Path | str, sql: str, limit: int | None = None,
+              allow_writes: bool = False) -> QueryResult:
     """Rows of ``sql`` over the run folder, at most ``limit`` of them (None: all)."""
-    con = connect(folder)
+    if not sql.strip():
+        raise QueryError("SQL: the query is empty; e.g. \"select * from timeseries limit 5\"")
+    views = open_views(folder, allow_writes)
+    con = views.con
     try:
         cursor = con.execute(sql)
         if cursor.description is None:  # a statement without a result, e.g. SET
-            return QueryResult([], [], False)
+            return QueryResult([], [], False, views.warnings())
         columns = [d[0] for d in cursor.description]
         rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit + 1)
     except duckdb.Error as e:
-        raise QueryError(_sql_message(e, con)) from None
+        raise QueryError(_sql_message(e, views)) from None
     finally:
         con.close()
     truncated = limit is not None and len(rows) > limit
-    return QueryResult(columns, rows[:limit] if truncated else rows, truncated)
+    return QueryResult(columns, rows[:limit] if truncated else rows, truncated, views.warnings())
 
 
-def _sql_message(error: duckdb.Error, con: duckdb.DuckDBPyConnection) -> str:
-    """DuckDB's message on one line (its caret diagram dropped), naming the views if no table
-    matched: DuckDB's own guess is often a system table."""
+def _sql_message(error: duckdb.Error, views: Views) -> str:
+    """DuckDB's message on one line (its caret diagram dropped); a damaged file named where the
+    query needed it; the views named if no table matched (DuckDB's guess is often a system
+    table); and how to lift the sandbox where it refused."""
+    text = str(error)
+    failed = FAILED_STREAM.search(text)
+    if failed and failed[1] in views.folder.tables():
+        return f"{views.folder.parquet(failed[1])}: {parquet_problem(failed[2])}"
+    missing = MISSING_TABLE.search(text)
+    if missing and missing[1] in views.damaged:
+        return views.damaged[missing[1]]
     lines = []
-    for line in str(error).splitlines():
+    for line in text.splitlines():
         if line.startswith("LINE "):
             break
         if line.strip():
             lines.append(line.strip())
     message = "SQL: " + " ".join(lines)
     if isinstance(error, duckdb.CatalogException):
-        names = [row[0] for row in con.execute(
+        names = [row[0] for row in views.con.execute(
             "select view_name from duckdb_views() where not internal order by 1").fetchall()]
         message += f" (views: {', '.join(names)})"
+    if isinstance(error, duckdb.PermissionException) or "configuration has been locked" in text:
+        message += ("; a query reads the run folder's tables only and writes nothing: "
+                    "--allow-writes lifts that")
     return message
 
 
 def to_table(result: QueryResult) -> Table:
-    """A Rich table: numbers right-aligned and readable, a caption with the row count."""
+    """A Rich table: numbers right-aligned and readable, a caption with the row count. Names
+    and values are Text, shown as they are: never read as markup or emoji."""
     shown = f"{len(result.rows):,} row{'s' * (len(result.rows) != 1)}"
-    table = Table(caption=f"first {shown}" if result.truncated else shown)
+    table = Table(caption=Text(f"first {shown}" if result.truncated else shown))
     for i, name in enumerate(result.columns):
         numeric = _is_number(next((row[i] for row in result.rows if row[i] is not None), None))
-        table.add_column(name, justify="right" if numeric else "left")
+        table.add_column(Text(name), justify="right" if numeric else "left")
     for row in result.rows:
-        table.add_row(*(_cell(v) for v in row))
+        table.add_row(*(Text(_cell(v)) for v in row))
     return table
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +18,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
+from .audit import SCHEMA as AUDIT_SCHEMA
 from .counters import ACT_KINDS
+from .provenance import describe, scenario_changed
 from .published import SERIES, Target, load_targets
-from .query import QueryError, views
 from .results import BANDS, model_series, split_seeds, write_atomic
+from .runfolder import open_run
 
 # published metric -> (chart title, unit on the axis)
 LABELS: dict[str, tuple[str, str]] = {
@@ -78,8 +77,7 @@ CAUSES: dict[str, str] = {
 }
 AUDIT_SECTIONS = ("wrongful", "disparate_impact", "collective_punishment", "chilling",
                   "deterrence", "attempts_vs_people", "access")
-AUDIT_COLUMNS = ("section", "metric", "group_by", "group", "value", "unit", "ratio_to_national",
-                 "note")
+AUDIT_COLUMNS = tuple(AUDIT_SCHEMA.names)
 
 
 @dataclass(frozen=True)
@@ -89,6 +87,7 @@ class Run:
     folder: Path
     summary: dict
     scenario: dict
+    scenario_sha256: str  # of scenario.toml as read, to hold against the provenance's
     ts: pa.Table
     regions: pa.Table | None
     seeds: pa.Table | None
@@ -112,19 +111,13 @@ class Run:
 
 
 def load_run(folder: Path | str) -> Run:
-    """Read a run folder; ``query.QueryError`` if it is not one."""
-    folder = Path(folder)
-    tables = views(folder)
-    if not (folder / "scenario.toml").is_file():
-        raise QueryError(f"{folder} has no scenario.toml; `panopticon run` writes one")
-
-    def read(name: str) -> pa.Table | None:
-        return pq.read_table(tables[name]) if name in tables else None
-
-    return Run(folder=folder, summary=json.loads((folder / "summary.json").read_text("utf-8")),
-               scenario=tomllib.loads((folder / "scenario.toml").read_text("utf-8")),
-               ts=read("timeseries"), regions=read("regions"), seeds=read("timeseries_seeds"),
-               audit=read("audit"))
+    """Read a run folder; ``runfolder.RunFolderError`` names a file that is missing, damaged
+    or not panopticon's."""
+    run = open_run(folder)
+    return Run(folder=run.path, summary=run.summary, scenario=run.scenario_data,
+               scenario_sha256=run.scenario_sha256, ts=run.table("timeseries"),
+               regions=run.optional("regions"), seeds=run.optional("timeseries_seeds"),
+               audit=run.optional("audit", AUDIT_SCHEMA))
 
 
 # --- the numbers behind each section ---------------------------------------------------------
@@ -277,23 +270,23 @@ def parameters(scenario: dict) -> list[Parameter]:
     with the longest key that is its dotted path or a prefix of it."""
     sources = scenario.get("sources", {})
     rows = []
-    for path, value in _leaves({k: v for k, v in scenario.items()
-                                if k not in ("sources", "name", "description")}):
+    for path, value in leaves({k: v for k, v in scenario.items()
+                               if k not in ("sources", "name", "description")}):
         covering = [k for k in sources if path == k or path.startswith(k + ".")]
         source = sources[max(covering, key=len)] if covering else "no source given"
         rows.append(Parameter(path, _show(value), source))
     return rows
 
 
-def _leaves(node: dict, prefix: str = "") -> Iterator[tuple[str, object]]:
+def leaves(node: dict, prefix: str = "") -> Iterator[tuple[str, object]]:
     """(dotted path, value) of each parameter; a list of scalars or of dated values is one."""
     for key, value in node.items():
         path = f"{prefix}{key}"
         if isinstance(value, dict):
-            yield from _leaves(value, path + ".")
+            yield from leaves(value, path + ".")
         elif isinstance(value, list) and value and all(
                 isinstance(v, dict) and "date" not in v for v in value):
-            yield from _leaves({str(i): v for i, v in enumerate(value)}, path + ".")
+            yield from leaves({str(i): v for i, v in enumerate(value)}, path + ".")
         else:
             yield path, value
 
@@ -660,5 +653,20 @@ def page(run: Run) -> str:
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{escape(title)}</title><style>{STYLE}</style>"
             f"<script>{get_plotlyjs()}</script></head><body>{header_html(run)}"
-            f"<nav>{nav}</nav>{body}<footer class=\"scope\">Made by panopticon from the run "
-            f"folder {escape(run.folder.name)} on {dt.date.today()}.</footer></body></html>")
+            f"<nav>{nav}</nav>{body}{footer_html(run)}</body></html>")
+
+
+def footer_html(run: Run) -> str:
+    """What made the run (its provenance), and whether scenario.toml is still the one run."""
+    prov = run.summary.get("provenance")
+    changed = scenario_changed(prov, run.scenario_sha256)
+    if changed is None:
+        scenario = "The hash of the scenario run is unknown."
+    elif changed:
+        scenario = (f"scenario.toml has changed since the run (sha256 {run.scenario_sha256}, "
+                    f"run with {prov['scenario_sha256']}): the parameters shown may not be "
+                    "those run.")
+    else:
+        scenario = f"Scenario sha256 {run.scenario_sha256}: scenario.toml is the scenario run."
+    return (f"<footer class=\"scope\">{escape(describe(prov))} {escape(scenario)} Report made "
+            f"from the run folder {escape(run.folder.name)} on {dt.date.today()}.</footer>")

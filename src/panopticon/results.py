@@ -3,6 +3,8 @@
 Every count is scaled back to real people (x ``scale``). A run folder is built under a hidden
 staging name and renamed into place only when complete, so an interrupted run never leaves a
 folder that looks finished; each file inside is itself written to a temporary name and renamed.
+Staging and temporary names are removed when a write fails, and replaced only where
+``outfolder`` allows: a run replaces nothing but an earlier run, and that only when asked.
 
 A multi-seed run adds the national series of every seed and their spread across seeds (median and
 90% band) to the first seed's folder, inside the same staging folder, so all appear at once.
@@ -24,12 +26,10 @@ import pyarrow.parquet as pq
 from .audit import audit_table, daily_differences, headline
 from .counters import INDEX, NAMES
 from .published import ANNUAL, CUMULATIVE_COLUMNS, SERIES, Target, load_targets
+from .outfolder import check_folder, estimate_run_bytes, remove_stale, scratch, write_marker
 from .simulation import RunData
 
 UNSCALED = {"score_sum", "true_score_sum", "perceived_risk_permille_sum"}
-FILES = ("scenario.toml", "timeseries.parquet", "regions.parquet", "ranking.parquet",
-         "audit.parquet", "cohort.parquet", "summary.json")
-SEED_FILES = ("timeseries_seeds.parquet", "timeseries_bands.parquet")
 # spread across seeds: name -> percentile (numpy's default, linear, like DuckDB's quantile_cont)
 BANDS: dict[str, float] = {"p05": 5.0, "median": 50.0, "p95": 95.0}
 
@@ -180,6 +180,9 @@ def audit_headline(data: RunData, table: pa.Table) -> list[dict]:
 
 def summary(data: RunData, ts: pa.Table, audit_figures: list[dict],
             runs: list[pa.Table] | None = None) -> dict:
+    """summary.json: the run's facts, its headline figures and what made it (provenance)."""
+    from .provenance import provenance
+
     last = {name: float(ts.column(name)[-1].as_py()) for name in (
         "judgment_defaulters_listed", "flight_purchases_blocked", "flight_people_blocked",
         "train_purchases_blocked", "train_people_blocked", "travel_purchases_blocked",
@@ -203,6 +206,7 @@ def summary(data: RunData, ts: pa.Table, audit_figures: list[dict],
         "published_comparison": [] if sc.population.regions else comparison(ts, runs),
         "counterfactual": data.counterfactual is not None,
         "audit": audit_figures,
+        "provenance": provenance(sc.to_toml()),
     }
     if runs is not None:
         facts["seeds"] = [int(run.column("seed")[0].as_py()) for run in runs]
@@ -211,23 +215,46 @@ def summary(data: RunData, ts: pa.Table, audit_figures: list[dict],
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     """Write ``path`` through ``write`` under a hidden temporary name, then rename it into place,
-    so that a reader never sees a half-written file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    so that a reader never sees a half-written file; the temporary file goes when ``write``
+    fails, and a dead process's for the same path goes first."""
+    remove_stale(path)
+    tmp = scratch(path, "tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
-def write_run(data: RunData, out: Path, per_seed: pa.Table | None = None) -> Path:
+def write_run(data: RunData, out: Path, per_seed: pa.Table | None = None, *,
+              overwrite: bool = False) -> Path:
     """Write the run folder ``out`` in full, or leave whatever was there before untouched.
 
-    ``per_seed`` (several seeds' national series, ``data``'s seed first, from ``tag_seed``)
-    adds the per-seed and band tables and the band of each published figure.
+    ``out`` must be new, empty or, with ``overwrite``, an earlier run (``outfolder.check_folder``
+    raises ``OutError`` otherwise). ``per_seed`` (several seeds' national series, ``data``'s
+    seed first, from ``tag_seed``) adds the per-seed and band tables and the band of each
+    published figure.
     """
     out = Path(out)
+    seeds = 1 if per_seed is None else len(set(per_seed.column("seed").to_pylist()))
+    check_folder(out, "run", overwrite, estimate_run_bytes(
+        data.scenario, seeds, data.counterfactual is not None, report=False))
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.with_name(f".{out.name}.partial-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    remove_stale(out)
+    staging = scratch(out, "partial")
+    try:
+        staging.mkdir()
+        write_marker(staging, "run")
+        _write_files(data, staging, per_seed)
+        _replace_dir(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if out.exists():  # an earlier run whose removal was cut short
+            shutil.rmtree(scratch(out, "old"), ignore_errors=True)
+    return out
+
+
+def _write_files(data: RunData, folder: Path, per_seed: pa.Table | None) -> None:
     ts = timeseries(data)
     audited = audit(data)
     tables = {"timeseries": ts, "regions": regions(data), "ranking": ranking(data),
@@ -235,24 +262,26 @@ def write_run(data: RunData, out: Path, per_seed: pa.Table | None = None) -> Pat
     runs = None if per_seed is None else split_seeds(per_seed)
     if runs is not None:
         tables |= {"timeseries_seeds": per_seed, "timeseries_bands": bands(runs)}
-    write_atomic(staging / "scenario.toml",
+    write_atomic(folder / "scenario.toml",
                  lambda p: p.write_text(data.scenario.to_toml(), "utf-8"))
     for name, table in tables.items():
-        write_atomic(staging / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p))
-    write_atomic(staging / "summary.json",
+        write_atomic(folder / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p))
+    write_atomic(folder / "summary.json",
                  lambda p: p.write_text(json.dumps(summary(data, ts, audit_headline(data, audited),
                                                            runs), indent=2), "utf-8"))
-    _replace_dir(staging, out)
-    return out
 
 
 def _replace_dir(new: Path, out: Path) -> None:
-    """Move a finished folder into place; an older run there is removed only afterwards."""
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
+    """Move a finished folder into place; an earlier run there is removed only afterwards, and
+    put back if the move fails."""
+    if not out.exists():
         os.replace(new, out)
-        shutil.rmtree(old)
-    else:
+        return
+    old = scratch(out, "old")
+    os.replace(out, old)
+    try:
         os.replace(new, out)
-
+    except BaseException:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old)

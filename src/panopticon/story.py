@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from .cohort import LAWFUL_POST
+from .cohort import LAWFUL_POST, SCHEMA
+from .runfolder import open_run
 
 HARMS = ("blocked", "sanction", "family")  # kinds that cost the citizen something
 WRONG_TEXT = {"false_record": "false record(s)", "blocked": "wrongful refusal(s)",
@@ -30,13 +30,14 @@ class StoryError(ValueError):
     """A run folder or citizen that has no story to tell; the message says why."""
 
 
-def load_cohort(run: Path) -> pa.Table:
-    """The run's cohort events (cohort.SCHEMA), ordered by citizen and date."""
-    path = Path(run) / "cohort.parquet"
-    if not path.is_file():
-        raise StoryError(f"RUN: {run} has no cohort.parquet; give a folder written by "
-                         "`panopticon run`")
-    return pq.read_table(path)
+def load_cohort(run: Path | str) -> pa.Table:
+    """The run's cohort events (cohort.SCHEMA), ordered by citizen and date; a
+    ``RunFolderError`` names a damaged file."""
+    folder = open_run(run)
+    if not folder.has("cohort"):
+        raise StoryError(f"RUN: {run} has no cohort.parquet; a run of this version of "
+                         "`panopticon run` writes one")
+    return folder.table("cohort", SCHEMA)
 
 
 def told(events: pa.Table) -> pa.Array:
