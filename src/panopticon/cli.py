@@ -57,32 +57,55 @@ def _date(value: str | None, option: str) -> dt.date | None:
     return None
 
 
+# The scenario field each command-line override sets.
+OPTION_FIELDS = {"--population": "population.size", "--scale": "population.scale",
+                 "--start": "start", "--end": "end", "--seed": "seed"}
+
+
 def resolve(source: str, population: int | None, scale: float | None, start: str | None,
             end: str | None, seed: int | None) -> Scenario:
-    """The scenario with the command line's overrides applied and validated."""
+    """The scenario with the command line's overrides, each checked as its field is (one line
+    naming the option), then applied and validated together."""
     sc = scenario_mod.load(source)
-    changes: dict[str, object] = {}
+    given = {"--population": population, "--scale": scale, "--start": _date(start, "--start"),
+             "--end": _date(end, "--end"), "--seed": seed}
+    given = {option: value for option, value in given.items() if value is not None}
+    changes = {OPTION_FIELDS[option]: scenario_mod.check_field(OPTION_FIELDS[option], value,
+                                                                f"{option} {value}")
+               for option, value in given.items()}
     people = represented(sc.population)
-    if population is not None:
-        changes["population.size"] = population
-        changes["population.scale"] = scale if scale is not None else people / population
-    elif scale is not None:
-        changes["population.scale"] = scale
+    if population is not None and scale is None:
+        changes["population.scale"] = people / population
+    elif scale is not None and population is None:
         changes["population.size"] = max(1, round(people / scale))
-    for key, value in (("start", _date(start, "--start")), ("end", _date(end, "--end")),
-                       ("seed", seed)):
-        if value is not None:
-            changes[key] = value
-    return sc.with_changes(**changes) if changes else sc
+    origin = "command line (" + " ".join(f"{o} {v}" for o, v in given.items()) + ")"
+    return sc.with_changes(origin=origin, **changes) if changes else sc
+
+
+def check_memory(sc: Scenario, memory_limit: str | None, seeds: int = 1,
+                 counterfactual: bool = False, parallel: int = 1) -> None:
+    """Refuse, before anything is allocated, runs whose memory estimate is above the limit
+    (``--memory-limit``, default the memory available); ``cost.check``."""
+    from .cost import CostError, check, estimate, parse_size
+
+    try:
+        limit = "available" if memory_limit is None else parse_size(memory_limit)
+    except ValueError as e:
+        raise CostError(f"--memory-limit: {e}") from None
+    check(sc, estimate(sc, seeds, counterfactual, parallel), limit)
+
+
+MEMORY_HELP = ("Most memory the run may use, e.g. 20GiB or 512MB, or none for no check; a run "
+               "estimated above it is refused before it starts (default: the memory available).")
 
 
 @app.command()
 def run(
     scenario: Annotated[str, typer.Argument(help="A preset name or a scenario TOML file.")]
     = "china-2018",
-    population: Annotated[int | None, typer.Option(help="Simulated citizens.", min=1)] = None,
-    scale: Annotated[float | None, typer.Option(help="Real people per simulated citizen.",
-                                                min=1e-9)] = None,
+    population: Annotated[int | None, typer.Option(help="Simulated citizens.")] = None,
+    scale: Annotated[float | None, typer.Option(help="Real people per simulated citizen.")]
+    = None,
     start: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
@@ -105,14 +128,18 @@ def run(
     counterfactual: Annotated[bool, typer.Option(
         help="Also run the same scenario and seed with fear off: the audit's chilling and "
              "deterrence, and its figures beside the run's.")] = False,
+    memory_limit: Annotated[str | None, typer.Option(help=MEMORY_HELP, metavar="SIZE")] = None,
 ) -> None:
     """Run a scenario and write its run folder and report; end with the model beside the
     published record and the audit's headline figures."""
+    from .cost import CostError
     from .results import write_run
 
     try:
         sc = resolve(scenario, population, scale, start, end, seed)
-    except ScenarioError as e:
+        scenario_mod.check_field("seed", sc.seed + seeds - 1, f"--seeds {seeds} (the last seed)")
+        check_memory(sc, memory_limit, seeds, counterfactual)
+    except (ScenarioError, CostError) as e:
         fail(str(e))
     seed_text = f"seed {sc.seed}" if seeds == 1 else f"seeds {sc.seed} to {sc.seed + seeds - 1}"
     folder = out or default_folder(scenario, sc.seed, seeds)
@@ -121,6 +148,8 @@ def run(
                      estimate_run_bytes(sc, seeds, counterfactual, report=not no_report))
     except OutError as e:
         fail(str(e))
+    for warning in sc.warnings():
+        warn(warning)
     console.print(f"[bold]{sc.name}[/]: {sc.population.size:,} citizens x {sc.population.scale:g}"
                   f" people, {sc.start} to {sc.end} ({sc.days} days), {seed_text}")
     try:
@@ -415,15 +444,21 @@ def calibrate(
              "file's name): new, empty or an earlier calibration's, whose study it resumes."
     )] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    memory_limit: Annotated[str | None, typer.Option(help=MEMORY_HELP, metavar="SIZE")] = None,
 ) -> None:
     """Fit the scenario's free parameters to the published targets with Optuna (TPE); write the
     calibrated scenario, fit.csv and fit.png."""
-    from .calibrate import STUDY_FILE, CalibrationError, complete, storage_url
+    from .calibrate import BATCH, STUDY_FILE, CalibrationError, complete, storage_url
     from .calibrate import calibrate as run_calibration
+    from .cost import CostError
 
     try:
         sc = resolve(scenario, None, None, None, None, seed)
-    except ScenarioError as e:
+        trial = sc.with_changes(origin=f"--population {population}", **{
+            "population.size": population,
+            "population.scale": represented(sc.population) / population})
+        check_memory(trial, memory_limit, parallel=min(jobs, max(BATCH, seeds)))
+    except (ScenarioError, CostError) as e:
         fail(str(e))
     folder = out or Path("calibrations") / source_name(scenario)
     try:

@@ -3,12 +3,19 @@
 A scenario says everything the policy and the world are: who the citizens are, what they do and how
 often, what the authorities can see, how records become scores, lists and sanctions. Each number in
 a preset is covered by an entry in its ``[sources]`` table (a citation, or "assumption: ...").
+
+Numbers are checked as written: no string or boolean is read as a number, no number is inf or nan,
+and every number that ends in an array of the simulation has bounds that the array can hold (scores
+and days are 16-bit integers there). A mistake is one line naming the file, the field, the value
+and what is allowed; several mistakes are a header line and one line each.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
+import sys
 import tomllib
 import types
 from importlib import resources
@@ -16,8 +23,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import tomli_w
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo,
+                      field_validator, model_validator)
 
 from .data import read_csv
 from .published import SERIES
@@ -39,9 +46,42 @@ ScoredWho = Literal[Who, "nobody"]
 # What a scoring rule can be triggered by: an act kind, or an event of the court process.
 RecordKind = Literal[ActKind, "judgment_unpaid", "content_flag", "tax_listed"]
 
+
+
+class Note:
+    """What a value means, added to the message of a value that is not allowed (Annotated
+    metadata)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-Rate = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Days = Annotated[int, Field(ge=0)]
+Rate = Annotated[float, Field(ge=0.0)]
+# An act happens at most once a day per citizen (one draw per kind): a rate is a probability.
+DailyRate = Annotated[float, Field(ge=0.0, le=1.0),
+                      Note("a daily probability: the chance that a citizen acts on a day")]
+# Days a case or listing lasts, or a lag: the registry keeps days as 16-bit integers
+# (day of the run + this), so that a run of up to MAX_RUN_DAYS plus any of these fits.
+MAX_DAYS = 10_000
+Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
+PositiveDays = Annotated[int, Field(ge=1, le=MAX_DAYS)]
+# Scores are kept as 16-bit integers; points may cross the whole range.
+Score = Annotated[int, Field(ge=-32_768, le=32_767), Note("scores are 16-bit integers")]
+Points = Annotated[int, Field(ge=-65_535, le=65_535)]
+Seed = Annotated[int, Field(ge=0, le=2**64 - 1)]
+# The years a run may cover. The model's world is the 2020 census and series dated 2014 to 2020:
+# before 2000 China had almost no internet or payment-app users, and decades past the census
+# its population (which neither ages nor changes) would be fiction.
+FIRST_DATE, LAST_DATE = dt.date(2000, 1, 1), dt.date(2060, 12, 31)
+RunDate = Annotated[dt.date, Field(ge=FIRST_DATE, le=LAST_DATE)]
+MAX_RUN_DAYS = (LAST_DATE - FIRST_DATE).days + 1
+assert MAX_RUN_DAYS + MAX_DAYS < 2**15, "registry days must fit 16-bit integers"
+# A series held flat for longer than this past its last date (or before its first) is warned of.
+FLAT_WARNING_DAYS = 366
+MAX_FILE_BYTES = 10_000_000
+MAX_PROBLEMS = 20  # problems listed in one message
+SHOWN_ITEMS = 5  # items of an array shown in a message
 PRESETS = ("china-2018", "court-list", "rongcheng", "sesame", "fuzhou", "eu-baseline")
 # Under sanction_scope = "own_domain", the lists that may trigger each sanction: a record of the
 # sanction's own domain (the project's reading of EU law, docs/presets/eu-baseline.md).
@@ -53,7 +93,10 @@ OWN_DOMAIN_LISTS: dict[str, tuple[str, ...]] = {
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Every table: unknown fields refused; numbers strict (no "0.002" or true for a number,
+    an integer is a number but a float is not an integer) and finite."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class DatedValue(Strict):
@@ -79,7 +122,7 @@ def province_codes() -> list[str]:
 
 class Population(Strict):
     size: Annotated[int, Field(ge=1, le=2_000_000_000)] = 1_410_000
-    scale: Annotated[float, Field(gt=0.0)] = 1000.0
+    scale: Annotated[float, Field(ge=0.001, le=1e10)] = 1000.0
     # Provinces the citizens live in (a city scheme's); empty for the whole country.
     regions: list[str] = []
     age_shares: dict[Literal["0-14", "15-29", "30-44", "45-59", "60+"], Probability]
@@ -111,7 +154,7 @@ class Population(Strict):
 
 
 class Act(Strict):
-    rate: Rate  # mean events per eligible citizen per day
+    rate: DailyRate  # chance per eligible citizen and day (times the citizen's propensity)
     who: Who = "adults"
 
 
@@ -120,7 +163,7 @@ class Court(Strict):
     comply_rate: Probability  # a judged debtor pays, per day, before listing
     grace_days: Days
     pay_rate_listed: Probability  # a listed debtor pays, per day
-    listing_days: Annotated[int, Field(ge=1)]  # a listing expires after this
+    listing_days: PositiveDays  # a listing expires after this
     settle_rate: Probability  # an unjudged default is settled, per day
 
 
@@ -157,7 +200,7 @@ class Sensing(Strict):
 
 
 class Content(Strict):
-    rate: Rate  # posts of this type per internet user per day
+    rate: Probability  # posts of this type per internet user per day
     against_factor: Annotated[float, Field(gt=0.0)] = 1.0  # relative odds of going against the line
 
 
@@ -204,7 +247,7 @@ class Registry(Strict):
     removal_delay_days: Days
     # share of regional bureaus linked to the central database
     central_connected: Annotated[list[DatedShare], Field(min_length=1)]
-    misconduct_list_days: Annotated[int, Field(ge=1)]
+    misconduct_list_days: PositiveDays
 
     @model_validator(mode="after")
     def _dates(self) -> Registry:
@@ -214,8 +257,8 @@ class Registry(Strict):
 
 class Grade(Strict):
     name: str
-    min: int
-    max: int
+    min: Score
+    max: Score
 
     @model_validator(mode="after")
     def _order(self) -> Grade:
@@ -240,12 +283,12 @@ class BadCompany(Strict):
     """
 
     enabled: bool = True
-    weight: int
+    weight: Annotated[int, Field(ge=-32_767, le=32_767)]  # a 16-bit score term
     reach: Annotated[list[Literal["friends", "follows", "household", "workplace", "school"]],
                      Field(min_length=1)]
     lists: list[ListName] = []
     grades: list[str] = []
-    lag_days: Annotated[int, Field(ge=1)]  # the term is recomputed every lag_days
+    lag_days: PositiveDays  # the term is recomputed every lag_days
     start: dt.date | None = None
 
     _grades_known = field_validator("grades")(_known_grades)
@@ -273,12 +316,12 @@ class Factor(Strict):
 
 
 class Scoring(Strict):
-    base: int
-    min: int
-    max: int
-    points: dict[RecordKind, int]
+    base: Score
+    min: Score
+    max: Score
+    points: dict[RecordKind, Points]
     restore_rate: Probability  # chance per day that a score below base regains restore_points
-    restore_points: Annotated[int, Field(ge=0)]
+    restore_points: Annotated[int, Field(ge=0, le=65_535)]
     grades: list[Grade]
     public_ranking: bool = True
     bad_company: BadCompany | None = None
@@ -370,7 +413,7 @@ class Fear(Strict):
     observed_jump: Probability
     sanctioned_risk: Probability
     ties_jump: Probability
-    ties_lag_days: Annotated[int, Field(ge=1)]
+    ties_lag_days: PositiveDays
     reach: Annotated[list[Literal["friends", "follows", "household", "workplace", "school"]],
                      Field(min_length=1)] = ["friends", "household"]
     deterrence: Probability
@@ -402,8 +445,8 @@ class Audit(Strict):
 class FreeParameter(Strict):
     """A scenario number that calibration may move within [low, high], on a log axis if ``log``."""
 
-    low: Annotated[float, Field(allow_inf_nan=False)]
-    high: Annotated[float, Field(allow_inf_nan=False)]
+    low: float
+    high: float
     log: bool = False
 
     @model_validator(mode="after")
@@ -426,7 +469,7 @@ class Calibration(Strict):
 
     objective: Literal["log", "relative"] = "log"
     parameters: Annotated[dict[str, FreeParameter], Field(min_length=1)]
-    weights: Annotated[dict[str, Annotated[float, Field(ge=0.0, allow_inf_nan=False)]],
+    weights: Annotated[dict[str, Annotated[float, Field(ge=0.0)]],
                        Field(min_length=1)]
 
     @field_validator("weights")
@@ -466,11 +509,14 @@ def number_at(root: BaseModel, path: str) -> tuple[Any, type | None]:
 
 
 class Scenario(Strict):
-    name: str
+    # It names the run folder and the calibration study.
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"),
+                    Note("up to 100 letters, digits, '.', '_' or '-', the first a letter or"
+                         " digit: it names the run folder")]
     description: str = ""
-    start: dt.date
-    end: dt.date
-    seed: int = 1
+    start: RunDate
+    end: RunDate
+    seed: Seed = 1
     population: Population
     acts: dict[ActKind, Act]
     court: Court
@@ -548,8 +594,29 @@ class Scenario(Strict):
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
-    def with_changes(self, **changes: Any) -> Scenario:
-        """A validated copy with top-level or dotted fields replaced (``population.size=...``)."""
+    def warnings(self) -> list[str]:
+        """What the run will do that the data do not support, as one-line warnings: dated series
+        held flat for more than FLAT_WARNING_DAYS past their last date or before their first."""
+        margin = dt.timedelta(days=FLAT_WARNING_DAYS)
+        series = dated_series(self)
+        after = [f"{path} (to {points[-1].date})" for path, points in series
+                 if self.end - points[-1].date > margin]
+        before = [f"{path} (from {points[0].date})" for path, points in series
+                  if points[0].date - self.start > margin]
+        parts = []
+        if after:
+            parts.append(f"goes more than a year past {', '.join(after)}: their last values are"
+                         " held flat")
+        if before:
+            parts.append(f"starts more than a year before {', '.join(before)}: their first"
+                         " values are held flat")
+        if not parts:
+            return []
+        return [f"{self.name}: the run ({self.start} to {self.end}) {'; it '.join(parts)}"]
+
+    def with_changes(self, *, origin: str | None = None, **changes: Any) -> Scenario:
+        """A validated copy with top-level or dotted fields replaced (``population.size=...``);
+        a problem is reported as from ``origin`` (default: the scenario and the changed fields)."""
         data = self.model_dump()
         for key, value in changes.items():
             node = data
@@ -561,10 +628,22 @@ class Scenario(Strict):
             if leaf not in node:
                 raise ScenarioError(f"{self.name}: no field {key!r} to change")
             node[leaf] = value
-        return validate(data, f"{self.name} (changed {', '.join(changes)})")
+        return validate(data, origin or f"{self.name} (changed {', '.join(changes)})")
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.model_dump(exclude_none=True))
+
+
+def dated_series(model: BaseModel, prefix: str = "") -> list[tuple[str, list[DatedValue]]]:
+    """Every series of dated values in a scenario's tables, with its dotted path."""
+    found = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            found += dated_series(value, f"{prefix}{name}.")
+        elif isinstance(value, list) and value and isinstance(value[0], (DatedValue, DatedShare)):
+            found.append((f"{prefix}{name}", value))
+    return found
 
 
 class ScenarioError(ValueError):
@@ -593,10 +672,18 @@ def _merge(base: dict, override: dict) -> dict:
 
 
 def _parse(text: str, origin: str) -> dict:
+    """The TOML of a scenario file; a UTF-8 byte order mark at its start is ignored."""
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{origin}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise ScenarioError(f"{origin}: not valid TOML for a scenario: arrays or inline tables"
+                            " nested too deep") from None
+    except ValueError as err:  # not a TOMLDecodeError: Python's limit on an integer's digits
+        why = (f"an integer of more than {sys.get_int_max_str_digits()} digits"
+               if "digits" in str(err) else str(err))
+        raise ScenarioError(f"{origin}: not valid TOML for a scenario: {why}") from None
     # A file of only comments parses to {} and would otherwise report every table as missing.
     if not data:
         raise ScenarioError(
@@ -612,7 +699,7 @@ def _resolve(data: dict, origin: str, seen: tuple[str, ...] = ()) -> dict:
         return data
     if not isinstance(parent, str) or parent not in PRESETS:
         raise ScenarioError(
-            f"{origin}: field 'extends': value {parent!r} is not allowed;"
+            f"{origin}: field 'extends': value {_show(parent)} is not allowed;"
             f" it must be one of the presets {', '.join(PRESETS)}"
         )
     if parent in seen:
@@ -626,27 +713,37 @@ def _resolve(data: dict, origin: str, seen: tuple[str, ...] = ()) -> dict:
 
 def load(source: str | Path) -> Scenario:
     """A scenario from a preset name or a TOML file; raises ScenarioError with a readable message."""
-    path = Path(source)
     if isinstance(source, str) and source in PRESETS:
         origin, text = f"preset {source}", preset_text(source)
-    elif path.is_file():
-        origin = str(path)
-        try:
-            raw = path.read_bytes()
-            text = raw.decode("utf-8")
-        except OSError as err:
-            raise ScenarioError(f"{origin}: cannot be read ({err.strerror})") from None
-        except UnicodeDecodeError as err:
-            line = raw[: err.start].count(b"\n") + 1
-            raise ScenarioError(
-                f"{origin}: line {line}: byte 0x{raw[err.start]:02x} is not UTF-8;"
-                " a scenario must be a UTF-8 TOML file"
-            ) from None
     else:
-        raise ScenarioError(
-            f"{source}: no such preset or file; presets are: {', '.join(PRESETS)}"
-        )
+        origin, text = str(source), _read(Path(source))
     return validate(_resolve(_parse(text, origin), origin), origin)
+
+
+def _read(path: Path) -> str:
+    """The text of a scenario file, or a ScenarioError that says why it cannot be one."""
+    try:
+        if path.is_dir():
+            raise ScenarioError(f"{path}: is a folder; give a scenario file or a preset name")
+        if not path.is_file():
+            raise ScenarioError(f"{path}: no such preset or file; presets are:"
+                                f" {', '.join(PRESETS)}")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"{path}: {path.stat().st_size:_} bytes is too large for a"
+                                f" scenario file (at most {MAX_FILE_BYTES:_})")
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot be read ({err.strerror or err})") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ScenarioError(f"{path}: the file is UTF-16; a scenario must be a UTF-8 TOML file")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ScenarioError(
+            f"{path}: line {line}: byte 0x{raw[err.start]:02x} is not UTF-8;"
+            " a scenario must be a UTF-8 TOML file"
+        ) from None
 
 
 def validate(data: dict, origin: str) -> Scenario:
@@ -709,7 +806,9 @@ def _names(tp: Any) -> list[str]:
     return []
 
 
-def _num(x: float) -> str:
+def _num(x: float | dt.date) -> str:
+    if isinstance(x, dt.date):
+        return str(x)
     return f"{int(x):_}" if float(x).is_integer() else f"{x:_}"
 
 
@@ -728,7 +827,14 @@ def _range(meta: list) -> str:
 
 
 def _allowed(tp: Any, meta: list) -> str:
-    """What a value may be, in the words of a TOML file rather than Python's ('' if unknown)."""
+    """What a value may be, in the words of a TOML file rather than Python's ('' if unknown),
+    with the field's Note."""
+    notes = [m.text for m in meta if isinstance(m, Note)]
+    text = _kind(tp, meta)
+    return f"{text} ({'; '.join(notes)})" if text and notes else text
+
+
+def _kind(tp: Any, meta: list) -> str:
     if _is_model(tp):
         return f"a table with fields {', '.join(_names(tp))}"
     origin = get_origin(tp)
@@ -746,7 +852,7 @@ def _allowed(tp: Any, meta: list) -> str:
     if tp is float:
         return "a number" + _range(meta)
     if tp is dt.date:
-        return "a date such as 2018-01-01"
+        return "a date" + _range(meta) + ", written as 2018-01-01 (no quotes)"
     if tp is str:
         return "a string"
     return ""
@@ -766,16 +872,21 @@ def _blame(loc: tuple, model: type[BaseModel], msg: str) -> tuple:
     return loc
 
 
-def _show(value: Any) -> str:
-    """A value as it would be written in TOML, cut short: the user wrote TOML, not Python."""
+def _show(value: Any, depth: int = 0) -> str:
+    """A value as it would be written in TOML, cut short (arrays to a few items and levels, huge
+    integers to their size): the user wrote TOML, not Python."""
     if isinstance(value, dict):
         text = "(a table)"
     elif isinstance(value, bool):
         text = str(value).lower()
     elif isinstance(value, list):
-        text = "[" + ", ".join(map(_show, value)) + "]"
+        items = [_show(v, depth + 1) for v in value[:SHOWN_ITEMS]] if depth < 3 else ["..."]
+        text = "[" + ", ".join(items + ["..."] * (len(value) > len(items))) + "]"
     elif isinstance(value, str):
-        text = repr(value)
+        text = repr(value[:100])
+    elif isinstance(value, int) and abs(value) >= 10**40:
+        digits = int(value.bit_length() * math.log10(2)) + 1  # str() refuses over 4300 digits
+        text = f"{'-' * (value < 0)}(an integer of about {digits:_} digits)"
     else:
         text = str(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -802,14 +913,48 @@ def _problem(e: dict) -> str:
     if e["type"] == "value_error":  # a field validator's own words say what is allowed
         return f"field '{_dotted(loc)}': value {_show(e.get('input'))} is not allowed: {msg}"
     allowed = _allowed(tp, meta) or msg
+    if e["type"] == "finite_number":
+        allowed = allowed.replace("a number", "a finite number", 1)
     if e["type"] == "missing":
         return f"field '{_dotted(loc)}': required but missing; it must be {allowed}"
     value = _show(e.get("input"))
     return f"field '{_dotted(loc)}': value {value} is not allowed; it must be {allowed}"
 
 
+def _problems(errors: list[dict]) -> list[str]:
+    """Each problem once: an unknown key of a fixed table is one problem, not also a bad value."""
+    unknown = {tuple(e["loc"][:-1]) for e in errors if e["loc"][-1:] == ("[key]",)}
+    kept = [e for e in errors if e["loc"][-1:] == ("[key]",) or tuple(e["loc"]) not in unknown]
+    return list(dict.fromkeys(_one_line(_problem(e)) for e in kept))
+
+
+def _one_line(text: str) -> str:
+    """Text with its line breaks and other control characters escaped (a name may hold them)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def describe_errors(err: ValidationError, origin: str) -> str:
-    """One line per problem: file, dotted field, offending value and what is allowed."""
-    lines = [f"{origin}: {err.error_count()} problem(s) in the scenario"]
-    lines += [f"  {_problem(e)}" for e in err.errors(include_url=False)]
+    """A problem as one line: file, dotted field, offending value and what is allowed; several
+    as a header line and one line each (the first MAX_PROBLEMS)."""
+    problems = _problems(err.errors(include_url=False))
+    origin = _one_line(origin)
+    if len(problems) == 1:
+        return f"{origin}: {problems[0]}"
+    lines = [f"{origin}: {len(problems)} problems in the scenario"]
+    lines += [f"  {p}" for p in problems[:MAX_PROBLEMS]]
+    if len(problems) > MAX_PROBLEMS:
+        lines.append(f"  ... and {len(problems) - MAX_PROBLEMS} more")
     return "\n".join(lines)
+
+
+def check_field(path: str, value: Any, origin: str) -> Any:
+    """``value`` as the scenario field at a dotted ``path`` would take it (a command-line
+    option's, say), or a ScenarioError naming ``origin``, the field and what is allowed."""
+    tp, meta = _schema_at(tuple(path.split(".")))
+    adapter = TypeAdapter(Annotated[tp, *meta] if meta else tp,
+                          config=ConfigDict(strict=True, allow_inf_nan=False))
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as err:
+        errors = [{**e, "loc": (*path.split("."), *e["loc"])} for e in err.errors()]
+        raise ScenarioError(f"{origin}: {_problems(errors)[0]}") from None

@@ -8,6 +8,8 @@ national daily series as soon as it ends, so memory grows with the series, not t
 
 from __future__ import annotations
 
+import gc
+
 import pyarrow as pa
 
 from .audit import counterfactual_scenario
@@ -35,8 +37,13 @@ def run_seeds(scenario: Scenario, k: int, chunk_size: int, threads: int,
 
 def _run(scenario: Scenario, seed: int, chunk_size: int, threads: int,
          progress: Progress | None) -> RunData:
-    """One seed's run; its Simulation (the population and stage arrays) is freed on return."""
-    return Simulation(scenario, seed=seed, chunk_size=chunk_size, threads=threads).run(progress)
+    """One seed's run; its Simulation (the population and stage arrays) is freed on return:
+    its stages refer to each other, so only the cycle collector frees it, which Python seldom
+    runs on long-lived objects unless asked."""
+    try:
+        return Simulation(scenario, seed=seed, chunk_size=chunk_size, threads=threads).run(progress)
+    finally:
+        gc.collect()
 
 
 def _offset(progress: Progress | None, index: int, k: int) -> Progress | None:

@@ -1,0 +1,230 @@
+"""What a run will cost, from its scenario alone, before anything is allocated.
+
+:func:`estimate` adds up the memory of a run's parts from what the stages allocate: the
+per-citizen arrays (and the working copies made at their peaks), the stored ties that the
+bad-company term and fear read, arrays sized by the score range, the daily counters and the tables
+written from them, the cohort's events, the per-seed tables of ``--seeds`` and the fear-off twin of
+``--counterfactual``. The constants that code alone does not give (the interpreter and libraries,
+working copies, tables written) were measured as peak RSS; docs/memory.md has the measurements.
+:func:`check` compares an estimate with the memory available (or a limit the user gives), so
+that a run that cannot fit is refused with one line before it starts. Callers other than the
+command line (a dashboard, a task of a study) can call both.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+from .counters import N_COUNTERS
+from .scenario import Scenario, province_codes
+
+GiB = 1 << 30
+# Measured: the interpreter with NumPy, Numba, pyarrow and the compiled kernels (350 MiB for a
+# run of 1,000 citizens over 5 days), and the report's libraries (about 50 MiB).
+BASE_BYTES = 400 << 20
+# Per citizen, kept for the whole run (see each stage's build): population region, age, income,
+# flags (uint8 each), adoption rank (uint16), parent (int32); registry status and history
+# (uint8), four days (int16); scores published and true, the ties term (int16 each), the wrong
+# cause (uint8); consequences' history (uint16) and family bits (uint8); perceived risk (uint16).
+CITIZEN_BYTES = 10 + 10 + 7 + 3 + 2
+CAP_BYTES = 2  # points earned under each cap (int16)
+CHILD_BYTES = 8  # consequences' index of each child (int64)
+# Measured: working copies at the peak (the audit's tallies, the ties term's update), per citizen.
+WORKING_BYTES = 16
+# Stored ties (ties.build_csr): 8 bytes per citizen (indptr) and 4 per tie; mean ties per
+# citizen of each reach at the default TieParams (ties.py's docstring: friends 99 MB, follows
+# 109 MB, workplaces 45 MB, schools 23 MB, households 14 MB at 1.41 M citizens).
+MEAN_TIES = {"friends": 15.6, "follows": 17.3, "workplace": 6.0, "school": 2.1, "household": 0.5}
+TIE_BUILD_BYTES = 16  # per citizen while a reach is built: its degrees and their cumulative sum
+# Per score from min to max: the grade table (uint8) and the ranking's counts, ranks and
+# percentiles (int64 and float64) and the table written from them.
+SCORE_BYTES = 64
+# Measured: the counters (int64) and, at the end, the regions table made of them as float64
+# columns, its Arrow form, the Parquet writer's buffers and the report: 2.6 copies of the counters.
+COUNTER_COPIES = 3
+SERIES_COLUMNS = N_COUNTERS + 32  # a national series' columns (timeseries.parquet)
+SERIES_COPIES = 3  # per-seed series, their concatenation and the bands
+# Measured: a cohort member's events per day, in the rows kept until the run ends (29 bytes for a
+# cohort of 1,000, 38 for 20,000).
+COHORT_BYTES_PER_DAY = 40
+# Measured: of a seed's run freed before the next seed's, the share the allocator keeps.
+SEED_SLACK = 0.15
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A run's memory in bytes by part; ``memory`` is their sum. (Issue 11 adds the time.)"""
+
+    base: int  # the interpreter, libraries and compiled kernels
+    citizens: int  # per-citizen arrays of the stages and their working copies
+    ties: int  # stored ties of the reaches the bad-company term and fear read
+    scores: int  # arrays sized by the score range
+    counters: int  # the daily counters [day, region, counter] and the tables written from them
+    cohort: int  # the sampled lives' events
+    seeds: int  # --seeds K > 1: every seed's series and their bands, the allocator's slack
+    counterfactual: int  # --counterfactual: the fear-off twin's counters and series
+
+    @property
+    def memory(self) -> int:
+        return sum(asdict(self).values())
+
+    def parts(self) -> dict[str, int]:
+        """The parts above zero, largest first."""
+        return dict(sorted(((k, v) for k, v in asdict(self).items() if v), key=lambda kv: -kv[1]))
+
+    def describe(self) -> str:
+        """'about 12.3 GiB of memory (citizens 8.1 GiB, ties 3.0 GiB, ...)': the total and its
+        largest parts."""
+        parts = ", ".join(f"{k} {size(v)}" for k, v in list(self.parts().items())[:4])
+        return f"about {size(self.memory)} of memory ({parts})"
+
+
+def estimate(scenario: Scenario, seeds: int = 1, counterfactual: bool = False,
+             parallel: int = 1) -> Cost:
+    """The memory of running ``scenario`` over ``seeds`` seeds (one after another), with its
+    fear-off twin if ``counterfactual``, ``parallel`` runs at once (calibration's trials): every
+    part but the base is per run."""
+    sc, n = scenario, scenario.population.size
+    regions = len(sc.population.regions) or len(province_codes())
+    children = sc.population.age_shares.get("0-14", 0.0)
+    per_citizen = (CITIZEN_BYTES + CAP_BYTES * len(sc.scoring.caps) + CHILD_BYTES * children
+                   + WORKING_BYTES)
+    counts = sc.days * regions * N_COUNTERS * 8
+    series = sc.days * SERIES_COLUMNS * 8
+    twin = counterfactual and sc.fear is not None and sc.fear.enabled
+    citizens, ties = round(n * per_citizen), tie_bytes(sc)
+    return Cost(
+        base=BASE_BYTES,
+        citizens=citizens * parallel,
+        ties=ties * parallel,
+        scores=(sc.scoring.max - sc.scoring.min + 1) * SCORE_BYTES * parallel,
+        counters=counts * COUNTER_COPIES * parallel,
+        cohort=min(sc.audit.cohort_size, n) * sc.days * COHORT_BYTES_PER_DAY * parallel,
+        seeds=round(seeds * series * SERIES_COPIES + SEED_SLACK * (citizens + ties)) * parallel
+        if seeds > 1 else 0,
+        counterfactual=(counts + series) * parallel if twin else 0,
+    )
+
+
+def stored_reaches(sc: Scenario) -> list[str]:
+    """The reaches whose ties are stored: the bad-company term's and fear's, and friends while
+    follows are built from them (company.py, fear.py, ties.build_csrs)."""
+    company = sc.scoring.bad_company
+    reaches = set(company.reach if company is not None and company.enabled else [])
+    reaches |= set(sc.fear.reach if sc.fear is not None and sc.fear.enabled else [])
+    if "follows" in reaches:
+        reaches.add("friends")
+    return sorted(reaches)
+
+
+def tie_bytes(sc: Scenario) -> int:
+    n = sc.population.size
+    reaches = stored_reaches(sc)
+    stored = sum(n * (8 + 4 * MEAN_TIES[r]) for r in reaches)
+    return round(stored + (n * TIE_BUILD_BYTES if reaches else 0))
+
+
+@dataclass(frozen=True)
+class Available:
+    """Memory this process may use, and where the figure comes from."""
+
+    bytes: int
+    source: str
+
+
+def available_memory() -> Available | None:
+    """MemAvailable (Linux), or the memory left under this process's cgroup limit where that is
+    lower; physical memory elsewhere; None where nothing can be read."""
+    found = [a for a in (_meminfo(), _cgroup()) if a is not None]
+    if found:
+        return min(found, key=lambda a: a.bytes)
+    try:
+        return Available(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"),
+                         "physical memory")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _meminfo() -> Available | None:
+    try:
+        text = Path("/proc/meminfo").read_text()
+    except OSError:
+        return None
+    found = re.search(r"^MemAvailable:\s+(\d+) kB", text, re.MULTILINE)
+    return Available(int(found.group(1)) << 10, "MemAvailable") if found else None
+
+
+def _cgroup() -> Available | None:
+    """Left under the cgroup's memory limit (v2, or v1), or None where there is no limit."""
+    try:
+        path = Path("/proc/self/cgroup").read_text().splitlines()[0].split(":", 2)[2]
+    except (OSError, IndexError):
+        return None
+    for limit_file, usage_file in (("memory.max", "memory.current"),
+                                   ("memory.limit_in_bytes", "memory.usage_in_bytes")):
+        for root in (Path("/sys/fs/cgroup") / path.lstrip("/"), Path("/sys/fs/cgroup"),
+                     Path("/sys/fs/cgroup/memory")):
+            try:
+                limit = (root / limit_file).read_text().strip()
+                usage = int((root / usage_file).read_text())
+            except (OSError, ValueError):
+                continue
+            if limit.isdigit() and int(limit) < 1 << 60:
+                return Available(max(int(limit) - usage, 0), "left under the cgroup's limit")
+            return None
+    return None
+
+
+class CostError(ValueError):
+    """A run that cannot fit; the message names the estimate, the memory and what to change."""
+
+
+def check(scenario: Scenario, cost: Cost,
+          limit: int | None | Literal["available"] = "available") -> None:
+    """Raise CostError if ``cost`` is above ``limit``: bytes, None for no check, or
+    "available" for :func:`available_memory`."""
+    if limit is None:
+        return
+    if limit == "available":
+        free = available_memory()
+        if free is None:
+            return
+        allowed, what = free.bytes, f"{size(free.bytes)} is available ({free.source})"
+    else:
+        allowed, what = int(limit), f"--memory-limit is {size(int(limit))}"
+    if cost.memory > allowed:
+        raise CostError(f"{scenario.name}: the run needs {cost.describe()} and {what};"
+                        " run fewer citizens (--population) or a shorter period, or give"
+                        " --memory-limit SIZE (or none) to run anyway")
+
+
+UNITS = {"": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "kb": 1000, "m": 1 << 20, "mib": 1 << 20,
+         "mb": 1000**2, "g": 1 << 30, "gib": 1 << 30, "gb": 1000**3, "t": 1 << 40,
+         "tib": 1 << 40, "tb": 1000**4}
+
+
+def parse_size(text: str) -> int | None:
+    """Bytes of a size such as 20GiB, 512MB, 1.5G (binary), or None for 'none' (no limit);
+    ValueError for anything else."""
+    if text.strip().lower() == "none":
+        return None
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    unit = found.group(2).lower() if found else ""
+    if not found or unit not in UNITS or not math.isfinite(float(found.group(1))):
+        raise ValueError(f"{text!r} is not a size; write it as 20GiB, 512MB or 1.5G, or none for"
+                         " no limit")
+    return round(float(found.group(1)) * UNITS[unit])
+
+
+def size(n: float) -> str:
+    """Bytes in binary units, three significant digits: 1.41 GiB."""
+    for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            value = n / scale
+            return f"{value:.3g} {unit}" if value < 100 else f"{value:.0f} {unit}"
+    return f"{n:.0f} B"

@@ -1,0 +1,132 @@
+"""The memory estimate: its parts follow the scenario, its arrays match the stages', and a run
+that cannot fit is refused in one line (docs/memory.md has the estimate against peak RSS)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from panopticon import cost
+from panopticon.cost import Available, CostError, check, estimate, parse_size
+from panopticon.scenario import load
+
+
+def sized(n: int, name: str = "china-2018", **changes) -> object:
+    return load(name).with_changes(**{"population.size": n, **changes})
+
+
+def test_parts_follow_the_scenario():
+    base = estimate(sized(100_000))
+    assert base.seeds == base.counterfactual == 0
+    assert estimate(sized(200_000)).citizens == pytest.approx(2 * base.citizens, rel=1e-6)
+    assert estimate(sized(100_000, end=dt.date(2015, 12, 31))).counters < base.counters
+    assert estimate(sized(100_000), seeds=3).seeds > 0
+    assert estimate(sized(100_000), counterfactual=True).counterfactual > 0
+    twice = estimate(sized(100_000), parallel=2)
+    assert twice.memory - twice.base == 2 * (base.memory - base.base)
+    assert estimate(sized(100_000, **{"audit.cohort_size": 0})).cohort == 0
+
+
+def test_ties_are_counted_for_the_reaches_stored():
+    off = {"scoring.bad_company.enabled": False, "fear.enabled": False}
+    assert estimate(sized(100_000, **off)).ties == 0
+    assert cost.stored_reaches(sized(1000)) == ["follows", "friends", "household"]
+    fear_only = sized(1000, **{"scoring.bad_company.enabled": False, "fear.reach": ["follows"]})
+    assert cost.stored_reaches(fear_only) == ["follows", "friends"]  # follows are built from friends
+    assert estimate(sized(1000, **off), counterfactual=True).counterfactual == 0  # no twin
+
+
+def test_the_score_range_costs_memory():
+    wide = {"scoring.min": -32_768, "scoring.max": 32_767,
+            "scoring.grades": [{"name": "all", "min": -32_768, "max": 32_767}],
+            "sanctions": [], "rewards": [], "scoring.bad_company": None}
+    narrow = dict(wide, **{"scoring.min": 0, "scoring.max": 1300,
+                           "scoring.grades": [{"name": "all", "min": 0, "max": 1300}]})
+    assert estimate(sized(1000, **wide)).scores > 40 * estimate(sized(1000, **narrow)).scores
+
+
+def test_per_citizen_bytes_are_the_stages_arrays():
+    """The arrays every stage keeps per citizen, as the simulation counts them, and the stored
+    ties within 10% of the estimate's mean ties per reach."""
+    from panopticon.simulation import Simulation
+
+    sc = sized(100_000)
+    sim = Simulation(sc)
+    assert sim.bytes_per_citizen() == cost.CITIZEN_BYTES + cost.CAP_BYTES * len(sc.scoring.caps)
+    stored = sum(c.nbytes for c in sim.company.csr)
+    expected = cost.tie_bytes(sc) - sc.population.size * cost.TIE_BUILD_BYTES
+    assert stored == pytest.approx(expected, rel=0.10)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("20GiB", 20 << 30), ("512MB", 512_000_000), ("1.5G", 3 << 29), ("4096", 4096),
+    (" 2 tib ", 2 << 40), ("none", None), ("None", None),
+])
+def test_sizes(text, expected):
+    assert parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["potato", "-1GB", "20 GiBs", "1e400GB", "9" * 400 + "GB", ""])
+def test_what_is_not_a_size(text):
+    with pytest.raises(ValueError, match="is not a size"):
+        parse_size(text)
+
+
+def test_a_run_above_the_limit_is_refused_in_one_line(monkeypatch):
+    sc = sized(2_000_000_000)
+    need = estimate(sc)
+    assert need.memory > 100 << 30  # more than an ordinary machine has
+    with pytest.raises(CostError) as info:
+        check(sc, need, 64 << 30)
+    message = str(info.value)
+    assert message.startswith(f"china-2018: the run needs about {cost.size(need.memory)} of"
+                              " memory (ties ")
+    assert "and --memory-limit is 64 GiB" in message and "\n" not in message
+    check(sc, need, None)  # no check
+    monkeypatch.setattr(cost, "available_memory", lambda: Available(1 << 30, "MemAvailable"))
+    with pytest.raises(CostError, match=r"and 1 GiB is available \(MemAvailable\)"):
+        check(sc, need)
+    monkeypatch.setattr(cost, "available_memory", lambda: None)
+    check(sc, need)  # nothing known: no check
+
+
+def test_available_memory_takes_the_lower_of_meminfo_and_the_cgroup(monkeypatch):
+    monkeypatch.setattr(cost, "_meminfo", lambda: Available(8 << 30, "MemAvailable"))
+    monkeypatch.setattr(cost, "_cgroup", lambda: Available(2 << 30, "left under the cgroup's"
+                                                                     " limit"))
+    assert cost.available_memory().bytes == 2 << 30
+    monkeypatch.setattr(cost, "_cgroup", lambda: None)
+    assert cost.available_memory() == Available(8 << 30, "MemAvailable")
+
+
+def test_this_machine_reports_its_memory():
+    free = cost.available_memory()
+    assert free is not None and free.bytes > 0
+
+
+@pytest.mark.parametrize(("n", "text"), [(0, "0 B"), (1023, "1023 B"), (1536, "1.5 KiB"),
+                                         (1020 << 20, "1020 MiB"), (3 << 40, "3 TiB")])
+def test_sizes_are_written_in_binary_units(n, text):
+    assert cost.size(n) == text
+
+
+def test_each_seed_run_is_freed_before_the_next(monkeypatch):
+    """The estimate counts one simulation at a time: a seed's Simulation (a cycle of stages)
+    must be gone when its run returns."""
+    import weakref
+
+    from panopticon import seeds
+    from panopticon.simulation import Simulation
+
+    alive = []
+    run = Simulation.run
+
+    def tracked(self, progress=None):
+        alive.append(weakref.ref(self))
+        return run(self, progress)
+
+    monkeypatch.setattr(Simulation, "run", tracked)
+    sc = sized(500, end=dt.date(2014, 1, 3))
+    seeds.run_seeds(sc, 2, 65_536, 1)
+    assert len(alive) == 2 and all(ref() is None for ref in alive)
