@@ -193,7 +193,7 @@ def test_not_enough_space_names_the_estimate_and_the_free_space(tmp_path, monkey
                                                                 no_simulation):
     monkeypatch.setattr(outfolder, "free_bytes", lambda folder: 1_000)
     assert_refused(invoke("run", *TINY, "--out", tmp_path / "run"), "needs about",
-                   "has 1.0 kB free")
+                   "has 1000 B free")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .cost import size
 from .counters import NAMES
 from .population import load_regions
 from .scenario import PRESETS, Scenario
@@ -285,16 +286,8 @@ def check_writable(path: Path, need_bytes: int = 0, inside: bool = False) -> Non
         raise OutError(f"{path} cannot be written: no permission to write in {base}")
     free = free_bytes(base)
     if free < need_bytes:
-        raise OutError(f"{path} needs about {_size(need_bytes)} and {base} has {_size(free)}"
+        raise OutError(f"{path} needs about {size(need_bytes)} and {base} has {size(free)}"
                        " free; free some space or choose another folder")
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
 
 
 @contextmanager
