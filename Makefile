@@ -17,6 +17,12 @@ test-all: $(VENV)/.installed-test
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/reference_model.py
 
+# docs/reference.md, generated from the scenario models (a test fails when it is out of date).
+.PHONY: reference
+reference: $(VENV)/.installed
+	$(PY) -m panopticon schema --markdown > docs/reference.md.tmp || { rm -f docs/reference.md.tmp; exit 1; }
+	mv docs/reference.md.tmp docs/reference.md
+
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

@@ -340,6 +340,18 @@ def show(scenario: Annotated[str, typer.Argument(help="A preset name or a scenar
         fail(str(e))
 
 
+@app.command()
+def schema(markdown: Annotated[bool, typer.Option(
+        "--markdown", help="Print the reference of every field (docs/reference.md) instead.")]
+           = False) -> None:
+    """Print the JSON Schema of a scenario file, for TOML editors (taplo, Even Better TOML):
+    panopticon schema > scenario.schema.json, then #:schema ./scenario.schema.json atop a file."""
+    from . import reference
+
+    print(reference.markdown() if markdown else json.dumps(reference.json_schema(), indent=2),
+          end="" if markdown else "\n")
+
+
 class Format(str, Enum):
     table = "table"
     csv = "csv"

@@ -56,19 +56,28 @@ class Note:
         self.text = text
 
 
+def about(text: str, unit: str = "", key: str = "") -> Any:
+    """A field's one-line description for the reference and the JSON Schema (docs/reference.md),
+    with its unit and, for a table of named entries, the word for a key (``acts.<kind>``)."""
+    extra = {name: value for name, value in (("unit", unit), ("key", key)) if value}
+    return Field(description=text, **({"json_schema_extra": extra} if extra else {}))
+
+
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Rate = Annotated[float, Field(ge=0.0)]
 # An act happens at most once a day per citizen (one draw per kind): a rate is a probability.
-DailyRate = Annotated[float, Field(ge=0.0, le=1.0),
-                      Note("a daily probability: the chance that a citizen acts on a day")]
+DailyRate = Annotated[
+    float, Field(ge=0.0, le=1.0, json_schema_extra={"unit": "probability per day"}),
+    Note("a daily probability: the chance that a citizen acts on a day")]
 # Days a case or listing lasts, or a lag: the registry keeps days as 16-bit integers
 # (day of the run + this), so that a run of up to MAX_RUN_DAYS plus any of these fits.
 MAX_DAYS = 10_000
-Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
-PositiveDays = Annotated[int, Field(ge=1, le=MAX_DAYS)]
+Days = Annotated[int, Field(ge=0, le=MAX_DAYS, json_schema_extra={"unit": "days"})]
+PositiveDays = Annotated[int, Field(ge=1, le=MAX_DAYS, json_schema_extra={"unit": "days"})]
 # Scores are kept as 16-bit integers; points may cross the whole range.
-Score = Annotated[int, Field(ge=-32_768, le=32_767), Note("scores are 16-bit integers")]
-Points = Annotated[int, Field(ge=-65_535, le=65_535)]
+Score = Annotated[int, Field(ge=-32_768, le=32_767, json_schema_extra={"unit": "points"}),
+                  Note("scores are 16-bit integers")]
+Points = Annotated[int, Field(ge=-65_535, le=65_535, json_schema_extra={"unit": "points"})]
 Seed = Annotated[int, Field(ge=0, le=2**64 - 1)]
 # The years a run may cover. The model's world is the 2020 census and series dated 2014 to 2020:
 # before 2000 China had almost no internet or payment-app users, and decades past the census
@@ -100,13 +109,19 @@ class Strict(BaseModel):
 
 
 class DatedValue(Strict):
-    date: dt.date
-    value: Rate
+    """A value on a date. Between dates the series is linear; before its first date and after
+    its last it is held flat."""
+
+    date: Annotated[dt.date, about("The date of the value.")]
+    value: Annotated[Rate, about("The value on that date, in the series' unit.")]
 
 
 class DatedShare(Strict):
-    date: dt.date
-    value: Probability
+    """A share on a date. Between dates the series is linear; before its first date and after
+    its last it is held flat."""
+
+    date: Annotated[dt.date, about("The date of the share.")]
+    value: Annotated[Probability, about("The share on that date.", "share")]
 
 
 def _check_dates_increase(points: list[DatedValue] | list[DatedShare], what: str) -> None:
@@ -121,17 +136,33 @@ def province_codes() -> list[str]:
 
 
 class Population(Strict):
-    size: Annotated[int, Field(ge=1, le=2_000_000_000)] = 1_410_000
-    scale: Annotated[float, Field(ge=0.001, le=1e10)] = 1000.0
-    # Provinces the citizens live in (a city scheme's); empty for the whole country.
-    regions: list[str] = []
-    age_shares: dict[Literal["0-14", "15-29", "30-44", "45-59", "60+"], Probability]
-    urban_share: Probability
-    household_size: Annotated[float, Field(ge=1.0, le=10.0)]
-    internet_users: Annotated[list[DatedValue], Field(min_length=1)]
-    payment_users: Annotated[list[DatedValue], Field(min_length=1)]
-    adoption_skew: Rate
-    management_share: Probability
+    """Who the citizens are: synthetic people drawn from the 2020 census by province, in
+    households, each standing for ``scale`` real people."""
+
+    size: Annotated[int, Field(ge=1, le=2_000_000_000),
+                    about("Citizens simulated.", "citizens")] = 1_410_000
+    scale: Annotated[float, Field(ge=0.001, le=1e10),
+                     about("Real people each simulated citizen stands for (counts in results are"
+                           " multiplied by it).", "people per citizen")] = 1000.0
+    regions: Annotated[list[str], about(
+        "Provinces the citizens live in, as 2020 census codes (a city scheme's); empty for the"
+        " whole country.")] = []
+    age_shares: Annotated[
+        dict[Literal["0-14", "15-29", "30-44", "45-59", "60+"], Probability],
+        about("Share of citizens in each age band; the shares add up to 1.", "share", "band")]
+    urban_share: Annotated[Probability, about("Share of citizens who live in towns.", "share")]
+    household_size: Annotated[float, Field(ge=1.0, le=10.0), about(
+        "Mean people per household (a household has 1 to 5 members).", "people per household")]
+    internet_users: Annotated[list[DatedValue], Field(min_length=1), about(
+        "Internet users in the whole country by date; the young, the urban and the well-off"
+        " adopt first.", "people")]
+    payment_users: Annotated[list[DatedValue], Field(min_length=1), about(
+        "Payment-app users in the whole country by date, adopting as internet users do.",
+        "people")]
+    adoption_skew: Annotated[Rate, about(
+        "How strongly adoption favours the young, the urban and the well-off (0: at random).")]
+    management_share: Annotated[Probability, about(
+        "Share of adults in a management role (what management_ban bars).", "share")]
 
     @field_validator("regions")
     @classmethod
@@ -154,54 +185,93 @@ class Population(Strict):
 
 
 class Act(Strict):
-    rate: DailyRate  # chance per eligible citizen and day (times the citizen's propensity)
-    who: Who = "adults"
+    """One kind of act: who can do it and how often."""
+
+    rate: Annotated[DailyRate, about(
+        "Chance per eligible citizen and day (times the citizen's propensity).")]
+    who: Annotated[Who, about("Who can do it.")] = "adults"
 
 
 class Court(Strict):
-    judgment_rate: Probability  # a defaulted debt goes to judgment, per day
-    comply_rate: Probability  # a judged debtor pays, per day, before listing
-    grace_days: Days
-    pay_rate_listed: Probability  # a listed debtor pays, per day
-    listing_days: PositiveDays  # a listing expires after this
-    settle_rate: Probability  # an unjudged default is settled, per day
+    """The court process of a defaulted debt: judgment, listing of a judgment defaulter who does
+    not comply, payment, expiry."""
+
+    judgment_rate: Annotated[Probability, about(
+        "Chance per day that a defaulted debt goes to judgment.", "probability per day")]
+    comply_rate: Annotated[Probability, about(
+        "Chance per day that a judged debtor pays before listing.", "probability per day")]
+    grace_days: Annotated[Days, about("Days a judged debtor has to pay before being listed.")]
+    pay_rate_listed: Annotated[Probability, about(
+        "Chance per day that a listed debtor pays.", "probability per day")]
+    listing_days: Annotated[PositiveDays, about("A listing expires after this.")]
+    settle_rate: Annotated[Probability, about(
+        "Chance per day that an unjudged default is settled.", "probability per day")]
 
 
 class Tax(Strict):
-    pay_rate: Probability
-    exit_ban_share: Probability  # share of arrears cases severe enough for an exit ban
-    exit_ban_after_days: Days
+    """Tax arrears: payment, and exit bans for severe cases."""
+
+    pay_rate: Annotated[Probability, about(
+        "Chance per day that a citizen in arrears pays (ending the case and any exit ban).",
+        "probability per day")]
+    exit_ban_share: Annotated[Probability, about(
+        "Share of arrears cases severe enough for an exit ban.", "share")]
+    exit_ban_after_days: Annotated[Days, about(
+        "Days from the opening of a severe case to its exit ban.")]
 
 
 class Cameras(Strict):
-    count: Annotated[list[DatedValue], Field(min_length=1)]
-    view_factor: Rate  # coverage = 1 - exp(-view_factor * cameras per person)
-    urban_density: Annotated[float, Field(ge=1.0)]  # cameras per person in towns / in the country
-    region_density: dict[str, Annotated[float, Field(gt=0.0)]] = {}
+    """Street cameras: how many, and where they look."""
+
+    count: Annotated[list[DatedValue], Field(min_length=1), about(
+        "Cameras in the whole country by date.", "cameras")]
+    view_factor: Annotated[Rate, about(
+        "Coverage = 1 - exp(-view_factor x cameras per person x local density).")]
+    urban_density: Annotated[float, Field(ge=1.0), about(
+        "Cameras per person in towns over cameras per person in the countryside.", "ratio")]
+    region_density: Annotated[dict[str, Annotated[float, Field(gt=0.0)]], about(
+        "Cameras per person of a province (census code) relative to the rest, 1 where not"
+        " named; the national count is kept.", "ratio", "province")] = {}
 
 
 class Review(Strict):
     """Content review of one content type: of the posts it flags, ``precision`` go against the
     line; of the posts against the line, it flags ``recall``."""
 
-    precision: Annotated[float, Field(gt=0.0, le=1.0)]
-    recall: Probability
+    precision: Annotated[float, Field(gt=0.0, le=1.0), about(
+        "Share of flagged posts that go against the line.", "share")]
+    recall: Annotated[Probability, about(
+        "Share of posts against the line that are flagged.", "share")]
 
 
 class Sensing(Strict):
-    cameras: Cameras
-    face_hit_rate: Probability
-    false_match_share: Probability
-    payment_observed: Probability
-    court_records: Probability
-    tax_records: Probability
-    good_deed_reported: Probability
-    content_review: dict[ContentType, Review] = {}
+    """What the authorities observe: each act kind has one channel, with its chance of
+    recording the act; wrong records are kept apart from the ground truth."""
+
+    cameras: Annotated[Cameras, about("Street cameras (jaywalking, red lights).")]
+    face_hit_rate: Annotated[Probability, about(
+        "Chance that face recognition identifies an offender a camera sees.", "probability")]
+    false_match_share: Annotated[Probability, about(
+        "Share of camera attributions that name the wrong person.", "share")]
+    payment_observed: Annotated[Probability, about(
+        "Chance that payment records catch a late bill or bad spending.", "probability")]
+    court_records: Annotated[Probability, about(
+        "Chance that a debt default is on the court's record.", "probability")]
+    tax_records: Annotated[Probability, about(
+        "Chance that tax arrears are on the tax office's record.", "probability")]
+    good_deed_reported: Annotated[Probability, about(
+        "Chance that a good deed is reported and recorded.", "probability")]
+    content_review: Annotated[dict[ContentType, Review], about(
+        "Content review of each content type posted.", key="type")] = {}
 
 
 class Content(Strict):
-    rate: Probability  # posts of this type per internet user per day
-    against_factor: Annotated[float, Field(gt=0.0)] = 1.0  # relative odds of going against the line
+    """Posts of one content type."""
+
+    rate: Annotated[Probability, about(
+        "Posts of this type per internet user and day.", "probability per day")]
+    against_factor: Annotated[float, Field(gt=0.0), about(
+        "Relative odds that a post of this type goes against the line.", "ratio")] = 1.0
 
 
 class Speech(Strict):
@@ -212,8 +282,10 @@ class Speech(Strict):
     split over types in proportion to ``against_factor`` (so the mean holds whatever the factors).
     """
 
-    against_line_share: Probability
-    content: Annotated[dict[ContentType, Content], Field(min_length=1)]
+    against_line_share: Annotated[Probability, about(
+        "Mean share of posts that go against the line.", "share")]
+    content: Annotated[dict[ContentType, Content], Field(min_length=1), about(
+        "What is posted, by content type.", key="type")]
 
     @model_validator(mode="after")
     def _one_post_a_day(self) -> Speech:
@@ -243,11 +315,17 @@ class Speech(Strict):
 
 
 class Registry(Strict):
-    list_delay_days: Days
-    removal_delay_days: Days
-    # share of regional bureaus linked to the central database
-    central_connected: Annotated[list[DatedShare], Field(min_length=1)]
-    misconduct_list_days: PositiveDays
+    """Regional bureaus: how fast listings and removals travel, and when bureaus join the
+    central database (only connected regions' scores reach national services)."""
+
+    list_delay_days: Annotated[Days, about(
+        "Days before a court listing reaches airlines and railways.")]
+    removal_delay_days: Annotated[Days, about(
+        "Days a paid listing stays with airlines and railways (a stale record).")]
+    central_connected: Annotated[list[DatedShare], Field(min_length=1), about(
+        "Share of regional bureaus linked to the central database, by date.", "share")]
+    misconduct_list_days: Annotated[PositiveDays, about(
+        "Days a traveller stays on the travel-misconduct list after misconduct on board.")]
 
     @model_validator(mode="after")
     def _dates(self) -> Registry:
@@ -256,9 +334,11 @@ class Registry(Strict):
 
 
 class Grade(Strict):
-    name: str
-    min: Score
-    max: Score
+    """A named band of scores, min to max inclusive."""
+
+    name: Annotated[str, about("The grade's name, as sanctions and rewards name it.")]
+    min: Annotated[Score, about("Lowest score of the grade.")]
+    max: Annotated[Score, about("Highest score of the grade.")]
 
     @model_validator(mode="after")
     def _order(self) -> Grade:
@@ -282,14 +362,19 @@ class BadCompany(Strict):
     ``enabled = false`` turns the term off (TOML has no null to remove an inherited table).
     """
 
-    enabled: bool = True
-    weight: Annotated[int, Field(ge=-32_767, le=32_767)]  # a 16-bit score term
+    enabled: Annotated[bool, about("false turns the term off.")] = True
+    weight: Annotated[int, Field(ge=-32_767, le=32_767), about(
+        "Points at a share of 1 of bad ties (negative to deduct; a 16-bit score term).",
+        "points")]
     reach: Annotated[list[Literal["friends", "follows", "household", "workplace", "school"]],
-                     Field(min_length=1)]
-    lists: list[ListName] = []
-    grades: list[str] = []
-    lag_days: PositiveDays  # the term is recomputed every lag_days
-    start: dt.date | None = None
+                     Field(min_length=1), about(
+                         "Which ties count; the shares of bad ties are averaged over them.")]
+    lists: Annotated[list[ListName], about("A tie on one of these lists is bad.")] = []
+    grades: Annotated[list[str], about(
+        "A tie in one of these grades (names of scoring.grades) is bad.")] = []
+    lag_days: Annotated[PositiveDays, about("The term is recomputed every lag_days.")]
+    start: Annotated[dt.date | None, about(
+        "The date the term starts; not set: the run's start.")] = None
 
     _grades_known = field_validator("grades")(_known_grades)
 
@@ -303,31 +388,50 @@ class BadCompany(Strict):
 class Cap(Strict):
     """The most points records of one kind can add to a citizen's score, in all or per year."""
 
-    points: Annotated[int, Field(ge=1, le=30_000)]
-    per: Literal["total", "year"] = "total"
+    points: Annotated[int, Field(ge=1, le=30_000), about(
+        "The most points the kind can add.", "points")]
+    per: Annotated[Literal["total", "year"], about(
+        "Over the whole run, or per calendar year.")] = "total"
 
 
 class Factor(Strict):
     """A weighted part of the score: the records of ``kinds`` count ``weight`` x their points."""
 
-    name: str
-    weight: Annotated[float, Field(gt=0.0, le=1.0)]
-    kinds: list[RecordKind] = []
+    name: Annotated[str, about("The factor's name.")]
+    weight: Annotated[float, Field(gt=0.0, le=1.0), about(
+        "The factor's weight; the factors' weights add up to 1.", "share")]
+    kinds: Annotated[list[RecordKind], about(
+        "Record kinds of the factor; each kind with points is in one factor.")] = []
 
 
 class Scoring(Strict):
-    base: Score
-    min: Score
-    max: Score
-    points: dict[RecordKind, Points]
-    restore_rate: Probability  # chance per day that a score below base regains restore_points
-    restore_points: Annotated[int, Field(ge=0, le=65_535)]
-    grades: list[Grade]
-    public_ranking: bool = True
-    bad_company: BadCompany | None = None
-    who: ScoredWho = "everyone"  # the rest have no score, grade or ranking
-    caps: dict[RecordKind, Cap] = {}
-    factors: list[Factor] = []
+    """The score: each record moves it by its kind's points (times its factor's weight, where
+    there are factors), within [min, max]; below base it restores; grades band it."""
+
+    base: Annotated[Score, about("The score every scored citizen starts with.")]
+    min: Annotated[Score, about("Lowest score.")]
+    max: Annotated[Score, about("Highest score.")]
+    points: Annotated[dict[RecordKind, Points], about(
+        "Points a record of each kind adds (negative: deducts); kinds not named add none.",
+        key="kind")]
+    restore_rate: Annotated[Probability, about(
+        "Chance per day that a score below base regains restore_points.",
+        "probability per day")]
+    restore_points: Annotated[int, Field(ge=0, le=65_535), about(
+        "Points a score below base regains on a day it restores.", "points")]
+    grades: Annotated[list[Grade], about(
+        "Grades, which together cover every score from min to max once.")]
+    public_ranking: Annotated[bool, about("Scores are published in a ranking.")] = True
+    bad_company: Annotated[BadCompany | None, about(
+        "A score term from the standing of a citizen's ties; not set: none.")] = None
+    who: Annotated[ScoredWho, about(
+        "Who has a score; the rest have no score, grade or ranking.")] = "everyone"
+    caps: Annotated[dict[RecordKind, Cap], about(
+        "The most points records of a kind can add (kinds with points above 0).",
+        key="kind")] = {}
+    factors: Annotated[list[Factor], about(
+        "A weighted score: each kind's points count times its factor's weight; none: in"
+        " full.")] = []
 
     @model_validator(mode="after")
     def _caps_and_factors(self) -> Scoring:
@@ -373,10 +477,15 @@ class Scoring(Strict):
 
 
 class Sanction(Strict):
-    kind: SanctionKind
-    grades: list[str] = []
-    lists: list[ListName] = []
-    start: dt.date | None = None
+    """A sanction: what it blocks, for citizens on the lists or in the grades it names, from its
+    start (a grade counts where the region is connected and the citizen scored)."""
+
+    kind: Annotated[SanctionKind, about("What it blocks.")]
+    grades: Annotated[list[str], about(
+        "Citizens in these grades (names of scoring.grades) are sanctioned.")] = []
+    lists: Annotated[list[ListName], about("Citizens on these lists are sanctioned.")] = []
+    start: Annotated[dt.date | None, about(
+        "The date it starts; not set: the run's start.")] = None
 
     _grades_known = field_validator("grades")(_known_grades)
 
@@ -388,9 +497,13 @@ class Sanction(Strict):
 
 
 class Reward(Strict):
-    kind: RewardKind
-    grades: Annotated[list[str], Field(min_length=1)]
-    start: dt.date | None = None
+    """A reward for citizens in the grades it names, from its start."""
+
+    kind: Annotated[RewardKind, about("What it grants.")]
+    grades: Annotated[list[str], Field(min_length=1), about(
+        "Citizens in these grades (names of scoring.grades) are rewarded.")]
+    start: Annotated[dt.date | None, about(
+        "The date it starts; not set: the run's start.")] = None
 
     _grades_known = field_validator("grades")(_known_grades)
 
@@ -407,18 +520,27 @@ class Fear(Strict):
     and posts at ``rate x (1 - chilling r)``. ``enabled = false`` turns it off.
     """
 
-    enabled: bool = True
-    awareness: Probability
-    decay: Probability  # per day, share of the gap to the floor that fades
-    observed_jump: Probability
-    sanctioned_risk: Probability
-    ties_jump: Probability
-    ties_lag_days: PositiveDays
+    enabled: Annotated[bool, about("false turns fear off.")] = True
+    awareness: Annotated[Probability, about(
+        "The floor risk fades to, as a share of the local camera coverage.", "share")]
+    decay: Annotated[Probability, about(
+        "Share of the gap to the floor that fades per day.", "share per day")]
+    observed_jump: Annotated[Probability, about(
+        "Share of the gap to 1 that a record of the citizen's own act closes.", "share")]
+    sanctioned_risk: Annotated[Probability, about(
+        "The least risk of a citizen under a sanction.", "probability")]
+    ties_jump: Annotated[Probability, about(
+        "Share of the gap to 1 closed when all of a citizen's ties are sanctioned.", "share")]
+    ties_lag_days: Annotated[PositiveDays, about("Ties are looked at every ties_lag_days.")]
     reach: Annotated[list[Literal["friends", "follows", "household", "workplace", "school"]],
-                     Field(min_length=1)] = ["friends", "household"]
-    deterrence: Probability
-    chilling: Probability
-    chilling_against: Probability
+                     Field(min_length=1), about(
+                         "Which ties count; the shares sanctioned are averaged over them.")
+                     ] = ["friends", "household"]
+    deterrence: Annotated[Probability, about(
+        "Share of offences deterred at risk 1 (offence and debt kinds).", "share")]
+    chilling: Annotated[Probability, about("Share of posts chilled at risk 1.", "share")]
+    chilling_against: Annotated[Probability, about(
+        "Share of posts against the line chilled at risk 1 (at least chilling).", "share")]
 
     @model_validator(mode="after")
     def _against(self) -> Fear:
@@ -430,24 +552,31 @@ class Fear(Strict):
 
 
 class Life(Strict):
-    school_apply_rate: Probability  # a child's family seeks a top school, per day
-    job_apply_rate: Probability
-    credit_apply_rate: Probability
-    exit_travel_rate: Probability
+    """The attempts that meet sanctions and rewards, besides plane and train tickets (acts)."""
+
+    school_apply_rate: Annotated[Probability, about(
+        "Chance per day that a child's family seeks a top school.", "probability per day")]
+    job_apply_rate: Annotated[Probability, about(
+        "Chance per day that an adult applies for a job.", "probability per day")]
+    credit_apply_rate: Annotated[Probability, about(
+        "Chance per day that an adult applies for credit.", "probability per day")]
+    exit_travel_rate: Annotated[Probability, about(
+        "Chance per day that an adult travels abroad.", "probability per day")]
 
 
 class Audit(Strict):
     """What the audit keeps beyond totals: a cohort of sampled citizens with full histories."""
 
-    cohort_size: Annotated[int, Field(ge=0, le=100_000)] = 1000  # 0: no cohort
+    cohort_size: Annotated[int, Field(ge=0, le=100_000), about(
+        "Citizens sampled, whose lives are kept day by day (0: no cohort).", "citizens")] = 1000
 
 
 class FreeParameter(Strict):
     """A scenario number that calibration may move within [low, high], on a log axis if ``log``."""
 
-    low: float
-    high: float
-    log: bool = False
+    low: Annotated[float, about("The lowest value calibration may try.")]
+    high: Annotated[float, about("The highest value calibration may try.")]
+    log: Annotated[bool, about("Search on a log axis (low must be above 0).")] = False
 
     @model_validator(mode="after")
     def _bounds(self) -> FreeParameter:
@@ -467,10 +596,12 @@ class Calibration(Strict):
     ``objective``: "log" weighs the error ln(model / published), "relative" model / published - 1.
     """
 
-    objective: Literal["log", "relative"] = "log"
-    parameters: Annotated[dict[str, FreeParameter], Field(min_length=1)]
-    weights: Annotated[dict[str, Annotated[float, Field(ge=0.0)]],
-                       Field(min_length=1)]
+    objective: Annotated[Literal["log", "relative"], about(
+        "How an error is measured: ln(model / published), or model / published - 1.")] = "log"
+    parameters: Annotated[dict[str, FreeParameter], Field(min_length=1), about(
+        "Scenario numbers calibration may change, by dotted path.", key="path")]
+    weights: Annotated[dict[str, Annotated[float, Field(ge=0.0)]], Field(min_length=1), about(
+        "Weight of each published metric, or of one target (metric@YYYY-MM-DD).", key="metric")]
 
     @field_validator("weights")
     @classmethod
@@ -509,32 +640,43 @@ def number_at(root: BaseModel, path: str) -> tuple[Any, type | None]:
 
 
 class Scenario(Strict):
-    # It names the run folder and the calibration study.
+    """A scenario: the world (citizens, what they do, what is seen) and the policy (scores,
+    lists, sanctions and rewards), over a span of days."""
+
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"),
                     Note("up to 100 letters, digits, '.', '_' or '-', the first a letter or"
-                         " digit: it names the run folder")]
-    description: str = ""
-    start: RunDate
-    end: RunDate
-    seed: Seed = 1
-    population: Population
-    acts: dict[ActKind, Act]
-    court: Court
-    tax: Tax
-    sensing: Sensing
-    registry: Registry
-    scoring: Scoring
-    sanctions: list[Sanction] = []
-    rewards: list[Reward] = []
-    # "own_domain": a sanction only from a list of its own domain (OWN_DOMAIN_LISTS); no score
-    # that travels: no grade sanctions, rewards, ties term or public ranking.
-    sanction_scope: Literal["any", "own_domain"] = "any"
-    life: Life
-    speech: Speech | None = None
-    fear: Fear | None = None
-    audit: Audit = Audit()
-    calibration: Calibration | None = None
-    sources: dict[str, str] = {}
+                         " digit: it names the run folder"),
+                    about("The scenario's name; it names the run folder and the calibration"
+                          " study.")]
+    description: Annotated[str, about(
+        "One line on the scenario (panopticon scenarios lists it).")] = ""
+    start: Annotated[RunDate, about("The first day of the run.")]
+    end: Annotated[RunDate, about("The last day of the run.")]
+    seed: Annotated[Seed, about(
+        "Seed of every random draw: a seed gives the same run for any chunk size and thread"
+        " count.")] = 1
+    population: Annotated[Population, about("Who the citizens are.")]
+    acts: Annotated[dict[ActKind, Act], about(
+        "What citizens do, by kind (posts are in [speech]).", key="kind")]
+    court: Annotated[Court, about("The court process of defaulted debts.")]
+    tax: Annotated[Tax, about("Tax arrears and exit bans.")]
+    sensing: Annotated[Sensing, about("What the authorities observe.")]
+    registry: Annotated[Registry, about("Listings, removals and the central database.")]
+    scoring: Annotated[Scoring, about("The score and its grades.")]
+    sanctions: Annotated[list[Sanction], about("The sanctions.")] = []
+    rewards: Annotated[list[Reward], about("The rewards.")] = []
+    sanction_scope: Annotated[Literal["any", "own_domain"], about(
+        "\"own_domain\": a sanction only from a list of its own domain, and no score that"
+        " travels (no grade sanctions, rewards, ties term or public ranking).")] = "any"
+    life: Annotated[Life, about("Attempts that meet sanctions and rewards.")]
+    speech: Annotated[Speech | None, about("What internet users post; not set: nothing.")] = None
+    fear: Annotated[Fear | None, about("Deterrence and chilling; not set: none.")] = None
+    audit: Annotated[Audit, about("What the audit keeps beyond totals.")] = Audit()
+    calibration: Annotated[Calibration | None, about(
+        "What panopticon calibrate may change; not set: nothing.")] = None
+    sources: Annotated[dict[str, str], about(
+        "The source of every number: the longest key that is a prefix of its dotted path;"
+        " \"data:\" cites a data file, \"assumption:\" gives a reason.", key="path")] = {}
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -583,7 +725,7 @@ class Scenario(Strict):
         for bound in (bounds.low, bounds.high):
             if not _within(bound, meta):
                 raise ValueError(f"calibration parameter {path!r}: bound {bound} is outside what"
-                                 f" the field allows:{_range(meta)}")
+                                 f" the field allows:{range_text(meta)}")
 
     @staticmethod
     def load(source: str | Path) -> Scenario:
@@ -765,7 +907,7 @@ def _is_model(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
 
 
-def _unwrap(tp: Any, meta: list | tuple = ()) -> tuple[Any, list]:
+def unwrap(tp: Any, meta: list | tuple = ()) -> tuple[Any, list]:
     """The bare type under ``Annotated`` and ``X | None``, with the constraints met on the way."""
     meta = list(meta)
     while True:
@@ -789,9 +931,9 @@ def _schema_at(loc: tuple) -> tuple[Any, list]:
             field = tp.model_fields.get(part)
             if field is None:
                 return None, []
-            tp, meta = _unwrap(field.annotation, field.metadata)
+            tp, meta = unwrap(field.annotation, field.metadata)
         elif get_origin(tp) in (dict, list):
-            tp, meta = _unwrap(get_args(tp)[-1])  # the value type; list indices and dict keys alike
+            tp, meta = unwrap(get_args(tp)[-1])  # the value type; list indices and dict keys alike
         else:
             return None, []
     return tp, meta
@@ -818,7 +960,8 @@ def _within(x: float, meta: list) -> bool:
     return all(checks[a](getattr(m, a)) for m in meta for a in checks if hasattr(m, a))
 
 
-def _range(meta: list) -> str:
+def range_text(meta: list) -> str:
+    """The ge/gt/le/lt bounds in ``meta`` as words (" from 0 to 1", " >= 0"), '' if none."""
     ops = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
     bounds = {a: getattr(m, a) for m in meta for a in ops if hasattr(m, a)}
     if "ge" in bounds and "le" in bounds:
@@ -842,17 +985,17 @@ def _kind(tp: Any, meta: list) -> str:
         keys = _names(get_args(tp)[0])
         return f"a table with keys {', '.join(keys)}" if keys else "a table"
     if origin is list:
-        return f"an array, each item {_allowed(*_unwrap(get_args(tp)[0]))}"
+        return f"an array, each item {_allowed(*unwrap(get_args(tp)[0]))}"
     if origin is Literal:
         return "one of " + ", ".join(repr(v) for v in _names(tp))
     if tp is bool:
         return "true or false"
     if tp is int:
-        return "an integer" + _range(meta)
+        return "an integer" + range_text(meta)
     if tp is float:
-        return "a number" + _range(meta)
+        return "a number" + range_text(meta)
     if tp is dt.date:
-        return "a date" + _range(meta) + ", written as 2018-01-01 (no quotes)"
+        return "a date" + range_text(meta) + ", written as 2018-01-01 (no quotes)"
     if tp is str:
         return "a string"
     return ""
