@@ -867,7 +867,11 @@ def _resolve(data: dict, chain: tuple[_Link, ...]) -> tuple[dict, tuple[_Layer, 
         return data, ((chain[-1], data),)
     parent, text = _extended(value, chain, origin)
     base, above = _resolve(_parse(text, _origin((*chain, parent))), (*chain, parent))
-    merged = _merge(base, data, origin, replace)
+    try:
+        merged = _merge(base, data, origin, replace)
+    except RecursionError:  # dotted keys nest tables deeper than inline ones can
+        raise ScenarioError(f"{origin}: tables nested too deep to merge with those it"
+                            " extends") from None
     if "name" not in data and isinstance(base.get("name"), str):
         merged["name"] = base["name"].removesuffix("-extended") + "-extended"
     return merged, ((chain[-1], data), *above)
