@@ -147,15 +147,15 @@ def test_a_mistake_names_the_chain_and_the_file_that_wrote_the_value(tmp_path, m
            'lists = ["gossip"]\n[court]\ngrace_days = -1\n')
     _write(tmp_path, "my.toml", 'extends = "base.toml"\n[court]\nsettle_rate = 2.0\n')
     header, *problems = _error_lines("my.toml")
-    assert header == "my.toml (extends base.toml -> court-list -> china-2018): 3 problems in the"\
-                     " scenario"
+    assert header == ("my.toml (extends base.toml -> court-list -> china-2018): 3 problems in the"
+                      " scenario")
     assert sorted(problems) == sorted([
-        "  field 'court.grace_days': value -1 is not allowed; it must be an integer from 0 to"
-        " 10_000 (set in base.toml)",
+        ("  field 'court.grace_days': value -1 is not allowed; it must be an integer from 0 to"
+         " 10_000 (set in base.toml)"),
         "  field 'court.settle_rate': value 2.0 is not allowed; it must be a number from 0 to 1",
         # the sanction is the merged array's sixth, the first of base.toml's
-        "  field 'sanctions.0.lists.0': value 'gossip' is not allowed; it must be one of 'court',"
-        " 'tax', 'travel_misconduct' (set in base.toml)",
+        ("  field 'sanctions.0.lists.0': value 'gossip' is not allowed; it must be one of"
+         " 'court', 'tax', 'travel_misconduct' (set in base.toml)"),
     ])
 
 

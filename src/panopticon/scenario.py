@@ -19,10 +19,11 @@ import re
 import sys
 import tomllib
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Callable, ClassVar, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 import tomli_w
 from pydantic import (BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo,
@@ -650,8 +651,9 @@ def dated_series(model: BaseModel, prefix: str = "") -> list[tuple[str, list[Dat
     return found
 
 
-# Where a value of merged tables was written: (its location in that file, the file if not the first).
-Locate = Callable[[tuple], tuple[tuple, "str | None"]]
+# Where a value of merged tables was written: its location in that file, and the file if not
+# the first of the chain (``Resolved.locate``).
+Locate = Callable[[tuple], tuple[tuple, str | None]]
 
 
 class ScenarioError(ValueError):
@@ -668,8 +670,8 @@ def preset_summaries() -> dict[str, str]:
     return {name: tomllib.loads(preset_text(name)).get("description", "") for name in PRESETS}
 
 
-# How files compose. A file may extend a preset or another file (``extends``); its tables merge
-# into what it extends key by key, and its arrays of named items item by item (NAMED ARRAYS below).
+# How files compose (docs/scenarios.md). A file may extend a preset or another file; its tables
+# merge into what it extends key by key, its arrays of named items (``item_key``) item by item.
 MAX_EXTENDS = 32  # files and presets in one chain of extends
 REMOVE = "remove"  # `remove = true` in an item of a named array removes the inherited item
 
@@ -777,7 +779,8 @@ def _replaced(value: Any, data: dict, origin: str, extends: bool) -> frozenset[t
         raise ScenarioError(f"{where}: a file that extends nothing has nothing to replace")
     if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
         raise ScenarioError(f"{where}: value {_show(value)} is not allowed; it must be an array of"
-                            " the dotted names of arrays this file gives whole, e.g. [\"sanctions\"]")
+                            " the dotted names of arrays this file gives whole, e.g."
+                            ' ["sanctions"]')
     for path in value:
         if _named_key(tuple(path.split("."))) is None:
             raise ScenarioError(f"{where}: {path!r} is not an array of named items (other arrays"
@@ -829,6 +832,9 @@ class _Link:
     identity: str  # its real path, or "preset NAME": a cycle comes back to one
     label: str  # how a message names it
     folder: Path | None  # where its relative `extends` are read from; None for a preset
+
+
+_Layer = tuple[_Link, dict]  # a file of a chain of extends and its own tables
 
 
 def _preset_link(name: str, label: str) -> _Link:
@@ -902,9 +908,6 @@ def _extended(value: Any, chain: tuple[_Link, ...], origin: str) -> tuple[_Link,
         raise ScenarioError(f"{where}: value {_show(value)} makes a cycle:"
                             f" {_arrows((*chain, parent))}")
     return parent, text
-
-
-_Layer = tuple[_Link, dict]  # a file of a chain of extends and its own tables
 
 
 @dataclass(frozen=True)
@@ -1194,8 +1197,8 @@ def describe_errors(err: ValidationError, origin: str, locate: Locate | None = N
     named where it was written, and the file that wrote it if not the first."""
     errors = err.errors(include_url=False)
     if locate is not None:
-        errors = [dict(zip(("loc", "source"), locate(tuple(e["loc"]))), **{
-            k: v for k, v in e.items() if k != "loc"}) for e in errors]
+        errors = [{**e, **dict(zip(("loc", "source"), locate(tuple(e["loc"])), strict=True))}
+                  for e in errors]
     problems = _problems(errors)
     origin = _one_line(origin)
     if len(problems) == 1:
