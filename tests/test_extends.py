@@ -32,12 +32,17 @@ def _write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-def _error(source: Path | str) -> str:
+def _error_lines(source: Path | str) -> list[str]:
     with pytest.raises(ScenarioError) as info:
         load(source)
-    message = str(info.value)
-    assert len(message.splitlines()) == 1, message
-    return message
+    return str(info.value).splitlines()
+
+
+def _error(source: Path | str) -> str:
+    """The message of a file with one mistake: one line."""
+    lines = _error_lines(source)
+    assert len(lines) == 1, lines
+    return lines[0]
 
 
 def _grades(sc) -> list[tuple[str, int, int]]:
@@ -157,12 +162,6 @@ def test_a_mistake_names_the_chain_and_the_file_that_wrote_the_value(tmp_path, m
         ("  field 'sanctions.0.lists.0': value 'gossip' is not allowed; it must be one of"
          " 'court', 'tax', 'travel_misconduct' (set in base.toml)"),
     ])
-
-
-def _error_lines(source: str) -> list[str]:
-    with pytest.raises(ScenarioError) as info:
-        load(source)
-    return str(info.value).splitlines()
 
 
 def test_a_file_that_extends_a_preset_only_is_named_alone(tmp_path, monkeypatch):
