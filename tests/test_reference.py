@@ -60,7 +60,9 @@ def test_paths_types_bounds_units_and_defaults_follow_the_models():
 
 def test_every_documented_field_is_one_the_loader_knows():
     """Each path, read as a location of the error messages, is a field of that type."""
-    rows = [r for t in reference.tables() for r in t.rows if r.path != "extends"]
+    merging = ("extends", "replace")  # read by the loader to merge files, not model fields
+    rows = [r for t in reference.tables() for r in t.rows
+            if r.path not in merging and not r.path.endswith(".remove")]
     for row in rows:
         tp, _ = scenario._schema_at(tuple(row.path.replace("[]", ".0").split(".")))
         assert tp is not None, row.path
@@ -99,6 +101,8 @@ def test_every_preset_as_written_and_resolved_meets_the_schema(name):
     ('extends = "china-2018"\nsanction_scope = "some"', "is not one of"),
     ('extends = "china-2018"\n[[sanctions]]\nlists = ["court"]', "'kind' is a required"),
     ('name = "x"', "'start' is a required"),
+    ('extends = "china-2018"\nreplace = ["acts"]', "is not one of"),
+    ('extends = "china-2018"\n[[sanctions]]\nkind = "plane_ban"\nremove = 1', "not of type"),
     ('extends = "china-2018"\n[population]\ninternet_users = []', "should be non-empty"),
 ])
 def test_the_schema_refuses_what_the_loader_refuses(text, word):
@@ -110,6 +114,14 @@ def test_a_partial_table_of_a_file_that_extends_is_accepted():
     """Tables merge into the preset's key by key, so a file may give any part of one."""
     assert _errors('extends = "china-2018"\n[scoring.bad_company]\nweight = -50\n'
                    '[speech.content]\n[calibration.weights]') == []
+
+
+def test_a_named_item_may_give_only_its_name_and_what_it_changes():
+    """Arrays of named items merge by name: an item changes, removes or adds one."""
+    assert _errors('extends = "china-2018"\nreplace = ["rewards"]\n[[sanctions]]\n'
+                   'kind = "plane_ban"\nstart = 2019-01-01\n[[sanctions]]\n'
+                   'kind = "school_ban"\nremove = true\n[[scoring.grades]]\nname = "A"\n'
+                   'max = 1300') == []
 
 
 def test_schema_command_prints_the_schema_and_the_reference():

@@ -12,6 +12,7 @@ from panopticon.scenario import PRESETS, ScenarioError, load, validate
 
 PRESET_DIR = Path(scenario.__file__).parent / "presets"
 EXTENDS = 'extends = "china-2018"\n'
+REPLACE_GRADES = EXTENDS + 'replace = ["scoring.grades"]\n'
 
 
 def _write(tmp_path: Path, content: str | bytes, name: str = "user.toml") -> Path:
@@ -117,19 +118,19 @@ MALFORMED = [
         id="not-utf8",
     ),
     pytest.param(
-        EXTENDS + "[scoring]\ngrades = [\n"
+        REPLACE_GRADES + "[scoring]\ngrades = [\n"
         '  { name = "A", min = 0, max = 700 },\n  { name = "B", min = 600, max = 1300 },\n]\n',
         ["field 'scoring.grades'", "A [0, 700]", "B [600, 1300]", "overlap"],
         id="overlapping-grades",
     ),
     pytest.param(
-        EXTENDS + "[scoring]\ngrades = [\n"
+        REPLACE_GRADES + "[scoring]\ngrades = [\n"
         '  { name = "A", min = 0, max = 500 },\n  { name = "B", min = 600, max = 1300 },\n]\n',
         ["field 'scoring.grades'", "no grade covers scores 501 to 599"],
         id="grade-gap",
     ),
     pytest.param(
-        EXTENDS + '[scoring]\ngrades = [{ name = "A", min = 1300, max = 0 }]\n',
+        REPLACE_GRADES + '[scoring]\ngrades = [{ name = "A", min = 1300, max = 0 }]\n',
         ["field 'scoring.grades.0.min'", "min 1300 is above max 0"],
         id="grade-min-above-max",
     ),
@@ -139,7 +140,7 @@ MALFORMED = [
         id="base-outside-range",
     ),
     pytest.param(
-        EXTENDS + '[[sanctions]]\nkind = "plane_ban"\n',
+        EXTENDS + 'replace = ["sanctions"]\n[[sanctions]]\nkind = "plane_ban"\n',
         ["field 'sanctions.0", "plane_ban", "no grade and no list"],
         id="sanction-hits-no-one",
     ),
@@ -160,12 +161,12 @@ MALFORMED = [
     ),
     pytest.param(
         'extends = "usa-2030"\n',
-        ["field 'extends'", "'usa-2030'", "one of the presets china-2018"],
+        ["field 'extends'", "'usa-2030'", "no such preset or file; presets are: china-2018"],
         id="unknown-preset",
     ),
     pytest.param(
         "extends = 3\n",
-        ["field 'extends'", "value 3 ", "one of the presets china-2018"],
+        ["field 'extends'", "value 3 ", "a preset (china-2018", "or the path of a scenario file"],
         id="extends-not-a-string",
     ),
     pytest.param(
@@ -339,10 +340,11 @@ def test_override_of_a_nested_field_changes_only_that_field(tmp_path):
     assert load(path).model_dump() == expected
 
 
-def test_override_of_an_array_replaces_it(tmp_path):
+def test_an_array_given_whole_replaces_the_inherited_one(tmp_path):
+    """Arrays of plain values and of unnamed tables always; a named array if `replace` says so."""
     path = _write(
         tmp_path,
-        EXTENDS + '[[sanctions]]\nkind = "exit_ban"\nlists = ["tax"]\n'
+        EXTENDS + 'replace = ["sanctions"]\n[[sanctions]]\nkind = "exit_ban"\nlists = ["tax"]\n'
         "[population]\ninternet_users = [{ date = 2014-01-01, value = 1 }]\n",
     )
     s = load(path)
@@ -403,7 +405,7 @@ def _uncited(paths: list[str], sources: dict[str, str]) -> list[str]:
 def _preset(name: str, resolved: bool) -> tuple[dict, dict[str, str]]:
     data = tomllib.loads(scenario.preset_text(name))
     if resolved:
-        data = scenario._resolve(data, name)
+        data = scenario.resolve(name).data
     data.pop("extends", None)
     return data, data.pop("sources", {})
 

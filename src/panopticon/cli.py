@@ -333,7 +333,7 @@ def scenarios() -> None:
 @app.command()
 def show(scenario: Annotated[str, typer.Argument(help="A preset name or a scenario file.")]
          ) -> None:
-    """Print a scenario as resolved TOML (presets merged, every field explicit)."""
+    """Print a scenario as resolved TOML (what it extends merged in, every field explicit)."""
     try:
         print(scenario_mod.load(scenario).to_toml(), end="")
     except ScenarioError as e:

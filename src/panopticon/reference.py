@@ -18,7 +18,7 @@ import tomli_w
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from .scenario import PRESETS, Note, Scenario, range_text, unwrap
+from .scenario import PRESETS, Note, Scenario, item_key, named_arrays, range_text, unwrap
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 WORDS = {bool: "true/false", int: "integer", float: "number", str: "string", dt.date: "date"}
@@ -26,9 +26,20 @@ WORDS = {bool: "true/false", int: "integer", float: "number", str: "string", dt.
 # both take it from here.
 EXTENDS = {
     "type": "string",
-    "description": "The preset this file builds on: its tables merge key by key into the"
-                   " preset's, any other value (arrays included) replaces the preset's.",
-    "examples": list(PRESETS),
+    "description": "What this file builds on: a preset's name, or a TOML file's path (relative"
+                   " to this file, or absolute). Tables merge key by key; arrays of named items"
+                   " merge item by item (see `replace` and `remove`); other arrays replace.",
+    "examples": [*PRESETS, "./my-city.toml"],
+}
+REPLACE = {
+    "type": "array",
+    "items": {"type": "string", "enum": sorted(named_arrays())},
+    "description": "Arrays of named items that this file gives whole, replacing the inherited"
+                   " ones instead of merging with them by name.",
+}
+REMOVE = {
+    "type": "boolean",
+    "description": "true, with only the item's name: removes the inherited item of that name.",
 }
 
 
@@ -66,7 +77,12 @@ def tables(model: type[BaseModel] = Scenario, path: str = "", key: str = "") -> 
         if child is not None:
             below += tables(*child)
     if model is Scenario:
-        rows.insert(0, _extends_row())
+        rows[:0] = [_merge_row("extends", "string", "a preset: " + ", ".join(
+            f"`{p}`" for p in PRESETS) + "; or a file's path", EXTENDS),
+                    _merge_row("replace", "array of string", ", ".join(
+                        f"`{a}`" for a in sorted(named_arrays())), REPLACE)]
+    if path.endswith("[]") and item_key(model):
+        rows.append(_merge_row(f"{path}.remove", "true/false", "", REMOVE))
     return [Table(path, inspect.cleandoc(model.__doc__ or ""), key, rows), *below]
 
 
@@ -160,9 +176,9 @@ def _toml(value: Any) -> str:
     return tomli_w.dumps({"x": value}).removeprefix("x = ").strip()
 
 
-def _extends_row() -> Row:
-    return Row("extends", "string", f"a preset: {', '.join(f'`{p}`' for p in PRESETS)}", "",
-               "not set", EXTENDS["description"])
+def _merge_row(path: str, kind: str, allowed: str, schema: dict) -> Row:
+    """A row of what the loader reads to merge files, not a field of the model."""
+    return Row(path, kind, allowed, "", "not set", schema["description"])
 
 
 def markdown() -> str:
@@ -217,20 +233,41 @@ def json_schema() -> dict:
     It is ``Scenario.model_json_schema()`` with ``extends`` allowed, and with what a file must
     hold relaxed to what the loader's merge leaves to the user: a file that extends a preset
     needs no field at all, and a table (merged key by key into the preset's) no field or entry
-    of its own; an item of an array of tables (which replaces the preset's array) stays
-    complete. So the schema refuses nothing the loader takes; the loader checks the rest.
+    of its own; an item of an array of named items (merged by name) no field but its name, and
+    may say ``remove``; an item of any other array of tables (which replaces the inherited
+    array) stays complete. So the schema refuses nothing the loader takes; the loader checks
+    the rest.
     """
     schema = Scenario.model_json_schema()
-    schema["properties"] = {"extends": EXTENDS, **schema["properties"]}
+    schema["properties"] = {"extends": EXTENDS, "replace": REPLACE, **schema["properties"]}
     items = {_def_name(s["items"]) for s in _subschemas(schema) if "$ref" in s.get("items", {})}
+    keys = {model.__name__: item_key(model) for model in _models(Scenario)}
     for name, definition in schema["$defs"].items():
-        if name not in items:
+        if name in items and keys.get(name):  # a named item may give only what it changes
+            definition["required"] = [keys[name]]
+            definition["properties"]["remove"] = REMOVE
+        elif name not in items:
             definition.pop("required", None)
             for field in definition["properties"].values():
                 field.pop("minProperties", None)
     schema["if"] = {"not": {"required": ["extends"]}}
     schema["then"] = {"required": schema.pop("required")}
     return {"$schema": DIALECT, **schema}
+
+
+def _models(model: type[BaseModel]) -> list[type[BaseModel]]:
+    """``model`` and every model its fields hold, at any depth."""
+    found = [model]
+    for field in model.model_fields.values():
+        for tp in _types(field.annotation):
+            if isinstance(tp, type) and issubclass(tp, BaseModel) and tp not in found:
+                found += [m for m in _models(tp) if m not in found]
+    return found
+
+
+def _types(tp: Any) -> list[Any]:
+    """``tp`` and every type argument in it (of Annotated, unions, lists, dicts)."""
+    return [tp, *(t for arg in get_args(tp) for t in _types(arg))]
 
 
 def _def_name(ref: dict) -> str:

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
 import sys
 import tomllib
 import types
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 import tomli_w
 from pydantic import (BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo,
@@ -480,6 +483,8 @@ class Sanction(Strict):
     """A sanction: what it blocks, for citizens on the lists or in the grades it names, from its
     start (a grade counts where the region is connected and the citizen scored)."""
 
+    merge_key: ClassVar[str] = "kind"  # a file's sanctions merge with those it extends by kind
+
     kind: Annotated[SanctionKind, about("What it blocks.")]
     grades: Annotated[list[str], about(
         "Citizens in these grades (names of scoring.grades) are sanctioned.")] = []
@@ -499,6 +504,7 @@ class Sanction(Strict):
 class Reward(Strict):
     """A reward for citizens in the grades it names, from its start."""
 
+    merge_key: ClassVar[str] = "kind"
     kind: Annotated[RewardKind, about("What it grants.")]
     grades: Annotated[list[str], Field(min_length=1), about(
         "Citizens in these grades (names of scoring.grades) are rewarded.")]
@@ -788,6 +794,11 @@ def dated_series(model: BaseModel, prefix: str = "") -> list[tuple[str, list[Dat
     return found
 
 
+# Where a value of merged tables was written: its location in that file, and the file if not
+# the first of the chain (``Resolved.locate``).
+Locate = Callable[[tuple], tuple[tuple, str | None]]
+
+
 class ScenarioError(ValueError):
     """A scenario that cannot be used; the message names file, field, value and what is allowed."""
 
@@ -802,15 +813,137 @@ def preset_summaries() -> dict[str, str]:
     return {name: tomllib.loads(preset_text(name)).get("description", "") for name in PRESETS}
 
 
-def _merge(base: dict, override: dict) -> dict:
-    """Tables merge key by key; any other value (arrays included) replaces the base's."""
+# How files compose (docs/scenarios.md). A file may extend a preset or another file; its tables
+# merge into what it extends key by key, its arrays of named items (``item_key``) item by item.
+MAX_EXTENDS = 32  # files and presets in one chain of extends
+REMOVE = "remove"  # `remove = true` in an item of a named array removes the inherited item
+
+
+def item_key(model: type[BaseModel]) -> str | None:
+    """The field that names the items of an array of ``model`` tables, by which a file merges
+    them with the items it extends: the model's ``merge_key``, else ``name`` if it has one."""
+    key = getattr(model, "merge_key", "name")
+    return key if key in model.model_fields else None
+
+
+def _named_key(loc: tuple) -> str | None:
+    """The key of the items of the array at ``loc`` if the schema says it is one of named items."""
+    tp, _ = _schema_at(loc)
+    if get_origin(tp) is not list:
+        return None
+    item, _ = unwrap(get_args(tp)[0])
+    return item_key(item) if _is_model(item) else None
+
+
+def named_arrays(model: type[BaseModel] = Scenario, prefix: str = "") -> dict[str, str]:
+    """Each array of named items reached through tables: dotted path -> the key of its items."""
+    found = {}
+    for name, field in model.model_fields.items():
+        tp, _ = unwrap(field.annotation, field.metadata)
+        item = unwrap(get_args(tp)[0])[0] if get_origin(tp) is list else tp
+        if _is_model(item) and item is not tp and item_key(item):
+            found[prefix + name] = item_key(item)
+        elif _is_model(tp):
+            found |= named_arrays(tp, f"{prefix}{name}.")
+    return found
+
+
+def _merge(base: dict, override: dict, origin: str, replace: frozenset[tuple] = frozenset(),
+           loc: tuple = ()) -> dict:
+    """A file's tables (``override``) over those it extends: tables merge key by key, arrays of
+    named items by name (unless ``replace`` names them), and anything else replaces the base's.
+    ``loc`` names items of named arrays by their key, so ``replace`` may reach into them."""
     out = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+        here, old = (*loc, key), out.get(key, [])
+        if isinstance(value, dict) and isinstance(old, dict):
+            out[key] = _merge(old, value, origin, replace, here)
+        elif here not in replace and _both_tables(old, value) and (name := _named_key(here)):
+            out[key] = _merge_items(old, value, name, origin, replace, here)
         else:
             out[key] = value
     return out
+
+
+def _both_tables(old: Any, new: Any) -> bool:
+    """Two arrays of tables (none inherited is an empty one), the new one not empty: `x = []`
+    means none, not "no change"."""
+    return (isinstance(old, list) and isinstance(new, list) and bool(new)
+            and all(isinstance(item, dict) for item in old + new))
+
+
+def _merge_items(inherited: list[dict], given: list[dict], key: str, origin: str,
+                 replace: frozenset[tuple], loc: tuple) -> list[dict]:
+    """An item named as an inherited one changes the fields it gives, or with `remove = true`
+    removes it; an item of a new name is added after the inherited ones."""
+    field, names = _dotted(loc), [item.get(key) for item in inherited]
+    out: list[dict | None] = list(inherited)
+    seen: set[str] = set()
+    for i, item in enumerate(given):
+        where = f"{origin}: field '{field}.{i}'"
+        name, remove = item.get(key), item.get(REMOVE, False)
+        changes = {k: v for k, v in item.items() if k != REMOVE}
+        if not isinstance(name, str):
+            raise ScenarioError(f"{where}: an item of {field} needs a {key} (a string): a file's"
+                                f" items of {field} merge by {key} with those it extends")
+        if not isinstance(remove, bool):
+            raise ScenarioError(f"{origin}: field '{field}.{i}.{REMOVE}': value {_show(remove)}"
+                                " is not allowed; it must be true or false")
+        at = [j for j, n in enumerate(names) if n == name]
+        if at and name in seen:
+            raise ScenarioError(f"{where}: {key} {name!r} is given twice in {field}; give an"
+                                f" inherited {key} once, or the whole array with"
+                                f" replace = [\"{field}\"]")
+        seen.add(name)
+        if len(at) > 1:
+            raise ScenarioError(f"{where}: {len(at)} inherited items of {field} have {key}"
+                                f" {name!r}; give the whole array with replace = [\"{field}\"]")
+        if remove and not at:
+            raise ScenarioError(f"{where}: remove = true, but no inherited item of {field} has"
+                                f" {key} {name!r}; they are {_show(names)}")
+        if remove and len(changes) > 1:
+            raise ScenarioError(f"{where}: an item with remove = true gives only its {key}, not"
+                                f" {', '.join(sorted(set(changes) - {key}))}")
+        if remove:
+            out[at[0]] = None
+        elif at:
+            out[at[0]] = _merge(out[at[0]], changes, origin, replace, (*loc, name))
+        else:
+            out.append(changes)
+    return [item for item in out if item is not None]
+
+
+def _replaced(value: Any, data: dict, origin: str, extends: bool) -> frozenset[tuple]:
+    """The named arrays that a file's ``replace`` says it gives whole, as locations."""
+    if value is None:
+        return frozenset()
+    where = f"{origin}: field 'replace'"
+    if not extends:
+        raise ScenarioError(f"{where}: a file that extends nothing has nothing to replace")
+    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        raise ScenarioError(f"{where}: value {_show(value)} is not allowed; it must be an array of"
+                            " the dotted names of arrays this file gives whole, e.g."
+                            ' ["sanctions"]')
+    for path in value:
+        if _named_key(tuple(path.split("."))) is None:
+            raise ScenarioError(f"{where}: {path!r} is not an array of named items (other arrays"
+                                f" are always given whole); they are {', '.join(named_arrays())}")
+        if not _gives(data, tuple(path.split("."))):
+            raise ScenarioError(f"{where}: the file does not give {path!r}; give it in the file"
+                                " (an empty array for none)")
+    return frozenset(tuple(path.split(".")) for path in value)
+
+
+def _gives(data: Any, loc: tuple) -> bool:
+    """Whether a file's tables give ``loc`` (items of named arrays named by their key)."""
+    for i, part in enumerate(loc):
+        if isinstance(data, list) and (key := _named_key(loc[:i])):
+            data = next((x for x in data if isinstance(x, dict) and x.get(key) == part), None)
+        elif isinstance(data, dict) and part in data:
+            data = data[part]
+        else:
+            return False
+    return data is not None
 
 
 def _parse(text: str, origin: str) -> dict:
@@ -835,64 +968,188 @@ def _parse(text: str, origin: str) -> dict:
     return data
 
 
-def _resolve(data: dict, origin: str, seen: tuple[str, ...] = ()) -> dict:
-    parent = data.pop("extends", None)
-    if parent is None:
-        return data
-    if not isinstance(parent, str) or parent not in PRESETS:
-        raise ScenarioError(
-            f"{origin}: field 'extends': value {_show(parent)} is not allowed;"
-            f" it must be one of the presets {', '.join(PRESETS)}"
-        )
-    if parent in seen:
-        raise ScenarioError(f"{origin}: 'extends' loops through {parent!r}")
-    base = _resolve(_parse(preset_text(parent), f"preset {parent}"), parent, (*seen, parent))
-    merged = _merge(base, data)
-    if "name" not in data:
-        merged["name"] = f"{parent}-extended"
-    return merged
+@dataclass(frozen=True)
+class _Link:
+    """A file or preset of a chain of extends."""
+
+    identity: str  # its real path, or "preset NAME": a cycle comes back to one
+    label: str  # how a message names it
+    folder: Path | None  # where its relative `extends` are read from; None for a preset
+
+
+_Layer = tuple[_Link, dict]  # a file of a chain of extends and its own tables
+
+
+def _preset_link(name: str, label: str) -> _Link:
+    return _Link(f"preset {name}", label, None)
+
+
+def _file_link(path: Path, label: str | None = None) -> _Link:
+    try:
+        identity = str(path.resolve())
+    except (OSError, ValueError, RuntimeError):  # read already, so hardly ever
+        identity = str(path.absolute())
+    return _Link(identity, label or os.path.normpath(path), path.parent)
+
+
+def _origin(chain: tuple[_Link, ...]) -> str:
+    """The last file of a chain, as extended by the others: where its own mistakes are."""
+    *by, last = chain
+    return f"{last.label} (extended by {_arrows(by)})" if by else last.label
+
+
+def _arrows(links: Any) -> str:
+    """A chain of files as `a.toml -> b.toml`, its middle left out if it is long."""
+    labels = [link.label for link in links]
+    if len(labels) > 6:
+        labels = [*labels[:2], f"... {len(labels) - 4} more ...", *labels[-2:]]
+    return " -> ".join(labels)
+
+
+def _resolve(data: dict, chain: tuple[_Link, ...]) -> tuple[dict, tuple[_Layer, ...]]:
+    """A file's tables (``data``, of the last of ``chain``) merged over what it extends, and the
+    layers: this file and those it extends, nearest first, each with its own tables."""
+    origin = _origin(chain)
+    value = data.pop("extends", None)
+    replace = _replaced(data.pop("replace", None), data, origin, value is not None)
+    if value is None:
+        return data, ((chain[-1], data),)
+    parent, text = _extended(value, chain, origin)
+    base, above = _resolve(_parse(text, _origin((*chain, parent))), (*chain, parent))
+    try:
+        merged = _merge(base, data, origin, replace)
+    except RecursionError:  # dotted keys nest tables deeper than inline ones can
+        raise ScenarioError(f"{origin}: tables nested too deep to merge with those it"
+                            " extends") from None
+    if "name" not in data and isinstance(base.get("name"), str):
+        merged["name"] = base["name"].removesuffix("-extended") + "-extended"
+    return merged, ((chain[-1], data), *above)
+
+
+def _extended(value: Any, chain: tuple[_Link, ...], origin: str) -> tuple[_Link, str]:
+    """What ``extends = value`` names, in the last file of ``chain``, and its text: a preset by
+    name, or a file by a path relative to that file's folder. Presets extend presets only."""
+    where, presets = f"{origin}: field 'extends'", ", ".join(PRESETS)
+    folder = chain[-1].folder
+    if not isinstance(value, str):
+        raise ScenarioError(f"{where}: value {_show(value)} is not allowed; it must be a preset"
+                            f" ({presets}) or the path of a scenario file")
+    if value not in PRESETS and folder is None:
+        raise ScenarioError(f"{where}: value {_show(value)} is not allowed; a preset extends one"
+                            f" of the presets {presets}")
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError(f"{where}: more than {MAX_EXTENDS} files extend one another, from"
+                            f" {chain[0].label} to {value!r}")
+    if value in PRESETS:
+        parent, text = _preset_link(value, value), preset_text(value)
+    else:
+        path = folder / value
+        text = _read(path, _one_line(f"{where}: value {_show(value)} is not allowed:"
+                                     f" {os.path.normpath(path)}"))
+        parent = _file_link(path)
+    if parent.identity in {x.identity for x in chain}:
+        raise ScenarioError(f"{where}: value {_show(value)} makes a cycle:"
+                            f" {_arrows((*chain, parent))}")
+    return parent, text
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A preset or TOML file merged over all it extends, not yet validated."""
+
+    data: dict  # the merged tables
+    layers: tuple[_Layer, ...]  # the file and those it extends, nearest first
+
+    @property
+    def origin(self) -> str:
+        """Where its mistakes are reported from: the file, and the chain it extends if that
+        holds a user's file (``my.toml (extends base.toml -> china-2018)``)."""
+        root, *parents = (link for link, _ in self.layers)
+        if any(p.folder is not None for p in parents):
+            return f"{root.label} (extends {_arrows(parents)})"
+        return root.label
+
+    def locate(self, loc: tuple) -> tuple[tuple, str | None]:
+        """Where the merged value at ``loc`` was written: its location in the nearest file
+        that gives it, and that file's label if it is not the first; (loc, None) if unknown."""
+        for i, (link, data) in enumerate(self.layers):
+            found = _find(data, self.data, loc)
+            if found is not None:
+                return found, (link.label if i else None)
+        return loc, None
+
+
+def _find(data: Any, merged: Any, loc: tuple) -> tuple | None:
+    """``loc`` of the merged tables as a location in one file's ``data``, or None if the file
+    does not give it. Items of named arrays are matched by their key, other items by index."""
+    out = []
+    for i, part in enumerate(loc):
+        if isinstance(merged, list) and isinstance(data, list) and isinstance(part, int):
+            item, key = merged[part] if part < len(merged) else None, _named_key(loc[:i])
+            if key and isinstance(item, dict) and key in item:
+                part = next((j for j, x in enumerate(data)
+                             if isinstance(x, dict) and x.get(key) == item[key]), None)
+            if part is None or part >= len(data):
+                return None
+            data, merged = data[part], item
+        elif isinstance(merged, dict) and isinstance(data, dict) and part in data:
+            data, merged = data[part], merged.get(part)
+        else:
+            return None
+        out.append(part)
+    return tuple(out)
+
+
+def resolve(source: str | Path) -> Resolved:
+    """A preset (by name) or TOML file merged over all it extends."""
+    if isinstance(source, str) and source in PRESETS:
+        root, text = _preset_link(source, f"preset {source}"), preset_text(source)
+    else:
+        text = _read(Path(source))
+        root = _file_link(Path(source), str(source))
+    return Resolved(*_resolve(_parse(text, root.label), (root,)))
 
 
 def load(source: str | Path) -> Scenario:
     """A scenario from a preset name or a TOML file; raises ScenarioError with a readable message."""
-    if isinstance(source, str) and source in PRESETS:
-        origin, text = f"preset {source}", preset_text(source)
-    else:
-        origin, text = str(source), _read(Path(source))
-    return validate(_resolve(_parse(text, origin), origin), origin)
+    resolved = resolve(source)
+    return validate(resolved.data, resolved.origin, resolved.locate)
 
 
-def _read(path: Path) -> str:
-    """The text of a scenario file, or a ScenarioError that says why it cannot be one."""
+def _read(path: Path, label: str | None = None) -> str:
+    """The text of a scenario file, or a ScenarioError that says why it cannot be one (naming
+    it as ``label``, by default its path)."""
+    label = label or str(path)
     try:
         if path.is_dir():
-            raise ScenarioError(f"{path}: is a folder; give a scenario file or a preset name")
+            raise ScenarioError(f"{label}: is a folder; give a scenario file or a preset name")
         if not path.is_file():
-            raise ScenarioError(f"{path}: no such preset or file; presets are:"
+            raise ScenarioError(f"{label}: no such preset or file; presets are:"
                                 f" {', '.join(PRESETS)}")
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise ScenarioError(f"{path}: {path.stat().st_size:_} bytes is too large for a"
+            raise ScenarioError(f"{label}: {path.stat().st_size:_} bytes is too large for a"
                                 f" scenario file (at most {MAX_FILE_BYTES:_})")
         raw = path.read_bytes()
     except OSError as err:
-        raise ScenarioError(f"{path}: cannot be read ({err.strerror or err})") from None
+        raise ScenarioError(f"{label}: cannot be read ({err.strerror or err})") from None
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ScenarioError(f"{path}: the file is UTF-16; a scenario must be a UTF-8 TOML file")
+        raise ScenarioError(f"{label}: the file is UTF-16; a scenario must be a UTF-8 TOML file")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise ScenarioError(
-            f"{path}: line {line}: byte 0x{raw[err.start]:02x} is not UTF-8;"
+            f"{label}: line {line}: byte 0x{raw[err.start]:02x} is not UTF-8;"
             " a scenario must be a UTF-8 TOML file"
         ) from None
 
 
-def validate(data: dict, origin: str) -> Scenario:
+def validate(data: dict, origin: str, locate: Locate | None = None) -> Scenario:
+    """The scenario of merged tables; ``locate`` says where in which file a value was written."""
     try:
         return Scenario.model_validate(data, context={"grade_names": _grade_names(data)})
     except ValidationError as err:
-        raise ScenarioError(describe_errors(err, origin)) from None
+        raise ScenarioError(describe_errors(err, origin, locate)) from None
 
 
 def _grade_names(data: Any) -> list[str] | None:
@@ -1068,7 +1325,9 @@ def _problems(errors: list[dict]) -> list[str]:
     """Each problem once: an unknown key of a fixed table is one problem, not also a bad value."""
     unknown = {tuple(e["loc"][:-1]) for e in errors if e["loc"][-1:] == ("[key]",)}
     kept = [e for e in errors if e["loc"][-1:] == ("[key]",) or tuple(e["loc"]) not in unknown]
-    return list(dict.fromkeys(_one_line(_problem(e)) for e in kept))
+    return list(dict.fromkeys(_one_line(_problem(e) + (f" (set in {e['source']})"
+                                                       if e.get("source") else ""))
+                              for e in kept))
 
 
 def _one_line(text: str) -> str:
@@ -1076,10 +1335,15 @@ def _one_line(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def describe_errors(err: ValidationError, origin: str) -> str:
+def describe_errors(err: ValidationError, origin: str, locate: Locate | None = None) -> str:
     """A problem as one line: file, dotted field, offending value and what is allowed; several
-    as a header line and one line each (the first MAX_PROBLEMS)."""
-    problems = _problems(err.errors(include_url=False))
+    as a header line and one line each (the first MAX_PROBLEMS). With ``locate``, a field is
+    named where it was written, and the file that wrote it if not the first."""
+    errors = err.errors(include_url=False)
+    if locate is not None:
+        errors = [{**e, **dict(zip(("loc", "source"), locate(tuple(e["loc"])), strict=True))}
+                  for e in errors]
+    problems = _problems(errors)
     origin = _one_line(origin)
     if len(problems) == 1:
         return f"{origin}: {problems[0]}"
