@@ -2,7 +2,7 @@
 
 Measures agent-days per second of
 
-* panopticon's general engine (``panopticon.reference_model.run_drift``),
+* panopticon's general engine (``panopticon.runner.reference_model.run_drift``),
 * a hand-written Numba kernel of the same model (the peer the engine must stay within 3x of), and
 * Mesa 3 (one ``Agent`` object per citizen, ``model.agents.shuffle_do("step")``),
 
@@ -34,7 +34,7 @@ import numba
 import numpy as np
 from numba import njit, prange, uint64
 
-from panopticon.reference_model import (
+from panopticon.runner.reference_model import (
     BETA_A,
     BETA_B,
     DELIST_AT,
@@ -49,7 +49,7 @@ from panopticon.reference_model import (
     propensities,
     run_drift,
 )
-from panopticon.rng import draw_bits, stream_key
+from panopticon.world.rng import draw_bits, stream_key
 
 EXPECTED_DAYS = 365
 # The spec rounds its expected values; half a unit of the last digit is added to each tolerance.

@@ -14,14 +14,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from panopticon import scenario
-from panopticon.audit import MEASURES, SCHEMA, SECTIONS, Rows, gini, household_income
+from panopticon.language import scenario
+from panopticon.observers.audit import MEASURES, SCHEMA, SECTIONS, Rows, gini, household_income
 from panopticon.cli import app
-from panopticon.cohort import A_TYPE, pick
-from panopticon.consequences import EVER_PLANE
-from panopticon.counters import CONTENT_TYPES, INDEX
-from panopticon.results import audit
-from panopticon.simulation import Simulation
+from panopticon.observers.cohort import A_TYPE, pick
+from panopticon.stages.consequences import EVER_PLANE
+from panopticon.world.counters import CONTENT_TYPES, INDEX
+from panopticon.readers.results import audit
+from panopticon.runner.simulation import Simulation
 
 runner = CliRunner()
 # The whole population is the cohort: every citizen's events are told and can be recounted.
@@ -112,7 +112,7 @@ def test_audit_table_has_the_shared_schema_and_every_section(run):
 
 
 def test_counterfactual_counts_what_fear_prevented(run):
-    from panopticon.seeds import run_counterfactual
+    from panopticon.runner.seeds import run_counterfactual
 
     _, data = run
     data.counterfactual = run_counterfactual(data)

@@ -10,9 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from panopticon import results, scenario
+from panopticon.readers import results
+
+from panopticon.language import scenario
 from panopticon.cli import app
-from panopticon.outfolder import FILES
+from panopticon.readers.outfolder import FILES
 
 runner = CliRunner()
 SMALL_RUN = ["--population", "3000", "--end", "2014-12-31", "--quiet"]
@@ -44,7 +46,7 @@ def test_summary_scales_counts_back_to_real_people(run_folder):
 
 
 def scenario_census() -> int:
-    from panopticon.population import load_regions
+    from panopticon.world.population import load_regions
 
     return load_regions().total
 
@@ -107,7 +109,7 @@ def test_interrupted_write_leaves_no_half_written_folder(tmp_path, monkeypatch, 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    from panopticon.simulation import Simulation
+    from panopticon.runner.simulation import Simulation
 
     data = Simulation(scenario.load(old / "scenario.toml")).run()
     results.write_run(data, target)
@@ -120,7 +122,7 @@ def test_interrupted_write_leaves_no_half_written_folder(tmp_path, monkeypatch, 
 
 
 def test_ctrl_c_during_a_run_says_nothing_was_written(tmp_path, monkeypatch):
-    from panopticon import simulation
+    from panopticon.runner import simulation
 
     def interrupted(self, progress=None):
         raise KeyboardInterrupt

@@ -7,12 +7,12 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from panopticon import scenario
-from panopticon.codes import CAUSE_TIES, LISTED
-from panopticon.counters import ACT_KINDS, INDEX
-from panopticon.scoring import restore_and_clamp
-from panopticon.simulation import Simulation
-from panopticon.ties import REACHES, build_csr, make_ties
+from panopticon.language import scenario
+from panopticon.world.codes import CAUSE_TIES, LISTED
+from panopticon.world.counters import ACT_KINDS, INDEX
+from panopticon.stages.scoring import restore_and_clamp
+from panopticon.runner.simulation import Simulation
+from panopticon.world.ties import REACHES, build_csr, make_ties
 
 START = dt.date(2018, 1, 1)
 

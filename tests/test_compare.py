@@ -16,9 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from panopticon.cli import app
-from panopticon.compare import CompareError, compare
-from panopticon.provenance import describe_code
-from panopticon.results import split_seeds
+from panopticon.readers.compare import CompareError, compare
+from panopticon.readers.provenance import describe_code
+from panopticon.readers.results import split_seeds
 
 runner = CliRunner()
 TINY = ["--population", "20000", "--quiet", "--no-report"]

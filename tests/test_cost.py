@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
-from panopticon import cost
-from panopticon.cost import Available, CostError, check, estimate, parse_size
-from panopticon.scenario import load
+from panopticon.runner import cost
+from panopticon.runner.cost import Available, CostError, check, estimate, parse_size
+from panopticon.language.scenario import load
 
 
 def sized(n: int, name: str = "china-2018", **changes) -> object:
@@ -49,7 +49,7 @@ def test_the_score_range_costs_memory():
 def test_per_citizen_bytes_are_the_stages_arrays():
     """The arrays every stage keeps per citizen, as the simulation counts them, and the stored
     ties within 10% of the estimate's mean ties per reach."""
-    from panopticon.simulation import Simulation
+    from panopticon.runner.simulation import Simulation
 
     sc = sized(100_000)
     sim = Simulation(sc)
@@ -116,8 +116,8 @@ def test_each_seed_run_is_freed_before_the_next(monkeypatch):
     must be gone when its run returns."""
     import weakref
 
-    from panopticon import seeds
-    from panopticon.simulation import Simulation
+    from panopticon.runner import seeds
+    from panopticon.runner.simulation import Simulation
 
     alive = []
     run = Simulation.run

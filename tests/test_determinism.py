@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from panopticon import scenario
-from panopticon.counters import ACT_KINDS, INDEX
-from panopticon.results import write_run
-from panopticon.simulation import Simulation
+from panopticon.language import scenario
+from panopticon.world.counters import ACT_KINDS, INDEX
+from panopticon.readers.results import write_run
+from panopticon.runner.simulation import Simulation
 
 SMALL = {"population.size": 4000, "end": dt.date(2018, 3, 31)}
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from panopticon.engine import Engine, chunk_bounds, scratch_array
+from panopticon.world.engine import Engine, chunk_bounds, scratch_array
 
 N_REGIONS, N_COUNTERS = 3, 4
 

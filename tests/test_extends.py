@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from panopticon import scenario
+from panopticon.language import scenario
 from panopticon.cli import app
-from panopticon.scenario import (MAX_EXTENDS, PRESETS, ScenarioError, load, named_arrays,
+from panopticon.language.scenario import (MAX_EXTENDS, PRESETS, ScenarioError, load, named_arrays,
                                  preset_text, resolve, validate)
 
 CHINA = load("china-2018")

@@ -7,15 +7,15 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from panopticon import scenario
-from panopticon.behaviour import fear_tables
-from panopticon.codes import ACT_BIT, FLAG_FALSE
-from panopticon.consequences import FAMILY_SANCTIONED
-from panopticon.counters import INDEX
-from panopticon.fear import ONE, fear_run
-from panopticon.population import URBAN
-from panopticon.rng import threshold
-from panopticon.simulation import Simulation
+from panopticon.language import scenario
+from panopticon.stages.behaviour import fear_tables
+from panopticon.world.codes import ACT_BIT, FLAG_FALSE
+from panopticon.stages.consequences import FAMILY_SANCTIONED
+from panopticon.world.counters import INDEX
+from panopticon.stages.fear import ONE, fear_run
+from panopticon.world.population import URBAN
+from panopticon.world.rng import threshold
+from panopticon.runner.simulation import Simulation
 
 SMALL = {"population.size": 3000, "start": dt.date(2017, 10, 1), "end": dt.date(2018, 2, 28)}
 

@@ -19,11 +19,12 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from panopticon import calibrate as calibrate_mod
-from panopticon import cli, compare, outfolder, report, results
+from panopticon.readers import calibrate as calibrate_mod
+from panopticon import cli
+from panopticon.readers import compare, outfolder, report, results
 from panopticon.cli import app
-from panopticon.outfolder import MARKER, OutError, check_folder, estimate_run_bytes
-from panopticon.scenario import load
+from panopticon.readers.outfolder import MARKER, OutError, check_folder, estimate_run_bytes
+from panopticon.language.scenario import load
 
 runner = CliRunner()
 TINY = ["--population", "500", "--end", "2014-01-03", "--quiet"]

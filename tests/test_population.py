@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from panopticon import scenario
-from panopticon.population import (ADOPT_LEVELS, AGE_BANDS, CHILD, MANAGER, URBAN, Population,
+from panopticon.language import scenario
+from panopticon.world.population import (ADOPT_LEVELS, AGE_BANDS, CHILD, MANAGER, URBAN, Population,
                                    adoption_threshold, build, share_on)
 
 N = 200_000

@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from panopticon import scenario
+from panopticon.language import scenario
 from panopticon.cli import app
-from panopticon.consequences import CREDIT, SANCTION_BIT, active_masks, grade_steps, standing
-from panopticon.counters import INDEX
-from panopticon.population import CHILD, build, load_regions
-from panopticon.results import write_run
-from panopticon.scenario import PRESETS
-from panopticon.scoring import cap_tables, points_table, record_bits
-from panopticon.sensing import camera_density
-from panopticon.simulation import Simulation
+from panopticon.stages.consequences import CREDIT, SANCTION_BIT, active_masks, grade_steps, standing
+from panopticon.world.counters import INDEX
+from panopticon.world.population import CHILD, build, load_regions
+from panopticon.readers.results import write_run
+from panopticon.language.scenario import PRESETS
+from panopticon.stages.scoring import cap_tables, points_table, record_bits
+from panopticon.stages.sensing import camera_density
+from panopticon.runner.simulation import Simulation
 
 START, END = dt.date(2017, 1, 1), dt.date(2018, 12, 31)
 

@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from panopticon.cli import app
-from panopticon.query import QueryError, connect, run_query
-from panopticon.runfolder import RunFolder
+from panopticon.readers.query import QueryError, connect, run_query
+from panopticon.readers.runfolder import RunFolder
 
 runner = CliRunner()
 

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from panopticon import reference, scenario
+from panopticon.language import reference, scenario
 from panopticon.cli import app
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "reference.md"

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from panopticon.reference_model import (
+from panopticon.runner.reference_model import (
     EXPECTED_BLACKLISTED_FRACTION,
     EXPECTED_MEAN_SCORE,
     DriftResult,

@@ -18,10 +18,10 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from panopticon import provenance, report
+from panopticon.readers import provenance, report
 from panopticon.cli import app
-from panopticon.published import load_targets
-from panopticon.results import model_value
+from panopticon.language.published import load_targets
+from panopticon.readers.results import model_value
 
 runner = CliRunner()
 TINY = ["--population", "20000", "--start", "2017-11-01", "--end", "2018-01-31", "--quiet",

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 
-from panopticon.counters import ACT_KINDS
-from panopticon.rng import (EXP_QUANTILES, STREAMS, chance, exponential, stream_key, uniform,
+from panopticon.world.counters import ACT_KINDS
+from panopticon.world.rng import (EXP_QUANTILES, STREAMS, chance, exponential, stream_key, uniform,
                             uniform_array)
 
 N = 1_000_000

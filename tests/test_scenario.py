@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from panopticon import scenario
-from panopticon.scenario import PRESETS, ScenarioError, load, validate
+from panopticon.language import scenario
+from panopticon.language.scenario import PRESETS, ScenarioError, load, validate
 
 PRESET_DIR = Path(scenario.__file__).parent / "presets"
 EXTENDS = 'extends = "china-2018"\n'

@@ -10,10 +10,12 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from panopticon import results, scenario
+from panopticon.readers import results
+
+from panopticon.language import scenario
 from panopticon.cli import app
-from panopticon.outfolder import FILES, SEED_FILES
-from panopticon.seeds import run_seeds
+from panopticon.readers.outfolder import FILES, SEED_FILES
+from panopticon.runner.seeds import run_seeds
 
 runner = CliRunner()
 SMALL_RUN = ["--population", "2000", "--end", "2014-12-31", "--quiet", "--no-report"]

@@ -15,22 +15,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from panopticon import codes, scenario
-from panopticon.behaviour import Behaviour
-from panopticon.codes import (ACT_BIT, CAUSE_FALSE_FLAG, CAUSE_FALSE_MATCH, EXIT_BAN,
+from panopticon.world import codes
+
+from panopticon.language import scenario
+from panopticon.stages.behaviour import Behaviour
+from panopticon.world.codes import (ACT_BIT, CAUSE_FALSE_FLAG, CAUSE_FALSE_MATCH, EXIT_BAN,
                               FALSE_MATCH, FLAG_FALSE, FLAG_TRUE, IN_DEFAULT, JUDGED,
                               JUDGMENT_UNPAID, LISTED, MISCONDUCT, PAY_DEBT, PAY_TAX, POST_AGAINST,
                               POST_TYPE, POST_TYPE_SHIFT, STALE, TAX_CASE, TAX_LISTED)
-from panopticon.consequences import (CREDIT, JOB, PLANE, REWARD_BIT, SANCTION_BIT, SCHOOL,
+from panopticon.stages.consequences import (CREDIT, JOB, PLANE, REWARD_BIT, SANCTION_BIT, SCHOOL,
                                      TRAIN, active_masks)
-from panopticon.counters import ACT_KINDS, CONTENT_TYPES, INDEX, N_COUNTERS
-from panopticon.engine import Engine
-from panopticon.population import (CHILD, MANAGER, URBAN, Population, adoption_threshold,
+from panopticon.world.counters import ACT_KINDS, CONTENT_TYPES, INDEX, N_COUNTERS
+from panopticon.world.engine import Engine
+from panopticon.world.population import (CHILD, MANAGER, URBAN, Population, adoption_threshold,
                                    build)
-from panopticon.registry import Registry
-from panopticon.scoring import Scoring, grade_table
-from panopticon.sensing import CAMERA, CHANNEL, Sensing, camera_density, lawful_flag_rate
-from panopticon.simulation import Simulation
+from panopticon.stages.registry import Registry
+from panopticon.stages.scoring import Scoring, grade_table
+from panopticon.stages.sensing import CAMERA, CHANNEL, Sensing, camera_density, lawful_flag_rate
+from panopticon.runner.simulation import Simulation
 
 SEED = 1
 N_REGIONS = 31

@@ -8,9 +8,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from panopticon import scenario
-from panopticon.population import CHILD, Population, build
-from panopticon.ties import (FOLLOWS, FRIENDS, HOUSEHOLD, REACHES, SCHOOL, WORK_BANDS, WORKPLACE,
+from panopticon.language import scenario
+from panopticon.world.population import CHILD, Population, build
+from panopticon.world.ties import (FOLLOWS, FRIENDS, HOUSEHOLD, REACHES, SCHOOL, WORK_BANDS, WORKPLACE,
                              TieCSR, Ties, build_csr, build_csrs, clustering, csr_share, make_ties,
                              max_ties, permute, reciprocity, tail_exponent, tie_share, ties_into)
 

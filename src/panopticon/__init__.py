@@ -1,8 +1,9 @@
 """panopticon: a social credit system simulated on synthetic citizens, and an audit of it."""
 
-from .results import write_run
-from .scenario import Scenario, ScenarioError
-from .simulation import RunData, Simulation
+from .language.scenario import Scenario, ScenarioError
+from .readers.results import write_run
+from .runner.rundata import RunData
+from .runner.simulation import Simulation
 
 __all__ = ["RunData", "Scenario", "ScenarioError", "Simulation", "write_run"]
 __version__ = "0.1.0"

@@ -18,20 +18,33 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
-from . import scenario as scenario_mod
-from .engine import DEFAULT_CHUNK
-from .outfolder import (OutError, check_file, check_folder, claimed, default_folder,
-                        estimate_run_bytes, source_name)
-from .population import represented
-from .scenario import Scenario, ScenarioError
+from .language import scenario as scenario_mod
+from .language.scenario import Scenario, ScenarioError
+from .readers.outfolder import (
+    OutError,
+    check_file,
+    check_folder,
+    claimed,
+    default_folder,
+    estimate_run_bytes,
+    source_name,
+)
+from .world.engine import DEFAULT_CHUNK
+from .world.population import represented
 
 if TYPE_CHECKING:  # the simulation and pyarrow load only when a command needs them
     import pyarrow as pa
 
-    from .simulation import RunData
+    from .runner.rundata import RunData
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Simulate a social credit system on synthetic citizens, and audit it.")
@@ -86,7 +99,7 @@ def check_memory(sc: Scenario, memory_limit: str | None, seeds: int = 1,
                  counterfactual: bool = False, parallel: int = 1) -> None:
     """Refuse, before anything is allocated, runs whose memory estimate is above the limit
     (``--memory-limit``, default the memory available); ``cost.check``."""
-    from .cost import CostError, check, estimate, parse_size
+    from .runner.cost import CostError, check, estimate, parse_size
 
     try:
         limit = "available" if memory_limit is None else parse_size(memory_limit)
@@ -132,8 +145,8 @@ def run(
 ) -> None:
     """Run a scenario and write its run folder and report; end with the model beside the
     published record and the audit's headline figures."""
-    from .cost import CostError
-    from .results import write_run
+    from .readers.results import write_run
+    from .runner.cost import CostError
 
     try:
         sc = resolve(scenario, population, scale, start, end, seed)
@@ -172,9 +185,9 @@ def make_report(folder: Path, png: bool) -> None:
     long it took."""
     import time
 
-    from .figures import write_figures
-    from .report import load_run, write_report
-    from .runfolder import RunFolderError
+    from .readers.figures import write_figures
+    from .readers.report import load_run, write_report
+    from .readers.runfolder import RunFolderError
 
     began = time.perf_counter()
     try:
@@ -211,7 +224,7 @@ def simulate(sc: Scenario, seeds: int, chunk_size: int, threads: int, quiet: boo
              counterfactual: bool = False) -> tuple[RunData, pa.Table | None]:
     """Run the seeds, then the first seed with fear off if asked, under one progress bar over
     runs x days; see ``seeds.run_seeds`` and ``seeds.run_counterfactual``."""
-    from .seeds import run_counterfactual, run_seeds
+    from .runner.seeds import run_counterfactual, run_seeds
 
     runs = seeds + counterfactual
     with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
@@ -314,8 +327,8 @@ def story(
 ) -> None:
     """Tell one sampled life of a run as a dated timeline: what they did, what was observed,
     what it cost them and what was wrong in it."""
-    from .runfolder import RunFolderError
-    from .story import StoryError, render
+    from .readers.runfolder import RunFolderError
+    from .readers.story import StoryError, render
 
     try:
         console.print(render(run, citizen))
@@ -346,7 +359,7 @@ def schema(markdown: Annotated[bool, typer.Option(
            = False) -> None:
     """Print the JSON Schema of a scenario file, for TOML editors (taplo, Even Better TOML):
     panopticon schema > scenario.schema.json, then #:schema ./scenario.schema.json atop a file."""
-    from . import reference
+    from .language import reference
 
     print(reference.markdown() if markdown else json.dumps(reference.json_schema(), indent=2),
           end="" if markdown else "\n")
@@ -371,7 +384,7 @@ def query(
                                "the run's tables and writes nothing.")] = False,
 ) -> None:
     """Run SQL over a run folder's Parquet files and print the result."""
-    from .query import QueryError, run_query, to_csv, to_json, to_table
+    from .readers.query import QueryError, run_query, to_csv, to_json, to_table
 
     try:
         result = run_query(run, sql, limit or None, allow_writes)
@@ -406,8 +419,8 @@ def compare_runs(
         "--overwrite", help="Replace the table an earlier compare wrote at --out.")] = False,
 ) -> None:
     """Runs side by side on their common dates, with differences against the first run."""
-    from .compare import CompareError, compare, to_table, write_aligned
-    from .runfolder import RunFolderError
+    from .readers.compare import CompareError, compare, to_table, write_aligned
+    from .readers.runfolder import RunFolderError
 
     try:
         if out is not None:
@@ -460,9 +473,15 @@ def calibrate(
 ) -> None:
     """Fit the scenario's free parameters to the published targets with Optuna (TPE); write the
     calibrated scenario, fit.csv and fit.png."""
-    from .calibrate import BATCH, STUDY_FILE, CalibrationError, complete, storage_url
-    from .calibrate import calibrate as run_calibration
-    from .cost import CostError
+    from .readers.calibrate import (
+        BATCH,
+        STUDY_FILE,
+        CalibrationError,
+        complete,
+        storage_url,
+    )
+    from .readers.calibrate import calibrate as run_calibration
+    from .runner.cost import CostError
 
     try:
         sc = resolve(scenario, None, None, None, None, seed)
@@ -515,10 +534,10 @@ def fit(
     = None,
 ) -> None:
     """Write fit.csv and fit.png (model median and 90% band beside each target) for a run."""
-    from .calibrate import CalibrationError, write_fit
-    from .published import load_targets
-    from .results import split_seeds
-    from .runfolder import RunFolderError, open_run
+    from .language.published import load_targets
+    from .readers.calibrate import CalibrationError, write_fit
+    from .readers.results import split_seeds
+    from .readers.runfolder import RunFolderError, open_run
 
     folder = out or run
     try:

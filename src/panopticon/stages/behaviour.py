@@ -25,13 +25,31 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from .codes import (DEBT_DEFAULT, IN_DEFAULT, JUDGED, LISTED, ONLINE_POST, PAY_DEBT, PAY_TAX,
-                    POST_AGAINST, POST_TYPE, POST_TYPE_SHIFT, TAX_CASE)
-from .counters import ACT_KINDS, CONTENT_TYPES, INDEX, act_counter
-from .engine import RegionRuns, scratch_array
-from .population import CHILD, URBAN, Population, adoption_threshold
-from .rng import EXP_QUANTILES, bits53, chance, exponential, stream_key, threshold
-from .scenario import Scenario
+from ..language.scenario import Scenario
+from ..world.codes import (
+    DEBT_DEFAULT,
+    IN_DEFAULT,
+    JUDGED,
+    LISTED,
+    ONLINE_POST,
+    PAY_DEBT,
+    PAY_TAX,
+    POST_AGAINST,
+    POST_TYPE,
+    POST_TYPE_SHIFT,
+    TAX_CASE,
+)
+from ..world.counters import ACT_KINDS, CONTENT_TYPES, INDEX, act_counter
+from ..world.engine import RegionRuns, scratch_array
+from ..world.population import CHILD, URBAN, Population, adoption_threshold
+from ..world.rng import (
+    EXP_QUANTILES,
+    bits53,
+    chance,
+    exponential,
+    stream_key,
+    threshold,
+)
 
 WHO = {"everyone": 0, "adults": 1, "internet_users": 2, "payment_users": 3}
 # Which fixed trait scales each act kind's rate.

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .engine import DEFAULT_CHUNK, Engine
-from .rng import bits53, chance, stream_key, threshold
+from ..world.engine import DEFAULT_CHUNK, Engine
+from ..world.rng import bits53, chance, stream_key, threshold
 
 START_SCORE = 1000
 DETECT_P = 0.3

@@ -18,7 +18,15 @@ import tomli_w
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from .scenario import PRESETS, Note, Scenario, item_key, named_arrays, range_text, unwrap
+from .scenario import (
+    PRESETS,
+    Note,
+    Scenario,
+    item_key,
+    named_arrays,
+    range_text,
+    unwrap,
+)
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 WORDS = {bool: "true/false", int: "integer", float: "number", str: "string", dt.date: "date"}

@@ -17,14 +17,27 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .codes import (DEBT_DEFAULT, EXIT_BAN, IN_DEFAULT, JUDGED, JUDGMENT_UNPAID, LISTED,
-                    MISCONDUCT, ONBOARD_MISCONDUCT, PAY_DEBT, PAY_TAX, STALE, TAX_ARREARS,
-                    TAX_CASE, TAX_LISTED)
-from .counters import INDEX
-from .engine import RegionRuns, scratch_array
-from .population import Population, share_on
-from .rng import chance, stream_key, uniform_array
-from .scenario import Scenario
+from ..language.scenario import Scenario
+from ..world.codes import (
+    DEBT_DEFAULT,
+    EXIT_BAN,
+    IN_DEFAULT,
+    JUDGED,
+    JUDGMENT_UNPAID,
+    LISTED,
+    MISCONDUCT,
+    ONBOARD_MISCONDUCT,
+    PAY_DEBT,
+    PAY_TAX,
+    STALE,
+    TAX_ARREARS,
+    TAX_CASE,
+    TAX_LISTED,
+)
+from ..world.counters import INDEX
+from ..world.engine import RegionRuns, scratch_array
+from ..world.population import Population, share_on
+from ..world.rng import chance, stream_key, uniform_array
 
 EVER_LISTED, EVER_EXIT_BAN, EVER_MISCONDUCT = 1, 2, 4  # history: on each list at least once
 # Records that open, advance or close a case; a citizen with none and no status has no case.

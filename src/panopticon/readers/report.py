@@ -19,10 +19,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .audit import SCHEMA as AUDIT_SCHEMA
-from .counters import ACT_KINDS
+from ..language.published import SERIES, Target, load_targets
+from ..observers.audit import SCHEMA as AUDIT_SCHEMA
+from ..world.counters import ACT_KINDS
 from .provenance import describe, scenario_changed
-from .published import SERIES, Target, load_targets
 from .results import BANDS, model_series, split_seeds, write_atomic
 from .runfolder import open_run
 

@@ -24,7 +24,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from . import scenario as scenario_mod
+from ..language import scenario as scenario_mod
 
 SUMMARY, SCENARIO = "summary.json", "scenario.toml"
 # Every finished run folder has these; results.write_run moves a folder into place only whole.

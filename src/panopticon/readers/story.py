@@ -15,7 +15,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from .cohort import LAWFUL_POST, SCHEMA
+from ..observers.cohort import LAWFUL_POST, SCHEMA
 from .runfolder import open_run
 
 HARMS = ("blocked", "sanction", "family")  # kinds that cost the citizen something

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .codes import CAUSE_TIES, EXIT_BAN, LISTED, MISCONDUCT, STALE
-from .counters import INDEX
-from .population import Population
+from ..language.scenario import BadCompany, Scenario
+from ..world.codes import CAUSE_TIES, EXIT_BAN, LISTED, MISCONDUCT, STALE
+from ..world.counters import INDEX
+from ..world.population import Population
+from ..world.ties import TieCSR, build_csrs, make_ties, mean_share
 from .registry import Registry
-from .scenario import BadCompany, Scenario
 from .scoring import Scoring
-from .ties import TieCSR, build_csrs, make_ties, mean_share
 
 C_STOCK, C_POINTS = INDEX["bad_company_stock"], INDEX["bad_company_points_lost"]
 # Status bits of a citizen on each list, as the published lists show them (a paid listing

@@ -21,15 +21,25 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from ..language.scenario import RewardKind, SanctionKind, Scenario
+from ..world.codes import (
+    CAUSE_FALSE_FLAG,
+    CAUSE_FALSE_MATCH,
+    CAUSE_TIES,
+    EXIT_BAN,
+    LISTED,
+    LISTS,
+    MISCONDUCT,
+    PLANE_TICKET,
+    STALE,
+    TRAIN_TICKET,
+)
+from ..world.counters import INDEX
+from ..world.engine import nonzero_into, scratch_array
+from ..world.population import CHILD, MANAGER, Population
+from ..world.rng import bits53, stream_key, threshold
 from .behaviour import Behaviour
-from .codes import (CAUSE_FALSE_FLAG, CAUSE_FALSE_MATCH, CAUSE_TIES, EXIT_BAN, LISTED, LISTS,
-                    MISCONDUCT, PLANE_TICKET, STALE, TRAIN_TICKET)
-from .counters import INDEX
-from .engine import nonzero_into, scratch_array
-from .population import CHILD, MANAGER, Population
 from .registry import Registry
-from .rng import bits53, stream_key, threshold
-from .scenario import RewardKind, SanctionKind, Scenario
 from .scoring import N_CUTS, Scoring, is_scored
 
 SANCTION_BIT = {k: 1 << i for i, k in enumerate(SanctionKind.__args__)}  # type: ignore[attr-defined]

@@ -25,17 +25,24 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from ..language.scenario import Fear as FearSpec
+from ..language.scenario import Scenario
+from ..world.codes import (
+    ACT_BIT,
+    FALSE_MATCH,
+    FLAG_FALSE,
+    FLAG_TRUE,
+    JUDGMENT_UNPAID,
+    TAX_LISTED,
+)
+from ..world.counters import INDEX
+from ..world.engine import RegionRuns
+from ..world.population import URBAN, Population
+from ..world.ties import build_csrs, make_ties, mean_share
 from .behaviour import Behaviour
-from .codes import (ACT_BIT, FALSE_MATCH, FLAG_FALSE, FLAG_TRUE, JUDGMENT_UNPAID, TAX_LISTED)
 from .company import Company
 from .consequences import FAMILY_SANCTIONED, Consequences
-from .counters import INDEX
-from .engine import RegionRuns
-from .population import URBAN, Population
-from .scenario import Fear as FearSpec
-from .scenario import Scenario
 from .sensing import Sensing
-from .ties import build_csrs, make_ties, mean_share
 
 ONE = 65535  # risk 1
 C_RISK = INDEX["perceived_risk_permille_sum"]

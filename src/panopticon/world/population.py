@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .data import read_csv
+from ..data import read_csv
+from ..language.scenario import DatedValue
+from ..language.scenario import Population as PopulationSpec
 from .rng import stream_key, uniform, uniform_array
-from .scenario import DatedValue, Population as PopulationSpec
 
 AGE_BANDS = ("0-14", "15-29", "30-44", "45-59", "60+")
 CHILD = 0

@@ -12,10 +12,11 @@ import gc
 
 import pyarrow as pa
 
-from .audit import counterfactual_scenario
-from .results import tag_seed, timeseries
-from .scenario import Scenario
-from .simulation import Progress, RunData, Simulation
+from ..language.scenario import Scenario
+from ..observers.audit import counterfactual_scenario
+from ..readers.results import tag_seed, timeseries
+from .rundata import RunData
+from .simulation import Progress, Simulation
 
 
 def run_seeds(scenario: Scenario, k: int, chunk_size: int, threads: int,

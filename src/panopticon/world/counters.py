@@ -6,7 +6,7 @@ make every total independent of chunking and threads. Each stage adds only to it
 
 from __future__ import annotations
 
-from .scenario import ActKind, ContentType
+from ..language.scenario import ActKind, ContentType
 
 ACT_KINDS: tuple[str, ...] = ActKind.__args__  # type: ignore[attr-defined]
 CONTENT_TYPES: tuple[str, ...] = ContentType.__args__  # type: ignore[attr-defined]

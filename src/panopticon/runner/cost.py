@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from .counters import N_COUNTERS
-from .scenario import Scenario, province_codes
+from ..language.scenario import Scenario, province_codes
+from ..world.counters import N_COUNTERS
 
 GiB = 1 << 30
 # Measured: the interpreter with NumPy, Numba, pyarrow and the compiled kernels (350 MiB for a

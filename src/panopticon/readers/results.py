@@ -23,11 +23,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .audit import audit_table, daily_differences, headline
-from .counters import INDEX, NAMES
-from .published import ANNUAL, CUMULATIVE_COLUMNS, SERIES, Target, load_targets
-from .outfolder import check_folder, estimate_run_bytes, remove_stale, scratch, write_marker
-from .simulation import RunData
+from ..language.published import (
+    ANNUAL,
+    CUMULATIVE_COLUMNS,
+    SERIES,
+    Target,
+    load_targets,
+)
+from ..observers.audit import audit_table, daily_differences, headline
+from ..runner.rundata import RunData
+from ..world.counters import INDEX, NAMES
+from .outfolder import (
+    check_folder,
+    estimate_run_bytes,
+    remove_stale,
+    scratch,
+    write_marker,
+)
 
 UNSCALED = {"score_sum", "true_score_sum", "perceived_risk_permille_sum"}
 # spread across seeds: name -> percentile (numpy's default, linear, like DuckDB's quantile_cont)

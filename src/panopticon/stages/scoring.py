@@ -19,13 +19,21 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from .codes import (ACT_BIT, CAUSE_FALSE_FLAG, CAUSE_FALSE_MATCH, FALSE_MATCH, FLAG_FALSE,
-                    RECORD_KINDS_EXTRA, WRONG_RECORDS, bit_positions)
-from .counters import INDEX, MAX_GRADES
-from .engine import RegionRuns, nonzero_into, scratch_array
-from .population import ADOPT_LEVELS, CHILD, Population, adoption_threshold
-from .rng import bits53, chance, stream_key, threshold
-from .scenario import Scenario
+from ..language.scenario import Scenario
+from ..world.codes import (
+    ACT_BIT,
+    CAUSE_FALSE_FLAG,
+    CAUSE_FALSE_MATCH,
+    FALSE_MATCH,
+    FLAG_FALSE,
+    RECORD_KINDS_EXTRA,
+    WRONG_RECORDS,
+    bit_positions,
+)
+from ..world.counters import INDEX, MAX_GRADES
+from ..world.engine import RegionRuns, nonzero_into, scratch_array
+from ..world.population import ADOPT_LEVELS, CHILD, Population, adoption_threshold
+from ..world.rng import bits53, chance, stream_key, threshold
 
 C_SCORE, C_TRUE, C_WRONG, C_GRADE0, C_SCORED = (INDEX[n] for n in (
     "score_sum", "true_score_sum", "wrongly_graded", "grade_0", "scored_citizens"))

@@ -24,10 +24,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .cost import size
-from .counters import NAMES
-from .population import load_regions
-from .scenario import PRESETS, Scenario
+from ..language.scenario import PRESETS, Scenario
+from ..runner.cost import size
+from ..world.counters import NAMES
+from ..world.population import load_regions
 
 MARKER = ".panopticon-run"
 FORMAT = 1  # the marker's format version
@@ -116,7 +116,7 @@ def remove_stale(path: Path) -> list[Path]:
 
 def marker(kind: str) -> dict:
     """The marker of a new folder of ``kind``."""
-    from . import __version__
+    from .. import __version__
 
     return {"format": FORMAT, "kind": kind, "panopticon": __version__,
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}

@@ -21,14 +21,14 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
-from . import codes
-from . import consequences as cq
-from .counters import ACT_KINDS, CONTENT_TYPES
-from .population import AGE_BANDS, URBAN
-from .rng import bits53, stream_key, threshold, uniform_array
+from ..stages import consequences as cq
+from ..world import codes
+from ..world.counters import ACT_KINDS, CONTENT_TYPES
+from ..world.population import AGE_BANDS, URBAN
+from ..world.rng import bits53, stream_key, threshold, uniform_array
 
 if TYPE_CHECKING:
-    from .simulation import Simulation
+    from ..runner.simulation import Simulation
 
 SCHEMA = pa.schema([("citizen", pa.int64()), ("date", pa.date32()), ("kind", pa.string()),
                     ("detail", pa.string()), ("wrongful", pa.bool_())])

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from . import consequences as cq
-from .counters import INDEX
-from .fear import OFFENCES
-from .population import AGE_BANDS, CHILD, URBAN, Population
-from .scenario import Scenario
+from ..language.scenario import Scenario
+from ..stages import consequences as cq
+from ..stages.fear import OFFENCES
+from ..world.counters import INDEX
+from ..world.population import AGE_BANDS, CHILD, URBAN, Population
 
 SECTIONS = ("wrongful", "disparate_impact", "collective_punishment", "chilling", "deterrence",
             "attempts_vs_people", "access")

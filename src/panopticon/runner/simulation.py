@@ -12,49 +12,25 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
-from . import population as population_mod
-from .audit import Tallies, tally
-from .behaviour import Behaviour
-from .cohort import Cohort
-from .company import Company
-from .consequences import Consequences
-from .counters import N_COUNTERS
-from .engine import DEFAULT_CHUNK, Engine
-from .fear import Fear
-from .registry import Registry
-from .scenario import Scenario
-from .scoring import Scoring
-from .sensing import Sensing
+from ..language.scenario import Scenario
+from ..observers.audit import tally
+from ..observers.cohort import Cohort
+from ..stages.behaviour import Behaviour
+from ..stages.company import Company
+from ..stages.consequences import Consequences
+from ..stages.fear import Fear
+from ..stages.registry import Registry
+from ..stages.scoring import Scoring
+from ..stages.sensing import Sensing
+from ..world import population as population_mod
+from ..world.counters import N_COUNTERS
+from ..world.engine import DEFAULT_CHUNK, Engine
+from .rundata import RunData
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class RunData:
-    """Everything a run produced, before it is written out."""
-
-    scenario: Scenario
-    seed: int
-    dates: list[dt.date]
-    counts: np.ndarray  # int64 [day, region, counter], simulated citizens
-    scale: float
-    region_codes: list[str]
-    region_names: list[str]
-    grade_names: list[str]
-    cameras: np.ndarray  # cameras in the country, per day
-    ranking: tuple[np.ndarray, np.ndarray]  # citizens per score, percentile rank per score
-    wall_seconds: float
-    bytes_per_citizen: float
-    chunk_size: int
-    threads: int
-    tallies: Tallies  # citizens per group with each audit measure
-    cohort: pa.Table  # the sampled lives' events (cohort.SCHEMA)
-    counterfactual: RunData | None = None  # the same scenario and seed with fear off, if run
 
 
 class Simulation:

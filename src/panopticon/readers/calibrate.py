@@ -33,11 +33,18 @@ import numpy as np
 import optuna
 import pyarrow as pa
 
-from .published import Target, load_targets, targets_text
-from .results import (BANDS, comparison, model_series, model_value, tag_seed, timeseries,
-                      write_atomic)
-from .scenario import Calibration, Scenario, number_at
-from .simulation import Simulation
+from ..language.published import Target, load_targets, targets_text
+from ..language.scenario import Calibration, Scenario, number_at
+from ..runner.simulation import Simulation
+from .results import (
+    BANDS,
+    comparison,
+    model_series,
+    model_value,
+    tag_seed,
+    timeseries,
+    write_atomic,
+)
 
 BATCH = 8  # trials asked before any is told: the most that run in parallel
 STARTUP_TRIALS = 10  # random trials before TPE models the results

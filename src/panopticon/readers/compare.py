@@ -21,11 +21,11 @@ import pyarrow.parquet as pq
 from rich.table import Table
 from rich.text import Text
 
+from ..language.published import CUMULATIVE_COLUMNS
+from .outfolder import check_file, table_marker
 from .provenance import code, describe_code, scenario_changed
-from .published import CUMULATIVE_COLUMNS
 from .report import leaves
 from .results import BANDS, split_seeds, write_atomic
-from .outfolder import check_file, table_marker
 from .runfolder import open_run
 
 KEY_METRICS = (

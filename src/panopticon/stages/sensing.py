@@ -16,13 +16,22 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .codes import (FALSE_MATCH, FLAG_FALSE, FLAG_TRUE, ONLINE_POST, PAY_DEBT,
-                    PAY_TAX, POST_AGAINST, POST_TYPE, POST_TYPE_SHIFT)
-from .counters import ACT_KINDS, CONTENT_TYPES, INDEX, act_counter
-from .engine import RegionRuns, scratch_array
-from .population import URBAN, Population, load_regions, share_on
-from .rng import bits53, chance, stream_key, threshold
-from .scenario import Scenario
+from ..language.scenario import Scenario
+from ..world.codes import (
+    FALSE_MATCH,
+    FLAG_FALSE,
+    FLAG_TRUE,
+    ONLINE_POST,
+    PAY_DEBT,
+    PAY_TAX,
+    POST_AGAINST,
+    POST_TYPE,
+    POST_TYPE_SHIFT,
+)
+from ..world.counters import ACT_KINDS, CONTENT_TYPES, INDEX, act_counter
+from ..world.engine import RegionRuns, scratch_array
+from ..world.population import URBAN, Population, load_regions, share_on
+from ..world.rng import bits53, chance, stream_key, threshold
 
 CAMERA, PAYMENT, COURT, TAX, CONTENT, REPORT, STAFF, NOT_AN_OFFENCE = range(8)
 CHANNEL = {

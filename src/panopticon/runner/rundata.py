@@ -1,0 +1,42 @@
+"""What a run produced, before it is written: the type the loop returns and the writer takes.
+
+It sits apart from the loop so that writing or reading a run folder does not import the day loop
+and its stages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+
+from ..language.scenario import Scenario
+
+if TYPE_CHECKING:
+    from ..observers.audit import Tallies
+
+
+@dataclass
+class RunData:
+    """Everything a run produced, before it is written out."""
+
+    scenario: Scenario
+    seed: int
+    dates: list[dt.date]
+    counts: np.ndarray  # int64 [day, region, counter], simulated citizens
+    scale: float
+    region_codes: list[str]
+    region_names: list[str]
+    grade_names: list[str]
+    cameras: np.ndarray  # cameras in the country, per day
+    ranking: tuple[np.ndarray, np.ndarray]  # citizens per score, percentile rank per score
+    wall_seconds: float
+    bytes_per_citizen: float
+    chunk_size: int
+    threads: int
+    tallies: Tallies  # citizens per group with each audit measure
+    cohort: pa.Table  # the sampled lives' events (cohort.SCHEMA)
+    counterfactual: RunData | None = None  # the same scenario and seed with fear off, if run
