@@ -10,7 +10,7 @@ import pytest
 from panopticon.language import scenario
 from panopticon.language.scenario import PRESETS, ScenarioError, load, validate
 
-PRESET_DIR = Path(scenario.__file__).parent / "presets"
+PRESET_DIR = Path(scenario.__file__).parents[1] / "presets"
 EXTENDS = 'extends = "china-2018"\n'
 REPLACE_GRADES = EXTENDS + 'replace = ["scoring.grades"]\n'
 
