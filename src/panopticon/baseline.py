@@ -335,8 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         baseline = pin(configs, args.seeds or SEEDS, args.jobs)
         save(baseline, args.file)
         n = sum(len(e["figures"]) for e in baseline["configs"])
-        print(f"pinned {n} figures of {len(configs)} presets over seeds {args.seeds or SEEDS} "
-              f"in {args.file}")
+        print(f"pinned {n} figures of {len(configs)} presets over seeds {baseline['seeds']} in "
+              f"{args.file}")
         return 0
     try:
         baseline = load(args.file)
