@@ -103,19 +103,15 @@ def figures(config: Config, seed: int, changes: dict | None = None) -> dict[str,
     return out
 
 
-def _figures_task(args: tuple[Config, int, dict | None]) -> dict[str, dict]:
-    return figures(*args)
-
-
 def run_all(configs: Sequence[Config], seeds: Sequence[int], jobs: int = 2,
             changes: dict | None = None) -> dict[Config, list[dict[str, dict]]]:
     """Each configuration's figures per seed, the runs spread over ``jobs`` processes."""
-    tasks = [(c, s, changes) for c in configs for s in seeds]
+    tasks = list(zip(*[(c, s, changes) for c in configs for s in seeds], strict=True))
     if jobs <= 1:
-        results = [_figures_task(t) for t in tasks]
+        results = list(map(figures, *tasks))
     else:  # spawned, not forked: the parent may hold threads (pytest, a thread pool)
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(_figures_task, tasks))
+            results = list(pool.map(figures, *tasks))
     return {c: results[i * len(seeds):(i + 1) * len(seeds)] for i, c in enumerate(configs)}
 
 
