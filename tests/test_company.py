@@ -9,6 +9,7 @@ import pytest
 
 from panopticon.language import scenario
 from panopticon.world.codes import CAUSE_TIES, LISTED
+from panopticon.stages.consequences import FAMILY_SANCTIONED
 from panopticon.world.counters import ACT_KINDS, INDEX
 from panopticon.stages.scoring import restore_and_clamp
 from panopticon.runner.simulation import Simulation
@@ -96,15 +97,46 @@ def test_without_the_term_nothing_is_built_or_counted(off):
     assert counts[..., INDEX["bad_company_stock"]].sum() == 0
 
 
-def test_the_term_leaves_acts_alone_and_counts_its_stock():
-    since_2014 = {"start": dt.date(2014, 1, 1)}
-    on = Simulation(small(**since_2014)).run().counts
-    off = Simulation(small(**since_2014, **{"scoring.bad_company": None})).run().counts
-    acts = [INDEX[f"acts_{k}"] for k in ACT_KINDS]
-    np.testing.assert_array_equal(on[..., acts], off[..., acts])
-    first = (START - dt.date(2014, 1, 1)).days
+ACTS = [INDEX[f"acts_{k}"] for k in ACT_KINDS]
+# from 2014, so that scores have drifted near the grades' cut-offs when the term starts in 2018
+SINCE_2014 = {"start": dt.date(2014, 1, 1), "end": dt.date(2018, 8, 31)}
+
+
+def with_and_without_term(**changes) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Counts, and who is under a sanction at the end of each day, with the term and without."""
+    runs = []
+    for term in ({}, {"scoring.bad_company": None}):
+        sim = Simulation(small(**SINCE_2014, **changes, **term))
+        days: list[np.ndarray] = []
+        counts = sim.run(lambda done, total, s=sim, d=days: d.append(
+            (s.consequences.family & FAMILY_SANCTIONED) != 0)).counts
+        runs.append((counts, np.array(days)))
+    return runs
+
+
+def first_difference(a: np.ndarray, b: np.ndarray) -> int | None:
+    """The first day (index of the leading axis) on which ``a`` and ``b`` differ, or None."""
+    days = np.flatnonzero((a != b).reshape(a.shape[0], -1).any(axis=1))
+    return int(days[0]) if days.size else None
+
+
+def test_without_fear_the_term_changes_sanctions_but_leaves_acts_alone():
+    (on, sanctioned_on), (off, sanctioned_off) = with_and_without_term(**{"fear.enabled": False})
+    assert first_difference(sanctioned_on, sanctioned_off) is not None  # the term sanctions
+    np.testing.assert_array_equal(on[..., ACTS], off[..., ACTS])
+    first = (START - SINCE_2014["start"]).days
     assert on[:first, :, INDEX["bad_company_stock"]].sum() == 0
     assert on[first:, :, INDEX["bad_company_stock"]].sum(axis=1).min() > 0
+
+
+def test_with_fear_the_term_changes_acts_only_through_the_sanctions_it_causes():
+    """Fear rises under a sanction (one's own or a tie's), and acts answer to fear: acts are the
+    same up to the first day the term has changed who is under a sanction, and may differ after."""
+    (on, sanctioned_on), (off, sanctioned_off) = with_and_without_term()
+    day = first_difference(sanctioned_on, sanctioned_off)
+    assert day is not None and day >= (START - SINCE_2014["start"]).days
+    np.testing.assert_array_equal(on[: day + 1, :, ACTS], off[: day + 1, :, ACTS])
+    assert first_difference(on[..., ACTS], off[..., ACTS]) is not None  # they do, at this size
 
 
 @pytest.mark.parametrize(("setting", "message"), [

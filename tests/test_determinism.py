@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 
 from panopticon.language import scenario
 from panopticon.world.counters import ACT_KINDS, INDEX
+from panopticon.world.engine import DEFAULT_CHUNK
 from panopticon.readers.results import write_run
 from panopticon.runner.simulation import Simulation
 
-SMALL = {"population.size": 4000, "end": dt.date(2018, 3, 31)}
+SIZE = 4000
+SMALL = {"population.size": SIZE, "end": dt.date(2018, 3, 31)}
 
 
 def small(**changes) -> scenario.Scenario:
@@ -23,14 +25,26 @@ def small(**changes) -> scenario.Scenario:
 
 @pytest.fixture(scope="module")
 def reference() -> np.ndarray:
-    return Simulation(small(), chunk_size=65_536, threads=1).run().counts
+    return Simulation(small(), chunk_size=SIZE, threads=1).run().counts  # one chunk
 
 
-@pytest.mark.parametrize(("chunk_size", "threads"), [(1000, 1), (1000, 2), (65_536, 2),
-                                                      (4000, 1), (333, 2)])
-def test_counts_do_not_depend_on_chunks_or_threads(reference, chunk_size, threads):
+# (3999, 1): a last chunk of one citizen; (2000, 2): a chunk per thread; (333, 2): many each
+@pytest.mark.parametrize(("chunk_size", "threads"), [(1000, 1), (1000, 2), (3999, 1),
+                                                      (2000, 2), (333, 2)])
+def test_counts_do_not_depend_on_chunks_or_threads(reference, engines, chunk_size, threads):
     counts = Simulation(small(), chunk_size=chunk_size, threads=threads).run().counts
+    engines.assert_ran_on(SIZE, chunk_size, threads)
     np.testing.assert_array_equal(counts, reference)
+
+
+def test_the_default_chunk_on_two_threads_gives_the_one_chunk_result(engines):
+    """The default chunk size needs more citizens than it holds to give each thread a chunk."""
+    n = DEFAULT_CHUNK + 4464
+    sc = small(**{"population.size": n, "start": dt.date(2017, 11, 1),
+                  "end": dt.date(2018, 2, 28)})  # the ties term and fear's ties from 2018
+    counts = Simulation(sc, threads=2).run().counts
+    engines.assert_ran_on(n, DEFAULT_CHUNK, 2)
+    np.testing.assert_array_equal(counts, Simulation(sc, chunk_size=n, threads=1).run().counts)
 
 
 def test_the_reference_run_exercises_the_system(reference):
@@ -40,11 +54,13 @@ def test_the_reference_run_exercises_the_system(reference):
         assert total[INDEX[name]] > 0, name
 
 
-def test_timeseries_parquet_is_byte_identical(tmp_path):
+def test_timeseries_parquet_is_byte_identical(tmp_path, engines):
     files = []
-    for chunk_size, threads in ((1000, 1), (65_536, 2)):
+    for chunk_size, threads in ((SIZE, 1), (1000, 2)):
         data = Simulation(small(end=dt.date(2014, 12, 31)), chunk_size=chunk_size,
                           threads=threads).run()
+        engines.assert_ran_on(SIZE, chunk_size, threads)
+        engines.clear()
         out = write_run(data, tmp_path / f"run-{chunk_size}-{threads}")
         files.append((out / "timeseries.parquet").read_bytes())
         files.append((out / "regions.parquet").read_bytes())

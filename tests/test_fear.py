@@ -119,9 +119,13 @@ def test_chilling_against_must_not_be_below_chilling():
         small(**{"fear.chilling": 0.5, "fear.chilling_against": 0.2})
 
 
-@pytest.mark.parametrize(("chunk_size", "threads"), [(1000, 1), (1000, 2), (65_536, 2)])
-def test_fear_runs_do_not_depend_on_chunks_or_threads(chunk_size, threads):
-    sc = small(**{"population.size": 2500, "end": dt.date(2017, 12, 31)})
-    reference = Simulation(sc, chunk_size=65_536, threads=1).run().counts
+# (1250, 2): a chunk per thread; (1000, 2): a partial last chunk, dealt to the first thread
+@pytest.mark.parametrize(("chunk_size", "threads"), [(1000, 1), (1000, 2), (1250, 2)])
+def test_fear_runs_do_not_depend_on_chunks_or_threads(engines, chunk_size, threads):
+    n = 2500
+    sc = small(**{"population.size": n, "end": dt.date(2017, 12, 31)})
+    reference = Simulation(sc, chunk_size=n, threads=1).run().counts  # one chunk
+    engines.clear()
     counts = Simulation(sc, chunk_size=chunk_size, threads=threads).run().counts
+    engines.assert_ran_on(n, chunk_size, threads)
     np.testing.assert_array_equal(counts, reference)

@@ -22,7 +22,9 @@ from panopticon.runner.reference_model import (
 )
 
 BENCHMARK = Path(__file__).parents[1] / "benchmarks" / "reference_model.py"
-N_SERIES, DAYS_SERIES = 50_001, 365  # not a multiple of any chunk size: partial last chunks
+# more citizens than the default chunk holds, and a multiple of no chunk size below: every case
+# has at least two chunks, the last one partial, so two threads are really two
+N_SERIES, DAYS_SERIES = 150_001, 365
 
 
 def assert_same_series(a: DriftResult, b: DriftResult) -> None:
@@ -41,19 +43,20 @@ def test_agrees_with_spec_expected_values() -> None:
 
 @pytest.fixture(scope="module")
 def baseline() -> DriftResult:
-    return run_drift(N_SERIES, DAYS_SERIES, seed=3, chunk_size=65_536, threads=1)
+    return run_drift(N_SERIES, DAYS_SERIES, seed=3, chunk_size=N_SERIES, threads=1)  # one chunk
 
 
 def test_baseline_exercises_the_blacklist(baseline: DriftResult) -> None:
     assert baseline.blacklisted[-1] > 0
 
 
-@pytest.mark.parametrize("chunk_size", [1_000, 65_536, N_SERIES])
+@pytest.mark.parametrize("chunk_size", [1_000, 65_536, 100_000])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_series_independent_of_chunks_and_threads(
-    baseline: DriftResult, chunk_size: int, threads: int
+    baseline: DriftResult, engines, chunk_size: int, threads: int
 ) -> None:
     result = run_drift(N_SERIES, DAYS_SERIES, seed=3, chunk_size=chunk_size, threads=threads)
+    engines.assert_ran_on(N_SERIES, chunk_size, threads)
     assert_same_series(result, baseline)
 
 

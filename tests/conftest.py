@@ -1,0 +1,35 @@
+"""Fixtures shared by the test modules."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from panopticon.world.engine import Engine
+
+
+class EngineSpy(list):
+    """Every Engine built while a test runs, so a test can check that it ran on the chunks and
+    threads it names: the engine uses no more threads than chunks, so a case with too few
+    citizens for its chunk size would silently repeat the one-thread reference."""
+
+    def assert_ran_on(self, n: int, chunk_size: int, threads: int) -> None:
+        assert self, "no engine was built"
+        for engine in self:
+            assert engine.n == n
+            assert len(engine.chunks) == math.ceil(n / chunk_size) >= threads
+            assert engine.threads == threads
+
+
+@pytest.fixture()
+def engines(monkeypatch: pytest.MonkeyPatch) -> EngineSpy:
+    spy = EngineSpy()
+    init = Engine.__init__
+
+    def recording_init(self: Engine, *args: object, **kwargs: object) -> None:
+        init(self, *args, **kwargs)
+        spy.append(self)
+
+    monkeypatch.setattr(Engine, "__init__", recording_init)
+    return spy
