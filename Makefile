@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 .PHONY: demo test test-all baseline bench clean
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/panopticon run china-2018
+	$(VENV)/bin/panopticon run china-2018 --overwrite
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest
