@@ -23,7 +23,8 @@ from panopticon.readers import calibrate as calibrate_mod
 from panopticon import cli
 from panopticon.readers import compare, outfolder, report, results
 from panopticon.cli import app
-from panopticon.readers.outfolder import MARKER, OutError, check_folder, estimate_run_bytes
+from panopticon.readers.outfolder import MARKER, OutError, check_folder
+from panopticon.runner.cost import disk_bytes
 from panopticon.language.scenario import load
 
 runner = CliRunner()
@@ -501,7 +502,7 @@ def test_the_size_estimate_is_on_the_high_side_and_grows_with_regions(tmp_path):
     assert result.exit_code == 0, result.output
     size = sum(p.stat().st_size for p in out.rglob("*"))
     sc = load(out / "scenario.toml")
-    assert size <= estimate_run_bytes(sc) <= 10 * size
+    assert size <= disk_bytes(sc) <= 10 * size
     city = sc.with_changes(**{"population.regions": ["370000"]})
-    assert estimate_run_bytes(city) < estimate_run_bytes(sc)
-    assert estimate_run_bytes(sc, seeds=3, counterfactual=True) > estimate_run_bytes(sc)
+    assert disk_bytes(city) < disk_bytes(sc)
+    assert disk_bytes(sc, seeds=3, counterfactual=True) > disk_bytes(sc)

@@ -35,9 +35,9 @@ from .readers.outfolder import (
     check_folder,
     claimed,
     default_folder,
-    estimate_run_bytes,
     source_name,
 )
+from .runner.cost import disk_bytes
 from .world.engine import DEFAULT_CHUNK
 from .world.population import represented
 
@@ -158,7 +158,7 @@ def run(
     folder = out or default_folder(scenario, sc.seed, seeds)
     try:  # before simulating: the folder must be ours to write, with room for the run
         check_folder(folder, "run", overwrite,
-                     estimate_run_bytes(sc, seeds, counterfactual, report=not no_report))
+                     disk_bytes(sc, seeds, counterfactual, report=not no_report))
     except OutError as e:
         fail(str(e))
     for warning in sc.warnings():
@@ -544,7 +544,6 @@ def fit(
         source = open_run(run)
         if not source.has("timeseries_seeds"):
             fail(f"{run}: no timeseries_seeds.parquet; run the scenario with --seeds K first")
-        check_folder(folder, "fit")
         sc = source.scenario
         weights = sc.calibration.weights if sc.calibration else {}
         runs = split_seeds(source.table("timeseries_seeds"))

@@ -3,9 +3,9 @@ of an output path made before anything is computed, and the leftovers of dead pr
 
 panopticon replaces a folder only when its marker says it is an earlier run and only when asked,
 adds files only to a folder it made (a report or a fit: also to an older panopticon's run), and
-deletes nothing it did not write. Every check is a plain function that raises ``OutError`` with one line
-(the path, what is there, what to do), so that the command line, a dashboard or a Ray task can
-call it before spending an hour on a simulation.
+deletes nothing it did not write. Every check is a plain function that raises ``OutError`` with
+one line (the path, what is there, what to do), so that the command line, a dashboard or a Ray
+task can call it before spending an hour on a simulation.
 
 Scratch names carry the writer's process id (``.NAME.partial-PID``, ``.NAME.old-PID``,
 ``.NAME.tmp-PID``): a writer removes its own on failure, and the next writer of ``NAME`` removes
@@ -24,10 +24,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..language.scenario import PRESETS, Scenario
+from ..language.scenario import PRESETS
 from ..runner.cost import size
-from ..world.counters import NAMES
-from ..world.population import load_regions
 
 MARKER = ".panopticon-run"
 FORMAT = 1  # the marker's format version
@@ -49,20 +47,11 @@ REPORT = "report.html"
 FIT_FILES = ("fit.csv", "fit.png")  # `panopticon fit` writes them into the run by default
 FIGURES_DIR, FIGURES = "figures", ("timeline", "provinces", "grades", "funnel")
 RUN_FILES = frozenset({*FILES, *SEED_FILES, REPORT, *FIT_FILES})
-OLDER_RUN = frozenset({"summary.json", "timeseries.parquet"})  # what tells an OLDER run
+# What every run folder holds, with or without the marker: what tells an OLDER run, and what
+# readers (runfolder) ask of a folder before reading it.
+RUN_MARKERS = ("summary.json", "timeseries.parquet")
 
 SCRATCH = re.compile(r"\.(?P<name>.+)\.(?P<tag>partial|old|tmp)-(?P<pid>\d+)")
-
-# Output size, measured on the default run (china-2018, 1.41 M citizens, 2,191 days: 15.9 MB with
-# its report): Parquet took 1.0 byte per regional cell and 2.5 per national one, the cohort 0.27
-# rows per member and day at 2 bytes a row. Estimates use 3 bytes a cell and 0.4 rows at 3 bytes,
-# about twice the default run (README, "Running").
-CELL_BYTES = 3
-COHORT_ROW_BYTES, COHORT_ROWS_PER_DAY = 3, 0.4
-EXTRA_COLUMNS = 12  # timeseries' columns beyond the counters (cumulative figures, cameras)
-FIXED_BYTES = 200_000  # scenario.toml, summary.json, audit and ranking tables
-REPORT_BYTES = 6_000_000  # the charting library and the page around it
-
 
 class OutError(Exception):
     """An output path that must not or cannot be written; the message is one line."""
@@ -202,7 +191,7 @@ def _check_owner(folder: Path, kind: str, overwrite: bool) -> None:
     if not entries:
         return
     found = read_marker(folder)
-    if found is None and not OLDER_RUN <= set(entries):
+    if found is None and not set(RUN_MARKERS) <= set(entries):
         resume = (" (to resume an older panopticon's study in it, pass its study file with"
                   " --storage)" if kind == "calibration" else "")
         raise OutError(f"{folder} is a folder panopticon did not make (no {MARKER}; it holds"
@@ -310,19 +299,6 @@ def claimed(path: Path, kind: str, need_bytes: int = 0) -> Iterator[Path]:
             if made:
                 path.rmdir()
         raise
-
-
-def estimate_run_bytes(sc: Scenario, seeds: int = 1, counterfactual: bool = False,
-                       report: bool = True) -> int:
-    """An estimate, on the high side, of the bytes a run folder of ``sc`` takes: the national
-    and regional series grow with days x regions x counters, the cohort with members x days."""
-    regions = len(load_regions(sc.population.regions).codes)
-    national = sc.days * (len(NAMES) + EXTRA_COLUMNS) * CELL_BYTES
-    series = national * (1 + counterfactual) * (1 + (seeds > 1) * (seeds + 3))
-    cohort = (min(sc.audit.cohort_size, sc.population.size) * sc.days
-              * COHORT_ROWS_PER_DAY * COHORT_ROW_BYTES)
-    total = (series + sc.days * regions * len(NAMES) * CELL_BYTES + cohort + FIXED_BYTES)
-    return int(total + report * (REPORT_BYTES + series))
 
 
 def source_name(source: str) -> str:

@@ -31,11 +31,11 @@ from ..language.published import (
     load_targets,
 )
 from ..observers.audit import audit_table, daily_differences, headline
+from ..runner.cost import disk_bytes
 from ..runner.rundata import RunData
 from ..world.counters import INDEX, NAMES
 from .outfolder import (
     check_folder,
-    estimate_run_bytes,
     remove_stale,
     scratch,
     write_marker,
@@ -249,7 +249,7 @@ def write_run(data: RunData, out: Path, per_seed: pa.Table | None = None, *,
     """
     out = Path(out)
     seeds = 1 if per_seed is None else len(set(per_seed.column("seed").to_pylist()))
-    check_folder(out, "run", overwrite, estimate_run_bytes(
+    check_folder(out, "run", overwrite, disk_bytes(
         data.scenario, seeds, data.counterfactual is not None, report=False))
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(out)

@@ -25,10 +25,9 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..language import scenario as scenario_mod
+from .outfolder import RUN_MARKERS
 
 SUMMARY, SCENARIO = "summary.json", "scenario.toml"
-# Every finished run folder has these; results.write_run moves a folder into place only whole.
-RUN_MARKERS = (SUMMARY, "timeseries.parquet")
 # The columns readers rely on in the series tables (built column by column, so no schema
 # constant exists for them); the cohort and the audit have theirs (cohort.SCHEMA, audit.SCHEMA).
 KEY_COLUMNS = {

@@ -7,8 +7,9 @@ written from them, the cohort's events, the per-seed tables of ``--seeds`` and t
 ``--counterfactual``. The constants that code alone does not give (the interpreter and libraries,
 working copies, tables written) were measured as peak RSS; docs/memory.md has the measurements.
 :func:`check` compares an estimate with the memory available (or a limit the user gives), so
-that a run that cannot fit is refused with one line before it starts. Callers other than the
-command line (a dashboard, a task of a study) can call both.
+that a run that cannot fit is refused with one line before it starts. :func:`disk_bytes` is the
+run folder's size on disk, which ``outfolder.check_folder`` compares with the free space. Callers
+other than the command line (a dashboard, a task of a study) can call them all.
 """
 
 from __future__ import annotations
@@ -56,6 +57,17 @@ COHORT_BYTES_PER_DAY = 40
 SEED_SLACK = 0.15
 
 
+# Disk: a run folder's size, measured on the default run (china-2018, 1.41 M citizens, 2,191 days: 15.9 MB with
+# its report): Parquet took 1.0 byte per regional cell and 2.5 per national one, the cohort 0.27
+# rows per member and day at 2 bytes a row. Estimates use 3 bytes a cell and 0.4 rows at 3 bytes,
+# about twice the default run (README, "Running").
+CELL_BYTES = 3
+COHORT_ROW_BYTES, COHORT_ROWS_PER_DAY = 3, 0.4
+EXTRA_COLUMNS = 12  # timeseries' columns beyond the counters (cumulative figures, cameras)
+FIXED_BYTES = 200_000  # scenario.toml, summary.json, audit and ranking tables
+REPORT_BYTES = 6_000_000  # the charting library and the page around it
+
+
 @dataclass(frozen=True)
 class Cost:
     """A run's memory in bytes by part; ``memory`` is their sum. (Issue 11 adds the time.)"""
@@ -90,7 +102,7 @@ def estimate(scenario: Scenario, seeds: int = 1, counterfactual: bool = False,
     fear-off twin if ``counterfactual``, ``parallel`` runs at once (calibration's trials): every
     part but the base is per run."""
     sc, n = scenario, scenario.population.size
-    regions = len(sc.population.regions) or len(province_codes())
+    regions = region_count(sc)
     children = sc.population.age_shares.get("0-14", 0.0)
     per_citizen = (CITIZEN_BYTES + CAP_BYTES * len(sc.scoring.caps) + CHILD_BYTES * children
                    + WORKING_BYTES)
@@ -109,6 +121,24 @@ def estimate(scenario: Scenario, seeds: int = 1, counterfactual: bool = False,
         if seeds > 1 else 0,
         counterfactual=(counts + series) * parallel if twin else 0,
     )
+
+
+def region_count(sc: Scenario) -> int:
+    """The provinces a scenario's citizens live in: its own, or all of the census's."""
+    return len(sc.population.regions) or len(province_codes())
+
+
+def disk_bytes(sc: Scenario, seeds: int = 1, counterfactual: bool = False,
+               report: bool = True) -> int:
+    """An estimate, on the high side, of the bytes a run folder of ``sc`` takes: the national
+    and regional series grow with days x regions x counters, the cohort with members x days."""
+    regions = region_count(sc)
+    national = sc.days * (N_COUNTERS + EXTRA_COLUMNS) * CELL_BYTES
+    series = national * (1 + counterfactual) * (1 + (seeds > 1) * (seeds + 3))
+    cohort = (min(sc.audit.cohort_size, sc.population.size) * sc.days
+              * COHORT_ROWS_PER_DAY * COHORT_ROW_BYTES)
+    total = (series + sc.days * regions * N_COUNTERS * CELL_BYTES + cohort + FIXED_BYTES)
+    return int(total + report * (REPORT_BYTES + series))
 
 
 def stored_reaches(sc: Scenario) -> list[str]:
