@@ -40,10 +40,12 @@ def test_every_table_and_field_is_described():
 
 def test_paths_types_bounds_units_and_defaults_follow_the_models():
     rows = {r.path: r for t in reference.tables() for r in t.rows}
-    assert rows["acts.<kind>.rate"].type == "number or schedule"
-    assert rows["acts.<kind>.rate"].unit == "probability per day"
-    assert rows["acts.<kind>.who"].allowed.startswith("one of `everyone`, `adults`")
-    assert rows["acts.<kind>.who"].default == '`"adults"`'
+    assert rows["acts.<name>.rate"].type == "number or schedule"
+    assert rows["acts.<name>.rate"].unit == "probability per day"
+    assert rows["acts.<name>.who"].type == "string or table"
+    assert rows["acts.<name>.who"].allowed.startswith("one of `everyone`, `adults`")
+    assert rows["acts.<name>.who"].default == '`"adults"`'
+    assert rows["acts.<name>.who.income"].default == "`[1, 10]`"
     assert rows["court.grace_days"] == reference.Row(
         "court.grace_days", "integer", "from 0 to 10_000", "days", "required",
         "Days a judged debtor has to pay before being listed.")
@@ -66,7 +68,7 @@ def test_every_documented_field_is_one_the_loader_knows():
     for row in rows:
         tp, _ = scenario._schema_at(tuple(row.path.replace("[]", ".0").split(".")))
         assert tp is not None, row.path
-        word = row.type.removesuffix(" or schedule")
+        word = row.type.removesuffix(" or schedule").removesuffix(" or table")
         assert row.type.startswith("array") or reference._word(tp) == word, row.path
 
 
@@ -104,12 +106,12 @@ def test_every_preset_as_written_and_resolved_meets_the_schema(name):
     ('extends = "china-2018"\n[acts.jaywalking]\nrate = 2.0', "maximum"),
     ('extends = "china-2018"\n[acts.jaywalking]\nrate = "0.002"', "not of type"),
     ('extends = "china-2018"\n[acts.jaywalking]\nrates = 0.1', "Additional properties"),
-    ('extends = "china-2018"\n[acts.loitering]\nrate = 0.1', "is not one of"),
+    ('extends = "china-2018"\n[acts.Loitering]\nrate = 0.1', "does not match any of the regexes"),
     ('extends = "china-2018"\nsanction_scope = "some"', "is not one of"),
-    ('extends = "china-2018"\n[[sanctions]]\nlists = ["court"]', "'kind' is a required"),
+    ('extends = "china-2018"\n[[sanctions]]\nlists = ["court"]', "'name' is a required"),
     ('name = "x"', "'start' is a required"),
     ('extends = "china-2018"\nreplace = ["acts"]', "is not one of"),
-    ('extends = "china-2018"\n[[sanctions]]\nkind = "plane_ban"\nremove = 1', "not of type"),
+    ('extends = "china-2018"\n[[sanctions]]\nname = "plane_ban"\nremove = 1', "not of type"),
     ('extends = "china-2018"\n[population]\ninternet_users = []', "should be non-empty"),
 ])
 def test_the_schema_refuses_what_the_loader_refuses(text, word):
@@ -126,8 +128,8 @@ def test_a_partial_table_of_a_file_that_extends_is_accepted():
 def test_a_named_item_may_give_only_its_name_and_what_it_changes():
     """Arrays of named items merge by name: an item changes, removes or adds one."""
     assert _errors('extends = "china-2018"\nreplace = ["rewards"]\n[[sanctions]]\n'
-                   'kind = "plane_ban"\nstart = 2019-01-01\n[[sanctions]]\n'
-                   'kind = "school_ban"\nremove = true\n[[scoring.grades]]\nname = "A"\n'
+                   'name = "plane_ban"\nstart = 2019-01-01\n[[sanctions]]\n'
+                   'name = "school_ban"\nremove = true\n[[scoring.grades]]\nname = "A"\n'
                    'max = 1300') == []
 
 

@@ -213,3 +213,16 @@ def test_chance_above_one_is_certain(p):
 
 def test_chance_far_above_one_is_certain():
     assert _count_chances(KEY, 10_000, 3, 1024.0) == 10_000
+
+
+def test_a_catalog_item_of_any_name_has_streams_of_its_own():
+    """Attempts that were life events keep their streams; a new name hashes to its own."""
+    from panopticon.world.rng import HASHED, RENAMED, stream_number
+
+    for new, old in RENAMED.items():
+        assert stream_key(1, new) == stream_key(1, old)
+    names = ["act.unpaid_parking", "act.loan_application", "sense.unpaid_parking",
+             "channel.parking_wardens.hit"]
+    assert len({stream_key(1, n) for n in [*names, *STREAMS]}) == len(names) + len(STREAMS)
+    assert all(stream_number(n) >= HASHED for n in names)
+    assert stream_key(1, "act.unpaid_parking") == stream_key(1, "act.unpaid_parking")

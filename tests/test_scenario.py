@@ -57,8 +57,8 @@ MALFORMED = [
         id="negative-rate",
     ),
     pytest.param(
-        EXTENDS + "[sensing]\nface_hit_rate = 1.5\n",
-        ["field 'sensing.face_hit_rate'", "1.5", "a number from 0 to 1"],
+        EXTENDS + "[channels.cameras]\nhit = 1.5\n",
+        ["field 'channels.cameras.hit'", "1.5", "a number from 0 to 1"],
         id="probability-above-1",
     ),
     pytest.param(
@@ -67,18 +67,20 @@ MALFORMED = [
         id="zero-density",
     ),
     pytest.param(
-        EXTENDS + "[acts.littering]\nrate = 0.01\n",
-        ["field 'acts.littering'", "unknown field", "jaywalking", "onboard_misconduct"],
-        id="unknown-act-kind",
+        EXTENDS + "[acts.Littering]\nrate = 0.01\n",
+        ["field 'acts.Littering'", "the name 'Littering' is not allowed", "lower-case letters"],
+        id="act-name-not-allowed",
     ),
     pytest.param(
         EXTENDS + '[acts.jaywalking]\nwho = "aliens"\n',
-        ["field 'acts.jaywalking.who'", "'aliens'", "one of 'adults', 'everyone'"],
+        ["field 'acts.jaywalking.who'", "'aliens'", "one of 'adults', 'children', 'everyone'",
+         "or a table of traits"],
         id="unknown-who",
     ),
     pytest.param(
         EXTENDS + "[scoring.points]\nlittering = -5\n",
-        ["field 'scoring.points.littering'", "unknown field", "judgment_unpaid", "tax_listed"],
+        ["field 'scoring.points.littering'", "unknown record kind 'littering'", "jaywalking",
+         "judgment_unpaid, content_flag, tax_listed"],
         id="unknown-record-kind",
     ),
     pytest.param(
@@ -140,22 +142,25 @@ MALFORMED = [
         id="base-outside-range",
     ),
     pytest.param(
-        EXTENDS + 'replace = ["sanctions"]\n[[sanctions]]\nkind = "plane_ban"\n',
+        EXTENDS + 'replace = ["sanctions"]\n[[sanctions]]\nname = "plane_ban"\n'
+        'blocks = ["plane_ticket"]\n',
         ["field 'sanctions.0", "plane_ban", "no grade and no list"],
         id="sanction-hits-no-one",
     ),
     pytest.param(
-        EXTENDS + '[[sanctions]]\nkind = "plane_ban"\ngrades = ["Z"]\n',
+        EXTENDS + '[[sanctions]]\nname = "plane_ban"\ngrades = ["Z"]\n',
         ["['Z']", "grades are ['A', 'AA', 'AAA', 'B', 'C', 'D']"],
         id="sanction-unknown-grade",
     ),
     pytest.param(
-        EXTENDS + '[[sanctions]]\nkind = "public_shaming"\nlists = ["court"]\n',
-        ["field 'sanctions.0.kind'", "'public_shaming'", "'plane_ban'", "'train_ban'"],
-        id="unknown-sanction-kind",
+        EXTENDS + '[[sanctions]]\nname = "public_shaming"\nlists = ["court"]\n'
+        'blocks = ["stocks"]\n',
+        ["field 'sanctions.0.blocks'", "unknown attempt 'stocks'", "plane_ticket",
+         "management_role, internet"],
+        id="sanction-blocks-an-unknown-attempt",
     ),
     pytest.param(
-        EXTENDS + '[[sanctions]]\nkind = "plane_ban"\nlists = ["gossip"]\n',
+        EXTENDS + '[[sanctions]]\nname = "plane_ban"\nlists = ["gossip"]\n',
         ["field 'sanctions.0.lists.0'", "'gossip'", "one of 'court', 'tax', 'travel_misconduct'"],
         id="unknown-list",
     ),
@@ -176,7 +181,7 @@ MALFORMED = [
     ),
     pytest.param(
         EXTENDS + 'sanctions = "all"\n',
-        ["field 'sanctions'", "'all'", "an array, each item a table with fields end, grades, kind"],
+        ["field 'sanctions'", "'all'", "an array, each item a table with fields bears, blocks"],
         id="string-for-array",
     ),
     pytest.param(
@@ -257,7 +262,7 @@ MALFORMED = [
     ),
     pytest.param(
         EXTENDS + 'sanction_scope = "own_domain"\n',
-        ["field 'sanctions'", "sanctions.0 (plane_ban)",
+        ["field 'sanctions.0'", "plane_ban, which blocks plane_ticket",
          "only by the list(s) ['travel_misconduct']", "not by ['court', 'travel_misconduct', 'D']"],
         id="own-domain-sanction-from-another-domain",
     ),
@@ -267,13 +272,16 @@ MALFORMED = [
         id="own-domain-with-a-ties-term",
     ),
     pytest.param(
-        'extends = "eu-baseline"\n[[rewards]]\nkind = "easy_credit"\ngrades = ["AAA"]\n',
+        'extends = "eu-baseline"\n[[rewards]]\nname = "easy_credit"\ngrades = ["AAA"]\n'
+        'grants = ["credit_application"]\n',
         ["field 'sanction_scope'", "no rewards"],
         id="own-domain-with-rewards",
     ),
     pytest.param(
-        'extends = "eu-baseline"\n[[sanctions]]\nkind = "exit_ban"\nlists = ["tax"]\n',
-        ["field 'sanctions'", "exit_ban may be triggered only by the list(s) []"],
+        'extends = "eu-baseline"\n[[sanctions]]\nname = "exit_ban"\nlists = ["tax"]\n'
+        'blocks = ["credit_application"]\n',
+        ["field 'sanctions.0'", "exit_ban, which blocks credit_application",
+         "only by the list(s) ['court']"],
         id="own-domain-exit-ban-for-tax",
     ),
 ]
@@ -291,7 +299,7 @@ def test_malformed_file_gets_one_clear_message(tmp_path, content, fragments):
 
 
 def test_unknown_grade_names_the_sanction_field(tmp_path):
-    path = _write(tmp_path, EXTENDS + '[[sanctions]]\nkind = "plane_ban"\ngrades = ["Z"]\n')
+    path = _write(tmp_path, EXTENDS + '[[sanctions]]\nname = "plane_ban"\ngrades = ["Z"]\n')
     assert "field 'sanctions.0.grades'" in _error(path)
 
 
@@ -310,7 +318,7 @@ def test_each_problem_gets_its_own_line(tmp_path):
 def test_a_file_that_extends_nothing_lists_every_missing_table(tmp_path):
     path = _write(tmp_path, 'name = "bare"\nstart = 2014-01-01\nend = 2015-01-01\n')
     message = _error(path)
-    for table in ("population", "acts", "court", "tax", "sensing", "registry", "scoring", "life"):
+    for table in ("population", "acts", "court", "tax", "sensing", "registry", "scoring"):
         assert f"field '{table}': required but missing; it must be a table" in message
 
 
@@ -344,11 +352,11 @@ def test_an_array_given_whole_replaces_the_inherited_one(tmp_path):
     """Arrays of plain values and of unnamed tables always; a named array if `replace` says so."""
     path = _write(
         tmp_path,
-        EXTENDS + 'replace = ["sanctions"]\n[[sanctions]]\nkind = "exit_ban"\nlists = ["tax"]\n'
-        "[population]\ninternet_users = [{ date = 2014-01-01, value = 1 }]\n",
+        EXTENDS + 'replace = ["sanctions"]\n[[sanctions]]\nname = "exit_ban"\nlists = ["tax"]\n'
+        'blocks = ["trip_abroad"]\n[population]\ninternet_users = [{ date = 2014-01-01, value = 1 }]\n',
     )
     s = load(path)
-    assert [(x.kind, x.lists) for x in s.sanctions] == [("exit_ban", ["tax"])]
+    assert [(x.name, x.lists) for x in s.sanctions] == [("exit_ban", ["tax"])]
     assert [p.value for p in s.population.internet_users] == [1]
     assert s.population.payment_users == load("china-2018").population.payment_users
 
@@ -370,9 +378,9 @@ def test_with_changes_replaces_dotted_fields_and_validates():
         exclude={"population": {"size"}, "seed": True}
     )
     with pytest.raises(ScenarioError) as info:
-        s.with_changes(**{"sensing.face_hit_rate": 1.5})
-    assert str(info.value) == ("china-2018 (changed sensing.face_hit_rate): field"
-                               " 'sensing.face_hit_rate': value 1.5 is not allowed; it must be a"
+        s.with_changes(**{"channels.cameras.hit": 1.5})
+    assert str(info.value) == ("china-2018 (changed channels.cameras.hit): field"
+                               " 'channels.cameras.hit': value 1.5 is not allowed; it must be a"
                                " number from 0 to 1")
 
 

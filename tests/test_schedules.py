@@ -195,6 +195,7 @@ def test_moving_a_cut_off_moves_the_grade_across_it(path, value, grades):
 def test_an_entry_with_remove_removes_the_inherited_one(tmp_path):
     path = tmp_path / "mine.toml"
     path.write_text('extends = "china-2018"\n[acts.good_deed]\nremove = true\n'
+                    '[scoring.points]\ngood_deed = { remove = true }\n'
                     '[calibration.parameters]\n"acts.plane_ticket.rate" = { remove = true }\n'
                     '[acts.plane_ticket.rate]\nshape = "steps"\n'
                     'points = [{ date = 2014-01-01, value = 0.0015 }]\n')
@@ -207,11 +208,12 @@ def test_an_entry_with_remove_removes_the_inherited_one(tmp_path):
 # ---------------------------------------------------------------- sanctions and rewards that end
 
 def test_a_sanction_is_in_force_from_its_start_to_its_end_inclusive():
-    sanction = scenario.Sanction(kind="plane_ban", lists=["court"], start=D(2016, 1, 1),
-                                 end=D(2017, 12, 31))
+    sanction = scenario.Sanction(name="plane_ban", lists=["court"], blocks=["plane_ticket"],
+                                 start=D(2016, 1, 1), end=D(2017, 12, 31))
     assert [sanction.in_force(d) for d in (D(2015, 12, 31), D(2016, 1, 1), D(2017, 12, 31),
                                            D(2018, 1, 1))] == [False, True, True, False]
-    assert scenario.Reward(kind="easy_credit", grades=["A"], end=D(2016, 1, 1)).in_force(
+    assert scenario.Reward(name="easy_credit", grades=["A"], grants=["credit_application"],
+                           end=D(2016, 1, 1)).in_force(
         D(2000, 1, 1))
 
 
@@ -223,9 +225,9 @@ SCHEDULED_UNITS = {"probability per day", "probability", "share", "share per day
 def test_the_reference_shows_which_fields_take_a_schedule():
     rows = [r for t in reference.tables() for r in t.rows]
     scheduled = {r.path for r in rows if r.type.endswith(" or schedule")}
-    assert {"acts.<kind>.rate", "court.comply_rate", "scoring.points.<kind>",
+    assert {"acts.<name>.rate", "court.comply_rate", "scoring.points.<kind>",
             "scoring.restore_points", "scoring.bad_company.weight", "fear.chilling",
-            "sensing.content_review.<type>.precision", "life.job_apply_rate"} <= scheduled
+            "sensing.content_review.<type>.precision", "channels.<name>.hit"} <= scheduled
     assert {rows_unit for rows_unit in (r.unit for r in rows if r.path in scheduled)} <= (
         SCHEDULED_UNITS)
     assert "<field>" in reference.markdown() and "one of `steps`, `linear`" in reference.markdown()

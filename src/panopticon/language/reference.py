@@ -27,6 +27,7 @@ from .scenario import (
     range_text,
     unwrap,
 )
+from .fields import either
 from .schedule import Schedule, SchedulePoint, schedulable
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -127,6 +128,10 @@ def _field(field: FieldInfo, path: str) -> tuple[Row, tuple | None]:
         kind = "array of tables" if origin is list else "table"
         return Row(path, kind, allowed, unit, default, field.description or ""), (inner, inside,
                                                                                    keys)
+    two = either(meta)
+    if two is not None:  # a name, or a table of its own
+        return (Row(path, "string or table", allowed, unit, default, field.description or ""),
+                (two.table, path, ""))
     kind = f"array of {_word(inner)}s" if origin is list else _word(inner)
     kind += " or schedule" if form else ""
     row_path = inside if origin is dict else path
@@ -150,8 +155,9 @@ def _allowed(tp: Any, meta: list) -> str:
     """Choices, bounds, least length and notes of a value ('' if it may be any of its type)."""
     parts = [f"one of {_choices(tp)}"] if get_origin(tp) is Literal else []
     parts += [range_text(meta).strip()]
-    noun = "entry" if get_origin(tp) is dict else "item"
-    parts += [f"at least {m.min_length} {noun}" for m in meta if hasattr(m, "min_length")]
+    one, many = ("entry", "entries") if get_origin(tp) is dict else ("item", "items")
+    parts += [f"at least {m.min_length} {one if m.min_length == 1 else many}" for m in meta
+              if hasattr(m, "min_length")]
     notes = [m.text for m in meta if isinstance(m, Note)]
     parts += notes or [f"matching `{m.pattern}`" for m in meta if getattr(m, "pattern", None)]
     return "; ".join(p for p in parts if p)
@@ -162,7 +168,11 @@ def _choices(tp: Any) -> str:
 
 
 def _keys(word: str, tp: Any) -> str:
-    return f"`{word}` one of {_choices(tp)}" if get_origin(tp) is Literal else ""
+    """What a key of a table of named entries may be: one of fixed names, or a free name."""
+    key, meta = unwrap(tp)
+    if get_origin(key) is Literal:
+        return f"`{word}` one of {_choices(key)}"
+    return "; ".join(f"`{word}`: {m.text}" for m in meta if isinstance(m, Note))
 
 
 def _unit(tp: Any) -> str:
@@ -243,7 +253,7 @@ INTRO = """\
      (`panopticon schema --markdown`); do not edit: a test fails when it differs. -->
 
 Every table and field of a scenario file, in the order the models declare them. A path is
-dotted; `sanctions[]` is an array of tables (`[[sanctions]]` in TOML) and `acts.<kind>` a table
+dotted; `sanctions[]` is an array of tables (`[[sanctions]]` in TOML) and `acts.<name>` a table
 of named entries (`[acts.jaywalking]`). Types are TOML's: a number may be written as an integer
 (`rate = 1`) but an integer not as a number (`size = 1e6` is refused); a date is written bare
 (`start = 2018-01-01`), a string in quotes. A file that `extends` a preset writes only what it
@@ -264,7 +274,7 @@ A field of type *number or schedule* (a rate, probability, share or points value
 over time: write it as a number, or as a schedule,
 `rate = { shape = "steps", points = [{ date = 2014-01-01, value = 0.0015 }, ...] }` (the last
 table below, and [scenarios.md](scenarios.md#values-that-change-over-time)). A table of named entries
-(`acts.<kind>`, `calibration.parameters.<path>`, ...) merges with the one it extends entry by
+(`acts.<name>`, `calibration.parameters.<path>`, ...) merges with the one it extends entry by
 entry; an entry written as `{ remove = true }` removes the inherited one."""
 
 
@@ -295,6 +305,10 @@ def json_schema() -> dict:
         if isinstance(table.get("additionalProperties"), dict):
             table["additionalProperties"] = {"anyOf": [table["additionalProperties"],
                                                        REMOVED_ENTRY]}
+        for pattern, entry in table.get("patternProperties", {}).items():
+            table["patternProperties"][pattern] = {"anyOf": [entry, REMOVED_ENTRY]}
+        if "patternProperties" in table:  # a key off the pattern is refused
+            table["additionalProperties"] = False
     schema["if"] = {"not": {"required": ["extends"]}}
     schema["then"] = {"required": schema.pop("required")}
     return {"$schema": DIALECT, **schema}

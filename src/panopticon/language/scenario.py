@@ -39,7 +39,9 @@ from pydantic import (
 )
 
 from ..data import read_csv
-from .fields import Note, Strict, about
+from . import catalog
+from .catalog import LIST_NAMES, NAME_NOTE, NAME_PATTERN, POSTING, At
+from .fields import NAME, TABLE, Note, Strict, about, either, name_or_table
 from .published import SERIES
 from .schedule import (
     NUMBER,
@@ -53,22 +55,17 @@ from .schedule import (
     every_date,
 )
 
-ActKind = Literal[
-    "jaywalking", "red_light", "late_bill", "bad_spending", "debt_default", "tax_arrears",
-    "online_post", "good_deed", "plane_ticket", "train_ticket", "onboard_misconduct",
-]
-ListName = Literal["court", "tax", "travel_misconduct"]
-SanctionKind = Literal[
-    "plane_ban", "train_ban", "exit_ban", "school_ban", "job_ban", "internet_throttle",
-    "management_ban", "credit_denied",
-]
-RewardKind = Literal["transport_discount", "easy_credit", "better_jobs", "institution_access"]
-Who = Literal["everyone", "adults", "internet_users", "payment_users"]
+Name = Annotated[str, Field(pattern=NAME_PATTERN), Note(NAME_NOTE)]
+Group = Literal["everyone", "adults", "children", "internet_users", "payment_users"]
+AgeBand = Literal["0-14", "15-29", "30-44", "45-59", "60+"]
+Propensity = Literal["offence", "debt", "civic", "travel", "none"]
+Nature = Literal["offence", "civic", "attempt"]
+Process = Literal["none", "court", "tax", "travel_misconduct"]
+Bearer = Literal["person", "children"]
+ListName = Literal[LIST_NAMES]
 ContentType = Literal["comment", "photo", "article", "video"]
-# Who has a score: the acts' groups, or no one (a scheme of lists alone).
-ScoredWho = Literal[Who, "nobody"]
-# What a scoring rule can be triggered by: an act kind, or an event of the court process.
-RecordKind = Literal[ActKind, "judgment_unpaid", "content_flag", "tax_listed"]
+# Who has a score: the acts' named groups but children, or no one (a scheme of lists alone).
+ScoredWho = Literal["everyone", "adults", "internet_users", "payment_users", "nobody"]
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Rate = Annotated[float, Field(ge=0.0)]
@@ -109,13 +106,6 @@ MAX_FILE_BYTES = 10_000_000
 MAX_PROBLEMS = 20  # problems listed in one message
 SHOWN_ITEMS = 5  # items of an array shown in a message
 PRESETS = ("china-2018", "court-list", "rongcheng", "sesame", "fuzhou", "eu-baseline")
-# Under sanction_scope = "own_domain", the lists that may trigger each sanction: a record of the
-# sanction's own domain (the project's reading of EU law, docs/presets/eu-baseline.md).
-OWN_DOMAIN_LISTS: dict[str, tuple[str, ...]] = {
-    "plane_ban": ("travel_misconduct",), "train_ban": ("travel_misconduct",),
-    "credit_denied": ("court",), "exit_ban": (), "school_ban": (), "job_ban": (),
-    "internet_throttle": (), "management_ban": (),
-}
 
 
 class DatedValue(Strict):
@@ -158,7 +148,7 @@ class Population(Strict):
         "Provinces the citizens live in, as 2020 census codes (a city scheme's); empty for the"
         " whole country.")] = []
     age_shares: Annotated[
-        dict[Literal["0-14", "15-29", "30-44", "45-59", "60+"], Probability],
+        dict[AgeBand, Probability],
         about("Share of citizens in each age band; the shares add up to 1.", "share", "band")]
     urban_share: Annotated[Probability, about("Share of citizens who live in towns.", "share")]
     household_size: Annotated[float, Field(ge=1.0, le=10.0), about(
@@ -194,12 +184,120 @@ class Population(Strict):
         return self
 
 
+# When a channel, sanction or reward is in force (the fields of an InForce table).
+Start = Annotated[dt.date | None, about("The date it starts; not set: the run's start.")]
+End = Annotated[dt.date | None, about("The last day it is in force; not set: to the run's end.")]
+
+
+class InForce(Strict):
+    """A table in force from its ``start`` to its ``end``, fields that each subclass declares
+    last (so that a table's fields keep their order in a written scenario)."""
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> InForce:
+        if self.end is not None and self.start is not None and self.end < self.start:
+            raise ValueError(f"end {self.end} comes before start {self.start}")
+        return self
+
+    def in_force(self, date: dt.date) -> bool:
+        """Whether it is in force on ``date``."""
+        return ((self.start is None or self.start <= date)
+                and (self.end is None or date <= self.end))
+
+
+class Traits(Strict):
+    """Who can do an act, by traits of the population: a citizen must meet every condition
+    given (a condition not given holds for everyone)."""
+
+    group: Annotated[Group, about("A named group, as `who` names it.")] = "everyone"
+    age: Annotated[list[AgeBand], Field(min_length=1), about(
+        "Census age bands; not set: every age.")] = list(get_args(AgeBand))
+    area: Annotated[Literal["any", "urban", "rural"], about(
+        "Town or country dwellers.")] = "any"
+    income: Annotated[list[Annotated[int, Field(ge=1, le=10)]], Field(
+        min_length=2, max_length=2), about(
+        "Income deciles [lowest, highest], 1 the poorest, both included (a child's: its"
+        " parent's).")] = [1, 10]
+    uses: Annotated[list[Literal["internet", "payment"]], about(
+        "Services the citizen uses (internet, payment apps), all of them.")] = []
+    roles: Annotated[list[Literal["manager"]], about(
+        "Roles the citizen holds (a management role).")] = []
+
+    @model_validator(mode="after")
+    def _income_range(self) -> Traits:
+        low, high = self.income
+        if low > high:
+            raise ValueError(f"income [{low}, {high}]: the lowest decile {low} is above the"
+                             f" highest {high}")
+        return self
+
+
+Who = name_or_table(Group, Traits)
+
+
 class Act(Strict):
-    """One kind of act: who can do it and how often."""
+    """One kind of act: who can do it and how often, what it is, what observes it.
+
+    An offence is deterred by fear and counted as one by the audit; an attempt (a ticket, an
+    application, a trip abroad) meets the sanctions that block it and the rewards that grant it;
+    a civic act is neither. An act that opens a process (a court case, a tax case, the travel
+    misconduct list) opens it when its record is made, and an act that opens a court or tax
+    case is not done while the citizen's case is open."""
 
     rate: Annotated[SDailyRate, about(
         "Chance per eligible citizen and day (times the citizen's propensity).")]
-    who: Annotated[Who, about("Who can do it.")] = "adults"
+    who: Annotated[Who, Note("or a table of traits (group, age, area, income, uses, roles)"),
+                   about("Who can do it: a named group, or a table of traits that a citizen"
+                         " must all meet.")] = "adults"
+    propensity: Annotated[Propensity, about(
+        "The citizen's fixed trait that scales the rate (a few people do most: a unit-mean"
+        " draw per citizen; travel also grows with income and in towns); none: the rate"
+        " alone.")] = "none"
+    nature: Annotated[Nature, about(
+        "offence: fear deters it; attempt: it meets sanctions and rewards; civic: neither.")
+                      ] = "offence"
+    opens: Annotated[Process, about(
+        "The process its record opens: a court case, a tax case, a listing on the travel"
+        " misconduct list; none.")] = "none"
+    channel: Annotated[str, Note("a name of [channels], or 'none'"), about(
+        "The channel that observes it (a name of [channels]); none: never recorded.")] = "none"
+    text: Annotated[str, Field(max_length=80), about(
+        "What a citizen did, as the story tells it (\"ran a red light\"); not set: the name"
+        " in words.")] = ""
+
+    def words(self, name: str) -> str:
+        """What the story says a citizen did."""
+        return self.text or name.replace("_", " ")
+
+
+class Channel(InForce):
+    """A channel that observes acts: the acts that name it are recorded with chance ``hit``
+    (times the day's camera coverage of the citizen's region and town, for a camera); a share
+    ``false_share`` of its records name the wrong person, drawn over the citizens it covers as
+    records of the act ``false_as``. It sees nothing before its start or after its end."""
+
+    type: Annotated[Literal["register", "camera"], about(
+        "camera: hit x the camera coverage where the citizen lives (face recognition on street"
+        " cameras); register: hit alone.")] = "register"
+    hit: Annotated[SProbability, about(
+        "Chance that an act it observes is recorded (for a camera: that a seen face is"
+        " identified).", "probability")]
+    false_share: Annotated[SProbability, about(
+        "Share of its records that name the wrong person.", "share")] = 0.0
+    false_as: Annotated[str, Note("a name of [acts], or 'none'"), about(
+        "The act a false record claims (a name of [acts]); none: it makes none.")] = "none"
+    start: Annotated[dt.date | None, about(
+        "The date it joins the system; not set: the run's start.")] = None
+    end: Annotated[dt.date | None, about(
+        "The last day it records; not set: to the run's end.")] = None
+
+    @model_validator(mode="after")
+    def _false_records(self) -> Channel:
+        makes = any(c.false_share > 0 for _, c in every_date(self))
+        if makes and self.false_as == "none":
+            raise ValueError("false_share is above 0 but false_as is not set: name the act a"
+                             " false record claims")
+        return self
 
 
 class Court(Strict):
@@ -255,22 +353,11 @@ class Review(Strict):
 
 
 class Sensing(Strict):
-    """What the authorities observe: each act kind has one channel, with its chance of
-    recording the act; wrong records are kept apart from the ground truth."""
+    """What the authorities observe besides the channels of [channels]: the street cameras that
+    a camera channel looks through, and content review, the channel of posts; wrong records are
+    kept apart from the ground truth."""
 
-    cameras: Annotated[Cameras, about("Street cameras (jaywalking, red lights).")]
-    face_hit_rate: Annotated[SProbability, about(
-        "Chance that face recognition identifies an offender a camera sees.", "probability")]
-    false_match_share: Annotated[SProbability, about(
-        "Share of camera attributions that name the wrong person.", "share")]
-    payment_observed: Annotated[SProbability, about(
-        "Chance that payment records catch a late bill or bad spending.", "probability")]
-    court_records: Annotated[SProbability, about(
-        "Chance that a debt default is on the court's record.", "probability")]
-    tax_records: Annotated[SProbability, about(
-        "Chance that tax arrears are on the tax office's record.", "probability")]
-    good_deed_reported: Annotated[SProbability, about(
-        "Chance that a good deed is reported and recorded.", "probability")]
+    cameras: Annotated[Cameras, about("Street cameras, which camera channels look through.")]
     content_review: Annotated[dict[ContentType, Review], about(
         "Content review of each content type posted.", key="type")] = {}
 
@@ -412,8 +499,9 @@ class Factor(Strict):
     name: Annotated[str, about("The factor's name.")]
     weight: Annotated[float, Field(gt=0.0, le=1.0), about(
         "The factor's weight; the factors' weights add up to 1.", "share")]
-    kinds: Annotated[list[RecordKind], about(
-        "Record kinds of the factor; each kind with points is in one factor.")] = []
+    kinds: Annotated[list[Name], about(
+        "Record kinds of the factor (acts, or judgment_unpaid, content_flag, tax_listed); each"
+        " kind with points is in one factor.")] = []
 
 
 class Scoring(Strict):
@@ -423,9 +511,10 @@ class Scoring(Strict):
     base: Annotated[Score, about("The score every scored citizen starts with.")]
     min: Annotated[Score, about("Lowest score.")]
     max: Annotated[Score, about("Highest score.")]
-    points: Annotated[dict[RecordKind, SPoints], about(
-        "Points a record of each kind adds (negative: deducts); kinds not named add none.",
-        key="kind")]
+    points: Annotated[dict[Name, SPoints], about(
+        "Points a record of each kind adds (negative: deducts); kinds not named add none. A"
+        " kind is an act of [acts], or a process's record: judgment_unpaid, content_flag,"
+        " tax_listed.", key="kind")]
     restore_rate: Annotated[SProbability, about(
         "Chance per day that a score below base regains restore_points.",
         "probability per day")]
@@ -438,7 +527,7 @@ class Scoring(Strict):
         "A score term from the standing of a citizen's ties; not set: none.")] = None
     who: Annotated[ScoredWho, about(
         "Who has a score; the rest have no score, grade or ranking.")] = "everyone"
-    caps: Annotated[dict[RecordKind, Cap], about(
+    caps: Annotated[dict[Name, Cap], about(
         "The most points records of a kind can add (kinds with points above 0).",
         key="kind")] = {}
     factors: Annotated[list[Factor], about(
@@ -491,37 +580,27 @@ class Scoring(Strict):
         return self
 
 
-# When a sanction or reward is in force (the fields of an InForce table).
-Start = Annotated[dt.date | None, about("The date it starts; not set: the run's start.")]
-End = Annotated[dt.date | None, about("The last day it is in force; not set: to the run's end.")]
-
-
-class InForce(Strict):
-    """A table in force from its ``start`` to its ``end``, fields that each subclass declares
-    last (so that a table's fields keep their order in a written scenario)."""
-
-    @model_validator(mode="after")
-    def _end_after_start(self) -> InForce:
-        if self.end is not None and self.start is not None and self.end < self.start:
-            raise ValueError(f"end {self.end} comes before start {self.start}")
-        return self
-
-    def in_force(self, date: dt.date) -> bool:
-        """Whether it is in force on ``date``."""
-        return ((self.start is None or self.start <= date)
-                and (self.end is None or date <= self.end))
+Blocked = Annotated[str, Note("a name of an attempt act of [acts], or a standing:"
+                              " management_role, internet")]
+Granted = Annotated[str, Note("a name of an attempt act of [acts]")]
 
 
 class Sanction(InForce):
-    """A sanction: what it blocks, for citizens on the lists or in the grades it names, from its
-    start to its end (a grade counts where the region is connected and the citizen scored)."""
+    """A sanction: in force for citizens on any list or in any grade it names (a grade counts
+    where the region is connected and the citizen scored), from its start to its end. It
+    refuses the attempts it blocks, or takes away a standing it blocks (a management role,
+    internet use at full speed); it is borne by the person, or by their children (a parent's
+    sanction, met by the child's attempt)."""
 
-    merge_key: ClassVar[str] = "kind"  # a file's sanctions merge with those it extends by kind
-
-    kind: Annotated[SanctionKind, about("What it blocks.")]
+    name: Annotated[Name, about("Its name; the run counts it by this name.")]
     grades: Annotated[list[str], about(
         "Citizens in these grades (names of scoring.grades) are sanctioned.")] = []
     lists: Annotated[list[ListName], about("Citizens on these lists are sanctioned.")] = []
+    blocks: Annotated[list[Blocked], about(
+        "Attempt acts it refuses, or standings it takes away (management_role, internet).")]
+    bears: Annotated[Bearer, about(
+        "Who bears it: the person, or their children (a child's attempt refused for a"
+        " parent's standing).")] = "person"
     start: Start = None
     end: End = None
 
@@ -530,17 +609,22 @@ class Sanction(InForce):
     @model_validator(mode="after")
     def _targets(self) -> Sanction:
         if not self.grades and not self.lists:
-            raise ValueError(f"sanction {self.kind} names no grade and no list: it would hit no one")
+            raise ValueError(f"sanction {self.name} names no grade and no list: it would hit no one")
         return self
 
 
 class Reward(InForce):
-    """A reward for citizens in the grades it names, from its start to its end."""
+    """A reward: for citizens in the grades it names, from its start to its end, the attempts
+    it grants are favoured (a ticket discounted, credit made easy), for the person or their
+    children."""
 
-    merge_key: ClassVar[str] = "kind"
-    kind: Annotated[RewardKind, about("What it grants.")]
+    name: Annotated[Name, about("Its name; the run counts it by this name.")]
     grades: Annotated[list[str], Field(min_length=1), about(
         "Citizens in these grades (names of scoring.grades) are rewarded.")]
+    grants: Annotated[list[Granted], about("Attempt acts it favours.")]
+    bears: Annotated[Bearer, about(
+        "Who is favoured: the person, or their children (a child's attempt favoured for a"
+        " parent's grade).")] = "person"
     start: Start = None
     end: End = None
 
@@ -554,7 +638,7 @@ class Fear(Strict):
     coverage of the citizen's region and town, by ``decay`` of the gap; it is held at least at
     ``sanctioned_risk`` while the citizen is sanctioned; a record of the citizen's own act (or a
     wrong one) closes ``observed_jump`` of the gap to 1; every ``ties_lag_days`` the share s of
-    ties sanctioned closes ``ties_jump`` x s of it. Offences (offence and debt kinds) happen at
+    ties sanctioned closes ``ties_jump`` x s of it. Offences (acts of nature offence) happen at
     ``rate x (1 - deterrence r)``, posts against the line at ``rate x (1 - chilling_against r)``
     and posts at ``rate x (1 - chilling r)``. ``enabled = false`` turns it off.
     """
@@ -576,7 +660,7 @@ class Fear(Strict):
                          "Which ties count; the shares sanctioned are averaged over them.")
                      ] = ["friends", "household"]
     deterrence: Annotated[SProbability, about(
-        "Share of offences deterred at risk 1 (offence and debt kinds).", "share")]
+        "Share of offences deterred at risk 1 (acts of nature offence).", "share")]
     chilling: Annotated[SProbability, about("Share of posts chilled at risk 1.", "share")]
     chilling_against: Annotated[SProbability, about(
         "Share of posts against the line chilled at risk 1 (at least chilling).", "share")]
@@ -589,19 +673,6 @@ class Fear(Strict):
                                  f" at least chilling {f.chilling:g}: posts against the line are"
                                  " chilled at least as much as posts")
         return self
-
-
-class Life(Strict):
-    """The attempts that meet sanctions and rewards, besides plane and train tickets (acts)."""
-
-    school_apply_rate: Annotated[SProbability, about(
-        "Chance per day that a child's family seeks a top school.", "probability per day")]
-    job_apply_rate: Annotated[SProbability, about(
-        "Chance per day that an adult applies for a job.", "probability per day")]
-    credit_apply_rate: Annotated[SProbability, about(
-        "Chance per day that an adult applies for credit.", "probability per day")]
-    exit_travel_rate: Annotated[SProbability, about(
-        "Chance per day that an adult travels abroad.", "probability per day")]
 
 
 class Audit(Strict):
@@ -754,8 +825,12 @@ class Scenario(Strict):
         "Seed of every random draw: a seed gives the same run for any chunk size and thread"
         " count.")] = 1
     population: Annotated[Population, about("Who the citizens are.")]
-    acts: Annotated[dict[ActKind, Act], about(
-        "What citizens do, by kind (posts are in [speech]).", key="kind")]
+    acts: Annotated[dict[Name, Act], about(
+        f"What citizens do, by kind (posts are in [speech]); at most {catalog.MAX_ACTS}.",
+        key="name")]
+    channels: Annotated[dict[Name, Channel], about(
+        "What observes acts, by name (posts are observed by sensing.content_review).",
+        key="name")] = {}
     court: Annotated[Court, about("The court process of defaulted debts.")]
     tax: Annotated[Tax, about("Tax arrears and exit bans.")]
     sensing: Annotated[Sensing, about("What the authorities observe.")]
@@ -766,7 +841,6 @@ class Scenario(Strict):
     sanction_scope: Annotated[Literal["any", "own_domain"], about(
         "\"own_domain\": a sanction only from a list of its own domain, and no score that"
         " travels (no grade sanctions, rewards, ties term or public ranking).")] = "any"
-    life: Annotated[Life, about("Attempts that meet sanctions and rewards.")]
     speech: Annotated[Speech | None, about("What internet users post; not set: nothing.")] = None
     fear: Annotated[Fear | None, about("Deterrence and chilling; not set: none.")] = None
     audit: Annotated[Audit, about("What the audit keeps beyond totals.")] = Audit()
@@ -781,9 +855,7 @@ class Scenario(Strict):
     def _consistent(self) -> Scenario:
         if self.end < self.start:
             raise ValueError(f"end {self.end} comes before start {self.start}")
-        if "online_post" in self.acts:
-            raise ValueError("acts.online_post: posting rates are set per content type in"
-                             " [speech.content], not in [acts]")
+        catalog.check(self)
         posted = {t for _, speech in every_date(self.speech) for t, c in speech.content.items()
                   if c.rate > 0} if self.speech else set()
         unreviewed = sorted(posted - set(self.sensing.content_review))
@@ -806,13 +878,7 @@ class Scenario(Strict):
     def _own_domain(self) -> Scenario:
         if self.sanction_scope != "own_domain":
             return self
-        for i, s in enumerate(self.sanctions):
-            allowed = OWN_DOMAIN_LISTS[s.kind]
-            if s.grades or set(s.lists) - set(allowed):
-                raise ValueError(
-                    f"sanctions.{i} ({s.kind}): under sanction_scope 'own_domain' a {s.kind} may"
-                    f" be triggered only by the list(s) {list(allowed)}, not by"
-                    f" {s.lists + s.grades}")
+        catalog.own_domain(self)
         company = self.scoring.bad_company
         if self.rewards or self.scoring.public_ranking or (company and company.enabled):
             raise ValueError("sanction_scope 'own_domain' allows no score that travels: no"
@@ -870,7 +936,11 @@ class Scenario(Strict):
 
     def warnings(self) -> list[str]:
         """What the run will do that the data do not support, as one-line warnings: dated series
-        held flat for more than FLAT_WARNING_DAYS past their last date or before their first."""
+        held flat for more than FLAT_WARNING_DAYS past their last date or before their first;
+        attempts that nothing blocks or favours."""
+        return self._flat_series() + catalog.warnings(self)
+
+    def _flat_series(self) -> list[str]:
         margin = dt.timedelta(days=FLAT_WARNING_DAYS)
         series = dated_series(self)
         after = [f"{path} (to {points[-1].date})" for path, points in series
@@ -1043,7 +1113,8 @@ def _merge_items(inherited: list[dict], given: list[dict], key: str, origin: str
         changes = {k: v for k, v in item.items() if k != REMOVE}
         if not isinstance(name, str):
             raise ScenarioError(f"{where}: an item of {field} needs a {key} (a string): a file's"
-                                f" items of {field} merge by {key} with those it extends")
+                                f" items of {field} merge by {key} with those it extends"
+                                + "".join(_moved((*loc, i, k)) for k in item))
         if not isinstance(remove, bool):
             raise ScenarioError(f"{origin}: field '{field}.{i}.{REMOVE}': value {_show(remove)}"
                                 " is not allowed; it must be true or false")
@@ -1229,11 +1300,17 @@ class Resolved:
 
     def locate(self, loc: tuple) -> tuple[tuple, str | None]:
         """Where the merged value at ``loc`` was written: its location in the nearest file
-        that gives it, and that file's label if it is not the first; (loc, None) if unknown."""
+        that gives it, and that file's label if it is not the first; for a field that no file
+        gives, in the nearest file that gives its table; (loc, None) if unknown."""
         for i, (link, data) in enumerate(self.layers):
             found = _find(data, self.data, loc)
             if found is not None:
                 return found, (link.label if i else None)
+        for k in range(len(loc) - 1, 0, -1):  # a field that no file gives: in its table's file
+            for i, (link, data) in enumerate(self.layers):
+                found = _find(data, self.data, loc[:k])
+                if found is not None:
+                    return (*found, *loc[k:]), (link.label if i else None)
         return loc, None
 
 
@@ -1347,16 +1424,22 @@ def _schema_at(loc: tuple) -> tuple[Any, list]:
 def _walk_schema(loc: tuple) -> tuple[Any, list, tuple]:
     """The declared type and constraints at ``loc``, and ``loc`` without the tags that pydantic
     puts in the location of a field that takes a number or a schedule (``rate.schedule.points``
-    is the user's ``rate.points``). A field that takes a schedule is its number, unless the
-    location goes on into the schedule."""
+    is the user's ``rate.points``), or a name or a table (``who.table.age``). A field that takes
+    a schedule is its number, and one that takes a table its name, unless the location goes on
+    into the table."""
     tp, meta, plain = Scenario, [], []
     for i, part in enumerate(loc):
-        form = schedulable(meta)
+        form, two = schedulable(meta), either(meta)
         if form is not None and part in (NUMBER, SCHEDULE):
             tp, meta = (form.model, []) if part == SCHEDULE else (tp, meta)
             continue
+        if two is not None and part in (NAME, TABLE):
+            tp, meta = (two.table, []) if part == TABLE else (tp, meta)
+            continue
         if form is not None and part in form.model.model_fields:
             tp = form.model
+        if two is not None and part in two.table.model_fields:
+            tp = two.table
         plain.append(part)
         if _is_model(tp):
             field = tp.model_fields.get(part)
@@ -1371,10 +1454,11 @@ def _walk_schema(loc: tuple) -> tuple[Any, list, tuple]:
 
 
 def _table_at(loc: tuple) -> Any:
-    """The type at ``loc`` as a table: a schedule's model where the field takes one."""
+    """The type at ``loc`` as a table: a schedule's model where the field takes one, the table
+    where it takes a name or a table."""
     tp, meta = _schema_at(loc)
-    form = schedulable(meta)
-    return form.model if form is not None else tp
+    form, two = schedulable(meta), either(meta)
+    return form.model if form is not None else two.table if two is not None else tp
 
 
 def _names(tp: Any) -> list[str]:
@@ -1482,15 +1566,21 @@ def _dotted(loc: tuple) -> str:
 def _problem(e: dict) -> str:
     """One pydantic error as one line that a user who has never seen the model classes can act on."""
     loc = tuple(e["loc"])
+    msg = e["msg"].removeprefix("Value error, ")
+    if e.get("at"):
+        return f"field '{_dotted(loc)}': {msg}"
     if e["type"] == "extra_forbidden":
         names = _names(_table_at(loc[:-1]))
-        return f"field '{_dotted(loc)}': unknown field; allowed here: {', '.join(names)}"
-    if loc[-1:] == ("[key]",):  # a key of a table whose keys are fixed, such as [acts]
+        return (f"field '{_dotted(loc)}': unknown field; allowed here: {', '.join(names)}"
+                + _moved(loc))
+    if loc[-1:] == ("[key]",):  # a key of a table of named entries, such as [acts]
         loc = loc[:-1]
-        names = _names(get_args(_schema_at(loc[:-1])[0])[0])
-        return f"field '{_dotted(loc)}': unknown field; allowed here: {', '.join(names)}"
+        key, key_meta = unwrap(get_args(_schema_at(loc[:-1])[0])[0])
+        if get_origin(key) is not Literal:
+            return (f"field '{_dotted(loc)}': the name {_show(loc[-1])} is not allowed; it must"
+                    f" be {_allowed(key, key_meta)}")
+        return f"field '{_dotted(loc)}': unknown field; allowed here: {', '.join(_names(key))}"
     tp, meta = _schema_at(loc)
-    msg = e["msg"].removeprefix("Value error, ")
     table = _table_at(loc)
     if e["type"] == "value_error" and _is_model(table):
         return f"field '{_dotted(_blame(loc, table, msg))}': {msg}"
@@ -1504,6 +1594,30 @@ def _problem(e: dict) -> str:
     value = e.get("input")
     return (f"field '{_dotted(loc)}': value {_show(value)} is not allowed; it must be {allowed}"
             + _schedule_hint(tp, meta, value, e["type"]))
+
+
+# Fields of earlier versions of the language, and where what they said is written now.
+MOVED: dict[tuple, str] = {
+    ("life",): "[life] became attempt acts ([acts.trip_abroad], [acts.job_application],"
+               " [acts.credit_application], [acts.school_application], nature = \"attempt\")",
+    ("sensing", "face_hit_rate"): "it is channels.cameras.hit now",
+    ("sensing", "false_match_share"): "it is channels.cameras.false_share now",
+    ("sensing", "payment_observed"): "it is channels.payment_records.hit now",
+    ("sensing", "court_records"): "it is channels.courts.hit now",
+    ("sensing", "tax_records"): "it is channels.tax_office.hit now",
+    ("sensing", "good_deed_reported"): "it is channels.good_deed_reports.hit now",
+    ("sanctions", "*", "kind"): "a sanction has a name and says what it blocks (name ="
+                                " \"plane_ban\", blocks = [\"plane_ticket\"])",
+    ("rewards", "*", "kind"): "a reward has a name and says what it grants (name ="
+                              " \"easy_credit\", grants = [\"credit_application\"])",
+}
+
+
+def _moved(loc: tuple) -> str:
+    """Where a field of an earlier version of the language is written now ('' if it is not
+    one)."""
+    hint = MOVED.get(tuple("*" if isinstance(p, int) else p for p in loc))
+    return f" ({hint})" if hint else ""
 
 
 def _schedule_hint(tp: Any, meta: list, value: Any, kind: str) -> str:
@@ -1534,11 +1648,16 @@ def _one_line(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def _at(e: dict) -> tuple:
+    """The field a check across tables blames (an :class:`At` error's), () for another error."""
+    return getattr((e.get("ctx") or {}).get("error"), "loc", ())
+
+
 def describe_errors(err: ValidationError, origin: str, locate: Locate | None = None) -> str:
     """A problem as one line: file, dotted field, offending value and what is allowed; several
     as a header line and one line each (the first MAX_PROBLEMS). With ``locate``, a field is
     named where it was written, and the file that wrote it if not the first."""
-    errors = [{**e, "loc": _walk_schema(tuple(e["loc"]))[2]}
+    errors = [{**e, "loc": _walk_schema(tuple(e["loc"]) + _at(e))[2], "at": bool(_at(e))}
               for e in err.errors(include_url=False)]
     if locate is not None:
         errors = [{**e, **dict(zip(("loc", "source"), locate(tuple(e["loc"])), strict=True))}

@@ -2,11 +2,14 @@
 
 No generator state is carried between draws, so a result does not depend on chunk size, thread
 count or the order citizens are visited, and two scenarios run with one seed see the same numbers
-(common random numbers). Streams are fixed integers named in :data:`STREAMS`, never derived from a
-scenario, so adding an act kind to one scenario does not shift the draws of another.
+(common random numbers). Streams are fixed integers named in :data:`STREAMS`, or a hash of the name
+of a scenario's own act or channel, never a position in a scenario, so adding an act kind to one
+scenario does not shift the draws of another.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 from numba import njit, uint64
@@ -53,10 +56,31 @@ def mix64(x: np.uint64) -> np.uint64:
     return z ^ (z >> uint64(31))
 
 
+# Streams of the scenario's catalog, named after its items (``act.<act>``, ``sense.<act>``,
+# ``channel.<channel>.hit``): the attempts that were life events and the camera channel keep
+# the streams they had, so that the same seed gives the same run.
+RENAMED: dict[str, str] = {
+    "act.trip_abroad": "life.exit", "act.job_application": "life.job",
+    "act.credit_application": "life.credit", "act.school_application": "life.school",
+    "channel.cameras.hit": "sense.face_match", "channel.cameras.false": "sense.false_match",
+}
+HASHED = 1 << 63  # the numbers of streams that STREAMS does not list: above every listed one
+
+
+def stream_number(stream: str) -> int:
+    """A stream's fixed number: its entry of STREAMS (through RENAMED), else a hash of its name,
+    so that a catalog item of any name has streams of its own, whatever else a scenario holds."""
+    name = RENAMED.get(stream, stream)
+    if name in STREAMS:
+        return STREAMS[name]
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little") | HASHED
+
+
 def stream_key(seed: int, stream: str) -> np.uint64:
     """The 64-bit key of one named stream under one seed (computed once per run, in Python)."""
     s = np.uint64(seed & 0xFFFFFFFFFFFFFFFF)
-    return np.uint64(mix64(s ^ np.uint64(mix64(np.uint64(STREAMS[stream])))))
+    return np.uint64(mix64(s ^ np.uint64(mix64(np.uint64(stream_number(stream))))))
 
 
 @njit(inline="always")

@@ -1,0 +1,195 @@
+"""The catalog of a scenario: its acts, channels, sanctions and rewards by name, and the checks
+that every name one of them gives is one there is.
+
+Each item names others: an act its channel, a channel the act its false records claim, scoring
+the record kinds it gives points, a sanction the attempts it blocks, a reward those it grants.
+A name that is not there is a one-line error at the field that gives it (:class:`At`), listing
+the names there are. The checks run on the merged scenario (``Scenario._catalog``), since a
+file may name an item that the file it extends declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from .schedule import every_date
+
+if TYPE_CHECKING:
+    from .scenario import Scenario
+
+# Names of the catalog's items (acts, channels, sanctions, rewards): free, within a pattern that
+# makes them counter names (``acts_<act>``, ``<attempt>_blocked``) and stream names.
+NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+NAME_NOTE = ("a name is 1 to 40 lower-case letters, digits or '_', the first a letter, such as"
+             " 'unpaid_parking'")
+POSTING = "online_post"  # the act of [speech]: posting, with a content type; not in [acts]
+# Records that a process makes, not an act: scoring may name them beside the acts.
+PROCESS_RECORDS = ("judgment_unpaid", "content_flag", "tax_listed")
+RESERVED = (POSTING, *PROCESS_RECORDS, "none")
+LIST_NAMES = ("court", "tax", "travel_misconduct")
+# What a sanction may block besides attempts: standings a citizen holds, counted as a stock.
+STANDINGS = ("management_role", "internet")
+# The engine keeps a citizen's day in one 64-bit word: a bit per act kind and posting's, the
+# post's content type, the records of processes and one bit per channel that makes false
+# records (docs/design/catalog.md, Limits).
+MAX_ACTS = 40
+MAX_FALSE_CHANNELS = 8
+# Under sanction_scope = "own_domain", the lists that may trigger a sanction that blocks each
+# attempt: a record of the attempt's own domain (the project's reading of EU law,
+# docs/presets/eu-baseline.md). An attempt not named here has no list of its own domain.
+OWN_DOMAIN_LISTS: dict[str, tuple[str, ...]] = {
+    "plane_ticket": ("travel_misconduct",), "train_ticket": ("travel_misconduct",),
+    "credit_application": ("court",),
+}
+
+
+class At(ValueError):
+    """A problem with the field at ``loc`` (a location under the scenario): the message is
+    reported as that field's, not the scenario's."""
+
+    def __init__(self, loc: tuple, message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def attempts(sc: Scenario) -> list[str]:
+    """The acts of nature attempt, in the scenario's order."""
+    return [name for name, act in sc.acts.items() if act.nature == "attempt"]
+
+
+def record_kinds(sc: Scenario) -> list[str]:
+    """What a record can be of: an act, or a process's record."""
+    return [*sc.acts, *PROCESS_RECORDS]
+
+
+def false_channels(sc: Scenario) -> list[str]:
+    """The channels that make false records (a false share above 0 on some date)."""
+    return [name for name, c in sc.channels.items()
+            if any(x.false_share > 0 for _, x in every_date(c))]
+
+
+def _listed(names: Iterable[str]) -> str:
+    names = list(names)
+    return ", ".join(names) if names else "none"
+
+
+def _unknown(what: str, name: str, there: Iterable[str], kind: str) -> str:
+    return f"unknown {what} {name!r}; the {kind} are: {_listed(there)}"
+
+
+def check(sc: Scenario) -> None:
+    """Raise :class:`At` for the first name in the catalog that is not there or not allowed."""
+    for problem in _problems(sc):
+        raise problem
+
+
+def _problems(sc: Scenario) -> Iterator[At]:
+    yield from _acts(sc)
+    yield from _channels(sc)
+    yield from _records(sc)
+    yield from _measures(sc)
+
+
+def _acts(sc: Scenario) -> Iterator[At]:
+    if POSTING in sc.acts:
+        yield At(("acts", POSTING), "posting rates are set per content type in [speech.content],"
+                                    " not in [acts]")
+    for name in sc.acts:
+        if name in RESERVED:
+            yield At(("acts", name), f"the name {name!r} is reserved (for records of processes"
+                                     f" and for 'none'); reserved names: {_listed(RESERVED)}")
+    if len(sc.acts) > MAX_ACTS:
+        yield At(("acts",), f"{len(sc.acts)} act kinds; at most {MAX_ACTS} (the engine keeps a"
+                            " bit per act kind of a citizen's day)")
+    for name, act in sc.acts.items():
+        if act.channel != "none" and act.channel not in sc.channels:
+            yield At(("acts", name, "channel"),
+                     _unknown("channel", act.channel, [*sc.channels, "none"], "channels"))
+
+
+def _channels(sc: Scenario) -> Iterator[At]:
+    if "none" in sc.channels:
+        yield At(("channels", "none"), "the name 'none' is reserved: an act with channel ="
+                                       " \"none\" is never recorded")
+    for name, channel in sc.channels.items():
+        if channel.false_as != "none" and channel.false_as not in sc.acts:
+            yield At(("channels", name, "false_as"),
+                     _unknown("act", channel.false_as, [*sc.acts, "none"], "acts"))
+    making = false_channels(sc)
+    if len(making) > MAX_FALSE_CHANNELS:
+        yield At(("channels",), f"{len(making)} channels make false records ({_listed(making)});"
+                                f" at most {MAX_FALSE_CHANNELS}")
+
+
+def _records(sc: Scenario) -> Iterator[At]:
+    kinds = record_kinds(sc)
+    scoring = sc.scoring
+    named = [(("scoring", "points", k), k) for k in scoring.points]
+    named += [(("scoring", "caps", k), k) for k in scoring.caps]
+    named += [(("scoring", "factors", i, "kinds"), k) for i, f in enumerate(scoring.factors)
+              for k in f.kinds]
+    for loc, kind in named:
+        if kind not in kinds:
+            yield At(loc, _unknown("record kind", kind, kinds, "record kinds (acts and"
+                                                                " records of processes)"))
+
+
+def _measures(sc: Scenario) -> Iterator[At]:
+    """Sanctions and rewards: names unique, what they block or grant there and allowed."""
+    tries = attempts(sc)
+    seen: dict[str, str] = {}
+    for table, items, verb in (("sanctions", sc.sanctions, "blocks"),
+                               ("rewards", sc.rewards, "grants")):
+        for i, item in enumerate(items):
+            if item.name in LIST_NAMES:
+                yield At((table, i, "name"), f"{item.name!r} is the name of a list; a sanction or"
+                                             " reward needs a name of its own")
+            if seen.get(item.name, table) != table:
+                yield At((table, i, "name"), f"{item.name!r} names a sanction and a reward; give"
+                                             " each its own name")
+            seen[item.name] = table
+            yield from _targets(sc, (table, i, verb), item, tries,
+                                STANDINGS if verb == "blocks" else ())
+
+
+def _targets(sc: Scenario, loc: tuple, item, tries: list[str], standings: tuple
+             ) -> Iterator[At]:
+    """What one sanction blocks or one reward grants: attempts (and standings for a sanction)."""
+    verb = loc[-1]
+    allowed = [*tries, *standings]
+    what = "attempts (acts of nature attempt)" + (" and standings" if standings else "")
+    names = getattr(item, verb)
+    if not names:
+        yield At(loc, f"{item.name} {verb} nothing; the {what} are: {_listed(allowed)}")
+    for name in names:
+        if name in sc.acts and name not in tries:
+            yield At(loc, f"{name!r} is an act of nature {sc.acts[name].nature}, not an attempt;"
+                          f" the {what} are: {_listed(allowed)}")
+        elif name not in allowed:
+            yield At(loc, _unknown("attempt", name, allowed, what))
+        elif name in standings and item.bears == "children":
+            yield At(loc, f"{item.name} bears = \"children\" but blocks the standing {name!r};"
+                          " a standing is the person's own")
+
+
+def own_domain(sc: Scenario) -> None:
+    """Under sanction_scope = "own_domain": each sanction only from lists of the domain of
+    everything it blocks, and never from a grade."""
+    for i, s in enumerate(sc.sanctions):
+        allowed = set.intersection(*(set(OWN_DOMAIN_LISTS.get(b, ())) for b in s.blocks))
+        if s.grades or set(s.lists) - allowed:
+            raise At(("sanctions", i), f"under sanction_scope 'own_domain' {s.name}, which"
+                                       f" blocks {', '.join(s.blocks)}, may be triggered only by"
+                                       f" the list(s) {sorted(allowed)}, not by"
+                                       f" {s.lists + s.grades}")
+
+
+def warnings(sc: Scenario) -> list[str]:
+    """What the catalog declares that the run will never use, as one-line warnings."""
+    used = {a for s in sc.sanctions for a in s.blocks} | {a for r in sc.rewards for a in r.grants}
+    idle = [a for a in attempts(sc) if a not in used]
+    if not idle:
+        return []
+    return [f"{sc.name}: attempt act(s) {_listed(idle)} meet no sanction and no reward: they are"
+            " counted, never refused or favoured"]
