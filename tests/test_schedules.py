@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from panopticon.cli import app
 from panopticon.language import reference, scenario
-from panopticon.language.schedule import schedulable, schedules_in
 from panopticon.language.scenario import PathError, ScenarioError, find, load, number_at
+from panopticon.language.schedule import schedulable, schedules_in
 from panopticon.runner.simulation import Simulation
 from panopticon.stages.consequences import SANCTION_BIT, active_masks
 from panopticon.world.codes import LISTS
@@ -164,14 +164,14 @@ def test_a_path_reaches_a_schedule_value_and_a_grade_by_name():
 
 
 @pytest.mark.parametrize(("path", "message"), [
-    (f"{PLANE}.points.2.value", "'acts.plane_ticket.rate.points' has no item '2'; it has items"
-                                " 0 to 1"),
-    ("scoring.grades.E.min", "'scoring.grades' has no item 'E'; it has items named by name:"
-                             " AAA, AA, A, B, C, D"),
-    ("court.nope", "'court' has no 'nope'; it has judgment_rate, comply_rate, grace_days,"
-                   " pay_rate_listed, listing_days, settle_rate"),
-    ("acts.train_ticket.rate.points.0.value", "'acts.train_ticket.rate' is 0.000591, not a"
-                                              " table or a schedule"),
+    (f"{PLANE}.points.2.value",
+     "'acts.plane_ticket.rate.points' has no item '2'; it has items 0 to 1"),
+    ("scoring.grades.E.min",
+     "'scoring.grades' has no item 'E'; it has items named by name: AAA, AA, A, B, C, D"),
+    ("court.nope", ("'court' has no 'nope'; it has judgment_rate, comply_rate, grace_days,"
+                    " pay_rate_listed, listing_days, settle_rate")),
+    ("acts.train_ticket.rate.points.0.value",
+     "'acts.train_ticket.rate' is 0.000591, not a table or a schedule"),
 ])
 def test_a_path_that_names_nothing_says_what_is_there(path, message):
     with pytest.raises(PathError) as info:

@@ -1,4 +1,4 @@
-"""What every table of the scenario language is made of: strict tables, field descriptions, notes.
+"""What every table of the scenario language is made of: strict numbers, descriptions, notes.
 
 Shared by the scenario models (scenario.py) and the dated schedules a number may be written as
 (schedule.py).
@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-
-class Strict(BaseModel):
-    """Every table: unknown fields refused; numbers strict (no "0.002" or true for a number,
-    an integer is a number but a float is not an integer) and finite."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+# Every table: unknown fields refused; numbers strict (no "0.002" or true for a number, an
+# integer is a number but a float is not an integer) and finite.
+STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Note:

@@ -39,18 +39,16 @@ from pydantic import (
 )
 
 from ..data import read_csv
-from .fields import Note, Strict, about
+from .fields import STRICT, Note, about
 from .published import SERIES
 from .schedule import (
     NUMBER,
     SCHEDULE,
     Memo,
-    Schedule,
+    every_date,
     on_date,
     schedulable,
     scheduled,
-    schedules_in,
-    every_date,
 )
 
 ActKind = Literal[
@@ -116,6 +114,13 @@ OWN_DOMAIN_LISTS: dict[str, tuple[str, ...]] = {
     "credit_denied": ("court",), "exit_ban": (), "school_ban": (), "job_ban": (),
     "internet_throttle": (), "management_ban": (),
 }
+
+
+class Strict(BaseModel):
+    """Every table: unknown fields refused; numbers strict (no "0.002" or true for a number,
+    an integer is a number but a float is not an integer) and finite."""
+
+    model_config = STRICT
 
 
 class DatedValue(Strict):

@@ -310,14 +310,14 @@ def rate_tables(sc: Scenario, pop: Population, trait_of: np.ndarray) -> dict:
     rates, _ = act_rates(sc)
     type_cuts, against_shares = content_tables(sc)
     post_lut, deter, against_ratio, deterred = fear_tables(sc, rates, trait_of)
-    return dict(
-        sc=sc, rates=rates, bounds=act_bounds(rates, trait_of, pop), type_cuts=type_cuts,
-        against_shares=against_shares,
-        against_bound=threshold(min(1.0, against_shares.max() * float(EXP_QUANTILES.max()))),
-        pay_rates=np.array([sc.court.settle_rate, sc.court.comply_rate,
-                            sc.court.pay_rate_listed]),
-        tax_pay_rate=sc.tax.pay_rate, post_lut=post_lut, deterred=deterred, deter=deter,
-        against_ratio=against_ratio)
+    return {
+        "sc": sc, "rates": rates, "bounds": act_bounds(rates, trait_of, pop),
+        "type_cuts": type_cuts, "against_shares": against_shares,
+        "against_bound": threshold(min(1.0, against_shares.max() * float(EXP_QUANTILES.max()))),
+        "pay_rates": np.array([sc.court.settle_rate, sc.court.comply_rate,
+                               sc.court.pay_rate_listed]),
+        "tax_pay_rate": sc.tax.pay_rate, "post_lut": post_lut, "deterred": deterred,
+        "deter": deter, "against_ratio": against_ratio}
 
 
 def who_masks(who: np.ndarray) -> np.ndarray:

@@ -153,8 +153,8 @@ def channel_tables(sc: Scenario) -> dict:
         s.face_hit_rate, s.payment_observed, s.court_records, s.tax_records,
         s.good_deed_reported, 1.0]
     recall, flag_false_p = review_rates(sc)
-    return dict(sc=sc, channel_p=channel_p, recall=recall,
-                flag_thr=np.array([threshold(p) for p in flag_false_p], np.int64))
+    return {"sc": sc, "channel_p": channel_p, "recall": recall,
+            "flag_thr": np.array([threshold(p) for p in flag_false_p], np.int64)}
 
 
 def review_rates(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
