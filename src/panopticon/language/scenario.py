@@ -836,7 +836,9 @@ class Scenario(Strict):
                              f" {err}") from None
         if tp is None:
             hint = (f"; it is a schedule: name one of its values, such as"
-                    f" '{path}.points.0.value'" if isinstance(value, dict) and "points" in value
+                    f" '{path}.points.0.value', and remove this one (\"{path}\" ="
+                    " { remove = true } under [calibration.parameters])"
+                    if isinstance(value, dict) and "points" in value
                     else "; write a dotted path through tables, such as 'court.comply_rate'")
             raise ValueError(f"calibration parameter {path!r} is not a number of the scenario"
                              + hint)
