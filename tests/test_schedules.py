@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from panopticon.cli import app
 from panopticon.language import reference, scenario
-from panopticon.language.schedule import schedules_in
 from panopticon.language.scenario import PathError, ScenarioError, find, load, number_at
+from panopticon.language.schedule import schedulable, schedules_in
+from panopticon.runner.simulation import Simulation
+from panopticon.stages.consequences import SANCTION_BIT, active_masks
+from panopticon.world.codes import LISTS
+from panopticon.world.counters import INDEX
 
 D = dt.date
+runner = CliRunner()
 
 
 def steps(*points: tuple[dt.date, float], shape: str = "steps") -> dict:
@@ -155,14 +164,14 @@ def test_a_path_reaches_a_schedule_value_and_a_grade_by_name():
 
 
 @pytest.mark.parametrize(("path", "message"), [
-    (f"{PLANE}.points.2.value", "'acts.plane_ticket.rate.points' has no item '2'; it has items"
-                                " 0 to 1"),
-    ("scoring.grades.E.min", "'scoring.grades' has no item 'E'; it has items named by name:"
-                             " AAA, AA, A, B, C, D"),
-    ("court.nope", "'court' has no 'nope'; it has judgment_rate, comply_rate, grace_days,"
-                   " pay_rate_listed, listing_days, settle_rate"),
-    ("acts.train_ticket.rate.points.0.value", "'acts.train_ticket.rate' is 0.000591, not a"
-                                              " table or a schedule"),
+    (f"{PLANE}.points.2.value",
+     "'acts.plane_ticket.rate.points' has no item '2'; it has items 0 to 1"),
+    ("scoring.grades.E.min",
+     "'scoring.grades' has no item 'E'; it has items named by name: AAA, AA, A, B, C, D"),
+    ("court.nope", ("'court' has no 'nope'; it has judgment_rate, comply_rate, grace_days,"
+                    " pay_rate_listed, listing_days, settle_rate")),
+    ("acts.train_ticket.rate.points.0.value",
+     "'acts.train_ticket.rate' is 0.000591, not a table or a schedule"),
 ])
 def test_a_path_that_names_nothing_says_what_is_there(path, message):
     with pytest.raises(PathError) as info:
@@ -234,3 +243,104 @@ def test_the_reference_shows_which_fields_take_a_schedule():
     # what gives the model its shape takes none
     assert not {"court.grace_days", "scoring.min", "scoring.grades[].min",
                 "scoring.caps.<kind>.points", "population.urban_share"} & scheduled
+
+
+# ---------------------------------------------------------------- a run follows its schedules
+
+SIZE = 4000
+JUMP = D(2014, 3, 1)
+
+
+def demo(schedule: dict, **changes) -> scenario.Scenario:
+    return bare().with_changes(**{"population.size": SIZE, "end": D(2014, 4, 30), PLANE: schedule,
+                                  **changes})
+
+
+def plane_acts(counts: np.ndarray) -> np.ndarray:
+    """Plane tickets bought per day, over all regions."""
+    return counts[:, :, INDEX["acts_plane_ticket"]].sum(axis=1)
+
+
+@pytest.fixture(scope="module")
+def rising() -> scenario.Scenario:
+    return demo(linear((D(2014, 1, 1), 0.0), (D(2014, 4, 30), 0.03)))
+
+
+def test_an_act_rate_that_steps_up_has_no_acts_before_and_acts_after():
+    sc = demo(steps((D(2014, 1, 1), 0.0), (JUMP, 0.02)))
+    daily = plane_acts(Simulation(sc).run().counts)
+    before = (JUMP - sc.start).days
+    assert daily[:before].sum() == 0
+    assert (daily[before:] > 0).all()
+
+
+def test_an_act_rate_that_rises_linearly_gives_more_acts_month_by_month(rising):
+    daily = plane_acts(Simulation(rising).run().counts)
+    months = [daily[:31].sum(), daily[31:59].sum(), daily[59:90].sum(), daily[90:].sum()]
+    assert daily[0] == 0 and months == sorted(months) and months[0] < months[-1] / 4
+
+
+@pytest.fixture(scope="module")
+def one_chunk(rising) -> np.ndarray:
+    return Simulation(rising, chunk_size=SIZE, threads=1).run().counts
+
+
+@pytest.mark.parametrize(("chunk_size", "threads"), [(1000, 2), (333, 2)])
+def test_a_run_with_a_schedule_is_the_same_for_any_chunk_size(rising, one_chunk, engines,
+                                                              chunk_size, threads):
+    counts = Simulation(rising, chunk_size=chunk_size, threads=threads).run().counts
+    engines.assert_ran_on(SIZE, chunk_size, threads)
+    np.testing.assert_array_equal(counts, one_chunk)
+
+
+def test_a_sanction_is_lifted_after_its_end():
+    sc = bare().with_changes(sanctions=[{"kind": "plane_ban", "lists": ["court"],
+                                         "end": D(2016, 12, 31)}])
+    names = [g.name for g in sc.scoring.grades]
+    court = LISTS.index("court")
+    assert active_masks(sc, names, D(2016, 12, 31))[0][court] == SANCTION_BIT["plane_ban"]
+    assert active_masks(sc, names, D(2017, 1, 1))[0][court] == 0
+
+
+# ---------------------------------------------------------------- every preset, all scheduled
+
+def schedulable_paths(data: Any, loc: tuple = ()) -> list[tuple]:
+    """The location of every number of a scenario's data that may be a schedule."""
+    if isinstance(data, dict):
+        return [p for k, v in data.items() for p in schedulable_paths(v, (*loc, k))]
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in schedulable_paths(v, (*loc, i))]
+    number = isinstance(data, (int, float)) and not isinstance(data, bool)
+    return [loc] if number and schedulable(scenario._schema_at(loc)[1]) else []
+
+
+def all_scheduled(name: str, start: dt.date) -> scenario.Scenario:
+    """A preset whose every schedulable number is a 2-point schedule, steps and linear in turn:
+    the number, then (for a number that is not an integer) nine tenths of it 20 days in."""
+    data = load(name).with_changes(calibration=None).model_dump()
+    paths = schedulable_paths(data)
+    for i, loc in enumerate(paths):
+        node = data
+        for part in loc[:-1]:
+            node = node[part]
+        v = node[loc[-1]]
+        later = v if isinstance(v, int) else 0.9 * v
+        node[loc[-1]] = steps((start, v), (start + dt.timedelta(days=20), later),
+                              shape=("steps", "linear")[i % 2])
+    return scenario.validate(data, f"{name} scheduled")
+
+
+@pytest.mark.parametrize("name", scenario.PRESETS)
+def test_every_preset_with_every_number_scheduled_loads_runs_and_reports(name, tmp_path):
+    start = load(name).start
+    sc = all_scheduled(name, start)
+    assert len(schedules_in(sc)) >= 40
+    path = tmp_path / "scheduled.toml"
+    path.write_text(sc.to_toml())
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["run", str(path), "--population", "3000", "--end",
+                                 str(start + dt.timedelta(days=40)), "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "report.html").is_file()
+    written = load(out / "scenario.toml")
+    assert schedules_in(written) and written.on(start) != written.on(start + dt.timedelta(41))

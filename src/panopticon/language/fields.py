@@ -1,4 +1,4 @@
-"""What every table of the scenario language is made of: strict tables, field descriptions, notes.
+"""What every table of the scenario language is made of: strict numbers, descriptions, notes.
 
 Shared by the scenario models (scenario.py) and the dated schedules a number may be written as
 (schedule.py); a field may take a name or a table (``who = "adults"`` or ``who = { age = ... }``).
@@ -10,12 +10,9 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-
-class Strict(BaseModel):
-    """Every table: unknown fields refused; numbers strict (no "0.002" or true for a number,
-    an integer is a number but a float is not an integer) and finite."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+# Every table: unknown fields refused; numbers strict (no "0.002" or true for a number, an
+# integer is a number but a float is not an integer) and finite.
+STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Note:

@@ -40,19 +40,17 @@ from pydantic import (
 
 from ..data import read_csv
 from . import catalog
-from .catalog import LIST_NAMES, NAME_NOTE, NAME_PATTERN, POSTING, At
-from .fields import NAME, TABLE, Note, Strict, about, either, name_or_table
+from .catalog import LIST_NAMES, NAME_NOTE, NAME_PATTERN
+from .fields import NAME, STRICT, TABLE, Note, about, either, name_or_table
 from .published import SERIES
 from .schedule import (
     NUMBER,
     SCHEDULE,
     Memo,
-    Schedule,
+    every_date,
     on_date,
     schedulable,
     scheduled,
-    schedules_in,
-    every_date,
 )
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN), Note(NAME_NOTE)]
@@ -106,6 +104,13 @@ MAX_FILE_BYTES = 10_000_000
 MAX_PROBLEMS = 20  # problems listed in one message
 SHOWN_ITEMS = 5  # items of an array shown in a message
 PRESETS = ("china-2018", "court-list", "rongcheng", "sesame", "fuzhou", "eu-baseline")
+
+
+class Strict(BaseModel):
+    """Every table: unknown fields refused; numbers strict (no "0.002" or true for a number,
+    an integer is a number but a float is not an integer) and finite."""
+
+    model_config = STRICT
 
 
 class DatedValue(Strict):
@@ -897,7 +902,9 @@ class Scenario(Strict):
                              f" {err}") from None
         if tp is None:
             hint = (f"; it is a schedule: name one of its values, such as"
-                    f" '{path}.points.0.value'" if isinstance(value, dict) and "points" in value
+                    f" '{path}.points.0.value', and remove this one (\"{path}\" ="
+                    " { remove = true } under [calibration.parameters])"
+                    if isinstance(value, dict) and "points" in value
                     else "; write a dotted path through tables, such as 'court.comply_rate'")
             raise ValueError(f"calibration parameter {path!r} is not a number of the scenario"
                              + hint)

@@ -20,24 +20,28 @@ from typing import Annotated, Any, Literal, TypeVar, Union
 
 from pydantic import BaseModel, Discriminator, Field, Tag, create_model, model_validator
 
-from .fields import Strict, about
+from .fields import STRICT, about
 
 NUMBER, SCHEDULE = "number", "schedule"  # the tags of the two forms of a schedulable field
 MEMO_SIZE = 64  # scenarios on recent values that Scenario.on keeps
 Model = TypeVar("Model", bound=BaseModel)
 
 
-class SchedulePoint(Strict):
+class SchedulePoint(BaseModel):
     """A point of a schedule: its value from (steps) or at (linear) its date."""
+
+    model_config = STRICT
 
     date: Annotated[dt.date, about("The date of the value.")]
 
 
-class Schedule(Strict):
+class Schedule(BaseModel):
     """A value that changes over time, in place of a number: ``shape`` = "steps" holds each
     point's value from its date until the next point's date, "linear" goes in a straight line
     between points (rounded for an integer field); before the first date and after the last the
     value is held flat. Each value keeps the field's own type and bounds."""
+
+    model_config = STRICT
 
     shape: Annotated[Literal["steps", "linear"], about(
         "steps: each value holds from its date to the next; linear: straight lines between the"
@@ -93,8 +97,8 @@ def scheduled(number: Any, name: str) -> Any:
                          __doc__=Schedule.__doc__,
                          points=(list[point], Field(min_length=1, description=(
                              "The values by date, dates strictly increasing."))))
-    return Annotated[Union[Annotated[number, Tag(NUMBER)], Annotated[model, Tag(SCHEDULE)]],
-                     Discriminator(_form), Schedulable(number, model)]
+    forms = Union[Annotated[number, Tag(NUMBER)], Annotated[model, Tag(SCHEDULE)]]  # noqa: UP007
+    return Annotated[forms, Discriminator(_form), Schedulable(number, model)]
 
 
 def schedulable(meta: list) -> Schedulable | None:
