@@ -35,6 +35,7 @@ STANDINGS = ("management_role", "internet")
 # records (docs/design/catalog.md, Limits).
 MAX_ACTS = 40
 MAX_FALSE_CHANNELS = 8
+MAX_MEASURES = 31  # sanctions and rewards together: a bit each of a 64-bit word, below bit 63
 # Under sanction_scope = "own_domain", the lists that may trigger a sanction that blocks each
 # attempt: a record of the attempt's own domain (the project's reading of EU law,
 # docs/presets/eu-baseline.md). An attempt not named here has no list of its own domain.
@@ -138,6 +139,9 @@ def _records(sc: Scenario) -> Iterator[At]:
 def _measures(sc: Scenario) -> Iterator[At]:
     """Sanctions and rewards: names unique, what they block or grant there and allowed."""
     tries = attempts(sc)
+    count = len(sc.sanctions) + len(sc.rewards)
+    if count > MAX_MEASURES:
+        yield At(("sanctions",), f"{count} sanctions and rewards; at most {MAX_MEASURES} together")
     seen: dict[str, str] = {}
     for table, items, verb in (("sanctions", sc.sanctions, "blocks"),
                                ("rewards", sc.rewards, "grants")):

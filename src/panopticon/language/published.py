@@ -31,16 +31,18 @@ SERIES: dict[str, tuple[str, str]] = {
     "internet_users": ("internet_users", STOCK),
     "cctv_cameras": ("cctv_cameras", STOCK),
 }
-# cumulative columns added to the timeseries: name -> daily counter it sums
+# cumulative columns added to the timeseries: name -> daily counter it sums. The counters of
+# attempts and sanctions are named after china-2018's catalog (docs/scenarios.md): a scheme
+# that has no plane_ticket has no flight_purchases_blocked.
 CUMULATIVE_COLUMNS: dict[str, str] = {
     "judgment_defaulters_listed": "new_listed_people",
     "judgment_defaulter_listings": "new_listings",
-    "flight_purchases_blocked": "plane_blocked",
-    "train_purchases_blocked": "train_blocked",
-    "flight_people_blocked": "plane_blocked_people",
-    "train_people_blocked": "train_blocked_people",
+    "flight_purchases_blocked": "plane_ticket_blocked",
+    "train_purchases_blocked": "train_ticket_blocked",
+    "flight_people_blocked": "plane_ticket_blocked_people",
+    "train_people_blocked": "train_ticket_blocked_people",
     "paid_under_pressure": "paid_after_listing",
-    "children_barred": "children_barred_people",
+    "children_barred": "school_ban_people",
 }
 
 

@@ -221,8 +221,7 @@ class Traits(Strict):
         "Town or country dwellers.")] = "any"
     income: Annotated[list[Annotated[int, Field(ge=1, le=10)]], Field(
         min_length=2, max_length=2), about(
-        "Income deciles [lowest, highest], 1 the poorest, both included (a child's: its"
-        " parent's).")] = [1, 10]
+        "Income deciles [lowest, highest], 1 the poorest, both included.")] = [1, 10]
     uses: Annotated[list[Literal["internet", "payment"]], about(
         "Services the citizen uses (internet, payment apps), all of them.")] = []
     roles: Annotated[list[Literal["manager"]], about(

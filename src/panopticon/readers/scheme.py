@@ -1,14 +1,15 @@
 """The scheme of a run: every list, sanction and reward by its name, with the run's figures.
 
-A scenario will soon declare its own lists, sanctions and rewards by any name, and the counters
-will be named from that catalog (docs/design/catalog.md): ``<list>_entries``, ``<list>_people``,
-``<list>_stock``, ``<list>_exits``, ``<attempt>_attempts``, ``<attempt>_blocked``,
+A scenario declares its own acts, sanctions and rewards by any name, and the run's counters are
+named from that catalog (docs/design/catalog.md): ``<attempt>_attempts``, ``<attempt>_blocked``,
 ``<attempt>_blocked_wrongful``, ``<attempt>_blocked_people``, ``<sanction>_stock``,
-``<reward>_granted``. Figures are looked up by those names first; ``TODAY`` maps the names to the
-columns this version writes under other names, so that run folders of either kind read the same.
-Today's kinds say what they block and who bears them in ``BUILT_IN``, as the catalog's items will
-say themselves. An item known to neither is still shown, with its triggers and dates, and no
-figures.
+``<reward>_granted``; lists (declared by name in a later step) will be ``<list>_entries``,
+``<list>_people``, ``<list>_stock``, ``<list>_exits``. Figures are looked up by those names
+first; ``LISTS_TODAY`` maps a list's names to the columns this version writes, ``OLD_COLUMNS``
+the others to the columns of runs made before the catalog, so that run folders of either kind
+read the same. The kinds of those older runs say what they block and who bears them in
+``BUILT_IN``, as the catalog's items say themselves. An item known to neither is still shown,
+with its triggers and dates, and no figures.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-# what a kind of today blocks (a sanction) or grants (a reward), and who bears it: the catalog's
-# ``blocks``/``grants`` and ``bears`` for the kinds that are built in
+# what a kind of a run before the catalog blocks (a sanction) or grants (a reward), and who bears
+# it: the catalog's ``blocks``/``grants`` and ``bears`` for the kinds of those runs
 BUILT_IN: dict[str, tuple[tuple[str, ...], str]] = {
     "plane_ban": (("plane_ticket",), "person"),
     "train_ban": (("train_ticket",), "person"),
@@ -54,32 +55,37 @@ ATTEMPTS: dict[str, str] = {
 STANDINGS: dict[str, str] = {"management_role": "management role", "internet": "internet use"}
 BEARS: dict[str, str] = {"person": "the person", "children": "their children",
                          "household": "their household", "employer": "their employer"}
-# a catalog counter -> the columns this version writes it as (summed); the catalog empties it
-TODAY: dict[str, tuple[str, ...]] = {
+# a list's catalog counter -> the columns this version writes it as (summed); step 3 of the
+# catalog (lists as data, docs/design/catalog.md) names them so and empties this
+LISTS_TODAY: dict[str, tuple[str, ...]] = {
     "court_entries": ("new_listings",), "court_people": ("new_listed_people",),
     "court_stock": ("listed_stock",), "court_exits": ("paid_after_listing", "listing_expired"),
     "tax_entries": ("exit_bans_new",), "tax_stock": ("exit_ban_stock",),
     "travel_misconduct_entries": ("misconduct_listed",),
     "travel_misconduct_stock": ("misconduct_stock",),
-    **{f"{a}_{figure}": (f"{mode}_{figure}",) for a, mode in (
+}
+# a catalog counter -> the column a run made before the catalog wrote it as, for old run folders
+OLD_COLUMNS: dict[str, str] = {
+    **{f"{a}_{figure}": f"{mode}_{figure}" for a, mode in (
         ("plane_ticket", "plane"), ("train_ticket", "train"))
        for figure in ("attempts", "blocked", "blocked_wrongful", "blocked_people")},
-    "trip_abroad_attempts": ("exit_attempts",), "trip_abroad_blocked": ("exit_blocked",),
-    "trip_abroad_blocked_wrongful": ("exit_blocked_wrongful",),
-    "job_application_attempts": ("job_applications",),
-    "job_application_blocked": ("jobs_blocked",),
-    "job_application_blocked_wrongful": ("jobs_blocked_wrongful",),
-    "credit_application_attempts": ("credit_applications",),
-    "credit_application_blocked": ("credit_denied",),
-    "credit_application_blocked_wrongful": ("credit_denied_wrongful",),
-    "school_application_attempts": ("school_applications",),
-    "school_application_blocked": ("schools_blocked",),
-    "school_application_blocked_wrongful": ("schools_blocked_wrongful",),
-    "internet_throttle_stock": ("internet_throttled_stock",),
-    "school_ban_stock": ("children_affected_stock",),
-    "transport_discount_granted": ("transport_discounts",),
-    "easy_credit_granted": ("easy_credit",), "better_jobs_granted": ("better_jobs",),
-    "institution_access_granted": ("institution_access",),
+    "trip_abroad_attempts": "exit_attempts", "trip_abroad_blocked": "exit_blocked",
+    "trip_abroad_blocked_wrongful": "exit_blocked_wrongful",
+    "job_application_attempts": "job_applications",
+    "job_application_blocked": "jobs_blocked",
+    "job_application_blocked_wrongful": "jobs_blocked_wrongful",
+    "credit_application_attempts": "credit_applications",
+    "credit_application_blocked": "credit_denied",
+    "credit_application_blocked_wrongful": "credit_denied_wrongful",
+    "school_application_attempts": "school_applications",
+    "school_application_blocked": "schools_blocked",
+    "school_application_blocked_wrongful": "schools_blocked_wrongful",
+    "internet_throttle_stock": "internet_throttled_stock",
+    "school_ban_stock": "children_affected_stock", "school_ban_people": "children_barred_people",
+    "transport_discount_granted": "transport_discounts",
+    "easy_credit_granted": "easy_credit", "better_jobs_granted": "better_jobs",
+    "institution_access_granted": "institution_access",
+    "cameras_false_records": "camera_false_matches",
 }
 # each table's figures: catalog suffix, and whether it is summed over the run or read last day
 LIST_FIGURES = (("entries", "run"), ("people", "run"), ("stock", "last"), ("exits", "run"))
@@ -115,12 +121,24 @@ class Row:
 
 
 def columns(counter: str, present: set[str]) -> tuple[str, ...] | None:
-    """The run's columns that hold a catalog counter: its own name, else today's (``TODAY``);
-    None where the run has neither."""
+    """The run's columns that hold a catalog counter: its own name, else a list's columns of
+    today (``LISTS_TODAY``) or an older run's (``OLD_COLUMNS``); None where the run has none."""
     if counter in present:
         return (counter,)
-    today = TODAY.get(counter)
-    return today if today and set(today) <= present else None
+    found = LISTS_TODAY.get(counter) or ((OLD_COLUMNS[counter],) if counter in OLD_COLUMNS
+                                         else None)
+    return found if found and set(found) <= present else None
+
+
+def with_catalog_names(table: pa.Table) -> pa.Table:
+    """An older run's table (timeseries, regions) with its columns of attempts, sanctions,
+    rewards and channels under their catalog names (``OLD_COLUMNS``), so that readers know
+    one name for each; a table of this version is returned as it is."""
+    old = {column: new for new, column in OLD_COLUMNS.items()
+           if column in table.column_names and new not in table.column_names}
+    if not old:
+        return table
+    return table.rename_columns([old.get(c, c) for c in table.column_names])
 
 
 def figure(ts: pa.Table, counter: str, how: str) -> float | None:

@@ -1,0 +1,107 @@
+"""Where a scenario's catalog sits in the words the stages pass: a bit per act kind, per channel
+that makes false records, per sanction and reward, per attempt met.
+
+A citizen's day is one 64-bit word (``codes``): posting at bit 0, the scenario's act kinds from
+bit 1 in the order it declares them, then the fixed bits of ``codes`` (the post's content type,
+paying, the records of processes) and a bit per channel that makes false records. The layout is
+the scenario's, fixed for the run (the catalog's names do not change by date; their rates do).
+Eligibility (who may do an act) is compiled here too, per trait value, to masks of act bits:
+behaviour draws with them, and consequences draws a child's attempt again with them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from ..language.catalog import MAX_ACTS, MAX_FALSE_CHANNELS, POSTING, false_channels
+from ..language.scenario import Group, Scenario
+from .population import AGE_BANDS, CHILD, MANAGER, URBAN
+
+FIRST_ACT = 1  # posting is bit 0; the scenario's acts follow
+GROUPS: tuple[str, ...] = Group.__args__  # type: ignore[attr-defined]
+PROPENSITIES = ("offence", "debt", "civic", "travel", "none")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The bits of a scenario's catalog: acts (posting first), channels that make false records,
+    sanctions and rewards, each in the order the scenario declares them."""
+
+    kinds: tuple[str, ...]  # bit k of the acts word: posting, then the scenario's acts
+    false_channels: tuple[str, ...]  # record bit codes.FALSE_SHIFT + f
+    sanctions: tuple[str, ...]  # bit s of a standing's sanctions
+    rewards: tuple[str, ...]  # bit r of a standing's rewards
+
+    @classmethod
+    def of(cls, sc: Scenario) -> Layout:
+        assert len(sc.acts) <= MAX_ACTS and len(false_channels(sc)) <= MAX_FALSE_CHANNELS
+        return cls((POSTING, *sc.acts), tuple(false_channels(sc)),
+                   tuple(s.name for s in sc.sanctions), tuple(r.name for r in sc.rewards))
+
+    def bit(self, kind: str) -> int:
+        """The act bit (a power of two) of an act kind."""
+        return 1 << self.kinds.index(kind)
+
+    def acts_where(self, sc: Scenario, **fields: str) -> int:
+        """The act bits of the scenario's acts whose fields have these values (nature, opens)."""
+        return sum(self.bit(name) for name, act in sc.acts.items()
+                   if all(getattr(act, f) == v for f, v in fields.items()))
+
+    def attempts(self, sc: Scenario) -> list[str]:
+        return [name for name, act in sc.acts.items() if act.nature == "attempt"]
+
+
+class Eligibility(NamedTuple):
+    """Per trait value, the act bits open to it: a citizen may do an act where every table
+    holds its bit (a group's bit where the citizen is in the group)."""
+
+    group: np.ndarray  # [len(GROUPS)]: the acts of each named group
+    age: np.ndarray  # [age band]
+    area: np.ndarray  # [0 country, 1 town]
+    income: np.ndarray  # [decile 0..9]
+    internet: int  # acts open only to internet users
+    payment: int  # acts open only to payment-app users
+    manager: int  # acts open only to managers
+
+
+def eligibility(sc: Scenario, layout: Layout) -> Eligibility:
+    """The masks of who may do each act; posting is internet users' (``[speech]``)."""
+    group = np.zeros(len(GROUPS), np.int64)
+    age = np.zeros(len(AGE_BANDS), np.int64)
+    area, income = np.zeros(2, np.int64), np.zeros(10, np.int64)
+    internet = payment = manager = 0
+    for kind in layout.kinds:
+        bit = layout.bit(kind)
+        who = sc.acts[kind].who if kind in sc.acts else "internet_users"
+        named = isinstance(who, str)
+        group[GROUPS.index(who if named else who.group)] |= bit
+        bands = AGE_BANDS if named else who.age
+        age[[AGE_BANDS.index(b) for b in bands]] |= bit
+        town = "any" if named else who.area
+        area[[0, 1] if town == "any" else [int(town == "urban")]] |= bit
+        low, high = (1, 10) if named else who.income
+        income[low - 1:high] |= bit
+        uses, roles = ((), ()) if named else (who.uses, who.roles)
+        internet |= bit * ("internet" in uses)
+        payment |= bit * ("payment" in uses)
+        manager |= bit * ("manager" in roles)
+    return Eligibility(group, age, area, income, internet, payment, manager)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def eligible(age, flags, income, online, paying, who):
+    """The act bits a citizen may do today, without a branch; ``online`` and ``paying`` are 1
+    for an internet or payment-app user, else 0."""
+    adult = np.int64(age != CHILD)
+    g = who.group
+    mask = (g[0] | (g[1] & -adult) | (g[2] & -(1 - adult)) | (g[3] & -online)
+            | (g[4] & -paying))
+    town = np.int64((flags & URBAN) != 0)
+    manager = np.int64((flags & MANAGER) != 0)
+    mask &= who.age[age] & who.area[town] & who.income[income]
+    mask &= ~(who.internet & ~(-online)) & ~(who.payment & ~(-paying))
+    return mask & ~(who.manager & ~(-manager))
