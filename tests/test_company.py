@@ -45,7 +45,7 @@ def test_the_term_is_weight_times_the_share_of_listed_ties(sim):
     rng = np.random.default_rng(0)
     listed = rng.random(sim.pop.size) < 0.1
     sim.registry.status[listed] = LISTED
-    sim.company.start_day((START - sim.scenario.start).days, START)
+    sim.company.start_day((START - sim.scenario.start).days, START, sim.scenario)
     weight = sim.scenario.scoring.bad_company.weight
     expected = np.rint(weight * listed_share(sim, listed.astype(np.uint8)))
     np.testing.assert_array_equal(sim.scoring.ties_term, expected)
@@ -54,7 +54,7 @@ def test_the_term_is_weight_times_the_share_of_listed_ties(sim):
 
 def test_the_term_moves_the_published_score_only_and_is_a_wrong_cause(sim):
     sim.registry.status[::7] = LISTED
-    sim.company.start_day((START - sim.scenario.start).days, START)
+    sim.company.start_day((START - sim.scenario.start).days, START, sim.scenario)
     term = sim.scoring.ties_term.astype(int)
     base = sim.scenario.scoring.base
     np.testing.assert_array_equal(sim.scoring.score, base + term)
@@ -66,10 +66,10 @@ def test_the_term_moves_the_published_score_only_and_is_a_wrong_cause(sim):
 def test_the_term_changes_by_difference_when_company_improves(sim):
     day = (START - sim.scenario.start).days
     sim.registry.status[::7] = LISTED
-    sim.company.start_day(day, START)
+    sim.company.start_day(day, START, sim.scenario)
     sim.scoring.score[:] -= 3  # a record of the citizens' own stays
     sim.registry.status[:] = 0
-    sim.company.start_day(day + 30, START + dt.timedelta(days=30))
+    sim.company.start_day(day + 30, START + dt.timedelta(days=30), sim.scenario)
     assert (sim.scoring.ties_term == 0).all()
     assert (sim.scoring.score == sim.scenario.scoring.base - 3).all()
     assert not (sim.scoring.wrong_cause & CAUSE_TIES).any()

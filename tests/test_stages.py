@@ -80,7 +80,7 @@ def act_day(sc, pop, status=None, day=3, date=DATE):
     """One day of behaviour for everyone: (acts, counters, behaviour)."""
     status = np.zeros(pop.size, np.uint8) if status is None else status
     beh = Behaviour.build(sc, pop, status, SEED)
-    beh.start_day(day, date)
+    beh.start_day(day, date, sc)
     acc, scratch = new_acc(), {}
     beh.step(0, pop.size, acc, scratch)
     return scratch["acts"].copy(), acc, beh
@@ -274,7 +274,7 @@ def crowd() -> Population:
 def sense_day(sc, pop, acts, day=5, date=DATE):
     """One day of sensing for hand-made acts: (records, counters, sensing)."""
     sen = Sensing.build(sc, pop, SEED)
-    sen.start_day(day, date)
+    sen.start_day(day, date, sc)
     acc, scratch = new_acc(), {"acts": acts}
     sen.step(0, pop.size, acc, scratch)
     return scratch["records"].copy(), acc, sen
@@ -448,10 +448,11 @@ def test_camera_density_is_higher_in_towns_and_listed_regions(crowd):
 
 
 def test_coverage_grows_with_the_camera_count(crowd):
-    sen = Sensing.build(preset(), crowd, SEED)
-    sen.start_day(0, dt.date(2014, 1, 1))
+    sc = preset()
+    sen = Sensing.build(sc, crowd, SEED)
+    sen.start_day(0, dt.date(2014, 1, 1), sc)
     early = sen.coverage.copy()
-    sen.start_day(1, dt.date(2019, 1, 1))
+    sen.start_day(1, dt.date(2019, 1, 1), sc)
     assert np.all(sen.coverage > early)
     assert np.all((sen.coverage > 0) & (sen.coverage < 1))
 
@@ -477,7 +478,7 @@ class Desk:
     def next_day(self, records: int = 0) -> tuple[int, int, np.ndarray]:
         """Advance one day; returns citizen 0's status, its records after the registry, counters."""
         self.day += 1
-        self.reg.start_day(self.day, self.sc.start + dt.timedelta(days=self.day))
+        self.reg.start_day(self.day, self.sc.start + dt.timedelta(days=self.day), self.sc)
         acc, scratch = new_acc(), {"records": np.array([records], np.uint32)}
         self.reg.step(0, 1, acc, scratch)
         return int(self.reg.status[0]), int(scratch["records"][0]), acc
@@ -518,7 +519,7 @@ def test_defaults_go_to_judgment_at_the_judgment_rate():
     sc = preset(**{"population.size": 20_000, "court.judgment_rate": 0.2})
     reg = Registry.build(sc, build(sc.population, SEED), SEED)
     reg.status[:] = IN_DEFAULT
-    reg.start_day(10, DATE)
+    reg.start_day(10, DATE, sc)
     acc = new_acc()
     reg.step(0, reg.pop.size, acc, {"records": np.zeros(reg.pop.size, np.uint32)})
     judged = count(acc, "judgments")
@@ -696,7 +697,7 @@ def test_bureaus_join_the_central_database_in_a_fixed_order():
     before = np.zeros(N_REGIONS, np.uint8)
     for date in (dt.date(2014, 1, 1), dt.date(2016, 1, 1), dt.date(2018, 1, 1),
                  dt.date(2020, 12, 31)):
-        reg.start_day(0, date)
+        reg.start_day(0, date, reg.sc)
         share = (date - dt.date(2014, 1, 1)).days / (dt.date(2020, 12, 31)
                                                     - dt.date(2014, 1, 1)).days
         assert reg.connected.sum() == round(share * N_REGIONS)
@@ -722,7 +723,7 @@ class Card:
 
     def next_day(self, records: int = 0) -> np.ndarray:
         self.day += 1
-        self.scoring.start_day(self.day, DATE)
+        self.scoring.start_day(self.day, DATE, self.scoring.sc)
         acc = new_acc()
         self.scoring.step(0, 1, acc, {"records": np.array([records], np.uint32)})
         return acc
@@ -820,7 +821,7 @@ def test_restoration_happens_at_the_restore_rate():
     sc = preset(**{"population.size": 20_000, "scoring.restore_rate": 0.25})
     scoring = Scoring.build(sc, build(sc.population, SEED), SEED)
     scoring.score[:] = scoring.true_score[:] = 900
-    scoring.start_day(1, DATE)
+    scoring.start_day(1, DATE, sc)
     scoring.step(0, scoring.pop.size, new_acc(), {"records": np.zeros(scoring.pop.size,
                                                                        np.uint32)})
     restored = int(np.count_nonzero(scoring.score == 901))
@@ -941,7 +942,7 @@ class World:
         self.day += 1
         for stage in (self.sim.behaviour, self.sim.registry, self.sim.scoring,
                       self.sim.consequences):
-            stage.start_day(self.day, date)
+            stage.start_day(self.day, date, self.sim.scenario)
         if not connected:
             self.sim.registry.connected[:] = 0
         acts = self.acts

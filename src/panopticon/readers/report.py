@@ -190,7 +190,7 @@ class Step:
 def funnel(run: Run) -> list[Step]:
     """Acts -> observed -> recorded -> listed -> sanctioned, each summed over the whole run."""
     points = run.scenario.get("scoring", {}).get("points", {})
-    costs = {k for k, p in points.items() if p < 0}
+    costs = {k for k, p in points.items() if min(_values(p)) < 0}
     false_match, false_flag = run.total("camera_false_matches"), run.total("content_flags_false")
     observed = [run.total(f"observed_{k}") for k in OFFENCES] + [run.total("content_flags_true")]
     recorded = [run.total(f"observed_{k}") for k in OFFENCES if k in costs]
@@ -218,6 +218,11 @@ def funnel(run: Run) -> list[Step]:
              sum(run.total(w) for w in BLOCKS.values()),
              "tickets, trips abroad, jobs, credit and children's school places refused"),
     ]
+
+
+def _values(value: float | dict) -> list[float]:
+    """A number of scenario.toml, or the values of a schedule written in its place."""
+    return [p["value"] for p in value["points"]] if isinstance(value, dict) else [value]
 
 
 def wrongful_causes(run: Run) -> dict[str, float]:

@@ -43,14 +43,15 @@ class Simulation:
         self.chunk_size = chunk_size
         self.threads = threads
         self.pop = population_mod.build(scenario.population, self.seed)
-        self.registry = Registry.build(scenario, self.pop, self.seed)
-        self.behaviour = Behaviour.build(scenario, self.pop, self.registry.status, self.seed)
-        self.sensing = Sensing.build(scenario, self.pop, self.seed)
-        self.scoring = Scoring.build(scenario, self.pop, self.seed)
-        self.consequences = Consequences.build(scenario, self.pop, self.behaviour,
+        first = scenario.on(scenario.start)  # the stages start on the first day's values
+        self.registry = Registry.build(first, self.pop, self.seed)
+        self.behaviour = Behaviour.build(first, self.pop, self.registry.status, self.seed)
+        self.sensing = Sensing.build(first, self.pop, self.seed)
+        self.scoring = Scoring.build(first, self.pop, self.seed)
+        self.consequences = Consequences.build(first, self.pop, self.behaviour,
                                                self.registry, self.scoring, self.seed)
-        self.company = Company.build(scenario, self.pop, self.registry, self.scoring, self.seed)
-        self.fear = Fear.build(scenario, self.pop, self.behaviour, self.sensing,
+        self.company = Company.build(first, self.pop, self.registry, self.scoring, self.seed)
+        self.fear = Fear.build(first, self.pop, self.behaviour, self.sensing,
                                self.consequences, self.company, self.seed)
         self.stages = (self.behaviour, self.sensing, self.registry, self.scoring,
                        self.consequences, *((self.fear,) if self.fear is not None else ()))
@@ -73,9 +74,10 @@ class Simulation:
         started = time.perf_counter()
         with Engine(self.pop.size, n_regions, N_COUNTERS, self.chunk_size, self.threads) as eng:
             for day, date in enumerate(dates):
-                self.company.start_day(day, date)  # on yesterday's standing, before today
+                today = sc.on(date)  # each schedule's value on the day (the same object while
+                self.company.start_day(day, date, today)  # none changes); on yesterday's standing
                 for stage in self.stages:
-                    stage.start_day(day, date)
+                    stage.start_day(day, date, today)
                 counts[day] = eng.run_day(self.phases)
                 self.company.add_counts(counts[day])
                 self.cohort.end_day(day, date)

@@ -304,6 +304,22 @@ def content_tables(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
     return cuts, np.array(list(sc.speech.against_shares().values()))
 
 
+def rate_tables(sc: Scenario, pop: Population, trait_of: np.ndarray) -> dict:
+    """Behaviour's parameters that follow the scenario's rates, shares and probabilities, which
+    may change from day to day (schedules): set at build and whenever the day's scenario does."""
+    rates, _ = act_rates(sc)
+    type_cuts, against_shares = content_tables(sc)
+    post_lut, deter, against_ratio, deterred = fear_tables(sc, rates, trait_of)
+    return {
+        "sc": sc, "rates": rates, "bounds": act_bounds(rates, trait_of, pop),
+        "type_cuts": type_cuts, "against_shares": against_shares,
+        "against_bound": threshold(min(1.0, against_shares.max() * float(EXP_QUANTILES.max()))),
+        "pay_rates": np.array([sc.court.settle_rate, sc.court.comply_rate,
+                               sc.court.pay_rate_listed]),
+        "tax_pay_rate": sc.tax.pay_rate, "post_lut": post_lut, "deterred": deterred,
+        "deter": deter, "against_ratio": against_ratio}
+
+
 def who_masks(who: np.ndarray) -> np.ndarray:
     """Per group of WHO, the bits of the act kinds open to that group."""
     return np.array([sum(1 << k for k in range(len(who)) if who[k] == w)
@@ -324,6 +340,7 @@ def act_bounds(rates: np.ndarray, trait_of: np.ndarray, pop: Population) -> np.n
 class Behaviour:
     """Act rates and eligibility from the scenario; today's adoption thresholds."""
 
+    sc: Scenario  # the scenario of the day its rates were taken from
     pop: Population
     status: np.ndarray  # registry's status bits, read to decide on paying
     rates: np.ndarray
@@ -354,31 +371,24 @@ class Behaviour:
 
     @classmethod
     def build(cls, sc: Scenario, pop: Population, status: np.ndarray, seed: int) -> Behaviour:
-        rates, who = act_rates(sc)
         trait_of = np.array([TRAIT_OF[k] for k in ACT_KINDS], dtype=np.int64)
-        type_cuts, against_shares = content_tables(sc)
-        post_lut, deter, against_ratio, deterred = fear_tables(sc, rates, trait_of)
         return cls(
-            pop=pop, status=status, rates=rates, bounds=act_bounds(rates, trait_of, pop),
-            who_masks=who_masks(who), trait_of=trait_of,
+            pop=pop, status=status, who_masks=who_masks(act_rates(sc)[1]), trait_of=trait_of,
             act_keys=np.array([stream_key(seed, f"act.{k}") for k in ACT_KINDS], np.uint64),
             trait_keys=np.array([stream_key(seed, s) for s in TRAIT_STREAMS], np.uint64),
             k_against=stream_key(seed, "act.online_post_line"),
             k_pay=stream_key(seed, "act.pay_debt"), k_tax=stream_key(seed, "act.pay_tax"),
-            k_type=stream_key(seed, "act.post_type"), type_cuts=type_cuts,
-            against_shares=against_shares,
-            against_bound=threshold(min(1.0, against_shares.max() * float(EXP_QUANTILES.max()))),
-            pay_rates=np.array([sc.court.settle_rate, sc.court.comply_rate,
-                                sc.court.pay_rate_listed]),
-            tax_pay_rate=sc.tax.pay_rate,
+            k_type=stream_key(seed, "act.post_type"),
             internet_points=sc.population.internet_users,
             payment_points=sc.population.payment_users,
             runs=RegionRuns(pop.region),
             risk=np.zeros(pop.size, np.uint16),  # untouched zero pages while fear is off
-            post_lut=post_lut, deterred=deterred, deter=deter, against_ratio=against_ratio,
+            **rate_tables(sc, pop, trait_of),
         )
 
-    def start_day(self, day: int, date: dt.date) -> None:
+    def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
+        if sc is not self.sc:
+            self.__dict__.update(rate_tables(sc, self.pop, self.trait_of))
         self.day = day
         self.thresholds = (
             adoption_threshold(self.internet_points, date, self.pop.regions),

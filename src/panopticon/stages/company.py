@@ -64,7 +64,9 @@ class Company:
         first = 0 if self.spec.start is None else max(0, (self.spec.start - self.sc.start).days)
         return (day - first) % self.spec.lag_days == 0
 
-    def start_day(self, day: int, date: dt.date) -> None:
+    def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
+        if self.spec is not None:  # its weight may change from day to day
+            self.sc, self.spec = sc, sc.scoring.bad_company
         if self.due(day, date):
             self.update(self.term())
 

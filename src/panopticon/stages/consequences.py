@@ -351,16 +351,23 @@ def active_masks(sc: Scenario, grade_names: list[str], date: dt.date
     grades = np.zeros(len(grade_names), np.int64)
     rewards = np.zeros(len(grade_names), np.int64)
     for s in sc.sanctions:
-        if s.start is None or s.start <= date:
+        if s.in_force(date):
             for name in s.lists:
                 lists[LISTS.index(name)] |= SANCTION_BIT[s.kind]
             for name in s.grades:
                 grades[grade_names.index(name)] |= SANCTION_BIT[s.kind]
     for w in sc.rewards:
-        if w.start is None or w.start <= date:
+        if w.in_force(date):
             for name in w.grades:
                 rewards[grade_names.index(name)] |= REWARD_BIT[w.kind]
     return lists, grades, rewards
+
+
+def life_rates(sc: Scenario) -> np.ndarray:
+    """Chances per day of a trip abroad, a job application, a credit application, a school."""
+    life = sc.life
+    return np.array([life.exit_travel_rate, life.job_apply_rate, life.credit_apply_rate,
+                     life.school_apply_rate])
 
 
 @dataclass
@@ -384,15 +391,14 @@ class Consequences:
     @classmethod
     def build(cls, sc: Scenario, pop: Population, behaviour: Behaviour, registry: Registry,
               scoring: Scoring, seed: int) -> Consequences:
-        life = sc.life
         return cls(pop=pop, sc=sc, behaviour=behaviour, registry=registry, scoring=scoring,
                    history=np.zeros(pop.size, np.uint16), family=np.zeros(pop.size, np.uint8),
-                   children=np.flatnonzero(pop.parent >= 0),
-                   life_p=np.array([life.exit_travel_rate, life.job_apply_rate,
-                                    life.credit_apply_rate, life.school_apply_rate]),
+                   children=np.flatnonzero(pop.parent >= 0), life_p=life_rates(sc),
                    life_keys=np.array([stream_key(seed, s) for s in LIFE_STREAMS], np.uint64))
 
-    def start_day(self, day: int, date: dt.date) -> None:
+    def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
+        if sc is not self.sc:  # the rates of life events may change from day to day
+            self.sc, self.life_p = sc, life_rates(sc)
         self.day = day
         self.list_mask, grades, rewards = active_masks(self.sc, self.scoring.grade_names, date)
         self.steps = grade_steps(grades, rewards, self.scoring.cut_grade)

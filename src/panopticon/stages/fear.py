@@ -116,8 +116,9 @@ class Fear:
         return cls(spec=spec, pop=pop, sensing=sensing, consequences=consequences,
                    risk=behaviour.risk, csr=csr, runs=behaviour.runs)
 
-    def start_day(self, day: int, date: dt.date) -> None:
+    def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
         """Today's floor (after sensing's start_day); on day 0 everyone starts at it; ties."""
+        self.spec = sc.fear  # its strengths may change from day to day
         self.day = day
         self.floor = np.rint(self.spec.awareness * self.sensing.coverage * ONE).astype(np.int64)
         if day == 0:

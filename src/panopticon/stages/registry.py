@@ -154,6 +154,15 @@ def registry_kernel(first, day, runs, region, records, status, court_day, stale_
             records[j] = rec
 
 
+def registry_params(sc: Scenario) -> np.ndarray:
+    """The kernel's parameters (see registry_kernel), of the day's scenario: its rates may
+    change from day to day (schedules)."""
+    c, t, g = sc.court, sc.tax, sc.registry
+    return np.array([c.judgment_rate, c.grace_days, c.listing_days, g.removal_delay_days,
+                     g.list_delay_days, t.exit_ban_share, t.exit_ban_after_days,
+                     g.misconduct_list_days], dtype=np.float64)
+
+
 @dataclass
 class Registry:
     """Case files per citizen (status bits and the days they changed) and today's connections."""
@@ -177,16 +186,13 @@ class Registry:
     @classmethod
     def build(cls, sc: Scenario, pop: Population, seed: int) -> Registry:
         n = pop.size
-        c, t, g = sc.court, sc.tax, sc.registry
         n_regions = len(pop.regions.codes)
         return cls(
             pop=pop, sc=sc,
             status=np.zeros(n, np.uint8), court_day=np.zeros(n, np.int16),
             stale_until=np.zeros(n, np.int16), tax_day=np.zeros(n, np.int16),
             misconduct_until=np.zeros(n, np.int16), history=np.zeros(n, np.uint8),
-            params=np.array([c.judgment_rate, c.grace_days, c.listing_days,
-                             g.removal_delay_days, g.list_delay_days, t.exit_ban_share,
-                             t.exit_ban_after_days, g.misconduct_list_days], dtype=np.float64),
+            params=registry_params(sc),
             k_judg=stream_key(seed, "registry.judgment"),
             k_exit=stream_key(seed, "registry.exit_ban"),
             connect_order=np.argsort(uniform_array(stream_key(seed, "registry.connect"), 0,
@@ -198,7 +204,9 @@ class Registry:
     def list_delay(self) -> int:
         return self.sc.registry.list_delay_days
 
-    def start_day(self, day: int, date: dt.date) -> None:
+    def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
+        if sc is not self.sc:
+            self.sc, self.params = sc, registry_params(sc)
         self.day = day
         share = min(1.0, share_on(self.sc.registry.central_connected, date))
         self.connected = np.zeros(len(self.connect_order), np.uint8)

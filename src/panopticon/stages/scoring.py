@@ -285,7 +285,9 @@ class Scoring:
         scoring.update_scored(sc.start)  # before the first day, which bad company may read
         return scoring
 
-    def start_day(self, day: int, date: dt.date) -> None:
+    def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
+        if sc is not self.sc:  # points and the restore rate may change from day to day
+            self.sc, self.points = sc, points_table(sc)
         self.day = day
         if date.timetuple().tm_yday == 1:
             for c, cap in enumerate(self.sc.scoring.caps.values()):

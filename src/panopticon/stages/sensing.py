@@ -144,6 +144,19 @@ def lawful_flag_rate(precision: float, recall: float, against_share: float) -> f
     return min(1.0, recall * pi * (1.0 - precision) / (precision * (1.0 - pi)))
 
 
+def channel_tables(sc: Scenario) -> dict:
+    """Sensing's parameters that follow the scenario's probabilities, which may change from day
+    to day (schedules): set at build and whenever the day's scenario does."""
+    s = sc.sensing
+    channel_p = np.zeros(8)
+    channel_p[[CAMERA, PAYMENT, COURT, TAX, REPORT, STAFF]] = [
+        s.face_hit_rate, s.payment_observed, s.court_records, s.tax_records,
+        s.good_deed_reported, 1.0]
+    recall, flag_false_p = review_rates(sc)
+    return {"sc": sc, "channel_p": channel_p, "recall": recall,
+            "flag_thr": np.array([threshold(p) for p in flag_false_p], np.int64)}
+
+
 def review_rates(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
     """Per content type, content review's recall and its false-flag rate per lawful post."""
     review = sc.sensing.content_review
@@ -177,27 +190,21 @@ class Sensing:
 
     @classmethod
     def build(cls, sc: Scenario, pop: Population, seed: int) -> Sensing:
-        s = sc.sensing
-        channel_p = np.zeros(8)
-        channel_p[[CAMERA, PAYMENT, COURT, TAX, REPORT, STAFF]] = [
-            s.face_hit_rate, s.payment_observed, s.court_records, s.tax_records,
-            s.good_deed_reported, 1.0]
-        recall, flag_false_p = review_rates(sc)
         return cls(
-            pop=pop, sc=sc,
+            pop=pop,
             channel=np.array([CHANNEL[k] for k in ACT_KINDS], dtype=np.int64),
-            channel_p=channel_p,
             keys=np.array([stream_key(seed, f"sense.{k}") for k in ACT_KINDS], dtype=np.uint64),
             k_face=stream_key(seed, "sense.face_match"),
             k_false=stream_key(seed, "sense.false_match"),
             k_flag=stream_key(seed, "sense.content_false"),
-            recall=recall,
-            flag_thr=np.array([threshold(p) for p in flag_false_p], np.int64),
             density=camera_density(sc, pop),
             runs=RegionRuns(pop.region),
+            **channel_tables(sc),
         )
 
-    def start_day(self, day: int, date: dt.date) -> None:
+    def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
+        if sc is not self.sc:
+            self.__dict__.update(channel_tables(sc))
         self.day = day
         self.cameras = share_on(self.sc.sensing.cameras.count, date)
         per_person = self.cameras / self.pop.regions.national
