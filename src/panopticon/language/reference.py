@@ -273,9 +273,9 @@ cover the score range).
 A field of type *number or schedule* (a rate, probability, share or points value) may change
 over time: write it as a number, or as a schedule,
 `rate = { shape = "steps", points = [{ date = 2014-01-01, value = 0.0015 }, ...] }` (the last
-table below, and [scenarios.md](scenarios.md#values-that-change-over-time)). A table of named entries
-(`acts.<name>`, `calibration.parameters.<path>`, ...) merges with the one it extends entry by
-entry; an entry written as `{ remove = true }` removes the inherited one."""
+table below, and [scenarios.md](scenarios.md#values-that-change-over-time)). A table of named
+entries (`acts.<name>`, `calibration.parameters.<path>`, ...) merges with the one it extends
+entry by entry; an entry written as `{ remove = true }` removes the inherited one."""
 
 
 def json_schema() -> dict:

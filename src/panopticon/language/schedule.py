@@ -33,6 +33,7 @@ class SchedulePoint(BaseModel):
     model_config = STRICT
 
     date: Annotated[dt.date, about("The date of the value.")]
+    value: Any  # each field's schedule gives its number's type and bounds (scheduled)
 
 
 class Schedule(BaseModel):
@@ -62,13 +63,13 @@ class Schedule(BaseModel):
         points = self.points
         after = bisect.bisect_right(points, date, key=lambda p: p.date)
         if after == 0:
-            return points[0].value  # type: ignore[attr-defined]
+            return points[0].value
         a = points[after - 1]
         if after == len(points) or self.shape == "steps":
-            return a.value  # type: ignore[attr-defined]
+            return a.value
         b = points[after]
-        lo, hi = sorted((a.value, b.value))  # type: ignore[attr-defined]
-        x = a.value + (b.value - a.value) * (date - a.date).days / (b.date - a.date).days  # type: ignore[attr-defined]
+        lo, hi = sorted((a.value, b.value))
+        x = a.value + (b.value - a.value) * (date - a.date).days / (b.date - a.date).days
         x = min(max(x, lo), hi)  # within the points' values despite rounding
         return round(x) if isinstance(lo, int) else x
 
