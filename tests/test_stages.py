@@ -27,6 +27,7 @@ from panopticon.stages.consequences import (CREDIT, JOB, PLANE, REWARD_BIT, SANC
                                      TRAIN, active_masks)
 from panopticon.world.counters import ACT_KINDS, CONTENT_TYPES, INDEX, N_COUNTERS
 from panopticon.world.engine import Engine
+from panopticon.world.state import Today
 from panopticon.world.population import (CHILD, MANAGER, URBAN, Population, adoption_threshold,
                                    build)
 from panopticon.stages.registry import Registry
@@ -46,6 +47,14 @@ def preset(**changes) -> scenario.Scenario:
 
 def new_acc() -> np.ndarray:
     return np.zeros((N_REGIONS, N_COUNTERS), np.int64)
+
+
+def today_with(n: int, **buffers: np.ndarray) -> Today:
+    """Today's buffers for ``n`` citizens, with the given ones filled in."""
+    today = Today.of(n)
+    for name, values in buffers.items():
+        getattr(today, name)[:] = values
+    return today
 
 
 def count(acc: np.ndarray, name: str) -> int:
@@ -81,9 +90,9 @@ def act_day(sc, pop, status=None, day=3, date=DATE):
     status = np.zeros(pop.size, np.uint8) if status is None else status
     beh = Behaviour.build(sc, pop, status, SEED)
     beh.start_day(day, date)
-    acc, scratch = new_acc(), {}
-    beh.step(0, pop.size, acc, scratch)
-    return scratch["acts"].copy(), acc, beh
+    acc, today = new_acc(), Today.of(pop.size)
+    beh.step(0, pop.size, acc, today)
+    return today.acts.copy(), acc, beh
 
 
 @pytest.fixture(scope="module")
@@ -275,9 +284,9 @@ def sense_day(sc, pop, acts, day=5, date=DATE):
     """One day of sensing for hand-made acts: (records, counters, sensing)."""
     sen = Sensing.build(sc, pop, SEED)
     sen.start_day(day, date)
-    acc, scratch = new_acc(), {"acts": acts}
-    sen.step(0, pop.size, acc, scratch)
-    return scratch["records"].copy(), acc, sen
+    acc, today = new_acc(), today_with(pop.size, acts=acts)
+    sen.step(0, pop.size, acc, today)
+    return today.records.copy(), acc, sen
 
 
 @given(precision=st.floats(0.05, 1.0), recall=st.floats(0.01, 1.0),
@@ -478,9 +487,9 @@ class Desk:
         """Advance one day; returns citizen 0's status, its records after the registry, counters."""
         self.day += 1
         self.reg.start_day(self.day, self.sc.start + dt.timedelta(days=self.day))
-        acc, scratch = new_acc(), {"records": np.array([records], np.uint32)}
-        self.reg.step(0, 1, acc, scratch)
-        return int(self.reg.status[0]), int(scratch["records"][0]), acc
+        acc, today = new_acc(), today_with(1, records=records)
+        self.reg.step(0, 1, acc, today)
+        return int(self.reg.status[0]), int(today.records[0]), acc
 
     def until(self, day: int) -> tuple[int, int, np.ndarray]:
         while self.day < day - 1:
@@ -520,7 +529,7 @@ def test_defaults_go_to_judgment_at_the_judgment_rate():
     reg.status[:] = IN_DEFAULT
     reg.start_day(10, DATE)
     acc = new_acc()
-    reg.step(0, reg.pop.size, acc, {"records": np.zeros(reg.pop.size, np.uint32)})
+    reg.step(0, reg.pop.size, acc, Today.of(reg.pop.size))
     judged = count(acc, "judgments")
     assert judged == int(np.count_nonzero(reg.status & JUDGED))
     assert abs(judged - 0.2 * reg.pop.size) < binomial_tol(reg.pop.size, 0.2)
@@ -724,7 +733,7 @@ class Card:
         self.day += 1
         self.scoring.start_day(self.day, DATE)
         acc = new_acc()
-        self.scoring.step(0, 1, acc, {"records": np.array([records], np.uint32)})
+        self.scoring.step(0, 1, acc, today_with(1, records=records))
         return acc
 
     @property
@@ -821,8 +830,7 @@ def test_restoration_happens_at_the_restore_rate():
     scoring = Scoring.build(sc, build(sc.population, SEED), SEED)
     scoring.score[:] = scoring.true_score[:] = 900
     scoring.start_day(1, DATE)
-    scoring.step(0, scoring.pop.size, new_acc(), {"records": np.zeros(scoring.pop.size,
-                                                                       np.uint32)})
+    scoring.step(0, scoring.pop.size, new_acc(), Today.of(scoring.pop.size))
     restored = int(np.count_nonzero(scoring.score == 901))
     assert abs(restored - 0.25 * scoring.pop.size) < binomial_tol(scoring.pop.size, 0.25)
 
@@ -946,8 +954,8 @@ class World:
             self.sim.registry.connected[:] = 0
         acts = self.acts
 
-        def give_acts(lo, hi, acc, scratch):
-            scratch["acts"] = acts[lo:hi]
+        def give_acts(lo, hi, acc, today):
+            today.acts[: hi - lo] = acts[lo:hi]
 
         cons = self.sim.consequences
         with Engine(self.pop.size, N_REGIONS, N_COUNTERS, chunk_size=37, threads=2) as eng:

@@ -26,6 +26,7 @@ from ..world import codes
 from ..world.counters import ACT_KINDS, CONTENT_TYPES
 from ..world.population import AGE_BANDS, URBAN
 from ..world.rng import bits53, stream_key, threshold, uniform_array
+from ..world.state import Today
 
 if TYPE_CHECKING:
     from ..runner.simulation import Simulation
@@ -152,15 +153,15 @@ class Cohort:
         return cls(sim=sim, ids=ids, acts=np.zeros(m, np.int64), records=np.zeros(m, np.int64),
                    events=np.zeros(m, np.int64))
 
-    def capture(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
+    def capture(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         """A phase-1 step after the others: the members' acts, records and attempts in lo..hi."""
         a, b = np.searchsorted(self.ids, (lo, hi))
         if a == b:
             return
         local = self.ids[a:b] - lo
-        self.acts[a:b] = scratch["acts"][local]
-        self.records[a:b] = scratch["records"][local]
-        self.events[a:b] = scratch["events"][local]
+        self.acts[a:b] = today.acts[local]
+        self.records[a:b] = today.records[local]
+        self.events[a:b] = today.events[local]
 
     def emit(self, day: int, where: np.ndarray, kind: str, detail: str | list[str],
              wrongful: bool | np.ndarray = False) -> None:

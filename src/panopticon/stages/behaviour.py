@@ -40,7 +40,7 @@ from ..world.codes import (
     TAX_CASE,
 )
 from ..world.counters import ACT_KINDS, CONTENT_TYPES, INDEX, act_counter
-from ..world.engine import RegionRuns, scratch_array
+from ..world.engine import RegionRuns
 from ..world.population import CHILD, URBAN, Population, adoption_threshold
 from ..world.rng import (
     EXP_QUANTILES,
@@ -50,6 +50,7 @@ from ..world.rng import (
     stream_key,
     threshold,
 )
+from ..world.state import Today
 
 WHO = {"everyone": 0, "adults": 1, "internet_users": 2, "payment_users": 3}
 # Which fixed trait scales each act kind's rate.
@@ -385,10 +386,9 @@ class Behaviour:
             adoption_threshold(self.payment_points, date, self.pop.regions),
         )
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         p = self.pop
-        acts = scratch_array(scratch, "acts", hi - lo, np.uint32)
-        todo = scratch_array(scratch, "todo", hi - lo, np.int32)
+        acts, todo = today.acts[: hi - lo], today.todo[: hi - lo]
         act_kernel(lo, self.day, self.runs(lo, hi), p.region[lo:hi],
                    p.age[lo:hi], p.flags[lo:hi], p.income[lo:hi], p.adopt[lo:hi],
                    self.status[lo:hi], self.risk[lo:hi], self.rates, self.bounds,

@@ -35,9 +35,10 @@ from ..world.codes import (
     TRAIN_TICKET,
 )
 from ..world.counters import INDEX
-from ..world.engine import nonzero_into, scratch_array
+from ..world.engine import nonzero_into
 from ..world.population import CHILD, MANAGER, Population
 from ..world.rng import bits53, stream_key, threshold
+from ..world.state import Today
 from .behaviour import Behaviour
 from .registry import Registry
 from .scoring import N_CUTS, Scoring, is_scored
@@ -397,19 +398,18 @@ class Consequences:
         self.list_mask, grades, rewards = active_masks(self.sc, self.scoring.grade_names, date)
         self.steps = grade_steps(grades, rewards, self.scoring.cut_grade)
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
-        p, g, sc = self.pop, self.registry, self.scoring
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+        p, g, sc, n = self.pop, self.registry, self.scoring, hi - lo
         sanction_kernel(lo, self.day, self.behaviour.runs(lo, hi),
                         p.region[lo:hi], p.age[lo:hi], p.flags[lo:hi], p.adopt[lo:hi],
-                        scratch["acts"][: hi - lo], g.status[lo:hi], g.court_day[lo:hi],
+                        today.acts[:n], g.status[lo:hi], g.court_day[lo:hi],
                         sc.score[lo:hi], sc.true_score[lo:hi], sc.wrong_cause[lo:hi],
                         self.history[lo:hi], self.family[lo:hi], g.list_delay,
                         self.behaviour.thresholds[0], g.connected, self.list_mask, sc.cuts,
                         self.steps, sc.scored, self.life_p, self.life_keys,
-                        scratch_array(scratch, "events", hi - lo, np.uint16),
-                        scratch_array(scratch, "todo", hi - lo, np.int32), acc)
+                        today.events[:n], today.todo[:n], acc)
 
-    def family_step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
+    def family_step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         c = self.children
         family_kernel(self.day, c[np.searchsorted(c, lo):np.searchsorted(c, hi)],
                       self.pop.region, self.pop.parent, self.family, self.history,

@@ -38,6 +38,7 @@ from ..world.codes import (
 from ..world.counters import INDEX
 from ..world.engine import RegionRuns
 from ..world.population import URBAN, Population
+from ..world.state import Today
 from ..world.ties import build_csrs, make_ties, mean_share
 from .behaviour import Behaviour
 from .company import Company
@@ -136,9 +137,9 @@ class Fear:
         jump = np.rint(self.spec.ties_jump * self.tie_share() * 65536).astype(np.int64)
         self.risk[:] = x + (((ONE - x) * jump) >> 16)
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         s = self.spec
         fear_kernel(self.runs(lo, hi), self.pop.region[lo:hi], self.pop.flags[lo:hi],
-                    scratch["records"][: hi - lo], self.consequences.family[lo:hi],
+                    today.records[: hi - lo], self.consequences.family[lo:hi],
                     self.risk[lo:hi], self.floor, fixed(s.decay), fixed(s.observed_jump),
                     int(round(s.sanctioned_risk * ONE)), acc)

@@ -35,9 +35,10 @@ from ..world.codes import (
     TAX_LISTED,
 )
 from ..world.counters import INDEX
-from ..world.engine import RegionRuns, scratch_array
+from ..world.engine import RegionRuns
 from ..world.population import Population, share_on
 from ..world.rng import chance, stream_key, uniform_array
+from ..world.state import Today
 
 EVER_LISTED, EVER_EXIT_BAN, EVER_MISCONDUCT = 1, 2, 4  # history: on each list at least once
 # Records that open, advance or close a case; a citizen with none and no status has no case.
@@ -204,10 +205,10 @@ class Registry:
         self.connected = np.zeros(len(self.connect_order), np.uint8)
         self.connected[self.connect_order[: int(round(share * len(self.connect_order)))]] = 1
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+        n = hi - lo
         registry_kernel(lo, self.day, self.runs(lo, hi),
-                        self.pop.region[lo:hi], scratch["records"][: hi - lo], self.status[lo:hi],
+                        self.pop.region[lo:hi], today.records[:n], self.status[lo:hi],
                         self.court_day[lo:hi], self.stale_until[lo:hi], self.tax_day[lo:hi],
                         self.misconduct_until[lo:hi], self.history[lo:hi], self.params,
-                        self.k_judg, self.k_exit, scratch_array(scratch, "todo", hi - lo, np.int32),
-                        acc)
+                        self.k_judg, self.k_exit, today.todo[:n], acc)

@@ -31,9 +31,10 @@ from ..world.codes import (
     bit_positions,
 )
 from ..world.counters import INDEX, MAX_GRADES
-from ..world.engine import RegionRuns, nonzero_into, scratch_array
+from ..world.engine import RegionRuns, nonzero_into
 from ..world.population import ADOPT_LEVELS, CHILD, Population, adoption_threshold
 from ..world.rng import bits53, chance, stream_key, threshold
+from ..world.state import Today
 
 C_SCORE, C_TRUE, C_WRONG, C_GRADE0, C_SCORED = (INDEX[n] for n in (
     "score_sum", "true_score_sum", "wrongly_graded", "grade_0", "scored_citizens"))
@@ -310,16 +311,16 @@ class Scoring:
         """Citizens with a score today."""
         return is_scored.py_func(self.pop.age, self.pop.adopt, self.scored)
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
-        s = self.sc.scoring
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+        s, n = self.sc.scoring, hi - lo
         base_grade = self.grade_of[s.base - s.min]
         score_kernel(lo, self.day, self.runs(lo, hi), self.pop.region[lo:hi],
-                     self.pop.age[lo:hi], self.pop.adopt[lo:hi], scratch["records"][: hi - lo],
+                     self.pop.age[lo:hi], self.pop.adopt[lo:hi], today.records[:n],
                      self.score[lo:hi], self.true_score[lo:hi], self.wrong_cause[lo:hi],
                      self.ties_term[lo:hi], self.earned[:, lo:hi], self.points, self.cap_of,
                      self.cap_points, s.min, s.max, s.base, s.restore_rate, s.restore_points,
                      self.cuts, self.cut_grade, self.scored, base_grade, self.k_restore,
-                     scratch_array(scratch, "todo", hi - lo, np.int32), acc)
+                     today.todo[:n], acc)
 
     def ranking(self) -> tuple[np.ndarray, np.ndarray]:
         """The public ranking: scored citizens per score, and each score's percentile rank."""

@@ -29,9 +29,10 @@ from ..world.codes import (
     POST_TYPE_SHIFT,
 )
 from ..world.counters import ACT_KINDS, CONTENT_TYPES, INDEX, act_counter
-from ..world.engine import RegionRuns, scratch_array
+from ..world.engine import RegionRuns
 from ..world.population import URBAN, Population, load_regions, share_on
 from ..world.rng import bits53, chance, stream_key, threshold
+from ..world.state import Today
 
 CAMERA, PAYMENT, COURT, TAX, CONTENT, REPORT, STAFF, NOT_AN_OFFENCE = range(8)
 CHANNEL = {
@@ -210,14 +211,13 @@ class Sensing:
         odds = s.false_match_share / max(1.0 - s.false_match_share, 1e-12)
         self.false_match_p = np.minimum(1.0, self.coverage * s.face_hit_rate * street_rate * odds)
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
-        records = scratch_array(scratch, "records", hi - lo, np.uint32)
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+        n = hi - lo
         sense_kernel(lo, self.day, self.runs(lo, hi),
-                     self.pop.region[lo:hi], self.pop.flags[lo:hi], scratch["acts"][: hi - lo],
+                     self.pop.region[lo:hi], self.pop.flags[lo:hi], today.acts[:n],
                      self.channel, self.channel_p, self.coverage, self.false_match_p,
                      self.recall, self.flag_thr, self.keys, self.k_face, self.k_false,
-                     self.k_flag, records,
-                     scratch_array(scratch, "todo", hi - lo, np.int32), acc)
+                     self.k_flag, today.records[:n], today.todo[:n], acc)
 
 
 def camera_density(sc: Scenario, pop: Population) -> np.ndarray:
