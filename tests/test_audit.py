@@ -19,7 +19,8 @@ from panopticon.observers.audit import MEASURES, SCHEMA, SECTIONS, Rows, gini, h
 from panopticon.cli import app
 from panopticon.observers.cohort import A_TYPE, pick
 from panopticon.stages.consequences import EVER_PLANE
-from panopticon.world.counters import CONTENT_TYPES, INDEX
+from panopticon.stages import INDEX
+from panopticon.world.codes import CONTENT_TYPES
 from panopticon.readers.results import audit
 from panopticon.runner.simulation import Simulation
 

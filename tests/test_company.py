@@ -10,7 +10,8 @@ import pytest
 from panopticon.language import scenario
 from panopticon.world.codes import CAUSE_TIES, LISTED
 from panopticon.stages.consequences import FAMILY_SANCTIONED
-from panopticon.world.counters import ACT_KINDS, INDEX
+from panopticon.stages import INDEX
+from panopticon.world.codes import ACT_KINDS
 from panopticon.stages.scoring import restore_and_clamp
 from panopticon.runner.simulation import Simulation
 from panopticon.world.ties import REACHES, build_csr, make_ties

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from panopticon.language import scenario
-from panopticon.world.counters import ACT_KINDS, INDEX
+from panopticon.stages import INDEX
+from panopticon.world.codes import ACT_KINDS
 from panopticon.world.engine import DEFAULT_CHUNK
 from panopticon.readers.results import write_run
 from panopticon.runner.simulation import Simulation

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from panopticon.world.engine import Engine, chunk_bounds
-from panopticon.world.state import Today
+from panopticon.world.today import Today
 
 N_REGIONS, N_COUNTERS = 3, 4
 

@@ -11,8 +11,8 @@ from panopticon.language import scenario
 from panopticon.stages.behaviour import fear_tables
 from panopticon.world.codes import ACT_BIT, FLAG_FALSE
 from panopticon.stages.consequences import FAMILY_SANCTIONED
-from panopticon.world.counters import INDEX
-from panopticon.stages.fear import ONE, fear_run
+from panopticon.stages import INDEX
+from panopticon.stages.fear import ONE, Fear, fear_run
 from panopticon.world.population import URBAN
 from panopticon.world.rng import threshold
 from panopticon.runner.simulation import Simulation
@@ -28,7 +28,7 @@ def run_one(risk, records=0, family=0, town=0, floor=(1000, 20000), decay=0.01, 
             sanc=0.8):
     n = len(risk)
     risk = np.array(risk, np.uint16)
-    acc = np.zeros(len(INDEX), np.int64)
+    acc = np.zeros(len(Fear.COUNTERS), np.int64)
     fear_run(np.full(n, URBAN if town else 0, np.uint8), np.full(n, records, np.uint32),
              np.full(n, family, np.uint8), risk, np.array(floor, np.int64),
              round(decay * 65536), round(jump * 65536), round(sanc * ONE), acc)
@@ -39,7 +39,7 @@ def test_risk_fades_toward_the_floor_and_stays_in_bounds():
     risk, acc = run_one([0, 500, 1000, 30000, ONE])
     assert risk[0] > 0 and risk[1] > 500 and risk[2] == 1000  # below the floor: rises to it
     assert 1000 < risk[3] < 30000 and risk[4] < ONE  # above: fades
-    assert acc[INDEX["perceived_risk_permille_sum"]] > 0
+    assert acc[Fear.COUNTERS.index("perceived_risk_permille_sum")] > 0
     x = np.array([0, ONE, 40000], np.uint16)
     for _ in range(2000):  # everything at once, many times: never leaves [0, 1]
         x, _ = run_one(x, records=ACT_BIT["jaywalking"], family=FAMILY_SANCTIONED, town=1,

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from panopticon.language import scenario
 from panopticon.cli import app
 from panopticon.stages.consequences import CREDIT, SANCTION_BIT, active_masks, grade_steps, standing
-from panopticon.world.counters import INDEX
+from panopticon.stages import INDEX
 from panopticon.world.population import CHILD, build, load_regions
 from panopticon.readers.results import write_run
 from panopticon.language.scenario import PRESETS

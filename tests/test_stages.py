@@ -1,7 +1,8 @@
 """Each stage of the day on its own: the rules its module docstring states, on small populations
 or on citizens whose records and status are set by hand.
 
-Counters are read as ``acc[:, INDEX[name]]`` summed over regions (a stage adds to the citizen's
+A stage's step adds to its own columns of the counters (``own(acc, stage)``); they are read as
+``acc[:, INDEX[name]]`` summed over regions (a stage adds to the citizen's
 own region).
 """
 
@@ -25,15 +26,16 @@ from panopticon.world.codes import (ACT_BIT, CAUSE_FALSE_FLAG, CAUSE_FALSE_MATCH
                               POST_TYPE, POST_TYPE_SHIFT, STALE, TAX_CASE, TAX_LISTED)
 from panopticon.stages.consequences import (CREDIT, JOB, PLANE, REWARD_BIT, SANCTION_BIT, SCHOOL,
                                      TRAIN, active_masks)
-from panopticon.world.counters import ACT_KINDS, CONTENT_TYPES, INDEX, N_COUNTERS
+from panopticon.stages import COUNTERS, INDEX, N_COUNTERS
+from panopticon.world.codes import ACT_KINDS, CONTENT_TYPES
 from panopticon.world.engine import Engine
-from panopticon.world.state import Today
+from panopticon.world.today import Today
 from panopticon.world.population import (CHILD, MANAGER, URBAN, Population, adoption_threshold,
                                    build)
 from panopticon.stages.registry import Registry
 from panopticon.stages.scoring import Scoring, grade_table
 from panopticon.stages.sensing import CAMERA, CHANNEL, Sensing, camera_density, lawful_flag_rate
-from panopticon.runner.simulation import Simulation
+from panopticon.runner.simulation import Columns, Simulation
 
 SEED = 1
 N_REGIONS = 31
@@ -55,6 +57,11 @@ def today_with(n: int, **buffers: np.ndarray) -> Today:
     for name, values in buffers.items():
         getattr(today, name)[:] = values
     return today
+
+
+def own(acc: np.ndarray, stage) -> np.ndarray:
+    """A stage's columns of the run's counters, as the simulation hands them to its step."""
+    return acc[:, COUNTERS.spans[stage.NAME]]
 
 
 def count(acc: np.ndarray, name: str) -> int:
@@ -91,7 +98,7 @@ def act_day(sc, pop, status=None, day=3, date=DATE):
     beh = Behaviour.build(sc, pop, status, SEED)
     beh.start_day(day, date)
     acc, today = new_acc(), Today.of(pop.size)
-    beh.step(0, pop.size, acc, today)
+    beh.step(0, pop.size, own(acc, beh), today)
     return today.acts.copy(), acc, beh
 
 
@@ -285,7 +292,7 @@ def sense_day(sc, pop, acts, day=5, date=DATE):
     sen = Sensing.build(sc, pop, SEED)
     sen.start_day(day, date)
     acc, today = new_acc(), today_with(pop.size, acts=acts)
-    sen.step(0, pop.size, acc, today)
+    sen.step(0, pop.size, own(acc, sen), today)
     return today.records.copy(), acc, sen
 
 
@@ -488,7 +495,7 @@ class Desk:
         self.day += 1
         self.reg.start_day(self.day, self.sc.start + dt.timedelta(days=self.day))
         acc, today = new_acc(), today_with(1, records=records)
-        self.reg.step(0, 1, acc, today)
+        self.reg.step(0, 1, own(acc, self.reg), today)
         return int(self.reg.status[0]), int(today.records[0]), acc
 
     def until(self, day: int) -> tuple[int, int, np.ndarray]:
@@ -529,7 +536,7 @@ def test_defaults_go_to_judgment_at_the_judgment_rate():
     reg.status[:] = IN_DEFAULT
     reg.start_day(10, DATE)
     acc = new_acc()
-    reg.step(0, reg.pop.size, acc, Today.of(reg.pop.size))
+    reg.step(0, reg.pop.size, own(acc, reg), Today.of(reg.pop.size))
     judged = count(acc, "judgments")
     assert judged == int(np.count_nonzero(reg.status & JUDGED))
     assert abs(judged - 0.2 * reg.pop.size) < binomial_tol(reg.pop.size, 0.2)
@@ -733,7 +740,7 @@ class Card:
         self.day += 1
         self.scoring.start_day(self.day, DATE)
         acc = new_acc()
-        self.scoring.step(0, 1, acc, today_with(1, records=records))
+        self.scoring.step(0, 1, own(acc, self.scoring), today_with(1, records=records))
         return acc
 
     @property
@@ -830,7 +837,7 @@ def test_restoration_happens_at_the_restore_rate():
     scoring = Scoring.build(sc, build(sc.population, SEED), SEED)
     scoring.score[:] = scoring.true_score[:] = 900
     scoring.start_day(1, DATE)
-    scoring.step(0, scoring.pop.size, new_acc(), Today.of(scoring.pop.size))
+    scoring.step(0, scoring.pop.size, own(new_acc(), scoring), Today.of(scoring.pop.size))
     restored = int(np.count_nonzero(scoring.score == 901))
     assert abs(restored - 0.25 * scoring.pop.size) < binomial_tol(scoring.pop.size, 0.25)
 
@@ -959,7 +966,8 @@ class World:
 
         cons = self.sim.consequences
         with Engine(self.pop.size, N_REGIONS, N_COUNTERS, chunk_size=37, threads=2) as eng:
-            return eng.run_day([[give_acts, cons.step], [cons.family_step]])
+            return eng.run_day([[give_acts, Columns(cons.step, cons.NAME)],
+                                [Columns(cons.family_step, cons.NAME)]])
 
 
 def test_nobody_is_sanctioned_in_a_clean_world():

@@ -12,6 +12,7 @@ common random numbers the difference is the policy's, not noise.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -19,8 +20,10 @@ import pyarrow as pa
 from ..language.scenario import Scenario
 from ..stages import consequences as cq
 from ..stages.fear import OFFENCES
-from ..world.counters import INDEX
 from ..world.population import AGE_BANDS, CHILD, URBAN, Population
+
+if TYPE_CHECKING:
+    from ..runner.rundata import RunData
 
 SECTIONS = ("wrongful", "disparate_impact", "collective_punishment", "chilling", "deterrence",
             "attempts_vs_people", "access")
@@ -125,7 +128,7 @@ def by_group(tallies: Tallies, measure: str, per: str,
             for g in ("total", *group_bys)]
 
 
-def by_province(tallies: Tallies, per_region: np.ndarray) -> list[Part]:
+def by_province(tallies: Tallies, per_region: Flows) -> list[Part]:
     """A count per province (a counter's region axis) in total and per province, per citizen."""
     citizens = tallies.get("province", "citizens")
     return [("total", ["all"], per_region.sum(keepdims=True), citizens.sum(keepdims=True)),
@@ -225,13 +228,24 @@ ACCESS = (("travel_blocked", "adults", "refused a plane or train ticket"),
           ("institution_access", "children", "admitted to top institutions as a reward"))
 
 
-def audit_table(counts: np.ndarray, tallies: Tallies, scale: float,
-                counterfactual: np.ndarray | None = None) -> pa.Table:
+class Flows:
+    """A run's counters summed over its days, per region, by name."""
+
+    def __init__(self, data: RunData) -> None:
+        self.sums = data.counts.sum(axis=0)  # [region, counter]
+        self.index = {name: i for i, name in enumerate(data.counter_names)}
+
+    def __call__(self, *names: str) -> np.ndarray:
+        """The sum of the named counters, per region."""
+        return sum(self.sums[:, self.index[n]] for n in names)
+
+
+def audit_table(data: RunData) -> pa.Table:
     """The audit of a run from its ``[day, region, counter]`` counts and its tallies; chilling
-    and deterrence from ``counterfactual``, the counts of the same run with fear off."""
-    rows = Rows(scale)
-    per_region = counts.sum(axis=0)  # flows over the run, [region, counter]
-    cf = None if counterfactual is None else counterfactual.sum(axis=0)
+    and deterrence from its counterfactual, the same run with fear off, where it was made."""
+    rows = Rows(data.scale)
+    per_region, tallies = Flows(data), data.tallies
+    cf = None if data.counterfactual is None else Flows(data.counterfactual)
     for add in (_wrongful, _disparate_impact, _collective_punishment, _attempts_vs_people,
                 _access):
         add(rows, per_region, tallies)
@@ -240,26 +254,22 @@ def audit_table(counts: np.ndarray, tallies: Tallies, scale: float,
     return rows.table()
 
 
-def _col(per_region: np.ndarray, *names: str) -> np.ndarray:
-    return sum(per_region[:, INDEX[n]] for n in names)
-
-
-def _wrongful(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
+def _wrongful(rows: Rows, per_region: Flows, t: Tallies) -> None:
     for name in WRONGFUL_EVENTS:
         rows.figure("wrongful", name, "events", NOTES[name],
-                    by_province(t, _col(per_region, name)))
+                    by_province(t, per_region(name)))
     for name in BLOCKED_WRONGFUL:
         rows.figure("wrongful", name, "events", NOTES["blocked_wrongful"],
-                    by_province(t, _col(per_region, name)))
+                    by_province(t, per_region(name)))
     rows.figure("wrongful", "false_records", "events", NOTES["false_records"],
-                by_province(t, _col(per_region, "camera_false_matches", "content_flags_false")))
+                by_province(t, per_region("camera_false_matches", "content_flags_false")))
     for name, measure in (("wrongly_blocked_people", "wrongly_blocked"),
                           ("wrongly_sanctioned_people", "wrongly_sanctioned")):
         rows.figure("wrongful", name, "people", NOTES[name],
                     by_group(t, measure, "citizens", ("province",)))
 
 
-def _disparate_impact(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
+def _disparate_impact(rows: Rows, per_region: Flows, t: Tallies) -> None:
     for metric, measure in (("listing_rate", "listed"), ("sanction_rate", "sanctioned"),
                             ("wrongful_sanction_rate", "wrongly_sanctioned"),
                             ("blocked_rate", "blocked"),
@@ -268,7 +278,7 @@ def _disparate_impact(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
                     by_group(t, measure, "citizens"))
 
 
-def _collective_punishment(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
+def _collective_punishment(rows: Rows, per_region: Flows, t: Tallies) -> None:
     section = "collective_punishment"
     for metric, measure in (("children_barred", "school_barred"),
                             ("children_barred_wrongly", "school_barred_wrongly")):
@@ -279,13 +289,13 @@ def _collective_punishment(rows: Rows, per_region: np.ndarray, t: Tallies) -> No
     for name in ("schools_blocked", "schools_blocked_wrongful"):
         rows.figure(section, name, "events", NOTES["schools_blocked"]
                     + (", wrongful" if "wrongful" in name else ""),
-                    by_province(t, _col(per_region, name)))
+                    by_province(t, per_region(name)))
 
 
-def _attempts_vs_people(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
+def _attempts_vs_people(rows: Rows, per_region: Flows, t: Tallies) -> None:
     for mode in ("plane", "train"):
-        blocked = _col(per_region, f"{mode}_blocked")
-        people = _col(per_region, f"{mode}_blocked_people")
+        blocked = per_region(f"{mode}_blocked")
+        people = per_region(f"{mode}_blocked_people")
         section = "attempts_vs_people"
         rows.figure(section, f"{mode}_blocked", "events", NOTES["blocked_attempts"],
                     by_province(t, blocked))
@@ -296,7 +306,7 @@ def _attempts_vs_people(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
                      ("province", t.labels["province"], blocked, people)])
 
 
-def _access(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
+def _access(rows: Rows, per_region: Flows, t: Tallies) -> None:
     for measure, per, what in ACCESS:
         metric = f"{measure}_rate"
         rows.figure("access", metric, "rate", NOTES["access"].format(per=per, what=what),
@@ -310,7 +320,7 @@ def _access(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
 
 
 def _against_counterfactual(rows: Rows, section: str, metric: str, note: str,
-                            per_region: np.ndarray, cf: np.ndarray | None, names: tuple[str, ...],
+                            per_region: Flows, cf: Flows | None, names: tuple[str, ...],
                             t: Tallies) -> None:
     """Counts without fear less counts with it (events), and that over the counts without fear;
     rows without values where the counterfactual was not run."""
@@ -318,8 +328,8 @@ def _against_counterfactual(rows: Rows, section: str, metric: str, note: str,
         rows.add(section, metric, "total", "all", None, "events", NOT_COMPUTED)
         rows.add(section, f"{metric}_share", "total", "all", None, "rate", NOT_COMPUTED)
         return
-    without = _col(cf, *names)
-    diff = without - _col(per_region, *names)
+    without = cf(*names)
+    diff = without - per_region(*names)
     rows.figure(section, metric, "events", NOTES[note], by_province(t, diff))
     rows.figure(section, f"{metric}_share", "rate", NOTES[f"{note}_share"],
                 [("total", ["all"], diff.sum(keepdims=True), without.sum(keepdims=True)),
@@ -332,15 +342,15 @@ DAILY_DIFFERENCES = {"lawful_posts_not_made": ("posts_lawful",),
                      "offences_prevented": tuple(f"acts_{k}" for k in OFFENCES)}
 
 
-def daily_differences(counts: np.ndarray, counterfactual: np.ndarray,
-                      scale: float) -> dict[str, np.ndarray]:
+def daily_differences(data: RunData, counterfactual: RunData) -> dict[str, np.ndarray]:
     """Chilling and deterrence per day (real people): the fear-off run's counts less the run's."""
-    national, without = counts.sum(axis=1), counterfactual.sum(axis=1)
-    return {name: sum(without[:, INDEX[c]] - national[:, INDEX[c]] for c in names) * scale
+    national, without = data.counts.sum(axis=1), counterfactual.counts.sum(axis=1)
+    index = {name: i for i, name in enumerate(data.counter_names)}
+    return {name: sum(without[:, index[c]] - national[:, index[c]] for c in names) * data.scale
             for name, names in DAILY_DIFFERENCES.items()}
 
 
-def _chilling(rows: Rows, per_region: np.ndarray, cf: np.ndarray | None, t: Tallies) -> None:
+def _chilling(rows: Rows, per_region: Flows, cf: Flows | None, t: Tallies) -> None:
     for metric, names in (("posts_not_made", ("posts_lawful", "posts_against_line")),
                           ("lawful_posts_not_made", ("posts_lawful",)),
                           ("posts_against_line_not_made", ("posts_against_line",))):
@@ -348,7 +358,7 @@ def _chilling(rows: Rows, per_region: np.ndarray, cf: np.ndarray | None, t: Tall
                                 t)
 
 
-def _deterrence(rows: Rows, per_region: np.ndarray, cf: np.ndarray | None, t: Tallies) -> None:
+def _deterrence(rows: Rows, per_region: Flows, cf: Flows | None, t: Tallies) -> None:
     offences = tuple(f"acts_{k}" for k in OFFENCES)
     _against_counterfactual(rows, "deterrence", "offences_prevented", "offences_prevented",
                             per_region, cf, offences, t)

@@ -23,10 +23,10 @@ from numba import njit
 
 from ..stages import consequences as cq
 from ..world import codes
-from ..world.counters import ACT_KINDS, CONTENT_TYPES
+from ..world.codes import ACT_KINDS, CONTENT_TYPES
 from ..world.population import AGE_BANDS, URBAN
 from ..world.rng import bits53, stream_key, threshold, uniform_array
-from ..world.state import Today
+from ..world.today import Today
 
 if TYPE_CHECKING:
     from ..runner.simulation import Simulation

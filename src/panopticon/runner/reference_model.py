@@ -14,7 +14,7 @@ from numba import njit
 
 from ..world.engine import DEFAULT_CHUNK, Engine
 from ..world.rng import bits53, chance, stream_key, threshold
-from ..world.state import Today
+from ..world.today import Today
 
 START_SCORE = 1000
 DETECT_P = 0.3

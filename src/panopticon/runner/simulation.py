@@ -18,6 +18,7 @@ import numpy as np
 from ..language.scenario import Scenario
 from ..observers.audit import tally
 from ..observers.cohort import Cohort
+from ..stages import COUNTERS, N_COUNTERS
 from ..stages.behaviour import Behaviour
 from ..stages.company import Company
 from ..stages.consequences import Consequences
@@ -26,11 +27,21 @@ from ..stages.registry import Registry
 from ..stages.scoring import Scoring
 from ..stages.sensing import Sensing
 from ..world import population as population_mod
-from ..world.counters import N_COUNTERS
-from ..world.engine import DEFAULT_CHUNK, Engine
+from ..world.engine import DEFAULT_CHUNK, Engine, Step
+from ..world.today import Today
 from .rundata import RunData
 
 Progress = Callable[[int, int], None]
+
+
+class Columns:
+    """A stage's step as the engine calls it: with the stage's own columns of the counters."""
+
+    def __init__(self, step: Step, stage: str) -> None:
+        self.step, self.span = step, COUNTERS.spans[stage]
+
+    def __call__(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+        self.step(lo, hi, acc[:, self.span], today)
 
 
 class Simulation:
@@ -56,8 +67,8 @@ class Simulation:
                        self.consequences, *((self.fear,) if self.fear is not None else ()))
         self.cohort = Cohort.build(self, scenario.audit.cohort_size, self.seed)
         capture = [self.cohort.capture] if self.cohort.ids.shape[0] else []
-        self.phases = [[*(s.step for s in self.stages), *capture],
-                       [self.consequences.family_step]]
+        self.phases = [[*(Columns(s.step, s.NAME) for s in self.stages), *capture],
+                       [Columns(self.consequences.family_step, self.consequences.NAME)]]
 
     def bytes_per_citizen(self) -> float:
         arrays = {id(v): v for stage in (self.pop, *self.stages) for v in vars(stage).values()
@@ -77,13 +88,14 @@ class Simulation:
                 for stage in self.stages:
                     stage.start_day(day, date)
                 counts[day] = eng.run_day(self.phases)
-                self.company.add_counts(counts[day])
+                self.company.add_counts(counts[day][:, COUNTERS.spans[self.company.NAME]])
                 self.cohort.end_day(day, date)
                 cameras[day] = self.sensing.cameras
                 if progress is not None:
                     progress(day + 1, sc.days)
         return RunData(
-            scenario=sc, seed=self.seed, dates=dates, counts=counts, scale=self.pop.scale,
+            scenario=sc, seed=self.seed, dates=dates, counts=counts,
+            counter_names=COUNTERS.names, scale=self.pop.scale,
             region_codes=self.pop.regions.codes, region_names=self.pop.regions.names,
             grade_names=self.scoring.grade_names, cameras=cameras,
             ranking=self.scoring.ranking(), wall_seconds=time.perf_counter() - started,

@@ -27,6 +27,8 @@ from numba import njit
 
 from ..language.scenario import Scenario
 from ..world.codes import (
+    ACT_KINDS,
+    CONTENT_TYPES,
     DEBT_DEFAULT,
     IN_DEFAULT,
     JUDGED,
@@ -39,7 +41,6 @@ from ..world.codes import (
     POST_TYPE_SHIFT,
     TAX_CASE,
 )
-from ..world.counters import ACT_KINDS, CONTENT_TYPES, INDEX, act_counter
 from ..world.engine import RegionRuns
 from ..world.population import CHILD, URBAN, Population, adoption_threshold
 from ..world.rng import (
@@ -50,7 +51,8 @@ from ..world.rng import (
     stream_key,
     threshold,
 )
-from ..world.state import Today
+from ..world.state import Stage
+from ..world.today import Today
 
 WHO = {"everyone": 0, "adults": 1, "internet_users": 2, "payment_users": 3}
 # Which fixed trait scales each act kind's rate.
@@ -62,13 +64,17 @@ TRAIT_OF = {
 }
 TRAIT_STREAMS = ("trait.offence", "trait.debt", "trait.civic", "trait.travel", "trait.dissent")
 URBAN_TRAVEL, RURAL_TRAVEL = 1.3, 0.5  # assumption: town dwellers travel more (mean about 1)
-C_CITIZENS, C_CHILDREN = INDEX["citizens"], INDEX["children"]
-C_INTERNET, C_PAYMENT = INDEX["internet_users"], INDEX["payment_users"]
-C_ACT0 = act_counter("acts", ACT_KINDS[0])
-C_AGAINST, C_DEBT_PAID, C_TAX_PAID, C_LAWFUL = (INDEX[n] for n in (
-    "posts_against_line", "debts_paid", "taxes_paid", "posts_lawful"))
-C_POSTS_T0, C_AGAINST_T0 = (INDEX[f"{n}_{CONTENT_TYPES[0]}"]
-                            for n in ("posts", "posts_against_line"))
+# the population's counts, then acts committed (ground truth), by kind and by content type
+COUNTERS = (
+    "citizens", "children", "internet_users", "payment_users",
+    *(f"acts_{k}" for k in ACT_KINDS),
+    "posts_against_line", "posts_lawful", "debts_paid", "taxes_paid",
+    *(f"posts_{t}" for t in CONTENT_TYPES), *(f"posts_against_line_{t}" for t in CONTENT_TYPES))
+C_CITIZENS, C_CHILDREN, C_INTERNET, C_PAYMENT, C_ACT0, C_AGAINST, C_LAWFUL, C_DEBT_PAID, \
+    C_TAX_PAID, C_POSTS_T0, C_AGAINST_T0 = (COUNTERS.index(n) for n in (
+        "citizens", "children", "internet_users", "payment_users", f"acts_{ACT_KINDS[0]}",
+        "posts_against_line", "posts_lawful", "debts_paid", "taxes_paid",
+        f"posts_{CONTENT_TYPES[0]}", f"posts_against_line_{CONTENT_TYPES[0]}"))
 N_TYPES = len(CONTENT_TYPES)
 N_KINDS = len(ACT_KINDS)
 ALWAYS = 1 << 53  # a bound that every 53-bit draw is below
@@ -322,8 +328,11 @@ def act_bounds(rates: np.ndarray, trait_of: np.ndarray, pop: Population) -> np.n
 
 
 @dataclass
-class Behaviour:
+class Behaviour(Stage):
     """Act rates and eligibility from the scenario; today's adoption thresholds."""
+
+    NAME = "behaviour"
+    COUNTERS = COUNTERS
 
     pop: Population
     status: np.ndarray  # registry's status bits, read to decide on paying

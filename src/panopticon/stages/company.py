@@ -17,21 +17,25 @@ import numpy as np
 
 from ..language.scenario import BadCompany, Scenario
 from ..world.codes import CAUSE_TIES, EXIT_BAN, LISTED, MISCONDUCT, STALE
-from ..world.counters import INDEX
 from ..world.population import Population
+from ..world.state import Stage
 from ..world.ties import TieCSR, build_csrs, make_ties, mean_share
 from .registry import Registry
 from .scoring import Scoring
 
-C_STOCK, C_POINTS = INDEX["bad_company_stock"], INDEX["bad_company_points_lost"]
+COUNTERS = ("bad_company_stock", "bad_company_points_lost")
+C_STOCK, C_POINTS = range(len(COUNTERS))
 # Status bits of a citizen on each list, as the published lists show them (a paid listing
 # stays visible until its removal).
 LIST_STATUS = {"court": LISTED | STALE, "tax": EXIT_BAN, "travel_misconduct": MISCONDUCT}
 
 
 @dataclass
-class Company:
+class Company(Stage):
     """The ties term of each citizen, recomputed every ``lag_days`` from stored ties."""
+
+    NAME = "company"
+    COUNTERS = COUNTERS
 
     spec: BadCompany | None
     sc: Scenario

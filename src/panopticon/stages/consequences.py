@@ -34,11 +34,11 @@ from ..world.codes import (
     STALE,
     TRAIN_TICKET,
 )
-from ..world.counters import INDEX
 from ..world.engine import nonzero_into
 from ..world.population import CHILD, MANAGER, Population
 from ..world.rng import bits53, stream_key, threshold
-from ..world.state import Today
+from ..world.state import Stage
+from ..world.today import Today
 from .behaviour import Behaviour
 from .registry import Registry
 from .scoring import N_CUTS, Scoring, is_scored
@@ -66,18 +66,20 @@ TRAVEL_ACTS = 1 << PLANE_TICKET | 1 << TRAIN_TICKET
 REWARDS_SHIFT = 32  # a grade's masks: sanction bits below, reward bits from here
 SANCTIONS = (1 << REWARDS_SHIFT) - 1
 
-C = {name: INDEX[name] for name in (
+# sanctions met, then rewards
+COUNTERS = (
     "plane_attempts", "plane_blocked", "plane_blocked_wrongful", "plane_blocked_people",
     "train_attempts", "train_blocked", "train_blocked_wrongful", "train_blocked_people",
-    "exit_attempts", "exit_blocked", "job_applications", "jobs_blocked", "credit_applications",
-    "credit_denied", "exit_blocked_wrongful", "jobs_blocked_wrongful", "credit_denied_wrongful",
+    "exit_attempts", "exit_blocked", "exit_blocked_wrongful", "job_applications", "jobs_blocked",
+    "jobs_blocked_wrongful", "credit_applications", "credit_denied", "credit_denied_wrongful",
     "management_ban_stock", "internet_throttled_stock",
-    "sanctioned_people_stock", "wrongly_sanctioned_stock", "wrongful_by_false_match",
-    "wrongful_by_false_flag", "wrongful_by_stale_record", "wrongful_by_ties_term",
-    "school_applications",
-    "schools_blocked", "schools_blocked_wrongful", "children_affected_stock",
-    "children_barred_people", "transport_discounts", "easy_credit", "better_jobs",
-    "institution_access")}
+    "sanctioned_people_stock", "wrongly_sanctioned_stock",
+    "wrongful_by_false_match", "wrongful_by_false_flag", "wrongful_by_stale_record",
+    "wrongful_by_ties_term",
+    "school_applications", "schools_blocked", "schools_blocked_wrongful",
+    "children_affected_stock", "children_barred_people",
+    "transport_discounts", "easy_credit", "better_jobs", "institution_access")
+C = {name: i for i, name in enumerate(COUNTERS)}
 # counters of a ticket purchase: attempts, blocked, blocked wrongfully, people ever blocked
 C_PLANE, C_TRAIN = (np.array([C[f"{mode}_{s}"] for s in ("attempts", "blocked",
                                                            "blocked_wrongful", "blocked_people")])
@@ -365,8 +367,11 @@ def active_masks(sc: Scenario, grade_names: list[str], date: dt.date
 
 
 @dataclass
-class Consequences:
+class Consequences(Stage):
     """What each citizen meets today; who has met each sanction at least once."""
+
+    NAME = "consequences"
+    COUNTERS = COUNTERS
 
     pop: Population
     sc: Scenario

@@ -35,18 +35,20 @@ from ..world.codes import (
     JUDGMENT_UNPAID,
     TAX_LISTED,
 )
-from ..world.counters import INDEX
 from ..world.engine import RegionRuns
 from ..world.population import URBAN, Population
-from ..world.state import Today
+from ..world.state import Stage
 from ..world.ties import build_csrs, make_ties, mean_share
+from ..world.today import Today
 from .behaviour import Behaviour
 from .company import Company
 from .consequences import FAMILY_SANCTIONED, Consequences
 from .sensing import Sensing
 
 ONE = 65535  # risk 1
-C_RISK = INDEX["perceived_risk_permille_sum"]
+# perceived risk of being observed and sanctioned, in thousandths, summed over citizens
+COUNTERS = ("perceived_risk_permille_sum",)
+C_RISK = 0
 OFFENCES = ("jaywalking", "red_light", "late_bill", "bad_spending", "debt_default", "tax_arrears",
             "onboard_misconduct")
 # records that tell a citizen they were seen (true or not)
@@ -92,8 +94,11 @@ def fear_kernel(runs, region, flags, records, family, risk, floor, decay_q, jump
 
 
 @dataclass
-class Fear:
+class Fear(Stage):
     """Perceived risk per citizen (``behaviour.risk``, shared) and its update rules."""
+
+    NAME = "fear"
+    COUNTERS = COUNTERS
 
     spec: FearSpec
     pop: Population

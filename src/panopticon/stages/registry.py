@@ -34,22 +34,22 @@ from ..world.codes import (
     TAX_CASE,
     TAX_LISTED,
 )
-from ..world.counters import INDEX
 from ..world.engine import RegionRuns
 from ..world.population import Population, share_on
 from ..world.rng import chance, stream_key, uniform_array
-from ..world.state import Today
+from ..world.state import Stage
+from ..world.today import Today
 
 EVER_LISTED, EVER_EXIT_BAN, EVER_MISCONDUCT = 1, 2, 4  # history: on each list at least once
 # Records that open, advance or close a case; a citizen with none and no status has no case.
 CASE_RECORDS = PAY_DEBT | PAY_TAX | 1 << DEBT_DEFAULT | 1 << TAX_ARREARS | 1 << ONBOARD_MISCONDUCT
+COUNTERS = (
+    "defaults_recorded", "judgments", "new_listings", "new_listed_people", "listed_stock",
+    "listed_shared_stock", "paid_after_listing", "delisted", "listing_expired", "stale_stock",
+    "tax_cases", "exit_bans_new", "exit_ban_stock", "misconduct_listed", "misconduct_stock")
 (C_DEFAULTS, C_JUDGMENTS, C_LISTINGS, C_LISTED_PEOPLE, C_LISTED, C_SHARED, C_PAID, C_DELISTED,
- C_EXPIRED, C_STALE, C_TAX_CASES, C_EXIT_NEW, C_EXIT_STOCK, C_MISC_NEW, C_MISC_STOCK) = (
-    INDEX[n] for n in (
-        "defaults_recorded", "judgments", "new_listings", "new_listed_people", "listed_stock",
-        "listed_shared_stock", "paid_after_listing", "delisted", "listing_expired",
-        "stale_stock", "tax_cases", "exit_bans_new", "exit_ban_stock", "misconduct_listed",
-        "misconduct_stock"))
+ C_EXPIRED, C_STALE, C_TAX_CASES, C_EXIT_NEW, C_EXIT_STOCK, C_MISC_NEW, C_MISC_STOCK) = range(
+    len(COUNTERS))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -156,8 +156,11 @@ def registry_kernel(first, day, runs, region, records, status, court_day, stale_
 
 
 @dataclass
-class Registry:
+class Registry(Stage):
     """Case files per citizen (status bits and the days they changed) and today's connections."""
+
+    NAME = "registry"
+    COUNTERS = COUNTERS
 
     pop: Population
     sc: Scenario

@@ -26,17 +26,20 @@ from ..world.codes import (
     CAUSE_FALSE_MATCH,
     FALSE_MATCH,
     FLAG_FALSE,
+    MAX_GRADES,
     RECORD_KINDS_EXTRA,
     WRONG_RECORDS,
     bit_positions,
 )
-from ..world.counters import INDEX, MAX_GRADES
 from ..world.engine import RegionRuns, nonzero_into
 from ..world.population import ADOPT_LEVELS, CHILD, Population, adoption_threshold
 from ..world.rng import bits53, chance, stream_key, threshold
-from ..world.state import Today
+from ..world.state import Stage
+from ..world.today import Today
 
-C_SCORE, C_TRUE, C_WRONG, C_GRADE0, C_SCORED = (INDEX[n] for n in (
+COUNTERS = ("score_sum", "true_score_sum", "scored_citizens", "wrongly_graded",
+            *(f"grade_{g}" for g in range(MAX_GRADES)))
+C_SCORE, C_TRUE, C_WRONG, C_GRADE0, C_SCORED = (COUNTERS.index(n) for n in (
     "score_sum", "true_score_sum", "wrongly_graded", "grade_0", "scored_citizens"))
 EVERYONE = ADOPT_LEVELS  # an adoption threshold no citizen's rank reaches
 
@@ -246,8 +249,11 @@ def grade_cuts(grade_of: np.ndarray, lo: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass
-class Scoring:
+class Scoring(Stage):
     """Scores (as published and as they would be without wrong records) and the grade table."""
+
+    NAME = "scoring"
+    COUNTERS = COUNTERS
 
     pop: Population
     sc: Scenario

@@ -18,6 +18,8 @@ from numba import njit
 
 from ..language.scenario import Scenario
 from ..world.codes import (
+    ACT_KINDS,
+    CONTENT_TYPES,
     FALSE_MATCH,
     FLAG_FALSE,
     FLAG_TRUE,
@@ -28,11 +30,11 @@ from ..world.codes import (
     POST_TYPE,
     POST_TYPE_SHIFT,
 )
-from ..world.counters import ACT_KINDS, CONTENT_TYPES, INDEX, act_counter
 from ..world.engine import RegionRuns
 from ..world.population import URBAN, Population, load_regions, share_on
 from ..world.rng import bits53, chance, stream_key, threshold
-from ..world.state import Today
+from ..world.state import Stage
+from ..world.today import Today
 
 CAMERA, PAYMENT, COURT, TAX, CONTENT, REPORT, STAFF, NOT_AN_OFFENCE = range(8)
 CHANNEL = {
@@ -43,11 +45,17 @@ CHANNEL = {
 }
 POST_AGAINST_BIT = POST_AGAINST.bit_length() - 1
 COMMON = 1 << ONLINE_POST | POST_TYPE  # lawful posts, the one common act, need no observation
-C_OBS0 = act_counter("observed", ACT_KINDS[0])
-C_FALSE_MATCH, C_FLAG_TRUE, C_FLAG_FALSE = (
-    INDEX[n] for n in ("camera_false_matches", "content_flags_true", "content_flags_false"))
-C_FLAG_TRUE_T0, C_FLAG_FALSE_T0 = (INDEX[f"content_flags_{n}_{CONTENT_TYPES[0]}"]
-                                   for n in ("true", "false"))
+# acts observed, and observations that are wrong
+COUNTERS = (
+    *(f"observed_{k}" for k in ACT_KINDS),
+    "camera_false_matches", "content_flags_true", "content_flags_false",
+    *(f"content_flags_true_{t}" for t in CONTENT_TYPES),
+    *(f"content_flags_false_{t}" for t in CONTENT_TYPES))
+C_OBS0, C_FALSE_MATCH, C_FLAG_TRUE, C_FLAG_FALSE, C_FLAG_TRUE_T0, C_FLAG_FALSE_T0 = (
+    COUNTERS.index(n) for n in (
+        f"observed_{ACT_KINDS[0]}", "camera_false_matches", "content_flags_true",
+        "content_flags_false", f"content_flags_true_{CONTENT_TYPES[0]}",
+        f"content_flags_false_{CONTENT_TYPES[0]}"))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -156,8 +164,11 @@ def review_rates(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass
-class Sensing:
+class Sensing(Stage):
     """Channel probabilities, and camera coverage by region and town/country for today."""
+
+    NAME = "sensing"
+    COUNTERS = COUNTERS
 
     pop: Population
     sc: Scenario

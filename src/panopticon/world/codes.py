@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .counters import ACT_KINDS
+from ..language.scenario import ActKind, ContentType
 
+ACT_KINDS: tuple[str, ...] = ActKind.__args__  # type: ignore[attr-defined]
+CONTENT_TYPES: tuple[str, ...] = ContentType.__args__  # type: ignore[attr-defined]
+MAX_GRADES = 8
 ACT_INDEX = {kind: i for i, kind in enumerate(ACT_KINDS)}
 ACT_BIT = {kind: 1 << i for i, kind in enumerate(ACT_KINDS)}
 JAYWALKING, RED_LIGHT, LATE_BILL, BAD_SPENDING, DEBT_DEFAULT, TAX_ARREARS, ONLINE_POST, \
     GOOD_DEED, PLANE_TICKET, TRAIN_TICKET, ONBOARD_MISCONDUCT = range(len(ACT_KINDS))
 
-# the content type of the day's post (index into counters.CONTENT_TYPES), two bits above the kinds
+# the content type of the day's post (index into CONTENT_TYPES), two bits above the kinds
 POST_TYPE_SHIFT = 12
 POST_TYPE = 3 << POST_TYPE_SHIFT
 assert len(ACT_KINDS) <= POST_TYPE_SHIFT

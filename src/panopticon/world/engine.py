@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-from .state import Today
+from .today import Today
 
 Step = Callable[[int, int, np.ndarray, Today], None]
 DEFAULT_CHUNK = 65_536
