@@ -118,7 +118,7 @@ def test_invariants_hold_for_any_population(size, seed, chunk, days):
     grades = [INDEX[f"grade_{g}"] for g in range(len(sc.scoring.grades))]
     assert (counts[..., grades].sum(axis=(1, 2)) == size).all()
     s = sc.scoring
-    assert s.min <= sim.scoring.score.min() and sim.scoring.score.max() <= s.max
-    assert s.min <= sim.scoring.true_score.min() and sim.scoring.true_score.max() <= s.max
+    for name in ("score", "true_score"):
+        assert s.min <= sim.state.read(name).min() and sim.state.read(name).max() <= s.max
     whole = Simulation(sc, chunk_size=size, threads=1).run().counts
     np.testing.assert_array_equal(counts, whole)

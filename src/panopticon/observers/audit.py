@@ -1,10 +1,10 @@
 """The audit: what the system did to people, by cause and by group, as a long table of figures.
 
 Flows come from the daily counters (events, per province); people and group rates come from
-per-citizen "ever" bits that the stages keep (registry: on a list; consequences: blocked, wrongly
-blocked, under a sanction, rewarded, a child barred), counted by group once at the end of the run
-(:func:`tally`), so the day loop pays a bit-or per event and one per citizen in the vectorised
-standing pass. Chilling and deterrence compare the
+per-citizen "ever" bits that the stages keep (registry's ``listed_ever``: on a list;
+consequences' ``met_ever``: blocked, wrongly blocked, under a sanction, rewarded, a child barred),
+read through a view of the state and counted by group once at the end of the run (:func:`tally`),
+so the day loop pays a bit-or per event and one per citizen in the vectorised standing pass. Chilling and deterrence compare the
 run with the same scenario and seed with fear off (:func:`counterfactual_scenario`): thanks to
 common random numbers the difference is the policy's, not noise.
 """
@@ -18,9 +18,10 @@ import numpy as np
 import pyarrow as pa
 
 from ..language.scenario import Scenario
-from ..stages import consequences as cq
 from ..stages.fear import OFFENCES
+from ..world import codes
 from ..world.population import AGE_BANDS, CHILD, URBAN, Population
+from ..world.state import View
 
 if TYPE_CHECKING:
     from ..runner.rundata import RunData
@@ -31,19 +32,21 @@ GROUP_BYS = ("province", "income_decile", "age_band", "area")
 SCHEMA = pa.schema([("section", pa.string()), ("metric", pa.string()), ("group_by", pa.string()),
                     ("group", pa.string()), ("value", pa.float64()), ("unit", pa.string()),
                     ("ratio_to_national", pa.float64()), ("note", pa.string())])
-BLOCKS = cq.EVER_PLANE | cq.EVER_TRAIN | cq.EVER_EXIT | cq.EVER_JOB | cq.EVER_CREDIT
+BLOCKS = codes.EVER_PLANE | codes.EVER_TRAIN | codes.EVER_EXIT | codes.EVER_JOB | codes.EVER_CREDIT
 # Per-citizen measures counted by group: true where the citizen's bits of one history (the
-# registry's lists, or the consequences' EVER_*) hold any of the given bits.
+# registry's listed_ever, or the consequences' met_ever, EVER_*) hold any of the given bits.
+LISTED, MET = "listed_ever", "met_ever"
 MEASURES: dict[str, tuple[str, int]] = {
-    "listed": ("lists", 0xFF), "sanctioned": ("met", cq.EVER_SANCTIONED),
-    "wrongly_sanctioned": ("met", cq.EVER_WRONGLY_SANCTIONED), "blocked": ("met", BLOCKS),
-    "wrongly_blocked": ("met", cq.EVER_WRONGLY_BLOCKED),
-    "travel_blocked": ("met", cq.EVER_PLANE | cq.EVER_TRAIN), "exit_blocked": ("met", cq.EVER_EXIT),
-    "job_blocked": ("met", cq.EVER_JOB), "credit_denied": ("met", cq.EVER_CREDIT),
-    "school_barred": ("met", cq.EVER_SCHOOL),
-    "school_barred_wrongly": ("met", cq.EVER_SCHOOL_WRONGFUL),
-    "transport_discount": ("met", cq.EVER_DISCOUNT), "easy_credit": ("met", cq.EVER_EASY_CREDIT),
-    "better_job": ("met", cq.EVER_BETTER_JOB), "institution_access": ("met", cq.EVER_INSTITUTION),
+    "listed": (LISTED, 0xFF), "sanctioned": (MET, codes.EVER_SANCTIONED),
+    "wrongly_sanctioned": (MET, codes.EVER_WRONGLY_SANCTIONED), "blocked": (MET, BLOCKS),
+    "wrongly_blocked": (MET, codes.EVER_WRONGLY_BLOCKED),
+    "travel_blocked": (MET, codes.EVER_PLANE | codes.EVER_TRAIN),
+    "exit_blocked": (MET, codes.EVER_EXIT), "job_blocked": (MET, codes.EVER_JOB),
+    "credit_denied": (MET, codes.EVER_CREDIT), "school_barred": (MET, codes.EVER_SCHOOL),
+    "school_barred_wrongly": (MET, codes.EVER_SCHOOL_WRONGFUL),
+    "transport_discount": (MET, codes.EVER_DISCOUNT),
+    "easy_credit": (MET, codes.EVER_EASY_CREDIT), "better_job": (MET, codes.EVER_BETTER_JOB),
+    "institution_access": (MET, codes.EVER_INSTITUTION),
 }
 DENOMINATORS = ("citizens", "adults", "children")
 NOT_COMPUTED = "not computed: run with --counterfactual (the same scenario and seed, fear off)"
@@ -65,12 +68,19 @@ def measure_names() -> list[str]:
     return [*DENOMINATORS, *MEASURES]
 
 
-def household_income(pop: Population) -> np.ndarray:
+class Audit:
+    """What the audit's tally reads of the state at the end of a run."""
+
+    NAME = "audit"
+    READS = ("region", "age", "flags", "income", "parent", LISTED, MET)
+
+
+def household_income(pop: Population | View) -> np.ndarray:
     """Income decile 0..9 of each citizen's household: a child's is its parent's."""
     return np.where(pop.parent >= 0, pop.income[np.maximum(pop.parent, 0)], pop.income)
 
 
-def groups(pop: Population) -> dict[str, tuple[np.ndarray, list[str]]]:
+def groups(pop: Population | View) -> dict[str, tuple[np.ndarray, list[str]]]:
     """Per grouping, each citizen's group index and the groups' labels."""
     return {"total": (np.zeros(pop.size, np.int64), ["all"]),
             "province": (pop.region, list(pop.regions.names)),
@@ -79,15 +89,13 @@ def groups(pop: Population) -> dict[str, tuple[np.ndarray, list[str]]]:
             "area": (((pop.flags & URBAN) != 0).astype(np.int64), ["rural", "urban"])}
 
 
-def tally(pop: Population, listed: np.ndarray, history: np.ndarray) -> Tallies:
-    """Count, per group, the citizens with each measure; ``listed`` is the registry's history
-    bits (any: on some list once), ``history`` the consequences' EVER_* bits."""
-    adult = pop.age != CHILD
-    columns = [np.ones(pop.size, bool), adult, ~adult]
-    histories = {"lists": listed, "met": history}
-    columns += [(histories[source] & bits) != 0 for source, bits in MEASURES.values()]
+def tally(view: View) -> Tallies:
+    """Count, per group, the citizens with each measure (``view``: an :class:`Audit` view)."""
+    adult = view.age != CHILD
+    columns = [np.ones(view.size, bool), adult, ~adult]
+    columns += [(getattr(view, source) & bits) != 0 for source, bits in MEASURES.values()]
     labels, counts = {}, {}
-    for group_by, (index, names) in groups(pop).items():
+    for group_by, (index, names) in groups(view).items():
         labels[group_by] = names
         counts[group_by] = np.stack([np.bincount(index, weights=c, minlength=len(names))
                                      for c in columns], axis=1).astype(np.int64)

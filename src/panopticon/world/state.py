@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from .engine import RegionRuns
+from .engine import RegionRuns, Step
 from .population import Population, Regions
 from .ties import TieStore
 from .today import ContractError, Today, Undeclared
@@ -193,3 +193,14 @@ class View:
         return Undeclared(self.stage, name)
 
 
+
+
+class Bound:
+    """A step as the engine calls it on a worker's chunk: given the stage's own columns of the
+    worker's counters (``span``) and its version of today's buffers (``view``)."""
+
+    def __init__(self, step: Step, view: View, span: slice) -> None:
+        self.step, self.view, self.span = step, view, span
+
+    def __call__(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+        self.step(lo, hi, acc[:, self.span], self.view.today(today))
