@@ -4,9 +4,10 @@ Flows come from the daily counters (events, per province); people and group rate
 per-citizen "ever" bits that the stages keep (registry's ``listed_ever``: on a list;
 consequences' ``met_ever``: blocked, wrongly blocked, under a sanction, rewarded, a child barred),
 read through a view of the state and counted by group once at the end of the run (:func:`tally`),
-so the day loop pays a bit-or per event and one per citizen in the vectorised standing pass. Chilling and deterrence compare the
-run with the same scenario and seed with fear off (:func:`counterfactual_scenario`): thanks to
-common random numbers the difference is the policy's, not noise.
+so the day loop pays a bit-or per event and one per citizen in the vectorised standing pass.
+Chilling and deterrence compare the run with the same scenario and seed with fear off
+(:func:`counterfactual_scenario`): thanks to common random numbers the difference is the
+policy's, not noise.
 """
 
 from __future__ import annotations

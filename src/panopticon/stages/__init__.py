@@ -1,9 +1,9 @@
 """The model's stages, one per step of the simulated day: behaviour, sensing, registry, company
 (bad company), scoring, consequences, fear; in that order, the order of the day.
 
-Imports ``language`` and ``world``. Where it still crosses: stages read one another's objects
-(consequences reads behaviour, registry and scoring; fear writes into behaviour's risk array).
-The run's counters are the stages' declared ``COUNTERS`` in the order of the day.
+Imports ``language`` and ``world`` only: no stage imports or holds another; they hand each other
+declared arrays through the run's state (``world.state``). The run's counters are the stages'
+declared ``COUNTERS`` in the order of the day.
 """
 
 from ..world.counters import Counters
@@ -17,6 +17,5 @@ from .sensing import Sensing
 
 STAGES = (Behaviour, Sensing, Registry, Company, Scoring, Consequences, Fear)
 COUNTERS = Counters.of((stage.NAME, stage.COUNTERS) for stage in STAGES)
-NAMES = COUNTERS.names
 INDEX = COUNTERS.index
-N_COUNTERS = len(NAMES)
+N_COUNTERS = len(COUNTERS.names)

@@ -57,8 +57,10 @@ CAUSE_FALSE_MATCH, CAUSE_FALSE_FLAG, CAUSE_TIES = 1, 2, 4
 LISTS = ("court", "tax", "travel_misconduct")
 
 # sanctions and rewards in force (consequences), in the order of SanctionKind and RewardKind
-SANCTION_BIT = {k: 1 << i for i, k in enumerate(SanctionKind.__args__)}  # type: ignore[attr-defined]
-REWARD_BIT = {k: 1 << i for i, k in enumerate(RewardKind.__args__)}  # type: ignore[attr-defined]
+SANCTION_KINDS: tuple[str, ...] = SanctionKind.__args__  # type: ignore[attr-defined]
+REWARD_KINDS: tuple[str, ...] = RewardKind.__args__  # type: ignore[attr-defined]
+SANCTION_BIT = {k: 1 << i for i, k in enumerate(SANCTION_KINDS)}
+REWARD_BIT = {k: 1 << i for i, k in enumerate(REWARD_KINDS)}
 PLANE, TRAIN, EXIT, SCHOOL, JOB, INTERNET, MANAGEMENT, CREDIT = (
     SANCTION_BIT[k] for k in ("plane_ban", "train_ban", "exit_ban", "school_ban", "job_ban",
                               "internet_throttle", "management_ban", "credit_denied"))

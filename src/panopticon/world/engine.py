@@ -4,9 +4,10 @@ A model is a list of phases; a phase is a list of steps; a step is a callable
 ``step(lo, hi, acc, today)`` that advances citizens ``lo..hi-1`` by one day (usually by calling a
 Numba kernel that releases the GIL) and adds what happened to ``acc``, an int64 array
 ``[region, counter]`` owned by the calling worker; ``today`` is the worker's buffers of chunk
-capacity (:class:`panopticon.world.state.Today`), through which a step hands the next what it made. Within a phase, every step runs on one chunk
-before the next chunk starts, so a chunk's arrays stay in cache; between phases all citizens wait
-for each other, so a step may read what another citizen wrote in an earlier phase.
+capacity (:class:`panopticon.world.today.Today`), through which a step hands the next what it
+made. Within a phase, every step runs on one chunk before the next chunk starts, so a chunk's
+arrays stay in cache; between phases all citizens wait for each other, so a step may read what
+another citizen wrote in an earlier phase.
 
 Counters are integers and are summed across workers after each phase, so totals never depend on
 chunk size, thread count or scheduling.
