@@ -111,6 +111,8 @@ def test_an_array_has_one_owner():
         s.view(user("two", owns=("status",)))
     with pytest.raises(ContractError, match="'region' is owned by both 'population'"):
         s.view(user("three", owns=("region",)))
+    with pytest.raises(ContractError, match="'size', a name a view keeps"):
+        s.view(user("four", owns=("size",)))
 
 
 def test_a_stage_makes_only_what_it_owns():

@@ -102,7 +102,7 @@ class State:
             if array in self.owners:
                 raise ContractError(f"'{array}' is owned by both '{self.owners[array]}' and "
                                     f"'{name}'")
-            if array.startswith("_") or hasattr(View, array):
+            if array.startswith("_") or array in View.KEPT or hasattr(View, array):
                 raise ContractError(f"stage '{name}' owns '{array}', a name a view keeps")
             self.owners[array] = name
         self.declared[name] = user
@@ -150,6 +150,8 @@ class View:
     attributes), :meth:`own` and :meth:`publish` for those in its OWNS, its version of today's
     buffers, and the population's facts (size, regions, runs of regions, stored ties)."""
 
+    KEPT = frozenset({"stage", "size", "regions", "runs", "ties"})  # not names of arrays
+
     def __init__(self, state: State, stage: str, owns: tuple[str, ...], reads: tuple[str, ...],
                  writes: tuple[str, ...]) -> None:
         self._state = state
@@ -191,8 +193,6 @@ class View:
         if name in self._reads:
             return read_only(buffer)
         return Undeclared(self.stage, name)
-
-
 
 
 class Bound:
