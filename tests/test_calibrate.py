@@ -189,3 +189,44 @@ def test_fit_of_a_multi_seed_run_folder(files, tmp_path):
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((run / "fit.csv").open()))
     assert {r["weight"] for r in rows} == {"2.0", "1.0", "0.5"} and (run / "fit.png").is_file()
+
+
+SCHEDULED = """extends = "china-2018"
+name = "tiny-scheduled"
+end = 2014-12-31
+
+[acts.plane_ticket.rate]
+shape = "steps"
+points = [{ date = 2014-01-01, value = 0.0015 }, { date = 2014-07-01, value = 0.0025 }]
+
+[calibration.weights]
+judgment_defaulters_listed = 2.0
+flight_purchases_blocked = 1.0
+
+[calibration.parameters]
+"acts.debt_default.rate" = { remove = true }
+"court.judgment_rate" = { remove = true }
+"court.comply_rate" = { remove = true }
+"court.pay_rate_listed" = { remove = true }
+"acts.plane_ticket.rate" = { remove = true }
+"acts.train_ticket.rate" = { remove = true }
+"population.management_share" = { remove = true }
+"acts.plane_ticket.rate.points.1.value" = { low = 0.003, high = 0.006 }
+"scoring.grades.C.min" = { low = 500, high = 590 }
+"""
+
+
+def test_a_calibration_fits_a_schedule_value_and_a_grade_cut_off(files):
+    (files / "tiny.toml").write_text(SCHEDULED)
+    before = load(files / "tiny.toml")
+    after = Scenario.load(calibrate(files, "sched", "--trials", "2") / "calibrated.toml")
+    plane = after.acts["plane_ticket"].rate
+    assert plane.shape == "steps" and plane.points[0] == before.acts["plane_ticket"].rate.points[0]
+    assert 0.003 <= plane.points[1].value <= 0.006  # moved up from 0.0025, into its bounds
+    grades = {g.name: (g.min, g.max) for g in after.scoring.grades}
+    assert 500 <= grades["C"][0] <= 590 and grades["D"][1] == grades["C"][0] - 1
+    note = "assumption: calibrated by panopticon calibrate"
+    assert after.sources["acts.plane_ticket.rate.points.1.value"].startswith(note)
+    assert after.sources["scoring.grades.4.min"].startswith(note)
+    moved = {"acts": {"plane_ticket": {"rate"}}, "scoring": {"grades"}, "sources": True}
+    assert after.model_dump(exclude=moved) == before.model_dump(exclude=moved)

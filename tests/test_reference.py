@@ -40,7 +40,7 @@ def test_every_table_and_field_is_described():
 
 def test_paths_types_bounds_units_and_defaults_follow_the_models():
     rows = {r.path: r for t in reference.tables() for r in t.rows}
-    assert rows["acts.<kind>.rate"].type == "number"
+    assert rows["acts.<kind>.rate"].type == "number or schedule"
     assert rows["acts.<kind>.rate"].unit == "probability per day"
     assert rows["acts.<kind>.who"].allowed.startswith("one of `everyone`, `adults`")
     assert rows["acts.<kind>.who"].default == '`"adults"`'
@@ -66,7 +66,8 @@ def test_every_documented_field_is_one_the_loader_knows():
     for row in rows:
         tp, _ = scenario._schema_at(tuple(row.path.replace("[]", ".0").split(".")))
         assert tp is not None, row.path
-        assert row.type.startswith("array") or reference._word(tp) == row.type, row.path
+        word = row.type.removesuffix(" or schedule")
+        assert row.type.startswith("array") or reference._word(tp) == word, row.path
 
 
 def _as_json(value):
@@ -79,8 +80,14 @@ def _as_json(value):
 
 
 def _errors(text: str) -> list[str]:
+    """What the schema says of a document: each error, and why no form fits where a value may
+    take one of several (a number or a schedule; an entry or its removal)."""
     validator = jsonschema.Draft202012Validator(reference.json_schema())
-    return [e.message for e in validator.iter_errors(_as_json(tomllib.loads(text)))]
+    return _messages(validator.iter_errors(_as_json(tomllib.loads(text))))
+
+
+def _messages(errors) -> list[str]:
+    return [m for e in errors for m in (e.message, *_messages(e.context or ()))]
 
 
 def test_the_json_schema_is_a_valid_schema():

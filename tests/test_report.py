@@ -26,7 +26,8 @@ from panopticon.readers.results import model_value
 runner = CliRunner()
 TINY = ["--population", "20000", "--start", "2017-11-01", "--end", "2018-01-31", "--quiet",
         "--no-report"]
-SECTIONS = ("timeline", "provinces", "grades", "funnel", "causes", "audit", "parameters")
+SECTIONS = ("timeline", "provinces", "grades", "scheme", "funnel", "causes", "audit",
+            "parameters")
 
 
 @pytest.fixture(scope="module")

@@ -176,7 +176,7 @@ MALFORMED = [
     ),
     pytest.param(
         EXTENDS + 'sanctions = "all"\n',
-        ["field 'sanctions'", "'all'", "an array, each item a table with fields grades, kind"],
+        ["field 'sanctions'", "'all'", "an array, each item a table with fields end, grades, kind"],
         id="string-for-array",
     ),
     pytest.param(

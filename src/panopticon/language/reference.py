@@ -27,6 +27,7 @@ from .scenario import (
     range_text,
     unwrap,
 )
+from .schedule import Schedule, SchedulePoint, schedulable
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 WORDS = {bool: "true/false", int: "integer", float: "number", str: "string", dt.date: "date"}
@@ -48,6 +49,12 @@ REPLACE = {
 REMOVE = {
     "type": "boolean",
     "description": "true, with only the item's name: removes the inherited item of that name.",
+}
+
+REMOVED_ENTRY = {
+    "type": "object", "properties": {"remove": {"const": True}}, "required": ["remove"],
+    "additionalProperties": False,
+    "description": "An entry of a table of named entries that removes the inherited one.",
 }
 
 
@@ -113,12 +120,15 @@ def _field(field: FieldInfo, path: str) -> tuple[Row, tuple | None]:
         inside = f"{path}[]"
     parts = (keys, _allowed(tp, meta), _allowed(inner, inner_meta) if item is not None else "")
     allowed = "; ".join(p for p in parts if p)
-    unit, default = extra.get("unit") or _unit(item), _default(field)
+    form = schedulable(meta if item is None else inner_meta)
+    unit = extra.get("unit") or _unit(item) or (_unit(form.number) if form else "")
+    default = _default(field)
     if _is_model(inner):
         kind = "array of tables" if origin is list else "table"
         return Row(path, kind, allowed, unit, default, field.description or ""), (inner, inside,
                                                                                    keys)
     kind = f"array of {_word(inner)}s" if origin is list else _word(inner)
+    kind += " or schedule" if form else ""
     row_path = inside if origin is dict else path
     return Row(row_path, kind, allowed, unit, default, field.description or ""), None
 
@@ -189,10 +199,26 @@ def _merge_row(path: str, kind: str, allowed: str, schema: dict) -> Row:
     return Row(path, kind, allowed, "", "not set", schema["description"])
 
 
+def schedule_table() -> Table:
+    """The table a number written as a schedule is (``<field>`` is the field it schedules)."""
+    rows = [Row(f"<field>.{name}", _word(unwrap(f.annotation)[0]) if name == "shape"
+                else "array of tables", _allowed(*unwrap(f.annotation, f.metadata)), "",
+                "required", f.description or "")
+            for name, f in Schedule.model_fields.items()]
+    date = SchedulePoint.model_fields["date"]
+    rows += [Row("<field>.points[].date", "date", "", "", "required", date.description or ""),
+             Row("<field>.points[].value", "the field's", "the field's bounds", "the field's",
+                 "required", "The value, within the field's own bounds (an integer for an"
+                 " integer field).")]
+    text = ("A field of type *number or schedule* written as a schedule. "
+            + " ".join(inspect.cleandoc(Schedule.__doc__ or "").split()))
+    return Table("<field>", text, "", rows)
+
+
 def markdown() -> str:
     """docs/reference.md: the reference of every table and field."""
     lines = [INTRO]
-    for table in tables():
+    for table in [*tables(), schedule_table()]:
         lines += ["", f"## {f'`{table.path}`' if table.path else 'Top level'}", ""]
         if table.text:
             lines += [table.text, ""]
@@ -232,7 +258,14 @@ it in `.taplo.toml` (`[[rule]]` with `include = ["scenarios/*.toml"]` and
 descriptions and marks unknown fields, wrong types, choices and bounds as you type.
 `panopticon show FILE` remains the full check: it also finds what the schema cannot (missing
 fields of a table that a preset does not give, checks across fields such as grades that must
-cover the score range)."""
+cover the score range).
+
+A field of type *number or schedule* (a rate, probability, share or points value) may change
+over time: write it as a number, or as a schedule,
+`rate = { shape = "steps", points = [{ date = 2014-01-01, value = 0.0015 }, ...] }` (the last
+table below, and [scenarios.md](scenarios.md#values-that-change-over-time)). A table of named
+entries (`acts.<kind>`, `calibration.parameters.<path>`, ...) merges with the one it extends
+entry by entry; an entry written as `{ remove = true }` removes the inherited one."""
 
 
 def json_schema() -> dict:
@@ -243,8 +276,8 @@ def json_schema() -> dict:
     needs no field at all, and a table (merged key by key into the preset's) no field or entry
     of its own; an item of an array of named items (merged by name) no field but its name, and
     may say ``remove``; an item of any other array of tables (which replaces the inherited
-    array) stays complete. So the schema refuses nothing the loader takes; the loader checks
-    the rest.
+    array) stays complete; an entry of a table of named entries may be ``{ remove = true }``.
+    So the schema refuses nothing the loader takes; the loader checks the rest.
     """
     schema = Scenario.model_json_schema()
     schema["properties"] = {"extends": EXTENDS, "replace": REPLACE, **schema["properties"]}
@@ -258,6 +291,10 @@ def json_schema() -> dict:
             definition.pop("required", None)
             for field in definition["properties"].values():
                 field.pop("minProperties", None)
+    for table in _subschemas(schema):  # an entry of a table of named entries may be removed
+        if isinstance(table.get("additionalProperties"), dict):
+            table["additionalProperties"] = {"anyOf": [table["additionalProperties"],
+                                                       REMOVED_ENTRY]}
     schema["if"] = {"not": {"required": ["extends"]}}
     schema["then"] = {"required": schema.pop("required")}
     return {"$schema": DIALECT, **schema}

@@ -30,6 +30,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
@@ -38,7 +39,17 @@ from pydantic import (
 )
 
 from ..data import read_csv
+from .fields import STRICT, Note, about
 from .published import SERIES
+from .schedule import (
+    NUMBER,
+    SCHEDULE,
+    Memo,
+    every_date,
+    on_date,
+    schedulable,
+    scheduled,
+)
 
 ActKind = Literal[
     "jaywalking", "red_light", "late_bill", "bad_spending", "debt_default", "tax_arrears",
@@ -57,23 +68,6 @@ ScoredWho = Literal[Who, "nobody"]
 # What a scoring rule can be triggered by: an act kind, or an event of the court process.
 RecordKind = Literal[ActKind, "judgment_unpaid", "content_flag", "tax_listed"]
 
-
-
-class Note:
-    """What a value means, added to the message of a value that is not allowed (Annotated
-    metadata)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-
-def about(text: str, unit: str = "", key: str = "") -> Any:
-    """A field's one-line description for the reference and the JSON Schema (docs/reference.md),
-    with its unit and, for a table of named entries, the word for a key (``acts.<kind>``)."""
-    extra = {name: value for name, value in (("unit", unit), ("key", key)) if value}
-    return Field(description=text, **({"json_schema_extra": extra} if extra else {}))
-
-
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Rate = Annotated[float, Field(ge=0.0)]
 # An act happens at most once a day per citizen (one draw per kind): a rate is a probability.
@@ -89,6 +83,16 @@ PositiveDays = Annotated[int, Field(ge=1, le=MAX_DAYS, json_schema_extra={"unit"
 Score = Annotated[int, Field(ge=-32_768, le=32_767, json_schema_extra={"unit": "points"}),
                   Note("scores are 16-bit integers")]
 Points = Annotated[int, Field(ge=-65_535, le=65_535, json_schema_extra={"unit": "points"})]
+# The values that say how often or how much (rates, probabilities, shares, points) may change
+# over time: a field of these types takes a number or a dated schedule (schedule.py). What
+# gives the model its shape (days, the score range, grades, caps, factors' weights) and the
+# population, drawn once, do not.
+SDailyRate = scheduled(DailyRate, "DailyRate")
+SProbability = scheduled(Probability, "Probability")
+SPrecision = scheduled(Annotated[float, Field(gt=0.0, le=1.0)], "Precision")
+SPoints = scheduled(Points, "Points")
+SRestorePoints = scheduled(Annotated[int, Field(ge=0, le=65_535)], "RestorePoints")
+STermPoints = scheduled(Annotated[int, Field(ge=-32_767, le=32_767)], "TermPoints")
 Seed = Annotated[int, Field(ge=0, le=2**64 - 1)]
 # The years a run may cover. The model's world is the 2020 census and series dated 2014 to 2020:
 # before 2000 China had almost no internet or payment-app users, and decades past the census
@@ -116,7 +120,7 @@ class Strict(BaseModel):
     """Every table: unknown fields refused; numbers strict (no "0.002" or true for a number,
     an integer is a number but a float is not an integer) and finite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+    model_config = STRICT
 
 
 class DatedValue(Strict):
@@ -198,7 +202,7 @@ class Population(Strict):
 class Act(Strict):
     """One kind of act: who can do it and how often."""
 
-    rate: Annotated[DailyRate, about(
+    rate: Annotated[SDailyRate, about(
         "Chance per eligible citizen and day (times the citizen's propensity).")]
     who: Annotated[Who, about("Who can do it.")] = "adults"
 
@@ -207,25 +211,25 @@ class Court(Strict):
     """The court process of a defaulted debt: judgment, listing of a judgment defaulter who does
     not comply, payment, expiry."""
 
-    judgment_rate: Annotated[Probability, about(
+    judgment_rate: Annotated[SProbability, about(
         "Chance per day that a defaulted debt goes to judgment.", "probability per day")]
-    comply_rate: Annotated[Probability, about(
+    comply_rate: Annotated[SProbability, about(
         "Chance per day that a judged debtor pays before listing.", "probability per day")]
     grace_days: Annotated[Days, about("Days a judged debtor has to pay before being listed.")]
-    pay_rate_listed: Annotated[Probability, about(
+    pay_rate_listed: Annotated[SProbability, about(
         "Chance per day that a listed debtor pays.", "probability per day")]
     listing_days: Annotated[PositiveDays, about("A listing expires after this.")]
-    settle_rate: Annotated[Probability, about(
+    settle_rate: Annotated[SProbability, about(
         "Chance per day that an unjudged default is settled.", "probability per day")]
 
 
 class Tax(Strict):
     """Tax arrears: payment, and exit bans for severe cases."""
 
-    pay_rate: Annotated[Probability, about(
+    pay_rate: Annotated[SProbability, about(
         "Chance per day that a citizen in arrears pays (ending the case and any exit ban).",
         "probability per day")]
-    exit_ban_share: Annotated[Probability, about(
+    exit_ban_share: Annotated[SProbability, about(
         "Share of arrears cases severe enough for an exit ban.", "share")]
     exit_ban_after_days: Annotated[Days, about(
         "Days from the opening of a severe case to its exit ban.")]
@@ -249,9 +253,9 @@ class Review(Strict):
     """Content review of one content type: of the posts it flags, ``precision`` go against the
     line; of the posts against the line, it flags ``recall``."""
 
-    precision: Annotated[float, Field(gt=0.0, le=1.0), about(
+    precision: Annotated[SPrecision, about(
         "Share of flagged posts that go against the line.", "share")]
-    recall: Annotated[Probability, about(
+    recall: Annotated[SProbability, about(
         "Share of posts against the line that are flagged.", "share")]
 
 
@@ -260,17 +264,17 @@ class Sensing(Strict):
     recording the act; wrong records are kept apart from the ground truth."""
 
     cameras: Annotated[Cameras, about("Street cameras (jaywalking, red lights).")]
-    face_hit_rate: Annotated[Probability, about(
+    face_hit_rate: Annotated[SProbability, about(
         "Chance that face recognition identifies an offender a camera sees.", "probability")]
-    false_match_share: Annotated[Probability, about(
+    false_match_share: Annotated[SProbability, about(
         "Share of camera attributions that name the wrong person.", "share")]
-    payment_observed: Annotated[Probability, about(
+    payment_observed: Annotated[SProbability, about(
         "Chance that payment records catch a late bill or bad spending.", "probability")]
-    court_records: Annotated[Probability, about(
+    court_records: Annotated[SProbability, about(
         "Chance that a debt default is on the court's record.", "probability")]
-    tax_records: Annotated[Probability, about(
+    tax_records: Annotated[SProbability, about(
         "Chance that tax arrears are on the tax office's record.", "probability")]
-    good_deed_reported: Annotated[Probability, about(
+    good_deed_reported: Annotated[SProbability, about(
         "Chance that a good deed is reported and recorded.", "probability")]
     content_review: Annotated[dict[ContentType, Review], about(
         "Content review of each content type posted.", key="type")] = {}
@@ -279,7 +283,7 @@ class Sensing(Strict):
 class Content(Strict):
     """Posts of one content type."""
 
-    rate: Annotated[Probability, about(
+    rate: Annotated[SProbability, about(
         "Posts of this type per internet user and day.", "probability per day")]
     against_factor: Annotated[float, Field(gt=0.0), about(
         "Relative odds that a post of this type goes against the line.", "ratio")] = 1.0
@@ -293,17 +297,19 @@ class Speech(Strict):
     split over types in proportion to ``against_factor`` (so the mean holds whatever the factors).
     """
 
-    against_line_share: Annotated[Probability, about(
+    against_line_share: Annotated[SProbability, about(
         "Mean share of posts that go against the line.", "share")]
     content: Annotated[dict[ContentType, Content], Field(min_length=1), about(
         "What is posted, by content type.", key="type")]
 
     @model_validator(mode="after")
     def _one_post_a_day(self) -> Speech:
-        total = sum(c.rate for c in self.content.values())
-        if total > 1.0:
-            raise ValueError(f"content rates add up to {total:g} posts a day; a user posts at most"
-                             " once a day, so they must add up to at most 1")
+        for date, speech in every_date(self):
+            total = sum(c.rate for c in speech.content.values())
+            if total > 1.0:
+                raise ValueError(f"{on_date(date)}content rates add up to {total:g} posts a day;"
+                                 " a user posts at most once a day, so they must add up to at"
+                                 " most 1")
         return self
 
     @property
@@ -374,7 +380,7 @@ class BadCompany(Strict):
     """
 
     enabled: Annotated[bool, about("false turns the term off.")] = True
-    weight: Annotated[int, Field(ge=-32_767, le=32_767), about(
+    weight: Annotated[STermPoints, about(
         "Points at a share of 1 of bad ties (negative to deduct; a 16-bit score term).",
         "points")]
     reach: Annotated[list[Literal["friends", "follows", "household", "workplace", "school"]],
@@ -422,13 +428,13 @@ class Scoring(Strict):
     base: Annotated[Score, about("The score every scored citizen starts with.")]
     min: Annotated[Score, about("Lowest score.")]
     max: Annotated[Score, about("Highest score.")]
-    points: Annotated[dict[RecordKind, Points], about(
+    points: Annotated[dict[RecordKind, SPoints], about(
         "Points a record of each kind adds (negative: deducts); kinds not named add none.",
         key="kind")]
-    restore_rate: Annotated[Probability, about(
+    restore_rate: Annotated[SProbability, about(
         "Chance per day that a score below base regains restore_points.",
         "probability per day")]
-    restore_points: Annotated[int, Field(ge=0, le=65_535), about(
+    restore_points: Annotated[SRestorePoints, about(
         "Points a score below base regains on a day it restores.", "points")]
     grades: Annotated[list[Grade], about(
         "Grades, which together cover every score from min to max once.")]
@@ -446,10 +452,12 @@ class Scoring(Strict):
 
     @model_validator(mode="after")
     def _caps_and_factors(self) -> Scoring:
-        lost = sorted(k for k in self.caps if self.points.get(k, 0) <= 0)
-        if lost:
-            raise ValueError(f"caps on {lost}: only a kind whose points add to the score can be"
-                             " capped; give it points above 0 or remove its cap")
+        for date, scoring in every_date(self):
+            lost = sorted(k for k in self.caps if scoring.points.get(k, 0) <= 0)
+            if lost:
+                raise ValueError(f"{on_date(date)}caps on {lost}: only a kind whose points add to"
+                                 " the score can be capped; give it points above 0 on every date"
+                                 " or remove its cap")
         if not self.factors:
             return self
         total = sum(f.weight for f in self.factors)
@@ -460,7 +468,8 @@ class Scoring(Strict):
         if twice:
             raise ValueError(f"factors hold record kind(s) {twice} more than once; each kind"
                              " belongs to one factor")
-        outside = sorted(k for k, v in self.points.items() if v and k not in kinds)
+        given = {k for _, scoring in every_date(self) for k, v in scoring.points.items() if v}
+        outside = sorted(k for k in given if k not in kinds)
         if outside:
             raise ValueError(f"factors leave out record kind(s) {outside}, which have points;"
                              " put each in one factor")
@@ -487,9 +496,30 @@ class Scoring(Strict):
         return self
 
 
-class Sanction(Strict):
+# When a sanction or reward is in force (the fields of an InForce table).
+Start = Annotated[dt.date | None, about("The date it starts; not set: the run's start.")]
+End = Annotated[dt.date | None, about("The last day it is in force; not set: to the run's end.")]
+
+
+class InForce(Strict):
+    """A table in force from its ``start`` to its ``end``, fields that each subclass declares
+    last (so that a table's fields keep their order in a written scenario)."""
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> InForce:
+        if self.end is not None and self.start is not None and self.end < self.start:
+            raise ValueError(f"end {self.end} comes before start {self.start}")
+        return self
+
+    def in_force(self, date: dt.date) -> bool:
+        """Whether it is in force on ``date``."""
+        return ((self.start is None or self.start <= date)
+                and (self.end is None or date <= self.end))
+
+
+class Sanction(InForce):
     """A sanction: what it blocks, for citizens on the lists or in the grades it names, from its
-    start (a grade counts where the region is connected and the citizen scored)."""
+    start to its end (a grade counts where the region is connected and the citizen scored)."""
 
     merge_key: ClassVar[str] = "kind"  # a file's sanctions merge with those it extends by kind
 
@@ -497,8 +527,8 @@ class Sanction(Strict):
     grades: Annotated[list[str], about(
         "Citizens in these grades (names of scoring.grades) are sanctioned.")] = []
     lists: Annotated[list[ListName], about("Citizens on these lists are sanctioned.")] = []
-    start: Annotated[dt.date | None, about(
-        "The date it starts; not set: the run's start.")] = None
+    start: Start = None
+    end: End = None
 
     _grades_known = field_validator("grades")(_known_grades)
 
@@ -509,15 +539,15 @@ class Sanction(Strict):
         return self
 
 
-class Reward(Strict):
-    """A reward for citizens in the grades it names, from its start."""
+class Reward(InForce):
+    """A reward for citizens in the grades it names, from its start to its end."""
 
     merge_key: ClassVar[str] = "kind"
     kind: Annotated[RewardKind, about("What it grants.")]
     grades: Annotated[list[str], Field(min_length=1), about(
         "Citizens in these grades (names of scoring.grades) are rewarded.")]
-    start: Annotated[dt.date | None, about(
-        "The date it starts; not set: the run's start.")] = None
+    start: Start = None
+    end: End = None
 
     _grades_known = field_validator("grades")(_known_grades)
 
@@ -535,46 +565,47 @@ class Fear(Strict):
     """
 
     enabled: Annotated[bool, about("false turns fear off.")] = True
-    awareness: Annotated[Probability, about(
+    awareness: Annotated[SProbability, about(
         "The floor risk fades to, as a share of the local camera coverage.", "share")]
-    decay: Annotated[Probability, about(
+    decay: Annotated[SProbability, about(
         "Share of the gap to the floor that fades per day.", "share per day")]
-    observed_jump: Annotated[Probability, about(
+    observed_jump: Annotated[SProbability, about(
         "Share of the gap to 1 that a record of the citizen's own act closes.", "share")]
-    sanctioned_risk: Annotated[Probability, about(
+    sanctioned_risk: Annotated[SProbability, about(
         "The least risk of a citizen under a sanction.", "probability")]
-    ties_jump: Annotated[Probability, about(
+    ties_jump: Annotated[SProbability, about(
         "Share of the gap to 1 closed when all of a citizen's ties are sanctioned.", "share")]
     ties_lag_days: Annotated[PositiveDays, about("Ties are looked at every ties_lag_days.")]
     reach: Annotated[list[Literal["friends", "follows", "household", "workplace", "school"]],
                      Field(min_length=1), about(
                          "Which ties count; the shares sanctioned are averaged over them.")
                      ] = ["friends", "household"]
-    deterrence: Annotated[Probability, about(
+    deterrence: Annotated[SProbability, about(
         "Share of offences deterred at risk 1 (offence and debt kinds).", "share")]
-    chilling: Annotated[Probability, about("Share of posts chilled at risk 1.", "share")]
-    chilling_against: Annotated[Probability, about(
+    chilling: Annotated[SProbability, about("Share of posts chilled at risk 1.", "share")]
+    chilling_against: Annotated[SProbability, about(
         "Share of posts against the line chilled at risk 1 (at least chilling).", "share")]
 
     @model_validator(mode="after")
     def _against(self) -> Fear:
-        if self.chilling_against < self.chilling:
-            raise ValueError(f"chilling_against {self.chilling_against} must be at least chilling"
-                             f" {self.chilling}: posts against the line are chilled at least as"
-                             " much as posts")
+        for date, f in every_date(self):
+            if f.chilling_against < f.chilling:
+                raise ValueError(f"{on_date(date)}chilling_against {f.chilling_against:g} must be"
+                                 f" at least chilling {f.chilling:g}: posts against the line are"
+                                 " chilled at least as much as posts")
         return self
 
 
 class Life(Strict):
     """The attempts that meet sanctions and rewards, besides plane and train tickets (acts)."""
 
-    school_apply_rate: Annotated[Probability, about(
+    school_apply_rate: Annotated[SProbability, about(
         "Chance per day that a child's family seeks a top school.", "probability per day")]
-    job_apply_rate: Annotated[Probability, about(
+    job_apply_rate: Annotated[SProbability, about(
         "Chance per day that an adult applies for a job.", "probability per day")]
-    credit_apply_rate: Annotated[Probability, about(
+    credit_apply_rate: Annotated[SProbability, about(
         "Chance per day that an adult applies for credit.", "probability per day")]
-    exit_travel_rate: Annotated[Probability, about(
+    exit_travel_rate: Annotated[SProbability, about(
         "Chance per day that an adult travels abroad.", "probability per day")]
 
 
@@ -604,7 +635,10 @@ class FreeParameter(Strict):
 class Calibration(Strict):
     """What ``panopticon calibrate`` may change and how it weighs the published targets.
 
-    ``parameters``: dotted paths of scenario numbers (``court.comply_rate``) with their bounds.
+    ``parameters``: dotted paths of scenario numbers (``court.comply_rate``) with their bounds;
+    a value of a schedule by its index (``acts.plane_ticket.rate.points.1.value``), an item of an
+    array of named items by its name (``scoring.grades.C.min``: a grade's cut-off, which moves
+    the grade across it too, ``D.max``).
     ``weights``: metric of the targets file -> weight, or metric@date -> the weight of that one
     target (it overrides the metric's); targets not named are not fitted.
     ``objective``: "log" weighs the error ln(model / published), "relative" model / published - 1.
@@ -613,7 +647,9 @@ class Calibration(Strict):
     objective: Annotated[Literal["log", "relative"], about(
         "How an error is measured: ln(model / published), or model / published - 1.")] = "log"
     parameters: Annotated[dict[str, FreeParameter], Field(min_length=1), about(
-        "Scenario numbers calibration may change, by dotted path.", key="path")]
+        "Scenario numbers calibration may change, by dotted path (a schedule's value:"
+        " acts.plane_ticket.rate.points.1.value; a grade's cut-off: scoring.grades.C.min).",
+        key="path")]
     weights: Annotated[dict[str, Annotated[float, Field(ge=0.0)]], Field(min_length=1), about(
         "Weight of each published metric, or of one target (metric@YYYY-MM-DD).", key="metric")]
 
@@ -639,18 +675,71 @@ def _is_target_key(key: str) -> bool:
     return metric in SERIES
 
 
-def number_at(root: BaseModel, path: str) -> tuple[Any, type | None]:
-    """The value at a dotted path through tables, and its declared type (None if not a number)."""
-    node: Any = root
-    for part in path.split("."):
-        if isinstance(node, BaseModel) and part in type(node).model_fields:
-            node = getattr(node, part)
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            return None, None
+class PathError(ValueError):
+    """A dotted path that names nothing in a scenario; the message says what is there."""
+
+
+def find(data: Any, path: str) -> tuple[Any, tuple]:
+    """The value at a dotted path through a scenario's tables as data (``model_dump``), and its
+    location with array items as indices. Items of an array of named items are named by their
+    key (``scoring.grades.C.min``), other items by index (``acts.plane_ticket.rate.points.1``)."""
+    node, loc, parts = data, (), path.split(".")
+    for i, part in enumerate(parts):
+        key = _item(node, part, tuple(parts[:i]))
+        node, loc = node[key], (*loc, key)
+    return node, loc
+
+
+def _item(node: Any, part: str, where: tuple) -> Any:
+    """The key or index that ``part`` names in ``node`` (at ``where``), or a PathError that
+    lists what is there."""
+    here = f"'{_dotted(where)}'" if where else "the scenario"
+    if isinstance(node, dict):
+        if part not in node:
+            raise PathError(f"{here} has no {part!r}; it has {', '.join(map(str, node))}")
+        return part
+    if isinstance(node, list):
+        key = _named_key(where)
+        names = [x.get(key) if isinstance(x, dict) else None for x in node] if key else []
+        if key and part in names:
+            return names.index(part)
+        if not key and part.isdigit() and int(part) < len(node):
+            return int(part)
+        items = (f"items named by {key}: {', '.join(map(str, names))}" if key
+                 else f"items 0 to {len(node) - 1}" if node else "no items")
+        raise PathError(f"{here} has no item {part!r}; it has {items}")
+    what = "not set" if node is None else f"{_show(node)}, not a table or a schedule"
+    raise PathError(f"{here} is {what}")
+
+
+def number_at(root: BaseModel | dict, path: str) -> tuple[Any, type | None]:
+    """The value at a dotted path (see :func:`find`) of a scenario or its data, and its declared
+    type (None if not a number); a PathError where the path names nothing."""
+    value, _ = find(root.model_dump() if isinstance(root, BaseModel) else root, path)
     tp, _ = _schema_at(tuple(path.split(".")))
-    return node, tp if tp in (int, float) else None
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return value, tp if number and tp in (int, float) else None
+
+
+def _grade_cut(data: dict, loc: tuple) -> tuple[dict, str, dict | None] | None:
+    """For the location of a grade's min or max: the grade, the side, and the grade across that
+    cut-off (the one just below a min, just above a max; None at an end of the score range).
+    None for any other location."""
+    if len(loc) != 4 or loc[:2] != ("scoring", "grades") or loc[3] not in ("min", "max"):
+        return None
+    grades, side = data["scoring"]["grades"], loc[3]
+    grade = grades[loc[2]]
+    other, edge = ("max", grade["min"] - 1) if side == "min" else ("min", grade["max"] + 1)
+    return grade, side, next((g for g in grades if g[other] == edge), None)
+
+
+def _move_cut(data: dict, loc: tuple, value: Any) -> None:
+    """Set a grade's min or max and move the grade across the cut-off with it, so that the
+    grades still tile the score range (C.min = 700 sets D.max = 699)."""
+    grade, side, across = _grade_cut(data, loc)  # type: ignore[misc]
+    if across is not None and isinstance(value, int):
+        across["max" if side == "min" else "min"] = value - 1 if side == "min" else value + 1
+    grade[side] = value
 
 
 class Scenario(Strict):
@@ -691,6 +780,7 @@ class Scenario(Strict):
     sources: Annotated[dict[str, str], about(
         "The source of every number: the longest key that is a prefix of its dotted path;"
         " \"data:\" cites a data file, \"assumption:\" gives a reason.", key="path")] = {}
+    _memo: Memo = PrivateAttr(default_factory=Memo)  # its schedules, for on(date)
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -699,13 +789,22 @@ class Scenario(Strict):
         if "online_post" in self.acts:
             raise ValueError("acts.online_post: posting rates are set per content type in"
                              " [speech.content], not in [acts]")
-        posted = {t for t, c in (self.speech.content if self.speech else {}).items() if c.rate > 0}
+        posted = {t for _, speech in every_date(self.speech) for t, c in speech.content.items()
+                  if c.rate > 0} if self.speech else set()
         unreviewed = sorted(posted - set(self.sensing.content_review))
         if unreviewed:
             raise ValueError(f"sensing.content_review has no entry for {unreviewed}, which"
                              " speech.content posts: give each a precision and a recall")
-        for path, bounds in (self.calibration.parameters if self.calibration else {}).items():
-            self._check_free(path, bounds)
+        if self.calibration is not None:
+            data, cuts = self.model_dump(), {}
+            for path, bounds in self.calibration.parameters.items():
+                cut = self._check_free(path, bounds, data)
+                if cut in cuts:
+                    raise ValueError(f"calibration parameters {cuts[cut]!r} and {path!r} are the"
+                                     " same cut-off between two grades (moving one moves the"
+                                     " other); name it once")
+                if cut is not None:
+                    cuts[cut] = path
         return self
 
     @model_validator(mode="after")
@@ -726,12 +825,23 @@ class Scenario(Strict):
                              " (set enabled = false)")
         return self
 
-    def _check_free(self, path: str, bounds: FreeParameter) -> None:
-        """A free parameter must name a number of this scenario, and its bounds must be allowed."""
-        _, tp = number_at(self, path)
+    def _check_free(self, path: str, bounds: FreeParameter, data: dict) -> frozenset | None:
+        """A free parameter must name a number of this scenario (``data``, its dump), and its
+        bounds must be allowed; a grade's cut-off must keep every grade within them. Returns
+        the cut-off a grade's min or max names (its two sides), None for another number."""
+        try:
+            value, tp = number_at(data, path)
+        except PathError as err:
+            raise ValueError(f"calibration parameter {path!r} is not a number of the scenario:"
+                             f" {err}") from None
         if tp is None:
-            raise ValueError(f"calibration parameter {path!r} is not a number of the scenario;"
-                             " write a dotted path through tables, such as 'court.comply_rate'")
+            hint = (f"; it is a schedule: name one of its values, such as"
+                    f" '{path}.points.0.value', and remove this one (\"{path}\" ="
+                    " { remove = true } under [calibration.parameters])"
+                    if isinstance(value, dict) and "points" in value
+                    else "; write a dotted path through tables, such as 'court.comply_rate'")
+            raise ValueError(f"calibration parameter {path!r} is not a number of the scenario"
+                             + hint)
         if tp is int and not (bounds.low.is_integer() and bounds.high.is_integer()):
             raise ValueError(f"calibration parameter {path!r} is an integer: its low and high"
                              " must be whole numbers")
@@ -740,6 +850,21 @@ class Scenario(Strict):
             if not _within(bound, meta):
                 raise ValueError(f"calibration parameter {path!r}: bound {bound} is outside what"
                                  f" the field allows:{range_text(meta)}")
+        cut = _grade_cut(data, find(data, path)[1])
+        if cut is None:
+            return None
+        grade, side, across = cut
+        low, high = ((across["min"] + 1 if across else grade["min"], grade["max"]) if side == "min"
+                     else (grade["min"], across["max"] - 1 if across else grade["max"]))
+        if not low <= bounds.low < bounds.high <= high:
+            moves = (f"moving {grade['name']}.{side} moves {across['name']}."
+                     f"{'max' if side == 'min' else 'min'} with it" if across else
+                     f"{grade['name']}.{side} is the end of the score range")
+            raise ValueError(f"calibration parameter {path!r}: bounds {bounds.low:g} to"
+                             f" {bounds.high:g} would leave a grade empty or scores without a"
+                             f" grade; {moves}, so it may range from {low} to {high}")
+        return frozenset({(grade["name"], side), (across["name"] if across else None,
+                                                  "max" if side == "min" else "min")})
 
     @staticmethod
     def load(source: str | Path) -> Scenario:
@@ -771,20 +896,34 @@ class Scenario(Strict):
         return [f"{self.name}: the run ({self.start} to {self.end}) {'; it '.join(parts)}"]
 
     def with_changes(self, *, origin: str | None = None, **changes: Any) -> Scenario:
-        """A validated copy with top-level or dotted fields replaced (``population.size=...``);
-        a problem is reported as from ``origin`` (default: the scenario and the changed fields)."""
+        """A validated copy with top-level or dotted fields replaced (``population.size=...``,
+        items of named arrays by name, other items by index, see :func:`find`); moving a
+        grade's min or max moves the grade across that cut-off with it. A problem is reported
+        as from ``origin`` (default: the scenario and the changed fields)."""
         data = self.model_dump()
         for key, value in changes.items():
-            node = data
             *parents, leaf = key.split(".")
-            for p in parents:
-                if not isinstance(node.get(p), dict):
-                    raise ScenarioError(f"{self.name}: no table {p!r} to change in {key!r}")
-                node = node[p]
-            if leaf not in node:
-                raise ScenarioError(f"{self.name}: no field {key!r} to change")
-            node[leaf] = value
+            try:
+                node, loc = find(data, ".".join(parents)) if parents else (data, ())
+                part = _item(node, leaf, tuple(parents))
+            except PathError as err:
+                raise ScenarioError(f"{self.name}: nothing to change at {key!r}: {err}") from None
+            if _grade_cut(data, (*loc, part)) is not None:
+                _move_cut(data, (*loc, part), value)
+            else:
+                node[part] = value
         return validate(data, origin or f"{self.name} (changed {', '.join(changes)})")
+
+    def on(self, date: dt.date) -> Scenario:
+        """The scenario on ``date``: every schedule replaced by its value on that date, built
+        without validation (the values were validated). It is ``self`` where the scenario has
+        no schedule, and the same object on every date whose values are the same, so that a
+        stage that recomputes its parameters when its scenario object changes pays nothing on
+        the days between a schedule's steps."""
+        memo = self._memo
+        if memo.owner != id(self):
+            memo = self._memo = Memo(self)
+        return memo.on(self, date)
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.model_dump(exclude_none=True))
@@ -862,15 +1001,33 @@ def _merge(base: dict, override: dict, origin: str, replace: frozenset[tuple] = 
     named items by name (unless ``replace`` names them), and anything else replaces the base's.
     ``loc`` names items of named arrays by their key, so ``replace`` may reach into them."""
     out = dict(base)
+    entries = get_origin(_schema_at(loc)[0]) is dict
     for key, value in override.items():
         here, old = (*loc, key), out.get(key, [])
-        if isinstance(value, dict) and isinstance(old, dict):
+        if entries and isinstance(value, dict) and REMOVE in value:
+            _remove_entry(out, key, value, origin, here)
+        elif isinstance(value, dict) and isinstance(old, dict):
             out[key] = _merge(old, value, origin, replace, here)
         elif here not in replace and _both_tables(old, value) and (name := _named_key(here)):
             out[key] = _merge_items(old, value, name, origin, replace, here)
         else:
             out[key] = value
     return out
+
+
+def _remove_entry(out: dict, key: str, value: dict, origin: str, loc: tuple) -> None:
+    """`remove = true`, alone, as an entry of a table of named entries (``[acts.good_deed]``,
+    ``"court.comply_rate" = { remove = true }`` of calibration.parameters) removes the
+    inherited entry of that name."""
+    where = f"{origin}: field '{_dotted(loc)}'"
+    if value != {REMOVE: True}:
+        raise ScenarioError(f"{where}: value {_show(value)} is not allowed; an entry that says"
+                            f" {REMOVE} gives {REMOVE} = true alone, and removes the inherited"
+                            f" entry {key!r}")
+    if key not in out:
+        raise ScenarioError(f"{where}: {REMOVE} = true, but {_dotted(loc[:-1])} inherits no entry"
+                            f" {key!r}; it inherits {_show(list(out))}")
+    del out[key]
 
 
 def _both_tables(old: Any, new: Any) -> bool:
@@ -1190,18 +1347,41 @@ def _schema_at(loc: tuple) -> tuple[Any, list]:
 
     Pydantic's messages say what was wrong with the input; the schema says what would be right.
     """
-    tp, meta = Scenario, []
-    for part in loc:
+    tp, meta, _ = _walk_schema(loc)
+    return tp, meta
+
+
+def _walk_schema(loc: tuple) -> tuple[Any, list, tuple]:
+    """The declared type and constraints at ``loc``, and ``loc`` without the tags that pydantic
+    puts in the location of a field that takes a number or a schedule (``rate.schedule.points``
+    is the user's ``rate.points``). A field that takes a schedule is its number, unless the
+    location goes on into the schedule."""
+    tp, meta, plain = Scenario, [], []
+    for i, part in enumerate(loc):
+        form = schedulable(meta)
+        if form is not None and part in (NUMBER, SCHEDULE):
+            tp, meta = (form.model, []) if part == SCHEDULE else (tp, meta)
+            continue
+        if form is not None and part in form.model.model_fields:
+            tp = form.model
+        plain.append(part)
         if _is_model(tp):
             field = tp.model_fields.get(part)
             if field is None:
-                return None, []
+                return None, [], (*plain, *loc[i + 1:])
             tp, meta = unwrap(field.annotation, field.metadata)
         elif get_origin(tp) in (dict, list):
             tp, meta = unwrap(get_args(tp)[-1])  # the value type; list indices and dict keys alike
         else:
-            return None, []
-    return tp, meta
+            return None, [], (*plain, *loc[i + 1:])
+    return tp, meta, tuple(plain)
+
+
+def _table_at(loc: tuple) -> Any:
+    """The type at ``loc`` as a table: a schedule's model where the field takes one."""
+    tp, meta = _schema_at(loc)
+    form = schedulable(meta)
+    return form.model if form is not None else tp
 
 
 def _names(tp: Any) -> list[str]:
@@ -1250,7 +1430,9 @@ def _kind(tp: Any, meta: list) -> str:
         keys = _names(get_args(tp)[0])
         return f"a table with keys {', '.join(keys)}" if keys else "a table"
     if origin is list:
-        return f"an array, each item {_allowed(*unwrap(get_args(tp)[0]))}"
+        least = [m.min_length for m in meta if getattr(m, "min_length", None)]
+        size = f" of at least {least[0]} item{'s' * (least[0] > 1)}" if least else ""
+        return f"an array{size}, each item {_allowed(*unwrap(get_args(tp)[0]))}"
     if origin is Literal:
         return "one of " + ", ".join(repr(v) for v in _names(tp))
     if tp is bool:
@@ -1308,7 +1490,7 @@ def _problem(e: dict) -> str:
     """One pydantic error as one line that a user who has never seen the model classes can act on."""
     loc = tuple(e["loc"])
     if e["type"] == "extra_forbidden":
-        names = _names(_schema_at(loc[:-1])[0])
+        names = _names(_table_at(loc[:-1]))
         return f"field '{_dotted(loc)}': unknown field; allowed here: {', '.join(names)}"
     if loc[-1:] == ("[key]",):  # a key of a table whose keys are fixed, such as [acts]
         loc = loc[:-1]
@@ -1316,8 +1498,9 @@ def _problem(e: dict) -> str:
         return f"field '{_dotted(loc)}': unknown field; allowed here: {', '.join(names)}"
     tp, meta = _schema_at(loc)
     msg = e["msg"].removeprefix("Value error, ")
-    if e["type"] == "value_error" and _is_model(tp):
-        return f"field '{_dotted(_blame(loc, tp, msg))}': {msg}"
+    table = _table_at(loc)
+    if e["type"] == "value_error" and _is_model(table):
+        return f"field '{_dotted(_blame(loc, table, msg))}': {msg}"
     if e["type"] == "value_error":  # a field validator's own words say what is allowed
         return f"field '{_dotted(loc)}': value {_show(e.get('input'))} is not allowed: {msg}"
     allowed = _allowed(tp, meta) or msg
@@ -1325,8 +1508,23 @@ def _problem(e: dict) -> str:
         allowed = allowed.replace("a number", "a finite number", 1)
     if e["type"] == "missing":
         return f"field '{_dotted(loc)}': required but missing; it must be {allowed}"
-    value = _show(e.get("input"))
-    return f"field '{_dotted(loc)}': value {value} is not allowed; it must be {allowed}"
+    value = e.get("input")
+    return (f"field '{_dotted(loc)}': value {_show(value)} is not allowed; it must be {allowed}"
+            + _schedule_hint(tp, meta, value, e["type"]))
+
+
+def _schedule_hint(tp: Any, meta: list, value: Any, kind: str) -> str:
+    """What a message of a number adds about schedules: that a field which takes one may be
+    given one, where the value is not a number; that one which does not, cannot."""
+    if tp not in (int, float):
+        return ""
+    if schedulable(meta) is not None and kind.endswith("_type"):
+        return (", or a schedule such as { shape = \"steps\", points = [{ date = 2018-01-01,"
+                " value = ... }] }")
+    if schedulable(meta) is None and isinstance(value, dict):
+        return (" (this field takes no schedule: only rates, probabilities, shares and points"
+                " do; see docs/reference.md)")
+    return ""
 
 
 def _problems(errors: list[dict]) -> list[str]:
@@ -1347,7 +1545,8 @@ def describe_errors(err: ValidationError, origin: str, locate: Locate | None = N
     """A problem as one line: file, dotted field, offending value and what is allowed; several
     as a header line and one line each (the first MAX_PROBLEMS). With ``locate``, a field is
     named where it was written, and the file that wrote it if not the first."""
-    errors = err.errors(include_url=False)
+    errors = [{**e, "loc": _walk_schema(tuple(e["loc"]))[2]}
+              for e in err.errors(include_url=False)]
     if locate is not None:
         errors = [{**e, **dict(zip(("loc", "source"), locate(tuple(e["loc"])), strict=True))}
                   for e in errors]

@@ -34,7 +34,7 @@ import optuna
 import pyarrow as pa
 
 from ..language.published import Target, load_targets, targets_text
-from ..language.scenario import Calibration, Scenario, number_at
+from ..language.scenario import Calibration, Scenario, find, number_at
 from ..runner.simulation import Simulation
 from .results import (
     BANDS,
@@ -221,11 +221,13 @@ def run_study(study: optuna.Study, base: Scenario, fit: Fit, trials: int, jobs: 
 
 
 def calibrated(scenario: Scenario, params: dict[str, float], note: str) -> Scenario:
-    """The scenario with the calibrated values (3 significant digits) and their sources."""
+    """The scenario with the calibrated values (3 significant digits) and their sources, each
+    under the path of its number with array items by index, as sources are read."""
     values = {path: v if isinstance(v, int) else float(f"{v:.3g}") for path, v in params.items()}
-    sources = dict(scenario.sources)
+    sources, data = dict(scenario.sources), scenario.model_dump()
     for path in values:
-        sources[path] = f"assumption: calibrated by panopticon calibrate against {note}"
+        key = ".".join(map(str, find(data, path)[1]))
+        sources[key] = f"assumption: calibrated by panopticon calibrate against {note}"
     return scenario.with_changes(**values, sources=sources)
 
 

@@ -27,6 +27,7 @@ from .report import (
     seed_band,
     targets_by_metric,
 )
+from .outfolder import FIGURES, FIGURES_DIR
 from .results import write_atomic
 
 BAND_RGBA = (0.12, 0.31, 0.47, 0.2)
@@ -37,10 +38,11 @@ def write_figures(run: Run) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")  # files only, never a window
-    out = run.folder / "figures"
+    out = run.folder / FIGURES_DIR
     out.mkdir(exist_ok=True)
-    drawings: dict[str, Callable[[Run], object]] = {
-        "timeline": timeline, "provinces": provinces, "grades": grades, "funnel": funnel_chart}
+    # the names a run folder's owner check knows (outfolder.FIGURES), in the same order
+    drawings: dict[str, Callable[[Run], object]] = dict(
+        zip(FIGURES, (timeline, provinces, grades, funnel_chart), strict=True))
     return [_save(draw(run), out / f"{name}.png") for name, draw in drawings.items()]
 
 

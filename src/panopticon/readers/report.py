@@ -25,6 +25,7 @@ from ..world.codes import ACT_KINDS
 from .provenance import describe, scenario_changed
 from .results import BANDS, model_series, split_seeds, write_atomic
 from .runfolder import open_run
+from .scheme import ATTEMPTS, TODAY, Row, scheme
 
 # published metric -> (chart title, unit on the axis)
 LABELS: dict[str, tuple[str, str]] = {
@@ -64,11 +65,8 @@ PROVINCE_RATES: tuple[tuple[str, str, str, str], ...] = (
 NOT_OFFENCES = {"online_post", "good_deed", "plane_ticket", "train_ticket"}
 OFFENCES = tuple(k for k in ACT_KINDS if k not in NOT_OFFENCES)
 # sanctions met on an attempt: blocked counter -> its wrongful counter
-BLOCKS: dict[str, str] = {
-    "plane_blocked": "plane_blocked_wrongful", "train_blocked": "train_blocked_wrongful",
-    "exit_blocked": "exit_blocked_wrongful", "jobs_blocked": "jobs_blocked_wrongful",
-    "credit_denied": "credit_denied_wrongful", "schools_blocked": "schools_blocked_wrongful",
-}
+BLOCKS: dict[str, str] = {TODAY[f"{a}_blocked"][0]: TODAY[f"{a}_blocked_wrongful"][0]
+                          for a in ATTEMPTS}
 CAUSES: dict[str, str] = {
     "wrongful_by_false_match": "a camera false match on the record",
     "wrongful_by_false_flag": "a lawful post flagged by content review",
@@ -192,7 +190,7 @@ class Step:
 def funnel(run: Run) -> list[Step]:
     """Acts -> observed -> recorded -> listed -> sanctioned, each summed over the whole run."""
     points = run.scenario.get("scoring", {}).get("points", {})
-    costs = {k for k, p in points.items() if p < 0}
+    costs = {k for k, p in points.items() if min(_values(p)) < 0}
     false_match, false_flag = run.total("camera_false_matches"), run.total("content_flags_false")
     observed = [run.total(f"observed_{k}") for k in OFFENCES] + [run.total("content_flags_true")]
     recorded = [run.total(f"observed_{k}") for k in OFFENCES if k in costs]
@@ -220,6 +218,11 @@ def funnel(run: Run) -> list[Step]:
              sum(run.total(w) for w in BLOCKS.values()),
              "tickets, trips abroad, jobs, credit and children's school places refused"),
     ]
+
+
+def _values(value: float | dict) -> list[float]:
+    """A number of scenario.toml, or the values of a schedule written in its place."""
+    return [p["value"] for p in value["points"]] if isinstance(value, dict) else [value]
 
 
 def wrongful_causes(run: Run) -> dict[str, float]:
@@ -533,6 +536,44 @@ def _audit_rows(rows: list[dict]) -> str:
         numeric={2, 4})
 
 
+def scheme_html(run: Run) -> str:
+    """The scheme's lists, sanctions and rewards, one table each."""
+    rows = scheme(run.scenario, run.ts)
+
+    def of(table: str) -> list[Row]:
+        return [r for r in rows if r.table == table]
+
+    def count(r: Row, key: str) -> str:
+        value = r.figures.get(key)
+        return "-" if value is None else human(value)
+
+    def dates(r: Row) -> list[str]:
+        return [r.start, r.end or "end of run"]
+
+    lists = table_html(
+        ["list", "enters on", "leaves on", "puts in force", "entries", "people ever entered",
+         "on it, last day", "exits", "note"],
+        [[r.name, r.on, r.does, r.bears, *(count(r, k) for k in
+                                             ("entries", "people", "stock", "exits")), r.note]
+         for r in of("lists")], numeric={4, 5, 6, 7})
+    sanctions = table_html(
+        ["sanction", "in force for", "from", "to", "blocks", "borne by", "attempts", "blocked",
+         "blocked wrongfully", "wrongful share", "people blocked at least once",
+         "under it, last day", "note"],
+        [[r.name, r.on, *dates(r), r.does, r.bears, count(r, "attempts"), count(r, "blocked"),
+          count(r, "blocked_wrongful"),
+          "-" if r.wrongful_share is None else percent(r.wrongful_share),
+          count(r, "blocked_people"), count(r, "stock"), r.note] for r in of("sanctions")],
+        numeric=set(range(6, 12)))
+    rewards = table_html(
+        ["reward", "granted for", "from", "to", "makes easier or cheaper", "to whom",
+         "times granted", "note"],
+        [[r.name, r.on, *dates(r), r.does, r.bears, count(r, "granted"), r.note]
+         for r in of("rewards")], numeric={6})
+    return (f"<h3>lists</h3>{lists}<h3>sanctions</h3>{sanctions}"
+            f"<h3>rewards</h3>{rewards if of('rewards') else '<p>The scheme grants none.</p>'}")
+
+
 def parameters_html(run: Run) -> str:
     params = parameters(run.scenario)
     kinds = {k: sum(p.source.startswith(k) for p in params)
@@ -566,6 +607,17 @@ CAPTIONS = {
         "funnel. The scale is logarithmic: each gridline is ten times the one before. Red is "
         "the wrongful part: an act pinned on the wrong person, a lawful post flagged, or a "
         "sanction that the person's true record would not bring."),
+    "scheme": (
+        "Every list, sanction and reward of the run's scenario, by the scenario's names, with "
+        "what puts it in force, its dates and who bears it. Lists: entries over the run (a "
+        "person listed twice counts twice), different people who entered during it, people on "
+        "the list on the last day, and exits over the run. Sanctions: the attempts at what a "
+        "sanction blocks over the run (by everyone, sanctioned or not), those blocked, those "
+        "blocked wrongfully (the person's true record would not have brought the sanction) and "
+        "their share, and the different people blocked at least once; 'under it, last day' "
+        "counts the people it holds that day (managers barred, internet users throttled, "
+        "children kept from top schools). Rewards: times granted over the run. Counts are "
+        "scaled to real people; '-' marks a figure this run does not count."),
     "causes": (
         "Why wrongful sanctions happened, summed over the run. One refusal can have several "
         "causes, so the bars can add up to more than the wrongful total."),
@@ -595,6 +647,8 @@ def sections(run: Run) -> list[tuple[str, str, str, str]]:
         ("provinces", "Provinces ranked, per 100,000 people", CAPTIONS["provinces"], provinces),
         ("grades", "Who is in which grade, over time", CAPTIONS["grades"].format(grades=grades),
          _plot(grades_figure(run))),
+        ("scheme", "The scheme: lists, sanctions and rewards", CAPTIONS["scheme"],
+         scheme_html(run)),
         ("funnel", "From acts to sanctions, and the wrongful share at each step",
          CAPTIONS["funnel"], _plot(funnel_figure(run)) + funnel_table(run)),
         ("causes", "Why wrongful sanctions happened", CAPTIONS["causes"],

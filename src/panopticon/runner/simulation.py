@@ -54,7 +54,8 @@ class Simulation:
         self.views = {user.NAME: self.state.view(user) for user in (*STAGES, Cohort, Audit,
                                                                      Ranking)}
         self.state.check()
-        self.stages = {cls.NAME: cls.build(scenario, self.seed, self.views[cls.NAME])
+        first = scenario.on(scenario.start)  # the stages start on the first day's values
+        self.stages = {cls.NAME: cls.build(first, self.seed, self.views[cls.NAME])
                        for cls in STAGES}
         self.active = [s for s in self.stages.values() if s.active()]
         self.cohort = Cohort.build(self.views[Cohort.NAME], scenario, self.seed)
@@ -75,8 +76,9 @@ class Simulation:
         started = time.perf_counter()
         with Engine(self.pop.size, n_regions, N_COUNTERS, self.chunk_size, self.threads) as eng:
             for day, date in enumerate(dates):
-                for stage in self.active:
-                    stage.start_day(day, date, sc)
+                today = sc.on(date)  # each schedule's value on the day (the same object while
+                for stage in self.active:  # none changes)
+                    stage.start_day(day, date, today)
                 counts[day] = eng.run_day(self.phases)
                 for stage in self.active:
                     stage.end_day(counts[day][:, COUNTERS.spans[stage.NAME]])

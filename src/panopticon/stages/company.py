@@ -71,6 +71,8 @@ class Company(Stage):
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
         """Measure the term where it is due, on yesterday's standing, and publish it."""
         self.sc = sc
+        if self.spec is not None:  # its weight may change from day to day
+            self.spec = sc.scoring.bad_company
         if not self.due(day, date):
             self.view.publish("bad_company_term", NO_TERM)
             return

@@ -424,13 +424,13 @@ def active_masks(sc: Scenario, grade_names: list[str], date: dt.date
     grades = np.zeros(len(grade_names), np.int64)
     rewards = np.zeros(len(grade_names), np.int64)
     for s in sc.sanctions:
-        if s.start is None or s.start <= date:
+        if s.in_force(date):
             for name in s.lists:
                 lists[LISTS.index(name)] |= SANCTION_BIT[s.kind]
             for name in s.grades:
                 grades[grade_names.index(name)] |= SANCTION_BIT[s.kind]
     for w in sc.rewards:
-        if w.start is None or w.start <= date:
+        if w.in_force(date):
             for name in w.grades:
                 rewards[grade_names.index(name)] |= REWARD_BIT[w.kind]
     return lists, grades, rewards
