@@ -83,9 +83,9 @@ class Row:
 def figures(config: Config, seed: int, changes: dict | None = None) -> dict[str, dict]:
     """Every pinned figure of one seed's run: name -> {"unit", "value"} (value None where the
     run has no such figure, e.g. a ratio over a group with no one in it)."""
+    from .results import audit, audit_headline, comparison, summary, timeseries
     from ..runner.seeds import run_counterfactual
     from ..runner.simulation import Simulation
-    from .results import audit, audit_headline, comparison, summary, timeseries
 
     data = Simulation(config.scenario(seed, changes)).run()
     if config.counterfactual:
