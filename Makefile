@@ -22,11 +22,13 @@ baseline: $(VENV)/.installed
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/reference_model.py
 
-# docs/reference.md, generated from the scenario models (a test fails when it is out of date).
+# docs/reference.md, generated from the scenario models, and the table of one simulated day in
+# docs/architecture.md, from the stages' declarations (tests fail when either is out of date).
 .PHONY: reference
 reference: $(VENV)/.installed
 	$(PY) -m panopticon schema --markdown > docs/reference.md.tmp || { rm -f docs/reference.md.tmp; exit 1; }
 	mv docs/reference.md.tmp docs/reference.md
+	$(PY) -m panopticon.runner.contract docs/architecture.md
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)

@@ -18,8 +18,9 @@ from panopticon.language import scenario
 from panopticon.observers.audit import MEASURES, SCHEMA, SECTIONS, Rows, gini, household_income
 from panopticon.cli import app
 from panopticon.observers.cohort import A_TYPE, pick
-from panopticon.stages.consequences import EVER_PLANE
-from panopticon.world.counters import CONTENT_TYPES, INDEX
+from panopticon.world.codes import EVER_PLANE
+from panopticon.stages import INDEX
+from panopticon.world.codes import CONTENT_TYPES
 from panopticon.readers.results import audit
 from panopticon.runner.simulation import Simulation
 
@@ -51,9 +52,9 @@ def told_people(events, kind: str, detail_start: str = "", wrongful: bool | None
 
 def test_ever_bits_match_the_lives_told(run):
     """Each per-citizen bit the kernels set matches what the cohort saw happen, citizen by
-    citizen (the cohort works standing out again from the stages' arrays)."""
+    citizen (the cohort works standing out again from the state's arrays)."""
     sim, data = run
-    ev, met = data.cohort, sim.consequences.history
+    ev, met = data.cohort, sim.state.read("met_ever")
     refused = {what: told_people(ev, "blocked", f"{what} refused")
                for what in ("plane ticket", "train ticket", "trip abroad", "job application",
                             "credit application")}
@@ -80,7 +81,7 @@ def test_group_rates_and_ratios_match_a_recount(run):
     sim, data = run
     table = audit(data).to_pylist()
     rows = {(r["section"], r["metric"], r["group_by"], r["group"]): r for r in table}
-    pop, met = sim.pop, sim.consequences.history
+    pop, met = sim.pop, sim.state.read("met_ever")
     bits = MEASURES["sanctioned"][1]
     income = household_income(pop)
     people, sanctioned = defaultdict(int), defaultdict(int)

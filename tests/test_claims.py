@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from panopticon.language import scenario
-from panopticon.world.counters import INDEX
+from panopticon.stages import INDEX
 from panopticon.world.engine import DEFAULT_CHUNK
 from panopticon.language.published import load_targets
 from panopticon.readers.results import model_value, split_seeds

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from panopticon.language import scenario
-from panopticon.world.codes import CAUSE_TIES, LISTED
-from panopticon.stages.consequences import FAMILY_SANCTIONED
-from panopticon.world.counters import ACT_KINDS, INDEX
+from panopticon.world.codes import CAUSE_TIES, FAMILY_SANCTIONED, LISTED
+from panopticon.stages import INDEX
+from panopticon.world.codes import ACT_KINDS
 from panopticon.stages.scoring import restore_and_clamp
 from panopticon.runner.simulation import Simulation
 from panopticon.world.ties import REACHES, build_csr, make_ties
@@ -26,6 +26,13 @@ def small(**changes) -> scenario.Scenario:
 @pytest.fixture()
 def sim() -> Simulation:
     return Simulation(small())
+
+
+def start_day(sim: Simulation, date: dt.date) -> None:
+    """Company measures the term on the standing so far; scoring applies it (their start_day)."""
+    day = (date - sim.scenario.start).days
+    for name in ("company", "scoring"):
+        sim.stages[name].start_day(day, date, sim.scenario)
 
 
 def listed_share(sim: Simulation, flag: np.ndarray) -> np.ndarray:
@@ -44,35 +51,36 @@ def listed_share(sim: Simulation, flag: np.ndarray) -> np.ndarray:
 def test_the_term_is_weight_times_the_share_of_listed_ties(sim):
     rng = np.random.default_rng(0)
     listed = rng.random(sim.pop.size) < 0.1
-    sim.registry.status[listed] = LISTED
-    sim.company.start_day((START - sim.scenario.start).days, START, sim.scenario)
+    sim.stages["registry"].status[listed] = LISTED
+    start_day(sim, START)
     weight = sim.scenario.scoring.bad_company.weight
     expected = np.rint(weight * listed_share(sim, listed.astype(np.uint8)))
-    np.testing.assert_array_equal(sim.scoring.ties_term, expected)
+    np.testing.assert_array_equal(sim.state.read("ties_term"), expected)
     assert (expected < 0).sum() > sim.pop.size // 4  # a tenth listed touches many
 
 
 def test_the_term_moves_the_published_score_only_and_is_a_wrong_cause(sim):
-    sim.registry.status[::7] = LISTED
-    sim.company.start_day((START - sim.scenario.start).days, START, sim.scenario)
-    term = sim.scoring.ties_term.astype(int)
+    sim.stages["registry"].status[::7] = LISTED
+    start_day(sim, START)
+    scoring = sim.stages["scoring"]
+    term = scoring.ties_term.astype(int)
     base = sim.scenario.scoring.base
-    np.testing.assert_array_equal(sim.scoring.score, base + term)
-    assert (sim.scoring.true_score == base).all()
+    np.testing.assert_array_equal(scoring.score, base + term)
+    assert (scoring.true_score == base).all()
     has_term = term != 0
-    assert ((sim.scoring.wrong_cause & CAUSE_TIES) != 0).tolist() == has_term.tolist()
+    assert ((scoring.wrong_cause & CAUSE_TIES) != 0).tolist() == has_term.tolist()
 
 
 def test_the_term_changes_by_difference_when_company_improves(sim):
-    day = (START - sim.scenario.start).days
-    sim.registry.status[::7] = LISTED
-    sim.company.start_day(day, START, sim.scenario)
-    sim.scoring.score[:] -= 3  # a record of the citizens' own stays
-    sim.registry.status[:] = 0
-    sim.company.start_day(day + 30, START + dt.timedelta(days=30), sim.scenario)
-    assert (sim.scoring.ties_term == 0).all()
-    assert (sim.scoring.score == sim.scenario.scoring.base - 3).all()
-    assert not (sim.scoring.wrong_cause & CAUSE_TIES).any()
+    registry, scoring = sim.stages["registry"], sim.stages["scoring"]
+    registry.status[::7] = LISTED
+    start_day(sim, START)
+    scoring.score[:] -= 3  # a record of the citizens' own stays
+    registry.status[:] = 0
+    start_day(sim, START + dt.timedelta(days=30))
+    assert (scoring.ties_term == 0).all()
+    assert (scoring.score == sim.scenario.scoring.base - 3).all()
+    assert not (scoring.wrong_cause & CAUSE_TIES).any()
 
 
 def test_restoration_stops_at_base_plus_the_term():
@@ -84,7 +92,7 @@ def test_the_term_is_recomputed_every_lag_days_from_its_start(sim):
     first = (START - sim.scenario.start).days
     lag = sim.scenario.scoring.bad_company.lag_days
     due = [d for d in range(sim.scenario.days)
-           if sim.company.due(d, sim.scenario.start + dt.timedelta(days=d))]
+           if sim.stages["company"].due(d, sim.scenario.start + dt.timedelta(days=d))]
     assert due == list(range(first, sim.scenario.days, lag))
 
 
@@ -92,7 +100,7 @@ def test_the_term_is_recomputed_every_lag_days_from_its_start(sim):
                                           "enabled": False}])
 def test_without_the_term_nothing_is_built_or_counted(off):
     sim = Simulation(small(**{"scoring.bad_company": off}))
-    assert sim.company.csr == []
+    assert sim.stages["company"].csr == []
     counts = sim.run().counts
     assert counts[..., INDEX["bad_company_stock"]].sum() == 0
 
@@ -109,7 +117,7 @@ def with_and_without_term(**changes) -> list[tuple[np.ndarray, np.ndarray]]:
         sim = Simulation(small(**SINCE_2014, **changes, **term))
         days: list[np.ndarray] = []
         counts = sim.run(lambda done, total, s=sim, d=days: d.append(
-            (s.consequences.family & FAMILY_SANCTIONED) != 0)).counts
+            (s.state.read("family") & FAMILY_SANCTIONED) != 0)).counts
         runs.append((counts, np.array(days)))
     return runs
 

@@ -54,7 +54,7 @@ def test_per_citizen_bytes_are_the_stages_arrays():
     sc = sized(100_000)
     sim = Simulation(sc)
     assert sim.bytes_per_citizen() == cost.CITIZEN_BYTES + cost.CAP_BYTES * len(sc.scoring.caps)
-    stored = sum(c.nbytes for c in sim.company.csr)
+    stored = sum(c.nbytes for c in sim.stages["company"].csr)
     expected = cost.tie_bytes(sc) - sc.population.size * cost.TIE_BUILD_BYTES
     assert stored == pytest.approx(expected, rel=0.10)
 

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from panopticon.language import scenario
-from panopticon.world.counters import ACT_KINDS, INDEX
+from panopticon.stages import INDEX
+from panopticon.world.codes import ACT_KINDS
 from panopticon.world.engine import DEFAULT_CHUNK
 from panopticon.readers.results import write_run
 from panopticon.runner.simulation import Simulation
@@ -117,7 +118,7 @@ def test_invariants_hold_for_any_population(size, seed, chunk, days):
     grades = [INDEX[f"grade_{g}"] for g in range(len(sc.scoring.grades))]
     assert (counts[..., grades].sum(axis=(1, 2)) == size).all()
     s = sc.scoring
-    assert s.min <= sim.scoring.score.min() and sim.scoring.score.max() <= s.max
-    assert s.min <= sim.scoring.true_score.min() and sim.scoring.true_score.max() <= s.max
+    for name in ("score", "true_score"):
+        assert s.min <= sim.state.read(name).min() and sim.state.read(name).max() <= s.max
     whole = Simulation(sc, chunk_size=size, threads=1).run().counts
     np.testing.assert_array_equal(counts, whole)

@@ -7,12 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from panopticon.world.engine import Engine, chunk_bounds, scratch_array
+from panopticon.world.engine import Engine, chunk_bounds
+from panopticon.world.today import Today
 
 N_REGIONS, N_COUNTERS = 3, 4
 
 
-def toy_step(lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
+def toy_step(lo: int, hi: int, acc: np.ndarray, today: Today | None) -> None:
     """Each citizen adds to its region: one head count, its index, its index squared, odd ones."""
     i = np.arange(lo, hi, dtype=np.int64)
     r = i % N_REGIONS
@@ -24,7 +25,7 @@ def toy_step(lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
 
 def expected_toy(n: int) -> np.ndarray:
     acc = np.zeros((N_REGIONS, N_COUNTERS), np.int64)
-    toy_step(0, n, acc, {})
+    toy_step(0, n, acc, None)
     return acc
 
 
@@ -95,10 +96,10 @@ def test_a_later_phase_sees_what_the_earlier_phase_wrote_for_every_citizen(chunk
     n = 997
     written = np.zeros(n, np.int64)
 
-    def write(lo, hi, acc, scratch):
+    def write(lo, hi, acc, today):
         written[lo:hi] = np.arange(lo, hi) + 1
 
-    def read_mirror(lo, hi, acc, scratch):
+    def read_mirror(lo, hi, acc, today):
         # each citizen reads the one at the other end of the line: usually another chunk
         i = np.arange(lo, hi)
         acc[0, 0] += int(np.count_nonzero(written[n - 1 - i] == n - i))
@@ -115,9 +116,16 @@ def test_phases_run_in_the_order_given():
     assert log == ["a"] * 4 + ["b"] * 4
 
 
-def test_scratch_array_is_reused_and_grown():
-    scratch: dict = {}
-    a = scratch_array(scratch, "x", 10, np.uint32)
-    assert a.shape == (10,) and a.dtype == np.uint32
-    assert np.shares_memory(scratch_array(scratch, "x", 5, np.uint32), a)
-    assert scratch_array(scratch, "x", 20, np.uint32).shape == (20,)
+def test_each_worker_keeps_one_today_of_chunk_capacity():
+    seen: dict[int, Today] = {}
+
+    def look(lo, hi, acc, today):
+        seen.setdefault(id(today), today)
+        assert today.acts.shape[0] >= hi - lo
+
+    with Engine(1000, N_REGIONS, N_COUNTERS, chunk_size=64, threads=2) as eng:
+        eng.run_day([[look]])
+        eng.run_day([[look]])
+    assert len(seen) == 2
+    assert all(t.acts.shape == t.records.shape == t.events.shape == t.todo.shape == (64,)
+               for t in seen.values())

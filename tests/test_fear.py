@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 
 from panopticon.language import scenario
-from panopticon.stages.behaviour import fear_tables
-from panopticon.world.codes import ACT_BIT, FLAG_FALSE
-from panopticon.stages.consequences import FAMILY_SANCTIONED
-from panopticon.world.counters import INDEX
-from panopticon.stages.fear import ONE, fear_run
+from panopticon.stages import INDEX
+from panopticon.stages.behaviour import post_thresholds
+from panopticon.stages.fear import ONE, Fear, FearParams, fear_run, tables
+from panopticon.world.codes import ACT_BIT, FAMILY_SANCTIONED, FLAG_FALSE
 from panopticon.world.population import URBAN
 from panopticon.world.rng import threshold
 from panopticon.runner.simulation import Simulation
@@ -28,10 +27,10 @@ def run_one(risk, records=0, family=0, town=0, floor=(1000, 20000), decay=0.01, 
             sanc=0.8):
     n = len(risk)
     risk = np.array(risk, np.uint16)
-    acc = np.zeros(len(INDEX), np.int64)
+    acc = np.zeros(len(Fear.COUNTERS), np.int64)
+    p = FearParams(0.0, round(decay * 65536), round(jump * 65536), round(sanc * ONE), 0.0, 1)
     fear_run(np.full(n, URBAN if town else 0, np.uint8), np.full(n, records, np.uint32),
-             np.full(n, family, np.uint8), risk, np.array(floor, np.int64),
-             round(decay * 65536), round(jump * 65536), round(sanc * ONE), acc)
+             np.full(n, family, np.uint8), risk, np.array(floor, np.int64), p, acc)
     return risk, acc
 
 
@@ -39,7 +38,7 @@ def test_risk_fades_toward_the_floor_and_stays_in_bounds():
     risk, acc = run_one([0, 500, 1000, 30000, ONE])
     assert risk[0] > 0 and risk[1] > 500 and risk[2] == 1000  # below the floor: rises to it
     assert 1000 < risk[3] < 30000 and risk[4] < ONE  # above: fades
-    assert acc[INDEX["perceived_risk_permille_sum"]] > 0
+    assert acc[Fear.COUNTERS.index("perceived_risk_permille_sum")] > 0
     x = np.array([0, ONE, 40000], np.uint16)
     for _ in range(2000):  # everything at once, many times: never leaves [0, 1]
         x, _ = run_one(x, records=ACT_BIT["jaywalking"], family=FAMILY_SANCTIONED, town=1,
@@ -60,25 +59,23 @@ def test_a_record_or_a_sanction_raises_risk():
 
 
 def test_tables_are_bounded_by_the_plain_rates():
-    sc = small()
-    rates = np.array([a.rate for a in sc.acts.values()])
-    trait_of = np.zeros(len(rates), np.int64)
-    post, deter, ratio, _ = fear_tables(sc, np.full(len(rates), 0.5), trait_of)
+    deter, chilling, ratio = tables(small().fear)
+    post = post_thresholds(0.5, chilling)  # behaviour's posting thresholds by risk
     assert (np.diff(post) <= 0).all() and post[0] == threshold(0.5)
     assert (deter <= 1.0).all() and (deter >= 0.0).all() and deter[-1] < 1.0
     assert (ratio <= 1.0).all() and (ratio >= 0.0).all()
-    off = sc.with_changes(**{"fear.enabled": False})
-    post, deter, ratio, _ = fear_tables(off, np.full(len(rates), 0.5), trait_of)
-    assert (post == threshold(0.5)).all() and (deter == 1.0).all() and (ratio == 1.0).all()
+    deter, chilling, ratio = tables(None)  # fear off
+    assert (post_thresholds(0.5, chilling) == threshold(0.5)).all()
+    assert (deter == 1.0).all() and (ratio == 1.0).all()
 
 
 def test_sanctioned_ties_raise_risk():
     sim = Simulation(small(**{"population.size": 800}))
-    fear = sim.fear
+    fear = sim.stages["fear"]
     fear.risk[:] = 1000
     fear.tie_jump()
     assert (fear.risk == 1000).all()  # no one sanctioned: no change
-    sim.consequences.family[::2] = FAMILY_SANCTIONED
+    sim.stages["consequences"].family[::2] = FAMILY_SANCTIONED
     share = fear.tie_share()
     fear.tie_jump()
     assert ((fear.risk > 1000) == (share > 0)).all() and (share > 0).any()

@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from panopticon.language import scenario
 from panopticon.cli import app
-from panopticon.stages.consequences import CREDIT, SANCTION_BIT, active_masks, grade_steps, standing
-from panopticon.world.counters import INDEX
+from panopticon.stages.consequences import active_masks, grade_steps, standing
+from panopticon.world.codes import CREDIT, SANCTION_BIT, scored_mask
+from panopticon.stages import INDEX
 from panopticon.world.population import CHILD, build, load_regions
 from panopticon.readers.results import write_run
 from panopticon.language.scenario import PRESETS
@@ -94,10 +95,11 @@ def test_sesame_scores_payment_users_only_and_never_sanctions_the_rest():
     sc = tiny("sesame", **{"acts.debt_default.rate": 0.003, "court.judgment_rate": 0.05})
     sim = Simulation(sc)
     data = sim.run()
-    scored = sim.scoring.scored_mask()
+    scored = scored_mask(sim.pop.age, sim.pop.adopt, sim.state.read("scored"))
+    score = sim.state.read("score")
     assert 0 < scored.sum() < sc.population.size
-    assert (sim.scoring.score[~scored] == sc.scoring.base).all()  # records move no score
-    poor = sim.scoring.score < 550
+    assert (score[~scored] == sc.scoring.base).all()  # records move no score
+    poor = score < 550
     assert poor[scored].any()
     assert data.ranking[0].sum() == scored.sum()
     final = totals(data.counts, "scored_citizens")[-1]
@@ -106,14 +108,14 @@ def test_sesame_scores_payment_users_only_and_never_sanctions_the_rest():
 
 def test_an_unscored_citizen_meets_no_grade_sanction_or_reward():
     sc = scenario.load("sesame")
-    sim_scoring = Simulation(tiny("sesame", **{"population.size": 50})).scoring
-    _, grades, rewards = active_masks(sc, sim_scoring.grade_names, END)
-    steps = grade_steps(grades, rewards, sim_scoring.cut_grade)
+    state = Simulation(tiny("sesame", **{"population.size": 50})).state
+    _, grades, rewards = active_masks(sc, state.read("grade_names").tolist(), END)
+    steps = grade_steps(grades, rewards, state.read("cut_grade"))
     lists = np.zeros(3, np.int64)
     for scored in (True, False):
         for score in (400, 800):
             sanc, _, rew = standing.py_func(0, 0, score, score, scored, 0, 0, lists,
-                                                     sim_scoring.cuts, steps)
+                                                     state.read("cuts"), steps)
             assert (sanc == CREDIT) == (scored and score == 400)
             assert (rew != 0) == (scored and score == 800)
 
@@ -141,16 +143,18 @@ def fuzhou_volunteers(per: str) -> Simulation:
 def test_fuzhou_no_one_gains_more_than_the_cap_from_volunteering():
     sim = fuzhou_volunteers("total")
     base = sim.scenario.scoring.base
-    assert sim.scoring.earned.max() == 50
-    assert sim.scoring.score.max() == base + 50  # volunteering is the one kind that adds
-    assert (sim.scoring.earned[0][sim.scoring.scored_mask()] == 50).mean() > 0.5  # it binds
+    earned, score = sim.state.read("earned"), sim.state.read("score")
+    scored = scored_mask(sim.pop.age, sim.pop.adopt, sim.state.read("scored"))
+    assert earned.max() == 50
+    assert score.max() == base + 50  # volunteering is the one kind that adds
+    assert (earned[0][scored] == 50).mean() > 0.5  # it binds
 
 
 def test_a_yearly_cap_starts_again_each_january():
     sim = fuzhou_volunteers("year")
     base = sim.scenario.scoring.base
-    assert sim.scoring.earned.max() == 50
-    assert sim.scoring.score.max() == base + 100  # two calendar years, 50 in each
+    assert sim.state.read("earned").max() == 50
+    assert sim.state.read("score").max() == base + 100  # two calendar years, 50 in each
 
 
 def test_cap_tables_cover_every_bit_of_a_capped_kind():
@@ -168,8 +172,8 @@ def test_a_city_lives_in_its_province_with_national_shares(name, code):
     assert pop.regions.codes == [code] and (pop.region == 0).all()
     assert pop.regions.national == load_regions().total
     everywhere = camera_density(scenario.load("china-2018"), build(
-        scenario.load("china-2018").population.model_copy(update={"size": 20_000}), 1))
-    np.testing.assert_allclose(camera_density(sc, pop),
+        scenario.load("china-2018").population.model_copy(update={"size": 20_000}), 1).regions)
+    np.testing.assert_allclose(camera_density(sc, pop.regions),
                                everywhere[load_regions().codes.index(code)][None, :])
 
 
@@ -178,9 +182,10 @@ def test_rongcheng_scores_adults_only():
     data = sim.run()
     children = sim.pop.age == CHILD
     assert children.any()
-    assert (sim.scoring.score[children] == sim.scenario.scoring.base).all()
+    score = sim.state.read("score")
+    assert (score[children] == sim.scenario.scoring.base).all()
     assert totals(data.counts, "scored_citizens")[-1] == (~children).sum()
-    assert (sim.scoring.score[~children] != sim.scenario.scoring.base).any()
+    assert (score[~children] != sim.scenario.scoring.base).any()
 
 
 def test_a_city_is_not_compared_with_national_figures(tmp_path):

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 
-from panopticon.world.counters import ACT_KINDS
+from panopticon.world.codes import ACT_KINDS
 from panopticon.world.rng import (EXP_QUANTILES, STREAMS, chance, exponential, stream_key, uniform,
                             uniform_array)
 

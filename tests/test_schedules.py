@@ -18,9 +18,9 @@ from panopticon.language import reference, scenario
 from panopticon.language.scenario import PathError, ScenarioError, find, load, number_at
 from panopticon.language.schedule import schedulable, schedules_in
 from panopticon.runner.simulation import Simulation
-from panopticon.stages.consequences import SANCTION_BIT, active_masks
-from panopticon.world.codes import LISTS
-from panopticon.world.counters import INDEX
+from panopticon.stages import INDEX
+from panopticon.stages.consequences import active_masks
+from panopticon.world.codes import LISTS, SANCTION_BIT
 
 D = dt.date
 runner = CliRunner()

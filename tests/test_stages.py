@@ -1,8 +1,9 @@
 """Each stage of the day on its own: the rules its module docstring states, on small populations
 or on citizens whose records and status are set by hand.
 
-Counters are read as ``acc[:, INDEX[name]]`` summed over regions (a stage adds to the citizen's
-own region).
+A stage is built alone (:func:`alone`) with the arrays it reads from other stages given. Its step
+adds to its own columns of the counters (``own(acc, stage)``); they are read as
+``acc[:, INDEX[name]]`` summed over regions (a stage adds to the citizen's own region).
 """
 
 from __future__ import annotations
@@ -15,24 +16,67 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from panopticon.world import codes
-
 from panopticon.language import scenario
+from panopticon.observers.ranking import rank
+from panopticon.runner.simulation import Simulation, phases
+from panopticon.stages import COUNTERS, INDEX, N_COUNTERS
 from panopticon.stages.behaviour import Behaviour
-from panopticon.world.codes import (ACT_BIT, CAUSE_FALSE_FLAG, CAUSE_FALSE_MATCH, EXIT_BAN,
-                              FALSE_MATCH, FLAG_FALSE, FLAG_TRUE, IN_DEFAULT, JUDGED,
-                              JUDGMENT_UNPAID, LISTED, MISCONDUCT, PAY_DEBT, PAY_TAX, POST_AGAINST,
-                              POST_TYPE, POST_TYPE_SHIFT, STALE, TAX_CASE, TAX_LISTED)
-from panopticon.stages.consequences import (CREDIT, JOB, PLANE, REWARD_BIT, SANCTION_BIT, SCHOOL,
-                                     TRAIN, active_masks)
-from panopticon.world.counters import ACT_KINDS, CONTENT_TYPES, INDEX, N_COUNTERS
-from panopticon.world.engine import Engine
-from panopticon.world.population import (CHILD, MANAGER, URBAN, Population, adoption_threshold,
-                                   build)
+from panopticon.stages.company import NO_TERM
+from panopticon.stages.consequences import active_masks
+from panopticon.stages.fear import OFFENCES
+from panopticon.stages.fear import tables as fear_tables
 from panopticon.stages.registry import Registry
 from panopticon.stages.scoring import Scoring, grade_table
-from panopticon.stages.sensing import CAMERA, CHANNEL, Sensing, camera_density, lawful_flag_rate
-from panopticon.runner.simulation import Simulation
+from panopticon.stages.sensing import (
+    CAMERA,
+    CHANNEL,
+    Sensing,
+    camera_density,
+    lawful_flag_rate,
+)
+from panopticon.world import codes
+from panopticon.world.codes import (
+    ACT_BIT,
+    ACT_KINDS,
+    CAUSE_FALSE_FLAG,
+    CAUSE_FALSE_MATCH,
+    CONTENT_TYPES,
+    CREDIT,
+    EXIT_BAN,
+    FALSE_MATCH,
+    FLAG_FALSE,
+    FLAG_TRUE,
+    IN_DEFAULT,
+    JOB,
+    JUDGED,
+    JUDGMENT_UNPAID,
+    LISTED,
+    MISCONDUCT,
+    PAY_DEBT,
+    PAY_TAX,
+    PLANE,
+    POST_AGAINST,
+    POST_TYPE,
+    POST_TYPE_SHIFT,
+    REWARD_BIT,
+    SANCTION_BIT,
+    SCHOOL,
+    STALE,
+    TAX_CASE,
+    TAX_LISTED,
+    TRAIN,
+)
+from panopticon.world.engine import Engine
+from panopticon.world.population import (
+    CHILD,
+    MANAGER,
+    URBAN,
+    Population,
+    adoption_threshold,
+    build,
+)
+from panopticon.world.state import State
+from panopticon.world.today import Today
 
 SEED = 1
 N_REGIONS = 31
@@ -46,6 +90,34 @@ def preset(**changes) -> scenario.Scenario:
 
 def new_acc() -> np.ndarray:
     return np.zeros((N_REGIONS, N_COUNTERS), np.int64)
+
+
+def today_with(n: int, **buffers: np.ndarray) -> Today:
+    """Today's buffers for ``n`` citizens, with the given ones filled in."""
+    today = Today.of(n)
+    for name, values in buffers.items():
+        getattr(today, name)[:] = values
+    return today
+
+
+def own(acc: np.ndarray, stage) -> np.ndarray:
+    """A stage's columns of the run's counters, as the simulation hands them to its step."""
+    return acc[:, COUNTERS.spans[stage.NAME]]
+
+
+def alone(cls, sc: scenario.Scenario, pop: Population, **given: np.ndarray):
+    """Stage ``cls`` built by itself on ``pop``; the arrays it reads from other stages are
+    ``given``, published by a stand-in owner (a stage needs arrays, never another stage)."""
+    state = State(pop, SEED)
+    stand_in = state.view(type("Given", (), {"NAME": "given", "OWNS": tuple(given), "READS": ()}))
+    for name, array in given.items():
+        stand_in.publish(name, array)
+    return cls.build(sc, SEED, state.view(cls))
+
+
+def step(stage, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+    """The stage's step as the simulation calls it: its counters, its version of today."""
+    stage.step(lo, hi, own(acc, stage), stage.view.today(today))
 
 
 def count(acc: np.ndarray, name: str) -> int:
@@ -77,13 +149,16 @@ def busy() -> tuple[scenario.Scenario, Population]:
 
 
 def act_day(sc, pop, status=None, day=3, date=DATE):
-    """One day of behaviour for everyone: (acts, counters, behaviour)."""
+    """One day of behaviour for everyone, fearless (risk 0): (acts, counters, behaviour)."""
     status = np.zeros(pop.size, np.uint8) if status is None else status
-    beh = Behaviour.build(sc, pop, status, SEED)
+    deterrence, chilling, chilling_against = fear_tables(None)
+    beh = alone(Behaviour, sc, pop, status=status, risk=np.zeros(pop.size, np.uint16),
+                deterrence=deterrence, chilling=chilling, chilling_against=chilling_against,
+                deterred=np.isin(ACT_KINDS, OFFENCES).astype(np.int64))
     beh.start_day(day, date, sc)
-    acc, scratch = new_acc(), {}
-    beh.step(0, pop.size, acc, scratch)
-    return scratch["acts"].copy(), acc, beh
+    acc, today = new_acc(), Today.of(pop.size)
+    step(beh, 0, pop.size, acc, today)
+    return today.acts.copy(), acc, beh
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +168,8 @@ def busy_day(busy):
 
 
 def eligible(sc, pop, beh, kind) -> np.ndarray:
-    online = pop.adopt < beh.thresholds[0]
-    paying = pop.adopt < beh.thresholds[1]
+    online = pop.adopt < beh.adoption[0]
+    paying = pop.adopt < beh.adoption[1]
     return {"everyone": np.ones(pop.size, bool), "adults": pop.age != CHILD,
             "internet_users": online, "payment_users": paying}[
         "internet_users" if kind == "online_post" else sc.acts[kind].who]
@@ -135,7 +210,7 @@ def test_children_never_do_acts_for_adults(busy, busy_day):
 def test_citizens_offline_never_post(busy, busy_day):
     _, pop = busy
     acts, _, beh = busy_day
-    offline = pop.adopt >= beh.thresholds[0]
+    offline = pop.adopt >= beh.adoption[0]
     assert offline.sum() > 0
     assert np.count_nonzero(acts[offline] & (ACT_BIT["online_post"] | POST_AGAINST)) == 0
 
@@ -197,14 +272,14 @@ def test_population_counters_count_everyone(busy, busy_day):
     _, acc, beh = busy_day
     assert count(acc, "citizens") == pop.size
     assert count(acc, "children") == int(np.sum(pop.age == CHILD))
-    assert count(acc, "internet_users") == int(np.sum(pop.adopt < beh.thresholds[0]))
-    assert count(acc, "payment_users") == int(np.sum(pop.adopt < beh.thresholds[1]))
+    assert count(acc, "internet_users") == int(np.sum(pop.adopt < beh.adoption[0]))
+    assert count(acc, "payment_users") == int(np.sum(pop.adopt < beh.adoption[1]))
 
 
 def test_adoption_thresholds_follow_the_scenario_dates(busy, busy_day):
     sc, pop = busy
     _, _, beh = busy_day
-    assert beh.thresholds == (
+    assert tuple(beh.adoption) == (
         adoption_threshold(sc.population.internet_users, DATE, pop.regions),
         adoption_threshold(sc.population.payment_users, DATE, pop.regions))
 
@@ -273,11 +348,11 @@ def crowd() -> Population:
 
 def sense_day(sc, pop, acts, day=5, date=DATE):
     """One day of sensing for hand-made acts: (records, counters, sensing)."""
-    sen = Sensing.build(sc, pop, SEED)
+    sen = alone(Sensing, sc, pop)
     sen.start_day(day, date, sc)
-    acc, scratch = new_acc(), {"acts": acts}
-    sen.step(0, pop.size, acc, scratch)
-    return scratch["records"].copy(), acc, sen
+    acc, today = new_acc(), today_with(pop.size, acts=acts)
+    step(sen, 0, pop.size, acc, today)
+    return today.records.copy(), acc, sen
 
 
 @given(precision=st.floats(0.05, 1.0), recall=st.floats(0.01, 1.0),
@@ -429,7 +504,7 @@ def test_content_review_has_each_types_precision_and_recall(crowd, ctype):
 
 def test_camera_density_has_census_weighted_mean_one(crowd):
     sc = preset()
-    density = camera_density(sc, crowd)
+    density = camera_density(sc, crowd.regions)
     u = sc.population.urban_share
     per_region = (1 - u) * density[:, 0] + u * density[:, 1]
     weights = crowd.regions.census / crowd.regions.total
@@ -438,7 +513,7 @@ def test_camera_density_has_census_weighted_mean_one(crowd):
 
 def test_camera_density_is_higher_in_towns_and_listed_regions(crowd):
     sc = preset()
-    density = camera_density(sc, crowd)
+    density = camera_density(sc, crowd.regions)
     cams = sc.sensing.cameras
     np.testing.assert_allclose(density[:, 1] / density[:, 0], cams.urban_density)
     codes_ = crowd.regions.codes
@@ -449,7 +524,7 @@ def test_camera_density_is_higher_in_towns_and_listed_regions(crowd):
 
 def test_coverage_grows_with_the_camera_count(crowd):
     sc = preset()
-    sen = Sensing.build(sc, crowd, SEED)
+    sen = alone(Sensing, sc, crowd)
     sen.start_day(0, dt.date(2014, 1, 1), sc)
     early = sen.coverage.copy()
     sen.start_day(1, dt.date(2019, 1, 1), sc)
@@ -472,16 +547,16 @@ class Desk:
 
     def __init__(self, **changes) -> None:
         self.sc = preset(**{"population.size": 10, **COURT, **changes})
-        self.reg = Registry.build(self.sc, build(self.sc.population, SEED), SEED)
+        self.reg = alone(Registry, self.sc, build(self.sc.population, SEED))
         self.day = -1
 
     def next_day(self, records: int = 0) -> tuple[int, int, np.ndarray]:
         """Advance one day; returns citizen 0's status, its records after the registry, counters."""
         self.day += 1
         self.reg.start_day(self.day, self.sc.start + dt.timedelta(days=self.day), self.sc)
-        acc, scratch = new_acc(), {"records": np.array([records], np.uint32)}
-        self.reg.step(0, 1, acc, scratch)
-        return int(self.reg.status[0]), int(scratch["records"][0]), acc
+        acc, today = new_acc(), today_with(1, records=records)
+        step(self.reg, 0, 1, acc, today)
+        return int(self.reg.status[0]), int(today.records[0]), acc
 
     def until(self, day: int) -> tuple[int, int, np.ndarray]:
         while self.day < day - 1:
@@ -517,14 +592,14 @@ def test_a_default_goes_to_judgment():
 
 def test_defaults_go_to_judgment_at_the_judgment_rate():
     sc = preset(**{"population.size": 20_000, "court.judgment_rate": 0.2})
-    reg = Registry.build(sc, build(sc.population, SEED), SEED)
+    reg = alone(Registry, sc, build(sc.population, SEED))
     reg.status[:] = IN_DEFAULT
     reg.start_day(10, DATE, sc)
-    acc = new_acc()
-    reg.step(0, reg.pop.size, acc, {"records": np.zeros(reg.pop.size, np.uint32)})
+    acc, n = new_acc(), reg.view.size
+    step(reg, 0, n, acc, Today.of(n))
     judged = count(acc, "judgments")
     assert judged == int(np.count_nonzero(reg.status & JUDGED))
-    assert abs(judged - 0.2 * reg.pop.size) < binomial_tol(reg.pop.size, 0.2)
+    assert abs(judged - 0.2 * n) < binomial_tol(n, 0.2)
 
 
 def test_a_judged_debtor_is_not_listed_within_the_grace_days():
@@ -693,11 +768,11 @@ def test_misconduct_while_listed_extends_the_listing_without_a_new_one():
 
 def test_bureaus_join_the_central_database_in_a_fixed_order():
     sc = preset(**{"population.size": 10})
-    reg = Registry.build(sc, build(sc.population, SEED), SEED)
+    reg = alone(Registry, sc, build(sc.population, SEED))
     before = np.zeros(N_REGIONS, np.uint8)
     for date in (dt.date(2014, 1, 1), dt.date(2016, 1, 1), dt.date(2018, 1, 1),
                  dt.date(2020, 12, 31)):
-        reg.start_day(0, date, reg.sc)
+        reg.start_day(0, date, sc)
         share = (date - dt.date(2014, 1, 1)).days / (dt.date(2020, 12, 31)
                                                     - dt.date(2014, 1, 1)).days
         assert reg.connected.sum() == round(share * N_REGIONS)
@@ -715,7 +790,8 @@ class Card:
 
     def __init__(self, score: int | None = None, true_score: int | None = None, **changes):
         self.sc = preset(**{"population.size": 10, "scoring.restore_rate": 0.0, **changes})
-        self.scoring = Scoring.build(self.sc, build(self.sc.population, SEED), SEED)
+        self.scoring = alone(Scoring, self.sc, build(self.sc.population, SEED),
+                             bad_company_term=NO_TERM)
         if score is not None:
             self.scoring.score[0] = score
             self.scoring.true_score[0] = score if true_score is None else true_score
@@ -723,9 +799,9 @@ class Card:
 
     def next_day(self, records: int = 0) -> np.ndarray:
         self.day += 1
-        self.scoring.start_day(self.day, DATE, self.scoring.sc)
+        self.scoring.start_day(self.day, DATE, self.sc)
         acc = new_acc()
-        self.scoring.step(0, 1, acc, {"records": np.array([records], np.uint32)})
+        step(self.scoring, 0, 1, acc, today_with(1, records=records))
         return acc
 
     @property
@@ -819,13 +895,13 @@ def test_restoration_never_lowers_a_score_above_base():
 
 def test_restoration_happens_at_the_restore_rate():
     sc = preset(**{"population.size": 20_000, "scoring.restore_rate": 0.25})
-    scoring = Scoring.build(sc, build(sc.population, SEED), SEED)
+    scoring = alone(Scoring, sc, build(sc.population, SEED), bad_company_term=NO_TERM)
     scoring.score[:] = scoring.true_score[:] = 900
     scoring.start_day(1, DATE, sc)
-    scoring.step(0, scoring.pop.size, new_acc(), {"records": np.zeros(scoring.pop.size,
-                                                                       np.uint32)})
+    n = scoring.view.size
+    step(scoring, 0, n, new_acc(), Today.of(n))
     restored = int(np.count_nonzero(scoring.score == 901))
-    assert abs(restored - 0.25 * scoring.pop.size) < binomial_tol(scoring.pop.size, 0.25)
+    assert abs(restored - 0.25 * n) < binomial_tol(n, 0.25)
 
 
 def test_the_wrong_cause_clears_once_restoration_closes_the_gap():
@@ -878,17 +954,10 @@ def test_grades_are_ordered_best_first():
     assert names == ["AAA", "AA", "A", "B", "C", "D"]
 
 
-@pytest.fixture(scope="module")
-def ranked_scoring() -> Scoring:
-    sc = preset(**{"population.size": 300})
-    return Scoring.build(sc, build(sc.population, SEED), SEED)
-
-
 @given(scores=st.lists(st.integers(0, 1300), min_size=300, max_size=300))
 @settings(max_examples=50, deadline=None)
-def test_ranking_percentiles_are_shares_at_or_below_and_monotone(ranked_scoring, scores):
-    ranked_scoring.score[:] = scores
-    counts, percentile = ranked_scoring.ranking()
+def test_ranking_percentiles_are_shares_at_or_below_and_monotone(scores):
+    counts, percentile = rank(np.array(scores, np.int16), 0, 1300)
     s = np.array(scores)
     np.testing.assert_array_equal(counts, np.bincount(s, minlength=1301))
     assert np.all(np.diff(percentile) >= 0)
@@ -929,30 +998,32 @@ class World:
         return parent, np.flatnonzero(self.pop.parent == parent)
 
     def list_on_court_list(self, i: int, days_ago: int = 30) -> None:
-        self.sim.registry.status[i] = LISTED
-        self.sim.registry.court_day[i] = self.day - days_ago
+        self.sim.stages["registry"].status[i] = LISTED
+        self.sim.stages["registry"].court_day[i] = self.day - days_ago
 
     def set_scores(self, i: int, score: int, true_score: int, cause: int = 0) -> None:
-        self.sim.scoring.score[i] = score
-        self.sim.scoring.true_score[i] = true_score
-        self.sim.scoring.wrong_cause[i] = cause
+        scoring = self.sim.stages["scoring"]
+        scoring.score[i] = score
+        scoring.true_score[i] = true_score
+        scoring.wrong_cause[i] = cause
 
     def run_day(self, date: dt.date = DATE, connected: bool = True) -> np.ndarray:
         """One day of consequences (both phases) on 37-citizen chunks, 2 threads."""
         self.day += 1
-        for stage in (self.sim.behaviour, self.sim.registry, self.sim.scoring,
-                      self.sim.consequences):
-            stage.start_day(self.day, date, self.sim.scenario)
+        for name in ("behaviour", "registry", "scoring", "consequences"):
+            self.sim.stages[name].start_day(self.day, date, self.sim.scenario)
         if not connected:
-            self.sim.registry.connected[:] = 0
+            registry = self.sim.stages["registry"]
+            registry.view.publish("connected", np.zeros_like(registry.connected))
         acts = self.acts
 
-        def give_acts(lo, hi, acc, scratch):
-            scratch["acts"] = acts[lo:hi]
+        def give_acts(lo, hi, acc, today):
+            today.acts[: hi - lo] = acts[lo:hi]
 
-        cons = self.sim.consequences
+        cons = self.sim.stages["consequences"]
         with Engine(self.pop.size, N_REGIONS, N_COUNTERS, chunk_size=37, threads=2) as eng:
-            return eng.run_day([[give_acts, cons.step], [cons.family_step]])
+            return eng.run_day([[give_acts, *phases([cons], self.sim.views)[0]],
+                                phases([cons], self.sim.views)[1]])
 
 
 def test_nobody_is_sanctioned_in_a_clean_world():
@@ -996,7 +1067,7 @@ def test_a_blocked_traveller_counts_once_as_a_person_over_several_attempts():
 def test_a_stale_record_blocks_wrongfully_with_cause_stale():
     world = World()
     i = world.adult()
-    world.sim.registry.status[i] = STALE
+    world.sim.stages["registry"].status[i] = STALE
     world.acts[i] = PLANE_BIT
     acc = world.run_day()
     assert count(acc, "plane_blocked") == count(acc, "plane_blocked_wrongful") == 1
@@ -1054,7 +1125,7 @@ def test_a_sanctioned_parents_child_is_refused_a_top_school():
 def test_a_child_barred_for_a_stale_parent_record_is_barred_wrongfully():
     world = World(**{"life.school_apply_rate": 1.0})
     parent, children = world.family()
-    world.sim.registry.status[parent] = STALE
+    world.sim.stages["registry"].status[parent] = STALE
     acc = world.run_day()
     assert count(acc, "schools_blocked") == count(acc, "schools_blocked_wrongful") == len(children)
 

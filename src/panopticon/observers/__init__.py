@@ -1,5 +1,8 @@
-"""Read-only observers of a run: the audit (counts by group) and the cohort (sampled lives).
+"""Read-only observers of a run: the audit (counts by group), the cohort (sampled lives), the
+public ranking.
 
-Imports the layers below. Where it still crosses: both read stage internals (``consequences``,
-``fear.OFFENCES``), and the cohort is handed the whole ``Simulation`` (a type-only import).
+Each declares what it reads and gets a read-only view of the state (the cohort also of today's
+buffers, through a capture step); none holds the simulation or a stage. Imports the layers
+below, and public functions and constants of stage modules (``consequences.standings``,
+``fear.OFFENCES``).
 """

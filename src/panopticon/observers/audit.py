@@ -1,26 +1,31 @@
 """The audit: what the system did to people, by cause and by group, as a long table of figures.
 
 Flows come from the daily counters (events, per province); people and group rates come from
-per-citizen "ever" bits that the stages keep (registry: on a list; consequences: blocked, wrongly
-blocked, under a sanction, rewarded, a child barred), counted by group once at the end of the run
-(:func:`tally`), so the day loop pays a bit-or per event and one per citizen in the vectorised
-standing pass. Chilling and deterrence compare the
-run with the same scenario and seed with fear off (:func:`counterfactual_scenario`): thanks to
-common random numbers the difference is the policy's, not noise.
+per-citizen "ever" bits that the stages keep (registry's ``listed_ever``: on a list;
+consequences' ``met_ever``: blocked, wrongly blocked, under a sanction, rewarded, a child barred),
+read through a view of the state and counted by group once at the end of the run (:func:`tally`),
+so the day loop pays a bit-or per event and one per citizen in the vectorised standing pass.
+Chilling and deterrence compare the run with the same scenario and seed with fear off
+(:func:`counterfactual_scenario`): thanks to common random numbers the difference is the
+policy's, not noise.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
 from ..language.scenario import Scenario
-from ..stages import consequences as cq
 from ..stages.fear import OFFENCES
-from ..world.counters import INDEX
+from ..world import codes
 from ..world.population import AGE_BANDS, CHILD, URBAN, Population
+from ..world.state import View
+
+if TYPE_CHECKING:
+    from ..runner.rundata import RunData
 
 SECTIONS = ("wrongful", "disparate_impact", "collective_punishment", "chilling", "deterrence",
             "attempts_vs_people", "access")
@@ -28,19 +33,21 @@ GROUP_BYS = ("province", "income_decile", "age_band", "area")
 SCHEMA = pa.schema([("section", pa.string()), ("metric", pa.string()), ("group_by", pa.string()),
                     ("group", pa.string()), ("value", pa.float64()), ("unit", pa.string()),
                     ("ratio_to_national", pa.float64()), ("note", pa.string())])
-BLOCKS = cq.EVER_PLANE | cq.EVER_TRAIN | cq.EVER_EXIT | cq.EVER_JOB | cq.EVER_CREDIT
+BLOCKS = codes.EVER_PLANE | codes.EVER_TRAIN | codes.EVER_EXIT | codes.EVER_JOB | codes.EVER_CREDIT
 # Per-citizen measures counted by group: true where the citizen's bits of one history (the
-# registry's lists, or the consequences' EVER_*) hold any of the given bits.
+# registry's listed_ever, or the consequences' met_ever, EVER_*) hold any of the given bits.
+LISTED, MET = "listed_ever", "met_ever"
 MEASURES: dict[str, tuple[str, int]] = {
-    "listed": ("lists", 0xFF), "sanctioned": ("met", cq.EVER_SANCTIONED),
-    "wrongly_sanctioned": ("met", cq.EVER_WRONGLY_SANCTIONED), "blocked": ("met", BLOCKS),
-    "wrongly_blocked": ("met", cq.EVER_WRONGLY_BLOCKED),
-    "travel_blocked": ("met", cq.EVER_PLANE | cq.EVER_TRAIN), "exit_blocked": ("met", cq.EVER_EXIT),
-    "job_blocked": ("met", cq.EVER_JOB), "credit_denied": ("met", cq.EVER_CREDIT),
-    "school_barred": ("met", cq.EVER_SCHOOL),
-    "school_barred_wrongly": ("met", cq.EVER_SCHOOL_WRONGFUL),
-    "transport_discount": ("met", cq.EVER_DISCOUNT), "easy_credit": ("met", cq.EVER_EASY_CREDIT),
-    "better_job": ("met", cq.EVER_BETTER_JOB), "institution_access": ("met", cq.EVER_INSTITUTION),
+    "listed": (LISTED, 0xFF), "sanctioned": (MET, codes.EVER_SANCTIONED),
+    "wrongly_sanctioned": (MET, codes.EVER_WRONGLY_SANCTIONED), "blocked": (MET, BLOCKS),
+    "wrongly_blocked": (MET, codes.EVER_WRONGLY_BLOCKED),
+    "travel_blocked": (MET, codes.EVER_PLANE | codes.EVER_TRAIN),
+    "exit_blocked": (MET, codes.EVER_EXIT), "job_blocked": (MET, codes.EVER_JOB),
+    "credit_denied": (MET, codes.EVER_CREDIT), "school_barred": (MET, codes.EVER_SCHOOL),
+    "school_barred_wrongly": (MET, codes.EVER_SCHOOL_WRONGFUL),
+    "transport_discount": (MET, codes.EVER_DISCOUNT),
+    "easy_credit": (MET, codes.EVER_EASY_CREDIT), "better_job": (MET, codes.EVER_BETTER_JOB),
+    "institution_access": (MET, codes.EVER_INSTITUTION),
 }
 DENOMINATORS = ("citizens", "adults", "children")
 NOT_COMPUTED = "not computed: run with --counterfactual (the same scenario and seed, fear off)"
@@ -62,12 +69,19 @@ def measure_names() -> list[str]:
     return [*DENOMINATORS, *MEASURES]
 
 
-def household_income(pop: Population) -> np.ndarray:
+class Audit:
+    """What the audit's tally reads of the state at the end of a run."""
+
+    NAME = "audit"
+    READS = ("region", "age", "flags", "income", "parent", LISTED, MET)
+
+
+def household_income(pop: Population | View) -> np.ndarray:
     """Income decile 0..9 of each citizen's household: a child's is its parent's."""
     return np.where(pop.parent >= 0, pop.income[np.maximum(pop.parent, 0)], pop.income)
 
 
-def groups(pop: Population) -> dict[str, tuple[np.ndarray, list[str]]]:
+def groups(pop: Population | View) -> dict[str, tuple[np.ndarray, list[str]]]:
     """Per grouping, each citizen's group index and the groups' labels."""
     return {"total": (np.zeros(pop.size, np.int64), ["all"]),
             "province": (pop.region, list(pop.regions.names)),
@@ -76,15 +90,13 @@ def groups(pop: Population) -> dict[str, tuple[np.ndarray, list[str]]]:
             "area": (((pop.flags & URBAN) != 0).astype(np.int64), ["rural", "urban"])}
 
 
-def tally(pop: Population, listed: np.ndarray, history: np.ndarray) -> Tallies:
-    """Count, per group, the citizens with each measure; ``listed`` is the registry's history
-    bits (any: on some list once), ``history`` the consequences' EVER_* bits."""
-    adult = pop.age != CHILD
-    columns = [np.ones(pop.size, bool), adult, ~adult]
-    histories = {"lists": listed, "met": history}
-    columns += [(histories[source] & bits) != 0 for source, bits in MEASURES.values()]
+def tally(view: View) -> Tallies:
+    """Count, per group, the citizens with each measure (``view``: an :class:`Audit` view)."""
+    adult = view.age != CHILD
+    columns = [np.ones(view.size, bool), adult, ~adult]
+    columns += [(getattr(view, source) & bits) != 0 for source, bits in MEASURES.values()]
     labels, counts = {}, {}
-    for group_by, (index, names) in groups(pop).items():
+    for group_by, (index, names) in groups(view).items():
         labels[group_by] = names
         counts[group_by] = np.stack([np.bincount(index, weights=c, minlength=len(names))
                                      for c in columns], axis=1).astype(np.int64)
@@ -125,7 +137,7 @@ def by_group(tallies: Tallies, measure: str, per: str,
             for g in ("total", *group_bys)]
 
 
-def by_province(tallies: Tallies, per_region: np.ndarray) -> list[Part]:
+def by_province(tallies: Tallies, per_region: Flows) -> list[Part]:
     """A count per province (a counter's region axis) in total and per province, per citizen."""
     citizens = tallies.get("province", "citizens")
     return [("total", ["all"], per_region.sum(keepdims=True), citizens.sum(keepdims=True)),
@@ -225,13 +237,24 @@ ACCESS = (("travel_blocked", "adults", "refused a plane or train ticket"),
           ("institution_access", "children", "admitted to top institutions as a reward"))
 
 
-def audit_table(counts: np.ndarray, tallies: Tallies, scale: float,
-                counterfactual: np.ndarray | None = None) -> pa.Table:
+class Flows:
+    """A run's counters summed over its days, per region, by name."""
+
+    def __init__(self, data: RunData) -> None:
+        self.sums = data.counts.sum(axis=0)  # [region, counter]
+        self.index = {name: i for i, name in enumerate(data.counter_names)}
+
+    def __call__(self, *names: str) -> np.ndarray:
+        """The sum of the named counters, per region."""
+        return sum(self.sums[:, self.index[n]] for n in names)
+
+
+def audit_table(data: RunData) -> pa.Table:
     """The audit of a run from its ``[day, region, counter]`` counts and its tallies; chilling
-    and deterrence from ``counterfactual``, the counts of the same run with fear off."""
-    rows = Rows(scale)
-    per_region = counts.sum(axis=0)  # flows over the run, [region, counter]
-    cf = None if counterfactual is None else counterfactual.sum(axis=0)
+    and deterrence from its counterfactual, the same run with fear off, where it was made."""
+    rows = Rows(data.scale)
+    per_region, tallies = Flows(data), data.tallies
+    cf = None if data.counterfactual is None else Flows(data.counterfactual)
     for add in (_wrongful, _disparate_impact, _collective_punishment, _attempts_vs_people,
                 _access):
         add(rows, per_region, tallies)
@@ -240,26 +263,22 @@ def audit_table(counts: np.ndarray, tallies: Tallies, scale: float,
     return rows.table()
 
 
-def _col(per_region: np.ndarray, *names: str) -> np.ndarray:
-    return sum(per_region[:, INDEX[n]] for n in names)
-
-
-def _wrongful(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
+def _wrongful(rows: Rows, per_region: Flows, t: Tallies) -> None:
     for name in WRONGFUL_EVENTS:
         rows.figure("wrongful", name, "events", NOTES[name],
-                    by_province(t, _col(per_region, name)))
+                    by_province(t, per_region(name)))
     for name in BLOCKED_WRONGFUL:
         rows.figure("wrongful", name, "events", NOTES["blocked_wrongful"],
-                    by_province(t, _col(per_region, name)))
+                    by_province(t, per_region(name)))
     rows.figure("wrongful", "false_records", "events", NOTES["false_records"],
-                by_province(t, _col(per_region, "camera_false_matches", "content_flags_false")))
+                by_province(t, per_region("camera_false_matches", "content_flags_false")))
     for name, measure in (("wrongly_blocked_people", "wrongly_blocked"),
                           ("wrongly_sanctioned_people", "wrongly_sanctioned")):
         rows.figure("wrongful", name, "people", NOTES[name],
                     by_group(t, measure, "citizens", ("province",)))
 
 
-def _disparate_impact(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
+def _disparate_impact(rows: Rows, per_region: Flows, t: Tallies) -> None:
     for metric, measure in (("listing_rate", "listed"), ("sanction_rate", "sanctioned"),
                             ("wrongful_sanction_rate", "wrongly_sanctioned"),
                             ("blocked_rate", "blocked"),
@@ -268,7 +287,7 @@ def _disparate_impact(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
                     by_group(t, measure, "citizens"))
 
 
-def _collective_punishment(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
+def _collective_punishment(rows: Rows, per_region: Flows, t: Tallies) -> None:
     section = "collective_punishment"
     for metric, measure in (("children_barred", "school_barred"),
                             ("children_barred_wrongly", "school_barred_wrongly")):
@@ -279,13 +298,13 @@ def _collective_punishment(rows: Rows, per_region: np.ndarray, t: Tallies) -> No
     for name in ("schools_blocked", "schools_blocked_wrongful"):
         rows.figure(section, name, "events", NOTES["schools_blocked"]
                     + (", wrongful" if "wrongful" in name else ""),
-                    by_province(t, _col(per_region, name)))
+                    by_province(t, per_region(name)))
 
 
-def _attempts_vs_people(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
+def _attempts_vs_people(rows: Rows, per_region: Flows, t: Tallies) -> None:
     for mode in ("plane", "train"):
-        blocked = _col(per_region, f"{mode}_blocked")
-        people = _col(per_region, f"{mode}_blocked_people")
+        blocked = per_region(f"{mode}_blocked")
+        people = per_region(f"{mode}_blocked_people")
         section = "attempts_vs_people"
         rows.figure(section, f"{mode}_blocked", "events", NOTES["blocked_attempts"],
                     by_province(t, blocked))
@@ -296,7 +315,7 @@ def _attempts_vs_people(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
                      ("province", t.labels["province"], blocked, people)])
 
 
-def _access(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
+def _access(rows: Rows, per_region: Flows, t: Tallies) -> None:
     for measure, per, what in ACCESS:
         metric = f"{measure}_rate"
         rows.figure("access", metric, "rate", NOTES["access"].format(per=per, what=what),
@@ -310,7 +329,7 @@ def _access(rows: Rows, per_region: np.ndarray, t: Tallies) -> None:
 
 
 def _against_counterfactual(rows: Rows, section: str, metric: str, note: str,
-                            per_region: np.ndarray, cf: np.ndarray | None, names: tuple[str, ...],
+                            per_region: Flows, cf: Flows | None, names: tuple[str, ...],
                             t: Tallies) -> None:
     """Counts without fear less counts with it (events), and that over the counts without fear;
     rows without values where the counterfactual was not run."""
@@ -318,8 +337,8 @@ def _against_counterfactual(rows: Rows, section: str, metric: str, note: str,
         rows.add(section, metric, "total", "all", None, "events", NOT_COMPUTED)
         rows.add(section, f"{metric}_share", "total", "all", None, "rate", NOT_COMPUTED)
         return
-    without = _col(cf, *names)
-    diff = without - _col(per_region, *names)
+    without = cf(*names)
+    diff = without - per_region(*names)
     rows.figure(section, metric, "events", NOTES[note], by_province(t, diff))
     rows.figure(section, f"{metric}_share", "rate", NOTES[f"{note}_share"],
                 [("total", ["all"], diff.sum(keepdims=True), without.sum(keepdims=True)),
@@ -332,15 +351,15 @@ DAILY_DIFFERENCES = {"lawful_posts_not_made": ("posts_lawful",),
                      "offences_prevented": tuple(f"acts_{k}" for k in OFFENCES)}
 
 
-def daily_differences(counts: np.ndarray, counterfactual: np.ndarray,
-                      scale: float) -> dict[str, np.ndarray]:
+def daily_differences(data: RunData, counterfactual: RunData) -> dict[str, np.ndarray]:
     """Chilling and deterrence per day (real people): the fear-off run's counts less the run's."""
-    national, without = counts.sum(axis=1), counterfactual.sum(axis=1)
-    return {name: sum(without[:, INDEX[c]] - national[:, INDEX[c]] for c in names) * scale
+    national, without = data.counts.sum(axis=1), counterfactual.counts.sum(axis=1)
+    index = {name: i for i, name in enumerate(data.counter_names)}
+    return {name: sum(without[:, index[c]] - national[:, index[c]] for c in names) * data.scale
             for name, names in DAILY_DIFFERENCES.items()}
 
 
-def _chilling(rows: Rows, per_region: np.ndarray, cf: np.ndarray | None, t: Tallies) -> None:
+def _chilling(rows: Rows, per_region: Flows, cf: Flows | None, t: Tallies) -> None:
     for metric, names in (("posts_not_made", ("posts_lawful", "posts_against_line")),
                           ("lawful_posts_not_made", ("posts_lawful",)),
                           ("posts_against_line_not_made", ("posts_against_line",))):
@@ -348,7 +367,7 @@ def _chilling(rows: Rows, per_region: np.ndarray, cf: np.ndarray | None, t: Tall
                                 t)
 
 
-def _deterrence(rows: Rows, per_region: np.ndarray, cf: np.ndarray | None, t: Tallies) -> None:
+def _deterrence(rows: Rows, per_region: Flows, cf: Flows | None, t: Tallies) -> None:
     offences = tuple(f"acts_{k}" for k in OFFENCES)
     _against_counterfactual(rows, "deterrence", "offences_prevented", "offences_prevented",
                             per_region, cf, offences, t)

@@ -1,10 +1,12 @@
 """Sampled lives: every event of a cohort of citizens, day by day, with what was wrong in it.
 
 The cohort is the ``audit.cohort_size`` citizens with the smallest draws of the ``cohort.pick``
-stream: a function of the seed alone, so the same for any chunk size or thread count. The day
-loop pays one step per chunk that copies the members' acts, records and attempts out of the
-workers' buffers (which the next chunk overwrites); at the end of the day everything else is
-read from the stages' arrays and compared with the day before, for the members only.
+stream: a function of the seed alone, so the same for any chunk size or thread count. It is a
+read-only observer: it declares what it reads of the state (``Cohort.READS``) and gets a view of
+it, never a stage. The day loop pays one step per chunk that copies the members' acts, records
+and attempts out of the workers' buffers (which the next chunk overwrites); at the end of the day
+everything else is read from the state's arrays and compared with the day before, for the
+members only.
 
 Each event is a row (``citizen``, ``date``, ``kind``, ``detail``, ``wrongful``). Kinds: profile,
 act, observed, false_record, registry, score, grade, sanction, blocked, reward, attempt, family,
@@ -15,20 +17,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 from numba import njit
 
-from ..stages import consequences as cq
+from ..language.scenario import Scenario
+from ..stages.consequences import Standing, standings
 from ..world import codes
-from ..world.counters import ACT_KINDS, CONTENT_TYPES
+from ..world.codes import ACT_KINDS, CONTENT_TYPES
 from ..world.population import AGE_BANDS, URBAN
 from ..world.rng import bits53, stream_key, threshold, uniform_array
-
-if TYPE_CHECKING:
-    from ..runner.simulation import Simulation
+from ..world.state import View
+from ..world.today import Today
 
 SCHEMA = pa.schema([("citizen", pa.int64()), ("date", pa.date32()), ("kind", pa.string()),
                     ("detail", pa.string()), ("wrongful", pa.bool_())])
@@ -47,11 +48,14 @@ LAWFUL_POST = "posted (lawful)"
 FEAR_JUMP = 0.05  # a rise of perceived risk in one day worth telling
 # attempts: (events bit, sanction bit, what was tried, reward bit, what the reward was)
 ATTEMPTS = (
-    (1 << codes.PLANE_TICKET, cq.PLANE, "plane ticket", cq.DISCOUNT, "plane ticket discounted"),
-    (1 << codes.TRAIN_TICKET, cq.TRAIN, "train ticket", cq.DISCOUNT, "train ticket discounted"),
-    (cq.EXIT_TRIP, cq.EXIT, "trip abroad", 0, ""),
-    (cq.JOB_APPLICATION, cq.JOB, "job application", cq.BETTER_JOBS, "offered a better job"),
-    (cq.CREDIT_APPLICATION, cq.CREDIT, "credit application", cq.EASY_CREDIT,
+    (1 << codes.PLANE_TICKET, codes.PLANE, "plane ticket", codes.DISCOUNT,
+     "plane ticket discounted"),
+    (1 << codes.TRAIN_TICKET, codes.TRAIN, "train ticket", codes.DISCOUNT,
+     "train ticket discounted"),
+    (codes.EXIT_TRIP, codes.EXIT, "trip abroad", 0, ""),
+    (codes.JOB_APPLICATION, codes.JOB, "job application", codes.BETTER_JOBS,
+     "offered a better job"),
+    (codes.CREDIT_APPLICATION, codes.CREDIT, "credit application", codes.EASY_CREDIT,
      "given easy credit"),
 )
 
@@ -137,7 +141,14 @@ STATUS_EVENTS = Events.of(
 class Cohort:
     """The members (sorted ids), today's captures, yesterday's state and the events so far."""
 
-    sim: Simulation  # whose stages are read
+    NAME = "cohort"
+    READS = ("region", "age", "flags", "income", "parent", "adopt", "acts", "records", "events",
+             "status", "court_day", "connected", "list_delay", "score", "true_score", "scored",
+             "cuts", "grade_of", "grade_names", "ties_term", "wrong_cause", "list_mask",
+             "grade_steps", "family", "life_rates", "life_keys", "risk")
+
+    view: View
+    score_min: int  # the lowest score, where the grade table starts
     ids: np.ndarray
     acts: np.ndarray
     records: np.ndarray
@@ -146,21 +157,21 @@ class Cohort:
     rows: list = field(default_factory=list)
 
     @classmethod
-    def build(cls, sim: Simulation, size: int, seed: int) -> Cohort:
-        ids = pick(sim.pop.size, size, seed)
+    def build(cls, view: View, sc: Scenario, seed: int) -> Cohort:
+        ids = pick(view.size, sc.audit.cohort_size, seed)
         m = ids.shape[0]
-        return cls(sim=sim, ids=ids, acts=np.zeros(m, np.int64), records=np.zeros(m, np.int64),
-                   events=np.zeros(m, np.int64))
+        return cls(view=view, score_min=sc.scoring.min, ids=ids, acts=np.zeros(m, np.int64),
+                   records=np.zeros(m, np.int64), events=np.zeros(m, np.int64))
 
-    def capture(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
+    def capture(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         """A phase-1 step after the others: the members' acts, records and attempts in lo..hi."""
         a, b = np.searchsorted(self.ids, (lo, hi))
         if a == b:
             return
         local = self.ids[a:b] - lo
-        self.acts[a:b] = scratch["acts"][local]
-        self.records[a:b] = scratch["records"][local]
-        self.events[a:b] = scratch["events"][local]
+        self.acts[a:b] = today.acts[local]
+        self.records[a:b] = today.records[local]
+        self.events[a:b] = today.events[local]
 
     def emit(self, day: int, where: np.ndarray, kind: str, detail: str | list[str],
              wrongful: bool | np.ndarray = False) -> None:
@@ -187,8 +198,8 @@ class Cohort:
                           events.wrong[col]))
 
     def end_day(self, day: int, date: dt.date) -> None:
-        """Today's events of every member, from the captures and the stages' arrays; parts
-        with nothing to tell today cost one test."""
+        """Today's events of every member, from the captures and the state's arrays; parts
+        with nothing to tell today cost one test (fear's: its risk is 0 where it is off)."""
         if self.ids.shape[0] == 0:
             return
         now = self.state(day)
@@ -208,40 +219,36 @@ class Cohort:
         if self.events.any():
             self.attempts(day, now)
         self.children(day, now)
-        if self.sim.fear is not None:
-            risk, before = now["risk"] / 65535.0, self.prev["risk"] / 65535.0
-            jump = risk - before >= FEAR_JUMP
-            if jump.any():
-                self.emit(day, jump, "fear", [f"perceived risk {x:.2f} -> {y:.2f}" for x, y in
-                                              zip(before[jump], risk[jump], strict=True)],
-                          (self.records & codes.WRONG_RECORDS) != 0)
+        risk, before = now["risk"] / 65535.0, self.prev["risk"] / 65535.0
+        jump = risk - before >= FEAR_JUMP
+        if jump.any():
+            self.emit(day, jump, "fear", [f"perceived risk {x:.2f} -> {y:.2f}" for x, y in
+                                          zip(before[jump], risk[jump], strict=True)],
+                      (self.records & codes.WRONG_RECORDS) != 0)
         self.prev = now
 
     def state(self, day: int) -> dict:
         """The members' standing at the end of today."""
-        sim, ids = self.sim, self.ids
-        reg, sc, con = sim.registry, sim.scoring, sim.consequences
-        pop = sim.pop
-        sanc, true_sanc, rewards = cq.standings(
-            ids, day, pop.region, pop.age, pop.adopt, reg.status, reg.court_day, sc.score,
-            sc.true_score, sc.scored, reg.connected, reg.list_delay, con.list_mask, sc.cuts,
-            con.steps)
-        parent = sim.pop.parent[ids]
-        family = np.where(parent >= 0, con.family[np.maximum(parent, 0)], 0).astype(np.int64)
-        lo = sim.scenario.scoring.min
-        return {"status": reg.status[ids].astype(np.int64),
-                "court_day": reg.court_day[ids].astype(np.int64),
-                "score": sc.score[ids].astype(np.int64),
-                "true": sc.true_score[ids].astype(np.int64),
-                "grade": sc.grade_of[sc.score[ids].astype(np.int64) - lo],
-                "true_grade": sc.grade_of[sc.true_score[ids].astype(np.int64) - lo],
-                "term": sc.ties_term[ids].astype(np.int64), "cause": sc.wrong_cause[ids],
+        v, ids = self.view, self.ids
+        sanc, true_sanc, rewards = standings(ids, day, Standing(
+            v.region, v.age, v.adopt, v.status, v.court_day, v.score, v.true_score, v.scored,
+            v.connected, v.list_mask, v.cuts, v.grade_steps, int(v.list_delay)))
+        parent = v.parent[ids]
+        family = np.where(parent >= 0, v.family[np.maximum(parent, 0)], 0).astype(np.int64)
+        lo, grade_of = self.score_min, v.grade_of
+        return {"status": v.status[ids].astype(np.int64),
+                "court_day": v.court_day[ids].astype(np.int64),
+                "score": v.score[ids].astype(np.int64),
+                "true": v.true_score[ids].astype(np.int64),
+                "grade": grade_of[v.score[ids].astype(np.int64) - lo],
+                "true_grade": grade_of[v.true_score[ids].astype(np.int64) - lo],
+                "term": v.ties_term[ids].astype(np.int64), "cause": v.wrong_cause[ids],
                 "sanc": sanc, "wrong": sanc & ~true_sanc, "rewards": rewards,
-                "family": family & ~cq.FAMILY_SANCTIONED,
-                "risk": sim.behaviour.risk[ids].astype(np.float64)}
+                "family": family & ~codes.FAMILY_SANCTIONED,
+                "risk": v.risk[ids].astype(np.float64)}
 
     def profiles(self) -> None:
-        pop, ids = self.sim.pop, self.ids
+        pop, ids = self.view, self.ids
         income = pop.income[np.where(pop.parent[ids] >= 0, pop.parent[ids], ids)]
         details = [f"{pop.regions.names[pop.region[i]]}, age {AGE_BANDS[pop.age[i]]}, "
                    f"{'urban' if pop.flags[i] & URBAN else 'rural'}, income decile {d + 1} of 10"
@@ -255,13 +262,13 @@ class Cohort:
         delisted = (lost & codes.LISTED) != 0
         paid = (self.acts & codes.PAY_DEBT) != 0
         shared = ((s & codes.LISTED) != 0) & (day - now["court_day"]
-                                              == self.sim.registry.list_delay)
+                                              == int(self.view.list_delay))
         word = ((s & ~before) | lost << LOST | np.where(delisted & paid, PAID_OFF, 0)
                 | np.where(delisted & ~paid, EXPIRED, 0) | np.where(shared, SHARED, 0))
         self.emit_words(day, word, STATUS_EVENTS)
 
     def scores(self, day: int, now: dict) -> None:
-        grades, prev = self.sim.scoring.grade_names, self.prev
+        grades, prev = self.view.grade_names.tolist(), self.prev
         term_moved = now["term"] != prev["term"]
         if term_moved.any():
             self.emit(day, term_moved, "score",
@@ -288,12 +295,12 @@ class Cohort:
         gained, lost = sanc & ~before, before & ~sanc
         if gained.any():
             self.emit(day, gained != 0, "sanction",
-                      [f"now under: {bit_names(int(gained[p]), cq.SANCTION_BIT)}"
+                      [f"now under: {bit_names(int(gained[p]), codes.SANCTION_BIT)}"
                        + (f" (wrongful: {self.cause(p, now)})" if wrong[p] & gained[p] else "")
                        for p in np.flatnonzero(gained)], (wrong & gained) != 0)
         if lost.any():
             self.emit(day, lost != 0, "sanction",
-                      [f"no longer under: {bit_names(int(b), cq.SANCTION_BIT)}"
+                      [f"no longer under: {bit_names(int(b), codes.SANCTION_BIT)}"
                        for b in lost[lost != 0]])
 
     def cause(self, p: int, now: dict) -> str:
@@ -326,21 +333,21 @@ class Cohort:
     def children(self, day: int, now: dict) -> None:
         """What the members who are children meet for their parents' standing."""
         f, before = now["family"], self.prev["family"]
-        barred = (f & cq.FAMILY_BARRED) != 0
-        wrong = (f & cq.FAMILY_WRONGFUL) != 0
-        was_barred = (before & cq.FAMILY_BARRED) != 0
+        barred = (f & codes.FAMILY_BARRED) != 0
+        wrong = (f & codes.FAMILY_WRONGFUL) != 0
+        was_barred = (before & codes.FAMILY_BARRED) != 0
         if (barred != was_barred).any():
             self.emit(day, barred & ~was_barred, "family",
                       "barred from top schools for a parent's list or grade", wrong)
             self.emit(day, ~barred & was_barred, "family", "no longer barred from top schools")
-        con = self.sim.consequences
-        applies = (self.sim.pop.parent[self.ids] >= 0) & draws_below(
-            con.life_keys[3], self.ids, day, threshold(con.life_p[3]))
+        v = self.view
+        applies = (v.parent[self.ids] >= 0) & draws_below(
+            v.life_keys[3], self.ids, day, threshold(v.life_rates[3]))
         if not applies.any():
             return
         self.emit(day, applies & barred, "blocked",
                   "top school refused for a parent's standing", wrong)
-        favoured = applies & ~barred & ((f & cq.FAMILY_FAVOURED) != 0)
+        favoured = applies & ~barred & ((f & codes.FAMILY_FAVOURED) != 0)
         self.emit(day, favoured, "reward", "admitted to a top school for a parent's grade")
         self.emit(day, applies & ~barred & ~favoured, "attempt", "applied to a top school")
 

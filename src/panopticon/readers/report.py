@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from ..language.published import SERIES, Target, load_targets
 from ..observers.audit import SCHEMA as AUDIT_SCHEMA
-from ..world.counters import ACT_KINDS
+from ..world.codes import ACT_KINDS
 from .provenance import describe, scenario_changed
 from .results import BANDS, model_series, split_seeds, write_atomic
 from .runfolder import open_run

@@ -33,7 +33,6 @@ from ..language.published import (
 from ..observers.audit import audit_table, daily_differences, headline
 from ..runner.cost import disk_bytes
 from ..runner.rundata import RunData
-from ..world.counters import INDEX, NAMES
 from .outfolder import (
     check_folder,
     remove_stale,
@@ -49,10 +48,11 @@ BANDS: dict[str, float] = {"p05": 5.0, "median": 50.0, "p95": 95.0}
 def counter_columns(data: RunData, counts: np.ndarray) -> dict[str, np.ndarray]:
     """Counters of ``counts`` ([..., counter]) as named columns in real people."""
     cols: dict[str, np.ndarray] = {}
-    citizens = np.maximum(counts[..., INDEX["citizens"]], 1)
-    scored = np.maximum(counts[..., INDEX["scored_citizens"]], 1)
-    for name in NAMES:
-        values = counts[..., INDEX[name]]
+    index = {name: i for i, name in enumerate(data.counter_names)}
+    citizens = np.maximum(counts[..., index["citizens"]], 1)
+    scored = np.maximum(counts[..., index["scored_citizens"]], 1)
+    for name, i in index.items():
+        values = counts[..., i]
         if name in UNSCALED:  # means: scores over the scored citizens, risk over all
             cols[name.replace("_sum", "_mean").replace("score_mean", "mean_score")] = (
                 values / (scored if "score" in name else citizens))
@@ -72,7 +72,7 @@ def timeseries(data: RunData) -> pa.Table:
     chilling and deterrence per day where the fear-off run was made."""
     cols = counter_columns(data, data.counts.sum(axis=1))
     if data.counterfactual is not None:
-        cols |= daily_differences(data.counts, data.counterfactual.counts, data.scale)
+        cols |= daily_differences(data, data.counterfactual)
     for name, daily in CUMULATIVE_COLUMNS.items():
         cols[name] = np.cumsum(cols[daily])
     cols["travel_purchases_blocked"] = (cols["flight_purchases_blocked"]
@@ -180,14 +180,13 @@ def _model_band(values: list[float | None]) -> dict[str, float | None]:
 
 def audit(data: RunData) -> pa.Table:
     """The run's audit table; chilling and deterrence where its fear-off twin was run."""
-    cf = data.counterfactual
-    return audit_table(data.counts, data.tallies, data.scale, None if cf is None else cf.counts)
+    return audit_table(data)
 
 
 def audit_headline(data: RunData, table: pa.Table) -> list[dict]:
     """The audit's headline figures, beside the fear-off run's where it was run."""
     cf = data.counterfactual
-    return headline(table, None if cf is None else audit_table(cf.counts, cf.tallies, cf.scale))
+    return headline(table, None if cf is None else audit_table(cf))
 
 
 def summary(data: RunData, ts: pa.Table, audit_figures: list[dict],
@@ -200,7 +199,7 @@ def summary(data: RunData, ts: pa.Table, audit_figures: list[dict],
         "train_purchases_blocked", "train_people_blocked", "travel_purchases_blocked",
         "children_barred", "listed_stock")}
     sc = data.scenario
-    citizens = int(data.counts[0, :, INDEX["citizens"]].sum())
+    citizens = int(data.counts[0, :, data.counter_names.index("citizens")].sum())
     facts = {
         "scenario": sc.name, "seed": data.seed, "start": sc.start.isoformat(),
         "end": sc.end.isoformat(), "days": sc.days, "citizens": citizens,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..language.scenario import Scenario, province_codes
-from ..world.counters import N_COUNTERS
+from ..stages import N_COUNTERS
 
 GiB = 1 << 30
 # Measured: the interpreter with NumPy, Numba, pyarrow and the compiled kernels (350 MiB for a

@@ -14,6 +14,7 @@ from numba import njit
 
 from ..world.engine import DEFAULT_CHUNK, Engine
 from ..world.rng import bits53, chance, stream_key, threshold
+from ..world.today import Today
 
 START_SCORE = 1000
 DETECT_P = 0.3
@@ -90,7 +91,7 @@ def run_drift(
     with Engine(n, 1, 2, chunk_size=chunk_size, threads=threads) as engine:
         for day in range(days):
 
-            def step(lo: int, hi: int, acc: np.ndarray, scratch: dict, day: int = day) -> None:
+            def step(lo: int, hi: int, acc: np.ndarray, today: Today, day: int = day) -> None:
                 drift_step(score[lo:hi], p_thr[lo:hi], black[lo:hi], lo, day, *keys, acc)
 
             totals = engine.run_day([[step]])[0]

@@ -27,6 +27,7 @@ class RunData:
     seed: int
     dates: list[dt.date]
     counts: np.ndarray  # int64 [day, region, counter], simulated citizens
+    counter_names: tuple[str, ...]  # the counters' names, in the order of counts' last axis
     scale: float
     region_codes: list[str]
     region_names: list[str]

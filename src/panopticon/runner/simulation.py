@@ -1,10 +1,14 @@
 """The simulated day, stage after stage, over the whole calendar of a scenario.
 
-Phase 1 runs behaviour, sensing, registry, scoring, consequences and (where the scenario has it)
-fear on each chunk in turn (the chunk stays in cache), then copies the cohort's part of the day;
-phase 2 lets children meet their parents' standing, which phase 1 settled for every parent. The
-daily counters, ``[day, region, counter]``, are the run's raw result; the audit's tallies by group
-and the cohort's events are taken from the stages' arrays.
+The loop knows the stages only through their contract (:mod:`panopticon.world.state`): it builds
+the population's state, the stages of ``stages.STAGES`` in the order of the day, each with its
+view of the state, and the observers; each day every active stage starts the day, then the
+phases run over chunks of citizens (phase k: each stage's k-th step, in order; the cohort's
+capture ends phase 1), then stages may add to their counters. Phase 1 runs behaviour, sensing,
+registry, scoring, consequences and (where the scenario has it) fear on each chunk in turn (the
+chunk stays in cache); phase 2 lets children meet their parents' standing, which phase 1 settled
+for every parent. The daily counters, ``[day, region, counter]``, are the run's raw result; the
+audit's tallies by group, the ranking and the cohort's events are read from the state.
 """
 
 from __future__ import annotations
@@ -16,21 +20,24 @@ from collections.abc import Callable
 import numpy as np
 
 from ..language.scenario import Scenario
-from ..observers.audit import tally
+from ..observers.audit import Audit, tally
 from ..observers.cohort import Cohort
-from ..stages.behaviour import Behaviour
-from ..stages.company import Company
-from ..stages.consequences import Consequences
-from ..stages.fear import Fear
-from ..stages.registry import Registry
-from ..stages.scoring import Scoring
-from ..stages.sensing import Sensing
+from ..observers.ranking import Ranking, ranking
+from ..stages import COUNTERS, N_COUNTERS, STAGES
 from ..world import population as population_mod
-from ..world.counters import N_COUNTERS
-from ..world.engine import DEFAULT_CHUNK, Engine
+from ..world.engine import DEFAULT_CHUNK, Engine, Step
+from ..world.state import Bound, Stage, State, View
 from .rundata import RunData
 
 Progress = Callable[[int, int], None]
+NO_COUNTERS = slice(0, 0)
+
+
+def phases(stages: list[Stage], views: dict[str, View]) -> list[list[Step]]:
+    """Phase k: the k-th method of each stage's STEPS, in the order of the stages."""
+    return [[Bound(getattr(s, s.STEPS[k]), views[s.NAME], COUNTERS.spans[s.NAME])
+             for s in stages if len(s.STEPS) > k and s.STEPS[k]]
+            for k in range(max((len(s.STEPS) for s in stages), default=0))]
 
 
 class Simulation:
@@ -43,27 +50,22 @@ class Simulation:
         self.chunk_size = chunk_size
         self.threads = threads
         self.pop = population_mod.build(scenario.population, self.seed)
+        self.state = State(self.pop, self.seed)
+        self.views = {user.NAME: self.state.view(user) for user in (*STAGES, Cohort, Audit,
+                                                                     Ranking)}
+        self.state.check()
         first = scenario.on(scenario.start)  # the stages start on the first day's values
-        self.registry = Registry.build(first, self.pop, self.seed)
-        self.behaviour = Behaviour.build(first, self.pop, self.registry.status, self.seed)
-        self.sensing = Sensing.build(first, self.pop, self.seed)
-        self.scoring = Scoring.build(first, self.pop, self.seed)
-        self.consequences = Consequences.build(first, self.pop, self.behaviour,
-                                               self.registry, self.scoring, self.seed)
-        self.company = Company.build(first, self.pop, self.registry, self.scoring, self.seed)
-        self.fear = Fear.build(first, self.pop, self.behaviour, self.sensing,
-                               self.consequences, self.company, self.seed)
-        self.stages = (self.behaviour, self.sensing, self.registry, self.scoring,
-                       self.consequences, *((self.fear,) if self.fear is not None else ()))
-        self.cohort = Cohort.build(self, scenario.audit.cohort_size, self.seed)
-        capture = [self.cohort.capture] if self.cohort.ids.shape[0] else []
-        self.phases = [[*(s.step for s in self.stages), *capture],
-                       [self.consequences.family_step]]
+        self.stages = {cls.NAME: cls.build(first, self.seed, self.views[cls.NAME])
+                       for cls in STAGES}
+        self.active = [s for s in self.stages.values() if s.active()]
+        self.cohort = Cohort.build(self.views[Cohort.NAME], scenario, self.seed)
+        self.phases = phases(self.active, self.views)
+        if self.cohort.ids.shape[0]:
+            self.phases[0].append(Bound(self.cohort.capture, self.views[Cohort.NAME],
+                                        NO_COUNTERS))
 
     def bytes_per_citizen(self) -> float:
-        arrays = {id(v): v for stage in (self.pop, *self.stages) for v in vars(stage).values()
-                  if isinstance(v, np.ndarray) and v.shape[:1] == (self.pop.size,)}.values()
-        return sum(a.nbytes for a in arrays) / self.pop.size
+        return self.state.bytes_per_citizen()
 
     def run(self, progress: Progress | None = None) -> RunData:
         sc = self.scenario
@@ -75,21 +77,22 @@ class Simulation:
         with Engine(self.pop.size, n_regions, N_COUNTERS, self.chunk_size, self.threads) as eng:
             for day, date in enumerate(dates):
                 today = sc.on(date)  # each schedule's value on the day (the same object while
-                self.company.start_day(day, date, today)  # none changes); on yesterday's standing
-                for stage in self.stages:
+                for stage in self.active:  # none changes)
                     stage.start_day(day, date, today)
                 counts[day] = eng.run_day(self.phases)
-                self.company.add_counts(counts[day])
+                for stage in self.active:
+                    stage.end_day(counts[day][:, COUNTERS.spans[stage.NAME]])
                 self.cohort.end_day(day, date)
-                cameras[day] = self.sensing.cameras
+                cameras[day] = self.state.read("cameras")
                 if progress is not None:
                     progress(day + 1, sc.days)
         return RunData(
-            scenario=sc, seed=self.seed, dates=dates, counts=counts, scale=self.pop.scale,
+            scenario=sc, seed=self.seed, dates=dates, counts=counts,
+            counter_names=COUNTERS.names, scale=self.pop.scale,
             region_codes=self.pop.regions.codes, region_names=self.pop.regions.names,
-            grade_names=self.scoring.grade_names, cameras=cameras,
-            ranking=self.scoring.ranking(), wall_seconds=time.perf_counter() - started,
+            grade_names=self.state.read("grade_names").tolist(), cameras=cameras,
+            ranking=ranking(self.views[Ranking.NAME], sc),
+            wall_seconds=time.perf_counter() - started,
             bytes_per_citizen=self.bytes_per_citizen(), chunk_size=self.chunk_size,
-            threads=self.threads,
-            tallies=tally(self.pop, self.registry.history, self.consequences.history),
+            threads=self.threads, tallies=tally(self.views[Audit.NAME]),
             cohort=self.cohort.table(sc.start))

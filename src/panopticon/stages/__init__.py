@@ -1,6 +1,21 @@
-"""The model's stages, one per step of the simulated day: behaviour, sensing, registry, scoring,
-company (bad company), consequences, fear.
+"""The model's stages, one per step of the simulated day: behaviour, sensing, registry, company
+(bad company), scoring, consequences, fear; in that order, the order of the day.
 
-Imports ``language`` and ``world``. Where it still crosses: stages read one another's objects
-(consequences reads behaviour, registry and scoring; fear writes into behaviour's risk array).
+Imports ``language`` and ``world`` only: no stage imports or holds another; they hand each other
+declared arrays through the run's state (``world.state``). The run's counters are the stages'
+declared ``COUNTERS`` in the order of the day.
 """
+
+from ..world.counters import Counters
+from .behaviour import Behaviour
+from .company import Company
+from .consequences import Consequences
+from .fear import Fear
+from .registry import Registry
+from .scoring import Scoring
+from .sensing import Sensing
+
+STAGES = (Behaviour, Sensing, Registry, Company, Scoring, Consequences, Fear)
+COUNTERS = Counters.of((stage.NAME, stage.COUNTERS) for stage in STAGES)
+INDEX = COUNTERS.index
+N_COUNTERS = len(COUNTERS.names)

@@ -12,21 +12,25 @@ citizens without branches (so it vectorises); only the few draws under the bound
 citizen's propensity drawn and the exact comparison made. The outcome is the very draw of
 ``chance(key, citizen, day, rate x propensity)``, at a fraction of the cost.
 
-Perceived risk (fear.py) multiplies offence and debt kinds' rates and posting by factors of at
-most 1, so the bounds hold; posts, whose candidates are final, are then checked against a
-per-citizen threshold from a 256-entry table indexed by risk, in a second pass.
+Perceived risk (fear's ``risk``) multiplies deterred kinds' rates and posting by factors of at
+most 1 (fear's tables by risk in 256ths), so the bounds hold; posts, whose candidates are final,
+are then checked against a per-citizen threshold from a 256-entry table indexed by risk, in a
+second pass.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from ..language.scenario import Scenario
 from ..world.codes import (
+    ACT_KINDS,
+    CONTENT_TYPES,
     DEBT_DEFAULT,
     IN_DEFAULT,
     JUDGED,
@@ -39,9 +43,7 @@ from ..world.codes import (
     POST_TYPE_SHIFT,
     TAX_CASE,
 )
-from ..world.counters import ACT_KINDS, CONTENT_TYPES, INDEX, act_counter
-from ..world.engine import RegionRuns, scratch_array
-from ..world.population import CHILD, URBAN, Population, adoption_threshold
+from ..world.population import CHILD, URBAN, adoption_threshold
 from ..world.rng import (
     EXP_QUANTILES,
     bits53,
@@ -50,6 +52,8 @@ from ..world.rng import (
     stream_key,
     threshold,
 )
+from ..world.state import Stage, View
+from ..world.today import Today
 
 WHO = {"everyone": 0, "adults": 1, "internet_users": 2, "payment_users": 3}
 # Which fixed trait scales each act kind's rate.
@@ -61,13 +65,17 @@ TRAIT_OF = {
 }
 TRAIT_STREAMS = ("trait.offence", "trait.debt", "trait.civic", "trait.travel", "trait.dissent")
 URBAN_TRAVEL, RURAL_TRAVEL = 1.3, 0.5  # assumption: town dwellers travel more (mean about 1)
-C_CITIZENS, C_CHILDREN = INDEX["citizens"], INDEX["children"]
-C_INTERNET, C_PAYMENT = INDEX["internet_users"], INDEX["payment_users"]
-C_ACT0 = act_counter("acts", ACT_KINDS[0])
-C_AGAINST, C_DEBT_PAID, C_TAX_PAID, C_LAWFUL = (INDEX[n] for n in (
-    "posts_against_line", "debts_paid", "taxes_paid", "posts_lawful"))
-C_POSTS_T0, C_AGAINST_T0 = (INDEX[f"{n}_{CONTENT_TYPES[0]}"]
-                            for n in ("posts", "posts_against_line"))
+# the population's counts, then acts committed (ground truth), by kind and by content type
+COUNTERS = (
+    "citizens", "children", "internet_users", "payment_users",
+    *(f"acts_{k}" for k in ACT_KINDS),
+    "posts_against_line", "posts_lawful", "debts_paid", "taxes_paid",
+    *(f"posts_{t}" for t in CONTENT_TYPES), *(f"posts_against_line_{t}" for t in CONTENT_TYPES))
+C_CITIZENS, C_CHILDREN, C_INTERNET, C_PAYMENT, C_ACT0, C_AGAINST, C_LAWFUL, C_DEBT_PAID, \
+    C_TAX_PAID, C_POSTS_T0, C_AGAINST_T0 = (COUNTERS.index(n) for n in (
+        "citizens", "children", "internet_users", "payment_users", f"acts_{ACT_KINDS[0]}",
+        "posts_against_line", "posts_lawful", "debts_paid", "taxes_paid",
+        f"posts_{CONTENT_TYPES[0]}", f"posts_against_line_{CONTENT_TYPES[0]}"))
 N_TYPES = len(CONTENT_TYPES)
 N_KINDS = len(ACT_KINDS)
 ALWAYS = 1 << 53  # a bound that every 53-bit draw is below
@@ -99,6 +107,46 @@ def trait(t, trait_keys, i, income, flags):
         return 1.0
     e = exponential(trait_keys[t], i, 0)
     return e * travel_factor(income, flags) if t == TRAVEL else e
+
+
+class ActParams(NamedTuple):
+    """Behaviour's values from the scenario: per act kind its rate, bound, group and trait; the
+    content types of posts; paying; the streams of draws."""
+
+    rates: np.ndarray  # per act kind, the daily rate
+    bounds: np.ndarray  # act_bounds of the rates
+    who_masks: np.ndarray  # per WHO group, the act kinds open to it
+    trait_of: np.ndarray  # per act kind, the trait that scales it
+    act_keys: np.ndarray
+    trait_keys: np.ndarray
+    k_against: np.uint64
+    k_pay: np.uint64
+    k_tax: np.uint64
+    k_type: np.uint64
+    type_cuts: np.ndarray  # draw thresholds of the cumulative shares of content types
+    against_shares: np.ndarray  # per content type, mean share of posts against the line
+    against_bound: int  # the bound of the against-the-line draw, as act_bounds
+    pay_rates: np.ndarray  # settle, comply, pay-when-listed: per day
+    tax_pay_rate: float
+
+
+class ActArrays(NamedTuple):
+    """One chunk's arrays and buffers; today's adoption thresholds; fear's tables."""
+
+    region: np.ndarray
+    age: np.ndarray
+    flags: np.ndarray
+    income: np.ndarray
+    adopt: np.ndarray
+    status: np.ndarray  # registry's, read to decide on paying
+    risk: np.ndarray  # fear's perceived risk, in 65535ths
+    acts: np.ndarray  # today's, made here
+    todo: np.ndarray
+    adoption: np.ndarray  # today's adoption thresholds: [internet users, payment users]
+    deterrence: np.ndarray  # fear's multiplier of deterred rates, by risk in 256ths
+    chilling: np.ndarray  # fear's multiplier of posting, by risk in 256ths
+    chilling_against: np.ndarray  # fear's multiplier of the against-the-line share
+    deterred: np.ndarray  # per act kind, 1 if fear deters it
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -137,6 +185,8 @@ def resolve(i, day, bits, s, income, flags, r8, rates, trait_of, act_keys, trait
     citizen's disposition. ``r8`` is the citizen's perceived risk in 256ths: deterred kinds'
     rates are multiplied by ``deter[r8]`` and the against-the-line share of posts by
     ``against_ratio[r8]`` (all 1.0 with fear off, which leaves every product unchanged).
+    Called once per citizen with a rare candidate: it takes arrays one by one, as a tuple of
+    arrays passed per citizen costs a reference count per array.
     """
     for k in range(N_KINDS):
         if bits >> k & 1 and trait_of[k] != NONE:
@@ -159,6 +209,15 @@ def resolve(i, day, bits, s, income, flags, r8, rates, trait_of, act_keys, trait
 
 
 @njit(cache=True, nogil=True, inline="always")
+def post_thresholds(rate, chilling):
+    """Posts' draw threshold by perceived risk in 256ths: the rate chilled by fear's table."""
+    out = np.empty(chilling.shape[0], np.int64)
+    for r in range(chilling.shape[0]):
+        out[r] = threshold(rate * chilling[r])
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always")
 def chill_posts(first, day, risk, post_lut, k_post, acts, posts_by_type):
     """Drop the posts whose draw is above the poster's threshold chilled by perceived risk
     (``post_lut`` by risk in 256ths; its entry 0 is the unchilled bound), and their counts."""
@@ -170,14 +229,16 @@ def chill_posts(first, day, risk, post_lut, k_post, acts, posts_by_type):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def draw_run(first, day, age, adopt, status, risk, who_masks, internet_thr, payment_thr, bounds,
-             post_lut, act_keys, k_against, against_bound, k_type, type_cuts, acts, acc_r):
+def draw_run(first, day, age, adopt, status, risk, adoption, post_lut, p, acts, acc_r):
     """Candidates of a run's citizens into ``acts``; count users and posts (by content type).
 
     Eligibility is computed with masks, not branches, and the arrays are the run's own views
     (indexed from 0), so that the loop vectorises.
     """
+    who_masks, bounds, act_keys, k_against, against_bound, k_type, type_cuts = (
+        p.who_masks, p.bounds, p.act_keys, p.k_against, p.against_bound, p.k_type, p.type_cuts)
     everyone, adults, internet, payment = who_masks[0], who_masks[1], who_masks[2], who_masks[3]
+    internet_thr, payment_thr = adoption[0], adoption[1]
     children = online_users = paying_users = 0
     by_type0 = by_type1 = by_type2 = by_type3 = 0  # scalars, not an array: the loop vectorises
     for j in range(age.shape[0]):
@@ -200,7 +261,7 @@ def draw_run(first, day, age, adopt, status, risk, who_masks, internet_thr, paym
         by_type3 += np.int64(ctype == 3)
     posts_by_type = np.array([by_type0, by_type1, by_type2, by_type3])
     if post_lut[0] != post_lut[-1]:  # chilling on: a second pass, so the first stays vectorised
-        chill_posts(first, day, risk, post_lut, act_keys[ONLINE_POST], acts, posts_by_type)
+        chill_posts(first, day, risk, post_lut, p.act_keys[ONLINE_POST], acts, posts_by_type)
     acc_r[C_CITIZENS] += age.shape[0]
     acc_r[C_CHILDREN] += children
     acc_r[C_INTERNET] += online_users
@@ -225,63 +286,42 @@ def rare_citizens(lo, hi, acts, status, todo):
 
 
 @njit(cache=True, nogil=True)
-def act_kernel(first, day, runs, region, age, flags, income, adopt, status, risk, rates, bounds,
-               who_masks, trait_of, act_keys, trait_keys, k_against, k_pay, k_tax, internet_thr,
-               payment_thr, against_shares, against_bound, k_type, type_cuts, pay_rates,
-               tax_pay_rate, post_lut, deterred, deter, against_ratio, acts, todo, acc):
-    """Draw today's acts for one chunk into ``acts`` (bits of codes.ACT_BIT and extras).
+def act_kernel(first, day, runs, a, p, acc):
+    """Draw today's acts for one chunk into ``a.acts`` (bits of codes.ACT_BIT and extras).
 
     Per run of citizens of one region: candidates for everyone, then exact acts (and counts)
-    for the few citizens with a rare candidate or a case. ``todo`` is a buffer of chunk size.
+    for the few citizens with a rare candidate or a case (listed in ``a.todo``).
     """
+    acts, status, risk, todo, income, flags = a.acts, a.status, a.risk, a.todo, a.income, a.flags
+    rates, trait_of, act_keys, trait_keys, against_shares, pay_rates = (
+        p.rates, p.trait_of, p.act_keys, p.trait_keys, p.against_shares, p.pay_rates)
+    deterred, deter, against_ratio = a.deterred, a.deterrence, a.chilling_against
+    post_lut = post_thresholds(p.rates[ONLINE_POST], a.chilling)
     counts = np.zeros(COUNTED.shape[0], np.int64)
     against_by_type = np.zeros(N_TYPES, np.int64)
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
-        acc_r = acc[region[lo]]
-        posts = draw_run(first + lo, day, age[lo:hi], adopt[lo:hi], status[lo:hi], risk[lo:hi],
-                         who_masks, internet_thr, payment_thr, bounds, post_lut, act_keys,
-                         k_against, against_bound, k_type, type_cuts, acts[lo:hi], acc_r)
+        acc_r = acc[a.region[lo]]
+        posts = draw_run(first + lo, day, a.age[lo:hi], a.adopt[lo:hi], status[lo:hi],
+                         risk[lo:hi], a.adoption, post_lut, p, acts[lo:hi], acc_r)
         counts[:] = 0
         against_by_type[:] = 0
         for t in range(rare_citizens(lo, hi, acts, status, todo)):
             j = todo[t]
-            a = resolve(first + j, day, np.int64(acts[j]), np.int64(status[j]), income[j],
+            b = resolve(first + j, day, np.int64(acts[j]), np.int64(status[j]), income[j],
                         flags[j], np.int64(risk[j] >> 8), rates, trait_of, act_keys, trait_keys,
-                        k_against, k_pay, k_tax, against_shares, pay_rates, tax_pay_rate,
-                        deterred, deter, against_ratio)
-            acts[j] = a
-            if a & POST_AGAINST:
-                against_by_type[a >> POST_TYPE_SHIFT & 3] += 1
-            a &= ~COMMON  # counted in draw_run
+                        p.k_against, p.k_pay, p.k_tax, against_shares, pay_rates,
+                        p.tax_pay_rate, deterred, deter, against_ratio)
+            acts[j] = b
+            if b & POST_AGAINST:
+                against_by_type[b >> POST_TYPE_SHIFT & 3] += 1
+            b &= ~COMMON  # counted in draw_run
             for c in range(COUNTED.shape[0]):
-                counts[c] += a >> COUNTED[c] & 1
+                counts[c] += b >> COUNTED[c] & 1
         for c in range(COUNTED.shape[0]):
             acc_r[COUNTER_OF[c]] += counts[c]
         acc_r[C_AGAINST_T0:C_AGAINST_T0 + N_TYPES] += against_by_type
         acc_r[C_LAWFUL] += posts - counts[N_KINDS]  # counts[N_KINDS]: posts against the line
-
-
-def fear_tables(sc: Scenario, rates: np.ndarray, trait_of: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per perceived risk in 256ths (r = r8 / 255): posts' draw threshold, the multiplier of
-    deterred rates, the multiplier of the against-the-line share of posts; and per kind, 1 if
-    fear deters it (offence and debt kinds). Fear off: the plain threshold and 1.0 throughout.
-    """
-    f = sc.fear if sc.fear is not None and sc.fear.enabled else None
-    r = np.arange(256) / 255.0
-    post_rate = rates[ONLINE_POST]
-    if f is None:
-        post = np.full(256, threshold(post_rate), np.int64)
-        deter = ratio = np.ones(256)
-    else:
-        lawful = 1.0 - f.chilling * r
-        post = np.array([threshold(post_rate * m) for m in lawful], np.int64)
-        deter = 1.0 - f.deterrence * r
-        ratio = np.where(lawful > 0.0, (1.0 - f.chilling_against * r) / np.maximum(lawful, 1e-300),
-                         0.0)
-    deterred = np.isin(trait_of, (OFFENCE, DEBT)).astype(np.int64)
-    return post, np.ascontiguousarray(deter), np.ascontiguousarray(ratio), deterred
 
 
 def act_rates(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
@@ -304,107 +344,85 @@ def content_tables(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
     return cuts, np.array(list(sc.speech.against_shares().values()))
 
 
-def rate_tables(sc: Scenario, pop: Population, trait_of: np.ndarray) -> dict:
-    """Behaviour's parameters that follow the scenario's rates, shares and probabilities, which
-    may change from day to day (schedules): set at build and whenever the day's scenario does."""
-    rates, _ = act_rates(sc)
-    type_cuts, against_shares = content_tables(sc)
-    post_lut, deter, against_ratio, deterred = fear_tables(sc, rates, trait_of)
-    return {
-        "sc": sc, "rates": rates, "bounds": act_bounds(rates, trait_of, pop),
-        "type_cuts": type_cuts, "against_shares": against_shares,
-        "against_bound": threshold(min(1.0, against_shares.max() * float(EXP_QUANTILES.max()))),
-        "pay_rates": np.array([sc.court.settle_rate, sc.court.comply_rate,
-                               sc.court.pay_rate_listed]),
-        "tax_pay_rate": sc.tax.pay_rate, "post_lut": post_lut, "deterred": deterred,
-        "deter": deter, "against_ratio": against_ratio}
-
-
 def who_masks(who: np.ndarray) -> np.ndarray:
     """Per group of WHO, the bits of the act kinds open to that group."""
     return np.array([sum(1 << k for k in range(len(who)) if who[k] == w)
                      for w in range(len(WHO))], dtype=np.int64)
 
 
-def act_bounds(rates: np.ndarray, trait_of: np.ndarray, pop: Population) -> np.ndarray:
-    """Per kind, a draw threshold no citizen's exact one exceeds: exact for untraited kinds."""
+def act_bounds(rates: np.ndarray, trait_of: np.ndarray, top_income: int) -> np.ndarray:
+    """Per kind, a draw threshold no citizen's exact one exceeds: exact for untraited kinds;
+    ``top_income`` is the highest income decile of the population."""
     top = float(EXP_QUANTILES.max())
-    travel = max(travel_factor(pop.income.max(initial=0), f) for f in (0, URBAN))
+    travel = max(travel_factor(top_income, f) for f in (0, URBAN))
     largest = {OFFENCE: top, DEBT: top, CIVIC: top, TRAVEL: top * travel, NONE: 1.0}
     return np.array([threshold(rate) if t == NONE else
                      threshold(rate * largest[t]) if rate * largest[t] < 1.0 else ALWAYS
                      for rate, t in zip(rates, trait_of)], dtype=np.int64)
 
 
+def params(sc: Scenario, seed: int, top_income: int) -> ActParams:
+    """Behaviour's parameters from ``sc``; ``top_income`` as :func:`act_bounds`."""
+    rates, who = act_rates(sc)
+    trait_of = np.array([TRAIT_OF[k] for k in ACT_KINDS], dtype=np.int64)
+    type_cuts, against_shares = content_tables(sc)
+    return ActParams(
+        rates=rates, bounds=act_bounds(rates, trait_of, top_income), who_masks=who_masks(who),
+        trait_of=trait_of,
+        act_keys=np.array([stream_key(seed, f"act.{k}") for k in ACT_KINDS], np.uint64),
+        trait_keys=np.array([stream_key(seed, s) for s in TRAIT_STREAMS], np.uint64),
+        k_against=stream_key(seed, "act.online_post_line"),
+        k_pay=stream_key(seed, "act.pay_debt"), k_tax=stream_key(seed, "act.pay_tax"),
+        k_type=stream_key(seed, "act.post_type"), type_cuts=type_cuts,
+        against_shares=against_shares,
+        against_bound=threshold(min(1.0, against_shares.max() * float(EXP_QUANTILES.max()))),
+        pay_rates=np.array([sc.court.settle_rate, sc.court.comply_rate,
+                            sc.court.pay_rate_listed]),
+        tax_pay_rate=float(sc.tax.pay_rate))
+
+
 @dataclass
-class Behaviour:
+class Behaviour(Stage):
     """Act rates and eligibility from the scenario; today's adoption thresholds."""
 
-    sc: Scenario  # the scenario of the day its rates were taken from
-    pop: Population
-    status: np.ndarray  # registry's status bits, read to decide on paying
-    rates: np.ndarray
-    bounds: np.ndarray  # act_bounds of the rates
-    who_masks: np.ndarray  # per WHO group, the act kinds open to it
-    trait_of: np.ndarray
-    act_keys: np.ndarray
-    trait_keys: np.ndarray
-    k_against: np.uint64
-    k_pay: np.uint64
-    k_tax: np.uint64
-    k_type: np.uint64
-    type_cuts: np.ndarray  # draw thresholds of the cumulative shares of content types
-    against_shares: np.ndarray  # per content type, mean share of posts against the line
-    against_bound: int  # the bound of the against-the-line draw, as act_bounds
-    pay_rates: np.ndarray  # settle, comply, pay-when-listed: per day
-    tax_pay_rate: float
-    internet_points: list
-    payment_points: list
-    runs: RegionRuns
-    risk: np.ndarray  # uint16 perceived risk (in 65535ths), written by fear.py; zeros if off
-    post_lut: np.ndarray  # fear_tables
-    deterred: np.ndarray
-    deter: np.ndarray
-    against_ratio: np.ndarray
+    NAME = "behaviour"
+    OWNS = ("acts", "adoption")
+    READS = ("region", "age", "flags", "income", "adopt", "status", "risk", "deterrence",
+             "chilling", "chilling_against", "deterred")
+    COUNTERS = COUNTERS
+
+    view: View
+    seed: int
+    top_income: int  # the population's highest income decile (for the bounds of travel)
+    sc: Scenario | None = None
+    p: ActParams | None = None
     day: int = 0
-    thresholds: tuple[int, int] = field(default=(0, 0))
+    adoption: np.ndarray | None = None
 
     @classmethod
-    def build(cls, sc: Scenario, pop: Population, status: np.ndarray, seed: int) -> Behaviour:
-        trait_of = np.array([TRAIT_OF[k] for k in ACT_KINDS], dtype=np.int64)
-        return cls(
-            pop=pop, status=status, who_masks=who_masks(act_rates(sc)[1]), trait_of=trait_of,
-            act_keys=np.array([stream_key(seed, f"act.{k}") for k in ACT_KINDS], np.uint64),
-            trait_keys=np.array([stream_key(seed, s) for s in TRAIT_STREAMS], np.uint64),
-            k_against=stream_key(seed, "act.online_post_line"),
-            k_pay=stream_key(seed, "act.pay_debt"), k_tax=stream_key(seed, "act.pay_tax"),
-            k_type=stream_key(seed, "act.post_type"),
-            internet_points=sc.population.internet_users,
-            payment_points=sc.population.payment_users,
-            runs=RegionRuns(pop.region),
-            risk=np.zeros(pop.size, np.uint16),  # untouched zero pages while fear is off
-            **rate_tables(sc, pop, trait_of),
-        )
+    def build(cls, sc: Scenario, seed: int, view: View) -> Behaviour:
+        behaviour = cls(view=view, seed=seed, top_income=int(view.income.max(initial=0)))
+        behaviour.tune(sc)
+        return behaviour
+
+    def tune(self, sc: Scenario) -> None:
+        self.sc, self.p = sc, params(sc, self.seed, self.top_income)
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
-        if sc is not self.sc:
-            self.__dict__.update(rate_tables(sc, self.pop, self.trait_of))
+        """Today's adoption thresholds (published: who uses the internet and mobile payment)."""
         self.day = day
-        self.thresholds = (
-            adoption_threshold(self.internet_points, date, self.pop.regions),
-            adoption_threshold(self.payment_points, date, self.pop.regions),
-        )
+        if sc is not self.sc:
+            self.tune(sc)
+        regions = self.view.regions
+        self.adoption = np.array([
+            adoption_threshold(sc.population.internet_users, date, regions),
+            adoption_threshold(sc.population.payment_users, date, regions)], np.int64)
+        self.view.publish("adoption", self.adoption)
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
-        p = self.pop
-        acts = scratch_array(scratch, "acts", hi - lo, np.uint32)
-        todo = scratch_array(scratch, "todo", hi - lo, np.int32)
-        act_kernel(lo, self.day, self.runs(lo, hi), p.region[lo:hi],
-                   p.age[lo:hi], p.flags[lo:hi], p.income[lo:hi], p.adopt[lo:hi],
-                   self.status[lo:hi], self.risk[lo:hi], self.rates, self.bounds,
-                   self.who_masks, self.trait_of, self.act_keys, self.trait_keys, self.k_against,
-                   self.k_pay, self.k_tax, self.thresholds[0], self.thresholds[1],
-                   self.against_shares, self.against_bound, self.k_type, self.type_cuts,
-                   self.pay_rates, self.tax_pay_rate, self.post_lut, self.deterred, self.deter,
-                   self.against_ratio, acts, todo, acc)
-
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+        v, n = self.view, hi - lo
+        a = ActArrays(v.region[lo:hi], v.age[lo:hi], v.flags[lo:hi], v.income[lo:hi],
+                      v.adopt[lo:hi], v.status[lo:hi], v.risk[lo:hi], today.acts[:n],
+                      today.todo[:n], self.adoption, v.deterrence, v.chilling,
+                      v.chilling_against, v.deterred)
+        act_kernel(lo, self.day, v.runs(lo, hi), a, self.p, acc)

@@ -4,9 +4,10 @@ A sanction applies to a citizen on a list it names (the court list once shared w
 railways, and still while a paid listing awaits removal), or in a grade it names where the
 region's bureau is connected to the central database and the citizen is scored, from its start
 date. Each attempt (a ticket, a trip abroad, a job, credit) is counted, and so is each block, as
-an event and once per person. A block is wrongful where the citizen's true case (no stale listing, no wrong records)
-would not have been sanctioned; its cause is counted. Children are barred from top schools for
-their parent's standing, in a second phase that reads what the first wrote about the parents.
+an event and once per person. A block is wrongful where the citizen's true case (no stale
+listing, no wrong records) would not have been sanctioned; its cause is counted. Children are
+barred from top schools for their parent's standing, in a second phase that reads what the first
+wrote about the parents.
 
 Every citizen's standing (sanctions in force, on the record and on the true case) is worked out in
 a pass without branches, which vectorises; the few who attempt something today are then met one
@@ -17,66 +18,87 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from ..language.scenario import RewardKind, SanctionKind, Scenario
+from ..language.scenario import Scenario
 from ..world.codes import (
+    BETTER_JOBS,
     CAUSE_FALSE_FLAG,
     CAUSE_FALSE_MATCH,
     CAUSE_TIES,
+    CREDIT,
+    CREDIT_APPLICATION,
+    DISCOUNT,
+    EASY_CREDIT,
+    EVER_BETTER_JOB,
+    EVER_CREDIT,
+    EVER_DISCOUNT,
+    EVER_EASY_CREDIT,
+    EVER_EXIT,
+    EVER_INSTITUTION,
+    EVER_JOB,
+    EVER_PLANE,
+    EVER_SANCTIONED,
+    EVER_SCHOOL,
+    EVER_SCHOOL_WRONGFUL,
+    EVER_TRAIN,
+    EVER_WRONGLY_BLOCKED,
+    EVER_WRONGLY_SANCTIONED,
+    EXIT,
     EXIT_BAN,
+    EXIT_TRIP,
+    FAMILY_BARRED,
+    FAMILY_FAVOURED,
+    FAMILY_SANCTIONED,
+    FAMILY_WRONGFUL,
+    INSTITUTIONS,
+    INTERNET,
+    JOB,
+    JOB_APPLICATION,
     LISTED,
     LISTS,
+    MANAGEMENT,
     MISCONDUCT,
+    N_CUTS,
+    PLANE,
     PLANE_TICKET,
+    REWARD_BIT,
+    SANCTION_BIT,
+    SCHOOL,
     STALE,
+    TRAIN,
     TRAIN_TICKET,
+    is_scored,
 )
-from ..world.counters import INDEX
-from ..world.engine import nonzero_into, scratch_array
-from ..world.population import CHILD, MANAGER, Population
+from ..world.engine import nonzero_into
+from ..world.population import CHILD, MANAGER
 from ..world.rng import bits53, stream_key, threshold
-from .behaviour import Behaviour
-from .registry import Registry
-from .scoring import N_CUTS, Scoring, is_scored
+from ..world.state import Stage, View
+from ..world.today import Today
 
-SANCTION_BIT = {k: 1 << i for i, k in enumerate(SanctionKind.__args__)}  # type: ignore[attr-defined]
-REWARD_BIT = {k: 1 << i for i, k in enumerate(RewardKind.__args__)}  # type: ignore[attr-defined]
-PLANE, TRAIN, EXIT, SCHOOL, JOB, INTERNET, MANAGEMENT, CREDIT = (
-    SANCTION_BIT[k] for k in ("plane_ban", "train_ban", "exit_ban", "school_ban", "job_ban",
-                              "internet_throttle", "management_ban", "credit_denied"))
-DISCOUNT, EASY_CREDIT, BETTER_JOBS, INSTITUTIONS = (
-    REWARD_BIT[k] for k in ("transport_discount", "easy_credit", "better_jobs",
-                            "institution_access"))
 COURT_LIST, TAX_LIST, MISCONDUCT_LIST = (LISTS.index(n) for n in LISTS)
-# history bits: what a citizen has met at least once (distinct people, for the audit)
-(EVER_PLANE, EVER_TRAIN, EVER_SCHOOL, EVER_EXIT, EVER_JOB, EVER_CREDIT, EVER_WRONGLY_BLOCKED,
- EVER_SANCTIONED, EVER_WRONGLY_SANCTIONED, EVER_DISCOUNT, EVER_EASY_CREDIT, EVER_BETTER_JOB,
- EVER_INSTITUTION, EVER_SCHOOL_WRONGFUL) = (1 << b for b in range(14))
-# family bits, written for parents in phase 1, read for their children in phase 2
-FAMILY_BARRED, FAMILY_WRONGFUL, FAMILY_FAVOURED = 1, 2, 4
-FAMILY_SANCTIONED = 8  # under some sanction today (read by fear.py for the citizen and ties)
 LIFE_STREAMS = ("life.exit", "life.job", "life.credit", "life.school")
-# events: life events drawn today, and tickets bought (their act bits)
-EXIT_TRIP, JOB_APPLICATION, CREDIT_APPLICATION = 1, 2, 4
 TRAVEL_ACTS = 1 << PLANE_TICKET | 1 << TRAIN_TICKET
 REWARDS_SHIFT = 32  # a grade's masks: sanction bits below, reward bits from here
 SANCTIONS = (1 << REWARDS_SHIFT) - 1
 
-C = {name: INDEX[name] for name in (
+# sanctions met, then rewards
+COUNTERS = (
     "plane_attempts", "plane_blocked", "plane_blocked_wrongful", "plane_blocked_people",
     "train_attempts", "train_blocked", "train_blocked_wrongful", "train_blocked_people",
-    "exit_attempts", "exit_blocked", "job_applications", "jobs_blocked", "credit_applications",
-    "credit_denied", "exit_blocked_wrongful", "jobs_blocked_wrongful", "credit_denied_wrongful",
+    "exit_attempts", "exit_blocked", "exit_blocked_wrongful", "job_applications", "jobs_blocked",
+    "jobs_blocked_wrongful", "credit_applications", "credit_denied", "credit_denied_wrongful",
     "management_ban_stock", "internet_throttled_stock",
-    "sanctioned_people_stock", "wrongly_sanctioned_stock", "wrongful_by_false_match",
-    "wrongful_by_false_flag", "wrongful_by_stale_record", "wrongful_by_ties_term",
-    "school_applications",
-    "schools_blocked", "schools_blocked_wrongful", "children_affected_stock",
-    "children_barred_people", "transport_discounts", "easy_credit", "better_jobs",
-    "institution_access")}
+    "sanctioned_people_stock", "wrongly_sanctioned_stock",
+    "wrongful_by_false_match", "wrongful_by_false_flag", "wrongful_by_stale_record",
+    "wrongful_by_ties_term",
+    "school_applications", "schools_blocked", "schools_blocked_wrongful",
+    "children_affected_stock", "children_barred_people",
+    "transport_discounts", "easy_credit", "better_jobs", "institution_access")
+C = {name: i for i, name in enumerate(COUNTERS)}
 # counters of a ticket purchase: attempts, blocked, blocked wrongfully, people ever blocked
 C_PLANE, C_TRAIN = (np.array([C[f"{mode}_{s}"] for s in ("attempts", "blocked",
                                                            "blocked_wrongful", "blocked_people")])
@@ -97,6 +119,45 @@ C_SCHOOL_APP, C_SCHOOL_BLK, C_SCHOOL_WRONG, C_CHILD_STOCK, C_CHILD_PEOPLE = (C[n
     "children_affected_stock", "children_barred_people"))
 C_DISCOUNT, C_EASY, C_BETTER, C_INSTITUTIONS = (C[n] for n in (
     "transport_discounts", "easy_credit", "better_jobs", "institution_access"))
+
+
+class LifeParams(NamedTuple):
+    """Chances of life events a day (exit trip, job, credit, school) and their streams."""
+
+    rates: np.ndarray
+    keys: np.ndarray
+
+
+class Standing(NamedTuple):
+    """What citizens' sanctions and rewards today are worked out from: a chunk's arrays or the
+    whole population's, and today's values."""
+
+    region: np.ndarray
+    age: np.ndarray
+    adopt: np.ndarray
+    status: np.ndarray  # registry's
+    court_day: np.ndarray  # registry's
+    score: np.ndarray  # scoring's
+    true_score: np.ndarray  # scoring's
+    scored: np.ndarray  # scoring's scored group today
+    connected: np.ndarray  # registry's regions connected today
+    list_mask: np.ndarray  # sanctions per list, today
+    cuts: np.ndarray  # scoring's grade cuts
+    steps: np.ndarray  # grade_steps, today
+    list_delay: int  # registry's days before a listing is shared
+
+
+class SanctionArrays(NamedTuple):
+    """The rest of one chunk's arrays and buffers that sanctions read and write."""
+
+    flags: np.ndarray
+    acts: np.ndarray  # today's, read
+    wrong_cause: np.ndarray  # scoring's
+    met_ever: np.ndarray  # uint16 bits EVER_*
+    family: np.ndarray  # uint8 bits FAMILY_*
+    events: np.ndarray  # today's, made here
+    todo: np.ndarray
+    internet_thr: int  # today's adoption threshold of internet users
 
 
 @njit(cache=True, nogil=True)
@@ -184,16 +245,21 @@ def standing(s, court_day, score, true_score, scored, day, list_delay, list_mask
 
 
 @njit(cache=True, nogil=True, inline="always")
-def stand_run(first, day, age, flags, adopt, acts, status, court_day, score, true_score, family,
-              history, events, internet_thr, list_delay, list_mask, cuts, steps, scored, life_thr,
-              life_keys, acc_r):
-    """Every citizen of a run: sanctions in force (stocks, family standing, history) and life
-    events.
+def stand_run(first, lo, hi, day, st, a, steps, life_thr, life_keys, acc_r):
+    """Every citizen of the run ``lo..hi`` of a chunk: sanctions in force (stocks, family
+    standing, history) and life events.
 
-    ``events`` gets the life events drawn and the tickets bought: attempts, met by
+    ``a.events`` gets the life events drawn and the tickets bought: attempts, met by
     :func:`attempts` for the few with one. Branch-free over the run's own views (indexed from
     0), so that it vectorises.
     """
+    age, adopt, status, court_day = st.age[lo:hi], st.adopt[lo:hi], st.status[lo:hi], \
+        st.court_day[lo:hi]
+    score, true_score, flags, acts = st.score[lo:hi], st.true_score[lo:hi], a.flags[lo:hi], \
+        a.acts[lo:hi]
+    family, history, events = a.family[lo:hi], a.met_ever[lo:hi], a.events[lo:hi]
+    scored, list_delay, list_mask, cuts = st.scored, st.list_delay, st.list_mask, st.cuts
+    internet_thr = a.internet_thr
     managers = throttled = sanctioned = wrongly = 0
     for j in range(age.shape[0]):
         i = first + j
@@ -223,9 +289,13 @@ def stand_run(first, day, age, flags, adopt, acts, status, court_day, score, tru
 
 
 @njit(cache=True, nogil=True, inline="always")
-def attempts(j, day, events, status, court_day, score, true_score, scored_j, wrong_cause,
-             history, list_delay, list_mask, cuts, steps, acc_r):
-    """A citizen's attempts today (tickets and life events in ``events``), blocked or rewarded."""
+def attempts(j, day, events, status, court_day, score, true_score, scored_j, wrong_cause, history,
+             list_delay, list_mask, cuts, steps, acc_r):
+    """A citizen's attempts today (tickets and life events in ``events``), blocked or rewarded.
+
+    Called once per citizen with an attempt: it takes arrays one by one, as a tuple of arrays
+    passed per citizen costs a reference count per array.
+    """
     s = status[j]
     sanc, true_sanc, rewards = standing(s, court_day[j], score[j], true_score[j], scored_j, day,
                                         list_delay, list_mask, cuts, steps)
@@ -259,44 +329,46 @@ def attempts(j, day, events, status, court_day, score, true_score, scored_j, wro
 
 
 @njit(cache=True, nogil=True)
-def sanction_kernel(first, day, runs, region, age, flags, adopt, acts, status, court_day, score,
-                    true_score, wrong_cause, history, family, list_delay, internet_thr,
-                    connected, list_mask, cuts, steps, scored, life_p, life_keys, events, todo,
-                    acc):
+def sanction_kernel(first, day, runs, st, a, p, acc):
     """Phase 1: today's sanctions and rewards for one chunk's own attempts.
 
     Per run of one region: every citizen's standing (vectorised), then the attempts of the few
-    with a ticket or a life event. Grade masks apply only where the region is connected, to
-    citizens scored (``scored``: see :func:`panopticon.scoring.is_scored`).
-    ``events`` and ``todo`` are buffers of chunk size.
+    with a ticket or a life event (listed in ``a.todo``). Grade masks apply only where the
+    region is connected, to citizens scored (``st.scored``: see :func:`codes.is_scored`).
     """
-    life_thr = np.array([threshold(life_p[0]), threshold(life_p[1]), threshold(life_p[2])])
-    unconnected = np.zeros_like(steps)
+    rates = p.rates
+    life_thr = np.array([threshold(rates[0]), threshold(rates[1]), threshold(rates[2])])
+    unconnected = np.zeros_like(st.steps)
+    events, todo, region, connected, age, adopt = (a.events, a.todo, st.region, st.connected,
+                                                   st.age, st.adopt)
+    status, court_day, score, true_score, scored = (st.status, st.court_day, st.score,
+                                                    st.true_score, st.scored)
+    wrong_cause, history, list_mask, cuts = a.wrong_cause, a.met_ever, st.list_mask, st.cuts
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         acc_r = acc[region[lo]]
-        graded = steps if connected[region[lo]] else unconnected
-        stand_run(first + lo, day, age[lo:hi], flags[lo:hi], adopt[lo:hi], acts[lo:hi],
-                  status[lo:hi], court_day[lo:hi], score[lo:hi], true_score[lo:hi],
-                  family[lo:hi], history[lo:hi], events[lo:hi], internet_thr, list_delay,
-                  list_mask, cuts, graded, scored, life_thr, life_keys, acc_r)
+        graded = st.steps if connected[region[lo]] else unconnected
+        stand_run(first + lo, lo, hi, day, st, a, graded, life_thr, p.keys, acc_r)
         m = nonzero_into(events, lo, hi, todo)
         for t in range(m):
             j = todo[t]
             attempts(j, day, events[j], status, court_day, score, true_score,
-                     is_scored(age[j], adopt[j], scored), wrong_cause, history, list_delay,
+                     is_scored(age[j], adopt[j], scored), wrong_cause, history, st.list_delay,
                      list_mask, cuts, graded, acc_r)
 
 
 @njit(cache=True, nogil=True)
-def standings(ids, day, region, age, adopt, status, court_day, score, true_score, scored,
-              connected, list_delay, list_mask, cuts, steps):
+def standings(ids, day, st):
     """(sanctions, sanctions of the true case, rewards) of citizens ``ids`` today, as the
-    sanction kernel works them out (for the cohort, after the day's consequences)."""
+    sanction kernel works them out (``st`` over the whole population; for the cohort, after the
+    day's consequences)."""
     n = ids.shape[0]
     sanc, true_sanc, rewards = (np.zeros(n, np.int64), np.zeros(n, np.int64),
                                 np.zeros(n, np.int64))
-    unconnected = np.zeros_like(steps)
+    steps, unconnected = st.steps, np.zeros_like(st.steps)
+    region, connected, status, court_day = st.region, st.connected, st.status, st.court_day
+    score, true_score, age, adopt, scored = st.score, st.true_score, st.age, st.adopt, st.scored
+    list_delay, list_mask, cuts = st.list_delay, st.list_mask, st.cuts
     for k in range(n):
         i = ids[k]
         graded = steps if connected[region[i]] else unconnected
@@ -307,13 +379,14 @@ def standings(ids, day, region, age, adopt, status, court_day, score, true_score
 
 
 @njit(cache=True, nogil=True)
-def family_kernel(day, children, region, parent, family, history, k_school, school_p, acc):
+def family_kernel(day, children, region, parent, family, history, p, acc):
     """Phase 2: children pay for their parents: top schools refuse a sanctioned parent's child.
 
     Only the chunk's ``children`` are visited; only those whose parent has a standing or who
     seek a school today count.
     """
-    school_thr = threshold(school_p)
+    school_thr = threshold(p.rates[3])
+    k_school = p.keys[3]
     for c in children:
         f = family[parent[c]] & ~FAMILY_SANCTIONED
         school = bits53(k_school, c, day) < school_thr
@@ -339,7 +412,7 @@ def family_kernel(day, children, region, parent, family, history, k_school, scho
 
 def grade_steps(grades: np.ndarray, rewards: np.ndarray, cut_grade: np.ndarray) -> np.ndarray:
     """Sanction bits (low) and reward bits (from REWARDS_SHIFT) of the lowest grade, then how
-    they change at each cut of :func:`panopticon.scoring.grade_cuts`."""
+    they change at each cut of :func:`panopticon.stages.scoring.grade_cuts`."""
     masks = grades[cut_grade] | rewards[cut_grade] << REWARDS_SHIFT
     return np.concatenate((masks[:1], masks[1:] ^ masks[:-1]))
 
@@ -363,60 +436,75 @@ def active_masks(sc: Scenario, grade_names: list[str], date: dt.date
     return lists, grades, rewards
 
 
-def life_rates(sc: Scenario) -> np.ndarray:
-    """Chances per day of a trip abroad, a job application, a credit application, a school."""
+def params(sc: Scenario, seed: int) -> LifeParams:
     life = sc.life
-    return np.array([life.exit_travel_rate, life.job_apply_rate, life.credit_apply_rate,
-                     life.school_apply_rate])
+    return LifeParams(np.array([life.exit_travel_rate, life.job_apply_rate,
+                                life.credit_apply_rate, life.school_apply_rate]),
+                      np.array([stream_key(seed, s) for s in LIFE_STREAMS], np.uint64))
 
 
 @dataclass
-class Consequences:
+class Consequences(Stage):
     """What each citizen meets today; who has met each sanction at least once."""
 
-    pop: Population
-    sc: Scenario
-    behaviour: Behaviour
-    registry: Registry
-    scoring: Scoring
-    history: np.ndarray  # uint16 bits EVER_*
+    NAME = "consequences"
+    OWNS = ("met_ever", "family", "events", "list_mask", "grade_steps", "life_rates",
+            "life_keys")
+    READS = ("region", "age", "flags", "adopt", "parent", "acts", "status", "court_day",
+             "connected", "list_delay", "score", "true_score", "wrong_cause", "scored", "cuts",
+             "cut_grade", "grade_names", "adoption")
+    STEPS = ("step", "family_step")
+    COUNTERS = COUNTERS
+
+    view: View
+    seed: int
+    met_ever: np.ndarray  # uint16 bits EVER_*
     family: np.ndarray  # uint8 bits FAMILY_* (parents' standing as their children meet it)
     children: np.ndarray  # citizens with a parent, in order
-    life_p: np.ndarray
-    life_keys: np.ndarray
+    sc: Scenario | None = None
+    p: LifeParams | None = None
     day: int = 0
     list_mask: np.ndarray | None = None  # sanctions per list, today
     steps: np.ndarray | None = None  # grade_steps, today
 
     @classmethod
-    def build(cls, sc: Scenario, pop: Population, behaviour: Behaviour, registry: Registry,
-              scoring: Scoring, seed: int) -> Consequences:
-        return cls(pop=pop, sc=sc, behaviour=behaviour, registry=registry, scoring=scoring,
-                   history=np.zeros(pop.size, np.uint16), family=np.zeros(pop.size, np.uint8),
-                   children=np.flatnonzero(pop.parent >= 0), life_p=life_rates(sc),
-                   life_keys=np.array([stream_key(seed, s) for s in LIFE_STREAMS], np.uint64))
+    def build(cls, sc: Scenario, seed: int, view: View) -> Consequences:
+        n = view.size
+        consequences = cls(view=view, seed=seed,
+                           met_ever=view.own("met_ever", np.zeros(n, np.uint16)),
+                           family=view.own("family", np.zeros(n, np.uint8)),
+                           children=np.flatnonzero(view.parent >= 0))
+        consequences.tune(sc)
+        return consequences
+
+    def tune(self, sc: Scenario) -> None:
+        """Parameters from ``sc``; the chances of life events published (the cohort redraws a
+        child's school application)."""
+        self.sc, self.p = sc, params(sc, self.seed)
+        self.view.publish("life_rates", self.p.rates)
+        self.view.publish("life_keys", self.p.keys)
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
-        if sc is not self.sc:  # the rates of life events may change from day to day
-            self.sc, self.life_p = sc, life_rates(sc)
+        """Today's sanctions per list and grade masks (published)."""
         self.day = day
-        self.list_mask, grades, rewards = active_masks(self.sc, self.scoring.grade_names, date)
-        self.steps = grade_steps(grades, rewards, self.scoring.cut_grade)
+        if sc is not self.sc:
+            self.tune(sc)
+        self.list_mask, grades, rewards = active_masks(sc, self.view.grade_names.tolist(), date)
+        self.steps = grade_steps(grades, rewards, self.view.cut_grade)
+        self.view.publish("list_mask", self.list_mask)
+        self.view.publish("grade_steps", self.steps)
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
-        p, g, sc = self.pop, self.registry, self.scoring
-        sanction_kernel(lo, self.day, self.behaviour.runs(lo, hi),
-                        p.region[lo:hi], p.age[lo:hi], p.flags[lo:hi], p.adopt[lo:hi],
-                        scratch["acts"][: hi - lo], g.status[lo:hi], g.court_day[lo:hi],
-                        sc.score[lo:hi], sc.true_score[lo:hi], sc.wrong_cause[lo:hi],
-                        self.history[lo:hi], self.family[lo:hi], g.list_delay,
-                        self.behaviour.thresholds[0], g.connected, self.list_mask, sc.cuts,
-                        self.steps, sc.scored, self.life_p, self.life_keys,
-                        scratch_array(scratch, "events", hi - lo, np.uint16),
-                        scratch_array(scratch, "todo", hi - lo, np.int32), acc)
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+        v, n = self.view, hi - lo
+        st = Standing(v.region[lo:hi], v.age[lo:hi], v.adopt[lo:hi], v.status[lo:hi],
+                      v.court_day[lo:hi], v.score[lo:hi], v.true_score[lo:hi], v.scored,
+                      v.connected, self.list_mask, v.cuts, self.steps, int(v.list_delay))
+        a = SanctionArrays(v.flags[lo:hi], today.acts[:n], v.wrong_cause[lo:hi],
+                           self.met_ever[lo:hi], self.family[lo:hi], today.events[:n],
+                           today.todo[:n], int(v.adoption[0]))
+        sanction_kernel(lo, self.day, v.runs(lo, hi), st, a, self.p, acc)
 
-    def family_step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
-        c = self.children
-        family_kernel(self.day, c[np.searchsorted(c, lo):np.searchsorted(c, hi)],
-                      self.pop.region, self.pop.parent, self.family, self.history,
-                      self.life_keys[3], self.life_p[3], acc)
+    def family_step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+        c, v = self.children, self.view
+        family_kernel(self.day, c[np.searchsorted(c, lo):np.searchsorted(c, hi)], v.region,
+                      v.parent, self.family, self.met_ever, self.p, acc)

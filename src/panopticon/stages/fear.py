@@ -11,16 +11,19 @@ after consequences, from what happened to them (``[fear]`` of the scenario):
 * every ``ties_lag_days``, before the day, the share s of the citizen's ties (per reach, averaged)
   under a sanction yesterday closes ``ties_jump`` x s of the gap to 1.
 
-Behaviour reads the risk of the day before, in 256ths, through lookup tables (see
-:func:`panopticon.behaviour.fear_tables`): offences ``x (1 - deterrence r)``, posts
-``x (1 - chilling r)``, posts against the line ``x (1 - chilling_against r)``. Ties are stored
-(CSR) once: company.py's where it has the reach, built here otherwise.
+Fear owns the risk array and the tables through which behaviour reads the risk of the day before,
+in 256ths (:func:`tables`, published): offences ``x (1 - deterrence r)``, posts
+``x (1 - chilling r)``, posts against the line ``x (1 - chilling_against r)``. It reads camera
+coverage (sensing's) and who is under a sanction (consequences' ``family``) as declared arrays.
+Ties are stored once, by the state's tie store, for every stage that reads a reach. With fear off
+the stage only publishes zero risk and tables of 1.0.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -29,23 +32,23 @@ from ..language.scenario import Fear as FearSpec
 from ..language.scenario import Scenario
 from ..world.codes import (
     ACT_BIT,
+    ACT_KINDS,
     FALSE_MATCH,
+    FAMILY_SANCTIONED,
     FLAG_FALSE,
     FLAG_TRUE,
     JUDGMENT_UNPAID,
     TAX_LISTED,
 )
-from ..world.counters import INDEX
-from ..world.engine import RegionRuns
-from ..world.population import URBAN, Population
-from ..world.ties import build_csrs, make_ties, mean_share
-from .behaviour import Behaviour
-from .company import Company
-from .consequences import FAMILY_SANCTIONED, Consequences
-from .sensing import Sensing
+from ..world.population import URBAN
+from ..world.state import Stage, View
+from ..world.ties import TieCSR, mean_share
+from ..world.today import Today
 
 ONE = 65535  # risk 1
-C_RISK = INDEX["perceived_risk_permille_sum"]
+# perceived risk of being observed and sanctioned, in thousandths, summed over citizens
+COUNTERS = ("perceived_risk_permille_sum",)
+C_RISK = 0
 OFFENCES = ("jaywalking", "red_light", "late_bill", "bad_spending", "debt_default", "tax_arrears",
             "onboard_misconduct")
 # records that tell a citizen they were seen (true or not)
@@ -55,17 +58,58 @@ SEEN = (sum(ACT_BIT[k] for k in OFFENCES) | FLAG_TRUE | FLAG_FALSE | FALSE_MATCH
 
 def fixed(x: float) -> int:
     """A share in 65536ths, as the kernels multiply and shift by 16."""
-    return int(round(x * 65536))
+    return round(x * 65536)
+
+
+class FearParams(NamedTuple):
+    """Fear's values from the scenario; shares in 65536ths, as the kernels multiply and shift."""
+
+    awareness: float
+    decay_q: int
+    jump_q: int
+    sanc_q: int  # sanctioned_risk in 65535ths
+    ties_jump: float
+    ties_lag_days: int
+
+
+class FearArrays(NamedTuple):
+    """One chunk's arrays, today's records, and today's floor of risk by region."""
+
+    region: np.ndarray
+    flags: np.ndarray
+    records: np.ndarray  # today's, read
+    family: np.ndarray  # consequences', read: FAMILY_SANCTIONED
+    risk: np.ndarray
+    floor: np.ndarray  # [region, town] in 65535ths, today
+
+
+def params(spec: FearSpec) -> FearParams:
+    return FearParams(float(spec.awareness), fixed(spec.decay), fixed(spec.observed_jump),
+                      round(spec.sanctioned_risk * ONE), float(spec.ties_jump),
+                      int(spec.ties_lag_days))
+
+
+def tables(spec: FearSpec | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per perceived risk in 256ths (r = r8 / 255): the multiplier of deterred rates, of posting,
+    and of the against-the-line share of posts. Fear off: 1.0 throughout."""
+    if spec is None:
+        return np.ones(256), np.ones(256), np.ones(256)
+    r = np.arange(256) / 255.0
+    lawful = 1.0 - spec.chilling * r
+    deter = 1.0 - spec.deterrence * r
+    ratio = np.where(lawful > 0.0, (1.0 - spec.chilling_against * r) / np.maximum(lawful, 1e-300),
+                     0.0)
+    return np.ascontiguousarray(deter), lawful, np.ascontiguousarray(ratio)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def fear_run(flags, records, family, risk, floor, decay_q, jump_q, sanc_q, acc_r):
+def fear_run(flags, records, family, risk, floor, p, acc_r):
     """One run of one region: every citizen's risk after today; branch-free (vectorises).
 
-    ``floor`` is (country, town) in 65535ths; the others are shares in 65536ths. Each step keeps
-    r within [0, 65535]: the fade moves r part of the way to the floor, the jump part of the way
-    to 1.
+    ``floor`` is (country, town) in 65535ths. Each step keeps r within [0, 65535]: the fade
+    moves r part of the way to the floor, the jump part of the way to 1.
     """
+    decay_q, jump_q, sanc_q = p.decay_q, p.jump_q, p.sanc_q
     total = 0
     for j in range(risk.shape[0]):
         x = np.int64(risk[j])
@@ -82,64 +126,77 @@ def fear_run(flags, records, family, risk, floor, decay_q, jump_q, sanc_q, acc_r
 
 
 @njit(cache=True, nogil=True)
-def fear_kernel(runs, region, flags, records, family, risk, floor, decay_q, jump_q, sanc_q, acc):
+def fear_kernel(runs, a, p, acc):
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
-        r = region[lo]
-        fear_run(flags[lo:hi], records[lo:hi], family[lo:hi], risk[lo:hi], floor[r], decay_q,
-                 jump_q, sanc_q, acc[r])
+        r = a.region[lo]
+        fear_run(a.flags[lo:hi], a.records[lo:hi], a.family[lo:hi], a.risk[lo:hi], a.floor[r], p,
+                 acc[r])
 
 
 @dataclass
-class Fear:
-    """Perceived risk per citizen (``behaviour.risk``, shared) and its update rules."""
+class Fear(Stage):
+    """Perceived risk per citizen, its update rules, and the tables behaviour reads it through."""
 
-    spec: FearSpec
-    pop: Population
-    sensing: Sensing
-    consequences: Consequences
-    risk: np.ndarray  # uint16, 65535ths; the array behaviour reads
-    csr: list  # TieCSR per reach of spec.reach
-    runs: RegionRuns
+    NAME = "fear"
+    OWNS = ("risk", "deterrence", "chilling", "chilling_against", "deterred")
+    READS = ("region", "flags", "coverage", "family", "records")
+    COUNTERS = COUNTERS
+
+    view: View
+    risk: np.ndarray  # uint16, 65535ths; zeros (untouched pages) while fear is off
+    csr: list[TieCSR]  # per reach of the spec
+    spec: FearSpec | None = None
+    sc: Scenario | None = None
+    p: FearParams | None = None
     day: int = 0
     floor: np.ndarray | None = None  # [region, town] in 65535ths, today
 
     @classmethod
-    def build(cls, sc: Scenario, pop: Population, behaviour: Behaviour, sensing: Sensing,
-              consequences: Consequences, company: Company, seed: int) -> Fear | None:
-        """The stage, or None where the scenario has no fear (then risk stays 0)."""
-        spec = sc.fear
-        if spec is None or not spec.enabled:
-            return None
-        shared = dict(zip(company.spec.reach, company.csr)) if company.spec is not None else {}
-        csr = list(build_csrs(make_ties(pop, seed), spec.reach, shared).values())
-        return cls(spec=spec, pop=pop, sensing=sensing, consequences=consequences,
-                   risk=behaviour.risk, csr=csr, runs=behaviour.runs)
+    def build(cls, sc: Scenario, seed: int, view: View) -> Fear:
+        fear = cls(view=view, risk=view.own("risk", np.zeros(view.size, np.uint16)), csr=[])
+        view.publish("deterred", np.isin(ACT_KINDS, OFFENCES).astype(np.int64))
+        fear.tune(sc)
+        if fear.spec is not None:
+            fear.csr = view.ties.csrs(fear.spec.reach)
+        return fear
+
+    def tune(self, sc: Scenario) -> None:
+        """Parameters and the published tables from ``sc``."""
+        self.sc = sc
+        self.spec = sc.fear if sc.fear is not None and sc.fear.enabled else None
+        self.p = None if self.spec is None else params(self.spec)
+        for name, table in zip(("deterrence", "chilling", "chilling_against"), tables(self.spec),
+                               strict=True):
+            self.view.publish(name, table)
+
+    def active(self) -> bool:
+        return self.spec is not None
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
-        """Today's floor (after sensing's start_day); on day 0 everyone starts at it; ties."""
-        self.spec = sc.fear  # its strengths may change from day to day
+        """Today's floor (from today's camera coverage); on day 0 everyone starts at it; ties."""
         self.day = day
-        self.floor = np.rint(self.spec.awareness * self.sensing.coverage * ONE).astype(np.int64)
+        if sc is not self.sc:
+            self.tune(sc)
+        self.floor = np.rint(self.p.awareness * self.view.coverage * ONE).astype(np.int64)
         if day == 0:
-            town = (self.pop.flags & URBAN) != 0
-            self.risk[:] = self.floor[self.pop.region, town.astype(np.int64)]
-        elif day % self.spec.ties_lag_days == 0:
+            town = (self.view.flags & URBAN) != 0
+            self.risk[:] = self.floor[self.view.region, town.astype(np.int64)]
+        elif day % self.p.ties_lag_days == 0:
             self.tie_jump()
 
     def tie_share(self) -> np.ndarray:
         """Per citizen, the share of ties under a sanction yesterday, averaged over reaches."""
-        flag = ((self.consequences.family & FAMILY_SANCTIONED) != 0).astype(np.uint8)
+        flag = ((self.view.family & FAMILY_SANCTIONED) != 0).astype(np.uint8)
         return mean_share(self.csr, flag)
 
     def tie_jump(self) -> None:
         x = self.risk.astype(np.int64)
-        jump = np.rint(self.spec.ties_jump * self.tie_share() * 65536).astype(np.int64)
+        jump = np.rint(self.p.ties_jump * self.tie_share() * 65536).astype(np.int64)
         self.risk[:] = x + (((ONE - x) * jump) >> 16)
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
-        s = self.spec
-        fear_kernel(self.runs(lo, hi), self.pop.region[lo:hi], self.pop.flags[lo:hi],
-                    scratch["records"][: hi - lo], self.consequences.family[lo:hi],
-                    self.risk[lo:hi], self.floor, fixed(s.decay), fixed(s.observed_jump),
-                    int(round(s.sanctioned_risk * ONE)), acc)
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+        v = self.view
+        a = FearArrays(v.region[lo:hi], v.flags[lo:hi], today.records[: hi - lo],
+                       v.family[lo:hi], self.risk[lo:hi], self.floor)
+        fear_kernel(v.runs(lo, hi), a, self.p, acc)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -34,51 +35,89 @@ from ..world.codes import (
     TAX_CASE,
     TAX_LISTED,
 )
-from ..world.counters import INDEX
-from ..world.engine import RegionRuns, scratch_array
-from ..world.population import Population, share_on
+from ..world.population import share_on
 from ..world.rng import chance, stream_key, uniform_array
+from ..world.state import Stage, View
+from ..world.today import Today
 
 EVER_LISTED, EVER_EXIT_BAN, EVER_MISCONDUCT = 1, 2, 4  # history: on each list at least once
 # Records that open, advance or close a case; a citizen with none and no status has no case.
 CASE_RECORDS = PAY_DEBT | PAY_TAX | 1 << DEBT_DEFAULT | 1 << TAX_ARREARS | 1 << ONBOARD_MISCONDUCT
+COUNTERS = (
+    "defaults_recorded", "judgments", "new_listings", "new_listed_people", "listed_stock",
+    "listed_shared_stock", "paid_after_listing", "delisted", "listing_expired", "stale_stock",
+    "tax_cases", "exit_bans_new", "exit_ban_stock", "misconduct_listed", "misconduct_stock")
 (C_DEFAULTS, C_JUDGMENTS, C_LISTINGS, C_LISTED_PEOPLE, C_LISTED, C_SHARED, C_PAID, C_DELISTED,
- C_EXPIRED, C_STALE, C_TAX_CASES, C_EXIT_NEW, C_EXIT_STOCK, C_MISC_NEW, C_MISC_STOCK) = (
-    INDEX[n] for n in (
-        "defaults_recorded", "judgments", "new_listings", "new_listed_people", "listed_stock",
-        "listed_shared_stock", "paid_after_listing", "delisted", "listing_expired",
-        "stale_stock", "tax_cases", "exit_bans_new", "exit_ban_stock", "misconduct_listed",
-        "misconduct_stock"))
+ C_EXPIRED, C_STALE, C_TAX_CASES, C_EXIT_NEW, C_EXIT_STOCK, C_MISC_NEW, C_MISC_STOCK) = range(
+    len(COUNTERS))
+
+
+class RegistryParams(NamedTuple):
+    """The registry's values from the scenario (days are whole days); scalars only."""
+
+    judgment_rate: float
+    grace_days: int  # a judged debtor's time to pay before listing
+    listing_days: int  # a court listing's length
+    removal_delay: int  # days a paid listing stays with airlines and railways
+    list_delay: int  # days before a listing reaches them
+    exit_ban_share: float
+    exit_ban_after: int  # days a tax case is open before an exit ban may come
+    misconduct_days: int  # days on the travel-misconduct list
+    k_judg: np.uint64
+    k_exit: np.uint64
+
+
+class RegistryArrays(NamedTuple):
+    """One chunk's case files (the registry's arrays), today's records and the todo buffer."""
+
+    region: np.ndarray
+    records: np.ndarray  # today's, to which listings are added
+    status: np.ndarray  # uint8 bits of codes: IN_DEFAULT ... STALE
+    court_day: np.ndarray  # int16 day the court case last changed state
+    stale_until: np.ndarray  # int16 day a paid listing is removed everywhere
+    tax_day: np.ndarray  # int16 day the tax case opened
+    misconduct_until: np.ndarray  # int16 day a travel-misconduct listing ends
+    listed_ever: np.ndarray  # uint8 bits EVER_LISTED, EVER_EXIT_BAN, EVER_MISCONDUCT
+    todo: np.ndarray
+
+
+def params(sc: Scenario, seed: int) -> RegistryParams:
+    c, t, g = sc.court, sc.tax, sc.registry
+    return RegistryParams(
+        float(c.judgment_rate), int(c.grace_days), int(c.listing_days),
+        int(g.removal_delay_days), int(g.list_delay_days), float(t.exit_ban_share),
+        int(t.exit_ban_after_days), int(g.misconduct_list_days),
+        stream_key(seed, "registry.judgment"), stream_key(seed, "registry.exit_ban"))
 
 
 @njit(cache=True, nogil=True, inline="always")
-def court_step(i, j, day, rec, s, court_day, stale_until, history, p, k_judg, acc_r):
+def court_step(i, j, day, rec, s, court_day, stale_until, listed_ever, p, acc_r):
     """Advance one citizen's court case; returns (status, records with a listing added)."""
     if rec & PAY_DEBT:
         if s & LISTED:
             acc_r[C_PAID] += 1
             acc_r[C_DELISTED] += 1
-            if day - court_day[j] >= p[4]:  # airlines and railways had it: removal lags
+            if day - court_day[j] >= p.list_delay:  # airlines and railways had it: removal lags
                 s |= STALE
-                stale_until[j] = day + np.int64(p[3])
+                stale_until[j] = day + p.removal_delay
         s &= ~(IN_DEFAULT | JUDGED | LISTED)
     elif rec & (1 << DEBT_DEFAULT):
         s |= IN_DEFAULT
         court_day[j] = day
         acc_r[C_DEFAULTS] += 1
-    elif s & IN_DEFAULT and chance(k_judg, i, day, p[0]):
+    elif s & IN_DEFAULT and chance(p.k_judg, i, day, p.judgment_rate):
         s = (s & ~IN_DEFAULT) | JUDGED
         court_day[j] = day
         acc_r[C_JUDGMENTS] += 1
-    elif s & JUDGED and day - court_day[j] >= p[1]:
+    elif s & JUDGED and day - court_day[j] >= p.grace_days:
         s = (s & ~JUDGED) | LISTED
         court_day[j] = day
         rec |= JUDGMENT_UNPAID
         acc_r[C_LISTINGS] += 1
-        if not history[j] & EVER_LISTED:
-            history[j] |= EVER_LISTED
+        if not listed_ever[j] & EVER_LISTED:
+            listed_ever[j] |= EVER_LISTED
             acc_r[C_LISTED_PEOPLE] += 1
-    elif s & LISTED and day - court_day[j] >= p[2]:
+    elif s & LISTED and day - court_day[j] >= p.listing_days:
         s &= ~LISTED
         acc_r[C_EXPIRED] += 1
         acc_r[C_DELISTED] += 1
@@ -88,13 +127,15 @@ def court_step(i, j, day, rec, s, court_day, stale_until, history, p, k_judg, ac
 
 
 @njit(cache=True, nogil=True, inline="always")
-def case_step(i, j, day, rec, s, court_day, stale_until, tax_day, misconduct_until, history, p,
-              k_judg, k_exit, acc_r):
+def case_step(i, j, day, rec, s, court_day, stale_until, tax_day, misconduct_until, listed_ever,
+              p, acc_r):
     """Advance one citizen's cases; count flows and the citizen's part of the stocks.
 
-    Returns (status, records with listings added).
+    Returns (status, records with listings added). Called once per citizen with a case: it takes
+    arrays one by one (``p`` holds scalars only), as a tuple of arrays passed per citizen costs
+    a reference count per array.
     """
-    s, rec = court_step(i, j, day, rec, s, court_day, stale_until, history, p, k_judg, acc_r)
+    s, rec = court_step(i, j, day, rec, s, court_day, stale_until, listed_ever, p, acc_r)
     if rec & PAY_TAX and s & TAX_CASE:
         if s & EXIT_BAN:
             acc_r[C_DELISTED] += 1
@@ -104,24 +145,24 @@ def case_step(i, j, day, rec, s, court_day, stale_until, tax_day, misconduct_unt
             s |= TAX_CASE
             tax_day[j] = day
             acc_r[C_TAX_CASES] += 1
-        if (s & TAX_CASE and not s & EXIT_BAN and day - tax_day[j] == p[6]
-                and chance(k_exit, i, day, p[5])):
+        if (s & TAX_CASE and not s & EXIT_BAN and day - tax_day[j] == p.exit_ban_after
+                and chance(p.k_exit, i, day, p.exit_ban_share)):
             s |= EXIT_BAN
             rec |= TAX_LISTED
             acc_r[C_EXIT_NEW] += 1
-            history[j] |= EVER_EXIT_BAN
+            listed_ever[j] |= EVER_EXIT_BAN
     if rec & (1 << ONBOARD_MISCONDUCT):
         if not s & MISCONDUCT:
             acc_r[C_MISC_NEW] += 1
         s |= MISCONDUCT
-        history[j] |= EVER_MISCONDUCT
-        misconduct_until[j] = day + np.int64(p[7])
+        listed_ever[j] |= EVER_MISCONDUCT
+        misconduct_until[j] = day + p.misconduct_days
     elif s & MISCONDUCT and day >= misconduct_until[j]:
         s &= ~MISCONDUCT
         acc_r[C_DELISTED] += 1
     listed = (s & LISTED) != 0
     acc_r[C_LISTED] += listed
-    acc_r[C_SHARED] += listed and day - court_day[j] >= p[4]
+    acc_r[C_SHARED] += listed and day - court_day[j] >= p.list_delay
     acc_r[C_STALE] += (s & STALE) != 0
     acc_r[C_EXIT_STOCK] += (s & EXIT_BAN) != 0
     acc_r[C_MISC_STOCK] += (s & MISCONDUCT) != 0
@@ -129,93 +170,89 @@ def case_step(i, j, day, rec, s, court_day, stale_until, tax_day, misconduct_unt
 
 
 @njit(cache=True, nogil=True)
-def registry_kernel(first, day, runs, region, records, status, court_day, stale_until, tax_day,
-                    misconduct_until, history, p, k_judg, k_exit, todo, acc):
+def registry_kernel(first, day, runs, a, p, acc):
     """Update one chunk's case files from today's records; count flows and stocks.
 
     Only citizens with a status or a case record change or count: per run of one region, they
-    are listed in ``todo`` (a buffer of chunk size) without a branch per citizen, then advanced.
-    p: judgment rate, grace days, listing days, removal delay, list delay, exit-ban share,
-    days before an exit ban, days on the travel-misconduct list.
+    are listed in ``a.todo`` without a branch per citizen, then advanced.
     """
+    status, records, todo = a.status, a.records, a.todo
+    court_day, stale_until, tax_day = a.court_day, a.stale_until, a.tax_day
+    misconduct_until, listed_ever = a.misconduct_until, a.listed_ever
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         m = 0
         for j in range(lo, hi):
             todo[m] = j
             m += (status[j] | (records[j] & CASE_RECORDS)) != 0
-        acc_r = acc[region[lo]]
+        acc_r = acc[a.region[lo]]
         for t in range(m):
             j = todo[t]
             s, rec = case_step(first + j, j, day, np.int64(records[j]), np.int64(status[j]),
-                               court_day, stale_until, tax_day, misconduct_until, history, p,
-                               k_judg, k_exit, acc_r)
+                               court_day, stale_until, tax_day, misconduct_until, listed_ever, p,
+                               acc_r)
             status[j] = s
             records[j] = rec
 
 
-def registry_params(sc: Scenario) -> np.ndarray:
-    """The kernel's parameters (see registry_kernel), of the day's scenario: its rates may
-    change from day to day (schedules)."""
-    c, t, g = sc.court, sc.tax, sc.registry
-    return np.array([c.judgment_rate, c.grace_days, c.listing_days, g.removal_delay_days,
-                     g.list_delay_days, t.exit_ban_share, t.exit_ban_after_days,
-                     g.misconduct_list_days], dtype=np.float64)
-
-
 @dataclass
-class Registry:
+class Registry(Stage):
     """Case files per citizen (status bits and the days they changed) and today's connections."""
 
-    pop: Population
-    sc: Scenario
-    status: np.ndarray  # uint8 bits of codes: IN_DEFAULT ... STALE
-    court_day: np.ndarray  # int16 day the court case last changed state
-    stale_until: np.ndarray  # int16 day a paid listing is removed everywhere
-    tax_day: np.ndarray  # int16 day the tax case opened
-    misconduct_until: np.ndarray  # int16 day a travel-misconduct listing ends
-    history: np.ndarray  # uint8 bits EVER_LISTED, EVER_EXIT_BAN, EVER_MISCONDUCT
-    params: np.ndarray
-    k_judg: np.uint64
-    k_exit: np.uint64
+    NAME = "registry"
+    OWNS = ("status", "court_day", "stale_until", "tax_day", "misconduct_until", "listed_ever",
+            "connected", "list_delay")
+    READS = ("region",)
+    WRITES = ("records",)
+    COUNTERS = COUNTERS
+
+    view: View
+    seed: int
+    status: np.ndarray
+    court_day: np.ndarray
+    stale_until: np.ndarray
+    tax_day: np.ndarray
+    misconduct_until: np.ndarray
+    listed_ever: np.ndarray
     connect_order: np.ndarray  # regions in the order they join the central database
-    runs: RegionRuns
+    sc: Scenario | None = None
+    p: RegistryParams | None = None
     day: int = 0
-    connected: np.ndarray | None = None
+    connected: np.ndarray | None = None  # uint8 per region: connected to the centre today
 
     @classmethod
-    def build(cls, sc: Scenario, pop: Population, seed: int) -> Registry:
-        n = pop.size
-        n_regions = len(pop.regions.codes)
-        return cls(
-            pop=pop, sc=sc,
-            status=np.zeros(n, np.uint8), court_day=np.zeros(n, np.int16),
-            stale_until=np.zeros(n, np.int16), tax_day=np.zeros(n, np.int16),
-            misconduct_until=np.zeros(n, np.int16), history=np.zeros(n, np.uint8),
-            params=registry_params(sc),
-            k_judg=stream_key(seed, "registry.judgment"),
-            k_exit=stream_key(seed, "registry.exit_ban"),
+    def build(cls, sc: Scenario, seed: int, view: View) -> Registry:
+        n, own = view.size, view.own
+        registry = cls(
+            view=view, seed=seed,
+            status=own("status", np.zeros(n, np.uint8)),
+            court_day=own("court_day", np.zeros(n, np.int16)),
+            stale_until=own("stale_until", np.zeros(n, np.int16)),
+            tax_day=own("tax_day", np.zeros(n, np.int16)),
+            misconduct_until=own("misconduct_until", np.zeros(n, np.int16)),
+            listed_ever=own("listed_ever", np.zeros(n, np.uint8)),
             connect_order=np.argsort(uniform_array(stream_key(seed, "registry.connect"), 0,
-                                                   n_regions, 0), kind="stable"),
-            runs=RegionRuns(pop.region),
-        )
+                                                   len(view.regions.codes), 0), kind="stable"))
+        registry.tune(sc)
+        return registry
 
-    @property
-    def list_delay(self) -> int:
-        return self.sc.registry.list_delay_days
+    def tune(self, sc: Scenario) -> None:
+        """Parameters from ``sc``; the list delay, which consequences read, published."""
+        self.sc, self.p = sc, params(sc, self.seed)
+        self.view.publish("list_delay", np.int64(self.p.list_delay))
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
-        if sc is not self.sc:
-            self.sc, self.params = sc, registry_params(sc)
         self.day = day
-        share = min(1.0, share_on(self.sc.registry.central_connected, date))
+        if sc is not self.sc:
+            self.tune(sc)
+        share = min(1.0, share_on(sc.registry.central_connected, date))
         self.connected = np.zeros(len(self.connect_order), np.uint8)
-        self.connected[self.connect_order[: int(round(share * len(self.connect_order)))]] = 1
+        self.connected[self.connect_order[: round(share * len(self.connect_order))]] = 1
+        self.view.publish("connected", self.connected)
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
-        registry_kernel(lo, self.day, self.runs(lo, hi),
-                        self.pop.region[lo:hi], scratch["records"][: hi - lo], self.status[lo:hi],
-                        self.court_day[lo:hi], self.stale_until[lo:hi], self.tax_day[lo:hi],
-                        self.misconduct_until[lo:hi], self.history[lo:hi], self.params,
-                        self.k_judg, self.k_exit, scratch_array(scratch, "todo", hi - lo, np.int32),
-                        acc)
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+        n = hi - lo
+        a = RegistryArrays(self.view.region[lo:hi], today.records[:n], self.status[lo:hi],
+                           self.court_day[lo:hi], self.stale_until[lo:hi], self.tax_day[lo:hi],
+                           self.misconduct_until[lo:hi], self.listed_ever[lo:hi], today.todo[:n])
+        registry_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)

@@ -9,12 +9,17 @@ that happened: where the two give different grades, the citizen is wrongly grade
 
 Only the citizens in ``who`` are scored (an opt-in scheme's users, adults, no one): the rest
 stay at base, outside the grade counts and the ranking, and meet no grade's sanction or reward.
+
+The bad-company term (company's measurement, published on the days it is recomputed) is applied
+here: the published score moves by the change of the term at once and restores toward base plus
+the term (``ties_term``), which stays part of the score until the next measurement.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -24,23 +29,60 @@ from ..world.codes import (
     ACT_BIT,
     CAUSE_FALSE_FLAG,
     CAUSE_FALSE_MATCH,
+    CAUSE_TIES,
     FALSE_MATCH,
     FLAG_FALSE,
+    MAX_GRADES,
+    N_CUTS,
     RECORD_KINDS_EXTRA,
     WRONG_RECORDS,
     bit_positions,
+    is_scored,
 )
-from ..world.counters import INDEX, MAX_GRADES
-from ..world.engine import RegionRuns, nonzero_into, scratch_array
-from ..world.population import ADOPT_LEVELS, CHILD, Population, adoption_threshold
+from ..world.engine import nonzero_into
+from ..world.population import ADOPT_LEVELS, adoption_threshold
 from ..world.rng import bits53, chance, stream_key, threshold
+from ..world.state import Stage, View
+from ..world.today import Today
 
-C_SCORE, C_TRUE, C_WRONG, C_GRADE0, C_SCORED = (INDEX[n] for n in (
+COUNTERS = ("score_sum", "true_score_sum", "scored_citizens", "wrongly_graded",
+            *(f"grade_{g}" for g in range(MAX_GRADES)))
+C_SCORE, C_TRUE, C_WRONG, C_GRADE0, C_SCORED = (COUNTERS.index(n) for n in (
     "score_sum", "true_score_sum", "wrongly_graded", "grade_0", "scored_citizens"))
 EVERYONE = ADOPT_LEVELS  # an adoption threshold no citizen's rank reaches
 
 
-N_CUTS = MAX_GRADES - 1
+class ScoreParams(NamedTuple):
+    """Scoring's values from the scenario: points per record bit, caps, bounds, grades."""
+
+    points: np.ndarray  # per record bit
+    cap_of: np.ndarray  # cap_tables
+    cap_points: np.ndarray
+    lo_score: int
+    hi_score: int
+    base: int
+    restore_p: float
+    restore_points: int
+    cuts: np.ndarray  # grade_cuts
+    cut_grade: np.ndarray
+    base_grade: int  # the grade of the base score
+    k_restore: np.uint64
+
+
+class ScoreArrays(NamedTuple):
+    """One chunk's scores and records, and today's scored group."""
+
+    region: np.ndarray
+    age: np.ndarray
+    adopt: np.ndarray
+    records: np.ndarray  # today's, read
+    score: np.ndarray  # int16
+    true_score: np.ndarray  # int16
+    wrong_cause: np.ndarray  # uint8 bits CAUSE_*
+    term: np.ndarray  # int16 points from the standing of ties (the bad-company term)
+    earned: np.ndarray  # int16 [cap, citizen]: points gained under each cap
+    todo: np.ndarray
+    scored: np.ndarray  # today's scored group (codes.is_scored)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -58,17 +100,12 @@ def restore_and_clamp(s, t, restore, base, term, restore_points, lo_score, hi_sc
 
 
 @njit(cache=True, nogil=True, inline="always")
-def is_scored(age, adopt, scored):
-    """Whether a citizen has a score: adoption rank below ``scored[0]``, and an adult where
-    ``scored[1]`` is 1 (everyone: ``(EVERYONE, 0)``; no one: ``(0, 0)``)."""
-    return (adopt < scored[0]) & ((age != CHILD) | (scored[1] == 0))
-
-
-@njit(cache=True, nogil=True, inline="always")
 def apply_records(i, j, day, rec, score, true_score, wrong_cause, term, earned, points, cap_of,
                   cap_points, lo_score, hi_score, base, restore_p, restore_points, k_restore):
     """A citizen's whole day when it has records: points (capped where the kind has a cap, the
-    points gained counted in ``earned[cap, j]``), wrong causes, restoration, bounds."""
+    points gained counted in ``earned[cap, j]``), wrong causes, restoration, bounds. Called once
+    per citizen with records: it takes arrays one by one, as a tuple of arrays passed per
+    citizen costs a reference count per array."""
     s = np.int64(score[j])
     t = np.int64(true_score[j])
     for b in range(32):
@@ -94,12 +131,14 @@ def apply_records(i, j, day, rec, score, true_score, wrong_cause, term, earned, 
 
 
 @njit(cache=True, nogil=True, inline="always")
-def restore_run(first, day, records, score, true_score, wrong_cause, term, lo_score, hi_score,
-                base, restore_thr, restore_points, k_restore, acc_r):
+def restore_run(first, day, records, score, true_score, wrong_cause, term, restore_thr, p,
+                acc_r):
     """Restoration for a run's citizens without records (done by apply_records); score sums.
 
     Loops without branches over the run's own views (indexed from 0), so that they vectorise.
     """
+    base, restore_points, lo_score, hi_score = p.base, p.restore_points, p.lo_score, p.hi_score
+    k_restore = p.k_restore
     total = true_total = 0
     for j in range(score.shape[0]):
         s0 = np.int64(score[j])
@@ -160,16 +199,18 @@ def uncount_unscored(age, adopt, scored, base, base_grade, acc_r):
 
 
 @njit(cache=True, nogil=True)
-def score_kernel(first, day, runs, region, age, adopt, records, score, true_score, wrong_cause,
-                 term, earned, points, cap_of, cap_points, lo_score, hi_score, base, restore_p,
-                 restore_points, cuts, cut_grade, scored, base_grade, k_restore, todo, acc):
+def score_kernel(first, day, runs, a, p, acc):
     """Apply today's records and restoration to one chunk; count grades and score sums.
 
-    Per run of one region: the few scored citizens with records first (listed in ``todo``, a
-    buffer of chunk size), then everyone in a vectorised pass; where not everyone is scored,
-    the unscored (whose score stays at base) are then taken out of the counts.
+    Per run of one region: the few scored citizens with records first (listed in ``a.todo``),
+    then everyone in a vectorised pass; where not everyone is scored, the unscored (whose score
+    stays at base) are then taken out of the counts.
     """
-    restore_thr = threshold(restore_p)
+    restore_thr = threshold(p.restore_p)
+    age, adopt, records, scored, todo = a.age, a.adopt, a.records, a.scored, a.todo
+    score, true_score, wrong_cause, term, earned = (a.score, a.true_score, a.wrong_cause, a.term,
+                                                    a.earned)
+    points, cap_of, cap_points = p.points, p.cap_of, p.cap_points
     everyone = scored[0] >= EVERYONE and scored[1] == 0
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
@@ -178,16 +219,15 @@ def score_kernel(first, day, runs, region, age, adopt, records, score, true_scor
             j = todo[t]
             if everyone or is_scored(age[j], adopt[j], scored):
                 apply_records(first + j, j, day, np.int64(records[j]), score, true_score,
-                              wrong_cause, term, earned, points, cap_of, cap_points, lo_score,
-                              hi_score, base, restore_p, restore_points, k_restore)
-        acc_r = acc[region[lo]]
+                              wrong_cause, term, earned, points, cap_of, cap_points, p.lo_score,
+                              p.hi_score, p.base, p.restore_p, p.restore_points, p.k_restore)
+        acc_r = acc[a.region[lo]]
         restore_run(first + lo, day, records[lo:hi], score[lo:hi], true_score[lo:hi],
-                    wrong_cause[lo:hi], term[lo:hi], lo_score, hi_score, base, restore_thr,
-                    restore_points, k_restore, acc_r)
-        grade_run(score[lo:hi], true_score[lo:hi], cuts, cut_grade, acc_r)
+                    wrong_cause[lo:hi], term[lo:hi], restore_thr, p, acc_r)
+        grade_run(score[lo:hi], true_score[lo:hi], p.cuts, p.cut_grade, acc_r)
         acc_r[C_SCORED] += hi - lo
         if not everyone:
-            uncount_unscored(age[lo:hi], adopt[lo:hi], scored, base, base_grade, acc_r)
+            uncount_unscored(age[lo:hi], adopt[lo:hi], scored, p.base, p.base_grade, acc_r)
 
 
 def record_bits(kind: str) -> np.ndarray:
@@ -244,89 +284,105 @@ def grade_cuts(grade_of: np.ndarray, lo: int) -> tuple[np.ndarray, np.ndarray]:
     return cuts, cut_grade
 
 
+def params(sc: Scenario, seed: int) -> ScoreParams:
+    s = sc.scoring
+    grade_of, _ = grade_table(sc)
+    cuts, cut_grade = grade_cuts(grade_of, s.min)
+    cap_of, cap_points = cap_tables(sc)
+    return ScoreParams(
+        points=points_table(sc), cap_of=cap_of, cap_points=cap_points, lo_score=int(s.min),
+        hi_score=int(s.max), base=int(s.base), restore_p=float(s.restore_rate),
+        restore_points=int(s.restore_points), cuts=cuts, cut_grade=cut_grade,
+        base_grade=int(grade_of[s.base - s.min]), k_restore=stream_key(seed, "score.restore"))
+
+
 @dataclass
-class Scoring:
+class Scoring(Stage):
     """Scores (as published and as they would be without wrong records) and the grade table."""
 
-    pop: Population
-    sc: Scenario
+    NAME = "scoring"
+    OWNS = ("score", "true_score", "wrong_cause", "ties_term", "earned", "scored", "grade_of",
+            "cuts", "cut_grade", "grade_names")
+    READS = ("region", "age", "adopt", "records", "bad_company_term")
+    COUNTERS = COUNTERS
+
+    view: View
+    seed: int
     score: np.ndarray  # int16
     true_score: np.ndarray  # int16
     wrong_cause: np.ndarray  # uint8 bits CAUSE_*
-    ties_term: np.ndarray  # int16 points from the standing of ties (company.py)
+    ties_term: np.ndarray  # int16 points from the standing of ties, as applied to the score
     earned: np.ndarray  # int16 [cap, citizen]: points gained under each cap (this year, if yearly)
-    points: np.ndarray
-    cap_of: np.ndarray  # cap_tables
-    cap_points: np.ndarray
-    grade_of: np.ndarray
-    cuts: np.ndarray  # grade_cuts of grade_of
-    cut_grade: np.ndarray
-    grade_names: list[str]
-    k_restore: np.uint64
-    runs: RegionRuns
+    sc: Scenario | None = None
+    p: ScoreParams | None = None
     day: int = 0
     scored: np.ndarray = field(default_factory=lambda: np.array([EVERYONE, 0], np.int64))
 
     @classmethod
-    def build(cls, sc: Scenario, pop: Population, seed: int) -> Scoring:
-        grade_of, names = grade_table(sc)
-        cuts, cut_grade = grade_cuts(grade_of, sc.scoring.min)
-        cap_of, cap_points = cap_tables(sc)
-        scoring = cls(pop=pop, sc=sc,
-                      score=np.full(pop.size, sc.scoring.base, np.int16),
-                      true_score=np.full(pop.size, sc.scoring.base, np.int16),
-                      wrong_cause=np.zeros(pop.size, np.uint8),
-                      ties_term=np.zeros(pop.size, np.int16),
-                      earned=np.zeros((len(cap_points), pop.size), np.int16),
-                      points=points_table(sc), cap_of=cap_of, cap_points=cap_points,
-                      grade_of=grade_of, cuts=cuts, cut_grade=cut_grade, grade_names=names,
-                      k_restore=stream_key(seed, "score.restore"),
-                      runs=RegionRuns(pop.region))
-        scoring.update_scored(sc.start)  # before the first day, which bad company may read
+    def build(cls, sc: Scenario, seed: int, view: View) -> Scoring:
+        n, own = view.size, view.own
+        scoring = cls(view=view, seed=seed,
+                      score=own("score", np.full(n, sc.scoring.base, np.int16)),
+                      true_score=own("true_score", np.full(n, sc.scoring.base, np.int16)),
+                      wrong_cause=own("wrong_cause", np.zeros(n, np.uint8)),
+                      ties_term=own("ties_term", np.zeros(n, np.int16)),
+                      earned=own("earned", np.zeros((len(sc.scoring.caps), n), np.int16)))
+        scoring.tune(sc)
+        scoring.update_scored(sc.start, sc)  # before the first day, which bad company may read
         return scoring
 
+    def tune(self, sc: Scenario) -> None:
+        """Parameters from ``sc``; the grade table and its cuts published."""
+        self.sc, self.p = sc, params(sc, self.seed)
+        grade_of, names = grade_table(sc)
+        for name, value in (("grade_of", grade_of), ("cuts", self.p.cuts),
+                            ("cut_grade", self.p.cut_grade), ("grade_names", np.array(names))):
+            self.view.publish(name, value)
+
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
-        if sc is not self.sc:  # points and the restore rate may change from day to day
-            self.sc, self.points = sc, points_table(sc)
+        """The bad-company term measured today, if it was; yearly caps start over on 1 January;
+        today's scored group."""
         self.day = day
+        if sc is not self.sc:
+            self.tune(sc)
+        term = self.view.bad_company_term
+        if term.shape[0]:
+            self.apply_term(term)
         if date.timetuple().tm_yday == 1:
-            for c, cap in enumerate(self.sc.scoring.caps.values()):
+            for c, cap in enumerate(sc.scoring.caps.values()):
                 if cap.per == "year":
                     self.earned[c] = 0
-        self.update_scored(date)
+        self.update_scored(date, sc)
 
-    def update_scored(self, date: dt.date) -> None:
-        """Today's scored group; citizens who left it (adoption can be set to fall) go back to
-        base, as the unscored always are."""
-        who, spec = self.sc.scoring.who, self.sc.population
+    def apply_term(self, new: np.ndarray) -> None:
+        """Move published scores by the change of the ties term; mark the term a wrong cause."""
+        old = self.ties_term.astype(np.int64)
+        lo, hi = self.sc.scoring.min, self.sc.scoring.max
+        self.score[:] = np.clip(self.score.astype(np.int64) + new - old, lo, hi)
+        self.ties_term[:] = new
+        self.wrong_cause[:] = np.where(new != 0, self.wrong_cause | CAUSE_TIES,
+                                       self.wrong_cause & ~np.uint8(CAUSE_TIES))
+
+    def update_scored(self, date: dt.date, sc: Scenario) -> None:
+        """Today's scored group (published); citizens who left it (adoption can be set to fall)
+        go back to base, as the unscored always are."""
+        who, spec = sc.scoring.who, sc.population
         users = {"internet_users": spec.internet_users, "payment_users": spec.payment_users}
-        thr = (adoption_threshold(users[who], date, self.pop.regions) if who in users
+        thr = (adoption_threshold(users[who], date, self.view.regions) if who in users
                else 0 if who == "nobody" else EVERYONE)
         if thr < self.scored[0]:
-            left = (self.pop.adopt >= thr) & (self.pop.adopt < self.scored[0])
-            self.score[left] = self.true_score[left] = self.sc.scoring.base
+            adopt = self.view.adopt
+            left = (adopt >= thr) & (adopt < self.scored[0])
+            self.score[left] = self.true_score[left] = sc.scoring.base
             self.wrong_cause[left] = self.ties_term[left] = 0
         self.scored = np.array([thr, int(who == "adults")], np.int64)
+        self.view.publish("scored", self.scored)
 
-    def scored_mask(self) -> np.ndarray:
-        """Citizens with a score today."""
-        return is_scored.py_func(self.pop.age, self.pop.adopt, self.scored)
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+        v, n = self.view, hi - lo
+        a = ScoreArrays(v.region[lo:hi], v.age[lo:hi], v.adopt[lo:hi], today.records[:n],
+                        self.score[lo:hi], self.true_score[lo:hi], self.wrong_cause[lo:hi],
+                        self.ties_term[lo:hi], self.earned[:, lo:hi], today.todo[:n],
+                        self.scored)
+        score_kernel(lo, self.day, v.runs(lo, hi), a, self.p, acc)
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
-        s = self.sc.scoring
-        base_grade = self.grade_of[s.base - s.min]
-        score_kernel(lo, self.day, self.runs(lo, hi), self.pop.region[lo:hi],
-                     self.pop.age[lo:hi], self.pop.adopt[lo:hi], scratch["records"][: hi - lo],
-                     self.score[lo:hi], self.true_score[lo:hi], self.wrong_cause[lo:hi],
-                     self.ties_term[lo:hi], self.earned[:, lo:hi], self.points, self.cap_of,
-                     self.cap_points, s.min, s.max, s.base, s.restore_rate, s.restore_points,
-                     self.cuts, self.cut_grade, self.scored, base_grade, self.k_restore,
-                     scratch_array(scratch, "todo", hi - lo, np.int32), acc)
-
-    def ranking(self) -> tuple[np.ndarray, np.ndarray]:
-        """The public ranking: scored citizens per score, and each score's percentile rank."""
-        lo = self.sc.scoring.min
-        counts = np.bincount(self.score[self.scored_mask()].astype(np.int64) - lo,
-                             minlength=self.sc.scoring.max - lo + 1)
-        above = counts[::-1].cumsum()[::-1] - counts
-        return counts, 100.0 * (1.0 - above / max(counts.sum(), 1))

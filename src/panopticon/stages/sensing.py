@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from ..language.scenario import Scenario
 from ..world.codes import (
+    ACT_KINDS,
+    CONTENT_TYPES,
     FALSE_MATCH,
     FLAG_FALSE,
     FLAG_TRUE,
@@ -28,10 +31,10 @@ from ..world.codes import (
     POST_TYPE,
     POST_TYPE_SHIFT,
 )
-from ..world.counters import ACT_KINDS, CONTENT_TYPES, INDEX, act_counter
-from ..world.engine import RegionRuns, scratch_array
-from ..world.population import URBAN, Population, load_regions, share_on
+from ..world.population import URBAN, Regions, load_regions, share_on
 from ..world.rng import bits53, chance, stream_key, threshold
+from ..world.state import Stage, View
+from ..world.today import Today
 
 CAMERA, PAYMENT, COURT, TAX, CONTENT, REPORT, STAFF, NOT_AN_OFFENCE = range(8)
 CHANNEL = {
@@ -42,11 +45,42 @@ CHANNEL = {
 }
 POST_AGAINST_BIT = POST_AGAINST.bit_length() - 1
 COMMON = 1 << ONLINE_POST | POST_TYPE  # lawful posts, the one common act, need no observation
-C_OBS0 = act_counter("observed", ACT_KINDS[0])
-C_FALSE_MATCH, C_FLAG_TRUE, C_FLAG_FALSE = (
-    INDEX[n] for n in ("camera_false_matches", "content_flags_true", "content_flags_false"))
-C_FLAG_TRUE_T0, C_FLAG_FALSE_T0 = (INDEX[f"content_flags_{n}_{CONTENT_TYPES[0]}"]
-                                   for n in ("true", "false"))
+# acts observed, and observations that are wrong
+COUNTERS = (
+    *(f"observed_{k}" for k in ACT_KINDS),
+    "camera_false_matches", "content_flags_true", "content_flags_false",
+    *(f"content_flags_true_{t}" for t in CONTENT_TYPES),
+    *(f"content_flags_false_{t}" for t in CONTENT_TYPES))
+C_OBS0, C_FALSE_MATCH, C_FLAG_TRUE, C_FLAG_FALSE, C_FLAG_TRUE_T0, C_FLAG_FALSE_T0 = (
+    COUNTERS.index(n) for n in (
+        f"observed_{ACT_KINDS[0]}", "camera_false_matches", "content_flags_true",
+        "content_flags_false", f"content_flags_true_{CONTENT_TYPES[0]}",
+        f"content_flags_false_{CONTENT_TYPES[0]}"))
+
+
+class SensingParams(NamedTuple):
+    """Sensing's values from the scenario: channels, their rates and the streams of draws."""
+
+    channel: np.ndarray  # per act kind, its channel (CAMERA ...)
+    channel_p: np.ndarray  # per channel, the chance an act is recorded (cameras: a face hit)
+    recall: np.ndarray  # content review's recall, per content type
+    flag_thr: np.ndarray  # draw threshold of a false flag of a lawful post, per content type
+    keys: np.ndarray  # per act kind, the stream of its observation
+    k_face: np.uint64
+    k_false: np.uint64
+    k_flag: np.uint64
+
+
+class SensingArrays(NamedTuple):
+    """One chunk's arrays and buffers, and today's coverage and false matches by region."""
+
+    region: np.ndarray
+    flags: np.ndarray
+    acts: np.ndarray  # today's, read
+    records: np.ndarray  # today's, made here
+    todo: np.ndarray
+    coverage: np.ndarray  # [region, town]: camera coverage today
+    false_match_p: np.ndarray  # [region, town]: chance of a false match today
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -54,7 +88,9 @@ def observe(i, day, r, town, a, channel, channel_p, coverage, recall, keys, k_fa
     """Record bits of the acts in ``a`` that are observed, as ``chance`` per channel; counted.
 
     Lawful posts are flagged falsely in ``sense_run``; a post against the line that review
-    misses (``recall`` per content type) is not flagged at all.
+    misses (``recall`` per content type) is not flagged at all. Called once per citizen with an
+    act to observe: it takes arrays one by one, as a tuple of arrays passed per citizen costs a
+    reference count per array.
     """
     rec = 0
     ctype = a >> POST_TYPE_SHIFT & 3
@@ -79,12 +115,13 @@ def observe(i, day, r, town, a, channel, channel_p, coverage, recall, keys, k_fa
 
 
 @njit(cache=True, nogil=True, inline="always")
-def sense_run(first, day, flags, acts, false_thr, flag_thr, k_false, k_flag, records, acc_r):
+def sense_run(first, day, flags, acts, false_thr, p, records, acc_r):
     """Draws every citizen of a run needs: false matches and flags of lawful posts (at
-    ``flag_thr`` of the post's content type).
+    ``p.flag_thr`` of the post's content type).
 
     Branch-free over the run's own views (indexed from 0), so that it vectorises.
     """
+    flag_thr, k_false, k_flag = p.flag_thr, p.k_false, p.k_flag
     matches = 0
     flagged0 = flagged1 = flagged2 = flagged3 = 0  # scalars, not an array: the loop vectorises
     for j in range(acts.shape[0]):
@@ -110,20 +147,20 @@ def sense_run(first, day, flags, acts, false_thr, flag_thr, k_false, k_flag, rec
 
 
 @njit(cache=True, nogil=True)
-def sense_kernel(first, day, runs, region, flags, acts, channel, channel_p, coverage,
-                 false_match_p, recall, flag_thr, keys, k_face, k_false, k_flag, records, todo,
-                 acc):
+def sense_kernel(first, day, runs, a, p, acc):
     """Turn one chunk's acts into records: observed acts, false matches and content flags.
 
     Per run of citizens of one region, every citizen's draws first; then the few with an act
-    that may be observed (``todo`` is a buffer of chunk size).
+    that may be observed (listed in ``a.todo``).
     """
+    acts, records, todo, flags, coverage = a.acts, a.records, a.todo, a.flags, a.coverage
+    channel, channel_p, recall, keys, k_face = p.channel, p.channel_p, p.recall, p.keys, p.k_face
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
-        r = region[lo]
-        false_thr = (threshold(false_match_p[r, 0]), threshold(false_match_p[r, 1]))
-        sense_run(first + lo, day, flags[lo:hi], acts[lo:hi], false_thr, flag_thr, k_false,
-                  k_flag, records[lo:hi], acc[r])
+        r = a.region[lo]
+        false_thr = (threshold(a.false_match_p[r, 0]), threshold(a.false_match_p[r, 1]))
+        sense_run(first + lo, day, flags[lo:hi], acts[lo:hi], false_thr, p, records[lo:hi],
+                  acc[r])
         m = 0
         for j in range(lo, hi):  # citizens with an act that may be observed
             todo[m] = j
@@ -144,19 +181,6 @@ def lawful_flag_rate(precision: float, recall: float, against_share: float) -> f
     return min(1.0, recall * pi * (1.0 - precision) / (precision * (1.0 - pi)))
 
 
-def channel_tables(sc: Scenario) -> dict:
-    """Sensing's parameters that follow the scenario's probabilities, which may change from day
-    to day (schedules): set at build and whenever the day's scenario does."""
-    s = sc.sensing
-    channel_p = np.zeros(8)
-    channel_p[[CAMERA, PAYMENT, COURT, TAX, REPORT, STAFF]] = [
-        s.face_hit_rate, s.payment_observed, s.court_records, s.tax_records,
-        s.good_deed_reported, 1.0]
-    recall, flag_false_p = review_rates(sc)
-    return {"sc": sc, "channel_p": channel_p, "recall": recall,
-            "flag_thr": np.array([threshold(p) for p in flag_false_p], np.int64)}
-
-
 def review_rates(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
     """Per content type, content review's recall and its false-flag rate per lawful post."""
     review = sc.sensing.content_review
@@ -167,73 +191,81 @@ def review_rates(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
     return recall, false_p
 
 
+def params(sc: Scenario, seed: int) -> SensingParams:
+    s = sc.sensing
+    channel_p = np.zeros(8)
+    channel_p[[CAMERA, PAYMENT, COURT, TAX, REPORT, STAFF]] = [
+        s.face_hit_rate, s.payment_observed, s.court_records, s.tax_records,
+        s.good_deed_reported, 1.0]
+    recall, flag_false_p = review_rates(sc)
+    return SensingParams(
+        channel=np.array([CHANNEL[k] for k in ACT_KINDS], dtype=np.int64), channel_p=channel_p,
+        recall=recall, flag_thr=np.array([threshold(p) for p in flag_false_p], np.int64),
+        keys=np.array([stream_key(seed, f"sense.{k}") for k in ACT_KINDS], dtype=np.uint64),
+        k_face=stream_key(seed, "sense.face_match"),
+        k_false=stream_key(seed, "sense.false_match"),
+        k_flag=stream_key(seed, "sense.content_false"))
+
+
 @dataclass
-class Sensing:
+class Sensing(Stage):
     """Channel probabilities, and camera coverage by region and town/country for today."""
 
-    pop: Population
-    sc: Scenario
-    channel: np.ndarray
-    channel_p: np.ndarray
-    keys: np.ndarray
-    k_face: np.uint64
-    k_false: np.uint64
-    k_flag: np.uint64
-    recall: np.ndarray  # content review's recall, per content type
-    flag_thr: np.ndarray  # draw threshold of a false flag of a lawful post, per content type
-    density: np.ndarray  # relative cameras per person, [region, town]
-    runs: RegionRuns
+    NAME = "sensing"
+    OWNS = ("records", "coverage", "cameras")
+    READS = ("region", "flags", "acts")
+    COUNTERS = COUNTERS
+
+    view: View
+    seed: int
+    sc: Scenario | None = None
+    p: SensingParams | None = None
+    density: np.ndarray | None = None  # relative cameras per person, [region, town]
     day: int = 0
-    cameras: float = 0.0
     coverage: np.ndarray | None = None
     false_match_p: np.ndarray | None = None
 
     @classmethod
-    def build(cls, sc: Scenario, pop: Population, seed: int) -> Sensing:
-        return cls(
-            pop=pop,
-            channel=np.array([CHANNEL[k] for k in ACT_KINDS], dtype=np.int64),
-            keys=np.array([stream_key(seed, f"sense.{k}") for k in ACT_KINDS], dtype=np.uint64),
-            k_face=stream_key(seed, "sense.face_match"),
-            k_false=stream_key(seed, "sense.false_match"),
-            k_flag=stream_key(seed, "sense.content_false"),
-            density=camera_density(sc, pop),
-            runs=RegionRuns(pop.region),
-            **channel_tables(sc),
-        )
+    def build(cls, sc: Scenario, seed: int, view: View) -> Sensing:
+        sensing = cls(view=view, seed=seed)
+        sensing.tune(sc)
+        return sensing
+
+    def tune(self, sc: Scenario) -> None:
+        self.sc, self.p = sc, params(sc, self.seed)
+        self.density = camera_density(sc, self.view.regions)
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
-        if sc is not self.sc:
-            self.__dict__.update(channel_tables(sc))
+        """Today's cameras and their coverage (published), and the chance of a false match."""
         self.day = day
-        self.cameras = share_on(self.sc.sensing.cameras.count, date)
-        per_person = self.cameras / self.pop.regions.national
-        self.coverage = 1.0 - np.exp(-self.sc.sensing.cameras.view_factor * per_person
-                                     * self.density)
+        if sc is not self.sc:
+            self.tune(sc)
+        s = sc.sensing
+        cameras = share_on(s.cameras.count, date)
+        per_person = cameras / self.view.regions.national
+        self.coverage = 1.0 - np.exp(-s.cameras.view_factor * per_person * self.density)
         # Wrong attributions: a share of all camera attributions, spread over covered citizens.
-        s = self.sc.sensing
-        street_rate = sum(self.sc.acts[k].rate for k in ACT_KINDS
-                          if CHANNEL[k] == CAMERA and k in self.sc.acts)
+        street_rate = sum(sc.acts[k].rate for k in ACT_KINDS
+                          if CHANNEL[k] == CAMERA and k in sc.acts)
         odds = s.false_match_share / max(1.0 - s.false_match_share, 1e-12)
         self.false_match_p = np.minimum(1.0, self.coverage * s.face_hit_rate * street_rate * odds)
+        self.view.publish("coverage", self.coverage)
+        self.view.publish("cameras", np.float64(cameras))
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, scratch: dict) -> None:
-        records = scratch_array(scratch, "records", hi - lo, np.uint32)
-        sense_kernel(lo, self.day, self.runs(lo, hi),
-                     self.pop.region[lo:hi], self.pop.flags[lo:hi], scratch["acts"][: hi - lo],
-                     self.channel, self.channel_p, self.coverage, self.false_match_p,
-                     self.recall, self.flag_thr, self.keys, self.k_face, self.k_false,
-                     self.k_flag, records,
-                     scratch_array(scratch, "todo", hi - lo, np.int32), acc)
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+        n = hi - lo
+        a = SensingArrays(self.view.region[lo:hi], self.view.flags[lo:hi], today.acts[:n],
+                          today.records[:n], today.todo[:n], self.coverage, self.false_match_p)
+        sense_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)
 
 
-def camera_density(sc: Scenario, pop: Population) -> np.ndarray:
+def camera_density(sc: Scenario, regions: Regions) -> np.ndarray:
     """Cameras per person relative to the national mean, by [region, town]; the national mean
     is 1 by design (over every province, for a scenario of some of them too)."""
     cams = sc.sensing.cameras
     everywhere = load_regions()
     national = np.array([cams.region_density.get(code, 1.0) for code in everywhere.codes])
-    regional = np.array([cams.region_density.get(code, 1.0) for code in pop.regions.codes])
+    regional = np.array([cams.region_density.get(code, 1.0) for code in regions.codes])
     u = sc.population.urban_share
     town = np.array([1.0, cams.urban_density]) / (1.0 - u + u * cams.urban_density)
     density = regional[:, None] * town[None, :]

@@ -1,5 +1,6 @@
-"""The simulated world: citizens, ties, counter-based random numbers, codes and counters, and the
-engine's kernel helpers (chunk runs over regions, scratch buffers).
+"""The simulated world: citizens, ties (and their store), counter-based random numbers, the codes
+stages hand each other, the stage contract (a run's state of owned arrays, views, today's
+buffers), counters, and the engine (phases of chunk steps, runs of regions).
 
 Imports only ``language`` below it.
 """

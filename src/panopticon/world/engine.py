@@ -1,11 +1,13 @@
 """The general day loop: phases of chunk steps, run on threads, merged into integer counters.
 
 A model is a list of phases; a phase is a list of steps; a step is a callable
-``step(lo, hi, acc, scratch)`` that advances citizens ``lo..hi-1`` by one day (usually by calling a
+``step(lo, hi, acc, today)`` that advances citizens ``lo..hi-1`` by one day (usually by calling a
 Numba kernel that releases the GIL) and adds what happened to ``acc``, an int64 array
-``[region, counter]`` owned by the calling worker. Within a phase, every step runs on one chunk
-before the next chunk starts, so a chunk's arrays stay in cache; between phases all citizens wait
-for each other, so a step may read what another citizen wrote in an earlier phase.
+``[region, counter]`` owned by the calling worker; ``today`` is the worker's buffers of chunk
+capacity (:class:`panopticon.world.today.Today`), through which a step hands the next what it
+made. Within a phase, every step runs on one chunk before the next chunk starts, so a chunk's
+arrays stay in cache; between phases all citizens wait for each other, so a step may read what
+another citizen wrote in an earlier phase.
 
 Counters are integers and are summed across workers after each phase, so totals never depend on
 chunk size, thread count or scheduling.
@@ -19,7 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-Step = Callable[[int, int, np.ndarray, dict], None]
+from .today import Today
+
+Step = Callable[[int, int, np.ndarray, Today], None]
 DEFAULT_CHUNK = 65_536
 
 
@@ -47,17 +51,18 @@ class Engine:
         self.chunks = chunk_bounds(n, chunk_size)
         self.threads = min(threads, max(1, len(self.chunks)))
         self._acc = np.zeros((self.threads, n_regions, n_counters), dtype=np.int64)
-        self._scratch: list[dict] = [{} for _ in range(self.threads)]
+        capacity = max((hi - lo for lo, hi in self.chunks), default=0)
+        self._today = [Today.of(capacity) for _ in range(self.threads)]
         self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
 
     def run_phase(self, steps: Sequence[Step]) -> None:
         """Run every step on every chunk; chunks are dealt to workers round-robin."""
 
         def work(w: int) -> None:
-            acc, scratch = self._acc[w], self._scratch[w]
+            acc, today = self._acc[w], self._today[w]
             for lo, hi in self.chunks[w :: self.threads]:
                 for step in steps:
-                    step(lo, hi, acc, scratch)
+                    step(lo, hi, acc, today)
 
         if self._pool is None:
             work(0)
@@ -82,15 +87,6 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def scratch_array(scratch: dict, name: str, size: int, dtype: type) -> np.ndarray:
-    """A per-worker buffer reused across chunks and days (grown when a chunk is larger)."""
-    buf = scratch.get(name)
-    if buf is None or buf.shape[0] < size:
-        buf = np.empty(size, dtype=dtype)
-        scratch[name] = buf
-    return buf[:size]
 
 
 class RegionRuns:

@@ -487,6 +487,24 @@ def build_csrs(t: Ties, reaches: list[str], stored: dict[str, TieCSR] | None = N
     return {r: have[r] for r in reaches}
 
 
+class TieStore:
+    """The stored ties that stages read, by reach: each reach built once, on first demand, and
+    shared by every stage that reads it (the tie model itself is made once too)."""
+
+    def __init__(self, pop: Population, seed: int) -> None:
+        self.pop, self.seed = pop, seed
+        self.stored: dict[str, TieCSR] = {}
+        self._ties: Ties | None = None
+
+    def csrs(self, reaches: list[str]) -> list[TieCSR]:
+        """The stored forms of ``reaches`` (each once, in order)."""
+        if self._ties is None:
+            self._ties = make_ties(self.pop, self.seed)
+        built = build_csrs(self._ties, reaches, self.stored)
+        self.stored.update(built)
+        return list(built.values())
+
+
 def mean_share(csrs: list[TieCSR], flag: np.ndarray) -> np.ndarray:
     """Per citizen, the share of its stored ties with ``flag`` set, averaged over the reaches."""
     n = flag.shape[0]

@@ -1,0 +1,206 @@
+"""The stage contract: the arrays of a run by name, each with one owner, and what stages declare.
+
+A stage declares, as class constants, the arrays it ``OWNS`` (it alone writes them), those it
+``READS`` (read-only NumPy views: Numba refuses at compile time a kernel that writes one), today's
+buffers made by an earlier stage that it ``WRITES`` into, and its ``COUNTERS``. It gets a
+:class:`View` at build, never another stage: asking the view for an array it did not declare is a
+one-line :class:`ContractError` naming the stage and the array.
+
+An owner keeps an array for the whole run (:meth:`View.own`: per-citizen arrays, fixed tables)
+or publishes a day value anew whenever it changes (:meth:`View.publish`: camera coverage, the
+scored group, a measured score term). Readers read through the view when they use a value, so
+they always see the owner's latest.
+
+Today's buffers (:class:`panopticon.world.today.Today`) are declared the same way: each stage sees
+its own version of a worker's, with the buffers it reads read-only and those it does not declare
+out of reach.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from .engine import RegionRuns, Step
+from .population import Population, Regions
+from .ties import TieStore
+from .today import ContractError, Today, Undeclared
+
+if TYPE_CHECKING:
+    from ..language.scenario import Scenario
+
+POPULATION = "population"  # the owner of the population's arrays
+POPULATION_ARRAYS = ("region", "age", "income", "flags", "adopt", "parent")
+
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+class Stage:
+    """The contract of a stage of the simulated day; subclasses declare what they touch.
+
+    ``build(sc, seed, view)`` makes the stage and the arrays it owns; ``start_day(day, date,
+    sc)`` sets the day's values (``sc``: the scenario's values on that date); each method named
+    in ``STEPS`` (one per phase, "" for none) is ``step(lo, hi, acc, today)`` on a chunk, with
+    ``acc`` the stage's own counters ``[region, COUNTERS]``; ``end_day(counts)`` may add to the
+    day's totals of its counters.
+    """
+
+    NAME: ClassVar[str]
+    OWNS: ClassVar[tuple[str, ...]] = ()
+    READS: ClassVar[tuple[str, ...]] = ()
+    WRITES: ClassVar[tuple[str, ...]] = ()
+    COUNTERS: ClassVar[tuple[str, ...]] = ()
+    STEPS: ClassVar[tuple[str, ...]] = ("step",)
+
+    def active(self) -> bool:
+        """False where the scenario leaves the stage idle: it has built its arrays, and its
+        start_day and steps do not run."""
+        return True
+
+    def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
+        """Set the day's values before any chunk of the day."""
+
+    def end_day(self, counts: np.ndarray) -> None:
+        """Add to the day's totals of this stage's counters, ``[region, COUNTERS]``."""
+
+
+@dataclass(eq=False)
+class Entry:
+    owner: str
+    array: np.ndarray  # read-only view of the owner's array
+    per_run: bool  # kept for the run (View.own), not a day value (View.publish)
+
+
+class State:
+    """Every array of a run by name, each with one owner; the population's facts."""
+
+    def __init__(self, pop: Population, seed: int) -> None:
+        self.size = pop.size
+        self.regions: Regions = pop.regions
+        self.runs = RegionRuns(pop.region)
+        self.ties = TieStore(pop, seed)
+        self.owners: dict[str, str] = {}  # declared, for every array and buffer of today
+        self.entries: dict[str, Entry] = {}
+        self.declared: dict[str, type] = {}
+        for name in POPULATION_ARRAYS:
+            self.owners[name] = POPULATION
+            self.entries[name] = Entry(POPULATION, read_only(getattr(pop, name)), True)
+
+    def view(self, user: type) -> View:
+        """The view of a stage or observer class; records its declarations, one owner each."""
+        name = user.NAME
+        if name in self.declared:
+            raise ContractError(f"two users of the state are named '{name}'")
+        for array in getattr(user, "OWNS", ()):
+            if array in self.owners:
+                raise ContractError(f"'{array}' is owned by both '{self.owners[array]}' and "
+                                    f"'{name}'")
+            if array.startswith("_") or array in View.KEPT or hasattr(View, array):
+                raise ContractError(f"stage '{name}' owns '{array}', a name a view keeps")
+            self.owners[array] = name
+        self.declared[name] = user
+        return View(self, name, getattr(user, "OWNS", ()), user.READS, getattr(user, "WRITES", ()))
+
+    def read(self, name: str, reader: str = "the runner") -> np.ndarray:
+        """A read-only view of array ``name`` as its owner last made it."""
+        entry = self.entries.get(name)
+        if entry is None:
+            owner = self.owners.get(name)
+            raise ContractError(f"'{reader}' reads '{name}', which " + (
+                "no stage owns" if owner is None else f"its owner '{owner}' has not made yet"))
+        return entry.array
+
+    def bytes_per_citizen(self) -> float:
+        """Bytes of the arrays kept for the run with one entry per citizen, per citizen."""
+        arrays = {id(e.array.base): e.array for e in self.entries.values()
+                  if e.per_run and e.array.shape[:1] == (self.size,)}
+        return sum(a.nbytes for a in arrays.values()) / max(self.size, 1)
+
+    def check(self) -> None:
+        """Every array read or written is owned by someone; today's buffers are written only
+        after their owner made them (the order of the declared users)."""
+        made: set[str] = set(POPULATION_ARRAYS)
+        for name, user in self.declared.items():
+            for array in (*user.READS, *getattr(user, "WRITES", ())):
+                if array not in self.owners:
+                    raise ContractError(f"stage '{name}' reads '{array}', which no stage owns")
+            for array in getattr(user, "WRITES", ()):
+                if array not in Today.BUFFERS or array not in made:
+                    raise ContractError(f"stage '{name}' writes '{array}', which is not a buffer "
+                                        "of today made by an earlier stage")
+            made.update(getattr(user, "OWNS", ()))
+
+    def _put(self, owner: str, name: str, array: np.ndarray, per_run: bool) -> None:
+        if self.owners.get(name) != owner:
+            raise ContractError(f"stage '{owner}' makes '{name}', which is not in its OWNS")
+        if name in Today.BUFFERS:
+            raise ContractError(f"stage '{owner}' makes '{name}' in the state: it is today's")
+        self.entries[name] = Entry(owner, read_only(array), per_run)
+
+
+class View:
+    """A stage's access to the state: read-only views of the arrays it declares in READS (as
+    attributes), :meth:`own` and :meth:`publish` for those in its OWNS, its version of today's
+    buffers, and the population's facts (size, regions, runs of regions, stored ties)."""
+
+    KEPT = frozenset({"stage", "size", "regions", "runs", "ties"})  # not names of arrays
+
+    def __init__(self, state: State, stage: str, owns: tuple[str, ...], reads: tuple[str, ...],
+                 writes: tuple[str, ...]) -> None:
+        self._state = state
+        self.stage = stage
+        self.size, self.regions, self.runs, self.ties = (state.size, state.regions, state.runs,
+                                                         state.ties)
+        self._reads = frozenset(reads)
+        self._writable = frozenset(owns) | frozenset(writes)
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self._reads:
+            raise ContractError(f"stage '{self.stage}' reads '{name}', which is not in its READS")
+        return self._state.read(name, self.stage)
+
+    def own(self, name: str, array: np.ndarray) -> np.ndarray:
+        """Keep ``array`` for the run as ``name``; returns it, writable (its owner's)."""
+        self._state._put(self.stage, name, array, per_run=True)
+        return array
+
+    def publish(self, name: str, array: np.ndarray) -> None:
+        """Make ``array`` the day value ``name`` until the next publish."""
+        self._state._put(self.stage, name, np.asarray(array), per_run=False)
+
+    def today(self, today: Today) -> Today:
+        """The stage's version of a worker's buffers: those it reads read-only, the others it
+        does not declare out of reach; made once per worker."""
+        mine = today.seen.get(self.stage)
+        if mine is None:
+            mine = today.seen[self.stage] = Today(**{
+                f.name: self._buffer(f.name, getattr(today, f.name))
+                for f in fields(Today) if f.name != "seen"})
+        return mine
+
+    def _buffer(self, name: str, buffer: np.ndarray) -> np.ndarray | Undeclared:
+        if name not in Today.BUFFERS or name in self._writable:
+            return buffer
+        if name in self._reads:
+            return read_only(buffer)
+        return Undeclared(self.stage, name)
+
+
+class Bound:
+    """A step as the engine calls it on a worker's chunk: given the stage's own columns of the
+    worker's counters (``span``) and its version of today's buffers (``view``)."""
+
+    def __init__(self, step: Step, view: View, span: slice) -> None:
+        self.step, self.view, self.span = step, view, span
+
+    def __call__(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+        self.step(lo, hi, acc[:, self.span], self.view.today(today))
