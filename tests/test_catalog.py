@@ -3,14 +3,18 @@ name checked, with no Python to add one (issue 10, item 1)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from panopticon.cli import app
 from panopticon.language import catalog
 from panopticon.language.scenario import (
     MOVED,
@@ -20,6 +24,12 @@ from panopticon.language.scenario import (
     load,
     validate,
 )
+from panopticon.readers import report
+from panopticon.readers.scheme import scheme
+from panopticon.runner.simulation import Simulation
+from panopticon.stages import counters
+from panopticon.world.layout import Layout
+from panopticon.world.population import CHILD, URBAN
 
 PARKING = Path(__file__).parent / "scenarios" / "parking.toml"
 EXTENDS = 'extends = "china-2018"\n'
@@ -152,3 +162,65 @@ def test_a_scenario_is_a_pydantic_model_of_the_catalog():
     """Scenario.acts is a table of free names: the schema no longer lists act kinds."""
     schema = Scenario.model_json_schema()
     assert list(schema["properties"]["acts"]["patternProperties"]) == [catalog.NAME_PATTERN]
+
+
+# ------------------------------------------------------------------ the catalog in the engine
+
+def test_who_admits_exactly_the_citizens_whose_traits_it_names():
+    """An act of rate 1 and no propensity is done by every citizen its ``who`` admits, and by
+    no one else: the masks per trait value are the conditions ANDed."""
+    sc = load(PARKING).with_changes(**{
+        "population.size": 5000, "end": load(PARKING).start, "acts.unpaid_parking.rate": 1.0,
+        "acts.unpaid_parking.propensity": "none"})
+    sim = Simulation(sc)
+    acts = np.zeros(sim.pop.size, np.uint64)
+
+    def keep(lo: int, hi: int, acc: np.ndarray, today) -> None:  # after behaviour's step
+        acts[lo:hi] = today.acts[: hi - lo]
+
+    sim.phases[0].insert(1, keep)
+    sim.run()
+    pop = sim.pop
+    admitted = ((pop.age != CHILD) & ((pop.flags & URBAN) != 0) & (pop.income >= 2))
+    did = (acts & Layout.of(sc).bit("unpaid_parking")) != 0
+    assert admitted.any() and (~admitted).any()
+    np.testing.assert_array_equal(did, admitted)
+
+
+def test_a_new_act_channel_attempt_and_sanction_run_and_show_in_the_report(tmp_path):
+    result = CliRunner().invoke(app, [
+        "run", str(PARKING), "--population", "20000", "--start", "2017-01-01",
+        "--end", "2017-12-31", "--quiet", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    run = report.load_run(tmp_path / "run")
+    for counter in ("acts_unpaid_parking", "observed_unpaid_parking",
+                    "parking_wardens_false_records", "loan_application_attempts",
+                    "loan_application_blocked"):
+        assert run.total(counter) > 0, counter
+    rows = {r.name: r for r in scheme(run.scenario, run.ts)}
+    loans = rows["no_bank_loans"]
+    assert loans.does == "loan application" and loans.start == "2017-01-01"
+    assert loans.figures["blocked"] == run.total("loan_application_blocked") > 0
+    page = (tmp_path / "run" / "report.html").read_text("utf-8")
+    assert "<td>no_bank_loans</td>" in page and "loan application" in page
+
+
+def test_the_catalog_is_counted_by_its_names():
+    names = counters(load(PARKING)).names
+    for name in ("acts_unpaid_parking", "observed_unpaid_parking", "parking_wardens_false_records",
+                 "cameras_false_records", "loan_application_attempts", "loan_application_blocked",
+                 "loan_application_blocked_wrongful", "loan_application_blocked_people",
+                 "management_ban_stock", "internet_throttle_stock", "school_ban_stock",
+                 "school_ban_people", "transport_discount_granted"):
+        assert name in names, name
+    assert "no_bank_loans_stock" not in names  # it blocks an attempt, not a standing
+
+
+def test_a_channel_records_nothing_before_it_starts():
+    sc = load(PARKING).with_changes(**{"population.size": 3000, "start": dt.date(2015, 12, 1),
+                                       "end": dt.date(2016, 1, 31)})
+    data = Simulation(sc).run()
+    before = (dt.date(2016, 1, 1) - sc.start).days
+    observed = data.counter("observed_unpaid_parking", "parking_wardens_false_records")
+    assert data.counter("acts_unpaid_parking")[:before].sum() > 0
+    assert observed[:before].sum() == 0 and observed[before:].sum() > 0

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from panopticon.language import scenario
-from panopticon.stages import INDEX
 from panopticon.world.engine import DEFAULT_CHUNK
 from panopticon.language.published import load_targets
 from panopticon.readers.results import model_value, split_seeds
@@ -41,7 +40,7 @@ def default_run() -> tuple[RunData, list]:
 def drop_in_2018(data: RunData, names: tuple[str, ...]) -> float:
     """1 - the counters' 2018 total with fear over their total in the run without it."""
     days = [i for i, d in enumerate(data.dates) if d.year == 2018]
-    idx = [INDEX[n] for n in names]
+    idx = [data.counter_names.index(n) for n in names]
 
     def total(counts: np.ndarray) -> int:
         return int(counts[days][..., idx].sum())

@@ -52,9 +52,9 @@ def _series(folder, metric):
 
 
 def test_policy_difference_is_computed_from_each_run(runs):
-    c = compare([runs / "base", runs / "policy"], ["camera_false_matches", "listed_stock"])
+    c = compare([runs / "base", runs / "policy"], ["cameras_false_records", "listed_stock"])
     matches, listed = c.figures
-    base, policy = (_series(runs / n, "camera_false_matches").sum() for n in ("base", "policy"))
+    base, policy = (_series(runs / n, "cameras_false_records").sum() for n in ("base", "policy"))
     assert matches.how == "sum over dates" and matches.values == pytest.approx([base, policy])
     assert matches.differences[0] == pytest.approx(policy - base) and policy > base
     assert listed.how == "on 2018-02-28"
@@ -63,11 +63,11 @@ def test_policy_difference_is_computed_from_each_run(runs):
 
 
 def test_common_seeds_give_the_spread_of_the_difference(runs):
-    c = compare([runs / "base", runs / "policy"], ["camera_false_matches", "citizens"])
+    c = compare([runs / "base", runs / "policy"], ["cameras_false_records", "citizens"])
     matches, citizens = c.figures
     per_seed = [pq.read_table(runs / n / "timeseries_seeds.parquet") for n in ("base", "policy")]
-    diffs = [b.column("camera_false_matches").to_numpy().sum()
-             - a.column("camera_false_matches").to_numpy().sum()
+    diffs = [b.column("cameras_false_records").to_numpy().sum()
+             - a.column("cameras_false_records").to_numpy().sum()
              for a, b in zip(*(split_seeds(t) for t in per_seed), strict=True)]
     p05, median, p95 = matches.bands[0]
     assert median == pytest.approx(np.median(diffs))
@@ -76,18 +76,18 @@ def test_common_seeds_give_the_spread_of_the_difference(runs):
 
 
 def test_runs_are_aligned_on_their_common_dates(runs):
-    c = compare([runs / "base", runs / "shifted"], ["listed_stock", "camera_false_matches"])
+    c = compare([runs / "base", runs / "shifted"], ["listed_stock", "cameras_false_records"])
     assert (c.first, c.last) == ("2018-02-01", "2018-02-28")
     table = c.aligned
     assert set(table.column("date").to_pylist()) == {
         dt.date(2018, 2, d) for d in range(1, 29)}
     assert table.num_rows == 2 * 2 * 28
     rows = table.filter(pc.and_(pc.equal(table["run"], "shifted"),
-                                pc.equal(table["metric"], "camera_false_matches"))).to_pylist()
+                                pc.equal(table["metric"], "cameras_false_records"))).to_pylist()
     base = dict(zip(pq.read_table(runs / "base" / "timeseries.parquet")
-                    .column("date").to_pylist(), _series(runs / "base", "camera_false_matches"),
+                    .column("date").to_pylist(), _series(runs / "base", "cameras_false_records"),
                     strict=True))
-    shifted = _series(runs / "shifted", "camera_false_matches")[:28]
+    shifted = _series(runs / "shifted", "cameras_false_records")[:28]
     assert [r["value"] for r in rows] == pytest.approx(shifted)
     assert [r["difference"] for r in rows] == pytest.approx(
         [r["value"] - base[r["date"]] for r in rows])
@@ -119,7 +119,7 @@ def test_compare_command_prints_the_table_and_writes_the_aligned_file(runs, tmp_
 
 
 @pytest.mark.parametrize(("second", "args", "message"), [
-    ("policy", ["--metric", "camera_false_match"], "did you mean camera_false_matches"),
+    ("policy", ["--metric", "cameras_false_record"], "did you mean cameras_false_records"),
     ("later", [], "share no date"),
 ])
 def test_compare_mistakes_are_one_line(runs, second, args, message):

@@ -18,7 +18,8 @@ from panopticon.observers.cohort import Cohort
 from panopticon.observers.ranking import Ranking
 from panopticon.runner.contract import day_table
 from panopticon.runner.simulation import Simulation
-from panopticon.stages import COUNTERS, STAGES
+from panopticon.stages import STAGES, counters
+from panopticon.world.layout import Layout
 from panopticon.world.counters import Counters
 from panopticon.world.population import build
 from panopticon.world.state import Stage, State, View
@@ -144,10 +145,12 @@ def test_the_declarations_of_the_run_hold():
 
 
 def test_counter_names_are_unique_and_each_declared_by_one_stage():
-    assert len(COUNTERS.names) == len(set(COUNTERS.names))
-    by = {name: [s.NAME for s in STAGES if name in s.COUNTERS] for name in COUNTERS.names}
+    sc = tiny()
+    found = counters(sc)
+    assert len(found.names) == len(set(found.names))
+    by = {name: [s.NAME for s in STAGES if name in s.counters(sc)] for name in found.names}
     assert all(len(stages) == 1 for stages in by.values())
-    assert list(COUNTERS.names) == [n for s in STAGES for n in s.COUNTERS]
+    assert list(found.names) == [n for s in STAGES for n in s.counters(sc)]
     with pytest.raises(ContractError, match="'x' is declared by both 'a' and 'b'"):
         Counters.of([("a", ("x",)), ("b", ("y", "x"))])
 
@@ -155,12 +158,13 @@ def test_counter_names_are_unique_and_each_declared_by_one_stage():
 def test_a_step_gets_its_own_counters():
     """Each stage's columns are its COUNTERS: what a kernel adds at its index 0 is the stage's
     first counter."""
-    sim = Simulation(tiny())
+    sc = tiny()
+    sim = Simulation(sc)
     data = sim.run()
-    first = {s.NAME: s.COUNTERS[0] for s in STAGES if s.COUNTERS}
+    first = {s.NAME: s.counters(sc)[0] for s in STAGES if s.counters(sc)}
     assert first["behaviour"] == "citizens"
-    assert data.counts[0, :, COUNTERS.names.index("citizens")].sum() == 300
-    assert COUNTERS.names[COUNTERS.spans["fear"]] == ("perceived_risk_permille_sum",)
+    assert data.counts[0, :, sim.counters.names.index("citizens")].sum() == 300
+    assert sim.counters.names[sim.counters.spans["fear"]] == ("perceived_risk_permille_sum",)
 
 
 def test_no_stage_holds_another_or_imports_another():
@@ -186,12 +190,13 @@ def test_parameters_follow_the_scenario_object_of_the_day():
     for stage in sim.stages.values():
         stage.start_day(0, date, sc)
     assert all(sim.stages[name].p is p for name, p in tuned.items())
-    other = sc.with_changes(**{"court.judgment_rate": 0.5, "life.job_apply_rate": 0.25})
+    other = sc.with_changes(**{"court.judgment_rate": 0.5, "acts.job_application.rate": 0.25})
     for stage in sim.stages.values():
         stage.start_day(1, date, other)
     assert all(sim.stages[name].p is not p for name, p in tuned.items() if p is not None)
     assert sim.stages["registry"].p.judgment_rate == 0.5
-    assert sim.stages["consequences"].p.rates[1] == 0.25
+    job = Layout.of(sc).kinds.index("job_application")
+    assert sim.stages["consequences"].p.rates[job] == 0.25
 
 
 def test_the_architecture_shows_the_declared_day():

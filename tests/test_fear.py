@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from panopticon.language import scenario
-from panopticon.stages import INDEX
+from panopticon.stages import counters
 from panopticon.stages.behaviour import post_thresholds
-from panopticon.stages.fear import ONE, Fear, FearParams, fear_run, tables
-from panopticon.world.codes import ACT_BIT, FAMILY_SANCTIONED, FLAG_FALSE
+from panopticon.stages.fear import ONE, Fear, FearParams, fear_run, params, tables
+from panopticon.world.codes import FAMILY_SANCTIONED, FLAG_FALSE
+from panopticon.world.layout import Layout
 from panopticon.world.population import URBAN
 from panopticon.world.rng import threshold
 from panopticon.runner.simulation import Simulation
@@ -23,13 +24,18 @@ def small(**changes) -> scenario.Scenario:
     return scenario.load("china-2018").with_changes(**{**SMALL, **changes})
 
 
+LAYOUT = Layout.of(small())
+INDEX = counters(small()).index
+
+
 def run_one(risk, records=0, family=0, town=0, floor=(1000, 20000), decay=0.01, jump=0.3,
             sanc=0.8):
     n = len(risk)
     risk = np.array(risk, np.uint16)
     acc = np.zeros(len(Fear.COUNTERS), np.int64)
-    p = FearParams(0.0, round(decay * 65536), round(jump * 65536), round(sanc * ONE), 0.0, 1)
-    fear_run(np.full(n, URBAN if town else 0, np.uint8), np.full(n, records, np.uint32),
+    p = FearParams(0.0, round(decay * 65536), round(jump * 65536), round(sanc * ONE), 0.0, 1,
+                   params(small().fear, small()).seen)
+    fear_run(np.full(n, URBAN if town else 0, np.uint8), np.full(n, records, np.uint64),
              np.full(n, family, np.uint8), risk, np.array(floor, np.int64), p, acc)
     return risk, acc
 
@@ -41,7 +47,7 @@ def test_risk_fades_toward_the_floor_and_stays_in_bounds():
     assert acc[Fear.COUNTERS.index("perceived_risk_permille_sum")] > 0
     x = np.array([0, ONE, 40000], np.uint16)
     for _ in range(2000):  # everything at once, many times: never leaves [0, 1]
-        x, _ = run_one(x, records=ACT_BIT["jaywalking"], family=FAMILY_SANCTIONED, town=1,
+        x, _ = run_one(x, records=LAYOUT.bit("jaywalking"), family=FAMILY_SANCTIONED, town=1,
                        decay=1.0, jump=1.0, sanc=1.0)
     assert x.max() <= ONE
     faded, _ = run_one([ONE], floor=(0, 0), decay=1.0)
@@ -50,9 +56,9 @@ def test_risk_fades_toward_the_floor_and_stays_in_bounds():
 
 def test_a_record_or_a_sanction_raises_risk():
     base, _ = run_one([10000])
-    seen, _ = run_one([10000], records=ACT_BIT["red_light"])
+    seen, _ = run_one([10000], records=LAYOUT.bit("red_light"))
     wronged, _ = run_one([10000], records=FLAG_FALSE)
-    unseen_post, _ = run_one([10000], records=ACT_BIT["good_deed"])  # not a cause to fear
+    unseen_post, _ = run_one([10000], records=LAYOUT.bit("good_deed"))  # not a cause to fear
     sanctioned, _ = run_one([10000], family=FAMILY_SANCTIONED)
     assert seen[0] > base[0] and wronged[0] > base[0] and unseen_post[0] == base[0]
     assert sanctioned[0] >= round(0.8 * ONE) > base[0]

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 
-from panopticon.world.codes import ACT_KINDS
+from panopticon.language.scenario import load
 from panopticon.world.rng import (EXP_QUANTILES, STREAMS, chance, exponential, stream_key, uniform,
                             uniform_array)
 
@@ -194,15 +194,16 @@ def test_stream_names_are_unique():
     assert sorted(STREAMS.values()) == list(range(1, len(STREAMS) + 1))
 
 
-def test_every_act_kind_has_its_act_and_sense_streams():
-    for kind in ACT_KINDS:
-        assert f"act.{kind}" in STREAMS
-        assert f"sense.{kind}" in STREAMS
+def test_china_2018_draws_on_the_streams_it_had_before_the_catalog():
+    """Its acts keep their numbered streams (attempts that were life events theirs), and so do
+    the observations of acts a channel records: the same seed, the same run."""
+    from panopticon.world.rng import HASHED, stream_number
 
-
-def test_unknown_stream_name_is_an_error():
-    with pytest.raises(KeyError):
-        stream_key(1, "act.no_such_act")
+    sc = load("china-2018")
+    for kind, act in sc.acts.items():
+        assert stream_number(f"act.{kind}") < HASHED, kind
+        if act.channel != "none":
+            assert f"sense.{kind}" in STREAMS, kind
 
 
 @pytest.mark.parametrize("p", [1.5, 7.6, 100.0])

@@ -18,9 +18,9 @@ from panopticon.language import reference, scenario
 from panopticon.language.scenario import PathError, ScenarioError, find, load, number_at
 from panopticon.language.schedule import schedulable, schedules_in
 from panopticon.runner.simulation import Simulation
-from panopticon.stages import INDEX
+from panopticon.stages import counters
 from panopticon.stages.consequences import active_masks
-from panopticon.world.codes import LISTS, SANCTION_BIT
+from panopticon.world.codes import LISTS
 
 D = dt.date
 runner = CliRunner()
@@ -258,7 +258,7 @@ def demo(schedule: dict, **changes) -> scenario.Scenario:
 
 def plane_acts(counts: np.ndarray) -> np.ndarray:
     """Plane tickets bought per day, over all regions."""
-    return counts[:, :, INDEX["acts_plane_ticket"]].sum(axis=1)
+    return counts[:, :, counters(load("china-2018")).index["acts_plane_ticket"]].sum(axis=1)
 
 
 @pytest.fixture(scope="module")
@@ -298,7 +298,8 @@ def test_a_sanction_is_lifted_after_its_end():
                                          "end": D(2016, 12, 31)}])
     names = [g.name for g in sc.scoring.grades]
     court = LISTS.index("court")
-    assert active_masks(sc, names, D(2016, 12, 31))[0][court] == SANCTION_BIT["plane_ban"]
+    plane_ban = 1 << [s.name for s in sc.sanctions].index("plane_ban")
+    assert active_masks(sc, names, D(2016, 12, 31))[0][court] == plane_ban
     assert active_masks(sc, names, D(2017, 1, 1))[0][court] == 0
 
 

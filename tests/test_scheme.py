@@ -1,5 +1,6 @@
 """The scheme section: every list, sanction and reward of a run's scenario by name, with figures
-that are the timeseries' own, for today's kinds and for names a future catalog may give."""
+that are the timeseries' own, for the catalog's names, an older run's kinds and names a later
+catalog may give."""
 
 from __future__ import annotations
 
@@ -23,24 +24,22 @@ LATE = """extends = "china-2018"
 name = "late-plane-ban"
 
 [[sanctions]]
-kind = "plane_ban"
+name = "plane_ban"
 grades = ["AAA", "AA", "A", "B", "C", "D"]
 start = 2030-01-01
 
 [[sanctions]]
-kind = "train_ban"
+name = "train_ban"
 grades = ["AAA", "AA", "A", "B", "C", "D"]
 """
-# today's counters of each sanction met on attempts, written out here rather than taken from
-# the module under test: attempts, blocked, blocked wrongfully
+# the counters of the attempt each sanction blocks, written out here rather than taken from the
+# module under test: attempts, blocked, blocked wrongfully
 ATTEMPT_COLUMNS = {
-    "plane_ban": ("plane_attempts", "plane_blocked", "plane_blocked_wrongful"),
-    "train_ban": ("train_attempts", "train_blocked", "train_blocked_wrongful"),
-    "exit_ban": ("exit_attempts", "exit_blocked", "exit_blocked_wrongful"),
-    "job_ban": ("job_applications", "jobs_blocked", "jobs_blocked_wrongful"),
-    "credit_denied": ("credit_applications", "credit_denied", "credit_denied_wrongful"),
-    "school_ban": ("school_applications", "schools_blocked", "schools_blocked_wrongful"),
-}
+    sanction: tuple(f"{attempt}_{f}" for f in ("attempts", "blocked", "blocked_wrongful"))
+    for sanction, attempt in (("plane_ban", "plane_ticket"), ("train_ban", "train_ticket"),
+                              ("exit_ban", "trip_abroad"), ("job_ban", "job_application"),
+                              ("credit_denied", "credit_application"),
+                              ("school_ban", "school_application"))}
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +65,8 @@ def total(run: report.Run, column: str) -> float:
 def test_section_names_every_list_sanction_and_reward_of_each_preset(run, preset):
     data = tomllib.loads(load(preset).to_toml())
     html = report.scheme_html(dataclasses.replace(run, scenario=data))
-    names = ["court", "tax", "travel_misconduct", *(s["kind"] for s in data["sanctions"]),
-             *(w["kind"] for w in data.get("rewards", []))]
+    names = ["court", "tax", "travel_misconduct", *(s["name"] for s in data["sanctions"]),
+             *(w["name"] for w in data.get("rewards", []))]
     for name in names:
         assert f"<td>{name}</td>" in html, name
     assert NO_COUNTER not in html  # every built-in kind has its counters
@@ -97,7 +96,7 @@ def test_figures_are_the_timeseries_totals(run):
         assert row.figures["blocked"] == pytest.approx(total(run, blocked))
         assert row.figures["blocked_wrongful"] == pytest.approx(total(run, wrongful))
     assert sanctions["train_ban"].figures["blocked_people"] == pytest.approx(
-        total(run, "train_blocked_people"))
+        total(run, "train_ticket_blocked_people"))
     assert sanctions["management_ban"].figures["stock"] == run.last("management_ban_stock")
     assert sanctions["management_ban"].figures["attempts"] is None
     court = rows_of(run, "lists")["court"]
@@ -108,8 +107,9 @@ def test_figures_are_the_timeseries_totals(run):
     assert "plane_ban" in court.bears and "exit_ban" not in court.bears  # what it puts in force
     rewards = rows_of(run, "rewards")
     assert rewards["transport_discount"].figures["granted"] == pytest.approx(
-        total(run, "transport_discounts"))
-    assert rewards["better_jobs"].figures["granted"] == pytest.approx(total(run, "better_jobs"))
+        total(run, "transport_discount_granted"))
+    assert rewards["better_jobs"].figures["granted"] == pytest.approx(
+        total(run, "better_jobs_granted"))
 
 
 FUTURE = {

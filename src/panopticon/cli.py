@@ -247,10 +247,12 @@ def print_summary(folder: Path) -> None:
         console.print("The published figures are national; this scenario models a city, so"
                       " none is compared.")
     a = summary["attempts_vs_people"]
-    console.print(f"Blocked purchases are attempts, not people: {a['plane_attempts_blocked']:,.0f}"
-                  f" plane attempts by {a['plane_people_blocked']:,.0f} people, "
-                  f"{a['train_attempts_blocked']:,.0f} train attempts by "
-                  f"{a['train_people_blocked']:,.0f} people.")
+    if len(a) == 4:  # a scheme with plane and train tickets
+        console.print(f"Blocked purchases are attempts, not people:"
+                      f" {a['plane_attempts_blocked']:,.0f} plane attempts by"
+                      f" {a['plane_people_blocked']:,.0f} people,"
+                      f" {a['train_attempts_blocked']:,.0f} train attempts by"
+                      f" {a['train_people_blocked']:,.0f} people.")
     console.print(audit_table(summary))
     per_seed = " (first seed)" if "seeds" in summary else ""
     console.print(f"{summary['wall_seconds']:.1f} s{per_seed}, "

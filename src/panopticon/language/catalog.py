@@ -36,6 +36,7 @@ STANDINGS = ("management_role", "internet")
 MAX_ACTS = 40
 MAX_FALSE_CHANNELS = 8
 MAX_MEASURES = 31  # sanctions and rewards together: a bit each of a 64-bit word, below bit 63
+MAX_KEPT = 63  # what a citizen has met, a bit each of one word (world.layout.history_names)
 # Under sanction_scope = "own_domain", the lists that may trigger a sanction that blocks each
 # attempt: a record of the attempt's own domain (the project's reading of EU law,
 # docs/presets/eu-baseline.md). An attempt not named here has no list of its own domain.
@@ -43,6 +44,11 @@ OWN_DOMAIN_LISTS: dict[str, tuple[str, ...]] = {
     "plane_ticket": ("travel_misconduct",), "train_ticket": ("travel_misconduct",),
     "credit_application": ("court",),
 }
+
+
+def words(name: str) -> str:
+    """A catalog name in words: ``plane_ban`` -> ``plane ban``."""
+    return name.replace("_", " ")
 
 
 class At(ValueError):
@@ -104,6 +110,9 @@ def _acts(sc: Scenario) -> Iterator[At]:
         yield At(("acts",), f"{len(sc.acts)} act kinds; at most {MAX_ACTS} (the engine keeps a"
                             " bit per act kind of a citizen's day)")
     for name, act in sc.acts.items():
+        if act.nature == "attempt" and act.opens != "none":
+            yield At(("acts", name, "opens"), f"{name} is an attempt: it opens no process (an"
+                                              " offence or a civic act may)")
         if act.channel != "none" and act.channel not in sc.channels:
             yield At(("acts", name, "channel"),
                      _unknown("channel", act.channel, [*sc.channels, "none"], "channels"))
@@ -155,6 +164,18 @@ def _measures(sc: Scenario) -> Iterator[At]:
             seen[item.name] = table
             yield from _targets(sc, (table, i, verb), item, tries,
                                 STANDINGS if verb == "blocks" else ())
+    kept = _kept_per_citizen(sc)
+    if kept > MAX_KEPT:
+        yield At(("sanctions",), f"{kept} facts to keep per citizen of what they met (3, a bit"
+                                 " per attempt that a sanction blocks and per reward, two per"
+                                 f" sanction that children bear); at most {MAX_KEPT}")
+
+
+def _kept_per_citizen(sc: Scenario) -> int:
+    """The bits of what a citizen has met (world.layout.history_names)."""
+    blocked = {a for s in sc.sanctions for a in s.blocks if a not in STANDINGS}
+    kids = sum(s.bears == "children" for s in sc.sanctions)
+    return 3 + len(blocked) + len(sc.rewards) + 2 * kids
 
 
 def _targets(sc: Scenario, loc: tuple, item, tries: list[str], standings: tuple
@@ -195,5 +216,5 @@ def warnings(sc: Scenario) -> list[str]:
     idle = [a for a in attempts(sc) if a not in used]
     if not idle:
         return []
-    return [f"{sc.name}: attempt act(s) {_listed(idle)} meet no sanction and no reward: they are"
-            " counted, never refused or favoured"]
+    return [(f"{sc.name}: attempt act(s) {_listed(idle)} meet no sanction and no reward: they"
+             " are counted, never refused or favoured")]

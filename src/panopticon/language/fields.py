@@ -48,8 +48,8 @@ def _written_as(value: Any) -> str:
 
 def name_or_table(name: Any, table: type[BaseModel]) -> Any:
     """The type of a field that takes a ``name`` (a Literal of names) or a ``table``."""
-    return Annotated[Union[Annotated[name, Tag(NAME)], Annotated[table, Tag(TABLE)]],
-                     Discriminator(_written_as), Either(name, table)]
+    forms = Union[Annotated[name, Tag(NAME)], Annotated[table, Tag(TABLE)]]  # noqa: UP007
+    return Annotated[forms, Discriminator(_written_as), Either(name, table)]
 
 
 def either(meta: list) -> Either | None:

@@ -18,6 +18,7 @@ import tomli_w
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from .fields import either
 from .scenario import (
     PRESETS,
     Note,
@@ -27,7 +28,6 @@ from .scenario import (
     range_text,
     unwrap,
 )
-from .fields import either
 from .schedule import Schedule, SchedulePoint, schedulable
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import tomli_w
 from pydantic import (
@@ -271,7 +271,7 @@ class Act(Strict):
 
     def words(self, name: str) -> str:
         """What the story says a citizen did."""
-        return self.text or name.replace("_", " ")
+        return self.text or catalog.words(name)
 
 
 class Channel(InForce):

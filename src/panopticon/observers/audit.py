@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
+from ..language.catalog import words
 from ..language.scenario import Scenario
-from ..stages.fear import OFFENCES
-from ..world import codes
+from ..world.layout import Layout, blocked_attempts, borne_by_children, history_names
 from ..world.population import AGE_BANDS, CHILD, URBAN, Population
 from ..world.state import View
 
@@ -33,22 +33,36 @@ GROUP_BYS = ("province", "income_decile", "age_band", "area")
 SCHEMA = pa.schema([("section", pa.string()), ("metric", pa.string()), ("group_by", pa.string()),
                     ("group", pa.string()), ("value", pa.float64()), ("unit", pa.string()),
                     ("ratio_to_national", pa.float64()), ("note", pa.string())])
-BLOCKS = codes.EVER_PLANE | codes.EVER_TRAIN | codes.EVER_EXIT | codes.EVER_JOB | codes.EVER_CREDIT
 # Per-citizen measures counted by group: true where the citizen's bits of one history (the
-# registry's listed_ever, or the consequences' met_ever, EVER_*) hold any of the given bits.
+# registry's listed_ever, or the consequences' met_ever, world.layout.history_names) hold any of
+# the given bits.
 LISTED, MET = "listed_ever", "met_ever"
-MEASURES: dict[str, tuple[str, int]] = {
-    "listed": (LISTED, 0xFF), "sanctioned": (MET, codes.EVER_SANCTIONED),
-    "wrongly_sanctioned": (MET, codes.EVER_WRONGLY_SANCTIONED), "blocked": (MET, BLOCKS),
-    "wrongly_blocked": (MET, codes.EVER_WRONGLY_BLOCKED),
-    "travel_blocked": (MET, codes.EVER_PLANE | codes.EVER_TRAIN),
-    "exit_blocked": (MET, codes.EVER_EXIT), "job_blocked": (MET, codes.EVER_JOB),
-    "credit_denied": (MET, codes.EVER_CREDIT), "school_barred": (MET, codes.EVER_SCHOOL),
-    "school_barred_wrongly": (MET, codes.EVER_SCHOOL_WRONGFUL),
-    "transport_discount": (MET, codes.EVER_DISCOUNT),
-    "easy_credit": (MET, codes.EVER_EASY_CREDIT), "better_job": (MET, codes.EVER_BETTER_JOB),
-    "institution_access": (MET, codes.EVER_INSTITUTION),
-}
+
+
+def measures(sc: Scenario) -> dict[str, tuple[str, int]]:
+    """The measures of a run of ``sc``: on a list; sanctioned, wrongly; blocked at any attempt,
+    wrongly; blocked at a travel attempt (the travel propensity's, as the seed article's
+    tickets); blocked at each attempt a sanction blocks; a child barred for a parent, wrongly;
+    granted each reward."""
+    bit = {n: 1 << b for b, n in enumerate(history_names(sc))}
+    blocked = blocked_attempts(sc)
+    kids, _ = borne_by_children(sc)
+
+    def any_of(names: list[str]) -> int:
+        return sum(bit[n] for n in names)
+
+    return {"listed": (LISTED, 0xFF), "sanctioned": (MET, bit["sanctioned"]),
+            "wrongly_sanctioned": (MET, bit["wrongly_sanctioned"]),
+            "blocked": (MET, any_of([f"{a}_blocked" for a in blocked])),
+            "wrongly_blocked": (MET, bit["wrongly_blocked"]),
+            "travel_blocked": (MET, any_of([f"{a}_blocked" for a in blocked
+                                            if sc.acts[a].propensity == "travel"])),
+            "children_barred": (MET, any_of([f"{s}_children" for s in kids])),
+            "children_barred_wrongly": (MET, any_of([f"{s}_children_wrongly" for s in kids])),
+            **{f"{a}_blocked": (MET, bit[f"{a}_blocked"]) for a in blocked},
+            **{f"{r.name}_granted": (MET, bit[f"{r.name}_granted"]) for r in sc.rewards}}
+
+
 DENOMINATORS = ("citizens", "adults", "children")
 NOT_COMPUTED = "not computed: run with --counterfactual (the same scenario and seed, fear off)"
 
@@ -56,17 +70,15 @@ NOT_COMPUTED = "not computed: run with --counterfactual (the same scenario and s
 @dataclass
 class Tallies:
     """Citizens per group (``labels[group_by]``) with each measure, ``counts[group_by]``
-    [group, measure] with measures in the order of :func:`measure_names`."""
+    [group, measure] with measures in the order of ``names`` (the denominators, then the
+    scenario's :func:`measures`)."""
 
     labels: dict[str, list[str]]
     counts: dict[str, np.ndarray]
+    names: list[str]
 
     def get(self, group_by: str, measure: str) -> np.ndarray:
-        return self.counts[group_by][:, measure_names().index(measure)]
-
-
-def measure_names() -> list[str]:
-    return [*DENOMINATORS, *MEASURES]
+        return self.counts[group_by][:, self.names.index(measure)]
 
 
 class Audit:
@@ -90,17 +102,19 @@ def groups(pop: Population | View) -> dict[str, tuple[np.ndarray, list[str]]]:
             "area": (((pop.flags & URBAN) != 0).astype(np.int64), ["rural", "urban"])}
 
 
-def tally(view: View) -> Tallies:
-    """Count, per group, the citizens with each measure (``view``: an :class:`Audit` view)."""
+def tally(view: View, sc: Scenario) -> Tallies:
+    """Count, per group, the citizens with each measure of ``sc`` (``view``: an :class:`Audit`
+    view)."""
     adult = view.age != CHILD
     columns = [np.ones(view.size, bool), adult, ~adult]
-    columns += [(getattr(view, source) & bits) != 0 for source, bits in MEASURES.values()]
+    found = measures(sc)
+    columns += [(getattr(view, source) & bits) != 0 for source, bits in found.values()]
     labels, counts = {}, {}
     for group_by, (index, names) in groups(view).items():
         labels[group_by] = names
         counts[group_by] = np.stack([np.bincount(index, weights=c, minlength=len(names))
                                      for c in columns], axis=1).astype(np.int64)
-    return Tallies(labels, counts)
+    return Tallies(labels, counts, [*DENOMINATORS, *found])
 
 
 def counterfactual_scenario(sc: Scenario) -> Scenario:
@@ -187,33 +201,32 @@ NOTES = {
     "of ties (bad company)",
     "blocked_wrongful": "blocked attempts that the citizen's true case (no wrong record, no "
     "stale listing, no ties term) would have passed",
-    "false_records": "wrong records made: camera false matches and lawful posts flagged",
-    "wrongly_blocked_people": "people blocked wrongly at least once (plane, train, exit, job, "
-    "credit)",
+    "false_records": "wrong records made: channels' false records (camera false matches) and "
+    "lawful posts flagged",
+    "wrongly_blocked_people": "people blocked wrongly at least once at an attempt of their own",
     "wrongly_sanctioned_people": "people under a sanction in force at least once that their "
     "true case would not carry (whether or not they met it)",
     "listing_rate": "share of the group ever on a list (court, tax exit ban, travel misconduct)",
     "sanction_rate": "share of the group ever under a sanction in force (list or grade)",
     "wrongful_sanction_rate": "share of the group ever under a sanction their true case would "
     "not carry",
-    "blocked_rate": "share of the group ever blocked at an attempt (plane, train, exit, job, "
-    "credit)",
+    "blocked_rate": "share of the group ever blocked at an attempt",
     "wrongly_blocked_rate": "share of the group ever blocked wrongly at an attempt",
-    "children_barred": "children ever barred from top schools for a parent's list or grade; "
-    "they did nothing",
+    "children_barred": "children ever barred for a parent's list or grade (a sanction borne by "
+    "children); they did nothing",
     "children_barred_wrongly": "children barred for a parent whose own sanction was wrongful",
     "children_barred_rate": "share of the group's children ever barred for a parent (income: "
     "the parent's decile)",
-    "schools_blocked": "school applications refused for a parent's standing (events)",
+    "barred_blocked": "a child's attempts refused for a parent's standing (events)",
     "posts_not_made": "posts that the same citizens made in the run without fear (same seed), "
     "less those made with it",
     "posts_not_made_share": "posts not made over the posts made without fear",
     "offences_prevented": "offences committed without fear (same seed) less those committed "
     "with it",
     "offences_prevented_share": "offences prevented over the offences committed without fear",
-    "blocked_attempts": "purchases refused (events: one person may be refused many times)",
+    "blocked_attempts": "attempts refused (events: one person may be refused many times)",
     "blocked_people": "distinct people refused at least once",
-    "attempts_per_person": "refused purchases per person refused",
+    "attempts_per_person": "refused attempts per person refused",
     "access": "share of the income decile's {per} ever {what}; income decile of the household "
     "(a child's is its parent's); richer deciles travel and apply more, so they also meet more "
     "blocks",
@@ -223,18 +236,26 @@ NOTES = {
 }
 WRONGFUL_EVENTS = ("wrongful_by_false_match", "wrongful_by_false_flag", "wrongful_by_stale_record",
                    "wrongful_by_ties_term")
-BLOCKED_WRONGFUL = ("plane_blocked_wrongful", "train_blocked_wrongful", "exit_blocked_wrongful",
-                    "jobs_blocked_wrongful", "credit_denied_wrongful", "schools_blocked_wrongful")
-# access: measure, denominator, what a member of the decile met
-ACCESS = (("travel_blocked", "adults", "refused a plane or train ticket"),
-          ("exit_blocked", "adults", "stopped at the border"),
-          ("school_barred", "children", "barred from top schools"),
-          ("job_blocked", "adults", "refused a job"),
-          ("credit_denied", "adults", "denied credit"),
-          ("transport_discount", "adults", "given a transport discount"),
-          ("easy_credit", "adults", "given easy credit"),
-          ("better_job", "adults", "given a better job"),
-          ("institution_access", "children", "admitted to top institutions as a reward"))
+
+
+def denominator(sc: Scenario, attempt: str) -> str:
+    """The denominator of an attempt's rates: the children, the adults, or everyone, as its
+    ``who`` admits."""
+    who = sc.acts[attempt].who
+    group, ages = (who, None) if isinstance(who, str) else (who.group, who.age)
+    if group == "children" or ages == ["0-14"]:
+        return "children"
+    return "adults" if group == "adults" or (ages and "0-14" not in ages) else "citizens"
+
+
+def access(sc: Scenario) -> list[tuple[str, str, str]]:
+    """The access figures of ``sc``: measure, denominator, what a member of the decile met."""
+    return [("travel_blocked", "adults", "refused a travel attempt (a ticket)"),
+            ("children_barred", "children", "barred for a parent's standing"),
+            *((f"{a}_blocked", denominator(sc, a), f"refused: {words(a)}")
+              for a in blocked_attempts(sc)),
+            *((f"{r.name}_granted", "children" if r.bears == "children" else "adults",
+               f"favoured: {words(r.name)}") for r in sc.rewards)]
 
 
 class Flows:
@@ -252,33 +273,35 @@ class Flows:
 def audit_table(data: RunData) -> pa.Table:
     """The audit of a run from its ``[day, region, counter]`` counts and its tallies; chilling
     and deterrence from its counterfactual, the same run with fear off, where it was made."""
-    rows = Rows(data.scale)
+    rows, sc = Rows(data.scale), data.scenario
     per_region, tallies = Flows(data), data.tallies
     cf = None if data.counterfactual is None else Flows(data.counterfactual)
     for add in (_wrongful, _disparate_impact, _collective_punishment, _attempts_vs_people,
                 _access):
-        add(rows, per_region, tallies)
+        add(rows, per_region, tallies, sc)
     _chilling(rows, per_region, cf, tallies)
-    _deterrence(rows, per_region, cf, tallies)
+    _deterrence(rows, per_region, cf, tallies, sc)
     return rows.table()
 
 
-def _wrongful(rows: Rows, per_region: Flows, t: Tallies) -> None:
+def _wrongful(rows: Rows, per_region: Flows, t: Tallies, sc: Scenario) -> None:
     for name in WRONGFUL_EVENTS:
         rows.figure("wrongful", name, "events", NOTES[name],
                     by_province(t, per_region(name)))
-    for name in BLOCKED_WRONGFUL:
-        rows.figure("wrongful", name, "events", NOTES["blocked_wrongful"],
-                    by_province(t, per_region(name)))
+    for attempt in Layout.of(sc).attempts(sc):
+        rows.figure("wrongful", f"{attempt}_blocked_wrongful", "events",
+                    NOTES["blocked_wrongful"], by_province(t, per_region(
+                        f"{attempt}_blocked_wrongful")))
+    false = [f"{c}_false_records" for c in Layout.of(sc).false_channels]
     rows.figure("wrongful", "false_records", "events", NOTES["false_records"],
-                by_province(t, per_region("camera_false_matches", "content_flags_false")))
+                by_province(t, per_region(*false, "content_flags_false")))
     for name, measure in (("wrongly_blocked_people", "wrongly_blocked"),
                           ("wrongly_sanctioned_people", "wrongly_sanctioned")):
         rows.figure("wrongful", name, "people", NOTES[name],
                     by_group(t, measure, "citizens", ("province",)))
 
 
-def _disparate_impact(rows: Rows, per_region: Flows, t: Tallies) -> None:
+def _disparate_impact(rows: Rows, per_region: Flows, t: Tallies, sc: Scenario) -> None:
     for metric, measure in (("listing_rate", "listed"), ("sanction_rate", "sanctioned"),
                             ("wrongful_sanction_rate", "wrongly_sanctioned"),
                             ("blocked_rate", "blocked"),
@@ -287,36 +310,38 @@ def _disparate_impact(rows: Rows, per_region: Flows, t: Tallies) -> None:
                     by_group(t, measure, "citizens"))
 
 
-def _collective_punishment(rows: Rows, per_region: Flows, t: Tallies) -> None:
+def _collective_punishment(rows: Rows, per_region: Flows, t: Tallies, sc: Scenario) -> None:
     section = "collective_punishment"
-    for metric, measure in (("children_barred", "school_barred"),
-                            ("children_barred_wrongly", "school_barred_wrongly")):
+    for metric in ("children_barred", "children_barred_wrongly"):
         rows.figure(section, metric, "people", NOTES[metric],
-                    by_group(t, measure, "children", ("province", "income_decile", "area")))
+                    by_group(t, metric, "children", ("province", "income_decile", "area")))
     rows.figure(section, "children_barred_rate", "rate", NOTES["children_barred_rate"],
-                by_group(t, "school_barred", "children", ("province", "income_decile", "area")))
-    for name in ("schools_blocked", "schools_blocked_wrongful"):
-        rows.figure(section, name, "events", NOTES["schools_blocked"]
-                    + (", wrongful" if "wrongful" in name else ""),
-                    by_province(t, per_region(name)))
+                by_group(t, "children_barred", "children", ("province", "income_decile", "area")))
+    kids = {a for s in sc.sanctions if s.bears == "children" for a in s.blocks}
+    for attempt in (a for a in Layout.of(sc).attempts(sc) if a in kids):
+        for name in (f"{attempt}_blocked", f"{attempt}_blocked_wrongful"):
+            rows.figure(section, name, "events", NOTES["barred_blocked"]
+                        + (", wrongful" if "wrongful" in name else ""),
+                        by_province(t, per_region(name)))
 
 
-def _attempts_vs_people(rows: Rows, per_region: Flows, t: Tallies) -> None:
-    for mode in ("plane", "train"):
-        blocked = per_region(f"{mode}_blocked")
-        people = per_region(f"{mode}_blocked_people")
+def _attempts_vs_people(rows: Rows, per_region: Flows, t: Tallies, sc: Scenario) -> None:
+    for attempt in blocked_attempts(sc):
+        blocked = per_region(f"{attempt}_blocked")
+        people = per_region(f"{attempt}_blocked_people")
         section = "attempts_vs_people"
-        rows.figure(section, f"{mode}_blocked", "events", NOTES["blocked_attempts"],
+        rows.figure(section, f"{attempt}_blocked", "events", NOTES["blocked_attempts"],
                     by_province(t, blocked))
-        rows.figure(section, f"{mode}_blocked_people", "people", NOTES["blocked_people"],
+        rows.figure(section, f"{attempt}_blocked_people", "people", NOTES["blocked_people"],
                     by_province(t, people))
-        rows.figure(section, f"{mode}_attempts_per_person", "ratio", NOTES["attempts_per_person"],
+        rows.figure(section, f"{attempt}_attempts_per_person", "ratio",
+                    NOTES["attempts_per_person"],
                     [("total", ["all"], blocked.sum(keepdims=True), people.sum(keepdims=True)),
                      ("province", t.labels["province"], blocked, people)])
 
 
-def _access(rows: Rows, per_region: Flows, t: Tallies) -> None:
-    for measure, per, what in ACCESS:
+def _access(rows: Rows, per_region: Flows, t: Tallies, sc: Scenario) -> None:
+    for measure, per, what in access(sc):
         metric = f"{measure}_rate"
         rows.figure("access", metric, "rate", NOTES["access"].format(per=per, what=what),
                     by_group(t, measure, per, ("income_decile",)))
@@ -345,18 +370,21 @@ def _against_counterfactual(rows: Rows, section: str, metric: str, note: str,
                  ("province", t.labels["province"], diff, without)])
 
 
-# Daily national differences, run without fear less run with it: name -> counters.
-DAILY_DIFFERENCES = {"lawful_posts_not_made": ("posts_lawful",),
-                     "posts_against_line_not_made": ("posts_against_line",),
-                     "offences_prevented": tuple(f"acts_{k}" for k in OFFENCES)}
+def offences(sc: Scenario) -> list[str]:
+    """The acts that fear deters and the audit counts as offences (nature offence)."""
+    return [k for k, act in sc.acts.items() if act.nature == "offence"]
 
 
 def daily_differences(data: RunData, counterfactual: RunData) -> dict[str, np.ndarray]:
-    """Chilling and deterrence per day (real people): the fear-off run's counts less the run's."""
+    """Chilling and deterrence per day (real people): the fear-off run's counts less the run's,
+    by name -> the counters it sums."""
     national, without = data.counts.sum(axis=1), counterfactual.counts.sum(axis=1)
     index = {name: i for i, name in enumerate(data.counter_names)}
+    differences = {"lawful_posts_not_made": ("posts_lawful",),
+                   "posts_against_line_not_made": ("posts_against_line",),
+                   "offences_prevented": tuple(f"acts_{k}" for k in offences(data.scenario))}
     return {name: sum(without[:, index[c]] - national[:, index[c]] for c in names) * data.scale
-            for name, names in DAILY_DIFFERENCES.items()}
+            for name, names in differences.items()}
 
 
 def _chilling(rows: Rows, per_region: Flows, cf: Flows | None, t: Tallies) -> None:
@@ -367,16 +395,19 @@ def _chilling(rows: Rows, per_region: Flows, cf: Flows | None, t: Tallies) -> No
                                 t)
 
 
-def _deterrence(rows: Rows, per_region: Flows, cf: Flows | None, t: Tallies) -> None:
-    offences = tuple(f"acts_{k}" for k in OFFENCES)
+def _deterrence(rows: Rows, per_region: Flows, cf: Flows | None, t: Tallies,
+                sc: Scenario) -> None:
+    kinds = offences(sc)
+    names = tuple(f"acts_{k}" for k in kinds)
     _against_counterfactual(rows, "deterrence", "offences_prevented", "offences_prevented",
-                            per_region, cf, offences, t)
-    for kind, name in zip(OFFENCES, offences, strict=True):
+                            per_region, cf, names, t)
+    for kind, name in zip(kinds, names, strict=True):
         _against_counterfactual(rows, "deterrence", f"{kind}_prevented", "offences_prevented",
                                 per_region, cf, (name,), t)
 
 
-# The audit's headline figures (section, metric, group_by, group), for the end of a run.
+# The audit's headline figures (section, metric, group_by, group), for the end of a run; then,
+# by the catalog (headline_keys), those of attempts and travel.
 HEADLINE = (
     *(("wrongful", name, "total", "all") for name in WRONGFUL_EVENTS),
     ("wrongful", "wrongly_blocked_people", "total", "all"),
@@ -393,25 +424,33 @@ HEADLINE = (
     ("chilling", "posts_against_line_not_made_share", "total", "all"),
     ("deterrence", "offences_prevented", "total", "all"),
     ("deterrence", "offences_prevented_share", "total", "all"),
-    ("attempts_vs_people", "plane_attempts_per_person", "total", "all"),
-    ("attempts_vs_people", "train_attempts_per_person", "total", "all"),
     ("access", "travel_blocked_rate_top_to_bottom", "income_decile", "all"),
-    ("access", "school_barred_rate_top_to_bottom", "income_decile", "all"),
-    ("access", "credit_denied_rate_top_to_bottom", "income_decile", "all"),
+    ("access", "children_barred_rate_top_to_bottom", "income_decile", "all"),
     ("access", "travel_blocked_rate_gini", "income_decile", "all"),
 )
 
 
-def headline(audit: pa.Table, fear_off: pa.Table | None = None) -> list[dict]:
-    """The headline figures of an audit table, each with the same figure of the run with fear
-    off (``fear_off``'s audit table) where it was run."""
+def headline_keys(sc: Scenario) -> list[tuple[str, str, str, str]]:
+    """HEADLINE, then per travel attempt (the seed article's tickets) the blocks per person
+    blocked, and per attempt a sanction blocks the richest decile's rate over the poorest's."""
+    blocked = blocked_attempts(sc)
+    return [*HEADLINE,
+            *(("attempts_vs_people", f"{a}_attempts_per_person", "total", "all")
+              for a in blocked if sc.acts[a].propensity == "travel"),
+            *(("access", f"{a}_blocked_rate_top_to_bottom", "income_decile", "all")
+              for a in blocked)]
+
+
+def headline(audit: pa.Table, sc: Scenario, fear_off: pa.Table | None = None) -> list[dict]:
+    """The headline figures of an audit table of a run of ``sc``, each with the same figure of
+    the run with fear off (``fear_off``'s audit table) where it was run."""
     def index(table: pa.Table) -> dict[tuple, dict]:
         return {(r["section"], r["metric"], r["group_by"], r["group"]): r
                 for r in table.to_pylist()}
 
     rows, other = index(audit), index(fear_off) if fear_off is not None else {}
     out = []
-    for key in HEADLINE:
+    for key in headline_keys(sc):
         row = rows[key]
         out.append({"section": key[0], "metric": key[1], "group_by": key[2], "group": key[3],
                     "value": row["value"], "unit": row["unit"],

@@ -3,14 +3,15 @@
 The cohort is the ``audit.cohort_size`` citizens with the smallest draws of the ``cohort.pick``
 stream: a function of the seed alone, so the same for any chunk size or thread count. It is a
 read-only observer: it declares what it reads of the state (``Cohort.READS``) and gets a view of
-it, never a stage. The day loop pays one step per chunk that copies the members' acts, records
-and attempts out of the workers' buffers (which the next chunk overwrites); at the end of the day
+it, never a stage. The day loop pays one step per chunk that copies the members' acts (attempts
+among them) and records out of the workers' buffers (which the next chunk overwrites); at the
+end of the day
 everything else is read from the state's arrays and compared with the day before, for the
 members only.
 
 Each event is a row (``citizen``, ``date``, ``kind``, ``detail``, ``wrongful``). Kinds: profile,
-act, observed, false_record, registry, score, grade, sanction, blocked, reward, attempt, family,
-fear. Daily restoration of a point or so is not an event; the next score event shows the level.
+act, observed, false_record, registry, score, grade, sanction, blocked, reward, family, fear. The
+acts, channels, sanctions and rewards are told by the scenario's names and texts. Daily restoration of a point or so is not an event; the next score event shows the level.
 """
 
 from __future__ import annotations
@@ -20,44 +21,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
-from numba import njit
 
+from ..language.catalog import words
 from ..language.scenario import Scenario
-from ..stages.consequences import Standing, standings
+from ..stages.consequences import Catalog, Standing, catalog, standings
 from ..world import codes
-from ..world.codes import ACT_KINDS, CONTENT_TYPES
+from ..world.codes import CONTENT_TYPES
+from ..world.layout import Layout
 from ..world.population import AGE_BANDS, URBAN
-from ..world.rng import bits53, stream_key, threshold, uniform_array
+from ..world.rng import stream_key, uniform_array
 from ..world.state import View
 from ..world.today import Today
 
 SCHEMA = pa.schema([("citizen", pa.int64()), ("date", pa.date32()), ("kind", pa.string()),
                     ("detail", pa.string()), ("wrongful", pa.bool_())])
-ACT_TEXT = {
-    "jaywalking": "crossed against the lights on foot", "red_light": "ran a red light",
-    "late_bill": "paid a bill late", "bad_spending": "spent badly (payment app)",
-    "debt_default": "defaulted on a debt", "tax_arrears": "fell into tax arrears",
-    "good_deed": "did a good deed", "plane_ticket": "bought a plane ticket",
-    "train_ticket": "bought a train ticket", "onboard_misconduct": "misbehaved on board",
-}
-SANCTION_TEXT = {"plane_ban": "plane ban", "train_ban": "train ban", "exit_ban": "exit ban",
-                 "school_ban": "children out of top schools", "job_ban": "job ban",
-                 "internet_throttle": "slow internet", "management_ban": "management ban",
-                 "credit_denied": "no credit"}
 LAWFUL_POST = "posted (lawful)"
 FEAR_JUMP = 0.05  # a rise of perceived risk in one day worth telling
-# attempts: (events bit, sanction bit, what was tried, reward bit, what the reward was)
-ATTEMPTS = (
-    (1 << codes.PLANE_TICKET, codes.PLANE, "plane ticket", codes.DISCOUNT,
-     "plane ticket discounted"),
-    (1 << codes.TRAIN_TICKET, codes.TRAIN, "train ticket", codes.DISCOUNT,
-     "train ticket discounted"),
-    (codes.EXIT_TRIP, codes.EXIT, "trip abroad", 0, ""),
-    (codes.JOB_APPLICATION, codes.JOB, "job application", codes.BETTER_JOBS,
-     "offered a better job"),
-    (codes.CREDIT_APPLICATION, codes.CREDIT, "credit application", codes.EASY_CREDIT,
-     "given easy credit"),
-)
 
 
 def pick(n: int, size: int, seed: int) -> np.ndarray:
@@ -70,17 +49,9 @@ def pick(n: int, size: int, seed: int) -> np.ndarray:
     return np.sort(np.argpartition(draws, size - 1)[:size]).astype(np.int64)
 
 
-@njit(cache=True)
-def draws_below(key: np.uint64, ids: np.ndarray, day: int, thr: int) -> np.ndarray:
-    """``chance(key, i, day, p)`` for each citizen i of ``ids``, with ``thr = threshold(p)``."""
-    out = np.zeros(ids.shape[0], np.bool_)
-    for k in range(ids.shape[0]):
-        out[k] = bits53(key, ids[k], day) < thr
-    return out
-
-
-def bit_names(mask: int, names: dict[str, int]) -> str:
-    return ", ".join(SANCTION_TEXT.get(k, k) for k, bit in names.items() if mask & bit)
+def bit_names(mask: int, names: tuple[str, ...]) -> str:
+    """The names of the bits of ``mask`` (bit b: ``names[b]``), in words."""
+    return ", ".join(words(n) for b, n in enumerate(names) if mask >> b & 1)
 
 
 @dataclass(frozen=True)
@@ -99,28 +70,47 @@ class Events:
                    np.array(wrong, bool))
 
 
-OBSERVED = tuple(k for k in ACT_KINDS if k not in ("online_post", "plane_ticket", "train_ticket"))
-# Bits above every act code, one per content type, that mark a post against the line in the
-# word the cohort tells (the acts word holds the type as a number, not as bits).
-AGAINST_BY_TYPE = 28
-assert AGAINST_BY_TYPE > codes.TAX_LISTED.bit_length() - 1
+# Bits above every bit of the acts word, one per content type, that mark a post against the line
+# in the word the cohort tells (the acts word holds the type as a number, not as bits).
+AGAINST_BY_TYPE = codes.WORD_BITS
+assert AGAINST_BY_TYPE + len(CONTENT_TYPES) <= 63
 A_TYPE = {"comment": "a comment", "photo": "a photo", "article": "an article", "video": "a video"}
-# acts word: act bits, the online-post bit for a lawful post only, the extras
-ACT_EVENTS = Events.of(
-    *((1 << k, "act", ACT_TEXT.get(kind, LAWFUL_POST), False)
-      for k, kind in enumerate(ACT_KINDS)),
-    *((1 << (AGAINST_BY_TYPE + t), "act", f"posted {A_TYPE[ctype]} against the official line",
-       False) for t, ctype in enumerate(CONTENT_TYPES)),
-    (codes.PAY_DEBT, "act", "paid the court debt", False),
-    (codes.PAY_TAX, "act", "paid the tax arrears", False))
-RECORD_EVENTS = Events.of(
-    *((codes.ACT_BIT[k], "observed", f"recorded: {ACT_TEXT[k]}", False) for k in OBSERVED),
-    (codes.FLAG_TRUE, "observed", "post against the line flagged by review", False),
-    (codes.FALSE_MATCH, "false_record", "a camera matched someone else's offence to them", True),
-    (codes.FLAG_FALSE, "false_record", "a lawful post was flagged by content review", True),
-    (codes.JUDGMENT_UNPAID, "registry", "listed as a dishonest judgment debtor (court list)",
-     False),
-    (codes.TAX_LISTED, "registry", "exit ban for tax arrears", False))
+
+
+def act_events(sc: Scenario) -> Events:
+    """The acts word's events: each act's text, posting for a lawful post only, the extras."""
+    layout = Layout.of(sc)
+    return Events.of(
+        (1 << codes.ONLINE_POST, "act", LAWFUL_POST, False),
+        *((layout.bit(k), "act", sc.acts[k].words(k), False) for k in layout.kinds[1:]),
+        *((1 << (AGAINST_BY_TYPE + t), "act", f"posted {A_TYPE[ctype]} against the official line",
+           False) for t, ctype in enumerate(CONTENT_TYPES)),
+        (codes.PAY_DEBT, "act", "paid the court debt", False),
+        (codes.PAY_TAX, "act", "paid the tax arrears", False))
+
+
+def false_text(sc: Scenario, channel: str) -> str:
+    """A false record of ``channel``, in words."""
+    act = sc.channels[channel].false_as
+    return f"{words(channel)} recorded someone else's act against them: {sc.acts[act].words(act)}"
+
+
+def record_events(sc: Scenario) -> Events:
+    """The records word's events: each act a channel observes, each channel's false records,
+    content review's flags, the processes' records."""
+    layout = Layout.of(sc)
+    return Events.of(
+        *((layout.bit(k), "observed", f"recorded: {a.words(k)}", False)
+          for k, a in sc.acts.items() if a.channel != "none"),
+        (codes.FLAG_TRUE, "observed", "post against the line flagged by review", False),
+        *((1 << (codes.FALSE_SHIFT + f), "false_record", false_text(sc, c), True)
+          for f, c in enumerate(layout.false_channels)),
+        (codes.FLAG_FALSE, "false_record", "a lawful post was flagged by content review", True),
+        (codes.JUDGMENT_UNPAID, "registry", "listed as a dishonest judgment debtor (court list)",
+         False),
+        (codes.TAX_LISTED, "registry", "exit ban for tax arrears", False))
+
+
 # status word: bits gained (low byte), lost (<< 8), and the court list's steps (<< 16)
 LOST, PAID_OFF, EXPIRED, SHARED = 8, 1 << 16, 1 << 17, 1 << 18
 STATUS_EVENTS = Events.of(
@@ -142,17 +132,19 @@ class Cohort:
     """The members (sorted ids), today's captures, yesterday's state and the events so far."""
 
     NAME = "cohort"
-    READS = ("region", "age", "flags", "income", "parent", "adopt", "acts", "records", "events",
+    READS = ("region", "age", "flags", "income", "parent", "adopt", "acts", "records",
              "status", "court_day", "connected", "list_delay", "score", "true_score", "scored",
              "cuts", "grade_of", "grade_names", "ties_term", "wrong_cause", "list_mask",
-             "grade_steps", "family", "life_rates", "life_keys", "risk")
+             "grade_steps", "family", "risk")
 
     view: View
-    score_min: int  # the lowest score, where the grade table starts
+    sc: Scenario
+    cat: Catalog  # the attempts and what meets them, as consequences meet them
+    act_events: Events
+    record_events: Events
     ids: np.ndarray
     acts: np.ndarray
     records: np.ndarray
-    events: np.ndarray
     prev: dict = field(default_factory=dict)
     rows: list = field(default_factory=list)
 
@@ -160,18 +152,18 @@ class Cohort:
     def build(cls, view: View, sc: Scenario, seed: int) -> Cohort:
         ids = pick(view.size, sc.audit.cohort_size, seed)
         m = ids.shape[0]
-        return cls(view=view, score_min=sc.scoring.min, ids=ids, acts=np.zeros(m, np.int64),
-                   records=np.zeros(m, np.int64), events=np.zeros(m, np.int64))
+        return cls(view=view, sc=sc, cat=catalog(sc), act_events=act_events(sc),
+                   record_events=record_events(sc), ids=ids, acts=np.zeros(m, np.int64),
+                   records=np.zeros(m, np.int64))
 
     def capture(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
-        """A phase-1 step after the others: the members' acts, records and attempts in lo..hi."""
+        """A phase-1 step after the others: the members' acts and records in lo..hi."""
         a, b = np.searchsorted(self.ids, (lo, hi))
         if a == b:
             return
         local = self.ids[a:b] - lo
-        self.acts[a:b] = today.acts[local]
-        self.records[a:b] = today.records[local]
-        self.events[a:b] = today.events[local]
+        self.acts[a:b] = today.acts[local].astype(np.int64)
+        self.records[a:b] = today.records[local].astype(np.int64)
 
     def emit(self, day: int, where: np.ndarray, kind: str, detail: str | list[str],
              wrongful: bool | np.ndarray = False) -> None:
@@ -211,13 +203,12 @@ class Cohort:
         ctype = (acts & codes.POST_TYPE) >> codes.POST_TYPE_SHIFT
         posted_against = (acts & ~((1 << codes.ONLINE_POST) | codes.POST_AGAINST)
                           | np.left_shift(1, AGAINST_BY_TYPE + ctype))
-        self.emit_words(day, np.where(against, posted_against, acts), ACT_EVENTS)
-        self.emit_words(day, self.records, RECORD_EVENTS)
+        self.emit_words(day, np.where(against, posted_against, acts), self.act_events)
+        self.emit_words(day, self.records, self.record_events)
         self.registry(day, now)
         self.scores(day, now)
         self.standing(day, now)
-        if self.events.any():
-            self.attempts(day, now)
+        self.attempts(day, now)
         self.children(day, now)
         risk, before = now["risk"] / 65535.0, self.prev["risk"] / 65535.0
         jump = risk - before >= FEAR_JUMP
@@ -235,7 +226,7 @@ class Cohort:
             v.connected, v.list_mask, v.cuts, v.grade_steps, int(v.list_delay)))
         parent = v.parent[ids]
         family = np.where(parent >= 0, v.family[np.maximum(parent, 0)], 0).astype(np.int64)
-        lo, grade_of = self.score_min, v.grade_of
+        lo, grade_of = self.sc.scoring.min, v.grade_of
         return {"status": v.status[ids].astype(np.int64),
                 "court_day": v.court_day[ids].astype(np.int64),
                 "score": v.score[ids].astype(np.int64),
@@ -243,7 +234,8 @@ class Cohort:
                 "grade": grade_of[v.score[ids].astype(np.int64) - lo],
                 "true_grade": grade_of[v.true_score[ids].astype(np.int64) - lo],
                 "term": v.ties_term[ids].astype(np.int64), "cause": v.wrong_cause[ids],
-                "sanc": sanc, "wrong": sanc & ~true_sanc, "rewards": rewards,
+                "sanc": sanc, "true_sanc": true_sanc, "wrong": sanc & ~true_sanc,
+                "rewards": rewards,
                 "family": family & ~codes.FAMILY_SANCTIONED,
                 "risk": v.risk[ids].astype(np.float64)}
 
@@ -295,17 +287,17 @@ class Cohort:
         gained, lost = sanc & ~before, before & ~sanc
         if gained.any():
             self.emit(day, gained != 0, "sanction",
-                      [f"now under: {bit_names(int(gained[p]), codes.SANCTION_BIT)}"
+                      [f"now under: {bit_names(int(gained[p]), self.names)}"
                        + (f" (wrongful: {self.cause(p, now)})" if wrong[p] & gained[p] else "")
                        for p in np.flatnonzero(gained)], (wrong & gained) != 0)
         if lost.any():
             self.emit(day, lost != 0, "sanction",
-                      [f"no longer under: {bit_names(int(b), codes.SANCTION_BIT)}"
+                      [f"no longer under: {bit_names(int(b), self.names)}"
                        for b in lost[lost != 0]])
 
     def cause(self, p: int, now: dict) -> str:
         """Why member ``p``'s sanction is wrongful, in words."""
-        causes = [text for bit, text in ((codes.CAUSE_FALSE_MATCH, "a false camera match"),
+        causes = [text for bit, text in ((codes.CAUSE_FALSE_MATCH, "a false record"),
                                          (codes.CAUSE_FALSE_FLAG, "a lawful post flagged"),
                                          (codes.CAUSE_TIES, "bad company"))
                   if now["cause"][p] & bit]
@@ -313,43 +305,65 @@ class Cohort:
             causes.insert(0, "a paid debt still listed")
         return ", ".join(causes) or "a wrong record"
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The sanctions by their bit."""
+        return tuple(x.name for x in self.sc.sanctions)
+
     def attempts(self, day: int, now: dict) -> None:
-        ev, sanc, wrong, rewards = self.events, now["sanc"], now["wrong"], now["rewards"]
-        for event, bit, what, reward, reward_text in ATTEMPTS:
-            tried = (ev & event) != 0
-            if not tried.any():
+        """Each attempt of today (an act, told already) refused, or favoured by a reward: by the
+        measures the member bears, and a child's by a parent's (``family``)."""
+        cat, f = self.cat, now["family"]
+        tried = self.acts & (cat.own | cat.family)
+        if not tried.any():
+            return
+        kid = self.from_family(f, 1)
+        kid_true = kid & ~self.from_family(f, 2)
+        kid_rewards = self.bits(f, cat.kid_rewards, 1)
+        rewards = self.sc.rewards
+        for k in cat.attempts:
+            meets = (tried >> k & 1) != 0
+            if not meets.any():
                 continue
-            blocked = tried & ((sanc & bit) != 0)
+            b, kb = cat.blocks[k], cat.kid_blocks[k]
+            blocked = meets & (((now["sanc"] & b) | (kid & kb)) != 0)
+            wrong = blocked & (((now["true_sanc"] & b) | (kid_true & kb)) == 0)
+            what = words(Layout.of(self.sc).kinds[k])
             self.emit(day, blocked, "blocked",
                       [f"{what} refused" + (f" (wrongful: {self.cause(p, now)})"
-                                            if wrong[p] & bit else "")
-                       for p in np.flatnonzero(blocked)], (wrong & bit) != 0)
-            rewarded = tried & ~blocked & ((rewards & reward) != 0)
-            self.emit(day, rewarded, "reward", reward_text)
-            if event >= 1 << codes.PLANE_TICKET:
-                continue  # an unblocked ticket is the act already told
-            self.emit(day, tried & ~blocked & ~rewarded, "attempt", what)
+                                            if wrong[p] else "")
+                       for p in np.flatnonzero(blocked)], wrong)
+            granted = np.where(meets & ~blocked, (now["rewards"] & cat.grants[k])
+                               | (kid_rewards & cat.kid_grants[k]), 0)
+            for r, reward in enumerate(rewards):
+                self.emit(day, (granted >> r & 1) != 0, "reward",
+                          f"{what} favoured: {words(reward.name)}")
+
+    def from_family(self, f: np.ndarray, column: int) -> np.ndarray:
+        """Sanction bits of the measures borne by children in parents' family words (column
+        1: in force; 2: wrongly so), as consequences read them."""
+        return self.bits(f, self.cat.kids, column)
+
+    @staticmethod
+    def bits(f: np.ndarray, rows: np.ndarray, column: int) -> np.ndarray:
+        """Per member, the measure bits (``rows[:, 0]``) whose family bit (``rows[:, column]``)
+        is set in ``f``."""
+        out = np.zeros_like(f)
+        for row in rows:
+            out |= np.where(f & row[column], 1 << int(row[0]), 0)
+        return out
 
     def children(self, day: int, now: dict) -> None:
-        """What the members who are children meet for their parents' standing."""
+        """What the members who are children meet for their parents' standing: a sanction
+        borne by children that comes or goes."""
         f, before = now["family"], self.prev["family"]
-        barred = (f & codes.FAMILY_BARRED) != 0
-        wrong = (f & codes.FAMILY_WRONGFUL) != 0
-        was_barred = (before & codes.FAMILY_BARRED) != 0
-        if (barred != was_barred).any():
-            self.emit(day, barred & ~was_barred, "family",
-                      "barred from top schools for a parent's list or grade", wrong)
-            self.emit(day, ~barred & was_barred, "family", "no longer barred from top schools")
-        v = self.view
-        applies = (v.parent[self.ids] >= 0) & draws_below(
-            v.life_keys[3], self.ids, day, threshold(v.life_rates[3]))
-        if not applies.any():
-            return
-        self.emit(day, applies & barred, "blocked",
-                  "top school refused for a parent's standing", wrong)
-        favoured = applies & ~barred & ((f & codes.FAMILY_FAVOURED) != 0)
-        self.emit(day, favoured, "reward", "admitted to a top school for a parent's grade")
-        self.emit(day, applies & ~barred & ~favoured, "attempt", "applied to a top school")
+        for row in self.cat.kids:
+            name = words(self.names[row[0]])
+            under, was = (f & row[1]) != 0, (before & row[1]) != 0
+            if (under != was).any():
+                self.emit(day, under & ~was, "family", f"barred by a parent's {name}",
+                          (f & row[2]) != 0)
+                self.emit(day, ~under & was, "family", f"no longer barred by a parent's {name}")
 
     def table(self, start: dt.date) -> pa.Table:
         """Every event, by citizen then date (in the order told within a day)."""

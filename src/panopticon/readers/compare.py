@@ -27,12 +27,13 @@ from .provenance import code, describe_code, scenario_changed
 from .report import leaves
 from .results import BANDS, split_seeds, write_atomic
 from .runfolder import open_run
+from .scheme import with_catalog_names
 
 KEY_METRICS = (
     "judgment_defaulters_listed", "listed_stock", "flight_purchases_blocked",
     "flight_people_blocked", "train_purchases_blocked", "train_people_blocked",
     "sanctioned_people_stock", "wrongly_sanctioned_stock", "wrongly_graded",
-    "children_affected_stock", "children_barred", "camera_false_matches", "content_flags_false",
+    "school_ban_stock", "children_barred", "cameras_false_records", "content_flags_false",
     "posts_against_line", "posts_lawful", "mean_score",
 )
 # figures read on the last common date; every other column is a daily flow, summed
@@ -93,7 +94,8 @@ def load(folders: list[Path]) -> list[RunSeries]:
         runs.append(RunSeries(
             label=name if names.count(name) == 1 else str(folder), summary=run.summary,
             scenario=run.scenario_data, scenario_sha256=run.scenario_sha256,
-            ts=run.table("timeseries"), seeds=run.optional("timeseries_seeds")))
+            ts=with_catalog_names(run.table("timeseries")),
+            seeds=run.optional("timeseries_seeds")))
     return runs
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .outfolder import FIGURES, FIGURES_DIR
 from .report import (
     GRADE_COLOURS,
     LABELS,
     MODEL_COLOUR,
-    PROVINCE_RATES,
     PUBLISHED_COLOUR,
     Run,
     funnel,
@@ -23,11 +23,11 @@ from .report import (
     human,
     model_series,
     percent,
+    province_columns,
     province_rates,
     seed_band,
     targets_by_metric,
 )
-from .outfolder import FIGURES, FIGURES_DIR
 from .results import write_atomic
 
 BAND_RGBA = (0.12, 0.31, 0.47, 0.2)
@@ -89,7 +89,8 @@ def provinces(run: Run):
     from matplotlib.ticker import EngFormatter
 
     rates = province_rates(run)
-    titles = {column: what for column, what, _, _ in PROVINCE_RATES if column in rates}
+    titles = {column: what for column, what, _, _ in province_columns(run.scenario)
+              if column in rates}
     fig, axes = plt.subplots(2, -(-len(rates) // 2), figsize=(18, 15), squeeze=False)
     for ax, (column, (names, values)) in zip(axes.flat, rates.items()):
         ax.barh(names, values, color=MODEL_COLOUR)

@@ -19,13 +19,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..language.catalog import words
 from ..language.published import SERIES, Target, load_targets
 from ..observers.audit import SCHEMA as AUDIT_SCHEMA
-from ..world.codes import ACT_KINDS
 from .provenance import describe, scenario_changed
 from .results import BANDS, model_series, split_seeds, write_atomic
 from .runfolder import open_run
-from .scheme import ATTEMPTS, TODAY, Row, scheme
+from .scheme import (
+    Row,
+    attempts,
+    borne_by_children,
+    false_channels,
+    offences,
+    scheme,
+    with_catalog_names,
+)
 
 # published metric -> (chart title, unit on the axis)
 LABELS: dict[str, tuple[str, str]] = {
@@ -54,19 +62,28 @@ PROVINCE_RATES: tuple[tuple[str, str, str, str], ...] = (
     ("wrongly_sanctioned_stock", "people wrongly under a sanction on the last day", "end",
      "citizens"),
     ("listed_stock", "people on the court's defaulter list on the last day", "end", "citizens"),
-    ("children_affected_stock",
-     "children kept from top schools for a parent's standing, last day (per 100,000 children)",
-     "end", "children"),
     ("wrongly_graded", "people in another grade than their own acts earn, last day", "end",
      "citizens"),
-    ("camera_false_matches", "offences a camera pinned on the wrong person, whole run", "run",
-     "citizens"),
 )
-NOT_OFFENCES = {"online_post", "good_deed", "plane_ticket", "train_ticket"}
-OFFENCES = tuple(k for k in ACT_KINDS if k not in NOT_OFFENCES)
-# sanctions met on an attempt: blocked counter -> its wrongful counter
-BLOCKS: dict[str, str] = {TODAY[f"{a}_blocked"][0]: TODAY[f"{a}_blocked_wrongful"][0]
-                          for a in ATTEMPTS}
+
+
+def province_columns(scenario: dict) -> tuple[tuple[str, str, str, str], ...]:
+    """PROVINCE_RATES, and the run's catalog's: children under each sanction they bear, each
+    channel's false records."""
+    return (*PROVINCE_RATES,
+            *((f"{s}_stock", (f"children kept out by a parent's {words(s)}, last day (per"
+                                " 100,000 children)"), "end", "children")
+              for s in borne_by_children(scenario)),
+            *((f"{c}_false_records", f"acts {words(c)} pinned on the wrong person, whole run",
+               "run", "citizens") for c in false_channels(scenario)))
+
+
+
+def blocks(scenario: dict) -> dict[str, str]:
+    """Attempts refused: each attempt's blocked counter -> its wrongful counter."""
+    return {f"{a}_blocked": f"{a}_blocked_wrongful" for a in attempts(scenario)}
+
+
 CAUSES: dict[str, str] = {
     "wrongful_by_false_match": "a camera false match on the record",
     "wrongful_by_false_flag": "a lawful post flagged by content review",
@@ -113,8 +130,9 @@ def load_run(folder: Path | str) -> Run:
     or not panopticon's."""
     run = open_run(folder)
     return Run(folder=run.path, summary=run.summary, scenario=run.scenario_data,
-               scenario_sha256=run.scenario_sha256, ts=run.table("timeseries"),
-               regions=run.optional("regions"), seeds=run.optional("timeseries_seeds"),
+               scenario_sha256=run.scenario_sha256,
+               ts=with_catalog_names(run.table("timeseries")),
+               regions=_renamed(run.optional("regions")), seeds=run.optional("timeseries_seeds"),
                audit=run.optional("audit", AUDIT_SCHEMA))
 
 
@@ -139,15 +157,20 @@ def seed_band(run: Run, metric: str) -> tuple[np.ndarray, np.ndarray] | None:
     return low, high
 
 
+def _renamed(table: pa.Table | None) -> pa.Table | None:
+    return None if table is None else with_catalog_names(table)
+
+
 def province_rates(run: Run) -> dict[str, tuple[list[str], np.ndarray]]:
-    """Per rate of PROVINCE_RATES: provinces ranked highest first and their rate per 100,000."""
+    """Per rate of :func:`province_columns`: provinces ranked highest first and their rate per
+    100,000."""
     if run.regions is None:
         return {}
     regions = run.regions
     last_day = regions.filter(pc.equal(regions["date"], pc.max(regions["date"])))
     names = last_day.column("region").to_pylist()
     rates = {}
-    for column, _, how, per in PROVINCE_RATES:
+    for column, _, how, per in province_columns(run.scenario):
         if column not in regions.column_names:
             continue
         if how == "end":
@@ -191,23 +214,26 @@ def funnel(run: Run) -> list[Step]:
     """Acts -> observed -> recorded -> listed -> sanctioned, each summed over the whole run."""
     points = run.scenario.get("scoring", {}).get("points", {})
     costs = {k for k, p in points.items() if min(_values(p)) < 0}
-    false_match, false_flag = run.total("camera_false_matches"), run.total("content_flags_false")
-    observed = [run.total(f"observed_{k}") for k in OFFENCES] + [run.total("content_flags_true")]
-    recorded = [run.total(f"observed_{k}") for k in OFFENCES if k in costs]
+    kinds, refused = offences(run.scenario), blocks(run.scenario)
+    false = {c: run.total(f"{c}_false_records") for c in false_channels(run.scenario)}
+    false_match, false_flag = sum(false.values()), run.total("content_flags_false")
+    observed = [run.total(f"observed_{k}") for k in kinds] + [run.total("content_flags_true")]
+    recorded = [run.total(f"observed_{k}") for k in kinds if k in costs]
     flag_costs = "content_flag" in costs
-    wrong_recorded = false_match * ("jaywalking" in costs) + false_flag * flag_costs
+    wrong_recorded = (sum(n for c, n in false.items() if false_channels(run.scenario)[c] in costs)
+                      + false_flag * flag_costs)
     recorded_total = (sum(recorded) + run.total("content_flags_true") * flag_costs
                       + wrong_recorded)
-    blocked = sum(run.total(c) for c in BLOCKS)
+    blocked = sum(run.total(c) for c in refused)
     return [
-        Step("Acts", "offences committed", sum(run.total(f"acts_{k}") for k in OFFENCES)
+        Step("Acts", "offences committed", sum(run.total(f"acts_{k}") for k in kinds)
              + run.total("posts_against_line"), 0.0,
              "what citizens really did: street offences, late bills, defaults, tax arrears, "
              "misconduct on board, posts against the line (never wrongful: they happened)"),
         Step("Observed", "observations naming someone", sum(observed) + false_match + false_flag,
              false_match + false_flag,
-             "what cameras, payment data, courts, tax offices, crews and content review saw; "
-             "wrongful: camera false matches and lawful posts flagged"),
+             "what the scheme's channels and content review saw; wrongful: false records "
+             "(camera false matches) and lawful posts flagged"),
         Step("Recorded", "records that cost points", recorded_total, wrong_recorded,
              "observations that the scenario's rules turn into lost points"),
         Step("Listed", "new list entries", run.total("new_listings") + run.total("exit_bans_new")
@@ -215,8 +241,8 @@ def funnel(run: Run) -> list[Step]:
              "court defaulter list, tax exit bans, misconduct travel list; a listing follows a "
              "real default here, and a listing kept after payment counts as wrongful below"),
         Step("Sanctioned", "attempts blocked", blocked,
-             sum(run.total(w) for w in BLOCKS.values()),
-             "tickets, trips abroad, jobs, credit and children's school places refused"),
+             sum(run.total(w) for w in refused.values()),
+             "attempts refused: " + (", ".join(map(words, attempts(run.scenario))) or "none")),
     ]
 
 
@@ -235,7 +261,7 @@ def counter_audit(run: Run) -> pa.Table:
     has no audit.parquet: national totals, no breakdown by group."""
     rows = [("wrongful", c, run.total(c), "events",
              f"{c.replace('_', ' ')} over the run that the citizen's true case would not have met")
-            for c in BLOCKS.values()]
+            for c in blocks(run.scenario).values()]
     rows += [
         ("wrongful", "wrongly_sanctioned_people", run.last("wrongly_sanctioned_stock"), "people",
          "people under a sanction on the last day that their true case would not bring"),
@@ -243,17 +269,16 @@ def counter_audit(run: Run) -> pa.Table:
          "people in another grade than their own acts earn, on the last day"),
         *(("wrongful", c, run.total(c), "events", f"wrongful blocks caused by {label}")
           for c, label in CAUSES.items()),
-        ("collective_punishment", "children_barred_people", run.last("children_barred"),
-         "people", "children ever kept from a top school for a parent's standing"),
-        ("attempts_vs_people", "plane_attempts_blocked", run.last("flight_purchases_blocked"),
-         "events", "plane ticket purchases refused since the start"),
-        ("attempts_vs_people", "plane_people_blocked", run.last("flight_people_blocked"),
-         "people", "different people refused a plane ticket at least once"),
-        ("attempts_vs_people", "train_attempts_blocked", run.last("train_purchases_blocked"),
-         "events", "train ticket purchases refused since the start"),
-        ("attempts_vs_people", "train_people_blocked", run.last("train_people_blocked"),
-         "people", "different people refused a train ticket at least once"),
+        ("collective_punishment", "children_barred_people",
+         sum(run.total(f"{s}_people") for s in borne_by_children(run.scenario)), "people",
+         "children ever kept out for a parent's standing"),
     ]
+    for a in attempts(run.scenario):
+        what = words(a)
+        rows += [("attempts_vs_people", f"{a}_blocked", run.total(f"{a}_blocked"), "events",
+                  f"{what} attempts refused since the start"),
+                 ("attempts_vs_people", f"{a}_blocked_people", run.total(f"{a}_blocked_people"),
+                  "people", f"different people refused a {what} at least once")]
     section, metric, value, unit, note = zip(*rows, strict=True)
     n = len(rows)
     return pa.table({"section": section, "metric": metric, "group_by": ["total"] * n,
@@ -409,7 +434,8 @@ def provinces_figure(run: Run):
     import plotly.graph_objects as go
 
     rates = province_rates(run)
-    titles = {column: f"{what}, per 100,000" for column, what, _, _ in PROVINCE_RATES}
+    titles = {column: f"{what}, per 100,000"
+              for column, what, _, _ in province_columns(run.scenario)}
     names, values = next(iter(rates.values()))
     fig = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=MODEL_COLOUR,
                            hovertemplate="%{y}: %{x:,.1f} per 100,000<extra></extra>"))

@@ -41,6 +41,15 @@ from .outfolder import (
 )
 
 UNSCALED = {"score_sum", "true_score_sum", "perceived_risk_permille_sum"}
+# summary.json's figures on the last day, where the run has them (a scheme without tickets has no
+# flights refused), and its attempts against people
+AT_END = ("judgment_defaulters_listed", "flight_purchases_blocked", "flight_people_blocked",
+          "train_purchases_blocked", "train_people_blocked", "travel_purchases_blocked",
+          "children_barred", "listed_stock")
+ATTEMPTS_VS_PEOPLE = {"plane_attempts_blocked": "flight_purchases_blocked",
+                      "plane_people_blocked": "flight_people_blocked",
+                      "train_attempts_blocked": "train_purchases_blocked",
+                      "train_people_blocked": "train_people_blocked"}
 # spread across seeds: name -> percentile (numpy's default, linear, like DuckDB's quantile_cont)
 BANDS: dict[str, float] = {"p05": 5.0, "median": 50.0, "p95": 95.0}
 
@@ -74,9 +83,11 @@ def timeseries(data: RunData) -> pa.Table:
     if data.counterfactual is not None:
         cols |= daily_differences(data, data.counterfactual)
     for name, daily in CUMULATIVE_COLUMNS.items():
-        cols[name] = np.cumsum(cols[daily])
-    cols["travel_purchases_blocked"] = (cols["flight_purchases_blocked"]
-                                        + cols["train_purchases_blocked"])
+        if daily in cols:  # a scheme without the catalog item has no such series
+            cols[name] = np.cumsum(cols[daily])
+    if {"flight_purchases_blocked", "train_purchases_blocked"} <= cols.keys():
+        cols["travel_purchases_blocked"] = (cols["flight_purchases_blocked"]
+                                            + cols["train_purchases_blocked"])
     cols["cctv_cameras"] = data.cameras
     return pa.table({"date": pa.array(data.dates, pa.date32()), **cols})
 
@@ -186,7 +197,7 @@ def audit(data: RunData) -> pa.Table:
 def audit_headline(data: RunData, table: pa.Table) -> list[dict]:
     """The audit's headline figures, beside the fear-off run's where it was run."""
     cf = data.counterfactual
-    return headline(table, None if cf is None else audit_table(cf))
+    return headline(table, data.scenario, None if cf is None else audit_table(cf))
 
 
 def summary(data: RunData, ts: pa.Table, audit_figures: list[dict],
@@ -194,10 +205,8 @@ def summary(data: RunData, ts: pa.Table, audit_figures: list[dict],
     """summary.json: the run's facts, its headline figures and what made it (provenance)."""
     from .provenance import provenance
 
-    last = {name: float(ts.column(name)[-1].as_py()) for name in (
-        "judgment_defaulters_listed", "flight_purchases_blocked", "flight_people_blocked",
-        "train_purchases_blocked", "train_people_blocked", "travel_purchases_blocked",
-        "children_barred", "listed_stock")}
+    last = {name: float(ts.column(name)[-1].as_py()) for name in AT_END
+            if name in ts.column_names}
     sc = data.scenario
     citizens = int(data.counts[0, :, data.counter_names.index("citizens")].sum())
     facts = {
@@ -207,12 +216,8 @@ def summary(data: RunData, ts: pa.Table, audit_figures: list[dict],
         "agent_days_per_second": round(citizens * sc.days / max(data.wall_seconds, 1e-9)),
         "bytes_per_citizen": data.bytes_per_citizen, "chunk_size": data.chunk_size,
         "threads": data.threads, "at_end": last,
-        "attempts_vs_people": {
-            "plane_attempts_blocked": last["flight_purchases_blocked"],
-            "plane_people_blocked": last["flight_people_blocked"],
-            "train_attempts_blocked": last["train_purchases_blocked"],
-            "train_people_blocked": last["train_people_blocked"],
-        },
+        "attempts_vs_people": {key: last[name] for key, name in ATTEMPTS_VS_PEOPLE.items()
+                               if name in last},
         # the published figures are national: no comparison for a scenario of a city
         "published_comparison": [] if sc.population.regions else comparison(ts, runs),
         "counterfactual": data.counterfactual is not None,

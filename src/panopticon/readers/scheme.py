@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from ..language.catalog import words
+
 # what a kind of a run before the catalog blocks (a sanction) or grants (a reward), and who bears
 # it: the catalog's ``blocks``/``grants`` and ``bears`` for the kinds of those runs
 BUILT_IN: dict[str, tuple[tuple[str, ...], str]] = {
@@ -45,13 +47,10 @@ BUILT_IN_LISTS: dict[str, tuple[str, str]] = {
     "travel_misconduct": ("misconduct on board a plane or train",
                           "the end of its term (registry.misconduct_list_days)"),
 }
-# attempts (counted as they are met) and standings (held, counted as a stock), in words; a name
-# that is not a standing is an attempt
-ATTEMPTS: dict[str, str] = {
-    "plane_ticket": "plane ticket", "train_ticket": "train ticket", "trip_abroad": "trip abroad",
-    "job_application": "job application", "credit_application": "credit application",
-    "school_application": "school application",
-}
+# the attempts of a run before the catalog (its scenario.toml says no nature), and standings
+# (held, counted as a stock) in words
+OLD_ATTEMPTS = ("plane_ticket", "train_ticket", "trip_abroad", "job_application",
+                "credit_application", "school_application")
 STANDINGS: dict[str, str] = {"management_role": "management role", "internet": "internet use"}
 BEARS: dict[str, str] = {"person": "the person", "children": "their children",
                          "household": "their household", "employer": "their employer"}
@@ -166,6 +165,39 @@ def scheme(scenario: dict, ts: pa.Table) -> list[Row]:
     return rows
 
 
+# acts of a run before the catalog that were no offences (its scenario.toml says no nature)
+NOT_OFFENCES = ("online_post", "good_deed", "plane_ticket", "train_ticket")
+
+
+def offences(scenario: dict) -> list[str]:
+    """The acts a run's scenario counts as offences (nature offence; an older run's: all but
+    NOT_OFFENCES)."""
+    return [k for k, act in scenario.get("acts", {}).items()
+            if act.get("nature", "civic" if k in NOT_OFFENCES else "offence") == "offence"]
+
+
+def attempts(scenario: dict) -> list[str]:
+    """The attempts of a run's scenario (an older run's: ``OLD_ATTEMPTS``)."""
+    acts = scenario.get("acts", {})
+    if any("nature" in act for act in acts.values()):
+        return [k for k, act in acts.items() if act.get("nature") == "attempt"]
+    return list(OLD_ATTEMPTS)
+
+
+def false_channels(scenario: dict) -> dict[str, str]:
+    """The channels of a run's scenario that make false records, and the act those claim (an
+    older run's: its cameras, of jaywalking)."""
+    if "channels" not in scenario:
+        return {"cameras": "jaywalking"}
+    return {name: str(c.get("false_as")) for name, c in scenario["channels"].items()
+            if c.get("false_as", "none") != "none"}
+
+
+def borne_by_children(scenario: dict) -> list[str]:
+    """The sanctions of a run's scenario that children bear (an older run's: its school ban)."""
+    return [name_of(s) for s in scenario.get("sanctions", []) if acts(s, "blocks")[1] == "children"]
+
+
 def name_of(item: dict) -> str:
     return str(item.get("name") or item.get("kind"))
 
@@ -236,7 +268,7 @@ def measure_rows(table: str, item: dict, scenario: dict, ts: pa.Table,
 
 
 def _act_text(act: str) -> str:
-    return ATTEMPTS.get(act) or STANDINGS.get(act) or act.replace("_", " ")
+    return STANDINGS.get(act) or words(act)
 
 
 def _rules(rules: object) -> str:

@@ -23,7 +23,7 @@ WRONG_TEXT = {"false_record": "false record(s)", "blocked": "wrongful refusal(s)
               "sanction": "wrongful sanction(s) imposed", "grade": "wrong grade change(s)",
               "score": "score change(s) from a wrong record or bad company",
               "fear": "rise(s) in fear after a wrong record", "registry": "stale listing(s)",
-              "family": "school bar(s) for a parent's wrongful sanction"}
+              "family": "bar(s) for a parent's wrongful sanction"}
 
 
 class StoryError(ValueError):
@@ -115,7 +115,7 @@ def reckoning(events: list[dict]) -> Text:
                else ""),
             f"{imposed} sanction(s) imposed"]
     if barred:
-        cost.append(f"barred from top schools {barred} time(s) for a parent")
+        cost.append(f"barred {barred} time(s) for a parent's sanction")
     text = Text("What it cost them: ", style="bold")
     text.append("; ".join(cost) + ". ")
     text.append("What was wrong: ", style="bold")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..language.scenario import Scenario, province_codes
-from ..stages import N_COUNTERS
+from ..stages import counters
 
 GiB = 1 << 30
 # Measured: the interpreter with NumPy, Numba, pyarrow and the compiled kernels (350 MiB for a
@@ -48,7 +48,7 @@ SCORE_BYTES = 64
 # Measured: the counters (int64) and, at the end, the regions table made of them as float64
 # columns, its Arrow form, the Parquet writer's buffers and the report: 2.6 copies of the counters.
 COUNTER_COPIES = 3
-SERIES_COLUMNS = N_COUNTERS + 32  # a national series' columns (timeseries.parquet)
+SERIES_EXTRA = 32  # a national series' columns (timeseries.parquet) beyond the counters
 SERIES_COPIES = 3  # per-seed series, their concatenation and the bands
 # Measured: a cohort member's events per day, in the rows kept until the run ends (29 bytes for a
 # cohort of 1,000, 38 for 20,000).
@@ -106,8 +106,9 @@ def estimate(scenario: Scenario, seeds: int = 1, counterfactual: bool = False,
     children = sc.population.age_shares.get("0-14", 0.0)
     per_citizen = (CITIZEN_BYTES + CAP_BYTES * len(sc.scoring.caps) + CHILD_BYTES * children
                    + WORKING_BYTES)
-    counts = sc.days * regions * N_COUNTERS * 8
-    series = sc.days * SERIES_COLUMNS * 8
+    n_counters = len(counters(sc).names)
+    counts = sc.days * regions * n_counters * 8
+    series = sc.days * (n_counters + SERIES_EXTRA) * 8
     twin = counterfactual and sc.fear is not None and sc.fear.enabled
     citizens, ties = round(n * per_citizen), tie_bytes(sc)
     return Cost(
@@ -133,11 +134,12 @@ def disk_bytes(sc: Scenario, seeds: int = 1, counterfactual: bool = False,
     """An estimate, on the high side, of the bytes a run folder of ``sc`` takes: the national
     and regional series grow with days x regions x counters, the cohort with members x days."""
     regions = region_count(sc)
-    national = sc.days * (N_COUNTERS + EXTRA_COLUMNS) * CELL_BYTES
+    n_counters = len(counters(sc).names)
+    national = sc.days * (n_counters + EXTRA_COLUMNS) * CELL_BYTES
     series = national * (1 + counterfactual) * (1 + (seeds > 1) * (seeds + 3))
     cohort = (min(sc.audit.cohort_size, sc.population.size) * sc.days
               * COHORT_ROWS_PER_DAY * COHORT_ROW_BYTES)
-    total = (series + sc.days * regions * N_COUNTERS * CELL_BYTES + cohort + FIXED_BYTES)
+    total = (series + sc.days * regions * n_counters * CELL_BYTES + cohort + FIXED_BYTES)
     return int(total + report * (REPORT_BYTES + series))
 
 

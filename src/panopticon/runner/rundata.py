@@ -41,3 +41,8 @@ class RunData:
     tallies: Tallies  # citizens per group with each audit measure
     cohort: pa.Table  # the sampled lives' events (cohort.SCHEMA)
     counterfactual: RunData | None = None  # the same scenario and seed with fear off, if run
+
+    def counter(self, *names: str) -> np.ndarray:
+        """The named counters' counts, ``[day, region, name]`` (the scenario's catalog decides
+        which counters a run has)."""
+        return self.counts[..., [self.counter_names.index(n) for n in names]]

@@ -3,9 +3,10 @@
 
 Imports ``language`` and ``world`` only: no stage imports or holds another; they hand each other
 declared arrays through the run's state (``world.state``). The run's counters are the stages'
-declared ``COUNTERS`` in the order of the day.
+counters (``counters(sc)``: the scenario's catalog names some) in the order of the day.
 """
 
+from ..language.scenario import Scenario
 from ..world.counters import Counters
 from .behaviour import Behaviour
 from .company import Company
@@ -16,6 +17,8 @@ from .scoring import Scoring
 from .sensing import Sensing
 
 STAGES = (Behaviour, Sensing, Registry, Company, Scoring, Consequences, Fear)
-COUNTERS = Counters.of((stage.NAME, stage.COUNTERS) for stage in STAGES)
-INDEX = COUNTERS.index
-N_COUNTERS = len(COUNTERS.names)
+
+
+def counters(sc: Scenario) -> Counters:
+    """The counters of a run of ``sc``, each stage's in the order of the day."""
+    return Counters.of((stage.NAME, stage.counters(sc)) for stage in STAGES)

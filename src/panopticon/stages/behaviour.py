@@ -1,7 +1,9 @@
 """Behaviour: what each citizen does today, as the ground truth that sensing may or may not see.
 
-Every act is a Bernoulli draw of ``rate x propensity`` for eligible citizens. Propensities are
-fixed per citizen (unit-mean exponential draws on trait streams, recomputed, never stored): a few
+Every act of the scenario's catalog is a Bernoulli draw of ``rate x propensity`` for the
+citizens its ``who`` admits (eligibility as masks per trait value, ``world.layout``); an act that
+opens a court or tax case is not done while the citizen's case is open. Propensities are fixed
+per citizen (unit-mean exponential draws on trait streams, recomputed, never stored): a few
 people commit most offences, as in real offending data. Citizens in the court or tax process
 decide each day whether to pay. Internet users post at most once a day; each post has a content
 type (comment, photo, article, video) drawn in proportion to the types' rates, and goes against
@@ -29,9 +31,7 @@ from numba import njit
 
 from ..language.scenario import Scenario
 from ..world.codes import (
-    ACT_KINDS,
     CONTENT_TYPES,
-    DEBT_DEFAULT,
     IN_DEFAULT,
     JUDGED,
     LISTED,
@@ -42,6 +42,17 @@ from ..world.codes import (
     POST_TYPE,
     POST_TYPE_SHIFT,
     TAX_CASE,
+)
+from ..world.layout import (
+    NONE,
+    PROPENSITIES,
+    TRAVEL,
+    Eligibility,
+    Layout,
+    draws,
+    eligible,
+    trait,
+    travel_factor,
 )
 from ..world.population import CHILD, URBAN, adoption_threshold
 from ..world.rng import (
@@ -55,29 +66,19 @@ from ..world.rng import (
 from ..world.state import Stage, View
 from ..world.today import Today
 
-WHO = {"everyone": 0, "adults": 1, "internet_users": 2, "payment_users": 3}
-# Which fixed trait scales each act kind's rate.
-OFFENCE, DEBT, CIVIC, TRAVEL, NONE = range(5)
-TRAIT_OF = {
-    "jaywalking": OFFENCE, "red_light": OFFENCE, "onboard_misconduct": OFFENCE,
-    "late_bill": DEBT, "bad_spending": DEBT, "debt_default": DEBT, "tax_arrears": DEBT,
-    "online_post": NONE, "good_deed": CIVIC, "plane_ticket": TRAVEL, "train_ticket": TRAVEL,
-}
-TRAIT_STREAMS = ("trait.offence", "trait.debt", "trait.civic", "trait.travel", "trait.dissent")
-URBAN_TRAVEL, RURAL_TRAVEL = 1.3, 0.5  # assumption: town dwellers travel more (mean about 1)
-# the population's counts, then acts committed (ground truth), by kind and by content type
-COUNTERS = (
+# the population's counts, posts by content type, paying; then acts committed (ground truth),
+# by kind (counters(sc))
+FIXED_COUNTERS = (
     "citizens", "children", "internet_users", "payment_users",
-    *(f"acts_{k}" for k in ACT_KINDS),
     "posts_against_line", "posts_lawful", "debts_paid", "taxes_paid",
     *(f"posts_{t}" for t in CONTENT_TYPES), *(f"posts_against_line_{t}" for t in CONTENT_TYPES))
-C_CITIZENS, C_CHILDREN, C_INTERNET, C_PAYMENT, C_ACT0, C_AGAINST, C_LAWFUL, C_DEBT_PAID, \
-    C_TAX_PAID, C_POSTS_T0, C_AGAINST_T0 = (COUNTERS.index(n) for n in (
-        "citizens", "children", "internet_users", "payment_users", f"acts_{ACT_KINDS[0]}",
+C_CITIZENS, C_CHILDREN, C_INTERNET, C_PAYMENT, C_AGAINST, C_LAWFUL, C_DEBT_PAID, \
+    C_TAX_PAID, C_POSTS_T0, C_AGAINST_T0 = (FIXED_COUNTERS.index(n) for n in (
+        "citizens", "children", "internet_users", "payment_users",
         "posts_against_line", "posts_lawful", "debts_paid", "taxes_paid",
         f"posts_{CONTENT_TYPES[0]}", f"posts_against_line_{CONTENT_TYPES[0]}"))
+C_ACT0 = len(FIXED_COUNTERS)
 N_TYPES = len(CONTENT_TYPES)
-N_KINDS = len(ACT_KINDS)
 ALWAYS = 1 << 53  # a bound that every 53-bit draw is below
 IN_COURT = IN_DEFAULT | JUDGED | LISTED
 SETTLE = IN_COURT | TAX_CASE  # cases in which a citizen may pay
@@ -85,37 +86,19 @@ SETTLE = IN_COURT | TAX_CASE  # cases in which a citizen may pay
 # its content type rides along in the POST_TYPE bits.
 COMMON = 1 << ONLINE_POST | POST_TYPE
 POST_BITS = COMMON | POST_AGAINST
-assert [k for k in ACT_KINDS if TRAIT_OF[k] == NONE] == ["online_post"]
-# Bits of the acts word that have a counter, and the counter of each.
-COUNTED = np.array([*range(N_KINDS), *(b.bit_length() - 1 for b in (POST_AGAINST, PAY_DEBT,
-                                                                     PAY_TAX))], dtype=np.int64)
-COUNTER_OF = np.array([*range(C_ACT0, C_ACT0 + N_KINDS), C_AGAINST, C_DEBT_PAID, C_TAX_PAID],
-                      dtype=np.int64)
-
-
-@njit(cache=True, nogil=True)
-def travel_factor(income, flags):
-    """How much more than average a citizen travels: by income decile and town or country."""
-    return ((np.float64(income) + 1.0) / 5.5
-            * (URBAN_TRAVEL if flags & URBAN else RURAL_TRAVEL))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def trait(t, trait_keys, i, income, flags):
-    """Citizen i's fixed multiplier of the rates of acts scaled by trait ``t``."""
-    if t == NONE:
-        return 1.0
-    e = exponential(trait_keys[t], i, 0)
-    return e * travel_factor(income, flags) if t == TRAVEL else e
+# Bits of the acts word beyond the kinds that have a counter: against the line, paying.
+EXTRA_BITS = np.array([b.bit_length() - 1 for b in (POST_AGAINST, PAY_DEBT, PAY_TAX)], np.int64)
+EXTRA_COUNTERS = np.array([C_AGAINST, C_DEBT_PAID, C_TAX_PAID], np.int64)
 
 
 class ActParams(NamedTuple):
-    """Behaviour's values from the scenario: per act kind its rate, bound, group and trait; the
-    content types of posts; paying; the streams of draws."""
+    """Behaviour's values from the scenario: per act kind its rate, bound and trait, who may do
+    it; the content types of posts; paying; the streams of draws."""
 
-    rates: np.ndarray  # per act kind, the daily rate
+    rates: np.ndarray  # per act kind (bit), the daily rate
     bounds: np.ndarray  # act_bounds of the rates
-    who_masks: np.ndarray  # per WHO group, the act kinds open to it
+    who: Eligibility  # the act kinds open to each trait value
+    cases: np.ndarray  # act kinds not done in a court case, in a tax case
     trait_of: np.ndarray  # per act kind, the trait that scales it
     act_keys: np.ndarray
     trait_keys: np.ndarray
@@ -146,7 +129,7 @@ class ActArrays(NamedTuple):
     deterrence: np.ndarray  # fear's multiplier of deterred rates, by risk in 256ths
     chilling: np.ndarray  # fear's multiplier of posting, by risk in 256ths
     chilling_against: np.ndarray  # fear's multiplier of the against-the-line share
-    deterred: np.ndarray  # per act kind, 1 if fear deters it
+    deterred: np.ndarray  # per act kind, 1 if fear deters it (fear's, by world.layout's kinds)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -159,7 +142,7 @@ def content_type(i, day, k_type, type_cuts):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def candidates(i, day, eligible, bounds, act_keys, k_against, against_bound, k_type, type_cuts):
+def candidates(i, day, allowed, bounds, act_keys, k_against, against_bound, k_type, type_cuts):
     """Acts whose draw is below its bound (for the largest trait), the content type of a post, and
     posts that may go against the line.
 
@@ -167,9 +150,9 @@ def candidates(i, day, eligible, bounds, act_keys, k_against, against_bound, k_t
     candidates whose exact rate depends on the citizen's traits, :func:`chill_posts` the posts.
     """
     bits = 0
-    for k in range(N_KINDS):
+    for k in range(bounds.shape[0]):
         bits |= np.int64(bits53(act_keys[k], i, day) < bounds[k]) << k
-    bits &= eligible
+    bits &= allowed
     post = (bits >> ONLINE_POST) & 1
     against = post & np.int64(bits53(k_against, i, day) < against_bound)
     ctype = post * content_type(i, day, k_type, type_cuts)
@@ -188,7 +171,7 @@ def resolve(i, day, bits, s, income, flags, r8, rates, trait_of, act_keys, trait
     Called once per citizen with a rare candidate: it takes arrays one by one, as a tuple of
     arrays passed per citizen costs a reference count per array.
     """
-    for k in range(N_KINDS):
+    for k in range(rates.shape[0]):
         if bits >> k & 1 and trait_of[k] != NONE:
             m = deter[r8] if deterred[k] else 1.0
             p = rates[k] * trait(trait_of[k], trait_keys, i, income, flags) * m
@@ -229,15 +212,16 @@ def chill_posts(first, day, risk, post_lut, k_post, acts, posts_by_type):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def draw_run(first, day, age, adopt, status, risk, adoption, post_lut, p, acts, acc_r):
+def draw_run(first, day, age, flags, income, adopt, status, risk, adoption, post_lut, p, acts,
+             acc_r):
     """Candidates of a run's citizens into ``acts``; count users and posts (by content type).
 
     Eligibility is computed with masks, not branches, and the arrays are the run's own views
     (indexed from 0), so that the loop vectorises.
     """
-    who_masks, bounds, act_keys, k_against, against_bound, k_type, type_cuts = (
-        p.who_masks, p.bounds, p.act_keys, p.k_against, p.against_bound, p.k_type, p.type_cuts)
-    everyone, adults, internet, payment = who_masks[0], who_masks[1], who_masks[2], who_masks[3]
+    who, bounds, act_keys, k_against, against_bound, k_type, type_cuts = (
+        p.who, p.bounds, p.act_keys, p.k_against, p.against_bound, p.k_type, p.type_cuts)
+    in_court_acts, in_tax_acts = p.cases[0], p.cases[1]
     internet_thr, payment_thr = adoption[0], adoption[1]
     children = online_users = paying_users = 0
     by_type0 = by_type1 = by_type2 = by_type3 = 0  # scalars, not an array: the loop vectorises
@@ -245,10 +229,11 @@ def draw_run(first, day, age, adopt, status, risk, adoption, post_lut, p, acts, 
         adult = np.int64(age[j] != CHILD)
         online = np.int64(adopt[j] < internet_thr)
         paying = np.int64(adopt[j] < payment_thr)
-        eligible = everyone | (adults & -adult) | (internet & -online) | (payment & -paying)
-        in_court = np.int64((status[j] & IN_COURT) != 0)
-        eligible &= ~(in_court << DEBT_DEFAULT)  # one debt case at a time
-        bits = candidates(first + j, day, eligible, bounds, act_keys, k_against, against_bound,
+        allowed = eligible(age[j], flags[j], income[j], online, paying, who)
+        s = status[j]
+        allowed &= ~(in_court_acts & -np.int64((s & IN_COURT) != 0))  # one case at a time
+        allowed &= ~(in_tax_acts & -np.int64((s & TAX_CASE) != 0))
+        bits = candidates(first + j, day, allowed, bounds, act_keys, k_against, against_bound,
                           k_type, type_cuts)
         acts[j] = bits
         children += 1 - adult
@@ -297,13 +282,15 @@ def act_kernel(first, day, runs, a, p, acc):
         p.rates, p.trait_of, p.act_keys, p.trait_keys, p.against_shares, p.pay_rates)
     deterred, deter, against_ratio = a.deterred, a.deterrence, a.chilling_against
     post_lut = post_thresholds(p.rates[ONLINE_POST], a.chilling)
-    counts = np.zeros(COUNTED.shape[0], np.int64)
+    n_kinds = rates.shape[0]
+    counts = np.zeros(n_kinds + EXTRA_BITS.shape[0], np.int64)
     against_by_type = np.zeros(N_TYPES, np.int64)
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         acc_r = acc[a.region[lo]]
-        posts = draw_run(first + lo, day, a.age[lo:hi], a.adopt[lo:hi], status[lo:hi],
-                         risk[lo:hi], a.adoption, post_lut, p, acts[lo:hi], acc_r)
+        posts = draw_run(first + lo, day, a.age[lo:hi], flags[lo:hi], income[lo:hi],
+                         a.adopt[lo:hi], status[lo:hi], risk[lo:hi], a.adoption, post_lut, p,
+                         acts[lo:hi], acc_r)
         counts[:] = 0
         against_by_type[:] = 0
         for t in range(rare_citizens(lo, hi, acts, status, todo)):
@@ -316,21 +303,16 @@ def act_kernel(first, day, runs, a, p, acc):
             if b & POST_AGAINST:
                 against_by_type[b >> POST_TYPE_SHIFT & 3] += 1
             b &= ~COMMON  # counted in draw_run
-            for c in range(COUNTED.shape[0]):
-                counts[c] += b >> COUNTED[c] & 1
-        for c in range(COUNTED.shape[0]):
-            acc_r[COUNTER_OF[c]] += counts[c]
+            for k in range(n_kinds):
+                counts[k] += b >> k & 1
+            for c in range(EXTRA_BITS.shape[0]):
+                counts[n_kinds + c] += b >> EXTRA_BITS[c] & 1
+        for k in range(n_kinds):
+            acc_r[C_ACT0 + k] += counts[k]
+        for c in range(EXTRA_BITS.shape[0]):
+            acc_r[EXTRA_COUNTERS[c]] += counts[n_kinds + c]
         acc_r[C_AGAINST_T0:C_AGAINST_T0 + N_TYPES] += against_by_type
-        acc_r[C_LAWFUL] += posts - counts[N_KINDS]  # counts[N_KINDS]: posts against the line
-
-
-def act_rates(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
-    """Per act kind, the daily rate and the WHO group it is open to; posting from [speech]."""
-    rates = np.array([sc.acts[k].rate if k in sc.acts else 0.0 for k in ACT_KINDS])
-    who = np.array([WHO[sc.acts[k].who] if k in sc.acts else 0 for k in ACT_KINDS], np.int64)
-    if sc.speech is not None:
-        rates[ONLINE_POST], who[ONLINE_POST] = sc.speech.rate, WHO["internet_users"]
-    return rates, who
+        acc_r[C_LAWFUL] += posts - counts[n_kinds]  # counts[n_kinds]: posts against the line
 
 
 def content_tables(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
@@ -344,18 +326,13 @@ def content_tables(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
     return cuts, np.array(list(sc.speech.against_shares().values()))
 
 
-def who_masks(who: np.ndarray) -> np.ndarray:
-    """Per group of WHO, the bits of the act kinds open to that group."""
-    return np.array([sum(1 << k for k in range(len(who)) if who[k] == w)
-                     for w in range(len(WHO))], dtype=np.int64)
-
-
 def act_bounds(rates: np.ndarray, trait_of: np.ndarray, top_income: int) -> np.ndarray:
     """Per kind, a draw threshold no citizen's exact one exceeds: exact for untraited kinds;
     ``top_income`` is the highest income decile of the population."""
     top = float(EXP_QUANTILES.max())
     travel = max(travel_factor(top_income, f) for f in (0, URBAN))
-    largest = {OFFENCE: top, DEBT: top, CIVIC: top, TRAVEL: top * travel, NONE: 1.0}
+    largest = [top * travel if t == TRAVEL else 1.0 if t == NONE else top
+               for t in range(len(PROPENSITIES))]
     return np.array([threshold(rate) if t == NONE else
                      threshold(rate * largest[t]) if rate * largest[t] < 1.0 else ALWAYS
                      for rate, t in zip(rates, trait_of)], dtype=np.int64)
@@ -363,14 +340,15 @@ def act_bounds(rates: np.ndarray, trait_of: np.ndarray, top_income: int) -> np.n
 
 def params(sc: Scenario, seed: int, top_income: int) -> ActParams:
     """Behaviour's parameters from ``sc``; ``top_income`` as :func:`act_bounds`."""
-    rates, who = act_rates(sc)
-    trait_of = np.array([TRAIT_OF[k] for k in ACT_KINDS], dtype=np.int64)
+    layout, d = Layout.of(sc), draws(sc, seed)
+    rates = d.rates.copy()
+    rates[ONLINE_POST] = sc.speech.rate if sc.speech is not None else 0.0
     type_cuts, against_shares = content_tables(sc)
     return ActParams(
-        rates=rates, bounds=act_bounds(rates, trait_of, top_income), who_masks=who_masks(who),
-        trait_of=trait_of,
-        act_keys=np.array([stream_key(seed, f"act.{k}") for k in ACT_KINDS], np.uint64),
-        trait_keys=np.array([stream_key(seed, s) for s in TRAIT_STREAMS], np.uint64),
+        rates=rates, bounds=act_bounds(rates, d.trait_of, top_income), who=d.who,
+        cases=np.array([layout.acts_where(sc, opens="court"), layout.acts_where(sc, opens="tax")],
+                       np.int64),
+        trait_of=d.trait_of, act_keys=d.keys, trait_keys=d.trait_keys,
         k_against=stream_key(seed, "act.online_post_line"),
         k_pay=stream_key(seed, "act.pay_debt"), k_tax=stream_key(seed, "act.pay_tax"),
         k_type=stream_key(seed, "act.post_type"), type_cuts=type_cuts,
@@ -389,7 +367,11 @@ class Behaviour(Stage):
     OWNS = ("acts", "adoption")
     READS = ("region", "age", "flags", "income", "adopt", "status", "risk", "deterrence",
              "chilling", "chilling_against", "deterred")
-    COUNTERS = COUNTERS
+
+    @classmethod
+    def counters(cls, sc: Scenario) -> tuple[str, ...]:
+        """The fixed counters, then ``acts_<kind>`` for posting and each act of the catalog."""
+        return (*FIXED_COUNTERS, *(f"acts_{k}" for k in Layout.of(sc).kinds))
 
     view: View
     seed: int

@@ -1,13 +1,19 @@
-"""Consequences: sanctions and rewards, applied when a citizen tries to do something.
+"""Consequences: sanctions and rewards, met when a citizen attempts something.
 
-A sanction applies to a citizen on a list it names (the court list once shared with airlines and
-railways, and still while a paid listing awaits removal), or in a grade it names where the
+A sanction is in force for a citizen on a list it names (the court list once shared with airlines
+and railways, and still while a paid listing awaits removal), or in a grade it names where the
 region's bureau is connected to the central database and the citizen is scored, from its start
-date. Each attempt (a ticket, a trip abroad, a job, credit) is counted, and so is each block, as
-an event and once per person. A block is wrongful where the citizen's true case (no stale
-listing, no wrong records) would not have been sanctioned; its cause is counted. Children are
-barred from top schools for their parent's standing, in a second phase that reads what the first
-wrote about the parents.
+to its end; a reward likewise for a grade. An attempt (an act of the catalog of nature attempt: a
+ticket, a trip abroad, an application) is refused where a sanction in force blocks it, else
+favoured where a reward in force grants it; each is counted by the attempt's name, a block as
+an event and once per person. A sanction that blocks a standing (a management role, internet
+use) is counted as a stock of the holders under it. A block is wrongful where the citizen's true
+case (no stale listing, no wrong records) would not have been blocked; its cause is counted.
+
+A sanction or reward borne by children is met by a child's attempt for a parent's standing, in a
+second phase that reads what the first wrote about the parents (a chunk need not hold a child's
+parent): the child's attempt is drawn again there, the same draw as behaviour's; the children
+under a parent's sanction are counted as a stock and once per child.
 
 Every citizen's standing (sanctions in force, on the record and on the true case) is worked out in
 a pass without branches, which vectorises; the few who attempt something today are then met one
@@ -25,107 +31,123 @@ from numba import njit
 
 from ..language.scenario import Scenario
 from ..world.codes import (
-    BETTER_JOBS,
     CAUSE_FALSE_FLAG,
     CAUSE_FALSE_MATCH,
     CAUSE_TIES,
-    CREDIT,
-    CREDIT_APPLICATION,
-    DISCOUNT,
-    EASY_CREDIT,
-    EVER_BETTER_JOB,
-    EVER_CREDIT,
-    EVER_DISCOUNT,
-    EVER_EASY_CREDIT,
-    EVER_EXIT,
-    EVER_INSTITUTION,
-    EVER_JOB,
-    EVER_PLANE,
-    EVER_SANCTIONED,
-    EVER_SCHOOL,
-    EVER_SCHOOL_WRONGFUL,
-    EVER_TRAIN,
-    EVER_WRONGLY_BLOCKED,
-    EVER_WRONGLY_SANCTIONED,
-    EXIT,
     EXIT_BAN,
-    EXIT_TRIP,
-    FAMILY_BARRED,
-    FAMILY_FAVOURED,
     FAMILY_SANCTIONED,
-    FAMILY_WRONGFUL,
-    INSTITUTIONS,
-    INTERNET,
-    JOB,
-    JOB_APPLICATION,
     LISTED,
     LISTS,
-    MANAGEMENT,
     MISCONDUCT,
     N_CUTS,
-    PLANE,
-    PLANE_TICKET,
-    REWARD_BIT,
-    SANCTION_BIT,
-    SCHOOL,
     STALE,
-    TRAIN,
-    TRAIN_TICKET,
     is_scored,
 )
-from ..world.engine import nonzero_into
+from ..world.layout import (
+    Draws,
+    Layout,
+    bits_dtype,
+    blocked_attempts,
+    borne_by_children,
+    drawn,
+    draws,
+    family_names,
+    history_names,
+)
 from ..world.population import CHILD, MANAGER
-from ..world.rng import bits53, stream_key, threshold
 from ..world.state import Stage, View
 from ..world.today import Today
 
 COURT_LIST, TAX_LIST, MISCONDUCT_LIST = (LISTS.index(n) for n in LISTS)
-LIFE_STREAMS = ("life.exit", "life.job", "life.credit", "life.school")
-TRAVEL_ACTS = 1 << PLANE_TICKET | 1 << TRAIN_TICKET
 REWARDS_SHIFT = 32  # a grade's masks: sanction bits below, reward bits from here
 SANCTIONS = (1 << REWARDS_SHIFT) - 1
-
-# sanctions met, then rewards
-COUNTERS = (
-    "plane_attempts", "plane_blocked", "plane_blocked_wrongful", "plane_blocked_people",
-    "train_attempts", "train_blocked", "train_blocked_wrongful", "train_blocked_people",
-    "exit_attempts", "exit_blocked", "exit_blocked_wrongful", "job_applications", "jobs_blocked",
-    "jobs_blocked_wrongful", "credit_applications", "credit_denied", "credit_denied_wrongful",
-    "management_ban_stock", "internet_throttled_stock",
-    "sanctioned_people_stock", "wrongly_sanctioned_stock",
-    "wrongful_by_false_match", "wrongful_by_false_flag", "wrongful_by_stale_record",
-    "wrongful_by_ties_term",
-    "school_applications", "schools_blocked", "schools_blocked_wrongful",
-    "children_affected_stock", "children_barred_people",
-    "transport_discounts", "easy_credit", "better_jobs", "institution_access")
-C = {name: i for i, name in enumerate(COUNTERS)}
-# counters of a ticket purchase: attempts, blocked, blocked wrongfully, people ever blocked
-C_PLANE, C_TRAIN = (np.array([C[f"{mode}_{s}"] for s in ("attempts", "blocked",
-                                                           "blocked_wrongful", "blocked_people")])
-                    for mode in ("plane", "train"))
-C_EXIT_ATT, C_EXIT_BLK, C_JOB_APP, C_JOB_BLK, C_CREDIT_APP, C_CREDIT_DEN = (C[n] for n in (
-    "exit_attempts", "exit_blocked", "job_applications", "jobs_blocked", "credit_applications",
-    "credit_denied"))
-C_EXIT_WRONG, C_JOB_WRONG, C_CREDIT_WRONG = (C[n] for n in (
-    "exit_blocked_wrongful", "jobs_blocked_wrongful", "credit_denied_wrongful"))
-C_MGMT, C_THROTTLED, C_SANCTIONED, C_WRONGLY = (C[n] for n in (
-    "management_ban_stock", "internet_throttled_stock", "sanctioned_people_stock",
-    "wrongly_sanctioned_stock"))
-C_BY_MATCH, C_BY_FLAG, C_BY_STALE, C_BY_TIES = (C[n] for n in (
-    "wrongful_by_false_match", "wrongful_by_false_flag", "wrongful_by_stale_record",
-    "wrongful_by_ties_term"))
-C_SCHOOL_APP, C_SCHOOL_BLK, C_SCHOOL_WRONG, C_CHILD_STOCK, C_CHILD_PEOPLE = (C[n] for n in (
-    "school_applications", "schools_blocked", "schools_blocked_wrongful",
-    "children_affected_stock", "children_barred_people"))
-C_DISCOUNT, C_EASY, C_BETTER, C_INSTITUTIONS = (C[n] for n in (
-    "transport_discounts", "easy_credit", "better_jobs", "institution_access"))
+# people under a sanction, wrongful blocks by cause; then, by the catalog (counters(sc)), each
+# attempt's, each sanction's on a standing or borne by children, each reward's
+FIXED_COUNTERS = (
+    "sanctioned_people_stock", "wrongly_sanctioned_stock", "wrongful_by_false_match",
+    "wrongful_by_false_flag", "wrongful_by_stale_record", "wrongful_by_ties_term")
+C_SANCTIONED, C_WRONGLY, C_BY_MATCH, C_BY_FLAG, C_BY_STALE, C_BY_TIES = range(
+    len(FIXED_COUNTERS))
+ATTEMPT_FIGURES = ("attempts", "blocked", "blocked_wrongful", "blocked_people")
+# met_ever: its first bits (world.layout.history_names)
+EVER_SANCTIONED, EVER_WRONGLY_SANCTIONED, EVER_WRONGLY_BLOCKED = 1, 2, 4
 
 
-class LifeParams(NamedTuple):
-    """Chances of life events a day (exit trip, job, credit, school) and their streams."""
+def counters(sc: Scenario) -> tuple[str, ...]:
+    """Consequences' counters: the fixed ones; per attempt its attempts, blocks, wrongful
+    blocks and people blocked; per sanction on a standing its stock (holders under it), per
+    sanction borne by children its stock and people (children under it); per reward its
+    grants."""
+    kids, _ = borne_by_children(sc)
+    standing = [s.name for s in sc.sanctions if set(s.blocks) - set(sc.acts)]
+    return (*FIXED_COUNTERS,
+            *(f"{a}_{f}" for a in Layout.of(sc).attempts(sc) for f in ATTEMPT_FIGURES),
+            *(f"{s}_stock" for s in standing),
+            *(f"{s}_{f}" for s in kids for f in ("stock", "people")),
+            *(f"{r.name}_granted" for r in sc.rewards))
 
-    rates: np.ndarray
-    keys: np.ndarray
+
+class Catalog(NamedTuple):
+    """What attempts meet, by act kind (bit of world.layout), and where each is counted."""
+
+    attempts: np.ndarray  # the act kinds of attempts
+    own: int  # act bits of the attempts everyone meets in phase 1
+    family: int  # act bits of the attempts a child meets in phase 2 (children bear a measure)
+    blocks: np.ndarray  # per kind, the bits of the sanctions borne by the person that block it
+    grants: np.ndarray  # per kind, the bits of the rewards borne by the person that grant it
+    kid_blocks: np.ndarray  # per kind, the bits of the sanctions borne by children that block it
+    kid_grants: np.ndarray  # per kind, the bits of the rewards borne by children that grant it
+    counter: np.ndarray  # per kind, the first of its ATTEMPT_FIGURES counters (-1: none)
+    ever: np.ndarray  # per kind, its met_ever bit of a block (0: none blocks it)
+    rewards: np.ndarray  # per reward: [its bit, its counter, its met_ever bit]
+    standings: np.ndarray  # per sanction on a standing: [bit, management, internet, counter]
+    kids: np.ndarray  # per sanction borne by children: [bit, family bit, family wrong bit,
+    #                   stock counter, people counter, met_ever bit, met_ever wrong bit]
+    kid_rewards: np.ndarray  # per reward borne by children: [bit, family bit]
+
+
+def catalog(sc: Scenario) -> Catalog:
+    """The attempts, sanctions and rewards of ``sc`` as the kernels meet them."""
+    layout, names = Layout.of(sc), counters(sc)
+    index = {n: i for i, n in enumerate(names)}
+    ever = {n: 1 << b for b, n in enumerate(history_names(sc))}
+    family = {n: 1 << b for b, n in enumerate(family_names(sc))}
+    n = len(layout.kinds)
+    blocks, grants, kid_blocks, kid_grants = (np.zeros(n, np.int64) for _ in range(4))
+    for table, items, person, kid, verb in (
+            ("s", sc.sanctions, blocks, kid_blocks, "blocks"),
+            ("r", sc.rewards, grants, kid_grants, "grants")):
+        for bit, item in enumerate(items):
+            for act in getattr(item, verb):
+                if act in sc.acts:
+                    (kid if item.bears == "children" else person)[layout.kinds.index(act)] |= (
+                        1 << bit)
+    tries = layout.attempts(sc)
+    attempts = np.array([layout.kinds.index(a) for a in tries], np.int64)
+    by_kids = sum(layout.bit(a) for a in tries
+                  if kid_blocks[layout.kinds.index(a)] | kid_grants[layout.kinds.index(a)])
+    counter = np.full(n, -1, np.int64)
+    counter[attempts] = [index[f"{a}_attempts"] for a in tries]
+    blocked = np.zeros(n, np.int64)
+    for a in blocked_attempts(sc):
+        blocked[layout.kinds.index(a)] = ever[f"{a}_blocked"]
+    kids, _ = borne_by_children(sc)
+    return Catalog(
+        attempts=attempts, own=sum(layout.bit(a) for a in tries) & ~by_kids, family=by_kids,
+        blocks=blocks, grants=grants, kid_blocks=kid_blocks, kid_grants=kid_grants,
+        counter=counter, ever=blocked,
+        rewards=np.array([[r, index[f"{w.name}_granted"], ever[f"{w.name}_granted"]]
+                          for r, w in enumerate(sc.rewards)], np.int64).reshape(-1, 3),
+        standings=np.array([[b, "management_role" in s.blocks, "internet" in s.blocks,
+                             index[f"{s.name}_stock"]] for b, s in enumerate(sc.sanctions)
+                            if set(s.blocks) - set(sc.acts)], np.int64).reshape(-1, 4),
+        kids=np.array([[b, family[s.name], family[f"{s.name}_wrongly"], index[f"{s.name}_stock"],
+                        index[f"{s.name}_people"], ever[f"{s.name}_children"],
+                        ever[f"{s.name}_children_wrongly"]]
+                       for b, s in enumerate(sc.sanctions) if s.name in kids],
+                      np.int64).reshape(-1, 7),
+        kid_rewards=np.array([[r, family[w.name]] for r, w in enumerate(sc.rewards)
+                              if w.bears == "children"], np.int64).reshape(-1, 2))
 
 
 class Standing(NamedTuple):
@@ -148,16 +170,17 @@ class Standing(NamedTuple):
 
 
 class SanctionArrays(NamedTuple):
-    """The rest of one chunk's arrays and buffers that sanctions read and write."""
+    """The rest of the arrays and buffers that sanctions read and write (a chunk's, or for the
+    second phase the whole population's)."""
 
     flags: np.ndarray
-    acts: np.ndarray  # today's, read
+    income: np.ndarray
+    acts: np.ndarray  # today's, read (phase 1)
     wrong_cause: np.ndarray  # scoring's
-    met_ever: np.ndarray  # uint16 bits EVER_*
-    family: np.ndarray  # uint8 bits FAMILY_*
-    events: np.ndarray  # today's, made here
+    met_ever: np.ndarray  # bits of history_names
+    family: np.ndarray  # bits of family_names
     todo: np.ndarray
-    internet_thr: int  # today's adoption threshold of internet users
+    adoption: np.ndarray  # today's adoption thresholds: [internet users, payment users]
 
 
 @njit(cache=True, nogil=True)
@@ -173,37 +196,28 @@ def blame(acc_r, status, cause):
         acc_r[C_BY_TIES] += 1
 
 
-@njit(cache=True, nogil=True, inline="always")
-def met(history, blocked, wrong, ever):
-    """History with ``ever`` added if blocked, and EVER_WRONGLY_BLOCKED if wrongly."""
-    if blocked:
-        history |= ever
-    if wrong:
-        history |= EVER_WRONGLY_BLOCKED
-    return history
-
-
-@njit(cache=True, nogil=True, inline="always")
-def ticket(acc_r, blocked, wrong, rewards, history, ever, counters, status, cause):
-    """A plane or train purchase: counted, blocked (once per person too) or discounted."""
-    acc_r[counters[0]] += 1
-    if attempt(acc_r, blocked, wrong, counters[1], counters[2], status, cause):
-        acc_r[counters[3]] += not history & ever
-        return met(history, blocked, wrong, ever)
-    discounted = (rewards & DISCOUNT) != 0
-    acc_r[C_DISCOUNT] += discounted
-    return history | (EVER_DISCOUNT if discounted else 0)
-
-
 @njit(cache=True, nogil=True)
-def attempt(acc_r, blocked, wrong, c_blocked, c_wrong, status, cause):
-    """Count a blocked attempt and, if wrongful, its causes; True if it was blocked."""
+def meet(acc_r, k, blocked, true_blocked, own_wrong, granted, history, status, cause, cat):
+    """One attempt of kind ``k``: counted; refused where ``blocked`` (sanction bits) is not 0,
+    wrongfully where ``true_blocked`` is 0 (and blamed where the person's own sanction was
+    wrong, ``own_wrong``), else favoured by each reward of ``granted``. Returns the history."""
+    c = cat.counter[k]
+    acc_r[c] += 1
     if blocked:
-        acc_r[c_blocked] += 1
-        if wrong:
-            acc_r[c_wrong] += 1
-            blame(acc_r, status, cause)
-    return blocked
+        acc_r[c + 1] += 1
+        acc_r[c + 3] += not history & cat.ever[k]
+        history |= cat.ever[k]
+        if not true_blocked:
+            acc_r[c + 2] += 1
+            if own_wrong:
+                blame(acc_r, status, cause)
+                history |= EVER_WRONGLY_BLOCKED
+        return history
+    for r in range(cat.rewards.shape[0]):
+        if granted >> cat.rewards[r, 0] & 1:
+            acc_r[cat.rewards[r, 1]] += 1
+            history |= cat.rewards[r, 2]
+    return history
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -245,53 +259,53 @@ def standing(s, court_day, score, true_score, scored, day, list_delay, list_mask
 
 
 @njit(cache=True, nogil=True, inline="always")
-def stand_run(first, lo, hi, day, st, a, steps, life_thr, life_keys, acc_r):
-    """Every citizen of the run ``lo..hi`` of a chunk: sanctions in force (stocks, family
-    standing, history) and life events.
+def family_word(sanc, wrong, rewards, cat):
+    """A parent's standing as the children meet it (bits of family_names)."""
+    f = FAMILY_SANCTIONED * np.int64(sanc != 0)
+    for m in range(cat.kids.shape[0]):
+        f |= (sanc >> cat.kids[m, 0] & 1) * cat.kids[m, 1]
+        f |= (wrong >> cat.kids[m, 0] & 1) * cat.kids[m, 2]
+    for m in range(cat.kid_rewards.shape[0]):
+        f |= (rewards >> cat.kid_rewards[m, 0] & 1) * cat.kid_rewards[m, 1]
+    return f
 
-    ``a.events`` gets the life events drawn and the tickets bought: attempts, met by
-    :func:`attempts` for the few with one. Branch-free over the run's own views (indexed from
-    0), so that it vectorises.
-    """
+
+@njit(cache=True, nogil=True, inline="always")
+def stand_run(first, lo, hi, day, st, a, steps, cat, stocks, acc_r):
+    """Every citizen of the run ``lo..hi`` of a chunk: sanctions in force (stocks, family
+    standing, history). Branch-free over the run's own views (indexed from 0), so that it
+    vectorises; the stocks of sanctions on a standing go to ``stocks``."""
     age, adopt, status, court_day = st.age[lo:hi], st.adopt[lo:hi], st.status[lo:hi], \
         st.court_day[lo:hi]
-    score, true_score, flags, acts = st.score[lo:hi], st.true_score[lo:hi], a.flags[lo:hi], \
-        a.acts[lo:hi]
-    family, history, events = a.family[lo:hi], a.met_ever[lo:hi], a.events[lo:hi]
+    score, true_score, flags = st.score[lo:hi], st.true_score[lo:hi], a.flags[lo:hi]
+    family, history = a.family[lo:hi], a.met_ever[lo:hi]
     scored, list_delay, list_mask, cuts = st.scored, st.list_delay, st.list_mask, st.cuts
-    internet_thr = a.internet_thr
-    managers = throttled = sanctioned = wrongly = 0
+    internet_thr = a.adoption[0]
+    sanctioned = wrongly = 0
     for j in range(age.shape[0]):
-        i = first + j
         sanc, true_sanc, rewards = standing(status[j], court_day[j], score[j], true_score[j],
                                             is_scored(age[j], adopt[j], scored), day,
                                             list_delay, list_mask, cuts, steps)
         wrong = sanc & ~true_sanc
-        managers += ((flags[j] & MANAGER) != 0) & ((sanc & MANAGEMENT) != 0)
-        throttled += (adopt[j] < internet_thr) & ((sanc & INTERNET) != 0)
+        manager = np.int64((flags[j] & MANAGER) != 0)
+        online = np.int64(adopt[j] < internet_thr)
+        for m in range(cat.standings.shape[0]):
+            holds = (manager & cat.standings[m, 1]) | (online & cat.standings[m, 2])
+            stocks[m] += (sanc >> cat.standings[m, 0] & 1) & holds
         sanctioned += sanc != 0
         wrongly += wrong != 0
-        family[j] = ((FAMILY_BARRED if sanc & SCHOOL else 0)
-                     | (FAMILY_WRONGFUL if wrong & SCHOOL else 0)
-                     | (FAMILY_FAVOURED if rewards & INSTITUTIONS else 0)
-                     | (FAMILY_SANCTIONED if sanc != 0 else 0))
+        family[j] = family_word(sanc, wrong, rewards, cat)
         history[j] |= ((EVER_SANCTIONED if sanc != 0 else 0)
                        | (EVER_WRONGLY_SANCTIONED if wrong != 0 else 0))
-        adult = np.int64(age[j] != CHILD)
-        ev = adult & np.int64(bits53(life_keys[0], i, day) < life_thr[0])
-        ev |= (adult & np.int64(bits53(life_keys[1], i, day) < life_thr[1])) << 1
-        ev |= (adult & np.int64(bits53(life_keys[2], i, day) < life_thr[2])) << 2
-        events[j] = ev | (np.int64(acts[j]) & TRAVEL_ACTS)
-    acc_r[C_MGMT] += managers
-    acc_r[C_THROTTLED] += throttled
     acc_r[C_SANCTIONED] += sanctioned
     acc_r[C_WRONGLY] += wrongly
 
 
 @njit(cache=True, nogil=True, inline="always")
-def attempts(j, day, events, status, court_day, score, true_score, scored_j, wrong_cause, history,
-             list_delay, list_mask, cuts, steps, acc_r):
-    """A citizen's attempts today (tickets and life events in ``events``), blocked or rewarded.
+def attempts(j, day, tried, status, court_day, score, true_score, scored_j, wrong_cause, history,
+             list_delay, list_mask, cuts, steps, cat, acc_r):
+    """A citizen's own attempts today (act bits ``tried``), refused or favoured by the
+    measures they bear themselves.
 
     Called once per citizen with an attempt: it takes arrays one by one, as a tuple of arrays
     passed per citizen costs a reference count per array.
@@ -299,62 +313,52 @@ def attempts(j, day, events, status, court_day, score, true_score, scored_j, wro
     s = status[j]
     sanc, true_sanc, rewards = standing(s, court_day[j], score[j], true_score[j], scored_j, day,
                                         list_delay, list_mask, cuts, steps)
-    wrong = sanc & ~true_sanc
-    cause = wrong_cause[j]
-    h = history[j]
-    if events & (1 << PLANE_TICKET):
-        h = ticket(acc_r, sanc & PLANE, wrong & PLANE, rewards, h, EVER_PLANE, C_PLANE, s, cause)
-    if events & (1 << TRAIN_TICKET):
-        h = ticket(acc_r, sanc & TRAIN, wrong & TRAIN, rewards, h, EVER_TRAIN, C_TRAIN, s, cause)
-    if events & EXIT_TRIP:
-        acc_r[C_EXIT_ATT] += 1
-        attempt(acc_r, sanc & EXIT, wrong & EXIT, C_EXIT_BLK, C_EXIT_WRONG, s, cause)
-        h = met(h, sanc & EXIT, wrong & EXIT, EVER_EXIT)
-    if events & JOB_APPLICATION:
-        acc_r[C_JOB_APP] += 1
-        if not attempt(acc_r, sanc & JOB, wrong & JOB, C_JOB_BLK, C_JOB_WRONG, s, cause):
-            better = (rewards & BETTER_JOBS) != 0
-            acc_r[C_BETTER] += better
-            h |= EVER_BETTER_JOB if better else 0
-        h = met(h, sanc & JOB, wrong & JOB, EVER_JOB)
-    if events & CREDIT_APPLICATION:
-        acc_r[C_CREDIT_APP] += 1
-        if not attempt(acc_r, sanc & CREDIT, wrong & CREDIT, C_CREDIT_DEN, C_CREDIT_WRONG, s,
-                       cause):
-            easy = (rewards & EASY_CREDIT) != 0
-            acc_r[C_EASY] += easy
-            h |= EVER_EASY_CREDIT if easy else 0
-        h = met(h, sanc & CREDIT, wrong & CREDIT, EVER_CREDIT)
+    cause, h = wrong_cause[j], np.int64(history[j])
+    for t in range(cat.attempts.shape[0]):
+        k = cat.attempts[t]
+        if tried >> k & 1:
+            b = cat.blocks[k]
+            h = meet(acc_r, k, sanc & b, true_sanc & b, sanc & ~true_sanc & b,
+                     rewards & cat.grants[k], h, s, cause, cat)
     history[j] = h
 
 
 @njit(cache=True, nogil=True)
-def sanction_kernel(first, day, runs, st, a, p, acc):
+def sanction_kernel(first, day, runs, st, a, cat, acc):
     """Phase 1: today's sanctions and rewards for one chunk's own attempts.
 
     Per run of one region: every citizen's standing (vectorised), then the attempts of the few
-    with a ticket or a life event (listed in ``a.todo``). Grade masks apply only where the
-    region is connected, to citizens scored (``st.scored``: see :func:`codes.is_scored`).
+    with one (listed in ``a.todo``): every attempt of an adult, a child's but those that a
+    measure borne by children meets (phase 2's). Grade masks apply only where the region is
+    connected, to citizens scored (``st.scored``: see :func:`codes.is_scored`).
     """
-    rates = p.rates
-    life_thr = np.array([threshold(rates[0]), threshold(rates[1]), threshold(rates[2])])
     unconnected = np.zeros_like(st.steps)
-    events, todo, region, connected, age, adopt = (a.events, a.todo, st.region, st.connected,
-                                                   st.age, st.adopt)
+    acts, todo, region, connected, age, adopt = (a.acts, a.todo, st.region, st.connected,
+                                                 st.age, st.adopt)
     status, court_day, score, true_score, scored = (st.status, st.court_day, st.score,
                                                     st.true_score, st.scored)
     wrong_cause, history, list_mask, cuts = a.wrong_cause, a.met_ever, st.list_mask, st.cuts
+    own, by_kids = cat.own, cat.family
+    stocks = np.zeros(cat.standings.shape[0], np.int64)
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         acc_r = acc[region[lo]]
         graded = st.steps if connected[region[lo]] else unconnected
-        stand_run(first + lo, lo, hi, day, st, a, graded, life_thr, p.keys, acc_r)
-        m = nonzero_into(events, lo, hi, todo)
-        for t in range(m):
+        stocks[:] = 0
+        stand_run(first + lo, lo, hi, day, st, a, graded, cat, stocks, acc_r)
+        for m in range(stocks.shape[0]):
+            acc_r[cat.standings[m, 3]] += stocks[m]
+        n = 0
+        for j in range(lo, hi):  # citizens who meet an attempt here
+            todo[n] = j
+            mine = own | (by_kids & -np.int64(age[j] != CHILD))
+            n += (np.int64(acts[j]) & mine) != 0
+        for t in range(n):
             j = todo[t]
-            attempts(j, day, events[j], status, court_day, score, true_score,
+            tried = np.int64(acts[j]) & (own | (by_kids & -np.int64(age[j] != CHILD)))
+            attempts(j, day, tried, status, court_day, score, true_score,
                      is_scored(age[j], adopt[j], scored), wrong_cause, history, st.list_delay,
-                     list_mask, cuts, graded, acc_r)
+                     list_mask, cuts, graded, cat, acc_r)
 
 
 @njit(cache=True, nogil=True)
@@ -378,36 +382,75 @@ def standings(ids, day, st):
     return sanc, true_sanc, rewards
 
 
-@njit(cache=True, nogil=True)
-def family_kernel(day, children, region, parent, family, history, p, acc):
-    """Phase 2: children pay for their parents: top schools refuse a sanctioned parent's child.
+@njit(cache=True, nogil=True, inline="always")
+def from_family(f, cat, column):
+    """Sanction bits (``column`` 1: in force; 2: wrongly so) of the measures borne by children
+    in a parent's family word."""
+    out = 0
+    for m in range(cat.kids.shape[0]):
+        out |= np.int64((f & cat.kids[m, column]) != 0) << cat.kids[m, 0]
+    return out
 
-    Only the chunk's ``children`` are visited; only those whose parent has a standing or who
-    seek a school today count.
+
+@njit(cache=True, nogil=True)
+def child_attempts(c, day, f, st, a, cat, d, acc_r):
+    """A child's attempts today that a measure borne by children meets: drawn again as
+    behaviour drew them, refused by the child's own sanctions or a parent's, favoured by the
+    child's own rewards or a parent's."""
+    online = np.int64(st.adopt[c] < a.adoption[0])
+    paying = np.int64(st.adopt[c] < a.adoption[1])
+    tried = 0
+    for t in range(cat.attempts.shape[0]):
+        k = cat.attempts[t]
+        if cat.family >> k & 1 and drawn(c, day, k, st.age[c], a.flags[c], a.income[c], online,
+                                         paying, d):
+            tried |= 1 << k
+    if tried == 0:
+        return
+    sanc, true_sanc, rewards = standings(np.array([c]), day, st)
+    sanc, true_sanc, rewards = sanc[0], true_sanc[0], rewards[0]
+    kid = from_family(f, cat, 1)
+    kid_true = kid & ~from_family(f, cat, 2)
+    kid_rewards = 0
+    for m in range(cat.kid_rewards.shape[0]):
+        kid_rewards |= np.int64((f & cat.kid_rewards[m, 1]) != 0) << cat.kid_rewards[m, 0]
+    h = np.int64(a.met_ever[c])
+    for t in range(cat.attempts.shape[0]):
+        k = cat.attempts[t]
+        if tried >> k & 1:
+            b, kb = cat.blocks[k], cat.kid_blocks[k]
+            h = meet(acc_r, k, (sanc & b) | (kid & kb), (true_sanc & b) | (kid_true & kb),
+                     sanc & ~true_sanc & b, (rewards & cat.grants[k])
+                     | (kid_rewards & cat.kid_grants[k]), h, st.status[c], a.wrong_cause[c],
+                     cat)
+    a.met_ever[c] = h
+
+
+@njit(cache=True, nogil=True)
+def family_kernel(day, children, parent, st, a, cat, d, acc):
+    """Phase 2: children meet their parents' standing: the sanctions borne by children are
+    counted over the children under them, and a child's attempts that a measure borne by
+    children meets are met.
+
+    Only the chunk's ``children`` are visited; only those whose parent has such a standing or
+    who make such an attempt today count.
     """
-    school_thr = threshold(p.rates[3])
-    k_school = p.keys[3]
+    history = a.met_ever
     for c in children:
-        f = family[parent[c]] & ~FAMILY_SANCTIONED
-        school = bits53(k_school, c, day) < school_thr
-        if f == 0 and not school:
+        f = np.int64(a.family[parent[c]]) & ~FAMILY_SANCTIONED
+        if f == 0 and cat.family == 0:
             continue
-        acc_r = acc[region[c]]
-        barred = (f & FAMILY_BARRED) != 0
-        acc_r[C_CHILD_STOCK] += barred
-        if barred and not history[c] & EVER_SCHOOL:
-            history[c] |= EVER_SCHOOL
-            acc_r[C_CHILD_PEOPLE] += 1
-        if barred and f & FAMILY_WRONGFUL:
-            history[c] |= EVER_SCHOOL_WRONGFUL
-        if school:
-            acc_r[C_SCHOOL_APP] += 1
-            if barred:
-                acc_r[C_SCHOOL_BLK] += 1
-                acc_r[C_SCHOOL_WRONG] += (f & FAMILY_WRONGFUL) != 0
-            elif f & FAMILY_FAVOURED:
-                acc_r[C_INSTITUTIONS] += 1
-                history[c] |= EVER_INSTITUTION
+        acc_r = acc[st.region[c]]
+        for m in range(cat.kids.shape[0]):
+            if f & cat.kids[m, 1]:
+                acc_r[cat.kids[m, 3]] += 1
+                if not history[c] & cat.kids[m, 5]:
+                    history[c] |= cat.kids[m, 5]
+                    acc_r[cat.kids[m, 4]] += 1
+                if f & cat.kids[m, 2]:
+                    history[c] |= cat.kids[m, 6]
+        if cat.family:
+            child_attempts(c, day, f, st, a, cat, d, acc_r)
 
 
 def grade_steps(grades: np.ndarray, rewards: np.ndarray, cut_grade: np.ndarray) -> np.ndarray:
@@ -419,70 +462,63 @@ def grade_steps(grades: np.ndarray, rewards: np.ndarray, cut_grade: np.ndarray) 
 
 def active_masks(sc: Scenario, grade_names: list[str], date: dt.date
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sanction bits per list and per grade, and reward bits per grade, in force on ``date``."""
+    """Sanction bits per list and per grade, and reward bits per grade, in force on ``date``
+    (a measure's bit: its place among the scenario's sanctions or rewards)."""
     lists = np.zeros(len(LISTS), np.int64)
     grades = np.zeros(len(grade_names), np.int64)
     rewards = np.zeros(len(grade_names), np.int64)
-    for s in sc.sanctions:
+    for bit, s in enumerate(sc.sanctions):
         if s.in_force(date):
             for name in s.lists:
-                lists[LISTS.index(name)] |= SANCTION_BIT[s.kind]
+                lists[LISTS.index(name)] |= 1 << bit
             for name in s.grades:
-                grades[grade_names.index(name)] |= SANCTION_BIT[s.kind]
-    for w in sc.rewards:
+                grades[grade_names.index(name)] |= 1 << bit
+    for bit, w in enumerate(sc.rewards):
         if w.in_force(date):
             for name in w.grades:
-                rewards[grade_names.index(name)] |= REWARD_BIT[w.kind]
+                rewards[grade_names.index(name)] |= 1 << bit
     return lists, grades, rewards
-
-
-def params(sc: Scenario, seed: int) -> LifeParams:
-    life = sc.life
-    return LifeParams(np.array([life.exit_travel_rate, life.job_apply_rate,
-                                life.credit_apply_rate, life.school_apply_rate]),
-                      np.array([stream_key(seed, s) for s in LIFE_STREAMS], np.uint64))
 
 
 @dataclass
 class Consequences(Stage):
-    """What each citizen meets today; who has met each sanction at least once."""
+    """What each citizen meets today; who has met each sanction and reward at least once."""
 
     NAME = "consequences"
-    OWNS = ("met_ever", "family", "events", "list_mask", "grade_steps", "life_rates",
-            "life_keys")
-    READS = ("region", "age", "flags", "adopt", "parent", "acts", "status", "court_day",
-             "connected", "list_delay", "score", "true_score", "wrong_cause", "scored", "cuts",
-             "cut_grade", "grade_names", "adoption")
+    OWNS = ("met_ever", "family", "list_mask", "grade_steps")
+    READS = ("region", "age", "flags", "income", "adopt", "parent", "acts", "status",
+             "court_day", "connected", "list_delay", "score", "true_score", "wrong_cause",
+             "scored", "cuts", "cut_grade", "grade_names", "adoption")
     STEPS = ("step", "family_step")
-    COUNTERS = COUNTERS
 
     view: View
     seed: int
-    met_ever: np.ndarray  # uint16 bits EVER_*
-    family: np.ndarray  # uint8 bits FAMILY_* (parents' standing as their children meet it)
+    met_ever: np.ndarray  # bits of world.layout.history_names
+    family: np.ndarray  # bits of world.layout.family_names (parents' standing, for children)
     children: np.ndarray  # citizens with a parent, in order
+    cat: Catalog
     sc: Scenario | None = None
-    p: LifeParams | None = None
+    p: Draws | None = None  # the draws of attempts (a child's is drawn again in phase 2)
     day: int = 0
     list_mask: np.ndarray | None = None  # sanctions per list, today
     steps: np.ndarray | None = None  # grade_steps, today
 
+    counters = staticmethod(counters)
+
     @classmethod
     def build(cls, sc: Scenario, seed: int, view: View) -> Consequences:
         n = view.size
-        consequences = cls(view=view, seed=seed,
-                           met_ever=view.own("met_ever", np.zeros(n, np.uint16)),
-                           family=view.own("family", np.zeros(n, np.uint8)),
-                           children=np.flatnonzero(view.parent >= 0))
+        consequences = cls(
+            view=view, seed=seed,
+            met_ever=view.own("met_ever", np.zeros(n, bits_dtype(len(history_names(sc))))),
+            family=view.own("family", np.zeros(n, bits_dtype(len(family_names(sc))))),
+            children=np.flatnonzero(view.parent >= 0), cat=catalog(sc))
         consequences.tune(sc)
         return consequences
 
     def tune(self, sc: Scenario) -> None:
-        """Parameters from ``sc``; the chances of life events published (the cohort redraws a
-        child's school application)."""
-        self.sc, self.p = sc, params(sc, self.seed)
-        self.view.publish("life_rates", self.p.rates)
-        self.view.publish("life_keys", self.p.keys)
+        """The draws of attempts from ``sc`` (a child's is drawn again in phase 2)."""
+        self.sc, self.p = sc, draws(sc, self.seed)
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
         """Today's sanctions per list and grade masks (published)."""
@@ -494,17 +530,25 @@ class Consequences(Stage):
         self.view.publish("list_mask", self.list_mask)
         self.view.publish("grade_steps", self.steps)
 
+    def standing(self, lo: int, hi: int) -> Standing:
+        """The arrays standings are worked out from, of citizens ``lo..hi``."""
+        v = self.view
+        return Standing(v.region[lo:hi], v.age[lo:hi], v.adopt[lo:hi], v.status[lo:hi],
+                        v.court_day[lo:hi], v.score[lo:hi], v.true_score[lo:hi], v.scored,
+                        v.connected, self.list_mask, v.cuts, self.steps, int(v.list_delay))
+
+    def arrays(self, lo: int, hi: int, acts: np.ndarray, todo: np.ndarray) -> SanctionArrays:
+        v = self.view
+        return SanctionArrays(v.flags[lo:hi], v.income[lo:hi], acts, v.wrong_cause[lo:hi],
+                              self.met_ever[lo:hi], self.family[lo:hi], todo, v.adoption)
+
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
-        v, n = self.view, hi - lo
-        st = Standing(v.region[lo:hi], v.age[lo:hi], v.adopt[lo:hi], v.status[lo:hi],
-                      v.court_day[lo:hi], v.score[lo:hi], v.true_score[lo:hi], v.scored,
-                      v.connected, self.list_mask, v.cuts, self.steps, int(v.list_delay))
-        a = SanctionArrays(v.flags[lo:hi], today.acts[:n], v.wrong_cause[lo:hi],
-                           self.met_ever[lo:hi], self.family[lo:hi], today.events[:n],
-                           today.todo[:n], int(v.adoption[0]))
-        sanction_kernel(lo, self.day, v.runs(lo, hi), st, a, self.p, acc)
+        n = hi - lo
+        sanction_kernel(lo, self.day, self.view.runs(lo, hi), self.standing(lo, hi),
+                        self.arrays(lo, hi, today.acts[:n], today.todo[:n]), self.cat, acc)
 
     def family_step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         c, v = self.children, self.view
-        family_kernel(self.day, c[np.searchsorted(c, lo):np.searchsorted(c, hi)], v.region,
-                      v.parent, self.family, self.met_ever, self.p, acc)
+        everyone = self.arrays(0, v.size, today.acts[:0], today.todo[:0])
+        family_kernel(self.day, c[np.searchsorted(c, lo):np.searchsorted(c, hi)], v.parent,
+                      self.standing(0, v.size), everyone, self.cat, self.p, acc)

@@ -31,15 +31,14 @@ from numba import njit
 from ..language.scenario import Fear as FearSpec
 from ..language.scenario import Scenario
 from ..world.codes import (
-    ACT_BIT,
-    ACT_KINDS,
-    FALSE_MATCH,
+    FALSE_RECORDS,
     FAMILY_SANCTIONED,
     FLAG_FALSE,
     FLAG_TRUE,
     JUDGMENT_UNPAID,
     TAX_LISTED,
 )
+from ..world.layout import Layout
 from ..world.population import URBAN
 from ..world.state import Stage, View
 from ..world.ties import TieCSR, mean_share
@@ -49,11 +48,8 @@ ONE = 65535  # risk 1
 # perceived risk of being observed and sanctioned, in thousandths, summed over citizens
 COUNTERS = ("perceived_risk_permille_sum",)
 C_RISK = 0
-OFFENCES = ("jaywalking", "red_light", "late_bill", "bad_spending", "debt_default", "tax_arrears",
-            "onboard_misconduct")
-# records that tell a citizen they were seen (true or not)
-SEEN = (sum(ACT_BIT[k] for k in OFFENCES) | FLAG_TRUE | FLAG_FALSE | FALSE_MATCH
-        | JUDGMENT_UNPAID | TAX_LISTED)
+# records beyond offences that tell a citizen they were seen (true or not)
+SEEN_RECORDS = FLAG_TRUE | FLAG_FALSE | FALSE_RECORDS | JUDGMENT_UNPAID | TAX_LISTED
 
 
 def fixed(x: float) -> int:
@@ -70,6 +66,7 @@ class FearParams(NamedTuple):
     sanc_q: int  # sanctioned_risk in 65535ths
     ties_jump: float
     ties_lag_days: int
+    seen: int  # records that tell a citizen they were seen: offences' and SEEN_RECORDS
 
 
 class FearArrays(NamedTuple):
@@ -83,10 +80,11 @@ class FearArrays(NamedTuple):
     floor: np.ndarray  # [region, town] in 65535ths, today
 
 
-def params(spec: FearSpec) -> FearParams:
+def params(spec: FearSpec, sc: Scenario) -> FearParams:
     return FearParams(float(spec.awareness), fixed(spec.decay), fixed(spec.observed_jump),
                       round(spec.sanctioned_risk * ONE), float(spec.ties_jump),
-                      int(spec.ties_lag_days))
+                      int(spec.ties_lag_days),
+                      Layout.of(sc).acts_where(sc, nature="offence") | SEEN_RECORDS)
 
 
 def tables(spec: FearSpec | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -109,7 +107,7 @@ def fear_run(flags, records, family, risk, floor, p, acc_r):
     ``floor`` is (country, town) in 65535ths. Each step keeps r within [0, 65535]: the fade
     moves r part of the way to the floor, the jump part of the way to 1.
     """
-    decay_q, jump_q, sanc_q = p.decay_q, p.jump_q, p.sanc_q
+    decay_q, jump_q, sanc_q, seen_bits = p.decay_q, p.jump_q, p.sanc_q, p.seen
     total = 0
     for j in range(risk.shape[0]):
         x = np.int64(risk[j])
@@ -118,7 +116,7 @@ def fear_run(flags, records, family, risk, floor, p, acc_r):
         x -= ((x - f) * decay_q) >> 16
         sanctioned = np.int64((family[j] & FAMILY_SANCTIONED) != 0)
         x = max(x, sanc_q * sanctioned)
-        seen = np.int64((np.int64(records[j]) & SEEN) != 0)
+        seen = np.int64((np.int64(records[j]) & seen_bits) != 0)
         x += (((ONE - x) * jump_q) >> 16) * seen
         risk[j] = x
         total += (x * 1001) >> 16  # thousandths
@@ -155,7 +153,9 @@ class Fear(Stage):
     @classmethod
     def build(cls, sc: Scenario, seed: int, view: View) -> Fear:
         fear = cls(view=view, risk=view.own("risk", np.zeros(view.size, np.uint16)), csr=[])
-        view.publish("deterred", np.isin(ACT_KINDS, OFFENCES).astype(np.int64))
+        layout = Layout.of(sc)
+        view.publish("deterred", np.array([kind in sc.acts and sc.acts[kind].nature == "offence"
+                                           for kind in layout.kinds], np.int64))
         fear.tune(sc)
         if fear.spec is not None:
             fear.csr = view.ties.csrs(fear.spec.reach)
@@ -165,7 +165,7 @@ class Fear(Stage):
         """Parameters and the published tables from ``sc``."""
         self.sc = sc
         self.spec = sc.fear if sc.fear is not None and sc.fear.enabled else None
-        self.p = None if self.spec is None else params(self.spec)
+        self.p = None if self.spec is None else params(self.spec, sc)
         for name, table in zip(("deterrence", "chilling", "chilling_against"), tables(self.spec),
                                strict=True):
             self.view.publish(name, table)

@@ -1,7 +1,7 @@
 """Registry: regional bureaus turn records into case files and lists; the centre receives them.
 
-The court list follows the process behind the published figures: a recorded default may go to
-judgment; a judged debtor who does not comply within the grace period is listed; the listing
+The court list follows the process behind the published figures: a recorded default (the record
+of an act that opens a court case) may go to judgment; a judged debtor who does not comply within the grace period is listed; the listing
 reaches airlines and railways after ``list_delay_days``; paying removes it, but only after
 ``removal_delay_days`` everywhere (a stale record, sanctioning someone who has paid). Tax
 arrears can lead to an exit ban; misconduct on board puts a traveller on a one-year travel list.
@@ -20,29 +20,25 @@ from numba import njit
 
 from ..language.scenario import Scenario
 from ..world.codes import (
-    DEBT_DEFAULT,
     EXIT_BAN,
     IN_DEFAULT,
     JUDGED,
     JUDGMENT_UNPAID,
     LISTED,
     MISCONDUCT,
-    ONBOARD_MISCONDUCT,
     PAY_DEBT,
     PAY_TAX,
     STALE,
-    TAX_ARREARS,
     TAX_CASE,
     TAX_LISTED,
 )
+from ..world.layout import Layout
 from ..world.population import share_on
 from ..world.rng import chance, stream_key, uniform_array
 from ..world.state import Stage, View
 from ..world.today import Today
 
 EVER_LISTED, EVER_EXIT_BAN, EVER_MISCONDUCT = 1, 2, 4  # history: on each list at least once
-# Records that open, advance or close a case; a citizen with none and no status has no case.
-CASE_RECORDS = PAY_DEBT | PAY_TAX | 1 << DEBT_DEFAULT | 1 << TAX_ARREARS | 1 << ONBOARD_MISCONDUCT
 COUNTERS = (
     "defaults_recorded", "judgments", "new_listings", "new_listed_people", "listed_stock",
     "listed_shared_stock", "paid_after_listing", "delisted", "listing_expired", "stale_stock",
@@ -65,6 +61,10 @@ class RegistryParams(NamedTuple):
     misconduct_days: int  # days on the travel-misconduct list
     k_judg: np.uint64
     k_exit: np.uint64
+    court_acts: int  # records of the acts that open a court case (the catalog's opens)
+    tax_acts: int  # ... a tax case
+    misconduct_acts: int  # ... a listing on the travel-misconduct list
+    case_records: int  # records that open, advance or close a case (none: no case to look at)
 
 
 class RegistryArrays(NamedTuple):
@@ -83,11 +83,14 @@ class RegistryArrays(NamedTuple):
 
 def params(sc: Scenario, seed: int) -> RegistryParams:
     c, t, g = sc.court, sc.tax, sc.registry
+    layout = Layout.of(sc)
+    opens = [layout.acts_where(sc, opens=p) for p in ("court", "tax", "travel_misconduct")]
     return RegistryParams(
         float(c.judgment_rate), int(c.grace_days), int(c.listing_days),
         int(g.removal_delay_days), int(g.list_delay_days), float(t.exit_ban_share),
         int(t.exit_ban_after_days), int(g.misconduct_list_days),
-        stream_key(seed, "registry.judgment"), stream_key(seed, "registry.exit_ban"))
+        stream_key(seed, "registry.judgment"), stream_key(seed, "registry.exit_ban"), *opens,
+        PAY_DEBT | PAY_TAX | sum(opens))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -101,7 +104,7 @@ def court_step(i, j, day, rec, s, court_day, stale_until, listed_ever, p, acc_r)
                 s |= STALE
                 stale_until[j] = day + p.removal_delay
         s &= ~(IN_DEFAULT | JUDGED | LISTED)
-    elif rec & (1 << DEBT_DEFAULT):
+    elif rec & p.court_acts:
         s |= IN_DEFAULT
         court_day[j] = day
         acc_r[C_DEFAULTS] += 1
@@ -141,7 +144,7 @@ def case_step(i, j, day, rec, s, court_day, stale_until, tax_day, misconduct_unt
             acc_r[C_DELISTED] += 1
         s &= ~(TAX_CASE | EXIT_BAN)
     else:
-        if rec & (1 << TAX_ARREARS) and not s & TAX_CASE:
+        if rec & p.tax_acts and not s & TAX_CASE:
             s |= TAX_CASE
             tax_day[j] = day
             acc_r[C_TAX_CASES] += 1
@@ -151,7 +154,7 @@ def case_step(i, j, day, rec, s, court_day, stale_until, tax_day, misconduct_unt
             rec |= TAX_LISTED
             acc_r[C_EXIT_NEW] += 1
             listed_ever[j] |= EVER_EXIT_BAN
-    if rec & (1 << ONBOARD_MISCONDUCT):
+    if rec & p.misconduct_acts:
         if not s & MISCONDUCT:
             acc_r[C_MISC_NEW] += 1
         s |= MISCONDUCT
@@ -184,7 +187,7 @@ def registry_kernel(first, day, runs, a, p, acc):
         m = 0
         for j in range(lo, hi):
             todo[m] = j
-            m += (status[j] | (records[j] & CASE_RECORDS)) != 0
+            m += (status[j] | (np.int64(records[j]) & p.case_records)) != 0
         acc_r = acc[a.region[lo]]
         for t in range(m):
             j = todo[t]

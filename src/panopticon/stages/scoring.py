@@ -26,20 +26,22 @@ from numba import njit
 
 from ..language.scenario import Scenario
 from ..world.codes import (
-    ACT_BIT,
     CAUSE_FALSE_FLAG,
     CAUSE_FALSE_MATCH,
     CAUSE_TIES,
-    FALSE_MATCH,
+    FALSE_RECORDS,
+    FALSE_SHIFT,
     FLAG_FALSE,
     MAX_GRADES,
     N_CUTS,
     RECORD_KINDS_EXTRA,
+    WORD_BITS,
     WRONG_RECORDS,
     bit_positions,
     is_scored,
 )
 from ..world.engine import nonzero_into
+from ..world.layout import Layout
 from ..world.population import ADOPT_LEVELS, adoption_threshold
 from ..world.rng import bits53, chance, stream_key, threshold
 from ..world.state import Stage, View
@@ -108,7 +110,7 @@ def apply_records(i, j, day, rec, score, true_score, wrong_cause, term, earned, 
     citizen costs a reference count per array."""
     s = np.int64(score[j])
     t = np.int64(true_score[j])
-    for b in range(32):
+    for b in range(WORD_BITS):
         if rec >> b & 1:
             p = points[b]
             c = cap_of[b]
@@ -119,7 +121,7 @@ def apply_records(i, j, day, rec, score, true_score, wrong_cause, term, earned, 
             if not (WRONG_RECORDS >> b) & 1:
                 t += p
     cause = wrong_cause[j]
-    if rec & FALSE_MATCH:
+    if rec & FALSE_RECORDS:
         cause |= CAUSE_FALSE_MATCH
     if rec & FLAG_FALSE:
         cause |= CAUSE_FALSE_FLAG
@@ -230,13 +232,15 @@ def score_kernel(first, day, runs, a, p, acc):
             uncount_unscored(age[lo:hi], adopt[lo:hi], scored, p.base, p.base_grade, acc_r)
 
 
-def record_bits(kind: str) -> np.ndarray:
-    """Bit positions of a record kind: an act kind's own bit, or an extra record kind's bits;
-    a false match is recorded as jaywalking."""
-    bits = RECORD_KINDS_EXTRA.get(kind) or (ACT_BIT[kind],)
-    if kind == "jaywalking":
-        bits = (*bits, FALSE_MATCH)
-    return np.concatenate([bit_positions(b) for b in bits])
+def record_bits(sc: Scenario, kind: str) -> np.ndarray:
+    """Bit positions of a record kind: an act's own bit and the false records that channels
+    make of it, or a process's record bits."""
+    if kind in RECORD_KINDS_EXTRA:
+        return np.concatenate([bit_positions(b) for b in RECORD_KINDS_EXTRA[kind]])
+    layout = Layout.of(sc)
+    false = [FALSE_SHIFT + f for f, c in enumerate(layout.false_channels)
+             if sc.channels[c].false_as == kind]
+    return np.array([layout.kinds.index(kind), *false], np.int64)
 
 
 def points_table(sc: Scenario) -> np.ndarray:
@@ -244,17 +248,17 @@ def points_table(sc: Scenario) -> np.ndarray:
     is a weighted sum of factors: each factor a sub-score of its kinds' points, so that a record
     moves the score by weight x points."""
     weight = {k: f.weight for f in sc.scoring.factors for k in f.kinds}
-    table = np.zeros(32, dtype=np.int64)
+    table = np.zeros(WORD_BITS, dtype=np.int64)
     for kind, pts in sc.scoring.points.items():
-        table[record_bits(kind)] = round(weight.get(kind, 1.0) * pts)
+        table[record_bits(sc, kind)] = round(weight.get(kind, 1.0) * pts)
     return table
 
 
 def cap_tables(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
     """Per record bit the index of its kind's cap (-1 for none), and each cap's points."""
-    cap_of = np.full(32, -1, np.int64)
+    cap_of = np.full(WORD_BITS, -1, np.int64)
     for c, kind in enumerate(sc.scoring.caps):
-        cap_of[record_bits(kind)] = c
+        cap_of[record_bits(sc, kind)] = c
     return cap_of, np.array([cap.points for cap in sc.scoring.caps.values()], np.int64)
 
 

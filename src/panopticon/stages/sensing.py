@@ -1,10 +1,13 @@
 """Sensing: which of today's acts the authorities observe, and which observations are wrong.
 
-Each act kind has one channel. Cameras see street offences with the coverage of the citizen's
-region (a ramp of camera counts; denser in towns) times the face-recognition hit rate, and
-attribute some offences to the wrong person (false matches). Content review flags posts against
-the line with the recall of the post's content type, and lawful posts at the false-positive rate
-that the type's precision implies.
+Each act kind names its channel (``[channels]`` of the scenario; none: never recorded). A
+register records an act with its hit rate; a camera channel with the coverage of the citizen's
+region (a ramp of camera counts; denser in towns) times its hit rate (face recognition). A
+channel that makes false records names citizens for acts they did not do, as records of its
+``false_as``, at the rate that makes them its ``false_share`` of its records. Content review, the
+channel of posts, flags posts against the line with the recall of the post's content type, and
+lawful posts at the false-positive rate that the type's precision implies. A channel records
+nothing outside its start and end.
 Ground truth stays in ``acts``; ``records`` holds only what was observed, true or not.
 """
 
@@ -19,9 +22,8 @@ from numba import njit
 
 from ..language.scenario import Scenario
 from ..world.codes import (
-    ACT_KINDS,
     CONTENT_TYPES,
-    FALSE_MATCH,
+    FALSE_SHIFT,
     FLAG_FALSE,
     FLAG_TRUE,
     ONLINE_POST,
@@ -31,48 +33,44 @@ from ..world.codes import (
     POST_TYPE,
     POST_TYPE_SHIFT,
 )
+from ..world.layout import Layout
 from ..world.population import URBAN, Regions, load_regions, share_on
 from ..world.rng import bits53, chance, stream_key, threshold
 from ..world.state import Stage, View
 from ..world.today import Today
 
-CAMERA, PAYMENT, COURT, TAX, CONTENT, REPORT, STAFF, NOT_AN_OFFENCE = range(8)
-CHANNEL = {
-    "jaywalking": CAMERA, "red_light": CAMERA, "late_bill": PAYMENT, "bad_spending": PAYMENT,
-    "debt_default": COURT, "tax_arrears": TAX, "online_post": CONTENT, "good_deed": REPORT,
-    "onboard_misconduct": STAFF,  # reported by crew: always recorded
-    "plane_ticket": NOT_AN_OFFENCE, "train_ticket": NOT_AN_OFFENCE,
-}
 POST_AGAINST_BIT = POST_AGAINST.bit_length() - 1
 COMMON = 1 << ONLINE_POST | POST_TYPE  # lawful posts, the one common act, need no observation
-# acts observed, and observations that are wrong
-COUNTERS = (
-    *(f"observed_{k}" for k in ACT_KINDS),
-    "camera_false_matches", "content_flags_true", "content_flags_false",
+NO_CHANNEL = -1
+# content review's flags; then, by the catalog (counters(sc)), acts observed and each channel's
+# false records
+FIXED_COUNTERS = (
+    "content_flags_true", "content_flags_false",
     *(f"content_flags_true_{t}" for t in CONTENT_TYPES),
     *(f"content_flags_false_{t}" for t in CONTENT_TYPES))
-C_OBS0, C_FALSE_MATCH, C_FLAG_TRUE, C_FLAG_FALSE, C_FLAG_TRUE_T0, C_FLAG_FALSE_T0 = (
-    COUNTERS.index(n) for n in (
-        f"observed_{ACT_KINDS[0]}", "camera_false_matches", "content_flags_true",
-        "content_flags_false", f"content_flags_true_{CONTENT_TYPES[0]}",
-        f"content_flags_false_{CONTENT_TYPES[0]}"))
+C_FLAG_TRUE, C_FLAG_FALSE, C_FLAG_TRUE_T0, C_FLAG_FALSE_T0 = (FIXED_COUNTERS.index(n) for n in (
+    "content_flags_true", "content_flags_false", f"content_flags_true_{CONTENT_TYPES[0]}",
+    f"content_flags_false_{CONTENT_TYPES[0]}"))
+C_OBS0 = len(FIXED_COUNTERS)
 
 
 class SensingParams(NamedTuple):
-    """Sensing's values from the scenario: channels, their rates and the streams of draws."""
+    """Sensing's values from the scenario: per act kind its channel, per channel its kind and
+    rates; content review; the streams of draws."""
 
-    channel: np.ndarray  # per act kind, its channel (CAMERA ...)
-    channel_p: np.ndarray  # per channel, the chance an act is recorded (cameras: a face hit)
+    channel: np.ndarray  # per act kind (bit), its channel's index in channels, or NO_CHANNEL
+    camera: np.ndarray  # per channel, 1 for a camera channel
+    hit: np.ndarray  # per channel, its hit rate where it is in force
     recall: np.ndarray  # content review's recall, per content type
     flag_thr: np.ndarray  # draw threshold of a false flag of a lawful post, per content type
     keys: np.ndarray  # per act kind, the stream of its observation
-    k_face: np.uint64
-    k_false: np.uint64
+    hit_keys: np.ndarray  # per channel, the stream of a camera's identification
+    false_keys: np.ndarray  # per channel that makes false records, its stream
     k_flag: np.uint64
 
 
 class SensingArrays(NamedTuple):
-    """One chunk's arrays and buffers, and today's coverage and false matches by region."""
+    """One chunk's arrays and buffers, and today's coverage and false records by region."""
 
     region: np.ndarray
     flags: np.ndarray
@@ -80,11 +78,12 @@ class SensingArrays(NamedTuple):
     records: np.ndarray  # today's, made here
     todo: np.ndarray
     coverage: np.ndarray  # [region, town]: camera coverage today
-    false_match_p: np.ndarray  # [region, town]: chance of a false match today
+    hit: np.ndarray  # per channel, its hit rate today (0 outside its start and end)
+    false_p: np.ndarray  # [false channel, region, town]: chance of a false record today
 
 
 @njit(cache=True, nogil=True, inline="always")
-def observe(i, day, r, town, a, channel, channel_p, coverage, recall, keys, k_face, acc_r):
+def observe(i, day, r, town, a, channel, camera, hit, coverage, recall, keys, hit_keys, acc_r):
     """Record bits of the acts in ``a`` that are observed, as ``chance`` per channel; counted.
 
     Lawful posts are flagged falsely in ``sense_run``; a post against the line that review
@@ -94,73 +93,83 @@ def observe(i, day, r, town, a, channel, channel_p, coverage, recall, keys, k_fa
     """
     rec = 0
     ctype = a >> POST_TYPE_SHIFT & 3
-    for k in range(channel.shape[0]):
-        if a & (1 << k):
-            c = channel[k]
-            p = (coverage[r, town] if c == CAMERA else recall[ctype] if c == CONTENT
-                 else channel_p[c])
-            seen = chance(keys[k], i, day, p)
-            if c == CAMERA:
-                seen &= chance(k_face, i, day, channel_p[CAMERA])
-            if c == CONTENT:
-                seen = (a & POST_AGAINST) != 0 and seen
+    if a & POST_AGAINST and chance(keys[ONLINE_POST], i, day, recall[ctype]):
+        rec |= 1 << ONLINE_POST | FLAG_TRUE
+        acc_r[C_OBS0 + ONLINE_POST] += 1
+        acc_r[C_FLAG_TRUE] += 1
+        acc_r[C_FLAG_TRUE_T0 + ctype] += 1
+    for k in range(1, channel.shape[0]):
+        c = channel[k]
+        if a >> k & 1 and c != NO_CHANNEL:
+            seen = chance(keys[k], i, day, coverage[r, town] if camera[c] else hit[c])
+            if camera[c]:
+                seen &= chance(hit_keys[c], i, day, hit[c])
             if seen:
                 rec |= 1 << k
                 acc_r[C_OBS0 + k] += 1
-    if rec & (1 << ONLINE_POST):
-        rec |= FLAG_TRUE
-        acc_r[C_FLAG_TRUE] += 1
-        acc_r[C_FLAG_TRUE_T0 + ctype] += 1
     return rec
 
 
 @njit(cache=True, nogil=True, inline="always")
-def sense_run(first, day, flags, acts, false_thr, p, records, acc_r):
-    """Draws every citizen of a run needs: false matches and flags of lawful posts (at
-    ``p.flag_thr`` of the post's content type).
+def false_run(first, day, flags, thr, key, bit, records):
+    """A channel's false records over a run's citizens (``thr``: its draw threshold, country and
+    town); their number. Branch-free over the run's own views, so that it vectorises."""
+    made = 0
+    for j in range(records.shape[0]):
+        made_j = np.int64(bits53(key, first + j, day) < thr[np.int64((flags[j] & URBAN) != 0)])
+        records[j] |= made_j << bit
+        made += made_j
+    return made
+
+
+@njit(cache=True, nogil=True, inline="always")
+def sense_run(first, day, flags, acts, false_p, c_false, p, records, acc_r):
+    """Draws every citizen of a run needs: flags of lawful posts (at ``p.flag_thr`` of the
+    post's content type), and each channel's false records (``false_p``: its chances in the
+    run's region, country and town; ``c_false``: its first counter).
 
     Branch-free over the run's own views (indexed from 0), so that it vectorises.
     """
-    flag_thr, k_false, k_flag = p.flag_thr, p.k_false, p.k_flag
-    matches = 0
+    flag_thr, k_flag = p.flag_thr, p.k_flag
     flagged0 = flagged1 = flagged2 = flagged3 = 0  # scalars, not an array: the loop vectorises
     for j in range(acts.shape[0]):
         i = first + j
         a = np.int64(acts[j])
-        thr = false_thr[1] if flags[j] & URBAN else false_thr[0]
-        match = np.int64(bits53(k_false, i, day) < thr)
         lawful = (a >> ONLINE_POST & 1) & (1 - (a >> POST_AGAINST_BIT & 1))
         ctype = a >> POST_TYPE_SHIFT & 3
         flag = lawful & np.int64(bits53(k_flag, i, day) < flag_thr[ctype])
-        records[j] = (a & (PAY_DEBT | PAY_TAX)) | match * FALSE_MATCH | flag * FLAG_FALSE
-        matches += match
+        records[j] = (a & (PAY_DEBT | PAY_TAX)) | flag * FLAG_FALSE
         flagged0 += flag & np.int64(ctype == 0)
         flagged1 += flag & np.int64(ctype == 1)
         flagged2 += flag & np.int64(ctype == 2)
         flagged3 += flag & np.int64(ctype == 3)
-    acc_r[C_FALSE_MATCH] += matches
     acc_r[C_FLAG_FALSE] += flagged0 + flagged1 + flagged2 + flagged3
     acc_r[C_FLAG_FALSE_T0] += flagged0
     acc_r[C_FLAG_FALSE_T0 + 1] += flagged1
     acc_r[C_FLAG_FALSE_T0 + 2] += flagged2
     acc_r[C_FLAG_FALSE_T0 + 3] += flagged3
+    for f in range(false_p.shape[0]):
+        thr = np.array([threshold(false_p[f, 0]), threshold(false_p[f, 1])])
+        acc_r[c_false + f] += false_run(first, day, flags, thr, p.false_keys[f],
+                                        FALSE_SHIFT + f, records)
 
 
 @njit(cache=True, nogil=True)
 def sense_kernel(first, day, runs, a, p, acc):
-    """Turn one chunk's acts into records: observed acts, false matches and content flags.
+    """Turn one chunk's acts into records: observed acts, false records and content flags.
 
     Per run of citizens of one region, every citizen's draws first; then the few with an act
     that may be observed (listed in ``a.todo``).
     """
     acts, records, todo, flags, coverage = a.acts, a.records, a.todo, a.flags, a.coverage
-    channel, channel_p, recall, keys, k_face = p.channel, p.channel_p, p.recall, p.keys, p.k_face
+    channel, camera, hit, recall, keys, hit_keys = (p.channel, p.camera, a.hit, p.recall, p.keys,
+                                                    p.hit_keys)
+    c_false = C_OBS0 + channel.shape[0]
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         r = a.region[lo]
-        false_thr = (threshold(a.false_match_p[r, 0]), threshold(a.false_match_p[r, 1]))
-        sense_run(first + lo, day, flags[lo:hi], acts[lo:hi], false_thr, p, records[lo:hi],
-                  acc[r])
+        sense_run(first + lo, day, flags[lo:hi], acts[lo:hi], a.false_p[:, r], c_false, p,
+                  records[lo:hi], acc[r])
         m = 0
         for j in range(lo, hi):  # citizens with an act that may be observed
             todo[m] = j
@@ -168,8 +177,8 @@ def sense_kernel(first, day, runs, a, p, acc):
         for t in range(m):
             j = todo[t]
             town = np.int64((flags[j] & URBAN) != 0)
-            records[j] |= observe(first + j, day, r, town, np.int64(acts[j]), channel,
-                                  channel_p, coverage, recall, keys, k_face, acc[r])
+            records[j] |= observe(first + j, day, r, town, np.int64(acts[j]), channel, camera,
+                                  hit, coverage, recall, keys, hit_keys, acc[r])
 
 
 def lawful_flag_rate(precision: float, recall: float, against_share: float) -> float:
@@ -192,19 +201,39 @@ def review_rates(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
 
 
 def params(sc: Scenario, seed: int) -> SensingParams:
-    s = sc.sensing
-    channel_p = np.zeros(8)
-    channel_p[[CAMERA, PAYMENT, COURT, TAX, REPORT, STAFF]] = [
-        s.face_hit_rate, s.payment_observed, s.court_records, s.tax_records,
-        s.good_deed_reported, 1.0]
+    """Sensing's parameters from ``sc``; channels' hit rates as if all were in force."""
+    layout = Layout.of(sc)
+    channels = list(sc.channels)
     recall, flag_false_p = review_rates(sc)
     return SensingParams(
-        channel=np.array([CHANNEL[k] for k in ACT_KINDS], dtype=np.int64), channel_p=channel_p,
+        channel=np.array([NO_CHANNEL, *(channels.index(sc.acts[k].channel)
+                                        if sc.acts[k].channel in sc.channels else NO_CHANNEL
+                                        for k in layout.kinds[1:])], np.int64),
+        camera=np.array([c.type == "camera" for c in sc.channels.values()], np.int64),
+        hit=np.array([float(c.hit) for c in sc.channels.values()]),
         recall=recall, flag_thr=np.array([threshold(p) for p in flag_false_p], np.int64),
-        keys=np.array([stream_key(seed, f"sense.{k}") for k in ACT_KINDS], dtype=np.uint64),
-        k_face=stream_key(seed, "sense.face_match"),
-        k_false=stream_key(seed, "sense.false_match"),
+        keys=np.array([stream_key(seed, f"sense.{k}") for k in layout.kinds], dtype=np.uint64),
+        hit_keys=np.array([stream_key(seed, f"channel.{c}.hit") for c in channels], np.uint64),
+        false_keys=np.array([stream_key(seed, f"channel.{c}.false")
+                             for c in layout.false_channels], np.uint64),
         k_flag=stream_key(seed, "sense.content_false"))
+
+
+def false_chances(sc: Scenario, p: SensingParams, hit: np.ndarray, coverage: np.ndarray
+                  ) -> np.ndarray:
+    """Per channel that makes false records, the chance of one per citizen today by [region,
+    town]: a share ``false_share`` of its records, spread over the citizens it covers (the
+    camera coverage of a camera channel) at its hit rate today (``hit``) times the rates of the
+    acts it observes."""
+    layout, channels = Layout.of(sc), list(sc.channels)
+    out = np.zeros((len(layout.false_channels), *coverage.shape))
+    for f, name in enumerate(layout.false_channels):
+        c, channel = channels.index(name), sc.channels[name]
+        rate = sum(a.rate for a in sc.acts.values() if a.channel == name)
+        odds = channel.false_share / max(1.0 - channel.false_share, 1e-12)
+        seen = coverage if p.camera[c] else np.ones_like(coverage)
+        out[f] = np.minimum(1.0, seen * hit[c] * rate * odds)
+    return out
 
 
 @dataclass
@@ -214,16 +243,24 @@ class Sensing(Stage):
     NAME = "sensing"
     OWNS = ("records", "coverage", "cameras")
     READS = ("region", "flags", "acts")
-    COUNTERS = COUNTERS
 
     view: View
     seed: int
     sc: Scenario | None = None
     p: SensingParams | None = None
+    hit: np.ndarray | None = None  # per channel, its hit rate today
     density: np.ndarray | None = None  # relative cameras per person, [region, town]
     day: int = 0
     coverage: np.ndarray | None = None
-    false_match_p: np.ndarray | None = None
+    false_p: np.ndarray | None = None
+
+    @classmethod
+    def counters(cls, sc: Scenario) -> tuple[str, ...]:
+        """Content review's flags, ``observed_<kind>`` per act kind, and
+        ``<channel>_false_records`` per channel that makes false records."""
+        layout = Layout.of(sc)
+        return (*FIXED_COUNTERS, *(f"observed_{k}" for k in layout.kinds),
+                *(f"{c}_false_records" for c in layout.false_channels))
 
     @classmethod
     def build(cls, sc: Scenario, seed: int, view: View) -> Sensing:
@@ -236,7 +273,8 @@ class Sensing(Stage):
         self.density = camera_density(sc, self.view.regions)
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
-        """Today's cameras and their coverage (published), and the chance of a false match."""
+        """Today's cameras and their coverage (published), the channels in force, and the
+        chances of false records."""
         self.day = day
         if sc is not self.sc:
             self.tune(sc)
@@ -244,18 +282,17 @@ class Sensing(Stage):
         cameras = share_on(s.cameras.count, date)
         per_person = cameras / self.view.regions.national
         self.coverage = 1.0 - np.exp(-s.cameras.view_factor * per_person * self.density)
-        # Wrong attributions: a share of all camera attributions, spread over covered citizens.
-        street_rate = sum(sc.acts[k].rate for k in ACT_KINDS
-                          if CHANNEL[k] == CAMERA and k in sc.acts)
-        odds = s.false_match_share / max(1.0 - s.false_match_share, 1e-12)
-        self.false_match_p = np.minimum(1.0, self.coverage * s.face_hit_rate * street_rate * odds)
+        in_force = np.array([c.in_force(date) for c in sc.channels.values()], bool)
+        self.hit = np.where(in_force, self.p.hit, 0.0)
+        self.false_p = false_chances(sc, self.p, self.hit, self.coverage)
         self.view.publish("coverage", self.coverage)
         self.view.publish("cameras", np.float64(cameras))
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         n = hi - lo
         a = SensingArrays(self.view.region[lo:hi], self.view.flags[lo:hi], today.acts[:n],
-                          today.records[:n], today.todo[:n], self.coverage, self.false_match_p)
+                          today.records[:n], today.todo[:n], self.coverage, self.hit,
+                          self.false_p)
         sense_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)
 
 

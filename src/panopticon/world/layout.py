@@ -20,10 +20,15 @@ from numba import njit
 from ..language.catalog import MAX_ACTS, MAX_FALSE_CHANNELS, POSTING, false_channels
 from ..language.scenario import Group, Scenario
 from .population import AGE_BANDS, CHILD, MANAGER, URBAN
+from .rng import bits53, exponential, stream_key, threshold
 
-FIRST_ACT = 1  # posting is bit 0; the scenario's acts follow
 GROUPS: tuple[str, ...] = Group.__args__  # type: ignore[attr-defined]
+# Which fixed trait scales an act's rate (its propensity), and the streams they are drawn on
+# (the last, dissent, scales the share of posts against the line).
 PROPENSITIES = ("offence", "debt", "civic", "travel", "none")
+OFFENCE, DEBT, CIVIC, TRAVEL, NONE = range(len(PROPENSITIES))
+TRAIT_STREAMS = ("trait.offence", "trait.debt", "trait.civic", "trait.travel", "trait.dissent")
+URBAN_TRAVEL, RURAL_TRAVEL = 1.3, 0.5  # assumption: town dwellers travel more (mean about 1)
 
 
 @dataclass(frozen=True)
@@ -105,3 +110,89 @@ def eligible(age, flags, income, online, paying, who):
     mask &= who.age[age] & who.area[town] & who.income[income]
     mask &= ~(who.internet & ~(-online)) & ~(who.payment & ~(-paying))
     return mask & ~(who.manager & ~(-manager))
+
+
+def blocked_attempts(sc: Scenario) -> list[str]:
+    """The attempts that some sanction blocks, in the scenario's order."""
+    blocked = {a for s in sc.sanctions for a in s.blocks}
+    return [a for a in sc.acts if a in blocked and sc.acts[a].nature == "attempt"]
+
+
+def borne_by_children(sc: Scenario) -> tuple[list[str], list[str]]:
+    """The sanctions and the rewards that children bear for a parent, by name."""
+    return ([s.name for s in sc.sanctions if s.bears == "children"],
+            [r.name for r in sc.rewards if r.bears == "children"])
+
+
+def history_names(sc: Scenario) -> list[str]:
+    """What a citizen has met at least once, a bit each of ``met_ever`` in this order:
+    sanctioned, wrongly sanctioned, wrongly blocked at an attempt of their own; blocked at each
+    attempt that a sanction blocks; granted each reward; a child under each sanction borne by
+    children, and under it wrongly (the parent's sanction was)."""
+    kids, _ = borne_by_children(sc)
+    return ["sanctioned", "wrongly_sanctioned", "wrongly_blocked",
+            *(f"{a}_blocked" for a in blocked_attempts(sc)),
+            *(f"{r.name}_granted" for r in sc.rewards),
+            *(f"{s}_{w}" for s in kids for w in ("children", "children_wrongly"))]
+
+
+def family_names(sc: Scenario) -> list[str]:
+    """A parent's standing as the children meet it, a bit each of ``family`` in this order:
+    under some sanction (fear reads it), under each sanction borne by children, wrongly so, in
+    the grades of each reward borne by children."""
+    kids, favours = borne_by_children(sc)
+    return ["sanctioned", *kids, *(f"{s}_wrongly" for s in kids), *favours]
+
+
+def bits_dtype(n: int) -> type:
+    """The smallest unsigned integer type with ``n`` bits."""
+    return next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64)
+                if n <= np.iinfo(t).bits)
+
+
+@njit(cache=True, nogil=True)
+def travel_factor(income, flags):
+    """How much more than average a citizen travels: by income decile and town or country."""
+    return ((np.float64(income) + 1.0) / 5.5
+            * (URBAN_TRAVEL if flags & URBAN else RURAL_TRAVEL))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def trait(t, trait_keys, i, income, flags):
+    """Citizen i's fixed multiplier of the rates of acts scaled by trait ``t``."""
+    if t == NONE:
+        return 1.0
+    e = exponential(trait_keys[t], i, 0)
+    return e * travel_factor(income, flags) if t == TRAVEL else e
+
+
+class Draws(NamedTuple):
+    """What an attempt's draw is made of, to draw it again where behaviour's is gone (a child's
+    attempt in the phase that meets a parent's standing, the cohort's story)."""
+
+    rates: np.ndarray  # per act kind, today's rate
+    trait_of: np.ndarray  # per act kind, the index of its propensity
+    keys: np.ndarray  # per act kind, its stream (act.<kind>)
+    trait_keys: np.ndarray
+    who: Eligibility
+
+
+def draws(sc: Scenario, seed: int) -> Draws:
+    """The draws of the scenario's acts (posting's rate 0: it is no attempt)."""
+    layout = Layout.of(sc)
+    return Draws(
+        np.array([0.0, *(sc.acts[k].rate for k in layout.kinds[1:])]),
+        np.array([NONE, *(PROPENSITIES.index(sc.acts[k].propensity) for k in layout.kinds[1:])],
+                 np.int64),
+        np.array([stream_key(seed, f"act.{k}") for k in layout.kinds], np.uint64),
+        np.array([stream_key(seed, s) for s in TRAIT_STREAMS], np.uint64),
+        eligibility(sc, layout))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def drawn(i, day, k, age, flags, income, online, paying, d):
+    """Whether citizen i did act kind ``k`` today, as behaviour drew it (an attempt: no fear)."""
+    if not eligible(age, flags, income, online, paying, d.who) >> k & 1:
+        return False
+    p = d.rates[k] * trait(d.trait_of[k], d.trait_keys, i, income, flags)
+    return bits53(d.keys[k], i, day) < threshold(p)

@@ -2,7 +2,8 @@
 
 A stage declares, as class constants, the arrays it ``OWNS`` (it alone writes them), those it
 ``READS`` (read-only NumPy views: Numba refuses at compile time a kernel that writes one), today's
-buffers made by an earlier stage that it ``WRITES`` into, and its ``COUNTERS``. It gets a
+buffers made by an earlier stage that it ``WRITES`` into, and its ``COUNTERS`` (or, where the
+scenario's catalog names them, ``counters(sc)``). It gets a
 :class:`View` at build, never another stage: asking the view for an array it did not declare is a
 one-line :class:`ContractError` naming the stage and the array.
 
@@ -58,6 +59,12 @@ class Stage:
     WRITES: ClassVar[tuple[str, ...]] = ()
     COUNTERS: ClassVar[tuple[str, ...]] = ()
     STEPS: ClassVar[tuple[str, ...]] = ("step",)
+
+    @classmethod
+    def counters(cls, sc: Scenario) -> tuple[str, ...]:
+        """The stage's counters in a run of ``sc``: its ``COUNTERS``, or those the scenario's
+        catalog names (an act's, an attempt's, a sanction's)."""
+        return cls.COUNTERS
 
     def active(self) -> bool:
         """False where the scenario leaves the stage idle: it has built its arrays, and its

@@ -1,7 +1,7 @@
 """What stages hand each other within a day: a worker's buffers for the chunk in hand.
 
 :class:`Today` holds one worker's buffers, each of chunk capacity: what a stage makes for the
-stages after it on the same day (the acts done, the records made, the attempts met). The engine
+stages after it on the same day (the acts done, the records made). The engine
 hands each worker one and every step of a phase receives it.
 """
 
@@ -21,18 +21,17 @@ class ContractError(Exception):
 class Today:
     """A worker's buffers for the chunk in hand (bits of ``codes``); a step uses ``[:hi - lo]``."""
 
-    acts: np.ndarray  # uint32: the acts done today (behaviour makes them)
-    records: np.ndarray  # uint32: what was recorded of them and beyond (sensing, registry)
-    events: np.ndarray  # uint16: attempts and life events met today (consequences)
+    acts: np.ndarray  # uint64: the acts done today (behaviour makes them)
+    records: np.ndarray  # uint64: what was recorded of them and beyond (sensing, registry)
     todo: np.ndarray  # int32: any step's list of citizens to visit, scratch
     seen: dict = field(default_factory=dict, repr=False)  # each stage's version of it
 
-    BUFFERS: ClassVar[tuple[str, ...]] = ("acts", "records", "events")
+    BUFFERS: ClassVar[tuple[str, ...]] = ("acts", "records")
 
     @classmethod
     def of(cls, capacity: int) -> Today:
-        return cls(acts=np.zeros(capacity, np.uint32), records=np.zeros(capacity, np.uint32),
-                   events=np.zeros(capacity, np.uint16), todo=np.zeros(capacity, np.int32))
+        return cls(acts=np.zeros(capacity, np.uint64), records=np.zeros(capacity, np.uint64),
+                   todo=np.zeros(capacity, np.int32))
 
 
 class Undeclared:
