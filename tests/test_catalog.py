@@ -188,8 +188,10 @@ def test_who_admits_exactly_the_citizens_whose_traits_it_names():
 
 
 def test_a_new_act_channel_attempt_and_sanction_run_and_show_in_the_report(tmp_path):
+    busy = tmp_path / "busy.toml"  # loans often enough that a small run refuses some
+    busy.write_text(f'extends = "{PARKING}"\n[acts.loan_application]\nrate = 0.02\n', "utf-8")
     result = CliRunner().invoke(app, [
-        "run", str(PARKING), "--population", "20000", "--start", "2017-01-01",
+        "run", str(busy), "--population", "20000", "--start", "2017-01-01",
         "--end", "2017-12-31", "--quiet", "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     run = report.load_run(tmp_path / "run")

@@ -24,7 +24,7 @@ runner = CliRunner()
 TINY = ["--population", "20000", "--quiet", "--no-report"]
 JAN_FEB = ["--start", "2018-01-01", "--end", "2018-02-28"]
 MORE_FALSE_MATCHES = 'extends = "china-2018"\nname = "more-false-matches"\n' \
-                     "[sensing]\nfalse_match_share = 0.05\n"
+                     "[channels.cameras]\nfalse_share = 0.05\n"
 
 
 @pytest.fixture(scope="module")
@@ -160,17 +160,16 @@ def test_two_scenarios_of_one_name_are_warned_of(runs, tmp_path):
     changed, summary = _copy(runs, "base", tmp_path, "changed")
     toml = changed / "scenario.toml"
     text = toml.read_text("utf-8")
-    assert "\nfalse_match_share = " in text
-    toml.write_text(re.sub(r"\nfalse_match_share = .*\n", "\nfalse_match_share = 0.5\n", text),
-                    "utf-8")
+    assert "\nfalse_share = 0.01\n" in text  # the cameras' (the other channels make none)
+    toml.write_text(text.replace("\nfalse_share = 0.01\n", "\nfalse_share = 0.5\n"), "utf-8")
     c = compare([runs / "base", changed])
     assert c.warnings[0].startswith("changed: scenario.toml has changed since the run")
-    assert len(c.warnings) == 2 and "sensing.false_match_share" in c.warnings[1]
+    assert len(c.warnings) == 2 and "channels.cameras.false_share" in c.warnings[1]
     summary["provenance"]["scenario_sha256"] = hashlib.sha256(toml.read_bytes()).hexdigest()
     _write(changed, summary)
     c = compare([runs / "base", changed])
     assert c.warnings == ["changed and base both run scenario 'china-2018' but differ in "
-                          "sensing.false_match_share: the name does not tell them apart"]
+                          "channels.cameras.false_share: the name does not tell them apart"]
     # other seed and scale, the same rules: the warnings say so, not that the rules differ
     assert not any("both run" in w for w in compare([runs / "base", runs / "other"]).warnings)
 

@@ -127,5 +127,5 @@ def test_each_worker_keeps_one_today_of_chunk_capacity():
         eng.run_day([[look]])
         eng.run_day([[look]])
     assert len(seen) == 2
-    assert all(t.acts.shape == t.records.shape == t.events.shape == t.todo.shape == (64,)
+    assert all(t.acts.shape == t.records.shape == t.todo.shape == (64,)
                for t in seen.values())

@@ -148,8 +148,8 @@ def test_a_preset_extends_presets_only(monkeypatch):
 
 def test_a_mistake_names_the_chain_and_the_file_that_wrote_the_value(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    _write(tmp_path, "base.toml", 'extends = "court-list"\n[[sanctions]]\nkind = "credit_denied"\n'
-           'lists = ["gossip"]\n[court]\ngrace_days = -1\n')
+    _write(tmp_path, "base.toml", 'extends = "court-list"\n[[sanctions]]\nname = "credit_denied"\n'
+           'lists = ["gossip"]\nblocks = ["credit_application"]\n[court]\ngrace_days = -1\n')
     _write(tmp_path, "my.toml", 'extends = "base.toml"\n[court]\nsettle_rate = 2.0\n')
     header, *problems = _error_lines("my.toml")
     assert header == ("my.toml (extends base.toml -> court-list -> china-2018): 3 problems in the"
@@ -184,26 +184,30 @@ def test_a_grade_named_as_an_inherited_one_changes_only_what_it_gives(tmp_path):
     assert _grades(sc) == expected  # in the inherited order, whatever the file's
 
 
-def test_a_sanction_is_removed_by_kind(tmp_path):
-    sc = _child(tmp_path, '[[sanctions]]\nkind = "exit_ban"\nremove = true\n')
-    assert [s.kind for s in sc.sanctions] == [s.kind for s in CHINA.sanctions
-                                              if s.kind != "exit_ban"]
+def test_a_sanction_is_removed_by_name(tmp_path):
+    sc = _child(tmp_path, '[[sanctions]]\nname = "exit_ban"\nremove = true\n')
+    assert [s.name for s in sc.sanctions] == [s.name for s in CHINA.sanctions
+                                              if s.name != "exit_ban"]
 
 
-def test_a_sanction_of_a_new_kind_is_added_after_the_inherited_ones(tmp_path):
-    sc = _child(tmp_path, '[[sanctions]]\nkind = "credit_denied"\nlists = ["court"]\n'
-                          '[[sanctions]]\nkind = "plane_ban"\nstart = 2016-01-01\n', "court-list")
+def test_a_sanction_of_a_new_name_is_added_after_the_inherited_ones(tmp_path):
+    sc = _child(tmp_path, '[[sanctions]]\nname = "no_trains"\nlists = ["tax"]\n'
+                          'blocks = ["train_ticket"]\n'
+                          '[[sanctions]]\nname = "plane_ban"\nstart = 2016-01-01\n', "court-list")
     court = load("court-list").sanctions
-    assert [s.kind for s in sc.sanctions] == [s.kind for s in court] + ["credit_denied"]
-    plane = next(s for s in sc.sanctions if s.kind == "plane_ban")
+    assert [s.name for s in sc.sanctions] == [s.name for s in court] + ["no_trains"]
+    plane = next(s for s in sc.sanctions if s.name == "plane_ban")
     assert plane.model_dump() == {**court[0].model_dump(), "start": scenario.dt.date(2016, 1, 1)}
 
 
 def test_new_items_of_one_name_are_all_added(tmp_path):
-    sc = _child(tmp_path, '[[sanctions]]\nkind = "credit_denied"\nlists = ["court"]\n'
-                          '[[sanctions]]\nkind = "credit_denied"\ngrades = []\nlists = ["tax"]\n'
-                          'remove = false\n', "court-list")
-    assert [s.lists for s in sc.sanctions if s.kind == "credit_denied"] == [["court"], ["tax"]]
+    """Two new items of one name are both added (the scenario then refuses the name twice:
+    counters are named after it)."""
+    with pytest.raises(ScenarioError, match="'no_trains' names two sanctions"):
+        _child(tmp_path, '[[sanctions]]\nname = "no_trains"\nlists = ["court"]\n'
+                         'blocks = ["train_ticket"]\n'
+                         '[[sanctions]]\nname = "no_trains"\nlists = ["tax"]\n'
+                         'blocks = ["train_ticket"]\nremove = false\n', "court-list")
 
 
 def test_removing_what_is_not_inherited_names_it(tmp_path):
@@ -217,9 +221,10 @@ def test_an_array_named_in_replace_is_given_whole(tmp_path):
     sc = _child(tmp_path, 'replace = ["sanctions", "scoring.grades"]\nrewards = []\n'
                           '[scoring]\ngrades = [{ name = "all", min = 0, max = 1300 }]\n'
                           '[scoring.bad_company]\ngrades = ["all"]\n'
-                          '[[sanctions]]\nkind = "plane_ban"\ngrades = ["all"]\n')
+                          '[[sanctions]]\nname = "plane_ban"\ngrades = ["all"]\n'
+                          'blocks = ["plane_ticket"]\n')
     assert _grades(sc) == [("all", 0, 1300)]
-    assert [(s.kind, s.lists, s.grades) for s in sc.sanctions] == [("plane_ban", [], ["all"])]
+    assert [(s.name, s.lists, s.grades) for s in sc.sanctions] == [("plane_ban", [], ["all"])]
 
 
 def test_an_empty_array_means_none(tmp_path):
@@ -236,7 +241,7 @@ def test_arrays_of_plain_values_and_unnamed_tables_are_replaced(tmp_path):
 
 def test_the_named_arrays_are_read_from_the_schema():
     assert named_arrays() == {"scoring.grades": "name", "scoring.factors": "name",
-                              "sanctions": "kind", "rewards": "kind"}
+                              "sanctions": "name", "rewards": "name"}
 
 
 # ---------------------------------------------------------------- presets and resolved files
@@ -244,8 +249,9 @@ def test_the_named_arrays_are_read_from_the_schema():
 def _wholesale(name: str) -> dict:
     """A preset resolved as before arrays merged by name: every array replaced whole."""
     def merge(base: dict, override: dict) -> dict:
-        return {**base, **{k: merge(base[k], v) if isinstance(v, dict) and
-                           isinstance(base.get(k), dict) else v for k, v in override.items()}}
+        merged = {**base, **{k: merge(base[k], v) if isinstance(v, dict) and
+                             isinstance(base.get(k), dict) else v for k, v in override.items()}}
+        return {k: v for k, v in merged.items() if override.get(k) != {"remove": True}}
 
     data = tomllib.loads(preset_text(name))
     data.pop("replace", None)
@@ -260,7 +266,8 @@ def test_every_preset_means_what_it_meant_when_arrays_were_replaced_whole(name):
 
 def test_the_wholesale_check_can_fail(monkeypatch):
     """Without its `replace`, rongcheng's sanctions and rewards would merge into china-2018's."""
-    text = preset_text("rongcheng").replace('replace = ["sanctions", "rewards"]', "")
+    text = preset_text("rongcheng").replace('replace = ["sanctions", "rewards"]', "").replace(
+        "[acts.job_application]\nremove = true\n", "")  # china-2018's job ban would block it
     monkeypatch.setattr(scenario, "preset_text",
                         lambda name: text if name == "rongcheng" else preset_text(name))
     assert load("rongcheng").to_toml() != validate(_wholesale("rongcheng"), "r").to_toml()
@@ -275,16 +282,16 @@ def test_a_file_extending_its_own_resolved_text_changes_nothing(tmp_path, name):
 
 def test_show_prints_the_merged_file_which_needs_no_parent(tmp_path):
     _write(tmp_path, "base.toml", 'extends = "china-2018"\nname = "base"\n'
-                                  '[[sanctions]]\nkind = "exit_ban"\nremove = true\n')
-    my = _write(tmp_path, "my.toml", 'extends = "base.toml"\n[[rewards]]\nkind = "easy_credit"\n'
+                                  '[[sanctions]]\nname = "exit_ban"\nremove = true\n')
+    my = _write(tmp_path, "my.toml", 'extends = "base.toml"\n[[rewards]]\nname = "easy_credit"\n'
                                      'grades = ["AA"]\n')
     result = CliRunner().invoke(app, ["show", str(my)])
     assert result.exit_code == 0, result.output
     assert "extends" not in result.stdout and "replace" not in result.stdout
     assert "remove" not in result.stdout
     expected = load(my)
-    assert "exit_ban" not in [s.kind for s in expected.sanctions]
-    assert next(r for r in expected.rewards if r.kind == "easy_credit").grades == ["AA"]
+    assert "exit_ban" not in [s.name for s in expected.sanctions]
+    assert next(r for r in expected.rewards if r.name == "easy_credit").grades == ["AA"]
     (tmp_path / "base.toml").unlink()
     assert load(_write(tmp_path, "resolved.toml", result.stdout)) == expected
 
@@ -321,6 +328,6 @@ def test_the_example_of_docs_scenarios_md_loads_as_it_says(tmp_path):
     sc = load(tmp_path / "cities" / "mycity.toml")
     assert sc.population.regions == ["370000"]
     assert _grades(sc)[2:4] == [("A", 970, 1029), ("B", 850, 969)]
-    assert [s.kind for s in sc.sanctions] == [s.kind for s in CHINA.sanctions
-                                              if s.kind != "internet_throttle"]
-    assert [(r.kind, r.grades) for r in sc.rewards] == [("transport_discount", ["AAA", "AA", "A"])]
+    assert [s.name for s in sc.sanctions] == [s.name for s in CHINA.sanctions
+                                              if s.name != "internet_throttle"] + ["no_promotion"]
+    assert [(r.name, r.grades) for r in sc.rewards] == [("transport_discount", ["AAA", "AA", "A"])]

@@ -26,6 +26,7 @@ def small(**changes) -> scenario.Scenario:
 
 LAYOUT = Layout.of(small())
 INDEX = counters(small()).index
+SEEN = params(small().fear, small()).seen  # the records that tell china-2018's citizens they were seen
 
 
 def run_one(risk, records=0, family=0, town=0, floor=(1000, 20000), decay=0.01, jump=0.3,
@@ -34,7 +35,7 @@ def run_one(risk, records=0, family=0, town=0, floor=(1000, 20000), decay=0.01, 
     risk = np.array(risk, np.uint16)
     acc = np.zeros(len(Fear.COUNTERS), np.int64)
     p = FearParams(0.0, round(decay * 65536), round(jump * 65536), round(sanc * ONE), 0.0, 1,
-                   params(small().fear, small()).seen)
+                   SEEN)
     fear_run(np.full(n, URBAN if town else 0, np.uint8), np.full(n, records, np.uint64),
              np.full(n, family, np.uint8), risk, np.array(floor, np.int64), p, acc)
     return risk, acc

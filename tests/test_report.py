@@ -76,7 +76,8 @@ def test_report_survives_counters_at_zero(run_folder, tmp_path):
     shutil.copytree(run_folder, folder)
     ts = pq.read_table(folder / "timeseries.parquet")
     zeroed = [c for c in ts.column_names if c.endswith(("_blocked", "_wrongful", "_stock"))
-              or c.startswith(("wrongful_by_", "observed_", "camera_", "content_flags_"))]
+              or c.endswith("_false_records")
+              or c.startswith(("wrongful_by_", "observed_", "content_flags_"))]
     for c in zeroed:
         ts = ts.set_column(ts.column_names.index(c), c, pa.array(np.zeros(ts.num_rows)))
     pq.write_table(ts, folder / "timeseries.parquet")

@@ -294,8 +294,8 @@ def test_a_run_with_a_schedule_is_the_same_for_any_chunk_size(rising, one_chunk,
 
 
 def test_a_sanction_is_lifted_after_its_end():
-    sc = bare().with_changes(sanctions=[{"kind": "plane_ban", "lists": ["court"],
-                                         "end": D(2016, 12, 31)}])
+    sc = bare().with_changes(sanctions=[{"name": "plane_ban", "lists": ["court"],
+                                         "blocks": ["plane_ticket"], "end": D(2016, 12, 31)}])
     names = [g.name for g in sc.scoring.grades]
     court = LISTS.index("court")
     plane_ban = 1 << [s.name for s in sc.sanctions].index("plane_ban")

@@ -158,9 +158,11 @@ def _measures(sc: Scenario) -> Iterator[At]:
             if item.name in LIST_NAMES:
                 yield At((table, i, "name"), f"{item.name!r} is the name of a list; a sanction or"
                                              " reward needs a name of its own")
-            if seen.get(item.name, table) != table:
-                yield At((table, i, "name"), f"{item.name!r} names a sanction and a reward; give"
-                                             " each its own name")
+            if item.name in seen:
+                both = (f"two {table}" if seen[item.name] == table
+                        else "a sanction and a reward")
+                yield At((table, i, "name"), f"{item.name!r} names {both}; give each its own"
+                                             " name (the run counts each by it)")
             seen[item.name] = table
             yield from _targets(sc, (table, i, verb), item, tries,
                                 STANDINGS if verb == "blocks" else ())

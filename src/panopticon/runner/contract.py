@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..language.scenario import load
 from ..observers.audit import Audit
 from ..observers.cohort import Cohort
 from ..observers.ranking import Ranking
@@ -43,8 +44,9 @@ def by_owner(names: tuple[str, ...], owner: dict[str, str]) -> str:
 
 
 def day_table() -> str:
-    """The day's stages in order, then the observers: what each owns, reads and writes."""
-    owner = owners()
+    """The day's stages in order, then the observers: what each owns, reads and writes, and
+    its counters in a run of china-2018 (a catalog names some of them)."""
+    owner, china = owners(), load("china-2018")
     rows = ["| # | stage | runs in | owns | reads (owner: arrays) | writes into | counters |",
             "|---|---|---|---|---|---|---|"]
     for k, stage in enumerate(STAGES, 1):
@@ -52,7 +54,7 @@ def day_table() -> str:
         writes = by_owner(stage.WRITES, owner) if stage.WRITES else ""
         rows.append(f"| {k} | {stage.NAME} | start_day{', ' + phases if phases else ''} | "
                     f"{named(stage.OWNS)} | {by_owner(stage.READS, owner)} | {writes} | "
-                    f"{len(stage.COUNTERS)} |")
+                    f"{len(stage.counters(china))} |")
     for observer, when in OBSERVERS:
         rows.append(f"| | {observer.NAME} (observer) | {when} | | "
                     f"{by_owner(observer.READS, owner)} | | |")
