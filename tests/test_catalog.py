@@ -80,8 +80,8 @@ def test_an_attempt_that_nothing_blocks_or_favours_is_warned_of(tmp_path):
     path.write_text(EXTENDS + "[acts.visa_application]\nrate = 0.0001\nnature = \"attempt\"\n",
                     encoding="utf-8")
     assert load(path).warnings() == [
-        "china-2018-extended: attempt act(s) visa_application meet no sanction and no reward:"
-        " they are counted, never refused or favoured"]
+        ("china-2018-extended: attempt act(s) visa_application meet no sanction and no reward:"
+         " they are counted, never refused or favoured")]
 
 
 def test_the_story_text_defaults_to_the_name_in_words():

@@ -117,10 +117,14 @@ def test_an_array_has_one_owner():
 
 
 def test_a_stage_makes_only_what_it_owns():
-    view = state().view(user("maker", owns=("mine",)))
+    view = state().view(user("maker", owns=("mine", "kept")))
     view.publish("mine", np.zeros(3))
+    view.publish("mine", np.ones(3))  # a day value, anew
     with pytest.raises(ContractError, match="stage 'maker' makes 'yours', which is not in"):
         view.own("yours", np.zeros(3))
+    view.own("kept", np.zeros(3))
+    with pytest.raises(ContractError, match="makes 'kept' again: it is kept for the run"):
+        view.own("kept", np.zeros(3))
 
 
 def test_a_read_needs_an_owner_and_a_write_into_today_a_maker_before():

@@ -880,6 +880,76 @@ def test_scores_stop_at_the_minimum():
     assert card.score == card.true_score == 0
 
 
+def expiring(score: int | None = None, **days: int) -> Card:
+    """A card whose kinds in ``days`` lapse after that many days (no random restoration)."""
+    return Card(score, **{"scoring.expires_days": days})
+
+
+def test_points_lapse_the_day_they_expire():
+    card = expiring(late_bill=3)
+    card.next_day(ACT_BIT["late_bill"])
+    scores = [card.score]
+    for _ in range(3):
+        acc = card.next_day()
+        scores.append(card.score)
+    assert scores == [980, 980, 980, 1000]
+    assert count(acc, "records_lapsed") == 1
+    assert card.true_score == 1000
+
+
+def test_kinds_that_do_not_expire_stay():
+    card = expiring(late_bill=1)
+    card.next_day(ACT_BIT["late_bill"] | ACT_BIT["good_deed"])
+    card.next_day()
+    card.next_day()
+    assert card.score == 1000 + 30
+
+
+def test_a_lapse_gives_back_what_the_bounds_let_the_record_take():
+    card = expiring(score=10, judgment_unpaid=2)
+    card.next_day(JUDGMENT_UNPAID)
+    assert card.score == 0
+    card.next_day()
+    card.next_day()
+    assert card.score == card.true_score == 10
+
+
+def test_a_wrong_record_that_lapses_leaves_no_wrong_cause():
+    card = expiring(jaywalking=2)
+    card.next_day(FALSE_MATCH)
+    assert (card.score, card.true_score, card.cause) == (995, 1000, CAUSE_FALSE_MATCH)
+    card.next_day()
+    card.next_day()
+    assert (card.score, card.true_score, card.cause) == (1000, 1000, 0)
+
+
+def test_an_expiring_record_is_owed_only_what_it_took_after_the_days_earlier_records():
+    card = expiring(score=2, late_bill=1)
+    card.next_day(ACT_BIT["jaywalking"] | ACT_BIT["late_bill"])  # -5 first, then -20 of 0 left
+    assert card.score == 0
+    card.next_day()
+    assert card.score == 0  # the late bill took nothing, so nothing comes back
+
+
+@pytest.mark.parametrize(("changes", "words"), [
+    ({"scoring.expires_days": {"late_bill": 30}}, "restore_rate"),
+    ({"scoring.expires_days": {"plane_ticket": 30}, "scoring.restore_rate": 0.0},
+     "move no points"),
+])
+def test_expiry_needs_points_and_no_random_restoration(changes, words):
+    with pytest.raises(scenario.ScenarioError, match=words):
+        preset(**changes)
+
+
+def test_a_run_with_expiring_points_is_the_same_for_any_chunking():
+    sc = preset(**{"population.size": 3_000, "start": dt.date(2018, 1, 1),
+                   "end": dt.date(2018, 3, 31), "scoring.restore_rate": 0.0,
+                   "scoring.expires_days": {"jaywalking": 20, "late_bill": 7, "good_deed": 30}})
+    runs = [Simulation(sc, chunk_size=c, threads=t).run() for c, t in ((65_536, 1), (500, 2))]
+    np.testing.assert_array_equal(runs[0].counts, runs[1].counts)
+    assert runs[0].counts[:, :, INDEX["records_lapsed"]].sum() > 0
+
+
 def test_restoration_raises_a_score_below_base():
     card = Card(score=990, **{"scoring.restore_rate": 1.0, "scoring.restore_points": 3})
     card.next_day()

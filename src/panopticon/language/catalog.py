@@ -137,6 +137,7 @@ def _records(sc: Scenario) -> Iterator[At]:
     scoring = sc.scoring
     named = [(("scoring", "points", k), k) for k in scoring.points]
     named += [(("scoring", "caps", k), k) for k in scoring.caps]
+    named += [(("scoring", "expires_days", k), k) for k in scoring.expires_days]
     named += [(("scoring", "factors", i, "kinds"), k) for i, f in enumerate(scoring.factors)
               for k in f.kinds]
     for loc, kind in named:

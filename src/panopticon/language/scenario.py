@@ -537,6 +537,24 @@ class Scoring(Strict):
     factors: Annotated[list[Factor], about(
         "A weighted score: each kind's points count times its factor's weight; none: in"
         " full.")] = []
+    expires_days: Annotated[dict[Name, PositiveDays], about(
+        "Days after which a record's points lapse, by kind: the score gets back what the record"
+        " moved it by (a restoration period); kinds not named never lapse.", key="kind")] = {}
+
+    @model_validator(mode="after")
+    def _expiry(self) -> Scoring:
+        """Points lapse by expiry or restore at random, not both: restoration would give back
+        the same points twice."""
+        for date, scoring in every_date(self):
+            pointless = sorted(k for k in self.expires_days if not scoring.points.get(k, 0))
+            if pointless:
+                raise ValueError(f"{on_date(date)}expires_days names {pointless}, which move no"
+                                 " points: give them points or remove them from expires_days")
+            if self.expires_days and scoring.restore_rate > 0:
+                raise ValueError(f"{on_date(date)}restore_rate is {scoring.restore_rate:g} while"
+                                 " expires_days gives points back: a score restores either at"
+                                 " random or as records expire; set restore_rate = 0")
+        return self
 
     @model_validator(mode="after")
     def _caps_and_factors(self) -> Scoring:

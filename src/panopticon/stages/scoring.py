@@ -10,6 +10,10 @@ that happened: where the two give different grades, the citizen is wrongly grade
 Only the citizens in ``who`` are scored (an opt-in scheme's users, adults, no one): the rest
 stay at base, outside the grade counts and the ranking, and meet no grade's sanction or reward.
 
+A kind in ``expires_days`` lapses: N days after a record, the score gets back what that record
+moved it by (after its cap and the score's bounds), before the day's records. The records owed
+back wait in a :class:`~panopticon.world.ledger.Ledger` by due day.
+
 The bad-company term (company's measurement, published on the days it is recomputed) is applied
 here: the published score moves by the change of the term at once and restores toward base plus
 the term (``ties_term``), which stays part of the score until the next measurement.
@@ -42,15 +46,17 @@ from ..world.codes import (
 )
 from ..world.engine import nonzero_into
 from ..world.layout import Layout
+from ..world.ledger import Ledger
 from ..world.population import ADOPT_LEVELS, adoption_threshold
 from ..world.rng import bits53, chance, stream_key, threshold
 from ..world.state import Stage, View
 from ..world.today import Today
 
 COUNTERS = ("score_sum", "true_score_sum", "scored_citizens", "wrongly_graded",
-            *(f"grade_{g}" for g in range(MAX_GRADES)))
-C_SCORE, C_TRUE, C_WRONG, C_GRADE0, C_SCORED = (COUNTERS.index(n) for n in (
-    "score_sum", "true_score_sum", "wrongly_graded", "grade_0", "scored_citizens"))
+            *(f"grade_{g}" for g in range(MAX_GRADES)), "records_lapsed")
+C_SCORE, C_TRUE, C_WRONG, C_GRADE0, C_SCORED, C_LAPSED = (COUNTERS.index(n) for n in (
+    "score_sum", "true_score_sum", "wrongly_graded", "grade_0", "scored_citizens",
+    "records_lapsed"))
 EVERYONE = ADOPT_LEVELS  # an adoption threshold no citizen's rank reaches
 
 
@@ -60,6 +66,7 @@ class ScoreParams(NamedTuple):
     points: np.ndarray  # per record bit
     cap_of: np.ndarray  # cap_tables
     cap_points: np.ndarray
+    expiry: np.ndarray  # per record bit, days before its points lapse; 0: never
     lo_score: int
     hi_score: int
     base: int
@@ -69,6 +76,19 @@ class ScoreParams(NamedTuple):
     cut_grade: np.ndarray
     base_grade: int  # the grade of the base score
     k_restore: np.uint64
+
+
+class Lapses(NamedTuple):
+    """Records owed back: citizen, points on the published and the true score, days to wait."""
+
+    citizen: np.ndarray
+    published: np.ndarray
+    true: np.ndarray
+    days: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int = 0) -> Lapses:
+        return cls(*(np.zeros(n, np.int64) for _ in range(4)))
 
 
 class ScoreArrays(NamedTuple):
@@ -85,6 +105,8 @@ class ScoreArrays(NamedTuple):
     earned: np.ndarray  # int16 [cap, citizen]: points gained under each cap
     todo: np.ndarray
     scored: np.ndarray  # today's scored group (codes.is_scored)
+    due: Lapses  # records whose points lapse today, citizens counted from the chunk's start
+    made: Lapses  # records made today whose points will lapse: filled, the count returned
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -103,11 +125,16 @@ def restore_and_clamp(s, t, restore, base, term, restore_points, lo_score, hi_sc
 
 @njit(cache=True, nogil=True, inline="always")
 def apply_records(i, j, day, rec, score, true_score, wrong_cause, term, earned, points, cap_of,
-                  cap_points, lo_score, hi_score, base, restore_p, restore_points, k_restore):
+                  cap_points, expiry, lo_score, hi_score, base, restore_p, restore_points,
+                  k_restore, made, n_made):
     """A citizen's whole day when it has records: points (capped where the kind has a cap, the
     points gained counted in ``earned[cap, j]``), wrong causes, restoration, bounds. Called once
     per citizen with records: it takes arrays one by one, as a tuple of arrays passed per
-    citizen costs a reference count per array."""
+    citizen costs a reference count per array.
+
+    A record of a kind that expires moves scores already within bounds, and what it moved them
+    by is written to ``made`` (from ``n_made``), to be given back; returns the new count.
+    """
     s = np.int64(score[j])
     t = np.int64(true_score[j])
     for b in range(WORD_BITS):
@@ -117,9 +144,17 @@ def apply_records(i, j, day, rec, score, true_score, wrong_cause, term, earned, 
             if c >= 0:
                 p = max(0, min(p, cap_points[c] - np.int64(earned[c, j])))
                 earned[c, j] += p
-            s += p
-            if not (WRONG_RECORDS >> b) & 1:
-                t += p
+            true = not (WRONG_RECORDS >> b) & 1
+            if expiry[b] == 0:
+                s += p
+                t += p * true
+                continue
+            s0, t0 = min(max(s, lo_score), hi_score), min(max(t, lo_score), hi_score)
+            s, t = min(max(s0 + p, lo_score), hi_score), min(max(t0 + p * true, lo_score),
+                                                              hi_score)
+            made.citizen[n_made], made.days[n_made] = j, expiry[b]
+            made.published[n_made], made.true[n_made] = s - s0, t - t0
+            n_made += 1
     cause = wrong_cause[j]
     if rec & FALSE_RECORDS:
         cause |= CAUSE_FALSE_MATCH
@@ -130,6 +165,25 @@ def apply_records(i, j, day, rec, score, true_score, wrong_cause, term, earned, 
     wrong_cause[j] = 0 if s == t else cause
     score[j] = s
     true_score[j] = t
+    return n_made
+
+
+@njit(cache=True, nogil=True)
+def lapse(a, p, acc):
+    """Give back the points of a chunk's records that lapse today (``a.due``, in citizen order),
+    within bounds, to citizens still scored; one whose two scores meet again has no wrong cause
+    left."""
+    due = a.due
+    for k in range(due.citizen.shape[0]):
+        j = due.citizen[k]
+        if not is_scored(a.age[j], a.adopt[j], a.scored):
+            continue
+        s = min(max(np.int64(a.score[j]) - due.published[k], p.lo_score), p.hi_score)
+        t = min(max(np.int64(a.true_score[j]) - due.true[k], p.lo_score), p.hi_score)
+        a.score[j], a.true_score[j] = s, t
+        if s == t:
+            a.wrong_cause[j] = 0
+        acc[a.region[j], C_LAPSED] += 1
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -202,12 +256,15 @@ def uncount_unscored(age, adopt, scored, base, base_grade, acc_r):
 
 @njit(cache=True, nogil=True)
 def score_kernel(first, day, runs, a, p, acc):
-    """Apply today's records and restoration to one chunk; count grades and score sums.
+    """Apply today's lapses, records and restoration to one chunk; count grades and score sums;
+    return how many records of ``a.made`` will lapse.
 
     Per run of one region: the few scored citizens with records first (listed in ``a.todo``),
     then everyone in a vectorised pass; where not everyone is scored, the unscored (whose score
     stays at base) are then taken out of the counts.
     """
+    lapse(a, p, acc)
+    n_made = 0
     restore_thr = threshold(p.restore_p)
     age, adopt, records, scored, todo = a.age, a.adopt, a.records, a.scored, a.todo
     score, true_score, wrong_cause, term, earned = (a.score, a.true_score, a.wrong_cause, a.term,
@@ -220,9 +277,10 @@ def score_kernel(first, day, runs, a, p, acc):
         for t in range(m):
             j = todo[t]
             if everyone or is_scored(age[j], adopt[j], scored):
-                apply_records(first + j, j, day, np.int64(records[j]), score, true_score,
-                              wrong_cause, term, earned, points, cap_of, cap_points, p.lo_score,
-                              p.hi_score, p.base, p.restore_p, p.restore_points, p.k_restore)
+                n_made = apply_records(first + j, j, day, np.int64(records[j]), score,
+                                       true_score, wrong_cause, term, earned, points, cap_of,
+                                       cap_points, p.expiry, p.lo_score, p.hi_score, p.base,
+                                       p.restore_p, p.restore_points, p.k_restore, a.made, n_made)
         acc_r = acc[a.region[lo]]
         restore_run(first + lo, day, records[lo:hi], score[lo:hi], true_score[lo:hi],
                     wrong_cause[lo:hi], term[lo:hi], restore_thr, p, acc_r)
@@ -230,6 +288,7 @@ def score_kernel(first, day, runs, a, p, acc):
         acc_r[C_SCORED] += hi - lo
         if not everyone:
             uncount_unscored(age[lo:hi], adopt[lo:hi], scored, p.base, p.base_grade, acc_r)
+    return n_made
 
 
 def record_bits(sc: Scenario, kind: str) -> np.ndarray:
@@ -260,6 +319,14 @@ def cap_tables(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
     for c, kind in enumerate(sc.scoring.caps):
         cap_of[record_bits(sc, kind)] = c
     return cap_of, np.array([cap.points for cap in sc.scoring.caps.values()], np.int64)
+
+
+def expiry_table(sc: Scenario) -> np.ndarray:
+    """Per record bit the days before its points lapse (0: they never do)."""
+    expiry = np.zeros(WORD_BITS, np.int64)
+    for kind, days in sc.scoring.expires_days.items():
+        expiry[record_bits(sc, kind)] = days
+    return expiry
 
 
 def grade_table(sc: Scenario) -> tuple[np.ndarray, list[str]]:
@@ -294,7 +361,8 @@ def params(sc: Scenario, seed: int) -> ScoreParams:
     cuts, cut_grade = grade_cuts(grade_of, s.min)
     cap_of, cap_points = cap_tables(sc)
     return ScoreParams(
-        points=points_table(sc), cap_of=cap_of, cap_points=cap_points, lo_score=int(s.min),
+        points=points_table(sc), cap_of=cap_of, cap_points=cap_points, expiry=expiry_table(sc),
+        lo_score=int(s.min),
         hi_score=int(s.max), base=int(s.base), restore_p=float(s.restore_rate),
         restore_points=int(s.restore_points), cuts=cuts, cut_grade=cut_grade,
         base_grade=int(grade_of[s.base - s.min]), k_restore=stream_key(seed, "score.restore"))
@@ -321,6 +389,8 @@ class Scoring(Stage):
     p: ScoreParams | None = None
     day: int = 0
     scored: np.ndarray = field(default_factory=lambda: np.array([EVERYONE, 0], np.int64))
+    ledger: Ledger = field(default_factory=Ledger)  # records whose points lapse later
+    due: Lapses = field(default_factory=Lapses.empty)  # those that lapse today, in citizen order
 
     @classmethod
     def build(cls, sc: Scenario, seed: int, view: View) -> Scoring:
@@ -349,6 +419,8 @@ class Scoring(Stage):
         self.day = day
         if sc is not self.sc:
             self.tune(sc)
+        citizen, published, true = self.ledger.take(day)
+        self.due = Lapses(citizen, published, true, np.zeros_like(citizen))
         term = self.view.bad_company_term
         if term.shape[0]:
             self.apply_term(term)
@@ -387,6 +459,25 @@ class Scoring(Stage):
         a = ScoreArrays(v.region[lo:hi], v.age[lo:hi], v.adopt[lo:hi], today.records[:n],
                         self.score[lo:hi], self.true_score[lo:hi], self.wrong_cause[lo:hi],
                         self.ties_term[lo:hi], self.earned[:, lo:hi], today.todo[:n],
-                        self.scored)
-        score_kernel(lo, self.day, v.runs(lo, hi), a, self.p, acc)
+                        self.scored, self.due_in(lo, hi), self.made_buffer(n))
+        made = score_kernel(lo, self.day, v.runs(lo, hi), a, self.p, acc)
+        self.owe(lo, Lapses(*(x[:made] for x in a.made)))
+
+    def due_in(self, lo: int, hi: int) -> Lapses:
+        """Today's lapses of citizens lo..hi-1, counted from lo."""
+        a, b = np.searchsorted(self.due.citizen, (lo, hi))
+        return Lapses(self.due.citizen[a:b] - lo, self.due.published[a:b], self.due.true[a:b],
+                      self.due.days[a:b])
+
+    def made_buffer(self, n: int) -> Lapses:
+        """Room for every record of a chunk of n citizens whose points will lapse (none where no
+        kind expires)."""
+        return Lapses.empty(n * int(np.count_nonzero(self.p.expiry)))
+
+    def owe(self, lo: int, made: Lapses) -> None:
+        """Put a chunk's records whose points will lapse in the ledger, by due day."""
+        for days in np.unique(made.days):
+            pick = made.days == days
+            self.ledger.put(self.day + int(days), lo, made.citizen[pick] + lo,
+                            made.published[pick], made.true[pick])
 

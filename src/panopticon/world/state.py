@@ -7,10 +7,10 @@ scenario's catalog names them, ``counters(sc)``). It gets a
 :class:`View` at build, never another stage: asking the view for an array it did not declare is a
 one-line :class:`ContractError` naming the stage and the array.
 
-An owner keeps an array for the whole run (:meth:`View.own`: per-citizen arrays, fixed tables)
-or publishes a day value anew whenever it changes (:meth:`View.publish`: camera coverage, the
-scored group, a measured score term). Readers read through the view when they use a value, so
-they always see the owner's latest.
+An owner keeps an array for the whole run (:meth:`View.own`, once: per-citizen arrays) or
+publishes a day value anew whenever it changes (:meth:`View.publish`: camera coverage, the
+scored group, a measured score term, tables from the scenario). Readers read through the view
+when they use a value, so they always see the owner's latest.
 
 Today's buffers (:class:`panopticon.world.today.Today`) are declared the same way: each stage sees
 its own version of a worker's, with the buffers it reads read-only and those it does not declare
@@ -147,6 +147,8 @@ class State:
     def _put(self, owner: str, name: str, array: np.ndarray, per_run: bool) -> None:
         if self.owners.get(name) != owner:
             raise ContractError(f"stage '{owner}' makes '{name}', which is not in its OWNS")
+        if name in self.entries and self.entries[name].per_run:
+            raise ContractError(f"stage '{owner}' makes '{name}' again: it is kept for the run")
         if name in Today.BUFFERS:
             raise ContractError(f"stage '{owner}' makes '{name}' in the state: it is today's")
         self.entries[name] = Entry(owner, read_only(array), per_run)
@@ -169,11 +171,16 @@ class View:
         self._writable = frozenset(owns) | frozenset(writes)
 
     def __getattr__(self, name: str) -> np.ndarray:
+        """An array the stage reads; one kept for the run is then an attribute of the view
+        (found without this call, for kernels called per chunk)."""
         if name.startswith("_"):
             raise AttributeError(name)
         if name not in self._reads:
             raise ContractError(f"stage '{self.stage}' reads '{name}', which is not in its READS")
-        return self._state.read(name, self.stage)
+        array = self._state.read(name, self.stage)
+        if self._state.entries[name].per_run:
+            setattr(self, name, array)
+        return array
 
     def own(self, name: str, array: np.ndarray) -> np.ndarray:
         """Keep ``array`` for the run as ``name``; returns it, writable (its owner's)."""
