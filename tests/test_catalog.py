@@ -226,3 +226,21 @@ def test_a_channel_records_nothing_before_it_starts():
     observed = data.counter("observed_unpaid_parking", "parking_wardens_false_records")
     assert data.counter("acts_unpaid_parking")[:before].sum() > 0
     assert observed[:before].sum() == 0 and observed[before:].sum() > 0
+
+
+def test_a_published_series_of_a_sanction_the_scheme_lacks_is_none_and_not_fitted(tmp_path):
+    """sesame has no management ban: no figure of management roles barred, and calibration
+    refuses to fit one in one line."""
+    from panopticon.language.published import load_targets
+    from panopticon.readers.calibrate import CalibrationError, fitted_targets
+    from panopticon.readers.results import missing_series
+
+    assert missing_series(load("sesame")) == ["management_role_bans"]
+    assert missing_series(load("china-2018")) == []
+    path = tmp_path / "fit.toml"
+    path.write_text('extends = "sesame"\n[calibration]\nweights = { management_role_bans = 1.0 }\n'
+                    'parameters = { "court.comply_rate" = { low = 0.002, high = 0.05 } }\n',
+                    encoding="utf-8")
+    with pytest.raises(CalibrationError, match=r"names \['management_role_bans'\], which this"
+                                               " scheme does not count"):
+        fitted_targets(load(path), load_targets(), "fit.toml")

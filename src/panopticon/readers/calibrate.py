@@ -39,6 +39,7 @@ from ..runner.simulation import Simulation
 from .results import (
     BANDS,
     comparison,
+    missing_series,
     model_series,
     model_value,
     tag_seed,
@@ -76,6 +77,12 @@ class Fit:
 def fitted_targets(scenario: Scenario, targets: list[Target], source: str) -> Fit:
     """The targets the scenario's weights name, within its calendar (a published 0 has no ratio)."""
     cal = _calibration(scenario)
+    lacking = sorted(m for m in missing_series(scenario)
+                     if any(k.partition("@")[0] == m for k in cal.weights))
+    if lacking:
+        raise CalibrationError(f"{source}: calibration.weights names {lacking}, which this"
+                               " scheme does not count (its catalog lacks the sanction or"
+                               " attempt they are read from); remove them")
     chosen = [(t, w) for t in targets if (w := target_weight(cal.weights, t))
               and t.value > 0 and scenario.start <= t.date <= scenario.end]
     if not chosen:

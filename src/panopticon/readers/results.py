@@ -30,9 +30,11 @@ from ..language.published import (
     Target,
     load_targets,
 )
+from ..language.scenario import Scenario, load
 from ..observers.audit import audit_table, daily_differences, headline
 from ..runner.cost import disk_bytes
 from ..runner.rundata import RunData
+from ..stages import counters
 from .outfolder import (
     check_folder,
     remove_stale,
@@ -140,16 +142,27 @@ def bands(runs: list[pa.Table]) -> pa.Table:
 
 
 def model_value(ts: pa.Table, target: Target) -> float | None:
-    """The model's figure to put beside a published one, or None outside the run's dates."""
+    """The model's figure to put beside a published one, or None outside the run's dates or
+    where the run has no such series (its catalog has not the counter it is read from: a scheme
+    without a management ban counts no one barred from management roles)."""
     column, how = SERIES[target.metric]
     dates = ts.column("date").to_pylist()
-    if not dates[0] <= target.date <= dates[-1]:
+    if not dates[0] <= target.date <= dates[-1] or column not in ts.column_names:
         return None
     idx = dates.index(target.date)
     values = ts.column(column).to_numpy()
     if how == ANNUAL:  # the flow over the year ending on the date
         return float(values[max(0, idx - 364): idx + 1].sum())
     return float(values[idx])  # stocks and cumulative figures are read on the date
+
+
+def missing_series(sc: Scenario) -> list[str]:
+    """The published metrics a run of ``sc`` has no series for: those read from a counter of
+    china-2018's catalog that the scheme lacks (``management_role_bans`` without a
+    ``management_ban``)."""
+    have, china = set(counters(sc).names), set(counters(load("china-2018")).names)
+    return [m for m, (column, _) in SERIES.items()
+            if CUMULATIVE_COLUMNS.get(column, column) in china - have]
 
 
 def model_series(ts: pa.Table, metric: str) -> np.ndarray:
