@@ -253,9 +253,9 @@ def _list_users(sc: Scenario) -> Iterator[At]:
         for i, item in enumerate(items):
             for name in item.lists:
                 if name in sc.lists and name not in allowed:
-                    yield At((table, i, "lists"), f"{name!r} is a {sc.lists[name].colour} list;"
-                                                  f" {table} name {kind} lists:"
-                                                  f" {_listed(allowed)}")
+                    yield At((table, i, "lists"), f"{name!r} is a {sc.lists[name].colour} list"
+                                                  f" and {table} name {kind} lists; the {kind}"
+                                                  f" lists are: {_listed(allowed)}")
                 elif name not in allowed:
                     yield At((table, i, "lists"), _unknown("list", name, allowed,
                                                            f"{kind} lists"))

@@ -238,16 +238,15 @@ def lists_kernel(day, a, p, acc):
     lo_score = p.lo_score
     n_lists = p.min_days.shape[0]
     for j in range(a.on.shape[0]):
-        rec = np.int64(a.records[j])
-        true_rec = rec & ~WRONG_RECORDS
+        rec = np.int64(a.records[j])  # a rule's bits of the true evidence are true records
         scored = is_scored(a.age[j], a.adopt[j], a.scored)
         s, ts = np.int64(a.score[j]), np.int64(a.true_score[j])
         grade = np.int64(1) << np.int64(a.grade_of[s - lo_score])
         true_grade = np.int64(1) << np.int64(a.grade_of[ts - lo_score])
         acc_r = acc[a.region[j]]
         on = track(0, j, day, np.int64(a.on[j]), rec, s, scored, grade, a, p, acc_r)
-        on_true = track(1, j, day, np.int64(a.on_true[j]), true_rec, ts, scored, true_grade, a,
-                        p, acc_r)
+        on_true = track(1, j, day, np.int64(a.on_true[j]), rec, ts, scored, true_grade, a, p,
+                        acc_r)
         a.on[j], a.on_true[j] = on, on_true
         if on == 0:
             continue
