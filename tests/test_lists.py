@@ -9,6 +9,7 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -297,3 +298,6 @@ def test_the_report_names_the_lists_and_their_measures(tmp_path):
     page = (tmp_path / "run" / "report.html").read_text("utf-8")
     for name in (BLACK, RED, "no_credit_for_red_lights", "honour_trains"):
         assert f"<td>{name}</td>" in page, name
+    audit = pq.read_table(tmp_path / "run" / "audit.parquet").to_pylist()
+    days = {r["metric"] for r in audit if r["unit"] == "person-days"}
+    assert days == {f"{BLACK}_wrongful_days", f"{RED}_wrongful_days"}

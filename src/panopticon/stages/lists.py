@@ -274,12 +274,13 @@ class Lists(Stage):
              "grade_names")
 
     view: View
-    p: ListParams | None
+    p: ListParams | None  # None: the scheme has no lists, the stage is idle
     on: np.ndarray
     on_true: np.ndarray
     since: np.ndarray
     days: np.ndarray
     ever: np.ndarray
+    sc: Scenario | None = None
     day: int = 0
 
     counters = staticmethod(counters)
@@ -298,13 +299,17 @@ class Lists(Stage):
                    own("on_lists_true", np.zeros(n, np.uint16)),
                    own("list_since", np.zeros((TRACKS, m, n), np.int16)),
                    own("list_days", np.full((TRACKS, rows, n), NO_DAY, np.int16)),
-                   own("list_ever", np.zeros(n, np.uint16)))
+                   own("list_ever", np.zeros(n, np.uint16)), sc)
 
     def active(self) -> bool:
         return self.p is not None
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
+        """The rules again where the day's scenario is another object (they hold no schedule,
+        so they come out the same: the convention of every stage)."""
         self.day = day
+        if sc is not self.sc:
+            self.sc, self.p = sc, params(sc, self.view.grade_names.tolist())[0]
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         v = self.view
