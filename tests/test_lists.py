@@ -216,7 +216,7 @@ def test_entries_less_exits_are_the_change_of_stock(days):
     for who, scores in days:
         roll.score[:] = roll.true_score[:] = scores
         counts = roll.next_day({j: red | deed for j in who})
-        for name in stock:
+        for name in (BLACK, RED):
             assert counts[f"{name}_stock"] >= 0
             assert counts[f"{name}_stock"] - stock[name] == (counts[f"{name}_entries"]
                                                               - counts[f"{name}_exits"])
@@ -279,6 +279,10 @@ def test_a_run_lists_sanctions_and_rewards_by_the_lists(reference):
         assert {f"{name}_{f}" for f in FIGURES} <= set(total)
     assert total["credit_application_blocked"] > 0  # the black list's sanction, from March
     assert total["honour_trains_granted"] > 0
+    events = {d for k, d in zip(data.cohort.column("kind").to_pylist(),
+                                data.cohort.column("detail").to_pylist(), strict=True)
+              if k == "list"}
+    assert {"put on the city's red-light blacklist", "put on honour roll"} <= events
 
 
 def test_the_report_names_the_lists_and_their_measures(tmp_path):

@@ -306,11 +306,8 @@ def warnings(sc: Scenario) -> list[str]:
     idle = [a for a in attempts(sc) if a not in used]
     named = {n for m in (*sc.sanctions, *sc.rewards) for n in m.lists}
     unused = [n for n in sc.lists if n not in named]
-    found = []
-    if idle:
-        found.append(f"{sc.name}: attempt act(s) {_listed(idle)} meet no sanction and no reward:"
-                     " they are counted, never refused or favoured")
-    if unused:
-        found.append(f"{sc.name}: list(s) {_listed(unused)} put no sanction or reward in force:"
-                     " their members are counted, nothing more")
-    return found
+    found = ((idle, "attempt act(s) {} meet no sanction and no reward: they are counted, never"
+                    " refused or favoured"),
+             (unused, "list(s) {} put no sanction or reward in force: their members are"
+                      " counted, nothing more"))
+    return [f"{sc.name}: " + text.format(_listed(names)) for names, text in found if names]

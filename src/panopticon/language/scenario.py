@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 import tomli_w
 from pydantic import (
@@ -603,12 +603,15 @@ class Scoring(Strict):
         return self
 
 
+RecordKind = Annotated[str, Note("a record kind: an act with a channel, or judgment_unpaid,"
+                                 " tax_listed, content_flag")]
+
+
 class EntryRule(Strict):
     """One way onto a list, a table with one rule: a record kind (``count`` records of it within
     ``within_days``), grades held for ``held_days``, or a score below or above a value."""
 
-    record: Annotated[str | None, Note("a record kind: an act with a channel, or"
-                                       " judgment_unpaid, tax_listed, content_flag"), about(
+    record: Annotated[RecordKind | None, about(
         "A record kind (an act of [acts] that a channel observes, or a process's record:"
         " judgment_unpaid, tax_listed, content_flag); a channel's false records of it count"
         " too.")] = None
@@ -628,13 +631,11 @@ class EntryRule(Strict):
     score_above: Annotated[Score | None, about(
         "A scored citizen whose score is above this enters (an honour list's rule).")] = None
 
+    RULES: ClassVar[tuple[str, ...]] = ("record", "grades", "score_below", "score_above")
+
     @model_validator(mode="after")
     def _one_rule(self) -> EntryRule:
-        given = [k for k in ("record", "grades", "score_below", "score_above")
-                 if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(f"an entry rule gives one of record, grades, score_below,"
-                             f" score_above; this one gives {_listed_or_none(given)}")
+        _one_rule_of(self, "an entry rule")
         if self.record is None and (self.count, self.within_days) != (None, None):
             raise ValueError("count and within_days go with record")
         if self.grades is None and self.held_days is not None:
@@ -658,22 +659,24 @@ class ExitRule(Strict):
     left_grades: Annotated[Literal[True] | None, about(
         "true: a citizen no longer in the grades of the list's grade entry rules leaves.")
                            ] = None
-    record: Annotated[str | None, Note("a record kind: an act with a channel, or"
-                                       " judgment_unpaid, tax_listed, content_flag"), about(
+    record: Annotated[RecordKind | None, about(
         "A record of this kind takes the citizen off (a fine paid).")] = None
+
+    RULES: ClassVar[tuple[str, ...]] = ("after_days", "score_above", "score_below",
+                                        "left_grades", "record")
 
     @model_validator(mode="after")
     def _one_rule(self) -> ExitRule:
-        given = [k for k in ("after_days", "score_above", "score_below", "left_grades",
-                             "record") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(f"an exit rule gives one of after_days, score_above, score_below,"
-                             f" left_grades, record; this one gives {_listed_or_none(given)}")
+        _one_rule_of(self, "an exit rule")
         return self
 
 
-def _listed_or_none(names: list[str]) -> str:
-    return ", ".join(names) if names else "none"
+def _one_rule_of(rule: EntryRule | ExitRule, what: str) -> None:
+    """A rule's table gives exactly one of the rules of its kind."""
+    given = [k for k in rule.RULES if getattr(rule, k) is not None]
+    if len(given) != 1:
+        raise ValueError(f"{what} gives one of {', '.join(rule.RULES)}; this one gives"
+                         f" {', '.join(given) or 'none'}")
 
 
 class SchemeList(Strict):

@@ -207,6 +207,7 @@ class Cohort:
         self.emit_words(day, self.records, self.record_events)
         self.registry(day, now)
         self.scores(day, now)
+        self.lists(day, now)
         self.standing(day, now)
         self.attempts(day, now)
         self.children(day, now)
@@ -237,6 +238,7 @@ class Cohort:
                 "term": v.ties_term[ids].astype(np.int64), "cause": v.wrong_cause[ids],
                 "sanc": sanc, "true_sanc": true_sanc, "wrong": sanc & ~true_sanc,
                 "rewards": rewards,
+                "on": v.on_lists[ids].astype(np.int64), "on_true": v.on_lists_true[ids],
                 "family": family & ~codes.FAMILY_SANCTIONED,
                 "risk": v.risk[ids].astype(np.float64)}
 
@@ -282,6 +284,17 @@ class Cohort:
                        for a, b, t in zip(prev["grade"][regraded], now["grade"][regraded],
                                           now["true_grade"][regraded], strict=True)],
                       now["grade"] != now["true_grade"])
+
+    def lists(self, day: int, now: dict) -> None:
+        """Entries to and exits from the scheme's lists; an entry is wrongful where the true
+        evidence would not have made it."""
+        on, before = now["on"], self.prev["on"]
+        for l, (name, item) in enumerate(self.sc.lists.items()):
+            bit = 1 << l
+            entered, left = (on & ~before & bit) != 0, (before & ~on & bit) != 0
+            self.emit(day, entered, "list", f"put on {item.words(name)}",
+                      (now["on_true"] & bit) == 0)
+            self.emit(day, left, "list", f"off {item.words(name)}")
 
     def standing(self, day: int, now: dict) -> None:
         sanc, before, wrong = now["sanc"], self.prev["sanc"], now["wrong"]
