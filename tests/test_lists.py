@@ -305,3 +305,10 @@ def test_the_report_names_the_lists_and_their_measures(tmp_path):
     audit = pq.read_table(tmp_path / "run" / "audit.parquet").to_pylist()
     days = {r["metric"] for r in audit if r["unit"] == "person-days"}
     assert days == {f"{BLACK}_wrongful_days", f"{RED}_wrongful_days"}
+
+
+def test_a_list_that_puts_nothing_in_force_is_a_warning():
+    assert scheme_with().warnings() == []
+    assert scheme_with(GRADE_LIST).warnings() == [
+        "lists: list(s) low put no sanction or reward in force: their members are counted,"
+        " nothing more"]
