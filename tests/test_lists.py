@@ -17,7 +17,7 @@ from test_stages import SEED, alone, today_with
 from typer.testing import CliRunner
 
 from panopticon.cli import app
-from panopticon.language.scenario import load, validate
+from panopticon.language.scenario import Scenario, load, validate
 from panopticon.readers import report
 from panopticon.readers.scheme import scheme
 from panopticon.runner.simulation import Simulation
@@ -35,7 +35,7 @@ N = 4
 BASE = 1000
 
 
-def scheme_with(lists: dict | None = None, **changes) -> object:
+def scheme_with(lists: dict | None = None, **changes) -> Scenario:
     """The test scheme on a few citizens, with lists added or replaced (by name)."""
     data = load(SCHEME).with_changes(**{"population.size": N, **changes}).model_dump()
     data["lists"].update(lists or {})
@@ -248,11 +248,11 @@ def test_a_scheme_without_lists_keeps_nothing_and_is_idle():
     assert span.start == span.stop
 
 
-def quick_scheme():
+def quick_scheme(**changes) -> Scenario:
     """The scheme on 2,000 citizens for four months, red lights frequent enough to list."""
     return load(SCHEME).with_changes(**{
         "population.size": 2000, "end": dt.date(2018, 4, 30), "acts.red_light.rate": 0.03,
-        "acts.good_deed.rate": 0.03})
+        "acts.good_deed.rate": 0.03, **changes})
 
 
 @pytest.fixture(scope="module")
@@ -277,7 +277,10 @@ def test_a_run_lists_sanctions_and_rewards_by_the_lists(reference):
     for name in (BLACK, RED):
         assert total[f"{name}_entries"] > 0
         assert {f"{name}_{f}" for f in FIGURES} <= set(total)
-    assert total["credit_application_blocked"] > 0  # the black list's sanction, from March
+    later = Simulation(quick_scheme(**{"sanctions.no_credit_for_red_lights.start":
+                                       dt.date(2030, 1, 1)})).run()
+    blocked = later.counter("credit_application_blocked").sum()
+    assert total["credit_application_blocked"] > blocked  # the black list's sanction, from March
     assert total["honour_trains_granted"] > 0
     events = {d for k, d in zip(data.cohort.column("kind").to_pylist(),
                                 data.cohort.column("detail").to_pylist(), strict=True)
