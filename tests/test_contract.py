@@ -29,13 +29,15 @@ USERS = (*STAGES, Cohort, Audit, Ranking)
 STAGES_DIR = Path(__file__).parent.parent / "src" / "panopticon" / "stages"
 ARCHITECTURE = Path(__file__).parent.parent / "docs" / "architecture.md"
 # one day on which every stage is active and does all it does: bad company is due (its start),
-# fear looks at ties (a multiple of its lag), the cohort holds everyone
+# fear looks at ties (a multiple of its lag), the cohort holds everyone; china-2018 with lists of
+# its own (the lists stage is idle without them)
+SCHEME = Path(__file__).parent / "scenarios" / "lists.toml"
 TINY = {"population.size": 300, "start": dt.date(2018, 1, 1), "end": dt.date(2018, 1, 1),
         "audit.cohort_size": 300}
 
 
 def tiny(**changes) -> scenario.Scenario:
-    return scenario.load("china-2018").with_changes(**{**TINY, **changes})
+    return scenario.load(SCHEME).with_changes(**{**TINY, **changes})
 
 
 def state() -> State:

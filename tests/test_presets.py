@@ -18,7 +18,8 @@ from panopticon.world.codes import scored_mask
 from panopticon.world.population import CHILD, build, load_regions
 from panopticon.readers.results import write_run
 from panopticon.language.scenario import PRESETS
-from panopticon.stages.scoring import cap_tables, points_table, record_bits
+from panopticon.stages.scoring import cap_tables, points_table
+from panopticon.world.layout import record_bits
 from panopticon.stages.sensing import camera_density
 from panopticon.runner.simulation import Simulation
 
@@ -121,7 +122,7 @@ def test_an_unscored_citizen_meets_no_grade_sanction_or_reward():
     lists = np.zeros(3, np.int64)
     for scored in (True, False):
         for score in (400, 800):
-            sanc, _, rew = standing.py_func(0, 0, score, score, scored, 0, 0, lists,
+            sanc, _, rew = standing.py_func(0, 0, 0, 0, score, score, scored, 0, 0, lists,
                                                      state.read("cuts"), steps)
             assert (sanc == bit(sc, "credit_denied")) == (scored and score == 400)
             assert (rew != 0) == (scored and score == 800)

@@ -113,9 +113,9 @@ def test_figures_are_the_timeseries_totals(run):
 
 
 FUTURE = {
-    "lists": [{"name": "parking_blacklist", "colour": "black",
-               "entry": [{"record": "unpaid_parking", "count": 3, "within_days": 365}],
-               "exit": [{"after_days": 365}]}],
+    "lists": {"parking_blacklist": {
+        "colour": "black", "entry": [{"record": "unpaid_parking", "count": 3, "within_days": 365}],
+        "exit": [{"after_days": 365}]}},
     "sanctions": [
         {"name": "no_bank_loans", "on": {"lists": ["parking_blacklist"], "score_below": 600},
          "blocks": ["loan_application"], "bears": "household",
@@ -138,10 +138,11 @@ def test_names_no_version_knows_are_shown_with_their_rules_and_no_counter(run):
     assert loans.note == NO_COUNTER and set(loans.figures.values()) == {None}
     assert rows["housing_ban"].does == "not known" and rows["housing_ban"].note == NO_COUNTER
     assert rows["bus_discount"].note == NO_COUNTER
-    assert rows["parking_blacklist"].on == "record unpaid_parking, count 3, within days 365"
+    assert rows["parking_blacklist"].on == "3 records of unpaid parking within 365 days"
+    assert rows["parking_blacklist"].does == "365 days after the last entry"
     assert rows["parking_blacklist"].bears == "no_bank_loans, plane_ban"
     assert rows["volunteer_honour"].bears == "bus_discount"  # named by a reward, not declared
-    assert "court" not in rows  # a scheme that declares its lists has only those
+    assert rows["court"].kind == "process"  # the process lists are every scheme's
     html = "".join(body for *_, body in report.sections(future))
     for name in ("no_bank_loans", "housing_ban", "bus_discount", "parking_blacklist"):
         assert f"<td>{name}</td>" in html
@@ -167,7 +168,8 @@ def test_a_list_figure_that_two_counters_make_today_is_their_sum():
     ts = pa.table({"paid_after_listing": np.array([1.0, 2.0]),
                    "listing_expired": np.array([3.0, 0.0]), "listed_stock": np.array([5.0, 4.0])})
     court = {r.name: r for r in scheme({}, ts)}["court"]
-    assert court.figures == {"entries": None, "people": None, "stock": 4.0, "exits": 6.0}
+    assert court.figures == {"entries": None, "people": None, "stock": 4.0, "exits": 6.0,
+                             "wrongful_stock": None}
 
 
 def test_an_attempt_blocked_by_two_sanctions_says_its_figures_are_shared(run):

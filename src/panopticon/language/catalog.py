@@ -36,6 +36,8 @@ STANDINGS = ("management_role", "internet")
 MAX_ACTS = 40
 MAX_FALSE_CHANNELS = 8
 MAX_MEASURES = 31  # sanctions and rewards together: a bit each of a 64-bit word, below bit 63
+MAX_LISTS = 16  # a citizen's lists are a bit each of a 16-bit word
+MAX_COUNT = 4  # records a list's entry rule counts (kept as the days of the last ones)
 MAX_KEPT = 63  # what a citizen has met, a bit each of one word (world.layout.history_names)
 # Under sanction_scope = "own_domain", the lists that may trigger a sanction that blocks each
 # attempt: a record of the attempt's own domain (the project's reading of EU law,
@@ -70,6 +72,14 @@ def record_kinds(sc: Scenario) -> list[str]:
     return [*sc.acts, *PROCESS_RECORDS]
 
 
+def recorded_kinds(sc: Scenario) -> list[str]:
+    """The record kinds that some record can be of: an act a channel observes or a channel's
+    false records claim, or a process's record."""
+    claimed = {c.false_as for c in sc.channels.values()}
+    return [*(k for k, act in sc.acts.items() if act.channel != "none" or k in claimed),
+            *PROCESS_RECORDS]
+
+
 def false_channels(sc: Scenario) -> list[str]:
     """The channels that make false records (a false share above 0 on some date)."""
     return [name for name, c in sc.channels.items()
@@ -96,6 +106,8 @@ def _problems(sc: Scenario) -> Iterator[At]:
     yield from _channels(sc)
     yield from _records(sc)
     yield from _measures(sc)
+    yield from _lists(sc)
+    yield from _list_users(sc)
 
 
 def _acts(sc: Scenario) -> Iterator[At]:
@@ -156,7 +168,7 @@ def _measures(sc: Scenario) -> Iterator[At]:
     for table, items, verb in (("sanctions", sc.sanctions, "blocks"),
                                ("rewards", sc.rewards, "grants")):
         for i, item in enumerate(items):
-            if item.name in LIST_NAMES:
+            if item.name in LIST_NAMES or item.name in sc.lists:
                 yield At((table, i, "name"), f"{item.name!r} is the name of a list; a sanction or"
                                              " reward needs a name of its own")
             if item.name in seen:
@@ -172,6 +184,81 @@ def _measures(sc: Scenario) -> Iterator[At]:
         yield At(("sanctions",), f"{kept} facts to keep per citizen of what they met (3, a bit"
                                  " per attempt that a sanction blocks and per reward, two per"
                                  f" sanction that children bear); at most {MAX_KEPT}")
+
+
+def _lists(sc: Scenario) -> Iterator[At]:
+    """The scheme's own lists: how many, their names, and rules that can happen."""
+    if len(sc.lists) > MAX_LISTS:
+        yield At(("lists",), f"{len(sc.lists)} lists; at most {MAX_LISTS} (a citizen's lists are"
+                             " a bit each of a 16-bit word)")
+    taken = {**dict.fromkeys(sc.acts, "an act"), **dict.fromkeys(LIST_NAMES, "a process list"),
+             **{s.name: "a sanction" for s in sc.sanctions},
+             **{r.name: "a reward" for r in sc.rewards}}
+    for name, item in sc.lists.items():
+        if name in taken:
+            yield At(("lists", name), f"the list name {name!r} is {taken[name]}'s; give the list"
+                                      " a name of its own")
+        yield from _entry_rules(sc, name, item)
+        yield from _exit_rules(sc, name, item)
+
+
+def _kind(sc: Scenario, loc: tuple, kind: str) -> Iterator[At]:
+    """A record kind that a list's rule names: one there is, and one that is ever recorded."""
+    kinds = record_kinds(sc)
+    if kind not in kinds:
+        yield At(loc, _unknown("record kind", kind, kinds, "record kinds (acts and records of"
+                                                          " processes)"))
+    elif kind not in recorded_kinds(sc):
+        yield At(loc, f"nothing ever records {kind!r}: its act has channel = \"none\" and no"
+                      " channel's false records claim it; the kinds recorded are:"
+                      f" {_listed(recorded_kinds(sc))}")
+
+
+def _entry_rules(sc: Scenario, name: str, item) -> Iterator[At]:
+    grades = [g.name for g in sc.scoring.grades]
+    for i, rule in enumerate(item.entry):
+        loc = ("lists", name, "entry", i)
+        if rule.record is not None:
+            yield from _kind(sc, (*loc, "record"), rule.record)
+        for grade in rule.grades or ():
+            if grade not in grades:
+                yield At((*loc, "grades"), _unknown("grade", grade, grades, "grades of scoring"))
+
+
+def _exit_rules(sc: Scenario, name: str, item) -> Iterator[At]:
+    """Exit rules that can happen: within the score's range, of a kind recorded, leaving grades
+    that a rule entered by."""
+    lo, hi = sc.scoring.min, sc.scoring.max
+    for i, rule in enumerate(item.exit):
+        loc = ("lists", name, "exit", i)
+        if rule.score_above is not None and rule.score_above >= hi:
+            yield At((*loc, "score_above"), f"score_above = {rule.score_above} can never happen:"
+                                            f" scores are at most scoring.max = {hi}")
+        if rule.score_below is not None and rule.score_below <= lo:
+            yield At((*loc, "score_below"), f"score_below = {rule.score_below} can never happen:"
+                                            f" scores are at least scoring.min = {lo}")
+        if rule.record is not None:
+            yield from _kind(sc, (*loc, "record"), rule.record)
+        if rule.left_grades and not any(r.grades for r in item.entry):
+            yield At((*loc, "left_grades"), "left_grades can never happen: no entry rule of"
+                                            f" {name} enters by grades")
+
+
+def _list_users(sc: Scenario) -> Iterator[At]:
+    """The lists that sanctions (process lists or black ones) and rewards (red ones) name."""
+    black = [*LIST_NAMES, *(n for n, x in sc.lists.items() if x.colour == "black")]
+    red = [n for n, x in sc.lists.items() if x.colour == "red"]
+    for table, items, allowed, kind in (("sanctions", sc.sanctions, black, "black"),
+                                        ("rewards", sc.rewards, red, "red")):
+        for i, item in enumerate(items):
+            for k, name in enumerate(item.lists):
+                if name in sc.lists and name not in allowed:
+                    yield At((table, i, "lists", k), f"{name!r} is a {sc.lists[name].colour}"
+                                                     f" list and {table} name {kind} lists; the"
+                                                     f" {kind} lists are: {_listed(allowed)}")
+                elif name not in allowed:
+                    yield At((table, i, "lists", k), _unknown("list", name, allowed,
+                                                              f"{kind} lists"))
 
 
 def _kept_per_citizen(sc: Scenario) -> int:
@@ -217,7 +304,10 @@ def warnings(sc: Scenario) -> list[str]:
     """What the catalog declares that the run will never use, as one-line warnings."""
     used = {a for s in sc.sanctions for a in s.blocks} | {a for r in sc.rewards for a in r.grants}
     idle = [a for a in attempts(sc) if a not in used]
-    if not idle:
-        return []
-    return [(f"{sc.name}: attempt act(s) {_listed(idle)} meet no sanction and no reward: they"
-             " are counted, never refused or favoured")]
+    named = {n for m in (*sc.sanctions, *sc.rewards) for n in m.lists}
+    unused = [n for n in sc.lists if n not in named]
+    found = ((idle, "attempt act(s) {} meet no sanction and no reward: they are counted, never"
+                    " refused or favoured"),
+             (unused, "list(s) {} put no sanction or reward in force: their members are"
+                      " counted, nothing more"))
+    return [f"{sc.name}: " + text.format(_listed(names)) for names, text in found if names]

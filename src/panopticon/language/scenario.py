@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 import tomli_w
 from pydantic import (
@@ -61,6 +61,7 @@ Nature = Literal["offence", "civic", "attempt"]
 Process = Literal["none", "court", "tax", "travel_misconduct"]
 Bearer = Literal["person", "children"]
 ListName = Literal[LIST_NAMES]
+Colour = Literal["black", "red"]
 ContentType = Literal["comment", "photo", "article", "video"]
 # Who has a score: the acts' named groups but children, or no one (a scheme of lists alone).
 ScoredWho = Literal["everyone", "adults", "internet_users", "payment_users", "nobody"]
@@ -602,9 +603,116 @@ class Scoring(Strict):
         return self
 
 
+RecordKind = Annotated[str, Note("a record kind: an act with a channel, or judgment_unpaid,"
+                                 " tax_listed, content_flag")]
+
+
+class EntryRule(Strict):
+    """One way onto a list, a table with one rule: a record kind (``count`` records of it within
+    ``within_days``), grades held for ``held_days``, or a score below or above a value."""
+
+    record: Annotated[RecordKind | None, about(
+        "A record kind (an act of [acts] that a channel observes, or a process's record:"
+        " judgment_unpaid, tax_listed, content_flag); a channel's false records of it count"
+        " too.")] = None
+    count: Annotated[int | None, Field(ge=1, le=catalog.MAX_COUNT), about(
+        f"Records of the kind that enter (1 to {catalog.MAX_COUNT}); not set: 1.",
+        "records")] = None
+    within_days: Annotated[PositiveDays | None, about(
+        "The window the count's records fall in, today included (needed when count is above"
+        " 1).")] = None
+    grades: Annotated[list[str] | None, Field(min_length=1), about(
+        "Grades (names of scoring.grades): a scored citizen in them for held_days days in a"
+        " row enters.")] = None
+    held_days: Annotated[PositiveDays | None, about(
+        "Days in a row in the grades that enter; not set: 1.")] = None
+    score_below: Annotated[Score | None, about(
+        "A scored citizen whose score is below this enters.")] = None
+    score_above: Annotated[Score | None, about(
+        "A scored citizen whose score is above this enters (an honour list's rule).")] = None
+
+    RULES: ClassVar[tuple[str, ...]] = ("record", "grades", "score_below", "score_above")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> EntryRule:
+        _one_rule_of(self, "an entry rule")
+        if self.record is None and (self.count, self.within_days) != (None, None):
+            raise ValueError("count and within_days go with record")
+        if self.grades is None and self.held_days is not None:
+            raise ValueError("held_days goes with grades")
+        if (self.count or 1) > 1 and self.within_days is None:
+            raise ValueError(f"count = {self.count} needs within_days, the window its records"
+                             " fall in, e.g. within_days = 365")
+        return self
+
+
+class ExitRule(Strict):
+    """One way off a list, a table with one rule: days after the last entry, a score above or
+    below a value, leaving the grades of entry, or a record."""
+
+    after_days: Annotated[PositiveDays | None, about(
+        "Days after the last entry (or re-entry) that the citizen leaves.")] = None
+    score_above: Annotated[Score | None, about(
+        "A scored citizen whose score is above this leaves.")] = None
+    score_below: Annotated[Score | None, about(
+        "A scored citizen whose score is below this leaves (an honour list's rule).")] = None
+    left_grades: Annotated[Literal[True] | None, about(
+        "true: a citizen no longer in the grades of the list's grade entry rules leaves.")
+                           ] = None
+    record: Annotated[RecordKind | None, about(
+        "A record of this kind takes the citizen off (a fine paid).")] = None
+
+    RULES: ClassVar[tuple[str, ...]] = ("after_days", "score_above", "score_below",
+                                        "left_grades", "record")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> ExitRule:
+        _one_rule_of(self, "an exit rule")
+        return self
+
+
+def _one_rule_of(rule: EntryRule | ExitRule, what: str) -> None:
+    """A rule's table gives exactly one of the rules of its kind."""
+    given = [k for k in rule.RULES if getattr(rule, k) is not None]
+    if len(given) != 1:
+        raise ValueError(f"{what} gives one of {', '.join(rule.RULES)}; this one gives"
+                         f" {', '.join(given) or 'none'}")
+
+
+class SchemeList(Strict):
+    """A list of the scheme's own: a blacklist that sanctions name, or a red (honour) list that
+    rewards name. Any one entry rule puts a citizen on it (again: a renewal); any one exit rule
+    takes them off, but not within ``min_days`` of the last entry."""
+
+    colour: Annotated[Colour, about(
+        "black: sanctions may name it; red (an honour list): rewards may name it.")]
+    public: Annotated[bool, about("The scheme publishes it (the report says so).")] = False
+    entry: Annotated[list[EntryRule], Field(min_length=1), about(
+        "Ways onto the list; any one enters.")]
+    exit: Annotated[list[ExitRule], about(
+        "Ways off the list; any one takes the citizen off.")] = []
+    min_days: Annotated[Days, about(
+        "Days after an entry before any exit rule applies.")] = 0
+    text: Annotated[str, Field(max_length=80), about(
+        "The list in words, as the report and story name it; not set: the name in"
+        " words.")] = ""
+
+    @model_validator(mode="after")
+    def _exits(self) -> SchemeList:
+        if not self.exit:
+            raise ValueError("the list has no exit rule: no one would ever leave it; add an exit"
+                             " rule, e.g. exit = [{ after_days = 365 }]")
+        return self
+
+    def words(self, name: str) -> str:
+        """The list in words, as the report and story name it."""
+        return self.text or catalog.words(name)
+
+
 Blocked = Annotated[str, Note("a name of an attempt act of [acts], or a standing:"
                               " management_role, internet")]
 Granted = Annotated[str, Note("a name of an attempt act of [acts]")]
+LIST_NOTE = "court, tax, travel_misconduct, or a name of a black list of [lists]"
 
 
 class Sanction(InForce):
@@ -617,7 +725,9 @@ class Sanction(InForce):
     name: Annotated[Name, about("Its name; the run counts it by this name.")]
     grades: Annotated[list[str], about(
         "Citizens in these grades (names of scoring.grades) are sanctioned.")] = []
-    lists: Annotated[list[ListName], about("Citizens on these lists are sanctioned.")] = []
+    lists: Annotated[list[str], Note(LIST_NOTE), about(
+        "Citizens on these lists (court, tax, travel_misconduct, or a black list of [lists])"
+        " are sanctioned.")] = []
     blocks: Annotated[list[Blocked], about(
         "Attempt acts it refuses, or standings it takes away (management_role, internet).")]
     bears: Annotated[Bearer, about(
@@ -641,8 +751,10 @@ class Reward(InForce):
     children."""
 
     name: Annotated[Name, about("Its name; the run counts it by this name.")]
-    grades: Annotated[list[str], Field(min_length=1), about(
-        "Citizens in these grades (names of scoring.grades) are rewarded.")]
+    grades: Annotated[list[str], about(
+        "Citizens in these grades (names of scoring.grades) are rewarded.")] = []
+    lists: Annotated[list[str], Note("a name of a red list of [lists]"), about(
+        "Citizens on these red lists of [lists] are rewarded.")] = []
     grants: Annotated[list[Granted], about("Attempt acts it favours.")]
     bears: Annotated[Bearer, about(
         "Who is favoured: the person, or their children (a child's attempt favoured for a"
@@ -651,6 +763,13 @@ class Reward(InForce):
     end: End = None
 
     _grades_known = field_validator("grades")(_known_grades)
+
+    @model_validator(mode="after")
+    def _targets(self) -> Reward:
+        if not self.grades and not self.lists:
+            raise ValueError(f"reward {self.name} names no grade and no list: it would favour no"
+                             " one")
+        return self
 
 
 class Fear(Strict):
@@ -858,6 +977,9 @@ class Scenario(Strict):
     sensing: Annotated[Sensing, about("What the authorities observe.")]
     registry: Annotated[Registry, about("Listings, removals and the central database.")]
     scoring: Annotated[Scoring, about("The score and its grades.")]
+    lists: Annotated[dict[Name, SchemeList], about(
+        f"The scheme's own lists, black or red, by name; at most {catalog.MAX_LISTS}.",
+        key="name")] = {}
     sanctions: Annotated[list[Sanction], about("The sanctions.")] = []
     rewards: Annotated[list[Reward], about("The rewards.")] = []
     sanction_scope: Annotated[Literal["any", "own_domain"], about(

@@ -203,6 +203,8 @@ NOTES = {
     "stale listing, no ties term) would have passed",
     "false_records": "wrong records made: channels' false records (camera false matches) and "
     "lawful posts flagged",
+    "list_wrongful_days": "days spent on the list {list} by the published evidence that the true "
+    "evidence (true records, the true score) would not have put there, summed over members",
     "wrongly_blocked_people": "people blocked wrongly at least once at an attempt of their own",
     "wrongly_sanctioned_people": "people under a sanction in force at least once that their "
     "true case would not carry (whether or not they met it)",
@@ -292,6 +294,10 @@ def _wrongful(rows: Rows, per_region: Flows, t: Tallies, sc: Scenario) -> None:
         rows.figure("wrongful", f"{attempt}_blocked_wrongful", "events",
                     NOTES["blocked_wrongful"], by_province(t, per_region(
                         f"{attempt}_blocked_wrongful")))
+    for name in sc.lists:
+        rows.figure("wrongful", f"{name}_wrongful_days", "person-days",
+                    NOTES["list_wrongful_days"].format(list=name),
+                    by_province(t, per_region(f"{name}_wrongful_stock")))
     false = [f"{c}_false_records" for c in Layout.of(sc).false_channels]
     rows.figure("wrongful", "false_records", "events", NOTES["false_records"],
                 by_province(t, per_region(*false, "content_flags_false")))

@@ -133,9 +133,9 @@ class Cohort:
 
     NAME = "cohort"
     READS = ("region", "age", "flags", "income", "parent", "adopt", "acts", "records",
-             "status", "court_day", "connected", "list_delay", "score", "true_score", "scored",
-             "cuts", "grade_of", "grade_names", "ties_term", "wrong_cause", "list_mask",
-             "grade_steps", "family", "risk")
+             "status", "court_day", "on_lists", "on_lists_true", "connected", "list_delay",
+             "score", "true_score", "scored", "cuts", "grade_of", "grade_names", "ties_term",
+             "wrong_cause", "list_mask", "grade_steps", "family", "risk")
 
     view: View
     sc: Scenario
@@ -207,6 +207,7 @@ class Cohort:
         self.emit_words(day, self.records, self.record_events)
         self.registry(day, now)
         self.scores(day, now)
+        self.lists(day, now)
         self.standing(day, now)
         self.attempts(day, now)
         self.children(day, now)
@@ -222,8 +223,9 @@ class Cohort:
         """The members' standing at the end of today."""
         v, ids = self.view, self.ids
         sanc, true_sanc, rewards = standings(ids, day, Standing(
-            v.region, v.age, v.adopt, v.status, v.court_day, v.score, v.true_score, v.scored,
-            v.connected, v.list_mask, v.cuts, v.grade_steps, int(v.list_delay)))
+            v.region, v.age, v.adopt, v.status, v.court_day, v.on_lists, v.on_lists_true,
+            v.score, v.true_score, v.scored, v.connected, v.list_mask, v.cuts, v.grade_steps,
+            int(v.list_delay)))
         parent = v.parent[ids]
         family = np.where(parent >= 0, v.family[np.maximum(parent, 0)], 0).astype(np.int64)
         lo, grade_of = self.sc.scoring.min, v.grade_of
@@ -236,6 +238,7 @@ class Cohort:
                 "term": v.ties_term[ids].astype(np.int64), "cause": v.wrong_cause[ids],
                 "sanc": sanc, "true_sanc": true_sanc, "wrong": sanc & ~true_sanc,
                 "rewards": rewards,
+                "on": v.on_lists[ids].astype(np.int64), "on_true": v.on_lists_true[ids],
                 "family": family & ~codes.FAMILY_SANCTIONED,
                 "risk": v.risk[ids].astype(np.float64)}
 
@@ -281,6 +284,17 @@ class Cohort:
                        for a, b, t in zip(prev["grade"][regraded], now["grade"][regraded],
                                           now["true_grade"][regraded], strict=True)],
                       now["grade"] != now["true_grade"])
+
+    def lists(self, day: int, now: dict) -> None:
+        """Entries to and exits from the scheme's lists; an entry is wrongful where the true
+        evidence would not have made it."""
+        on, before = now["on"], self.prev["on"]
+        for l, (name, item) in enumerate(self.sc.lists.items()):
+            bit = 1 << l
+            entered, left = (on & ~before & bit) != 0, (before & ~on & bit) != 0
+            self.emit(day, entered, "list", f"put on {item.words(name)}",
+                      (now["on_true"] & bit) == 0)
+            self.emit(day, left, "list", f"off {item.words(name)}")
 
     def standing(self, day: int, now: dict) -> None:
         sanc, before, wrong = now["sanc"], self.prev["sanc"], now["wrong"]

@@ -577,11 +577,11 @@ def scheme_html(run: Run) -> str:
         return [r.start, r.end or "end of run"]
 
     lists = table_html(
-        ["list", "enters on", "leaves on", "puts in force", "entries", "people ever entered",
-         "on it, last day", "exits", "note"],
-        [[r.name, r.on, r.does, r.bears, *(count(r, k) for k in
-                                             ("entries", "people", "stock", "exits")), r.note]
-         for r in of("lists")], numeric={4, 5, 6, 7})
+        ["list", "kind", "enters on", "leaves on", "puts in force", "entries",
+         "people ever entered", "on it, last day", "exits", "on it wrongly, last day", "note"],
+        [[r.name, r.kind, r.on, r.does, r.bears,
+          *(count(r, k) for k in ("entries", "people", "stock", "exits", "wrongful_stock")),
+          r.note] for r in of("lists")], numeric={5, 6, 7, 8, 9})
     sanctions = table_html(
         ["sanction", "in force for", "from", "to", "blocks", "borne by", "attempts", "blocked",
          "blocked wrongfully", "wrongful share", "people blocked at least once",

@@ -3,11 +3,11 @@
 A scenario declares its own acts, sanctions and rewards by any name, and the run's counters are
 named from that catalog (docs/design/catalog.md): ``<attempt>_attempts``, ``<attempt>_blocked``,
 ``<attempt>_blocked_wrongful``, ``<attempt>_blocked_people``, ``<sanction>_stock``,
-``<reward>_granted``; lists (declared by name in a later step) will be ``<list>_entries``,
-``<list>_people``, ``<list>_stock``, ``<list>_exits``. Figures are looked up by those names
-first; ``LISTS_TODAY`` maps a list's names to the columns this version writes, ``OLD_COLUMNS``
-the others to the columns of runs made before the catalog, so that run folders of either kind
-read the same. The kinds of those older runs say what they block and who bears them in
+``<reward>_granted``, and a list's ``<list>_entries``, ``<list>_people``, ``<list>_stock``,
+``<list>_exits``, ``<list>_wrongful_stock`` (the scheme's own lists, ``[lists.NAME]``). Figures
+are looked up by those names first; ``LISTS_TODAY`` maps the process lists' names (court, tax,
+travel_misconduct) to the columns this version writes, ``OLD_COLUMNS`` the others to the
+columns of runs made before the catalog, so that run folders of either kind read the same. The kinds of those older runs say what they block and who bears them in
 ``BUILT_IN``, as the catalog's items say themselves. An item known to neither is still shown,
 with its triggers and dates, and no figures.
 """
@@ -54,8 +54,7 @@ OLD_ATTEMPTS = ("plane_ticket", "train_ticket", "trip_abroad", "job_application"
 STANDINGS: dict[str, str] = {"management_role": "management role", "internet": "internet use"}
 BEARS: dict[str, str] = {"person": "the person", "children": "their children",
                          "household": "their household", "employer": "their employer"}
-# a list's catalog counter -> the columns this version writes it as (summed); step 3 of the
-# catalog (lists as data, docs/design/catalog.md) names them so and empties this
+# a process list's catalog counter -> the columns the registry writes it as (summed)
 LISTS_TODAY: dict[str, tuple[str, ...]] = {
     "court_entries": ("new_listings",), "court_people": ("new_listed_people",),
     "court_stock": ("listed_stock",), "court_exits": ("paid_after_listing", "listing_expired"),
@@ -87,7 +86,8 @@ OLD_COLUMNS: dict[str, str] = {
     "cameras_false_records": "camera_false_matches",
 }
 # each table's figures: catalog suffix, and whether it is summed over the run or read last day
-LIST_FIGURES = (("entries", "run"), ("people", "run"), ("stock", "last"), ("exits", "run"))
+LIST_FIGURES = (("entries", "run"), ("people", "run"), ("stock", "last"), ("exits", "run"),
+                ("wrongful_stock", "last"))
 ATTEMPT_FIGURES = (("attempts", "run"), ("blocked", "run"), ("blocked_wrongful", "run"),
                    ("blocked_people", "run"))
 NO_COUNTER = "no counter in this run"
@@ -110,6 +110,7 @@ class Row:
     bears: str  # who bears it; for a list, the sanctions and rewards it puts in force
     figures: dict[str, float | None]
     note: str
+    kind: str = ""  # a list's: process, or black or red, public or not
 
     @property
     def wrongful_share(self) -> float | None:
@@ -217,11 +218,11 @@ def triggers(item: dict) -> dict[str, list]:
 
 
 def list_rows(scenario: dict, measures: list[tuple[str, dict]], ts: pa.Table) -> Iterator[Row]:
-    """The lists the scenario declares (else the built-in ones), and any that a sanction or
-    reward names besides, each with what it puts in force."""
-    declared = {str(item["name"]): item for item in scenario.get("lists", [])
-                if isinstance(item, dict) and "name" in item}
-    names = list(declared) or list(BUILT_IN_LISTS)
+    """The process lists, the lists the scenario declares, and any that a sanction or reward
+    names besides, each with what it puts in force."""
+    declared = scenario.get("lists", {})
+    declared = declared if isinstance(declared, dict) else {}
+    names = [*BUILT_IN_LISTS, *declared]
     users: dict[str, list[str]] = {}
     for _, item in measures:
         for name in triggers(item).get("lists", []):
@@ -229,11 +230,12 @@ def list_rows(scenario: dict, measures: list[tuple[str, dict]], ts: pa.Table) ->
     names += [n for n in users if n not in names]
     for name in names:
         item = declared.get(name)
-        entry, exit_ = ((_rules(item.get("entry")), _rules(item.get("exit"))) if item
+        entry, exit_ = ((_rules(item.get("entry"), "entry"), _exits(item)) if item
                         else BUILT_IN_LISTS.get(name, ("not known", "not known")))
         figures = {suffix: figure(ts, f"{name}_{suffix}", how) for suffix, how in LIST_FIGURES}
         yield Row("lists", name, entry, "", "", exit_, ", ".join(users.get(name, [])) or "none",
-                  figures, "" if any(v is not None for v in figures.values()) else NO_COUNTER)
+                  figures, "" if any(v is not None for v in figures.values()) else NO_COUNTER,
+                  _kind(item) if item else "process")
 
 
 def measure_rows(table: str, item: dict, scenario: dict, ts: pa.Table,
@@ -271,12 +273,44 @@ def _act_text(act: str) -> str:
     return STANDINGS.get(act) or words(act)
 
 
-def _rules(rules: object) -> str:
-    """A catalog list's entry or exit rules in one line (``rule; rule``)."""
-    if not rules:
+def _kind(item: dict) -> str:
+    """A list of the scheme in words: its colour, public or not, its own words."""
+    colour = {"black": "blacklist", "red": "red (honour) list"}.get(str(item.get("colour")),
+                                                                   "list")
+    public = "public " if item.get("public") else ""
+    return f"{public}{colour}" + (f": {item['text']}" if item.get("text") else "")
+
+
+def _exits(item: dict) -> str:
+    """A list's exit rules in words, with the days before any applies."""
+    text = _rules(item.get("exit"), "exit")
+    days = item.get("min_days", 0)
+    return f"{text} (none within {days} days of an entry)" if days else text
+
+
+def _rules(rules: object, side: str) -> str:
+    """A list's entry or exit rules in one line (``rule; or rule``)."""
+    if not rules or not isinstance(rules, list):
         return "none"
-    return "; ".join(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in r.items())
-                     if isinstance(r, dict) else str(r) for r in rules)
+    return "; or ".join(_rule(r, side) if isinstance(r, dict) else str(r) for r in rules)
+
+
+def _rule(rule: dict, side: str) -> str:
+    """One rule in words: "3 records of red light within 90 days", "score above 1020"."""
+    if "record" in rule:
+        count = rule.get("count", 1)
+        kind = words(str(rule["record"]))
+        return (f"{count} records of {kind} within {rule.get('within_days')} days" if count > 1
+                else f"a record of {kind}")
+    if "grades" in rule:
+        held = rule.get("held_days", 1)
+        grades = " or ".join(map(str, rule["grades"]))
+        return f"grade {grades}" + (f" for {held} days in a row" if held > 1 else "")
+    if "after_days" in rule:
+        return f"{rule['after_days']} days after the last entry"
+    if rule.get("left_grades"):
+        return "out of the grades of entry"
+    return "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in rule.items()) or side
 
 
 def _notes(*notes: str) -> str:

@@ -23,6 +23,7 @@ WRONG_TEXT = {"false_record": "false record(s)", "blocked": "wrongful refusal(s)
               "sanction": "wrongful sanction(s) imposed", "grade": "wrong grade change(s)",
               "score": "score change(s) from a wrong record or bad company",
               "fear": "rise(s) in fear after a wrong record", "registry": "stale listing(s)",
+              "list": "listing(s) on a scheme's list by wrong evidence",
               "family": "bar(s) for a parent's wrongful sanction"}
 
 

@@ -5,9 +5,9 @@ the population's state, the stages of ``stages.STAGES`` in the order of the day,
 view of the state, and the observers; each day every active stage starts the day, then the
 phases run over chunks of citizens (phase k: each stage's k-th step, in order; the cohort's
 capture ends phase 1), then stages may add to their counters. Phase 1 runs behaviour, sensing,
-registry, scoring, consequences and (where the scenario has it) fear on each chunk in turn (the
-chunk stays in cache); phase 2 lets children meet their parents' standing, which phase 1 settled
-for every parent. The daily counters, ``[day, region, counter]``, are the run's raw result; the
+registry, scoring, lists, consequences and fear (lists and fear where the scenario has them) on
+each chunk in turn (the chunk stays in cache); phase 2 lets children meet their parents'
+standing, which phase 1 settled for every parent. The daily counters, ``[day, region, counter]``, are the run's raw result; the
 audit's tallies by group, the ranking and the cohort's events are read from the state.
 """
 

@@ -1,5 +1,5 @@
 """The model's stages, one per step of the simulated day: behaviour, sensing, registry, company
-(bad company), scoring, consequences, fear; in that order, the order of the day.
+(bad company), scoring, lists, consequences, fear; in that order, the order of the day.
 
 Imports ``language`` and ``world`` only: no stage imports or holds another; they hand each other
 declared arrays through the run's state (``world.state``). The run's counters are the stages'
@@ -12,11 +12,12 @@ from .behaviour import Behaviour
 from .company import Company
 from .consequences import Consequences
 from .fear import Fear
+from .lists import Lists
 from .registry import Registry
 from .scoring import Scoring
 from .sensing import Sensing
 
-STAGES = (Behaviour, Sensing, Registry, Company, Scoring, Consequences, Fear)
+STAGES = (Behaviour, Sensing, Registry, Company, Scoring, Lists, Consequences, Fear)
 
 
 def counters(sc: Scenario) -> Counters:

@@ -59,6 +59,7 @@ from ..world.state import Stage, View
 from ..world.today import Today
 
 COURT_LIST, TAX_LIST, MISCONDUCT_LIST = (LISTS.index(n) for n in LISTS)
+N_PROCESS_LISTS = len(LISTS)  # the scheme's own lists follow them in list_mask
 REWARDS_SHIFT = 32  # a grade's masks: sanction bits below, reward bits from here
 SANCTIONS = (1 << REWARDS_SHIFT) - 1
 # people under a sanction, wrongful blocks by cause; then, by the catalog (counters(sc)), each
@@ -159,11 +160,13 @@ class Standing(NamedTuple):
     adopt: np.ndarray
     status: np.ndarray  # registry's
     court_day: np.ndarray  # registry's
+    on_lists: np.ndarray  # lists': the scheme's lists by the published evidence
+    on_lists_true: np.ndarray  # lists': the same by the true evidence
     score: np.ndarray  # scoring's
     true_score: np.ndarray  # scoring's
     scored: np.ndarray  # scoring's scored group today
     connected: np.ndarray  # registry's regions connected today
-    list_mask: np.ndarray  # sanctions per list, today
+    list_mask: np.ndarray  # per list (process lists, then the scheme's) its measures today
     cuts: np.ndarray  # scoring's grade cuts
     steps: np.ndarray  # grade_steps, today
     list_delay: int  # registry's days before a listing is shared
@@ -239,11 +242,23 @@ def grade_mask(score, cuts, steps):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def standing(s, court_day, score, true_score, scored, day, list_delay, list_mask, cuts, steps):
+def scheme_lists(on, list_mask):
+    """The measures (sanction bits, reward bits from REWARDS_SHIFT) of the scheme's lists that
+    the word ``on`` holds (bit l: list l, after the process lists in ``list_mask``)."""
+    m = 0
+    for l in range(list_mask.shape[0] - N_PROCESS_LISTS):
+        m |= list_mask[N_PROCESS_LISTS + l] & -np.int64(on >> l & 1)
+    return m
+
+
+@njit(cache=True, nogil=True, inline="always")
+def standing(s, court_day, on, on_true, score, true_score, scored, day, list_delay, list_mask,
+             cuts, steps):
     """(sanctions, sanctions of the citizen's true case, rewards) today; branch-free.
 
-    s: registry status. The true case has no stale listing and the true score. An unscored
-    citizen meets no grade's sanction or reward.
+    s: registry status; on, on_true: the scheme's lists the citizen is on by the published and
+    the true evidence. The true case has no stale listing, the true lists and the true score.
+    An unscored citizen meets no grade's sanction or reward.
     """
     court = list_mask[COURT_LIST]
     shared = ((s & LISTED) != 0) & (day - court_day >= list_delay)
@@ -251,11 +266,13 @@ def standing(s, court_day, score, true_score, scored, day, list_delay, list_mask
                   | select((s & EXIT_BAN) != 0, list_mask[TAX_LIST], 0)
                   | select((s & MISCONDUCT) != 0, list_mask[MISCONDUCT_LIST], 0))
     lists = true_lists | select((s & STALE) != 0, court, 0)
+    mine, true_mine = scheme_lists(on, list_mask), scheme_lists(on_true, list_mask)
     keep = -np.int64(scored)
     graded = grade_mask(score, cuts, steps) & keep
     true_graded = grade_mask(true_score, cuts, steps) & keep
-    return (lists | (graded & SANCTIONS), true_lists | (true_graded & SANCTIONS),
-            graded >> REWARDS_SHIFT)
+    return (lists | ((graded | mine) & SANCTIONS), true_lists | ((true_graded | true_mine)
+                                                                  & SANCTIONS),
+            (graded | mine) >> REWARDS_SHIFT)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -277,13 +294,15 @@ def stand_run(first, lo, hi, day, st, a, steps, cat, stocks, acc_r):
     vectorises; the stocks of sanctions on a standing go to ``stocks``."""
     age, adopt, status, court_day = st.age[lo:hi], st.adopt[lo:hi], st.status[lo:hi], \
         st.court_day[lo:hi]
+    on, on_true = st.on_lists[lo:hi], st.on_lists_true[lo:hi]
     score, true_score, flags = st.score[lo:hi], st.true_score[lo:hi], a.flags[lo:hi]
     family, history = a.family[lo:hi], a.met_ever[lo:hi]
     scored, list_delay, list_mask, cuts = st.scored, st.list_delay, st.list_mask, st.cuts
     internet_thr = a.adoption[0]
     sanctioned = wrongly = 0
     for j in range(age.shape[0]):
-        sanc, true_sanc, rewards = standing(status[j], court_day[j], score[j], true_score[j],
+        sanc, true_sanc, rewards = standing(status[j], court_day[j], on[j], on_true[j],
+                                            score[j], true_score[j],
                                             is_scored(age[j], adopt[j], scored), day,
                                             list_delay, list_mask, cuts, steps)
         wrong = sanc & ~true_sanc
@@ -302,8 +321,8 @@ def stand_run(first, lo, hi, day, st, a, steps, cat, stocks, acc_r):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def attempts(j, day, tried, status, court_day, score, true_score, scored_j, wrong_cause, history,
-             list_delay, list_mask, cuts, steps, cat, acc_r):
+def attempts(j, day, tried, status, court_day, on, on_true, score, true_score, scored_j,
+             wrong_cause, history, list_delay, list_mask, cuts, steps, cat, acc_r):
     """A citizen's own attempts today (act bits ``tried``), refused or favoured by the
     measures they bear themselves.
 
@@ -311,8 +330,9 @@ def attempts(j, day, tried, status, court_day, score, true_score, scored_j, wron
     passed per citizen costs a reference count per array.
     """
     s = status[j]
-    sanc, true_sanc, rewards = standing(s, court_day[j], score[j], true_score[j], scored_j, day,
-                                        list_delay, list_mask, cuts, steps)
+    sanc, true_sanc, rewards = standing(s, court_day[j], on[j], on_true[j], score[j],
+                                        true_score[j], scored_j, day, list_delay, list_mask,
+                                        cuts, steps)
     cause, h = wrong_cause[j], np.int64(history[j])
     for t in range(cat.attempts.shape[0]):
         k = cat.attempts[t]
@@ -356,9 +376,9 @@ def sanction_kernel(first, day, runs, st, a, cat, acc):
         for t in range(n):
             j = todo[t]
             tried = np.int64(acts[j]) & (own | (by_kids & -np.int64(age[j] != CHILD)))
-            attempts(j, day, tried, status, court_day, score, true_score,
-                     is_scored(age[j], adopt[j], scored), wrong_cause, history, st.list_delay,
-                     list_mask, cuts, graded, cat, acc_r)
+            attempts(j, day, tried, status, court_day, st.on_lists, st.on_lists_true, score,
+                     true_score, is_scored(age[j], adopt[j], scored), wrong_cause, history,
+                     st.list_delay, list_mask, cuts, graded, cat, acc_r)
 
 
 @njit(cache=True, nogil=True)
@@ -377,8 +397,9 @@ def standings(ids, day, st):
         i = ids[k]
         graded = steps if connected[region[i]] else unconnected
         sanc[k], true_sanc[k], rewards[k] = standing(
-            status[i], court_day[i], score[i], true_score[i], is_scored(age[i], adopt[i], scored),
-            day, list_delay, list_mask, cuts, graded)
+            status[i], court_day[i], st.on_lists[i], st.on_lists_true[i], score[i],
+            true_score[i], is_scored(age[i], adopt[i], scored), day, list_delay, list_mask, cuts,
+            graded)
     return sanc, true_sanc, rewards
 
 
@@ -462,19 +483,24 @@ def grade_steps(grades: np.ndarray, rewards: np.ndarray, cut_grade: np.ndarray) 
 
 def active_masks(sc: Scenario, grade_names: list[str], date: dt.date
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sanction bits per list and per grade, and reward bits per grade, in force on ``date``
-    (a measure's bit: its place among the scenario's sanctions or rewards)."""
-    lists = np.zeros(len(LISTS), np.int64)
+    """The measures in force on ``date`` (a measure's bit: its place among the scenario's
+    sanctions or rewards): per list, the process lists then the scheme's, its sanction bits
+    (and a red list's reward bits from REWARDS_SHIFT); per grade its sanction bits, and its
+    reward bits."""
+    names = [*LISTS, *sc.lists]
+    lists = np.zeros(len(names), np.int64)
     grades = np.zeros(len(grade_names), np.int64)
     rewards = np.zeros(len(grade_names), np.int64)
     for bit, s in enumerate(sc.sanctions):
         if s.in_force(date):
             for name in s.lists:
-                lists[LISTS.index(name)] |= 1 << bit
+                lists[names.index(name)] |= 1 << bit
             for name in s.grades:
                 grades[grade_names.index(name)] |= 1 << bit
     for bit, w in enumerate(sc.rewards):
         if w.in_force(date):
+            for name in w.lists:
+                lists[names.index(name)] |= 1 << REWARDS_SHIFT + bit
             for name in w.grades:
                 rewards[grade_names.index(name)] |= 1 << bit
     return lists, grades, rewards
@@ -487,7 +513,7 @@ class Consequences(Stage):
     NAME = "consequences"
     OWNS = ("met_ever", "family", "list_mask", "grade_steps")
     READS = ("region", "age", "flags", "income", "adopt", "parent", "acts", "status",
-             "court_day", "connected", "list_delay", "score", "true_score", "wrong_cause",
+             "court_day", "on_lists", "on_lists_true", "connected", "list_delay", "score", "true_score", "wrong_cause",
              "scored", "cuts", "cut_grade", "grade_names", "adoption")
     STEPS = ("step", "family_step")
 
@@ -534,7 +560,8 @@ class Consequences(Stage):
         """The arrays standings are worked out from, of citizens ``lo..hi``."""
         v = self.view
         return Standing(v.region[lo:hi], v.age[lo:hi], v.adopt[lo:hi], v.status[lo:hi],
-                        v.court_day[lo:hi], v.score[lo:hi], v.true_score[lo:hi], v.scored,
+                        v.court_day[lo:hi], v.on_lists[lo:hi], v.on_lists_true[lo:hi],
+                        v.score[lo:hi], v.true_score[lo:hi], v.scored,
                         v.connected, self.list_mask, v.cuts, self.steps, int(v.list_delay))
 
     def arrays(self, lo: int, hi: int, acts: np.ndarray, todo: np.ndarray) -> SanctionArrays:

@@ -34,18 +34,15 @@ from ..world.codes import (
     CAUSE_FALSE_MATCH,
     CAUSE_TIES,
     FALSE_RECORDS,
-    FALSE_SHIFT,
     FLAG_FALSE,
     MAX_GRADES,
     N_CUTS,
-    RECORD_KINDS_EXTRA,
     WORD_BITS,
     WRONG_RECORDS,
-    bit_positions,
     is_scored,
 )
 from ..world.engine import nonzero_into
-from ..world.layout import Layout
+from ..world.layout import record_bits
 from ..world.ledger import Ledger
 from ..world.population import ADOPT_LEVELS, adoption_threshold
 from ..world.rng import bits53, chance, stream_key, threshold
@@ -289,17 +286,6 @@ def score_kernel(first, day, runs, a, p, acc):
         if not everyone:
             uncount_unscored(age[lo:hi], adopt[lo:hi], scored, p.base, p.base_grade, acc_r)
     return n_made
-
-
-def record_bits(sc: Scenario, kind: str) -> np.ndarray:
-    """Bit positions of a record kind: an act's own bit and the false records that channels
-    make of it, or a process's record bits."""
-    if kind in RECORD_KINDS_EXTRA:
-        return np.concatenate([bit_positions(b) for b in RECORD_KINDS_EXTRA[kind]])
-    layout = Layout.of(sc)
-    false = [FALSE_SHIFT + f for f, c in enumerate(layout.false_channels)
-             if sc.channels[c].false_as == kind]
-    return np.array([layout.kinds.index(kind), *false], np.int64)
 
 
 def points_table(sc: Scenario) -> np.ndarray:

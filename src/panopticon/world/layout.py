@@ -19,6 +19,7 @@ from numba import njit
 
 from ..language.catalog import MAX_ACTS, MAX_FALSE_CHANNELS, POSTING, false_channels
 from ..language.scenario import Group, Scenario
+from .codes import FALSE_SHIFT, RECORD_KINDS_EXTRA, bit_positions
 from .population import AGE_BANDS, CHILD, MANAGER, URBAN
 from .rng import bits53, exponential, stream_key, threshold
 
@@ -110,6 +111,17 @@ def eligible(age, flags, income, online, paying, who):
     mask &= who.age[age] & who.area[town] & who.income[income]
     mask &= ~(who.internet & ~(-online)) & ~(who.payment & ~(-paying))
     return mask & ~(who.manager & ~(-manager))
+
+
+def record_bits(sc: Scenario, kind: str) -> np.ndarray:
+    """Bit positions of a record kind: an act's own bit and the false records that channels
+    make of it, or a process's record bits."""
+    if kind in RECORD_KINDS_EXTRA:
+        return np.concatenate([bit_positions(b) for b in RECORD_KINDS_EXTRA[kind]])
+    layout = Layout.of(sc)
+    false = [FALSE_SHIFT + f for f, c in enumerate(layout.false_channels)
+             if sc.channels[c].false_as == kind]
+    return np.array([layout.kinds.index(kind), *false], np.int64)
 
 
 def blocked_attempts(sc: Scenario) -> list[str]:

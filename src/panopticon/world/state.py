@@ -125,9 +125,10 @@ class State:
         return entry.array
 
     def bytes_per_citizen(self) -> float:
-        """Bytes of the arrays kept for the run with one entry per citizen, per citizen."""
+        """Bytes of the arrays kept for the run with one entry per citizen, per citizen (one that
+        every citizen reads the same element of holds none)."""
         arrays = {id(e.array.base): e.array for e in self.entries.values()
-                  if e.per_run and e.array.shape[:1] == (self.size,)}
+                  if e.per_run and e.array.shape[:1] == (self.size,) and e.array.strides[0]}
         return sum(a.nbytes for a in arrays.values()) / max(self.size, 1)
 
     def check(self) -> None:
