@@ -149,7 +149,8 @@ def test_a_preset_extends_presets_only(monkeypatch):
 def test_a_mistake_names_the_chain_and_the_file_that_wrote_the_value(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _write(tmp_path, "base.toml", 'extends = "court-list"\n[[sanctions]]\nname = "credit_denied"\n'
-           'lists = ["gossip"]\nblocks = ["credit_application"]\n[court]\ngrace_days = -1\n')
+           'lists = ["court"]\nblocks = ["credit_application"]\nbears = "neighbours"\n'
+           '[court]\ngrace_days = -1\n')
     _write(tmp_path, "my.toml", 'extends = "base.toml"\n[court]\nsettle_rate = 2.0\n')
     header, *problems = _error_lines("my.toml")
     assert header == ("my.toml (extends base.toml -> court-list -> china-2018): 3 problems in the"
@@ -159,8 +160,8 @@ def test_a_mistake_names_the_chain_and_the_file_that_wrote_the_value(tmp_path, m
          " 10_000 (set in base.toml)"),
         "  field 'court.settle_rate': value 2.0 is not allowed; it must be a number from 0 to 1",
         # the sanction is the merged array's sixth, the first of base.toml's
-        ("  field 'sanctions.0.lists.0': value 'gossip' is not allowed; it must be one of"
-         " 'court', 'tax', 'travel_misconduct' (set in base.toml)"),
+        ("  field 'sanctions.0.bears': value 'neighbours' is not allowed; it must be one of"
+         " 'children', 'person' (set in base.toml)"),
     ])
 
 

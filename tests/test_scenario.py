@@ -161,7 +161,8 @@ MALFORMED = [
     ),
     pytest.param(
         EXTENDS + '[[sanctions]]\nname = "plane_ban"\nlists = ["gossip"]\n',
-        ["field 'sanctions.0.lists.0'", "'gossip'", "one of 'court', 'tax', 'travel_misconduct'"],
+        ["field 'sanctions.0.lists.0'", "'gossip'", "the black lists are: court, tax,"
+                                                       " travel_misconduct"],
         id="unknown-list",
     ),
     pytest.param(

@@ -251,14 +251,14 @@ def _list_users(sc: Scenario) -> Iterator[At]:
     for table, items, allowed, kind in (("sanctions", sc.sanctions, black, "black"),
                                         ("rewards", sc.rewards, red, "red")):
         for i, item in enumerate(items):
-            for name in item.lists:
+            for k, name in enumerate(item.lists):
                 if name in sc.lists and name not in allowed:
-                    yield At((table, i, "lists"), f"{name!r} is a {sc.lists[name].colour} list"
-                                                  f" and {table} name {kind} lists; the {kind}"
-                                                  f" lists are: {_listed(allowed)}")
+                    yield At((table, i, "lists", k), f"{name!r} is a {sc.lists[name].colour}"
+                                                     f" list and {table} name {kind} lists; the"
+                                                     f" {kind} lists are: {_listed(allowed)}")
                 elif name not in allowed:
-                    yield At((table, i, "lists"), _unknown("list", name, allowed,
-                                                           f"{kind} lists"))
+                    yield At((table, i, "lists", k), _unknown("list", name, allowed,
+                                                              f"{kind} lists"))
 
 
 def _kept_per_citizen(sc: Scenario) -> int:
