@@ -48,9 +48,22 @@ def test_each_preset_runs_on_a_tiny_population(name):
     sc = tiny(name, start=max(START, scenario.load(name).start))
     data = Simulation(sc).run()
     assert (totals(data, "citizens") == 3000).all()
-    assert totals(data, "defaults_recorded").sum() > 0  # every scheme keeps the courts
+    schemes = name != "census"  # every scheme keeps the courts; the census has no scheme
+    assert (totals(data, "defaults_recorded").sum() > 0) == schemes
+    assert (totals(data, "scored_citizens").sum() > 0) == schemes
     graded = sum(totals(data, f"grade_{g}") for g in range(len(data.grade_names)))
     assert (graded == totals(data, "scored_citizens")).all()
+
+
+def test_the_census_is_china_2018_without_its_scheme():
+    """The base of schemes of one's own holds china-2018's people and institutions, so that a
+    scheme written on it and the preset meet the same population and courts."""
+    census, china = scenario.load("census"), scenario.load("china-2018")
+    for table in ("start", "end", "population", "court", "tax", "registry"):
+        assert getattr(census, table) == getattr(china, table), table
+    assert census.sensing.cameras == china.sensing.cameras
+    assert not (census.acts or census.channels or census.sanctions or census.rewards)
+    assert census.scoring.who == "nobody" and census.speech is census.fear is None
 
 
 # court-list and eu-baseline: no score

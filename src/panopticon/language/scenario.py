@@ -104,7 +104,7 @@ FLAT_WARNING_DAYS = 366
 MAX_FILE_BYTES = 10_000_000
 MAX_PROBLEMS = 20  # problems listed in one message
 SHOWN_ITEMS = 5  # items of an array shown in a message
-PRESETS = ("china-2018", "court-list", "rongcheng", "sesame", "fuzhou", "eu-baseline")
+PRESETS = ("china-2018", "court-list", "rongcheng", "sesame", "fuzhou", "eu-baseline", "census")
 
 
 class Strict(BaseModel):
@@ -967,8 +967,8 @@ class Scenario(Strict):
         " count.")] = 1
     population: Annotated[Population, about("Who the citizens are.")]
     acts: Annotated[dict[Name, Act], about(
-        f"What citizens do, by kind (posts are in [speech]); at most {catalog.MAX_ACTS}.",
-        key="name")]
+        f"What citizens do, by kind (posts are in [speech]); at most {catalog.MAX_ACTS}; none:"
+        " nobody does anything a scheme records.", key="name")] = {}
     channels: Annotated[dict[Name, Channel], about(
         "What observes acts, by name (posts are observed by sensing.content_review).",
         key="name")] = {}
