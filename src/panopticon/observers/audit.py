@@ -268,8 +268,9 @@ class Flows:
         self.index = {name: i for i, name in enumerate(data.counter_names)}
 
     def __call__(self, *names: str) -> np.ndarray:
-        """The sum of the named counters, per region."""
-        return sum(self.sums[:, self.index[n]] for n in names)
+        """The sum of the named counters, per region (zeros for none: a scheme without
+        offences)."""
+        return self.sums[:, [self.index[n] for n in names]].sum(axis=1)
 
 
 def audit_table(data: RunData) -> pa.Table:
@@ -389,8 +390,8 @@ def daily_differences(data: RunData, counterfactual: RunData) -> dict[str, np.nd
     differences = {"lawful_posts_not_made": ("posts_lawful",),
                    "posts_against_line_not_made": ("posts_against_line",),
                    "offences_prevented": tuple(f"acts_{k}" for k in offences(data.scenario))}
-    return {name: sum(without[:, index[c]] - national[:, index[c]] for c in names) * data.scale
-            for name, names in differences.items()}
+    return {name: (without[:, [index[c] for c in names]] - national[:, [index[c] for c in names]]
+                   ).sum(axis=1) * data.scale for name, names in differences.items()}
 
 
 def _chilling(rows: Rows, per_region: Flows, cf: Flows | None, t: Tallies) -> None:
