@@ -117,7 +117,7 @@ def test_the_check_flags_children_no_longer_barred_from_schools(pinned):
     """Without the school ban no child is barred: those figures must move, the court list's
     and the inputs must not."""
     sc = baseline.Config("china-2018").scenario(1)
-    schools_open = [s.model_dump() for s in sc.sanctions if s.kind != "school_ban"]
+    schools_open = [s.model_dump() for s in sc.sanctions if s.name != "school_ban"]
     rows = baseline.check(pinned, seeds=TEST_SEEDS, presets=["china-2018"], jobs=2,
                           changes={"sanctions": schools_open})
     barred = ("audit.collective_punishment.children_barred.total.all",
