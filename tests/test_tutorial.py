@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from panopticon.cli import app
 from panopticon.language.scenario import load
+from panopticon.readers import report
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "schemes.md"
@@ -108,3 +109,12 @@ def test_the_report_shows_the_citys_lists_sanction_and_reward(city_run):
                  "the city&#x27;s honour list", "2018-01-01"):
         assert name in html, name
     assert dt.date(2018, 12, 31).isoformat() in html
+
+
+def test_the_funnel_follows_the_citys_acts_and_blacklist(city_run):
+    out, data = city_run
+    steps = {s.name: s for s in report.funnel(report.load_run(out))}
+    assert steps["Listed"].total == data["parking_blacklist_entries"].sum() > 0  # no court here
+    assert "unpaid parking" in steps["Acts"].note and "late bills" not in steps["Acts"].note
+    assert "parking blacklist" in steps["Listed"].note
+    assert "parking_wardens" in steps["Observed"].note

@@ -225,21 +225,26 @@ def funnel(run: Run) -> list[Step]:
     recorded_total = (sum(recorded) + run.total("content_flags_true") * flag_costs
                       + wrong_recorded)
     blocked = sum(run.total(c) for c in refused)
+    done = [*map(words, kinds), *(["posts against the line"] if run.scenario.get("speech") else [])]
+    black = [n for n, item in run.scenario.get("lists", {}).items()
+             if item.get("colour") == "black"]
     return [
         Step("Acts", "offences committed", sum(run.total(f"acts_{k}") for k in kinds)
              + run.total("posts_against_line"), 0.0,
-             "what citizens really did: street offences, late bills, defaults, tax arrears, "
-             "misconduct on board, posts against the line (never wrongful: they happened)"),
+             f"what citizens really did: {', '.join(done) or 'none'} (never wrongful: they"
+             " happened)"),
         Step("Observed", "observations naming someone", sum(observed) + false_match + false_flag,
              false_match + false_flag,
              "what the scheme's channels and content review saw; wrongful: false records "
-             "(camera false matches) and lawful posts flagged"),
+             f"({', '.join(false) or 'none'}) and lawful posts flagged"),
         Step("Recorded", "records that cost points", recorded_total, wrong_recorded,
              "observations that the scenario's rules turn into lost points"),
         Step("Listed", "new list entries", run.total("new_listings") + run.total("exit_bans_new")
-             + run.total("misconduct_listed"), None,
-             "court defaulter list, tax exit bans, misconduct travel list; a listing follows a "
-             "real default here, and a listing kept after payment counts as wrongful below"),
+             + run.total("misconduct_listed") + sum(run.total(f"{n}_entries") for n in black),
+             None, "court defaulter list, tax exit bans, misconduct travel list"
+             + "".join(f", {words(n)}" for n in black) + "; a court listing follows a real"
+             " default, a listing kept after payment and a list entry on false records count as"
+             " wrongful below, where they block"),
         Step("Sanctioned", "attempts blocked", blocked,
              sum(run.total(w) for w in refused.values()),
              "attempts refused: " + (", ".join(map(words, attempts(run.scenario))) or "none")),
