@@ -385,13 +385,13 @@ def offences(sc: Scenario) -> list[str]:
 def daily_differences(data: RunData, counterfactual: RunData) -> dict[str, np.ndarray]:
     """Chilling and deterrence per day (real people): the fear-off run's counts less the run's,
     by name -> the counters it sums."""
-    national, without = data.counts.sum(axis=1), counterfactual.counts.sum(axis=1)
+    prevented = counterfactual.counts.sum(axis=1) - data.counts.sum(axis=1)  # [day, counter]
     index = {name: i for i, name in enumerate(data.counter_names)}
     differences = {"lawful_posts_not_made": ("posts_lawful",),
                    "posts_against_line_not_made": ("posts_against_line",),
                    "offences_prevented": tuple(f"acts_{k}" for k in offences(data.scenario))}
-    return {name: (without[:, [index[c] for c in names]] - national[:, [index[c] for c in names]]
-                   ).sum(axis=1) * data.scale for name, names in differences.items()}
+    return {name: prevented[:, [index[c] for c in names]].sum(axis=1) * data.scale
+            for name, names in differences.items()}
 
 
 def _chilling(rows: Rows, per_region: Flows, cf: Flows | None, t: Tallies) -> None:
