@@ -252,13 +252,13 @@ def scheme_lists(on, list_mask):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def standing(s, court_day, on, on_true, score, true_score, scored, day, list_delay, list_mask,
-             cuts, steps):
-    """(sanctions, sanctions of the citizen's true case, rewards) today; branch-free.
+def process_standing(s, court_day, score, true_score, scored, day, list_delay, list_mask, cuts,
+                     steps):
+    """(sanctions, sanctions of the citizen's true case, rewards) of the process lists and the
+    grades today; branch-free.
 
-    s: registry status; on, on_true: the scheme's lists the citizen is on by the published and
-    the true evidence. The true case has no stale listing, the true lists and the true score.
-    An unscored citizen meets no grade's sanction or reward.
+    s: registry status. The true case has no stale listing and the true score. An unscored
+    citizen meets no grade's sanction or reward.
     """
     court = list_mask[COURT_LIST]
     shared = ((s & LISTED) != 0) & (day - court_day >= list_delay)
@@ -266,56 +266,85 @@ def standing(s, court_day, on, on_true, score, true_score, scored, day, list_del
                   | select((s & EXIT_BAN) != 0, list_mask[TAX_LIST], 0)
                   | select((s & MISCONDUCT) != 0, list_mask[MISCONDUCT_LIST], 0))
     lists = true_lists | select((s & STALE) != 0, court, 0)
-    mine, true_mine = scheme_lists(on, list_mask), scheme_lists(on_true, list_mask)
     keep = -np.int64(scored)
     graded = grade_mask(score, cuts, steps) & keep
     true_graded = grade_mask(true_score, cuts, steps) & keep
-    return (lists | ((graded | mine) & SANCTIONS), true_lists | ((true_graded | true_mine)
-                                                                  & SANCTIONS),
-            (graded | mine) >> REWARDS_SHIFT)
+    return (lists | (graded & SANCTIONS), true_lists | (true_graded & SANCTIONS),
+            graded >> REWARDS_SHIFT)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def family_word(sanc, wrong, rewards, cat):
-    """A parent's standing as the children meet it (bits of family_names)."""
-    f = FAMILY_SANCTIONED * np.int64(sanc != 0)
+def standing(s, court_day, on, on_true, score, true_score, scored, day, list_delay, list_mask,
+             cuts, steps):
+    """(sanctions, sanctions of the citizen's true case, rewards) today: the process lists' and
+    the grades', and those of the scheme's lists the citizen is on (``on``: by the published
+    evidence, ``on_true``: by the true one)."""
+    sanc, true_sanc, rewards = process_standing(s, court_day, score, true_score, scored, day,
+                                                list_delay, list_mask, cuts, steps)
+    mine, true_mine = scheme_lists(on, list_mask), scheme_lists(on_true, list_mask)
+    return (sanc | (mine & SANCTIONS), true_sanc | (true_mine & SANCTIONS),
+            rewards | (mine >> REWARDS_SHIFT))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def family_words(sanc, wrong, rewards, cat, family):
+    """Parents' standing as their children meet it (bits of family_names), a pass per measure
+    borne by children so that each pass vectorises."""
+    words = FAMILY_SANCTIONED * (sanc != 0).astype(np.int64)
     for m in range(cat.kids.shape[0]):
-        f |= (sanc >> cat.kids[m, 0] & 1) * cat.kids[m, 1]
-        f |= (wrong >> cat.kids[m, 0] & 1) * cat.kids[m, 2]
+        bit, in_force, wrongly = cat.kids[m, 0], cat.kids[m, 1], cat.kids[m, 2]
+        for j in range(words.shape[0]):
+            words[j] |= (sanc[j] >> bit & 1) * in_force | (wrong[j] >> bit & 1) * wrongly
     for m in range(cat.kid_rewards.shape[0]):
-        f |= (rewards >> cat.kid_rewards[m, 0] & 1) * cat.kid_rewards[m, 1]
-    return f
+        bit, favoured = cat.kid_rewards[m, 0], cat.kid_rewards[m, 1]
+        for j in range(words.shape[0]):
+            words[j] |= (rewards[j] >> bit & 1) * favoured
+    family[:] = words
 
 
 @njit(cache=True, nogil=True, inline="always")
 def stand_run(first, lo, hi, day, st, a, steps, cat, stocks, acc_r):
     """Every citizen of the run ``lo..hi`` of a chunk: sanctions in force (stocks, family
-    standing, history). Branch-free over the run's own views (indexed from 0), so that it
-    vectorises; the stocks of sanctions on a standing go to ``stocks``."""
+    standing, history). In passes without branches over the run's own views (indexed from 0),
+    one per scheme list and per measure counted, so that each vectorises whatever the catalog's
+    size; the stocks of sanctions on a standing go to ``stocks``."""
     age, adopt, status, court_day = st.age[lo:hi], st.adopt[lo:hi], st.status[lo:hi], \
         st.court_day[lo:hi]
-    on, on_true = st.on_lists[lo:hi], st.on_lists_true[lo:hi]
     score, true_score, flags = st.score[lo:hi], st.true_score[lo:hi], a.flags[lo:hi]
-    family, history = a.family[lo:hi], a.met_ever[lo:hi]
     scored, list_delay, list_mask, cuts = st.scored, st.list_delay, st.list_mask, st.cuts
-    internet_thr = a.adoption[0]
+    n = age.shape[0]
+    sanc, true_sanc, rewards = (np.empty(n, np.int64), np.empty(n, np.int64),
+                                np.empty(n, np.int64))
+    for j in range(n):
+        sanc[j], true_sanc[j], rewards[j] = process_standing(
+            status[j], court_day[j], score[j], true_score[j], is_scored(age[j], adopt[j], scored),
+            day, list_delay, list_mask, cuts, steps)
+    on, on_true = st.on_lists[lo:hi], st.on_lists_true[lo:hi]
+    for l in range(list_mask.shape[0] - N_PROCESS_LISTS):
+        measures = list_mask[N_PROCESS_LISTS + l]
+        for j in range(n):
+            sanc[j] |= measures & SANCTIONS & -np.int64(on[j] >> l & 1)
+            true_sanc[j] |= measures & SANCTIONS & -np.int64(on_true[j] >> l & 1)
+            rewards[j] |= (measures >> REWARDS_SHIFT) & -np.int64(on[j] >> l & 1)
+    history = a.met_ever[lo:hi]
     sanctioned = wrongly = 0
-    for j in range(age.shape[0]):
-        sanc, true_sanc, rewards = standing(status[j], court_day[j], on[j], on_true[j],
-                                            score[j], true_score[j],
-                                            is_scored(age[j], adopt[j], scored), day,
-                                            list_delay, list_mask, cuts, steps)
-        wrong = sanc & ~true_sanc
-        manager = np.int64((flags[j] & MANAGER) != 0)
-        online = np.int64(adopt[j] < internet_thr)
-        for m in range(cat.standings.shape[0]):
-            holds = (manager & cat.standings[m, 1]) | (online & cat.standings[m, 2])
-            stocks[m] += (sanc >> cat.standings[m, 0] & 1) & holds
-        sanctioned += sanc != 0
+    for j in range(n):
+        wrong = sanc[j] & ~true_sanc[j]
+        true_sanc[j] = wrong  # from here: the sanctions in force wrongly
+        sanctioned += sanc[j] != 0
         wrongly += wrong != 0
-        family[j] = family_word(sanc, wrong, rewards, cat)
-        history[j] |= ((EVER_SANCTIONED if sanc != 0 else 0)
-                       | (EVER_WRONGLY_SANCTIONED if wrong != 0 else 0))
+        history[j] |= (EVER_SANCTIONED * np.int64(sanc[j] != 0)
+                       | EVER_WRONGLY_SANCTIONED * np.int64(wrong != 0))
+    internet_thr = a.adoption[0]
+    for m in range(cat.standings.shape[0]):
+        bit, manager, internet = cat.standings[m, 0], cat.standings[m, 1], cat.standings[m, 2]
+        held = 0
+        for j in range(n):
+            holds = ((np.int64((flags[j] & MANAGER) != 0) & manager)
+                     | (np.int64(adopt[j] < internet_thr) & internet))
+            held += (sanc[j] >> bit & 1) & holds
+        stocks[m] += held
+    family_words(sanc, true_sanc, rewards, cat, a.family[lo:hi])
     acc_r[C_SANCTIONED] += sanctioned
     acc_r[C_WRONGLY] += wrongly
 
@@ -413,11 +442,12 @@ def from_family(f, cat, column):
     return out
 
 
-@njit(cache=True, nogil=True)
-def child_attempts(c, day, f, st, a, cat, d, acc_r):
-    """A child's attempts today that a measure borne by children meets: drawn again as
-    behaviour drew them, refused by the child's own sanctions or a parent's, favoured by the
-    child's own rewards or a parent's."""
+@njit(cache=True, nogil=True, inline="always")
+def child_tries(c, day, st, a, cat, d):
+    """The act bits of a child's attempts today that a measure borne by children meets, drawn
+    again as behaviour drew them (inline: it runs for every child every day)."""
+    if cat.family == 0:
+        return 0
     online = np.int64(st.adopt[c] < a.adoption[0])
     paying = np.int64(st.adopt[c] < a.adoption[1])
     tried = 0
@@ -426,8 +456,13 @@ def child_attempts(c, day, f, st, a, cat, d, acc_r):
         if cat.family >> k & 1 and drawn(c, day, k, st.age[c], a.flags[c], a.income[c], online,
                                          paying, d):
             tried |= 1 << k
-    if tried == 0:
-        return
+    return tried
+
+
+@njit(cache=True, nogil=True)
+def child_attempts(c, day, tried, f, st, a, cat, acc_r):
+    """A child's attempts ``tried``, refused by the child's own sanctions or a parent's,
+    favoured by the child's own rewards or a parent's (a call per child with an attempt)."""
     sanc, true_sanc, rewards = standings(np.array([c]), day, st)
     sanc, true_sanc, rewards = sanc[0], true_sanc[0], rewards[0]
     kid = from_family(f, cat, 1)
@@ -456,12 +491,13 @@ def family_kernel(day, children, parent, st, a, cat, d, acc):
     Only the chunk's ``children`` are visited; only those whose parent has such a standing or
     who make such an attempt today count.
     """
-    history = a.met_ever
+    history, family, region = a.met_ever, a.family, st.region
     for c in children:
-        f = np.int64(a.family[parent[c]]) & ~FAMILY_SANCTIONED
-        if f == 0 and cat.family == 0:
+        f = np.int64(family[parent[c]]) & ~FAMILY_SANCTIONED
+        tried = child_tries(c, day, st, a, cat, d)
+        if f == 0 and tried == 0:
             continue
-        acc_r = acc[st.region[c]]
+        acc_r = acc[region[c]]
         for m in range(cat.kids.shape[0]):
             if f & cat.kids[m, 1]:
                 acc_r[cat.kids[m, 3]] += 1
@@ -470,8 +506,8 @@ def family_kernel(day, children, parent, st, a, cat, d, acc):
                     acc_r[cat.kids[m, 4]] += 1
                 if f & cat.kids[m, 2]:
                     history[c] |= cat.kids[m, 6]
-        if cat.family:
-            child_attempts(c, day, f, st, a, cat, d, acc_r)
+        if tried:
+            child_attempts(c, day, tried, f, st, a, cat, acc_r)
 
 
 def grade_steps(grades: np.ndarray, rewards: np.ndarray, cut_grade: np.ndarray) -> np.ndarray:
