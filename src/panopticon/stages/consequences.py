@@ -288,18 +288,18 @@ def standing(s, court_day, on, on_true, score, true_score, scored, day, list_del
 
 @njit(cache=True, nogil=True, inline="always")
 def family_words(sanc, wrong, rewards, cat, family):
-    """Parents' standing as their children meet it (bits of family_names), a pass per measure
-    borne by children so that each pass vectorises."""
-    words = FAMILY_SANCTIONED * (sanc != 0).astype(np.int64)
+    """Parents' standing as their children meet it (bits of family_names) into ``family``, a
+    pass per measure borne by children so that each pass vectorises."""
+    for j in range(family.shape[0]):
+        family[j] = FAMILY_SANCTIONED * np.int64(sanc[j] != 0)
     for m in range(cat.kids.shape[0]):
         bit, in_force, wrongly = cat.kids[m, 0], cat.kids[m, 1], cat.kids[m, 2]
-        for j in range(words.shape[0]):
-            words[j] |= (sanc[j] >> bit & 1) * in_force | (wrong[j] >> bit & 1) * wrongly
+        for j in range(family.shape[0]):
+            family[j] |= (sanc[j] >> bit & 1) * in_force | (wrong[j] >> bit & 1) * wrongly
     for m in range(cat.kid_rewards.shape[0]):
         bit, favoured = cat.kid_rewards[m, 0], cat.kid_rewards[m, 1]
-        for j in range(words.shape[0]):
-            words[j] |= (rewards[j] >> bit & 1) * favoured
-    family[:] = words
+        for j in range(family.shape[0]):
+            family[j] |= (rewards[j] >> bit & 1) * favoured
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -327,14 +327,14 @@ def stand_run(first, lo, hi, day, st, a, steps, cat, stocks, acc_r):
             true_sanc[j] |= measures & SANCTIONS & -np.int64(on_true[j] >> l & 1)
             rewards[j] |= (measures >> REWARDS_SHIFT) & -np.int64(on[j] >> l & 1)
     history = a.met_ever[lo:hi]
+    wrong = true_sanc  # the same buffer, overwritten: the sanctions in force wrongly
     sanctioned = wrongly = 0
     for j in range(n):
-        wrong = sanc[j] & ~true_sanc[j]
-        true_sanc[j] = wrong  # from here: the sanctions in force wrongly
+        wrong[j] = sanc[j] & ~true_sanc[j]
         sanctioned += sanc[j] != 0
-        wrongly += wrong != 0
+        wrongly += wrong[j] != 0
         history[j] |= (EVER_SANCTIONED * np.int64(sanc[j] != 0)
-                       | EVER_WRONGLY_SANCTIONED * np.int64(wrong != 0))
+                       | EVER_WRONGLY_SANCTIONED * np.int64(wrong[j] != 0))
     internet_thr = a.adoption[0]
     for m in range(cat.standings.shape[0]):
         bit, manager, internet = cat.standings[m, 0], cat.standings[m, 1], cat.standings[m, 2]
@@ -344,7 +344,7 @@ def stand_run(first, lo, hi, day, st, a, steps, cat, stocks, acc_r):
                      | (np.int64(adopt[j] < internet_thr) & internet))
             held += (sanc[j] >> bit & 1) & holds
         stocks[m] += held
-    family_words(sanc, true_sanc, rewards, cat, a.family[lo:hi])
+    family_words(sanc, wrong, rewards, cat, a.family[lo:hi])
     acc_r[C_SANCTIONED] += sanctioned
     acc_r[C_WRONGLY] += wrongly
 
