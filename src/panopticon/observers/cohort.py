@@ -140,6 +140,7 @@ class Cohort:
     view: View
     sc: Scenario
     cat: Catalog  # the attempts and what meets them, as consequences meet them
+    kinds: tuple[str, ...]  # the act kinds by bit (world.layout)
     act_events: Events
     record_events: Events
     ids: np.ndarray
@@ -152,7 +153,8 @@ class Cohort:
     def build(cls, view: View, sc: Scenario, seed: int) -> Cohort:
         ids = pick(view.size, sc.audit.cohort_size, seed)
         m = ids.shape[0]
-        return cls(view=view, sc=sc, cat=catalog(sc), act_events=act_events(sc),
+        return cls(view=view, sc=sc, cat=catalog(sc), kinds=Layout.of(sc).kinds,
+                   act_events=act_events(sc),
                    record_events=record_events(sc), ids=ids, acts=np.zeros(m, np.int64),
                    records=np.zeros(m, np.int64))
 
@@ -342,7 +344,7 @@ class Cohort:
             b, kb = cat.blocks[k], cat.kid_blocks[k]
             blocked = meets & (((now["sanc"] & b) | (kid & kb)) != 0)
             wrong = blocked & (((now["true_sanc"] & b) | (kid_true & kb)) == 0)
-            what = words(Layout.of(self.sc).kinds[k])
+            what = words(self.kinds[k])
             self.emit(day, blocked, "blocked",
                       [f"{what} refused" + (f" (wrongful: {self.cause(p, now)})"
                                             if wrong[p] else "")
