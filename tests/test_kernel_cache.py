@@ -1,0 +1,63 @@
+"""Numba's cache folder is keyed by the package's sources, so that a kernel compiled against an
+older helper of another module is never run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from numba import config
+
+from panopticon import kernel_cache
+from panopticon.kernel_cache import KEEP, sources_digest, use_source_keyed_cache
+
+
+def write(root: Path, name: str, text: str) -> None:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_the_digest_follows_every_source_file(tmp_path):
+    write(tmp_path, "stages/kernel.py", "def k(): return helper()\n")
+    write(tmp_path, "world/helper.py", "def helper(): return 1\n")
+    before = sources_digest(tmp_path)
+    assert sources_digest(tmp_path) == before
+    write(tmp_path, "world/helper.py", "def helper(): return 2\n")
+    assert sources_digest(tmp_path) != before
+
+
+def test_the_running_package_uses_its_own_folder():
+    if not os.environ.get("NUMBA_CACHE_DIR"):
+        assert Path(config.CACHE_DIR).name == sources_digest()
+
+
+def test_a_folder_per_version_and_the_oldest_dropped(tmp_path, monkeypatch):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(config, "CACHE_DIR", config.CACHE_DIR)
+    root = tmp_path / "panopticon" / "numba"
+    for age in range(KEEP + 2):
+        old = root / f"old{age}"
+        old.mkdir(parents=True)
+        os.utime(old, (1_000_000 - age, 1_000_000 - age))
+    folder = use_source_keyed_cache()
+    assert folder == root / sources_digest() and config.CACHE_DIR == str(folder)
+    assert sorted(p.name for p in root.iterdir()) == sorted(
+        [folder.name, *(f"old{age}" for age in range(KEEP - 1))])
+
+
+def test_a_cache_dir_the_user_set_is_left_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))
+    monkeypatch.setattr(config, "CACHE_DIR", str(tmp_path / "mine"))
+    assert use_source_keyed_cache() is None
+    assert config.CACHE_DIR == str(tmp_path / "mine")
+
+
+def test_an_unwritable_home_leaves_numbas_default(tmp_path, monkeypatch):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setattr(config, "CACHE_DIR", "")
+    (tmp_path / "file").write_text("")
+    monkeypatch.setattr(kernel_cache, "cache_root", lambda: tmp_path / "file" / "numba")
+    assert use_source_keyed_cache() is None
+    assert config.CACHE_DIR == ""
