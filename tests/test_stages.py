@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numba import njit
 
 from panopticon.language import scenario
 from panopticon.observers.ranking import rank
@@ -54,7 +55,15 @@ from panopticon.world.codes import (
     TAX_CASE,
     TAX_LISTED,
 )
-from panopticon.world.layout import Layout
+from panopticon.world.layout import (
+    COMMON_BOUND,
+    UNSCREENED,
+    Layout,
+    draws,
+    drawn,
+    first_candidate,
+    screen,
+)
 from panopticon.world.engine import Engine
 from panopticon.world.population import (
     CHILD,
@@ -192,6 +201,90 @@ def test_act_count_is_rate_times_eligible_citizens(busy, busy_day, kind):
     assert done == int(np.count_nonzero(acts & ACT_BIT[kind]))
     # Propensities have mean 1, so each eligible citizen acts with chance `rate` unconditionally.
     assert abs(done - rate * m) < binomial_tol(m, rate)
+
+
+ATTEMPTS = [k for k, a in CHINA.acts.items() if a.nature == "attempt"]
+
+
+@njit
+def drawn_again(day, age, flags, income, online, paying, kinds, d):
+    """Per citizen, the act bits of ``kinds`` as ``layout.drawn`` draws them again."""
+    out = np.zeros(age.shape[0], np.int64)
+    for i in range(age.shape[0]):
+        lead = first_candidate(i, day, d.screen_key, d.cuts)
+        for k in kinds:
+            out[i] |= np.int64(drawn(i, day, k, lead, age[i], flags[i], income[i], online[i],
+                                     paying[i], d)) << k
+    return out
+
+
+def test_a_second_draw_of_an_attempt_is_behaviours(busy):
+    """The children's phase draws a child's attempt again (its parent may sit in another
+    chunk): on china-2018's rates, where every attempt is screened, it must be behaviour's."""
+    _, pop = busy
+    sc = preset(**{"population.size": N_BEHAVIOUR})
+    d = draws(sc, SEED)
+    kinds = np.array([ACT_KINDS.index(k) for k in ATTEMPTS], np.int64)
+    assert (d.rank[kinds] != UNSCREENED).all()
+    mask = sum(ACT_BIT[k] for k in ATTEMPTS)
+    for day in range(3, 23):
+        acts, _, beh = act_day(sc, pop, day=day)
+        again = drawn_again(day, pop.age, pop.flags, pop.income,
+                            (pop.adopt < beh.adoption[0]).astype(np.int64),
+                            (pop.adopt < beh.adoption[1]).astype(np.int64), kinds, d)
+        np.testing.assert_array_equal(acts.astype(np.int64) & mask, again)
+
+
+@njit
+def screened_counts(n, days, kinds, d):
+    """How often each of ``kinds`` is done, and each pair together, by adults in town of the
+    top income decile online and paying (every act open to them), over ``n`` x ``days``."""
+    m = kinds.shape[0]
+    singles, pairs = np.zeros(m, np.int64), np.zeros((m, m), np.int64)
+    for day in range(days):
+        for i in range(n):
+            lead = first_candidate(i, day, d.screen_key, d.cuts)
+            done = np.zeros(m, np.int64)
+            for a in range(m):
+                done[a] = drawn(i, day, kinds[a], lead, 3, URBAN, 9, 1, 1, d)
+            singles += done
+            pairs += np.outer(done, done)
+    return singles, pairs
+
+
+def test_screened_acts_come_at_their_rates_and_independently():
+    """One screening draw stands for a draw per rare act: each must still come at its own
+    rate, and two together at the product of their rates (kinds without a propensity, so that
+    the rate is each citizen's chance)."""
+    rates = {"trip_abroad": 0.03, "job_application": 0.02, "credit_application": 0.01,
+             "school_application": 0.005}
+    sc = preset(**{f"acts.{k}.rate": r for k, r in rates.items()},
+                **{f"acts.{k}.who": "everyone" for k in rates})
+    d = draws(sc, SEED)
+    kinds = np.array([ACT_KINDS.index(k) for k in rates], np.int64)
+    assert (d.rank[kinds] != UNSCREENED).all()
+    n = 400_000
+    singles, pairs = screened_counts(n, 5, kinds, d)
+    total = n * 5
+    p = np.array(list(rates.values()))
+    for a in range(len(p)):
+        assert abs(singles[a] - p[a] * total) < binomial_tol(total, p[a])
+        for b in range(a + 1, len(p)):
+            both = p[a] * p[b]
+            assert abs(pairs[a, b] - both * total) < binomial_tol(total, both)
+
+
+@given(bounds=st.lists(st.integers(0, 1 << 53), min_size=1, max_size=41))
+@settings(max_examples=200, deadline=None)
+def test_the_screen_holds_the_rare_kinds_in_order_of_their_bounds(bounds):
+    rank, cuts = screen(np.array([0, *bounds], np.int64))
+    rare = [k for k, b in enumerate(bounds, 1) if b / (1 << 53) <= COMMON_BOUND]
+    assert sorted(rank[rare]) == list(range(len(rare))) and len(cuts) == len(rare)
+    assert (rank[[0, *(k for k in range(1, len(bounds) + 1) if k not in rare)]]
+            == UNSCREENED).all()
+    assert (np.diff(cuts) >= 0).all()
+    by_rank = sorted(rare, key=lambda k: rank[k])
+    assert [bounds[k - 1] for k in by_rank] == sorted(bounds[k - 1] for k in rare)
 
 
 @pytest.mark.parametrize("kind", [k for k in ACT_KINDS if k != "online_post"])

@@ -9,10 +9,13 @@ decide each day whether to pay. Internet users post at most once a day; each pos
 type (comment, photo, article, video) drawn in proportion to the types' rates, and goes against
 the line with its type's share times the poster's disposition.
 
-Each act's draw is first compared with a bound for the largest propensity, in a pass over all
-citizens without branches (so it vectorises); only the few draws under the bound have the
-citizen's propensity drawn and the exact comparison made. The outcome is the very draw of
-``chance(key, citizen, day, rate x propensity)``, at a fraction of the cost.
+Each act has a bound, its rate times the largest propensity. A pass over all citizens without
+branches (so it vectorises) finds candidates: a common act (posting, or a bound above
+``layout.COMMON_BOUND``) where its own draw is under its bound; the rare acts all at once,
+where one screening draw says that one of them is a candidate (``layout.first_candidate``), a
+draw per citizen instead of one per act. Only the few candidates have the citizen's propensity
+drawn and the exact draw made (``layout.act_done``): every act is done with chance
+``rate x propensity``, independently of the others.
 
 Perceived risk (fear's ``risk``) multiplies deterred kinds' rates and posting by factors of at
 most 1 (fear's tables by risk in 256ths), so the bounds hold; posts, whose candidates are final,
@@ -45,16 +48,16 @@ from ..world.codes import (
 )
 from ..world.layout import (
     NONE,
-    PROPENSITIES,
-    TRAVEL,
-    Eligibility,
+    UNSCREENED,
+    Draws,
     Layout,
+    act_done,
     draws,
     eligible,
+    first_candidate,
     trait,
-    travel_factor,
 )
-from ..world.population import CHILD, URBAN, adoption_threshold
+from ..world.population import CHILD, adoption_threshold
 from ..world.rng import (
     EXP_QUANTILES,
     bits53,
@@ -79,7 +82,6 @@ C_CITIZENS, C_CHILDREN, C_INTERNET, C_PAYMENT, C_AGAINST, C_LAWFUL, C_DEBT_PAID,
         f"posts_{CONTENT_TYPES[0]}", f"posts_against_line_{CONTENT_TYPES[0]}"))
 C_ACT0 = len(FIXED_COUNTERS)
 N_TYPES = len(CONTENT_TYPES)
-ALWAYS = 1 << 53  # a bound that every 53-bit draw is below
 IN_COURT = IN_DEFAULT | JUDGED | LISTED
 SETTLE = IN_COURT | TAX_CASE  # cases in which a citizen may pay
 # Posting is the one act without a trait (its candidates are final) and the one common act;
@@ -92,16 +94,14 @@ EXTRA_COUNTERS = np.array([C_AGAINST, C_DEBT_PAID, C_TAX_PAID], np.int64)
 
 
 class ActParams(NamedTuple):
-    """Behaviour's values from the scenario: per act kind its rate, bound and trait, who may do
-    it; the content types of posts; paying; the streams of draws."""
+    """Behaviour's values from the scenario: the acts' draws, the content types of posts,
+    paying, the streams of draws."""
 
-    rates: np.ndarray  # per act kind (bit), the daily rate
-    bounds: np.ndarray  # act_bounds of the rates
-    who: Eligibility  # the act kinds open to each trait value
+    d: Draws  # per act kind: rate, propensity, stream, bound, screen; who may do it
+    frequent: np.ndarray  # the act kinds after posting drawn on their own (not screened)
+    screened: int  # the act bits of the screened kinds
+    screen_all: int  # the screen's last cut: a draw below it has a screened candidate
     cases: np.ndarray  # act kinds not done in a court case, in a tax case
-    trait_of: np.ndarray  # per act kind, the trait that scales it
-    act_keys: np.ndarray
-    trait_keys: np.ndarray
     k_against: np.uint64
     k_pay: np.uint64
     k_tax: np.uint64
@@ -142,16 +142,24 @@ def content_type(i, day, k_type, type_cuts):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def candidates(i, day, allowed, bounds, act_keys, k_against, against_bound, k_type, type_cuts):
-    """Acts whose draw is below its bound (for the largest trait), the content type of a post, and
-    posts that may go against the line.
+def allowed_today(age, flags, income, online, paying, s, who, in_court_acts, in_tax_acts):
+    """The act bits a citizen may do today: eligible, and no second case while one is open."""
+    allowed = eligible(age, flags, income, online, paying, who)
+    allowed &= ~(in_court_acts & -np.int64((s & IN_COURT) != 0))
+    return allowed & ~(in_tax_acts & -np.int64((s & TAX_CASE) != 0))
 
-    Branch-free, so that the loop over citizens vectorises; :func:`resolve` then settles the few
-    candidates whose exact rate depends on the citizen's traits, :func:`chill_posts` the posts.
+
+@njit(cache=True, nogil=True, inline="always")
+def candidates(i, day, allowed, screened, screen_all, screen_key, post_key, post_bound,
+               k_against, against_bound, k_type, type_cuts):
+    """A post where its draw is under its bound, every screened kind where the screen's draw
+    has a candidate, the content type of a post, and posts that may go against the line.
+
+    Branch-free and without an inner loop, so that the loop over citizens vectorises;
+    :func:`resolve` then settles the few candidates, :func:`chill_posts` the posts.
     """
-    bits = 0
-    for k in range(bounds.shape[0]):
-        bits |= np.int64(bits53(act_keys[k], i, day) < bounds[k]) << k
+    bits = screened & -np.int64(bits53(screen_key, i, day) < screen_all)
+    bits |= np.int64(bits53(post_key, i, day) < post_bound) << ONLINE_POST
     bits &= allowed
     post = (bits >> ONLINE_POST) & 1
     against = post & np.int64(bits53(k_against, i, day) < against_bound)
@@ -160,23 +168,44 @@ def candidates(i, day, allowed, bounds, act_keys, k_against, against_bound, k_ty
 
 
 @njit(cache=True, nogil=True, inline="always")
-def resolve(i, day, bits, s, income, flags, r8, rates, trait_of, act_keys, trait_keys, k_against,
-            k_pay, k_tax, against_shares, pay_rates, tax_pay_rate, deterred, deter, against_ratio):
-    """Exact acts from candidates, as ``chance(key, i, day, rate * trait * fear)``; paying.
+def frequent_candidates(first, day, k, key, bound, age, flags, income, adopt, status, adoption,
+                        who, cases, acts):
+    """Add candidates of act kind ``k``, drawn on its own stream (a bound above the screen's),
+    in a pass of its own over a run, so that every pass vectorises."""
+    for j in range(age.shape[0]):
+        allowed = allowed_today(age[j], flags[j], income[j], np.int64(adopt[j] < adoption[0]),
+                                np.int64(adopt[j] < adoption[1]), status[j], who, cases[0],
+                                cases[1])
+        acts[j] |= (np.int64(bits53(key, first + j, day) < bound) << k) & allowed
+
+
+@njit(cache=True, nogil=True, inline="always")
+def resolve(i, day, bits, s, income, flags, r8, lead, rates, trait_of, act_keys, trait_keys,
+            bounds, rank, k_against, k_pay, k_tax, against_shares, pay_rates, tax_pay_rate,
+            deterred, deter, against_ratio):
+    """Exact acts from candidates, each done with chance ``rate * trait * fear`` as
+    ``layout.act_done`` draws it; paying.
 
     A post goes against the line with its content type's share (``against_shares``) times the
     citizen's disposition. ``r8`` is the citizen's perceived risk in 256ths: deterred kinds'
     rates are multiplied by ``deter[r8]`` and the against-the-line share of posts by
     ``against_ratio[r8]`` (all 1.0 with fear off, which leaves every product unchanged).
-    Called once per citizen with a rare candidate: it takes arrays one by one, as a tuple of
-    arrays passed per citizen costs a reference count per array.
+    ``lead`` is the citizen's ``layout.first_candidate`` (any value without a screened
+    candidate); an unscreened kind without a trait is exact as drawn. Called once per citizen
+    with a rare candidate: it takes arrays one by one, as an array taken from a tuple in the
+    loop over citizens may cost a reference count each time.
     """
     for k in range(rates.shape[0]):
-        if bits >> k & 1 and trait_of[k] != NONE:
-            m = deter[r8] if deterred[k] else 1.0
-            p = rates[k] * trait(trait_of[k], trait_keys, i, income, flags) * m
-            if bits53(act_keys[k], i, day) >= threshold(p):
-                bits &= ~(1 << k)
+        if not (bits >> k & 1 and (trait_of[k] != NONE or rank[k] != UNSCREENED)):
+            continue
+        u = 0 if rank[k] < lead else bits53(act_keys[k], i, day)
+        if rank[k] < lead or rank[k] > lead and u >= bounds[k]:  # no candidate
+            bits &= ~(1 << k)
+            continue
+        m = deter[r8] if deterred[k] else 1.0
+        p = rates[k] * trait(trait_of[k], trait_keys, i, income, flags) * m
+        if not act_done(u, p, rank[k], lead, bounds[k]):
+            bits &= ~(1 << k)
     if bits & POST_AGAINST:
         share = min(1.0, against_shares[bits >> POST_TYPE_SHIFT & 3]
                     * exponential(trait_keys[4], i, 0) * against_ratio[r8])
@@ -220,7 +249,9 @@ def draw_run(first, day, age, flags, income, adopt, status, risk, adoption, post
     (indexed from 0), so that the loop vectorises.
     """
     who, bounds, act_keys, k_against, against_bound, k_type, type_cuts = (
-        p.who, p.bounds, p.act_keys, p.k_against, p.against_bound, p.k_type, p.type_cuts)
+        p.d.who, p.d.bounds, p.d.keys, p.k_against, p.against_bound, p.k_type, p.type_cuts)
+    screened, screen_all, screen_key = p.screened, p.screen_all, p.d.screen_key
+    post_key, post_bound = act_keys[ONLINE_POST], bounds[ONLINE_POST]
     in_court_acts, in_tax_acts = p.cases[0], p.cases[1]
     internet_thr, payment_thr = adoption[0], adoption[1]
     children = online_users = paying_users = 0
@@ -229,12 +260,10 @@ def draw_run(first, day, age, flags, income, adopt, status, risk, adoption, post
         adult = np.int64(age[j] != CHILD)
         online = np.int64(adopt[j] < internet_thr)
         paying = np.int64(adopt[j] < payment_thr)
-        allowed = eligible(age[j], flags[j], income[j], online, paying, who)
-        s = status[j]
-        allowed &= ~(in_court_acts & -np.int64((s & IN_COURT) != 0))  # one case at a time
-        allowed &= ~(in_tax_acts & -np.int64((s & TAX_CASE) != 0))
-        bits = candidates(first + j, day, allowed, bounds, act_keys, k_against, against_bound,
-                          k_type, type_cuts)
+        allowed = allowed_today(age[j], flags[j], income[j], online, paying, status[j], who,
+                                in_court_acts, in_tax_acts)
+        bits = candidates(first + j, day, allowed, screened, screen_all, screen_key, post_key,
+                          post_bound, k_against, against_bound, k_type, type_cuts)
         acts[j] = bits
         children += 1 - adult
         online_users += online
@@ -244,9 +273,13 @@ def draw_run(first, day, age, flags, income, adopt, status, risk, adoption, post
         by_type1 += np.int64(ctype == 1)  # types above 0 are set on posts only
         by_type2 += np.int64(ctype == 2)
         by_type3 += np.int64(ctype == 3)
+    for c in range(p.frequent.shape[0]):
+        k = p.frequent[c]
+        frequent_candidates(first, day, k, act_keys[k], bounds[k], age, flags, income, adopt,
+                            status, adoption, who, p.cases, acts)
     posts_by_type = np.array([by_type0, by_type1, by_type2, by_type3])
     if post_lut[0] != post_lut[-1]:  # chilling on: a second pass, so the first stays vectorised
-        chill_posts(first, day, risk, post_lut, p.act_keys[ONLINE_POST], acts, posts_by_type)
+        chill_posts(first, day, risk, post_lut, p.d.keys[ONLINE_POST], acts, posts_by_type)
     acc_r[C_CITIZENS] += age.shape[0]
     acc_r[C_CHILDREN] += children
     acc_r[C_INTERNET] += online_users
@@ -278,10 +311,12 @@ def act_kernel(first, day, runs, a, p, acc):
     for the few citizens with a rare candidate or a case (listed in ``a.todo``).
     """
     acts, status, risk, todo, income, flags = a.acts, a.status, a.risk, a.todo, a.income, a.flags
-    rates, trait_of, act_keys, trait_keys, against_shares, pay_rates = (
-        p.rates, p.trait_of, p.act_keys, p.trait_keys, p.against_shares, p.pay_rates)
+    rates, trait_of, act_keys, trait_keys, bounds, rank, cuts = (
+        p.d.rates, p.d.trait_of, p.d.keys, p.d.trait_keys, p.d.bounds, p.d.rank, p.d.cuts)
+    screen_key, screened, against_shares, pay_rates = (
+        p.d.screen_key, p.screened, p.against_shares, p.pay_rates)
     deterred, deter, against_ratio = a.deterred, a.deterrence, a.chilling_against
-    post_lut = post_thresholds(p.rates[ONLINE_POST], a.chilling)
+    post_lut = post_thresholds(rates[ONLINE_POST], a.chilling)
     n_kinds = rates.shape[0]
     counts = np.zeros(n_kinds + EXTRA_BITS.shape[0], np.int64)
     against_by_type = np.zeros(N_TYPES, np.int64)
@@ -295,9 +330,11 @@ def act_kernel(first, day, runs, a, p, acc):
         against_by_type[:] = 0
         for t in range(rare_citizens(lo, hi, acts, status, todo)):
             j = todo[t]
-            b = resolve(first + j, day, np.int64(acts[j]), np.int64(status[j]), income[j],
-                        flags[j], np.int64(risk[j] >> 8), rates, trait_of, act_keys, trait_keys,
-                        p.k_against, p.k_pay, p.k_tax, against_shares, pay_rates,
+            b = np.int64(acts[j])
+            lead = first_candidate(first + j, day, screen_key, cuts) if b & screened else 0
+            b = resolve(first + j, day, b, np.int64(status[j]), income[j], flags[j],
+                        np.int64(risk[j] >> 8), lead, rates, trait_of, act_keys, trait_keys,
+                        bounds, rank, p.k_against, p.k_pay, p.k_tax, against_shares, pay_rates,
                         p.tax_pay_rate, deterred, deter, against_ratio)
             acts[j] = b
             if b & POST_AGAINST:
@@ -326,29 +363,16 @@ def content_tables(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
     return cuts, np.array(list(sc.speech.against_shares().values()))
 
 
-def act_bounds(rates: np.ndarray, trait_of: np.ndarray, top_income: int) -> np.ndarray:
-    """Per kind, a draw threshold no citizen's exact one exceeds: exact for untraited kinds;
-    ``top_income`` is the highest income decile of the population."""
-    top = float(EXP_QUANTILES.max())
-    travel = max(travel_factor(top_income, f) for f in (0, URBAN))
-    largest = [top * travel if t == TRAVEL else 1.0 if t == NONE else top
-               for t in range(len(PROPENSITIES))]
-    return np.array([threshold(rate) if t == NONE else
-                     threshold(rate * largest[t]) if rate * largest[t] < 1.0 else ALWAYS
-                     for rate, t in zip(rates, trait_of)], dtype=np.int64)
-
-
-def params(sc: Scenario, seed: int, top_income: int) -> ActParams:
-    """Behaviour's parameters from ``sc``; ``top_income`` as :func:`act_bounds`."""
+def params(sc: Scenario, seed: int) -> ActParams:
+    """Behaviour's parameters from ``sc``."""
     layout, d = Layout.of(sc), draws(sc, seed)
-    rates = d.rates.copy()
-    rates[ONLINE_POST] = sc.speech.rate if sc.speech is not None else 0.0
     type_cuts, against_shares = content_tables(sc)
     return ActParams(
-        rates=rates, bounds=act_bounds(rates, d.trait_of, top_income), who=d.who,
+        d=d, frequent=np.flatnonzero(d.rank[1:] == UNSCREENED).astype(np.int64) + 1,
+        screened=(1 << len(d.rank)) - 1 & ~d.unscreened,
+        screen_all=int(d.cuts[-1]) if d.cuts.size else 0,
         cases=np.array([layout.acts_where(sc, opens="court"), layout.acts_where(sc, opens="tax")],
                        np.int64),
-        trait_of=d.trait_of, act_keys=d.keys, trait_keys=d.trait_keys,
         k_against=stream_key(seed, "act.online_post_line"),
         k_pay=stream_key(seed, "act.pay_debt"), k_tax=stream_key(seed, "act.pay_tax"),
         k_type=stream_key(seed, "act.post_type"), type_cuts=type_cuts,
@@ -375,7 +399,6 @@ class Behaviour(Stage):
 
     view: View
     seed: int
-    top_income: int  # the population's highest income decile (for the bounds of travel)
     sc: Scenario | None = None
     p: ActParams | None = None
     day: int = 0
@@ -383,12 +406,12 @@ class Behaviour(Stage):
 
     @classmethod
     def build(cls, sc: Scenario, seed: int, view: View) -> Behaviour:
-        behaviour = cls(view=view, seed=seed, top_income=int(view.income.max(initial=0)))
+        behaviour = cls(view=view, seed=seed)
         behaviour.tune(sc)
         return behaviour
 
     def tune(self, sc: Scenario) -> None:
-        self.sc, self.p = sc, params(sc, self.seed, self.top_income)
+        self.sc, self.p = sc, params(sc, self.seed)
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
         """Today's adoption thresholds (published: who uses the internet and mobile payment)."""

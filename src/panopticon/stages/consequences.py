@@ -49,8 +49,9 @@ from ..world.layout import (
     bits_dtype,
     blocked_attempts,
     borne_by_children,
-    drawn,
     draws,
+    drawn,
+    first_candidate,
     family_names,
     history_names,
 )
@@ -443,18 +444,15 @@ def from_family(f, cat, column):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def child_tries(c, day, st, a, cat, d):
-    """The act bits of a child's attempts today that a measure borne by children meets, drawn
-    again as behaviour drew them (inline: it runs for every child every day)."""
-    if cat.family == 0:
-        return 0
-    online = np.int64(st.adopt[c] < a.adoption[0])
-    paying = np.int64(st.adopt[c] < a.adoption[1])
+def child_tries(c, day, lead, age, flags, income, online, paying, attempts, family, d):
+    """The act bits of a child's attempts today among ``family``, drawn again as behaviour drew
+    them; ``lead`` is the child's ``layout.first_candidate``. Inline, for every child with a
+    screened candidate: it takes no tuple but the draws, as an inline call's tuples of arrays
+    cost a reference count per array and call."""
     tried = 0
-    for t in range(cat.attempts.shape[0]):
-        k = cat.attempts[t]
-        if cat.family >> k & 1 and drawn(c, day, k, st.age[c], a.flags[c], a.income[c], online,
-                                         paying, d):
+    for t in range(attempts.shape[0]):
+        k = attempts[t]
+        if family >> k & 1 and drawn(c, day, k, lead, age, flags, income, online, paying, d):
             tried |= 1 << k
     return tried
 
@@ -491,10 +489,19 @@ def family_kernel(day, children, parent, st, a, cat, d, acc):
     Only the chunk's ``children`` are visited; only those whose parent has such a standing or
     who make such an attempt today count.
     """
-    history, family, region = a.met_ever, a.family, st.region
+    history, family, region, age, adopt, flags, income = (
+        a.met_ever, a.family, st.region, st.age, st.adopt, a.flags, a.income)
+    screen_key, cuts, attempts, kid_attempts = d.screen_key, d.cuts, cat.attempts, cat.family
+    internet, payment = a.adoption[0], a.adoption[1]
+    unscreened = kid_attempts & d.unscreened
     for c in children:
         f = np.int64(family[parent[c]]) & ~FAMILY_SANCTIONED
-        tried = child_tries(c, day, st, a, cat, d)
+        lead = first_candidate(c, day, screen_key, cuts) if kid_attempts else cuts.shape[0]
+        tried = 0
+        if lead < cuts.shape[0] or unscreened:  # most children, most days: no candidate
+            tried = child_tries(c, day, lead, age[c], flags[c], income[c],
+                                np.int64(adopt[c] < internet), np.int64(adopt[c] < payment),
+                                attempts, kid_attempts, d)
         if f == 0 and tried == 0:
             continue
         acc_r = acc[region[c]]
@@ -549,8 +556,8 @@ class Consequences(Stage):
     NAME = "consequences"
     OWNS = ("met_ever", "family", "list_mask", "grade_steps")
     READS = ("region", "age", "flags", "income", "adopt", "parent", "acts", "status",
-             "court_day", "on_lists", "on_lists_true", "connected", "list_delay", "score", "true_score", "wrong_cause",
-             "scored", "cuts", "cut_grade", "grade_names", "adoption")
+             "court_day", "on_lists", "on_lists_true", "connected", "list_delay", "score",
+             "true_score", "wrong_cause", "scored", "cuts", "cut_grade", "grade_names", "adoption")
     STEPS = ("step", "family_step")
 
     view: View

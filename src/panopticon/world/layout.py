@@ -21,7 +21,7 @@ from ..language.catalog import MAX_ACTS, MAX_FALSE_CHANNELS, POSTING, false_chan
 from ..language.scenario import Group, Scenario
 from .codes import FALSE_SHIFT, RECORD_KINDS_EXTRA, bit_positions
 from .population import AGE_BANDS, CHILD, MANAGER, URBAN
-from .rng import bits53, exponential, stream_key, threshold
+from .rng import EXP_QUANTILES, bits53, exponential, stream_key, threshold
 
 GROUPS: tuple[str, ...] = Group.__args__  # type: ignore[attr-defined]
 # Which fixed trait scales an act's rate (its propensity), and the streams they are drawn on
@@ -178,33 +178,104 @@ def trait(t, trait_keys, i, income, flags):
     return e * travel_factor(income, flags) if t == TRAVEL else e
 
 
-class Draws(NamedTuple):
-    """What an attempt's draw is made of, to draw it again where behaviour's is gone (a child's
-    attempt in the phase that meets a parent's standing, the cohort's story)."""
+TOP_DECILE = 9  # the highest income decile: the bounds hold for any population
+# A kind whose bound exceeds this is drawn on its own stream for every citizen every day (posting
+# always); the others share one screening draw (``first_candidate``), as few candidates are.
+COMMON_BOUND = 1.0 / 16.0
+UNSCREENED = 1 << 30  # the rank of a kind drawn on its own: after every screened position
 
-    rates: np.ndarray  # per act kind, today's rate
+
+class Draws(NamedTuple):
+    """What an act's draw is made of: behaviour draws every act with it, and draws an attempt
+    again where behaviour's is gone (a child's attempt in the phase that meets a parent's
+    standing)."""
+
+    rates: np.ndarray  # per act kind, today's rate (posting's: its [speech] rate)
     trait_of: np.ndarray  # per act kind, the index of its propensity
     keys: np.ndarray  # per act kind, its stream (act.<kind>)
     trait_keys: np.ndarray
     who: Eligibility
+    bounds: np.ndarray  # per act kind, a draw threshold no citizen's exact one exceeds
+    rank: np.ndarray  # per act kind, its position in the screen, or UNSCREENED
+    cuts: np.ndarray  # per screen position m, the threshold of "a candidate among 0..m"
+    screen_key: np.uint64  # the screen's stream (act.screen)
+    unscreened: int  # the act bits of the kinds drawn on their own streams (posting's first)
+
+
+def act_bounds(rates: np.ndarray, trait_of: np.ndarray) -> np.ndarray:
+    """Per kind, a draw threshold that no citizen's exact one exceeds (its rate times the
+    largest value of its propensity): exact for kinds without a propensity."""
+    top = float(EXP_QUANTILES.max())
+    travel = max(travel_factor(TOP_DECILE, f) for f in (0, URBAN))
+    largest = [top * travel if t == TRAVEL else 1.0 if t == NONE else top
+               for t in range(len(PROPENSITIES))]
+    return np.array([threshold(rate * largest[t]) for rate, t in zip(rates, trait_of)], np.int64)
+
+
+def screen(bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ranks and cuts of the screen: the kinds after posting whose bound is at most
+    COMMON_BOUND, the smallest bound first (so that few kinds follow the first candidate, and
+    few draws are made after it). Cut m is the threshold of the chance that one of the
+    screen's kinds 0..m is a candidate, 1 - prod(1 - bound_j), so that a single draw below it
+    says that one is, and which is the first."""
+    probs = bounds / float(1 << 53)
+    kinds = sorted((k for k in range(1, len(bounds)) if probs[k] <= COMMON_BOUND),
+                   key=lambda k: (bounds[k], k))
+    rank = np.full(len(bounds), UNSCREENED, np.int64)
+    rank[kinds] = np.arange(len(kinds))
+    none_yet = np.cumprod(1.0 - probs[kinds])
+    return rank, np.array([threshold(1.0 - q) for q in none_yet], np.int64)
 
 
 def draws(sc: Scenario, seed: int) -> Draws:
-    """The draws of the scenario's acts (posting's rate 0: it is no attempt)."""
+    """The draws of the scenario's acts, posting's with its [speech] rate."""
     layout = Layout.of(sc)
-    return Draws(
-        np.array([0.0, *(sc.acts[k].rate for k in layout.kinds[1:])]),
-        np.array([NONE, *(PROPENSITIES.index(sc.acts[k].propensity) for k in layout.kinds[1:])],
-                 np.int64),
-        np.array([stream_key(seed, f"act.{k}") for k in layout.kinds], np.uint64),
-        np.array([stream_key(seed, s) for s in TRAIT_STREAMS], np.uint64),
-        eligibility(sc, layout))
+    rates = np.array([sc.speech.rate if sc.speech is not None else 0.0,
+                      *(sc.acts[k].rate for k in layout.kinds[1:])])
+    trait_of = np.array(
+        [NONE, *(PROPENSITIES.index(sc.acts[k].propensity) for k in layout.kinds[1:])], np.int64)
+    bounds = act_bounds(rates, trait_of)
+    rank, cuts = screen(bounds)
+    return Draws(rates, trait_of,
+                 np.array([stream_key(seed, f"act.{k}") for k in layout.kinds], np.uint64),
+                 np.array([stream_key(seed, s) for s in TRAIT_STREAMS], np.uint64),
+                 eligibility(sc, layout), bounds, rank, cuts, stream_key(seed, "act.screen"),
+                 int(sum(1 << int(k) for k in np.flatnonzero(rank == UNSCREENED))))
 
 
 @njit(cache=True, nogil=True, inline="always")
-def drawn(i, day, k, age, flags, income, online, paying, d):
-    """Whether citizen i did act kind ``k`` today, as behaviour drew it (an attempt: no fear)."""
-    if not eligible(age, flags, income, online, paying, d.who) >> k & 1:
+def first_candidate(i, day, screen_key, cuts):
+    """The screen position of citizen i's first screened candidate today (``Draws.cuts``), the
+    screen's length when there is none: one draw stands for a draw per screened kind."""
+    u = bits53(screen_key, i, day)
+    m = 0
+    for c in range(cuts.shape[0]):
+        m += np.int64(u >= cuts[c])
+    return m
+
+
+@njit(cache=True, nogil=True, inline="always")
+def act_done(u, p, rank, lead, bound):
+    """Whether an act of exact chance ``p`` today is done, ``u`` its kind's draw, ``lead`` the
+    citizen's :func:`first_candidate`.
+
+    A screened kind before the first candidate is not one; the first is one, and is done with
+    chance p / bound on its own draw; a kind after it (and an unscreened kind) is a candidate
+    and done as its own draw says, u < bound and u < p (p <= bound). So every kind is done with
+    chance p, independently of the others, and the same for every citizen it draws for.
+    """
+    if rank < lead:
+        return False
+    if rank == lead:
+        return u < threshold(p * 9007199254740992.0 / bound)
+    return u < threshold(p)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def drawn(i, day, k, lead, age, flags, income, online, paying, d):
+    """Whether citizen i did act kind ``k`` today, as behaviour drew it (an attempt: no fear);
+    ``lead`` is the citizen's :func:`first_candidate`."""
+    if d.rank[k] < lead or not eligible(age, flags, income, online, paying, d.who) >> k & 1:
         return False
     p = d.rates[k] * trait(d.trait_of[k], d.trait_keys, i, income, flags)
-    return bits53(d.keys[k], i, day) < threshold(p)
+    return act_done(bits53(d.keys[k], i, day), p, d.rank[k], lead, d.bounds[k])

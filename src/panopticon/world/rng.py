@@ -41,7 +41,7 @@ STREAMS: dict[str, int] = {
             "sense.plane_ticket", "sense.train_ticket", "sense.onboard_misconduct",
             "registry.judgment", "registry.exit_ban", "registry.connect",
             "tie.weight", "tie.local", "tie.club", "tie.club_perm", "tie.work", "tie.follow",
-            "tie.pick", "tie.account", "act.post_type", "cohort.pick",
+            "tie.pick", "tie.account", "act.post_type", "cohort.pick", "act.screen",
         ]
     )
 }
