@@ -351,7 +351,7 @@ class Cohort:
                        for p in np.flatnonzero(blocked)], wrong)
             granted = np.where(meets & ~blocked, (now["rewards"] & cat.grants[k])
                                | (kid_rewards & cat.kid_grants[k]), 0)
-            for r, reward in enumerate(rewards):
+            for r, reward in enumerate(rewards if granted.any() else ()):
                 self.emit(day, (granted >> r & 1) != 0, "reward",
                           f"{what} favoured: {words(reward.name)}")
 

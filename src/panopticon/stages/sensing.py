@@ -219,15 +219,15 @@ def params(sc: Scenario, seed: int) -> SensingParams:
         k_flag=stream_key(seed, "sense.content_false"))
 
 
-def false_chances(sc: Scenario, p: SensingParams, hit: np.ndarray, coverage: np.ndarray
-                  ) -> np.ndarray:
-    """Per channel that makes false records, the chance of one per citizen today by [region,
-    town]: a share ``false_share`` of its records, spread over the citizens it covers (the
-    camera coverage of a camera channel) at its hit rate today (``hit``) times the rates of the
-    acts it observes."""
-    layout, channels = Layout.of(sc), list(sc.channels)
-    out = np.zeros((len(layout.false_channels), *coverage.shape))
-    for f, name in enumerate(layout.false_channels):
+def false_chances(sc: Scenario, p: SensingParams, hit: np.ndarray, coverage: np.ndarray,
+                  false_channels: tuple[str, ...]) -> np.ndarray:
+    """Per channel that makes false records (``Layout.false_channels``, taken once: it walks
+    every channel's schedules), the chance of one per citizen today by [region, town]: a share
+    ``false_share`` of its records, spread over the citizens it covers (the camera coverage of a
+    camera channel) at its hit rate today (``hit``) times the rates of the acts it observes."""
+    channels = list(sc.channels)
+    out = np.zeros((len(false_channels), *coverage.shape))
+    for f, name in enumerate(false_channels):
         c, channel = channels.index(name), sc.channels[name]
         rate = sum(a.rate for a in sc.acts.values() if a.channel == name)
         odds = channel.false_share / max(1.0 - channel.false_share, 1e-12)
@@ -253,6 +253,7 @@ class Sensing(Stage):
     day: int = 0
     coverage: np.ndarray | None = None
     false_p: np.ndarray | None = None
+    false_channels: tuple[str, ...] = ()
 
     @classmethod
     def counters(cls, sc: Scenario) -> tuple[str, ...]:
@@ -270,6 +271,7 @@ class Sensing(Stage):
 
     def tune(self, sc: Scenario) -> None:
         self.sc, self.p = sc, params(sc, self.seed)
+        self.false_channels = Layout.of(sc).false_channels
         self.density = camera_density(sc, self.view.regions)
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
@@ -284,7 +286,7 @@ class Sensing(Stage):
         self.coverage = 1.0 - np.exp(-s.cameras.view_factor * per_person * self.density)
         in_force = np.array([c.in_force(date) for c in sc.channels.values()], bool)
         self.hit = np.where(in_force, self.p.hit, 0.0)
-        self.false_p = false_chances(sc, self.p, self.hit, self.coverage)
+        self.false_p = false_chances(sc, self.p, self.hit, self.coverage, self.false_channels)
         self.view.publish("coverage", self.coverage)
         self.view.publish("cameras", np.float64(cameras))
 
