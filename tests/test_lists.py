@@ -194,6 +194,18 @@ def test_false_records_list_by_the_published_evidence_only():
     assert roll.on("quick", 0) and not roll.on("quick", 0, true=True)
     assert roll.on("quick", 1) and roll.on("quick", 1, true=True)
     assert counts["quick_stock"] == 2 and counts["quick_wrongful_stock"] == 1
+    assert counts["quick_entries"] == 2 and counts["quick_wrongful_entries"] == 1
+    assert roll.next_day({0: 1 << FALSE_SHIFT})["quick_wrongful_entries"] == 0  # a renewal
+
+
+def test_an_entry_the_true_evidence_makes_too_is_not_wrongful_whenever_it_comes():
+    roll = Roll(one_record_list(entry=[{"record": "jaywalking"}], exit=[{"after_days": 5}]))
+    assert roll.next_day({0: roll.bit("jaywalking")})["quick_wrongful_entries"] == 0
+    roll = Roll(one_record_list(entry=[{"record": "jaywalking"}], exit=[{"after_days": 5}]))
+    roll.next_day({0: 1 << FALSE_SHIFT})  # in on a false record, then on a true one as well
+    counts = roll.next_day({0: roll.bit("jaywalking")})
+    assert counts["quick_entries"] == 0 and counts["quick_wrongful_entries"] == 0
+    assert roll.on("quick", 0, true=True) and counts["quick_wrongful_stock"] == 0
 
 
 def test_a_low_true_score_keeps_the_true_evidence_on_a_red_list_too():
@@ -224,6 +236,7 @@ def test_entries_less_exits_are_the_change_of_stock(days):
             members = {j for j in range(N) if roll.on(name, j)}
             assert stock[name] == len(members)
             assert counts[f"{name}_people"] == len(members - people[name])
+            assert 0 <= counts[f"{name}_wrongful_entries"] <= counts[f"{name}_entries"]
             people[name] |= members
 
 

@@ -169,7 +169,7 @@ def test_a_list_figure_that_two_counters_make_today_is_their_sum():
                    "listing_expired": np.array([3.0, 0.0]), "listed_stock": np.array([5.0, 4.0])})
     court = {r.name: r for r in scheme({}, ts)}["court"]
     assert court.figures == {"entries": None, "people": None, "stock": 4.0, "exits": 6.0,
-                             "wrongful_stock": None}
+                             "wrongful_stock": None, "wrongful_entries": None}
 
 
 def test_an_attempt_blocked_by_two_sanctions_says_its_figures_are_shared(run):

@@ -115,6 +115,8 @@ def test_the_funnel_follows_the_citys_acts_and_blacklist(city_run):
     out, data = city_run
     steps = {s.name: s for s in report.funnel(report.load_run(out))}
     assert steps["Listed"].total == data["parking_blacklist_entries"].sum() > 0  # no court here
+    # the wardens' false fines put some on the blacklist whom their true record would not
+    assert steps["Listed"].wrongful == data["parking_blacklist_wrongful_entries"].sum() > 0
     assert "unpaid parking" in steps["Acts"].note and "late bills" not in steps["Acts"].note
     assert "parking blacklist" in steps["Listed"].note
     assert "parking_wardens" in steps["Observed"].note

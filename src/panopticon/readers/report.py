@@ -241,10 +241,12 @@ def funnel(run: Run) -> list[Step]:
              "observations that the scenario's rules turn into lost points"),
         Step("Listed", "new list entries", run.total("new_listings") + run.total("exit_bans_new")
              + run.total("misconduct_listed") + sum(run.total(f"{n}_entries") for n in black),
-             None, "court defaulter list, tax exit bans, misconduct travel list"
-             + "".join(f", {words(n)}" for n in black) + "; a court listing follows a real"
-             " default, a listing kept after payment and a list entry on false records count as"
-             " wrongful below, where they block"),
+             sum(run.total(f"{n}_wrongful_entries") for n in black) if black else None,
+             "court defaulter list, tax exit bans, misconduct travel list"
+             + "".join(f", {words(n)}" for n in black)
+             + ("; wrongful: entries to the scheme's blacklists that the true evidence does not"
+                " make" if black else "") + "; a court listing follows a real default, and one"
+             " kept after payment counts as wrongful below, where it blocks"),
         Step("Sanctioned", "attempts blocked", blocked,
              sum(run.total(w) for w in refused.values()),
              "attempts refused: " + (", ".join(map(words, attempts(run.scenario))) or "none")),
@@ -583,10 +585,12 @@ def scheme_html(run: Run) -> str:
 
     lists = table_html(
         ["list", "kind", "enters on", "leaves on", "puts in force", "entries",
-         "people ever entered", "on it, last day", "exits", "on it wrongly, last day", "note"],
+         "entries made wrongly", "people ever entered", "on it, last day", "exits",
+         "on it wrongly, last day", "note"],
         [[r.name, r.kind, r.on, r.does, r.bears,
-          *(count(r, k) for k in ("entries", "people", "stock", "exits", "wrongful_stock")),
-          r.note] for r in of("lists")], numeric={5, 6, 7, 8, 9})
+          *(count(r, k) for k in ("entries", "wrongful_entries", "people", "stock", "exits",
+                                  "wrongful_stock")),
+          r.note] for r in of("lists")], numeric={5, 6, 7, 8, 9, 10})
     sanctions = table_html(
         ["sanction", "in force for", "from", "to", "blocks", "borne by", "attempts", "blocked",
          "blocked wrongfully", "wrongful share", "people blocked at least once",
@@ -636,8 +640,8 @@ CAPTIONS = {
         "How acts become sanctions, and how errors creep in on the way. Each step counts "
         "something different (see the table), so the bars show sizes rather than a strict "
         "funnel. The scale is logarithmic: each gridline is ten times the one before. Red is "
-        "the wrongful part: an act pinned on the wrong person, a lawful post flagged, or a "
-        "sanction that the person's true record would not bring."),
+        "the wrongful part: an act pinned on the wrong person, a lawful post flagged, a "
+        "list entry or a sanction that the person's true record would not bring."),
     "scheme": (
         "Every list, sanction and reward of the run's scenario, by the scenario's names, with "
         "what puts it in force, its dates and who bears it. Lists: entries over the run (a "

@@ -4,12 +4,14 @@ A scenario declares its own acts, sanctions and rewards by any name, and the run
 named from that catalog (docs/design/catalog.md): ``<attempt>_attempts``, ``<attempt>_blocked``,
 ``<attempt>_blocked_wrongful``, ``<attempt>_blocked_people``, ``<sanction>_stock``,
 ``<reward>_granted``, and a list's ``<list>_entries``, ``<list>_people``, ``<list>_stock``,
-``<list>_exits``, ``<list>_wrongful_stock`` (the scheme's own lists, ``[lists.NAME]``). Figures
-are looked up by those names first; ``LISTS_TODAY`` maps the process lists' names (court, tax,
-travel_misconduct) to the columns this version writes, ``OLD_COLUMNS`` the others to the
-columns of runs made before the catalog, so that run folders of either kind read the same. The kinds of those older runs say what they block and who bears them in
-``BUILT_IN``, as the catalog's items say themselves. An item known to neither is still shown,
-with its triggers and dates, and no figures.
+``<list>_exits``, ``<list>_wrongful_stock``, ``<list>_wrongful_entries`` (the scheme's own
+lists, ``[lists.NAME]``). Figures are looked up by those names first; ``LISTS_TODAY`` maps the
+process lists' names (court, tax, travel_misconduct) to the columns this version writes,
+``OLD_COLUMNS`` the others to the columns of runs made before the catalog, so that run folders
+of either kind read the same. The kinds of those older runs say what they block and who bears
+them in ``BUILT_IN``, as the catalog's items say themselves. An item known to neither is still
+shown, with its triggers and dates, and no figures (a figure a run lacks, such as the wrongful
+entries of runs made before they were counted, is shown as "-").
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ OLD_COLUMNS: dict[str, str] = {
 }
 # each table's figures: catalog suffix, and whether it is summed over the run or read last day
 LIST_FIGURES = (("entries", "run"), ("people", "run"), ("stock", "last"), ("exits", "run"),
-                ("wrongful_stock", "last"))
+                ("wrongful_stock", "last"), ("wrongful_entries", "run"))
 ATTEMPT_FIGURES = (("attempts", "run"), ("blocked", "run"), ("blocked_wrongful", "run"),
                    ("blocked_people", "run"))
 NO_COUNTER = "no counter in this run"

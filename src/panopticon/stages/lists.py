@@ -30,8 +30,9 @@ from ..world.layout import record_bits
 from ..world.state import Stage, View
 from ..world.today import Today
 
-FIGURES = ("entries", "exits", "stock", "people", "wrongful_stock")
-ENTRIES, EXITS, STOCK, PEOPLE, WRONGFUL = range(len(FIGURES))
+FIGURES = ("entries", "exits", "stock", "people", "wrongful_stock", "wrongful_entries")
+ENTRIES, EXITS, STOCK, PEOPLE, WRONGFUL, WRONGFUL_ENTRIES = range(len(FIGURES))
+N_FIGURES = len(FIGURES)
 # the kinds of rules, as the kernels tell them
 RECORD, GRADES, SCORE_BELOW, SCORE_ABOVE, AFTER_DAYS, LEFT_GRADES = range(6)
 NO_DAY = -32768  # a day kept before any: further back than any window (int16)
@@ -40,7 +41,8 @@ TRACKS = 2  # the published evidence, then the true evidence
 
 def counters(sc: Scenario) -> tuple[str, ...]:
     """Per list of the scenario: entries and exits (events), stock and the wrongful stock
-    (members today), people (ever members), by the published evidence."""
+    (members today), people (ever members), by the published evidence; wrongful entries
+    (entries that the true evidence does not make the same day)."""
     return tuple(f"{name}_{f}" for name in sc.lists for f in FIGURES)
 
 
@@ -211,30 +213,32 @@ def left(l, t, day, since, rec, s, scored, grade, rules):
 
 @njit(cache=True, nogil=True, inline="always")
 def track(t, j, day, word, rec, s, scored, grade, a, p, acc_r):
-    """One citizen's lists by one evidence (t: 0 published, 1 true): the new word; entries and
-    exits counted for the published evidence."""
+    """One citizen's lists by one evidence (t: 0 published, 1 true): the new word, and the
+    lists entered today; entries and exits counted for the published evidence."""
+    new = 0
     for l in range(p.min_days.shape[0]):
         on = word >> l & 1
         if entered(t, l, j, day, rec, s, scored, grade, p.entry, a.days):
             a.since[t, l, j] = day
             if not on:
                 word |= 1 << l
+                new |= 1 << l
                 if t == 0:
-                    acc_r[5 * l + ENTRIES] += 1
+                    acc_r[N_FIGURES * l + ENTRIES] += 1
         elif on:
             since = np.int64(a.since[t, l, j])
             if day - since >= p.min_days[l] and left(l, t, day, since, rec, s, scored, grade,
                                                      p.exit):
                 word &= ~(1 << l)
                 if t == 0:
-                    acc_r[5 * l + EXITS] += 1
-    return word
+                    acc_r[N_FIGURES * l + EXITS] += 1
+    return word, new
 
 
 @njit(cache=True, nogil=True)
 def lists_kernel(day, a, p, acc):
-    """Bring one chunk's lists up to date by both evidences; count entries, exits, stocks,
-    people ever on each list and the members on it wrongly."""
+    """Bring one chunk's lists up to date by both evidences; count entries (and those made
+    wrongly), exits, stocks, people ever on each list and the members on it wrongly."""
     lo_score = p.lo_score
     n_lists = p.min_days.shape[0]
     for j in range(a.on.shape[0]):
@@ -244,18 +248,20 @@ def lists_kernel(day, a, p, acc):
         grade = np.int64(1) << np.int64(a.grade_of[s - lo_score])
         true_grade = np.int64(1) << np.int64(a.grade_of[ts - lo_score])
         acc_r = acc[a.region[j]]
-        on = track(0, j, day, np.int64(a.on[j]), rec, s, scored, grade, a, p, acc_r)
-        on_true = track(1, j, day, np.int64(a.on_true[j]), rec, ts, scored, true_grade, a, p,
-                        acc_r)
+        on, new = track(0, j, day, np.int64(a.on[j]), rec, s, scored, grade, a, p, acc_r)
+        on_true, _ = track(1, j, day, np.int64(a.on_true[j]), rec, ts, scored, true_grade, a, p,
+                           acc_r)
         a.on[j], a.on_true[j] = on, on_true
         if on == 0:
             continue
+        wrong_new = new & ~on_true
         fresh = on & ~np.int64(a.ever[j])
         a.ever[j] |= on
         for l in range(n_lists):
-            acc_r[5 * l + STOCK] += on >> l & 1
-            acc_r[5 * l + PEOPLE] += fresh >> l & 1
-            acc_r[5 * l + WRONGFUL] += (on & ~on_true) >> l & 1
+            acc_r[N_FIGURES * l + STOCK] += on >> l & 1
+            acc_r[N_FIGURES * l + PEOPLE] += fresh >> l & 1
+            acc_r[N_FIGURES * l + WRONGFUL] += (on & ~on_true) >> l & 1
+            acc_r[N_FIGURES * l + WRONGFUL_ENTRIES] += wrong_new >> l & 1
 
 
 def nothing(n: int) -> np.ndarray:
