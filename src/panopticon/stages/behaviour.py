@@ -198,8 +198,11 @@ def resolve(i, day, bits, s, income, flags, r8, lead, rates, trait_of, act_keys,
     for k in range(rates.shape[0]):
         if not (bits >> k & 1 and (trait_of[k] != NONE or rank[k] != UNSCREENED)):
             continue
-        u = 0 if rank[k] < lead else bits53(act_keys[k], i, day)
-        if rank[k] < lead or rank[k] > lead and u >= bounds[k]:  # no candidate
+        if rank[k] < lead:  # screened before the first candidate: no candidate
+            bits &= ~(1 << k)
+            continue
+        u = bits53(act_keys[k], i, day)
+        if rank[k] > lead and u >= bounds[k]:  # no candidate: no propensity to draw
             bits &= ~(1 << k)
             continue
         m = deter[r8] if deterred[k] else 1.0
