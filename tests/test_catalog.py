@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -244,3 +245,63 @@ def test_a_published_series_of_a_sanction_the_scheme_lacks_is_none_and_not_fitte
     with pytest.raises(CalibrationError, match=r"names \['management_role_bans'\], which this"
                                                " scheme does not count"):
         fitted_targets(load(path), load_targets(), "fit.toml")
+
+
+# measures in force by score, with no grade (sanctions' score_below, rewards' score_above)
+
+BY_SCORE = {  # china-2018's measures of grades, by the scores of those grades instead
+    "sanctions.credit_denied.grades": [], "sanctions.credit_denied.score_below": 850,
+    "sanctions.school_ban.grades": [], "sanctions.school_ban.score_below": 850,
+    "sanctions.internet_throttle.grades": [], "sanctions.internet_throttle.score_below": 600,
+    "rewards.transport_discount.grades": [], "rewards.transport_discount.score_above": 1029,
+    "rewards.easy_credit.grades": [], "rewards.easy_credit.score_above": 1049,
+}
+
+
+def test_measures_by_the_scores_of_grades_meet_everyone_as_the_grades_do():
+    """A threshold at a grade's edge is that grade's measure: every counter of the run (the
+    person's and the children's blocks, a standing's stock, grants) is the same, day by day."""
+    sc = load("china-2018").with_changes(**{  # scores spread wide, credit sought often
+        "population.size": 3000, "start": dt.date(2018, 1, 1), "end": dt.date(2018, 6, 30),
+        "scoring.base": 860, "scoring.points.late_bill": -200, "scoring.points.good_deed": 200,
+        "acts.credit_application.rate": 0.01})
+    by_grade, by_score = Simulation(sc).run(), Simulation(sc.with_changes(**BY_SCORE)).run()
+    assert by_score.counter_names == by_grade.counter_names
+    for name in ("credit_application_blocked", "school_ban_stock", "internet_throttle_stock",
+                 "transport_discount_granted", "easy_credit_granted"):
+        assert by_grade.counter(name).sum() > 0, name
+    np.testing.assert_array_equal(by_score.counts, by_grade.counts)
+
+
+@given(edges=st.lists(st.integers(1, 99), max_size=7, unique=True),
+       below=st.lists(st.integers(1, 100), max_size=4),
+       above=st.lists(st.integers(0, 99), max_size=4), cuts_of=st.sampled_from(["graded", "all"]))
+def test_the_measures_of_a_score_are_its_grades_and_thresholds(edges, below, above, cuts_of):
+    """score_steps and score_mask give each score from 0 to 100 exactly the measures of its
+    grade and of the thresholds it is beyond."""
+    from panopticon.stages.consequences import (
+        REWARDS_SHIFT, InForce, score_mask, score_steps)
+    grade_of = len(edges) - np.searchsorted(sorted(edges), np.arange(101), side="right")
+    n = int(grade_of.max()) + 1
+    grades = np.array([(1 << g) if cuts_of == "graded" else 0 for g in range(n)], np.int64)
+    rewards = np.array([1 << g for g in range(n)], np.int64)
+    rules = [(t, 1 << 8 + i, 0) for i, t in enumerate(below)]
+    rules += [(t + 1, 0, 1 << REWARDS_SHIFT + 8 + i) for i, t in enumerate(above)]
+    masks = InForce(np.zeros(3, np.int64), grades, rewards,
+                    np.array(rules, np.int64).reshape(-1, 3))
+    cuts, steps = score_steps(grade_of, 0, masks)
+    for score in range(101):
+        g = grade_of[score]
+        expected = grades[g] | rewards[g] << REWARDS_SHIFT
+        for i, t in enumerate(below):
+            expected |= (1 << 8 + i) * (score < t)
+        for i, t in enumerate(above):
+            expected |= (1 << REWARDS_SHIFT + 8 + i) * (score > t)
+        assert score_mask.py_func(score, cuts, steps) == expected, score
+
+
+def test_a_score_threshold_shows_in_the_report_as_what_puts_it_in_force():
+    sc = load("china-2018").with_changes(**BY_SCORE)
+    rows = {r.name: r for r in scheme(sc.model_dump(mode="json"), pa.table({}))}
+    assert "score below 850" in rows["credit_denied"].on
+    assert "score above 1049" in rows["easy_credit"].on

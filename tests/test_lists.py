@@ -243,8 +243,8 @@ def test_entries_less_exits_are_the_change_of_stock(days):
 def test_lists_put_their_measures_in_force_by_colour():
     sc = load(SCHEME)
     names = [g.name for g in sc.scoring.grades]
-    before, _, _ = active_masks(sc, names, dt.date(2018, 2, 28))
-    after, _, _ = active_masks(sc, names, dt.date(2018, 3, 1))
+    before = active_masks(sc, names, dt.date(2018, 2, 28)).lists
+    after = active_masks(sc, names, dt.date(2018, 3, 1)).lists
     black, red = 3 + list(sc.lists).index(BLACK), 3 + list(sc.lists).index(RED)
     sanction = 1 << [s.name for s in sc.sanctions].index("no_credit_for_red_lights")
     reward = 1 << REWARDS_SHIFT + [r.name for r in sc.rewards].index("honour_trains")

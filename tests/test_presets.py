@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from panopticon.language import scenario
 from panopticon.cli import app
-from panopticon.stages.consequences import active_masks, grade_steps, standing
+from panopticon.stages.consequences import active_masks, score_steps, standing
 from panopticon.runner.rundata import RunData
 from panopticon.world.codes import scored_mask
 from panopticon.world.population import CHILD, build, load_regions
@@ -103,7 +103,7 @@ def test_eu_baseline_bans_travel_only_for_misconduct_on_board(name, misconduct, 
 
 def test_eu_baseline_masks_name_only_own_domain_lists():
     sc = scenario.load("eu-baseline")
-    lists, grades, rewards = active_masks(sc, ["A"] * len(sc.scoring.grades), END)
+    lists, grades, rewards, _ = active_masks(sc, ["A"] * len(sc.scoring.grades), END)
     assert not grades.any() and not rewards.any()
     court, tax, misconduct = lists
     assert court == bit(sc, "credit_denied") and tax == 0
@@ -130,13 +130,13 @@ def test_sesame_scores_payment_users_only_and_never_sanctions_the_rest():
 def test_an_unscored_citizen_meets_no_grade_sanction_or_reward():
     sc = scenario.load("sesame")
     state = Simulation(tiny("sesame", **{"population.size": 50})).state
-    _, grades, rewards = active_masks(sc, state.read("grade_names").tolist(), END)
-    steps = grade_steps(grades, rewards, state.read("cut_grade"))
+    masks = active_masks(sc, state.read("grade_names").tolist(), END)
+    cuts, steps = score_steps(state.read("grade_of"), sc.scoring.min, masks)
     lists = np.zeros(3, np.int64)
     for scored in (True, False):
         for score in (400, 800):
             sanc, _, rew = standing.py_func(0, 0, 0, 0, score, score, scored, 0, 0, lists,
-                                                     state.read("cuts"), steps)
+                                                     cuts, steps)
             assert (sanc == bit(sc, "credit_denied")) == (scored and score == 400)
             assert (rew != 0) == (scored and score == 800)
 

@@ -1360,20 +1360,20 @@ def test_sanctions_start_on_their_start_date():
     before = active_masks(sc, names, dt.date(2017, 12, 31))
     after = active_masks(sc, names, dt.date(2018, 1, 1))
     court, c_grade, d_grade = 0, names.index("C"), names.index("D")
-    for lists, grades, _ in (before, after):
-        assert lists[court] & PLANE and lists[court] & TRAIN  # no start date: always on
-        assert grades[d_grade] & PLANE
-    assert not before[0][court] & SCHOOL and after[0][court] & SCHOOL
-    assert not before[1][c_grade] & SCHOOL and after[1][c_grade] & SCHOOL
-    assert not before[1][d_grade] & JOB and after[1][d_grade] & JOB
-    assert before[1][c_grade] & CREDIT
+    for masks in (before, after):
+        assert masks.lists[court] & PLANE and masks.lists[court] & TRAIN  # no start: always on
+        assert masks.grades[d_grade] & PLANE
+    assert not before.lists[court] & SCHOOL and after.lists[court] & SCHOOL
+    assert not before.grades[c_grade] & SCHOOL and after.grades[c_grade] & SCHOOL
+    assert not before.grades[d_grade] & JOB and after.grades[d_grade] & JOB
+    assert before.grades[c_grade] & CREDIT
 
 
 def test_rewards_start_on_their_start_date():
     sc = preset()
     _, names = grade_table(sc)
-    _, _, before = active_masks(sc, names, dt.date(2017, 12, 31))
-    _, _, after = active_masks(sc, names, dt.date(2018, 1, 1))
+    before = active_masks(sc, names, dt.date(2017, 12, 31)).rewards
+    after = active_masks(sc, names, dt.date(2018, 1, 1)).rewards
     assert not before.any()
     assert after[names.index("AAA")] & REWARD_BIT["transport_discount"]
     assert not after[names.index("A")]
@@ -1382,7 +1382,7 @@ def test_rewards_start_on_their_start_date():
 def test_masks_name_only_the_lists_and_grades_a_sanction_names():
     sc = preset()
     _, names = grade_table(sc)
-    lists, grades, _ = active_masks(sc, names, DATE)
+    lists, grades, _, _ = active_masks(sc, names, DATE)
     assert lists[codes.LISTS.index("tax")] == SANCTION_BIT["exit_ban"]
     assert lists[codes.LISTS.index("travel_misconduct")] == PLANE | TRAIN
     assert grades[names.index("A")] == 0

@@ -39,6 +39,7 @@ MAX_MEASURES = 31  # sanctions and rewards together: a bit each of a 64-bit word
 MAX_LISTS = 16  # a citizen's lists are a bit each of a 16-bit word
 MAX_COUNT = 4  # records a list's entry rule counts (kept as the days of the last ones)
 MAX_KEPT = 63  # what a citizen has met, a bit each of one word (world.layout.history_names)
+MAX_SCORE_THRESHOLDS = 8  # distinct scores of sanctions' score_below and rewards' score_above
 # Under sanction_scope = "own_domain", the lists that may trigger a sanction that blocks each
 # attempt: a record of the attempt's own domain (the project's reading of EU law,
 # docs/presets/eu-baseline.md). An attempt not named here has no list of its own domain.
@@ -108,6 +109,7 @@ def _problems(sc: Scenario) -> Iterator[At]:
     yield from _measures(sc)
     yield from _lists(sc)
     yield from _list_users(sc)
+    yield from _score_thresholds(sc)
 
 
 def _acts(sc: Scenario) -> Iterator[At]:
@@ -261,6 +263,26 @@ def _list_users(sc: Scenario) -> Iterator[At]:
                                                               f"{kind} lists"))
 
 
+def _score_thresholds(sc: Scenario) -> Iterator[At]:
+    """Sanctions' ``score_below`` and rewards' ``score_above``: scores some citizen can be
+    beyond, and few enough distinct ones for the engine's table of where measures change."""
+    lo, hi = sc.scoring.min, sc.scoring.max
+    found = set()
+    for table, items, field in (("sanctions", sc.sanctions, "score_below"),
+                                ("rewards", sc.rewards, "score_above")):
+        for i, item in enumerate(items):
+            value = getattr(item, field)
+            if value is None:
+                continue
+            found.add(value + (field == "score_above"))
+            if not (lo < value <= hi if field == "score_below" else lo <= value < hi):
+                yield At((table, i, field), f"{field} = {value} can hit no one: scores run from"
+                                            f" scoring.min {lo} to scoring.max {hi}")
+    if len(found) > MAX_SCORE_THRESHOLDS:
+        yield At(("sanctions",), f"{len(found)} distinct scores in sanctions' score_below and"
+                                 f" rewards' score_above; at most {MAX_SCORE_THRESHOLDS}")
+
+
 def _kept_per_citizen(sc: Scenario) -> int:
     """The bits of what a citizen has met (world.layout.history_names)."""
     blocked = {a for s in sc.sanctions for a in s.blocks if a not in STANDINGS}
@@ -290,14 +312,15 @@ def _targets(sc: Scenario, loc: tuple, item, tries: list[str], standings: tuple
 
 def own_domain(sc: Scenario) -> None:
     """Under sanction_scope = "own_domain": each sanction only from lists of the domain of
-    everything it blocks, and never from a grade."""
+    everything it blocks, and never from a grade or a score."""
     for i, s in enumerate(sc.sanctions):
         allowed = set.intersection(*(set(OWN_DOMAIN_LISTS.get(b, ())) for b in s.blocks))
-        if s.grades or set(s.lists) - allowed:
+        score = [f"score_below {s.score_below}"] if s.score_below is not None else []
+        if s.grades or score or set(s.lists) - allowed:
             raise At(("sanctions", i), f"under sanction_scope 'own_domain' {s.name}, which"
                                        f" blocks {', '.join(s.blocks)}, may be triggered only by"
                                        f" the list(s) {sorted(allowed)}, not by"
-                                       f" {s.lists + s.grades}")
+                                       f" {s.lists + s.grades + score}")
 
 
 def warnings(sc: Scenario) -> list[str]:

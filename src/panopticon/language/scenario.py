@@ -716,8 +716,9 @@ LIST_NOTE = "court, tax, travel_misconduct, or a name of a black list of [lists]
 
 
 class Sanction(InForce):
-    """A sanction: in force for citizens on any list or in any grade it names (a grade counts
-    where the region is connected and the citizen scored), from its start to its end. It
+    """A sanction: in force for citizens on any list or in any grade it names, or whose score is
+    below its ``score_below`` (a grade or a score counts where the region is connected and the
+    citizen scored), from its start to its end. It
     refuses the attempts it blocks, or takes away a standing it blocks (a management role,
     internet use at full speed); it is borne by the person, or by their children (a parent's
     sanction, met by the child's attempt)."""
@@ -728,6 +729,8 @@ class Sanction(InForce):
     lists: Annotated[list[str], Note(LIST_NOTE), about(
         "Citizens on these lists (court, tax, travel_misconduct, or a black list of [lists])"
         " are sanctioned.")] = []
+    score_below: Annotated[Score | None, about(
+        "Scored citizens whose score is below this are sanctioned (no grade needed).")] = None
     blocks: Annotated[list[Blocked], about(
         "Attempt acts it refuses, or standings it takes away (management_role, internet).")]
     bears: Annotated[Bearer, about(
@@ -740,13 +743,15 @@ class Sanction(InForce):
 
     @model_validator(mode="after")
     def _targets(self) -> Sanction:
-        if not self.grades and not self.lists:
-            raise ValueError(f"sanction {self.name} names no grade and no list: it would hit no one")
+        if not self.grades and not self.lists and self.score_below is None:
+            raise ValueError(f"sanction {self.name} names no grade, no list and no score_below:"
+                             " it would hit no one")
         return self
 
 
 class Reward(InForce):
-    """A reward: for citizens in the grades it names, from its start to its end, the attempts
+    """A reward: for citizens on the red lists or in the grades it names, or whose score is
+    above its ``score_above``, from its start to its end, the attempts
     it grants are favoured (a ticket discounted, credit made easy), for the person or their
     children."""
 
@@ -755,6 +760,8 @@ class Reward(InForce):
         "Citizens in these grades (names of scoring.grades) are rewarded.")] = []
     lists: Annotated[list[str], Note("a name of a red list of [lists]"), about(
         "Citizens on these red lists of [lists] are rewarded.")] = []
+    score_above: Annotated[Score | None, about(
+        "Scored citizens whose score is above this are rewarded (no grade needed).")] = None
     grants: Annotated[list[Granted], about("Attempt acts it favours.")]
     bears: Annotated[Bearer, about(
         "Who is favoured: the person, or their children (a child's attempt favoured for a"
@@ -766,9 +773,9 @@ class Reward(InForce):
 
     @model_validator(mode="after")
     def _targets(self) -> Reward:
-        if not self.grades and not self.lists:
-            raise ValueError(f"reward {self.name} names no grade and no list: it would favour no"
-                             " one")
+        if not self.grades and not self.lists and self.score_above is None:
+            raise ValueError(f"reward {self.name} names no grade, no list and no score_above: it"
+                             " would favour no one")
         return self
 
 

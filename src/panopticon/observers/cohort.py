@@ -134,8 +134,8 @@ class Cohort:
     NAME = "cohort"
     READS = ("region", "age", "flags", "income", "parent", "adopt", "acts", "records",
              "status", "court_day", "on_lists", "on_lists_true", "connected", "list_delay",
-             "score", "true_score", "scored", "cuts", "grade_of", "grade_names", "ties_term",
-             "wrong_cause", "list_mask", "grade_steps", "family", "risk")
+             "score", "true_score", "scored", "grade_of", "grade_names", "ties_term",
+             "wrong_cause", "list_mask", "score_cuts", "score_steps", "family", "risk")
 
     view: View
     sc: Scenario
@@ -226,8 +226,8 @@ class Cohort:
         v, ids = self.view, self.ids
         sanc, true_sanc, rewards = standings(ids, day, Standing(
             v.region, v.age, v.adopt, v.status, v.court_day, v.on_lists, v.on_lists_true,
-            v.score, v.true_score, v.scored, v.connected, v.list_mask, v.cuts, v.grade_steps,
-            int(v.list_delay)))
+            v.score, v.true_score, v.scored, v.connected, v.list_mask, v.score_cuts,
+            v.score_steps, int(v.list_delay)))
         parent = v.parent[ids]
         family = np.where(parent >= 0, v.family[np.maximum(parent, 0)], 0).astype(np.int64)
         lo, grade_of = self.sc.scoring.min, v.grade_of

@@ -216,7 +216,8 @@ def triggers(item: dict) -> dict[str, list]:
     """What puts an item in force: the catalog's ``on`` table, or today's fields."""
     on = item.get("on", item)
     return {k: on[k] if isinstance(on[k], list) else [on[k]]
-            for k in ("lists", "grades", "score_below") if on.get(k) not in (None, [])}
+            for k in ("lists", "grades", "score_below", "score_above")
+            if on.get(k) not in (None, [])}
 
 
 def list_rows(scenario: dict, measures: list[tuple[str, dict]], ts: pa.Table) -> Iterator[Row]:

@@ -2,8 +2,9 @@
 
 A sanction is in force for a citizen on a list it names (the court list once shared with airlines
 and railways, and still while a paid listing awaits removal), or in a grade it names where the
-region's bureau is connected to the central database and the citizen is scored, from its start
-to its end; a reward likewise for a grade. An attempt (an act of the catalog of nature attempt: a
+region's bureau is connected to the central database and the citizen is scored, or whose score
+is below its threshold there, from its start to its end; a reward likewise for a red list, a grade
+or a score above its threshold. An attempt (an act of the catalog of nature attempt: a
 ticket, a trip abroad, an application) is refused where a sanction in force blocks it, else
 favoured where a reward in force grants it; each is counted by the attempt's name, a block as
 an event and once per person. A sanction that blocks a standing (a management role, internet
@@ -29,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from ..language.catalog import MAX_SCORE_THRESHOLDS
 from ..language.scenario import Scenario
 from ..world.codes import (
     CAUSE_FALSE_FLAG,
@@ -62,6 +64,8 @@ from ..world.today import Today
 COURT_LIST, TAX_LIST, MISCONDUCT_LIST = (LISTS.index(n) for n in LISTS)
 N_PROCESS_LISTS = len(LISTS)  # the scheme's own lists follow them in list_mask
 REWARDS_SHIFT = 32  # a grade's masks: sanction bits below, reward bits from here
+# scores where the measures in force change: the grades' cuts and the score thresholds
+N_SCORE_CUTS = N_CUTS + MAX_SCORE_THRESHOLDS
 SANCTIONS = (1 << REWARDS_SHIFT) - 1
 # people under a sanction, wrongful blocks by cause; then, by the catalog (counters(sc)), each
 # attempt's, each sanction's on a standing or borne by children, each reward's
@@ -168,8 +172,8 @@ class Standing(NamedTuple):
     scored: np.ndarray  # scoring's scored group today
     connected: np.ndarray  # registry's regions connected today
     list_mask: np.ndarray  # per list (process lists, then the scheme's) its measures today
-    cuts: np.ndarray  # scoring's grade cuts
-    steps: np.ndarray  # grade_steps, today
+    cuts: np.ndarray  # score_steps' cuts, today
+    steps: np.ndarray  # score_steps' masks, today
     list_delay: int  # registry's days before a listing is shared
 
 
@@ -232,12 +236,12 @@ def select(condition, a, b):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def grade_mask(score, cuts, steps):
-    """The grade masks of ``score`` (see grade_steps): the lowest grade's, changed at each cut
-    the score reaches; arithmetic, not branches or loads under a condition, which would stop
+def score_mask(score, cuts, steps):
+    """The measures of ``score`` (see score_steps): the lowest score's, changed at each cut the
+    score reaches; arithmetic, not branches or loads under a condition, which would stop
     vectorisation."""
     m = steps[0]
-    for k in range(N_CUTS):
+    for k in range(N_SCORE_CUTS):
         m ^= steps[k + 1] & -np.int64(score >= cuts[k])
     return m
 
@@ -255,11 +259,11 @@ def scheme_lists(on, list_mask):
 @njit(cache=True, nogil=True, inline="always")
 def process_standing(s, court_day, score, true_score, scored, day, list_delay, list_mask, cuts,
                      steps):
-    """(sanctions, sanctions of the citizen's true case, rewards) of the process lists and the
-    grades today; branch-free.
+    """(sanctions, sanctions of the citizen's true case, rewards) of the process lists, the
+    grades and the score thresholds today; branch-free.
 
     s: registry status. The true case has no stale listing and the true score. An unscored
-    citizen meets no grade's sanction or reward.
+    citizen meets no sanction or reward of a grade or a score.
     """
     court = list_mask[COURT_LIST]
     shared = ((s & LISTED) != 0) & (day - court_day >= list_delay)
@@ -268,8 +272,8 @@ def process_standing(s, court_day, score, true_score, scored, day, list_delay, l
                   | select((s & MISCONDUCT) != 0, list_mask[MISCONDUCT_LIST], 0))
     lists = true_lists | select((s & STALE) != 0, court, 0)
     keep = -np.int64(scored)
-    graded = grade_mask(score, cuts, steps) & keep
-    true_graded = grade_mask(true_score, cuts, steps) & keep
+    graded = score_mask(score, cuts, steps) & keep
+    true_graded = score_mask(true_score, cuts, steps) & keep
     return (lists | (graded & SANCTIONS), true_lists | (true_graded & SANCTIONS),
             graded >> REWARDS_SHIFT)
 
@@ -517,36 +521,61 @@ def family_kernel(day, children, parent, st, a, cat, d, acc):
             child_attempts(c, day, tried, f, st, a, cat, acc_r)
 
 
-def grade_steps(grades: np.ndarray, rewards: np.ndarray, cut_grade: np.ndarray) -> np.ndarray:
-    """Sanction bits (low) and reward bits (from REWARDS_SHIFT) of the lowest grade, then how
-    they change at each cut of :func:`panopticon.stages.scoring.grade_cuts`."""
-    masks = grades[cut_grade] | rewards[cut_grade] << REWARDS_SHIFT
-    return np.concatenate((masks[:1], masks[1:] ^ masks[:-1]))
+class InForce(NamedTuple):
+    """The measures in force on a date (a measure's bit: its place among the scenario's
+    sanctions or rewards)."""
+
+    lists: np.ndarray  # per list, the process lists then the scheme's: sanction bits (a red
+    #                    list's: reward bits from REWARDS_SHIFT)
+    grades: np.ndarray  # per grade, its sanction bits
+    rewards: np.ndarray  # per grade, its reward bits
+    thresholds: np.ndarray  # per score threshold: [cut, measures below it, measures from it]
 
 
-def active_masks(sc: Scenario, grade_names: list[str], date: dt.date
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The measures in force on ``date`` (a measure's bit: its place among the scenario's
-    sanctions or rewards): per list, the process lists then the scheme's, its sanction bits
-    (and a red list's reward bits from REWARDS_SHIFT); per grade its sanction bits, and its
-    reward bits."""
+def active_masks(sc: Scenario, grade_names: list[str], date: dt.date) -> InForce:
+    """The measures of ``sc`` in force on ``date``, by what puts them in force."""
     names = [*LISTS, *sc.lists]
     lists = np.zeros(len(names), np.int64)
     grades = np.zeros(len(grade_names), np.int64)
     rewards = np.zeros(len(grade_names), np.int64)
+    thresholds = []
     for bit, s in enumerate(sc.sanctions):
         if s.in_force(date):
             for name in s.lists:
                 lists[names.index(name)] |= 1 << bit
             for name in s.grades:
                 grades[grade_names.index(name)] |= 1 << bit
+            if s.score_below is not None:
+                thresholds.append((s.score_below, 1 << bit, 0))
     for bit, w in enumerate(sc.rewards):
         if w.in_force(date):
             for name in w.lists:
                 lists[names.index(name)] |= 1 << REWARDS_SHIFT + bit
             for name in w.grades:
                 rewards[grade_names.index(name)] |= 1 << bit
-    return lists, grades, rewards
+            if w.score_above is not None:
+                thresholds.append((w.score_above + 1, 0, 1 << REWARDS_SHIFT + bit))
+    return InForce(lists, grades, rewards, np.array(thresholds, np.int64).reshape(-1, 3))
+
+
+def score_steps(grade_of: np.ndarray, lo: int, masks: InForce
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The scores where the measures of grades and score thresholds change (padded to
+    N_SCORE_CUTS past the top score), and the measures (sanction bits low, reward bits from
+    REWARDS_SHIFT) of the lowest score, then how they change at each cut (see score_mask).
+
+    ``grade_of``: the grade of each score from ``lo`` (scoring's)."""
+    cut, below, above = masks.thresholds.T
+    starts = np.unique(np.concatenate(([lo], lo + np.flatnonzero(np.diff(grade_of)) + 1, cut)))
+    assert len(starts) <= N_SCORE_CUTS + 1, "more cuts than the scenario's checks allow"
+    measures = (masks.grades | masks.rewards << REWARDS_SHIFT)[grade_of[starts - lo]]
+    for c, b, a in masks.thresholds:
+        measures |= np.where(starts < c, b, a)
+    cuts = np.full(N_SCORE_CUTS, lo + len(grade_of), np.int64)
+    cuts[:len(starts) - 1] = starts[1:]
+    steps = np.zeros(N_SCORE_CUTS + 1, np.int64)
+    steps[0], steps[1:len(starts)] = measures[0], measures[1:] ^ measures[:-1]
+    return cuts, steps
 
 
 @dataclass
@@ -554,10 +583,10 @@ class Consequences(Stage):
     """What each citizen meets today; who has met each sanction and reward at least once."""
 
     NAME = "consequences"
-    OWNS = ("met_ever", "family", "list_mask", "grade_steps")
+    OWNS = ("met_ever", "family", "list_mask", "score_cuts", "score_steps")
     READS = ("region", "age", "flags", "income", "adopt", "parent", "acts", "status",
              "court_day", "on_lists", "on_lists_true", "connected", "list_delay", "score",
-             "true_score", "wrong_cause", "scored", "cuts", "cut_grade", "grade_names", "adoption")
+             "true_score", "wrong_cause", "scored", "grade_of", "grade_names", "adoption")
     STEPS = ("step", "family_step")
 
     view: View
@@ -570,7 +599,8 @@ class Consequences(Stage):
     p: Draws | None = None  # the draws of attempts (a child's is drawn again in phase 2)
     day: int = 0
     list_mask: np.ndarray | None = None  # sanctions per list, today
-    steps: np.ndarray | None = None  # grade_steps, today
+    cuts: np.ndarray | None = None  # score_steps' cuts, today
+    steps: np.ndarray | None = None  # score_steps' masks, today
 
     counters = staticmethod(counters)
 
@@ -590,14 +620,16 @@ class Consequences(Stage):
         self.sc, self.p = sc, draws(sc, self.seed)
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
-        """Today's sanctions per list and grade masks (published)."""
+        """Today's measures per list and per score (published)."""
         self.day = day
         if sc is not self.sc:
             self.tune(sc)
-        self.list_mask, grades, rewards = active_masks(sc, self.view.grade_names.tolist(), date)
-        self.steps = grade_steps(grades, rewards, self.view.cut_grade)
+        masks = active_masks(sc, self.view.grade_names.tolist(), date)
+        self.list_mask = masks.lists
+        self.cuts, self.steps = score_steps(self.view.grade_of, sc.scoring.min, masks)
         self.view.publish("list_mask", self.list_mask)
-        self.view.publish("grade_steps", self.steps)
+        self.view.publish("score_cuts", self.cuts)
+        self.view.publish("score_steps", self.steps)
 
     def standing(self, lo: int, hi: int) -> Standing:
         """The arrays standings are worked out from, of citizens ``lo..hi``."""
@@ -605,7 +637,7 @@ class Consequences(Stage):
         return Standing(v.region[lo:hi], v.age[lo:hi], v.adopt[lo:hi], v.status[lo:hi],
                         v.court_day[lo:hi], v.on_lists[lo:hi], v.on_lists_true[lo:hi],
                         v.score[lo:hi], v.true_score[lo:hi], v.scored,
-                        v.connected, self.list_mask, v.cuts, self.steps, int(v.list_delay))
+                        v.connected, self.list_mask, self.cuts, self.steps, int(v.list_delay))
 
     def arrays(self, lo: int, hi: int, acts: np.ndarray, todo: np.ndarray) -> SanctionArrays:
         v = self.view

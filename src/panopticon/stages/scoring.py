@@ -360,7 +360,7 @@ class Scoring(Stage):
 
     NAME = "scoring"
     OWNS = ("score", "true_score", "wrong_cause", "ties_term", "earned", "scored", "grade_of",
-            "cuts", "cut_grade", "grade_names")
+            "grade_names")
     READS = ("region", "age", "adopt", "records", "bad_company_term")
     COUNTERS = COUNTERS
 
@@ -392,12 +392,11 @@ class Scoring(Stage):
         return scoring
 
     def tune(self, sc: Scenario) -> None:
-        """Parameters from ``sc``; the grade table and its cuts published."""
+        """Parameters from ``sc``; the grade table published."""
         self.sc, self.p = sc, params(sc, self.seed)
         grade_of, names = grade_table(sc)
-        for name, value in (("grade_of", grade_of), ("cuts", self.p.cuts),
-                            ("cut_grade", self.p.cut_grade), ("grade_names", np.array(names))):
-            self.view.publish(name, value)
+        self.view.publish("grade_of", grade_of)
+        self.view.publish("grade_names", np.array(names))
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
         """The bad-company term measured today, if it was; yearly caps start over on 1 January;
