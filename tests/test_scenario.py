@@ -144,7 +144,7 @@ MALFORMED = [
     pytest.param(
         EXTENDS + 'replace = ["sanctions"]\n[[sanctions]]\nname = "plane_ban"\n'
         'blocks = ["plane_ticket"]\n',
-        ["field 'sanctions.0", "plane_ban", "no grade and no list"],
+        ["field 'sanctions.0", "plane_ban", "no grade, no list and no score_below"],
         id="sanction-hits-no-one",
     ),
     pytest.param(

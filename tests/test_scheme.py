@@ -134,7 +134,8 @@ def test_names_no_version_knows_are_shown_with_their_rules_and_no_counter(run):
     loans = rows["no_bank_loans"]
     assert (loans.on, loans.start, loans.end) == (
         "lists parking_blacklist; score below 600", "2018-01-15", "2023-12-31")
-    assert loans.does == "loan application" and loans.bears == "their household"
+    assert loans.does == "loan application"
+    assert loans.bears == "the other members of their household"
     assert loans.note == NO_COUNTER and set(loans.figures.values()) == {None}
     assert rows["housing_ban"].does == "not known" and rows["housing_ban"].note == NO_COUNTER
     assert rows["bus_discount"].note == NO_COUNTER

@@ -185,7 +185,8 @@ def _measures(sc: Scenario) -> Iterator[At]:
     if kept > MAX_KEPT:
         yield At(("sanctions",), f"{kept} facts to keep per citizen of what they met (3, a bit"
                                  " per attempt that a sanction blocks and per reward, two per"
-                                 f" sanction that children bear); at most {MAX_KEPT}")
+                                 " sanction that children or a household bear); at most"
+                                 f" {MAX_KEPT}")
 
 
 def _lists(sc: Scenario) -> Iterator[At]:
@@ -286,7 +287,7 @@ def _score_thresholds(sc: Scenario) -> Iterator[At]:
 def _kept_per_citizen(sc: Scenario) -> int:
     """The bits of what a citizen has met (world.layout.history_names)."""
     blocked = {a for s in sc.sanctions for a in s.blocks if a not in STANDINGS}
-    kids = sum(s.bears == "children" for s in sc.sanctions)
+    kids = sum(s.bears != "person" for s in sc.sanctions)
     return 3 + len(blocked) + len(sc.rewards) + 2 * kids
 
 
@@ -305,9 +306,9 @@ def _targets(sc: Scenario, loc: tuple, item, tries: list[str], standings: tuple
                           f" the {what} are: {_listed(allowed)}")
         elif name not in allowed:
             yield At(loc, _unknown("attempt", name, allowed, what))
-        elif name in standings and item.bears == "children":
-            yield At(loc, f"{item.name} bears = \"children\" but blocks the standing {name!r};"
-                          " a standing is the person's own")
+        elif name in standings and item.bears != "person":
+            yield At(loc, f"{item.name} bears = \"{item.bears}\" but blocks the standing"
+                          f" {name!r}; a standing is the person's own")
 
 
 def own_domain(sc: Scenario) -> None:

@@ -59,7 +59,7 @@ AgeBand = Literal["0-14", "15-29", "30-44", "45-59", "60+"]
 Propensity = Literal["offence", "debt", "civic", "travel", "none"]
 Nature = Literal["offence", "civic", "attempt"]
 Process = Literal["none", "court", "tax", "travel_misconduct"]
-Bearer = Literal["person", "children"]
+Bearer = Literal["person", "children", "household"]
 ListName = Literal[LIST_NAMES]
 Colour = Literal["black", "red"]
 ContentType = Literal["comment", "photo", "article", "video"]
@@ -720,8 +720,8 @@ class Sanction(InForce):
     below its ``score_below`` (a grade or a score counts where the region is connected and the
     citizen scored), from its start to its end. It
     refuses the attempts it blocks, or takes away a standing it blocks (a management role,
-    internet use at full speed); it is borne by the person, or by their children (a parent's
-    sanction, met by the child's attempt)."""
+    internet use at full speed); it is borne by the person, by their children (a parent's
+    sanction, met by the child's attempt) or by the other members of their household."""
 
     name: Annotated[Name, about("Its name; the run counts it by this name.")]
     grades: Annotated[list[str], about(
@@ -734,8 +734,9 @@ class Sanction(InForce):
     blocks: Annotated[list[Blocked], about(
         "Attempt acts it refuses, or standings it takes away (management_role, internet).")]
     bears: Annotated[Bearer, about(
-        "Who bears it: the person, or their children (a child's attempt refused for a"
-        " parent's standing).")] = "person"
+        "Who bears it: the person; their children (a child's attempt refused for a parent's"
+        " standing); or the other members of their household (a relative's attempt refused"
+        " for theirs).")] = "person"
     start: Start = None
     end: End = None
 
@@ -752,8 +753,8 @@ class Sanction(InForce):
 class Reward(InForce):
     """A reward: for citizens on the red lists or in the grades it names, or whose score is
     above its ``score_above``, from its start to its end, the attempts
-    it grants are favoured (a ticket discounted, credit made easy), for the person or their
-    children."""
+    it grants are favoured (a ticket discounted, credit made easy), for the person, their
+    children or the other members of their household."""
 
     name: Annotated[Name, about("Its name; the run counts it by this name.")]
     grades: Annotated[list[str], about(
@@ -764,8 +765,8 @@ class Reward(InForce):
         "Scored citizens whose score is above this are rewarded (no grade needed).")] = None
     grants: Annotated[list[Granted], about("Attempt acts it favours.")]
     bears: Annotated[Bearer, about(
-        "Who is favoured: the person, or their children (a child's attempt favoured for a"
-        " parent's grade).")] = "person"
+        "Who is favoured: the person; their children (a child's attempt favoured for a"
+        " parent's standing); or the other members of their household.")] = "person"
     start: Start = None
     end: End = None
 

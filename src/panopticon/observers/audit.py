@@ -20,7 +20,13 @@ import pyarrow as pa
 
 from ..language.catalog import words
 from ..language.scenario import Scenario
-from ..world.layout import Layout, blocked_attempts, borne_by_children, history_names
+from ..world.layout import (
+    Layout,
+    blocked_attempts,
+    borne_by,
+    borne_by_children,
+    history_names,
+)
 from ..world.population import AGE_BANDS, CHILD, URBAN, Population
 from ..world.state import View
 
@@ -43,10 +49,12 @@ def measures(sc: Scenario) -> dict[str, tuple[str, int]]:
     """The measures of a run of ``sc``: on a list; sanctioned, wrongly; blocked at any attempt,
     wrongly; blocked at a travel attempt (the travel propensity's, as the seed article's
     tickets); blocked at each attempt a sanction blocks; a child barred for a parent, wrongly;
-    granted each reward."""
+    where a household bears a sanction, a relative barred for a member, wrongly; granted each
+    reward."""
     bit = {n: 1 << b for b, n in enumerate(history_names(sc))}
     blocked = blocked_attempts(sc)
     kids, _ = borne_by_children(sc)
+    homes, _ = borne_by(sc, "household")
 
     def any_of(names: list[str]) -> int:
         return sum(bit[n] for n in names)
@@ -59,6 +67,9 @@ def measures(sc: Scenario) -> dict[str, tuple[str, int]]:
                                             if sc.acts[a].propensity == "travel"])),
             "children_barred": (MET, any_of([f"{s}_children" for s in kids])),
             "children_barred_wrongly": (MET, any_of([f"{s}_children_wrongly" for s in kids])),
+            **({"relatives_barred": (MET, any_of([f"{s}_relatives" for s in homes])),
+                "relatives_barred_wrongly": (MET, any_of([f"{s}_relatives_wrongly"
+                                                          for s in homes]))} if homes else {}),
             **{f"{a}_blocked": (MET, bit[f"{a}_blocked"]) for a in blocked},
             **{f"{r.name}_granted": (MET, bit[f"{r.name}_granted"]) for r in sc.rewards}}
 
@@ -219,7 +230,13 @@ NOTES = {
     "children_barred_wrongly": "children barred for a parent whose own sanction was wrongful",
     "children_barred_rate": "share of the group's children ever barred for a parent (income: "
     "the parent's decile)",
-    "barred_blocked": "a child's attempts refused for a parent's standing (events)",
+    "relatives_barred": "people ever barred for another household member's standing (a"
+    " sanction borne by a household); they did nothing",
+    "relatives_barred_wrongly": "people barred for a household member whose own sanction was"
+    " wrongful",
+    "relatives_barred_rate": "share of the group ever barred for another household member",
+    "barred_blocked": "a citizen's attempts refused for a parent's or household member's"
+    " standing (events)",
     "posts_not_made": "posts that the same citizens made in the run without fear (same seed), "
     "less those made with it",
     "posts_not_made_share": "posts not made over the posts made without fear",
@@ -324,8 +341,15 @@ def _collective_punishment(rows: Rows, per_region: Flows, t: Tallies, sc: Scenar
                     by_group(t, metric, "children", ("province", "income_decile", "area")))
     rows.figure(section, "children_barred_rate", "rate", NOTES["children_barred_rate"],
                 by_group(t, "children_barred", "children", ("province", "income_decile", "area")))
-    kids = {a for s in sc.sanctions if s.bears == "children" for a in s.blocks}
-    for attempt in (a for a in Layout.of(sc).attempts(sc) if a in kids):
+    if borne_by(sc, "household")[0]:
+        for metric in ("relatives_barred", "relatives_barred_wrongly"):
+            rows.figure(section, metric, "people", NOTES[metric],
+                        by_group(t, metric, "citizens", ("province", "income_decile", "area")))
+        rows.figure(section, "relatives_barred_rate", "rate", NOTES["relatives_barred_rate"],
+                    by_group(t, "relatives_barred", "citizens",
+                             ("province", "income_decile", "area")))
+    kin = {a for s in sc.sanctions if s.bears != "person" for a in s.blocks}
+    for attempt in (a for a in Layout.of(sc).attempts(sc) if a in kin):
         for name in (f"{attempt}_blocked", f"{attempt}_blocked_wrongful"):
             rows.figure(section, name, "events", NOTES["barred_blocked"]
                         + (", wrongful" if "wrongful" in name else ""),

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from ..language.catalog import words
 from ..language.scenario import Scenario
-from ..stages.consequences import Catalog, Standing, catalog, standings
+from ..stages.consequences import Catalog, Standing, catalog, kin_word, standings
 from ..world import codes
 from ..world.codes import CONTENT_TYPES
 from ..world.layout import Layout
@@ -212,7 +212,7 @@ class Cohort:
         self.lists(day, now)
         self.standing(day, now)
         self.attempts(day, now)
-        self.children(day, now)
+        self.relatives(day, now)
         risk, before = now["risk"] / 65535.0, self.prev["risk"] / 65535.0
         jump = risk - before >= FEAR_JUMP
         if jump.any():
@@ -228,8 +228,8 @@ class Cohort:
             v.region, v.age, v.adopt, v.status, v.court_day, v.on_lists, v.on_lists_true,
             v.score, v.true_score, v.scored, v.connected, v.list_mask, v.score_cuts,
             v.score_steps, int(v.list_delay)))
-        parent = v.parent[ids]
-        family = np.where(parent >= 0, v.family[np.maximum(parent, 0)], 0).astype(np.int64)
+        family = np.array([kin_word(i, v.parent, v.flags, v.family, self.cat) for i in ids],
+                          np.int64)
         lo, grade_of = self.sc.scoring.min, v.grade_of
         return {"status": v.status[ids].astype(np.int64),
                 "court_day": v.court_day[ids].astype(np.int64),
@@ -241,7 +241,7 @@ class Cohort:
                 "sanc": sanc, "true_sanc": true_sanc, "wrong": sanc & ~true_sanc,
                 "rewards": rewards,
                 "on": v.on_lists[ids].astype(np.int64), "on_true": v.on_lists_true[ids],
-                "family": family & ~codes.FAMILY_SANCTIONED,
+                "family": family,
                 "risk": v.risk[ids].astype(np.float64)}
 
     def profiles(self) -> None:
@@ -328,9 +328,10 @@ class Cohort:
 
     def attempts(self, day: int, now: dict) -> None:
         """Each attempt of today (an act, told already) refused, or favoured by a reward: by the
-        measures the member bears, and a child's by a parent's (``family``)."""
+        measures the member bears, and by a parent's or another household member's
+        (``family``)."""
         cat, f = self.cat, now["family"]
-        tried = self.acts & (cat.own | cat.family)
+        tried = self.acts & (cat.own_adult | cat.family | cat.home)
         if not tried.any():
             return
         kid = self.from_family(f, 1)
@@ -356,8 +357,8 @@ class Cohort:
                           f"{what} favoured: {words(reward.name)}")
 
     def from_family(self, f: np.ndarray, column: int) -> np.ndarray:
-        """Sanction bits of the measures borne by children in parents' family words (column
-        1: in force; 2: wrongly so), as consequences read them."""
+        """Sanction bits of the measures borne by relatives in the family words the members
+        meet (column 1: in force; 2: wrongly so), as consequences read them."""
         return self.bits(f, self.cat.kids, column)
 
     @staticmethod
@@ -369,17 +370,19 @@ class Cohort:
             out |= np.where(f & row[column], 1 << int(row[0]), 0)
         return out
 
-    def children(self, day: int, now: dict) -> None:
-        """What the members who are children meet for their parents' standing: a sanction
-        borne by children that comes or goes."""
+    def relatives(self, day: int, now: dict) -> None:
+        """What the members meet for a parent's or another household member's standing: a
+        sanction borne by children or a household that comes or goes."""
         f, before = now["family"], self.prev["family"]
         for row in self.cat.kids:
-            name = words(self.names[row[0]])
+            sanction = self.sc.sanctions[row[0]]
+            whose = {"children": "a parent's", "household": "a household member's"}[
+                sanction.bears]
+            name = f"{whose} {words(sanction.name)}"
             under, was = (f & row[1]) != 0, (before & row[1]) != 0
             if (under != was).any():
-                self.emit(day, under & ~was, "family", f"barred by a parent's {name}",
-                          (f & row[2]) != 0)
-                self.emit(day, ~under & was, "family", f"no longer barred by a parent's {name}")
+                self.emit(day, under & ~was, "family", f"barred by {name}", (f & row[2]) != 0)
+                self.emit(day, ~under & was, "family", f"no longer barred by {name}")
 
     def table(self, start: dt.date) -> pa.Table:
         """Every event, by citizen then date (in the order told within a day)."""

@@ -28,7 +28,7 @@ from .runfolder import open_run
 from .scheme import (
     Row,
     attempts,
-    borne_by_children,
+    borne_by,
     false_channels,
     offences,
     scheme,
@@ -68,12 +68,15 @@ PROVINCE_RATES: tuple[tuple[str, str, str, str], ...] = (
 
 
 def province_columns(scenario: dict) -> tuple[tuple[str, str, str, str], ...]:
-    """PROVINCE_RATES, and the run's catalog's: children under each sanction they bear, each
-    channel's false records."""
+    """PROVINCE_RATES, and the run's catalog's: children under each sanction they bear, people
+    under each a household bears, each channel's false records."""
     return (*PROVINCE_RATES,
             *((f"{s}_stock", (f"children kept out by a parent's {words(s)}, last day (per"
                                 " 100,000 children)"), "end", "children")
-              for s in borne_by_children(scenario)),
+              for s in borne_by(scenario, "children")),
+            *((f"{s}_stock", (f"people kept out by a household member's {words(s)}, last day"
+                                " (per 100,000 citizens)"), "end", "citizens")
+              for s in borne_by(scenario, "household")),
             *((f"{c}_false_records", f"acts {words(c)} pinned on the wrong person, whole run",
                "run", "citizens") for c in false_channels(scenario)))
 
@@ -277,9 +280,14 @@ def counter_audit(run: Run) -> pa.Table:
         *(("wrongful", c, run.total(c), "events", f"wrongful blocks caused by {label}")
           for c, label in CAUSES.items()),
         ("collective_punishment", "children_barred_people",
-         sum(run.total(f"{s}_people") for s in borne_by_children(run.scenario)), "people",
+         sum(run.total(f"{s}_people") for s in borne_by(run.scenario, "children")), "people",
          "children ever kept out for a parent's standing"),
     ]
+    homes = borne_by(run.scenario, "household")
+    if homes:
+        rows.append(("collective_punishment", "relatives_barred_people",
+                     sum(run.total(f"{s}_people") for s in homes), "people",
+                     "people ever kept out for another household member's standing"))
     for a in attempts(run.scenario):
         what = words(a)
         rows += [("attempts_vs_people", f"{a}_blocked", run.total(f"{a}_blocked"), "events",

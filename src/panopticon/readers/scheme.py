@@ -55,7 +55,7 @@ OLD_ATTEMPTS = ("plane_ticket", "train_ticket", "trip_abroad", "job_application"
                 "credit_application", "school_application")
 STANDINGS: dict[str, str] = {"management_role": "management role", "internet": "internet use"}
 BEARS: dict[str, str] = {"person": "the person", "children": "their children",
-                         "household": "their household", "employer": "their employer"}
+                         "household": "the other members of their household"}
 # a process list's catalog counter -> the columns the registry writes it as (summed)
 LISTS_TODAY: dict[str, tuple[str, ...]] = {
     "court_entries": ("new_listings",), "court_people": ("new_listed_people",),
@@ -196,9 +196,10 @@ def false_channels(scenario: dict) -> dict[str, str]:
             if c.get("false_as", "none") != "none"}
 
 
-def borne_by_children(scenario: dict) -> list[str]:
-    """The sanctions of a run's scenario that children bear (an older run's: its school ban)."""
-    return [name_of(s) for s in scenario.get("sanctions", []) if acts(s, "blocks")[1] == "children"]
+def borne_by(scenario: dict, bearer: str) -> list[str]:
+    """The sanctions of a run's scenario that ``bearer`` (children, household) bears for a
+    relative (an older run's: its school ban, borne by children)."""
+    return [name_of(s) for s in scenario.get("sanctions", []) if acts(s, "blocks")[1] == bearer]
 
 
 def name_of(item: dict) -> str:

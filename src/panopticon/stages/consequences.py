@@ -11,10 +11,11 @@ an event and once per person. A sanction that blocks a standing (a management ro
 use) is counted as a stock of the holders under it. A block is wrongful where the citizen's true
 case (no stale listing, no wrong records) would not have been blocked; its cause is counted.
 
-A sanction or reward borne by children is met by a child's attempt for a parent's standing, in a
-second phase that reads what the first wrote about the parents (a chunk need not hold a child's
-parent): the child's attempt is drawn again there, the same draw as behaviour's; the children
-under a parent's sanction are counted as a stock and once per child.
+A sanction or reward borne by children is met by a child's attempt for a parent's standing, one
+borne by a household by the attempts of the household's other members (the head and those up to
+the next head), in a second phase that reads what the first wrote about every citizen (a chunk
+need not hold a child's parent or a whole household): the attempt is drawn again there, the same
+draw as behaviour's; the relatives under a sanction are counted as a stock and once each.
 
 Every citizen's standing (sanctions in force, on the record and on the true case) is worked out in
 a pass without branches, which vectorises; the few who attempt something today are then met one
@@ -50,14 +51,15 @@ from ..world.layout import (
     Layout,
     bits_dtype,
     blocked_attempts,
-    borne_by_children,
+    KIN_HISTORY,
+    borne_by_kin,
     draws,
     drawn,
     first_candidate,
     family_names,
     history_names,
 )
-from ..world.population import CHILD, MANAGER
+from ..world.population import CHILD, HEAD, MANAGER
 from ..world.state import Stage, View
 from ..world.today import Today
 
@@ -68,7 +70,7 @@ REWARDS_SHIFT = 32  # a grade's masks: sanction bits below, reward bits from her
 N_SCORE_CUTS = N_CUTS + MAX_SCORE_THRESHOLDS
 SANCTIONS = (1 << REWARDS_SHIFT) - 1
 # people under a sanction, wrongful blocks by cause; then, by the catalog (counters(sc)), each
-# attempt's, each sanction's on a standing or borne by children, each reward's
+# attempt's, each sanction's on a standing or borne by children or a household, each reward's
 FIXED_COUNTERS = (
     "sanctioned_people_stock", "wrongly_sanctioned_stock", "wrongful_by_false_match",
     "wrongful_by_false_flag", "wrongful_by_stale_record", "wrongful_by_ties_term")
@@ -82,9 +84,9 @@ EVER_SANCTIONED, EVER_WRONGLY_SANCTIONED, EVER_WRONGLY_BLOCKED = 1, 2, 4
 def counters(sc: Scenario) -> tuple[str, ...]:
     """Consequences' counters: the fixed ones; per attempt its attempts, blocks, wrongful
     blocks and people blocked; per sanction on a standing its stock (holders under it), per
-    sanction borne by children its stock and people (children under it); per reward its
-    grants."""
-    kids, _ = borne_by_children(sc)
+    sanction borne by children or a household its stock and people (relatives under it); per
+    reward its grants."""
+    kids, _ = borne_by_kin(sc)
     standing = [s.name for s in sc.sanctions if set(s.blocks) - set(sc.acts)]
     return (*FIXED_COUNTERS,
             *(f"{a}_{f}" for a in Layout.of(sc).attempts(sc) for f in ATTEMPT_FIGURES),
@@ -97,19 +99,23 @@ class Catalog(NamedTuple):
     """What attempts meet, by act kind (bit of world.layout), and where each is counted."""
 
     attempts: np.ndarray  # the act kinds of attempts
-    own: int  # act bits of the attempts everyone meets in phase 1
+    own: int  # act bits of the attempts a child meets in phase 1
+    own_adult: int  # act bits of the attempts an adult meets in phase 1
     family: int  # act bits of the attempts a child meets in phase 2 (children bear a measure)
+    home: int  # act bits of the attempts everyone meets in phase 2 (a household bears one)
+    kin_of_parent: int  # bits of a family word that a child meets for the parent's
+    kin_of_home: int  # bits of a family word that the other members of a household meet
     blocks: np.ndarray  # per kind, the bits of the sanctions borne by the person that block it
     grants: np.ndarray  # per kind, the bits of the rewards borne by the person that grant it
-    kid_blocks: np.ndarray  # per kind, the bits of the sanctions borne by children that block it
-    kid_grants: np.ndarray  # per kind, the bits of the rewards borne by children that grant it
+    kid_blocks: np.ndarray  # per kind, the bits of the sanctions borne by relatives that block it
+    kid_grants: np.ndarray  # per kind, the bits of the rewards borne by relatives that grant it
     counter: np.ndarray  # per kind, the first of its ATTEMPT_FIGURES counters (-1: none)
     ever: np.ndarray  # per kind, its met_ever bit of a block (0: none blocks it)
     rewards: np.ndarray  # per reward: [its bit, its counter, its met_ever bit]
     standings: np.ndarray  # per sanction on a standing: [bit, management, internet, counter]
-    kids: np.ndarray  # per sanction borne by children: [bit, family bit, family wrong bit,
-    #                   stock counter, people counter, met_ever bit, met_ever wrong bit]
-    kid_rewards: np.ndarray  # per reward borne by children: [bit, family bit]
+    kids: np.ndarray  # per sanction borne by relatives (children or a household): [bit, family
+    #   bit, family wrong bit, stock counter, people counter, met_ever bit, met_ever wrong bit]
+    kid_rewards: np.ndarray  # per reward borne by relatives: [bit, family bit]
 
 
 def catalog(sc: Scenario) -> Catalog:
@@ -120,40 +126,46 @@ def catalog(sc: Scenario) -> Catalog:
     family = {n: 1 << b for b, n in enumerate(family_names(sc))}
     n = len(layout.kinds)
     blocks, grants, kid_blocks, kid_grants = (np.zeros(n, np.int64) for _ in range(4))
+    met_by = {"children": 0, "household": 0}  # act bits a measure borne by each meets
+    kin = {"children": 0, "household": 0}  # family word bits of the measures each bears
     for table, items, person, kid, verb in (
             ("s", sc.sanctions, blocks, kid_blocks, "blocks"),
             ("r", sc.rewards, grants, kid_grants, "grants")):
         for bit, item in enumerate(items):
+            if item.bears != "person":
+                kin[item.bears] |= family[item.name] | family.get(f"{item.name}_wrongly", 0)
             for act in getattr(item, verb):
                 if act in sc.acts:
-                    (kid if item.bears == "children" else person)[layout.kinds.index(act)] |= (
+                    (person if item.bears == "person" else kid)[layout.kinds.index(act)] |= (
                         1 << bit)
+                    if item.bears != "person":
+                        met_by[item.bears] |= layout.bit(act)
     tries = layout.attempts(sc)
     attempts = np.array([layout.kinds.index(a) for a in tries], np.int64)
-    by_kids = sum(layout.bit(a) for a in tries
-                  if kid_blocks[layout.kinds.index(a)] | kid_grants[layout.kinds.index(a)])
+    every = sum(layout.bit(a) for a in tries)
+    by_kids, by_home = met_by["children"], met_by["household"]
     counter = np.full(n, -1, np.int64)
     counter[attempts] = [index[f"{a}_attempts"] for a in tries]
     blocked = np.zeros(n, np.int64)
     for a in blocked_attempts(sc):
         blocked[layout.kinds.index(a)] = ever[f"{a}_blocked"]
-    kids, _ = borne_by_children(sc)
     return Catalog(
-        attempts=attempts, own=sum(layout.bit(a) for a in tries) & ~by_kids, family=by_kids,
-        blocks=blocks, grants=grants, kid_blocks=kid_blocks, kid_grants=kid_grants,
-        counter=counter, ever=blocked,
+        attempts=attempts, own=every & ~by_kids & ~by_home, own_adult=every & ~by_home,
+        family=by_kids, home=by_home, kin_of_parent=kin["children"],
+        kin_of_home=kin["household"], blocks=blocks, grants=grants, kid_blocks=kid_blocks,
+        kid_grants=kid_grants, counter=counter, ever=blocked,
         rewards=np.array([[r, index[f"{w.name}_granted"], ever[f"{w.name}_granted"]]
                           for r, w in enumerate(sc.rewards)], np.int64).reshape(-1, 3),
         standings=np.array([[b, "management_role" in s.blocks, "internet" in s.blocks,
                              index[f"{s.name}_stock"]] for b, s in enumerate(sc.sanctions)
                             if set(s.blocks) - set(sc.acts)], np.int64).reshape(-1, 4),
         kids=np.array([[b, family[s.name], family[f"{s.name}_wrongly"], index[f"{s.name}_stock"],
-                        index[f"{s.name}_people"], ever[f"{s.name}_children"],
-                        ever[f"{s.name}_children_wrongly"]]
-                       for b, s in enumerate(sc.sanctions) if s.name in kids],
+                        index[f"{s.name}_people"], *(ever[f"{s.name}_{w}"]
+                                                     for w in KIN_HISTORY[s.bears])]
+                       for b, s in enumerate(sc.sanctions) if s.bears != "person"],
                       np.int64).reshape(-1, 7),
         kid_rewards=np.array([[r, family[w.name]] for r, w in enumerate(sc.rewards)
-                              if w.bears == "children"], np.int64).reshape(-1, 2))
+                              if w.bears != "person"], np.int64).reshape(-1, 2))
 
 
 class Standing(NamedTuple):
@@ -293,8 +305,8 @@ def standing(s, court_day, on, on_true, score, true_score, scored, day, list_del
 
 @njit(cache=True, nogil=True, inline="always")
 def family_words(sanc, wrong, rewards, cat, family):
-    """Parents' standing as their children meet it (bits of family_names) into ``family``, a
-    pass per measure borne by children so that each pass vectorises."""
+    """Citizens' standing as their children or household meet it (bits of family_names) into
+    ``family``, a pass per measure borne by relatives so that each pass vectorises."""
     for j in range(family.shape[0]):
         family[j] = FAMILY_SANCTIONED * np.int64(sanc[j] != 0)
     for m in range(cat.kids.shape[0]):
@@ -382,9 +394,10 @@ def sanction_kernel(first, day, runs, st, a, cat, acc):
     """Phase 1: today's sanctions and rewards for one chunk's own attempts.
 
     Per run of one region: every citizen's standing (vectorised), then the attempts of the few
-    with one (listed in ``a.todo``): every attempt of an adult, a child's but those that a
-    measure borne by children meets (phase 2's). Grade masks apply only where the region is
-    connected, to citizens scored (``st.scored``: see :func:`codes.is_scored`).
+    with one (listed in ``a.todo``) but those that a measure borne by relatives meets (phase
+    2's): by a household, anyone's; by children, a child's. Measures of grades and scores apply
+    only where the region is connected, to citizens scored (``st.scored``: see
+    :func:`codes.is_scored`).
     """
     unconnected = np.zeros_like(st.steps)
     acts, todo, region, connected, age, adopt = (a.acts, a.todo, st.region, st.connected,
@@ -392,7 +405,7 @@ def sanction_kernel(first, day, runs, st, a, cat, acc):
     status, court_day, score, true_score, scored = (st.status, st.court_day, st.score,
                                                     st.true_score, st.scored)
     wrong_cause, history, list_mask, cuts = a.wrong_cause, a.met_ever, st.list_mask, st.cuts
-    own, by_kids = cat.own, cat.family
+    own, own_adult = cat.own, cat.own_adult
     stocks = np.zeros(cat.standings.shape[0], np.int64)
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
@@ -405,11 +418,10 @@ def sanction_kernel(first, day, runs, st, a, cat, acc):
         n = 0
         for j in range(lo, hi):  # citizens who meet an attempt here
             todo[n] = j
-            mine = own | (by_kids & -np.int64(age[j] != CHILD))
-            n += (np.int64(acts[j]) & mine) != 0
+            n += (np.int64(acts[j]) & select(age[j] != CHILD, own_adult, own)) != 0
         for t in range(n):
             j = todo[t]
-            tried = np.int64(acts[j]) & (own | (by_kids & -np.int64(age[j] != CHILD)))
+            tried = np.int64(acts[j]) & select(age[j] != CHILD, own_adult, own)
             attempts(j, day, tried, status, court_day, st.on_lists, st.on_lists_true, score,
                      true_score, is_scored(age[j], adopt[j], scored), wrong_cause, history,
                      st.list_delay, list_mask, cuts, graded, cat, acc_r)
@@ -439,8 +451,8 @@ def standings(ids, day, st):
 
 @njit(cache=True, nogil=True, inline="always")
 def from_family(f, cat, column):
-    """Sanction bits (``column`` 1: in force; 2: wrongly so) of the measures borne by children
-    in a parent's family word."""
+    """Sanction bits (``column`` 1: in force; 2: wrongly so) of the measures borne by relatives
+    in a family word."""
     out = 0
     for m in range(cat.kids.shape[0]):
         out |= np.int64((f & cat.kids[m, column]) != 0) << cat.kids[m, 0]
@@ -448,23 +460,43 @@ def from_family(f, cat, column):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def child_tries(c, day, lead, age, flags, income, online, paying, attempts, family, d):
-    """The act bits of a child's attempts today among ``family``, drawn again as behaviour drew
-    them; ``lead`` is the child's ``layout.first_candidate``. Inline, for every child with a
+def kin_word(c, parent, flags, family, cat):
+    """The family word that citizen ``c`` meets for relatives: a parent's measures borne by
+    children, and the other members' of the household (from its head to the next head) borne
+    by a household."""
+    p = parent[c]
+    f = (np.int64(family[p]) & cat.kin_of_parent) if p >= 0 else np.int64(0)
+    if cat.kin_of_home:
+        head = c
+        while not flags[head] & HEAD:
+            head -= 1
+        end = c + 1
+        while end < flags.shape[0] and not flags[end] & HEAD:
+            end += 1
+        for m in range(head, end):
+            if m != c:
+                f |= np.int64(family[m]) & cat.kin_of_home
+    return f
+
+
+@njit(cache=True, nogil=True, inline="always")
+def kin_tries(c, day, lead, age, flags, income, online, paying, attempts, kinds, d):
+    """The act bits of a citizen's attempts today among ``kinds``, drawn again as behaviour drew
+    them; ``lead`` is the citizen's ``layout.first_candidate``. Inline, for every citizen with a
     screened candidate: it takes no tuple but the draws, as an inline call's tuples of arrays
     cost a reference count per array and call."""
     tried = 0
     for t in range(attempts.shape[0]):
         k = attempts[t]
-        if family >> k & 1 and drawn(c, day, k, lead, age, flags, income, online, paying, d):
+        if kinds >> k & 1 and drawn(c, day, k, lead, age, flags, income, online, paying, d):
             tried |= 1 << k
     return tried
 
 
 @njit(cache=True, nogil=True)
-def child_attempts(c, day, tried, f, st, a, cat, acc_r):
-    """A child's attempts ``tried``, refused by the child's own sanctions or a parent's,
-    favoured by the child's own rewards or a parent's (a call per child with an attempt)."""
+def kin_attempts(c, day, tried, f, st, a, cat, acc_r):
+    """A citizen's attempts ``tried``, refused by their own sanctions or those their relatives'
+    standing ``f`` brings, favoured likewise (a call per citizen with such an attempt)."""
     sanc, true_sanc, rewards = standings(np.array([c]), day, st)
     sanc, true_sanc, rewards = sanc[0], true_sanc[0], rewards[0]
     kid = from_family(f, cat, 1)
@@ -485,27 +517,27 @@ def child_attempts(c, day, tried, f, st, a, cat, acc_r):
 
 
 @njit(cache=True, nogil=True)
-def family_kernel(day, children, parent, st, a, cat, d, acc):
-    """Phase 2: children meet their parents' standing: the sanctions borne by children are
-    counted over the children under them, and a child's attempts that a measure borne by
-    children meets are met.
+def family_kernel(day, visit, parent, st, a, cat, d, acc):
+    """Phase 2: citizens meet their relatives' standing: the sanctions borne by children or a
+    household are counted over the relatives under them, and the attempts that such a measure
+    meets are met.
 
-    Only the chunk's ``children`` are visited; only those whose parent has such a standing or
-    who make such an attempt today count.
+    Only the chunk's citizens in ``visit`` are visited (its children, or everyone where a
+    household bears a measure); only those with such a relative or such an attempt today count.
     """
     history, family, region, age, adopt, flags, income = (
         a.met_ever, a.family, st.region, st.age, st.adopt, a.flags, a.income)
-    screen_key, cuts, attempts, kid_attempts = d.screen_key, d.cuts, cat.attempts, cat.family
+    screen_key, cuts, attempts = d.screen_key, d.cuts, cat.attempts
     internet, payment = a.adoption[0], a.adoption[1]
-    unscreened = kid_attempts & d.unscreened
-    for c in children:
-        f = np.int64(family[parent[c]]) & ~FAMILY_SANCTIONED
-        lead = first_candidate(c, day, screen_key, cuts) if kid_attempts else cuts.shape[0]
+    for c in visit:
+        f = kin_word(c, parent, flags, family, cat)
+        kinds = cat.home | (cat.family & -np.int64(age[c] == CHILD))
+        lead = first_candidate(c, day, screen_key, cuts) if kinds else cuts.shape[0]
         tried = 0
-        if lead < cuts.shape[0] or unscreened:  # most children, most days: no candidate
-            tried = child_tries(c, day, lead, age[c], flags[c], income[c],
-                                np.int64(adopt[c] < internet), np.int64(adopt[c] < payment),
-                                attempts, kid_attempts, d)
+        if lead < cuts.shape[0] or kinds & d.unscreened:  # most, most days: no candidate
+            tried = kin_tries(c, day, lead, age[c], flags[c], income[c],
+                              np.int64(adopt[c] < internet), np.int64(adopt[c] < payment),
+                              attempts, kinds, d)
         if f == 0 and tried == 0:
             continue
         acc_r = acc[region[c]]
@@ -518,7 +550,7 @@ def family_kernel(day, children, parent, st, a, cat, d, acc):
                 if f & cat.kids[m, 2]:
                     history[c] |= cat.kids[m, 6]
         if tried:
-            child_attempts(c, day, tried, f, st, a, cat, acc_r)
+            kin_attempts(c, day, tried, f, st, a, cat, acc_r)
 
 
 class InForce(NamedTuple):
@@ -592,7 +624,7 @@ class Consequences(Stage):
     view: View
     seed: int
     met_ever: np.ndarray  # bits of world.layout.history_names
-    family: np.ndarray  # bits of world.layout.family_names (parents' standing, for children)
+    family: np.ndarray  # bits of world.layout.family_names (standing, as relatives meet it)
     children: np.ndarray  # citizens with a parent, in order
     cat: Catalog
     sc: Scenario | None = None
@@ -652,5 +684,7 @@ class Consequences(Stage):
     def family_step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         c, v = self.children, self.view
         everyone = self.arrays(0, v.size, today.acts[:0], today.todo[:0])
-        family_kernel(self.day, c[np.searchsorted(c, lo):np.searchsorted(c, hi)], v.parent,
-                      self.standing(0, v.size), everyone, self.cat, self.p, acc)
+        visit = (np.arange(lo, hi) if self.cat.kin_of_home
+                 else c[np.searchsorted(c, lo):np.searchsorted(c, hi)])
+        family_kernel(self.day, visit, v.parent, self.standing(0, v.size), everyone, self.cat,
+                      self.p, acc)

@@ -130,30 +130,48 @@ def blocked_attempts(sc: Scenario) -> list[str]:
     return [a for a in sc.acts if a in blocked and sc.acts[a].nature == "attempt"]
 
 
+def borne_by(sc: Scenario, bearer: str) -> tuple[list[str], list[str]]:
+    """The sanctions and the rewards that ``bearer`` (children, household) bears for a
+    relative, by name."""
+    return ([s.name for s in sc.sanctions if s.bears == bearer],
+            [r.name for r in sc.rewards if r.bears == bearer])
+
+
 def borne_by_children(sc: Scenario) -> tuple[list[str], list[str]]:
     """The sanctions and the rewards that children bear for a parent, by name."""
-    return ([s.name for s in sc.sanctions if s.bears == "children"],
-            [r.name for r in sc.rewards if r.bears == "children"])
+    return borne_by(sc, "children")
+
+
+def borne_by_kin(sc: Scenario) -> tuple[list[str], list[str]]:
+    """The sanctions and the rewards that children or households bear for a relative."""
+    return ([s.name for s in sc.sanctions if s.bears != "person"],
+            [r.name for r in sc.rewards if r.bears != "person"])
+
+
+# what a relative under a sanction that children or a household bear is, in met_ever's names
+KIN_HISTORY = {"children": ("children", "children_wrongly"),
+               "household": ("relatives", "relatives_wrongly")}
 
 
 def history_names(sc: Scenario) -> list[str]:
     """What a citizen has met at least once, a bit each of ``met_ever`` in this order:
     sanctioned, wrongly sanctioned, wrongly blocked at an attempt of their own; blocked at each
-    attempt that a sanction blocks; granted each reward; a child under each sanction borne by
-    children, and under it wrongly (the parent's sanction was)."""
-    kids, _ = borne_by_children(sc)
+    attempt that a sanction blocks; granted each reward; under each sanction borne by children
+    or a household for a relative's standing, and under it wrongly (the relative's sanction
+    was)."""
     return ["sanctioned", "wrongly_sanctioned", "wrongly_blocked",
             *(f"{a}_blocked" for a in blocked_attempts(sc)),
             *(f"{r.name}_granted" for r in sc.rewards),
-            *(f"{s}_{w}" for s in kids for w in ("children", "children_wrongly"))]
+            *(f"{s.name}_{w}" for s in sc.sanctions if s.bears != "person"
+              for w in KIN_HISTORY[s.bears])]
 
 
 def family_names(sc: Scenario) -> list[str]:
-    """A parent's standing as the children meet it, a bit each of ``family`` in this order:
-    under some sanction (fear reads it), under each sanction borne by children, wrongly so, in
-    the grades of each reward borne by children."""
-    kids, favours = borne_by_children(sc)
-    return ["sanctioned", *kids, *(f"{s}_wrongly" for s in kids), *favours]
+    """A citizen's standing as their children or household meet it, a bit each of ``family``
+    in this order: under some sanction (fear reads it), under each sanction borne by children
+    or a household, wrongly so, in force of each reward borne by children or a household."""
+    kin, favours = borne_by_kin(sc)
+    return ["sanctioned", *kin, *(f"{s}_wrongly" for s in kin), *favours]
 
 
 def bits_dtype(n: int) -> type:

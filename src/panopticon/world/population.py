@@ -1,7 +1,8 @@
 """Who the citizens are: synthetic people built from the 2020 census, as a struct of arrays.
 
 Citizens are laid out region by region (in census proportions) and household by household, so a
-child's parent sits a few places before it and a chunk of citizens is a set of whole families.
+child's parent sits a few places before it, and a household runs from its head (flag HEAD) to the
+next head.
 Fixed traits that are cheap to recompute (propensities) are not stored: stages draw them from
 (seed, trait stream, citizen) when they need them.
 """
@@ -21,7 +22,8 @@ from .rng import stream_key, uniform, uniform_array
 
 AGE_BANDS = ("0-14", "15-29", "30-44", "45-59", "60+")
 CHILD = 0
-URBAN, MANAGER = 1, 2  # bits of Population.flags
+URBAN, MANAGER, HEAD = 1, 2, 4  # bits of Population.flags (HEAD: a household's first member)
+HOUSEHOLD_MAX = 5  # _households gives a head at most 4 more members
 ADOPT_LEVELS = 65_536  # adoption rank is stored as a uint16 quantile
 
 
@@ -66,7 +68,7 @@ class Population:
     region: np.ndarray  # uint8 index into Regions
     age: np.ndarray  # uint8 index into AGE_BANDS
     income: np.ndarray  # uint8 decile 0 (poorest) .. 9
-    flags: np.ndarray  # uint8 bits URBAN, MANAGER
+    flags: np.ndarray  # uint8 bits URBAN, MANAGER, HEAD
     adopt: np.ndarray  # uint16 rank of digital adoption: lower adopts earlier
     parent: np.ndarray  # int32 index of a child's parent, -1 for adults
     scale: float
@@ -90,7 +92,8 @@ def region_bounds(census: np.ndarray, n: int) -> np.ndarray:
 @njit(cache=True)
 def _households(bounds, adult_cdf, parent_cdf, child_p, member_p, urban_share,
                 manager_share, k_hh, k_mem, k_age, k_urb, region, age, flags, parent):
-    """Fill households region by region: a head (adult), then adults or children of the head."""
+    """Fill households region by region: a head (adult, flagged HEAD), then adults or children
+    of the head; the members of a household are the head and those up to the next head."""
     for r in range(bounds.shape[0] - 1):
         i = bounds[r]
         while i < bounds[r + 1]:
@@ -110,7 +113,7 @@ def _households(bounds, adult_cdf, parent_cdf, child_p, member_p, urban_share,
                 cdf = head_cdf if j == i else adult_cdf
                 age[j] = 0 if is_child else np.searchsorted(cdf, uniform(k_age, j, 0), "right")
                 parent[j] = i if is_child else -1
-                f = np.uint8(1) if urban else np.uint8(0)
+                f = np.uint8(URBAN if urban else 0) | np.uint8(HEAD if j == i else 0)
                 if not is_child and uniform(k_urb, j, 1) < manager_share:
                     f |= np.uint8(2)
                 flags[j] = f

@@ -3,7 +3,8 @@
 Five reaches, each enumerable from any citizen by a Numba function of ``(Ties, i, out)``:
 
 * **household**: the head of family and its children, read from ``Population.parent`` (the
-  population does not record which childless adults share a home, so they have none).
+  household's other adults are no ties of this reach: a sanction that a household bears meets
+  every member, ``consequences``).
 * **school**: children (age band 0-14) in the same block of ``school_slots`` consecutive citizens
   of a province. Citizens are laid out household by household, so a block is a neighbourhood and
   siblings share a school.
@@ -57,12 +58,11 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange, uint64
 
-from .population import Population
+from .population import HOUSEHOLD_MAX, Population
 from .rng import draw_bits, mix64, stream_key
 
 FRIENDS, FOLLOWS, HOUSEHOLD, WORKPLACE, SCHOOL = range(5)
 REACHES = ("friends", "follows", "household", "workplace", "school")
-HOUSEHOLD_MAX = 5  # population._households gives a head at most 4 more members
 WORK_BANDS = (1, 3)  # first and last AGE_BANDS of working age: 15-29 .. 45-59
 _WEIGHT_LEVELS = 1024
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
