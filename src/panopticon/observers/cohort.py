@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from ..language.catalog import words
 from ..language.scenario import Scenario
-from ..stages.consequences import Catalog, Standing, catalog, kin_word, standings
+from ..stages.consequences import Catalog, Standing, catalog, kin_words, standings
 from ..world import codes
 from ..world.codes import CONTENT_TYPES
 from ..world.layout import Layout
@@ -228,8 +228,8 @@ class Cohort:
             v.region, v.age, v.adopt, v.status, v.court_day, v.on_lists, v.on_lists_true,
             v.score, v.true_score, v.scored, v.connected, v.list_mask, v.score_cuts,
             v.score_steps, int(v.list_delay)))
-        family = np.array([kin_word(i, v.parent, v.flags, v.family, self.cat) for i in ids],
-                          np.int64)
+        family = kin_words(ids, v.parent, v.flags, v.family, self.cat.kin_of_parent,
+                           self.cat.kin_of_home)
         lo, grade_of = self.sc.scoring.min, v.grade_of
         return {"status": v.status[ids].astype(np.int64),
                 "court_day": v.court_day[ids].astype(np.int64),

@@ -69,6 +69,7 @@ REWARDS_SHIFT = 32  # a grade's masks: sanction bits below, reward bits from her
 # scores where the measures in force change: the grades' cuts and the score thresholds
 N_SCORE_CUTS = N_CUTS + MAX_SCORE_THRESHOLDS
 SANCTIONS = (1 << REWARDS_SHIFT) - 1
+NO_WORDS = np.zeros(0, np.int64)  # phase 2's family words where no household bears a measure
 # people under a sanction, wrongful blocks by cause; then, by the catalog (counters(sc)), each
 # attempt's, each sanction's on a standing or borne by children or a household, each reward's
 FIXED_COUNTERS = (
@@ -459,24 +460,26 @@ def from_family(f, cat, column):
     return out
 
 
-@njit(cache=True, nogil=True, inline="always")
-def kin_word(c, parent, flags, family, cat):
-    """The family word that citizen ``c`` meets for relatives: a parent's measures borne by
-    children, and the other members' of the household (from its head to the next head) borne
-    by a household."""
-    p = parent[c]
-    f = (np.int64(family[p]) & cat.kin_of_parent) if p >= 0 else np.int64(0)
-    if cat.kin_of_home:
-        head = c
-        while not flags[head] & HEAD:
+@njit(cache=True, nogil=True)
+def kin_words(ids, parent, flags, family, of_parent, of_home):
+    """The family word that each citizen of ``ids`` meets for relatives: a parent's measures
+    borne by children (the family bits ``of_parent``), and those of the other members of the
+    household (from its head to the next head) borne by a household (``of_home``)."""
+    out = np.empty(ids.shape[0], np.int64)
+    for k in range(ids.shape[0]):
+        c = ids[k]
+        p = parent[c]
+        f = np.int64(family[p]) & of_parent if p >= 0 else np.int64(0)
+        head, end = c, c + 1
+        while of_home and not flags[head] & HEAD:
             head -= 1
-        end = c + 1
-        while end < flags.shape[0] and not flags[end] & HEAD:
+        while of_home and end < flags.shape[0] and not flags[end] & HEAD:
             end += 1
         for m in range(head, end):
             if m != c:
-                f |= np.int64(family[m]) & cat.kin_of_home
-    return f
+                f |= np.int64(family[m]) & of_home
+        out[k] = f
+    return out
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -517,24 +520,28 @@ def kin_attempts(c, day, tried, f, st, a, cat, acc_r):
 
 
 @njit(cache=True, nogil=True)
-def family_kernel(day, visit, parent, st, a, cat, d, acc):
+def family_kernel(day, visit, words, parent, st, a, cat, d, acc):
     """Phase 2: citizens meet their relatives' standing: the sanctions borne by children or a
     household are counted over the relatives under them, and the attempts that such a measure
     meets are met.
 
-    Only the chunk's citizens in ``visit`` are visited (its children, or everyone where a
-    household bears a measure); only those with such a relative or such an attempt today count.
+    Only the chunk's citizens in ``visit`` are visited: its children, or, where a household
+    bears a measure, everyone, with their :func:`kin_words` in ``words`` (else empty: a
+    child's is the parent's, read here). Only those with such a relative or such an attempt
+    today count.
     """
     history, family, region, age, adopt, flags, income = (
         a.met_ever, a.family, st.region, st.age, st.adopt, a.flags, a.income)
     screen_key, cuts, attempts = d.screen_key, d.cuts, cat.attempts
     internet, payment = a.adoption[0], a.adoption[1]
-    for c in visit:
-        f = kin_word(c, parent, flags, family, cat)
-        kinds = cat.home | (cat.family & -np.int64(age[c] == CHILD))
+    of_parent, home, by_kids, unscreened = cat.kin_of_parent, cat.home, cat.family, d.unscreened
+    for t in range(visit.shape[0]):
+        c = visit[t]
+        f = words[t] if words.shape[0] else np.int64(family[parent[c]]) & of_parent
+        kinds = home | (by_kids & -np.int64(age[c] == CHILD))
         lead = first_candidate(c, day, screen_key, cuts) if kinds else cuts.shape[0]
         tried = 0
-        if lead < cuts.shape[0] or kinds & d.unscreened:  # most, most days: no candidate
+        if lead < cuts.shape[0] or kinds & unscreened:  # most, most days: no candidate
             tried = kin_tries(c, day, lead, age[c], flags[c], income[c],
                               np.int64(adopt[c] < internet), np.int64(adopt[c] < payment),
                               attempts, kinds, d)
@@ -684,7 +691,12 @@ class Consequences(Stage):
     def family_step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         c, v = self.children, self.view
         everyone = self.arrays(0, v.size, today.acts[:0], today.todo[:0])
-        visit = (np.arange(lo, hi) if self.cat.kin_of_home
-                 else c[np.searchsorted(c, lo):np.searchsorted(c, hi)])
-        family_kernel(self.day, visit, v.parent, self.standing(0, v.size), everyone, self.cat,
+        cat = self.cat
+        if cat.kin_of_home:
+            visit = np.arange(lo, hi)
+            words = kin_words(visit, v.parent, v.flags, self.family, cat.kin_of_parent,
+                              cat.kin_of_home)
+        else:
+            visit, words = c[np.searchsorted(c, lo):np.searchsorted(c, hi)], NO_WORDS
+        family_kernel(self.day, visit, words, v.parent, self.standing(0, v.size), everyone, cat,
                       self.p, acc)
