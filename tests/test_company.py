@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -162,3 +163,25 @@ def test_bad_company_settings_are_validated(tmp_path, setting, message):
     with pytest.raises(scenario.ScenarioError) as info:
         scenario.load(path)
     assert "scoring.bad_company" in str(info.value) and message in str(info.value)
+
+
+LISTS = Path(__file__).parent / "scenarios" / "lists.toml"
+
+
+def test_a_tie_on_a_black_list_of_the_schemes_is_bad_company():
+    """A list of the scheme's own counts as a process list does: on it as published."""
+    sc = scenario.load(LISTS).with_changes(**{
+        "population.size": 3000, "start": dt.date(2017, 12, 1), "end": dt.date(2018, 3, 31),
+        "scoring.bad_company.lists": ["red_light_blacklist"], "scoring.bad_company.grades": []})
+    sim = Simulation(sc)
+    black = list(sc.lists).index("red_light_blacklist")
+    listed = np.random.default_rng(1).random(sim.pop.size) < 0.1
+    sim.stages["lists"].on[listed] = 1 << black
+    sim.stages["lists"].on[~listed & (np.arange(sim.pop.size) % 3 == 0)] = (
+        1 << list(sc.lists).index("honour_roll"))  # a red list is not bad company
+    sim.stages["lists"].on_true[:] = 0  # the true evidence does not count: published
+    start_day(sim, START)
+    weight = sc.scoring.bad_company.weight
+    expected = np.rint(weight * listed_share(sim, listed.astype(np.uint8)))
+    np.testing.assert_array_equal(sim.state.read("ties_term"), expected)
+    assert (expected < 0).sum() > 0

@@ -248,20 +248,25 @@ def _exit_rules(sc: Scenario, name: str, item) -> Iterator[At]:
 
 
 def _list_users(sc: Scenario) -> Iterator[At]:
-    """The lists that sanctions (process lists or black ones) and rewards (red ones) name."""
+    """The lists that sanctions and the bad-company term (process lists or black ones) and
+    rewards (red ones) name."""
     black = [*LIST_NAMES, *(n for n, x in sc.lists.items() if x.colour == "black")]
     red = [n for n, x in sc.lists.items() if x.colour == "red"]
-    for table, items, allowed, kind in (("sanctions", sc.sanctions, black, "black"),
-                                        ("rewards", sc.rewards, red, "red")):
-        for i, item in enumerate(items):
-            for k, name in enumerate(item.lists):
-                if name in sc.lists and name not in allowed:
-                    yield At((table, i, "lists", k), f"{name!r} is a {sc.lists[name].colour}"
-                                                     f" list and {table} name {kind} lists; the"
-                                                     f" {kind} lists are: {_listed(allowed)}")
-                elif name not in allowed:
-                    yield At((table, i, "lists", k), _unknown("list", name, allowed,
-                                                              f"{kind} lists"))
+    company = sc.scoring.bad_company
+    users = [(("sanctions", i), item.lists, black, "black", "sanctions")
+             for i, item in enumerate(sc.sanctions)]
+    users += [(("rewards", i), item.lists, red, "red", "rewards")
+              for i, item in enumerate(sc.rewards)]
+    if company is not None:
+        users.append((("scoring", "bad_company"), company.lists, black, "black", "bad_company"))
+    for loc, lists, allowed, kind, who in users:
+        for k, name in enumerate(lists):
+            if name in sc.lists and name not in allowed:
+                yield At((*loc, "lists", k), f"{name!r} is a {sc.lists[name].colour} list and"
+                                             f" {who} name {kind} lists; the {kind} lists are:"
+                                             f" {_listed(allowed)}")
+            elif name not in allowed:
+                yield At((*loc, "lists", k), _unknown("list", name, allowed, f"{kind} lists"))
 
 
 def _score_thresholds(sc: Scenario) -> Iterator[At]:

@@ -40,7 +40,7 @@ from pydantic import (
 
 from ..data import read_csv
 from . import catalog
-from .catalog import LIST_NAMES, NAME_NOTE, NAME_PATTERN
+from .catalog import NAME_NOTE, NAME_PATTERN
 from .fields import NAME, STRICT, TABLE, Note, about, either, name_or_table
 from .published import SERIES
 from .schedule import (
@@ -60,7 +60,7 @@ Propensity = Literal["offence", "debt", "civic", "travel", "none"]
 Nature = Literal["offence", "civic", "attempt"]
 Process = Literal["none", "court", "tax", "travel_misconduct"]
 Bearer = Literal["person", "children", "household"]
-ListName = Literal[LIST_NAMES]
+LIST_NOTE = "court, tax, travel_misconduct, or a name of a black list of [lists]"
 Colour = Literal["black", "red"]
 ContentType = Literal["comment", "photo", "article", "video"]
 # Who has a score: the acts' named groups but children, or no one (a scheme of lists alone).
@@ -473,7 +473,9 @@ class BadCompany(Strict):
     reach: Annotated[list[Literal["friends", "follows", "household", "workplace", "school"]],
                      Field(min_length=1), about(
                          "Which ties count; the shares of bad ties are averaged over them.")]
-    lists: Annotated[list[ListName], about("A tie on one of these lists is bad.")] = []
+    lists: Annotated[list[str], Note(LIST_NOTE), about(
+        "A tie on one of these lists (court, tax, travel_misconduct, or a black list of"
+        " [lists]) is bad.")] = []
     grades: Annotated[list[str], about(
         "A tie in one of these grades (names of scoring.grades) is bad.")] = []
     lag_days: Annotated[PositiveDays, about("The term is recomputed every lag_days.")]
@@ -712,7 +714,6 @@ class SchemeList(Strict):
 Blocked = Annotated[str, Note("a name of an attempt act of [acts], or a standing:"
                               " management_role, internet")]
 Granted = Annotated[str, Note("a name of an attempt act of [acts]")]
-LIST_NOTE = "court, tax, travel_misconduct, or a name of a black list of [lists]"
 
 
 class Sanction(InForce):

@@ -1,7 +1,8 @@
 """Bad company: a score term from the standing of a citizen's ties, measured for scoring.
 
 Every ``lag_days`` from its start, each citizen's share of ties (per reach: friends, follows,
-household, workplace, school) that are on a named list or in a named grade is measured on the
+household, workplace, school) that are on a named list (a process list or a black list of the
+scheme's, as published) or in a named grade is measured on the
 standing of the day before, averaged over the reaches, and turned into ``weight x share`` points:
 the term, published for the day (``bad_company_term``; empty on other days). Scoring applies it:
 the published score moves by the change of the term at once and restores toward base plus the
@@ -35,7 +36,8 @@ class Company(Stage):
 
     NAME = "company"
     OWNS = ("bad_company_term",)
-    READS = ("region", "age", "adopt", "status", "score", "scored", "grade_of", "grade_names")
+    READS = ("region", "age", "adopt", "status", "on_lists", "score", "scored", "grade_of",
+             "grade_names")
     COUNTERS = COUNTERS
     STEPS = ()
 
@@ -43,7 +45,8 @@ class Company(Stage):
     spec: BadCompany | None
     start: dt.date  # the run's first day
     csr: list[TieCSR]
-    list_bits: int  # status bits of the named lists
+    list_bits: int  # status bits of the named process lists
+    scheme_bits: int  # on_lists bits of the named lists of the scheme's
     counts: np.ndarray  # [region, 2]: citizens with a term and points lost, as last measured
     sc: Scenario | None = None
 
@@ -52,9 +55,11 @@ class Company(Stage):
         spec = sc.scoring.bad_company
         if spec is not None and not spec.enabled:
             spec = None
+        named = set() if spec is None else set(spec.lists)
         company = cls(view=view, spec=spec, start=sc.start,
                       csr=[] if spec is None else view.ties.csrs(spec.reach),
-                      list_bits=0 if spec is None else sum(LIST_STATUS[n] for n in set(spec.lists)),
+                      list_bits=sum(LIST_STATUS[n] for n in named if n in LIST_STATUS),
+                      scheme_bits=sum(1 << k for k, n in enumerate(sc.lists) if n in named),
                       counts=np.zeros((len(view.regions.codes), 2), np.int64), sc=sc)
         view.publish("bad_company_term", NO_TERM)
         return company
@@ -86,7 +91,7 @@ class Company(Stage):
         v = self.view
         grade = v.grade_of[v.score.astype(np.int64) - self.sc.scoring.min]
         bad_grades = np.isin(v.grade_names, self.spec.grades)
-        on_list = (v.status & self.list_bits) != 0
+        on_list = ((v.status & self.list_bits) != 0) | ((v.on_lists & self.scheme_bits) != 0)
         return (on_list | (bad_grades[grade] & scored)).astype(np.uint8)
 
     def term(self) -> np.ndarray:
