@@ -24,7 +24,6 @@ from ..world.layout import (
     Layout,
     blocked_attempts,
     borne_by,
-    borne_by_children,
     history_names,
 )
 from ..world.population import AGE_BANDS, CHILD, URBAN, Population
@@ -53,7 +52,7 @@ def measures(sc: Scenario) -> dict[str, tuple[str, int]]:
     reward."""
     bit = {n: 1 << b for b, n in enumerate(history_names(sc))}
     blocked = blocked_attempts(sc)
-    kids, _ = borne_by_children(sc)
+    kids, _ = borne_by(sc, "children")
     homes, _ = borne_by(sc, "household")
 
     def any_of(names: list[str]) -> int:

@@ -604,8 +604,9 @@ def score_steps(grade_of: np.ndarray, lo: int, masks: InForce
     REWARDS_SHIFT) of the lowest score, then how they change at each cut (see score_mask).
 
     ``grade_of``: the grade of each score from ``lo`` (scoring's)."""
-    cut, below, above = masks.thresholds.T
-    starts = np.unique(np.concatenate(([lo], lo + np.flatnonzero(np.diff(grade_of)) + 1, cut)))
+    cuts_of_thresholds = masks.thresholds[:, 0]
+    starts = np.unique(np.concatenate(([lo], lo + np.flatnonzero(np.diff(grade_of)) + 1,
+                                       cuts_of_thresholds)))
     assert len(starts) <= N_SCORE_CUTS + 1, "more cuts than the scenario's checks allow"
     measures = (masks.grades | masks.rewards << REWARDS_SHIFT)[grade_of[starts - lo]]
     for c, b, a in masks.thresholds:

@@ -137,11 +137,6 @@ def borne_by(sc: Scenario, bearer: str) -> tuple[list[str], list[str]]:
             [r.name for r in sc.rewards if r.bears == bearer])
 
 
-def borne_by_children(sc: Scenario) -> tuple[list[str], list[str]]:
-    """The sanctions and the rewards that children bear for a parent, by name."""
-    return borne_by(sc, "children")
-
-
 def borne_by_kin(sc: Scenario) -> tuple[list[str], list[str]]:
     """The sanctions and the rewards that children or households bear for a relative."""
     return ([s.name for s in sc.sanctions if s.bears != "person"],
