@@ -59,7 +59,7 @@ AgeBand = Literal["0-14", "15-29", "30-44", "45-59", "60+"]
 Propensity = Literal["offence", "debt", "civic", "travel", "none"]
 Nature = Literal["offence", "civic", "attempt"]
 Process = Literal["none", "court", "tax", "travel_misconduct"]
-Bearer = Literal["person", "children", "household"]
+Bearer = Literal["person", "children", "household", "employer"]
 LIST_NOTE = "court, tax, travel_misconduct, or a name of a black list of [lists]"
 Colour = Literal["black", "red"]
 ContentType = Literal["comment", "photo", "article", "video"]
@@ -722,7 +722,8 @@ class Sanction(InForce):
     citizen scored), from its start to its end. It
     refuses the attempts it blocks, or takes away a standing it blocks (a management role,
     internet use at full speed); it is borne by the person, by their children (a parent's
-    sanction, met by the child's attempt) or by the other members of their household."""
+    sanction, met by the child's attempt), by the other members of their household, or by their
+    employer (met by the attempts the other workers of their workplace make, for it)."""
 
     name: Annotated[Name, about("Its name; the run counts it by this name.")]
     grades: Annotated[list[str], about(
@@ -736,8 +737,9 @@ class Sanction(InForce):
         "Attempt acts it refuses, or standings it takes away (management_role, internet).")]
     bears: Annotated[Bearer, about(
         "Who bears it: the person; their children (a child's attempt refused for a parent's"
-        " standing); or the other members of their household (a relative's attempt refused"
-        " for theirs).")] = "person"
+        " standing); the other members of their household (a relative's attempt refused"
+        " for theirs); or their employer (a colleague's attempt, made for the firm, refused:"
+        " the other working-age citizens of their workplace).")] = "person"
     start: Start = None
     end: End = None
 
@@ -755,7 +757,7 @@ class Reward(InForce):
     """A reward: for citizens on the red lists or in the grades it names, or whose score is
     above its ``score_above``, from its start to its end, the attempts
     it grants are favoured (a ticket discounted, credit made easy), for the person, their
-    children or the other members of their household."""
+    children, the other members of their household or their employer."""
 
     name: Annotated[Name, about("Its name; the run counts it by this name.")]
     grades: Annotated[list[str], about(
@@ -767,7 +769,9 @@ class Reward(InForce):
     grants: Annotated[list[Granted], about("Attempt acts it favours.")]
     bears: Annotated[Bearer, about(
         "Who is favoured: the person; their children (a child's attempt favoured for a"
-        " parent's standing); or the other members of their household.")] = "person"
+        " parent's standing); the other members of their household; or their employer (the"
+        " other working-age citizens of their workplace, in the attempts they make for it).")
+    ] = "person"
     start: Start = None
     end: End = None
 

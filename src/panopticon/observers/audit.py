@@ -21,6 +21,7 @@ import pyarrow as pa
 from ..language.catalog import words
 from ..language.scenario import Scenario
 from ..world.layout import (
+    KIN_HISTORY,
     Layout,
     blocked_attempts,
     borne_by,
@@ -48,12 +49,11 @@ def measures(sc: Scenario) -> dict[str, tuple[str, int]]:
     """The measures of a run of ``sc``: on a list; sanctioned, wrongly; blocked at any attempt,
     wrongly; blocked at a travel attempt (the travel propensity's, as the seed article's
     tickets); blocked at each attempt a sanction blocks; a child barred for a parent, wrongly;
-    where a household bears a sanction, a relative barred for a member, wrongly; granted each
-    reward."""
+    where a household (an employer) bears a sanction, a relative (a colleague) barred for a
+    member, wrongly; granted each reward."""
     bit = {n: 1 << b for b, n in enumerate(history_names(sc))}
     blocked = blocked_attempts(sc)
     kids, _ = borne_by(sc, "children")
-    homes, _ = borne_by(sc, "household")
 
     def any_of(names: list[str]) -> int:
         return sum(bit[n] for n in names)
@@ -66,11 +66,17 @@ def measures(sc: Scenario) -> dict[str, tuple[str, int]]:
                                             if sc.acts[a].propensity == "travel"])),
             "children_barred": (MET, any_of([f"{s}_children" for s in kids])),
             "children_barred_wrongly": (MET, any_of([f"{s}_children_wrongly" for s in kids])),
-            **({"relatives_barred": (MET, any_of([f"{s}_relatives" for s in homes])),
-                "relatives_barred_wrongly": (MET, any_of([f"{s}_relatives_wrongly"
-                                                          for s in homes]))} if homes else {}),
+            **{f"{who}_barred{w}": (MET, any_of([f"{s}_{who}{w}" for s in names]))
+               for who, names in kin_borne(sc) for w in ("", "_wrongly")},
             **{f"{a}_blocked": (MET, bit[f"{a}_blocked"]) for a in blocked},
             **{f"{r.name}_granted": (MET, bit[f"{r.name}_granted"]) for r in sc.rewards}}
+
+
+def kin_borne(sc: Scenario) -> list[tuple[str, list[str]]]:
+    """Who bears a sanction for someone else, besides children, in met_ever's words (relatives,
+    colleagues), and the sanctions they bear: only where some sanction has them bear it."""
+    return [(KIN_HISTORY[bearer][0], names) for bearer in ("household", "employer")
+            if (names := borne_by(sc, bearer)[0])]
 
 
 DENOMINATORS = ("citizens", "adults", "children")
@@ -234,8 +240,12 @@ NOTES = {
     "relatives_barred_wrongly": "people barred for a household member whose own sanction was"
     " wrongful",
     "relatives_barred_rate": "share of the group ever barred for another household member",
-    "barred_blocked": "a citizen's attempts refused for a parent's or household member's"
-    " standing (events)",
+    "colleagues_barred": "people ever barred, in the attempts they make for their employer, for"
+    " a colleague's standing (a sanction borne by an employer); they did nothing",
+    "colleagues_barred_wrongly": "people barred for a colleague whose own sanction was wrongful",
+    "colleagues_barred_rate": "share of the group ever barred for a colleague",
+    "barred_blocked": "a citizen's attempts refused for a parent's, household member's or"
+    " colleague's standing (events)",
     "posts_not_made": "posts that the same citizens made in the run without fear (same seed), "
     "less those made with it",
     "posts_not_made_share": "posts not made over the posts made without fear",
@@ -340,12 +350,12 @@ def _collective_punishment(rows: Rows, per_region: Flows, t: Tallies, sc: Scenar
                     by_group(t, metric, "children", ("province", "income_decile", "area")))
     rows.figure(section, "children_barred_rate", "rate", NOTES["children_barred_rate"],
                 by_group(t, "children_barred", "children", ("province", "income_decile", "area")))
-    if borne_by(sc, "household")[0]:
-        for metric in ("relatives_barred", "relatives_barred_wrongly"):
+    for who, _ in kin_borne(sc):
+        for metric in (f"{who}_barred", f"{who}_barred_wrongly"):
             rows.figure(section, metric, "people", NOTES[metric],
                         by_group(t, metric, "citizens", ("province", "income_decile", "area")))
-        rows.figure(section, "relatives_barred_rate", "rate", NOTES["relatives_barred_rate"],
-                    by_group(t, "relatives_barred", "citizens",
+        rows.figure(section, f"{who}_barred_rate", "rate", NOTES[f"{who}_barred_rate"],
+                    by_group(t, f"{who}_barred", "citizens",
                              ("province", "income_decile", "area")))
     kin = {a for s in sc.sanctions if s.bears != "person" for a in s.blocks}
     for attempt in (a for a in Layout.of(sc).attempts(sc) if a in kin):

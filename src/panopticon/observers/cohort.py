@@ -228,8 +228,9 @@ class Cohort:
             v.region, v.age, v.adopt, v.status, v.court_day, v.on_lists, v.on_lists_true,
             v.score, v.true_score, v.scored, v.connected, v.list_mask, v.score_cuts,
             v.score_steps, int(v.list_delay)))
-        family = kin_words(ids, v.parent, v.flags, v.family, self.cat.kin_of_parent,
-                           self.cat.kin_of_home)
+        cat = self.cat
+        family = kin_words(ids, v.parent, v.flags, v.family, cat.kin_of_parent, cat.kin_of_home,
+                           v.ties.model(), cat.kin_of_work)
         lo, grade_of = self.sc.scoring.min, v.grade_of
         return {"status": v.status[ids].astype(np.int64),
                 "court_day": v.court_day[ids].astype(np.int64),
@@ -328,10 +329,10 @@ class Cohort:
 
     def attempts(self, day: int, now: dict) -> None:
         """Each attempt of today (an act, told already) refused, or favoured by a reward: by the
-        measures the member bears, and by a parent's or another household member's
-        (``family``)."""
+        measures the member bears, and by a parent's, another household member's or a
+        colleague's (``family``)."""
         cat, f = self.cat, now["family"]
-        tried = self.acts & (cat.own_adult | cat.family | cat.home)
+        tried = self.acts & (cat.own_adult | cat.family | cat.home | cat.work)
         if not tried.any():
             return
         kid = self.from_family(f, 1)
@@ -371,13 +372,14 @@ class Cohort:
         return out
 
     def relatives(self, day: int, now: dict) -> None:
-        """What the members meet for a parent's or another household member's standing: a
-        sanction borne by children or a household that comes or goes."""
+        """What the members meet for a parent's, another household member's or a colleague's
+        standing: a sanction borne by children, a household or an employer that comes or
+        goes."""
         f, before = now["family"], self.prev["family"]
         for row in self.cat.kids:
             sanction = self.sc.sanctions[row[0]]
-            whose = {"children": "a parent's", "household": "a household member's"}[
-                sanction.bears]
+            whose = {"children": "a parent's", "household": "a household member's",
+                     "employer": "a colleague's"}[sanction.bears]
             name = f"{whose} {words(sanction.name)}"
             under, was = (f & row[1]) != 0, (before & row[1]) != 0
             if (under != was).any():

@@ -26,6 +26,7 @@ from .provenance import describe, scenario_changed
 from .results import BANDS, model_series, split_seeds, write_atomic
 from .runfolder import open_run
 from .scheme import (
+    KEPT_OUT,
     Row,
     attempts,
     borne_by,
@@ -69,14 +70,14 @@ PROVINCE_RATES: tuple[tuple[str, str, str, str], ...] = (
 
 def province_columns(scenario: dict) -> tuple[tuple[str, str, str, str], ...]:
     """PROVINCE_RATES, and the run's catalog's: children under each sanction they bear, people
-    under each a household bears, each channel's false records."""
+    under each a household or an employer bears, each channel's false records."""
     return (*PROVINCE_RATES,
             *((f"{s}_stock", (f"children kept out by a parent's {words(s)}, last day (per"
                                 " 100,000 children)"), "end", "children")
               for s in borne_by(scenario, "children")),
-            *((f"{s}_stock", (f"people kept out by a household member's {words(s)}, last day"
-                                " (per 100,000 citizens)"), "end", "citizens")
-              for s in borne_by(scenario, "household")),
+            *((f"{s}_stock", (f"people kept out by {whose} {words(s)}, last day (per 100,000"
+                                " citizens)"), "end", "citizens")
+              for bearer, (_, whose) in KEPT_OUT.items() for s in borne_by(scenario, bearer)),
             *((f"{c}_false_records", f"acts {words(c)} pinned on the wrong person, whole run",
                "run", "citizens") for c in false_channels(scenario)))
 
@@ -283,11 +284,11 @@ def counter_audit(run: Run) -> pa.Table:
          sum(run.total(f"{s}_people") for s in borne_by(run.scenario, "children")), "people",
          "children ever kept out for a parent's standing"),
     ]
-    homes = borne_by(run.scenario, "household")
-    if homes:
-        rows.append(("collective_punishment", "relatives_barred_people",
-                     sum(run.total(f"{s}_people") for s in homes), "people",
-                     "people ever kept out for another household member's standing"))
+    for bearer, (who, whose) in KEPT_OUT.items():
+        if names := borne_by(run.scenario, bearer):
+            rows.append(("collective_punishment", f"{who}_barred_people",
+                         sum(run.total(f"{s}_people") for s in names), "people",
+                         f"people ever kept out for {whose} standing"))
     for a in attempts(run.scenario):
         what = words(a)
         rows += [("attempts_vs_people", f"{a}_blocked", run.total(f"{a}_blocked"), "events",

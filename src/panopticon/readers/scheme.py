@@ -55,7 +55,12 @@ OLD_ATTEMPTS = ("plane_ticket", "train_ticket", "trip_abroad", "job_application"
                 "credit_application", "school_application")
 STANDINGS: dict[str, str] = {"management_role": "management role", "internet": "internet use"}
 BEARS: dict[str, str] = {"person": "the person", "children": "their children",
-                         "household": "the other members of their household"}
+                         "household": "the other members of their household",
+                         "employer": "their employer (the other workers of their workplace)"}
+# who is kept out for someone else's standing, besides children, by bearer: the report's name
+# for them and whose standing it is
+KEPT_OUT: dict[str, tuple[str, str]] = {"household": ("relatives", "another household member's"),
+                                        "employer": ("colleagues", "a colleague's")}
 # a process list's catalog counter -> the columns the registry writes it as (summed)
 LISTS_TODAY: dict[str, tuple[str, ...]] = {
     "court_entries": ("new_listings",), "court_people": ("new_listed_people",),
@@ -197,8 +202,8 @@ def false_channels(scenario: dict) -> dict[str, str]:
 
 
 def borne_by(scenario: dict, bearer: str) -> list[str]:
-    """The sanctions of a run's scenario that ``bearer`` (children, household) bears for a
-    relative (an older run's: its school ban, borne by children)."""
+    """The sanctions of a run's scenario that ``bearer`` (children, household, employer) bears
+    for someone else (an older run's: its school ban, borne by children)."""
     return [name_of(s) for s in scenario.get("sanctions", []) if acts(s, "blocks")[1] == bearer]
 
 

@@ -13,9 +13,12 @@ case (no stale listing, no wrong records) would not have been blocked; its cause
 
 A sanction or reward borne by children is met by a child's attempt for a parent's standing, one
 borne by a household by the attempts of the household's other members (the head and those up to
-the next head), in a second phase that reads what the first wrote about every citizen (a chunk
-need not hold a child's parent or a whole household): the attempt is drawn again there, the same
-draw as behaviour's; the relatives under a sanction are counted as a stock and once each.
+the next head), one borne by an employer by the attempts that the other workers of the
+citizen's workplace (``world.ties``: working-age citizens of a block of a province) make for it,
+in a second phase that reads what the first wrote about every citizen (a chunk need not hold a
+child's parent, a whole household or a workplace): the attempt is drawn again there, the same
+draw as behaviour's; the relatives under a sanction are counted as a stock and once each (the
+colleagues at the day's end, from the few citizens whose standing their employer bears).
 
 Every citizen's standing (sanctions in force, on the record and on the true case) is worked out in
 a pass without branches, which vectorises; the few who attempt something today are then met one
@@ -61,6 +64,7 @@ from ..world.layout import (
 )
 from ..world.population import CHILD, HEAD, MANAGER
 from ..world.state import Stage, View
+from ..world.ties import Ties, workplace_into
 from ..world.today import Today
 
 COURT_LIST, TAX_LIST, MISCONDUCT_LIST = (LISTS.index(n) for n in LISTS)
@@ -69,7 +73,7 @@ REWARDS_SHIFT = 32  # a grade's masks: sanction bits below, reward bits from her
 # scores where the measures in force change: the grades' cuts and the score thresholds
 N_SCORE_CUTS = N_CUTS + MAX_SCORE_THRESHOLDS
 SANCTIONS = (1 << REWARDS_SHIFT) - 1
-NO_WORDS = np.zeros(0, np.int64)  # phase 2's family words where no household bears a measure
+NO_WORDS = np.zeros(0, np.int64)  # phase 2's family words where it visits children only
 # people under a sanction, wrongful blocks by cause; then, by the catalog (counters(sc)), each
 # attempt's, each sanction's on a standing or borne by children or a household, each reward's
 FIXED_COUNTERS = (
@@ -85,8 +89,8 @@ EVER_SANCTIONED, EVER_WRONGLY_SANCTIONED, EVER_WRONGLY_BLOCKED = 1, 2, 4
 def counters(sc: Scenario) -> tuple[str, ...]:
     """Consequences' counters: the fixed ones; per attempt its attempts, blocks, wrongful
     blocks and people blocked; per sanction on a standing its stock (holders under it), per
-    sanction borne by children or a household its stock and people (relatives under it); per
-    reward its grants."""
+    sanction borne by children, a household or an employer its stock and people (relatives or
+    colleagues under it); per reward its grants."""
     kids, _ = borne_by_kin(sc)
     standing = [s.name for s in sc.sanctions if set(s.blocks) - set(sc.acts)]
     return (*FIXED_COUNTERS,
@@ -104,8 +108,10 @@ class Catalog(NamedTuple):
     own_adult: int  # act bits of the attempts an adult meets in phase 1
     family: int  # act bits of the attempts a child meets in phase 2 (children bear a measure)
     home: int  # act bits of the attempts everyone meets in phase 2 (a household bears one)
+    work: int  # act bits of the attempts everyone meets in phase 2 (an employer bears one)
     kin_of_parent: int  # bits of a family word that a child meets for the parent's
     kin_of_home: int  # bits of a family word that the other members of a household meet
+    kin_of_work: int  # bits of a family word that the other workers of a workplace meet
     blocks: np.ndarray  # per kind, the bits of the sanctions borne by the person that block it
     grants: np.ndarray  # per kind, the bits of the rewards borne by the person that grant it
     kid_blocks: np.ndarray  # per kind, the bits of the sanctions borne by relatives that block it
@@ -114,9 +120,11 @@ class Catalog(NamedTuple):
     ever: np.ndarray  # per kind, its met_ever bit of a block (0: none blocks it)
     rewards: np.ndarray  # per reward: [its bit, its counter, its met_ever bit]
     standings: np.ndarray  # per sanction on a standing: [bit, management, internet, counter]
-    kids: np.ndarray  # per sanction borne by relatives (children or a household): [bit, family
-    #   bit, family wrong bit, stock counter, people counter, met_ever bit, met_ever wrong bit]
+    kids: np.ndarray  # per sanction borne by relatives (children, a household, an employer):
+    #   [bit, family bit, family wrong bit, stock counter, people counter, met_ever bit,
+    #   met_ever wrong bit]
     kid_rewards: np.ndarray  # per reward borne by relatives: [bit, family bit]
+    at_work: np.ndarray  # the rows of kids borne by an employer
 
 
 def catalog(sc: Scenario) -> Catalog:
@@ -127,8 +135,8 @@ def catalog(sc: Scenario) -> Catalog:
     family = {n: 1 << b for b, n in enumerate(family_names(sc))}
     n = len(layout.kinds)
     blocks, grants, kid_blocks, kid_grants = (np.zeros(n, np.int64) for _ in range(4))
-    met_by = {"children": 0, "household": 0}  # act bits a measure borne by each meets
-    kin = {"children": 0, "household": 0}  # family word bits of the measures each bears
+    met_by = dict.fromkeys(KIN_HISTORY, 0)  # act bits a measure borne by each meets
+    kin = dict.fromkeys(KIN_HISTORY, 0)  # family word bits of the measures each bears
     for table, items, person, kid, verb in (
             ("s", sc.sanctions, blocks, kid_blocks, "blocks"),
             ("r", sc.rewards, grants, kid_grants, "grants")):
@@ -144,16 +152,18 @@ def catalog(sc: Scenario) -> Catalog:
     tries = layout.attempts(sc)
     attempts = np.array([layout.kinds.index(a) for a in tries], np.int64)
     every = sum(layout.bit(a) for a in tries)
-    by_kids, by_home = met_by["children"], met_by["household"]
+    by_kids, by_home, by_work = met_by["children"], met_by["household"], met_by["employer"]
+    borne = [s.bears for s in sc.sanctions if s.bears != "person"]
     counter = np.full(n, -1, np.int64)
     counter[attempts] = [index[f"{a}_attempts"] for a in tries]
     blocked = np.zeros(n, np.int64)
     for a in blocked_attempts(sc):
         blocked[layout.kinds.index(a)] = ever[f"{a}_blocked"]
     return Catalog(
-        attempts=attempts, own=every & ~by_kids & ~by_home, own_adult=every & ~by_home,
-        family=by_kids, home=by_home, kin_of_parent=kin["children"],
-        kin_of_home=kin["household"], blocks=blocks, grants=grants, kid_blocks=kid_blocks,
+        attempts=attempts, own=every & ~by_kids & ~by_home & ~by_work,
+        own_adult=every & ~by_home & ~by_work, family=by_kids, home=by_home, work=by_work,
+        kin_of_parent=kin["children"], kin_of_home=kin["household"],
+        kin_of_work=kin["employer"], blocks=blocks, grants=grants, kid_blocks=kid_blocks,
         kid_grants=kid_grants, counter=counter, ever=blocked,
         rewards=np.array([[r, index[f"{w.name}_granted"], ever[f"{w.name}_granted"]]
                           for r, w in enumerate(sc.rewards)], np.int64).reshape(-1, 3),
@@ -166,7 +176,8 @@ def catalog(sc: Scenario) -> Catalog:
                        for b, s in enumerate(sc.sanctions) if s.bears != "person"],
                       np.int64).reshape(-1, 7),
         kid_rewards=np.array([[r, family[w.name]] for r, w in enumerate(sc.rewards)
-                              if w.bears != "person"], np.int64).reshape(-1, 2))
+                              if w.bears != "person"], np.int64).reshape(-1, 2),
+        at_work=np.array([m for m, b in enumerate(borne) if b == "employer"], np.int64))
 
 
 class Standing(NamedTuple):
@@ -306,7 +317,7 @@ def standing(s, court_day, on, on_true, score, true_score, scored, day, list_del
 
 @njit(cache=True, nogil=True, inline="always")
 def family_words(sanc, wrong, rewards, cat, family):
-    """Citizens' standing as their children or household meet it (bits of family_names) into
+    """Citizens' standing as their relatives meet it (bits of family_names) into
     ``family``, a pass per measure borne by relatives so that each pass vectorises."""
     for j in range(family.shape[0]):
         family[j] = FAMILY_SANCTIONED * np.int64(sanc[j] != 0)
@@ -396,9 +407,9 @@ def sanction_kernel(first, day, runs, st, a, cat, acc):
 
     Per run of one region: every citizen's standing (vectorised), then the attempts of the few
     with one (listed in ``a.todo``) but those that a measure borne by relatives meets (phase
-    2's): by a household, anyone's; by children, a child's. Measures of grades and scores apply
-    only where the region is connected, to citizens scored (``st.scored``: see
-    :func:`codes.is_scored`).
+    2's): by a household or an employer, anyone's; by children, a child's. Measures of grades
+    and scores apply only where the region is connected, to citizens scored (``st.scored``:
+    see :func:`codes.is_scored`).
     """
     unconnected = np.zeros_like(st.steps)
     acts, todo, region, connected, age, adopt = (a.acts, a.todo, st.region, st.connected,
@@ -461,11 +472,24 @@ def from_family(f, cat, column):
 
 
 @njit(cache=True, nogil=True)
-def kin_words(ids, parent, flags, family, of_parent, of_home):
+def colleague_word(c, ties, family, of_work, mates):
+    """The family bits ``of_work`` (measures borne by an employer) of the other workers of
+    citizen c's workplace (none for a citizen not of working age); ``mates``: a buffer of
+    ``ties.work_slots``."""
+    f = np.int64(0)
+    for k in range(workplace_into(ties, c, mates)):
+        f |= np.int64(family[mates[k]]) & of_work
+    return f
+
+
+@njit(cache=True, nogil=True)
+def kin_words(ids, parent, flags, family, of_parent, of_home, ties, of_work):
     """The family word that each citizen of ``ids`` meets for relatives: a parent's measures
-    borne by children (the family bits ``of_parent``), and those of the other members of the
-    household (from its head to the next head) borne by a household (``of_home``)."""
+    borne by children (the family bits ``of_parent``), those of the other members of the
+    household (from its head to the next head) borne by a household (``of_home``), and those
+    of the other workers of the workplace borne by an employer (``of_work``)."""
     out = np.empty(ids.shape[0], np.int64)
+    mates = np.empty(ties.work_slots, np.int64)
     for k in range(ids.shape[0]):
         c = ids[k]
         p = parent[c]
@@ -478,7 +502,7 @@ def kin_words(ids, parent, flags, family, of_parent, of_home):
         for m in range(head, end):
             if m != c:
                 f |= np.int64(family[m]) & of_home
-        out[k] = f
+        out[k] = f | (colleague_word(c, ties, family, of_work, mates) if of_work else 0)
     return out
 
 
@@ -520,25 +544,27 @@ def kin_attempts(c, day, tried, f, st, a, cat, acc_r):
 
 
 @njit(cache=True, nogil=True)
-def family_kernel(day, visit, words, parent, st, a, cat, d, acc):
+def family_kernel(day, visit, words, parent, ties, st, a, cat, d, acc):
     """Phase 2: citizens meet their relatives' standing: the sanctions borne by children or a
     household are counted over the relatives under them, and the attempts that such a measure
-    meets are met.
+    (or one borne by an employer) meets are met.
 
-    Only the chunk's citizens in ``visit`` are visited: its children, or, where a household
-    bears a measure, everyone, with their :func:`kin_words` in ``words`` (else empty: a
-    child's is the parent's, read here). Only those with such a relative or such an attempt
-    today count.
+    Only the chunk's citizens in ``visit`` are visited: its children, or, where a household or
+    an employer bears a measure, everyone, with their :func:`kin_words` in ``words`` (else
+    empty: a child's is the parent's, read here). Only those with such a relative or such an
+    attempt today count; the colleagues' word is read only for an attempt an employer's
+    measure meets (few: a workplace takes a dozen tie draws).
     """
     history, family, region, age, adopt, flags, income = (
         a.met_ever, a.family, st.region, st.age, st.adopt, a.flags, a.income)
     screen_key, cuts, attempts = d.screen_key, d.cuts, cat.attempts
     internet, payment = a.adoption[0], a.adoption[1]
     of_parent, home, by_kids, unscreened = cat.kin_of_parent, cat.home, cat.family, d.unscreened
+    mates = np.empty(ties.work_slots, np.int64)
     for t in range(visit.shape[0]):
         c = visit[t]
         f = words[t] if words.shape[0] else np.int64(family[parent[c]]) & of_parent
-        kinds = home | (by_kids & -np.int64(age[c] == CHILD))
+        kinds = home | cat.work | (by_kids & -np.int64(age[c] == CHILD))
         lead = first_candidate(c, day, screen_key, cuts) if kinds else cuts.shape[0]
         tried = 0
         if lead < cuts.shape[0] or kinds & unscreened:  # most, most days: no candidate
@@ -556,8 +582,44 @@ def family_kernel(day, visit, words, parent, st, a, cat, d, acc):
                     acc_r[cat.kids[m, 4]] += 1
                 if f & cat.kids[m, 2]:
                     history[c] |= cat.kids[m, 6]
+        if tried & cat.work:
+            f |= colleague_word(c, ties, family, cat.kin_of_work, mates)
         if tried:
             kin_attempts(c, day, tried, f, st, a, cat, acc_r)
+
+
+@njit(cache=True, nogil=True)
+def colleagues_kernel(bearers, ties, family, rows, met_ever, region, acc):
+    """At the day's end, the workers under each sanction an employer bears (``rows`` of
+    Catalog.kids), found from the ``bearers`` (the citizens whose standing it follows): each
+    counted once as a stock and, the first time, as a person, in the region's counters ``acc``;
+    their history notes it, and whether a colleague's sanction was wrongful."""
+    mates = np.empty(ties.work_slots, np.int64)
+    n_rows = rows.shape[0]
+    keys = np.empty(bearers.shape[0] * ties.work_slots * n_rows, np.int64)
+    n = 0
+    for s in bearers:  # (colleague, row, wrongly) as one sortable key
+        f = np.int64(family[s])
+        m = workplace_into(ties, s, mates)
+        for r in range(n_rows):
+            if f & rows[r, 1]:
+                wrongly = np.int64((f & rows[r, 2]) != 0)
+                for k in range(m):
+                    keys[n] = (mates[k] * n_rows + r) * 2 + wrongly
+                    n += 1
+    keys = np.sort(keys[:n])
+    last = -1
+    for q in range(n):
+        pair = keys[q] >> 1
+        c, r = pair // n_rows, pair % n_rows
+        if pair != last:
+            last = pair
+            acc[region[c], rows[r, 3]] += 1
+            if not met_ever[c] & rows[r, 5]:
+                met_ever[c] |= rows[r, 5]
+                acc[region[c], rows[r, 4]] += 1
+        if keys[q] & 1:
+            met_ever[c] |= rows[r, 6]
 
 
 class InForce(NamedTuple):
@@ -635,6 +697,7 @@ class Consequences(Stage):
     family: np.ndarray  # bits of world.layout.family_names (standing, as relatives meet it)
     children: np.ndarray  # citizens with a parent, in order
     cat: Catalog
+    ties: Ties  # the tie model: a workplace is an employer
     sc: Scenario | None = None
     p: Draws | None = None  # the draws of attempts (a child's is drawn again in phase 2)
     day: int = 0
@@ -651,7 +714,8 @@ class Consequences(Stage):
             view=view, seed=seed,
             met_ever=view.own("met_ever", np.zeros(n, bits_dtype(len(history_names(sc))))),
             family=view.own("family", np.zeros(n, bits_dtype(len(family_names(sc))))),
-            children=np.flatnonzero(view.parent >= 0), cat=catalog(sc))
+            children=np.flatnonzero(view.parent >= 0), cat=catalog(sc),
+            ties=view.ties.model())
         consequences.tune(sc)
         return consequences
 
@@ -693,11 +757,20 @@ class Consequences(Stage):
         c, v = self.children, self.view
         everyone = self.arrays(0, v.size, today.acts[:0], today.todo[:0])
         cat = self.cat
-        if cat.kin_of_home:
+        if cat.kin_of_home or cat.work:
             visit = np.arange(lo, hi)
             words = kin_words(visit, v.parent, v.flags, self.family, cat.kin_of_parent,
-                              cat.kin_of_home)
+                              cat.kin_of_home, self.ties, 0)
         else:
             visit, words = c[np.searchsorted(c, lo):np.searchsorted(c, hi)], NO_WORDS
-        family_kernel(self.day, visit, words, v.parent, self.standing(0, v.size), everyone, cat,
-                      self.p, acc)
+        family_kernel(self.day, visit, words, v.parent, self.ties, self.standing(0, v.size),
+                      everyone, cat, self.p, acc)
+
+    def end_day(self, counts: np.ndarray) -> None:
+        """The workers under a sanction their employer bears (colleagues_kernel): counted once
+        the day's standings are all known, a workplace spanning chunks."""
+        cat = self.cat
+        if cat.at_work.shape[0]:
+            bearers = np.flatnonzero(self.family & cat.kin_of_work)
+            colleagues_kernel(bearers, self.ties, self.family, cat.kids[cat.at_work],
+                              self.met_ever, self.view.region, counts)

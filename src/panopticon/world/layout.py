@@ -131,29 +131,32 @@ def blocked_attempts(sc: Scenario) -> list[str]:
 
 
 def borne_by(sc: Scenario, bearer: str) -> tuple[list[str], list[str]]:
-    """The sanctions and the rewards that ``bearer`` (children, household) bears for a
-    relative, by name."""
+    """The sanctions and the rewards that ``bearer`` (children, household, employer) bears for
+    a relative or a worker, by name."""
     return ([s.name for s in sc.sanctions if s.bears == bearer],
             [r.name for r in sc.rewards if r.bears == bearer])
 
 
 def borne_by_kin(sc: Scenario) -> tuple[list[str], list[str]]:
-    """The sanctions and the rewards that children or households bear for a relative."""
+    """The sanctions and the rewards borne by someone else than the person: children, a
+    household or an employer (their bearers are called relatives below, colleagues too)."""
     return ([s.name for s in sc.sanctions if s.bears != "person"],
             [r.name for r in sc.rewards if r.bears != "person"])
 
 
-# what a relative under a sanction that children or a household bear is, in met_ever's names
+# what a relative under a sanction that children, a household or an employer bear is, in
+# met_ever's names
 KIN_HISTORY = {"children": ("children", "children_wrongly"),
-               "household": ("relatives", "relatives_wrongly")}
+               "household": ("relatives", "relatives_wrongly"),
+               "employer": ("colleagues", "colleagues_wrongly")}
 
 
 def history_names(sc: Scenario) -> list[str]:
     """What a citizen has met at least once, a bit each of ``met_ever`` in this order:
     sanctioned, wrongly sanctioned, wrongly blocked at an attempt of their own; blocked at each
-    attempt that a sanction blocks; granted each reward; under each sanction borne by children
-    or a household for a relative's standing, and under it wrongly (the relative's sanction
-    was)."""
+    attempt that a sanction blocks; granted each reward; under each sanction borne by children,
+    a household or an employer for a relative's or colleague's standing, and under it wrongly
+    (their sanction was)."""
     return ["sanctioned", "wrongly_sanctioned", "wrongly_blocked",
             *(f"{a}_blocked" for a in blocked_attempts(sc)),
             *(f"{r.name}_granted" for r in sc.rewards),
@@ -162,9 +165,9 @@ def history_names(sc: Scenario) -> list[str]:
 
 
 def family_names(sc: Scenario) -> list[str]:
-    """A citizen's standing as their children or household meet it, a bit each of ``family``
-    in this order: under some sanction (fear reads it), under each sanction borne by children
-    or a household, wrongly so, in force of each reward borne by children or a household."""
+    """A citizen's standing as their children, household or employer meet it, a bit each of
+    ``family`` in this order: under some sanction (fear reads it), under each sanction borne
+    by someone else (borne_by_kin), wrongly so, in force of each reward borne by someone else."""
     kin, favours = borne_by_kin(sc)
     return ["sanctioned", *kin, *(f"{s}_wrongly" for s in kin), *favours]
 

@@ -11,7 +11,8 @@ Five reaches, each enumerable from any citizen by a Numba function of ``(Ties, i
 * **workplace**: adults of working age (15-59) in the same block of ``work_slots`` places of a
   pseudo-random permutation of their province (people commute, so colleagues are not neighbours).
   The permutation is a 4-round Feistel network with cycle walking: both directions cost a few
-  hashes, so a citizen's colleagues are found without a table.
+  hashes, so a citizen's colleagues are found without a table. A workplace is also the employer
+  that bears a sanction for a worker (``consequences``).
 * **friends** (symmetric): a one-dimensional geometric inhomogeneous random graph (GIRG, Bringmann,
   Keusch and Lengler 2019) over the citizen ordering. Citizen i has a sociability weight w_i
   (Pareto, index ``tail``; mean 1) and i, j at distance d = |i - j| <= ``window`` in one province
@@ -496,11 +497,15 @@ class TieStore:
         self.stored: dict[str, TieCSR] = {}
         self._ties: Ties | None = None
 
-    def csrs(self, reaches: list[str]) -> list[TieCSR]:
-        """The stored forms of ``reaches`` (each once, in order)."""
+    def model(self) -> Ties:
+        """The tie model itself, for a stage that enumerates a few citizens' ties a day."""
         if self._ties is None:
             self._ties = make_ties(self.pop, self.seed)
-        built = build_csrs(self._ties, reaches, self.stored)
+        return self._ties
+
+    def csrs(self, reaches: list[str]) -> list[TieCSR]:
+        """The stored forms of ``reaches`` (each once, in order)."""
+        built = build_csrs(self.model(), reaches, self.stored)
         self.stored.update(built)
         return list(built.values())
 

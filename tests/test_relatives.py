@@ -1,6 +1,7 @@
-"""Sanctions and rewards borne by a household: a member's standing meets the attempts of the
-household's other members (the head and those up to the next head), whatever chunk each sits
-in; the relatives under it are counted, told in the cohort's stories and audited."""
+"""Sanctions and rewards borne by a household or an employer: a member's standing meets the
+attempts of the household's other members (the head and those up to the next head), a worker's
+those of the other workers of their workplace, whatever chunk each sits in; the relatives and
+colleagues under it are counted, told in the cohort's stories and audited."""
 
 from __future__ import annotations
 
@@ -18,14 +19,18 @@ from panopticon.stages import counters
 from panopticon.world.codes import LISTED
 from panopticon.world.engine import Engine
 from panopticon.world.layout import history_names
-from panopticon.world.population import CHILD, HEAD, HOUSEHOLD_MAX, build
+from panopticon.world.population import AGE_BANDS, CHILD, HEAD, HOUSEHOLD_MAX, build
+from panopticon.world.ties import workplace_into
 
 DATE = dt.date(2018, 6, 30)
 ALWAYS_CONNECTED = [{"date": dt.date(2014, 1, 1), "value": 1.0}]
 QUIET_LIFE = {f"acts.{k}.rate": 0.0 for k in ("school_application", "job_application",
                                                "trip_abroad", "plane_ticket", "train_ticket")}
-HOUSEHOLD_CREDIT = {"sanctions.credit_denied.bears": "household",
-                    "sanctions.credit_denied.grades": []}
+
+
+def credit_ban(bearer: str) -> dict:
+    """china-2018's credit ban, from the court list alone, borne by ``bearer``."""
+    return {"sanctions.credit_denied.bears": bearer, "sanctions.credit_denied.grades": []}
 
 
 def households(flags: np.ndarray) -> list[np.ndarray]:
@@ -49,13 +54,15 @@ def test_a_household_runs_from_its_head_to_the_next_and_holds_the_heads_children
 
 
 class Household:
-    """china-2018 with its credit ban borne by a household; everyone who may applies for credit
-    every day; consequences run on hand-set listings, on 37-citizen chunks and 2 threads."""
+    """china-2018 with its credit ban borne by a household (or ``bearer``); everyone who may
+    applies for credit every day; consequences run on hand-set listings, on 37-citizen chunks
+    and 2 threads."""
 
-    def __init__(self, **changes) -> None:
+    def __init__(self, bearer: str = "household", **changes) -> None:
         sc = load("china-2018").with_changes(**{
             "population.size": 300, "registry.central_connected": ALWAYS_CONNECTED,
-            **QUIET_LIFE, **HOUSEHOLD_CREDIT, "acts.credit_application.rate": 1.0, **changes})
+            **QUIET_LIFE, **credit_ban(bearer), "acts.credit_application.rate": 1.0,
+            **changes})
         self.sim = Simulation(sc, seed=1)
         self.pop = self.sim.pop
         self.index = {n: i for i, n in enumerate(counters(sc).names)}
@@ -71,7 +78,8 @@ class Household:
         self.sim.stages["registry"].court_day[i] = self.day - 30
 
     def run_day(self) -> dict[str, int]:
-        """One day of consequences (both phases): the counters summed over regions."""
+        """One day of consequences (both phases and the day's end): the counters summed over
+        regions."""
         self.day += 1
         for name in ("behaviour", "registry", "scoring", "consequences"):
             self.sim.stages[name].start_day(self.day, DATE, self.sim.scenario)
@@ -80,6 +88,7 @@ class Household:
         with Engine(self.pop.size, n_regions, n_counters, chunk_size=37, threads=2) as eng:
             run = phases([cons], self.sim.views, self.sim.counters)
             acc = eng.run_day(run)
+        cons.end_day(acc[:, self.sim.counters.spans["consequences"]])
         return {name: int(acc[:, i].sum()) for name, i in self.index.items()}
 
     def ever(self, what: str) -> np.ndarray:
@@ -127,10 +136,56 @@ def test_a_household_reward_favours_the_other_members():
         (world.pop.age[h] != CHILD).sum() for h in households(world.pop.flags) if len(h) > 1)
 
 
-def test_a_run_with_a_household_sanction_is_the_same_for_any_chunking():
+def colleagues(world: Household, i: int) -> np.ndarray:
+    """The other working-age citizens of i's workplace, in order."""
+    out = np.empty(64, np.int64)
+    return np.sort(out[:workplace_into(world.sim.stages["consequences"].ties, i, out)])
+
+
+def test_a_workers_listing_refuses_the_colleagues_and_not_the_worker():
+    world = Household("employer")
+    worker = next(i for i in range(world.pop.size) if len(colleagues(world, i)) >= 3)
+    mates = colleagues(world, worker)
+    world.list_on_court_list(worker)
+    counts = world.run_day()
+    assert counts["credit_denied_stock"] == counts["credit_denied_people"] == len(mates)
+    assert counts["credit_application_blocked"] == len(mates)
+    assert counts["sanctioned_people_stock"] == 1  # the worker alone is under a sanction
+    np.testing.assert_array_equal(world.ever("credit_application_blocked"), mates)
+    np.testing.assert_array_equal(world.ever("credit_denied_colleagues"), mates)
+    assert world.ever("credit_denied_colleagues_wrongly").size == 0
+    again = world.run_day()  # a stock each day, a person once
+    assert (again["credit_denied_stock"], again["credit_denied_people"]) == (len(mates), 0)
+
+
+def test_two_listed_colleagues_bar_each_other_and_count_each_colleague_once():
+    world = Household("employer")
+    worker = next(i for i in range(world.pop.size) if len(colleagues(world, i)) >= 3)
+    pair = [worker, int(colleagues(world, worker)[0])]
+    for i in pair:
+        world.list_on_court_list(i)
+    counts = world.run_day()
+    under = np.union1d(colleagues(world, pair[0]), colleagues(world, pair[1]))
+    assert set(pair) <= set(under)
+    assert counts["credit_denied_stock"] == counts["credit_denied_people"] == len(under)
+
+
+def test_an_employer_reward_favours_workers_with_a_rewarded_colleague_only():
+    world = Household("employer", **{"rewards.easy_credit.bears": "employer",
+                                     "rewards.easy_credit.grades": ["AAA", "AA", "A", "B"]})
+    counts = world.run_day()
+    favoured = world.ever("easy_credit_granted")
+    assert counts["easy_credit_granted"] == favoured.size > 0
+    assert all(len(colleagues(world, int(i))) for i in favoured)
+    retired = np.flatnonzero(world.pop.age == AGE_BANDS.index("60+"))  # no employer
+    assert retired.size and not np.isin(retired, favoured).any()
+
+
+@pytest.mark.parametrize("bearer", ["household", "employer"])
+def test_a_run_with_a_sanction_borne_by_others_is_the_same_for_any_chunking(bearer):
     sc = load("china-2018").with_changes(**{
         "population.size": 4000, "start": dt.date(2018, 1, 1), "end": dt.date(2018, 3, 31),
-        "court.judgment_rate": 0.05, **HOUSEHOLD_CREDIT, "acts.credit_application.rate": 0.2})
+        "court.judgment_rate": 0.05, **credit_ban(bearer), "acts.credit_application.rate": 0.2})
     one = Simulation(sc, chunk_size=65536, threads=1).run()
     many = Simulation(sc, chunk_size=777, threads=2).run()
     assert one.counter("credit_denied_stock").sum() > 0
@@ -139,17 +194,24 @@ def test_a_run_with_a_household_sanction_is_the_same_for_any_chunking():
     assert repr(one.cohort) == repr(many.cohort)
 
 
-def test_the_audit_measures_relatives_barred_only_where_a_household_bears_a_sanction():
-    assert "relatives_barred" not in measures(load("china-2018"))
-    assert "relatives_barred" in measures(load("china-2018").with_changes(**HOUSEHOLD_CREDIT))
+@pytest.mark.parametrize("bearer, who", [("household", "relatives"), ("employer", "colleagues")])
+def test_the_audit_measures_people_barred_for_others_only_where_they_bear_a_sanction(bearer,
+                                                                                     who):
+    assert f"{who}_barred" not in measures(load("china-2018"))
+    assert {f"{who}_barred", f"{who}_barred_wrongly"} <= set(
+        measures(load("china-2018").with_changes(**credit_ban(bearer))))
 
 
-def test_a_household_bearing_a_standing_is_refused_in_one_line():
-    with pytest.raises(ScenarioError, match='bears = "household" but blocks the standing'):
-        load("china-2018").with_changes(**{"sanctions.internet_throttle.bears": "household"})
+@pytest.mark.parametrize("bearer", ["household", "employer"])
+def test_a_standing_borne_by_others_is_refused_in_one_line(bearer):
+    with pytest.raises(ScenarioError, match=f'bears = "{bearer}" but blocks the standing'):
+        load("china-2018").with_changes(**{"sanctions.internet_throttle.bears": bearer})
 
 
-def test_the_report_says_who_bears_a_household_sanction():
-    sc = load("china-2018").with_changes(**HOUSEHOLD_CREDIT)
+@pytest.mark.parametrize("bearer, words", [
+    ("household", "the other members of their household"),
+    ("employer", "their employer (the other workers of their workplace)")])
+def test_the_report_says_who_bears_a_sanction(bearer, words):
+    sc = load("china-2018").with_changes(**credit_ban(bearer))
     rows = {r.name: r for r in scheme(sc.model_dump(mode="json"), pa.table({}))}
-    assert rows["credit_denied"].bears == "the other members of their household"
+    assert rows["credit_denied"].bears == words
