@@ -99,6 +99,7 @@ class ActParams(NamedTuple):
 
     d: Draws  # per act kind: rate, propensity, stream, bound, screen; who may do it
     frequent: np.ndarray  # the act kinds after posting drawn on their own (not screened)
+    order: np.ndarray  # the screened kinds by their position in the screen
     screened: int  # the act bits of the screened kinds
     screen_all: int  # the screen's last cut: a draw below it has a screened candidate
     cases: np.ndarray  # act kinds not done in a court case, in a tax case
@@ -180,42 +181,18 @@ def frequent_candidates(first, day, k, key, bound, age, flags, income, adopt, st
 
 
 @njit(cache=True, nogil=True, inline="always")
-def resolve(i, day, bits, s, income, flags, r8, lead, rates, trait_of, act_keys, trait_keys,
-            bounds, rank, k_against, k_pay, k_tax, against_shares, pay_rates, tax_pay_rate,
-            deterred, deter, against_ratio):
-    """Exact acts from candidates, each done with chance ``rate * trait * fear`` as
-    ``layout.act_done`` draws it; paying.
+def act_chance(rate, t, key, i, income, flags, fear):
+    """An act's exact chance today: its rate x the citizen's propensity (trait ``t``, on its
+    stream ``key``) x fear's multiplier."""
+    return rate * trait(t, key, i, income, flags) * fear
 
-    A post goes against the line with its content type's share (``against_shares``) times the
-    citizen's disposition. ``r8`` is the citizen's perceived risk in 256ths: deterred kinds'
-    rates are multiplied by ``deter[r8]`` and the against-the-line share of posts by
-    ``against_ratio[r8]`` (all 1.0 with fear off, which leaves every product unchanged).
-    ``lead`` is the citizen's ``layout.first_candidate`` (any value without a screened
-    candidate); an unscreened kind without a trait is exact as drawn. Called once per citizen
-    with a rare candidate: it takes arrays one by one, as an array taken from a tuple in the
-    loop over citizens may cost a reference count each time.
-    """
-    for k in range(rates.shape[0]):
-        if not (bits >> k & 1 and (trait_of[k] != NONE or rank[k] != UNSCREENED)):
-            continue
-        if rank[k] < lead:  # screened before the first candidate: no candidate
-            bits &= ~(1 << k)
-            continue
-        u = bits53(act_keys[k], i, day)
-        if rank[k] > lead and u >= bounds[k]:  # no candidate: no propensity to draw
-            bits &= ~(1 << k)
-            continue
-        m = deter[r8] if deterred[k] else 1.0
-        p = rates[k] * trait(trait_of[k], trait_keys, i, income, flags) * m
-        if not act_done(u, p, rank[k], lead, bounds[k]):
-            bits &= ~(1 << k)
-    if bits & POST_AGAINST:
-        share = min(1.0, against_shares[bits >> POST_TYPE_SHIFT & 3]
-                    * exponential(trait_keys[4], i, 0) * against_ratio[r8])
-        if bits53(k_against, i, day) >= threshold(share):
-            bits &= ~POST_AGAINST
-    pay_rate = (pay_rates[2] if s & LISTED else pay_rates[1] if s & JUDGED
-                else pay_rates[0] if s & IN_DEFAULT else 0.0)
+
+@njit(cache=True, nogil=True, inline="always")
+def post_and_pay(bits, s, i, day, share, pay_rate, tax_pay_rate, k_against, k_pay, k_tax):
+    """A post that may go against the line does with chance ``share``; a citizen in a case
+    pays with its rate (``pay_rate`` 0: not in a court case)."""
+    if bits & POST_AGAINST and bits53(k_against, i, day) >= threshold(min(1.0, share)):
+        bits &= ~POST_AGAINST
     if pay_rate > 0.0 and chance(k_pay, i, day, pay_rate):
         bits |= PAY_DEBT
     if s & TAX_CASE and chance(k_tax, i, day, tax_pay_rate):
@@ -307,6 +284,64 @@ def rare_citizens(lo, hi, acts, status, todo):
 
 
 @njit(cache=True, nogil=True)
+def settle(first, day, n, a, p, counts, against_by_type):
+    """Exact acts of the citizens listed in ``a.todo[:n]`` (a rare candidate or a case), each
+    done with chance ``rate * trait * fear`` as ``layout.act_done`` draws it; posts against
+    the line; paying; counted into ``counts`` (by act bit, then EXTRA_BITS) and
+    ``against_by_type``.
+
+    A citizen's ``lead`` is ``layout.first_candidate`` (the screen's length without a screened
+    candidate): only the screened kinds from it on are looked at, and only those with a
+    candidate draw their propensity; an unscreened kind without a trait is exact as drawn. A
+    post goes against the line with its content type's share times the citizen's disposition
+    and fear's ratio (``r8``: perceived risk in 256ths). A call per run: the arrays are taken
+    once, and helpers called per citizen take scalars, as an inlined helper taking arrays costs
+    reference counts per call (it took a third of the stage's time).
+    """
+    acts, status, risk, todo, income, flags = a.acts, a.status, a.risk, a.todo, a.income, a.flags
+    rates, trait_of, act_keys, trait_keys, bounds, cuts, screen_key = (
+        p.d.rates, p.d.trait_of, p.d.keys, p.d.trait_keys, p.d.bounds, p.d.cuts, p.d.screen_key)
+    order, frequent, screened, pay_rates = p.order, p.frequent, p.screened, p.pay_rates
+    deterred, deter, against_ratio, against_shares = (a.deterred, a.deterrence,
+                                                      a.chilling_against, p.against_shares)
+    n_kinds = rates.shape[0]
+    for t in range(n):
+        j = todo[t]
+        i, bits, r8, s = first + j, np.int64(acts[j]), np.int64(risk[j] >> 8), np.int64(status[j])
+        lead = first_candidate(i, day, screen_key, cuts) if bits & screened else order.shape[0]
+        done = bits & ~screened
+        for position in range(lead, order.shape[0]):  # before the first candidate: none
+            k = order[position]
+            if bits >> k & 1:
+                u = bits53(act_keys[k], i, day)
+                if position == lead or u < bounds[k]:  # else no candidate: no trait drawn
+                    pk = act_chance(rates[k], trait_of[k], trait_keys[trait_of[k]], i, income[j],
+                                    flags[j], deter[r8] if deterred[k] else 1.0)
+                    done |= np.int64(act_done(u, pk, position, lead, bounds[k])) << k
+        for f in range(frequent.shape[0]):  # drawn on their own: exact but for a trait
+            k = frequent[f]
+            if done >> k & 1 and trait_of[k] != NONE:
+                pk = act_chance(rates[k], trait_of[k], trait_keys[trait_of[k]], i, income[j],
+                                flags[j], deter[r8] if deterred[k] else 1.0)
+                if not act_done(bits53(act_keys[k], i, day), pk, UNSCREENED, lead, bounds[k]):
+                    done &= ~(1 << k)
+        share = (against_shares[done >> POST_TYPE_SHIFT & 3] * exponential(trait_keys[4], i, 0)
+                 * against_ratio[r8]) if done & POST_AGAINST else 0.0
+        pay_rate = (pay_rates[2] if s & LISTED else pay_rates[1] if s & JUDGED
+                    else pay_rates[0] if s & IN_DEFAULT else 0.0)
+        b = post_and_pay(done, s, i, day, share, pay_rate, p.tax_pay_rate, p.k_against,
+                         p.k_pay, p.k_tax)
+        acts[j] = b
+        if b & POST_AGAINST:
+            against_by_type[b >> POST_TYPE_SHIFT & 3] += 1
+        b &= ~COMMON  # counted in draw_run
+        for k in range(n_kinds):
+            counts[k] += b >> k & 1
+        for c in range(EXTRA_BITS.shape[0]):
+            counts[n_kinds + c] += b >> EXTRA_BITS[c] & 1
+
+
+@njit(cache=True, nogil=True)
 def act_kernel(first, day, runs, a, p, acc):
     """Draw today's acts for one chunk into ``a.acts`` (bits of codes.ACT_BIT and extras).
 
@@ -314,11 +349,7 @@ def act_kernel(first, day, runs, a, p, acc):
     for the few citizens with a rare candidate or a case (listed in ``a.todo``).
     """
     acts, status, risk, todo, income, flags = a.acts, a.status, a.risk, a.todo, a.income, a.flags
-    rates, trait_of, act_keys, trait_keys, bounds, rank, cuts = (
-        p.d.rates, p.d.trait_of, p.d.keys, p.d.trait_keys, p.d.bounds, p.d.rank, p.d.cuts)
-    screen_key, screened, against_shares, pay_rates = (
-        p.d.screen_key, p.screened, p.against_shares, p.pay_rates)
-    deterred, deter, against_ratio = a.deterred, a.deterrence, a.chilling_against
+    rates = p.d.rates
     post_lut = post_thresholds(rates[ONLINE_POST], a.chilling)
     n_kinds = rates.shape[0]
     counts = np.zeros(n_kinds + EXTRA_BITS.shape[0], np.int64)
@@ -331,22 +362,8 @@ def act_kernel(first, day, runs, a, p, acc):
                          acts[lo:hi], acc_r)
         counts[:] = 0
         against_by_type[:] = 0
-        for t in range(rare_citizens(lo, hi, acts, status, todo)):
-            j = todo[t]
-            b = np.int64(acts[j])
-            lead = first_candidate(first + j, day, screen_key, cuts) if b & screened else 0
-            b = resolve(first + j, day, b, np.int64(status[j]), income[j], flags[j],
-                        np.int64(risk[j] >> 8), lead, rates, trait_of, act_keys, trait_keys,
-                        bounds, rank, p.k_against, p.k_pay, p.k_tax, against_shares, pay_rates,
-                        p.tax_pay_rate, deterred, deter, against_ratio)
-            acts[j] = b
-            if b & POST_AGAINST:
-                against_by_type[b >> POST_TYPE_SHIFT & 3] += 1
-            b &= ~COMMON  # counted in draw_run
-            for k in range(n_kinds):
-                counts[k] += b >> k & 1
-            for c in range(EXTRA_BITS.shape[0]):
-                counts[n_kinds + c] += b >> EXTRA_BITS[c] & 1
+        settle(first, day, rare_citizens(lo, hi, acts, status, todo), a, p, counts,
+               against_by_type)
         for k in range(n_kinds):
             acc_r[C_ACT0 + k] += counts[k]
         for c in range(EXTRA_BITS.shape[0]):
@@ -372,6 +389,7 @@ def params(sc: Scenario, seed: int) -> ActParams:
     type_cuts, against_shares = content_tables(sc)
     return ActParams(
         d=d, frequent=np.flatnonzero(d.rank[1:] == UNSCREENED).astype(np.int64) + 1,
+        order=np.argsort(d.rank, kind="stable")[:int((d.rank != UNSCREENED).sum())],
         screened=(1 << len(d.rank)) - 1 & ~d.unscreened,
         screen_all=int(d.cuts[-1]) if d.cuts.size else 0,
         cases=np.array([layout.acts_where(sc, opens="court"), layout.acts_where(sc, opens="tax")],

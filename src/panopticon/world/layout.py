@@ -24,6 +24,7 @@ from .population import AGE_BANDS, CHILD, MANAGER, URBAN
 from .rng import EXP_QUANTILES, bits53, exponential, stream_key, threshold
 
 GROUPS: tuple[str, ...] = Group.__args__  # type: ignore[attr-defined]
+N_AGE_BANDS, N_DECILES = len(AGE_BANDS), 10
 # Which fixed trait scales an act's rate (its propensity), and the streams they are drawn on
 # (the last, dissent, scales the share of posts against the line).
 PROPENSITIES = ("offence", "debt", "civic", "travel", "none")
@@ -78,7 +79,7 @@ def eligibility(sc: Scenario, layout: Layout) -> Eligibility:
     """The masks of who may do each act; posting is internet users' (``[speech]``)."""
     group = np.zeros(len(GROUPS), np.int64)
     age = np.zeros(len(AGE_BANDS), np.int64)
-    area, income = np.zeros(2, np.int64), np.zeros(10, np.int64)
+    area, income = np.zeros(2, np.int64), np.zeros(N_DECILES, np.int64)
     internet = payment = manager = 0
     for kind in layout.kinds:
         bit = layout.bit(kind)
@@ -99,16 +100,27 @@ def eligibility(sc: Scenario, layout: Layout) -> Eligibility:
 
 
 @njit(cache=True, nogil=True, inline="always")
+def pick(table, value, n):
+    """``table[value]`` for ``value`` in 0..n-1 (a constant), as a sum of selects: a load at a
+    per-citizen index would stop the loop over citizens from vectorising."""
+    out = np.int64(0)
+    for v in range(n):
+        out |= table[v] & -np.int64(value == v)
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always")
 def eligible(age, flags, income, online, paying, who):
-    """The act bits a citizen may do today, without a branch; ``online`` and ``paying`` are 1
-    for an internet or payment-app user, else 0."""
+    """The act bits a citizen may do today, without a branch or a load at a per-citizen index;
+    ``online`` and ``paying`` are 1 for an internet or payment-app user, else 0."""
     adult = np.int64(age != CHILD)
     g = who.group
     mask = (g[0] | (g[1] & -adult) | (g[2] & -(1 - adult)) | (g[3] & -online)
             | (g[4] & -paying))
     town = np.int64((flags & URBAN) != 0)
     manager = np.int64((flags & MANAGER) != 0)
-    mask &= who.age[age] & who.area[town] & who.income[income]
+    mask &= (pick(who.age, age, N_AGE_BANDS) & pick(who.area, town, 2)
+             & pick(who.income, income, N_DECILES))
     mask &= ~(who.internet & ~(-online)) & ~(who.payment & ~(-paying))
     return mask & ~(who.manager & ~(-manager))
 
@@ -186,15 +198,17 @@ def travel_factor(income, flags):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def trait(t, trait_keys, i, income, flags):
-    """Citizen i's fixed multiplier of the rates of acts scaled by trait ``t``."""
+def trait(t, key, i, income, flags):
+    """Citizen i's fixed multiplier of the rates of acts scaled by trait ``t`` (``key``: its
+    stream, of ``Draws.trait_keys``). Scalars only: an inlined helper that takes an array costs
+    reference counts per call where it branches."""
     if t == NONE:
         return 1.0
-    e = exponential(trait_keys[t], i, 0)
+    e = exponential(key, i, 0)
     return e * travel_factor(income, flags) if t == TRAVEL else e
 
 
-TOP_DECILE = 9  # the highest income decile: the bounds hold for any population
+TOP_DECILE = N_DECILES - 1  # the highest income decile: the bounds hold for any population
 # A kind whose bound exceeds this is drawn on its own stream for every citizen every day (posting
 # always); the others share one screening draw (``first_candidate``), as few candidates are.
 COMMON_BOUND = 1.0 / 16.0
@@ -293,5 +307,6 @@ def drawn(i, day, k, lead, age, flags, income, online, paying, d):
     ``lead`` is the citizen's :func:`first_candidate`."""
     if d.rank[k] < lead or not eligible(age, flags, income, online, paying, d.who) >> k & 1:
         return False
-    p = d.rates[k] * trait(d.trait_of[k], d.trait_keys, i, income, flags)
+    t = d.trait_of[k]
+    p = d.rates[k] * trait(t, d.trait_keys[t], i, income, flags)
     return act_done(bits53(d.keys[k], i, day), p, d.rank[k], lead, d.bounds[k])
