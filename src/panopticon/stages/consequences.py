@@ -63,6 +63,7 @@ from ..world.layout import (
     history_names,
 )
 from ..world.population import CHILD, HEAD, MANAGER
+from ..world.engine import run_starts
 from ..world.state import Stage, View
 from ..world.ties import Ties, workplace_into
 from ..world.today import Today
@@ -667,8 +668,7 @@ def score_steps(grade_of: np.ndarray, lo: int, masks: InForce
 
     ``grade_of``: the grade of each score from ``lo`` (scoring's)."""
     cuts_of_thresholds = masks.thresholds[:, 0]
-    starts = np.unique(np.concatenate(([lo], lo + np.flatnonzero(np.diff(grade_of)) + 1,
-                                       cuts_of_thresholds)))
+    starts = np.unique(np.concatenate(([lo], lo + run_starts(grade_of), cuts_of_thresholds)))
     assert len(starts) <= N_SCORE_CUTS + 1, "more cuts than the scenario's checks allow"
     measures = (masks.grades | masks.rewards << REWARDS_SHIFT)[grade_of[starts - lo]]
     for c, b, a in masks.thresholds:

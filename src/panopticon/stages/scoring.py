@@ -41,7 +41,7 @@ from ..world.codes import (
     WRONG_RECORDS,
     is_scored,
 )
-from ..world.engine import nonzero_into
+from ..world.engine import nonzero_into, run_starts
 from ..world.layout import record_bits
 from ..world.ledger import Ledger
 from ..world.population import ADOPT_LEVELS, adoption_threshold
@@ -333,7 +333,7 @@ def grade_cuts(grade_of: np.ndarray, lo: int) -> tuple[np.ndarray, np.ndarray]:
     Grade k+1 of the result holds from ``cuts[k]`` up; the grade below the first cut is first.
     """
     assert np.all(np.diff(grade_of.astype(np.int64)) <= 0), "grades must fall as scores rise"
-    starts = np.flatnonzero(np.diff(grade_of)) + 1
+    starts = run_starts(grade_of)
     cuts = np.full(N_CUTS, lo + len(grade_of), np.int64)
     cuts[: len(starts)] = lo + starts
     cut_grade = np.zeros(N_CUTS + 1, np.int64)

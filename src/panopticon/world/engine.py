@@ -89,6 +89,12 @@ class Engine:
         self.close()
 
 
+def run_starts(values: np.ndarray) -> np.ndarray:
+    """The indices where ``values`` differ from the one before: where each run after the
+    first starts."""
+    return np.flatnonzero(np.diff(values)) + 1
+
+
 class RegionRuns:
     """Bounds of the runs of citizens of one region within each chunk, counted from its start.
 
@@ -98,7 +104,7 @@ class RegionRuns:
     """
 
     def __init__(self, region: np.ndarray) -> None:
-        self.starts = np.flatnonzero(np.diff(region)) + 1  # region differs from the one before
+        self.starts = run_starts(region)
         self.known: dict[tuple[int, int], np.ndarray] = {}
 
     def __call__(self, lo: int, hi: int) -> np.ndarray:
