@@ -157,7 +157,7 @@ def candidates(i, day, allowed, screened, screen_all, screen_key, post_key, post
     has a candidate, the content type of a post, and posts that may go against the line.
 
     Branch-free and without an inner loop, so that the loop over citizens vectorises;
-    :func:`resolve` then settles the few candidates, :func:`chill_posts` the posts.
+    :func:`settle` then settles the few candidates, :func:`chill_posts` the posts.
     """
     bits = screened & -np.int64(bits53(screen_key, i, day) < screen_all)
     bits |= np.int64(bits53(post_key, i, day) < post_bound) << ONLINE_POST
