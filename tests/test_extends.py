@@ -161,7 +161,7 @@ def test_a_mistake_names_the_chain_and_the_file_that_wrote_the_value(tmp_path, m
         "  field 'court.settle_rate': value 2.0 is not allowed; it must be a number from 0 to 1",
         # the sanction is the merged array's sixth, the first of base.toml's
         ("  field 'sanctions.0.bears': value 'neighbours' is not allowed; it must be one of"
-         " 'children', 'household', 'person' (set in base.toml)"),
+         " 'children', 'employer', 'household', 'person' (set in base.toml)"),
     ])
 
 
