@@ -49,6 +49,13 @@ OWN_DOMAIN_LISTS: dict[str, tuple[str, ...]] = {
 }
 
 
+# who is kept out for someone else's standing, by the value of ``bears`` that makes them bear
+# it: what they are called (the audit's and the history's names) and whose standing it is
+BORNE_FOR: dict[str, tuple[str, str]] = {"children": ("children", "a parent's"),
+                                         "household": ("relatives", "a household member's"),
+                                         "employer": ("colleagues", "a colleague's")}
+
+
 def words(name: str) -> str:
     """A catalog name in words: ``plane_ban`` -> ``plane ban``."""
     return name.replace("_", " ")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from ..language.catalog import words
+from ..language.catalog import BORNE_FOR, words
 from ..language.scenario import Scenario
 from ..stages.consequences import Catalog, Standing, catalog, kin_words, standings
 from ..world import codes
@@ -378,9 +378,7 @@ class Cohort:
         f, before = now["family"], self.prev["family"]
         for row in self.cat.kids:
             sanction = self.sc.sanctions[row[0]]
-            whose = {"children": "a parent's", "household": "a household member's",
-                     "employer": "a colleague's"}[sanction.bears]
-            name = f"{whose} {words(sanction.name)}"
+            name = f"{BORNE_FOR[sanction.bears][1]} {words(sanction.name)}"
             under, was = (f & row[1]) != 0, (before & row[1]) != 0
             if (under != was).any():
                 self.emit(day, under & ~was, "family", f"barred by {name}", (f & row[2]) != 0)

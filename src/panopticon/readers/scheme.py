@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from ..language.catalog import words
+from ..language.catalog import BORNE_FOR, words
 
 # what a kind of a run before the catalog blocks (a sanction) or grants (a reward), and who bears
 # it: the catalog's ``blocks``/``grants`` and ``bears`` for the kinds of those runs
@@ -57,10 +57,9 @@ STANDINGS: dict[str, str] = {"management_role": "management role", "internet": "
 BEARS: dict[str, str] = {"person": "the person", "children": "their children",
                          "household": "the other members of their household",
                          "employer": "their employer (the other workers of their workplace)"}
-# who is kept out for someone else's standing, besides children, by bearer: the report's name
-# for them and whose standing it is
-KEPT_OUT: dict[str, tuple[str, str]] = {"household": ("relatives", "another household member's"),
-                                        "employer": ("colleagues", "a colleague's")}
+# who is kept out for someone else's standing, besides children: what they are called, and
+# whose standing it is, by bearer
+KEPT_OUT = {bearer: kept for bearer, kept in BORNE_FOR.items() if bearer != "children"}
 # a process list's catalog counter -> the columns the registry writes it as (summed)
 LISTS_TODAY: dict[str, tuple[str, ...]] = {
     "court_entries": ("new_listings",), "court_people": ("new_listed_people",),

@@ -17,7 +17,13 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from ..language.catalog import MAX_ACTS, MAX_FALSE_CHANNELS, POSTING, false_channels
+from ..language.catalog import (
+    BORNE_FOR,
+    MAX_ACTS,
+    MAX_FALSE_CHANNELS,
+    POSTING,
+    false_channels,
+)
 from ..language.scenario import Group, Scenario
 from .codes import FALSE_SHIFT, RECORD_KINDS_EXTRA, bit_positions
 from .population import AGE_BANDS, CHILD, MANAGER, URBAN
@@ -158,9 +164,7 @@ def borne_by_kin(sc: Scenario) -> tuple[list[str], list[str]]:
 
 # what a relative under a sanction that children, a household or an employer bear is, in
 # met_ever's names
-KIN_HISTORY = {"children": ("children", "children_wrongly"),
-               "household": ("relatives", "relatives_wrongly"),
-               "employer": ("colleagues", "colleagues_wrongly")}
+KIN_HISTORY = {bearer: (who, f"{who}_wrongly") for bearer, (who, _) in BORNE_FOR.items()}
 
 
 def history_names(sc: Scenario) -> list[str]:
