@@ -53,7 +53,7 @@ def test_a_household_runs_from_its_head_to_the_next_and_holds_the_heads_children
     assert sum(len(h) > 1 and (pop.parent[h] < 0).sum() > 1 for h in homes) > 0  # adults share
 
 
-class Household:
+class World:
     """china-2018 with its credit ban borne by a household (or ``bearer``); everyone who may
     applies for credit every day; consequences run on hand-set listings, on 37-citizen chunks
     and 2 threads."""
@@ -98,7 +98,7 @@ class Household:
 
 
 def test_a_members_listing_refuses_the_other_members_and_not_the_member():
-    world = Household()
+    world = World()
     home = world.home_of(3)
     debtor = int(home[1] if world.pop.age[home[1]] != CHILD else home[0])
     world.list_on_court_list(debtor)
@@ -114,7 +114,7 @@ def test_a_members_listing_refuses_the_other_members_and_not_the_member():
 
 
 def test_two_listed_members_bar_each_other_and_count_each_relative_once():
-    world = Household()
+    world = World()
     home = world.home_of(2)
     adults = home[world.pop.age[home] != CHILD][:2]
     for i in adults:
@@ -125,7 +125,7 @@ def test_two_listed_members_bar_each_other_and_count_each_relative_once():
 
 
 def test_a_household_reward_favours_the_other_members():
-    world = Household(**{"rewards.easy_credit.bears": "household",
+    world = World(**{"rewards.easy_credit.bears": "household",
                          "rewards.easy_credit.grades": ["AAA", "AA", "A", "B", "C", "D"]})
     counts = world.run_day()
     adults = (world.pop.age != CHILD).sum()
@@ -136,14 +136,14 @@ def test_a_household_reward_favours_the_other_members():
         (world.pop.age[h] != CHILD).sum() for h in households(world.pop.flags) if len(h) > 1)
 
 
-def colleagues(world: Household, i: int) -> np.ndarray:
+def colleagues(world: World, i: int) -> np.ndarray:
     """The other working-age citizens of i's workplace, in order."""
     out = np.empty(64, np.int64)
     return np.sort(out[:workplace_into(world.sim.stages["consequences"].ties, i, out)])
 
 
 def test_a_workers_listing_refuses_the_colleagues_and_not_the_worker():
-    world = Household("employer")
+    world = World("employer")
     worker = next(i for i in range(world.pop.size) if len(colleagues(world, i)) >= 3)
     mates = colleagues(world, worker)
     world.list_on_court_list(worker)
@@ -159,7 +159,7 @@ def test_a_workers_listing_refuses_the_colleagues_and_not_the_worker():
 
 
 def test_two_listed_colleagues_bar_each_other_and_count_each_colleague_once():
-    world = Household("employer")
+    world = World("employer")
     worker = next(i for i in range(world.pop.size) if len(colleagues(world, i)) >= 3)
     pair = [worker, int(colleagues(world, worker)[0])]
     for i in pair:
@@ -171,7 +171,7 @@ def test_two_listed_colleagues_bar_each_other_and_count_each_colleague_once():
 
 
 def test_an_employer_reward_favours_workers_with_a_rewarded_colleague_only():
-    world = Household("employer", **{"rewards.easy_credit.bears": "employer",
+    world = World("employer", **{"rewards.easy_credit.bears": "employer",
                                      "rewards.easy_credit.grades": ["AAA", "AA", "A", "B"]})
     counts = world.run_day()
     favoured = world.ever("easy_credit_granted")

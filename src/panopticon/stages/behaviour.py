@@ -51,11 +51,11 @@ from ..world.layout import (
     UNSCREENED,
     Draws,
     Layout,
+    act_chance,
     act_done,
     draws,
     eligible,
     first_candidate,
-    trait,
 )
 from ..world.population import CHILD, adoption_threshold
 from ..world.rng import (
@@ -178,13 +178,6 @@ def frequent_candidates(first, day, k, key, bound, age, flags, income, adopt, st
                                 np.int64(adopt[j] < adoption[1]), status[j], who, cases[0],
                                 cases[1])
         acts[j] |= (np.int64(bits53(key, first + j, day) < bound) << k) & allowed
-
-
-@njit(cache=True, nogil=True, inline="always")
-def act_chance(rate, t, key, i, income, flags, fear):
-    """An act's exact chance today: its rate x the citizen's propensity (trait ``t``, on its
-    stream ``key``) x fear's multiplier."""
-    return rate * trait(t, key, i, income, flags) * fear
 
 
 @njit(cache=True, nogil=True, inline="always")

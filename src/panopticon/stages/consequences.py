@@ -62,8 +62,8 @@ from ..world.layout import (
     family_names,
     history_names,
 )
-from ..world.population import CHILD, HEAD, MANAGER
 from ..world.engine import run_starts
+from ..world.population import CHILD, HEAD, MANAGER
 from ..world.state import Stage, View
 from ..world.ties import Ties, workplace_into
 from ..world.today import Today

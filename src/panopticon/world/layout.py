@@ -212,6 +212,13 @@ def trait(t, key, i, income, flags):
     return e * travel_factor(income, flags) if t == TRAVEL else e
 
 
+@njit(cache=True, nogil=True, inline="always")
+def act_chance(rate, t, key, i, income, flags, fear):
+    """An act's exact chance today: its rate x the citizen's propensity (trait ``t``, on its
+    stream ``key``) x fear's multiplier (1.0 for an attempt, or with fear off)."""
+    return rate * trait(t, key, i, income, flags) * fear
+
+
 TOP_DECILE = N_DECILES - 1  # the highest income decile: the bounds hold for any population
 # A kind whose bound exceeds this is drawn on its own stream for every citizen every day (posting
 # always); the others share one screening draw (``first_candidate``), as few candidates are.
@@ -312,5 +319,5 @@ def drawn(i, day, k, lead, age, flags, income, online, paying, d):
     if d.rank[k] < lead or not eligible(age, flags, income, online, paying, d.who) >> k & 1:
         return False
     t = d.trait_of[k]
-    p = d.rates[k] * trait(t, d.trait_keys[t], i, income, flags)
+    p = act_chance(d.rates[k], t, d.trait_keys[t], i, income, flags, 1.0)
     return act_done(bits53(d.keys[k], i, day), p, d.rank[k], lead, d.bounds[k])
