@@ -124,7 +124,7 @@ def test_interrupted_write_leaves_no_half_written_folder(tmp_path, monkeypatch, 
 def test_ctrl_c_during_a_run_says_nothing_was_written(tmp_path, monkeypatch):
     from panopticon.runner import simulation
 
-    def interrupted(self, progress=None):
+    def interrupted(self, progress=None, after_day=None):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(simulation.Simulation, "run", interrupted)
@@ -132,7 +132,29 @@ def test_ctrl_c_during_a_run_says_nothing_was_written(tmp_path, monkeypatch):
     result = runner.invoke(app, ["run", *SMALL_RUN, "--out", str(out)])
     assert result.exit_code == 130
     assert "was not written" in result.output and "Traceback" not in result.output
+    assert "--resume" not in result.output
     assert not out.exists()
+
+
+def test_ctrl_c_after_a_checkpoint_says_how_to_continue(tmp_path, monkeypatch):
+    from panopticon.runner import simulation
+
+    run = simulation.Simulation.run
+
+    def interrupted(self, progress=None, after_day=None):
+        def then_stop() -> None:
+            after_day()
+            if self.day == 3:
+                raise KeyboardInterrupt
+
+        return run(self, progress, then_stop)
+
+    monkeypatch.setattr(simulation.Simulation, "run", interrupted)
+    out = tmp_path / "stopped"
+    result = runner.invoke(app, ["run", *SMALL_RUN, "--out", str(out), "--checkpoint-every", "0"])
+    assert result.exit_code == 130 and not out.exists()
+    assert "its checkpoint after 3 of 365 days is kept" in result.output
+    assert "the same command with --resume continues it" in result.output
 
 
 def test_unwritable_folder_is_a_message(tmp_path):

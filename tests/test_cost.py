@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 
 from panopticon.runner import cost
@@ -53,7 +54,8 @@ def test_per_citizen_bytes_are_the_stages_arrays():
 
     sc = sized(100_000)
     sim = Simulation(sc)
-    assert sim.bytes_per_citizen() == cost.CITIZEN_BYTES + cost.CAP_BYTES * len(sc.scoring.caps)
+    assert sim.array_bytes_per_citizen() == (cost.CITIZEN_BYTES
+                                             + cost.CAP_BYTES * len(sc.scoring.caps))
     stored = sum(c.nbytes for c in sim.stages["company"].csr)
     expected = cost.tie_bytes(sc) - sc.population.size * cost.TIE_BUILD_BYTES
     assert stored == pytest.approx(expected, rel=0.10)
@@ -122,11 +124,56 @@ def test_each_seed_run_is_freed_before_the_next(monkeypatch):
     alive = []
     run = Simulation.run
 
-    def tracked(self, progress=None):
+    def tracked(self, progress=None, after_day=None):
         alive.append(weakref.ref(self))
-        return run(self, progress)
+        return run(self, progress, after_day)
 
     monkeypatch.setattr(Simulation, "run", tracked)
     sc = sized(500, end=dt.date(2014, 1, 3))
     seeds.run_seeds(sc, 2, 65_536, 1)
     assert len(alive) == 2 and all(ref() is None for ref in alive)
+
+
+def test_time_follows_citizens_days_runs_and_threads(monkeypatch):
+    monkeypatch.setattr(cost.os, "cpu_count", lambda: 16)
+    base = cost.run_seconds(sized(1_410_000), threads=1)
+    fixed = cost.START_SECONDS
+    thrice = cost.run_seconds(sized(1_410_000), seeds=3)
+    assert thrice - fixed == pytest.approx(3 * (base - fixed))
+    assert cost.run_seconds(sized(1_410_000), seeds=2) == cost.run_seconds(
+        sized(1_410_000), counterfactual=True)
+    shorter = sized(1_410_000, start=dt.date(2018, 1, 1), end=dt.date(2018, 12, 31))
+    assert cost.run_seconds(shorter) < base / 4
+    assert cost.run_seconds(sized(141_000)) < base / 5
+    by_threads = [cost.run_seconds(sized(1_410_000), threads=t) for t in (1, 2, 3, 4, 16, 64)]
+    assert by_threads == sorted(by_threads, reverse=True) and by_threads[-1] == by_threads[-2]
+    monkeypatch.setattr(cost.os, "cpu_count", lambda: 2)
+    assert cost.run_seconds(sized(1_410_000), threads=16) == by_threads[1]
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0.2, "about 1 s"), (42.4, "about 42 s"), (240, "about 4 min"), (5700, "about 1 h 35 min")])
+def test_durations_read_as_estimates(seconds, text):
+    assert cost.duration(seconds) == text
+
+
+def test_a_run_measures_its_own_peak_memory():
+    """The peak above the start, not an earlier run's peak; never less than the arrays it holds,
+    stored ties included."""
+    from panopticon.runner.simulation import Simulation
+
+    big = np.ones(25 << 20)  # 200 MiB: a peak before the run, which the run must not count
+    del big
+    sc = sized(50_000, start=dt.date(2018, 1, 1), end=dt.date(2018, 1, 10))
+    sim = Simulation(sc)
+    data = sim.run()
+    ties = sum(c.nbytes for c in sim.state.ties.stored.values()) / sc.population.size
+    assert ties > 100
+    assert sim.array_bytes_per_citizen() + ties < data.bytes_per_citizen < 4000
+    assert data.array_bytes_per_citizen == sim.array_bytes_per_citizen()
+
+
+def test_held_bytes_count_each_memory_once():
+    a = np.zeros(1000, np.int64)
+    held = {"a": a, "view": a[10:], "again": [a.view(), (a,)], "other": np.ones(10)}
+    assert cost.held_bytes(held) == 8000 + 80

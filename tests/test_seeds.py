@@ -88,13 +88,16 @@ def test_summary_and_printed_table_show_the_band(runs):
     assert "90% band" not in outputs["one"]
 
 
-def test_progress_counts_seed_days():
+def test_progress_counts_seed_days_and_the_acts_so_far():
     sc = scenario.load("china-2018").with_changes(**{"population.size": 500,
                                                      "end": scenario.load("china-2018").start})
-    seen: list[tuple[int, int]] = []
+    seen: list[tuple[int, int, int]] = []
     first, per_seed = run_seeds(sc, 3, chunk_size=256, threads=1,
-                                progress=lambda done, total: seen.append((done, total)))
-    assert seen == [(1, 3), (2, 3), (3, 3)]
+                                progress=lambda *args: seen.append(args))
+    assert [(done, total) for done, total, _ in seen] == [(1, 3), (2, 3), (3, 3)]
+    acts = [n for n in first.counter_names if n.startswith("acts_")]
+    assert seen[0][2] == first.counter(*acts).sum() > 0
+    assert seen[2][2] > seen[1][2] > seen[0][2]
     assert first.seed == sc.seed and per_seed.num_rows == 3
 
 

@@ -22,10 +22,13 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TextColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from .language import scenario as scenario_mod
 from .language.scenario import Scenario, ScenarioError
@@ -37,14 +40,16 @@ from .readers.outfolder import (
     default_folder,
     source_name,
 )
-from .runner.cost import disk_bytes
+from .runner.cost import disk_bytes, duration, run_seconds
 from .world.engine import DEFAULT_CHUNK
 from .world.population import represented
 
 if TYPE_CHECKING:  # the simulation and pyarrow load only when a command needs them
     import pyarrow as pa
 
+    from .runner.cost import Cost
     from .runner.rundata import RunData
+    from .runner.seeds import Runs
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Simulate a social credit system on synthetic citizens, and audit it.")
@@ -96,16 +101,18 @@ def resolve(source: str, population: int | None, scale: float | None, start: str
 
 
 def check_memory(sc: Scenario, memory_limit: str | None, seeds: int = 1,
-                 counterfactual: bool = False, parallel: int = 1) -> None:
+                 counterfactual: bool = False, parallel: int = 1) -> Cost:
     """Refuse, before anything is allocated, runs whose memory estimate is above the limit
-    (``--memory-limit``, default the memory available); ``cost.check``."""
+    (``--memory-limit``, default the memory available); ``cost.check``. Returns the estimate."""
     from .runner.cost import CostError, check, estimate, parse_size
 
     try:
         limit = "available" if memory_limit is None else parse_size(memory_limit)
     except ValueError as e:
         raise CostError(f"--memory-limit: {e}") from None
-    check(sc, estimate(sc, seeds, counterfactual, parallel), limit)
+    cost = estimate(sc, seeds, counterfactual, parallel)
+    check(sc, cost, limit)
+    return cost
 
 
 MEMORY_HELP = ("Most memory the run may use, e.g. 20GiB or 512MB, or none for no check; a run "
@@ -142,16 +149,23 @@ def run(
         help="Also run the same scenario and seed with fear off: the audit's chilling and "
              "deterrence, and its figures beside the run's.")] = False,
     memory_limit: Annotated[str | None, typer.Option(help=MEMORY_HELP, metavar="SIZE")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue the interrupted run of the same command from its last "
+                         "checkpoint, to the same results.")] = False,
+    checkpoint_every: Annotated[float, typer.Option(
+        help="Minutes between checkpoints of a long run (0: after every day).", min=0,
+        metavar="MINUTES")] = 10.0,
 ) -> None:
     """Run a scenario and write its run folder and report; end with the model beside the
     published record and the audit's headline figures."""
     from .readers.results import write_run
+    from .runner.checkpoint import CheckpointError, path_of
     from .runner.cost import CostError
 
     try:
         sc = resolve(scenario, population, scale, start, end, seed)
         scenario_mod.check_field("seed", sc.seed + seeds - 1, f"--seeds {seeds} (the last seed)")
-        check_memory(sc, memory_limit, seeds, counterfactual)
+        cost = check_memory(sc, memory_limit, seeds, counterfactual)
     except (ScenarioError, CostError) as e:
         fail(str(e))
     seed_text = f"seed {sc.seed}" if seeds == 1 else f"seeds {sc.seed} to {sc.seed + seeds - 1}"
@@ -163,21 +177,62 @@ def run(
         fail(str(e))
     for warning in sc.warnings():
         warn(warning)
+    checkpoint = path_of(folder)
+    try:
+        runs = start_runs(sc, seeds, counterfactual, chunk_size, threads, checkpoint, resume)
+    except CheckpointError as e:
+        fail(str(e))
     console.print(f"[bold]{sc.name}[/]: {sc.population.size:,} citizens x {sc.population.scale:g}"
                   f" people, {sc.start} to {sc.end} ({sc.days} days), {seed_text}")
+    left = run_seconds(sc, seeds, counterfactual, threads) * (1 - runs.done() / runs.total)
+    console.print(f"Estimated: {duration(left)}, {cost.describe()}", soft_wrap=True,
+                  highlight=False)
     try:
-        data, per_seed = simulate(sc, seeds, chunk_size, threads, quiet, counterfactual)
+        data, per_seed = simulate(runs, quiet, checkpoint, checkpoint_every * 60)
         write_run(data, folder, per_seed, overwrite=overwrite)
     except KeyboardInterrupt:
-        err.print(f"interrupted: {folder} was not written (any earlier run there is intact)")
+        err.print(f"interrupted: {folder} was not written (any earlier run there is intact)"
+                  + resumable(checkpoint), soft_wrap=True, highlight=False)
         raise typer.Exit(130) from None
     except OutError as e:
         fail(str(e))
     except OSError as e:
         fail(f"cannot write the run folder {folder}: {e.strerror or e}")
+    checkpoint.unlink(missing_ok=True)
     print_summary(folder)
     if not no_report:
         make_report(folder, png=False)
+
+
+def start_runs(sc: Scenario, seeds: int, counterfactual: bool, chunk_size: int, threads: int,
+               checkpoint: Path, resume: bool) -> Runs:
+    """The command's runs: from the checkpoint with ``resume``, else from the first day (an
+    earlier interrupted run's checkpoint is then replaced, with a warning)."""
+    from .runner.checkpoint import load, read_header
+    from .runner.seeds import Runs
+
+    runs = Runs(sc, seeds, counterfactual, chunk_size, threads)
+    if resume:
+        runs = load(checkpoint, runs)
+        console.print(f"Resuming from {checkpoint}: {runs.done():,} of {runs.total:,} days run",
+                      soft_wrap=True, highlight=False)
+    elif checkpoint.exists():
+        head = read_header(checkpoint)
+        warn(f"{checkpoint} holds an interrupted run ({head['done']:,} of {head['total']:,} "
+             "days), which this run replaces; stop it and add --resume to continue that one")
+    return runs
+
+
+def resumable(checkpoint: Path) -> str:
+    """What the interrupted run can do next, if it left a checkpoint."""
+    from .runner.checkpoint import CheckpointError, read_header
+
+    try:
+        head = read_header(checkpoint)
+    except CheckpointError:
+        return ""
+    return (f"; its checkpoint after {head['done']:,} of {head['total']:,} days is kept: the "
+            "same command with --resume continues it")
 
 
 def make_report(folder: Path, png: bool) -> None:
@@ -220,23 +275,50 @@ def report(
     make_report(run, png)
 
 
-def simulate(sc: Scenario, seeds: int, chunk_size: int, threads: int, quiet: bool,
-             counterfactual: bool = False) -> tuple[RunData, pa.Table | None]:
-    """Run the seeds, then the first seed with fear off if asked, under one progress bar over
-    runs x days; see ``seeds.run_seeds`` and ``seeds.run_counterfactual``."""
-    from .runner.seeds import run_counterfactual, run_seeds
+def simulate(runs: Runs, quiet: bool, checkpoint: Path, every: float
+             ) -> tuple[RunData, pa.Table | None]:
+    """Run what is left of ``runs`` (seeds, then the first with fear off if asked) under one
+    progress bar over runs x days, saving a checkpoint every ``every`` seconds."""
+    from .runner.checkpoint import Every
 
-    runs = seeds + counterfactual
+    citizens = runs.scenario.population.size
     with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("days" if runs == 1 else "run-days"), TimeRemainingColumn(),
-                  console=console, disable=quiet) as bar:
-        task = bar.add_task("days", total=sc.days * runs)
-        data, per_seed = run_seeds(sc, seeds, chunk_size, threads,
-                                   progress=lambda done, total: bar.update(task, completed=done))
-        if counterfactual:
-            data.counterfactual = run_counterfactual(data, lambda done, total: bar.update(
-                task, completed=seeds * total + done))
-        return data, per_seed
+                  TextColumn("days" if runs.k + runs.counterfactual == 1 else "run-days"),
+                  RateColumn(citizens), TimeRemainingColumn(), console=console,
+                  disable=quiet) as bar:
+        task = bar.add_task("days", total=runs.total, completed=runs.done(), events=0)
+
+        def progress(done: int, total: int, events: int) -> None:
+            bar.update(task, completed=done, events=events)
+
+        return runs.run(progress, Every(runs, checkpoint, every, warn))
+
+
+class RateColumn(ProgressColumn):
+    """Citizen-days and events (the citizens' acts) per second of this process's simulation."""
+
+    def __init__(self, citizens: int) -> None:
+        super().__init__()
+        self.citizens = citizens
+        self.first: tuple[float, float, int] | None = None  # (time, days done, events)
+
+    def render(self, task: Task) -> Text:
+        now, events = task.get_time(), task.fields.get("events", 0)
+        if self.first is None or task.completed <= self.first[1]:  # from the first day run
+            self.first = (now, task.completed, events)
+        seconds = now - self.first[0]
+        if seconds <= 0 or task.completed == self.first[1]:
+            return Text("")
+        days = (task.completed - self.first[1]) / seconds
+        return Text(f"{_rate(days * self.citizens)} citizen-days/s, "
+                    f"{_rate((events - self.first[2]) / seconds)} events/s", style="cyan")
+
+
+def _rate(value: float) -> str:
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value:.0f}"
 
 
 def print_summary(folder: Path) -> None:

@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from ..language.scenario import Scenario, province_codes
 from ..stages import counters
 
@@ -55,6 +57,18 @@ SERIES_COPIES = 3  # per-seed series, their concatenation and the bands
 COHORT_BYTES_PER_DAY = 40
 # Measured: of a seed's run freed before the next seed's, the share the allocator keeps.
 SEED_SLACK = 0.15
+# Time (docs/performance.md). Measured on the 2-core machine, busy as it usually is, with
+# china-2018 (2014-2019: 8.5 s of simulation at 14,100 citizens, 30.2 s at 141,000, 218.9 s at
+# 1.41 M on 2 threads; the year 2018 at 1.41 M: 65.0 s on 1 thread, 34.9 s on 2): the command's
+# start with the kernels compiled, the population's and ties' build and the files written, per
+# citizen; each day's fixed cost (Python, per-chunk calls); the citizen-days per second of one
+# thread. Speed-ups: 1.85 on 2 threads here; 2.1 on 4, 3.0 on 8 and 3.3 on 16 on a 16-core Xeon
+# (issue 11), where 2 threads gave 1.6.
+START_SECONDS = 4.0
+BUILD_SECONDS_PER_CITIZEN = 10.5e-6
+DAY_SECONDS = 3.5e-3
+CITIZEN_DAYS_PER_SECOND = 7.9e6
+THREAD_SPEEDUP = {1: 1.0, 2: 1.85, 4: 2.14, 8: 3.05, 16: 3.3}
 
 
 # Disk: a run folder's size, measured on the default run (china-2018, 1.41 M citizens, 2,191 days: 15.9 MB with
@@ -70,7 +84,8 @@ REPORT_BYTES = 6_000_000  # the charting library and the page around it
 
 @dataclass(frozen=True)
 class Cost:
-    """A run's memory in bytes by part; ``memory`` is their sum. (Issue 11 adds the time.)"""
+    """A run's memory in bytes by part; ``memory`` is their sum (:func:`run_seconds` is the
+    time)."""
 
     base: int  # the interpreter, libraries and compiled kernels
     citizens: int  # per-citizen arrays of the stages and their working copies
@@ -122,6 +137,28 @@ def estimate(scenario: Scenario, seeds: int = 1, counterfactual: bool = False,
         if seeds > 1 else 0,
         counterfactual=(counts + series) * parallel if twin else 0,
     )
+
+
+def run_seconds(scenario: Scenario, seeds: int = 1, counterfactual: bool = False,
+                threads: int = 1) -> float:
+    """The wall seconds of running ``scenario`` over ``seeds`` seeds (and its fear-off twin),
+    on ``threads`` threads of a machine like the one measured (docs/performance.md): the start
+    and each run's build, then per day a fixed cost and the citizens at the measured rate."""
+    n, runs = scenario.population.size, seeds + counterfactual
+    cores = min(threads, os.cpu_count() or 1)
+    speedup = THREAD_SPEEDUP[min(THREAD_SPEEDUP, key=lambda t: abs(t - cores))]
+    rate = CITIZEN_DAYS_PER_SECOND * speedup
+    per_run = n * BUILD_SECONDS_PER_CITIZEN + scenario.days * (DAY_SECONDS + n / rate)
+    return START_SECONDS + runs * per_run
+
+
+def duration(seconds: float) -> str:
+    """'about 1 h 35 min', 'about 4 min', 'about 20 s': an estimate's precision."""
+    if seconds >= 3600:
+        return f"about {int(seconds // 3600)} h {round(seconds % 3600 / 60)} min"
+    if seconds >= 90:
+        return f"about {round(seconds / 60)} min"
+    return f"about {max(1, round(seconds))} s"
 
 
 def region_count(sc: Scenario) -> int:
@@ -260,3 +297,60 @@ def size(n: float) -> str:
             value = n / scale
             return f"{value:.3g} {unit}" if value < 100 else f"{value:.0f} {unit}"
     return f"{n:.0f} B"
+
+
+class PeakMemory:
+    """What a run adds to this process's peak resident memory, measured (Linux): its arrays,
+    stored ties and working copies at their peak, above what the process held when it started.
+
+    The kernel's peak is reset at the start (``/proc/self/clear_refs``), so that a run made
+    after another (a second seed) measures its own peak; ``/usr/bin/time`` then reports the
+    largest peak after the last reset, which is a run's, as before. None where the figures
+    cannot be read.
+    """
+
+    def __init__(self) -> None:
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+        except OSError:
+            pass  # no reset: the peak may then be an earlier one, which growth() cannot tell
+        self.start = _status_bytes("VmRSS")
+
+    def growth(self) -> int | None:
+        peak = _status_bytes("VmHWM")
+        return None if peak is None or self.start is None else max(0, peak - self.start)
+
+
+def held_bytes(root: object) -> int:
+    """The bytes of the NumPy arrays reachable from ``root`` through containers and panopticon's
+    own objects, each memory counted once (a view counts as its base)."""
+    seen: set[int] = set()
+    bases: dict[int, int] = {}
+    todo = [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, np.ndarray):
+            while isinstance(obj.base, np.ndarray):
+                obj = obj.base
+            bases[id(obj)] = obj.nbytes
+        elif isinstance(obj, dict):
+            todo.extend(obj.values())
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            todo.extend(obj)
+        elif type(obj).__module__.startswith("panopticon") and hasattr(obj, "__dict__"):
+            todo.extend(vars(obj).values())
+    return sum(bases.values())
+
+
+def _status_bytes(field: str) -> int | None:
+    """A memory figure of /proc/self/status (kB there), in bytes."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None

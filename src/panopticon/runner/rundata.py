@@ -35,11 +35,13 @@ class RunData:
     cameras: np.ndarray  # cameras in the country, per day
     ranking: tuple[np.ndarray, np.ndarray]  # citizens per score, percentile rank per score
     wall_seconds: float
-    bytes_per_citizen: float
+    bytes_per_citizen: float  # the run's measured peak memory per citizen (Simulation's)
     chunk_size: int
     threads: int
     tallies: Tallies  # citizens per group with each audit measure
     cohort: pa.Table  # the sampled lives' events (cohort.SCHEMA)
+    array_bytes_per_citizen: float = 0.0  # of that, the per-citizen arrays kept for the run
+    events: int = 0  # the citizens' acts, simulated citizens
     counterfactual: RunData | None = None  # the same scenario and seed with fear off, if run
 
     def counter(self, *names: str) -> np.ndarray:

@@ -4,11 +4,17 @@ Seeds are ``seed, seed + 1, ...``: every draw is a function of (seed, stream, ci
 scenarios run over the same seeds still share their random numbers, seed by seed. Only the first
 seed's run is kept whole (it fills the usual run folder); every other run is reduced to its
 national daily series as soon as it ends, so memory grows with the series, not the population.
+The first seed may then be run again with fear off (the counterfactual).
+
+:class:`Runs` holds that sequence and where it stands; between two days it pickles whole
+(``runner.checkpoint``), so that a killed command continues where its last checkpoint left it.
 """
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 
@@ -18,47 +24,104 @@ from ..readers.results import tag_seed, timeseries
 from .rundata import RunData
 from .simulation import Progress, Simulation
 
+# days done and days in all, over every run of the sequence; the citizens' acts so far (events)
+RunsProgress = Callable[[int, int, int], None]
+
+
+@dataclass(eq=False)
+class Runs:
+    """Seeds ``scenario.seed`` to ``+ k - 1``, then the first with fear off if ``counterfactual``;
+    what the finished runs left and the simulation under way."""
+
+    scenario: Scenario
+    k: int = 1
+    counterfactual: bool = False
+    chunk_size: int = 65_536
+    threads: int = 1
+    first: RunData | None = None
+    parts: list[pa.Table] = field(default_factory=list)  # each seed's national series (k > 1)
+    sim: Simulation | None = None  # the run under way
+    index: int = 0  # of the run under way (or next), counting the counterfactual as the last
+    events: int = 0  # the finished runs' acts
+
+    @property
+    def total(self) -> int:
+        """Days in all, over the runs."""
+        return (self.k + self.counterfactual) * self.scenario.days
+
+    def done(self) -> int:
+        """Days run so far, over the runs."""
+        return self.index * self.scenario.days + (0 if self.sim is None else self.sim.day)
+
+    def run(self, progress: RunsProgress | None = None,
+            after_day: Callable[[], None] | None = None) -> tuple[RunData, pa.Table | None]:
+        """Run what is left; return the first seed's run (its counterfactual attached) and,
+        for k > 1, every seed's national series (``tag_seed``'d, for ``write_run``)."""
+        while self.index < self.k + self.counterfactual:
+            if self.sim is None:
+                self.sim = Simulation(self.run_scenario(), seed=self.run_seed(),
+                                      chunk_size=self.chunk_size, threads=self.threads)
+            self.sim.chunk_size, self.sim.threads = self.chunk_size, self.threads
+            data = self.sim.run(self._progress(progress), after_day)
+            self.keep(data)
+        if self.counterfactual:
+            self.first.counterfactual = self.parts.pop()
+        return self.first, pa.concat_tables(self.parts) if self.k > 1 else None
+
+    def run_scenario(self) -> Scenario:
+        """The scenario of the run under way: only the first seed's lives are kept."""
+        if self.index == self.k:
+            return fear_off(self.scenario)
+        return self.scenario if self.index == 0 else without_cohort(self.scenario)
+
+    def run_seed(self) -> int:
+        return self.scenario.seed + (0 if self.index == self.k else self.index)
+
+    def keep(self, data: RunData) -> None:
+        """What a finished run leaves: the first seed's run whole, another seed's series, the
+        counterfactual's run; the simulation is freed (its stages refer to each other, so only
+        the cycle collector frees it, which Python seldom runs on long-lived objects)."""
+        self.events += self.sim.events
+        if self.index == 0:
+            self.first = data
+            if self.k > 1:
+                self.parts.append(tag_seed(timeseries(data), data.seed))
+        elif self.index < self.k:
+            self.parts.append(tag_seed(timeseries(data), data.seed))
+        else:
+            self.parts.append(data)
+        self.sim = None
+        gc.collect()
+        self.index += 1
+
+    def _progress(self, progress: RunsProgress | None) -> Progress | None:
+        if progress is None:
+            return None
+        return lambda done, days: progress(self.index * days + done, self.total,
+                                           self.events + self.sim.events)
+
 
 def run_seeds(scenario: Scenario, k: int, chunk_size: int, threads: int,
-              progress: Progress | None = None) -> tuple[RunData, pa.Table | None]:
-    """The first seed's run and, for k > 1, every seed's national series (``tag_seed``'d, for
-    ``write_run``); ``progress`` counts seed-days over all k seeds."""
-    seeds = [scenario.seed + i for i in range(k)]
-    first = _run(scenario, seeds[0], chunk_size, threads, _offset(progress, 0, k))
-    if k == 1:
-        return first, None
-    parts = [tag_seed(timeseries(first), seeds[0])]
-    series_only = without_cohort(scenario)  # only the first seed's lives are kept
-    for i, seed in enumerate(seeds[1:], start=1):
-        data = _run(series_only, seed, chunk_size, threads, _offset(progress, i, k))
-        parts.append(tag_seed(timeseries(data), seed))
-        del data  # this seed's counters go before the next seed's population is built
-    return first, pa.concat_tables(parts)
-
-
-def _run(scenario: Scenario, seed: int, chunk_size: int, threads: int,
-         progress: Progress | None) -> RunData:
-    """One seed's run; its Simulation (the population and stage arrays) is freed on return:
-    its stages refer to each other, so only the cycle collector frees it, which Python seldom
-    runs on long-lived objects unless asked."""
-    try:
-        return Simulation(scenario, seed=seed, chunk_size=chunk_size, threads=threads).run(progress)
-    finally:
-        gc.collect()
-
-
-def _offset(progress: Progress | None, index: int, k: int) -> Progress | None:
-    """Progress of the ``index``-th of k seeds as progress over all k seeds' days."""
-    if progress is None:
-        return None
-    return lambda done, total: progress(index * total + done, k * total)
+              progress: RunsProgress | None = None) -> tuple[RunData, pa.Table | None]:
+    """The first seed's run and, for k > 1, every seed's national series."""
+    return Runs(scenario, k, chunk_size=chunk_size, threads=threads).run(progress)
 
 
 def run_counterfactual(data: RunData, progress: Progress | None = None) -> RunData:
     """``data``'s scenario and seed with fear off (no cohort): with common random numbers, what
     citizens would have done without surveillance's feedback on behaviour."""
-    sc = without_cohort(counterfactual_scenario(data.scenario))
-    return _run(sc, data.seed, data.chunk_size, data.threads, progress)
+    sim = Simulation(fear_off(data.scenario), seed=data.seed, chunk_size=data.chunk_size,
+                     threads=data.threads)
+    try:
+        return sim.run(progress)
+    finally:
+        del sim
+        gc.collect()
+
+
+def fear_off(scenario: Scenario) -> Scenario:
+    """The counterfactual's scenario: fear off, no cohort."""
+    return without_cohort(counterfactual_scenario(scenario))
 
 
 def without_cohort(scenario: Scenario) -> Scenario:

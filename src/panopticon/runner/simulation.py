@@ -23,11 +23,12 @@ from ..language.scenario import Scenario
 from ..observers.audit import Audit, tally
 from ..observers.cohort import Cohort
 from ..observers.ranking import Ranking, ranking
-from ..stages import STAGES, counters
+from ..stages import STAGES, counters, event_columns
 from ..world import population as population_mod
 from ..world.counters import Counters
 from ..world.engine import DEFAULT_CHUNK, Engine, Step
 from ..world.state import Bound, Stage, State, View
+from .cost import PeakMemory, held_bytes
 from .rundata import RunData
 
 Progress = Callable[[int, int], None]
@@ -47,6 +48,7 @@ class Simulation:
 
     def __init__(self, scenario: Scenario, seed: int | None = None,
                  chunk_size: int = DEFAULT_CHUNK, threads: int = 1) -> None:
+        self.peak = PeakMemory()  # before the population is built
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         self.chunk_size = chunk_size
@@ -66,37 +68,70 @@ class Simulation:
         if self.cohort.ids.shape[0]:
             self.phases[0].append(Bound(self.cohort.capture, self.views[Cohort.NAME],
                                         NO_COUNTERS))
+        self.day = 0  # the next day to run
+        self.dates = [scenario.start + dt.timedelta(days=d) for d in range(scenario.days)]
+        self.counts = np.zeros((scenario.days, len(self.pop.regions.codes),
+                                len(self.counters.names)), dtype=np.int64)
+        self.cameras = np.zeros(scenario.days)
+        self.event_columns = event_columns(self.counters)
+        self.events = 0  # the citizens' acts so far: what the progress bar counts as events
+        self.wall_seconds = 0.0  # of the days run, over every process that ran some
 
-    def bytes_per_citizen(self) -> float:
+    def array_bytes_per_citizen(self) -> float:
+        """The per-citizen arrays kept for the run (``State.bytes_per_citizen``)."""
         return self.state.bytes_per_citizen()
 
-    def run(self, progress: Progress | None = None) -> RunData:
+    def bytes_per_citizen(self) -> float:
+        """The run's memory per citizen: its peak above what the process held before it
+        started, measured where the system tells it (the population, the stages' arrays, stored
+        ties, working copies, counters), and never less than the arrays it holds (a process that
+        held more memory before may lend it to the run unseen)."""
+        return max(self.peak.growth() or 0, held_bytes(self)) / max(self.pop.size, 1)
+
+    def run(self, progress: Progress | None = None, after_day: Callable[[], None] | None = None
+            ) -> RunData:
+        """Run the days not yet run and return the result. ``after_day`` is called at the end
+        of each day, when the simulation can be pickled whole (``runner.checkpoint``): a pickled
+        one continues here to the same bytes, whatever the chunk size and threads it resumes
+        with."""
         sc = self.scenario
-        n_regions = len(self.pop.regions.codes)
-        n_counters = len(self.counters.names)
-        counts = np.zeros((sc.days, n_regions, n_counters), dtype=np.int64)
-        cameras = np.zeros(sc.days)
-        dates = [sc.start + dt.timedelta(days=d) for d in range(sc.days)]
         started = time.perf_counter()
-        with Engine(self.pop.size, n_regions, n_counters, self.chunk_size, self.threads) as eng:
-            for day, date in enumerate(dates):
-                today = sc.on(date)  # each schedule's value on the day (the same object while
-                for stage in self.active:  # none changes)
-                    stage.start_day(day, date, today)
-                counts[day] = eng.run_day(self.phases)
-                for stage in self.active:
-                    stage.end_day(counts[day][:, self.counters.spans[stage.NAME]])
-                self.cohort.end_day(day, date)
-                cameras[day] = self.state.read("cameras")
+        with Engine(self.pop.size, len(self.pop.regions.codes), len(self.counters.names),
+                    self.chunk_size, self.threads) as eng:
+            while self.day < sc.days:
+                self.run_day(eng, self.day, self.dates[self.day])
+                self.day += 1
+                self.wall_seconds += time.perf_counter() - started
                 if progress is not None:
-                    progress(day + 1, sc.days)
+                    progress(self.day, sc.days)
+                if after_day is not None:
+                    after_day()
+                started = time.perf_counter()
+        return self.result()
+
+    def run_day(self, eng: Engine, day: int, date: dt.date) -> None:
+        """One day: the stages' starts, the phases over chunks, the stages' ends."""
+        today = self.scenario.on(date)  # each schedule's value on the day (the same object
+        for stage in self.active:  # while none changes)
+            stage.start_day(day, date, today)
+        self.counts[day] = eng.run_day(self.phases)
+        for stage in self.active:
+            stage.end_day(self.counts[day][:, self.counters.spans[stage.NAME]])
+        self.cohort.end_day(day, date)
+        self.cameras[day] = self.state.read("cameras")
+        self.events += int(self.counts[day][:, self.event_columns].sum())
+
+    def result(self) -> RunData:
+        """What the days run so far produced."""
+        sc = self.scenario
         return RunData(
-            scenario=sc, seed=self.seed, dates=dates, counts=counts,
+            scenario=sc, seed=self.seed, dates=self.dates, counts=self.counts,
             counter_names=self.counters.names, scale=self.pop.scale,
             region_codes=self.pop.regions.codes, region_names=self.pop.regions.names,
-            grade_names=self.state.read("grade_names").tolist(), cameras=cameras,
-            ranking=ranking(self.views[Ranking.NAME], sc),
-            wall_seconds=time.perf_counter() - started,
-            bytes_per_citizen=self.bytes_per_citizen(), chunk_size=self.chunk_size,
+            grade_names=self.state.read("grade_names").tolist(), cameras=self.cameras,
+            ranking=ranking(self.views[Ranking.NAME], sc), wall_seconds=self.wall_seconds,
+            bytes_per_citizen=round(self.bytes_per_citizen(), 1),
+            array_bytes_per_citizen=self.array_bytes_per_citizen(), events=self.events,
+            chunk_size=self.chunk_size,
             threads=self.threads, tallies=tally(self.views[Audit.NAME], sc),
             cohort=self.cohort.table(sc.start))

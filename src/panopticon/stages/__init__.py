@@ -6,6 +6,8 @@ declared arrays through the run's state (``world.state``). The run's counters ar
 counters (``counters(sc)``: the scenario's catalog names some) in the order of the day.
 """
 
+import numpy as np
+
 from ..language.scenario import Scenario
 from ..world.counters import Counters
 from .behaviour import Behaviour
@@ -23,3 +25,10 @@ STAGES = (Behaviour, Sensing, Registry, Company, Scoring, Lists, Consequences, F
 def counters(sc: Scenario) -> Counters:
     """The counters of a run of ``sc``, each stage's in the order of the day."""
     return Counters.of((stage.NAME, stage.counters(sc)) for stage in STAGES)
+
+
+def event_columns(c: Counters) -> np.ndarray:
+    """The columns of the citizens' acts (behaviour's ``acts_<kind>``): the run's events, which
+    every later stage follows from."""
+    return np.array([i for i in range(*c.spans[Behaviour.NAME].indices(len(c.names)))
+                     if c.names[i].startswith("acts_")], np.int64)

@@ -1,0 +1,32 @@
+"""``benchmarks/full_model.py --quick``: the full model beside the reference model, in JSON."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARK = Path(__file__).parents[1] / "benchmarks" / "full_model.py"
+
+
+def test_quick_mode_writes_rates_memory_and_ratios(tmp_path, capsys, monkeypatch):
+    spec = importlib.util.spec_from_file_location("full_model_benchmark", BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    monkeypatch.setenv("PYTHONPATH", ":".join(sys.path))
+    module.main(["--quick", "--json", str(tmp_path / "bench.json")])
+    result = json.loads((tmp_path / "bench.json").read_text())
+    engines = [r["engine"] for r in result["rows"]]
+    assert engines[0] == "reference model" and engines[1].startswith("panopticon ")
+    model = result["rows"][1]
+    assert model["citizens"] == 20_000 and model["days"] == 90
+    assert model["events_per_second"] > 0 and model["citizen_days_per_second"] > 0
+    assert model["peak_rss_bytes"] > model["bytes_per_citizen"] * 20_000 > 0
+    [share] = result["ratios"]
+    assert share["reference_over_model"] == pytest.approx(
+        result["rows"][0]["citizen_days_per_second"] / model["citizen_days_per_second"])
+    assert "the reference model is" in capsys.readouterr().out
