@@ -12,7 +12,9 @@ from panopticon.language import scenario
 from panopticon.world.population import CHILD, Population, build
 from panopticon.world.ties import (FOLLOWS, FRIENDS, HOUSEHOLD, REACHES, SCHOOL, WORK_BANDS, WORKPLACE,
                              TieCSR, Ties, build_csr, build_csrs, clustering, csr_share, make_ties,
-                             max_ties, permute, reciprocity, tail_exponent, tie_share, ties_into)
+                             max_ties, mean_share, permute, reciprocity, tail_exponent, tie_share,
+                             ties_into)
+from panopticon.world.engine import kernel_threads
 
 N = 10_000
 SEED = 1
@@ -166,6 +168,19 @@ def test_tie_share_does_not_depend_on_chunking(ties, csrs, reach):
     stored = np.empty(N)
     csr_share(csrs[reach].indptr, csrs[reach].indices, flag, 0, N, stored)
     assert np.array_equal(stored, whole)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_mean_share_is_the_reaches_shares_averaged_on_any_threads(ties, csrs, threads):
+    flag = (np.random.default_rng(1).random(N) < 0.2).astype(np.uint8)
+    shares = []
+    for reach in (FRIENDS, HOUSEHOLD):
+        share = np.empty(N)
+        tie_share(ties, reach, flag, 0, N, share)
+        shares.append(share)
+    with kernel_threads(threads):
+        mean = mean_share([csrs[FRIENDS], csrs[HOUSEHOLD]], flag)
+    assert np.array_equal(mean, (shares[0] + shares[1]) / 2)
 
 
 def test_tie_share_is_the_flagged_share(ties, csrs):

@@ -26,7 +26,7 @@ from ..observers.ranking import Ranking, ranking
 from ..stages import STAGES, counters, event_columns
 from ..world import population as population_mod
 from ..world.counters import Counters
-from ..world.engine import DEFAULT_CHUNK, Engine, Step
+from ..world.engine import DEFAULT_CHUNK, Engine, Step, kernel_threads
 from ..world.state import Bound, Stage, State, View
 from .cost import PeakMemory, held_bytes
 from .rundata import RunData
@@ -54,14 +54,15 @@ class Simulation:
         self.chunk_size = chunk_size
         self.threads = threads
         self.counters = counters(scenario)
-        self.pop = population_mod.build(scenario.population, self.seed)
-        self.state = State(self.pop, self.seed)
-        self.views = {user.NAME: self.state.view(user) for user in (*STAGES, Cohort, Audit,
-                                                                     Ranking)}
-        self.state.check()
-        first = scenario.on(scenario.start)  # the stages start on the first day's values
-        self.stages = {cls.NAME: cls.build(first, self.seed, self.views[cls.NAME])
-                       for cls in STAGES}
+        with kernel_threads(threads):
+            self.pop = population_mod.build(scenario.population, self.seed)
+            self.state = State(self.pop, self.seed)
+            self.views = {user.NAME: self.state.view(user) for user in (*STAGES, Cohort, Audit,
+                                                                         Ranking)}
+            self.state.check()
+            first = scenario.on(scenario.start)  # the stages start on the first day's values
+            self.stages = {cls.NAME: cls.build(first, self.seed, self.views[cls.NAME])
+                           for cls in STAGES}
         self.active = [s for s in self.stages.values() if s.active()]
         self.cohort = Cohort.build(self.views[Cohort.NAME], scenario, self.seed)
         self.phases = phases(self.active, self.views, self.counters)
@@ -97,7 +98,7 @@ class Simulation:
         sc = self.scenario
         started = time.perf_counter()
         with Engine(self.pop.size, len(self.pop.regions.codes), len(self.counters.names),
-                    self.chunk_size, self.threads) as eng:
+                    self.chunk_size, self.threads) as eng, kernel_threads(self.threads):
             while self.day < sc.days:
                 self.run_day(eng, self.day, self.dates[self.day])
                 self.day += 1

@@ -15,9 +15,11 @@ chunk size, thread count or scheduling.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
+import numba
 import numpy as np
 from numba import njit
 
@@ -87,6 +89,18 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextmanager
+def kernel_threads(threads: int) -> Iterator[None]:
+    """Numba's parallel kernels (the ties' build, their shares between two days) on at most
+    ``threads`` threads of the calling thread, as the run's workers are, while in the block."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def run_starts(values: np.ndarray) -> np.ndarray:

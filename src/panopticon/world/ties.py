@@ -515,9 +515,20 @@ def mean_share(csrs: list[TieCSR], flag: np.ndarray) -> np.ndarray:
     n = flag.shape[0]
     share, out = np.zeros(n), np.empty(n)
     for c in csrs:
-        csr_share(c.indptr, c.indices, flag, 0, n, out)
+        _shares(c.indptr, c.indices, flag, out)
         share += out
     return share / len(csrs)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _shares(indptr: np.ndarray, indices: np.ndarray, flag: np.ndarray, out: np.ndarray) -> None:
+    """:func:`csr_share` of every citizen, blocks of citizens on all cores: it runs between two
+    days, when no other work does (each share is i's alone, so blocks change nothing)."""
+    n = out.shape[0]
+    for b in prange((n + _BUILD_BLOCK - 1) // _BUILD_BLOCK):
+        lo = b * _BUILD_BLOCK
+        hi = min(n, lo + _BUILD_BLOCK)
+        csr_share(indptr, indices, flag, lo, hi, out[lo:hi])
 
 
 # ---------------------------------------------------------------- measures of a stored form
