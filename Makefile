@@ -19,8 +19,11 @@ test-all: $(VENV)/.installed-test
 baseline: $(VENV)/.installed
 	$(PY) -m panopticon.readers.baseline pin
 
+# The reference model against its peers, then the full model (runs/bench/full_model.json);
+# BENCH_AGAINST=REV adds the full model of commit REV beside this one (docs/performance.md).
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/reference_model.py
+	$(PY) benchmarks/full_model.py $(if $(BENCH_AGAINST),--against $(BENCH_AGAINST))
 
 # docs/reference.md, generated from the scenario models, and the table of one simulated day in
 # docs/architecture.md, from the stages' declarations (tests fail when either is out of date).

@@ -1,0 +1,172 @@
+"""The full model (china-2018) beside the plain reference model, and beside another commit.
+
+For each size (default: 1,410,000 citizens over 2014-2019, and 14,100,000 over the year 2018),
+this runs ``panopticon run china-2018 --population N --quiet --no-report`` in a child process and
+reads its summary.json: citizen-days and events (the citizens' acts) per second of simulation, and
+bytes per citizen (the run's peak memory above the process's start, as the run measures it). The
+child's own peak resident memory comes from ``wait4``. In the same run and at the same N, the
+engine runs the plain reference model ("score drift", ``runner.reference_model.run_drift``) for
+365 days: the full model's cost is given as a ratio to it, since the machine is shared and its
+speed moves with the load. ``--against REV`` runs the full model of another commit too (checked
+out in a temporary worktree), one after the other with this one, for the ratio between engines.
+
+    .venv/bin/python benchmarks/full_model.py                      # both sizes; ~15 min on 2 cores
+    .venv/bin/python benchmarks/full_model.py --quick              # a smoke test: seconds
+    .venv/bin/python benchmarks/full_model.py --against 85cead9    # and the engine of 85cead9
+
+Results: a table, and JSON (``--json``, default runs/bench/full_model.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from panopticon.runner.reference_model import run_drift
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = ((1_410_000, "2014-01-01", "2019-12-31"), (14_100_000, "2018-01-01", "2018-12-31"))
+QUICK = ((20_000, "2018-01-01", "2018-03-31"),)
+REFERENCE_DAYS = 365
+
+
+@dataclass
+class Row:
+    engine: str
+    citizens: int
+    days: int
+    wall_seconds: float  # of simulation
+    citizen_days_per_second: float
+    events_per_second: float | None
+    bytes_per_citizen: float | None  # the run's peak above its start, per citizen
+    peak_rss_bytes: int | None  # the whole process's
+
+
+def full_model(src: Path, n: int, start: str, end: str, threads: int, label: str) -> Row:
+    """One run of the full model from the sources in ``src``, in a child process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        cmd = [sys.executable, "-m", "panopticon", "run", "china-2018", "--population", str(n),
+               "--start", start, "--end", end, "--threads", str(threads), "--quiet",
+               "--no-report", "--memory-limit", "none", "--out", str(out)]
+        env = {**os.environ, "PYTHONPATH": str(src)}
+        child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(child.pid, 0)
+        if status != 0:
+            raise SystemExit(f"{label} failed at {n:,} citizens:\n{child.stderr.read().decode()}")
+        summary = json.loads((out / "summary.json").read_text())
+    days, wall = summary["days"], summary["wall_seconds"]
+    return Row(label, n, days, wall, n * days / wall, summary.get("events_per_second"),
+               summary.get("bytes_per_citizen"), usage.ru_maxrss * 1024)
+
+
+def reference(n: int, threads: int) -> Row:
+    """The plain reference model in the engine, at ``n`` citizens for a year."""
+    began = time.perf_counter()
+    run_drift(n, REFERENCE_DAYS, threads=threads)
+    wall = time.perf_counter() - began
+    return Row("reference model", n, REFERENCE_DAYS, wall, n * REFERENCE_DAYS / wall, None,
+               None, None)
+
+
+@contextmanager
+def worktree(rev: str):
+    """The sources of commit ``rev``, checked out in a temporary worktree."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), rev],
+                       check=True, capture_output=True)
+        try:
+            yield path / "src"
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
+                           check=False, capture_output=True)
+
+
+def measure(sizes: Sequence[tuple[int, str, str]], threads: int, against: str | None
+            ) -> list[Row]:
+    """Every size: the reference model, this tree's full model and ``against``'s."""
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True).stdout.strip() or "this tree"
+    rows = []
+    with (worktree(against) if against else _none()) as other:
+        reference(20_000, threads)  # compile the kernels (each tree's) outside the timings
+        for src in (ROOT / "src", other):
+            if src is not None:
+                full_model(src, 2_000, "2018-01-01", "2018-01-05", threads, "warm-up")
+        for n, start, end in sizes:
+            rows.append(reference(n, threads))
+            rows.append(full_model(ROOT / "src", n, start, end, threads, f"panopticon {head}"))
+            if other is not None:
+                rows.append(full_model(other, n, start, end, threads, f"panopticon {against}"))
+    return rows
+
+
+@contextmanager
+def _none():
+    yield None
+
+
+def ratios(rows: list[Row]) -> list[dict]:
+    """Per size, each full model's citizen-days/s as a share of the reference model's, and of
+    the first full model's."""
+    out = []
+    for n in sorted({r.citizens for r in rows}):
+        ref = next(r for r in rows if r.citizens == n and r.engine == "reference model")
+        models = [r for r in rows if r.citizens == n and r is not ref]
+        for r in models:
+            out.append({"citizens": n, "engine": r.engine,
+                        "reference_over_model": ref.citizen_days_per_second
+                        / r.citizen_days_per_second,
+                        "model_over_first": r.citizen_days_per_second
+                        / models[0].citizen_days_per_second})
+    return out
+
+
+def show(rows: list[Row], shares: list[dict]) -> None:
+    print(f"{'engine':<28}{'citizens':>12}{'days':>6}{'wall s':>9}{'cit-days/s':>12}"
+          f"{'events/s':>11}{'B/citizen':>10}{'peak RSS':>10}")
+    for r in rows:
+        events = "-" if r.events_per_second is None else f"{r.events_per_second / 1e6:.2f} M"
+        per = "-" if r.bytes_per_citizen is None else f"{r.bytes_per_citizen:.0f}"
+        rss = "-" if r.peak_rss_bytes is None else f"{r.peak_rss_bytes / 2**30:.2f} G"
+        print(f"{r.engine:<28}{r.citizens:>12,}{r.days:>6}{r.wall_seconds:>9.1f}"
+              f"{r.citizen_days_per_second / 1e6:>10.1f} M{events:>11}{per:>10}{rss:>10}")
+    for s in shares:
+        print(f"{s['citizens']:,} citizens, {s['engine']}: the reference model is "
+              f"{s['reference_over_model']:.1f}x faster per citizen-day; "
+              f"{s['model_over_first']:.2f}x the first full model's speed")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="20,000 citizens for 90 days")
+    ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--against", metavar="REV", help="also run the full model of commit REV")
+    ap.add_argument("--json", type=Path, default=ROOT / "runs" / "bench" / "full_model.json")
+    return ap.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    rows = measure(QUICK if args.quick else SIZES, args.threads, args.against)
+    shares = ratios(rows)
+    show(rows, shares)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"threads": args.threads, "rows": [asdict(r) for r in rows],
+                                     "ratios": shares}, indent=1))
+    print(f"written: {args.json}")
+
+
+if __name__ == "__main__":
+    main()
