@@ -141,10 +141,12 @@ def show(rows: list[Row], shares: list[dict]) -> None:
         rss = "-" if r.peak_rss_bytes is None else f"{r.peak_rss_bytes / 2**30:.2f} G"
         print(f"{r.engine:<28}{r.citizens:>12,}{r.days:>6}{r.wall_seconds:>9.1f}"
               f"{r.citizen_days_per_second / 1e6:>10.1f} M{events:>11}{per:>10}{rss:>10}")
+    several = len({s["engine"] for s in shares}) > 1
     for s in shares:
         print(f"{s['citizens']:,} citizens, {s['engine']}: the reference model is "
-              f"{s['reference_over_model']:.1f}x faster per citizen-day; "
-              f"{s['model_over_first']:.2f}x the first full model's speed")
+              f"{s['reference_over_model']:.1f}x faster per citizen-day"
+              + (f"; {s['model_over_first']:.2f}x the first full model's speed" if several
+                 else ""))
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
