@@ -177,3 +177,43 @@ def test_a_new_run_warns_that_it_replaces_a_checkpoint_and_says_what_it_costs(tm
     assert "holds an interrupted run (0 of 45 days)" in result.output
     assert "Estimated: about" in result.output and "of memory" in result.output
     assert not checkpoint.path_of(folder).exists()
+
+
+def test_sigterm_stops_at_the_end_of_a_day_with_a_checkpoint_that_resumes(tmp_path):
+    """A scheduler's SIGTERM: the command writes a checkpoint at the day's end and exits 143;
+    --resume then gives the run never stopped."""
+    longer = [*RUN[:4], "--end", "2019-12-31", "--no-report"]
+    whole = runner.invoke(app, ["run", *longer, "--quiet", "--out", str(tmp_path / "whole")])
+    assert whole.exit_code == 0, whole.output
+    folder = tmp_path / "stopped"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = subprocess.Popen([sys.executable, "-m", "panopticon", "run", *longer, "--quiet",
+                              "--out", str(folder)], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    while not child.stdout.readline().startswith("Estimated"):
+        assert child.poll() is None, child.stderr.read()
+    time.sleep(0.5)
+    child.send_signal(signal.SIGTERM)
+    _, stderr = child.communicate()
+    assert child.returncode == 143, stderr
+    assert "stopped:" in stderr and "the same command with --resume continues it" in stderr
+    head = checkpoint.read_header(checkpoint.path_of(folder))
+    assert 0 < head["done"] < head["total"] and not folder.exists()
+    resumed = runner.invoke(app, ["run", *longer, "--quiet", "--out", str(folder), "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert folder_files(folder) == folder_files(tmp_path / "whole")
+
+
+def test_a_first_ctrl_c_stops_at_the_day_end_and_a_second_at_once(tmp_path, monkeypatch):
+    from panopticon import cli
+
+    hook = checkpoint.Every(runs(), tmp_path / ".run.checkpoint", 600, print)
+    with cli.stop_at_day_end(hook):
+        signal.raise_signal(signal.SIGINT)
+        assert hook.stopping == 128 + signal.SIGINT
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+        with pytest.raises(checkpoint.Stopped):
+            hook()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert checkpoint.read_header(tmp_path / ".run.checkpoint")["done"] == 0

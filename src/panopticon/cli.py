@@ -10,7 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -47,6 +50,7 @@ from .world.population import represented
 if TYPE_CHECKING:  # the simulation and pyarrow load only when a command needs them
     import pyarrow as pa
 
+    from .runner.checkpoint import Every
     from .runner.cost import Cost
     from .runner.rundata import RunData
     from .runner.seeds import Runs
@@ -159,7 +163,7 @@ def run(
     """Run a scenario and write its run folder and report; end with the model beside the
     published record and the audit's headline figures."""
     from .readers.results import write_run
-    from .runner.checkpoint import CheckpointError, path_of
+    from .runner.checkpoint import CheckpointError, Stopped, path_of
     from .runner.cost import CostError
 
     try:
@@ -190,10 +194,11 @@ def run(
     try:
         data, per_seed = simulate(runs, quiet, checkpoint, checkpoint_every * 60)
         write_run(data, folder, per_seed, overwrite=overwrite)
-    except KeyboardInterrupt:
-        err.print(f"interrupted: {folder} was not written (any earlier run there is intact)"
-                  + resumable(checkpoint), soft_wrap=True, highlight=False)
-        raise typer.Exit(130) from None
+    except (KeyboardInterrupt, Stopped) as e:
+        err.print(f"{'stopped' if isinstance(e, Stopped) else 'interrupted'}: {folder} was not "
+                  "written (any earlier run there is intact)" + resumable(checkpoint),
+                  soft_wrap=True, highlight=False)
+        raise typer.Exit(e.code if isinstance(e, Stopped) else 130) from None
     except OutError as e:
         fail(str(e))
     except OSError as e:
@@ -291,7 +296,33 @@ def simulate(runs: Runs, quiet: bool, checkpoint: Path, every: float
         def progress(done: int, total: int, events: int) -> None:
             bar.update(task, completed=done, events=events)
 
-        return runs.run(progress, Every(runs, checkpoint, every, warn))
+        hook = Every(runs, checkpoint, every, warn)
+        with stop_at_day_end(hook):
+            return runs.run(progress, hook)
+
+
+@contextmanager
+def stop_at_day_end(hook: Every) -> Iterator[None]:
+    """While in the block, SIGTERM (a scheduler's end of allocation) and a first Ctrl-C make
+    the run stop at the end of the day under way, with a checkpoint; a second Ctrl-C stops it
+    at once. The handlers before are put back after."""
+    def on_term(signum: int, frame: object) -> None:
+        hook.stop(128 + signum)
+
+    def on_int(signum: int, frame: object) -> None:
+        if hook.stopping is not None:
+            raise KeyboardInterrupt
+        hook.stop(128 + signum)
+        err.print("stopping at the end of the day to write a checkpoint (Ctrl-C again: at "
+                  "once, from the last checkpoint)", highlight=False, soft_wrap=True)
+
+    before = {sig: signal.signal(sig, handler)
+              for sig, handler in ((signal.SIGTERM, on_term), (signal.SIGINT, on_int))}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 class RateColumn(ProgressColumn):

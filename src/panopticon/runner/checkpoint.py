@@ -113,18 +113,33 @@ def load(path: Path, runs: Runs) -> Runs:
     return kept
 
 
+class Stopped(Exception):
+    """A run stopped on request at the end of a day, after its checkpoint was written; ``code``
+    is the exit status the request asks for (128 + the signal's number)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 class Every:
     """An ``after_day`` hook: save ``runs`` to ``path`` when ``seconds`` have passed since the
-    last save (or the start); 0 saves after every day. A checkpoint that cannot be written
-    (a full disk) is said through ``warn``, once, and the run goes on without."""
+    last save (or the start); 0 saves after every day. After :meth:`stop` (a signal's handler
+    calls it) it saves at the end of the day under way and raises :class:`Stopped`. A checkpoint
+    that cannot be written (a full disk) is said through ``warn``, once, and the run goes on
+    without."""
 
     def __init__(self, runs: Runs, path: Path, seconds: float,
                  warn: Callable[[str], None]) -> None:
         self.runs, self.path, self.seconds, self.warn = runs, path, seconds, warn
         self.last = time.monotonic()
+        self.stopping: int | None = None  # the exit status asked for, once stop is called
+
+    def stop(self, code: int) -> None:
+        self.stopping = code
 
     def __call__(self) -> None:
-        if time.monotonic() - self.last < self.seconds:
+        if self.stopping is None and time.monotonic() - self.last < self.seconds:
             return
         try:
             save(self.runs, self.path)
@@ -133,6 +148,8 @@ class Every:
                       "goes on without checkpoints")
             self.seconds = math.inf
         self.last = time.monotonic()
+        if self.stopping is not None:
+            raise Stopped(self.stopping)
 
 
 def _view(base: np.ndarray, offset: int, shape: tuple, strides: tuple, dtype: np.dtype,
