@@ -305,16 +305,16 @@ class PeakMemory:
 
     The kernel's peak is reset at the start (``/proc/self/clear_refs``), so that a run made
     after another (a second seed) measures its own peak; ``/usr/bin/time`` then reports the
-    largest peak after the last reset, which is a run's, as before. None where the figures
-    cannot be read.
+    largest peak after the last reset, which is a run's, as before. None where the peak cannot
+    be reset or read (it might be an earlier one).
     """
 
     def __init__(self) -> None:
         try:
             Path("/proc/self/clear_refs").write_text("5")
+            self.start = _status_bytes("VmRSS")
         except OSError:
-            pass  # no reset: the peak may then be an earlier one, which growth() cannot tell
-        self.start = _status_bytes("VmRSS")
+            self.start = None
 
     def growth(self) -> int | None:
         peak = _status_bytes("VmHWM")
