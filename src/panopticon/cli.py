@@ -341,15 +341,8 @@ class RateColumn(ProgressColumn):
         if seconds <= 0 or task.completed == self.first[1]:
             return Text("")
         days = (task.completed - self.first[1]) / seconds
-        return Text(f"{_rate(days * self.citizens)} citizen-days/s, "
-                    f"{_rate((events - self.first[2]) / seconds)} events/s", style="cyan")
-
-
-def _rate(value: float) -> str:
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if value >= size:
-            return f"{value / size:.1f} {unit}"
-    return f"{value:.0f}"
+        return Text(f"{_short(days * self.citizens)} citizen-days/s, "
+                    f"{_short((events - self.first[2]) / seconds)} events/s", style="cyan")
 
 
 def print_summary(folder: Path) -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..kernel_cache import sources_digest
-from ..readers.outfolder import remove_stale, scratch
+from ..readers.results import write_atomic
 from .seeds import Runs
 
 FORMAT = 1
@@ -61,17 +61,15 @@ def header(runs: Runs) -> dict:
 
 def save(runs: Runs, path: Path) -> None:
     """Write ``runs`` to ``path`` (between two days), replacing any checkpoint there at once."""
-    remove_stale(path)
-    tmp = scratch(path, "tmp")
-    try:
+
+    def write(tmp: Path) -> None:
         with open(tmp, "wb") as f:
             pickle.dump(header(runs), f, protocol=pickle.HIGHEST_PROTOCOL)
             _ViewPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(runs)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    write_atomic(path, write)
 
 
 def read_header(path: Path) -> dict:

@@ -522,8 +522,9 @@ def mean_share(csrs: list[TieCSR], flag: np.ndarray) -> np.ndarray:
 
 @njit(cache=True, nogil=True, parallel=True)
 def _shares(indptr: np.ndarray, indices: np.ndarray, flag: np.ndarray, out: np.ndarray) -> None:
-    """:func:`csr_share` of every citizen, blocks of citizens on all cores: it runs between two
-    days, when no other work does (each share is i's alone, so blocks change nothing)."""
+    """:func:`csr_share` of every citizen, blocks of citizens on Numba's threads (the run's:
+    ``engine.kernel_threads``): it runs between two days, when no other work does (each share is
+    i's alone, so blocks change nothing)."""
     n = out.shape[0]
     for b in prange((n + _BUILD_BLOCK - 1) // _BUILD_BLOCK):
         lo = b * _BUILD_BLOCK
