@@ -102,7 +102,7 @@ def test_the_term_is_recomputed_every_lag_days_from_its_start(sim):
                                           "enabled": False}])
 def test_without_the_term_nothing_is_built_or_counted(off):
     sim = Simulation(small(**{"scoring.bad_company": off}))
-    assert sim.stages["company"].csr == []
+    assert sim.stages["company"].tally is None
     counts = sim.run().counts
     assert counts[..., INDEX["bad_company_stock"]].sum() == 0
 

@@ -29,12 +29,15 @@ def test_parts_follow_the_scenario():
     assert estimate(sized(100_000, **{"audit.cohort_size": 0})).cohort == 0
 
 
-def test_ties_are_counted_for_the_reaches_stored():
+def test_ties_are_counted_for_the_reaches_tallied():
     off = {"scoring.bad_company.enabled": False, "fear.enabled": False}
     assert estimate(sized(100_000, **off)).ties == 0
-    assert cost.stored_reaches(sized(1000)) == ["follows", "friends", "household"]
+    assert cost.tallies(sized(1000)) == [["friends", "follows", "household"],
+                                         ["friends", "household"]]
+    # sizes of 3 reaches, 5 counts, 2 flags, and the sizes' count
+    assert estimate(sized(1000)).ties == 1000 * (2 * 3 + 2 * 5 + 2 + 10)
     fear_only = sized(1000, **{"scoring.bad_company.enabled": False, "fear.reach": ["follows"]})
-    assert cost.stored_reaches(fear_only) == ["follows", "friends"]  # follows are built from friends
+    assert cost.tallies(fear_only) == [["follows"]]
     assert estimate(sized(1000, **off), counterfactual=True).counterfactual == 0  # no twin
 
 
@@ -48,17 +51,17 @@ def test_the_score_range_costs_memory():
 
 
 def test_per_citizen_bytes_are_the_stages_arrays():
-    """The arrays every stage keeps per citizen, as the simulation counts them, and the stored
-    ties within 10% of the estimate's mean ties per reach."""
+    """The arrays every stage keeps per citizen, as the simulation counts them, and the tallies
+    of ties as the estimate counts them."""
     from panopticon.runner.simulation import Simulation
 
     sc = sized(100_000)
     sim = Simulation(sc)
     assert sim.array_bytes_per_citizen() == (cost.CITIZEN_BYTES
                                              + cost.CAP_BYTES * len(sc.scoring.caps))
-    stored = sum(c.nbytes for c in sim.stages["company"].csr)
-    expected = cost.tie_bytes(sc) - sc.population.size * cost.TIE_BUILD_BYTES
-    assert stored == pytest.approx(expected, rel=0.10)
+    held = (sum(s.nbytes for s in sim.state.ties.sizes.values())
+            + sim.stages["company"].tally.nbytes + sim.stages["fear"].tally.nbytes)
+    assert held == cost.tie_bytes(sc) - sc.population.size * cost.TIE_BUILD_BYTES
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -83,7 +86,7 @@ def test_a_run_above_the_limit_is_refused_in_one_line(monkeypatch):
         check(sc, need, 64 << 30)
     message = str(info.value)
     assert message.startswith(f"china-2018: the run needs about {cost.size(need.memory)} of"
-                              " memory (ties ")
+                              " memory (citizens ")
     assert "and --memory-limit is 64 GiB" in message and "\n" not in message
     check(sc, need, None)  # no check
     monkeypatch.setattr(cost, "available_memory", lambda: Available(1 << 30, "MemAvailable"))
@@ -159,7 +162,7 @@ def test_durations_read_as_estimates(seconds, text):
 
 def test_a_run_measures_its_own_peak_memory():
     """The peak above the start, not an earlier run's peak; never less than the arrays it holds,
-    stored ties included."""
+    the tallies of ties included."""
     from panopticon.runner.simulation import Simulation
 
     sc = sized(50_000, start=dt.date(2018, 1, 1), end=dt.date(2018, 1, 10))
@@ -168,8 +171,7 @@ def test_a_run_measures_its_own_peak_memory():
     del big
     sim = Simulation(sc)
     data = sim.run()
-    ties = sum(c.nbytes for c in sim.state.ties.stored.values()) / sc.population.size
-    assert ties > 100
+    ties = cost.tie_bytes(sc) / sc.population.size - cost.TIE_BUILD_BYTES
     assert sim.array_bytes_per_citizen() + ties < data.bytes_per_citizen < 4000
     assert data.array_bytes_per_citizen == sim.array_bytes_per_citizen()
 

@@ -10,10 +10,12 @@ import pytest
 
 from panopticon.language import scenario
 from panopticon.world.population import CHILD, Population, build
-from panopticon.world.ties import (FOLLOWS, FRIENDS, HOUSEHOLD, REACHES, SCHOOL, WORK_BANDS, WORKPLACE,
-                             TieCSR, Ties, build_csr, build_csrs, clustering, csr_share, make_ties,
-                             max_ties, mean_share, permute, reciprocity, tail_exponent, tie_share,
-                             ties_into)
+from panopticon.world.ties import (FOLLOWS, FRIENDS, HOUSEHOLD, REACHES, SCHOOL, WORK_BANDS,
+                                   WORKPLACE, TieCSR, Ties, build_csr, build_csrs, clustering,
+                                   csr_share, degrees, follows_friend, make_ties, max_ties,
+                                   permute, pick_slots, picker, reciprocity, sizes,
+                                   tail_exponent, tie_share, ties_into)
+from panopticon.world.tie_tally import TieStore
 from panopticon.world.engine import kernel_threads
 
 N = 10_000
@@ -170,17 +172,45 @@ def test_tie_share_does_not_depend_on_chunking(ties, csrs, reach):
     assert np.array_equal(stored, whole)
 
 
+def test_an_accounts_followers_are_the_follows_seen_from_the_other_end(ties, csrs):
+    """An account's pickers and the friends who follow it are exactly its in-edges."""
+    src, dst = edges(csrs[FOLLOWS])
+    order = np.argsort(dst, kind="stable")
+    starts = np.searchsorted(dst[order], np.arange(N + 1))
+    buf = np.empty(max_ties(ties, FRIENDS), np.int64)
+    for a in [*range(0, N, 13), *np.argsort(np.diff(starts))[-20:]]:  # the most followed too
+        pickers = [picker(ties, a, s) for s in range(*pick_slots(ties, a))]
+        friends = [j for j in buf[:ties_into(ties, FRIENDS, a, buf)] if follows_friend(ties, j, a)]
+        found = sorted([j for j in pickers if j >= 0] + friends)
+        assert found == sorted(src[order[starts[a]:starts[a + 1]]].tolist()), a
+
+
+@pytest.mark.parametrize("reaches", [list(REACHES), ["follows"], ["household", "friends"]])
+def test_sizes_are_the_numbers_of_ties(ties, csrs, reaches):
+    for r, size in sizes(ties, reaches).items():
+        assert size.dtype == np.uint16
+        assert np.array_equal(size, np.diff(csrs[REACHES.index(r)].indptr)), r
+        assert np.array_equal(size, degrees(ties, REACHES.index(r))), r
+
+
 @pytest.mark.parametrize("threads", [1, 2])
-def test_mean_share_is_the_reaches_shares_averaged_on_any_threads(ties, csrs, threads):
-    flag = (np.random.default_rng(1).random(N) < 0.2).astype(np.uint8)
-    shares = []
-    for reach in (FRIENDS, HOUSEHOLD):
-        share = np.empty(N)
-        tie_share(ties, reach, flag, 0, N, share)
-        shares.append(share)
-    with kernel_threads(threads):
-        mean = mean_share([csrs[FRIENDS], csrs[HOUSEHOLD]], flag)
-    assert np.array_equal(mean, (shares[0] + shares[1]) / 2)
+def test_a_tally_is_the_reaches_shares_averaged_through_any_changes(pop, ties, threads):
+    """Flags set and cleared in several rounds: each reading is the shares enumerated afresh."""
+    reaches = ["friends", "follows", "household"]
+    tally = TieStore(pop, SEED).tally(reaches)
+    rng = np.random.default_rng(threads)
+    flag = np.zeros(N, np.uint8)
+    for share_set in (0.02, 0.3, 0.05, 0.0, 0.1):
+        flip = rng.random(N) < share_set
+        flag = np.where(flip, 1 - flag, flag).astype(np.uint8)
+        with kernel_threads(threads):
+            got = tally.share(flag)
+        want = np.zeros(N)
+        for r in reaches:
+            share = np.empty(N)
+            tie_share(ties, REACHES.index(r), flag, 0, N, share)
+            want += share
+        assert np.array_equal(got, want / len(reaches))
 
 
 def test_tie_share_is_the_flagged_share(ties, csrs):

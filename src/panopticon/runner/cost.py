@@ -1,7 +1,7 @@
 """What a run will cost, from its scenario alone, before anything is allocated.
 
 :func:`estimate` adds up the memory of a run's parts from what the stages allocate: the
-per-citizen arrays (and the working copies made at their peaks), the stored ties that the
+per-citizen arrays (and the working copies made at their peaks), the tallies of ties that the
 bad-company term and fear read, arrays sized by the score range, the daily counters and the tables
 written from them, the cohort's events, the per-seed tables of ``--seeds`` and the fear-off twin of
 ``--counterfactual``. The constants that code alone does not give (the interpreter and libraries,
@@ -39,11 +39,11 @@ CAP_BYTES = 2  # points earned under each cap (int16)
 CHILD_BYTES = 8  # consequences' index of each child (int64)
 # Measured: working copies at the peak (the audit's tallies, the ties term's update), per citizen.
 WORKING_BYTES = 16
-# Stored ties (ties.build_csr): 8 bytes per citizen (indptr) and 4 per tie; mean ties per
-# citizen of each reach at the default TieParams (ties.py's docstring: friends 99 MB, follows
-# 109 MB, workplaces 45 MB, schools 23 MB, households 14 MB at 1.41 M citizens).
-MEAN_TIES = {"friends": 15.6, "follows": 17.3, "workplace": 6.0, "school": 2.1, "household": 0.5}
-TIE_BUILD_BYTES = 16  # per citizen while a reach is built: its degrees and their cumulative sum
+# Ties (world/tie_tally.py): none is stored. Per citizen, each reach that a stage reads keeps
+# its number of ties (uint16, shared by the stages), and each tally (the bad-company term's,
+# fear's) a count of flagged ties per reach (uint16) and the flags it last read (uint8).
+SIZE_BYTES, TALLY_BYTES, FLAG_BYTES = 2, 2, 1
+TIE_BUILD_BYTES = 10  # per citizen while a reach's numbers of ties are counted (int64, uint16)
 # Per score from min to max: the grade table (uint8) and the ranking's counts, ranks and
 # percentiles (int64 and float64) and the table written from them.
 SCORE_BYTES = 64
@@ -180,22 +180,22 @@ def disk_bytes(sc: Scenario, seeds: int = 1, counterfactual: bool = False,
     return int(total + report * (REPORT_BYTES + series))
 
 
-def stored_reaches(sc: Scenario) -> list[str]:
-    """The reaches whose ties are stored: the bad-company term's and fear's, and friends while
-    follows are built from them (company.py, fear.py, ties.build_csrs)."""
+def tallies(sc: Scenario) -> list[list[str]]:
+    """The reaches of each tally of flagged ties: the bad-company term's and fear's (company.py,
+    fear.py)."""
     company = sc.scoring.bad_company
-    reaches = set(company.reach if company is not None and company.enabled else [])
-    reaches |= set(sc.fear.reach if sc.fear is not None and sc.fear.enabled else [])
-    if "follows" in reaches:
-        reaches.add("friends")
-    return sorted(reaches)
+    found = [company.reach] if company is not None and company.enabled else []
+    return found + ([sc.fear.reach] if sc.fear is not None and sc.fear.enabled else [])
 
 
 def tie_bytes(sc: Scenario) -> int:
-    n = sc.population.size
-    reaches = stored_reaches(sc)
-    stored = sum(n * (8 + 4 * MEAN_TIES[r]) for r in reaches)
-    return round(stored + (n * TIE_BUILD_BYTES if reaches else 0))
+    found = tallies(sc)
+    if not found:
+        return 0
+    reaches = set().union(*found)
+    per_citizen = (SIZE_BYTES * len(reaches) + TIE_BUILD_BYTES
+                   + sum(TALLY_BYTES * len(r) + FLAG_BYTES for r in found))
+    return sc.population.size * per_citizen
 
 
 @dataclass(frozen=True)

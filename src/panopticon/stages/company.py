@@ -7,7 +7,8 @@ standing of the day before, averaged over the reaches, and turned into ``weight 
 the term, published for the day (``bad_company_term``; empty on other days). Scoring applies it:
 the published score moves by the change of the term at once and restores toward base plus the
 term, so the term stands while the company does. The true score ignores it: a sanction it causes
-is wrongful, with cause "ties term". Ties are stored (CSR) for the reaches used, built once.
+is wrongful, with cause "ties term". The shares are kept by a tally of flagged ties
+(``world.tie_tally``): a measurement pushes the changes of standing since the last one.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 from ..language.scenario import BadCompany, Scenario
 from ..world.codes import EXIT_BAN, LISTED, MISCONDUCT, STALE, scored_mask
 from ..world.state import Stage, View
-from ..world.ties import TieCSR, mean_share
+from ..world.tie_tally import TieTally
 
 COUNTERS = ("bad_company_stock", "bad_company_points_lost")
 C_STOCK, C_POINTS = range(len(COUNTERS))
@@ -32,7 +33,7 @@ NO_TERM = np.zeros(0, np.int64)  # the term published on the days it is not meas
 
 @dataclass
 class Company(Stage):
-    """The ties term of each citizen, measured every ``lag_days`` from stored ties."""
+    """The ties term of each citizen, measured every ``lag_days`` from a tally of bad ties."""
 
     NAME = "company"
     OWNS = ("bad_company_term",)
@@ -44,7 +45,7 @@ class Company(Stage):
     view: View
     spec: BadCompany | None
     start: dt.date  # the run's first day
-    csr: list[TieCSR]
+    tally: TieTally | None
     list_bits: int  # status bits of the named process lists
     scheme_bits: int  # on_lists bits of the named lists of the scheme's
     counts: np.ndarray  # [region, 2]: citizens with a term and points lost, as last measured
@@ -57,7 +58,7 @@ class Company(Stage):
             spec = None
         named = set() if spec is None else set(spec.lists)
         company = cls(view=view, spec=spec, start=sc.start,
-                      csr=[] if spec is None else view.ties.csrs(spec.reach),
+                      tally=None if spec is None else view.ties.tally(spec.reach),
                       list_bits=sum(LIST_STATUS[n] for n in named if n in LIST_STATUS),
                       scheme_bits=sum(1 << k for k, n in enumerate(sc.lists) if n in named),
                       counts=np.zeros((len(view.regions.codes), 2), np.int64), sc=sc)
@@ -99,7 +100,7 @@ class Company(Stage):
         scored citizens (the unscored have no score to move)."""
         v = self.view
         scored = scored_mask(v.age, v.adopt, v.scored)
-        share = mean_share(self.csr, self.bad(scored))
+        share = self.tally.share(self.bad(scored))
         return np.rint(self.spec.weight * share).astype(np.int64) * scored
 
     def count(self, term: np.ndarray) -> None:

@@ -41,7 +41,7 @@ from ..world.codes import (
 from ..world.layout import Layout
 from ..world.population import URBAN
 from ..world.state import Stage, View
-from ..world.ties import TieCSR, mean_share
+from ..world.tie_tally import TieTally
 from ..world.today import Today
 
 ONE = 65535  # risk 1
@@ -143,7 +143,7 @@ class Fear(Stage):
 
     view: View
     risk: np.ndarray  # uint16, 65535ths; zeros (untouched pages) while fear is off
-    csr: list[TieCSR]  # per reach of the spec
+    tally: TieTally | None  # of ties under a sanction, over the spec's reaches
     spec: FearSpec | None = None
     sc: Scenario | None = None
     p: FearParams | None = None
@@ -152,13 +152,14 @@ class Fear(Stage):
 
     @classmethod
     def build(cls, sc: Scenario, seed: int, view: View) -> Fear:
-        fear = cls(view=view, risk=view.own("risk", np.zeros(view.size, np.uint16)), csr=[])
+        fear = cls(view=view, risk=view.own("risk", np.zeros(view.size, np.uint16)),
+                   tally=None)
         layout = Layout.of(sc)
         view.publish("deterred", np.array([kind in sc.acts and sc.acts[kind].nature == "offence"
                                            for kind in layout.kinds], np.int64))
         fear.tune(sc)
         if fear.spec is not None:
-            fear.csr = view.ties.csrs(fear.spec.reach)
+            fear.tally = view.ties.tally(fear.spec.reach)
         return fear
 
     def tune(self, sc: Scenario) -> None:
@@ -188,7 +189,7 @@ class Fear(Stage):
     def tie_share(self) -> np.ndarray:
         """Per citizen, the share of ties under a sanction yesterday, averaged over reaches."""
         flag = ((self.view.family & FAMILY_SANCTIONED) != 0).astype(np.uint8)
-        return mean_share(self.csr, flag)
+        return self.tally.share(flag)
 
     def tie_jump(self) -> None:
         x = self.risk.astype(np.int64)

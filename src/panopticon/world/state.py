@@ -27,7 +27,7 @@ import numpy as np
 
 from .engine import RegionRuns, Step
 from .population import Population, Regions
-from .ties import TieStore
+from .tie_tally import TieStore
 from .today import ContractError, Today, Undeclared
 
 if TYPE_CHECKING:

@@ -24,11 +24,16 @@ Five reaches, each enumerable from any citizen by a Numba function of ``(Ties, i
   being friends with probability ``club_rate`` w_i w_j. Both parts are symmetric by construction
   and computable from either end.
 * **follows** (directed): i follows each friend with chance ``follow_friend`` (independently in
-  each direction, which makes follows between friends mostly reciprocated), and makes about
-  ``follow_picks`` w_i picks of accounts from a national popularity ranking (a permutation of all
-  citizens), rank r drawn with density proportional to r**-follow_zipf: a few accounts collect
-  most follows, as on microblogs. Follows are defined for every citizen; who is online on a day
-  is the caller's mask (adoption changes by day, ties do not).
+  each direction, which makes follows between friends mostly reciprocated), and makes
+  ``follow_picks`` picks of accounts from a national popularity ranking (a permutation of all
+  citizens): a few accounts collect most follows, as on microblogs. The picks of all citizens
+  are ``follow_picks`` x n slots, rank r owning a run of them sized by the Zipf law (density
+  proportional to r**-follow_zipf), and a pseudo-random permutation deals the slots to citizens.
+  So both ends are enumerable: i's picks are its slots' ranks, and account a's pickers are the
+  owners of its rank's slots, which lets a change of a's standing reach its followers without a
+  stored tie (``tie_tally``). A pick that repeats one of i's follows is dropped from both ends.
+  Follows are defined for every citizen; who is online on a day is the caller's mask (adoption
+  changes by day, ties do not).
 
 Targets (defaults): a mean of about 15 friends, Dunbar's "sympathy group" (Zhou, Sornette, Hill and
 Dunbar 2005, layers of 5, 15, 50, 150); average clustering 0.2-0.6, inside the range of social
@@ -40,12 +45,12 @@ edges; in-degree exponent about 1 + 1 / follow_zipf = 2.3 (Kwak et al. 2010: 2.2
 
 Cost (measured on this 2-core machine, one thread): a citizen's friends take about 5 us to
 enumerate (2 ``window`` pair draws and 2 ``club_slots`` permutation steps for ~15 ties, ~300 ns
-per tie), follows ~340 ns per tie, colleagues ~90 ns, schoolmates and family ~50-100 ns; nothing is
-allocated. Memory: 0 bytes per tie in the procedural form (the kernels read region, age and
-parent). :func:`build_csr` stores 8 bytes per citizen plus 4 per tie, for reaches read every day
-(a scoring term) where it fits: at the default 1.41 M citizens, friends 99 MB (15.5 per citizen),
-follows 109 MB, workplaces 45 MB, schools 23 MB, households 14 MB, each built in under 10 s. At
-1.41 billion citizens friends alone would take 99 GB, so there ties are recomputed.
+per tie), a pick of an account a few hundred ns (two permutations and the Zipf law's inverse),
+colleagues ~90 ns, schoolmates and family ~50-100 ns; nothing is allocated. Counting every
+citizen's friends and follows (``sizes``) takes about 12 us a citizen: 17 s at the default 1.41 M
+citizens. Memory: 0 bytes per tie; the kernels read region, age and parent. Stages keep counts
+per citizen, not ties (``tie_tally``). :func:`build_csr` stores 8 bytes per citizen plus 4 per
+tie (friends 99 MB at 1.41 M citizens) for the measures below and the tests.
 
 Every draw is a pure function of (seed, stream, citizen or pair), so ties do not depend on the
 chunk, the thread or which end asks; :func:`tie_share` inherits that.
@@ -82,7 +87,7 @@ class TieParams:
     work_slots: int = 16  # places per workplace block (about 63% are of working age)
     school_slots: int = 64  # places per school block (about 18% are children)
     follow_friend: float = 0.6  # chance of following a given friend
-    follow_picks: float = 8.0  # mean picks of popular accounts
+    follow_picks: int = 8  # picks of popular accounts per citizen
     follow_zipf: float = 0.78  # popularity rank density exponent
 
 
@@ -104,9 +109,9 @@ class Ties(NamedTuple):
     work_slots: int
     school_slots: int
     follow_friend: float
-    follow_picks: float
-    zipf_top: float  # n**(1 - follow_zipf) and its exponent's inverse: the inverse CDF of
-    zipf_power: float  # popularity ranks is (1 + u (zipf_top - 1))**zipf_power
+    follow_picks: int
+    zipf_top: float  # n**(1 - follow_zipf) and its exponent's inverse: the CDF of popularity
+    zipf_power: float  # ranks is F(x) = (x**(1 / zipf_power) - 1) / (zipf_top - 1), x in [1, n]
     weights: np.ndarray  # float64 Pareto quantiles, indexed by a citizen's top 10 hash bits
     starts: np.ndarray  # int64 first citizen of each region, and n
     region: np.ndarray
@@ -266,18 +271,30 @@ def workplace_into(t: Ties, i: int, out: np.ndarray) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _side(t: Ties, i: int, a: float, cap: float, step: int, far: int, out: np.ndarray,
-          m: int) -> int:
+def _pair_scale(t: Ties, i: int, j: int) -> float:
+    """w_i w_j, multiplied in the pair's order so that it is the same from either end."""
+    return weight(t, min(i, j)) * weight(t, max(i, j))
+
+
+@njit(cache=True, nogil=True)
+def _near_draw(t: Ties, i: int, j: int) -> float:
+    """u d**2 of a pair at distance d <= window: friends when under (reach w_i w_j)**2."""
+    d = abs(i - j)
+    return _unit(draw_bits(t.k_local, min(i, j), d)) * np.float64(d * d)
+
+
+@njit(cache=True, nogil=True)
+def _side(t: Ties, i: int, cap: float, step: int, far: int, out: np.ndarray, m: int) -> int:
     """Friends at i + step * d for d = 1..far: pairs with u d**2 < (reach w_i w_j)**2.
 
-    The pair's draw is tested against the largest weight first, so that most far places cost
-    one hash and no weight.
+    The pair's draw is tested against the largest weight first (``cap``), so that most far
+    places cost one hash and no weight.
     """
     for d in range(1, far + 1):
         j = i + step * d
-        ud2 = _unit(draw_bits(t.k_local, min(i, j), d)) * np.float64(d * d)
+        ud2 = _near_draw(t, i, j)
         if ud2 < cap:
-            x = a * weight(t, j)
+            x = t.reach * _pair_scale(t, i, j)
             if ud2 < x * x:
                 out[m] = j
                 m += 1
@@ -285,21 +302,26 @@ def _side(t: Ties, i: int, a: float, cap: float, step: int, far: int, out: np.nd
 
 
 @njit(cache=True, nogil=True)
-def _local_friends(t: Ties, i: int, wi: float, lo: int, hi: int, out: np.ndarray) -> int:
-    a = t.reach * wi
-    cap = (a * t.weights[-1]) ** 2
-    m = _side(t, i, a, cap, -1, min(t.window, i - lo), out, 0)
-    return _side(t, i, a, cap, 1, min(t.window, hi - 1 - i), out, m)
+def _local_friends(t: Ties, i: int, lo: int, hi: int, out: np.ndarray) -> int:
+    cap = (t.reach * weight(t, i) * t.weights[-1]) ** 2 * (1.0 + 1e-9)  # above any rounding
+    m = _side(t, i, cap, -1, min(t.window, i - lo), out, 0)
+    return _side(t, i, cap, 1, min(t.window, hi - 1 - i), out, m)
 
 
 @njit(cache=True, nogil=True)
-def _club_friends(t: Ties, i: int, wi: float, lo: int, hi: int, out: np.ndarray, m: int) -> int:
+def _club_friend(t: Ties, i: int, j: int) -> bool:
+    """Whether club mates i and j are friends: a pair farther apart than the window (nearer
+    pairs are the local model's to decide), with chance club_rate w_i w_j."""
+    far = abs(j - i) > t.window
+    return far and _pair_unit(t.k_club, min(i, j), max(i, j)) < t.club_rate * _pair_scale(t, i, j)
+
+
+@njit(cache=True, nogil=True)
+def _club_friends(t: Ties, i: int, lo: int, hi: int, out: np.ndarray, m: int) -> int:
     c = _block_mates(t.k_club_perm, lo, hi, i, t.club_slots, out, m)
     for k in range(m, c):  # compact in place
-        j = out[k]
-        far = abs(j - i) > t.window  # nearer pairs are the local model's to decide
-        if far and _pair_unit(t.k_club, min(i, j), max(i, j)) < t.club_rate * wi * weight(t, j):
-            out[m] = j
+        if _club_friend(t, i, out[k]):
+            out[m] = out[k]
             m += 1
     return m
 
@@ -308,17 +330,81 @@ def _club_friends(t: Ties, i: int, wi: float, lo: int, hi: int, out: np.ndarray,
 def friends_into(t: Ties, i: int, out: np.ndarray) -> int:
     """i's friends (local ones in index order, then club ones); j is i's friend iff i is j's."""
     lo, hi = _span(t, i)
-    wi = weight(t, i)
-    m = _local_friends(t, i, wi, lo, hi, out)
-    return _club_friends(t, i, wi, lo, hi, out, m)
+    m = _local_friends(t, i, lo, hi, out)
+    return _club_friends(t, i, lo, hi, out, m)
 
 
 @njit(cache=True, nogil=True)
-def _account(t: Ties, u: float) -> int:
-    """The citizen at a popularity rank drawn from u: rank density ~ r**-zipf on [1, n]."""
+def _is_friend(t: Ties, i: int, j: int) -> bool:
+    """Whether j is among :func:`friends_into` i, without enumerating i's friends."""
+    if i == j or t.region[i] != t.region[j]:
+        return False
+    if abs(i - j) <= t.window:
+        x = t.reach * _pair_scale(t, i, j)
+        return _near_draw(t, i, j) < x * x
+    lo, hi = _span(t, i)
+    rkey = mix64(t.k_club_perm ^ uint64(lo))  # _block_mates' permutation
+    block = permute(rkey, hi - lo, i - lo, True) // t.club_slots
+    same = permute(rkey, hi - lo, j - lo, True) // t.club_slots == block
+    return same and _club_friend(t, i, j)
+
+
+@njit(cache=True, nogil=True)
+def _slot_start(t: Ties, rank: int) -> int:
+    """The first pick slot of a popularity rank: slots x F(rank + 1), F the ranks' Zipf CDF."""
     n = t.region.shape[0]
-    rank = min(np.int64((1.0 + u * (t.zipf_top - 1.0)) ** t.zipf_power) - 1, n - 1)
-    return permute(t.k_account, n, rank, False)
+    if rank >= n:
+        return n * t.follow_picks
+    share = (float(rank + 1) ** (1.0 / t.zipf_power) - 1.0) / (t.zipf_top - 1.0)
+    return min(np.int64(n * t.follow_picks * share), n * t.follow_picks)
+
+
+@njit(cache=True, nogil=True)
+def _rank_of_slot(t: Ties, s: int) -> int:
+    """The popularity rank that owns pick slot s: the inverse CDF, then a step to the exact run."""
+    n = t.region.shape[0]
+    u = (s + 0.5) / (n * t.follow_picks)
+    rank = min(max(np.int64((1.0 + u * (t.zipf_top - 1.0)) ** t.zipf_power) - 1, 0), n - 1)
+    while rank > 0 and _slot_start(t, rank) > s:
+        rank -= 1
+    while rank < n - 1 and _slot_start(t, rank + 1) <= s:
+        rank += 1
+    return rank
+
+
+@njit(cache=True, nogil=True)
+def _picked(t: Ties, q: int) -> int:
+    """The account of pick q (citizen q // follow_picks's pick q % follow_picks)."""
+    n = t.region.shape[0]
+    s = permute(t.k_pick, n * t.follow_picks, q, True)
+    return permute(t.k_account, n, _rank_of_slot(t, s), False)
+
+
+@njit(cache=True, nogil=True)
+def follows_friend(t: Ties, i: int, j: int) -> bool:
+    """Whether i follows its friend j."""
+    return _pair_unit(t.k_follow, i, j) < t.follow_friend
+
+
+@njit(cache=True, nogil=True)
+def pick_slots(t: Ties, a: int) -> tuple[int, int]:
+    """The pick slots of account a's popularity rank: its pickers are :func:`picker` of each."""
+    rank = permute(t.k_account, t.region.shape[0], a, True)
+    return _slot_start(t, rank), _slot_start(t, rank + 1)
+
+
+@njit(cache=True, nogil=True)
+def picker(t: Ties, a: int, s: int) -> int:
+    """Who follows account a through its pick slot s, or -1 where :func:`follows_into` drops
+    that pick (a self-pick, a friend it follows already, a repeat of an earlier pick)."""
+    q = permute(t.k_pick, t.region.shape[0] * t.follow_picks, s, False)
+    i = q // t.follow_picks
+    if i == a or (_is_friend(t, i, a) and follows_friend(t, i, a)):
+        return -1
+    for earlier in range(i * t.follow_picks, q):
+        if _picked(t, earlier) == a:
+            return -1
+    return i
 
 
 @njit(cache=True, nogil=True)
@@ -332,12 +418,11 @@ def _follows_of_friends(t: Ties, i: int, out: np.ndarray, f: int) -> int:
     """:func:`follows_into` from i's ``f`` friends already in ``out``."""
     m = 0
     for k in range(f):
-        if _pair_unit(t.k_follow, i, out[k]) < t.follow_friend:
+        if follows_friend(t, i, out[k]):
             out[m] = out[k]
             m += 1
-    picks = np.int64(t.follow_picks * weight(t, i) + _unit(draw_bits(t.k_pick, i, 0)))
-    for p in range(picks):
-        j = _account(t, _unit(draw_bits(t.k_pick, i, p + 1)))
+    for q in range(i * t.follow_picks, (i + 1) * t.follow_picks):
+        j = _picked(t, q)
         seen = j == i
         for k in range(m):
             seen |= out[k] == j
@@ -368,7 +453,7 @@ def max_ties(t: Ties, reach: int) -> int:
     if reach == FRIENDS:
         return friends
     if reach == FOLLOWS:
-        return friends + np.int64(t.follow_picks * t.weights[-1]) + 1
+        return friends + t.follow_picks
     if reach == HOUSEHOLD:
         return HOUSEHOLD_MAX
     return t.work_slots if reach == WORKPLACE else t.school_slots
@@ -438,6 +523,33 @@ def _fill(t: Ties, reach: int, friend_ptr: np.ndarray, friend_idx: np.ndarray,
                 indices[indptr[i] + k] = buf[k]
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def _friend_and_follow_sizes(t: Ties, friends: np.ndarray, follows: np.ndarray) -> None:
+    """Both reaches' numbers of ties from one enumeration of each citizen's friends (follows
+    start from them)."""
+    n = friends.shape[0]
+    for b in prange((n + _BUILD_BLOCK - 1) // _BUILD_BLOCK):
+        buf = np.empty(max_ties(t, FOLLOWS), np.int64)
+        for i in range(b * _BUILD_BLOCK, min(n, (b + 1) * _BUILD_BLOCK)):
+            f = friends_into(t, i, buf)
+            friends[i] = f
+            follows[i] = _follows_of_friends(t, i, buf, f)
+
+
+def sizes(t: Ties, reaches: list[str]) -> dict[str, np.ndarray]:
+    """Each reach's number of ties per citizen (uint16: at most ``max_ties``; follows:
+    accounts followed), in parallel; friends and follows together take one enumeration."""
+    n = t.region.shape[0]
+    out = {r: np.empty(n, np.uint16) for r in reaches}
+    both = "friends" in out and "follows" in out
+    if both:
+        _friend_and_follow_sizes(t, out["friends"], out["follows"])
+    for r, size in out.items():
+        if not (both and r in ("friends", "follows")):
+            _degrees(t, REACHES.index(r), n, *_NO_FRIENDS, size)
+    return out
+
+
 _NO_FRIENDS = (np.zeros(0, np.int64), np.zeros(0, np.int32))
 
 
@@ -486,50 +598,6 @@ def build_csrs(t: Ties, reaches: list[str], stored: dict[str, TieCSR] | None = N
         if r not in have:
             have[r] = build_csr(t, REACHES.index(r), have.get("friends"))
     return {r: have[r] for r in reaches}
-
-
-class TieStore:
-    """The stored ties that stages read, by reach: each reach built once, on first demand, and
-    shared by every stage that reads it (the tie model itself is made once too)."""
-
-    def __init__(self, pop: Population, seed: int) -> None:
-        self.pop, self.seed = pop, seed
-        self.stored: dict[str, TieCSR] = {}
-        self._ties: Ties | None = None
-
-    def model(self) -> Ties:
-        """The tie model itself, for a stage that enumerates a few citizens' ties a day."""
-        if self._ties is None:
-            self._ties = make_ties(self.pop, self.seed)
-        return self._ties
-
-    def csrs(self, reaches: list[str]) -> list[TieCSR]:
-        """The stored forms of ``reaches`` (each once, in order)."""
-        built = build_csrs(self.model(), reaches, self.stored)
-        self.stored.update(built)
-        return list(built.values())
-
-
-def mean_share(csrs: list[TieCSR], flag: np.ndarray) -> np.ndarray:
-    """Per citizen, the share of its stored ties with ``flag`` set, averaged over the reaches."""
-    n = flag.shape[0]
-    share, out = np.zeros(n), np.empty(n)
-    for c in csrs:
-        _shares(c.indptr, c.indices, flag, out)
-        share += out
-    return share / len(csrs)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _shares(indptr: np.ndarray, indices: np.ndarray, flag: np.ndarray, out: np.ndarray) -> None:
-    """:func:`csr_share` of every citizen, blocks of citizens on Numba's threads (the run's:
-    ``engine.kernel_threads``): it runs between two days, when no other work does (each share is
-    i's alone, so blocks change nothing)."""
-    n = out.shape[0]
-    for b in prange((n + _BUILD_BLOCK - 1) // _BUILD_BLOCK):
-        lo = b * _BUILD_BLOCK
-        hi = min(n, lo + _BUILD_BLOCK)
-        csr_share(indptr, indices, flag, lo, hi, out[lo:hi])
 
 
 # ---------------------------------------------------------------- measures of a stored form

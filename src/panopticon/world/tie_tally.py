@@ -1,0 +1,116 @@
+"""Per citizen and reach, how many of its ties are flagged: kept by pushing each change of a flag.
+
+The bad-company term and fear's jump read, every few weeks, the share of a citizen's ties whose
+standing is bad. Reading every tie each time needs the ties stored (a CSR form: 157 bytes a
+citizen at china-2018's reaches) and a pass over all of them. A standing changes for few citizens
+between two readings (about 0.1% of citizens a month in china-2018), so a tally keeps, per reach,
+each citizen's count of flagged ties beside its number of ties, and a reading enumerates only the
+ties of the citizens whose flag changed, adding or taking 1 at the other end. Every reach is
+enumerable from that other end (``ties``: friends, households, workplaces and schools are
+symmetric; an account's followers are its friends who follow it and the owners of its pick
+slots), so no tie is stored: per citizen, 2 bytes a reach for the counts, 2 for its number of
+ties (shared by a run's tallies, ``TieStore``) and 1 for the flag last read.
+
+The counts are integers, so the shares do not depend on the order of the pushes: they equal
+:func:`ties.tie_share` of each reach, averaged, on any chunking or thread count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .population import Population
+from .ties import FOLLOWS, FRIENDS, REACHES, Ties, follows_friend, make_ties, max_ties, \
+    pick_slots, picker, sizes, ties_into
+
+
+@njit(cache=True, nogil=True)
+def _followers_of_friends(t: Ties, a: int, out: np.ndarray) -> int:
+    """The friends of a who follow a, into out; returns how many."""
+    m = 0
+    for k in range(ties_into(t, FRIENDS, a, out)):
+        if follows_friend(t, out[k], a):
+            out[m] = out[k]
+            m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
+def push(t: Ties, reach: int, changed: np.ndarray, flag: np.ndarray, bad: np.ndarray) -> None:
+    """Add 1 to ``bad`` at the other end of each tie of a reach of each citizen in ``changed``
+    whose flag is now set; take 1 where it is now clear."""
+    buf = np.empty(max_ties(t, reach), np.int64)
+    for c in changed:
+        delta = 1 if flag[c] != 0 else -1
+        m = _followers_of_friends(t, c, buf) if reach == FOLLOWS else ties_into(t, reach, c, buf)
+        for k in range(m):
+            bad[buf[k]] += delta
+        if reach == FOLLOWS:
+            first, last = pick_slots(t, c)
+            for s in range(first, last):
+                i = picker(t, c, s)
+                if i >= 0:
+                    bad[i] += delta
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _mean_share(bad: np.ndarray, size: tuple, out: np.ndarray) -> None:
+    """out[i] = the mean over reaches r of bad[r, i] / size[r][i] (0 without ties of r), summed
+    in the reaches' order as :func:`ties.tie_share`'s callers did."""
+    reaches = bad.shape[0]
+    for i in prange(out.shape[0]):
+        s = 0.0
+        for r in range(reaches):
+            m = size[r][i]
+            s += bad[r, i] / m if m > 0 else 0.0
+        out[i] = s / reaches
+
+
+class TieTally:
+    """Flagged ties per citizen over some reaches, for one flag (a stage's notion of bad)."""
+
+    def __init__(self, ties: Ties, reaches: list[str], sizes: list[np.ndarray]) -> None:
+        n = ties.region.shape[0]
+        self.ties = ties
+        self.reaches = [REACHES.index(r) for r in reaches]
+        self.sizes = tuple(sizes)  # uint16 per reach: each citizen's number of ties
+        self.bad = np.zeros((len(reaches), n), np.uint16)
+        self.flag = np.zeros(n, np.uint8)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the tally's own arrays (the sizes belong to the ``TieStore``)."""
+        return self.bad.nbytes + self.flag.nbytes
+
+    def share(self, flag: np.ndarray) -> np.ndarray:
+        """Per citizen, the share of its ties with ``flag`` set (uint8), averaged over the
+        reaches; the flags it last read are replaced by these."""
+        changed = np.flatnonzero(flag != self.flag)
+        for k, reach in enumerate(self.reaches):
+            push(self.ties, reach, changed, flag, self.bad[k])
+        self.flag[:] = flag
+        out = np.empty(flag.shape[0])
+        _mean_share(self.bad, self.sizes, out)
+        return out
+
+
+class TieStore:
+    """The tie model of a run and each reach's number of ties per citizen, made once on first
+    demand and shared by the stages that tally ties (``tie_tally``)."""
+
+    def __init__(self, pop: Population, seed: int) -> None:
+        self.pop, self.seed = pop, seed
+        self.sizes: dict[str, np.ndarray] = {}
+        self._ties: Ties | None = None
+
+    def model(self) -> Ties:
+        """The tie model itself, for a stage that enumerates a few citizens' ties a day."""
+        if self._ties is None:
+            self._ties = make_ties(self.pop, self.seed)
+        return self._ties
+
+    def tally(self, reaches: list[str]) -> TieTally:
+        """A new tally of flagged ties over ``reaches``, no flag set yet."""
+        self.sizes.update(sizes(self.model(), [r for r in reaches if r not in self.sizes]))
+        return TieTally(self.model(), reaches, [self.sizes[r] for r in reaches])
