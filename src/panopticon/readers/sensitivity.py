@@ -25,9 +25,11 @@ replaces that one function.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import multiprocessing
+import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -103,8 +105,8 @@ def study_parameters(sc: Scenario) -> dict[str, FreeParameter]:
     is an assumption; a SensitivityError where there is neither."""
     if sc.sensitivity is not None:
         return dict(sc.sensitivity.parameters)
-    sources = {p.path: p.source for p in parameters(sc.model_dump())}
     data = sc.model_dump()
+    sources = {p.path: p.source for p in parameters(data)}
     free = sc.calibration.parameters if sc.calibration is not None else {}
     chosen = {path: b for path, b in free.items() if sources.get(
         ".".join(map(str, find(data, path)[1])), "").startswith("assumption:")}
@@ -141,9 +143,7 @@ def check_outputs(sc: Scenario, names: list[str]) -> tuple[str, ...]:
     return tuple(names) or DEFAULT_OUTPUTS
 
 
-def _date(text: str, name: str):
-    import datetime as dt
-
+def _date(text: str, name: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -217,12 +217,19 @@ def run_local(specs: list[RunSpec], workers: int) -> Iterator[dict[str, float]]:
         yield from map(run_outputs, specs)
         return
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(workers, len(specs)), mp_context=ctx) as pool:
+    with ProcessPoolExecutor(min(workers, len(specs)), mp_context=ctx,
+                             initializer=_leave_ctrl_c_to_the_parent) as pool:
         try:
             yield from pool.map(run_outputs, specs)
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+def _leave_ctrl_c_to_the_parent() -> None:
+    """A worker ignores Ctrl-C, so that the command stops the study (and says how to resume)
+    rather than a worker dying mid-run and breaking the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 Backend = Callable[[list[RunSpec], int], Iterator[dict[str, float]]]
