@@ -61,6 +61,7 @@ DEFAULT_OUTPUTS = ("wrongly_sanctioned_people", "wrongly_blocked_people",
                    "offences_prevented_share", "travel_blocked_rate_top_to_bottom",
                    "children_barred_rate_top_to_bottom")
 FEAR_OFF_SECTIONS = ("chilling", "deterrence")  # figures read against the run with fear off
+WIDE = 0.5  # Sobol intervals wider than this (half-width) say too few samples, not a share
 
 
 class SensitivityError(ValueError):
@@ -582,6 +583,10 @@ def _sobol_words(study: Study, name: str) -> list[str]:
     order = [i for i in np.argsort(-ix["ST"]) if ix["ST"][i] >= 0.05][:3]
     if not order:
         return ["Sobol: no kept assumption explains 5% of its variance or more."]
+    if max(ix["S1_conf"][order].max(), ix["ST_conf"][order].max()) > WIDE:
+        return [f"Sobol: {study.settings.samples} base samples cannot apportion its variance"
+                f" (intervals wider than ± {WIDE:.0%}); raise --samples. Largest ST:"
+                f" {params[order[0]]} ({_pct(ix['ST'][order[0]])})."]
     parts = [f"{_pct(ix['S1'][i])} of its variance comes from {params[i]} alone"
              f" (± {_pct(ix['S1_conf'][i])}), {_pct(ix['ST'][i])} with its interactions"
              f" (± {_pct(ix['ST_conf'][i])})" for i in order]
