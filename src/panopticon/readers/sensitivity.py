@@ -265,11 +265,10 @@ def run_phase(settings: Settings, phase: str, points: list[dict], out: Path, wor
 
 
 def _read_done(path: Path) -> dict | None:
+    """A kept run's outputs; None where it is not there (or unreadable: run it again)."""
     try:
         return json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        return None
-    except ValueError:  # not written by write_atomic: never complete
+    except (FileNotFoundError, ValueError):
         return None
 
 
@@ -583,14 +582,22 @@ def _sobol_words(study: Study, name: str) -> list[str]:
     order = [i for i in np.argsort(-ix["ST"]) if ix["ST"][i] >= 0.05][:3]
     if not order:
         return ["Sobol: no kept assumption explains 5% of its variance or more."]
-    if max(ix["S1_conf"][order].max(), ix["ST_conf"][order].max()) > WIDE:
-        return [f"Sobol: {study.settings.samples} base samples cannot apportion its variance"
-                f" (intervals wider than ± {WIDE:.0%}); raise --samples. Largest ST:"
-                f" {params[order[0]]} ({_pct(ix['ST'][order[0]])})."]
-    parts = [f"{_pct(ix['S1'][i])} of its variance comes from {params[i]} alone"
-             f" (± {_pct(ix['S1_conf'][i])}), {_pct(ix['ST'][i])} with its interactions"
-             f" (± {_pct(ix['ST_conf'][i])})" for i in order]
-    return ["Sobol: " + "; ".join(parts) + "."]
+    parts = [_share_words(params[i], *(ix[k][i] for k in ("S1", "S1_conf", "ST", "ST_conf")))
+             for i in order]
+    text = "Sobol: " + "; ".join(parts) + "."
+    if any(max(ix["S1_conf"][i], ix["ST_conf"][i]) > WIDE for i in order):
+        text += (f" {study.settings.samples} base samples leave intervals wider than"
+                 f" ± {WIDE:.0%} on some: raise --samples to apportion the rest.")
+    return [text]
+
+
+def _share_words(param: str, s1: float, s1_conf: float, st: float, st_conf: float) -> str:
+    """A parameter's share of an output's variance, or that the samples cannot tell it."""
+    if max(s1_conf, st_conf) > WIDE:
+        return (f"{param} {_pct(st)} with its interactions but ± {_pct(st_conf)}, too wide to"
+                " tell")
+    return (f"{_pct(s1)} of its variance comes from {param} alone (± {_pct(s1_conf)}),"
+            f" {_pct(st)} with its interactions (± {_pct(st_conf)})")
 
 
 def header(study: Study) -> list[str]:
