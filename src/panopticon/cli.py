@@ -672,7 +672,7 @@ def sensitivity(
     Morris screening, then Sobol indices (SALib); write tables, figures and a summary."""
     import time
 
-    from .readers.sensitivity import SensitivityError, check_study, study_settings
+    from .readers.sensitivity import DONE_DIR, SensitivityError, check_study, study_settings
     from .readers.sensitivity import sensitivity as run_sensitivity
     from .runner.cost import CostError
 
@@ -687,7 +687,7 @@ def sensitivity(
         fail(str(e))
     console.print(f"[bold]{sc.name}[/]: {len(settings.parameters)} parameters, {seeds} seeds at"
                   f" every point, {population:,} citizens, {workers} at a time; study in {folder}")
-    started = time.monotonic()
+    started, kept = time.monotonic(), len(list((folder / DONE_DIR).glob("*.json")))
     with Progress(TextColumn("{task.fields[phase]}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=console, disable=quiet) as bar:
         task = bar.add_task("runs", total=None, phase="morris")
@@ -706,9 +706,10 @@ def sensitivity(
             fail(str(e))
         except OSError as e:
             fail(f"cannot write {folder}: {e.strerror or e}")
-    runs = (len(study.morris_x) + len(study.sobol_x)) * seeds
-    console.print(f"{runs} runs in {time.monotonic() - started:,.0f} s; Sobol kept"
-                  f" {', '.join(study.chosen) or 'no parameter'}")
+    runs = (len(study.morris_x) + len(study.sobol_x)) * seeds - kept
+    console.print(f"{runs} runs in {time.monotonic() - started:,.0f} s"
+                  + (f" ({kept} kept from before)" if kept else "")
+                  + f"; Sobol kept {', '.join(study.chosen) or 'no parameter'}")
     console.print(f"Summary, tables and figures in [bold]{folder}[/] (summary.md)")
 
 
