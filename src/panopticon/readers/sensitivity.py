@@ -33,7 +33,6 @@ import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -605,9 +604,9 @@ def header(study: Study) -> list[str]:
     st = study.settings
     sc = st.scenario
     runs = (len(study.morris_x) + len(study.sobol_x)) * st.seeds
-    return [f"Scenario {sc.name}, {sc.population.size:,} citizens (scale {sc.population.scale:,.0f}),"
-            f" {sc.start} to {sc.end}, seeds {sc.seed} to {sc.seed + st.seeds - 1} at every point,"
-            f" sampler seed {st.seed}.",
+    return [f"Scenario {sc.name}, {sc.population.size:,} citizens (scale"
+            f" {sc.population.scale:,.0f}), {sc.start} to {sc.end}, seeds {sc.seed} to"
+            f" {sc.seed + st.seeds - 1} at every point, sampler seed {st.seed}.",
             f"Morris: {st.trajectories} trajectories over {len(st.parameters)} parameters"
             f" ({len(study.morris_x)} points). Sobol: {st.samples} base samples over the"
             f" {len(study.chosen)} parameters whose mu* reaches {st.screen:g} of the largest mu*"
