@@ -30,6 +30,7 @@ import json
 import math
 import multiprocessing
 import signal
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -288,8 +289,10 @@ def sobol_indices(params: dict[str, FreeParameter], y: np.ndarray, seed: int) ->
     """Sobol S1 and ST of one output, with their confidence intervals' half-widths."""
     from SALib.analyze import sobol
 
-    si = sobol.analyze(problem(params), y, calc_second_order=False, num_resamples=RESAMPLES,
-                       conf_level=CONF_LEVEL, seed=seed)
+    with warnings.catch_warnings():  # constant resamples: the wide intervals already say so
+        warnings.simplefilter("ignore", UserWarning)
+        si = sobol.analyze(problem(params), y, calc_second_order=False, num_resamples=RESAMPLES,
+                           conf_level=CONF_LEVEL, seed=seed)
     return {key: np.asarray(si[key], dtype=float) for key in ("S1", "S1_conf", "ST", "ST_conf")}
 
 
@@ -422,16 +425,16 @@ def spread_rows(study: Study) -> list[dict]:
     y = np.concatenate([study.morris_y, study.sobol_y])
     rows = []
     for j, name in enumerate(study.settings.outputs):
-        means = y[:, :, j].mean(axis=1)
-        means = means[np.isfinite(means)]
-        seeds = y[:, :, j].std(axis=1, ddof=1) if y.shape[1] > 1 else None
+        defined = y[np.isfinite(y[:, :, j]).all(axis=1), :, j]  # [point, seed]
+        means = defined.mean(axis=1)
+        seeds = defined.std(axis=1, ddof=1) if y.shape[1] > 1 and means.size else None
         rows.append({"output": name, "points": int(means.size),
                      "undefined": int(y.shape[0] - means.size),
                      **dict(zip(("min", "p05", "median", "p95", "max"),
                                 map(float, np.percentile(means, [0, 5, 50, 95, 100]))
                                 if means.size else [math.nan] * 5, strict=True)),
                      "sd_points": float(means.std(ddof=1)) if means.size > 1 else math.nan,
-                     "sd_seeds": float(np.nanmean(seeds)) if seeds is not None else None})
+                     "sd_seeds": float(seeds.mean()) if seeds is not None else None})
     return rows
 
 
@@ -542,6 +545,8 @@ def findings(study: Study) -> list[tuple[str, list[str]]]:
 
 
 def _range_words(name: str, row: dict) -> str:
+    if row["max"] == row["min"]:
+        return f"{fmt(name, row['min'])} at every one of the {row['points']} points."
     text = (f"From {fmt(name, row['min'])} to {fmt(name, row['max'])} across the"
             f" {row['points']} points (median {fmt(name, row['median'])}, 90% of points between"
             f" {fmt(name, row['p05'])} and {fmt(name, row['p95'])})")
@@ -567,7 +572,7 @@ def _morris_words(study: Study, name: str) -> list[str]:
     ix = study.morris.get(name)
     if ix is None:
         return ["Morris: the same at every point, or undefined at some; no ranking."]
-    order = np.argsort(-ix["mu_star"])[:3]
+    order = [i for i in np.argsort(-ix["mu_star"])[:3] if ix["mu_star"][i] > 0]
     params = list(study.settings.parameters)
     ranked = ", ".join(f"{params[i]} (mu* {fmt(name, ix['mu_star'][i])})" for i in order)
     return [f"Morris ranks first: {ranked}."]
