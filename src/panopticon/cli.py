@@ -632,6 +632,88 @@ def calibrate(
 
 
 @app.command()
+def sensitivity(
+    scenario: Annotated[str, typer.Argument(help="A preset name or a scenario TOML file; "
+                                                 "\\[sensitivity.parameters] says what varies.")],
+    output: Annotated[list[str] | None, typer.Option(
+        "--output", help="A figure to explain: a headline figure of the audit "
+        "(wrongly_sanctioned_people, sanction_rate[income_decile=1], ...) or a published series "
+        "at a date (judgment_defaulters_listed@2018-12-31); repeat it for several (default: "
+        "the audit's wrongful sanctions, children barred, chilling, deterrence and access "
+        "ratios).", metavar="NAME")] = None,
+    population: Annotated[int, typer.Option(help="Simulated citizens in every run.",
+                                            min=1)] = 2_000,
+    end: Annotated[str | None, typer.Option(help="Last day of every run (YYYY-MM-DD; default: "
+                                                 "the scenario's).")] = None,
+    seeds: Annotated[int, typer.Option(help="Seeds run at every point, to tell seed noise from "
+                                            "the assumptions' effect.", min=1,
+                                       metavar="K")] = 2,
+    trajectories: Annotated[int, typer.Option(help="Morris trajectories (k + 1 points each).",
+                                              min=2, metavar="R")] = 4,
+    samples: Annotated[int, typer.Option(help="Sobol base samples, a power of two (N (k' + 2) "
+                                              "points).", min=1, metavar="N")] = 8,
+    screen: Annotated[float, typer.Option(
+        help="A parameter goes on to Sobol where its Morris mu* reaches this share of the "
+             "largest mu* of some output.", min=0.0, max=1.0)] = 0.1,
+    workers: Annotated[int, typer.Option(help="Runs at once (local processes); the result does "
+                                              "not depend on it.", min=1, metavar="J")] = min(
+        2, os.cpu_count() or 1),
+    seed: Annotated[int | None, typer.Option(help="Seed of the sampler and the first seed of the "
+                                                  "runs (default: the scenario's).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Output folder (default runs/NAME-sensitivity): new, empty, or with --resume a "
+             "study's.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue the study in the output folder: its "
+                                              "finished runs are kept.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    memory_limit: Annotated[str | None, typer.Option(help=MEMORY_HELP, metavar="SIZE")] = None,
+) -> None:
+    """Which audit figures hold whatever the assumptions, and which assumption drives each:
+    Morris screening, then Sobol indices (SALib); write tables, figures and a summary."""
+    import time
+
+    from .readers.sensitivity import DONE_DIR, SensitivityError, check_study, study_settings
+    from .readers.sensitivity import sensitivity as run_sensitivity
+    from .runner.cost import CostError
+
+    try:
+        sc = resolve(scenario, population, None, None, end, seed)
+        check_memory(sc, memory_limit, parallel=workers)
+        settings = study_settings(sc, output or [], seeds, trajectories, samples, screen)
+        folder = out or Path("runs") / f"{source_name(scenario)}-sensitivity"
+        check_folder(folder, "sensitivity")
+        check_study(folder, settings, resume)
+    except (ScenarioError, CostError, SensitivityError, OutError) as e:
+        fail(str(e))
+    console.print(f"[bold]{sc.name}[/]: {len(settings.parameters)} parameters, {seeds} seeds at"
+                  f" every point, {population:,} citizens, {workers} at a time; study in {folder}")
+    started, kept = time.monotonic(), len(list((folder / DONE_DIR).glob("*.json")))
+    with Progress(TextColumn("{task.fields[phase]}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, disable=quiet) as bar:
+        task = bar.add_task("runs", total=None, phase="morris")
+
+        def show(phase: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, phase=phase)
+
+        try:
+            with claimed(folder, "sensitivity"):
+                study = run_sensitivity(settings, folder, workers, resume, on_run=show)
+        except KeyboardInterrupt:
+            err.print(f"interrupted: finished runs are kept in {folder}; add --resume to the same"
+                      " command to continue", soft_wrap=True)
+            raise typer.Exit(130) from None
+        except (SensitivityError, ScenarioError, OutError) as e:
+            fail(str(e))
+        except OSError as e:
+            fail(f"cannot write {folder}: {e.strerror or e}")
+    runs = (len(study.morris_x) + len(study.sobol_x)) * seeds - kept
+    console.print(f"{runs} runs in {time.monotonic() - started:,.0f} s"
+                  + (f" ({kept} kept from before)" if kept else "")
+                  + f"; Sobol kept {', '.join(study.chosen) or 'no parameter'}")
+    console.print(f"Summary, tables and figures in [bold]{folder}[/] (summary.md)")
+
+
+@app.command()
 def fit(
     run: Annotated[Path, typer.Argument(help="A run folder of `panopticon run --seeds K`.")],
     targets: Annotated[Path | None, typer.Option(

@@ -837,11 +837,13 @@ class Audit(Strict):
 
 
 class FreeParameter(Strict):
-    """A scenario number that calibration may move within [low, high], on a log axis if ``log``."""
+    """A scenario number that calibration or a sensitivity study may move within [low, high],
+    on a log axis if ``log``."""
 
-    low: Annotated[float, about("The lowest value calibration may try.")]
-    high: Annotated[float, about("The highest value calibration may try.")]
-    log: Annotated[bool, about("Search on a log axis (low must be above 0).")] = False
+    low: Annotated[float, about("The lowest value calibration or a sensitivity study may try.")]
+    high: Annotated[float, about("The highest value calibration or a sensitivity study may"
+                                 " try.")]
+    log: Annotated[bool, about("Search or sample on a log axis (low must be above 0).")] = False
 
     @model_validator(mode="after")
     def _bounds(self) -> FreeParameter:
@@ -881,6 +883,19 @@ class Calibration(Strict):
             raise ValueError(f"unknown metric(s) {unknown}; a key is a metric or metric@YYYY-MM-DD"
                              f" (one target), metrics are {', '.join(SERIES)}")
         return weights
+
+
+class Sensitivity(Strict):
+    """What ``panopticon sensitivity`` varies: the assumptions and their plausible ranges.
+
+    ``parameters``: dotted paths of scenario numbers, as in ``[calibration.parameters]``, with the
+    range a study samples them over (uniformly, or on a log axis with ``log``). Without this
+    table a study varies the calibration parameters whose source is an assumption.
+    """
+
+    parameters: Annotated[dict[str, FreeParameter], Field(min_length=1), about(
+        "Scenario numbers a sensitivity study varies, by dotted path, with their plausible"
+        " range (as calibration.parameters).", key="path")]
 
 
 def _is_target_key(key: str) -> bool:
@@ -1003,6 +1018,9 @@ class Scenario(Strict):
     audit: Annotated[Audit, about("What the audit keeps beyond totals.")] = Audit()
     calibration: Annotated[Calibration | None, about(
         "What panopticon calibrate may change; not set: nothing.")] = None
+    sensitivity: Annotated[Sensitivity | None, about(
+        "What panopticon sensitivity varies; not set: the calibration parameters that are"
+        " assumptions.")] = None
     sources: Annotated[dict[str, str], about(
         "The source of every number: the longest key that is a prefix of its dotted path;"
         " \"data:\" cites a data file, \"assumption:\" gives a reason.", key="path")] = {}
@@ -1019,17 +1037,23 @@ class Scenario(Strict):
         if unreviewed:
             raise ValueError(f"sensing.content_review has no entry for {unreviewed}, which"
                              " speech.content posts: give each a precision and a recall")
-        if self.calibration is not None:
-            data, cuts = self.model_dump(), {}
-            for path, bounds in self.calibration.parameters.items():
-                cut = self._check_free(path, bounds, data)
-                if cut in cuts:
-                    raise ValueError(f"calibration parameters {cuts[cut]!r} and {path!r} are the"
-                                     " same cut-off between two grades (moving one moves the"
-                                     " other); name it once")
-                if cut is not None:
-                    cuts[cut] = path
+        for table in ("calibration", "sensitivity"):
+            if getattr(self, table) is not None:
+                self._check_table(table)
         return self
+
+    def _check_table(self, table: str) -> None:
+        """Every parameter of ``[calibration]`` or ``[sensitivity]`` names a number with allowed
+        bounds, and no grade cut-off is named twice (as a grade's min and its neighbour's max)."""
+        data, cuts = self.model_dump(), {}
+        for path, bounds in getattr(self, table).parameters.items():
+            cut = self._check_free(path, bounds, data, table)
+            if cut in cuts:
+                raise ValueError(f"{table} parameters {cuts[cut]!r} and {path!r} are the"
+                                 " same cut-off between two grades (moving one moves the"
+                                 " other); name it once")
+            if cut is not None:
+                cuts[cut] = path
 
     @model_validator(mode="after")
     def _own_domain(self) -> Scenario:
@@ -1043,30 +1067,31 @@ class Scenario(Strict):
                              " (set enabled = false)")
         return self
 
-    def _check_free(self, path: str, bounds: FreeParameter, data: dict) -> frozenset | None:
+    def _check_free(self, path: str, bounds: FreeParameter, data: dict,
+                    table: str) -> frozenset | None:
         """A free parameter must name a number of this scenario (``data``, its dump), and its
         bounds must be allowed; a grade's cut-off must keep every grade within them. Returns
         the cut-off a grade's min or max names (its two sides), None for another number."""
         try:
             value, tp = number_at(data, path)
         except PathError as err:
-            raise ValueError(f"calibration parameter {path!r} is not a number of the scenario:"
+            raise ValueError(f"{table} parameter {path!r} is not a number of the scenario:"
                              f" {err}") from None
         if tp is None:
             hint = (f"; it is a schedule: name one of its values, such as"
                     f" '{path}.points.0.value', and remove this one (\"{path}\" ="
-                    " { remove = true } under [calibration.parameters])"
+                    f" {{ remove = true }} under [{table}.parameters])"
                     if isinstance(value, dict) and "points" in value
                     else "; write a dotted path through tables, such as 'court.comply_rate'")
-            raise ValueError(f"calibration parameter {path!r} is not a number of the scenario"
+            raise ValueError(f"{table} parameter {path!r} is not a number of the scenario"
                              + hint)
         if tp is int and not (bounds.low.is_integer() and bounds.high.is_integer()):
-            raise ValueError(f"calibration parameter {path!r} is an integer: its low and high"
+            raise ValueError(f"{table} parameter {path!r} is an integer: its low and high"
                              " must be whole numbers")
         _, meta = _schema_at(tuple(path.split(".")))
         for bound in (bounds.low, bounds.high):
             if not _within(bound, meta):
-                raise ValueError(f"calibration parameter {path!r}: bound {bound} is outside what"
+                raise ValueError(f"{table} parameter {path!r}: bound {bound} is outside what"
                                  f" the field allows:{range_text(meta)}")
         cut = _grade_cut(data, find(data, path)[1])
         if cut is None:
@@ -1078,7 +1103,7 @@ class Scenario(Strict):
             moves = (f"moving {grade['name']}.{side} moves {across['name']}."
                      f"{'max' if side == 'min' else 'min'} with it" if across else
                      f"{grade['name']}.{side} is the end of the score range")
-            raise ValueError(f"calibration parameter {path!r}: bounds {bounds.low:g} to"
+            raise ValueError(f"{table} parameter {path!r}: bounds {bounds.low:g} to"
                              f" {bounds.high:g} would leave a grade empty or scores without a"
                              f" grade; {moves}, so it may range from {low} to {high}")
         return frozenset({(grade["name"], side), (across["name"] if across else None,

@@ -41,8 +41,8 @@ READ_ON_DATE = {"citizens", "children", "internet_users", "payment_users", "mean
                 "true_mean_score", "wrongly_graded", "cctv_cameras", "travel_purchases_blocked",
                 "perceived_risk_permille_mean", *CUMULATIVE_COLUMNS}
 # scenario entries that say nothing of its rules, or that other warnings and the alignment cover
-NOT_RULES = ("name", "description", "sources", "calibration", "seed", "start", "end",
-             "population.size", "population.scale")
+NOT_RULES = ("name", "description", "sources", "calibration", "sensitivity", "seed", "start",
+             "end", "population.size", "population.scale")
 
 
 class CompareError(ValueError):

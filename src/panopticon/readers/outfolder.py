@@ -37,8 +37,9 @@ ADDS_TO: dict[str, frozenset[str]] = {
     "calibration": frozenset({"calibration"}),
     "fit": frozenset({"run", OLDER, "calibration", "fit"}),
     "report": frozenset({"run", OLDER}),
+    "sensitivity": frozenset({"sensitivity"}),
 }
-KINDS = ("run", "calibration", "fit")  # what a marker may say
+KINDS = ("run", "calibration", "fit", "sensitivity")  # what a marker may say
 
 FILES = (MARKER, "scenario.toml", "timeseries.parquet", "regions.parquet", "ranking.parquet",
          "audit.parquet", "cohort.parquet", "summary.json")  # what every run folder holds
