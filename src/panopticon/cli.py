@@ -12,11 +12,11 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # the simulation and pyarrow load only when a command needs t
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Simulate a social credit system on synthetic citizens, and audit it.")
+T = TypeVar("T")
 # Logs and pipes get wide lines, so that the published table is not folded at 80 columns.
 WIDE = None if sys.stdout.isatty() else 140
 console = Console(width=WIDE)
@@ -552,6 +553,23 @@ def compare_runs(
         console.print(f"Aligned table: [bold]{out}[/]")
 
 
+def in_study_folder(folder: Path, kind: str, resumable: str, errors: tuple[type, ...],
+                    work: Callable[[], T]) -> T:
+    """``work()`` holding ``folder`` for a study of ``kind``: a Ctrl-C says how to resume
+    (``resumable``) and exits 130, and ``errors`` or a failed write end the command in one
+    line."""
+    try:
+        with claimed(folder, kind):
+            return work()
+    except KeyboardInterrupt:
+        err.print(f"interrupted: {resumable}", soft_wrap=True)
+        raise typer.Exit(130) from None
+    except errors as e:
+        fail(str(e))
+    except OSError as e:
+        fail(f"cannot write {folder}: {e.strerror or e}")
+
+
 @app.command()
 def calibrate(
     scenario: Annotated[str, typer.Argument(help="A preset name or a scenario TOML file with a "
@@ -615,18 +633,11 @@ def calibrate(
         def show(study) -> None:
             bar.update(task, completed=complete(study), best=f"best {study.best_value:.4f}")
 
-        try:
-            with claimed(folder, "calibration"):
-                _, rows = run_calibration(sc, targets, trials, jobs, url, population,
-                                          represented(sc.population), seeds, folder, show)
-        except KeyboardInterrupt:
-            err.print(f"interrupted: completed trials are stored in {url}; run the same command"
-                      " again to resume", soft_wrap=True)
-            raise typer.Exit(130) from None
-        except (CalibrationError, ScenarioError, OutError) as e:
-            fail(str(e))
-        except OSError as e:
-            fail(f"cannot write {folder}: {e.strerror or e}")
+        _, rows = in_study_folder(
+            folder, "calibration", f"completed trials are stored in {url}; run the same command"
+            " again to resume", (CalibrationError, ScenarioError, OutError),
+            lambda: run_calibration(sc, targets, trials, jobs, url, population,
+                                    represented(sc.population), seeds, folder, show))
     console.print(fit_table(rows, seeds))
     console.print(f"Calibrated scenario, fit.csv and fit.png in [bold]{folder}[/]")
 
@@ -695,17 +706,10 @@ def sensitivity(
         def show(phase: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, phase=phase)
 
-        try:
-            with claimed(folder, "sensitivity"):
-                study = run_sensitivity(settings, folder, workers, resume, on_run=show)
-        except KeyboardInterrupt:
-            err.print(f"interrupted: finished runs are kept in {folder}; add --resume to the same"
-                      " command to continue", soft_wrap=True)
-            raise typer.Exit(130) from None
-        except (SensitivityError, ScenarioError, OutError) as e:
-            fail(str(e))
-        except OSError as e:
-            fail(f"cannot write {folder}: {e.strerror or e}")
+        study = in_study_folder(
+            folder, "sensitivity", f"finished runs are kept in {folder}; add --resume to the"
+            " same command to continue", (SensitivityError, ScenarioError, OutError),
+            lambda: run_sensitivity(settings, folder, workers, resume, on_run=show))
     runs = (len(study.morris_x) + len(study.sobol_x)) * seeds - kept
     console.print(f"{runs} runs in {time.monotonic() - started:,.0f} s"
                   + (f" ({kept} kept from before)" if kept else "")
