@@ -271,9 +271,10 @@ def workplace_into(t: Ties, i: int, out: np.ndarray) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _pair_scale(t: Ties, i: int, j: int) -> float:
-    """w_i w_j, multiplied in the pair's order so that it is the same from either end."""
-    return weight(t, min(i, j)) * weight(t, max(i, j))
+def _pair_scale(t: Ties, wi: float, j: int) -> float:
+    """w_i w_j for a pair's scale: the product of the two weights first, so that it is the same
+    from either end (a product commutes; (reach w_i) w_j and (reach w_j) w_i may differ)."""
+    return wi * weight(t, j)
 
 
 @njit(cache=True, nogil=True)
@@ -284,7 +285,8 @@ def _near_draw(t: Ties, i: int, j: int) -> float:
 
 
 @njit(cache=True, nogil=True)
-def _side(t: Ties, i: int, cap: float, step: int, far: int, out: np.ndarray, m: int) -> int:
+def _side(t: Ties, i: int, wi: float, cap: float, step: int, far: int, out: np.ndarray,
+          m: int) -> int:
     """Friends at i + step * d for d = 1..far: pairs with u d**2 < (reach w_i w_j)**2.
 
     The pair's draw is tested against the largest weight first (``cap``), so that most far
@@ -294,7 +296,7 @@ def _side(t: Ties, i: int, cap: float, step: int, far: int, out: np.ndarray, m: 
         j = i + step * d
         ud2 = _near_draw(t, i, j)
         if ud2 < cap:
-            x = t.reach * _pair_scale(t, i, j)
+            x = t.reach * _pair_scale(t, wi, j)
             if ud2 < x * x:
                 out[m] = j
                 m += 1
@@ -302,25 +304,27 @@ def _side(t: Ties, i: int, cap: float, step: int, far: int, out: np.ndarray, m: 
 
 
 @njit(cache=True, nogil=True)
-def _local_friends(t: Ties, i: int, lo: int, hi: int, out: np.ndarray) -> int:
-    cap = (t.reach * weight(t, i) * t.weights[-1]) ** 2 * (1.0 + 1e-9)  # above any rounding
-    m = _side(t, i, cap, -1, min(t.window, i - lo), out, 0)
-    return _side(t, i, cap, 1, min(t.window, hi - 1 - i), out, m)
+def _local_friends(t: Ties, i: int, wi: float, lo: int, hi: int, out: np.ndarray) -> int:
+    cap = (t.reach * wi * t.weights[-1]) ** 2 * (1.0 + 1e-9)  # above any rounding
+    m = _side(t, i, wi, cap, -1, min(t.window, i - lo), out, 0)
+    return _side(t, i, wi, cap, 1, min(t.window, hi - 1 - i), out, m)
 
 
 @njit(cache=True, nogil=True)
-def _club_friend(t: Ties, i: int, j: int) -> bool:
+def _club_friend(t: Ties, i: int, wi: float, j: int) -> bool:
     """Whether club mates i and j are friends: a pair farther apart than the window (nearer
     pairs are the local model's to decide), with chance club_rate w_i w_j."""
     far = abs(j - i) > t.window
-    return far and _pair_unit(t.k_club, min(i, j), max(i, j)) < t.club_rate * _pair_scale(t, i, j)
+    return far and _pair_unit(t.k_club, min(i, j), max(i, j)) < t.club_rate * _pair_scale(
+        t, wi, j)
 
 
 @njit(cache=True, nogil=True)
-def _club_friends(t: Ties, i: int, lo: int, hi: int, out: np.ndarray, m: int) -> int:
+def _club_friends(t: Ties, i: int, wi: float, lo: int, hi: int, out: np.ndarray,
+                  m: int) -> int:
     c = _block_mates(t.k_club_perm, lo, hi, i, t.club_slots, out, m)
     for k in range(m, c):  # compact in place
-        if _club_friend(t, i, out[k]):
+        if _club_friend(t, i, wi, out[k]):
             out[m] = out[k]
             m += 1
     return m
@@ -330,8 +334,9 @@ def _club_friends(t: Ties, i: int, lo: int, hi: int, out: np.ndarray, m: int) ->
 def friends_into(t: Ties, i: int, out: np.ndarray) -> int:
     """i's friends (local ones in index order, then club ones); j is i's friend iff i is j's."""
     lo, hi = _span(t, i)
-    m = _local_friends(t, i, lo, hi, out)
-    return _club_friends(t, i, lo, hi, out, m)
+    wi = weight(t, i)
+    m = _local_friends(t, i, wi, lo, hi, out)
+    return _club_friends(t, i, wi, lo, hi, out, m)
 
 
 @njit(cache=True, nogil=True)
@@ -339,14 +344,15 @@ def _is_friend(t: Ties, i: int, j: int) -> bool:
     """Whether j is among :func:`friends_into` i, without enumerating i's friends."""
     if i == j or t.region[i] != t.region[j]:
         return False
+    wi = weight(t, i)
     if abs(i - j) <= t.window:
-        x = t.reach * _pair_scale(t, i, j)
+        x = t.reach * _pair_scale(t, wi, j)
         return _near_draw(t, i, j) < x * x
     lo, hi = _span(t, i)
     rkey = mix64(t.k_club_perm ^ uint64(lo))  # _block_mates' permutation
     block = permute(rkey, hi - lo, i - lo, True) // t.club_slots
     same = permute(rkey, hi - lo, j - lo, True) // t.club_slots == block
-    return same and _club_friend(t, i, j)
+    return same and _club_friend(t, i, wi, j)
 
 
 @njit(cache=True, nogil=True)
