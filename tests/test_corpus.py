@@ -103,7 +103,7 @@ CLI_CASES = [
                               " integer from 0 to 18_446_744_073_709_551_615"),
     (["run", "--seed", str(2**64)], f"--seed {2**64}: field 'seed'"),
     (["run", "--seed", str(2**64 - 1), "--seeds", "2"], "--seeds 2 (the last seed)"),
-    (["run", "--population", "2000000000"], "of memory (ties"),
+    (["run", "--population", "2000000000"], "of memory (citizens"),
     (["run", "--population", "3000000000"], "field 'population.size': value 3000000000"),
     (["run", "--population", "0"], "--population 0: field 'population.size'"),
     (["run", "--population", "-5"], "--population -5: field 'population.size'"),

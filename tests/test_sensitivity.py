@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from panopticon.cli import app
-from panopticon.language.scenario import FreeParameter, ScenarioError, load
+from panopticon.language.scenario import FreeParameter, load
 from panopticon.readers import sensitivity as sens
 
 runner = CliRunner()
@@ -91,8 +91,12 @@ def test_without_a_table_the_assumed_calibration_parameters_vary():
     bare = china.model_copy(update={"sensitivity": None})
     assert sens.study_parameters(bare) == china.calibration.parameters
     assert list(sens.study_parameters(china)) == list(china.sensitivity.parameters)
-    with pytest.raises(ScenarioError, match="sensitivity parameter"):
-        china.with_changes(**{"sensitivity.parameters": {"court.x": {"low": 0, "high": 1}}})
+    odd = china.with_changes(**{"sensitivity.parameters": {"court.x": {"low": 0, "high": 1}}})
+    with pytest.raises(sens.SensitivityError, match="sensitivity parameter 'court.x'"):
+        sens.study_parameters(odd)  # checked when a study starts, not as the scenario loads
+    no_fear = china.with_changes(fear=None)  # the inherited table names fear's numbers
+    with pytest.raises(sens.SensitivityError, match="'fear' is not set"):
+        sens.study_parameters(no_fear)
 
 
 def test_sobol_indices_of_ishigami_match_the_known_answer():

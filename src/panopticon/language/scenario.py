@@ -1037,14 +1037,16 @@ class Scenario(Strict):
         if unreviewed:
             raise ValueError(f"sensing.content_review has no entry for {unreviewed}, which"
                              " speech.content posts: give each a precision and a recall")
-        for table in ("calibration", "sensitivity"):
-            if getattr(self, table) is not None:
-                self._check_table(table)
+        if self.calibration is not None:
+            self.check_table("calibration")
         return self
 
-    def _check_table(self, table: str) -> None:
+    def check_table(self, table: str) -> None:
         """Every parameter of ``[calibration]`` or ``[sensitivity]`` names a number with allowed
-        bounds, and no grade cut-off is named twice (as a grade's min and its neighbour's max)."""
+        bounds, and no grade cut-off is named twice (as a grade's min and its neighbour's max);
+        a ValueError says which does not. Calibration's is checked as the scenario loads;
+        sensitivity's when a study starts, so that a scenario which drops a part the inherited
+        table names (fear, a content type) still loads and runs."""
         data, cuts = self.model_dump(), {}
         for path, bounds in getattr(self, table).parameters.items():
             cut = self._check_free(path, bounds, data, table)

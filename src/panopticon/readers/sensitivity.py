@@ -105,6 +105,10 @@ def study_parameters(sc: Scenario) -> dict[str, FreeParameter]:
     """The scenario's ``[sensitivity.parameters]``, else its calibration parameters whose source
     is an assumption; a SensitivityError where there is neither."""
     if sc.sensitivity is not None:
+        try:
+            sc.check_table("sensitivity")
+        except ValueError as e:
+            raise SensitivityError(f"{sc.name}: {e}") from None
         return dict(sc.sensitivity.parameters)
     data = sc.model_dump()
     sources = {p.path: p.source for p in parameters(data)}
