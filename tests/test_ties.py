@@ -11,7 +11,7 @@ import pytest
 from panopticon.language import scenario
 from panopticon.world.population import CHILD, Population, build
 from panopticon.world.ties import (FOLLOWS, FRIENDS, HOUSEHOLD, REACHES, SCHOOL, WORK_BANDS,
-                                   WORKPLACE, TieCSR, Ties, build_csr, build_csrs, clustering,
+                                   WORKPLACE, TieCSR, Ties, build_csr, clustering,
                                    csr_share, degrees, follows_friend, make_ties, max_ties,
                                    permute, pick_slots, picker, reciprocity, sizes,
                                    tail_exponent, tie_share, ties_into)
@@ -138,16 +138,6 @@ def test_stored_form_equals_enumeration(ties, csrs):
         for i in range(0, N, 7):
             stored = csr.indices[csr.indptr[i]:csr.indptr[i + 1]]
             assert np.array_equal(stored, enumerate_ties(ties, reach, i)), (REACHES[reach], i)
-
-
-def test_follows_built_from_stored_friends_are_the_enumerated_follows(ties, csrs):
-    built = build_csrs(ties, ["household", "follows"])
-    assert list(built) == ["household", "follows"]
-    assert np.array_equal(built["follows"].indptr, csrs[FOLLOWS].indptr)
-    assert np.array_equal(built["follows"].indices, csrs[FOLLOWS].indices)
-    kept = build_csrs(ties, ["friends", "follows"], {"friends": csrs[FRIENDS]})
-    assert kept["friends"] is csrs[FRIENDS]
-    assert np.array_equal(kept["follows"].indices, csrs[FOLLOWS].indices)
 
 
 def test_ties_are_a_function_of_the_seed(pop, csrs):

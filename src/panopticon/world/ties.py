@@ -496,35 +496,21 @@ def csr_share(indptr: np.ndarray, indices: np.ndarray, flag: np.ndarray, lo: int
         out[i - lo] = bad / m if m > 0 else 0.0
 
 
-@njit(cache=True, nogil=True)
-def _row(t: Ties, reach: int, i: int, friend_ptr: np.ndarray, friend_idx: np.ndarray,
-         out: np.ndarray) -> int:
-    """:func:`ties_into`, except that follows start from stored friends when they are given
-    (``friend_ptr`` not empty): enumerating friends is most of the cost of follows."""
-    if reach != FOLLOWS or friend_ptr.shape[0] == 0:
-        return ties_into(t, reach, i, out)
-    f = friend_ptr[i + 1] - friend_ptr[i]
-    out[:f] = friend_idx[friend_ptr[i]:friend_ptr[i + 1]]
-    return _follows_of_friends(t, i, out, f)
-
-
 @njit(cache=True, nogil=True, parallel=True)
-def _degrees(t: Ties, reach: int, n: int, friend_ptr: np.ndarray, friend_idx: np.ndarray,
-             out: np.ndarray) -> None:
+def _degrees(t: Ties, reach: int, n: int, out: np.ndarray) -> None:
     for b in prange((n + _BUILD_BLOCK - 1) // _BUILD_BLOCK):
         buf = np.empty(max_ties(t, reach), np.int64)
         for i in range(b * _BUILD_BLOCK, min(n, (b + 1) * _BUILD_BLOCK)):
-            out[i] = _row(t, reach, i, friend_ptr, friend_idx, buf)
+            out[i] = ties_into(t, reach, i, buf)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _fill(t: Ties, reach: int, friend_ptr: np.ndarray, friend_idx: np.ndarray,
-          indptr: np.ndarray, indices: np.ndarray) -> None:
+def _fill(t: Ties, reach: int, indptr: np.ndarray, indices: np.ndarray) -> None:
     n = indptr.shape[0] - 1
     for b in prange((n + _BUILD_BLOCK - 1) // _BUILD_BLOCK):
         buf = np.empty(max_ties(t, reach), np.int64)
         for i in range(b * _BUILD_BLOCK, min(n, (b + 1) * _BUILD_BLOCK)):
-            m = _row(t, reach, i, friend_ptr, friend_idx, buf)
+            m = ties_into(t, reach, i, buf)
             for k in range(m):
                 indices[indptr[i] + k] = buf[k]
 
@@ -552,23 +538,16 @@ def sizes(t: Ties, reaches: list[str]) -> dict[str, np.ndarray]:
         _friend_and_follow_sizes(t, out["friends"], out["follows"])
     for r, size in out.items():
         if not (both and r in ("friends", "follows")):
-            _degrees(t, REACHES.index(r), n, *_NO_FRIENDS, size)
+            _degrees(t, REACHES.index(r), n, size)
     return out
 
 
-_NO_FRIENDS = (np.zeros(0, np.int64), np.zeros(0, np.int32))
-
-
-def degrees(t: Ties, reach: int, friends: TieCSR | None = None) -> np.ndarray:
+def degrees(t: Ties, reach: int) -> np.ndarray:
     """Every citizen's number of ties of a reach (out-degree for follows)."""
     n = t.region.shape[0]
     out = np.empty(n, np.int64)
-    _degrees(t, reach, n, *_stored(friends), out)
+    _degrees(t, reach, n, out)
     return out
-
-
-def _stored(friends: TieCSR | None) -> tuple[np.ndarray, np.ndarray]:
-    return _NO_FRIENDS if friends is None else (friends.indptr, friends.indices)
 
 
 @dataclass(frozen=True)
@@ -583,27 +562,14 @@ class TieCSR:
         return self.indptr.nbytes + self.indices.nbytes
 
 
-def build_csr(t: Ties, reach: int, friends: TieCSR | None = None) -> TieCSR:
-    """The stored form of one reach: two passes of the enumeration (count, then fill); follows
-    are built from ``friends``, the stored friends of the same ties, when given."""
+def build_csr(t: Ties, reach: int) -> TieCSR:
+    """The stored form of one reach, for the measures below and the tests: two passes of the
+    enumeration (count, then fill)."""
     indptr = np.zeros(t.region.shape[0] + 1, np.int64)
-    indptr[1:] = np.cumsum(degrees(t, reach, friends))
+    indptr[1:] = np.cumsum(degrees(t, reach))
     indices = np.empty(indptr[-1], np.int32)
-    _fill(t, reach, *_stored(friends), indptr, indices)
+    _fill(t, reach, indptr, indices)
     return TieCSR(indptr, indices)
-
-
-def build_csrs(t: Ties, reaches: list[str], stored: dict[str, TieCSR] | None = None
-               ) -> dict[str, TieCSR]:
-    """The stored forms of several reaches by name, reusing those in ``stored``; follows are
-    built from stored friends (built first, and dropped after if not asked for)."""
-    have = dict(stored or {})
-    if "follows" in reaches and "follows" not in have and "friends" not in have:
-        have["friends"] = build_csr(t, FRIENDS)
-    for r in reaches:
-        if r not in have:
-            have[r] = build_csr(t, REACHES.index(r), have.get("friends"))
-    return {r: have[r] for r in reaches}
 
 
 # ---------------------------------------------------------------- measures of a stored form
