@@ -45,7 +45,8 @@ def fingerprint(first, per_seed) -> str:
         h.update(repr(data.cohort.to_pydict()).encode())
         for part in data.ranking:
             h.update(np.asarray(part).tobytes())
-    h.update(repr(per_seed.to_pydict()).encode())
+    for table in per_seed:
+        h.update(repr(table.to_pydict()).encode())
     return h.hexdigest()
 
 

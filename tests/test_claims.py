@@ -34,7 +34,7 @@ def default_run() -> tuple[RunData, list]:
     sc = scenario.load("china-2018").with_changes(end=dt.date(2018, 12, 31))
     first, per_seed = run_seeds(sc, SEEDS, DEFAULT_CHUNK, threads=2)
     first.counterfactual = run_counterfactual(first)
-    return first, split_seeds(per_seed)
+    return first, split_seeds(per_seed.series)
 
 
 def drop_in_2018(data: RunData, names: tuple[str, ...]) -> float:

@@ -117,19 +117,21 @@ DAMAGES = {
     **{f"{t}.parquet": PARQUET + (no_rows,) for t in SERIES},
     "audit.parquet": PARQUET, "cohort.parquet": PARQUET,
     "ranking.parquet": PARQUET, "timeseries_bands.parquet": PARQUET,
+    "audit_seeds.parquet": PARQUET,
 }
 # what each reader reads; of that, what it can do without
 READS = {
     "report": ("summary.json", "scenario.toml", "timeseries.parquet", "regions.parquet",
-               "timeseries_seeds.parquet", "audit.parquet"),
+               "timeseries_seeds.parquet", "audit.parquet", "audit_seeds.parquet"),
     "story": ("summary.json", "scenario.toml", "cohort.parquet"),
     "compare": ("summary.json", "scenario.toml", "timeseries.parquet",
                 "timeseries_seeds.parquet"),
     "fit": ("summary.json", "scenario.toml", "timeseries_seeds.parquet"),
     "query": tuple(f"{t}.parquet" for t in (*SERIES, "audit", "cohort", "ranking",
-                                            "timeseries_bands")),
+                                            "timeseries_bands", "audit_seeds")),
 }
-OPTIONAL = {"report": {"regions.parquet", "timeseries_seeds.parquet", "audit.parquet"},
+OPTIONAL = {"report": {"regions.parquet", "timeseries_seeds.parquet", "audit.parquet",
+                       "audit_seeds.parquet"},
             "compare": {"timeseries_seeds.parquet"}}
 # a query reads any table it is given: only a file that cannot be read at all is damaged to it
 QUERY_DAMAGES = {truncated, text, empty, folder, unreadable, flipped_page}

@@ -98,7 +98,9 @@ def test_progress_counts_seed_days_and_the_acts_so_far():
     acts = [n for n in first.counter_names if n.startswith("acts_")]
     assert seen[0][2] == first.counter(*acts).sum() > 0
     assert seen[2][2] > seen[1][2] > seen[0][2]
-    assert first.seed == sc.seed and per_seed.num_rows == 3
+    assert first.seed == sc.seed and per_seed.series.num_rows == 3
+    seeds = per_seed.figures.column("seed").unique().to_pylist()
+    assert seeds == [sc.seed, sc.seed + 1, sc.seed + 2]
 
 
 def test_seed_files_are_written_with_the_rest_or_not_at_all(tmp_path, monkeypatch):

@@ -241,9 +241,9 @@ def resumable(checkpoint: Path) -> str:
             "same command with --resume continues it")
 
 
-def make_report(folder: Path, png: bool) -> None:
-    """Write the run's report.html (and with ``png`` its static figures); say where and how
-    long it took."""
+def make_report(folder: Path, png: bool, study: Path | None = None) -> None:
+    """Write the run's report.html (and with ``png`` its static figures), with the bands of
+    ``study`` or of the study beside the run; say where and how long it took."""
     import time
 
     from .readers.figures import write_figures
@@ -252,8 +252,8 @@ def make_report(folder: Path, png: bool) -> None:
 
     began = time.perf_counter()
     try:
-        path = write_report(folder)
-        figures = write_figures(load_run(folder)) if png else []
+        path = write_report(folder, study)
+        figures = write_figures(load_run(folder, study)) if png else []
     except KeyboardInterrupt:
         err.print(f"interrupted: the report in {folder} was not written; `panopticon report "
                   f"{folder}` writes it", soft_wrap=True, highlight=False)
@@ -272,13 +272,17 @@ def report(
     run: Annotated[Path, typer.Argument(help="A run folder.")],
     png: Annotated[bool, typer.Option("--png", help="Also write static figures in "
                                                     "RUN/figures/*.png.")] = False,
+    sensitivity: Annotated[Path | None, typer.Option(
+        help="A finished sensitivity study whose bands across assumptions the report shows "
+             "beside the seeds' (default: NAME-sensitivity beside the run folder, if it is "
+             "a study of the run's scenario).")] = None,
 ) -> None:
     """Write RUN/report.html, one file that opens offline, from the run folder alone."""
     try:
         check_folder(run, "report")
     except OutError as e:
         fail(str(e))
-    make_report(run, png)
+    make_report(run, png, sensitivity)
 
 
 def simulate(runs: Runs, quiet: bool, checkpoint: Path, every: float

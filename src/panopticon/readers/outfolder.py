@@ -43,7 +43,7 @@ KINDS = ("run", "calibration", "fit", "sensitivity")  # what a marker may say
 
 FILES = (MARKER, "scenario.toml", "timeseries.parquet", "regions.parquet", "ranking.parquet",
          "audit.parquet", "cohort.parquet", "summary.json")  # what every run folder holds
-SEED_FILES = ("timeseries_seeds.parquet", "timeseries_bands.parquet")
+SEED_FILES = ("timeseries_seeds.parquet", "timeseries_bands.parquet", "audit_seeds.parquet")
 REPORT = "report.html"
 FIT_FILES = ("fit.csv", "fit.png")  # `panopticon fit` writes them into the run by default
 FIGURES_DIR, FIGURES = "figures", ("timeline", "provinces", "grades", "funnel")

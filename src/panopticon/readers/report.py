@@ -14,6 +14,7 @@ import html
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -23,7 +24,7 @@ from ..language.catalog import words
 from ..language.published import SERIES, Target, load_targets
 from ..observers.audit import SCHEMA as AUDIT_SCHEMA
 from .provenance import describe, scenario_changed
-from .results import BANDS, model_series, split_seeds, write_atomic
+from .results import BANDS, HEADLINE_SCHEMA, model_series, split_seeds, write_atomic
 from .runfolder import open_run
 from .scheme import (
     KEPT_OUT,
@@ -35,6 +36,11 @@ from .scheme import (
     scheme,
     with_catalog_names,
 )
+
+if TYPE_CHECKING:
+    from .uncertainty import StudyBands
+
+SEED_FIGURES = pa.schema([pa.field("seed", pa.int64()), *HEADLINE_SCHEMA])  # audit_seeds
 
 # published metric -> (chart title, unit on the axis)
 LABELS: dict[str, tuple[str, str]] = {
@@ -111,6 +117,8 @@ class Run:
     regions: pa.Table | None
     seeds: pa.Table | None
     audit: pa.Table | None
+    seed_figures: pa.Table | None = None  # every seed's headline figures (multi-seed runs)
+    study: StudyBands | None = None  # a sensitivity study of the run's scenario
 
     @property
     def dates(self) -> np.ndarray:
@@ -129,15 +137,21 @@ class Run:
         return self.ts.column(column).to_numpy().astype(np.float64)
 
 
-def load_run(folder: Path | str) -> Run:
-    """Read a run folder; ``runfolder.RunFolderError`` names a file that is missing, damaged
+def load_run(folder: Path | str, study: Path | None = None) -> Run:
+    """Read a run folder, with the sensitivity study ``study`` or else the one beside it
+    (``uncertainty.beside``); ``runfolder.RunFolderError`` names a file that is missing, damaged
     or not panopticon's."""
+    from .uncertainty import beside, load_study
+
     run = open_run(folder)
+    study = study or beside(run.path, run.summary["scenario"])
     return Run(folder=run.path, summary=run.summary, scenario=run.scenario_data,
                scenario_sha256=run.scenario_sha256,
                ts=with_catalog_names(run.table("timeseries")),
                regions=_renamed(run.optional("regions")), seeds=run.optional("timeseries_seeds"),
-               audit=run.optional("audit", AUDIT_SCHEMA))
+               audit=run.optional("audit", AUDIT_SCHEMA),
+               seed_figures=run.optional("audit_seeds", SEED_FIGURES),
+               study=None if study is None else load_study(study))
 
 
 # --- the numbers behind each section ---------------------------------------------------------
@@ -364,9 +378,10 @@ def percent(share: float | None) -> str:
 
 # --- the page --------------------------------------------------------------------------------
 
-def write_report(folder: Path | str) -> Path:
-    """Build ``report.html`` in the run folder (atomically) and return its path."""
-    run = load_run(folder)
+def write_report(folder: Path | str, study: Path | None = None) -> Path:
+    """Build ``report.html`` in the run folder (atomically) and return its path; ``study`` is a
+    sensitivity study to show bands from, if not the one beside the run."""
+    run = load_run(folder, study)
     path = run.folder / "report.html"
     text = page(run)
     write_atomic(path, lambda p: p.write_text(text, "utf-8"))
@@ -568,6 +583,33 @@ def audit_html(run: Run) -> str:
     return "".join(parts)
 
 
+def certainty_html(run: Run) -> str:
+    """Each headline figure beside its band across seeds and across the assumptions."""
+    from .uncertainty import rows
+
+    return table_html(["figure", "this run", "90% of seeds", "90% of assumptions",
+                       "what moves it most"],
+                      rows(run.summary["audit"], run.seed_figures, run.study), numeric={1, 2})
+
+
+def certainty_caption(run: Run) -> str:
+    seeds = run.summary.get("seeds")
+    parts = [CAPTIONS["certainty"]]
+    if seeds:
+        parts.append(f"Seeds: the run's {len(seeds)} seeds ({seeds[0]} to {seeds[-1]}).")
+    if run.study is not None:
+        f = run.study.facts
+        parts.append(
+            f"Assumptions: the sensitivity study in {run.study.folder.name}, {f['citizens']:,} "
+            f"citizens (each for {f['scale']:,.0f} people) from {f['start']} to {f['end']}, "
+            f"{f['seeds']} seed(s) at every point of the assumptions it varies; '-' where it "
+            "did not read the figure.")
+    else:
+        parts.append("No sensitivity study is beside this run (`panopticon sensitivity` "
+                     "writes one; `panopticon report --sensitivity` names another).")
+    return " ".join(parts)
+
+
 def _audit_rows(rows: list[dict]) -> str:
     return table_html(
         ["figure", "group", "value", "unit", "ratio to national", "what it counts"],
@@ -666,6 +708,11 @@ CAPTIONS = {
         "Why wrongful sanctions happened, summed over the run. One refusal can have several "
         "causes, so the bars can add up to more than the wrongful total."),
     "audit": "What the system does to people, as totals at the end of the run.",
+    "certainty": (
+        "Each headline figure of the audit with two spreads: across seeds (the chance in who "
+        "does what and who is seen, the scenario fixed) and across the assumptions, the "
+        "numbers no source fixes, over the ranges the scenario holds plausible. A conclusion "
+        "that holds over the second band does not hang on the assumptions."),
     "audit_counters": (
         "This run folder has no full audit (audit.parquet); the table shows what the run's "
         "counters give, as national totals."),
@@ -698,6 +745,9 @@ def sections(run: Run) -> list[tuple[str, str, str, str]]:
         ("causes", "Why wrongful sanctions happened", CAPTIONS["causes"],
          _plot(causes_figure(run))),
         ("audit", "The audit", audit_caption, audit_html(run)),
+        *([("certainty", "How sure: across seeds and across assumptions",
+            certainty_caption(run), certainty_html(run))]
+          if run.seed_figures is not None or run.study is not None else []),
         ("parameters", "The scenario's parameters and their sources", CAPTIONS["parameters"],
          parameters_html(run)),
     ]

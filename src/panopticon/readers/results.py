@@ -6,8 +6,9 @@ folder that looks finished; each file inside is itself written to a temporary na
 Staging and temporary names are removed when a write fails, and replaced only where
 ``outfolder`` allows: a run replaces nothing but an earlier run, and that only when asked.
 
-A multi-seed run adds the national series of every seed and their spread across seeds (median and
-90% band) to the first seed's folder, inside the same staging folder, so all appear at once.
+A multi-seed run adds the national series of every seed, their spread across seeds (median and
+90% band) and every seed's headline figures of the audit to the first seed's folder, inside the
+same staging folder, so all appear at once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -117,6 +119,27 @@ def ranking(data: RunData) -> pa.Table:
 def tag_seed(ts: pa.Table, seed: int) -> pa.Table:
     """A seed's national series with a leading ``seed`` column, a part of the per-seed table."""
     return ts.add_column(0, "seed", pa.array(np.full(ts.num_rows, seed, dtype=np.int64)))
+
+
+class SeedTables(NamedTuple):
+    """What a multi-seed run keeps of every seed, each with a leading ``seed`` column: the
+    national series, and the audit's headline figures (without fear's, which need a run with
+    fear off that only the first seed has)."""
+
+    series: pa.Table
+    figures: pa.Table
+
+
+HEADLINE_SCHEMA = pa.schema([("section", pa.string()), ("metric", pa.string()),
+                             ("group_by", pa.string()), ("group", pa.string()),
+                             ("value", pa.float64()), ("unit", pa.string())])
+
+
+def headline_table(data: RunData) -> pa.Table:
+    """A run's headline figures of the audit, one row each (``HEADLINE_SCHEMA``)."""
+    rows = audit_headline(data, audit(data))
+    return pa.Table.from_pylist([{k: r[k] for k in HEADLINE_SCHEMA.names} for r in rows],
+                                HEADLINE_SCHEMA)
 
 
 def split_seeds(per_seed: pa.Table) -> list[pa.Table]:
@@ -257,17 +280,17 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def write_run(data: RunData, out: Path, per_seed: pa.Table | None = None, *,
+def write_run(data: RunData, out: Path, per_seed: SeedTables | None = None, *,
               overwrite: bool = False) -> Path:
     """Write the run folder ``out`` in full, or leave whatever was there before untouched.
 
     ``out`` must be new, empty or, with ``overwrite``, an earlier run (``outfolder.check_folder``
-    raises ``OutError`` otherwise). ``per_seed`` (several seeds' national series, ``data``'s
-    seed first, from ``tag_seed``) adds the per-seed and band tables and the band of each
+    raises ``OutError`` otherwise). ``per_seed`` (several seeds' tables, ``data``'s seed first)
+    adds the per-seed and band tables, every seed's headline figures and the band of each
     published figure.
     """
     out = Path(out)
-    seeds = 1 if per_seed is None else len(set(per_seed.column("seed").to_pylist()))
+    seeds = 1 if per_seed is None else len(set(per_seed.series.column("seed").to_pylist()))
     check_folder(out, "run", overwrite, disk_bytes(
         data.scenario, seeds, data.counterfactual is not None, report=False))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -285,14 +308,15 @@ def write_run(data: RunData, out: Path, per_seed: pa.Table | None = None, *,
     return out
 
 
-def _write_files(data: RunData, folder: Path, per_seed: pa.Table | None) -> None:
+def _write_files(data: RunData, folder: Path, per_seed: SeedTables | None) -> None:
     ts = timeseries(data)
     audited = audit(data)
     tables = {"timeseries": ts, "regions": regions(data), "ranking": ranking(data),
               "audit": audited, "cohort": data.cohort}
-    runs = None if per_seed is None else split_seeds(per_seed)
+    runs = None if per_seed is None else split_seeds(per_seed.series)
     if runs is not None:
-        tables |= {"timeseries_seeds": per_seed, "timeseries_bands": bands(runs)}
+        tables |= {"timeseries_seeds": per_seed.series, "timeseries_bands": bands(runs),
+                   "audit_seeds": per_seed.figures}
     write_atomic(folder / "scenario.toml",
                  lambda p: p.write_text(data.scenario.to_toml(), "utf-8"))
     for name, table in tables.items():

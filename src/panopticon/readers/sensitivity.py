@@ -673,7 +673,11 @@ def write_study(study: Study, out: Path) -> None:
               "spread": pa.Table.from_pylist(spread)}
     for name, table in tables.items():
         write_atomic(out / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p))
-    indices = {"parameters": {p: b.model_dump() for p, b in st.parameters.items()},
+    sc = st.scenario
+    indices = {"study": {"scenario": sc.name, "citizens": sc.population.size,
+                         "scale": sc.population.scale, "start": sc.start.isoformat(),
+                         "end": sc.end.isoformat(), "seeds": st.seeds},
+               "parameters": {p: b.model_dump() for p, b in st.parameters.items()},
                "outputs": list(st.outputs), "sobol_parameters": list(study.chosen),
                "morris": morris, "sobol": sobol, "spread": spread}
     write_atomic(out / "indices.json",

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from ..language.scenario import Scenario
 from ..observers.audit import counterfactual_scenario
-from ..readers.results import tag_seed, timeseries
+from ..readers.results import SeedTables, headline_table, tag_seed, timeseries
 from .rundata import RunData
 from .simulation import Progress, Simulation
 
@@ -40,6 +40,7 @@ class Runs:
     threads: int = 1
     first: RunData | None = None
     parts: list[pa.Table] = field(default_factory=list)  # each seed's national series (k > 1)
+    figures: list[pa.Table] = field(default_factory=list)  # each seed's headline figures (k > 1)
     sim: Simulation | None = None  # the run under way
     index: int = 0  # of the run under way (or next), counting the counterfactual as the last
     events: int = 0  # the finished runs' acts
@@ -54,9 +55,9 @@ class Runs:
         return self.index * self.scenario.days + (0 if self.sim is None else self.sim.day)
 
     def run(self, progress: RunsProgress | None = None,
-            after_day: Callable[[], None] | None = None) -> tuple[RunData, pa.Table | None]:
+            after_day: Callable[[], None] | None = None) -> tuple[RunData, SeedTables | None]:
         """Run what is left; return the first seed's run (its counterfactual attached) and,
-        for k > 1, every seed's national series (``tag_seed``'d, for ``write_run``)."""
+        for k > 1, every seed's national series and headline figures (for ``write_run``)."""
         while self.index < self.k + self.counterfactual:
             if self.sim is None:
                 self.sim = Simulation(self.run_scenario(), seed=self.run_seed(),
@@ -66,7 +67,10 @@ class Runs:
             self.keep(data)
         if self.counterfactual:
             self.first.counterfactual = self.parts.pop()
-        return self.first, pa.concat_tables(self.parts) if self.k > 1 else None
+        if self.k == 1:
+            return self.first, None
+        return self.first, SeedTables(pa.concat_tables(self.parts),
+                                      pa.concat_tables(self.figures))
 
     def run_scenario(self) -> Scenario:
         """The scenario of the run under way: only the first seed's lives are kept."""
@@ -84,12 +88,11 @@ class Runs:
         self.events += self.sim.events
         if self.index == 0:
             self.first = data
-            if self.k > 1:
-                self.parts.append(tag_seed(timeseries(data), data.seed))
-        elif self.index < self.k:
-            self.parts.append(tag_seed(timeseries(data), data.seed))
-        else:
+        if self.index == self.k:
             self.parts.append(data)
+        elif self.k > 1:
+            self.parts.append(tag_seed(timeseries(data), data.seed))
+            self.figures.append(tag_seed(headline_table(data), data.seed))
         self.sim = None
         gc.collect()
         self.index += 1
@@ -102,8 +105,9 @@ class Runs:
 
 
 def run_seeds(scenario: Scenario, k: int, chunk_size: int, threads: int,
-              progress: RunsProgress | None = None) -> tuple[RunData, pa.Table | None]:
-    """The first seed's run and, for k > 1, every seed's national series."""
+              progress: RunsProgress | None = None) -> tuple[RunData, SeedTables | None]:
+    """The first seed's run and, for k > 1, every seed's national series and headline
+    figures."""
     return Runs(scenario, k, chunk_size=chunk_size, threads=threads).run(progress)
 
 
