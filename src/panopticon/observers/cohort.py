@@ -172,6 +172,13 @@ class Cohort:
         """Rows for the members where the mask ``where`` holds; ``detail`` one per row or one
         for all, ``wrongful`` per member or one for all."""
         pos = np.flatnonzero(where)
+        wrong = np.asarray(wrongful, bool)
+        self.emit_at(day, pos, kind, detail, wrong[pos] if wrong.ndim else bool(wrong))
+
+    def emit_at(self, day: int, pos: np.ndarray, kind: str, detail: str | list[str],
+                wrongful: bool | np.ndarray = False) -> None:
+        """Rows for the members at positions ``pos``; ``detail`` and ``wrongful`` one per row
+        or one for all."""
         n = pos.shape[0]
         if n == 0:
             return
@@ -180,7 +187,7 @@ class Cohort:
         self.rows.append((self.ids[pos], day, np.full(n, kind, object),
                           np.full(n, detail, object) if isinstance(detail, str)
                           else np.array(detail, object),
-                          wrong[pos] if wrong.ndim else np.full(n, bool(wrong))))
+                          wrong if wrong.ndim else np.full(n, bool(wrong))))
 
     def emit_words(self, day: int, words: np.ndarray, events: Events) -> None:
         """Rows for every bit of ``events`` set in each member's word, in ``events``' order."""
@@ -330,32 +337,33 @@ class Cohort:
     def attempts(self, day: int, now: dict) -> None:
         """Each attempt of today (an act, told already) refused, or favoured by a reward: by the
         measures the member bears, and by a parent's, another household member's or a
-        colleague's (``family``)."""
-        cat, f = self.cat, now["family"]
+        colleague's (``family``). Read only for the few members who tried one."""
+        cat = self.cat
         tried = self.acts & (cat.own_adult | cat.family | cat.home | cat.work)
-        if not tried.any():
+        who = np.flatnonzero(tried)
+        if who.shape[0] == 0:
             return
+        tried, f = tried[who], now["family"][who]
+        sanc, true_sanc, own_rewards = now["sanc"][who], now["true_sanc"][who], now["rewards"][who]
         kid = self.from_family(f, 1)
         kid_true = kid & ~self.from_family(f, 2)
         kid_rewards = self.bits(f, cat.kid_rewards, 1)
-        rewards = self.sc.rewards
-        for k in cat.attempts:
+        present = int(np.bitwise_or.reduce(tried))
+        for k in (k for k in cat.attempts if present >> k & 1):
             meets = (tried >> k & 1) != 0
-            if not meets.any():
-                continue
             b, kb = cat.blocks[k], cat.kid_blocks[k]
-            blocked = meets & (((now["sanc"] & b) | (kid & kb)) != 0)
-            wrong = blocked & (((now["true_sanc"] & b) | (kid_true & kb)) == 0)
+            blocked = meets & (((sanc & b) | (kid & kb)) != 0)
+            wrong = blocked & (((true_sanc & b) | (kid_true & kb)) == 0)
             what = words(self.kinds[k])
-            self.emit(day, blocked, "blocked",
-                      [f"{what} refused" + (f" (wrongful: {self.cause(p, now)})"
-                                            if wrong[p] else "")
-                       for p in np.flatnonzero(blocked)], wrong)
-            granted = np.where(meets & ~blocked, (now["rewards"] & cat.grants[k])
+            at = np.flatnonzero(blocked)
+            self.emit_at(day, who[at], "blocked",
+                         [f"{what} refused" + (f" (wrongful: {self.cause(who[p], now)})"
+                                               if wrong[p] else "") for p in at], wrong[at])
+            granted = np.where(meets & ~blocked, (own_rewards & cat.grants[k])
                                | (kid_rewards & cat.kid_grants[k]), 0)
-            for r, reward in enumerate(rewards if granted.any() else ()):
-                self.emit(day, (granted >> r & 1) != 0, "reward",
-                          f"{what} favoured: {words(reward.name)}")
+            for r, reward in enumerate(self.sc.rewards if granted.any() else ()):
+                self.emit_at(day, who[np.flatnonzero(granted >> r & 1)], "reward",
+                             f"{what} favoured: {words(reward.name)}")
 
     def from_family(self, f: np.ndarray, column: int) -> np.ndarray:
         """Sanction bits of the measures borne by relatives in the family words the members
