@@ -191,6 +191,16 @@ def test_a_run_writes_an_ordinary_run_folder(china, tmp_path: Path) -> None:
     run = load_run(tmp_path / job.name)
     assert run.summary["citizens"] == 500 and run.summary["days"] == 12
     assert RunsFolder(tmp_path).runs() == [job.name]
+    # and the page reads it through the report's, story's and compare's code
+    from panopticon.dashboard import views
+
+    folder = tmp_path / job.name
+    assert "children_barred" in views.key_figures(run)
+    assert [f.key for f in views.figures(run)][:4] == ["timeline", "funnel", "causes", "audit"]
+    assert "Citizen " in views.life(folder, None)
+    table, warnings = views.comparison(folder, folder)
+    assert "difference" in table and warnings == []
+    assert "children_barred" in views.audit_comparison(folder, folder)
 
 
 @pytest.mark.parametrize(("host", "warned"), [("127.0.0.1", False), ("0.0.0.0", True)])

@@ -116,14 +116,18 @@ def test_change_run_compare_open_download(server, page, tmp_path: Path) -> None:
 
     # the preset as it is: children are barred for their parents' listing
     with_ban = run_and_wait(page)
-    page.screenshot(path=DOCS / "results.png", full_page=True)
+    page.screenshot(path=DOCS / "results.png")
+    for section in ("funnel", "audit"):
+        page.locator(f".pan-{section}").scroll_into_view_if_needed()
+        page.screenshot(path=DOCS / f"{section}.png")
     assert key_figure(page, "children_barred") != "0"
     first = sorted(p.name for p in runs.iterdir())
     assert len(first) == 1
 
     # the school ban off: nobody's child is barred
     view(page, "Change and run")
-    page.get_by_role("checkbox", name="school_ban").uncheck()
+    page.get_by_text("school_ban", exact=True).click()  # the checkbox's label, as a person
+    assert not page.get_by_role("checkbox", name="school_ban").is_checked()
     without_ban = run_and_wait(page)
     assert key_figure(page, "children_barred") == "0"
     names = sorted(p.name for p in runs.iterdir())
@@ -141,12 +145,14 @@ def test_change_run_compare_open_download(server, page, tmp_path: Path) -> None:
 
     # compare: the newest run against the first, same seed
     view(page, "Compare two runs")
-    table = page.locator(".pan-compare")
+    table = page.locator(".pan-compare-audit")
     table.wait_for()
-    page.screenshot(path=DOCS / "compare.png", full_page=True)
+    page.screenshot(path=DOCS / "compare.png")
     row = table.locator("tr:has(td:text-is('children_barred')) td")
-    assert row.nth(3).inner_text() == "0"
-    assert row.nth(4).inner_text().startswith("-")
+    assert row.nth(1).inner_text() != "0"
+    assert row.nth(2).inner_text() == "0"
+    assert row.nth(3).inner_text().startswith("-")
+    assert page.locator(".pan-compare").count() == 1
 
     # open the first run folder again
     view(page, "Open a run folder")

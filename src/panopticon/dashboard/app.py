@@ -27,9 +27,9 @@ from .server import RUNS_ENV
 
 FOLDERS = RunsFolder(os.environ.get(RUNS_ENV, "runs"))
 RUNNER = Runner(FOLDERS)
-VIEWS = ["scheme", "results", "compare", "open"]
 VIEW_NAMES = {"scheme": "Change and run", "results": "What it did",
               "compare": "Compare two runs", "open": "Open a run folder"}
+FIRST = scenario_mod.PRESETS[0]  # the preset the page opens with
 READ_ERRORS = (RunFolderError, FolderError, StoryError, CompareError)
 TABLE_STYLE = """
 .pan-html table { border-collapse: collapse; font-size: 0.85em; width: 100%; margin: 6px 0 14px; }
@@ -52,6 +52,8 @@ def edited(preset: str, edits: dict[str, Any]) -> tuple[Scenario | None, str | N
 def Page() -> None:
     view, set_view = solara.use_state("scheme")
     shown, set_shown = solara.use_state(None)  # the run folder the results view shows
+    preset, set_preset = solara.use_state(FIRST)  # kept while other views are open
+    edits, set_edits = solara.use_state(edits_mod.dashboard_defaults(scenario_mod.load(FIRST)))
 
     def show(name: str) -> None:
         set_shown(name)
@@ -64,7 +66,7 @@ def Page() -> None:
         solara.ToggleButtonsSingle(value=VIEW_NAMES[view], values=list(VIEW_NAMES.values()),
                                    on_value=lambda v: set_view(_key(v)))
         if view == "scheme":
-            SchemeView(on_done=show)
+            SchemeView(preset, edits, set_preset, set_edits, on_done=show)
         elif view == "results":
             ResultsView(shown)
         elif view == "compare":
@@ -78,14 +80,12 @@ def _key(name: str) -> str:
 
 
 @solara.component
-def SchemeView(on_done) -> None:
+def SchemeView(preset: str, edits: dict[str, Any], set_preset, set_edits, on_done) -> None:
     """A preset, its controls, the TOML download and the run with its progress."""
-    preset, set_preset = solara.use_state("china-2018")
-    edits, set_edits = solara.use_state(
-        edits_mod.dashboard_defaults(scenario_mod.load("china-2018")))
     counterfactual, set_counterfactual = solara.use_state(False)
     message, set_message = solara.use_state(None)
-    job, set_job = solara.use_state(RUNNER.current)
+    going = RUNNER.current if RUNNER.current is not None and RUNNER.current.running else None
+    job, set_job = solara.use_state(going)  # a run going when the view opens, followed here
     base = solara.use_memo(lambda: scenario_mod.load(preset), [preset])
     sc, error = edited(preset, edits)
 
@@ -139,8 +139,9 @@ def Controls(base: Scenario, edits: dict[str, Any], edit) -> None:
 @solara.component
 def Field(c: edits_mod.Control, value: Any, edit) -> None:
     """One control: a checkbox for a switch, else text checked when it is applied."""
-    label = c.label if c.group not in edits_mod.ARRAYS else (
-        c.label if c.kind == "bool" else f"{c.path.split('.')[1]} {c.label}")
+    label = c.label
+    if c.group in edits_mod.ARRAYS and c.kind != "bool":  # "school_ban from"
+        label = f"{c.path.split('.')[1]} {c.label}"
     if c.kind == "bool":
         solara.Checkbox(label=label, value=bool(value), on_value=lambda v: edit(c.path, v))
     else:
@@ -197,7 +198,7 @@ def ResultsView(name: str | None) -> None:
 
     run, folder, problem = solara.use_memo(read, [name])
     if run is None:
-        solara.Info(problem) if name is None else solara.Error(problem)
+        (solara.Info if name is None else solara.Error)(problem)
         return
     solara.Markdown(f"### {name}")
     solara.Text(views.header(run), classes=["pan-header"])
@@ -248,12 +249,17 @@ def CompareView() -> None:
         solara.Info("Pick two run folders.")
         return
     try:
-        table, warnings = views.comparison(FOLDERS.path(first), FOLDERS.path(other))
+        paths = FOLDERS.path(first), FOLDERS.path(other)
+        table, warnings = views.comparison(*paths)
+        audit = views.audit_comparison(*paths)
     except READ_ERRORS as e:
         solara.Error(str(e))
         return
     for w in warnings:
         solara.Warning(w)
+    solara.Markdown("#### The audit, side by side")
+    solara.HTML(unsafe_innerHTML=audit, classes=["pan-html", "pan-compare-audit"])
+    solara.Markdown("#### The series both runs count, on their last common date or summed")
     solara.HTML(unsafe_innerHTML=table, classes=["pan-html", "pan-compare"])
 
 

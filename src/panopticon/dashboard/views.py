@@ -123,5 +123,21 @@ def comparison(first: Path, other: Path) -> tuple[str, list[str]]:
                       numeric={2, 3, 4, 5}), c.warnings
 
 
+def audit_comparison(first: Path, other: Path) -> str:
+    """The audit's national totals of two runs side by side, each with its difference: compare's
+    figures are the series both runs count, while a sanction switched off leaves its series out
+    of one run, and the audit still counts what it did (children barred: 0)."""
+    runs = [load(first), load(other)]
+    totals = [{r["metric"]: r for r in run.summary.get("audit", []) if r["group_by"] == "total"}
+              for run in runs]
+    rows = []
+    for metric, row in totals[0].items():
+        a, b = row["value"], totals[1].get(metric, {}).get("value")
+        diff = "-" if a is None or b is None else _signed(b - a) if row["unit"] in (
+            "people", "events") else f"{b - a:+.3g}"
+        rows.append([metric, audit_value(a, row["unit"]), audit_value(b, row["unit"]), diff])
+    return table_html(["figure", first.name, other.name, "difference"], rows, numeric={1, 2, 3})
+
+
 def _signed(value: float) -> str:
     return ("+" if value > 0 else "-" if value < 0 else "") + human(abs(value))
