@@ -557,6 +557,32 @@ def compare_runs(
         console.print(f"Aligned table: [bold]{out}[/]")
 
 
+@app.command()
+def serve(
+    runs: Annotated[Path, typer.Option(help="The folder of run folders the page opens and "
+                                            "writes its runs in.")] = Path("runs"),
+    host: Annotated[str, typer.Option(help="Address to listen on; another than localhost "
+                                           "lets other machines reach the page.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8765,
+) -> None:
+    """Open the dashboard in the browser: change a scheme, run it, read what it did, compare
+    runs and open run folders (Solara; http://HOST:PORT)."""
+    from .dashboard.server import MissingExtra, check_installed, is_local
+    from .dashboard.server import serve as serve_page
+
+    try:
+        check_installed()
+    except MissingExtra as e:
+        fail(str(e))
+    if not is_local(host):
+        warn(f"--host {host}: anyone who can reach this address can run simulations and read "
+             "the run folders; nothing authenticates them")
+    console.print(f"panopticon dashboard on [bold]http://{host}:{port}[/] (runs in "
+                  f"{runs}); Ctrl-C stops it", soft_wrap=True, highlight=False)
+    serve_page(runs, host, port)
+
+
 def in_study_folder(folder: Path, kind: str, resumable: str, errors: tuple[type, ...],
                     work: Callable[[], T]) -> T:
     """``work()`` holding ``folder`` for a study of ``kind``: a Ctrl-C says how to resume

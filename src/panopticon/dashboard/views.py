@@ -1,0 +1,143 @@
+"""What the page shows of a run folder, read through the report's, story's and compare's code.
+
+Figures are the report's plotly figures and tables the report's HTML, so the page and
+report.html say the same; a sampled life is ``panopticon story``'s own text, exported as HTML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from ..readers import compare as compare_mod
+from ..readers import report, story
+from ..readers.report import Run, human, percent, table_html
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure of the page: its anchor, title, caption and either a plotly figure or HTML."""
+
+    key: str
+    title: str
+    caption: str
+    plot: object | None = None
+    html: str = ""
+
+
+def load(folder: Path) -> Run:
+    """The run folder as the report reads it (a RunFolderError names a damaged file)."""
+    return report.load_run(folder)
+
+
+def header(run: Run) -> str:
+    """One line on the run: scenario, period, citizens and seconds taken."""
+    s = run.summary
+    return (f"{s['scenario']}: {s['start']} to {s['end']}, {s['citizens']:,} citizens x "
+            f"{s['scale']:,.0f} people, seed {s['seed']}, simulated in {s['wall_seconds']:.1f} s")
+
+
+def audit_value(value: float | None, unit: str) -> str:
+    """An audit figure as the page shows it: counts in words, rates in percent."""
+    if value is None:
+        return "-"
+    if unit in ("people", "events"):
+        return human(value)
+    return percent(value) if unit in ("rate", "share") else f"{value:.3g}"
+
+
+def key_figures(run: Run) -> str:
+    """The audit's national totals (summary.json's, as ``panopticon run`` prints them), with
+    the fear-off run's beside them where it was made."""
+    rows = [r for r in run.summary.get("audit", []) if r["group_by"] == "total"]
+    cf = bool(run.summary.get("counterfactual"))
+    return table_html(
+        ["section", "figure", "value", *(["fear off"] if cf else [])],
+        [[r["section"].replace("_", " "), r["metric"], audit_value(r["value"], r["unit"]),
+          *([audit_value(r["fear_off"], r["unit"])] if cf else [])] for r in rows],
+        numeric={2, 3})
+
+
+def published(run: Run) -> str:
+    """The model beside each published figure (summary.json's comparison)."""
+    rows = [r for r in run.summary.get("published_comparison", []) if r["model"] is not None]
+    if not rows:
+        return "<p>This scenario has no published national figure to compare.</p>"
+    return table_html(["date", "figure", "published", "model", "model / published"],
+                      [[r["date"], r["metric"], human(r["published"]), human(r["model"]),
+                        "-" if not r["published"] else f"{r['model'] / r['published']:.2f}"]
+                       for r in rows], numeric={2, 3, 4})
+
+
+def figures(run: Run) -> list[Figure]:
+    """The report's sections the page shows, in reading order."""
+    caps = report.CAPTIONS
+    out = [Figure("timeline", "The model against the published record",
+                  caps["timeline"].format(band=""), report.timeline_figure(run), published(run)),
+           Figure("funnel", "From acts to sanctions, and the wrongful share at each step",
+                  caps["funnel"], report.funnel_figure(run), report.funnel_table(run)),
+           Figure("causes", "Why wrongful sanctions happened", caps["causes"],
+                  report.causes_figure(run)),
+           Figure("audit", "The audit", caps["audit"], None, report.audit_html(run))]
+    if report.province_rates(run):
+        out.append(Figure("provinces", "Provinces ranked, per 100,000 people",
+                          caps["provinces"], report.provinces_figure(run)))
+    return out
+
+
+def plain(fig):
+    """``fig`` with its data as JSON types (dates as ISO text), which the page's plotly widget
+    sends to the browser as they are."""
+    import plotly.io as pio
+
+    return pio.from_json(pio.to_json(fig))
+
+
+def life(folder: Path, citizen: int | None) -> str:
+    """One sampled life as ``panopticon story`` tells it, as HTML; a StoryError says why not."""
+    console = Console(record=True, width=110, file=_Discard())
+    console.print(story.render(folder, citizen))
+    return console.export_html(inline_styles=True, code_format="<pre>{code}</pre>")
+
+
+class _Discard:
+    """A file that keeps nothing: the recording console's copy of what it prints."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def comparison(first: Path, other: Path) -> tuple[str, list[str]]:
+    """Two runs side by side (``panopticon compare``'s figures): an HTML table and the
+    warnings on what their difference mixes in."""
+    c = compare_mod.compare([first, other])
+    rows = [[f.metric, f.how, human(f.values[0]), human(f.values[1]), _signed(f.differences[0]),
+             "-" if not f.values[0] else f"{f.differences[0] / f.values[0]:+.1%}"]
+            for f in c.figures]
+    return table_html(["figure", "read", c.labels[0], c.labels[1], "difference", "change"], rows,
+                      numeric={2, 3, 4, 5}), c.warnings
+
+
+def audit_comparison(first: Path, other: Path) -> str:
+    """The audit's national totals of two runs side by side, each with its difference: compare's
+    figures are the series both runs count, while a sanction switched off leaves its series out
+    of one run, and the audit still counts what it did (children barred: 0)."""
+    runs = [load(first), load(other)]
+    totals = [{r["metric"]: r for r in run.summary.get("audit", []) if r["group_by"] == "total"}
+              for run in runs]
+    rows = []
+    for metric, row in totals[0].items():
+        a, b = row["value"], totals[1].get(metric, {}).get("value")
+        diff = "-" if a is None or b is None else _signed(b - a) if row["unit"] in (
+            "people", "events") else f"{b - a:+.3g}"
+        rows.append([metric, audit_value(a, row["unit"]), audit_value(b, row["unit"]), diff])
+    return table_html(["figure", first.name, other.name, "difference"], rows, numeric={1, 2, 3})
+
+
+def _signed(value: float) -> str:
+    return ("+" if value > 0 else "-" if value < 0 else "") + human(abs(value))
