@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-all baseline bench clean
+.PHONY: demo test test-all baseline bench clean screenshots
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/panopticon run china-2018 --overwrite
@@ -13,6 +13,10 @@ test: $(VENV)/.installed-test
 
 test-all: $(VENV)/.installed-test
 	$(PY) -m pytest -m "slow or not slow"
+
+# The dashboard's screenshots and measured times in docs/dashboard/, from its browser test.
+screenshots: $(VENV)/.installed-test
+	PANOPTICON_SCREENSHOTS=docs/dashboard $(PY) -m pytest tests/test_dashboard_browser.py
 
 # Rewrite tests/baseline/baseline.json on purpose: commit it with the change that moved results
 # and say why in the message (docs/baseline.md).

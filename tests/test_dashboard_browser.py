@@ -1,6 +1,8 @@
 """The dashboard as a person uses it, in headless Chromium: pick a preset, switch the school ban
 off, run, see children barred fall to zero; open a run folder; compare the two policies; download
-the edited scenario and load it back. Screenshots of the main views go to docs/dashboard/.
+the edited scenario and load it back. Screenshots of the main views and the measured times go
+to a temporary folder, or to docs/dashboard/ with `make screenshots` (PANOPTICON_SCREENSHOTS), so
+that a test run leaves the working tree as it was.
 
 Skipped where Chromium (Debian's package) or Playwright is absent; CI installs both.
 """
@@ -24,7 +26,7 @@ from panopticon.language import scenario as scenario_mod
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium installed")
-DOCS = Path(__file__).parent.parent / "docs" / "dashboard"
+SCREENSHOTS = "PANOPTICON_SCREENSHOTS"  # a folder for the screenshots (docs/dashboard)
 RUN_TIMEOUT_MS = 300_000
 
 
@@ -98,8 +100,9 @@ def view(page, name: str) -> None:
 def test_change_run_compare_open_download(server, page, tmp_path: Path) -> None:
     url, runs = server
     load_seconds = open_page(page, url)
-    DOCS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=DOCS / "scheme.png")
+    docs = Path(os.environ.get(SCREENSHOTS) or tmp_path / "screenshots")
+    docs.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=docs / "scheme.png")
 
     # an invalid value is refused in one line, and the run with it
     field = page.locator(".pan-field-sensing-content_review-comment-precision input")
@@ -116,10 +119,10 @@ def test_change_run_compare_open_download(server, page, tmp_path: Path) -> None:
 
     # the preset as it is: children are barred for their parents' listing
     with_ban = run_and_wait(page)
-    page.screenshot(path=DOCS / "results.png")
+    page.screenshot(path=docs / "results.png")
     for section in ("funnel", "audit"):
         page.locator(f".pan-{section}").scroll_into_view_if_needed()
-        page.screenshot(path=DOCS / f"{section}.png")
+        page.screenshot(path=docs / f"{section}.png")
     assert key_figure(page, "children_barred") != "0"
     first = sorted(p.name for p in runs.iterdir())
     assert len(first) == 1
@@ -147,7 +150,7 @@ def test_change_run_compare_open_download(server, page, tmp_path: Path) -> None:
     view(page, "Compare two runs")
     table = page.locator(".pan-compare-audit")
     table.wait_for()
-    page.screenshot(path=DOCS / "compare.png")
+    page.screenshot(path=docs / "compare.png")
     row = table.locator("tr:has(td:text-is('children_barred')) td")
     assert row.nth(1).inner_text() != "0"
     assert row.nth(2).inner_text() == "0"
@@ -156,10 +159,10 @@ def test_change_run_compare_open_download(server, page, tmp_path: Path) -> None:
 
     # open the first run folder again
     view(page, "Open a run folder")
-    page.screenshot(path=DOCS / "open.png")
+    page.screenshot(path=docs / "open.png")
     page.get_by_role("button", name=first[0]).click()
     page.locator(".pan-key").wait_for()
     assert key_figure(page, "children_barred") != "0"
-    (DOCS / "timings.json").write_text(json.dumps(
+    (docs / "timings.json").write_text(json.dumps(
         {"page_load_s": round(load_seconds, 2), "run_to_results_s": [
             round(with_ban, 1), round(without_ban, 1)]}, indent=1) + "\n")
