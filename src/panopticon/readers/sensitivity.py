@@ -34,6 +34,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,7 @@ from ..language.scenario import FreeParameter, Scenario, ScenarioError, find, nu
 from ..observers.audit import audit_table, headline, headline_keys
 from ..runner.seeds import run_counterfactual, without_cohort
 from ..runner.simulation import Simulation
+from . import discovery
 from .calibrate import settings_key
 from .report import human, parameters
 from .results import model_value, timeseries, write_atomic
@@ -80,6 +82,8 @@ class Settings:
     samples: int
     screen: float
     seed: int
+    # what scenario discovery asks of the runs; not in the key: a finished study answers new ones
+    conclusions: tuple[discovery.Conclusion, ...] = ()
 
     def key(self) -> dict[str, str]:
         """What a stored study must match to be resumed."""
@@ -332,6 +336,13 @@ class Study:
     sobol_y: np.ndarray
     sobol: dict[str, dict]  # output -> S1, S1_conf, ST, ST_conf (per chosen parameter)
 
+    @cached_property
+    def discoveries(self) -> list[discovery.Discovery]:
+        """Each conclusion's PRIM boxes (see :func:`discovery_points`)."""
+        names, x, y = discovery_points(self)
+        return [discovery.discover(c, x, y[:, :, self.settings.outputs.index(c.output)])
+                for c in self.settings.conclusions]
+
 
 PhaseProgress = Callable[[str, int, int], None]  # phase, runs done, runs in the phase
 
@@ -398,6 +409,17 @@ def _point_values(study: Study) -> list[tuple[str, list[dict]]]:
     own = {p: number_at(st.scenario, p)[0] for p in st.parameters}
     return [(name, [own | values(st.scenario, params, x) for x in xs]) for name, params, xs in
             (("morris", st.parameters, study.morris_x), ("sobol", study.chosen, study.sobol_x))]
+
+
+def discovery_points(study: Study) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """What PRIM reads: the parameters Sobol kept (Morris found the others move no output
+    much, and Sobol holds them at one value), or every parameter where it kept none; every
+    point of both phases, as scenario values; the outputs ``[point, seed, output]``."""
+    names = list(study.chosen or study.settings.parameters)
+    points = [p for _, phase in _point_values(study) for p in phase]
+    x = np.array([[p[n] for n in names] for p in points], dtype=float).reshape(len(points),
+                                                                               len(names))
+    return names, x, np.concatenate([study.morris_y, study.sobol_y])
 
 
 def samples_table(study: Study) -> pa.Table:
@@ -517,6 +539,41 @@ def spread_figure(study: Study, path: Path) -> None:
     _save(plt, fig, path)
 
 
+def discovery_figure(study: Study, path: Path) -> None:
+    """Per conclusion, the first box's peeling trajectory: density against coverage, each box
+    coloured by how many parameters it restricts, the box kept (after pasting) starred."""
+    found = [f for f in study.discoveries if f.trajectory]
+    plt, fig, axes = _grid(len(found))
+    for ax, f in zip(axes, found):
+        points = ax.scatter([b.coverage for b in f.trajectory], [b.density for b in f.trajectory],
+                            c=[len(b.restricted()) for b in f.trajectory], s=12, cmap="viridis")
+        ax.plot(f.boxes[0].coverage, f.boxes[0].density, "r*", markersize=10, label="box 1")
+        fig.colorbar(points, ax=ax).set_label("parameters restricted", fontsize=7)
+        ax.set_title(f"{f.conclusion.text}: where it {_outcome(f)}", fontsize=8)
+        ax.set_xlabel("coverage", fontsize=7)
+        ax.set_ylabel("density", fontsize=7)
+        ax.tick_params(labelsize=6)
+        ax.legend(fontsize=6)
+    _save(plt, fig, path)
+
+
+def _outcome(found: discovery.Discovery) -> str:
+    return "holds" if found.target else "fails"
+
+
+def discovery_findings(study: Study) -> list[tuple[str, list[str]]]:
+    """Per conclusion, in words (see :func:`discovery.words`)."""
+    names = discovery_points(study)[0]
+    return [(f.conclusion.text, discovery.words(
+        f, names, lambda v, n=f.conclusion.output: fmt(n, v))) for f in study.discoveries]
+
+
+def figures(study: Study) -> dict[str, Callable[[Study, Path], None]]:
+    """The figures a study draws: the discovery figure only where PRIM found a box."""
+    return FIGURES | ({"discovery": discovery_figure}
+                      if any(f.trajectory for f in study.discoveries) else {})
+
+
 def fmt(name: str, value: float | None) -> str:
     """An output's value for a reader: rates and shares as percentages, ratios as they are,
     counts in words (12.1 million)."""
@@ -630,7 +687,9 @@ def summary_markdown(study: Study) -> str:
              *(f"{t}\n" for t in header(study))]
     for name, sentences in findings(study):
         lines += [f"## {name}", "", *(f"{t}\n" for t in sentences)]
-    lines += ["## Figures", "", *(f"![{f}]({FIGURES_DIR}/{f}.png)\n" for f in FIGURES)]
+    for name, sentences in discovery_findings(study):
+        lines += [f"## Scenario discovery: {name}", "", *(f"{t}\n" for t in sentences)]
+    lines += ["## Figures", "", *(f"![{f}]({FIGURES_DIR}/{f}.png)\n" for f in figures(study))]
     return "\n".join(lines)
 
 
@@ -641,8 +700,11 @@ def summary_html(study: Study) -> str:
             *(f"<p>{html.escape(t)}</p>" for t in header(study))]
     for name, sentences in findings(study):
         body += [f"<h2>{html.escape(name)}</h2>", *(f"<p>{html.escape(t)}</p>" for t in sentences)]
+    for name, sentences in discovery_findings(study):
+        body += [f"<h2>Scenario discovery: {html.escape(name)}</h2>",
+                 *(f"<p>{html.escape(t)}</p>" for t in sentences)]
     body += ["<h2>Figures</h2>", *(f'<p><img src="{FIGURES_DIR}/{f}.png" alt="{f}"></p>'
-                                   for f in FIGURES)]
+                                   for f in figures(study))]
     return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Sensitivity</title>"
             "</head><body>\n" + "\n".join(body) + "\n</body></html>\n")
 
@@ -678,22 +740,48 @@ def write_study(study: Study, out: Path) -> None:
                "morris": morris, "sobol": sobol, "spread": spread}
     write_atomic(out / "indices.json",
                  lambda p: p.write_text(json.dumps(_finite(indices), indent=1), "utf-8"))
+    if st.conclusions:
+        write_discovery(study, out)
     (out / FIGURES_DIR).mkdir(exist_ok=True)
-    for name, draw in FIGURES.items():
+    for name, draw in figures(study).items():
         draw(study, out / FIGURES_DIR / f"{name}.png")
     write_atomic(out / "summary.md", lambda p: p.write_text(summary_markdown(study), "utf-8"))
     write_atomic(out / "summary.html", lambda p: p.write_text(summary_html(study), "utf-8"))
 
 
+def write_discovery(study: Study, out: Path) -> None:
+    """``discovery.parquet`` (one row per restricted parameter of each box) and
+    ``discovery.json`` (per conclusion: how often it holds, its boxes, the first box's peeling
+    trajectory)."""
+    names = discovery_points(study)[0]
+    rows = [r for f in study.discoveries for r in discovery.rows(f, names)]
+    schema = pa.schema([("conclusion", pa.string()), ("outcome", pa.string()),
+                        ("box", pa.int64()), ("parameter", pa.string()), ("low", pa.float64()),
+                        ("high", pa.float64()), ("coverage", pa.float64()),
+                        ("density", pa.float64()), ("mass", pa.float64()),
+                        ("points", pa.int64())])
+    table = pa.Table.from_pylist(rows, schema=schema)
+    write_atomic(out / "discovery.parquet", lambda p: pq.write_table(table, p))
+    found = {"parameters": names, "conclusions": [discovery.as_dict(f, names)
+                                                  for f in study.discoveries]}
+    write_atomic(out / "discovery.json",
+                 lambda p: p.write_text(json.dumps(_finite(found), indent=1), "utf-8"))
+
+
 def study_settings(sc: Scenario, outputs: list[str], seeds: int, trajectories: int,
-                   samples: int, screen: float) -> Settings:
+                   samples: int, screen: float, conclusions: list[str] | None = None) -> Settings:
     """A study of ``sc`` (already at the study's population and calendar), checked: something
-    to vary, outputs it has, Sobol's base samples a power of two."""
+    to vary, outputs it has, Sobol's base samples a power of two, conclusions on its outputs."""
     if samples & (samples - 1):
         raise SensitivityError(f"--samples {samples}: Sobol's base samples must be a power of"
                                " two (4, 8, 16, ...), for the balance of its sequence")
-    return Settings(without_cohort(sc), study_parameters(sc), check_outputs(sc, outputs), seeds,
-                    trajectories, samples, screen, sc.seed)
+    params, names = study_parameters(sc), check_outputs(sc, outputs)
+    try:
+        said = tuple(discovery.parse_conclusion(c, names) for c in conclusions or ())
+    except discovery.ConclusionError as e:
+        raise SensitivityError(str(e)) from None
+    return Settings(without_cohort(sc), params, names, seeds, trajectories, samples, screen,
+                    sc.seed, said)
 
 
 def sensitivity(settings: Settings, out: Path, workers: int, resume: bool = False,
