@@ -28,7 +28,7 @@ def uniform(n: int = 400, seed: int = 1) -> np.ndarray:
 def found(x: np.ndarray, holds: np.ndarray, seeds: int = 1) -> disc.Discovery:
     """The discovery of ``y > 0.5`` where ``y`` is 1 exactly where ``holds``."""
     y = np.repeat(holds.astype(float)[:, None], seeds, axis=1)
-    return disc.discover(disc.Conclusion("y", ">", 0.5), x, y)
+    return disc.discover(disc.Conclusion("y", ">", 0.5), x, y - 0.5)  # the output less 0.5
 
 
 def bounds(box: disc.Box) -> dict[str, tuple[float, float]]:
@@ -96,7 +96,7 @@ def test_everywhere_nowhere_undefined_and_seed_noise_are_said_not_boxed():
         assert not f.boxes and words in " ".join(disc.words(f, NAMES, str))
     y = np.column_stack([x[:, 0], x[:, 0] + 0.2])  # two seeds: 0.2 apart
     y[:5] = np.nan
-    f = disc.discover(disc.Conclusion("y", ">", 0.5), x, y)
+    f = disc.discover(disc.Conclusion("y", ">", 0.5), x, y - 0.5)
     assert f.undefined == 5 and f.points == 45
     cut = x[5:, 0]
     assert f.seeds_disagree == int(((cut > 0.3) & (cut <= 0.5)).sum())
@@ -105,11 +105,12 @@ def test_everywhere_nowhere_undefined_and_seed_noise_are_said_not_boxed():
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("children_barred_wrongly 1e6", "write OUTPUT OP NUMBER, with OP one of > >= < <="),
+    ("children_barred_wrongly 1e6", "write OUTPUT OP NUMBER or OUTPUT OP OUTPUT, with OP one"
+                                    " of > >= < <="),
     ("children_barred_wrongly = 1e6", "write OUTPUT OP NUMBER"),
     ("nope > 3", "nope is not an output of the study; its outputs are"
                  " children_barred_wrongly, wrongful_sanction_rate"),
-    ("wrongful_sanction_rate < lots", "'lots' is not a finite number"),
+    ("wrongful_sanction_rate < lots", "lots is neither a number nor an output of the study"),
     ("wrongful_sanction_rate < nan", "'nan' is not a finite number"),
 ])
 def test_a_bad_conclusion_is_refused_naming_what_is_allowed(text, expected):
@@ -122,9 +123,13 @@ def test_conclusions_are_read_with_every_operator():
     outs = ("children_barred_wrongly",)
     for op in (">", ">=", "<", "<="):
         c = disc.parse_conclusion(f"  children_barred_wrongly{op}1_000_000 ", outs)
-        assert (c.output, c.op, c.value) == ("children_barred_wrongly", op, 1e6)
+        assert (c.output, c.op, c.right) == ("children_barred_wrongly", op, 1e6)
     c = disc.parse_conclusion("children_barred_wrongly >= 2", outs)
-    assert c.holds(np.array([1.0, 2.0, 3.0])).tolist() == [False, True, True]
+    assert c.holds(np.array([1.0, 2.0, 3.0]) - c.right).tolist() == [False, True, True]
+    c = disc.parse_conclusion("b:children_barred_wrongly>children_barred_wrongly",
+                              ("children_barred_wrongly", "b:children_barred_wrongly"))
+    assert (c.output, c.op, c.right) == ("b:children_barred_wrongly", ">",
+                                         "children_barred_wrongly")
 
 
 # -- in a study -------------------------------------------------------------------------------
@@ -194,6 +199,43 @@ def test_a_conclusion_on_an_output_the_study_does_not_read_is_one_line(tiny, tmp
     assert ("children_barred_wrongly is not an output of the study; its outputs are"
             " wrongful_sanction_rate (add one with --output)") in one_line_error(result.output)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_comparison_with_another_scenario_runs_it_at_the_same_points(tiny, monkeypatch):
+    """The other scenario (the court list, same calendar) wrongly sanctions 1 million at every
+    point; the study's scenario 2 million where comment precision is below its middle, else
+    none: the full scheme sanctions more exactly there."""
+    court = tiny.parent / "court.toml"
+    court.write_text('extends = "court-list"\nname = "court"\nend = 2014-02-28\n')
+    prec, params = "sensing.content_review.comment.precision", load(tiny).sensitivity.parameters
+    mid = (params[prec].low + params[prec].high) / 2
+    seen = []
+
+    def fake_run(spec):
+        seen.append((spec.scenario.name, spec.seed, sens.number_at(spec.scenario, prec)[0]))
+        low = sens.number_at(spec.scenario, prec)[0] < mid
+        value = 1e6 if spec.scenario.name == "court" else 2e6 * low
+        return {"wrongly_sanctioned_people": value}
+
+    monkeypatch.setattr(sens, "run_outputs", fake_run)
+    out = tiny.parent / "out"
+    result = runner.invoke(app, [
+        "sensitivity", str(tiny), "--against", str(court), "--population", "1000",
+        "--trajectories", "6", "--samples", "16", "--seeds", "1", "--screen", "0", "--quiet",
+        "--workers", "1", "--out", str(out), "--output", "wrongly_sanctioned_people",
+        "--conclusion", "wrongly_sanctioned_people > court:wrongly_sanctioned_people"])
+    assert result.exit_code == 0, result.output
+    mine = sorted((s, v) for n, s, v in seen if n == "tiny")
+    assert mine == sorted((s, v) for n, s, v in seen if n == "court")  # the same points, seeds
+    assert f"lie where {prec} is below" in result.output
+    box = pq.read_table(out / "discovery.parquet").to_pylist()
+    assert [r["parameter"] for r in box] == [prec] and box[0]["density"] == 1
+    against = pq.read_table(out / "outputs_against.parquet")
+    assert set(against.column("wrongly_sanctioned_people").to_pylist()) == {1e6}
+    assert against.num_rows == pq.read_table(out / "outputs.parquet").num_rows
+    result = runner.invoke(app, ["sensitivity", str(tiny), "--against", "court-list",
+                                 "--out", str(tiny.parent / "other")])
+    assert "--against court-list: its calendar" in one_line_error(result.output)
 
 
 def test_a_real_tiny_study_answers_its_conclusion(tiny):

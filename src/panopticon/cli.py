@@ -657,6 +657,10 @@ def sensitivity(
         "> 1e6\"; OP one of > >= < <=) on an output of the study: where it holds, and the boxes "
         "of assumptions where it flips (PRIM); repeat it for several. Adding one to a finished "
         "study with --resume runs nothing.", metavar="TEXT")] = None,
+    against: Annotated[str | None, typer.Option(
+        help="Another scenario (preset or TOML) run too at every point and seed, for "
+             "conclusions that compare the two: \"court-list:wrongly_sanctioned_people > "
+             "wrongly_sanctioned_people\".", metavar="SCENARIO")] = None,
     population: Annotated[int, typer.Option(help="Simulated citizens in every run.",
                                             min=1)] = 2_000,
     end: Annotated[str | None, typer.Option(help="Last day of every run (YYYY-MM-DD; default: "
@@ -696,8 +700,9 @@ def sensitivity(
     try:
         sc = resolve(scenario, population, None, None, end, seed)
         check_memory(sc, memory_limit, parallel=workers)
+        other = None if against is None else resolve(against, population, None, None, end, seed)
         settings = study_settings(sc, output or [], seeds, trajectories, samples, screen,
-                                  conclusion)
+                                  conclusion, other)
         folder = out or Path("runs") / f"{source_name(scenario)}-sensitivity"
         check_folder(folder, "sensitivity")
         check_study(folder, settings, resume)
@@ -717,7 +722,7 @@ def sensitivity(
             folder, "sensitivity", f"finished runs are kept in {folder}; add --resume to the"
             " same command to continue", (SensitivityError, ScenarioError, OutError),
             lambda: run_sensitivity(settings, folder, workers, resume, on_run=show))
-    runs = (len(study.morris_x) + len(study.sobol_x)) * seeds - kept
+    runs = (len(study.morris_x) + len(study.sobol_x)) * seeds * (1 + (against is not None)) - kept
     console.print(f"{runs} runs in {time.monotonic() - started:,.0f} s"
                   + (f" ({kept} kept from before)" if kept else "")
                   + f"; Sobol kept {', '.join(study.chosen) or 'no parameter'}")

@@ -1,7 +1,10 @@
 """Scenario discovery: under which assumptions a conclusion holds or flips, found with PRIM.
 
-A conclusion is a threshold on a study output (``children_barred_wrongly > 1e6``). At every
-point of a study (each point's mean over its seeds) it holds or not; PRIM, the Patient Rule
+A conclusion is a threshold on a study output (``children_barred_wrongly > 1e6``), or a
+comparison of two outputs, such as an output of the study's scenario and the same output of
+another scenario run at the same points and seeds (``court-list:wrongly_sanctioned_people >
+wrongly_sanctioned_people``). At every point of a study (each point's mean over its seeds) it
+holds or not; PRIM, the Patient Rule
 Induction Method (Friedman and Fisher 1999, as Bryant and Lempert use it for scenario
 discovery), then finds boxes of assumption space, bounds on a few parameters, where the rarer
 of the two outcomes concentrates. A box is told by its coverage (the share of the outcome's
@@ -36,7 +39,7 @@ MIN_MASS = 0.05  # no box with fewer than this share of all points
 DENSITY = 0.8  # a further box is kept only with this density or more
 MAX_BOXES = 3
 OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
-_CONCLUSION = re.compile(r"^\s*(?P<output>\S+?)\s*(?P<op>>=|<=|>|<)\s*(?P<value>\S+)\s*$")
+_CONCLUSION = re.compile(r"^\s*(?P<output>[^<>=\s]+)\s*(?P<op>>=|<=|>|<)\s*(?P<right>\S+)\s*$")
 
 
 class ConclusionError(ValueError):
@@ -45,38 +48,53 @@ class ConclusionError(ValueError):
 
 @dataclass(frozen=True)
 class Conclusion:
-    """A threshold on one output: ``output op value``."""
+    """``output op right``: a threshold (``right`` a number) or a comparison with another
+    output (``right`` its name)."""
 
     output: str
     op: str
-    value: float
+    right: float | str
 
     @property
     def text(self) -> str:
-        return f"{self.output} {self.op} {self.value:g}"
+        right = self.right if isinstance(self.right, str) else f"{self.right:g}"
+        return f"{self.output} {self.op} {right}"
 
-    def holds(self, y: np.ndarray) -> np.ndarray:
-        return OPERATORS[self.op](y, self.value)
+    def holds(self, margin: np.ndarray) -> np.ndarray:
+        """Where it holds, given the output less the right side."""
+        return OPERATORS[self.op](margin, 0.0)
 
 
 def parse_conclusion(text: str, outputs: tuple[str, ...]) -> Conclusion:
-    """``OUTPUT OP NUMBER`` with OP one of > >= < <= and OUTPUT one of ``outputs``."""
+    """``OUTPUT OP NUMBER`` or ``OUTPUT OP OUTPUT``, with OP one of > >= < <= and each OUTPUT
+    one of ``outputs``."""
     m = _CONCLUSION.match(text)
     if m is None:
-        raise ConclusionError(f"--conclusion {text!r}: write OUTPUT OP NUMBER, with OP one of"
-                              f" {' '.join(OPERATORS)} (children_barred_wrongly > 1e6)")
-    if m["output"] not in outputs:
-        raise ConclusionError(f"--conclusion {text!r}: {m['output']} is not an output of the"
-                              f" study; its outputs are {', '.join(outputs)} (add one with"
+        raise ConclusionError(f"--conclusion {text!r}: write OUTPUT OP NUMBER or OUTPUT OP OUTPUT,"
+                              f" with OP one of {' '.join(OPERATORS)} (children_barred_wrongly"
+                              " > 1e6)")
+    return Conclusion(_output(text, m["output"], outputs), m["op"],
+                      _right(text, m["right"], outputs))
+
+
+def _output(text: str, name: str, outputs: tuple[str, ...], what: str = "") -> str:
+    if name not in outputs:
+        raise ConclusionError(f"--conclusion {text!r}: {name} is {what or 'not'} an output of"
+                              f" the study; its outputs are {', '.join(outputs)} (add one with"
                               " --output)")
+    return name
+
+
+def _right(text: str, word: str, outputs: tuple[str, ...]) -> float | str:
+    """A number, or else an output's name."""
     try:
-        value = float(m["value"].replace("_", ""))
+        value = float(word.replace("_", ""))
     except ValueError:
-        value = math.nan
+        return _output(text, word, outputs, "neither a number nor")
     if not math.isfinite(value):
-        raise ConclusionError(f"--conclusion {text!r}: {m['value']!r} is not a finite number"
+        raise ConclusionError(f"--conclusion {text!r}: {word!r} is not a finite number"
                               " (1000000, 1e6, 0.25)")
-    return Conclusion(m["output"], m["op"], value)
+    return value
 
 
 # -- PRIM -------------------------------------------------------------------------------------
@@ -216,8 +234,9 @@ class Discovery:
 
 
 def discover(conclusion: Conclusion, x: np.ndarray, y: np.ndarray) -> Discovery:
-    """PRIM boxes of ``conclusion`` over points ``x`` ``[point, parameter]`` with the output
-    ``y`` ``[point, seed]``; none where it holds everywhere or nowhere."""
+    """PRIM boxes of ``conclusion`` over points ``x`` ``[point, parameter]`` with ``y``
+    ``[point, seed]`` its output less its right side; none where it holds everywhere or
+    nowhere."""
     defined = np.all(np.isfinite(y), axis=1)
     x, y = x[defined], y[defined]
     per_seed = conclusion.holds(y)
@@ -264,7 +283,7 @@ def words(found: Discovery, names: list[str], value: Callable[[float], str]) -> 
     """The discovery in sentences: how often the conclusion holds, then each box with its
     coverage and density; ``value`` writes the output's numbers for a reader."""
     c = found.conclusion
-    said = f"{c.output} {c.op} {value(c.value)}"
+    said = f"{c.output} {c.op} {c.right if isinstance(c.right, str) else value(c.right)}"
     lines = []
     if not found.points:
         return [f"{said}: the output is undefined at every point; nothing to discover."]
@@ -307,7 +326,7 @@ def rows(found: Discovery, names: list[str]) -> list[dict]:
 
 def as_dict(found: Discovery, names: list[str]) -> dict:
     c = found.conclusion
-    return {"conclusion": c.text, "output": c.output, "op": c.op, "value": c.value,
+    return {"conclusion": c.text, "output": c.output, "op": c.op, "right": c.right,
             "points": found.points, "undefined": found.undefined, "holding": found.holding,
             "seeds_disagree": found.seeds_disagree,
             "boxes_of": "holds" if found.target else "fails",

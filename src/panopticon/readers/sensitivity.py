@@ -33,7 +33,7 @@ import signal
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -84,14 +84,23 @@ class Settings:
     seed: int
     # what scenario discovery asks of the runs; not in the key: a finished study answers new ones
     conclusions: tuple[discovery.Conclusion, ...] = ()
+    against: Scenario | None = None  # run too at every point and seed, for its outputs
 
     def key(self) -> dict[str, str]:
         """What a stored study must match to be resumed."""
+        against = {} if self.against is None else {
+            "against": settings_key(self.against, 0, "")["scenario"]}
         return {**settings_key(self.scenario, self.scenario.population.size, ""),
                 "parameters": json.dumps({p: b.model_dump() for p, b in self.parameters.items()}),
                 "outputs": ",".join(self.outputs), "seeds": str(self.seeds),
                 "trajectories": str(self.trajectories), "samples": str(self.samples),
-                "screen": repr(self.screen), "seed": str(self.seed)}
+                "screen": repr(self.screen), "seed": str(self.seed), **against}
+
+    def compared(self) -> tuple[str, ...]:
+        """What a conclusion may name: the outputs, and the other scenario's as NAME:OUTPUT."""
+        other = () if self.against is None else tuple(
+            f"{self.against.name}:{n}" for n in self.outputs)
+        return self.outputs + other
 
 
 @dataclass(frozen=True)
@@ -335,13 +344,18 @@ class Study:
     sobol_x: np.ndarray
     sobol_y: np.ndarray
     sobol: dict[str, dict]  # output -> S1, S1_conf, ST, ST_conf (per chosen parameter)
+    against_y: np.ndarray | None = None  # the other scenario: [point (both phases), seed, output]
 
     @cached_property
     def discoveries(self) -> list[discovery.Discovery]:
         """Each conclusion's PRIM boxes (see :func:`discovery_points`)."""
         names, x, y = discovery_points(self)
-        return [discovery.discover(c, x, y[:, :, self.settings.outputs.index(c.output)])
-                for c in self.settings.conclusions]
+        if self.against_y is not None:
+            y = np.concatenate([y, self.against_y], axis=2)
+        column = {n: y[:, :, j] for j, n in enumerate(self.settings.compared())}
+        return [discovery.discover(c, x, column[c.output] - (
+            column[c.right] if isinstance(c.right, str) else c.right))
+            for c in self.settings.conclusions]
 
 
 PhaseProgress = Callable[[str, int, int], None]  # phase, runs done, runs in the phase
@@ -374,6 +388,23 @@ def run_study(settings: Settings, out: Path, workers: int, backend: Backend = ru
     sobol_y = phase("sobol", chosen, sobol_x)
     sobol = _indices(settings.outputs, sobol_y, lambda y: sobol_indices(chosen, y, seed))
     return Study(settings, morris_x, morris_y, morris, chosen, sobol_x, sobol_y, sobol)
+
+
+def run_against(study: Study, out: Path, workers: int, backend: Backend = run_local,
+                on_run: PhaseProgress | None = None) -> np.ndarray:
+    """The other scenario's outputs at every point of both phases and every seed, with the
+    study's values of every parameter (phase ``against``, kept under ``done/`` as the others)."""
+    settings = replace(study.settings, scenario=study.settings.against)
+    points = [p for _, phase in _point_values(study) for p in phase]
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if on_run is not None:
+            on_run("against", done, len(points) * settings.seeds)
+
+    return run_phase(settings, "against", points, out, workers, backend, tick)
 
 
 def check_study(out: Path, settings: Settings, resume: bool) -> bool:
@@ -428,10 +459,13 @@ def samples_table(study: Study) -> pa.Table:
     return pa.Table.from_pylist(rows)
 
 
-def outputs_table(study: Study) -> pa.Table:
-    """Every run's outputs: phase, point, seed, then one column per output."""
+def outputs_table(study: Study, against: bool = False) -> pa.Table:
+    """Every run's outputs (or the other scenario's, at the same points): phase, point, seed,
+    then one column per output."""
     st, rows = study.settings, []
-    for name, y in (("morris", study.morris_y), ("sobol", study.sobol_y)):
+    ys = (study.morris_y, study.sobol_y) if not against else np.split(study.against_y,
+                                                                      [len(study.morris_y)])
+    for name, y in zip(("morris", "sobol"), ys):
         for i, j in np.ndindex(y.shape[:2]):
             rows.append({"phase": name, "point": i, "seed": st.scenario.seed + j,
                          **dict(zip(st.outputs, map(float, y[i, j]), strict=True))})
@@ -733,6 +767,8 @@ def write_study(study: Study, out: Path) -> None:
     tables = {"samples": samples_table(study), "outputs": outputs_table(study),
               "morris": pa.Table.from_pylist(morris), "sobol": pa.Table.from_pylist(sobol),
               "spread": pa.Table.from_pylist(spread)}
+    if study.against_y is not None:
+        tables["outputs_against"] = outputs_table(study, against=True)
     for name, table in tables.items():
         write_atomic(out / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p))
     indices = {"parameters": {p: b.model_dump() for p, b in st.parameters.items()},
@@ -769,19 +805,47 @@ def write_discovery(study: Study, out: Path) -> None:
 
 
 def study_settings(sc: Scenario, outputs: list[str], seeds: int, trajectories: int,
-                   samples: int, screen: float, conclusions: list[str] | None = None) -> Settings:
+                   samples: int, screen: float, conclusions: list[str] | None = None,
+                   against: Scenario | None = None) -> Settings:
     """A study of ``sc`` (already at the study's population and calendar), checked: something
     to vary, outputs it has, Sobol's base samples a power of two, conclusions on its outputs."""
     if samples & (samples - 1):
         raise SensitivityError(f"--samples {samples}: Sobol's base samples must be a power of"
                                " two (4, 8, 16, ...), for the balance of its sequence")
     params, names = study_parameters(sc), check_outputs(sc, outputs)
+    other = None if against is None else check_against(sc, against, params, names)
+    settings = Settings(without_cohort(sc), params, names, seeds, trajectories, samples, screen,
+                        sc.seed, (), other)
     try:
-        said = tuple(discovery.parse_conclusion(c, names) for c in conclusions or ())
+        said = tuple(discovery.parse_conclusion(c, settings.compared())
+                     for c in conclusions or ())
     except discovery.ConclusionError as e:
         raise SensitivityError(str(e)) from None
-    return Settings(without_cohort(sc), params, names, seeds, trajectories, samples, screen,
-                    sc.seed, said)
+    return replace(settings, conclusions=said)
+
+
+def check_against(sc: Scenario, against: Scenario, params: dict[str, FreeParameter],
+                  outputs: tuple[str, ...]) -> Scenario:
+    """The other scenario of a comparison, at the study's seed and without a cohort: it must
+    have the study's calendar and population, every parameter the study varies and every
+    output it reads."""
+    name = f"--against {against.name}"
+    for what, mine, its in (("calendar", (sc.start, sc.end), (against.start, against.end)),
+                            ("population", sc.population.size, against.population.size)):
+        if mine != its:
+            raise SensitivityError(f"{name}: its {what} ({its}) is not the study's ({mine});"
+                                   " compare scenarios over the same")
+    for path in params:
+        try:
+            number_at(against, path)
+        except ValueError as e:
+            raise SensitivityError(f"{name}: the study varies {path}, which it lacks: {e}")\
+                from None
+    try:
+        check_outputs(against, list(outputs))
+    except SensitivityError as e:
+        raise SensitivityError(f"{name}: {e}") from None
+    return without_cohort(against.with_changes(seed=sc.seed))
 
 
 def sensitivity(settings: Settings, out: Path, workers: int, resume: bool = False,
@@ -790,5 +854,7 @@ def sensitivity(settings: Settings, out: Path, workers: int, resume: bool = Fals
     out.mkdir(parents=True, exist_ok=True)
     open_study(out, settings, resume)
     study = run_study(settings, out, workers, backend, on_run)
+    if settings.against is not None:
+        study.against_y = run_against(study, out, workers, backend, on_run)
     write_study(study, out)
     return study
