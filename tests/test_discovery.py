@@ -242,6 +242,7 @@ def test_a_real_tiny_study_answers_its_conclusion(tiny):
     out = tiny.parent / "real"
     result = runner.invoke(app, ["sensitivity", str(tiny), "--population", "1000",
                                  "--trajectories", "2", "--samples", "2", "--seeds", "1",
+                                 "--workers", "1",
                                  "--output", "wrongly_sanctioned_people", "--quiet",
                                  "--conclusion", "wrongly_sanctioned_people > 0",
                                  "--out", str(out)])

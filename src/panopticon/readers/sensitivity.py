@@ -711,6 +711,9 @@ def header(study: Study) -> list[str]:
             f" ({len(study.morris_x)} points). Sobol: {st.samples} base samples over the"
             f" {len(study.chosen)} parameters whose mu* reaches {st.screen:g} of the largest mu*"
             f" of some output ({len(study.sobol_x)} points). {runs} runs in all.",
+            *([] if st.against is None else [
+                f"Compared with {st.against.name}, run at every point and seed"
+                f" ({(len(study.morris_x) + len(study.sobol_x)) * st.seeds} more runs)."]),
             "Varied: " + "; ".join(f"{p} from {b.low:g} to {b.high:g}" + (" (log)" if b.log else "")
                                    + (" [kept for Sobol]" if p in study.chosen else "")
                                    for p, b in st.parameters.items()) + "."]
@@ -839,8 +842,8 @@ def check_against(sc: Scenario, against: Scenario, params: dict[str, FreeParamet
         try:
             number_at(against, path)
         except ValueError as e:
-            raise SensitivityError(f"{name}: the study varies {path}, which it lacks: {e}")\
-                from None
+            lacks = f"{name}: the study varies {path}, which it lacks: {e}"
+            raise SensitivityError(lacks) from None
     try:
         check_outputs(against, list(outputs))
     except SensitivityError as e:
