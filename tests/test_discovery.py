@@ -71,6 +71,19 @@ def test_two_separate_regions_give_two_boxes():
     assert sum(b.coverage for b in f.boxes) >= 0.9
 
 
+def test_a_restriction_that_does_not_earn_its_place_is_lifted():
+    x = uniform(seed=6)
+    hit = x[:, 0] < 0.3
+    inf = np.inf
+    box = disc._scored(x, hit, np.array([-inf, -inf, 0.1]), np.array([0.3, inf, inf]),
+                       len(x), int(hit.sum()))  # c above 0.1: no reason
+    assert disc.quasi_p(x, hit, box, 0) < 1e-6 and disc.quasi_p(x, hit, box, 2) > 0.05
+    kept = disc.significant(x, hit, box)
+    assert kept.restricted() == [0] and kept.coverage == 1 and kept.density == 1
+    assert disc._binomial_tail(3, 3, 0.5) == pytest.approx(0.125)
+    assert disc._binomial_tail(0, 10, 0.2) == pytest.approx(1.0)
+
+
 def test_the_boxes_do_not_depend_on_the_order_of_the_points():
     x = uniform(seed=4)
     holds = (x[:, 0] > 0.5) & (x[:, 2] < 0.4)

@@ -17,10 +17,11 @@ workbench (scikit-learn, statsmodels, seaborn, Platypus: 13 packages, 159 MB, so
 machine), its current release needs Python 3.12, and the standalone ``PRIM`` package is GPL-3.
 It follows the workbench's choices: each peel removes ``ALPHA`` of the box's points from one
 face, picked for the largest gain in density per point removed; peeling stops below
-``MIN_MASS`` or where no peel raises the density; the box kept is the one of the trajectory
-that best balances coverage and density (the largest harmonic mean of the two), then pasted
-back out while its density does not fall. Further boxes are found on the points outside the
-earlier ones (covering), each kept only with density ``DENSITY`` or more.
+``MIN_MASS`` (or ``MIN_POINTS``) or where no peel raises the density; the box kept is the one of
+the trajectory that best balances coverage and density (the largest harmonic mean of the two),
+then pasted back out while its density does not fall, and stripped of the restrictions whose
+quasi-p-value is ``QP`` or more. Further boxes are found on the points outside the earlier ones
+(covering), each kept only with density ``DENSITY`` or more.
 Everything is a function of the points, so the boxes are as reproducible as the study.
 """
 
@@ -38,6 +39,8 @@ ALPHA = 0.05  # share of a box's points one peel or paste moves
 MIN_MASS = 0.05  # no box with fewer than this share of all points
 DENSITY = 0.8  # a further box is kept only with this density or more
 MAX_BOXES = 3
+MIN_POINTS = 5  # nor with fewer points than this, whatever the mass
+QP = 0.05  # a restriction is kept only where its quasi-p-value is below this
 OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 _CONCLUSION = re.compile(r"^\s*(?P<output>[^<>=\s]+)\s*(?P<op>>=|<=|>|<)\s*(?P<right>\S+)\s*$")
 
@@ -153,7 +156,7 @@ def peel(x: np.ndarray, hit: np.ndarray) -> list[Box]:
             new_low, new_high = low.copy(), high.copy()
             new_low[j], new_high[j] = lo, hi
             cand = _scored(x, hit, new_low, new_high, total, hits)
-            if cand.mass < MIN_MASS:
+            if cand.mass < MIN_MASS or cand.points < MIN_POINTS:
                 continue
             gain = (cand.density - box.density) / (box.points - cand.points)
             if gain > 0 and (best is None or (gain, cand.points) > best[0]):
@@ -218,6 +221,40 @@ def _pasted(x: np.ndarray, hit: np.ndarray, box: Box, j: int, side: str, total: 
     return _scored(x, hit, low, high, total, hits)
 
 
+def quasi_p(x: np.ndarray, hit: np.ndarray, box: Box, j: int) -> float:
+    """The chance of a density as high as ``box``'s among its points were they drawn from the
+    box without the restriction on parameter ``j`` (one-sided binomial, as the EMA Workbench's
+    quasi-p-values): small where the restriction earns its place."""
+    low, high = box.low.copy(), box.high.copy()
+    low[j], high[j] = -np.inf, np.inf
+    wider = hit[inside(x, low, high)].mean()
+    hits = round(box.density * box.points)
+    return _binomial_tail(hits, box.points, float(wider))
+
+
+def _binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p)."""
+    if p <= 0 or p >= 1:
+        return float(k <= n * p)
+    return min(1.0, sum(math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+                                 + i * math.log(p) + (n - i) * math.log1p(-p))
+                        for i in range(k, n + 1)))
+
+
+def significant(x: np.ndarray, hit: np.ndarray, box: Box) -> Box:
+    """``box`` without the restrictions that do not earn their place (quasi-p-value ``QP`` or
+    more), the least significant lifted first."""
+    total, hits = len(x), int(hit.sum())
+    while box.restricted():
+        qp, j = max((quasi_p(x, hit, box, j), j) for j in box.restricted())
+        if qp < QP:
+            break
+        low, high = box.low.copy(), box.high.copy()
+        low[j], high[j] = -np.inf, np.inf
+        box = _scored(x, hit, low, high, total, hits)
+    return box
+
+
 @dataclass
 class Discovery:
     """What a study says about one conclusion: where it holds, and the boxes of the rarer
@@ -251,8 +288,9 @@ def discover(conclusion: Conclusion, x: np.ndarray, y: np.ndarray) -> Discovery:
     total, hits = len(x), int(hit.sum())
     for _ in range(MAX_BOXES):
         trajectory = peel(x[free], hit[free])
-        box = paste(x[free], hit[free], choose(trajectory))
-        if not box.restricted() or (found.boxes and box.density < DENSITY):
+        box = significant(x[free], hit[free], paste(x[free], hit[free], choose(trajectory)))
+        if not box.restricted() or box.points < MIN_POINTS or (
+                found.boxes and box.density < DENSITY):
             break
         mask = free & inside(x, box.low, box.high)
         found.boxes.append(Box(box.low, box.high, float(hit[mask].sum() / hits),
