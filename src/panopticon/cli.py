@@ -682,6 +682,15 @@ def sensitivity(
         "at a date (judgment_defaulters_listed@2018-12-31); repeat it for several (default: "
         "the audit's wrongful sanctions, children barred, chilling, deterrence and access "
         "ratios).", metavar="NAME")] = None,
+    conclusion: Annotated[list[str] | None, typer.Option(
+        "--conclusion", help="A conclusion to test, OUTPUT OP NUMBER (\"children_barred_wrongly "
+        "> 1e6\"; OP one of > >= < <=) on an output of the study: where it holds, and the boxes "
+        "of assumptions where it flips (PRIM); repeat it for several. Adding one to a finished "
+        "study with --resume runs nothing.", metavar="TEXT")] = None,
+    against: Annotated[str | None, typer.Option(
+        help="Another scenario (preset or TOML) run too at every point and seed, for "
+             "conclusions that compare the two: \"court-list:wrongly_sanctioned_people > "
+             "wrongly_sanctioned_people\".", metavar="SCENARIO")] = None,
     population: Annotated[int, typer.Option(help="Simulated citizens in every run.",
                                             min=1)] = 2_000,
     end: Annotated[str | None, typer.Option(help="Last day of every run (YYYY-MM-DD; default: "
@@ -714,13 +723,16 @@ def sensitivity(
     import time
 
     from .readers.sensitivity import DONE_DIR, SensitivityError, check_study, study_settings
+    from .readers.sensitivity import discovery_findings
     from .readers.sensitivity import sensitivity as run_sensitivity
     from .runner.cost import CostError
 
     try:
         sc = resolve(scenario, population, None, None, end, seed)
         check_memory(sc, memory_limit, parallel=workers)
-        settings = study_settings(sc, output or [], seeds, trajectories, samples, screen)
+        other = None if against is None else resolve(against, population, None, None, end, seed)
+        settings = study_settings(sc, output or [], seeds, trajectories, samples, screen,
+                                  conclusion, other)
         folder = out or Path("runs") / f"{source_name(scenario)}-sensitivity"
         check_folder(folder, "sensitivity")
         check_study(folder, settings, resume)
@@ -740,10 +752,12 @@ def sensitivity(
             folder, "sensitivity", f"finished runs are kept in {folder}; add --resume to the"
             " same command to continue", (SensitivityError, ScenarioError, OutError),
             lambda: run_sensitivity(settings, folder, workers, resume, on_run=show))
-    runs = (len(study.morris_x) + len(study.sobol_x)) * seeds - kept
+    runs = (len(study.morris_x) + len(study.sobol_x)) * seeds * (1 + (against is not None)) - kept
     console.print(f"{runs} runs in {time.monotonic() - started:,.0f} s"
                   + (f" ({kept} kept from before)" if kept else "")
                   + f"; Sobol kept {', '.join(study.chosen) or 'no parameter'}")
+    for text in (t for _, sentences in discovery_findings(study) for t in sentences):
+        console.print(text, highlight=False)
     console.print(f"Summary, tables and figures in [bold]{folder}[/] (summary.md)")
 
 

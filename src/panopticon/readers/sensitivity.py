@@ -33,7 +33,8 @@ import signal
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,7 @@ from ..language.scenario import FreeParameter, Scenario, ScenarioError, find, nu
 from ..observers.audit import audit_table, headline, headline_keys
 from ..runner.seeds import run_counterfactual, without_cohort
 from ..runner.simulation import Simulation
+from . import discovery
 from .calibrate import settings_key
 from .report import human, parameters
 from .results import model_value, timeseries, write_atomic
@@ -80,14 +82,25 @@ class Settings:
     samples: int
     screen: float
     seed: int
+    # what scenario discovery asks of the runs; not in the key: a finished study answers new ones
+    conclusions: tuple[discovery.Conclusion, ...] = ()
+    against: Scenario | None = None  # run too at every point and seed, for its outputs
 
     def key(self) -> dict[str, str]:
         """What a stored study must match to be resumed."""
+        against = {} if self.against is None else {
+            "against": settings_key(self.against, 0, "")["scenario"]}
         return {**settings_key(self.scenario, self.scenario.population.size, ""),
                 "parameters": json.dumps({p: b.model_dump() for p, b in self.parameters.items()}),
                 "outputs": ",".join(self.outputs), "seeds": str(self.seeds),
                 "trajectories": str(self.trajectories), "samples": str(self.samples),
-                "screen": repr(self.screen), "seed": str(self.seed)}
+                "screen": repr(self.screen), "seed": str(self.seed), **against}
+
+    def compared(self) -> tuple[str, ...]:
+        """What a conclusion may name: the outputs, and the other scenario's as NAME:OUTPUT."""
+        other = () if self.against is None else tuple(
+            f"{self.against.name}:{n}" for n in self.outputs)
+        return self.outputs + other
 
 
 @dataclass(frozen=True)
@@ -331,6 +344,18 @@ class Study:
     sobol_x: np.ndarray
     sobol_y: np.ndarray
     sobol: dict[str, dict]  # output -> S1, S1_conf, ST, ST_conf (per chosen parameter)
+    against_y: np.ndarray | None = None  # the other scenario: [point (both phases), seed, output]
+
+    @cached_property
+    def discoveries(self) -> list[discovery.Discovery]:
+        """Each conclusion's PRIM boxes (see :func:`discovery_points`)."""
+        names, x, y = discovery_points(self)
+        if self.against_y is not None:
+            y = np.concatenate([y, self.against_y], axis=2)
+        column = {n: y[:, :, j] for j, n in enumerate(self.settings.compared())}
+        return [discovery.discover(c, x, column[c.output] - (
+            column[c.right] if isinstance(c.right, str) else c.right))
+            for c in self.settings.conclusions]
 
 
 PhaseProgress = Callable[[str, int, int], None]  # phase, runs done, runs in the phase
@@ -363,6 +388,23 @@ def run_study(settings: Settings, out: Path, workers: int, backend: Backend = ru
     sobol_y = phase("sobol", chosen, sobol_x)
     sobol = _indices(settings.outputs, sobol_y, lambda y: sobol_indices(chosen, y, seed))
     return Study(settings, morris_x, morris_y, morris, chosen, sobol_x, sobol_y, sobol)
+
+
+def run_against(study: Study, out: Path, workers: int, backend: Backend = run_local,
+                on_run: PhaseProgress | None = None) -> np.ndarray:
+    """The other scenario's outputs at every point of both phases and every seed, with the
+    study's values of every parameter (phase ``against``, kept under ``done/`` as the others)."""
+    settings = replace(study.settings, scenario=study.settings.against)
+    points = [p for _, phase in _point_values(study) for p in phase]
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if on_run is not None:
+            on_run("against", done, len(points) * settings.seeds)
+
+    return run_phase(settings, "against", points, out, workers, backend, tick)
 
 
 def check_study(out: Path, settings: Settings, resume: bool) -> bool:
@@ -400,16 +442,30 @@ def _point_values(study: Study) -> list[tuple[str, list[dict]]]:
             (("morris", st.parameters, study.morris_x), ("sobol", study.chosen, study.sobol_x))]
 
 
+def discovery_points(study: Study) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """What PRIM reads: the parameters Sobol kept (Morris found the others move no output
+    much, and Sobol holds them at one value), or every parameter where it kept none; every
+    point of both phases, as scenario values; the outputs ``[point, seed, output]``."""
+    names = list(study.chosen or study.settings.parameters)
+    points = [p for _, phase in _point_values(study) for p in phase]
+    x = np.array([[p[n] for n in names] for p in points], dtype=float).reshape(len(points),
+                                                                               len(names))
+    return names, x, np.concatenate([study.morris_y, study.sobol_y])
+
+
 def samples_table(study: Study) -> pa.Table:
     rows = [{"phase": name, "point": i, **v} for name, points in _point_values(study)
             for i, v in enumerate(points)]
     return pa.Table.from_pylist(rows)
 
 
-def outputs_table(study: Study) -> pa.Table:
-    """Every run's outputs: phase, point, seed, then one column per output."""
+def outputs_table(study: Study, against: bool = False) -> pa.Table:
+    """Every run's outputs (or the other scenario's, at the same points): phase, point, seed,
+    then one column per output."""
     st, rows = study.settings, []
-    for name, y in (("morris", study.morris_y), ("sobol", study.sobol_y)):
+    ys = (study.morris_y, study.sobol_y) if not against else np.split(study.against_y,
+                                                                      [len(study.morris_y)])
+    for name, y in zip(("morris", "sobol"), ys):
         for i, j in np.ndindex(y.shape[:2]):
             rows.append({"phase": name, "point": i, "seed": st.scenario.seed + j,
                          **dict(zip(st.outputs, map(float, y[i, j]), strict=True))})
@@ -517,6 +573,41 @@ def spread_figure(study: Study, path: Path) -> None:
     _save(plt, fig, path)
 
 
+def discovery_figure(study: Study, path: Path) -> None:
+    """Per conclusion, the first box's peeling trajectory: density against coverage, each box
+    coloured by how many parameters it restricts, the box kept (after pasting) starred."""
+    found = [f for f in study.discoveries if f.trajectory]
+    plt, fig, axes = _grid(len(found))
+    for ax, f in zip(axes, found):
+        points = ax.scatter([b.coverage for b in f.trajectory], [b.density for b in f.trajectory],
+                            c=[len(b.restricted()) for b in f.trajectory], s=12, cmap="viridis")
+        ax.plot(f.boxes[0].coverage, f.boxes[0].density, "r*", markersize=10, label="box 1")
+        fig.colorbar(points, ax=ax).set_label("parameters restricted", fontsize=7)
+        ax.set_title(f"{f.conclusion.text}: where it {_outcome(f)}", fontsize=8)
+        ax.set_xlabel("coverage", fontsize=7)
+        ax.set_ylabel("density", fontsize=7)
+        ax.tick_params(labelsize=6)
+        ax.legend(fontsize=6)
+    _save(plt, fig, path)
+
+
+def _outcome(found: discovery.Discovery) -> str:
+    return "holds" if found.target else "fails"
+
+
+def discovery_findings(study: Study) -> list[tuple[str, list[str]]]:
+    """Per conclusion, in words (see :func:`discovery.words`)."""
+    names = discovery_points(study)[0]
+    return [(f.conclusion.text, discovery.words(
+        f, names, lambda v, n=f.conclusion.output: fmt(n, v))) for f in study.discoveries]
+
+
+def figures(study: Study) -> dict[str, Callable[[Study, Path], None]]:
+    """The figures a study draws: the discovery figure only where PRIM found a box."""
+    return FIGURES | ({"discovery": discovery_figure}
+                      if any(f.trajectory for f in study.discoveries) else {})
+
+
 def fmt(name: str, value: float | None) -> str:
     """An output's value for a reader: rates and shares as percentages, ratios as they are,
     counts in words (12.1 million)."""
@@ -620,6 +711,9 @@ def header(study: Study) -> list[str]:
             f" ({len(study.morris_x)} points). Sobol: {st.samples} base samples over the"
             f" {len(study.chosen)} parameters whose mu* reaches {st.screen:g} of the largest mu*"
             f" of some output ({len(study.sobol_x)} points). {runs} runs in all.",
+            *([] if st.against is None else [
+                f"Compared with {st.against.name}, run at every point and seed"
+                f" ({(len(study.morris_x) + len(study.sobol_x)) * st.seeds} more runs)."]),
             "Varied: " + "; ".join(f"{p} from {b.low:g} to {b.high:g}" + (" (log)" if b.log else "")
                                    + (" [kept for Sobol]" if p in study.chosen else "")
                                    for p, b in st.parameters.items()) + "."]
@@ -630,7 +724,9 @@ def summary_markdown(study: Study) -> str:
              *(f"{t}\n" for t in header(study))]
     for name, sentences in findings(study):
         lines += [f"## {name}", "", *(f"{t}\n" for t in sentences)]
-    lines += ["## Figures", "", *(f"![{f}]({FIGURES_DIR}/{f}.png)\n" for f in FIGURES)]
+    for name, sentences in discovery_findings(study):
+        lines += [f"## Scenario discovery: {name}", "", *(f"{t}\n" for t in sentences)]
+    lines += ["## Figures", "", *(f"![{f}]({FIGURES_DIR}/{f}.png)\n" for f in figures(study))]
     return "\n".join(lines)
 
 
@@ -641,8 +737,11 @@ def summary_html(study: Study) -> str:
             *(f"<p>{html.escape(t)}</p>" for t in header(study))]
     for name, sentences in findings(study):
         body += [f"<h2>{html.escape(name)}</h2>", *(f"<p>{html.escape(t)}</p>" for t in sentences)]
+    for name, sentences in discovery_findings(study):
+        body += [f"<h2>Scenario discovery: {html.escape(name)}</h2>",
+                 *(f"<p>{html.escape(t)}</p>" for t in sentences)]
     body += ["<h2>Figures</h2>", *(f'<p><img src="{FIGURES_DIR}/{f}.png" alt="{f}"></p>'
-                                   for f in FIGURES)]
+                                   for f in figures(study))]
     return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Sensitivity</title>"
             "</head><body>\n" + "\n".join(body) + "\n</body></html>\n")
 
@@ -671,6 +770,8 @@ def write_study(study: Study, out: Path) -> None:
     tables = {"samples": samples_table(study), "outputs": outputs_table(study),
               "morris": pa.Table.from_pylist(morris), "sobol": pa.Table.from_pylist(sobol),
               "spread": pa.Table.from_pylist(spread)}
+    if study.against_y is not None:
+        tables["outputs_against"] = outputs_table(study, against=True)
     for name, table in tables.items():
         write_atomic(out / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p))
     sc = st.scenario
@@ -682,22 +783,76 @@ def write_study(study: Study, out: Path) -> None:
                "morris": morris, "sobol": sobol, "spread": spread}
     write_atomic(out / "indices.json",
                  lambda p: p.write_text(json.dumps(_finite(indices), indent=1), "utf-8"))
+    if st.conclusions:
+        write_discovery(study, out)
     (out / FIGURES_DIR).mkdir(exist_ok=True)
-    for name, draw in FIGURES.items():
+    for name, draw in figures(study).items():
         draw(study, out / FIGURES_DIR / f"{name}.png")
     write_atomic(out / "summary.md", lambda p: p.write_text(summary_markdown(study), "utf-8"))
     write_atomic(out / "summary.html", lambda p: p.write_text(summary_html(study), "utf-8"))
 
 
+def write_discovery(study: Study, out: Path) -> None:
+    """``discovery.parquet`` (one row per restricted parameter of each box) and
+    ``discovery.json`` (per conclusion: how often it holds, its boxes, the first box's peeling
+    trajectory)."""
+    names = discovery_points(study)[0]
+    rows = [r for f in study.discoveries for r in discovery.rows(f, names)]
+    schema = pa.schema([("conclusion", pa.string()), ("outcome", pa.string()),
+                        ("box", pa.int64()), ("parameter", pa.string()), ("low", pa.float64()),
+                        ("high", pa.float64()), ("coverage", pa.float64()),
+                        ("density", pa.float64()), ("mass", pa.float64()),
+                        ("points", pa.int64())])
+    table = pa.Table.from_pylist(rows, schema=schema)
+    write_atomic(out / "discovery.parquet", lambda p: pq.write_table(table, p))
+    found = {"parameters": names, "conclusions": [discovery.as_dict(f, names)
+                                                  for f in study.discoveries]}
+    write_atomic(out / "discovery.json",
+                 lambda p: p.write_text(json.dumps(_finite(found), indent=1), "utf-8"))
+
+
 def study_settings(sc: Scenario, outputs: list[str], seeds: int, trajectories: int,
-                   samples: int, screen: float) -> Settings:
+                   samples: int, screen: float, conclusions: list[str] | None = None,
+                   against: Scenario | None = None) -> Settings:
     """A study of ``sc`` (already at the study's population and calendar), checked: something
-    to vary, outputs it has, Sobol's base samples a power of two."""
+    to vary, outputs it has, Sobol's base samples a power of two, conclusions on its outputs."""
     if samples & (samples - 1):
         raise SensitivityError(f"--samples {samples}: Sobol's base samples must be a power of"
                                " two (4, 8, 16, ...), for the balance of its sequence")
-    return Settings(without_cohort(sc), study_parameters(sc), check_outputs(sc, outputs), seeds,
-                    trajectories, samples, screen, sc.seed)
+    params, names = study_parameters(sc), check_outputs(sc, outputs)
+    other = None if against is None else check_against(sc, against, params, names)
+    settings = Settings(without_cohort(sc), params, names, seeds, trajectories, samples, screen,
+                        sc.seed, (), other)
+    try:
+        said = tuple(discovery.parse_conclusion(c, settings.compared())
+                     for c in conclusions or ())
+    except discovery.ConclusionError as e:
+        raise SensitivityError(str(e)) from None
+    return replace(settings, conclusions=said)
+
+
+def check_against(sc: Scenario, against: Scenario, params: dict[str, FreeParameter],
+                  outputs: tuple[str, ...]) -> Scenario:
+    """The other scenario of a comparison, at the study's seed and without a cohort: it must
+    have the study's calendar and population, every parameter the study varies and every
+    output it reads."""
+    name = f"--against {against.name}"
+    for what, mine, its in (("calendar", (sc.start, sc.end), (against.start, against.end)),
+                            ("population", sc.population.size, against.population.size)):
+        if mine != its:
+            raise SensitivityError(f"{name}: its {what} ({its}) is not the study's ({mine});"
+                                   " compare scenarios over the same")
+    for path in params:
+        try:
+            number_at(against, path)
+        except ValueError as e:
+            lacks = f"{name}: the study varies {path}, which it lacks: {e}"
+            raise SensitivityError(lacks) from None
+    try:
+        check_outputs(against, list(outputs))
+    except SensitivityError as e:
+        raise SensitivityError(f"{name}: {e}") from None
+    return without_cohort(against.with_changes(seed=sc.seed))
 
 
 def sensitivity(settings: Settings, out: Path, workers: int, resume: bool = False,
@@ -706,5 +861,7 @@ def sensitivity(settings: Settings, out: Path, workers: int, resume: bool = Fals
     out.mkdir(parents=True, exist_ok=True)
     open_study(out, settings, resume)
     study = run_study(settings, out, workers, backend, on_run)
+    if settings.against is not None:
+        study.against_y = run_against(study, out, workers, backend, on_run)
     write_study(study, out)
     return study
