@@ -8,6 +8,8 @@ The first seed may then be run again with fear off (the counterfactual).
 
 :class:`Runs` holds that sequence and where it stands; between two days it pickles whole
 (``runner.checkpoint``), so that a killed command continues where its last checkpoint left it.
+:func:`run_seeds_on` runs the same seeds as one task each on a backend (a Ray cluster), to the
+same results.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import pyarrow as pa
 from ..language.scenario import Scenario
 from ..observers.audit import counterfactual_scenario
 from ..readers.results import tag_seed, timeseries
+from .backends import Backend
+from .cost import estimate
 from .rundata import RunData
 from .simulation import Progress, Simulation
 
@@ -105,6 +109,36 @@ def run_seeds(scenario: Scenario, k: int, chunk_size: int, threads: int,
               progress: RunsProgress | None = None) -> tuple[RunData, pa.Table | None]:
     """The first seed's run and, for k > 1, every seed's national series."""
     return Runs(scenario, k, chunk_size=chunk_size, threads=threads).run(progress)
+
+
+@dataclass(frozen=True)
+class SeedJob:
+    """One seed of a sequence, run on its own: ``index`` counts from the scenario's seed."""
+
+    scenario: Scenario
+    index: int
+    counterfactual: bool
+    chunk_size: int
+
+
+def run_seed(job: SeedJob) -> RunData | pa.Table:
+    """The first seed's run whole (its fear-off twin attached if asked), another seed's national
+    series: what :class:`Runs` keeps of each."""
+    if job.index == 0:
+        return Runs(job.scenario, 1, job.counterfactual, job.chunk_size).run()[0]
+    seed = job.scenario.seed + job.index
+    sim = Simulation(without_cohort(job.scenario), seed=seed, chunk_size=job.chunk_size)
+    return tag_seed(timeseries(sim.run()), seed)
+
+
+def run_seeds_on(backend: Backend, scenario: Scenario, k: int, counterfactual: bool,
+                 chunk_size: int) -> tuple[RunData, pa.Table | None]:
+    """What :meth:`Runs.run` returns, each seed a job of ``backend``."""
+    jobs = [SeedJob(scenario, i, counterfactual and i == 0, chunk_size) for i in range(k)]
+    first, *others = backend.map(run_seed, jobs, estimate(scenario, 1, counterfactual).memory)
+    if k == 1:
+        return first, None
+    return first, pa.concat_tables([tag_seed(timeseries(first), first.seed), *others])
 
 
 def run_counterfactual(data: RunData, progress: Progress | None = None) -> RunData:
