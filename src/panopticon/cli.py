@@ -251,13 +251,13 @@ def run_on(backend: Backend, sc: Scenario, seeds: int, counterfactual: bool, chu
     checkpoint, since a task whose worker dies is run again."""
     from .readers.results import write_run
     from .runner.backends import BackendError
-    from .runner.seeds import run_seeds_on
+    from .runner.seeds import Runs, run_seeds_on
 
     console.print(f"[bold]{sc.name}[/]: {sc.population.size:,} citizens x {sc.population.scale:g}"
                   f" people, {sc.start} to {sc.end} ({sc.days} days), {seeds} seed"
                   f"{'s' * (seeds > 1)} from {sc.seed}, one Ray task each")
     try:
-        data, per_seed = run_seeds_on(backend, sc, seeds, counterfactual, chunk_size)
+        data, per_seed = run_seeds_on(backend, Runs(sc, seeds, counterfactual, chunk_size))
         write_run(data, folder, per_seed, overwrite=overwrite)
     except KeyboardInterrupt:
         err.print(f"interrupted: {folder} was not written (any earlier run there is intact)",

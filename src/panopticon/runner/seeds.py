@@ -63,7 +63,7 @@ class Runs:
         for k > 1, every seed's national series (``tag_seed``'d, for ``write_run``)."""
         while self.index < self.k + self.counterfactual:
             if self.sim is None:
-                self.sim = Simulation(self.run_scenario(), seed=self.run_seed(),
+                self.sim = Simulation(self.run_scenario(self.index), seed=self.run_seed(self.index),
                                       chunk_size=self.chunk_size, threads=self.threads)
             self.sim.chunk_size, self.sim.threads = self.chunk_size, self.threads
             data = self.sim.run(self._progress(progress), after_day)
@@ -72,14 +72,18 @@ class Runs:
             self.first.counterfactual = self.parts.pop()
         return self.first, pa.concat_tables(self.parts) if self.k > 1 else None
 
-    def run_scenario(self) -> Scenario:
-        """The scenario of the run under way: only the first seed's lives are kept."""
-        if self.index == self.k:
+    def run_scenario(self, index: int) -> Scenario:
+        """The scenario of run ``index``: only the first seed's lives are kept."""
+        if index == self.k:
             return fear_off(self.scenario)
-        return self.scenario if self.index == 0 else without_cohort(self.scenario)
+        return self.scenario if index == 0 else without_cohort(self.scenario)
 
-    def run_seed(self) -> int:
-        return self.scenario.seed + (0 if self.index == self.k else self.index)
+    def run_seed(self, index: int) -> int:
+        return self.scenario.seed + (0 if index == self.k else index)
+
+    def series(self, index: int) -> bool:
+        """Whether run ``index`` is kept as its national series alone."""
+        return 0 < index < self.k
 
     def keep(self, data: RunData) -> None:
         """What a finished run leaves: the first seed's run whole, another seed's series, the
@@ -90,7 +94,7 @@ class Runs:
             self.first = data
             if self.k > 1:
                 self.parts.append(tag_seed(timeseries(data), data.seed))
-        elif self.index < self.k:
+        elif self.series(self.index):
             self.parts.append(tag_seed(timeseries(data), data.seed))
         else:
             self.parts.append(data)
@@ -111,34 +115,25 @@ def run_seeds(scenario: Scenario, k: int, chunk_size: int, threads: int,
     return Runs(scenario, k, chunk_size=chunk_size, threads=threads).run(progress)
 
 
-@dataclass(frozen=True)
-class SeedJob:
-    """One seed of a sequence, run on its own: ``index`` counts from the scenario's seed."""
-
-    scenario: Scenario
-    index: int
-    counterfactual: bool
-    chunk_size: int
-
-
-def run_seed(job: SeedJob) -> RunData | pa.Table:
-    """The first seed's run whole (its fear-off twin attached if asked), another seed's national
-    series: what :class:`Runs` keeps of each."""
-    if job.index == 0:
-        return Runs(job.scenario, 1, job.counterfactual, job.chunk_size).run()[0]
-    seed = job.scenario.seed + job.index
-    sim = Simulation(without_cohort(job.scenario), seed=seed, chunk_size=job.chunk_size)
-    return tag_seed(timeseries(sim.run()), seed)
+def run_one(job: tuple[Runs, int]) -> RunData | pa.Table:
+    """Run ``index`` of a sequence on its own, kept as :class:`Runs` keeps it: the first seed's
+    and the counterfactual's whole, another seed's as its series."""
+    runs, index = job
+    data = Simulation(runs.run_scenario(index), seed=runs.run_seed(index),
+                      chunk_size=runs.chunk_size).run()
+    return tag_seed(timeseries(data), data.seed) if runs.series(index) else data
 
 
-def run_seeds_on(backend: Backend, scenario: Scenario, k: int, counterfactual: bool,
-                 chunk_size: int) -> tuple[RunData, pa.Table | None]:
-    """What :meth:`Runs.run` returns, each seed a job of ``backend``."""
-    jobs = [SeedJob(scenario, i, counterfactual and i == 0, chunk_size) for i in range(k)]
-    first, *others = backend.map(run_seed, jobs, estimate(scenario, 1, counterfactual).memory)
-    if k == 1:
-        return first, None
-    return first, pa.concat_tables([tag_seed(timeseries(first), first.seed), *others])
+def run_seeds_on(backend: Backend, runs: Runs) -> tuple[RunData, pa.Table | None]:
+    """What :meth:`Runs.run` returns, each run (seed or counterfactual) a job of ``backend``."""
+    jobs = [(runs, i) for i in range(runs.k + runs.counterfactual)]
+    first, *rest = backend.map(run_one, jobs, estimate(runs.scenario).memory)
+    per_seed = None
+    if runs.k > 1:
+        per_seed = pa.concat_tables([tag_seed(timeseries(first), first.seed), *rest[:runs.k - 1]])
+    if runs.counterfactual:
+        first.counterfactual = rest[-1]
+    return first, per_seed
 
 
 def run_counterfactual(data: RunData, progress: Progress | None = None) -> RunData:
