@@ -138,6 +138,13 @@ BackendOption = Annotated[BackendName, typer.Option(help=BACKEND_HELP)]
 AddressOption = Annotated[str | None, typer.Option(help=ADDRESS_HELP, metavar="ADDR")]
 
 
+def where(backend: Backend, workers: int) -> str:
+    """How the runs run, for the line a command starts with."""
+    from .runner.backends import Local
+
+    return f"{workers} at a time" if isinstance(backend, Local) else "one Ray task each"
+
+
 def open_backend(name: BackendName, address: str | None, workers: int,
                  threads: bool = False) -> Backend:
     """The backend of ``--backend`` and ``--address``, joined now: a Ray cluster that cannot be
@@ -689,8 +696,8 @@ def calibrate(
         fail(str(e))
     url = storage_url(storage or folder / STUDY_FILE)
     runner = open_backend(backend, address, jobs, threads=True)
-    console.print(f"[bold]{sc.name}[/]: {trials} trials at {population:,} citizens, {jobs} at a"
-                  f" time, seed {sc.seed}; study in {url}")
+    console.print(f"[bold]{sc.name}[/]: {trials} trials at {population:,} citizens,"
+                  f" {where(runner, jobs)}, seed {sc.seed}; study in {url}")
     with Progress(TextColumn("calibrating"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("trials {task.fields[best]}"), TimeRemainingColumn(),
                   console=console, disable=quiet) as bar:
@@ -767,7 +774,8 @@ def sensitivity(
         fail(str(e))
     runner = open_backend(backend, address, workers)
     console.print(f"[bold]{sc.name}[/]: {len(settings.parameters)} parameters, {seeds} seeds at"
-                  f" every point, {population:,} citizens, {workers} at a time; study in {folder}")
+                  f" every point, {population:,} citizens, {where(runner, workers)}; study in"
+                  f" {folder}")
     started, kept = time.monotonic(), len(list((folder / DONE_DIR).glob("*.json")))
     with Progress(TextColumn("{task.fields[phase]}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=console, disable=quiet) as bar:

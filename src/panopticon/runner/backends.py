@@ -143,9 +143,10 @@ def connect(address: str | None, workers: int) -> Ray:
                      log_to_driver=False, logging_level="ERROR")
         except Exception as e:  # Ray's errors vary by version: any is a failed connection
             text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise BackendError(f"--address {address}: cannot join a Ray cluster there ({text})"
-                               if address else f"--backend ray: cannot start Ray here ({text})"
-                               ) from None
+            raise BackendError(f"--address {address}: cannot join a Ray cluster there ({text});"
+                               " a cluster with token authentication needs RAY_AUTH_MODE=token"
+                               " and its token here (docs/cluster.md)" if address
+                               else f"--backend ray: cannot start Ray here ({text})") from None
     return Ray()
 
 
