@@ -133,7 +133,7 @@ class BackendName(str, Enum):
 BACKEND_HELP = ("Where the runs run: local threads or processes, or one Ray task each (pip "
                 "install 'panopticon\\[ray]'; docs/cluster.md); the files are the same.")
 ADDRESS_HELP = ("With --backend ray: the cluster's head, host:port of `ray start --head` (or "
-                "ray://host:10001, or auto); default: RAY_ADDRESS, else Ray on this machine.")
+                "auto: the cluster of this node); default: RAY_ADDRESS, else Ray on this machine.")
 BackendOption = Annotated[BackendName, typer.Option(help=BACKEND_HELP)]
 AddressOption = Annotated[str | None, typer.Option(help=ADDRESS_HELP, metavar="ADDR")]
 

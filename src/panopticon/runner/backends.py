@@ -127,9 +127,9 @@ def _check_fits(memory: int) -> None:
 
 
 def connect(address: str | None, workers: int) -> Ray:
-    """Join the Ray cluster at ``address`` (host:port of ``ray start --head``, ray://host:port, or
-    auto), or start one on this machine with ``workers`` CPUs; a BackendError in one line, within
-    seconds, where Ray is not installed or nothing answers at the address."""
+    """Join the Ray cluster at ``address`` (host:port of ``ray start --head``, ray://host:port of
+    Ray Client, or auto), or start one on this machine with ``workers`` CPUs; a BackendError in
+    one line, within seconds, where Ray is not installed or nothing answers at the address."""
     try:
         import ray
     except ImportError:
