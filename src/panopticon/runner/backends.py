@@ -9,18 +9,21 @@ On Ray each job is one task of one CPU that declares the memory its run is estim
 (``runner.cost.estimate``): Ray starts no more runs on a node than its memory holds. A task whose
 worker dies (killed, out of memory) is run again by Ray, up to ``RETRIES`` times; an exception
 raised by the run itself is not retried (it would raise again). Ray pickles the function by
-reference: every node needs panopticon installed (docs/cluster.md). Ray is imported only here and
-only when asked for, so the local backends need no Ray installed.
+reference: every node needs the same panopticon installed, which :func:`connect` checks
+(docs/cluster.md). Ray is imported only here and only when asked for, so the local backends need
+no Ray installed.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -139,15 +142,49 @@ def connect(address: str | None, workers: int) -> Ray:
         if address not in (None, "auto"):
             _answers(address)
         try:
-            ray.init(address=address, num_cpus=None if address else workers,
-                     log_to_driver=False, logging_level="ERROR")
+            with _stderr_to_null():
+                ray.init(address=address, num_cpus=None if address else workers,
+                         log_to_driver=False, logging_level="ERROR")
         except Exception as e:  # Ray's errors vary by version: any is a failed connection
             text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise BackendError(f"--address {address}: cannot join a Ray cluster there ({text});"
                                " a cluster with token authentication needs RAY_AUTH_MODE=token"
                                " and its token here (docs/cluster.md)" if address
                                else f"--backend ray: cannot start Ray here ({text})") from None
+        _check_same_sources()
     return Ray()
+
+
+def _check_same_sources() -> None:
+    """A worker runs the panopticon installed on its node: refuse, in one line, a cluster whose
+    panopticon is missing or differs from this one's (other code, other bytes)."""
+    import ray
+
+    from ..kernel_cache import sources_digest
+
+    try:
+        there = ray.get(ray.remote(sources_digest).remote())
+    except Exception:  # the task could not even import panopticon there
+        there = None
+    if there != sources_digest():
+        raise BackendError("the Ray cluster's workers " + ("cannot import panopticon" if there
+                           is None else "run another version of panopticon than this one") +
+                           ": install the same one on every node (docs/cluster.md)")
+
+
+@contextmanager
+def _stderr_to_null() -> Iterator[None]:
+    """Ray's C++ client writes each retry of a refused connection straight to file descriptor 2,
+    past Python's logging: keep them off the terminal, so that a failure is the one line that
+    says why."""
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def _answers(address: str) -> None:
