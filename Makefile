@@ -46,8 +46,9 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.created
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
+# The tests install the Ray extra too: they check that a study on Ray gives the local files.
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,ray]"
 	touch $@
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed

@@ -50,6 +50,7 @@ from .world.population import represented
 if TYPE_CHECKING:  # the simulation and pyarrow load only when a command needs them
     import pyarrow as pa
 
+    from .runner.backends import Backend
     from .runner.checkpoint import Every
     from .runner.cost import Cost
     from .runner.rundata import RunData
@@ -124,6 +125,38 @@ MEMORY_HELP = ("Most memory the run may use, e.g. 20GiB or 512MB, or none for no
                "estimated above it is refused before it starts (default: the memory available).")
 
 
+class BackendName(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+BACKEND_HELP = ("Where the runs run: local threads or processes, or one Ray task each (pip "
+                "install 'panopticon\\[ray]'; docs/cluster.md); the files are the same.")
+ADDRESS_HELP = ("With --backend ray: the cluster's head, host:port of `ray start --head` (or "
+                "auto: the cluster of this node); default: RAY_ADDRESS, else Ray on this machine.")
+BackendOption = Annotated[BackendName, typer.Option(help=BACKEND_HELP)]
+AddressOption = Annotated[str | None, typer.Option(help=ADDRESS_HELP, metavar="ADDR")]
+
+
+def where(backend: Backend, workers: int) -> str:
+    """How the runs run, for the line a command starts with."""
+    from .runner.backends import Local
+
+    return f"{workers} at a time" if isinstance(backend, Local) else "one Ray task each"
+
+
+def open_backend(name: BackendName, address: str | None, workers: int,
+                 threads: bool = False) -> Backend:
+    """The backend of ``--backend`` and ``--address``, joined now: a Ray cluster that cannot be
+    reached ends the command in one line before anything runs."""
+    from .runner.backends import BackendError, backend
+
+    try:
+        return backend(name.value, address, workers, threads)
+    except BackendError as e:
+        fail(str(e))
+
+
 @app.command()
 def run(
     scenario: Annotated[str, typer.Argument(help="A preset name or a scenario TOML file.")]
@@ -160,6 +193,8 @@ def run(
     checkpoint_every: Annotated[float, typer.Option(
         help="Minutes between checkpoints of a long run (0: after every day).", min=0,
         metavar="MINUTES")] = 10.0,
+    backend: BackendOption = BackendName.local,
+    address: AddressOption = None,
 ) -> None:
     """Run a scenario and write its run folder and report; end with the model beside the
     published record and the audit's headline figures."""
@@ -182,6 +217,13 @@ def run(
         fail(str(e))
     for warning in sc.warnings():
         warn(warning)
+    if resume and backend is BackendName.ray:
+        fail("--resume continues a local run's checkpoint; with --backend ray a run whose worker"
+             " died is run again by Ray: run the command again without --resume")
+    runner = open_backend(backend, address, 1)
+    if backend is BackendName.ray:
+        run_on(runner, sc, seeds, counterfactual, chunk_size, folder, overwrite, no_report)
+        return
     checkpoint = path_of(folder)
     try:
         runs = start_runs(sc, seeds, counterfactual, chunk_size, threads, checkpoint, resume)
@@ -205,6 +247,33 @@ def run(
     except OSError as e:
         fail(f"cannot write the run folder {folder}: {e.strerror or e}")
     checkpoint.unlink(missing_ok=True)
+    print_summary(folder)
+    if not no_report:
+        make_report(folder, png=False)
+
+
+def run_on(backend: Backend, sc: Scenario, seeds: int, counterfactual: bool, chunk_size: int,
+           folder: Path, overwrite: bool, no_report: bool) -> None:
+    """``run`` with each seed (the first with its fear-off twin) a task of ``backend``: no
+    checkpoint, since a task whose worker dies is run again."""
+    from .readers.results import write_run
+    from .runner.backends import BackendError
+    from .runner.seeds import Runs, run_seeds_on
+
+    console.print(f"[bold]{sc.name}[/]: {sc.population.size:,} citizens x {sc.population.scale:g}"
+                  f" people, {sc.start} to {sc.end} ({sc.days} days), {seeds} seed"
+                  f"{'s' * (seeds > 1)} from {sc.seed}, one Ray task each")
+    try:
+        data, per_seed = run_seeds_on(backend, Runs(sc, seeds, counterfactual, chunk_size))
+        write_run(data, folder, per_seed, overwrite=overwrite)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: {folder} was not written (any earlier run there is intact)",
+                  soft_wrap=True, highlight=False)
+        raise typer.Exit(130) from None
+    except (OutError, BackendError) as e:
+        fail(str(e))
+    except OSError as e:
+        fail(f"cannot write the run folder {folder}: {e.strerror or e}")
     print_summary(folder)
     if not no_report:
         make_report(folder, png=False)
@@ -626,6 +695,8 @@ def calibrate(
     )] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     memory_limit: Annotated[str | None, typer.Option(help=MEMORY_HELP, metavar="SIZE")] = None,
+    backend: BackendOption = BackendName.local,
+    address: AddressOption = None,
 ) -> None:
     """Fit the scenario's free parameters to the published targets with Optuna (TPE); write the
     calibrated scenario, fit.csv and fit.png."""
@@ -637,6 +708,7 @@ def calibrate(
         storage_url,
     )
     from .readers.calibrate import calibrate as run_calibration
+    from .runner.backends import BackendError
     from .runner.cost import CostError
 
     try:
@@ -653,8 +725,9 @@ def calibrate(
     except OutError as e:
         fail(str(e))
     url = storage_url(storage or folder / STUDY_FILE)
-    console.print(f"[bold]{sc.name}[/]: {trials} trials at {population:,} citizens, {jobs} at a"
-                  f" time, seed {sc.seed}; study in {url}")
+    runner = open_backend(backend, address, jobs, threads=True)
+    console.print(f"[bold]{sc.name}[/]: {trials} trials at {population:,} citizens,"
+                  f" {where(runner, jobs)}, seed {sc.seed}; study in {url}")
     with Progress(TextColumn("calibrating"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("trials {task.fields[best]}"), TimeRemainingColumn(),
                   console=console, disable=quiet) as bar:
@@ -665,8 +738,8 @@ def calibrate(
 
         _, rows = in_study_folder(
             folder, "calibration", f"completed trials are stored in {url}; run the same command"
-            " again to resume", (CalibrationError, ScenarioError, OutError),
-            lambda: run_calibration(sc, targets, trials, jobs, url, population,
+            " again to resume", (CalibrationError, ScenarioError, OutError, BackendError),
+            lambda: run_calibration(sc, targets, trials, runner, url, population,
                                     represented(sc.population), seeds, folder, show))
     console.print(fit_table(rows, seeds))
     console.print(f"Calibrated scenario, fit.csv and fit.png in [bold]{folder}[/]")
@@ -717,6 +790,8 @@ def sensitivity(
                                               "finished runs are kept.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     memory_limit: Annotated[str | None, typer.Option(help=MEMORY_HELP, metavar="SIZE")] = None,
+    backend: BackendOption = BackendName.local,
+    address: AddressOption = None,
 ) -> None:
     """Which audit figures hold whatever the assumptions, and which assumption drives each:
     Morris screening, then Sobol indices (SALib); write tables, figures and a summary."""
@@ -725,6 +800,7 @@ def sensitivity(
     from .readers.sensitivity import DONE_DIR, SensitivityError, check_study, study_settings
     from .readers.sensitivity import discovery_findings
     from .readers.sensitivity import sensitivity as run_sensitivity
+    from .runner.backends import BackendError
     from .runner.cost import CostError
 
     try:
@@ -738,8 +814,10 @@ def sensitivity(
         check_study(folder, settings, resume)
     except (ScenarioError, CostError, SensitivityError, OutError) as e:
         fail(str(e))
+    runner = open_backend(backend, address, workers)
     console.print(f"[bold]{sc.name}[/]: {len(settings.parameters)} parameters, {seeds} seeds at"
-                  f" every point, {population:,} citizens, {workers} at a time; study in {folder}")
+                  f" every point, {population:,} citizens, {where(runner, workers)}; study in"
+                  f" {folder}")
     started, kept = time.monotonic(), len(list((folder / DONE_DIR).glob("*.json")))
     with Progress(TextColumn("{task.fields[phase]}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=console, disable=quiet) as bar:
@@ -750,8 +828,9 @@ def sensitivity(
 
         study = in_study_folder(
             folder, "sensitivity", f"finished runs are kept in {folder}; add --resume to the"
-            " same command to continue", (SensitivityError, ScenarioError, OutError),
-            lambda: run_sensitivity(settings, folder, workers, resume, on_run=show))
+            " same command to continue",
+            (SensitivityError, ScenarioError, OutError, BackendError),
+            lambda: run_sensitivity(settings, folder, runner, resume, on_run=show))
     runs = (len(study.morris_x) + len(study.sobol_x)) * seeds * (1 + (against is not None)) - kept
     console.print(f"{runs} runs in {time.monotonic() - started:,.0f} s"
                   + (f" ({kept} kept from before)" if kept else "")

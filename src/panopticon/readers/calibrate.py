@@ -8,8 +8,9 @@ decades, and over- and under-shooting by the same factor cost the same), model /
 for "relative". A model count of zero is read as half a simulated citizen, so the log stays finite.
 
 Reproducible in parallel: trials are asked in batches of ``BATCH``, from a TPE sampler seeded with
-(seed + trials already complete), evaluated on ``jobs`` threads (the kernels release the GIL) and
-told in trial order, so the result depends on the seed and the trial count, not on ``jobs``. Each
+(seed + trials already complete), run by a backend (``runner.backends``: ``jobs`` local threads,
+the kernels releasing the GIL, or Ray tasks) and told in trial order, so the result depends on the
+seed and the trial count, not on ``jobs`` nor on where the trials ran. Each
 trial runs on the scenario's own seed (common random numbers): two trials differ by their values,
 not by noise. A study lives in an Optuna storage: an interrupted batch is marked failed and run
 again on resume, so an interrupted and resumed calibration ends where an uninterrupted one does.
@@ -22,10 +23,8 @@ import datetime as dt
 import hashlib
 import io
 import math
-import threading
 import warnings
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +34,8 @@ import pyarrow as pa
 
 from ..language.published import Target, load_targets, targets_text
 from ..language.scenario import Calibration, Scenario, find, number_at
+from ..runner.backends import Backend, stopping
+from ..runner.cost import estimate
 from ..runner.simulation import Simulation
 from .results import (
     BANDS,
@@ -146,14 +147,16 @@ def start_values(scenario: Scenario) -> dict[str, float]:
     return values
 
 
-def run_series(scenario: Scenario, seed: int, stop: threading.Event) -> pa.Table:
-    """One run's national daily series; raises Interrupted soon after ``stop`` is set."""
+def run_series(scenario: Scenario) -> pa.Table:
+    """One run's national daily series at the scenario's seed, tagged with it; raises
+    Interrupted soon after its local pool stops."""
 
     def check(done: int, total: int) -> None:
-        if stop.is_set():
+        if stopping():
             raise Interrupted
 
-    return timeseries(Simulation(scenario, seed=seed, threads=1).run(check))
+    data = Simulation(scenario, seed=scenario.seed, threads=1).run(check)
+    return tag_seed(timeseries(data), scenario.seed)
 
 
 def settings_key(scenario: Scenario, population: int, targets: str) -> dict[str, str]:
@@ -195,36 +198,26 @@ def _sampler(seed: int) -> optuna.samplers.TPESampler:
                                           n_startup_trials=STARTUP_TRIALS)
 
 
-def _cancel(futures: list[Future], stop: threading.Event) -> None:
-    """Drop the runs not started and stop the running ones at their next day."""
-    stop.set()
-    for f in futures:
-        f.cancel()
-
-
-def run_study(study: optuna.Study, base: Scenario, fit: Fit, trials: int, jobs: int,
+def run_study(study: optuna.Study, base: Scenario, fit: Fit, trials: int, backend: Backend,
               on_trial: Callable[[optuna.Study], None] | None = None) -> None:
     """Run trials until ``trials`` are complete, in batches (see the module's docstring)."""
     if not study.trials:
         study.enqueue_trial(start_values(base))
-    stop = threading.Event()
-    with ThreadPoolExecutor(jobs) as pool:
-        while (done := complete(study)) < trials:
-            study.sampler = _sampler(base.seed + done)
-            batch = [study.ask() for _ in range(min(BATCH, trials - done))]
-            scenarios = [base.with_changes(**suggest(t, base)) for t in batch]
-            futures = [pool.submit(run_series, sc, base.seed, stop) for sc in scenarios]
-            try:
-                values = [score(f.result(), fit) for f in futures]
-            except BaseException:  # Ctrl-C or a failed run: the whole batch runs again
-                _cancel(futures, stop)
-                for t in batch:
-                    study.tell(t, state=optuna.trial.TrialState.FAIL)
-                raise
-            for t, value in zip(batch, values, strict=True):
-                study.tell(t, value)
-                if on_trial is not None:
-                    on_trial(study)
+    memory = estimate(base).memory
+    while (done := complete(study)) < trials:
+        study.sampler = _sampler(base.seed + done)
+        batch = [study.ask() for _ in range(min(BATCH, trials - done))]
+        scenarios = [base.with_changes(**suggest(t, base)) for t in batch]
+        try:
+            values = [score(ts, fit) for ts in backend.map(run_series, scenarios, memory)]
+        except BaseException:  # Ctrl-C or a failed run: the whole batch runs again
+            for t in batch:
+                study.tell(t, state=optuna.trial.TrialState.FAIL)
+            raise
+        for t, value in zip(batch, values, strict=True):
+            study.tell(t, value)
+            if on_trial is not None:
+                on_trial(study)
 
 
 def calibrated(scenario: Scenario, params: dict[str, float], note: str) -> Scenario:
@@ -238,17 +231,10 @@ def calibrated(scenario: Scenario, params: dict[str, float], note: str) -> Scena
     return scenario.with_changes(**values, sources=sources)
 
 
-def seed_runs(scenario: Scenario, seeds: int, jobs: int) -> list[pa.Table]:
+def seed_runs(scenario: Scenario, seeds: int, backend: Backend) -> list[pa.Table]:
     """National series of seeds ``scenario.seed`` to ``scenario.seed + seeds - 1``, in order."""
-    stop = threading.Event()
-    with ThreadPoolExecutor(jobs) as pool:
-        futures = [pool.submit(run_series, scenario, scenario.seed + i, stop)
-                   for i in range(seeds)]
-        try:
-            return [tag_seed(f.result(), scenario.seed + i) for i, f in enumerate(futures)]
-        except BaseException:
-            _cancel(futures, stop)
-            raise
+    runs = [scenario.with_changes(seed=scenario.seed + i) for i in range(seeds)]
+    return list(backend.map(run_series, runs, estimate(scenario).memory))
 
 
 def fit_rows(runs: list[pa.Table], targets: list[Target],
@@ -330,7 +316,7 @@ def storage_url(storage: str | Path) -> str:
     return text if "://" in text else f"sqlite:///{Path(text).resolve()}"
 
 
-def calibrate(scenario: Scenario, targets_file: Path | None, trials: int, jobs: int,
+def calibrate(scenario: Scenario, targets_file: Path | None, trials: int, backend: Backend,
               storage: str, population: int, census: int, seeds: int, out: Path,
               on_trial: Callable[[optuna.Study], None] | None = None) -> tuple[Scenario,
                                                                                 list[dict]]:
@@ -348,12 +334,12 @@ def calibrate(scenario: Scenario, targets_file: Path | None, trials: int, jobs: 
     base = trial_scenario(scenario, population, census, fit)
     study = open_study(storage, scenario.name, settings_key(scenario, population,
                                                           targets_text(targets_file)))
-    run_study(study, base, fit, trials, jobs, on_trial)
+    run_study(study, base, fit, trials, backend, on_trial)
     note = (f"{Path(source).name}, {fit.objective} error, seed {scenario.seed}, {trials} trials"
             f" at {population:,} citizens")
     result = calibrated(scenario, study.best_trial.params, note)
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / SCENARIO_FILE, lambda p: p.write_text(result.to_toml(), "utf-8"))
-    runs = seed_runs(trial_scenario(result, population, census, fit), seeds, jobs)
+    runs = seed_runs(trial_scenario(result, population, census, fit), seeds, backend)
     return result, write_fit(runs, targets, _calibration(scenario).weights, out)
 

@@ -17,10 +17,10 @@ an assumption's effect.
 
 Resumable and reproducible: the points follow from the sampler seed alone, each finished run is
 kept as its own small file under ``done/`` (written atomically), and a resumed study reruns only
-the runs without one. Runs go through :func:`run_local`, which returns outputs in the order of
-the specs whatever the number of worker processes: every draw of a run is a function of its
-scenario and seed, so the study does not depend on ``workers``. Another backend (a cluster)
-replaces that one function.
+the runs without one. Runs go through a backend (``runner.backends``: local processes or Ray
+tasks), which returns outputs in the order of the specs wherever they ran: every draw of a run is
+a function of its scenario and seed, so the study depends neither on the backend nor on its
+number of workers.
 """
 
 from __future__ import annotations
@@ -28,11 +28,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import multiprocessing
-import signal
 import warnings
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -44,6 +41,8 @@ import pyarrow.parquet as pq
 from ..language.published import SERIES, Target
 from ..language.scenario import FreeParameter, Scenario, ScenarioError, find, number_at
 from ..observers.audit import audit_table, headline, headline_keys
+from ..runner.backends import Backend
+from ..runner.cost import estimate
 from ..runner.seeds import run_counterfactual, without_cohort
 from ..runner.simulation import Simulation
 from . import discovery
@@ -228,37 +227,16 @@ def run_outputs(spec: RunSpec) -> dict[str, float]:
     return out
 
 
-def run_local(specs: list[RunSpec], workers: int) -> Iterator[dict[str, float]]:
-    """The outputs of ``specs``, in their order, from ``workers`` local processes (spawned:
-    each loads the compiled kernels from the cache). The one place a study runs simulations."""
-    if workers == 1 or len(specs) <= 1:
-        yield from map(run_outputs, specs)
-        return
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(workers, len(specs)), mp_context=ctx,
-                             initializer=_leave_ctrl_c_to_the_parent) as pool:
-        try:
-            yield from pool.map(run_outputs, specs)
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-
-
-def _leave_ctrl_c_to_the_parent() -> None:
-    """A worker ignores Ctrl-C, so that the command stops the study (and says how to resume)
-    rather than a worker dying mid-run and breaking the pool."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-Backend = Callable[[list[RunSpec], int], Iterator[dict[str, float]]]
+def task_memory(settings: Settings) -> int:
+    """One run's memory, its fear-off twin included (declared to a cluster per task)."""
+    return estimate(settings.scenario, counterfactual=True).memory
 
 
 def _done_path(out: Path, phase: str, index: int) -> Path:
     return out / DONE_DIR / f"{phase}-{index:06d}.json"
 
 
-def run_phase(settings: Settings, phase: str, points: list[dict], out: Path, workers: int,
-              backend: Backend = run_local,
+def run_phase(settings: Settings, phase: str, points: list[dict], out: Path, backend: Backend,
               on_run: Callable[[int], None] | None = None) -> np.ndarray:
     """Outputs ``[point, seed, output]`` of a phase; runs kept under ``done/`` are read, not
     run again, and each new one is kept as soon as it ends (``on_run`` is told)."""
@@ -271,7 +249,7 @@ def run_phase(settings: Settings, phase: str, points: list[dict], out: Path, wor
     (out / DONE_DIR).mkdir(parents=True, exist_ok=True)
     if on_run is not None:
         on_run(total - len(todo))
-    for i, result in zip(todo, backend(specs, workers)):
+    for i, result in zip(todo, backend.map(run_outputs, specs, task_memory(settings))):
         write_atomic(_done_path(out, phase, i),
                      lambda p, r=result: p.write_text(json.dumps(r), "utf-8"))
         results[i] = result
@@ -361,7 +339,7 @@ class Study:
 PhaseProgress = Callable[[str, int, int], None]  # phase, runs done, runs in the phase
 
 
-def run_study(settings: Settings, out: Path, workers: int, backend: Backend = run_local,
+def run_study(settings: Settings, out: Path, backend: Backend,
               on_run: PhaseProgress | None = None) -> Study:
     """Morris over every parameter, then Sobol over those it keeps (see the module's
     docstring); finished runs are kept under ``out/done``."""
@@ -377,7 +355,7 @@ def run_study(settings: Settings, out: Path, workers: int, backend: Backend = ru
             if on_run is not None:
                 on_run(name, done, len(points) * settings.seeds)
 
-        return run_phase(settings, name, points, out, workers, backend, tick)
+        return run_phase(settings, name, points, out, backend, tick)
 
     morris_x = morris_points(params, settings.trajectories, seed)
     morris_y = phase("morris", params, morris_x)
@@ -390,7 +368,7 @@ def run_study(settings: Settings, out: Path, workers: int, backend: Backend = ru
     return Study(settings, morris_x, morris_y, morris, chosen, sobol_x, sobol_y, sobol)
 
 
-def run_against(study: Study, out: Path, workers: int, backend: Backend = run_local,
+def run_against(study: Study, out: Path, backend: Backend,
                 on_run: PhaseProgress | None = None) -> np.ndarray:
     """The other scenario's outputs at every point of both phases and every seed, with the
     study's values of every parameter (phase ``against``, kept under ``done/`` as the others)."""
@@ -404,7 +382,7 @@ def run_against(study: Study, out: Path, workers: int, backend: Backend = run_lo
         if on_run is not None:
             on_run("against", done, len(points) * settings.seeds)
 
-    return run_phase(settings, "against", points, out, workers, backend, tick)
+    return run_phase(settings, "against", points, out, backend, tick)
 
 
 def check_study(out: Path, settings: Settings, resume: bool) -> bool:
@@ -855,13 +833,13 @@ def check_against(sc: Scenario, against: Scenario, params: dict[str, FreeParamet
     return without_cohort(against.with_changes(seed=sc.seed))
 
 
-def sensitivity(settings: Settings, out: Path, workers: int, resume: bool = False,
-                backend: Backend = run_local, on_run: PhaseProgress | None = None) -> Study:
+def sensitivity(settings: Settings, out: Path, backend: Backend, resume: bool = False,
+                on_run: PhaseProgress | None = None) -> Study:
     """Run (or resume) a study in ``out`` and write what it found there."""
     out.mkdir(parents=True, exist_ok=True)
     open_study(out, settings, resume)
-    study = run_study(settings, out, workers, backend, on_run)
+    study = run_study(settings, out, backend, on_run)
     if settings.against is not None:
-        study.against_y = run_against(study, out, workers, backend, on_run)
+        study.against_y = run_against(study, out, backend, on_run)
     write_study(study, out)
     return study

@@ -8,6 +8,8 @@ The first seed may then be run again with fear off (the counterfactual).
 
 :class:`Runs` holds that sequence and where it stands; between two days it pickles whole
 (``runner.checkpoint``), so that a killed command continues where its last checkpoint left it.
+:func:`run_seeds_on` runs the same seeds as one task each on a backend (a Ray cluster), to the
+same results.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import pyarrow as pa
 from ..language.scenario import Scenario
 from ..observers.audit import counterfactual_scenario
 from ..readers.results import SeedTables, headline_table, tag_seed, timeseries
+from .backends import Backend
+from .cost import estimate
 from .rundata import RunData
 from .simulation import Progress, Simulation
 
@@ -60,26 +64,27 @@ class Runs:
         for k > 1, every seed's national series and headline figures (for ``write_run``)."""
         while self.index < self.k + self.counterfactual:
             if self.sim is None:
-                self.sim = Simulation(self.run_scenario(), seed=self.run_seed(),
+                self.sim = Simulation(self.run_scenario(self.index), seed=self.run_seed(self.index),
                                       chunk_size=self.chunk_size, threads=self.threads)
             self.sim.chunk_size, self.sim.threads = self.chunk_size, self.threads
             data = self.sim.run(self._progress(progress), after_day)
             self.keep(data)
         if self.counterfactual:
             self.first.counterfactual = self.parts.pop()
-        if self.k == 1:
-            return self.first, None
-        return self.first, SeedTables(pa.concat_tables(self.parts),
-                                      pa.concat_tables(self.figures))
+        return self.first, seed_tables(self.parts, self.figures) if self.k > 1 else None
 
-    def run_scenario(self) -> Scenario:
-        """The scenario of the run under way: only the first seed's lives are kept."""
-        if self.index == self.k:
+    def run_scenario(self, index: int) -> Scenario:
+        """The scenario of run ``index``: only the first seed's lives are kept."""
+        if index == self.k:
             return fear_off(self.scenario)
-        return self.scenario if self.index == 0 else without_cohort(self.scenario)
+        return self.scenario if index == 0 else without_cohort(self.scenario)
 
-    def run_seed(self) -> int:
-        return self.scenario.seed + (0 if self.index == self.k else self.index)
+    def run_seed(self, index: int) -> int:
+        return self.scenario.seed + (0 if index == self.k else index)
+
+    def series(self, index: int) -> bool:
+        """Whether run ``index`` is kept as its national series alone."""
+        return 0 < index < self.k
 
     def keep(self, data: RunData) -> None:
         """What a finished run leaves: the first seed's run whole, another seed's series, the
@@ -91,8 +96,9 @@ class Runs:
         if self.index == self.k:
             self.parts.append(data)
         elif self.k > 1:
-            self.parts.append(tag_seed(timeseries(data), data.seed))
-            self.figures.append(tag_seed(headline_table(data), data.seed))
+            series, figures = seed_parts(data)
+            self.parts.append(series)
+            self.figures.append(figures)
         self.sim = None
         gc.collect()
         self.index += 1
@@ -104,11 +110,43 @@ class Runs:
                                            self.events + self.sim.events)
 
 
+def seed_parts(data: RunData) -> tuple[pa.Table, pa.Table]:
+    """What a multi-seed run keeps of a seed: its national series and its headline figures,
+    each tagged with the seed."""
+    return tag_seed(timeseries(data), data.seed), tag_seed(headline_table(data), data.seed)
+
+
+def seed_tables(series: list[pa.Table], figures: list[pa.Table]) -> SeedTables:
+    return SeedTables(pa.concat_tables(series), pa.concat_tables(figures))
+
+
 def run_seeds(scenario: Scenario, k: int, chunk_size: int, threads: int,
               progress: RunsProgress | None = None) -> tuple[RunData, SeedTables | None]:
     """The first seed's run and, for k > 1, every seed's national series and headline
     figures."""
     return Runs(scenario, k, chunk_size=chunk_size, threads=threads).run(progress)
+
+
+def run_one(job: tuple[Runs, int]) -> RunData | tuple[pa.Table, pa.Table]:
+    """Run ``index`` of a sequence on its own, kept as :class:`Runs` keeps it: the first seed's
+    and the counterfactual's whole, another seed's as its series and headline figures."""
+    runs, index = job
+    data = Simulation(runs.run_scenario(index), seed=runs.run_seed(index),
+                      chunk_size=runs.chunk_size).run()
+    return seed_parts(data) if runs.series(index) else data
+
+
+def run_seeds_on(backend: Backend, runs: Runs) -> tuple[RunData, SeedTables | None]:
+    """What :meth:`Runs.run` returns, each run (seed or counterfactual) a job of ``backend``."""
+    jobs = [(runs, i) for i in range(runs.k + runs.counterfactual)]
+    first, *rest = backend.map(run_one, jobs, estimate(runs.scenario).memory)
+    per_seed = None
+    if runs.k > 1:
+        parts = [seed_parts(first), *rest[:runs.k - 1]]
+        per_seed = seed_tables([p[0] for p in parts], [p[1] for p in parts])
+    if runs.counterfactual:
+        first.counterfactual = rest[-1]
+    return first, per_seed
 
 
 def run_counterfactual(data: RunData, progress: Progress | None = None) -> RunData:
