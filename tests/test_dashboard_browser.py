@@ -1,6 +1,6 @@
-"""The dashboard as a person uses it, in headless Chromium: pick a preset, switch the school ban
-off, run, see children barred fall to zero; open a run folder; compare the two policies; download
-the edited scenario and load it back. Screenshots of the main views and the measured times go
+"""The dashboard as a person uses it, in headless Chromium: a second run refused while one goes,
+cancel; pick a preset, switch the school ban off, run, see children barred fall to zero; open a
+run folder; compare the two policies; download the edited scenario and load it back. Screenshots of the main views and the measured times go
 to a temporary folder, or to docs/dashboard/ with `make screenshots` (PANOPTICON_SCREENSHOTS), so
 that a test run leaves the working tree as it was.
 
@@ -116,6 +116,18 @@ def test_change_run_compare_open_download(server, page, tmp_path: Path) -> None:
     field.fill("0.7")
     field.press("Enter")
     error.wait_for(state="detached")
+
+    # a second run while one is going is refused in a line; cancel leaves nothing written
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.locator(".pan-progress-text").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Run", exact=True).click()
+    busy = page.locator(".pan-busy")
+    busy.wait_for()
+    assert "a run is going" in busy.inner_text()
+    page.get_by_role("button", name="Cancel", exact=True).click()
+    page.locator(".pan-cancelled").wait_for(timeout=60_000)
+    assert "nothing was written" in page.locator(".pan-cancelled").inner_text()
+    assert not list(runs.iterdir())
 
     # the preset as it is: children are barred for their parents' listing
     with_ban = run_and_wait(page)
