@@ -1,8 +1,8 @@
 """The dashboard as a person uses it, in headless Chromium: a second run refused while one goes,
 cancel; pick a preset, switch the school ban off, run, see children barred fall to zero; open a
-run folder; compare the two policies; download the edited scenario and load it back. Screenshots of the main views and the measured times go
-to a temporary folder, or to docs/dashboard/ with `make screenshots` (PANOPTICON_SCREENSHOTS), so
-that a test run leaves the working tree as it was.
+run folder; compare the two policies; download the edited scenario and load it back. Screenshots
+of the main views and the measured times go to a temporary folder, or to docs/dashboard/ with
+`make screenshots` (PANOPTICON_SCREENSHOTS), so that a test run leaves the working tree as it was.
 
 Skipped where Chromium (Debian's package) or Playwright is absent; CI installs both.
 """
