@@ -798,7 +798,7 @@ def sensitivity(
     import time
 
     from .readers.sensitivity import DONE_DIR, SensitivityError, check_study, study_settings
-    from .readers.sensitivity import discovery_findings
+    from .readers.sensitivity_files import discovery_findings
     from .readers.sensitivity import sensitivity as run_sensitivity
     from .runner.backends import BackendError
     from .runner.cost import CostError

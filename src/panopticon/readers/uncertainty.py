@@ -21,7 +21,8 @@ import pyarrow as pa
 
 from .results import BANDS
 from .runfolder import RunFolderError
-from .sensitivity import WIDE, fmt, output_name
+from .sensitivity import output_name
+from .sensitivity_files import WIDE, fmt
 
 INDICES = "indices.json"
 RUN_NAME = re.compile(r"^(?P<name>.+)-seeds?\d+(-\d+)?$")
