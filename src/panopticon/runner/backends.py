@@ -138,12 +138,14 @@ def connect(address: str | None, workers: int) -> Ray:
     except ImportError:
         raise BackendError(f"--backend ray needs Ray, which is not installed: {RAY_EXTRA}"
                            ) from None
+    # without an address or RAY_ADDRESS, a Ray of our own, even beside a head started here
+    address = address or os.environ.get("RAY_ADDRESS") or None
     if not ray.is_initialized():
         if address not in (None, "auto"):
             _answers(address)
         try:
             with _stderr_to_null():
-                ray.init(address=address, num_cpus=None if address else workers,
+                ray.init(address=address or "local", num_cpus=None if address else workers,
                          log_to_driver=False, logging_level="ERROR")
         except Exception as e:  # Ray's errors vary by version: any is a failed connection
             text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
