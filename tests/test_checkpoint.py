@@ -209,6 +209,7 @@ def test_a_first_ctrl_c_stops_at_the_day_end_and_a_second_at_once(tmp_path, monk
     from panopticon import cli
 
     hook = checkpoint.Every(runs(), tmp_path / ".run.checkpoint", 600, print)
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     with cli.stop_at_day_end(hook):
         signal.raise_signal(signal.SIGINT)
         assert hook.stopping == 128 + signal.SIGINT
@@ -216,5 +217,6 @@ def test_a_first_ctrl_c_stops_at_the_day_end_and_a_second_at_once(tmp_path, monk
             signal.raise_signal(signal.SIGINT)
         with pytest.raises(checkpoint.Stopped):
             hook()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # the handlers before are put back (SIG_IGN where a shell started the tests in the background)
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
     assert checkpoint.read_header(tmp_path / ".run.checkpoint")["done"] == 0
