@@ -144,14 +144,14 @@ def load_run(folder: Path | str, study: Path | None = None) -> Run:
     from .uncertainty import beside, load_study
 
     run = open_run(folder)
-    study = study or beside(run.path, run.summary["scenario"])
+    bands = load_study(study) if study else beside(run.path, run.summary["scenario"])
     return Run(folder=run.path, summary=run.summary, scenario=run.scenario_data,
                scenario_sha256=run.scenario_sha256,
                ts=with_catalog_names(run.table("timeseries")),
                regions=_renamed(run.optional("regions")), seeds=run.optional("timeseries_seeds"),
                audit=run.optional("audit", AUDIT_SCHEMA),
                seed_figures=run.optional("audit_seeds", SEED_FIGURES),
-               study=None if study is None else load_study(study))
+               study=bands)
 
 
 # --- the numbers behind each section ---------------------------------------------------------

@@ -38,7 +38,7 @@ class StudyBands:
     drivers: dict[str, str]  # per output: the assumption that moves it most, in words
 
 
-def beside(run_folder: Path, scenario: str) -> Path | None:
+def beside(run_folder: Path, scenario: str) -> StudyBands | None:
     """The study that the default names put beside ``run_folder``, if there is a finished one
     of the same scenario."""
     match = RUN_NAME.match(run_folder.name)
@@ -48,7 +48,7 @@ def beside(run_folder: Path, scenario: str) -> Path | None:
     if not (folder / INDICES).is_file():
         return None
     study = load_study(folder)
-    return folder if study.facts.get("scenario") == scenario else None
+    return study if study.facts.get("scenario") == scenario else None
 
 
 def load_study(folder: Path | str) -> StudyBands:
