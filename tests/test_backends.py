@@ -125,6 +125,28 @@ def test_a_run_larger_than_every_node_is_refused_at_once(ray_session):
         list(backends.Ray().map(square, [1], 1 << 50))
 
 
+def test_a_map_left_early_cancels_only_the_runs_not_finished(ray_session, monkeypatch):
+    """A caller that stops reading (zip, Ctrl-C) cancels what is still running, never a finished
+    task: Ray aborts the driver when a finished task's reply meets a forced cancel."""
+    def nap(x: int) -> int:  # local: Ray ships it by value
+        time.sleep(30 * x)  # the first run returns at once, the others long after
+        return x
+
+    cancelled = []
+    monkeypatch.setattr(ray_session, "cancel", lambda ref, **kw: cancelled.append((ref, kw)))
+    read_all = backends.Ray().map(nap, [0, 0], 1 << 20)
+    assert list(zip([0, 1], read_all)) == [(0, 0), (1, 0)]
+    read_all.close()
+    assert cancelled == []
+    left = backends.Ray().map(nap, [0, 1, 2], 1 << 20)
+    assert next(left) == 0
+    left.close()
+    assert len(cancelled) == 2 and all(kw == {} for _, kw in cancelled)
+    monkeypatch.undo()
+    for ref, _ in cancelled:  # the naps, cancelled for real
+        ray_session.cancel(ref)
+
+
 def same_files(a: Path, b: Path, names: tuple[str, ...]) -> None:
     for name in names:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name

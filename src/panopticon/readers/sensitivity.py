@@ -247,7 +247,8 @@ def run_phase(settings: Settings, phase: str, points: list[dict], out: Path, bac
     (out / DONE_DIR).mkdir(parents=True, exist_ok=True)
     if on_run is not None:
         on_run(total - len(todo))
-    for i, result in zip(todo, backend.map(run_outputs, specs, task_memory(settings))):
+    for i, result in zip(todo, backend.map(run_outputs, specs, task_memory(settings)),
+                         strict=True):
         write_atomic(_done_path(out, phase, i),
                      lambda p, r=result: p.write_text(json.dumps(r), "utf-8"))
         results[i] = result

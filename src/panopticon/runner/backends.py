@@ -108,13 +108,27 @@ class Ray:
         _check_fits(memory)
         task = ray.remote(run).options(num_cpus=1, memory=memory, max_retries=RETRIES)
         refs = [task.remote(job) for job in jobs]
+        done = 0
         try:
             for ref in refs:
-                yield ray.get(ref)
-        except BaseException:
-            for ref in refs:
-                ray.cancel(ref, force=True)
-            raise
+                result = ray.get(ref)
+                done += 1
+                yield result
+        finally:
+            _cancel_unfinished(refs[done:])
+
+
+def _cancel_unfinished(refs: list) -> None:
+    """Cancel the tasks that have not finished (Ctrl-C, a failed run, a caller that stopped
+    reading). A finished task is never cancelled: Ray 2.60 aborts the driver when a task's reply
+    arrives after a forced cancel ("Tried to complete task that was not pending"), and a task
+    that is cancelled without force stops at its next Python line."""
+    import ray
+
+    if refs:
+        _, pending = ray.wait(refs, num_returns=len(refs), timeout=0)
+        for ref in pending:
+            ray.cancel(ref)
 
 
 def _check_fits(memory: int) -> None:
