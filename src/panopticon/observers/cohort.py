@@ -26,7 +26,14 @@ from numba import njit
 
 from ..language.catalog import BORNE_FOR, words
 from ..language.scenario import Scenario
-from ..stages.consequences import Catalog, Standing, catalog, kin_words, standings
+from ..stages.consequences import (
+    Catalog,
+    Standing,
+    catalog,
+    kin_measures,
+    kin_words,
+    standings,
+)
 from ..world import codes
 from ..world.codes import CONTENT_TYPES, LISTED
 from ..world.layout import Layout
@@ -153,6 +160,28 @@ def member_words(ids, day, status, court_day, score, true_score, grade_of, lowes
         rows[6, k], rows[7, k], rows[8, k], rows[9, k] = term[i], cause[i], on[i], on_true[i]
         rows[10, k] = risk[i]
         rows[11, k] = np.int64((s & LISTED) != 0 and day - at == list_delay)
+
+
+@njit(cache=True, nogil=True)
+def outcomes(tried, family, sanc, true_sanc, rewards, cat):
+    """Per member who tried an attempt (act bits ``tried``): the attempts refused, those
+    refused wrongly, and per attempt of ``cat.attempts`` the reward bits that favoured it, as
+    consequences meet them (by their own measures and those relatives' standing brings)."""
+    m = tried.shape[0]
+    blocked, wrong = np.zeros(m, np.int64), np.zeros(m, np.int64)
+    granted = np.zeros((m, cat.attempts.shape[0]), np.int64)
+    for p in range(m):
+        kid, kid_true, kid_rewards = kin_measures(family[p], cat)
+        for t in range(cat.attempts.shape[0]):
+            k = cat.attempts[t]
+            if tried[p] >> k & 1:
+                b, kb = cat.blocks[k], cat.kid_blocks[k]
+                if (sanc[p] & b) | (kid & kb):
+                    blocked[p] |= 1 << k
+                    wrong[p] |= np.int64(((true_sanc[p] & b) | (kid_true & kb)) == 0) << k
+                else:
+                    granted[p, t] = (rewards[p] & cat.grants[k]) | (kid_rewards & cat.kid_grants[k])
+    return blocked, wrong, granted
 
 
 class Members:
@@ -378,41 +407,23 @@ class Cohort:
         who = np.flatnonzero(tried)
         if who.shape[0] == 0:
             return
-        tried, f = tried[who], now["family"][who]
-        sanc, true_sanc, own_rewards = now["sanc"][who], now["true_sanc"][who], now["rewards"][who]
-        kid = self.from_family(f, 1)
-        kid_true = kid & ~self.from_family(f, 2)
-        kid_rewards = self.bits(f, cat.kid_rewards, 1)
-        present = int(np.bitwise_or.reduce(tried))
-        for k in (k for k in cat.attempts if present >> k & 1):
-            meets = (tried >> k & 1) != 0
-            b, kb = cat.blocks[k], cat.kid_blocks[k]
-            blocked = meets & (((sanc & b) | (kid & kb)) != 0)
-            wrong = blocked & (((true_sanc & b) | (kid_true & kb)) == 0)
+        blocked, wrong, granted = outcomes(tried[who], now["family"][who], now["sanc"][who],
+                                           now["true_sanc"][who], now["rewards"][who], cat)
+        present = int(np.bitwise_or.reduce(tried[who]))
+        for t, k in enumerate(cat.attempts.tolist()):
+            if not present >> k & 1:
+                continue
             what = words(self.kinds[k])
-            at = np.flatnonzero(blocked)
+            at = np.flatnonzero(blocked >> k & 1)
+            wrong_at = (wrong[at] >> k & 1) != 0
             self.emit_at(day, who[at], "blocked",
                          [f"{what} refused" + (f" (wrongful: {self.cause(who[p], now)})"
-                                               if wrong[p] else "") for p in at], wrong[at])
-            granted = np.where(meets & ~blocked, (own_rewards & cat.grants[k])
-                               | (kid_rewards & cat.kid_grants[k]), 0)
-            for r, reward in enumerate(self.sc.rewards if granted.any() else ()):
-                self.emit_at(day, who[np.flatnonzero(granted >> r & 1)], "reward",
+                                               if w else "") for p, w in zip(at, wrong_at,
+                                                                            strict=True)],
+                         wrong_at)
+            for r, reward in enumerate(self.sc.rewards if granted[:, t].any() else ()):
+                self.emit_at(day, who[np.flatnonzero(granted[:, t] >> r & 1)], "reward",
                              f"{what} favoured: {words(reward.name)}")
-
-    def from_family(self, f: np.ndarray, column: int) -> np.ndarray:
-        """Sanction bits of the measures borne by relatives in the family words the members
-        meet (column 1: in force; 2: wrongly so), as consequences read them."""
-        return self.bits(f, self.cat.kids, column)
-
-    @staticmethod
-    def bits(f: np.ndarray, rows: np.ndarray, column: int) -> np.ndarray:
-        """Per member, the measure bits (``rows[:, 0]``) whose family bit (``rows[:, column]``)
-        is set in ``f``."""
-        out = np.zeros_like(f)
-        for row in rows:
-            out |= np.where(f & row[column], 1 << int(row[0]), 0)
-        return out
 
     def relatives(self, day: int, now: Members) -> None:
         """What the members meet for a parent's, another household member's or a colleague's

@@ -521,17 +521,24 @@ def kin_tries(c, day, lead, age, flags, income, online, paying, attempts, kinds,
     return tried
 
 
+@njit(cache=True, nogil=True, inline="always")
+def kin_measures(f, cat):
+    """What relatives' standing (a family word ``f``) brings to an attempt: the sanction bits
+    in force, those rightly so, and the reward bits."""
+    kid = from_family(f, cat, 1)
+    kid_rewards = 0
+    for m in range(cat.kid_rewards.shape[0]):
+        kid_rewards |= np.int64((f & cat.kid_rewards[m, 1]) != 0) << cat.kid_rewards[m, 0]
+    return kid, kid & ~from_family(f, cat, 2), kid_rewards
+
+
 @njit(cache=True, nogil=True)
 def kin_attempts(c, day, tried, f, st, a, cat, acc_r):
     """A citizen's attempts ``tried``, refused by their own sanctions or those their relatives'
     standing ``f`` brings, favoured likewise (a call per citizen with such an attempt)."""
     sanc, true_sanc, rewards = standings(np.array([c]), day, st)
     sanc, true_sanc, rewards = sanc[0], true_sanc[0], rewards[0]
-    kid = from_family(f, cat, 1)
-    kid_true = kid & ~from_family(f, cat, 2)
-    kid_rewards = 0
-    for m in range(cat.kid_rewards.shape[0]):
-        kid_rewards |= np.int64((f & cat.kid_rewards[m, 1]) != 0) << cat.kid_rewards[m, 0]
+    kid, kid_true, kid_rewards = kin_measures(f, cat)
     h = np.int64(a.met_ever[c])
     for t in range(cat.attempts.shape[0]):
         k = cat.attempts[t]
