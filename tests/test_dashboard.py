@@ -4,6 +4,8 @@ runs folder's containment, and the one background run slot."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import threading
 from pathlib import Path
 
@@ -196,11 +198,33 @@ def test_a_run_writes_an_ordinary_run_folder(china, tmp_path: Path) -> None:
 
     folder = tmp_path / job.name
     assert "children_barred" in views.key_figures(run)
-    assert [f.key for f in views.figures(run)][:4] == ["timeline", "funnel", "causes", "audit"]
+    shown = views.figures(folder)
+    assert [f.key for f in shown][:4] == ["timeline", "funnel", "causes", "audit"]
+    assert json.loads(shown[0].plot)["data"]  # plotly's JSON, which the page's widget draws
     assert "Citizen " in views.life(folder, None)
     table, warnings = views.comparison(folder, folder)
     assert "difference" in table and warnings == []
     assert "children_barred" in views.audit_comparison(folder, folder)
+
+
+def test_what_a_run_folder_shows_is_kept_until_it_changes(tmp_path: Path) -> None:
+    from panopticon.dashboard.views import per_version
+
+    calls = []
+
+    @per_version
+    def read(folder: Path, citizen: int) -> object:
+        calls.append((folder, citizen))
+        return object()
+
+    summary = tmp_path / "summary.json"
+    summary.write_text("{}")
+    first = read(tmp_path, 7)
+    assert read(str(tmp_path), 7) is first and read(tmp_path, 8) is not first
+    assert len(calls) == 2
+    mtime = summary.stat().st_mtime_ns + 1_000_000_000
+    os.utime(summary, ns=(mtime, mtime))  # the folder written again
+    assert read(tmp_path, 7) is not first and len(calls) == 3
 
 
 @pytest.mark.parametrize(("host", "warned"), [("127.0.0.1", False), ("0.0.0.0", True)])

@@ -29,7 +29,11 @@ def check_installed() -> None:
 def serve(runs: Path, host: str, port: int) -> None:
     """Serve until interrupted; the page reads and writes run folders in ``runs`` only."""
     import uvicorn
+    from solara.server import settings
 
+    from .plots import PLOTLY_JS
+
+    settings.assets.extra_locations.append(str(PLOTLY_JS.parent))  # plotly.js, for the figures
     os.environ[RUNS_ENV] = str(Path(runs).resolve())
     os.environ["SOLARA_APP"] = "panopticon.dashboard.app"
     # the page's scripts come from the solara-assets package, nothing is sent to Solara's makers
