@@ -43,6 +43,7 @@ class Job:
     started: float = field(default_factory=time.perf_counter)
     seconds: float | None = None  # from start to the folder written
     stop: threading.Event = field(default_factory=threading.Event)
+    ended: threading.Event = field(default_factory=threading.Event)  # set once state is final
 
     @property
     def running(self) -> bool:
@@ -106,3 +107,4 @@ class Runner:
             job.error, state = f"{type(e).__name__}: {e}".splitlines()[0], "failed"
         job.seconds = time.perf_counter() - job.started
         job.state = state
+        job.ended.set()
