@@ -13,7 +13,7 @@ import pytest
 
 from panopticon.dashboard import edits
 from panopticon.dashboard.folders import FolderError, RunsFolder
-from panopticon.dashboard.jobs import Busy, Job, Runner
+from panopticon.dashboard.jobs import Busy, Job, Runner, tiny, warm_up
 from panopticon.language import scenario as scenario_mod
 from panopticon.language.scenario import ScenarioError
 from panopticon.world.population import represented
@@ -223,6 +223,15 @@ def test_what_a_run_folder_shows_is_kept_until_it_changes(tmp_path: Path) -> Non
     mtime = summary.stat().st_mtime_ns + 1_000_000_000
     os.utime(summary, ns=(mtime, mtime))  # the folder written again
     assert read(tmp_path, 7) is not first and len(calls) == 3
+
+
+def test_the_warm_up_loads_the_kernels_with_a_tiny_run(china, monkeypatch) -> None:
+    small = tiny(china)
+    assert small.population.size == 200 and small.days == 3 and small.end == china.end
+    failures = []
+    monkeypatch.setattr(threading, "excepthook", failures.append)
+    warm_up(china).join(1800)
+    assert failures == []
 
 
 @pytest.mark.parametrize(("host", "warned"), [("127.0.0.1", False), ("0.0.0.0", True)])
