@@ -100,8 +100,9 @@ def figures_drawn(page) -> None:
         page.locator(f".pan-plot-{key} .main-svg").first.wait_for(timeout=60_000)
     column = page.locator(".pan-key").bounding_box()["width"]
     for key in PLOTS:
-        assert page.locator(f".pan-plot-{key}").bounding_box()["width"] == pytest.approx(
-            column, abs=2), key
+        drawn = page.locator(f".pan-plot-{key} .main-svg").first
+        page.wait_for_function("([svg, width]) => Math.abs(svg.getBoundingClientRect().width - "
+                               "width) < 2", arg=[drawn.element_handle(), column], timeout=10_000)
 
 
 def key_figure(page, metric: str) -> str:

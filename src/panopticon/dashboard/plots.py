@@ -4,8 +4,8 @@ Plotly's own FigureWidget sends its 5 MB script bundle with every figure, over t
 websocket, and validates each figure again in Python: four figures cost about 20 MB and 15 s
 after a run. Here the server serves plotly's own plotly.min.js as a static file (the browser
 loads and caches it once), and a small widget draws each figure from its JSON, as wide as its
-card (plotly's responsive mode). The page fetches plotly.js as it opens (``fetch_plotly``), so
-that the first results do not wait for it.
+place on the page (redrawn when that changes). The page fetches plotly.js as it opens
+(``fetch_plotly``), so that the first results do not wait for it.
 """
 
 from __future__ import annotations
@@ -37,13 +37,20 @@ export default {
     el.style.width = "100%";
     const Plotly = await plotlyJs(model.get("src"));
     if (!model.get("figure")) return;  // no figure: plotly.js fetched ahead of the results
+    let drawn = false;
     const draw = () => {
       const fig = JSON.parse(model.get("figure"));
-      Plotly.react(el, fig.data, fig.layout, {displaylogo: false, responsive: true});
+      Plotly.react(el, fig.data, fig.layout, {displaylogo: false});
+      drawn = true;
     };
-    draw();
+    // drawn once the page has laid el out (before, plotly takes its default width), then
+    // redrawn to el's width whenever it changes
+    const follow = new ResizeObserver(() => {
+      if (el.clientWidth) drawn ? Plotly.Plots.resize(el) : draw();
+    });
+    follow.observe(el);
     model.on("change:figure", draw);
-    return () => { model.off("change:figure", draw); Plotly.purge(el); };
+    return () => { follow.disconnect(); model.off("change:figure", draw); Plotly.purge(el); };
   }
 };
 """
