@@ -180,7 +180,7 @@ def test_a_failed_run_says_why_in_one_line(china, tmp_path: Path) -> None:
 
 
 def test_a_run_writes_an_ordinary_run_folder(china, tmp_path: Path) -> None:
-    from panopticon.readers.report import load_run
+    from panopticon.readers.report import load_run, province_rates
 
     runner = Runner(RunsFolder(tmp_path))
     sc = edits.apply(china, {"population.size": "500", "start": "2019-12-20"})
@@ -199,10 +199,33 @@ def test_a_run_writes_an_ordinary_run_folder(china, tmp_path: Path) -> None:
     shown = views.figures(folder)
     assert [f.key for f in shown][:4] == ["timeline", "funnel", "causes", "audit"]
     assert json.loads(shown[0].plot)["data"]  # plotly's JSON, which the page's widget draws
+    tiles = json.loads(next(f for f in shown if f.key == "map").plot)
+    provinces = set(run.regions.column("region").to_pylist())
+    assert sum(z is not None for row in tiles["data"][0]["z"] for z in row) == len(provinces)
+    assert len(tiles["layout"]["updatemenus"][0]["buttons"]) == len(province_rates(run))
     assert "Citizen " in views.life(folder, None)
     table, warnings = views.comparison(folder, folder)
     assert "difference" in table and warnings == []
     assert "children_barred" in views.audit_comparison(folder, folder)
+
+
+def test_every_province_has_a_tile_of_its_own() -> None:
+    from panopticon.dashboard.provinces import TILES
+    from panopticon.data import read_csv
+
+    assert sorted(TILES) == sorted(row["code"] for row in read_csv("china_provinces_2020.csv"))
+    assert len(set(TILES.values())) == len(TILES)
+
+
+def test_the_map_lays_each_rate_on_its_province_tile() -> None:
+    from panopticon.dashboard.provinces import COLUMNS, ROWS, tile_grid
+
+    z, text = tile_grid({"Beijing": "110000", "Hainan": "460000"},
+                        {"Beijing": 12.5, "Hainan": 0.0})
+    assert len(z) == len(text) == ROWS and {len(r) for r in z} == {COLUMNS}
+    assert (z[2][4], text[2][4]) == (12.5, "Beijing<br>12")
+    assert (z[7][3], text[7][3]) == (0.0, "Hainan<br>0")
+    assert sum(v is not None for row in z for v in row) == 2
 
 
 def test_what_a_run_folder_shows_is_kept_until_it_changes(tmp_path: Path) -> None:

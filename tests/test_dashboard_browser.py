@@ -28,7 +28,7 @@ playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium installed")
 SCREENSHOTS = "PANOPTICON_SCREENSHOTS"  # a folder for the screenshots (docs/dashboard)
 RUN_TIMEOUT_MS = 300_000
-PLOTS = ("timeline", "funnel", "causes", "provinces")  # china-2018's plotly figures
+PLOTS = ("timeline", "funnel", "causes", "map", "provinces")  # china-2018's plotly figures
 
 
 def free_port() -> int:
@@ -148,9 +148,9 @@ def test_change_run_compare_open_download(server, page, tmp_path: Path) -> None:
     # the preset as it is: children are barred for their parents' listing
     with_ban = run_and_wait(page)
     page.screenshot(path=docs / "results.png")
-    for section in ("funnel", "audit"):
+    for section, shot in (("funnel", "funnel"), ("audit", "audit"), ("plot-map", "map")):
         page.locator(f".pan-{section}").scroll_into_view_if_needed()
-        page.screenshot(path=docs / f"{section}.png")
+        page.screenshot(path=docs / f"{shot}.png")
     assert key_figure(page, "children_barred") != "0"
     first = sorted(p.name for p in runs.iterdir())
     assert len(first) == 1

@@ -19,9 +19,13 @@ from rich.console import Console
 from ..readers import compare as compare_mod
 from ..readers import report, story
 from ..readers.report import Run, human, percent, table_html
+from . import provinces
 
 
 T = TypeVar("T")
+MAP_CAPTION = ("One tile per province, placed roughly as the provinces lie (north at the top), "
+               "each the same size whatever its area; the darker, the higher the rate. Pick the "
+               "figure in the menu above the map; the ranking below gives the order.")
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,10 @@ def figures(folder: Path) -> list[Figure]:
                   report.causes_figure(run).to_json()),
            Figure("audit", "The audit", caps["audit"], None, report.audit_html(run))]
     if report.province_rates(run):
-        out.append(Figure("provinces", "Provinces ranked, per 100,000 people",
-                          caps["provinces"], report.provinces_figure(run).to_json()))
+        out += [Figure("map", "The provinces on a map, per 100,000 people", MAP_CAPTION,
+                       provinces.map_figure(run).to_json()),
+                Figure("provinces", "Provinces ranked, per 100,000 people",
+                       caps["provinces"], report.provinces_figure(run).to_json())]
     return out
 
 
