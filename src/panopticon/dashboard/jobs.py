@@ -3,6 +3,7 @@
 A run is the runner's own (``runner.seeds.Runs``, as ``panopticon run``) and writes an ordinary run
 folder (``readers.results.write_run``, staged then renamed: a cancelled or failed run leaves
 nothing). A second run while one is going is refused with a message that says which is going.
+The server makes a tiny run as it starts (``warm_up``), which loads the compiled kernels.
 """
 
 from __future__ import annotations
