@@ -4,6 +4,8 @@ runs folder's containment, and the one background run slot."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import threading
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 
 from panopticon.dashboard import edits
 from panopticon.dashboard.folders import FolderError, RunsFolder
-from panopticon.dashboard.jobs import Busy, Job, Runner
+from panopticon.dashboard.jobs import Busy, Job, Runner, tiny, warm_up
 from panopticon.language import scenario as scenario_mod
 from panopticon.language.scenario import ScenarioError
 from panopticon.world.population import represented
@@ -134,11 +136,9 @@ class Gate:
 
 
 def wait_over(job: Job) -> None:
-    for _ in range(500):
-        if not job.running:
-            return
-        threading.Event().wait(0.01)
-    raise AssertionError(f"{job.name} still running")
+    """Wait for the run's end, as the page does (on ``ended``, set once its state is final)."""
+    assert job.ended.wait(5), f"{job.name} still running"
+    assert not job.running
 
 
 def test_a_second_run_is_refused_while_one_goes(china, tmp_path: Path) -> None:
@@ -180,7 +180,7 @@ def test_a_failed_run_says_why_in_one_line(china, tmp_path: Path) -> None:
 
 
 def test_a_run_writes_an_ordinary_run_folder(china, tmp_path: Path) -> None:
-    from panopticon.readers.report import load_run
+    from panopticon.readers.report import load_run, province_rates
 
     runner = Runner(RunsFolder(tmp_path))
     sc = edits.apply(china, {"population.size": "500", "start": "2019-12-20"})
@@ -196,11 +196,65 @@ def test_a_run_writes_an_ordinary_run_folder(china, tmp_path: Path) -> None:
 
     folder = tmp_path / job.name
     assert "children_barred" in views.key_figures(run)
-    assert [f.key for f in views.figures(run)][:4] == ["timeline", "funnel", "causes", "audit"]
+    shown = views.figures(folder)
+    assert [f.key for f in shown][:4] == ["timeline", "funnel", "causes", "audit"]
+    assert json.loads(shown[0].plot)["data"]  # plotly's JSON, which the page's widget draws
+    tiles = json.loads(next(f for f in shown if f.key == "map").plot)
+    provinces = set(run.regions.column("region").to_pylist())
+    assert sum(z is not None for row in tiles["data"][0]["z"] for z in row) == len(provinces)
+    assert len(tiles["layout"]["updatemenus"][0]["buttons"]) == len(province_rates(run))
     assert "Citizen " in views.life(folder, None)
     table, warnings = views.comparison(folder, folder)
     assert "difference" in table and warnings == []
     assert "children_barred" in views.audit_comparison(folder, folder)
+
+
+def test_every_province_has_a_tile_of_its_own() -> None:
+    from panopticon.dashboard.provinces import TILES
+    from panopticon.data import read_csv
+
+    assert sorted(TILES) == sorted(row["code"] for row in read_csv("china_provinces_2020.csv"))
+    assert len(set(TILES.values())) == len(TILES)
+
+
+def test_the_map_lays_each_rate_on_its_province_tile() -> None:
+    from panopticon.dashboard.provinces import COLUMNS, ROWS, tile_grid
+
+    z, text = tile_grid({"Beijing": "110000", "Hainan": "460000"},
+                        {"Beijing": 12.5, "Hainan": 0.0})
+    assert len(z) == len(text) == ROWS and {len(r) for r in z} == {COLUMNS}
+    assert (z[2][4], text[2][4]) == (12.5, "Beijing<br>12")
+    assert (z[7][3], text[7][3]) == (0.0, "Hainan<br>0")
+    assert sum(v is not None for row in z for v in row) == 2
+
+
+def test_what_a_run_folder_shows_is_kept_until_it_changes(tmp_path: Path) -> None:
+    from panopticon.dashboard.views import per_version
+
+    calls = []
+
+    @per_version
+    def read(folder: Path, citizen: int) -> object:
+        calls.append((folder, citizen))
+        return object()
+
+    summary = tmp_path / "summary.json"
+    summary.write_text("{}")
+    first = read(tmp_path, 7)
+    assert read(str(tmp_path), 7) is first and read(tmp_path, 8) is not first
+    assert len(calls) == 2
+    mtime = summary.stat().st_mtime_ns + 1_000_000_000
+    os.utime(summary, ns=(mtime, mtime))  # the folder written again
+    assert read(tmp_path, 7) is not first and len(calls) == 3
+
+
+def test_the_warm_up_loads_the_kernels_with_a_tiny_run(china, monkeypatch) -> None:
+    small = tiny(china)
+    assert small.population.size == 200 and small.days == 3 and small.end == china.end
+    failures = []
+    monkeypatch.setattr(threading, "excepthook", failures.append)
+    warm_up(china).join(1800)
+    assert failures == []
 
 
 @pytest.mark.parametrize(("host", "warned"), [("127.0.0.1", False), ("0.0.0.0", True)])

@@ -23,6 +23,7 @@ from . import edits as edits_mod
 from . import views
 from .folders import FolderError, RunsFolder
 from .jobs import Busy, Job, Runner
+from .plots import PlotlyFigure, fetch_plotly
 from .server import RUNS_ENV
 
 FOLDERS = RunsFolder(os.environ.get(RUNS_ENV, "runs"))
@@ -30,6 +31,9 @@ RUNNER = Runner(FOLDERS)
 VIEW_NAMES = {"scheme": "Change and run", "results": "What it did",
               "compare": "Compare two runs", "open": "Open a run folder"}
 FIRST = scenario_mod.PRESETS[0]  # the preset the page opens with
+# seconds between redraws of the progress: each redraw reconciles the page's whole widget tree
+# (about 0.05 s of Python, measured), time the run's own threads wait for the interpreter
+PROGRESS_EVERY = 1.0
 READ_ERRORS = (RunFolderError, FolderError, StoryError, CompareError)
 TABLE_STYLE = """
 .pan-html table { border-collapse: collapse; font-size: 0.85em; width: 100%; margin: 6px 0 14px; }
@@ -73,6 +77,7 @@ def Page() -> None:
             CompareView()
         else:
             OpenView(on_open=show)
+    fetch_plotly()
 
 
 def _key(name: str) -> str:
@@ -156,11 +161,10 @@ def JobPanel(job: Job | None, on_done) -> None:
 
     def follow(cancel: threading.Event) -> None:
         while job is not None and job.running and not cancel.is_set():
-            time.sleep(0.25)
+            job.ended.wait(PROGRESS_EVERY)
             set_tick(time.monotonic())
-        set_tick(time.monotonic())
 
-    solara.use_thread(follow, dependencies=[job])
+    solara.use_thread(follow, dependencies=[job], intrusive_cancel=False)
     state = job.state if job is not None else None
 
     def finished() -> None:
@@ -186,7 +190,8 @@ def JobPanel(job: Job | None, on_done) -> None:
 
 @solara.component
 def ResultsView(name: str | None) -> None:
-    """What the run did: the report's sections and a sampled life."""
+    """What the run did: its key figures at once, then the report's sections and a sampled
+    life, each drawn in the background and shown when ready."""
     def read() -> tuple[views.Run | None, Path | None, str | None]:
         if name is None:
             return None, None, "No run shown yet: run a scheme, or open a run folder."
@@ -204,14 +209,39 @@ def ResultsView(name: str | None) -> None:
     solara.Text(views.header(run), classes=["pan-header"])
     solara.Markdown("#### Key figures of the audit")
     solara.HTML(unsafe_innerHTML=views.key_figures(run), classes=["pan-html", "pan-key"])
-    for f in views.figures(run):
+    Sections(folder)
+    Life(folder)
+
+
+def ready(result: solara.Result, doing: str) -> bool:
+    """Whether a background reading is in; if not, a line saying it is under way, or why
+    it failed."""
+    if result.state == solara.ResultState.FINISHED:
+        return True
+    if result.state == solara.ResultState.ERROR:
+        if not isinstance(result.error, READ_ERRORS):
+            raise result.error
+        solara.Error(str(result.error))
+    else:
+        solara.Text(f"{doing} ...", classes=["pan-waiting"], style={"color": "#4a545e"})
+        solara.ProgressLinear(True)
+    return False
+
+
+@solara.component
+def Sections(folder: Path) -> None:
+    """The report's sections, in reading order."""
+    result = solara.use_thread(lambda: views.figures(folder), dependencies=[folder],
+                               intrusive_cancel=False)
+    if not ready(result, "drawing the figures"):
+        return
+    for f in result.value:
         solara.Markdown(f"#### {f.title}")
         solara.Text(f.caption, style={"color": "#4a545e"})
         if f.plot is not None:
-            solara.FigurePlotly(views.plain(f.plot))
+            PlotlyFigure.element(figure=f.plot, _dom_classes=["pan-plot", f"pan-plot-{f.key}"])
         if f.html:
             solara.HTML(unsafe_innerHTML=f.html, classes=["pan-html", f"pan-{f.key}"])
-    Life(folder)
 
 
 @solara.component
@@ -226,10 +256,16 @@ def Life(folder: Path) -> None:
     except ValueError:
         solara.Error(f"citizen: {citizen!r} is not a whole number")
         return
-    try:
-        solara.HTML(unsafe_innerHTML=views.life(folder, who), classes=["pan-life"])
-    except READ_ERRORS as e:
-        solara.Error(str(e))
+    Story(folder, who)
+
+
+@solara.component
+def Story(folder: Path, citizen: int | None) -> None:
+    """One life as ``panopticon story`` tells it."""
+    result = solara.use_thread(lambda: views.life(folder, citizen),
+                               dependencies=[folder, citizen], intrusive_cancel=False)
+    if ready(result, "telling a life"):
+        solara.HTML(unsafe_innerHTML=result.value, classes=["pan-life"])
 
 
 @solara.component

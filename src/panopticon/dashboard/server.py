@@ -29,7 +29,14 @@ def check_installed() -> None:
 def serve(runs: Path, host: str, port: int) -> None:
     """Serve until interrupted; the page reads and writes run folders in ``runs`` only."""
     import uvicorn
+    from solara.server import settings
 
+    from ..language import scenario as scenario_mod
+    from .jobs import warm_up
+    from .plots import PLOTLY_JS
+
+    warm_up(scenario_mod.load(scenario_mod.PRESETS[0]))  # the preset the page opens with
+    settings.assets.extra_locations.append(str(PLOTLY_JS.parent))  # plotly.js, for the figures
     os.environ[RUNS_ENV] = str(Path(runs).resolve())
     os.environ["SOLARA_APP"] = "panopticon.dashboard.app"
     # the page's scripts come from the solara-assets package, nothing is sent to Solara's makers

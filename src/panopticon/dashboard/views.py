@@ -2,31 +2,62 @@
 
 Figures are the report's plotly figures and tables the report's HTML, so the page and
 report.html say the same; a sampled life is ``panopticon story``'s own text, exported as HTML.
+What is read or drawn from a run folder is kept for the folder's version (its summary.json's
+time), so that a run shown again, or a page drawn again, costs nothing.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from rich.console import Console
 
 from ..readers import compare as compare_mod
 from ..readers import report, story
 from ..readers.report import Run, human, percent, table_html
+from . import provinces
+
+
+T = TypeVar("T")
+MAP_CAPTION = ("One tile per province, placed roughly as the provinces lie (north at the top), "
+               "each the same size whatever its area; the darker, the higher the rate. Pick the "
+               "figure in the menu above the map; the ranking below gives the order.")
 
 
 @dataclass(frozen=True)
 class Figure:
-    """One figure of the page: its anchor, title, caption and either a plotly figure or HTML."""
+    """One figure of the page: its anchor, title, caption, and a plotly figure as plotly's JSON
+    or HTML or both."""
 
     key: str
     title: str
     caption: str
-    plot: object | None = None
+    plot: str | None = None
     html: str = ""
 
 
+def per_version(read: Callable[..., T]) -> Callable[..., T]:
+    """``read(folder, *args)`` done once per version of the run folder and kept (eight)."""
+    kept = functools.lru_cache(maxsize=8)(lambda folder, version, *args: read(folder, *args))
+
+    @functools.wraps(read)
+    def cached(folder: Path, *args):
+        return kept(Path(folder), _version(folder), *args)
+    return cached
+
+
+def _version(folder: Path) -> int | None:
+    try:
+        return (Path(folder) / "summary.json").stat().st_mtime_ns
+    except OSError:  # no run folder: the reader says so, and nothing is kept
+        return None
+
+
+@per_version
 def load(folder: Path) -> Run:
     """The run folder as the report reads it (a RunFolderError names a damaged file)."""
     return report.load_run(folder)
@@ -71,30 +102,27 @@ def published(run: Run) -> str:
                        for r in rows], numeric={2, 3, 4})
 
 
-def figures(run: Run) -> list[Figure]:
+@per_version
+def figures(folder: Path) -> list[Figure]:
     """The report's sections the page shows, in reading order."""
-    caps = report.CAPTIONS
+    run, caps = load(folder), report.CAPTIONS
     out = [Figure("timeline", "The model against the published record",
-                  caps["timeline"].format(band=""), report.timeline_figure(run), published(run)),
+                  caps["timeline"].format(band=""), report.timeline_figure(run).to_json(),
+                  published(run)),
            Figure("funnel", "From acts to sanctions, and the wrongful share at each step",
-                  caps["funnel"], report.funnel_figure(run), report.funnel_table(run)),
+                  caps["funnel"], report.funnel_figure(run).to_json(), report.funnel_table(run)),
            Figure("causes", "Why wrongful sanctions happened", caps["causes"],
-                  report.causes_figure(run)),
+                  report.causes_figure(run).to_json()),
            Figure("audit", "The audit", caps["audit"], None, report.audit_html(run))]
     if report.province_rates(run):
-        out.append(Figure("provinces", "Provinces ranked, per 100,000 people",
-                          caps["provinces"], report.provinces_figure(run)))
+        out += [Figure("map", "The provinces on a map, per 100,000 people", MAP_CAPTION,
+                       provinces.map_figure(run).to_json()),
+                Figure("provinces", "Provinces ranked, per 100,000 people",
+                       caps["provinces"], report.provinces_figure(run).to_json())]
     return out
 
 
-def plain(fig):
-    """``fig`` with its data as JSON types (dates as ISO text), which the page's plotly widget
-    sends to the browser as they are."""
-    import plotly.io as pio
-
-    return pio.from_json(pio.to_json(fig))
-
-
+@per_version
 def life(folder: Path, citizen: int | None) -> str:
     """One sampled life as ``panopticon story`` tells it, as HTML; a StoryError says why not."""
     console = Console(record=True, width=110, file=_Discard())
