@@ -711,6 +711,7 @@ class Consequences(Stage):
     list_mask: np.ndarray | None = None  # sanctions per list, today
     cuts: np.ndarray | None = None  # score_steps' cuts, today
     steps: np.ndarray | None = None  # score_steps' masks, today
+    in_force: tuple[bool, ...] | None = None  # which sanctions, then rewards, are in force
 
     counters = staticmethod(counters)
 
@@ -731,10 +732,16 @@ class Consequences(Stage):
         self.sc, self.p = sc, draws(sc, self.seed)
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
-        """Today's measures per list and per score (published)."""
+        """Today's measures per list and per score (published), worked out again only where
+        the scenario's values or the measures in force changed since yesterday."""
         self.day = day
-        if sc is not self.sc:
+        changed = sc is not self.sc
+        if changed:
             self.tune(sc)
+        in_force = tuple(m.in_force(date) for m in (*sc.sanctions, *sc.rewards))
+        if not changed and in_force == self.in_force:
+            return
+        self.in_force = in_force
         masks = active_masks(sc, self.view.grade_names.tolist(), date)
         self.list_mask = masks.lists
         self.cuts, self.steps = score_steps(self.view.grade_of, sc.scoring.min, masks)
