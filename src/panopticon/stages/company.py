@@ -17,6 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from ..language.scenario import BadCompany, Scenario
 from ..world.codes import EXIT_BAN, LISTED, MISCONDUCT, STALE, scored_mask
@@ -28,7 +29,24 @@ C_STOCK, C_POINTS = range(len(COUNTERS))
 # Status bits of a citizen on each list, as the published lists show them (a paid listing
 # stays visible until its removal).
 LIST_STATUS = {"court": LISTED | STALE, "tax": EXIT_BAN, "travel_misconduct": MISCONDUCT}
-NO_TERM = np.zeros(0, np.int64)  # the term published on the days it is not measured
+NO_TERM = np.zeros(0, np.int16)  # the term published on the days it is not measured
+
+
+@njit(cache=True, nogil=True)
+def bad_company(status, on_lists, score, grade_of, lowest, bad_grades, scored, list_bits,
+                scheme_bits, out):
+    """out[i] = 1 where citizen i is on a named list, or scored and in a named grade: one pass,
+    without the masks of n that numpy would make (a reading's peak of memory)."""
+    for i in range(out.shape[0]):
+        listed = (status[i] & list_bits) != 0 or (on_lists[i] & scheme_bits) != 0
+        out[i] = listed or (scored[i] and bad_grades[grade_of[np.int64(score[i]) - lowest]])
+
+
+@njit(cache=True, nogil=True)
+def whole_points(weight, share, scored, out):
+    """out[i] = weight x share[i] rounded to whole points (half to even), 0 where unscored."""
+    for i in range(out.shape[0]):
+        out[i] = np.rint(weight * share[i]) if scored[i] else 0.0
 
 
 @dataclass
@@ -90,10 +108,11 @@ class Company(Stage):
         """1 for citizens whose standing makes them bad company today (before today's acts);
         an unscored citizen has no grade."""
         v = self.view
-        grade = v.grade_of[v.score.astype(np.int64) - self.sc.scoring.min]
-        bad_grades = np.isin(v.grade_names, self.spec.grades)
-        on_list = ((v.status & self.list_bits) != 0) | ((v.on_lists & self.scheme_bits) != 0)
-        return (on_list | (bad_grades[grade] & scored)).astype(np.uint8)
+        out = np.empty(v.size, np.uint8)
+        bad_company(v.status, v.on_lists, v.score, v.grade_of, self.sc.scoring.min,
+                    np.isin(v.grade_names, self.spec.grades), scored, self.list_bits,
+                    self.scheme_bits, out)
+        return out
 
     def term(self) -> np.ndarray:
         """weight x the share of bad ties, averaged over the reaches, in whole points, for the
@@ -101,7 +120,9 @@ class Company(Stage):
         v = self.view
         scored = scored_mask(v.age, v.adopt, v.scored)
         share = self.tally.share(self.bad(scored))
-        return np.rint(self.spec.weight * share).astype(np.int64) * scored
+        out = np.empty(v.size, np.int16)
+        whole_points(self.spec.weight, share, scored, out)
+        return out
 
     def count(self, term: np.ndarray) -> None:
         """Citizens with a term and points lost, per region, until the next measurement."""

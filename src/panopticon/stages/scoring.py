@@ -354,6 +354,19 @@ def params(sc: Scenario, seed: int) -> ScoreParams:
         base_grade=int(grade_of[s.base - s.min]), k_restore=stream_key(seed, "score.restore"))
 
 
+@njit(cache=True, nogil=True)
+def move_by_term(new, lo, hi, score, term, wrong_cause):
+    """Each score moved by the change of its ties term (clipped to lo..hi), the term replaced,
+    and the term marked a wrong cause where it is not 0: in place, in one pass (numpy's copies
+    of n were a reading's peak of memory)."""
+    for i in range(score.shape[0]):
+        t = np.int64(new[i])
+        score[i] = min(max(np.int64(score[i]) + t - np.int64(term[i]), lo), hi)
+        term[i] = t
+        wrong_cause[i] = (wrong_cause[i] | CAUSE_TIES) if t != 0 else (wrong_cause[i]
+                                                                        & ~CAUSE_TIES)
+
+
 @dataclass
 class Scoring(Stage):
     """Scores (as published and as they would be without wrong records) and the grade table."""
@@ -417,12 +430,8 @@ class Scoring(Stage):
 
     def apply_term(self, new: np.ndarray) -> None:
         """Move published scores by the change of the ties term; mark the term a wrong cause."""
-        old = self.ties_term.astype(np.int64)
-        lo, hi = self.sc.scoring.min, self.sc.scoring.max
-        self.score[:] = np.clip(self.score.astype(np.int64) + new - old, lo, hi)
-        self.ties_term[:] = new
-        self.wrong_cause[:] = np.where(new != 0, self.wrong_cause | CAUSE_TIES,
-                                       self.wrong_cause & ~np.uint8(CAUSE_TIES))
+        move_by_term(new, self.sc.scoring.min, self.sc.scoring.max, self.score, self.ties_term,
+                     self.wrong_cause)
 
     def update_scored(self, date: dt.date, sc: Scenario) -> None:
         """Today's scored group (published); citizens who left it (adoption can be set to fall)
