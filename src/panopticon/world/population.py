@@ -120,12 +120,20 @@ def _households(bounds, adult_cdf, parent_cdf, child_p, member_p, urban_share,
             i = end
 
 
-def _quantile_rank(latent: np.ndarray, levels: int) -> np.ndarray:
-    """Rank of each value in [0, levels): exact shares without storing a sort permutation."""
-    order = np.argsort(latent, kind="stable")
-    rank = np.empty(latent.shape[0], dtype=np.int64)
-    rank[order] = np.arange(latent.shape[0])
-    return (rank * levels // max(latent.shape[0], 1)).astype(np.int64)
+def _quantile_rank(latent: np.ndarray, levels: int, dtype: type) -> np.ndarray:
+    """Rank of each value in [0, levels), as ``dtype``: exact shares. Only the sort permutation
+    is made beside the result (the build's peak of memory is here)."""
+    out = np.empty(latent.shape[0], dtype)
+    _rank_levels(np.argsort(latent, kind="stable"), levels, out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _rank_levels(order: np.ndarray, levels: int, out: np.ndarray) -> None:
+    """out[order[r]] = r * levels // n: the level of the r-th smallest value."""
+    n = max(order.shape[0], 1)
+    for r in range(order.shape[0]):
+        out[order[r]] = r * levels // n
 
 
 def _age_cdfs(spec: PopulationSpec) -> tuple[np.ndarray, np.ndarray, float, float]:
@@ -162,13 +170,14 @@ def build(spec: PopulationSpec, seed: int) -> Population:
                 region, age, flags, parent)
     urban = (flags & URBAN) != 0
     # Town dwellers earn more: their latent income is shifted up before ranking into deciles.
-    income = _quantile_rank(_uniforms(seed, "pop.income", n) + 0.5 * urban, 10).astype(np.uint8)
+    income = _quantile_rank(_uniforms(seed, "pop.income", n) + 0.5 * urban, 10, np.uint8)
     # Digital adoption favours the young, the urban and the well-off (strength: adoption_skew);
     # logistic noise keeps every group represented among users.
     u = np.clip(_uniforms(seed, "pop.adoption", n), 1e-12, 1 - 1e-12)
     youth = np.array([0.3, 1.0, 0.7, 0.2, -0.8])[age]
     latent = spec.adoption_skew * (youth + 0.5 * urban + 0.08 * income) + np.log(u / (1 - u))
-    adopt = _quantile_rank(-latent, ADOPT_LEVELS).astype(np.uint16)
+    del u, youth, urban  # before the sort, the build's peak
+    adopt = _quantile_rank(np.negative(latent, out=latent), ADOPT_LEVELS, np.uint16)
     return Population(region=region, age=age, income=income, flags=flags, adopt=adopt,
                       parent=parent, scale=spec.scale, regions=regions)
 
