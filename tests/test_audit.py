@@ -19,6 +19,7 @@ from panopticon.cli import app
 from panopticon.observers.audit import SCHEMA, SECTIONS, Rows, gini, household_income, measures
 from panopticon.observers.cohort import A_TYPE, pick
 from panopticon.world.codes import CONTENT_TYPES
+from panopticon.world.population import CHILD, URBAN
 from panopticon.world.layout import history_names
 from panopticon.readers.results import audit
 from panopticon.runner.simulation import Simulation
@@ -103,6 +104,27 @@ def test_group_rates_and_ratios_match_a_recount(run):
         n = data.tallies.get(group_by, "citizens")
         assert sum(r["value"] * k for r, k in zip(shares, n, strict=True)) == pytest.approx(
             rows[("disparate_impact", "listing_rate", "total", "all")]["value"] * pop.size)
+
+
+def test_every_tallied_measure_and_group_matches_a_recount_with_numpy(run):
+    """The one-pass tally against bincounts of each measure's mask in each grouping."""
+    sim, data = run
+    view, tallies = sim.views["audit"], data.tallies
+    adult = view.age != CHILD
+    masks = {"citizens": np.ones(view.size, bool), "adults": adult, "children": ~adult,
+             **{name: (getattr(view, source) & bits) != 0
+                for name, (source, bits) in measures(sim.scenario).items()}}
+    index = {"total": np.zeros(view.size, np.int64), "province": view.region,
+             "income_decile": household_income(view), "age_band": view.age,
+             "area": (view.flags & URBAN) != 0}
+    assert tallies.names == list(masks)
+    assert sum(tallies.get("total", m)[0] > 0 for m in masks) > 8  # measures met in this run
+    for group_by, groups in index.items():
+        for name, mask in masks.items():
+            np.testing.assert_array_equal(
+                tallies.get(group_by, name),
+                np.bincount(groups, weights=mask, minlength=len(tallies.labels[group_by])),
+                err_msg=f"{name} by {group_by}")
 
 
 def test_audit_table_has_the_shared_schema_and_every_section(run):
