@@ -118,21 +118,20 @@ def group_labels(pop: Population | View) -> dict[str, list[str]]:
 
 
 @njit(cache=True, nogil=True)
-def group_counts(region, parent, income, age, flags, listed, met, on_met, bits, first, out):
+def group_counts(region, decile, age, flags, listed, met, on_met, bits, first, out):
     """Add each citizen to its row of every grouping (``first``: each grouping's first row in
-    ``out``; the groups as :func:`group_labels` orders them, the income decile the household's
-    as :func:`household_income`) in the columns citizens, adults, children and each measure
-    (bits ``bits[m]`` of ``met_ever`` where ``on_met[m]``, else of ``listed_ever``). One pass
-    that makes no array of n: masks per measure and float weights were the run's peak, 54 bytes
-    a citizen above what it holds (measured with tracemalloc at 300,000 citizens)."""
+    ``out``; the groups as :func:`group_labels` orders them, ``decile`` the household's income
+    decile, :func:`household_income`) in the columns citizens, adults, children and each measure
+    (bits ``bits[m]`` of ``met_ever`` where ``on_met[m]``, else of ``listed_ever``). One pass,
+    beside the deciles' few bytes a citizen: masks per measure and float weights were the run's
+    peak, 54 bytes a citizen above what it holds (tracemalloc at 300,000 citizens)."""
     measures = bits.shape[0]
     row = np.empty(first.shape[0], np.int64)
     for i in range(region.shape[0]):
-        p = parent[i]
         adult = np.int64(age[i] != CHILD)
         row[0] = first[0]
         row[1] = first[1] + region[i]
-        row[2] = first[2] + (income[p] if p >= 0 else income[i])
+        row[2] = first[2] + decile[i]
         row[3] = first[3] + age[i]
         row[4] = first[4] + np.int64((flags[i] & URBAN) != 0)
         for g in range(row.shape[0]):
@@ -153,7 +152,7 @@ def tally(view: View, sc: Scenario) -> Tallies:
     sizes = np.array([len(names) for names in labels.values()], np.int64)
     first = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     out = np.zeros((int(sizes.sum()), len(DENOMINATORS) + len(found)), np.int64)
-    group_counts(view.region, view.parent, view.income, view.age, view.flags,
+    group_counts(view.region, household_income(view), view.age, view.flags,
                  getattr(view, LISTED), getattr(view, MET),
                  np.array([source == MET for source, _ in found.values()], np.bool_),
                  np.array([bits for _, bits in found.values()], np.int64).reshape(-1), first, out)

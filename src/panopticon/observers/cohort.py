@@ -32,6 +32,7 @@ from ..stages.consequences import (
     catalog,
     kin_measures,
     kin_words,
+    met_by,
     standings,
 )
 from ..world import codes
@@ -171,16 +172,17 @@ def outcomes(tried, family, sanc, true_sanc, rewards, cat):
     blocked, wrong = np.zeros(m, np.int64), np.zeros(m, np.int64)
     granted = np.zeros((m, cat.attempts.shape[0]), np.int64)
     for p in range(m):
-        kid, kid_true, kid_rewards = kin_measures(family[p], cat)
+        kin = kin_measures(family[p], cat)
         for t in range(cat.attempts.shape[0]):
             k = cat.attempts[t]
             if tried[p] >> k & 1:
-                b, kb = cat.blocks[k], cat.kid_blocks[k]
-                if (sanc[p] & b) | (kid & kb):
+                blocking, true_blocking, granting = met_by(k, sanc[p], true_sanc[p], rewards[p],
+                                                           kin, cat)
+                if blocking:
                     blocked[p] |= 1 << k
-                    wrong[p] |= np.int64(((true_sanc[p] & b) | (kid_true & kb)) == 0) << k
+                    wrong[p] |= np.int64(true_blocking == 0) << k
                 else:
-                    granted[p, t] = (rewards[p] & cat.grants[k]) | (kid_rewards & cat.kid_grants[k])
+                    granted[p, t] = granting
     return blocked, wrong, granted
 
 

@@ -532,22 +532,31 @@ def kin_measures(f, cat):
     return kid, kid & ~from_family(f, cat, 2), kid_rewards
 
 
+@njit(cache=True, nogil=True, inline="always")
+def met_by(k, sanc, true_sanc, rewards, kin, cat):
+    """What an attempt of kind ``k`` meets: the sanction bits that block it, those that would
+    block it on the true evidence, and the reward bits that grant it, by the person's own
+    measures and those relatives' standing brings (``kin``: :func:`kin_measures`)."""
+    kid, kid_true, kid_rewards = kin
+    b, kb = cat.blocks[k], cat.kid_blocks[k]
+    return ((sanc & b) | (kid & kb), (true_sanc & b) | (kid_true & kb),
+            (rewards & cat.grants[k]) | (kid_rewards & cat.kid_grants[k]))
+
+
 @njit(cache=True, nogil=True)
 def kin_attempts(c, day, tried, f, st, a, cat, acc_r):
     """A citizen's attempts ``tried``, refused by their own sanctions or those their relatives'
     standing ``f`` brings, favoured likewise (a call per citizen with such an attempt)."""
     sanc, true_sanc, rewards = standings(np.array([c]), day, st)
     sanc, true_sanc, rewards = sanc[0], true_sanc[0], rewards[0]
-    kid, kid_true, kid_rewards = kin_measures(f, cat)
+    kin = kin_measures(f, cat)
     h = np.int64(a.met_ever[c])
     for t in range(cat.attempts.shape[0]):
         k = cat.attempts[t]
         if tried >> k & 1:
-            b, kb = cat.blocks[k], cat.kid_blocks[k]
-            h = meet(acc_r, k, (sanc & b) | (kid & kb), (true_sanc & b) | (kid_true & kb),
-                     sanc & ~true_sanc & b, (rewards & cat.grants[k])
-                     | (kid_rewards & cat.kid_grants[k]), h, st.status[c], a.wrong_cause[c],
-                     cat)
+            blocked, true_blocked, granted = met_by(k, sanc, true_sanc, rewards, kin, cat)
+            h = meet(acc_r, k, blocked, true_blocked, sanc & ~true_sanc & cat.blocks[k],
+                     granted, h, st.status[c], a.wrong_cause[c], cat)
     a.met_ever[c] = h
 
 
