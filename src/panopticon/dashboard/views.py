@@ -9,6 +9,7 @@ time), so that a run shown again, or a page drawn again, costs nothing.
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,26 +126,17 @@ def figures(folder: Path) -> list[Figure]:
 @per_version
 def life(folder: Path, citizen: int | None) -> str:
     """One sampled life as ``panopticon story`` tells it, as HTML; a StoryError says why not."""
-    console = Console(record=True, width=110, file=_Discard())
+    console = Console(record=True, width=110, file=io.StringIO())  # recorded, not printed
     console.print(story.render(folder, citizen))
     return console.export_html(inline_styles=True, code_format="<pre>{code}</pre>")
-
-
-class _Discard:
-    """A file that keeps nothing: the recording console's copy of what it prints."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 def comparison(first: Path, other: Path) -> tuple[str, list[str]]:
     """Two runs side by side (``panopticon compare``'s figures): an HTML table and the
     warnings on what their difference mixes in."""
     c = compare_mod.compare([first, other])
-    rows = [[f.metric, f.how, human(f.values[0]), human(f.values[1]), _signed(f.differences[0]),
+    rows = [[f.metric, f.how, human(f.values[0]), human(f.values[1]),
+             compare_mod.signed(f.differences[0], human),
              "-" if not f.values[0] else f"{f.differences[0] / f.values[0]:+.1%}"]
             for f in c.figures]
     return table_html(["figure", "read", c.labels[0], c.labels[1], "difference", "change"], rows,
@@ -161,11 +153,11 @@ def audit_comparison(first: Path, other: Path) -> str:
     rows = []
     for metric, row in totals[0].items():
         a, b = row["value"], totals[1].get(metric, {}).get("value")
-        diff = "-" if a is None or b is None else _signed(b - a) if row["unit"] in (
-            "people", "events") else f"{b - a:+.3g}"
+        if a is None or b is None:
+            diff = "-"
+        elif row["unit"] in ("people", "events"):
+            diff = compare_mod.signed(b - a, human)
+        else:
+            diff = f"{b - a:+.3g}"
         rows.append([metric, audit_value(a, row["unit"]), audit_value(b, row["unit"]), diff])
     return table_html(["figure", first.name, other.name, "difference"], rows, numeric={1, 2, 3})
-
-
-def _signed(value: float) -> str:
-    return ("+" if value > 0 else "-" if value < 0 else "") + human(abs(value))

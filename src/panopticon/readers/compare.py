@@ -11,6 +11,7 @@ difference then mixes in.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -241,8 +242,9 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 1000 or value == int(value) else f"{value:.4g}"
 
 
-def _signed(value: float) -> str:
-    return ("+" if value > 0 else "") + _fmt(value)
+def signed(value: float, fmt: Callable[[float], str] = _fmt) -> str:
+    """A difference with its sign, its size as ``fmt`` writes it."""
+    return ("+" if value > 0 else "-" if value < 0 else "") + fmt(abs(value))
 
 
 def to_table(c: Comparison) -> Table:
@@ -261,11 +263,11 @@ def to_table(c: Comparison) -> Table:
     for f in c.figures:
         cells = [Text(f.metric), f.how, _fmt(f.values[0])]
         for i, value in enumerate(f.values[1:]):
-            cells += [_fmt(value), _signed(f.differences[i]) + _share(f.differences[i],
+            cells += [_fmt(value), signed(f.differences[i]) + _share(f.differences[i],
                                                                       f.values[0])]
             if f.bands:
                 p05, median, p95 = f.bands[i]
-                cells.append(f"{_signed(median)} [{_signed(p05)}, {_signed(p95)}]")
+                cells.append(f"{signed(median)} [{signed(p05)}, {signed(p95)}]")
         table.add_row(*cells)
     return table
 
