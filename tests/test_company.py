@@ -143,9 +143,10 @@ def test_without_fear_the_term_changes_sanctions_but_leaves_acts_alone():
 def test_with_fear_the_term_changes_acts_only_through_the_sanctions_it_causes():
     """Fear rises under a sanction (one's own or a tie's), and acts answer to fear: acts are the
     same up to the first day the term has changed who is under a sanction, and differ after
-    (posts chilled more than the preset's, so that the changed risk of the few citizens whose
-    sanction the term changed shows in their posts at this size)."""
-    (on, sanctioned_on), (off, sanctioned_off) = with_and_without_term(**{"fear.chilling": 0.5})
+    (posts chilled far more than the preset's, so that the changed risk of the few citizens
+    whose sanction the term changed shows in their posts at this size)."""
+    (on, sanctioned_on), (off, sanctioned_off) = with_and_without_term(
+        **{"fear.chilling": 0.9, "fear.chilling_against": 0.9})
     day = first_difference(sanctioned_on, sanctioned_off)
     assert day is not None and day >= (START - SINCE_2014["start"]).days
     np.testing.assert_array_equal(on[: day + 1, :, ACTS], off[: day + 1, :, ACTS])

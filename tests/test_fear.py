@@ -9,12 +9,11 @@ import pytest
 
 from panopticon.language import scenario
 from panopticon.stages import counters
-from panopticon.stages.behaviour import post_thresholds
+from panopticon.stages.behaviour import POST_BITS, field_threshold, post_thresholds
 from panopticon.stages.fear import ONE, Fear, FearParams, fear_run, params, tables
 from panopticon.world.codes import FAMILY_SANCTIONED, FLAG_FALSE
 from panopticon.world.layout import Layout
 from panopticon.world.population import URBAN
-from panopticon.world.rng import threshold
 from panopticon.runner.simulation import Simulation
 
 SMALL = {"population.size": 3000, "start": dt.date(2017, 10, 1), "end": dt.date(2018, 2, 28)}
@@ -68,11 +67,11 @@ def test_a_record_or_a_sanction_raises_risk():
 def test_tables_are_bounded_by_the_plain_rates():
     deter, chilling, ratio = tables(small().fear)
     post = post_thresholds(0.5, chilling)  # behaviour's posting thresholds by risk
-    assert (np.diff(post) <= 0).all() and post[0] == threshold(0.5)
+    assert (np.diff(post) <= 0).all() and post[0] == field_threshold(0.5, POST_BITS)
     assert (deter <= 1.0).all() and (deter >= 0.0).all() and deter[-1] < 1.0
     assert (ratio <= 1.0).all() and (ratio >= 0.0).all()
     deter, chilling, ratio = tables(None)  # fear off
-    assert (post_thresholds(0.5, chilling) == threshold(0.5)).all()
+    assert (post_thresholds(0.5, chilling) == field_threshold(0.5, POST_BITS)).all()
     assert (deter == 1.0).all() and (ratio == 1.0).all()
 
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from numba import njit
 
 from panopticon.language.scenario import load
-from panopticon.world.rng import (EXP_QUANTILES, STREAMS, chance, exponential, stream_key, uniform,
-                            uniform_array)
+from panopticon.world.rng import (EXP_QUANTILES, STREAMS, chance, exponential, picks, stream_key,
+                                  uniform, uniform_array)
 
 N = 1_000_000
 KEY = stream_key(1, "act.jaywalking")
@@ -227,3 +227,53 @@ def test_a_catalog_item_of_any_name_has_streams_of_its_own():
     assert len({stream_key(1, n) for n in [*names, *STREAMS]}) == len(names) + len(STREAMS)
     assert all(stream_number(n) >= HASHED for n in names)
     assert stream_key(1, "act.unpaid_parking") == stream_key(1, "act.unpaid_parking")
+
+
+def picked(key, day, lo, hi, p) -> np.ndarray:
+    """The citizens of lo..hi-1 that ``picks`` picks, as indices."""
+    out = np.empty(max(hi - lo, 0), np.int32)
+    return out[:picks(key, day, lo, hi, p, out)].astype(np.int64) + lo
+
+
+@pytest.mark.parametrize("p", [1e-4, 0.003, 0.05, 0.5])
+def test_picks_pick_each_citizen_with_chance_p(p):
+    n, days = 400_000, 5
+    key = stream_key(1, "test.picks")
+    counts = np.zeros(n, np.int64)
+    for day in range(days):
+        np.add.at(counts, picked(key, day, 0, n, p), 1)
+    total = n * days
+    assert abs(counts.sum() - p * total) < 5 * math.sqrt(total * p * (1 - p))
+    # each citizen's count over the days is binomial: its variance too is the binomial's
+    assert counts.var() == pytest.approx(days * p * (1 - p), rel=0.1 if p > 1e-3 else 0.3)
+
+
+def test_neighbouring_citizens_are_picked_independently():
+    n, p = 2_000_000, 0.05
+    hits = np.zeros(n, bool)
+    hits[picked(stream_key(2, "test.picks"), 0, 0, n, p)] = True
+    both = np.count_nonzero(hits[1:] & hits[:-1])
+    assert abs(both - p * p * (n - 1)) < 5 * math.sqrt(n * p * p)
+
+
+@given(lo=st.integers(0, 20_000), size=st.integers(0, 20_000), cut=st.integers(0, 20_000),
+       p=st.sampled_from([0.0, 1e-3, 0.02, 0.3, 1.0]), day=st.integers(0, 3000))
+@settings(max_examples=100, deadline=None)
+def test_picks_do_not_depend_on_where_a_chunk_is_cut(lo, size, cut, p, day):
+    """The picks of a range are those of any two ranges that split it: the same citizens on
+    any chunk size."""
+    key = stream_key(3, "test.picks")
+    hi, mid = lo + size, lo + min(cut, size)
+    whole = picked(key, day, lo, hi, p)
+    np.testing.assert_array_equal(whole, np.concatenate([picked(key, day, lo, mid, p),
+                                                         picked(key, day, mid, hi, p)]))
+    assert (np.diff(whole) > 0).all() and (whole >= lo).all() and (whole < hi).all()
+    if p == 1.0:
+        assert whole.size == size
+
+
+def test_picks_differ_by_day_and_stream():
+    a = picked(stream_key(1, "test.picks"), 0, 0, 100_000, 0.01)
+    b = picked(stream_key(1, "test.picks"), 1, 0, 100_000, 0.01)
+    c = picked(stream_key(1, "test.other"), 0, 0, 100_000, 0.01)
+    assert len(np.intersect1d(a, b)) < 30 and len(np.intersect1d(a, c)) < 30

@@ -17,10 +17,10 @@ draw per citizen instead of one per act. Only the few candidates have the citize
 drawn and the exact draw made (``layout.act_done``): every act is done with chance
 ``rate x propensity``, independently of the others.
 
-Perceived risk (fear's ``risk``) multiplies deterred kinds' rates and posting by factors of at
-most 1 (fear's tables by risk in 256ths), so the bounds hold; posts, whose candidates are final,
-are then checked against a per-citizen threshold from a 256-entry table indexed by risk, in a
-second pass.
+A post is one draw: under the poster's threshold (posting's rate chilled by fear, from a
+256-entry table indexed by perceived risk), and, rescaled, the post's content type and whether
+it may go against the line. Perceived risk multiplies deterred kinds' rates by factors of at
+most 1 (fear's tables by risk in 256ths), so the bounds hold.
 """
 
 from __future__ import annotations
@@ -61,10 +61,10 @@ from ..world.population import CHILD, adoption_threshold
 from ..world.rng import (
     EXP_QUANTILES,
     bits53,
+    draw_bits,
     chance,
     exponential,
     stream_key,
-    threshold,
 )
 from ..world.state import Stage, View
 from ..world.today import Today
@@ -87,7 +87,9 @@ SETTLE = IN_COURT | TAX_CASE  # cases in which a citizen may pay
 # Posting is the one act without a trait (its candidates are final) and the one common act;
 # its content type rides along in the POST_TYPE bits.
 COMMON = 1 << ONLINE_POST | POST_TYPE
-POST_BITS = COMMON | POST_AGAINST
+# A post's draw, split in fields: whether one is posted, its content type, against the line.
+POST_BITS, TYPE_BITS, AGAINST_BITS = 22, 16, 26
+AGAINST_ONE = float(1 << AGAINST_BITS)
 # Bits of the acts word beyond the kinds that have a counter: against the line, paying.
 EXTRA_BITS = np.array([b.bit_length() - 1 for b in (POST_AGAINST, PAY_DEBT, PAY_TAX)], np.int64)
 EXTRA_COUNTERS = np.array([C_AGAINST, C_DEBT_PAID, C_TAX_PAID], np.int64)
@@ -103,13 +105,11 @@ class ActParams(NamedTuple):
     screened: int  # the act bits of the screened kinds
     screen_all: int  # the screen's last cut: a draw below it has a screened candidate
     cases: np.ndarray  # act kinds not done in a court case, in a tax case
-    k_against: np.uint64
     k_pay: np.uint64
     k_tax: np.uint64
-    k_type: np.uint64
-    type_cuts: np.ndarray  # draw thresholds of the cumulative shares of content types
+    type_cuts: np.ndarray  # the type field's thresholds at the types' cumulative shares
     against_shares: np.ndarray  # per content type, mean share of posts against the line
-    against_bound: int  # the bound of the against-the-line draw, as act_bounds
+    against_bound: int  # the against field's threshold of the largest chance of going against
     pay_rates: np.ndarray  # settle, comply, pay-when-listed: per day
     tax_pay_rate: float
 
@@ -134,12 +134,19 @@ class ActArrays(NamedTuple):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def content_type(i, day, k_type, type_cuts):
-    """The content type of citizen i's post today: the number of cumulative-share cuts that its
-    draw passes."""
-    u = bits53(k_type, i, day)
-    return (np.int64(u >= type_cuts[0]) + np.int64(u >= type_cuts[1])
-            + np.int64(u >= type_cuts[2]))
+def post_fields(i, day, key):
+    """Citizen i's post today as three independent uniform fields of one draw: whether it is
+    posted (POST_BITS bits), its content type (TYPE_BITS) and whether it goes against the line
+    (AGAINST_BITS). Integers only, so that the loop over citizens vectorises."""
+    x = np.int64(draw_bits(key, i, day))
+    return ((x >> (TYPE_BITS + AGAINST_BITS)) & ((1 << POST_BITS) - 1),
+            (x >> AGAINST_BITS) & ((1 << TYPE_BITS) - 1), x & ((1 << AGAINST_BITS) - 1))
+
+
+@njit(cache=True, nogil=True)
+def field_threshold(p: float, bits: int) -> int:
+    """The threshold under which a uniform field of ``bits`` bits falls with chance ``p``."""
+    return np.int64(min(max(p, 0.0), 1.0) * (1 << bits) + 0.5)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -152,20 +159,22 @@ def allowed_today(age, flags, income, online, paying, s, who, in_court_acts, in_
 
 @njit(cache=True, nogil=True, inline="always")
 def candidates(i, day, allowed, screened, screen_all, screen_key, post_key, post_bound,
-               k_against, against_bound, k_type, type_cuts):
-    """A post where its draw is under its bound, every screened kind where the screen's draw
-    has a candidate, the content type of a post, and posts that may go against the line.
+               type_cuts, against_bound):
+    """Every screened kind where the screen's draw has a candidate, and a post where its draw
+    is under the unchilled bound, with its content type and whether it may go against the
+    line; only what ``allowed`` allows.
 
     Branch-free and without an inner loop, so that the loop over citizens vectorises;
     :func:`settle` then settles the few candidates, :func:`chill_posts` the posts.
     """
-    bits = screened & -np.int64(bits53(screen_key, i, day) < screen_all)
-    bits |= np.int64(bits53(post_key, i, day) < post_bound) << ONLINE_POST
-    bits &= allowed
-    post = (bits >> ONLINE_POST) & 1
-    against = post & np.int64(bits53(k_against, i, day) < against_bound)
-    ctype = post * content_type(i, day, k_type, type_cuts)
-    return bits | against * POST_AGAINST | ctype << POST_TYPE_SHIFT
+    bits = screened & allowed & -np.int64(bits53(screen_key, i, day) < screen_all)
+    posted, typed, against = post_fields(i, day, post_key)
+    post = np.int64(posted < post_bound) & (allowed >> ONLINE_POST)
+    ctype = (np.int64(typed >= type_cuts[0]) + np.int64(typed >= type_cuts[1])
+             + np.int64(typed >= type_cuts[2]))
+    against = post & np.int64(against < against_bound)
+    return (bits | post << ONLINE_POST | against * POST_AGAINST
+            | (post * ctype) << POST_TYPE_SHIFT)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -181,11 +190,8 @@ def frequent_candidates(first, day, k, key, bound, age, flags, income, adopt, st
 
 
 @njit(cache=True, nogil=True, inline="always")
-def post_and_pay(bits, s, i, day, share, pay_rate, tax_pay_rate, k_against, k_pay, k_tax):
-    """A post that may go against the line does with chance ``share``; a citizen in a case
-    pays with its rate (``pay_rate`` 0: not in a court case)."""
-    if bits & POST_AGAINST and bits53(k_against, i, day) >= threshold(min(1.0, share)):
-        bits &= ~POST_AGAINST
+def pays(bits, s, i, day, pay_rate, tax_pay_rate, k_pay, k_tax):
+    """A citizen in a case pays with its rate (``pay_rate`` 0: not in a court case)."""
     if pay_rate > 0.0 and chance(k_pay, i, day, pay_rate):
         bits |= PAY_DEBT
     if s & TAX_CASE and chance(k_tax, i, day, tax_pay_rate):
@@ -195,21 +201,21 @@ def post_and_pay(bits, s, i, day, share, pay_rate, tax_pay_rate, k_against, k_pa
 
 @njit(cache=True, nogil=True, inline="always")
 def post_thresholds(rate, chilling):
-    """Posts' draw threshold by perceived risk in 256ths: the rate chilled by fear's table."""
+    """Posts' thresholds by perceived risk in 256ths: the rate chilled by fear's table."""
     out = np.empty(chilling.shape[0], np.int64)
     for r in range(chilling.shape[0]):
-        out[r] = threshold(rate * chilling[r])
+        out[r] = field_threshold(rate * chilling[r], POST_BITS)
     return out
 
 
 @njit(cache=True, nogil=True, inline="always")
-def chill_posts(first, day, risk, post_lut, k_post, acts, posts_by_type):
+def chill_posts(first, day, risk, post_lut, key, acts, posts_by_type):
     """Drop the posts whose draw is above the poster's threshold chilled by perceived risk
     (``post_lut`` by risk in 256ths; its entry 0 is the unchilled bound), and their counts."""
     for j in range(acts.shape[0]):
         a = np.int64(acts[j])
-        if a >> ONLINE_POST & 1 and bits53(k_post, first + j, day) >= post_lut[risk[j] >> 8]:
-            acts[j] = a & ~POST_BITS
+        if a >> ONLINE_POST & 1 and post_fields(first + j, day, key)[0] >= post_lut[risk[j] >> 8]:
+            acts[j] = a & ~(COMMON | POST_AGAINST)
             posts_by_type[a >> POST_TYPE_SHIFT & 3] -= 1
 
 
@@ -221,10 +227,9 @@ def draw_run(first, day, age, flags, income, adopt, status, risk, adoption, post
     Eligibility is computed with masks, not branches, and the arrays are the run's own views
     (indexed from 0), so that the loop vectorises.
     """
-    who, bounds, act_keys, k_against, against_bound, k_type, type_cuts = (
-        p.d.who, p.d.bounds, p.d.keys, p.k_against, p.against_bound, p.k_type, p.type_cuts)
+    who, bounds, act_keys, against_bound = p.d.who, p.d.bounds, p.d.keys, p.against_bound
+    type_cuts, post_key, post_bound = p.type_cuts, act_keys[ONLINE_POST], post_lut[0]
     screened, screen_all, screen_key = p.screened, p.screen_all, p.d.screen_key
-    post_key, post_bound = act_keys[ONLINE_POST], bounds[ONLINE_POST]
     in_court_acts, in_tax_acts = p.cases[0], p.cases[1]
     internet_thr, payment_thr = adoption[0], adoption[1]
     children = online_users = paying_users = 0
@@ -236,7 +241,7 @@ def draw_run(first, day, age, flags, income, adopt, status, risk, adoption, post
         allowed = allowed_today(age[j], flags[j], income[j], online, paying, status[j], who,
                                 in_court_acts, in_tax_acts)
         bits = candidates(first + j, day, allowed, screened, screen_all, screen_key, post_key,
-                          post_bound, k_against, against_bound, k_type, type_cuts)
+                          post_bound, type_cuts, against_bound)
         acts[j] = bits
         children += 1 - adult
         online_users += online
@@ -252,7 +257,7 @@ def draw_run(first, day, age, flags, income, adopt, status, risk, adoption, post
                             status, adoption, who, p.cases, acts)
     posts_by_type = np.array([by_type0, by_type1, by_type2, by_type3])
     if post_lut[0] != post_lut[-1]:  # chilling on: a second pass, so the first stays vectorised
-        chill_posts(first, day, risk, post_lut, p.d.keys[ONLINE_POST], acts, posts_by_type)
+        chill_posts(first, day, risk, post_lut, post_key, acts, posts_by_type)
     acc_r[C_CITIZENS] += age.shape[0]
     acc_r[C_CHILDREN] += children
     acc_r[C_INTERNET] += online_users
@@ -287,7 +292,8 @@ def settle(first, day, n, a, p, counts, against_by_type):
     candidate): only the screened kinds from it on are looked at, and only those with a
     candidate draw their propensity; an unscreened kind without a trait is exact as drawn. A
     post goes against the line with its content type's share times the citizen's disposition
-    and fear's ratio (``r8``: perceived risk in 256ths). A call per run: the arrays are taken
+    and fear's ratio (``r8``: perceived risk in 256ths), as its draw's field says
+    (:func:`post_fields`). A call per run: the arrays are taken
     once, and helpers called per citizen take scalars, as an inlined helper taking arrays costs
     reference counts per call (it took a third of the stage's time).
     """
@@ -318,12 +324,14 @@ def settle(first, day, n, a, p, counts, against_by_type):
                                 flags[j], deter[r8] if deterred[k] else 1.0)
                 if not act_done(bits53(act_keys[k], i, day), pk, UNSCREENED, lead, bounds[k]):
                     done &= ~(1 << k)
-        share = (against_shares[done >> POST_TYPE_SHIFT & 3] * exponential(trait_keys[4], i, 0)
-                 * against_ratio[r8]) if done & POST_AGAINST else 0.0
+        if done & POST_AGAINST:
+            share = (against_shares[done >> POST_TYPE_SHIFT & 3]
+                     * exponential(trait_keys[4], i, 0) * against_ratio[r8])
+            if post_fields(i, day, act_keys[ONLINE_POST])[2] >= share * AGAINST_ONE:
+                done &= ~POST_AGAINST
         pay_rate = (pay_rates[2] if s & LISTED else pay_rates[1] if s & JUDGED
                     else pay_rates[0] if s & IN_DEFAULT else 0.0)
-        b = post_and_pay(done, s, i, day, share, pay_rate, p.tax_pay_rate, p.k_against,
-                         p.k_pay, p.k_tax)
+        b = pays(done, s, i, day, pay_rate, p.tax_pay_rate, p.k_pay, p.k_tax)
         acts[j] = b
         if b & POST_AGAINST:
             against_by_type[b >> POST_TYPE_SHIFT & 3] += 1
@@ -366,14 +374,16 @@ def act_kernel(first, day, runs, a, p, acc):
 
 
 def content_tables(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
-    """Draw thresholds of the content types' cumulative shares of posts (a type of share 0 is
-    never drawn), and each type's mean share of posts against the line (zeros without speech)."""
+    """Thresholds of the post's type field at the content types' cumulative shares (a type of
+    share 0 is never drawn), and each type's mean share of posts against the line (zeros
+    without speech)."""
+    never = (1 << TYPE_BITS) + 1
     if sc.speech is None:
-        return np.zeros(N_TYPES - 1, np.int64), np.zeros(N_TYPES)
+        return np.full(N_TYPES - 1, never, np.int64), np.zeros(N_TYPES)
     shares = np.array(list(sc.speech.shares().values()))
-    cum = [1.0 if not shares[k + 1:].any() else c for k, c in enumerate(np.cumsum(shares)[:-1])]
-    cuts = np.array([threshold(c) for c in cum], np.int64)
-    return cuts, np.array(list(sc.speech.against_shares().values()))
+    cuts = [never if not shares[k + 1:].any() else field_threshold(c, TYPE_BITS)
+            for k, c in enumerate(np.cumsum(shares)[:-1])]
+    return np.array(cuts, np.int64), np.array(list(sc.speech.against_shares().values()))
 
 
 def params(sc: Scenario, seed: int) -> ActParams:
@@ -387,11 +397,10 @@ def params(sc: Scenario, seed: int) -> ActParams:
         screen_all=int(d.cuts[-1]) if d.cuts.size else 0,
         cases=np.array([layout.acts_where(sc, opens="court"), layout.acts_where(sc, opens="tax")],
                        np.int64),
-        k_against=stream_key(seed, "act.online_post_line"),
         k_pay=stream_key(seed, "act.pay_debt"), k_tax=stream_key(seed, "act.pay_tax"),
-        k_type=stream_key(seed, "act.post_type"), type_cuts=type_cuts,
-        against_shares=against_shares,
-        against_bound=threshold(min(1.0, against_shares.max() * float(EXP_QUANTILES.max()))),
+        type_cuts=type_cuts, against_shares=against_shares,
+        against_bound=field_threshold(float(against_shares.max()) * float(EXP_QUANTILES.max()),
+                                      AGAINST_BITS),
         pay_rates=np.array([sc.court.settle_rate, sc.court.comply_rate,
                             sc.court.pay_rate_listed]),
         tax_pay_rate=float(sc.tax.pay_rate))

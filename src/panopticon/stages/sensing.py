@@ -35,7 +35,7 @@ from ..world.codes import (
 )
 from ..world.layout import Layout
 from ..world.population import URBAN, Regions, load_regions, share_on
-from ..world.rng import bits53, chance, stream_key, threshold
+from ..world.rng import chance, picks, stream_key
 from ..world.state import Stage, View
 from ..world.today import Today
 
@@ -62,11 +62,13 @@ class SensingParams(NamedTuple):
     camera: np.ndarray  # per channel, 1 for a camera channel
     hit: np.ndarray  # per channel, its hit rate where it is in force
     recall: np.ndarray  # content review's recall, per content type
-    flag_thr: np.ndarray  # draw threshold of a false flag of a lawful post, per content type
+    flag_p: np.ndarray  # the chance of a false flag of a lawful post, per content type
     keys: np.ndarray  # per act kind, the stream of its observation
     hit_keys: np.ndarray  # per channel, the stream of a camera's identification
     false_keys: np.ndarray  # per channel that makes false records, its stream
+    false_picks: np.ndarray  # per channel that makes false records, the stream of its picks
     k_flag: np.uint64
+    k_flag_picks: np.uint64
 
 
 class SensingArrays(NamedTuple):
@@ -80,6 +82,7 @@ class SensingArrays(NamedTuple):
     coverage: np.ndarray  # [region, town]: camera coverage today
     hit: np.ndarray  # per channel, its hit rate today (0 outside its start and end)
     false_p: np.ndarray  # [false channel, region, town]: chance of a false record today
+    false_top: np.ndarray  # per false channel, its largest chance today
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -111,55 +114,56 @@ def observe(i, day, r, town, a, channel, camera, hit, coverage, recall, keys, hi
 
 
 @njit(cache=True, nogil=True, inline="always")
-def false_run(first, day, flags, thr, key, bit, records):
-    """A channel's false records over a run's citizens (``thr``: its draw threshold, country and
-    town); their number. Branch-free over the run's own views, so that it vectorises."""
+def false_flags(first, day, acts, p, records, picked, acc_r):
+    """Lawful posts flagged falsely, each with its content type's chance (``p.flag_p``): the
+    run's citizens picked at the largest chance, then kept at their post's share of it."""
+    top = p.flag_p.max()
+    for t in range(picks(p.k_flag_picks, day, first, first + acts.shape[0], top, picked)):
+        j = picked[t]
+        a = np.int64(acts[j])
+        ctype = a >> POST_TYPE_SHIFT & 3
+        if (a >> ONLINE_POST & 1 and not a & POST_AGAINST
+                and chance(p.k_flag, first + j, day, p.flag_p[ctype] / top)):
+            records[j] |= FLAG_FALSE
+            acc_r[C_FLAG_FALSE] += 1
+            acc_r[C_FLAG_FALSE_T0 + ctype] += 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def false_records(first, day, flags, chances, top, key, pick_key, bit, records, picked):
+    """A channel's false records over a run's citizens (``chances``: country and town, below
+    ``top``, the day's largest anywhere): picked at ``top``, then kept at their own share of
+    it; their number."""
     made = 0
-    for j in range(records.shape[0]):
-        made_j = np.int64(bits53(key, first + j, day) < thr[np.int64((flags[j] & URBAN) != 0)])
-        records[j] |= made_j << bit
-        made += made_j
+    for t in range(picks(pick_key, day, first, first + records.shape[0], top, picked)):
+        j = picked[t]
+        if chance(key, first + j, day, chances[np.int64((flags[j] & URBAN) != 0)] / top):
+            records[j] |= 1 << bit
+            made += 1
     return made
 
 
 @njit(cache=True, nogil=True, inline="always")
-def sense_run(first, day, flags, acts, false_p, c_false, p, records, acc_r):
-    """Draws every citizen of a run needs: flags of lawful posts (at ``p.flag_thr`` of the
-    post's content type), and each channel's false records (``false_p``: its chances in the
-    run's region, country and town; ``c_false``: its first counter).
-
-    Branch-free over the run's own views (indexed from 0), so that it vectorises.
-    """
-    flag_thr, k_flag = p.flag_thr, p.k_flag
-    flagged0 = flagged1 = flagged2 = flagged3 = 0  # scalars, not an array: the loop vectorises
+def sense_run(first, day, flags, acts, false_p, false_top, c_false, p, records, picked, acc_r):
+    """The draws of a run's citizens that need no act of theirs to observe: lawful posts
+    flagged falsely and each channel's false records (``false_p``: its chances in the run's
+    region, country and town; ``false_top``: its largest chance today; ``c_false``: its first
+    counter). Paying passes to records as it is."""
     for j in range(acts.shape[0]):
-        i = first + j
-        a = np.int64(acts[j])
-        lawful = (a >> ONLINE_POST & 1) & (1 - (a >> POST_AGAINST_BIT & 1))
-        ctype = a >> POST_TYPE_SHIFT & 3
-        flag = lawful & np.int64(bits53(k_flag, i, day) < flag_thr[ctype])
-        records[j] = (a & (PAY_DEBT | PAY_TAX)) | flag * FLAG_FALSE
-        flagged0 += flag & np.int64(ctype == 0)
-        flagged1 += flag & np.int64(ctype == 1)
-        flagged2 += flag & np.int64(ctype == 2)
-        flagged3 += flag & np.int64(ctype == 3)
-    acc_r[C_FLAG_FALSE] += flagged0 + flagged1 + flagged2 + flagged3
-    acc_r[C_FLAG_FALSE_T0] += flagged0
-    acc_r[C_FLAG_FALSE_T0 + 1] += flagged1
-    acc_r[C_FLAG_FALSE_T0 + 2] += flagged2
-    acc_r[C_FLAG_FALSE_T0 + 3] += flagged3
+        records[j] = np.int64(acts[j]) & (PAY_DEBT | PAY_TAX)
+    false_flags(first, day, acts, p, records, picked, acc_r)
     for f in range(false_p.shape[0]):
-        thr = np.array([threshold(false_p[f, 0]), threshold(false_p[f, 1])])
-        acc_r[c_false + f] += false_run(first, day, flags, thr, p.false_keys[f],
-                                        FALSE_SHIFT + f, records)
+        acc_r[c_false + f] += false_records(first, day, flags, false_p[f], false_top[f],
+                                            p.false_keys[f], p.false_picks[f], FALSE_SHIFT + f,
+                                            records, picked)
 
 
 @njit(cache=True, nogil=True)
 def sense_kernel(first, day, runs, a, p, acc):
     """Turn one chunk's acts into records: observed acts, false records and content flags.
 
-    Per run of citizens of one region, every citizen's draws first; then the few with an act
-    that may be observed (listed in ``a.todo``).
+    Per run of citizens of one region, the draws that need no act first (a few picked
+    citizens); then the few with an act that may be observed (listed in ``a.todo``).
     """
     acts, records, todo, flags, coverage = a.acts, a.records, a.todo, a.flags, a.coverage
     channel, camera, hit, recall, keys, hit_keys = (p.channel, p.camera, a.hit, p.recall, p.keys,
@@ -168,8 +172,8 @@ def sense_kernel(first, day, runs, a, p, acc):
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         r = a.region[lo]
-        sense_run(first + lo, day, flags[lo:hi], acts[lo:hi], a.false_p[:, r], c_false, p,
-                  records[lo:hi], acc[r])
+        sense_run(first + lo, day, flags[lo:hi], acts[lo:hi], a.false_p[:, r], a.false_top,
+                  c_false, p, records[lo:hi], todo, acc[r])
         m = 0
         for j in range(lo, hi):  # citizens with an act that may be observed
             todo[m] = j
@@ -211,12 +215,15 @@ def params(sc: Scenario, seed: int) -> SensingParams:
                                         for k in layout.kinds[1:])], np.int64),
         camera=np.array([c.type == "camera" for c in sc.channels.values()], np.int64),
         hit=np.array([float(c.hit) for c in sc.channels.values()]),
-        recall=recall, flag_thr=np.array([threshold(p) for p in flag_false_p], np.int64),
+        recall=recall, flag_p=flag_false_p,
         keys=np.array([stream_key(seed, f"sense.{k}") for k in layout.kinds], dtype=np.uint64),
         hit_keys=np.array([stream_key(seed, f"channel.{c}.hit") for c in channels], np.uint64),
         false_keys=np.array([stream_key(seed, f"channel.{c}.false")
                              for c in layout.false_channels], np.uint64),
-        k_flag=stream_key(seed, "sense.content_false"))
+        false_picks=np.array([stream_key(seed, f"channel.{c}.false.picks")
+                              for c in layout.false_channels], np.uint64),
+        k_flag=stream_key(seed, "sense.content_false"),
+        k_flag_picks=stream_key(seed, "sense.content_false.picks"))
 
 
 def false_chances(sc: Scenario, p: SensingParams, hit: np.ndarray, coverage: np.ndarray,
@@ -253,6 +260,7 @@ class Sensing(Stage):
     day: int = 0
     coverage: np.ndarray | None = None
     false_p: np.ndarray | None = None
+    false_top: np.ndarray | None = None  # per channel that makes false records, its top chance
     false_channels: tuple[str, ...] = ()
 
     @classmethod
@@ -287,6 +295,7 @@ class Sensing(Stage):
         in_force = np.array([c.in_force(date) for c in sc.channels.values()], bool)
         self.hit = np.where(in_force, self.p.hit, 0.0)
         self.false_p = false_chances(sc, self.p, self.hit, self.coverage, self.false_channels)
+        self.false_top = self.false_p.max(axis=(1, 2), initial=0.0)
         self.view.publish("coverage", self.coverage)
         self.view.publish("cameras", np.float64(cameras))
 
@@ -294,7 +303,7 @@ class Sensing(Stage):
         n = hi - lo
         a = SensingArrays(self.view.region[lo:hi], self.view.flags[lo:hi], today.acts[:n],
                           today.records[:n], today.todo[:n], self.coverage, self.hit,
-                          self.false_p)
+                          self.false_p, self.false_top)
         sense_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)
 
 

@@ -149,3 +149,49 @@ def threshold(p: float) -> np.int64:
     low = np.int32((x - np.float64(high)) * 4194304.0)  # the fraction's next 22 bits
     exact = (np.int64(high) << np.int64(22)) | np.int64(low)
     return _ALWAYS if p >= 1.0 else exact
+
+
+# Rare draws are made per block of citizens, not per citizen: the picks of a block on a day are
+# a function of (key, block, day) alone, so that a chunk that cuts a block finds the same ones.
+BLOCK_BITS = 12
+_PICK_BITS = 20  # a block's k-th pick is counter (block << 20 | k): below 2**44 for 2**24 blocks
+
+
+@njit(cache=True, nogil=True)
+def picks(key: np.uint64, day: np.int64, lo: np.int64, hi: np.int64, p: float,
+          out: np.ndarray) -> np.int64:
+    """The citizens of lo..hi-1 that an independent draw of chance ``p`` each picks today,
+    written to ``out`` as offsets from ``lo``; their number.
+
+    As ``chance(key', i, day, p)`` for every citizen in distribution, at a cost per pick, not
+    per citizen: the gaps between picks are geometric, drawn in fixed blocks of 2**BLOCK_BITS
+    citizens. ``key`` must be a stream of its own (its counters are not citizens').
+    """
+    if p <= 0.0 or hi <= lo:
+        return 0
+    m = 0
+    if p >= 1.0:
+        for j in range(hi - lo):
+            out[j] = j
+        return hi - lo
+    log_q = np.log1p(-p)
+    size = 1 << BLOCK_BITS
+    for b in range(lo >> BLOCK_BITS, ((hi - 1) >> BLOCK_BITS) + 1):
+        i, end, k = (b << BLOCK_BITS) - 1, min((b + 1) << BLOCK_BITS, hi), 0
+        while True:
+            gap = np.log1p(-uniform(key, (b << _PICK_BITS) | k, day)) / log_q
+            i += 1 + np.int64(min(gap, size))
+            if i >= end:
+                break
+            if i >= lo:
+                out[m] = i - lo
+                m += 1
+            k += 1
+    return m
+
+
+@njit(inline="always")
+def below(key: np.uint64, citizen: np.int64, day: np.int64, top: np.int64) -> np.int64:
+    """A draw uniform on 0..top-1 for (key, citizen, day): :func:`bits53` given that it fell
+    below ``top``, for a citizen that :func:`picks` picked at chance ``top / 2**53``."""
+    return np.int64(uniform(key, citizen, day) * np.float64(top))
