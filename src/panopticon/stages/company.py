@@ -17,12 +17,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ..language.scenario import BadCompany, Scenario
 from ..world.codes import EXIT_BAN, LISTED, MISCONDUCT, STALE, scored_mask
 from ..world.state import Stage, View
-from ..world.tie_tally import TieTally
+from ..world.tie_tally import TieTally, mean_share
 
 COUNTERS = ("bad_company_stock", "bad_company_points_lost")
 C_STOCK, C_POINTS = range(len(COUNTERS))
@@ -42,11 +42,12 @@ def bad_company(status, on_lists, score, grade_of, lowest, bad_grades, scored, l
         out[i] = listed or (scored[i] and bad_grades[grade_of[np.int64(score[i]) - lowest]])
 
 
-@njit(cache=True, nogil=True)
-def whole_points(weight, share, scored, out):
-    """out[i] = weight x share[i] rounded to whole points (half to even), 0 where unscored."""
-    for i in range(out.shape[0]):
-        out[i] = np.rint(weight * share[i]) if scored[i] else 0.0
+@njit(cache=True, nogil=True, parallel=True)
+def whole_points(weight, bad, size, scored, out):
+    """out[i] = weight x citizen i's share of bad ties (``tie_tally.mean_share``) rounded to
+    whole points (half to even), 0 where unscored."""
+    for i in prange(out.shape[0]):
+        out[i] = np.rint(weight * mean_share(bad, size, i)) if scored[i] else 0.0
 
 
 @dataclass
@@ -119,9 +120,9 @@ class Company(Stage):
         scored citizens (the unscored have no score to move)."""
         v = self.view
         scored = scored_mask(v.age, v.adopt, v.scored)
-        share = self.tally.share(self.bad(scored))
+        self.tally.update(self.bad(scored))
         out = np.empty(v.size, np.int16)
-        whole_points(self.spec.weight, share, scored, out)
+        whole_points(self.spec.weight, self.tally.bad, self.tally.sizes, scored, out)
         return out
 
     def count(self, term: np.ndarray) -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ..language.scenario import Fear as FearSpec
 from ..language.scenario import Scenario
@@ -41,7 +41,7 @@ from ..world.codes import (
 from ..world.layout import Layout
 from ..world.population import URBAN
 from ..world.state import Stage, View
-from ..world.tie_tally import TieTally
+from ..world.tie_tally import TieTally, mean_share
 from ..world.today import Today
 
 ONE = 65535  # risk 1
@@ -132,14 +132,14 @@ def fear_kernel(runs, a, p, acc):
                  acc[r])
 
 
-@njit(cache=True, nogil=True)
-def jump_by_ties(ties_jump, share, risk):
+@njit(cache=True, nogil=True, parallel=True)
+def jump_by_ties(ties_jump, bad, size, risk):
     """Each citizen's risk jumps toward 1 by ``ties_jump`` x its share of ties under a sanction
-    (in 65536ths): in place, in one pass (numpy's copies of n were a reading's peak of
-    memory)."""
-    for i in range(risk.shape[0]):
+    (``tie_tally.mean_share``, in 65536ths): in place, in one pass (numpy's copies of n were a
+    reading's peak of memory)."""
+    for i in prange(risk.shape[0]):
         x = np.int64(risk[i])
-        jump = np.int64(np.rint(ties_jump * share[i] * 65536))
+        jump = np.int64(np.rint(ties_jump * mean_share(bad, size, i) * 65536))
         risk[i] = x + (((ONE - x) * jump) >> 16)
 
 
@@ -197,13 +197,10 @@ class Fear(Stage):
         elif day % self.p.ties_lag_days == 0:
             self.tie_jump()
 
-    def tie_share(self) -> np.ndarray:
-        """Per citizen, the share of ties under a sanction yesterday, averaged over reaches."""
-        flag = ((self.view.family & FAMILY_SANCTIONED) != 0).astype(np.uint8)
-        return self.tally.share(flag)
-
     def tie_jump(self) -> None:
-        jump_by_ties(self.p.ties_jump, self.tie_share(), self.risk)
+        """Risk jumps with the share of ties under a sanction yesterday."""
+        self.tally.update(((self.view.family & FAMILY_SANCTIONED) != 0).astype(np.uint8))
+        jump_by_ties(self.p.ties_jump, self.tally.bad, self.tally.sizes, self.risk)
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         v = self.view

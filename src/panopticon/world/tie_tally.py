@@ -18,7 +18,7 @@ The counts are integers, so the shares do not depend on the order of the pushes:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .population import Population
 from .ties import FOLLOWS, FRIENDS, REACHES, Ties, follows_friend, make_ties, max_ties, \
@@ -54,17 +54,16 @@ def push(t: Ties, reach: int, changed: np.ndarray, flag: np.ndarray, bad: np.nda
                     bad[i] += delta
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _mean_share(bad: np.ndarray, size: tuple, out: np.ndarray) -> None:
-    """out[i] = the mean over reaches r of bad[r, i] / size[r][i] (0 without ties of r), summed
-    in the reaches' order as :func:`ties.tie_share`'s callers did."""
-    reaches = bad.shape[0]
-    for i in prange(out.shape[0]):
-        s = 0.0
-        for r in range(reaches):
-            m = size[r][i]
-            s += bad[r, i] / m if m > 0 else 0.0
-        out[i] = s / reaches
+@njit(cache=True, nogil=True, inline="always")
+def mean_share(bad: np.ndarray, size: tuple, i: int) -> float:
+    """Citizen i's share of flagged ties, the mean over reaches r of bad[r, i] / size[r][i] (0
+    without ties of r), summed in the reaches' order as :func:`ties.tie_share`'s callers did.
+    Read inside a reading's kernel, so that no array of n shares is made."""
+    s = 0.0
+    for r in range(bad.shape[0]):
+        m = size[r][i]
+        s += bad[r, i] / m if m > 0 else 0.0
+    return s / bad.shape[0]
 
 
 class TieTally:
@@ -83,16 +82,14 @@ class TieTally:
         """Bytes of the tally's own arrays (the sizes belong to the ``TieStore``)."""
         return self.bad.nbytes + self.flag.nbytes
 
-    def share(self, flag: np.ndarray) -> np.ndarray:
-        """Per citizen, the share of its ties with ``flag`` set (uint8), averaged over the
-        reaches; the flags it last read are replaced by these."""
+    def update(self, flag: np.ndarray) -> None:
+        """Count the ties flagged by ``flag`` (uint8, per citizen), pushing the flags changed
+        since the last update; a reading then takes each citizen's :func:`mean_share` of
+        ``bad`` and ``sizes``."""
         changed = np.flatnonzero(flag != self.flag)
         for k, reach in enumerate(self.reaches):
             push(self.ties, reach, changed, flag, self.bad[k])
         self.flag[:] = flag
-        out = np.empty(flag.shape[0])
-        _mean_share(self.bad, self.sizes, out)
-        return out
 
 
 class TieStore:
