@@ -1,4 +1,5 @@
-"""Fear: perceived risk stays in bounds, fades, rises on records and sanctions, deters and chills."""
+"""Fear: perceived risk stays in bounds, fades, rises on records and sanctions, deters and
+chills."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def small(**changes) -> scenario.Scenario:
 
 LAYOUT = Layout.of(small())
 INDEX = counters(small()).index
-SEEN = params(small().fear, small()).seen  # the records that tell china-2018's citizens they were seen
+# the records that tell china-2018's citizens they were seen
+SEEN = params(small().fear, small()).seen
 
 
 def run_one(risk, records=0, family=0, town=0, floor=(1000, 20000), decay=0.01, jump=0.3,
