@@ -17,10 +17,11 @@ draw per citizen instead of one per act. Only the few candidates have the citize
 drawn and the exact draw made (``layout.act_done``): every act is done with chance
 ``rate x propensity``, independently of the others.
 
-A post is one draw: under the poster's threshold (posting's rate chilled by fear, from a
-256-entry table indexed by perceived risk), and, rescaled, the post's content type and whether
-it may go against the line. Perceived risk multiplies deterred kinds' rates by factors of at
-most 1 (fear's tables by risk in 256ths), so the bounds hold.
+A post is one draw in three independent fields: whether it is posted (under the unchilled
+bound, then in a second pass under the poster's threshold, posting's rate chilled by fear from
+a 256-entry table indexed by perceived risk), its content type, and whether it goes against the
+line. Perceived risk multiplies deterred kinds' rates by factors of at most 1 (fear's tables by
+risk in 256ths), so the bounds hold.
 """
 
 from __future__ import annotations
@@ -61,8 +62,8 @@ from ..world.population import CHILD, adoption_threshold
 from ..world.rng import (
     EXP_QUANTILES,
     bits53,
-    draw_bits,
     chance,
+    draw_bits,
     exponential,
     stream_key,
 )

@@ -39,7 +39,6 @@ from ..world.rng import chance, picks, stream_key
 from ..world.state import Stage, View
 from ..world.today import Today
 
-POST_AGAINST_BIT = POST_AGAINST.bit_length() - 1
 COMMON = 1 << ONLINE_POST | POST_TYPE  # lawful posts, the one common act, need no observation
 NO_CHANNEL = -1
 # content review's flags; then, by the catalog (counters(sc)), acts observed and each channel's

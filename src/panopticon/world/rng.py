@@ -169,13 +169,12 @@ def picks(key: np.uint64, day: np.int64, lo: np.int64, hi: np.int64, p: float,
     """
     if p <= 0.0 or hi <= lo:
         return 0
-    m = 0
     if p >= 1.0:
         for j in range(hi - lo):
             out[j] = j
         return hi - lo
     log_q = np.log1p(-p)
-    size = 1 << BLOCK_BITS
+    size, m = 1 << BLOCK_BITS, 0
     for b in range(lo >> BLOCK_BITS, ((hi - 1) >> BLOCK_BITS) + 1):
         i, end, k = (b << BLOCK_BITS) - 1, min((b + 1) << BLOCK_BITS, hi), 0
         while True:
@@ -188,10 +187,3 @@ def picks(key: np.uint64, day: np.int64, lo: np.int64, hi: np.int64, p: float,
                 m += 1
             k += 1
     return m
-
-
-@njit(inline="always")
-def below(key: np.uint64, citizen: np.int64, day: np.int64, top: np.int64) -> np.int64:
-    """A draw uniform on 0..top-1 for (key, citizen, day): :func:`bits53` given that it fell
-    below ``top``, for a citizen that :func:`picks` picked at chance ``top / 2**53``."""
-    return np.int64(uniform(key, citizen, day) * np.float64(top))
