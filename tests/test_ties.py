@@ -14,8 +14,9 @@ from panopticon.world.population import CHILD, Population, build
 from panopticon.world.ties import (FOLLOWS, FRIENDS, HOUSEHOLD, REACHES, SCHOOL, WORK_BANDS,
                                    WORKPLACE, TieCSR, Ties, build_csr, clustering,
                                    csr_share, degrees, follows_friend, make_ties, max_ties,
-                                   permute, pick_slots, picker, reciprocity, sizes,
+                                   permute, pick_slots, picker, reciprocity,
                                    tail_exponent, tie_share, ties_into)
+from panopticon.world.tie_counts import sizes
 from panopticon.world.tie_tally import TieStore, mean_share
 from panopticon.world.engine import kernel_threads
 

@@ -21,8 +21,9 @@ import numpy as np
 from numba import njit
 
 from .population import Population
+from .tie_counts import sizes
 from .ties import FOLLOWS, FRIENDS, REACHES, Ties, follows_friend, make_ties, max_ties, \
-    pick_slots, picker, sizes, ties_into
+    pick_slots, picker, ties_into
 
 
 @njit(cache=True, nogil=True)

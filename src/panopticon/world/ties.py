@@ -46,11 +46,11 @@ edges; in-degree exponent about 1 + 1 / follow_zipf = 2.3 (Kwak et al. 2010: 2.2
 Cost (measured on this 2-core machine, one thread): a citizen's friends take about 5 us to
 enumerate (2 ``window`` pair draws and 2 ``club_slots`` permutation steps for ~15 ties, ~300 ns
 per tie), a pick of an account a few hundred ns (two permutations and the Zipf law's inverse),
-colleagues ~90 ns, schoolmates and family ~50-100 ns; nothing is allocated. Counting every
-citizen's friends and follows (``sizes``) takes about 12 us a citizen: 17 s at the default 1.41 M
-citizens. Memory: 0 bytes per tie; the kernels read region, age and parent. Stages keep counts
-per citizen, not ties (``tie_tally``). :func:`build_csr` stores 8 bytes per citizen plus 4 per
-tie (friends 99 MB at 1.41 M citizens) for the measures below and the tests.
+colleagues ~90 ns, schoolmates and family ~50-100 ns; nothing is allocated. Every citizen's
+numbers of friends and follows are counted by ``tie_counts``, which shares the work of the
+pairs' two ends. Memory: 0 bytes per tie; the kernels read region, age and parent. Stages keep
+counts per citizen, not ties (``tie_tally``). :func:`build_csr` stores 8 bytes per citizen plus
+4 per tie (friends 99 MB at 1.41 M citizens) for the measures below and the tests.
 
 Every draw is a pure function of (seed, stream, citizen or pair), so ties do not depend on the
 chunk, the thread or which end asks; :func:`tie_share` inherits that.
@@ -284,6 +284,14 @@ def _near_draw(t: Ties, i: int, j: int) -> float:
     return _unit(draw_bits(t.k_local, min(i, j), d)) * np.float64(d * d)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _near_friends(t: Ties, ud2: float, scale: float) -> bool:
+    """Whether a pair within the window with :func:`_near_draw` ud2 and weights' product
+    ``scale`` (w_i w_j) are friends: ud2 < (reach w_i w_j)**2."""
+    x = t.reach * scale
+    return ud2 < x * x
+
+
 @njit(cache=True, nogil=True)
 def _side(t: Ties, i: int, wi: float, cap: float, step: int, far: int, out: np.ndarray,
           m: int) -> int:
@@ -295,11 +303,9 @@ def _side(t: Ties, i: int, wi: float, cap: float, step: int, far: int, out: np.n
     for d in range(1, far + 1):
         j = i + step * d
         ud2 = _near_draw(t, i, j)
-        if ud2 < cap:
-            x = t.reach * _pair_scale(t, wi, j)
-            if ud2 < x * x:
-                out[m] = j
-                m += 1
+        if ud2 < cap and _near_friends(t, ud2, _pair_scale(t, wi, j)):
+            out[m] = j
+            m += 1
     return m
 
 
@@ -311,12 +317,11 @@ def _local_friends(t: Ties, i: int, wi: float, lo: int, hi: int, out: np.ndarray
 
 
 @njit(cache=True, nogil=True)
-def _club_friend(t: Ties, i: int, wi: float, j: int) -> bool:
+def _club_friend(t: Ties, i: int, j: int, scale: float) -> bool:
     """Whether club mates i and j are friends: a pair farther apart than the window (nearer
-    pairs are the local model's to decide), with chance club_rate w_i w_j."""
+    pairs are the local model's to decide), with chance club_rate w_i w_j (``scale``)."""
     far = abs(j - i) > t.window
-    return far and _pair_unit(t.k_club, min(i, j), max(i, j)) < t.club_rate * _pair_scale(
-        t, wi, j)
+    return far and _pair_unit(t.k_club, min(i, j), max(i, j)) < t.club_rate * scale
 
 
 @njit(cache=True, nogil=True)
@@ -324,7 +329,7 @@ def _club_friends(t: Ties, i: int, wi: float, lo: int, hi: int, out: np.ndarray,
                   m: int) -> int:
     c = _block_mates(t.k_club_perm, lo, hi, i, t.club_slots, out, m)
     for k in range(m, c):  # compact in place
-        if _club_friend(t, i, wi, out[k]):
+        if _club_friend(t, i, out[k], _pair_scale(t, wi, out[k])):
             out[m] = out[k]
             m += 1
     return m
@@ -346,13 +351,12 @@ def _is_friend(t: Ties, i: int, j: int) -> bool:
         return False
     wi = weight(t, i)
     if abs(i - j) <= t.window:
-        x = t.reach * _pair_scale(t, wi, j)
-        return _near_draw(t, i, j) < x * x
+        return _near_friends(t, _near_draw(t, i, j), _pair_scale(t, wi, j))
     lo, hi = _span(t, i)
     rkey = mix64(t.k_club_perm ^ uint64(lo))  # _block_mates' permutation
     block = permute(rkey, hi - lo, i - lo, True) // t.club_slots
     same = permute(rkey, hi - lo, j - lo, True) // t.club_slots == block
-    return same and _club_friend(t, i, wi, j)
+    return same and _club_friend(t, i, j, _pair_scale(t, wi, j))
 
 
 @njit(cache=True, nogil=True)
@@ -513,33 +517,6 @@ def _fill(t: Ties, reach: int, indptr: np.ndarray, indices: np.ndarray) -> None:
             m = ties_into(t, reach, i, buf)
             for k in range(m):
                 indices[indptr[i] + k] = buf[k]
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _friend_and_follow_sizes(t: Ties, friends: np.ndarray, follows: np.ndarray) -> None:
-    """Both reaches' numbers of ties from one enumeration of each citizen's friends (follows
-    start from them)."""
-    n = friends.shape[0]
-    for b in prange((n + _BUILD_BLOCK - 1) // _BUILD_BLOCK):
-        buf = np.empty(max_ties(t, FOLLOWS), np.int64)
-        for i in range(b * _BUILD_BLOCK, min(n, (b + 1) * _BUILD_BLOCK)):
-            f = friends_into(t, i, buf)
-            friends[i] = f
-            follows[i] = _follows_of_friends(t, i, buf, f)
-
-
-def sizes(t: Ties, reaches: list[str]) -> dict[str, np.ndarray]:
-    """Each reach's number of ties per citizen (uint16: at most ``max_ties``; follows:
-    accounts followed), in parallel; friends and follows together take one enumeration."""
-    n = t.region.shape[0]
-    out = {r: np.empty(n, np.uint16) for r in reaches}
-    both = "friends" in out and "follows" in out
-    if both:
-        _friend_and_follow_sizes(t, out["friends"], out["follows"])
-    for r, size in out.items():
-        if not (both and r in ("friends", "follows")):
-            _degrees(t, REACHES.index(r), n, size)
-    return out
 
 
 def degrees(t: Ties, reach: int) -> np.ndarray:
