@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from panopticon.language import scenario
-from panopticon.world.population import (ADOPT_LEVELS, AGE_BANDS, CHILD, MANAGER, URBAN, Population,
-                                   adoption_threshold, build, share_on)
+from panopticon.world.population import (ADOPT_LEVELS, AGE_BANDS, CHILD, MANAGER, URBAN,
+                                         Population, _quantile_rank, adoption_threshold, build,
+                                         share_on)
 
 N = 200_000
 SEED = 1
@@ -153,3 +154,24 @@ def test_regions_and_deciles_are_exact_for_any_size(size):
     assert np.abs(regions - small.regions.census / small.regions.total * size).max() <= 1.0
     assert np.abs(np.bincount(small.income, minlength=10) - size / 10).max() <= 1.0
     assert np.all(small.parent < np.arange(size))
+
+
+@given(values=st.lists(st.one_of(st.integers(-3, 3).map(float),
+                                 st.floats(-1e6, 1e6, allow_nan=False)), max_size=3000),
+       levels=st.sampled_from([1, 10, 7, ADOPT_LEVELS]))
+@settings(max_examples=60, deadline=None)
+def test_quantile_ranks_are_the_stable_sorts_levels(values, levels):
+    """Ranks without a sort equal a stable sort's, ties (many here) in index order."""
+    x = np.array(values, dtype=float)
+    expected = np.empty(x.size, np.uint16)
+    expected[np.argsort(x, kind="stable")] = np.arange(x.size) * levels // max(x.size, 1)
+    np.testing.assert_array_equal(_quantile_rank(x, levels, np.uint16), expected)
+
+
+@pytest.mark.parametrize("values", [[0.0, 5e-324], [-1e308, 1e308, 0.0, 5.0], [1.0, 1.0 + 2**-52]],
+                         ids=["subnormal range", "overflowing range", "one ulp"])
+def test_quantile_ranks_hold_at_the_ends_of_floats(values):
+    x = np.array(values * 40)
+    expected = np.empty(x.size, np.uint16)
+    expected[np.argsort(x, kind="stable")] = np.arange(x.size) * ADOPT_LEVELS // x.size
+    np.testing.assert_array_equal(_quantile_rank(x, ADOPT_LEVELS, np.uint16), expected)

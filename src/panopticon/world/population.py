@@ -121,19 +121,57 @@ def _households(bounds, adult_cdf, parent_cdf, child_p, member_p, urban_share,
 
 
 def _quantile_rank(latent: np.ndarray, levels: int, dtype: type) -> np.ndarray:
-    """Rank of each value in [0, levels), as ``dtype``: exact shares. Only the sort permutation
-    is made beside the result (the build's peak of memory is here)."""
+    """Each value's level in [0, levels), as ``dtype``: the r-th smallest of n (ties in index
+    order, as a stable sort orders them) gets r * levels // n, so every level holds its exact
+    share. Found without sorting every value (:func:`_rank_levels`)."""
     out = np.empty(latent.shape[0], dtype)
-    _rank_levels(np.argsort(latent, kind="stable"), levels, out)
+    if latent.shape[0]:
+        _rank_levels(latent, levels, out)
     return out
 
 
+_PER_BIN = 16  # values per bin of the ranks' histogram, on average
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bin(x: float, lo: float, scale: float, bins: int) -> int:
+    """A value's bin: monotone in x (a difference and a product by a positive number round
+    monotonically), so every value of a bin ranks above those of the bins before it. Past the
+    last bin (an infinite product too), the last."""
+    v = (x - lo) * scale
+    return np.int64(v) if v < bins else bins - 1
+
+
 @njit(cache=True, nogil=True)
-def _rank_levels(order: np.ndarray, levels: int, out: np.ndarray) -> None:
-    """out[order[r]] = r * levels // n: the level of the r-th smallest value."""
-    n = max(order.shape[0], 1)
-    for r in range(order.shape[0]):
-        out[order[r]] = r * levels // n
+def _rank_levels(x: np.ndarray, levels: int, out: np.ndarray) -> None:
+    """out[i] = (stable rank of x[i]) * levels // n. A histogram gives each bin its first
+    rank; where all of a bin's ranks share a level, its values take it, and only the values of
+    the bins where a level starts are sorted, bin by bin."""
+    n = x.shape[0]
+    lo, hi = x.min(), x.max()
+    bins = max(n // _PER_BIN, 1)
+    scale = bins / (hi - lo) if hi > lo else 0.0
+    scale = scale if np.isfinite(scale) else 0.0  # a range too narrow for a float
+    start = np.zeros(bins + 1, np.int64)
+    for i in range(n):
+        start[_bin(x[i], lo, scale, bins) + 1] += 1
+    start = np.cumsum(start)
+    first, last = start[:-1] * levels // n, (start[1:] - 1) * levels // n
+    mixed = first != last
+    fill = np.cumsum(np.where(mixed, start[1:] - start[:-1], 0))  # mixed bins' ends in held
+    held = np.empty(fill[-1], np.int64)  # the mixed bins' values, bin by bin, in index order
+    fill -= np.where(mixed, start[1:] - start[:-1], 0)
+    for i in range(n):
+        b = _bin(x[i], lo, scale, bins)
+        if mixed[b]:
+            held[fill[b]] = i
+            fill[b] += 1
+        else:
+            out[i] = first[b]
+    for b in np.flatnonzero(mixed):
+        seg = held[fill[b] - (start[b + 1] - start[b]):fill[b]]
+        for k, o in enumerate(np.argsort(x[seg], kind="mergesort")):
+            out[seg[o]] = (start[b] + k) * levels // n
 
 
 def _age_cdfs(spec: PopulationSpec) -> tuple[np.ndarray, np.ndarray, float, float]:
