@@ -169,3 +169,18 @@ def test_module_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "panopticon", "--help"], capture_output=True,
                          text=True, check=True)
     assert "run" in out.stdout and "scenarios" in out.stdout
+
+
+def test_output_to_a_file_gets_lines_of_progress(tmp_path, monkeypatch):
+    """Where no bar can be drawn (the runner's output is not a terminal), the run prints its
+    progress as lines: days done, rates, time left, then done."""
+    import panopticon.cli as cli
+
+    monkeypatch.setattr(cli, "LINE_SECONDS", 0.0)
+    result = runner.invoke(app, ["run", "china-2018", "--population", "2000", "--end",
+                                 "2014-01-05", "--no-report", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("simulating:")]
+    assert lines[0].startswith("simulating: 2 of 5 days (40%), ")
+    assert "citizen-days/s" in lines[0] and "events/s" in lines[0] and lines[0].endswith("left")
+    assert lines[-1].startswith("simulating: 5 of 5 days (100%)") and lines[-1].endswith("done")

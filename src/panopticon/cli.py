@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -63,6 +64,7 @@ T = TypeVar("T")
 WIDE = None if sys.stdout.isatty() else 140
 console = Console(width=WIDE)
 err = Console(stderr=True, width=WIDE)
+LINE_SECONDS = 60.0  # between two lines of progress where no bar can be drawn
 
 
 def fail(message: str) -> None:
@@ -361,8 +363,12 @@ def simulate(runs: Runs, quiet: bool, checkpoint: Path, every: float
     from .runner.checkpoint import Every
 
     citizens = runs.scenario.population.size
-    with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("days" if runs.k + runs.counterfactual == 1 else "run-days"),
+    unit = "days" if runs.k + runs.counterfactual == 1 else "run-days"
+    hook = Every(runs, checkpoint, every, warn)
+    if not (quiet or console.is_terminal):  # a file or a pipe: no bar can be drawn
+        with stop_at_day_end(hook):
+            return runs.run(ProgressLines(citizens, unit), hook)
+    with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
                   RateColumn(citizens), TimeRemainingColumn(), console=console,
                   disable=quiet) as bar:
         task = bar.add_task("days", total=runs.total, completed=runs.done(), events=0)
@@ -370,9 +376,35 @@ def simulate(runs: Runs, quiet: bool, checkpoint: Path, every: float
         def progress(done: int, total: int, events: int) -> None:
             bar.update(task, completed=done, events=events)
 
-        hook = Every(runs, checkpoint, every, warn)
         with stop_at_day_end(hook):
             return runs.run(progress, hook)
+
+
+class ProgressLines:
+    """The progress bar's figures as a line every ``LINE_SECONDS`` of simulation, where output
+    goes to a file or a pipe (``nohup``, a batch scheduler's log), in which a bar shows nothing
+    until the end."""
+
+    def __init__(self, citizens: int, unit: str) -> None:
+        self.citizens, self.unit = citizens, unit
+        self.first: tuple[float, int, int] | None = None  # (time, days done, events)
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int, events: int) -> None:
+        now = time.monotonic()
+        if self.first is None:  # rates from the first day this process ran
+            self.first, self.last = (now, done, events), now
+            return
+        seconds = now - self.first[0]
+        if (now - self.last < LINE_SECONDS and done < total) or seconds <= 0:
+            return
+        self.last = now
+        days = (done - self.first[1]) / seconds
+        left = duration((total - done) / days) + " left" if done < total else "done"
+        console.print(f"simulating: {done:,} of {total:,} {self.unit} ({done / total:.0%}), "
+                      f"{_short(days * self.citizens)} citizen-days/s, "
+                      f"{_short((events - self.first[2]) / seconds)} events/s, {left}",
+                      highlight=False, soft_wrap=True)
 
 
 @contextmanager
