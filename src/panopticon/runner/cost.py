@@ -60,17 +60,18 @@ SERIES_COPIES = 3  # per-seed series, their concatenation and the bands
 COHORT_BYTES_PER_DAY = 40
 # Measured: of a seed's run freed before the next seed's, the share the allocator keeps.
 SEED_SLACK = 0.15
-# Time (docs/performance.md). Measured on the 2-core machine, busy as it usually is, with
-# china-2018 (2014-2019: 8.5 s of simulation at 14,100 citizens, 30.2 s at 141,000, 218.9 s at
-# 1.41 M on 2 threads; the year 2018 at 1.41 M: 65.0 s on 1 thread, 34.9 s on 2): the command's
-# start with the kernels compiled, the population's and ties' build and the files written, per
-# citizen; each day's fixed cost (Python, per-chunk calls); the citizen-days per second of one
-# thread. Speed-ups: 1.85 on 2 threads here; 2.1 on 4, 3.0 on 8 and 3.3 on 16 on a 16-core Xeon
-# (issue 11), where 2 threads gave 1.6.
+# Time (docs/performance.md). Measured on the 2-core machine on 2026-12-02 with china-2018 on 2
+# threads: 2014-2019 at 141 M citizens, 6,445 s of simulation in a command of 6,897 s (two
+# checkpoints written); the year 2018 at 14.1 M, 111.3 s of simulation in 146.1 s. From these:
+# the command's start with the kernels compiled; the population's and tallies' build and the
+# files written, per citizen; each day's fixed cost (Python, per-chunk calls); the citizen-days
+# per second of one thread (48 M on 2 threads, over the 1.85 below; a quiet machine gave 60 M on
+# 2 threads for the default run). Speed-ups: 1.85 on 2 threads here; 2.1 on 4, 3.0 on 8 and 3.3
+# on 16 on a 16-core Xeon (issue 11, an older engine), where 2 threads gave 1.6.
 START_SECONDS = 4.0
-BUILD_SECONDS_PER_CITIZEN = 10.5e-6
+BUILD_SECONDS_PER_CITIZEN = 2.3e-6
 DAY_SECONDS = 3.5e-3
-CITIZEN_DAYS_PER_SECOND = 7.9e6
+CITIZEN_DAYS_PER_SECOND = 26e6
 THREAD_SPEEDUP = {1: 1.0, 2: 1.85, 4: 2.14, 8: 3.05, 16: 3.3}
 
 
