@@ -158,9 +158,10 @@ def _rank_levels(x: np.ndarray, levels: int, out: np.ndarray) -> None:
     start = np.cumsum(start)
     first, last = start[:-1] * levels // n, (start[1:] - 1) * levels // n
     mixed = first != last
-    fill = np.cumsum(np.where(mixed, start[1:] - start[:-1], 0))  # mixed bins' ends in held
-    held = np.empty(fill[-1], np.int64)  # the mixed bins' values, bin by bin, in index order
-    fill -= np.where(mixed, start[1:] - start[:-1], 0)
+    size = np.where(mixed, start[1:] - start[:-1], 0)  # values held per mixed bin
+    begin = np.cumsum(size) - size  # where each mixed bin's values start in held
+    held = np.empty(size.sum(), np.int64)  # the mixed bins' values, bin by bin, in index order
+    fill = begin.copy()
     for i in range(n):
         b = _bin(x[i], lo, scale, bins)
         if mixed[b]:
@@ -169,7 +170,7 @@ def _rank_levels(x: np.ndarray, levels: int, out: np.ndarray) -> None:
         else:
             out[i] = first[b]
     for b in np.flatnonzero(mixed):
-        seg = held[fill[b] - (start[b + 1] - start[b]):fill[b]]
+        seg = held[begin[b]:begin[b] + size[b]]
         for k, o in enumerate(np.argsort(x[seg], kind="mergesort")):
             out[seg[o]] = (start[b] + k) * levels // n
 
