@@ -261,10 +261,11 @@ BY_SCORE = {  # china-2018's measures of grades, by the scores of those grades i
 def test_measures_by_the_scores_of_grades_meet_everyone_as_the_grades_do():
     """A threshold at a grade's edge is that grade's measure: every counter of the run (the
     person's and the children's blocks, a standing's stock, grants) is the same, day by day."""
-    sc = load("china-2018").with_changes(**{  # scores spread wide, credit sought often
+    sc = load("china-2018").with_changes(**{  # scores spread wide, credit sought often, and
+        # bills paid late often enough that some reach grade D (internet users throttled there)
         "population.size": 3000, "start": dt.date(2018, 1, 1), "end": dt.date(2018, 6, 30),
         "scoring.base": 860, "scoring.points.late_bill": -200, "scoring.points.good_deed": 200,
-        "acts.credit_application.rate": 0.01})
+        "acts.credit_application.rate": 0.01, "acts.late_bill.rate": 0.002})
     by_grade, by_score = Simulation(sc).run(), Simulation(sc.with_changes(**BY_SCORE)).run()
     assert by_score.counter_names == by_grade.counter_names
     for name in ("credit_application_blocked", "school_ban_stock", "internet_throttle_stock",

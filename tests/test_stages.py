@@ -57,12 +57,25 @@ from panopticon.world.codes import (
 )
 from panopticon.world.layout import (
     COMMON_BOUND,
+    LEVEL_BITS,
+    LEVEL_QUANTILES,
+    LEVELS,
+    N_CLASSES,
+    N_DRAWN,
+    OFFENCE,
+    TRAVEL,
     UNSCREENED,
     Layout,
     draws,
     drawn,
     first_candidate,
+    level_caps,
     screen,
+    screen_bound,
+    screen_classes,
+    screen_parts,
+    trait,
+    trait_keys,
 )
 from panopticon.world.engine import Engine
 from panopticon.world.population import (
@@ -207,14 +220,14 @@ ATTEMPTS = [k for k, a in CHINA.acts.items() if a.nature == "attempt"]
 
 
 @njit
-def drawn_again(day, age, flags, income, online, paying, kinds, d):
+def drawn_again(day, age, flags, income, online, paying, classes, kinds, d):
     """Per citizen, the act bits of ``kinds`` as ``layout.drawn`` draws them again."""
     out = np.zeros(age.shape[0], np.int64)
     for i in range(age.shape[0]):
-        lead = first_candidate(i, day, d.screen_key, d.cuts)
+        lead = first_candidate(i, day, d.screen_key, d.cuts, classes[i])
         for k in kinds:
-            out[i] |= np.int64(drawn(i, day, k, lead, age[i], flags[i], income[i], online[i],
-                                     paying[i], d)) << k
+            out[i] |= np.int64(drawn(i, day, k, lead, classes[i], age[i], flags[i], income[i],
+                                     online[i], paying[i], d)) << k
     return out
 
 
@@ -231,22 +244,25 @@ def test_a_second_draw_of_an_attempt_is_behaviours(busy):
         acts, _, beh = act_day(sc, pop, day=day)
         again = drawn_again(day, pop.age, pop.flags, pop.income,
                             (pop.adopt < beh.adoption[0]).astype(np.int64),
-                            (pop.adopt < beh.adoption[1]).astype(np.int64), kinds, d)
+                            (pop.adopt < beh.adoption[1]).astype(np.int64), beh.screen_class,
+                            kinds, d)
         np.testing.assert_array_equal(acts.astype(np.int64) & mask, again)
 
 
 @njit
 def screened_counts(n, days, kinds, d):
     """How often each of ``kinds`` is done, and each pair together, by adults in town of the
-    top income decile online and paying (every act open to them), over ``n`` x ``days``."""
+    top income decile online and paying (every act open to them), over ``n`` x ``days``; each
+    citizen of screen class i % N_CLASSES (the kinds have no propensity: any class)."""
     m = kinds.shape[0]
     singles, pairs = np.zeros(m, np.int64), np.zeros((m, m), np.int64)
     for day in range(days):
         for i in range(n):
-            lead = first_candidate(i, day, d.screen_key, d.cuts)
+            c = i % N_CLASSES
+            lead = first_candidate(i, day, d.screen_key, d.cuts, c)
             done = np.zeros(m, np.int64)
             for a in range(m):
-                done[a] = drawn(i, day, kinds[a], lead, 3, URBAN, 9, 1, 1, d)
+                done[a] = drawn(i, day, kinds[a], lead, c, 3, URBAN, 9, 1, 1, d)
             singles += done
             pairs += np.outer(done, done)
     return singles, pairs
@@ -285,6 +301,83 @@ def test_the_screen_holds_the_rare_kinds_in_order_of_their_bounds(bounds):
     assert (np.diff(cuts) >= 0).all()
     by_rank = sorted(rare, key=lambda k: rank[k])
     assert [bounds[k - 1] for k in by_rank] == sorted(bounds[k - 1] for k in rare)
+
+
+@njit
+def propensities(t, key, income, flags):
+    """Every citizen's value of propensity ``t`` (``layout.trait``)."""
+    out = np.empty(income.shape[0])
+    for i in range(income.shape[0]):
+        out[i] = trait(t, key, i, income[i], flags[i])
+    return out
+
+
+@given(seed=st.integers(0, 2**63 - 1), n=st.integers(1, 3000), towns=st.floats(0, 1))
+@settings(max_examples=40, deadline=None)
+def test_a_screen_class_holds_each_propensity_at_or_under_its_levels_cap(seed, n, towns):
+    """A citizen's screen class bounds its rare acts' chances: a propensity above its level's
+    cap would have its acts come at the cap, not at rate x propensity."""
+    rng = np.random.default_rng(seed % 2**32)
+    income = rng.integers(0, 10, n).astype(np.uint8)
+    flags = np.where(rng.random(n) < towns, URBAN, 0).astype(np.uint8)
+    keys, caps = trait_keys(seed), level_caps()
+    classes = screen_classes(keys, caps, income, flags)
+    for t in range(N_DRAWN):
+        level = (classes >> (LEVEL_BITS * t) & (LEVELS - 1)).astype(np.int64)
+        values = propensities(t, keys[t], income, flags)
+        assert (values <= caps[t, level]).all()
+        assert (values > np.where(level > 0, caps[t, level - 1], -np.inf)).all()
+
+
+def test_screen_classes_split_the_propensities_at_their_quantiles(busy):
+    """Half the citizens sit at the lowest level of each exponential propensity, 5% at the
+    highest, as LEVEL_QUANTILES says (travel's depends on the income deciles and areas)."""
+    _, pop = busy
+    classes = screen_classes(trait_keys(SEED), level_caps(), pop.income, pop.flags)
+    for t in range(TRAVEL):
+        shares = np.bincount(classes >> (LEVEL_BITS * t) & (LEVELS - 1), minlength=LEVELS)
+        expected = np.diff([0, *LEVEL_QUANTILES, 1]) * pop.size
+        assert (np.abs(shares - expected) < [binomial_tol(pop.size, e / pop.size)
+                                             for e in expected]).all()
+
+
+@given(scale=st.lists(st.floats(0, 8), min_size=len(CHINA.acts), max_size=len(CHINA.acts)))
+@settings(max_examples=40, deadline=None)
+def test_a_classs_screen_bound_holds_its_screen(scale):
+    """The pass over every citizen tests the screen's draw against ``screen_bound`` of its
+    class, not the class's last cut (a table per citizen would not vectorise): it must be at
+    least that cut. A class's bounds are at most the global ones, and the top class's are
+    those."""
+    sc = preset(**{f"acts.{k}.rate": a.rate * f for (k, a), f in zip(CHINA.acts.items(), scale)})
+    d = draws(sc, SEED)
+    parts = screen_parts(d.class_bounds, d.trait_of, d.rank, d.cuts)
+    assert (d.class_bounds <= d.bounds).all()
+    np.testing.assert_array_equal(d.class_bounds[N_CLASSES - 1], d.bounds)
+    assert (np.diff(d.cuts, axis=1) >= 0).all()
+    if d.cuts.shape[1]:
+        assert all(screen_bound(c, parts) >= d.cuts[c, -1] for c in range(N_CLASSES))
+
+
+def test_screened_acts_come_at_rate_times_each_citizens_propensity(busy):
+    """Rare acts with a propensity, screened per class: over 20 days, each kind's acts in each
+    level of its propensity number its rate times the propensities of the citizens there."""
+    _, pop = busy
+    kinds = {"jaywalking": OFFENCE, "plane_ticket": TRAVEL}
+    sc = preset(**{"population.size": N_BEHAVIOUR},
+                **{f"acts.{k}.rate": 2 * CHINA.acts[k].rate for k in kinds})
+    assert all(draws(sc, SEED).rank[ACT_KINDS.index(k)] != UNSCREENED for k in kinds)
+    done = {k: np.zeros(pop.size, np.int64) for k in kinds}
+    for day in range(3, 23):
+        acts, _, beh = act_day(sc, pop, day=day)
+        for k in kinds:
+            done[k] += (acts & ACT_BIT[k]) != 0
+    for k, t in kinds.items():
+        chance = sc.acts[k].rate * propensities(t, trait_keys(SEED)[t], pop.income, pop.flags)
+        chance *= eligible(sc, pop, beh, k)
+        level = beh.screen_class >> (LEVEL_BITS * t) & (LEVELS - 1)
+        for m in range(LEVELS):
+            expected = 20 * chance[level == m].sum()
+            assert abs(done[k][level == m].sum() - expected) < 5 * math.sqrt(expected) + 1
 
 
 @pytest.mark.parametrize("kind", [k for k in ACT_KINDS if k != "online_post"])

@@ -13,8 +13,11 @@ Each act has a bound, its rate times the largest propensity. A pass over all cit
 branches (so it vectorises) finds candidates: a common act (posting, or a bound above
 ``layout.COMMON_BOUND``) where its own draw is under its bound; the rare acts all at once,
 where one screening draw says that one of them is a candidate (``layout.first_candidate``), a
-draw per citizen instead of one per act. Only the few candidates have the citizen's propensity
-drawn and the exact draw made (``layout.act_done``): every act is done with chance
+draw per citizen instead of one per act. The rare acts' bounds are the citizen's screen
+class's (``layout.screen_classes``, a byte made at build: the level of each propensity), its
+rate times the cap of the citizen's level, so that the screen names about 1.7 times as many
+citizens as act, not 8 times. Only the few candidates have the citizen's propensity drawn and
+the exact draw made (``layout.act_done``): every act is done with chance
 ``rate x propensity``, independently of the others.
 
 A post is one draw in three independent fields: whether it is posted (under the unchilled
@@ -57,6 +60,11 @@ from ..world.layout import (
     draws,
     eligible,
     first_candidate,
+    level_caps,
+    screen_bound,
+    screen_classes,
+    screen_parts,
+    trait_keys,
 )
 from ..world.population import CHILD, adoption_threshold
 from ..world.rng import (
@@ -104,7 +112,7 @@ class ActParams(NamedTuple):
     frequent: np.ndarray  # the act kinds after posting drawn on their own (not screened)
     order: np.ndarray  # the screened kinds by their position in the screen
     screened: int  # the act bits of the screened kinds
-    screen_all: int  # the screen's last cut: a draw below it has a screened candidate
+    screen_parts: np.ndarray  # a screen class's bound on its last cut (layout.screen_bound)
     cases: np.ndarray  # act kinds not done in a court case, in a tax case
     k_pay: np.uint64
     k_tax: np.uint64
@@ -125,6 +133,7 @@ class ActArrays(NamedTuple):
     adopt: np.ndarray
     status: np.ndarray  # registry's, read to decide on paying
     risk: np.ndarray  # fear's perceived risk, in 65535ths
+    screen_class: np.ndarray  # made here at build (layout.screen_classes)
     acts: np.ndarray  # today's, made here
     todo: np.ndarray
     adoption: np.ndarray  # today's adoption thresholds: [internet users, payment users]
@@ -159,16 +168,17 @@ def allowed_today(age, flags, income, online, paying, s, who, in_court_acts, in_
 
 
 @njit(cache=True, nogil=True, inline="always")
-def candidates(i, day, allowed, screened, screen_all, screen_key, post_key, post_bound,
+def candidates(i, day, allowed, screened, screen_cut, screen_key, post_key, post_bound,
                type_cuts, against_bound):
-    """Every screened kind where the screen's draw has a candidate, and a post where its draw
+    """Every screened kind where the screen's draw may have a candidate (``screen_cut``: at
+    least the last cut of the citizen's screen class), and a post where its draw
     is under the unchilled bound, with its content type and whether it may go against the
     line; only what ``allowed`` allows.
 
     Branch-free and without an inner loop, so that the loop over citizens vectorises;
     :func:`settle` then settles the few candidates, :func:`chill_posts` the posts.
     """
-    bits = screened & allowed & -np.int64(bits53(screen_key, i, day) < screen_all)
+    bits = screened & allowed & -np.int64(bits53(screen_key, i, day) < screen_cut)
     posted, typed, against = post_fields(i, day, post_key)
     post = np.int64(posted < post_bound) & (allowed >> ONLINE_POST)
     ctype = (np.int64(typed >= type_cuts[0]) + np.int64(typed >= type_cuts[1])
@@ -221,8 +231,8 @@ def chill_posts(first, day, risk, post_lut, key, acts, posts_by_type):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def draw_run(first, day, age, flags, income, adopt, status, risk, adoption, post_lut, p, acts,
-             acc_r):
+def draw_run(first, day, age, flags, income, adopt, status, risk, screen_class, adoption,
+             post_lut, p, acts, acc_r):
     """Candidates of a run's citizens into ``acts``; count users and posts (by content type).
 
     Eligibility is computed with masks, not branches, and the arrays are the run's own views
@@ -230,7 +240,7 @@ def draw_run(first, day, age, flags, income, adopt, status, risk, adoption, post
     """
     who, bounds, act_keys, against_bound = p.d.who, p.d.bounds, p.d.keys, p.against_bound
     type_cuts, post_key, post_bound = p.type_cuts, act_keys[ONLINE_POST], post_lut[0]
-    screened, screen_all, screen_key = p.screened, p.screen_all, p.d.screen_key
+    screened, parts, screen_key = p.screened, p.screen_parts, p.d.screen_key
     in_court_acts, in_tax_acts = p.cases[0], p.cases[1]
     internet_thr, payment_thr = adoption[0], adoption[1]
     children = online_users = paying_users = 0
@@ -241,8 +251,8 @@ def draw_run(first, day, age, flags, income, adopt, status, risk, adoption, post
         paying = np.int64(adopt[j] < payment_thr)
         allowed = allowed_today(age[j], flags[j], income[j], online, paying, status[j], who,
                                 in_court_acts, in_tax_acts)
-        bits = candidates(first + j, day, allowed, screened, screen_all, screen_key, post_key,
-                          post_bound, type_cuts, against_bound)
+        bits = candidates(first + j, day, allowed, screened, screen_bound(screen_class[j], parts),
+                          screen_key, post_key, post_bound, type_cuts, against_bound)
         acts[j] = bits
         children += 1 - adult
         online_users += online
@@ -300,7 +310,8 @@ def settle(first, day, n, a, p, counts, against_by_type):
     """
     acts, status, risk, todo, income, flags = a.acts, a.status, a.risk, a.todo, a.income, a.flags
     rates, trait_of, act_keys, trait_keys, bounds, cuts, screen_key = (
-        p.d.rates, p.d.trait_of, p.d.keys, p.d.trait_keys, p.d.bounds, p.d.cuts, p.d.screen_key)
+        p.d.rates, p.d.trait_of, p.d.keys, p.d.trait_keys, p.d.class_bounds, p.d.cuts,
+        p.d.screen_key)
     order, frequent, screened, pay_rates = p.order, p.frequent, p.screened, p.pay_rates
     deterred, deter, against_ratio, against_shares = (a.deterred, a.deterrence,
                                                       a.chilling_against, p.against_shares)
@@ -308,22 +319,23 @@ def settle(first, day, n, a, p, counts, against_by_type):
     for t in range(n):
         j = todo[t]
         i, bits, r8, s = first + j, np.int64(acts[j]), np.int64(risk[j] >> 8), np.int64(status[j])
-        lead = first_candidate(i, day, screen_key, cuts) if bits & screened else order.shape[0]
+        c = np.int64(a.screen_class[j])
+        lead = first_candidate(i, day, screen_key, cuts, c) if bits & screened else order.shape[0]
         done = bits & ~screened
         for position in range(lead, order.shape[0]):  # before the first candidate: none
             k = order[position]
             if bits >> k & 1:
                 u = bits53(act_keys[k], i, day)
-                if position == lead or u < bounds[k]:  # else no candidate: no trait drawn
+                if position == lead or u < bounds[c, k]:  # else no candidate: no trait drawn
                     pk = act_chance(rates[k], trait_of[k], trait_keys[trait_of[k]], i, income[j],
                                     flags[j], deter[r8] if deterred[k] else 1.0)
-                    done |= np.int64(act_done(u, pk, position, lead, bounds[k])) << k
+                    done |= np.int64(act_done(u, pk, position, lead, bounds[c, k])) << k
         for f in range(frequent.shape[0]):  # drawn on their own: exact but for a trait
             k = frequent[f]
             if done >> k & 1 and trait_of[k] != NONE:
                 pk = act_chance(rates[k], trait_of[k], trait_keys[trait_of[k]], i, income[j],
                                 flags[j], deter[r8] if deterred[k] else 1.0)
-                if not act_done(bits53(act_keys[k], i, day), pk, UNSCREENED, lead, bounds[k]):
+                if not act_done(bits53(act_keys[k], i, day), pk, UNSCREENED, lead, bounds[c, k]):
                     done &= ~(1 << k)
         if done & POST_AGAINST:
             share = (against_shares[done >> POST_TYPE_SHIFT & 3]
@@ -360,8 +372,8 @@ def act_kernel(first, day, runs, a, p, acc):
         lo, hi = runs[q], runs[q + 1]
         acc_r = acc[a.region[lo]]
         posts = draw_run(first + lo, day, a.age[lo:hi], flags[lo:hi], income[lo:hi],
-                         a.adopt[lo:hi], status[lo:hi], risk[lo:hi], a.adoption, post_lut, p,
-                         acts[lo:hi], acc_r)
+                         a.adopt[lo:hi], status[lo:hi], risk[lo:hi], a.screen_class[lo:hi],
+                         a.adoption, post_lut, p, acts[lo:hi], acc_r)
         counts[:] = 0
         against_by_type[:] = 0
         settle(first, day, rare_citizens(lo, hi, acts, status, todo), a, p, counts,
@@ -395,7 +407,7 @@ def params(sc: Scenario, seed: int) -> ActParams:
         d=d, frequent=np.flatnonzero(d.rank[1:] == UNSCREENED).astype(np.int64) + 1,
         order=np.argsort(d.rank, kind="stable")[:int((d.rank != UNSCREENED).sum())],
         screened=(1 << len(d.rank)) - 1 & ~d.unscreened,
-        screen_all=int(d.cuts[-1]) if d.cuts.size else 0,
+        screen_parts=screen_parts(d.class_bounds, d.trait_of, d.rank, d.cuts),
         cases=np.array([layout.acts_where(sc, opens="court"), layout.acts_where(sc, opens="tax")],
                        np.int64),
         k_pay=stream_key(seed, "act.pay_debt"), k_tax=stream_key(seed, "act.pay_tax"),
@@ -412,7 +424,7 @@ class Behaviour(Stage):
     """Act rates and eligibility from the scenario; today's adoption thresholds."""
 
     NAME = "behaviour"
-    OWNS = ("acts", "adoption")
+    OWNS = ("acts", "adoption", "screen_class")
     READS = ("region", "age", "flags", "income", "adopt", "status", "risk", "deterrence",
              "chilling", "chilling_against", "deterred")
 
@@ -423,6 +435,7 @@ class Behaviour(Stage):
 
     view: View
     seed: int
+    screen_class: np.ndarray  # per citizen (layout.screen_classes), fixed for the run
     sc: Scenario | None = None
     p: ActParams | None = None
     day: int = 0
@@ -430,7 +443,8 @@ class Behaviour(Stage):
 
     @classmethod
     def build(cls, sc: Scenario, seed: int, view: View) -> Behaviour:
-        behaviour = cls(view=view, seed=seed)
+        classes = screen_classes(trait_keys(seed), level_caps(), view.income, view.flags)
+        behaviour = cls(view=view, seed=seed, screen_class=view.own("screen_class", classes))
         behaviour.tune(sc)
         return behaviour
 
@@ -451,7 +465,8 @@ class Behaviour(Stage):
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         v, n = self.view, hi - lo
         a = ActArrays(v.region[lo:hi], v.age[lo:hi], v.flags[lo:hi], v.income[lo:hi],
-                      v.adopt[lo:hi], v.status[lo:hi], v.risk[lo:hi], today.acts[:n],
+                      v.adopt[lo:hi], v.status[lo:hi], v.risk[lo:hi], self.screen_class[lo:hi],
+                      today.acts[:n],
                       today.todo[:n], self.adoption, v.deterrence, v.chilling,
                       v.chilling_against, v.deterred)
         act_kernel(lo, self.day, v.runs(lo, hi), a, self.p, acc)

@@ -508,15 +508,16 @@ def kin_words(ids, parent, flags, family, of_parent, of_home, ties, of_work):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def kin_tries(c, day, lead, age, flags, income, online, paying, attempts, kinds, d):
+def kin_tries(c, day, lead, cls, age, flags, income, online, paying, attempts, kinds, d):
     """The act bits of a citizen's attempts today among ``kinds``, drawn again as behaviour drew
-    them; ``lead`` is the citizen's ``layout.first_candidate``. Inline, for every citizen with a
-    screened candidate: it takes no tuple but the draws, as an inline call's tuples of arrays
-    cost a reference count per array and call."""
+    them; ``lead`` is the citizen's ``layout.first_candidate``, ``cls`` its screen class.
+    Inline, for every citizen with a screened candidate: it takes no tuple but the draws, as an
+    inline call's tuples of arrays cost a reference count per array and call."""
     tried = 0
     for t in range(attempts.shape[0]):
         k = attempts[t]
-        if kinds >> k & 1 and drawn(c, day, k, lead, age, flags, income, online, paying, d):
+        if kinds >> k & 1 and drawn(c, day, k, lead, cls, age, flags, income, online, paying,
+                                    d):
             tried |= 1 << k
     return tried
 
@@ -561,7 +562,7 @@ def kin_attempts(c, day, tried, f, st, a, cat, acc_r):
 
 
 @njit(cache=True, nogil=True)
-def family_kernel(day, visit, words, parent, ties, st, a, cat, d, acc):
+def family_kernel(day, visit, words, parent, ties, st, a, cat, d, classes, acc):
     """Phase 2: citizens meet their relatives' standing: the sanctions borne by children or a
     household are counted over the relatives under them, and the attempts that such a measure
     (or one borne by an employer) meets are met.
@@ -570,7 +571,8 @@ def family_kernel(day, visit, words, parent, ties, st, a, cat, d, acc):
     an employer bears a measure, everyone, with their :func:`kin_words` in ``words`` (else
     empty: a child's is the parent's, read here). Only those with such a relative or such an
     attempt today count; the colleagues' word is read only for an attempt an employer's
-    measure meets (few: a workplace takes a dozen tie draws).
+    measure meets (few: a workplace takes a dozen tie draws). ``classes``: every citizen's
+    screen class (behaviour's).
     """
     history, family, region, age, adopt, flags, income = (
         a.met_ever, a.family, st.region, st.age, st.adopt, a.flags, a.income)
@@ -582,10 +584,11 @@ def family_kernel(day, visit, words, parent, ties, st, a, cat, d, acc):
         c = visit[t]
         f = words[t] if words.shape[0] else np.int64(family[parent[c]]) & of_parent
         kinds = home | cat.work | (by_kids & -np.int64(age[c] == CHILD))
-        lead = first_candidate(c, day, screen_key, cuts) if kinds else cuts.shape[0]
+        cls = np.int64(classes[c])
+        lead = first_candidate(c, day, screen_key, cuts, cls) if kinds else cuts.shape[1]
         tried = 0
-        if lead < cuts.shape[0] or kinds & unscreened:  # most, most days: no candidate
-            tried = kin_tries(c, day, lead, age[c], flags[c], income[c],
+        if lead < cuts.shape[1] or kinds & unscreened:  # most, most days: no candidate
+            tried = kin_tries(c, day, lead, cls, age[c], flags[c], income[c],
                               np.int64(adopt[c] < internet), np.int64(adopt[c] < payment),
                               attempts, kinds, d)
         if f == 0 and tried == 0:
@@ -704,7 +707,8 @@ class Consequences(Stage):
     OWNS = ("met_ever", "family", "list_mask", "score_cuts", "score_steps")
     READS = ("region", "age", "flags", "income", "adopt", "parent", "acts", "status",
              "court_day", "on_lists", "on_lists_true", "connected", "list_delay", "score",
-             "true_score", "wrong_cause", "scored", "grade_of", "grade_names", "adoption")
+             "true_score", "wrong_cause", "scored", "grade_of", "grade_names", "adoption",
+             "screen_class")
     STEPS = ("step", "family_step")
 
     view: View
@@ -787,7 +791,7 @@ class Consequences(Stage):
         else:
             visit, words = c[np.searchsorted(c, lo):np.searchsorted(c, hi)], NO_WORDS
         family_kernel(self.day, visit, words, v.parent, self.ties, self.standing(0, v.size),
-                      everyone, cat, self.p, acc)
+                      everyone, cat, self.p, v.screen_class, acc)
 
     def end_day(self, counts: np.ndarray) -> None:
         """The workers under a sanction their employer bears (colleagues_kernel): counted once
