@@ -202,7 +202,7 @@ def test_parameters_follow_the_scenario_object_of_the_day():
     assert all(sim.stages[name].p is not p for name, p in tuned.items() if p is not None)
     assert sim.stages["registry"].p.judgment_rate == 0.5
     job = Layout.of(sc).kinds.index("job_application")
-    assert sim.stages["consequences"].p.rates[job] == 0.25
+    assert sim.stages["behaviour"].p.d.rates[job] == 0.25
 
 
 def test_the_architecture_shows_the_declared_day():

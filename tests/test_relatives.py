@@ -18,7 +18,7 @@ from panopticon.runner.simulation import Simulation, phases
 from panopticon.stages import counters
 from panopticon.world.codes import LISTED
 from panopticon.world.engine import Engine
-from panopticon.world.layout import history_names
+from panopticon.world.layout import Layout, history_names
 from panopticon.world.population import AGE_BANDS, CHILD, HEAD, HOUSEHOLD_MAX, build
 from panopticon.world.ties import workplace_into
 
@@ -61,10 +61,11 @@ class World:
     def __init__(self, bearer: str = "household", **changes) -> None:
         sc = load("china-2018").with_changes(**{
             "population.size": 300, "registry.central_connected": ALWAYS_CONNECTED,
-            **QUIET_LIFE, **credit_ban(bearer), "acts.credit_application.rate": 1.0,
-            **changes})
+            **QUIET_LIFE, **credit_ban(bearer), **changes})
         self.sim = Simulation(sc, seed=1)
         self.pop = self.sim.pop
+        credit = Layout.of(sc).bit("credit_application")
+        self.acts = np.where(self.pop.age != CHILD, credit, 0).astype(np.uint64)
         self.index = {n: i for i, n in enumerate(counters(sc).names)}
         self.day = 100
 
@@ -85,9 +86,13 @@ class World:
             self.sim.stages[name].start_day(self.day, DATE, self.sim.scenario)
         n_regions, n_counters = len(self.pop.regions.codes), len(self.index)
         cons = self.sim.stages["consequences"]
+
+        def give_acts(lo, hi, acc, today):
+            today.acts[: hi - lo] = self.acts[lo:hi]
+
         with Engine(self.pop.size, n_regions, n_counters, chunk_size=37, threads=2) as eng:
             run = phases([cons], self.sim.views, self.sim.counters)
-            acc = eng.run_day(run)
+            acc = eng.run_day([[give_acts, *run[0]], run[1]])
         cons.end_day(acc[:, self.sim.counters.spans["consequences"]])
         return {name: int(acc[:, i].sum()) for name, i in self.index.items()}
 

@@ -67,8 +67,6 @@ from panopticon.world.layout import (
     UNSCREENED,
     Layout,
     draws,
-    drawn,
-    first_candidate,
     level_caps,
     screen,
     screen_bound,
@@ -216,78 +214,25 @@ def test_act_count_is_rate_times_eligible_citizens(busy, busy_day, kind):
     assert abs(done - rate * m) < binomial_tol(m, rate)
 
 
-ATTEMPTS = [k for k, a in CHINA.acts.items() if a.nature == "attempt"]
-
-
-@njit
-def drawn_again(day, age, flags, income, online, paying, classes, kinds, d):
-    """Per citizen, the act bits of ``kinds`` as ``layout.drawn`` draws them again."""
-    out = np.zeros(age.shape[0], np.int64)
-    for i in range(age.shape[0]):
-        lead = first_candidate(i, day, d.screen_key, d.cuts, classes[i])
-        for k in kinds:
-            out[i] |= np.int64(drawn(i, day, k, lead, classes[i], age[i], flags[i], income[i],
-                                     online[i], paying[i], d)) << k
-    return out
-
-
-def test_a_second_draw_of_an_attempt_is_behaviours(busy):
-    """The children's phase draws a child's attempt again (its parent may sit in another
-    chunk): on china-2018's rates, where every attempt is screened, it must be behaviour's."""
-    _, pop = busy
-    sc = preset(**{"population.size": N_BEHAVIOUR})
-    d = draws(sc, SEED)
-    kinds = np.array([ACT_KINDS.index(k) for k in ATTEMPTS], np.int64)
-    assert (d.rank[kinds] != UNSCREENED).all()
-    mask = sum(ACT_BIT[k] for k in ATTEMPTS)
-    for day in range(3, 23):
-        acts, _, beh = act_day(sc, pop, day=day)
-        again = drawn_again(day, pop.age, pop.flags, pop.income,
-                            (pop.adopt < beh.adoption[0]).astype(np.int64),
-                            (pop.adopt < beh.adoption[1]).astype(np.int64), beh.screen_class,
-                            kinds, d)
-        np.testing.assert_array_equal(acts.astype(np.int64) & mask, again)
-
-
-@njit
-def screened_counts(n, days, kinds, d):
-    """How often each of ``kinds`` is done, and each pair together, by adults in town of the
-    top income decile online and paying (every act open to them), over ``n`` x ``days``; each
-    citizen of screen class i % N_CLASSES (the kinds have no propensity: any class)."""
-    m = kinds.shape[0]
-    singles, pairs = np.zeros(m, np.int64), np.zeros((m, m), np.int64)
-    for day in range(days):
-        for i in range(n):
-            c = i % N_CLASSES
-            lead = first_candidate(i, day, d.screen_key, d.cuts, c)
-            done = np.zeros(m, np.int64)
-            for a in range(m):
-                done[a] = drawn(i, day, kinds[a], lead, c, 3, URBAN, 9, 1, 1, d)
-            singles += done
-            pairs += np.outer(done, done)
-    return singles, pairs
-
-
 def test_screened_acts_come_at_their_rates_and_independently():
     """One screening draw stands for a draw per rare act: each must still come at its own
-    rate, and two together at the product of their rates (kinds without a propensity, so that
-    the rate is each citizen's chance)."""
+    rate, and two together at the product of their rates (kinds without a propensity, open to
+    everyone, so that the rate is each citizen's chance)."""
     rates = {"trip_abroad": 0.03, "job_application": 0.02, "credit_application": 0.01,
              "school_application": 0.005}
-    sc = preset(**{f"acts.{k}.rate": r for k, r in rates.items()},
+    sc = preset(**{"population.size": 400_000}, **{f"acts.{k}.rate": r for k, r in rates.items()},
                 **{f"acts.{k}.who": "everyone" for k in rates})
-    d = draws(sc, SEED)
-    kinds = np.array([ACT_KINDS.index(k) for k in rates], np.int64)
-    assert (d.rank[kinds] != UNSCREENED).all()
-    n = 400_000
-    singles, pairs = screened_counts(n, 5, kinds, d)
-    total = n * 5
+    pop = build(sc.population, SEED)
+    assert (draws(sc, SEED).rank[[ACT_KINDS.index(k) for k in rates]] != UNSCREENED).all()
+    done = np.concatenate([[(act_day(sc, pop, day=day)[0] & ACT_BIT[k]) != 0 for k in rates]
+                           for day in range(3, 8)], axis=1)
+    total = done.shape[1]
     p = np.array(list(rates.values()))
     for a in range(len(p)):
-        assert abs(singles[a] - p[a] * total) < binomial_tol(total, p[a])
+        assert abs(done[a].sum() - p[a] * total) < binomial_tol(total, p[a])
         for b in range(a + 1, len(p)):
             both = p[a] * p[b]
-            assert abs(pairs[a, b] - both * total) < binomial_tol(total, both)
+            assert abs((done[a] & done[b]).sum() - both * total) < binomial_tol(total, both)
 
 
 @given(bounds=st.lists(st.integers(0, 1 << 53), min_size=1, max_size=41))
@@ -1372,12 +1317,12 @@ def test_a_grade_sanctions_only_where_the_bureau_is_connected():
 
 
 def test_a_sanctioned_parents_child_is_refused_a_top_school():
-    world = World(**{"acts.school_application.rate": 1.0})
+    world = World()
+    world.acts[world.pop.age == CHILD] = ACT_BIT["school_application"]  # every child applies
     parent, children = world.family()
     world.list_on_court_list(parent)
     acc = world.run_day()
-    n_children = int(np.sum(world.pop.parent >= 0))
-    assert count(acc, "school_application_attempts") == n_children
+    assert count(acc, "school_application_attempts") == int(np.sum(world.pop.age == CHILD))
     assert count(acc, "school_application_blocked") == len(children)
     assert count(acc, "school_ban_stock") == len(children)
     assert count(acc, "school_ban_people") == len(children)
@@ -1385,7 +1330,8 @@ def test_a_sanctioned_parents_child_is_refused_a_top_school():
 
 
 def test_a_child_barred_for_a_stale_parent_record_is_barred_wrongfully():
-    world = World(**{"acts.school_application.rate": 1.0})
+    world = World()
+    world.acts[world.pop.age == CHILD] = ACT_BIT["school_application"]
     parent, children = world.family()
     world.sim.stages["registry"].status[parent] = STALE
     acc = world.run_day()
@@ -1402,7 +1348,8 @@ def test_a_barred_child_counts_once_as_a_person():
 
 
 def test_no_school_ban_before_it_starts():
-    world = World(**{"acts.school_application.rate": 1.0})
+    world = World()
+    world.acts[world.pop.age == CHILD] = ACT_BIT["school_application"]
     parent, _ = world.family()
     world.list_on_court_list(parent)
     assert count(world.run_day(date=dt.date(2017, 12, 31)), "school_application_blocked") == 0

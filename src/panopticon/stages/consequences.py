@@ -16,9 +16,9 @@ borne by a household by the attempts of the household's other members (the head 
 the next head), one borne by an employer by the attempts that the other workers of the
 citizen's workplace (``world.ties``: working-age citizens of a block of a province) make for it,
 in a second phase that reads what the first wrote about every citizen (a chunk need not hold a
-child's parent, a whole household or a workplace): the attempt is drawn again there, the same
-draw as behaviour's; the relatives under a sanction are counted as a stock and once each (the
-colleagues at the day's end, from the few citizens whose standing their employer bears).
+child's parent, a whole household or a workplace): the first phase keeps the chunk's attempts
+for it; the relatives under a sanction are counted as a stock and once each (the colleagues at
+the day's end, from the few citizens whose standing their employer bears).
 
 Every citizen's standing (sanctions in force, on the record and on the true case) is worked out in
 a pass without branches, which vectorises; the few who attempt something today are then met one
@@ -28,7 +28,7 @@ by one.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -50,15 +50,11 @@ from ..world.codes import (
     is_scored,
 )
 from ..world.layout import (
-    Draws,
     Layout,
     bits_dtype,
     blocked_attempts,
     KIN_HISTORY,
     borne_by_kin,
-    draws,
-    drawn,
-    first_candidate,
     family_names,
     history_names,
 )
@@ -207,7 +203,6 @@ class SanctionArrays(NamedTuple):
     second phase the whole population's)."""
 
     flags: np.ndarray
-    income: np.ndarray
     acts: np.ndarray  # today's, read (phase 1)
     wrong_cause: np.ndarray  # scoring's
     met_ever: np.ndarray  # bits of history_names
@@ -404,7 +399,9 @@ def attempts(j, day, tried, status, court_day, on, on_true, score, true_score, s
 
 @njit(cache=True, nogil=True)
 def sanction_kernel(first, day, runs, st, a, cat, acc):
-    """Phase 1: today's sanctions and rewards for one chunk's own attempts.
+    """Phase 1: today's sanctions and rewards for one chunk's own attempts; returns, for phase
+    2, the attempts that a measure borne by relatives meets, as ``[citizens, act bits]`` in
+    order: phase 2 meets them where it reads relatives' standing, without drawing them again.
 
     Per run of one region: every citizen's standing (vectorised), then the attempts of the few
     with one (listed in ``a.todo``) but those that a measure borne by relatives meets (phase
@@ -419,25 +416,32 @@ def sanction_kernel(first, day, runs, st, a, cat, acc):
                                                     st.true_score, st.scored)
     wrong_cause, history, list_mask, cuts = a.wrong_cause, a.met_ever, st.list_mask, st.cuts
     own, own_adult = cat.own, cat.own_adult
+    every = own_adult | cat.family | cat.home | cat.work  # every attempt met, here or later
     stocks = np.zeros(cat.standings.shape[0], np.int64)
+    kin, m = np.empty((2, acts.shape[0]), np.int64), 0
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         acc_r = acc[region[lo]]
         graded = st.steps if connected[region[lo]] else unconnected
         stocks[:] = 0
         stand_run(first + lo, lo, hi, day, st, a, graded, cat, stocks, acc_r)
-        for m in range(stocks.shape[0]):
-            acc_r[cat.standings[m, 3]] += stocks[m]
+        for s in range(stocks.shape[0]):
+            acc_r[cat.standings[s, 3]] += stocks[s]
         n = 0
-        for j in range(lo, hi):  # citizens who meet an attempt here
+        for j in range(lo, hi):  # citizens with an attempt
             todo[n] = j
-            n += (np.int64(acts[j]) & select(age[j] != CHILD, own_adult, own)) != 0
+            n += (np.int64(acts[j]) & every) != 0
         for t in range(n):
             j = todo[t]
-            tried = np.int64(acts[j]) & select(age[j] != CHILD, own_adult, own)
-            attempts(j, day, tried, status, court_day, st.on_lists, st.on_lists_true, score,
-                     true_score, is_scored(age[j], adopt[j], scored), wrong_cause, history,
-                     st.list_delay, list_mask, cuts, graded, cat, acc_r)
+            mine = select(age[j] != CHILD, own_adult, own)
+            tried = np.int64(acts[j]) & mine
+            if tried:
+                attempts(j, day, tried, status, court_day, st.on_lists, st.on_lists_true, score,
+                         true_score, is_scored(age[j], adopt[j], scored), wrong_cause, history,
+                         st.list_delay, list_mask, cuts, graded, cat, acc_r)
+            kin[0, m], kin[1, m] = first + j, np.int64(acts[j]) & every & ~mine
+            m += kin[1, m] != 0
+    return kin[:, :m].copy()
 
 
 @njit(cache=True, nogil=True)
@@ -508,21 +512,6 @@ def kin_words(ids, parent, flags, family, of_parent, of_home, ties, of_work):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def kin_tries(c, day, lead, cls, age, flags, income, online, paying, attempts, kinds, d):
-    """The act bits of a citizen's attempts today among ``kinds``, drawn again as behaviour drew
-    them; ``lead`` is the citizen's ``layout.first_candidate``, ``cls`` its screen class.
-    Inline, for every citizen with a screened candidate: it takes no tuple but the draws, as an
-    inline call's tuples of arrays cost a reference count per array and call."""
-    tried = 0
-    for t in range(attempts.shape[0]):
-        k = attempts[t]
-        if kinds >> k & 1 and drawn(c, day, k, lead, cls, age, flags, income, online, paying,
-                                    d):
-            tried |= 1 << k
-    return tried
-
-
-@njit(cache=True, nogil=True, inline="always")
 def kin_measures(f, cat):
     """What relatives' standing (a family word ``f``) brings to an attempt: the sanction bits
     in force, those rightly so, and the reward bits."""
@@ -562,36 +551,31 @@ def kin_attempts(c, day, tried, f, st, a, cat, acc_r):
 
 
 @njit(cache=True, nogil=True)
-def family_kernel(day, visit, words, parent, ties, st, a, cat, d, classes, acc):
+def family_kernel(day, visit, words, tried, parent, ties, st, a, cat, acc):
     """Phase 2: citizens meet their relatives' standing: the sanctions borne by children or a
     household are counted over the relatives under them, and the attempts that such a measure
     (or one borne by an employer) meets are met.
 
     Only the chunk's citizens in ``visit`` are visited: its children, or, where a household or
     an employer bears a measure, everyone, with their :func:`kin_words` in ``words`` (else
-    empty: a child's is the parent's, read here). Only those with such a relative or such an
-    attempt today count; the colleagues' word is read only for an attempt an employer's
-    measure meets (few: a workplace takes a dozen tie draws). ``classes``: every citizen's
-    screen class (behaviour's).
+    empty: a child's is the parent's, read here). ``tried``: the chunk's attempts that phase 2
+    meets, ``[citizens, act bits]`` in order (:func:`sanction_kernel`'s), every one of a
+    citizen visited. Only those with such a relative or such an attempt today count; the colleagues'
+    word is read only for an attempt an employer's measure meets (few: a workplace takes a
+    dozen tie draws).
     """
-    history, family, region, age, adopt, flags, income = (
-        a.met_ever, a.family, st.region, st.age, st.adopt, a.flags, a.income)
-    screen_key, cuts, attempts = d.screen_key, d.cuts, cat.attempts
-    internet, payment = a.adoption[0], a.adoption[1]
-    of_parent, home, by_kids, unscreened = cat.kin_of_parent, cat.home, cat.family, d.unscreened
+    history, family, region = a.met_ever, a.family, st.region
+    of_parent = cat.kin_of_parent
     mates = np.empty(ties.work_slots, np.int64)
+    p = 0  # the next of the attempts in ``tried``
     for t in range(visit.shape[0]):
         c = visit[t]
         f = words[t] if words.shape[0] else np.int64(family[parent[c]]) & of_parent
-        kinds = home | cat.work | (by_kids & -np.int64(age[c] == CHILD))
-        cls = np.int64(classes[c])
-        lead = first_candidate(c, day, screen_key, cuts, cls) if kinds else cuts.shape[1]
-        tried = 0
-        if lead < cuts.shape[1] or kinds & unscreened:  # most, most days: no candidate
-            tried = kin_tries(c, day, lead, cls, age[c], flags[c], income[c],
-                              np.int64(adopt[c] < internet), np.int64(adopt[c] < payment),
-                              attempts, kinds, d)
-        if f == 0 and tried == 0:
+        bits = 0
+        if p < tried.shape[1] and tried[0, p] == c:
+            bits = tried[1, p]
+            p += 1
+        if f == 0 and bits == 0:
             continue
         acc_r = acc[region[c]]
         for m in range(cat.kids.shape[0]):
@@ -602,10 +586,10 @@ def family_kernel(day, visit, words, parent, ties, st, a, cat, d, classes, acc):
                     acc_r[cat.kids[m, 4]] += 1
                 if f & cat.kids[m, 2]:
                     history[c] |= cat.kids[m, 6]
-        if tried & cat.work:
+        if bits & cat.work:
             f |= colleague_word(c, ties, family, cat.kin_of_work, mates)
-        if tried:
-            kin_attempts(c, day, tried, f, st, a, cat, acc_r)
+        if bits:
+            kin_attempts(c, day, bits, f, st, a, cat, acc_r)
 
 
 @njit(cache=True, nogil=True)
@@ -705,21 +689,19 @@ class Consequences(Stage):
 
     NAME = "consequences"
     OWNS = ("met_ever", "family", "list_mask", "score_cuts", "score_steps")
-    READS = ("region", "age", "flags", "income", "adopt", "parent", "acts", "status",
+    READS = ("region", "age", "flags", "adopt", "parent", "acts", "status",
              "court_day", "on_lists", "on_lists_true", "connected", "list_delay", "score",
-             "true_score", "wrong_cause", "scored", "grade_of", "grade_names", "adoption",
-             "screen_class")
+             "true_score", "wrong_cause", "scored", "grade_of", "grade_names", "adoption")
     STEPS = ("step", "family_step")
 
     view: View
-    seed: int
     met_ever: np.ndarray  # bits of world.layout.history_names
     family: np.ndarray  # bits of world.layout.family_names (standing, as relatives meet it)
     children: np.ndarray  # citizens with a parent, in order
     cat: Catalog
     ties: Ties  # the tie model: a workplace is an employer
     sc: Scenario | None = None
-    p: Draws | None = None  # the draws of attempts (a child's is drawn again in phase 2)
+    kin: dict[int, np.ndarray] = field(default_factory=dict)  # by chunk: sanction_kernel's
     day: int = 0
     list_mask: np.ndarray | None = None  # sanctions per list, today
     cuts: np.ndarray | None = None  # score_steps' cuts, today
@@ -731,26 +713,18 @@ class Consequences(Stage):
     @classmethod
     def build(cls, sc: Scenario, seed: int, view: View) -> Consequences:
         n = view.size
-        consequences = cls(
-            view=view, seed=seed,
+        return cls(
+            view=view,
             met_ever=view.own("met_ever", np.zeros(n, bits_dtype(len(history_names(sc))))),
             family=view.own("family", np.zeros(n, bits_dtype(len(family_names(sc))))),
             children=np.flatnonzero(view.parent >= 0), cat=catalog(sc),
             ties=view.ties.model())
-        consequences.tune(sc)
-        return consequences
-
-    def tune(self, sc: Scenario) -> None:
-        """The draws of attempts from ``sc`` (a child's is drawn again in phase 2)."""
-        self.sc, self.p = sc, draws(sc, self.seed)
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
         """Today's measures per list and per score (published), worked out again only where
         the scenario's values or the measures in force changed since yesterday."""
         self.day = day
-        changed = sc is not self.sc
-        if changed:
-            self.tune(sc)
+        changed, self.sc = sc is not self.sc, sc
         in_force = tuple(m.in_force(date) for m in (*sc.sanctions, *sc.rewards))
         if not changed and in_force == self.in_force:
             return
@@ -772,13 +746,15 @@ class Consequences(Stage):
 
     def arrays(self, lo: int, hi: int, acts: np.ndarray, todo: np.ndarray) -> SanctionArrays:
         v = self.view
-        return SanctionArrays(v.flags[lo:hi], v.income[lo:hi], acts, v.wrong_cause[lo:hi],
+        return SanctionArrays(v.flags[lo:hi], acts, v.wrong_cause[lo:hi],
                               self.met_ever[lo:hi], self.family[lo:hi], todo, v.adoption)
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         n = hi - lo
-        sanction_kernel(lo, self.day, self.view.runs(lo, hi), self.standing(lo, hi),
-                        self.arrays(lo, hi, today.acts[:n], today.todo[:n]), self.cat, acc)
+        self.kin[lo] = sanction_kernel(lo, self.day, self.view.runs(lo, hi),
+                                       self.standing(lo, hi),
+                                       self.arrays(lo, hi, today.acts[:n], today.todo[:n]),
+                                       self.cat, acc)
 
     def family_step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         c, v = self.children, self.view
@@ -790,8 +766,8 @@ class Consequences(Stage):
                               cat.kin_of_home, self.ties, 0)
         else:
             visit, words = c[np.searchsorted(c, lo):np.searchsorted(c, hi)], NO_WORDS
-        family_kernel(self.day, visit, words, v.parent, self.ties, self.standing(0, v.size),
-                      everyone, cat, self.p, v.screen_class, acc)
+        family_kernel(self.day, visit, words, self.kin.pop(lo), v.parent, self.ties,
+                      self.standing(0, v.size), everyone, cat, acc)
 
     def end_day(self, counts: np.ndarray) -> None:
         """The workers under a sanction their employer bears (colleagues_kernel): counted once

@@ -6,7 +6,7 @@ bit 1 in the order it declares them, then the fixed bits of ``codes`` (the post'
 paying, the records of processes) and a bit per channel that makes false records. The layout is
 the scenario's, fixed for the run (the catalog's names do not change by date; their rates do).
 Eligibility (who may do an act) is compiled here too, per trait value, to masks of act bits:
-behaviour draws with them, and consequences draws a child's attempt again with them.
+behaviour draws with them.
 """
 
 from __future__ import annotations
@@ -237,9 +237,7 @@ UNSCREENED = 1 << 30  # the rank of a kind drawn on its own: after every screene
 
 
 class Draws(NamedTuple):
-    """What an act's draw is made of: behaviour draws every act with it, and draws an attempt
-    again where behaviour's is gone (a child's attempt in the phase that meets a parent's
-    standing)."""
+    """What an act's draw is made of: behaviour draws every act with it."""
 
     rates: np.ndarray  # per act kind, today's rate (posting's: its [speech] rate)
     trait_of: np.ndarray  # per act kind, the index of its propensity
@@ -416,14 +414,3 @@ def act_done(u, p, rank, lead, bound):
     if rank == lead:
         return u < threshold(p * 9007199254740992.0 / bound)
     return u < threshold(p)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def drawn(i, day, k, lead, c, age, flags, income, online, paying, d):
-    """Whether citizen i did act kind ``k`` today, as behaviour drew it (an attempt: no fear);
-    ``lead`` is the citizen's :func:`first_candidate`, ``c`` its screen class."""
-    if d.rank[k] < lead or not eligible(age, flags, income, online, paying, d.who) >> k & 1:
-        return False
-    t = d.trait_of[k]
-    p = act_chance(d.rates[k], t, d.trait_keys[t], i, income, flags, 1.0)
-    return act_done(bits53(d.keys[k], i, day), p, d.rank[k], lead, d.class_bounds[c, k])
