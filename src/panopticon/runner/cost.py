@@ -65,14 +65,15 @@ SEED_SLACK = 0.15
 # threads: 2014-2019 at 141 M citizens, 6,445 s of simulation in a command of 6,897 s (two
 # checkpoints written); the year 2018 at 14.1 M, 111.3 s of simulation in 146.1 s. From these:
 # the command's start with the kernels compiled; the population's and tallies' build and the
-# files written, per citizen; each day's fixed cost (Python, per-chunk calls); the citizen-days
-# per second of one thread (48 M on 2 threads, over the 1.85 below; a quiet machine gave 60 M on
-# 2 threads for the default run). Speed-ups: 1.85 on 2 threads here; 2.1 on 4, 3.0 on 8 and 3.3
+# files written, per citizen; each day's fixed cost (Python, per-chunk calls). The citizen-days
+# per second of one thread, measured again on the engine of 1e2643a (the rare acts screened per
+# class of citizen): the year 2018 at 14.1 M, 86.4 s of simulation in 120.1 s, 59.6 M on 2
+# threads, over the 1.85 below. Speed-ups: 1.85 on 2 threads here; 2.1 on 4, 3.0 on 8 and 3.3
 # on 16 on a 16-core Xeon (issue 11, an older engine), where 2 threads gave 1.6.
 START_SECONDS = 4.0
 BUILD_SECONDS_PER_CITIZEN = 2.3e-6
 DAY_SECONDS = 3.5e-3
-CITIZEN_DAYS_PER_SECOND = 26e6
+CITIZEN_DAYS_PER_SECOND = 32e6
 THREAD_SPEEDUP = {1: 1.0, 2: 1.85, 4: 2.14, 8: 3.05, 16: 3.3}
 
 
