@@ -10,10 +10,10 @@ import pytest
 
 from panopticon.language import scenario
 from panopticon.stages import counters
-from panopticon.stages.behaviour import POST_BITS, field_threshold, post_thresholds
+from panopticon.stages.behaviour import POST_BITS, field_threshold
 from panopticon.stages.fear import ONE, Fear, FearParams, fear_run, params, tables
 from panopticon.world.codes import FAMILY_SANCTIONED, FLAG_FALSE
-from panopticon.world.layout import Layout
+from panopticon.world.layout import Layout, chilled
 from panopticon.world.population import URBAN
 from panopticon.runner.simulation import Simulation
 
@@ -66,15 +66,30 @@ def test_a_record_or_a_sanction_raises_risk():
     assert sanctioned[0] >= round(0.8 * ONE) > base[0]
 
 
+def post_thresholds(rate: float, chilling: float) -> np.ndarray:
+    """Behaviour's posting thresholds by perceived risk in 256ths."""
+    return np.array([field_threshold(rate * chilled(r8, chilling), POST_BITS)
+                     for r8 in range(256)])
+
+
 def test_tables_are_bounded_by_the_plain_rates():
     deter, chilling, ratio = tables(small().fear)
-    post = post_thresholds(0.5, chilling)  # behaviour's posting thresholds by risk
-    assert (np.diff(post) <= 0).all() and post[0] == field_threshold(0.5, POST_BITS)
+    post = post_thresholds(0.5, chilling)
+    assert (np.diff(post) <= 0).all() and post[0] == field_threshold(0.5, POST_BITS) > post[-1]
     assert (deter <= 1.0).all() and (deter >= 0.0).all() and deter[-1] < 1.0
     assert (ratio <= 1.0).all() and (ratio >= 0.0).all()
     deter, chilling, ratio = tables(None)  # fear off
     assert (post_thresholds(0.5, chilling) == field_threshold(0.5, POST_BITS)).all()
     assert (deter == 1.0).all() and (ratio == 1.0).all()
+
+
+@pytest.mark.parametrize("chilling", [0.0, 0.12, 0.3, 1.0 / 3.0, 0.9, 1.0])
+def test_the_chilling_of_posts_is_fears_formula_to_the_last_bit(chilling):
+    """Behaviour computes each poster's chilled threshold in its kernel: it must be
+    ``1 - chilling r`` rounded as plain floats round it, or results would depend on how the
+    kernel was compiled."""
+    assert [chilled(r8, chilling) for r8 in range(256)] == [1.0 - chilling * (r8 / 255.0)
+                                                          for r8 in range(256)]
 
 
 def test_sanctioned_ties_raise_risk():

@@ -20,11 +20,10 @@ citizens as act, not 8 times. Only the few candidates have the citizen's propens
 the exact draw made (``layout.act_done``): every act is done with chance
 ``rate x propensity``, independently of the others.
 
-A post is one draw in three independent fields: whether it is posted (under the unchilled
-bound, then in a second pass under the poster's threshold, posting's rate chilled by fear from
-a 256-entry table indexed by perceived risk), its content type, and whether it goes against the
-line. Perceived risk multiplies deterred kinds' rates by factors of at most 1 (fear's tables by
-risk in 256ths), so the bounds hold.
+A post is one draw in three independent fields: whether it is posted (under the poster's
+threshold, posting's rate chilled by fear at its perceived risk, ``layout.chilled``), its
+content type, and whether it goes against the line. Perceived risk multiplies deterred kinds'
+rates by factors of at most 1 (fear's tables by risk in 256ths), so the bounds hold.
 """
 
 from __future__ import annotations
@@ -57,6 +56,7 @@ from ..world.layout import (
     Layout,
     act_chance,
     act_done,
+    chilled,
     draws,
     eligible,
     first_candidate,
@@ -138,7 +138,7 @@ class ActArrays(NamedTuple):
     todo: np.ndarray
     adoption: np.ndarray  # today's adoption thresholds: [internet users, payment users]
     deterrence: np.ndarray  # fear's multiplier of deterred rates, by risk in 256ths
-    chilling: np.ndarray  # fear's multiplier of posting, by risk in 256ths
+    chilling: float  # fear's chilling of posting (layout.chilled), 0.0 with fear off
     chilling_against: np.ndarray  # fear's multiplier of the against-the-line share
     deterred: np.ndarray  # per act kind, 1 if fear deters it (fear's, by world.layout's kinds)
 
@@ -176,7 +176,7 @@ def candidates(i, day, allowed, screened, screen_cut, screen_key, post_key, post
     line; only what ``allowed`` allows.
 
     Branch-free and without an inner loop, so that the loop over citizens vectorises;
-    :func:`settle` then settles the few candidates, :func:`chill_posts` the posts.
+    :func:`settle` then settles the few candidates. ``post_bound``: the citizen's, chilled.
     """
     bits = screened & allowed & -np.int64(bits53(screen_key, i, day) < screen_cut)
     posted, typed, against = post_fields(i, day, post_key)
@@ -211,35 +211,16 @@ def pays(bits, s, i, day, pay_rate, tax_pay_rate, k_pay, k_tax):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def post_thresholds(rate, chilling):
-    """Posts' thresholds by perceived risk in 256ths: the rate chilled by fear's table."""
-    out = np.empty(chilling.shape[0], np.int64)
-    for r in range(chilling.shape[0]):
-        out[r] = field_threshold(rate * chilling[r], POST_BITS)
-    return out
-
-
-@njit(cache=True, nogil=True, inline="always")
-def chill_posts(first, day, risk, post_lut, key, acts, posts_by_type):
-    """Drop the posts whose draw is above the poster's threshold chilled by perceived risk
-    (``post_lut`` by risk in 256ths; its entry 0 is the unchilled bound), and their counts."""
-    for j in range(acts.shape[0]):
-        a = np.int64(acts[j])
-        if a >> ONLINE_POST & 1 and post_fields(first + j, day, key)[0] >= post_lut[risk[j] >> 8]:
-            acts[j] = a & ~(COMMON | POST_AGAINST)
-            posts_by_type[a >> POST_TYPE_SHIFT & 3] -= 1
-
-
-@njit(cache=True, nogil=True, inline="always")
 def draw_run(first, day, age, flags, income, adopt, status, risk, screen_class, adoption,
-             post_lut, p, acts, acc_r):
+             chilling, p, acts, acc_r):
     """Candidates of a run's citizens into ``acts``; count users and posts (by content type).
 
-    Eligibility is computed with masks, not branches, and the arrays are the run's own views
-    (indexed from 0), so that the loop vectorises.
+    Eligibility is computed with masks, not branches, and a poster's threshold chilled by its
+    perceived risk by arithmetic, not from a table; the arrays are the run's own views (indexed
+    from 0): so that the loop vectorises.
     """
     who, bounds, act_keys, against_bound = p.d.who, p.d.bounds, p.d.keys, p.against_bound
-    type_cuts, post_key, post_bound = p.type_cuts, act_keys[ONLINE_POST], post_lut[0]
+    type_cuts, post_key, post_rate = p.type_cuts, act_keys[ONLINE_POST], p.d.rates[ONLINE_POST]
     screened, parts, screen_key = p.screened, p.screen_parts, p.d.screen_key
     in_court_acts, in_tax_acts = p.cases[0], p.cases[1]
     internet_thr, payment_thr = adoption[0], adoption[1]
@@ -251,6 +232,7 @@ def draw_run(first, day, age, flags, income, adopt, status, risk, screen_class, 
         paying = np.int64(adopt[j] < payment_thr)
         allowed = allowed_today(age[j], flags[j], income[j], online, paying, status[j], who,
                                 in_court_acts, in_tax_acts)
+        post_bound = field_threshold(post_rate * chilled(risk[j] >> 8, chilling), POST_BITS)
         bits = candidates(first + j, day, allowed, screened, screen_bound(screen_class[j], parts),
                           screen_key, post_key, post_bound, type_cuts, against_bound)
         acts[j] = bits
@@ -267,8 +249,6 @@ def draw_run(first, day, age, flags, income, adopt, status, risk, screen_class, 
         frequent_candidates(first, day, k, act_keys[k], bounds[k], age, flags, income, adopt,
                             status, adoption, who, p.cases, acts)
     posts_by_type = np.array([by_type0, by_type1, by_type2, by_type3])
-    if post_lut[0] != post_lut[-1]:  # chilling on: a second pass, so the first stays vectorised
-        chill_posts(first, day, risk, post_lut, post_key, acts, posts_by_type)
     acc_r[C_CITIZENS] += age.shape[0]
     acc_r[C_CHILDREN] += children
     acc_r[C_INTERNET] += online_users
@@ -363,9 +343,7 @@ def act_kernel(first, day, runs, a, p, acc):
     for the few citizens with a rare candidate or a case (listed in ``a.todo``).
     """
     acts, status, risk, todo, income, flags = a.acts, a.status, a.risk, a.todo, a.income, a.flags
-    rates = p.d.rates
-    post_lut = post_thresholds(rates[ONLINE_POST], a.chilling)
-    n_kinds = rates.shape[0]
+    n_kinds = p.d.rates.shape[0]
     counts = np.zeros(n_kinds + EXTRA_BITS.shape[0], np.int64)
     against_by_type = np.zeros(N_TYPES, np.int64)
     for q in range(runs.shape[0] - 1):
@@ -373,7 +351,7 @@ def act_kernel(first, day, runs, a, p, acc):
         acc_r = acc[a.region[lo]]
         posts = draw_run(first + lo, day, a.age[lo:hi], flags[lo:hi], income[lo:hi],
                          a.adopt[lo:hi], status[lo:hi], risk[lo:hi], a.screen_class[lo:hi],
-                         a.adoption, post_lut, p, acts[lo:hi], acc_r)
+                         a.adoption, a.chilling, p, acts[lo:hi], acc_r)
         counts[:] = 0
         against_by_type[:] = 0
         settle(first, day, rare_citizens(lo, hi, acts, status, todo), a, p, counts,
@@ -467,6 +445,6 @@ class Behaviour(Stage):
         a = ActArrays(v.region[lo:hi], v.age[lo:hi], v.flags[lo:hi], v.income[lo:hi],
                       v.adopt[lo:hi], v.status[lo:hi], v.risk[lo:hi], self.screen_class[lo:hi],
                       today.acts[:n],
-                      today.todo[:n], self.adoption, v.deterrence, v.chilling,
+                      today.todo[:n], self.adoption, v.deterrence, float(v.chilling),
                       v.chilling_against, v.deterred)
         act_kernel(lo, self.day, v.runs(lo, hi), a, self.p, acc)

@@ -13,7 +13,8 @@ after consequences, from what happened to them (``[fear]`` of the scenario):
 
 Fear owns the risk array and the tables through which behaviour reads the risk of the day before,
 in 256ths (:func:`tables`, published): offences ``x (1 - deterrence r)``, posts
-``x (1 - chilling r)``, posts against the line ``x (1 - chilling_against r)``. It reads camera
+``x (1 - chilling r)`` (the chilling published, the multiplier ``layout.chilled``), posts
+against the line ``x (1 - chilling_against r)``. It reads camera
 coverage (sensing's) and who is under a sanction (consequences' ``family``) as declared arrays.
 Ties are stored once, by the state's tie store, for every stage that reads a reach. With fear off
 the stage only publishes zero risk and tables of 1.0.
@@ -38,7 +39,7 @@ from ..world.codes import (
     JUDGMENT_UNPAID,
     TAX_LISTED,
 )
-from ..world.layout import Layout
+from ..world.layout import Layout, chilled
 from ..world.population import URBAN
 from ..world.state import Stage, View
 from ..world.tie_tally import TieTally, mean_share
@@ -87,17 +88,18 @@ def params(spec: FearSpec, sc: Scenario) -> FearParams:
                       Layout.of(sc).acts_where(sc, nature="offence") | SEEN_RECORDS)
 
 
-def tables(spec: FearSpec | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per perceived risk in 256ths (r = r8 / 255): the multiplier of deterred rates, of posting,
-    and of the against-the-line share of posts. Fear off: 1.0 throughout."""
+def tables(spec: FearSpec | None) -> tuple[np.ndarray, float, np.ndarray]:
+    """Per perceived risk in 256ths (r = r8 / 255): the multiplier of deterred rates, and of
+    the against-the-line share of posts; the chilling of posting, whose multiplier
+    (``layout.chilled``) behaviour computes per poster. Fear off: 1.0 throughout, no chilling."""
     if spec is None:
-        return np.ones(256), np.ones(256), np.ones(256)
+        return np.ones(256), 0.0, np.ones(256)
     r = np.arange(256) / 255.0
-    lawful = 1.0 - spec.chilling * r
+    lawful = np.array([chilled(r8, spec.chilling) for r8 in range(256)])
     deter = 1.0 - spec.deterrence * r
     ratio = np.where(lawful > 0.0, (1.0 - spec.chilling_against * r) / np.maximum(lawful, 1e-300),
                      0.0)
-    return np.ascontiguousarray(deter), lawful, np.ascontiguousarray(ratio)
+    return np.ascontiguousarray(deter), float(spec.chilling), np.ascontiguousarray(ratio)
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -230,6 +230,14 @@ def act_chance(rate, t, key, i, income, flags, fear):
     return rate * trait(t, key, i, income, flags) * fear
 
 
+@njit(cache=True, nogil=True, inline="always")
+def chilled(r8, chilling):
+    """Posting's multiplier under fear at perceived risk ``r8`` in 256ths (r = r8 / 255),
+    ``1 - chilling r`` (fear's model): behaviour computes it per poster, as a table looked up
+    per citizen would stop its pass over everyone from vectorising."""
+    return 1.0 - chilling * (r8 / 255.0)
+
+
 # A kind whose bound exceeds this is drawn on its own stream for every citizen every day (posting
 # always); the others share one screening draw (``first_candidate``), as few candidates are.
 COMMON_BOUND = 1.0 / 16.0
