@@ -147,7 +147,9 @@ def test_time_follows_citizens_days_runs_and_threads(monkeypatch):
         sized(1_410_000), counterfactual=True)
     shorter = sized(1_410_000, start=dt.date(2018, 1, 1), end=dt.date(2018, 12, 31))
     assert cost.run_seconds(shorter) < base / 4
-    assert cost.run_seconds(sized(141_000)) < base / 5
+    per_day = sized(1_410_000).days * cost.DAY_SECONDS  # the days' cost, whatever the citizens
+    tenth = cost.run_seconds(sized(141_000), threads=1)
+    assert tenth - fixed - per_day == pytest.approx((base - fixed - per_day) / 10)
     by_threads = [cost.run_seconds(sized(1_410_000), threads=t) for t in (1, 2, 3, 4, 16, 64)]
     assert by_threads == sorted(by_threads, reverse=True) and by_threads[-1] == by_threads[-2]
     monkeypatch.setattr(cost.os, "cpu_count", lambda: 2)

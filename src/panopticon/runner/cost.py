@@ -66,14 +66,14 @@ SEED_SLACK = 0.15
 # checkpoints written); the year 2018 at 14.1 M, 111.3 s of simulation in 146.1 s. From these:
 # the command's start with the kernels compiled; the population's and tallies' build and the
 # files written, per citizen; each day's fixed cost (Python, per-chunk calls). The citizen-days
-# per second of one thread, measured again on the engine of 1e2643a (the rare acts screened per
-# class of citizen): the year 2018 at 14.1 M, 86.4 s of simulation in 120.1 s, 59.6 M on 2
-# threads, over the 1.85 below. Speed-ups: 1.85 on 2 threads here; 2.1 on 4, 3.0 on 8 and 3.3
+# per second of one thread, measured again on the engine of 13fa2bd (the rare acts screened per
+# class of citizen, posts chilled in one pass): the year 2018 at 14.1 M, 70.3 s of simulation
+# in 96.6 s, 73.2 M on 2 threads, over the 1.85 below. Speed-ups: 1.85 on 2 threads here; 2.1 on 4, 3.0 on 8 and 3.3
 # on 16 on a 16-core Xeon (issue 11, an older engine), where 2 threads gave 1.6.
 START_SECONDS = 4.0
 BUILD_SECONDS_PER_CITIZEN = 2.3e-6
 DAY_SECONDS = 3.5e-3
-CITIZEN_DAYS_PER_SECOND = 32e6
+CITIZEN_DAYS_PER_SECOND = 39e6
 THREAD_SPEEDUP = {1: 1.0, 2: 1.85, 4: 2.14, 8: 3.05, 16: 3.3}
 
 
