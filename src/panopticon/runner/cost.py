@@ -68,8 +68,9 @@ SEED_SLACK = 0.15
 # files written, per citizen; each day's fixed cost (Python, per-chunk calls). The citizen-days
 # per second of one thread, measured again on the engine of 13fa2bd (the rare acts screened per
 # class of citizen, posts chilled in one pass): the year 2018 at 14.1 M, 70.3 s of simulation
-# in 96.6 s, 73.2 M on 2 threads, over the 1.85 below. Speed-ups: 1.85 on 2 threads here; 2.1 on 4, 3.0 on 8 and 3.3
-# on 16 on a 16-core Xeon (issue 11, an older engine), where 2 threads gave 1.6.
+# in 96.6 s, 73.2 M on 2 threads, over the 1.85 below. Speed-ups: 1.85 on 2 threads here; 2.1
+# on 4, 3.0 on 8 and 3.3 on 16 on a 16-core Xeon (issue 11, an older engine), where 2 threads
+# gave 1.6.
 START_SECONDS = 4.0
 BUILD_SECONDS_PER_CITIZEN = 2.3e-6
 DAY_SECONDS = 3.5e-3

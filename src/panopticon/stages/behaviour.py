@@ -171,12 +171,12 @@ def allowed_today(age, flags, income, online, paying, s, who, in_court_acts, in_
 def candidates(i, day, allowed, screened, screen_cut, screen_key, post_key, post_bound,
                type_cuts, against_bound):
     """Every screened kind where the screen's draw may have a candidate (``screen_cut``: at
-    least the last cut of the citizen's screen class), and a post where its draw
-    is under the unchilled bound, with its content type and whether it may go against the
-    line; only what ``allowed`` allows.
+    least the last cut of the citizen's screen class), and a post where its draw is under
+    ``post_bound`` (the citizen's, chilled by fear), with its content type and whether it may
+    go against the line; only what ``allowed`` allows.
 
     Branch-free and without an inner loop, so that the loop over citizens vectorises;
-    :func:`settle` then settles the few candidates. ``post_bound``: the citizen's, chilled.
+    :func:`settle` then settles the few candidates.
     """
     bits = screened & allowed & -np.int64(bits53(screen_key, i, day) < screen_cut)
     posted, typed, against = post_fields(i, day, post_key)
@@ -289,7 +289,7 @@ def settle(first, day, n, a, p, counts, against_by_type):
     reference counts per call (it took a third of the stage's time).
     """
     acts, status, risk, todo, income, flags = a.acts, a.status, a.risk, a.todo, a.income, a.flags
-    rates, trait_of, act_keys, trait_keys, bounds, cuts, screen_key = (
+    rates, trait_of, act_keys, trait_keys, by_class, cuts, screen_key = (
         p.d.rates, p.d.trait_of, p.d.keys, p.d.trait_keys, p.d.class_bounds, p.d.cuts,
         p.d.screen_key)
     order, frequent, screened, pay_rates = p.order, p.frequent, p.screened, p.pay_rates
@@ -306,16 +306,17 @@ def settle(first, day, n, a, p, counts, against_by_type):
             k = order[position]
             if bits >> k & 1:
                 u = bits53(act_keys[k], i, day)
-                if position == lead or u < bounds[c, k]:  # else no candidate: no trait drawn
+                if position == lead or u < by_class[c, k]:  # else no candidate: no trait drawn
                     pk = act_chance(rates[k], trait_of[k], trait_keys[trait_of[k]], i, income[j],
                                     flags[j], deter[r8] if deterred[k] else 1.0)
-                    done |= np.int64(act_done(u, pk, position, lead, bounds[c, k])) << k
+                    done |= np.int64(act_done(u, pk, position, lead, by_class[c, k])) << k
         for f in range(frequent.shape[0]):  # drawn on their own: exact but for a trait
             k = frequent[f]
             if done >> k & 1 and trait_of[k] != NONE:
                 pk = act_chance(rates[k], trait_of[k], trait_keys[trait_of[k]], i, income[j],
                                 flags[j], deter[r8] if deterred[k] else 1.0)
-                if not act_done(bits53(act_keys[k], i, day), pk, UNSCREENED, lead, bounds[c, k]):
+                if not act_done(bits53(act_keys[k], i, day), pk, UNSCREENED, lead,
+                                by_class[c, k]):
                     done &= ~(1 << k)
         if done & POST_AGAINST:
             share = (against_shares[done >> POST_TYPE_SHIFT & 3]
@@ -444,7 +445,6 @@ class Behaviour(Stage):
         v, n = self.view, hi - lo
         a = ActArrays(v.region[lo:hi], v.age[lo:hi], v.flags[lo:hi], v.income[lo:hi],
                       v.adopt[lo:hi], v.status[lo:hi], v.risk[lo:hi], self.screen_class[lo:hi],
-                      today.acts[:n],
-                      today.todo[:n], self.adoption, v.deterrence, float(v.chilling),
-                      v.chilling_against, v.deterred)
+                      today.acts[:n], today.todo[:n], self.adoption, v.deterrence,
+                      float(v.chilling), v.chilling_against, v.deterred)
         act_kernel(lo, self.day, v.runs(lo, hi), a, self.p, acc)

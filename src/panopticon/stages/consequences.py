@@ -560,9 +560,9 @@ def family_kernel(day, visit, words, tried, parent, ties, st, a, cat, acc):
     an employer bears a measure, everyone, with their :func:`kin_words` in ``words`` (else
     empty: a child's is the parent's, read here). ``tried``: the chunk's attempts that phase 2
     meets, ``[citizens, act bits]`` in order (:func:`sanction_kernel`'s), every one of a
-    citizen visited. Only those with such a relative or such an attempt today count; the colleagues'
-    word is read only for an attempt an employer's measure meets (few: a workplace takes a
-    dozen tie draws).
+    citizen visited. Only those with such a relative or such an attempt today count; the
+    colleagues' word is read only for an attempt an employer's measure meets (few: a workplace
+    takes a dozen tie draws).
     """
     history, family, region = a.met_ever, a.family, st.region
     of_parent = cat.kin_of_parent

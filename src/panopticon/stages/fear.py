@@ -14,8 +14,8 @@ after consequences, from what happened to them (``[fear]`` of the scenario):
 Fear owns the risk array and the tables through which behaviour reads the risk of the day before,
 in 256ths (:func:`tables`, published): offences ``x (1 - deterrence r)``, posts
 ``x (1 - chilling r)`` (the chilling published, the multiplier ``layout.chilled``), posts
-against the line ``x (1 - chilling_against r)``. It reads camera
-coverage (sensing's) and who is under a sanction (consequences' ``family``) as declared arrays.
+against the line ``x (1 - chilling_against r)``. It reads camera coverage (sensing's) and who
+is under a sanction (consequences' ``family``) as declared arrays.
 Ties are stored once, by the state's tie store, for every stage that reads a reach. With fear off
 the stage only publishes zero risk and tables of 1.0.
 """

@@ -338,35 +338,34 @@ def screen_parts(class_bounds: np.ndarray, trait_of: np.ndarray, rank: np.ndarra
     """[drawn propensity + 1, level]: the screened kinds' bounds summed per propensity and
     level, the last row those without a propensity (and a margin for rounding), so that
     :func:`screen_bound` of a class is at least its screen's last cut."""
-    parts = np.zeros((N_DRAWN + 1, LEVELS), np.int64)
+    parts = np.zeros((N_DRAWN + 1, LEVELS), np.int64)  # row NONE (== N_DRAWN): no propensity
     for k in np.flatnonzero(rank != UNSCREENED):
         t = trait_of[k]
         for level in range(LEVELS):
-            c = level << (LEVEL_BITS * t) if t != NONE else 0
-            parts[min(t, N_DRAWN), level] += class_bounds[c, k]
+            parts[t, level] += class_bounds[level << (LEVEL_BITS * t) if t != NONE else 0, k]
     if cuts.shape[1]:
         short = max(cuts[c, -1] - screen_bound(c, parts) for c in range(N_CLASSES))
         parts[N_DRAWN, :] += max(0, short)
     return parts
 
 
-def screen(bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ranks and cuts of the screen: the kinds after posting whose bound is at most
-    COMMON_BOUND, the smallest bound first (so that few kinds follow the first candidate, and
-    few draws are made after it). Cut m is the threshold of the chance that one of the
-    screen's kinds 0..m is a candidate, 1 - prod(1 - bound_j), so that a single draw below it
-    says that one is, and which is the first."""
+def screen(bounds: np.ndarray) -> np.ndarray:
+    """Ranks of the screen: the kinds after posting whose bound is at most COMMON_BOUND, the
+    smallest bound first (so that few kinds follow the first candidate, and few draws are made
+    after it)."""
     probs = bounds / float(1 << 53)
     kinds = sorted((k for k in range(1, len(bounds)) if probs[k] <= COMMON_BOUND),
                    key=lambda k: (bounds[k], k))
     rank = np.full(len(bounds), UNSCREENED, np.int64)
     rank[kinds] = np.arange(len(kinds))
-    return rank, screen_cuts(bounds, rank)
+    return rank
 
 
 def screen_cuts(bounds: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    """The screen's cuts (see :func:`screen`) for bounds per kind ``bounds``, in the order of
-    ``rank``."""
+    """The screen's cuts for bounds per kind ``bounds``, in the order of ``rank``
+    (:func:`screen`): cut m is the threshold of the chance that one of the screen's kinds 0..m
+    is a candidate, 1 - prod(1 - bound_j), so that a single draw below it says that one is, and
+    which is the first."""
     kinds = np.argsort(rank, kind="stable")[:int((rank != UNSCREENED).sum())]
     none_yet = np.cumprod(1.0 - bounds[kinds] / float(1 << 53))
     return np.array([threshold(1.0 - q) for q in none_yet], np.int64)
@@ -380,7 +379,7 @@ def draws(sc: Scenario, seed: int) -> Draws:
     trait_of = np.array(
         [NONE, *(PROPENSITIES.index(sc.acts[k].propensity) for k in layout.kinds[1:])], np.int64)
     bounds = act_bounds(rates, trait_of)
-    rank, _ = screen(bounds)
+    rank = screen(bounds)
     by_class = class_bounds(rates, trait_of, bounds, rank)
     return Draws(rates, trait_of,
                  np.array([stream_key(seed, f"act.{k}") for k in layout.kinds], np.uint64),
