@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from numba import njit
 
 from panopticon.language import scenario
-from panopticon.observers.ranking import rank
+from panopticon.observers.ranking import rank, scored_counts
 from panopticon.runner.simulation import Simulation, phases
 from panopticon.stages import counters
 from panopticon.stages.behaviour import Behaviour
@@ -78,6 +78,7 @@ from panopticon.world.layout import (
 )
 from panopticon.world.engine import Engine
 from panopticon.world.population import (
+    ADOPT_LEVELS,
     CHILD,
     MANAGER,
     URBAN,
@@ -1164,16 +1165,25 @@ def test_grades_are_ordered_best_first():
     assert names == ["AAA", "AA", "A", "B", "C", "D"]
 
 
-@given(scores=st.lists(st.integers(0, 1300), min_size=300, max_size=300))
+@given(citizens=st.lists(st.tuples(st.integers(-200, 1100), st.integers(0, 4),
+                                   st.integers(0, ADOPT_LEVELS - 1)), min_size=300, max_size=300),
+       threshold=st.integers(0, ADOPT_LEVELS), adults=st.booleans())
 @settings(max_examples=50, deadline=None)
-def test_ranking_percentiles_are_shares_at_or_below_and_monotone(scores):
-    counts, percentile = rank(np.array(scores, np.int16), 0, 1300)
-    s = np.array(scores)
-    np.testing.assert_array_equal(counts, np.bincount(s, minlength=1301))
+def test_ranking_counts_the_scored_and_percentiles_are_shares_at_or_below(citizens, threshold,
+                                                                          adults):
+    score, age, adopt = (np.array(c) for c in zip(*citizens, strict=True))
+    scored = np.array([threshold, int(adults)], np.int64)
+    counts = np.zeros(1301, np.int64)
+    scored_counts(age.astype(np.uint8), adopt.astype(np.uint16), scored, score.astype(np.int16),
+                  -200, counts)
+    s = score[(adopt < threshold) & ((age != CHILD) | (not adults))]
+    np.testing.assert_array_equal(counts, np.bincount(s + 200, minlength=1301))
+    counts, percentile = rank(counts)
     assert np.all(np.diff(percentile) >= 0)
-    assert percentile[s.max()] == 100.0
-    for x in (s.min(), int(np.median(s)), s.max()):
-        assert percentile[x] == pytest.approx(100.0 * np.mean(s <= x))
+    if s.size:
+        assert percentile[s.max() + 200] == 100.0
+        for x in (s.min(), int(np.median(s)), s.max()):
+            assert percentile[x + 200] == pytest.approx(100.0 * np.mean(s <= x))
 
 
 # --------------------------------------------------------------------------------------------

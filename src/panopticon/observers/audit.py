@@ -105,9 +105,10 @@ class Audit:
     READS = ("region", "age", "flags", "income", "parent", LISTED, MET)
 
 
-def household_income(pop: Population | View) -> np.ndarray:
-    """Income decile 0..9 of each citizen's household: a child's is its parent's."""
-    return np.where(pop.parent >= 0, pop.income[np.maximum(pop.parent, 0)], pop.income)
+@njit(cache=True, nogil=True, inline="always")
+def household_income(parent: np.ndarray, income: np.ndarray, i: int) -> int:
+    """Income decile 0..9 of citizen i's household: a child's is its parent's."""
+    return np.int64(income[parent[i]] if parent[i] >= 0 else income[i])
 
 
 def group_labels(pop: Population | View) -> dict[str, list[str]]:
@@ -118,20 +119,20 @@ def group_labels(pop: Population | View) -> dict[str, list[str]]:
 
 
 @njit(cache=True, nogil=True)
-def group_counts(region, decile, age, flags, listed, met, on_met, bits, first, out):
+def group_counts(region, parent, income, age, flags, listed, met, on_met, bits, first, out):
     """Add each citizen to its row of every grouping (``first``: each grouping's first row in
-    ``out``; the groups as :func:`group_labels` orders them, ``decile`` the household's income
-    decile, :func:`household_income`) in the columns citizens, adults, children and each measure
-    (bits ``bits[m]`` of ``met_ever`` where ``on_met[m]``, else of ``listed_ever``). One pass,
-    beside the deciles' few bytes a citizen: masks per measure and float weights were the run's
-    peak, 54 bytes a citizen above what it holds (tracemalloc at 300,000 citizens)."""
+    ``out``; the groups as :func:`group_labels` orders them, the decile the household's,
+    :func:`household_income`) in the columns citizens, adults, children and each measure (bits
+    ``bits[m]`` of ``met_ever`` where ``on_met[m]``, else of ``listed_ever``). One pass without
+    an array of n: masks per measure and float weights were the run's peak, 54 bytes a citizen
+    above what it holds (tracemalloc at 300,000 citizens), and the deciles' array 7 more."""
     measures = bits.shape[0]
     row = np.empty(first.shape[0], np.int64)
     for i in range(region.shape[0]):
         adult = np.int64(age[i] != CHILD)
         row[0] = first[0]
         row[1] = first[1] + region[i]
-        row[2] = first[2] + decile[i]
+        row[2] = first[2] + household_income(parent, income, i)
         row[3] = first[3] + age[i]
         row[4] = first[4] + np.int64((flags[i] & URBAN) != 0)
         for g in range(row.shape[0]):
@@ -152,7 +153,7 @@ def tally(view: View, sc: Scenario) -> Tallies:
     sizes = np.array([len(names) for names in labels.values()], np.int64)
     first = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     out = np.zeros((int(sizes.sum()), len(DENOMINATORS) + len(found)), np.int64)
-    group_counts(view.region, household_income(view), view.age, view.flags,
+    group_counts(view.region, view.parent, view.income, view.age, view.flags,
                  getattr(view, LISTED), getattr(view, MET),
                  np.array([source == MET for source, _ in found.values()], np.bool_),
                  np.array([bits for _, bits in found.values()], np.int64).reshape(-1), first, out)

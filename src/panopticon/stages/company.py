@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..language.scenario import BadCompany, Scenario
-from ..world.codes import EXIT_BAN, LISTED, MISCONDUCT, STALE, scored_mask
+from ..world.codes import EXIT_BAN, LISTED, MISCONDUCT, STALE, is_scored
 from ..world.state import Stage, View
 from ..world.tie_tally import TieTally, mean_share
 
@@ -33,21 +33,34 @@ NO_TERM = np.zeros(0, np.int16)  # the term published on the days it is not meas
 
 
 @njit(cache=True, nogil=True)
-def bad_company(status, on_lists, score, grade_of, lowest, bad_grades, scored, list_bits,
-                scheme_bits, out):
-    """out[i] = 1 where citizen i is on a named list, or scored and in a named grade: one pass,
-    without the masks of n that numpy would make (a reading's peak of memory)."""
+def bad_company(status, on_lists, score, grade_of, lowest, bad_grades, age, adopt, scored,
+                list_bits, scheme_bits, out):
+    """out[i] = 1 where citizen i is on a named list, or scored (``codes.is_scored``) and in a
+    named grade: one pass, without the masks of n that numpy would make (a reading's peak of
+    memory)."""
     for i in range(out.shape[0]):
         listed = (status[i] & list_bits) != 0 or (on_lists[i] & scheme_bits) != 0
-        out[i] = listed or (scored[i] and bad_grades[grade_of[np.int64(score[i]) - lowest]])
+        out[i] = listed or (is_scored(age[i], adopt[i], scored)
+                            and bad_grades[grade_of[np.int64(score[i]) - lowest]])
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def whole_points(weight, bad, size, scored, out):
+def whole_points(weight, bad, size, age, adopt, scored, out):
     """out[i] = weight x citizen i's share of bad ties (``tie_tally.mean_share``) rounded to
     whole points (half to even), 0 where unscored."""
     for i in prange(out.shape[0]):
-        out[i] = np.rint(weight * mean_share(bad, size, i)) if scored[i] else 0.0
+        out[i] = (np.rint(weight * mean_share(bad, size, i))
+                  if is_scored(age[i], adopt[i], scored) else 0.0)
+
+
+@njit(cache=True, nogil=True)
+def term_counts(region, term, out):
+    """Per region: citizens with a term (``out[:, 0]``) and points lost (``out[:, 1]``), in one
+    pass without the float weights of n that ``np.bincount`` takes (a reading's peak)."""
+    out[:] = 0
+    for i in range(term.shape[0]):
+        out[region[i], 0] += term[i] != 0
+        out[region[i], 1] += max(-np.int64(term[i]), 0)
 
 
 @dataclass
@@ -105,31 +118,29 @@ class Company(Stage):
         self.count(term)
         self.view.publish("bad_company_term", term)
 
-    def bad(self, scored: np.ndarray) -> np.ndarray:
+    def bad(self) -> np.ndarray:
         """1 for citizens whose standing makes them bad company today (before today's acts);
         an unscored citizen has no grade."""
         v = self.view
         out = np.empty(v.size, np.uint8)
         bad_company(v.status, v.on_lists, v.score, v.grade_of, self.sc.scoring.min,
-                    np.isin(v.grade_names, self.spec.grades), scored, self.list_bits,
-                    self.scheme_bits, out)
+                    np.isin(v.grade_names, self.spec.grades), v.age, v.adopt, v.scored,
+                    self.list_bits, self.scheme_bits, out)
         return out
 
     def term(self) -> np.ndarray:
         """weight x the share of bad ties, averaged over the reaches, in whole points, for the
         scored citizens (the unscored have no score to move)."""
         v = self.view
-        scored = scored_mask(v.age, v.adopt, v.scored)
-        self.tally.update(self.bad(scored))
+        self.tally.update(self.bad())
         out = np.empty(v.size, np.int16)
-        whole_points(self.spec.weight, self.tally.bad, self.tally.sizes, scored, out)
+        whole_points(self.spec.weight, self.tally.bad, self.tally.sizes, v.age, v.adopt,
+                     v.scored, out)
         return out
 
     def count(self, term: np.ndarray) -> None:
         """Citizens with a term and points lost, per region, until the next measurement."""
-        regions, region = len(self.view.regions.codes), self.view.region
-        self.counts[:, 0] = np.bincount(region, weights=term != 0, minlength=regions)
-        self.counts[:, 1] = np.bincount(region, weights=np.maximum(-term, 0), minlength=regions)
+        term_counts(self.view.region, term, self.counts)
 
     def end_day(self, counts: np.ndarray) -> None:
         """Add the standing term's stocks to the day's counts."""

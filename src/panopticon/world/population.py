@@ -207,18 +207,50 @@ def build(spec: PopulationSpec, seed: int) -> Population:
     _households(region_bounds(regions.census, n), adult_cdf, parent_cdf, child_p,
                 member_p, spec.urban_share, spec.management_share, *keys,
                 region, age, flags, parent)
-    urban = (flags & URBAN) != 0
     # Town dwellers earn more: their latent income is shifted up before ranking into deciles.
-    income = _quantile_rank(_uniforms(seed, "pop.income", n) + 0.5 * urban, 10, np.uint8)
+    latent = _uniforms(seed, "pop.income", n)
+    _shift_towns(latent, flags, 0.5)
+    income = _quantile_rank(latent, 10, np.uint8)
     # Digital adoption favours the young, the urban and the well-off (strength: adoption_skew);
     # logistic noise keeps every group represented among users.
-    u = np.clip(_uniforms(seed, "pop.adoption", n), 1e-12, 1 - 1e-12)
-    youth = np.array([0.3, 1.0, 0.7, 0.2, -0.8])[age]
-    latent = spec.adoption_skew * (youth + 0.5 * urban + 0.08 * income) + np.log(u / (1 - u))
-    del u, youth, urban  # before the sort, the build's peak
-    adopt = _quantile_rank(np.negative(latent, out=latent), ADOPT_LEVELS, np.uint16)
+    latent = _uniforms(seed, "pop.adoption", n)
+    _odds(latent)
+    np.log(latent, out=latent)
+    _adoption_latent(latent, spec.adoption_skew, YOUTH, age, flags, income)
+    adopt = _quantile_rank(latent, ADOPT_LEVELS, np.uint16)
     return Population(region=region, age=age, income=income, flags=flags, adopt=adopt,
                       parent=parent, scale=spec.scale, regions=regions)
+
+
+# Adoption's lean by age band (AGE_BANDS), before adoption_skew.
+YOUTH = np.array([0.3, 1.0, 0.7, 0.2, -0.8])
+
+
+# The latents are made in place, one array of n floats at a time: numpy's expressions made
+# four more, 42 bytes a citizen above the population's own, the run's peak of memory.
+@njit(cache=True, nogil=True)
+def _shift_towns(latent: np.ndarray, flags: np.ndarray, shift: float) -> None:
+    """latent[i] += shift where citizen i lives in a town."""
+    for i in range(latent.shape[0]):
+        latent[i] += shift * ((flags[i] & URBAN) != 0)
+
+
+@njit(cache=True, nogil=True)
+def _odds(u: np.ndarray) -> None:
+    """u[i] -> u / (1 - u), u kept within [1e-12, 1 - 1e-12] first."""
+    for i in range(u.shape[0]):
+        x = min(max(u[i], 1e-12), 1 - 1e-12)
+        u[i] = x / (1 - x)
+
+
+@njit(cache=True, nogil=True)
+def _adoption_latent(log_odds: np.ndarray, skew: float, youth: np.ndarray, age: np.ndarray,
+                     flags: np.ndarray, income: np.ndarray) -> None:
+    """log_odds[i] -> minus the latent readiness to adopt (adoption rank 0 is the readiest):
+    skew x (the age band's lean, a town's, an income decile's) plus the logistic noise."""
+    for i in range(log_odds.shape[0]):
+        lean = youth[age[i]] + 0.5 * ((flags[i] & URBAN) != 0) + 0.08 * income[i]
+        log_odds[i] = -(skew * lean + log_odds[i])
 
 
 def _uniforms(seed: int, stream: str, n: int) -> np.ndarray:
