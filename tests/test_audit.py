@@ -120,7 +120,7 @@ def test_every_tallied_measure_and_group_matches_a_recount_with_numpy(run):
              **{name: (getattr(view, source) & bits) != 0
                 for name, (source, bits) in measures(sim.scenario).items()}}
     index = {"total": np.zeros(view.size, np.int64), "province": view.region,
-             "income_decile": household_deciles(view), "age_band": view.age,
+             "income_decile": household_deciles(sim.pop), "age_band": view.age,
              "area": (view.flags & URBAN) != 0}
     assert tallies.names == list(masks)
     assert sum(tallies.get("total", m)[0] > 0 for m in masks) > 8  # measures met in this run

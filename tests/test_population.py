@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from panopticon.language import scenario
-from panopticon.world.population import (ADOPT_LEVELS, AGE_BANDS, CHILD, MANAGER, URBAN,
+from panopticon.world.population import (ADOPT_LEVELS, AGE_BANDS, CHILD, HEAD, MANAGER, URBAN,
                                          Population, _quantile_rank, adoption_threshold, build,
                                          share_on)
 
@@ -74,6 +74,11 @@ def test_every_childs_parent_is_an_adult_under_60(pop):
     parents = pop.parent[pop.parent >= 0]
     assert np.all(pop.age[parents] != CHILD)
     assert np.all(pop.age[parents] != AGE_BANDS.index("60+"))
+
+
+def test_every_childs_parent_heads_its_household_and_every_head_is_an_adult(pop):
+    assert np.all(pop.flags[pop.parent[pop.parent >= 0]] & HEAD)
+    assert np.all(pop.age[(pop.flags & HEAD) != 0] != CHILD)
 
 
 def test_every_childs_parent_lives_in_the_same_region_and_household(pop):

@@ -38,7 +38,7 @@ from ..stages.consequences import (
 from ..world import codes
 from ..world.codes import CONTENT_TYPES, LISTED
 from ..world.layout import Layout
-from ..world.population import AGE_BANDS, URBAN
+from ..world.population import AGE_BANDS, URBAN, parents
 from ..world.rng import stream_key, uniform_array
 from ..world.state import View
 from ..world.today import Today
@@ -205,7 +205,7 @@ class Cohort:
     """The members (sorted ids), today's captures, yesterday's state and the events so far."""
 
     NAME = "cohort"
-    READS = ("region", "age", "flags", "income", "parent", "adopt", "acts", "records",
+    READS = ("region", "age", "flags", "income", "adopt", "acts", "records",
              "status", "court_day", "on_lists", "on_lists_true", "connected", "list_delay",
              "score", "true_score", "scored", "grade_of", "grade_names", "ties_term",
              "wrong_cause", "list_mask", "score_cuts", "score_steps", "family", "risk")
@@ -316,17 +316,18 @@ class Cohort:
             v.score, v.true_score, v.scored, v.connected, v.list_mask, v.score_cuts,
             v.score_steps, int(v.list_delay)))
         rows[WRONG] = rows[SANC] & ~rows[TRUE_SANC]
-        rows[FAMILY] = kin_words(ids, v.parent, v.flags, v.family, cat.kin_of_parent,
+        rows[FAMILY] = kin_words(ids, v.age, v.flags, v.family, cat.kin_of_parent,
                                  cat.kin_of_home, v.ties.model(), cat.kin_of_work)
         return Members(rows)
 
     def profiles(self) -> None:
         pop, ids = self.view, self.ids
-        income = pop.income[np.where(pop.parent[ids] >= 0, pop.parent[ids], ids)]
+        parent = parents(pop.age, pop.flags, ids)
+        income = pop.income[np.where(parent >= 0, parent, ids)]
         details = [f"{pop.regions.names[pop.region[i]]}, age {AGE_BANDS[pop.age[i]]}, "
                    f"{'urban' if pop.flags[i] & URBAN else 'rural'}, income decile {d + 1} of 10"
-                   + (f" (parent: citizen {pop.parent[i]})" if pop.parent[i] >= 0 else "")
-                   for i, d in zip(ids, income, strict=True)]
+                   + (f" (parent: citizen {p})" if p >= 0 else "")
+                   for i, d, p in zip(ids, income, parent, strict=True)]
         self.emit(0, np.ones(ids.shape[0], bool), "profile", details)
 
     def registry(self, day: int, now: Members) -> None:

@@ -59,7 +59,7 @@ from ..world.layout import (
     history_names,
 )
 from ..world.engine import run_starts
-from ..world.population import CHILD, HEAD, MANAGER
+from ..world.population import CHILD, HEAD, MANAGER, parent_of
 from ..world.state import Stage, View
 from ..world.ties import Ties, workplace_into
 from ..world.today import Today
@@ -488,7 +488,7 @@ def colleague_word(c, ties, family, of_work, mates):
 
 
 @njit(cache=True, nogil=True)
-def kin_words(ids, parent, flags, family, of_parent, of_home, ties, of_work):
+def kin_words(ids, age, flags, family, of_parent, of_home, ties, of_work):
     """The family word that each citizen of ``ids`` meets for relatives: a parent's measures
     borne by children (the family bits ``of_parent``), those of the other members of the
     household (from its head to the next head) borne by a household (``of_home``), and those
@@ -497,7 +497,7 @@ def kin_words(ids, parent, flags, family, of_parent, of_home, ties, of_work):
     mates = np.empty(ties.work_slots, np.int64)
     for k in range(ids.shape[0]):
         c = ids[k]
-        p = parent[c]
+        p = parent_of(age, flags, c)
         f = np.int64(family[p]) & of_parent if p >= 0 else np.int64(0)
         head, end = c, c + 1
         while of_home and not flags[head] & HEAD:
@@ -551,7 +551,7 @@ def kin_attempts(c, day, tried, f, st, a, cat, acc_r):
 
 
 @njit(cache=True, nogil=True)
-def family_kernel(day, visit, words, tried, parent, ties, st, a, cat, acc):
+def family_kernel(day, visit, words, tried, ties, st, a, cat, acc):
     """Phase 2: citizens meet their relatives' standing: the sanctions borne by children or a
     household are counted over the relatives under them, and the attempts that such a measure
     (or one borne by an employer) meets are met.
@@ -570,7 +570,8 @@ def family_kernel(day, visit, words, tried, parent, ties, st, a, cat, acc):
     p = 0  # the next of the attempts in ``tried``
     for t in range(visit.shape[0]):
         c = visit[t]
-        f = words[t] if words.shape[0] else np.int64(family[parent[c]]) & of_parent
+        f = (words[t] if words.shape[0]
+             else np.int64(family[parent_of(st.age, a.flags, c)]) & of_parent)
         bits = 0
         if p < tried.shape[1] and tried[0, p] == c:
             bits = tried[1, p]
@@ -689,7 +690,7 @@ class Consequences(Stage):
 
     NAME = "consequences"
     OWNS = ("met_ever", "family", "list_mask", "score_cuts", "score_steps")
-    READS = ("region", "age", "flags", "adopt", "parent", "acts", "status",
+    READS = ("region", "age", "flags", "adopt", "acts", "status",
              "court_day", "on_lists", "on_lists_true", "connected", "list_delay", "score",
              "true_score", "wrong_cause", "scored", "grade_of", "grade_names", "adoption")
     STEPS = ("step", "family_step")
@@ -717,7 +718,7 @@ class Consequences(Stage):
             view=view,
             met_ever=view.own("met_ever", np.zeros(n, bits_dtype(len(history_names(sc))))),
             family=view.own("family", np.zeros(n, bits_dtype(len(family_names(sc))))),
-            children=np.flatnonzero(view.parent >= 0), cat=catalog(sc),
+            children=np.flatnonzero(view.age == CHILD), cat=catalog(sc),
             ties=view.ties.model())
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
@@ -762,11 +763,11 @@ class Consequences(Stage):
         cat = self.cat
         if cat.kin_of_home or cat.work:
             visit = np.arange(lo, hi)
-            words = kin_words(visit, v.parent, v.flags, self.family, cat.kin_of_parent,
+            words = kin_words(visit, v.age, v.flags, self.family, cat.kin_of_parent,
                               cat.kin_of_home, self.ties, 0)
         else:
             visit, words = c[np.searchsorted(c, lo):np.searchsorted(c, hi)], NO_WORDS
-        family_kernel(self.day, visit, words, self.kin.pop(lo), v.parent, self.ties,
+        family_kernel(self.day, visit, words, self.kin.pop(lo), self.ties,
                       self.standing(0, v.size), everyone, cat, acc)
 
     def end_day(self, counts: np.ndarray) -> None:

@@ -1,10 +1,10 @@
 """Who the citizens are: synthetic people built from the 2020 census, as a struct of arrays.
 
 Citizens are laid out region by region (in census proportions) and household by household, so a
-child's parent sits a few places before it, and a household runs from its head (flag HEAD) to the
-next head.
-Fixed traits that are cheap to recompute (propensities) are not stored: stages draw them from
-(seed, trait stream, citizen) when they need them.
+child's parent is the head of its household, a few places before it: a household runs from its
+head (flag HEAD) to the next head.
+Fixed traits that are cheap to recompute are not stored: stages draw the propensities from
+(seed, trait stream, citizen) when they need them, and find a child's parent by :func:`parent_of`.
 """
 
 from __future__ import annotations
@@ -70,7 +70,6 @@ class Population:
     income: np.ndarray  # uint8 decile 0 (poorest) .. 9
     flags: np.ndarray  # uint8 bits URBAN, MANAGER, HEAD
     adopt: np.ndarray  # uint16 rank of digital adoption: lower adopts earlier
-    parent: np.ndarray  # int32 index of a child's parent, -1 for adults
     scale: float
     regions: Regions
 
@@ -78,9 +77,35 @@ class Population:
     def size(self) -> int:
         return int(self.region.shape[0])
 
+    @property
+    def parent(self) -> np.ndarray:
+        """Each citizen's parent (:func:`parent_of`), made on demand: 8 bytes a citizen."""
+        return parents(self.age, self.flags, np.arange(self.size))
+
     def bytes_per_citizen(self) -> float:
-        arrays = (self.region, self.age, self.income, self.flags, self.adopt, self.parent)
+        arrays = (self.region, self.age, self.income, self.flags, self.adopt)
         return sum(a.nbytes for a in arrays) / max(self.size, 1)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def parent_of(age: np.ndarray, flags: np.ndarray, i: int) -> int:
+    """A child's parent, the head of its household: the nearest citizen before it flagged
+    HEAD (a head is an adult, first of its household); -1 for an adult."""
+    if age[i] != CHILD:
+        return -1
+    j = i - 1
+    while (flags[j] & HEAD) == 0:
+        j -= 1
+    return j
+
+
+@njit(cache=True, nogil=True)
+def parents(age: np.ndarray, flags: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """:func:`parent_of` each citizen of ``ids``."""
+    out = np.empty(ids.shape[0], np.int64)
+    for k in range(ids.shape[0]):
+        out[k] = parent_of(age, flags, ids[k])
+    return out
 
 
 def region_bounds(census: np.ndarray, n: int) -> np.ndarray:
@@ -91,7 +116,7 @@ def region_bounds(census: np.ndarray, n: int) -> np.ndarray:
 
 @njit(cache=True)
 def _households(bounds, adult_cdf, parent_cdf, child_p, member_p, urban_share,
-                manager_share, k_hh, k_mem, k_age, k_urb, region, age, flags, parent):
+                manager_share, k_hh, k_mem, k_age, k_urb, region, age, flags):
     """Fill households region by region: a head (adult, flagged HEAD), then adults or children
     of the head; the members of a household are the head and those up to the next head."""
     for r in range(bounds.shape[0] - 1):
@@ -112,7 +137,6 @@ def _households(bounds, adult_cdf, parent_cdf, child_p, member_p, urban_share,
                 is_child = j > i and uniform(k_mem, j, 0) < child_p
                 cdf = head_cdf if j == i else adult_cdf
                 age[j] = 0 if is_child else np.searchsorted(cdf, uniform(k_age, j, 0), "right")
-                parent[j] = i if is_child else -1
                 f = np.uint8(URBAN if urban else 0) | np.uint8(HEAD if j == i else 0)
                 if not is_child and uniform(k_urb, j, 1) < manager_share:
                     f |= np.uint8(2)
@@ -202,11 +226,10 @@ def build(spec: PopulationSpec, seed: int) -> Population:
     region = np.empty(n, np.uint8)
     age = np.empty(n, np.uint8)
     flags = np.empty(n, np.uint8)
-    parent = np.empty(n, np.int32)
     keys = [stream_key(seed, s) for s in ("pop.household", "pop.member", "pop.age", "pop.urban")]
     _households(region_bounds(regions.census, n), adult_cdf, parent_cdf, child_p,
                 member_p, spec.urban_share, spec.management_share, *keys,
-                region, age, flags, parent)
+                region, age, flags)
     # Town dwellers earn more: their latent income is shifted up before ranking into deciles.
     latent = _uniforms(seed, "pop.income", n)
     _shift_towns(latent, flags, 0.5)
@@ -219,7 +242,7 @@ def build(spec: PopulationSpec, seed: int) -> Population:
     _adoption_latent(latent, spec.adoption_skew, YOUTH, age, flags, income)
     adopt = _quantile_rank(latent, ADOPT_LEVELS, np.uint16)
     return Population(region=region, age=age, income=income, flags=flags, adopt=adopt,
-                      parent=parent, scale=spec.scale, regions=regions)
+                      scale=spec.scale, regions=regions)
 
 
 # Adoption's lean by age band (AGE_BANDS), before adoption_skew.

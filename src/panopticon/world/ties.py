@@ -2,7 +2,7 @@
 
 Five reaches, each enumerable from any citizen by a Numba function of ``(Ties, i, out)``:
 
-* **household**: the head of family and its children, read from ``Population.parent`` (the
+* **household**: the head of family and its children (``population.parent_of``; the
   household's other adults are no ties of this reach: a sanction that a household bears meets
   every member, ``consequences``).
 * **school**: children (age band 0-14) in the same block of ``school_slots`` consecutive citizens
@@ -48,7 +48,7 @@ enumerate (2 ``window`` pair draws and 2 ``club_slots`` permutation steps for ~1
 per tie), a pick of an account a few hundred ns (two permutations and the Zipf law's inverse),
 colleagues ~90 ns, schoolmates and family ~50-100 ns; nothing is allocated. Every citizen's
 numbers of friends and follows are counted by ``tie_counts``, which shares the work of the
-pairs' two ends. Memory: 0 bytes per tie; the kernels read region, age and parent. Stages keep
+pairs' two ends. Memory: 0 bytes per tie; the kernels read region, age and flags. Stages keep
 counts per citizen, not ties (``tie_tally``). :func:`build_csr` stores 8 bytes per citizen plus
 4 per tie (friends 99 MB at 1.41 M citizens) for the measures below and the tests.
 
@@ -64,7 +64,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange, uint64
 
-from .population import HOUSEHOLD_MAX, Population
+from .population import CHILD, HEAD, HOUSEHOLD_MAX, Population, parent_of
 from .rng import draw_bits, mix64, stream_key
 
 FRIENDS, FOLLOWS, HOUSEHOLD, WORKPLACE, SCHOOL = range(5)
@@ -116,7 +116,7 @@ class Ties(NamedTuple):
     starts: np.ndarray  # int64 first citizen of each region, and n
     region: np.ndarray
     age: np.ndarray
-    parent: np.ndarray
+    flags: np.ndarray
 
 
 def make_ties(pop: Population, seed: int, params: TieParams = TieParams()) -> Ties:
@@ -130,7 +130,7 @@ def make_ties(pop: Population, seed: int, params: TieParams = TieParams()) -> Ti
                 params.follow_picks, float(pop.size) ** (1.0 - params.follow_zipf),
                 1.0 / (1.0 - params.follow_zipf),
                 pareto_levels(params.tail), np.concatenate(([0], np.cumsum(counts))),
-                pop.region, pop.age, pop.parent)
+                pop.region, pop.age, pop.flags)
 
 
 def pareto_levels(tail: float) -> np.ndarray:
@@ -222,14 +222,21 @@ def _block_mates(key: np.uint64, lo: int, hi: int, i: int, slots: int, out: np.n
 
 @njit(cache=True, nogil=True)
 def household_into(t: Ties, i: int, out: np.ndarray) -> int:
-    """i's family: its parent and siblings, or its children; returns how many were written."""
-    head = t.parent[i] if t.parent[i] >= 0 else i
+    """i's family: its parent and siblings, or its children (none for an adult who does not
+    head a household); returns how many were written."""
     m = 0
-    if head != i:
+    head = parent_of(t.age, t.flags, i)
+    if head >= 0:
         out[m] = head
         m += 1
+    elif t.flags[i] & HEAD:
+        head = i
+    else:
+        return 0
     for j in range(head + 1, min(head + HOUSEHOLD_MAX, t.region.shape[0])):
-        if j != i and t.parent[j] == head:
+        if t.flags[j] & HEAD:
+            break
+        if j != i and t.age[j] == CHILD:
             out[m] = j
             m += 1
     return m
