@@ -698,7 +698,7 @@ class Consequences(Stage):
     view: View
     met_ever: np.ndarray  # bits of world.layout.history_names
     family: np.ndarray  # bits of world.layout.family_names (standing, as relatives meet it)
-    children: np.ndarray  # citizens with a parent, in order
+    children: np.ndarray  # int32 citizens with a parent, in order (a population holds < 2**31)
     cat: Catalog
     ties: Ties  # the tie model: a workplace is an employer
     sc: Scenario | None = None
@@ -718,7 +718,7 @@ class Consequences(Stage):
             view=view,
             met_ever=view.own("met_ever", np.zeros(n, bits_dtype(len(history_names(sc))))),
             family=view.own("family", np.zeros(n, bits_dtype(len(family_names(sc))))),
-            children=np.flatnonzero(view.age == CHILD), cat=catalog(sc),
+            children=np.flatnonzero(view.age == CHILD).astype(np.int32), cat=catalog(sc),
             ties=view.ties.model())
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
@@ -766,7 +766,8 @@ class Consequences(Stage):
             words = kin_words(visit, v.age, v.flags, self.family, cat.kin_of_parent,
                               cat.kin_of_home, self.ties, 0)
         else:
-            visit, words = c[np.searchsorted(c, lo):np.searchsorted(c, hi)], NO_WORDS
+            first, last = np.searchsorted(c, np.array([lo, hi], c.dtype))  # not a Python
+            visit, words = c[first:last], NO_WORDS  # int: numpy would copy c to int64 to search
         family_kernel(self.day, visit, words, self.kin.pop(lo), self.ties,
                       self.standing(0, v.size), everyone, cat, acc)
 
