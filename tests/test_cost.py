@@ -34,8 +34,8 @@ def test_ties_are_counted_for_the_reaches_tallied():
     assert estimate(sized(100_000, **off)).ties == 0
     assert cost.tallies(sized(1000)) == [["friends", "follows", "household"],
                                          ["friends", "household"]]
-    # sizes of 3 reaches, 5 counts, 2 flags, and the sizes' count
-    assert estimate(sized(1000)).ties == 1000 * (2 * 3 + 2 * 5 + 2 + 10)
+    # sizes of 3 reaches, 5 counts, the tallies' byte of flags, and the sizes' count
+    assert estimate(sized(1000)).ties == 1000 * (2 * 3 + 2 * 5 + 1 + 10)
     fear_only = sized(1000, **{"scoring.bad_company.enabled": False, "fear.reach": ["follows"]})
     assert cost.tallies(fear_only) == [["follows"]]
     assert estimate(sized(1000, **off), counterfactual=True).counterfactual == 0  # no twin
@@ -59,7 +59,8 @@ def test_per_citizen_bytes_are_the_stages_arrays():
     sim = Simulation(sc)
     assert sim.array_bytes_per_citizen() == (cost.CITIZEN_BYTES
                                              + cost.CAP_BYTES * len(sc.scoring.caps))
-    held = (sum(s.nbytes for s in sim.state.ties.sizes.values())
+    store = sim.state.ties
+    held = (sum(s.nbytes for s in store.sizes.values()) + store.last.nbytes
             + sim.stages["company"].tally.nbytes + sim.stages["fear"].tally.nbytes)
     assert held == cost.tie_bytes(sc) - sc.population.size * cost.TIE_BUILD_BYTES
 

@@ -196,23 +196,28 @@ def mean_shares(bad, size):
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_a_tally_is_the_reaches_shares_averaged_through_any_changes(pop, ties, threads):
-    """Flags set and cleared in several rounds: each reading is the shares enumerated afresh."""
-    reaches = ["friends", "follows", "household"]
-    tally = TieStore(pop, SEED).tally(reaches)
+    """Two tallies of one store (their last flags share a byte), each flag set and cleared in
+    several rounds: each reading is the shares enumerated afresh."""
+    store = TieStore(pop, SEED)
+    tallies = [(["friends", "follows", "household"], store.tally(["friends", "follows",
+                                                                   "household"])),
+               (["household", "friends"], store.tally(["household", "friends"]))]
     rng = np.random.default_rng(threads)
-    flag = np.zeros(N, np.uint8)
+    flags = [np.zeros(N, np.uint8) for _ in tallies]
     for share_set in (0.02, 0.3, 0.05, 0.0, 0.1):
-        flip = rng.random(N) < share_set
-        flag = np.where(flip, 1 - flag, flag).astype(np.uint8)
-        with kernel_threads(threads):
-            tally.update(flag)
-        got = mean_shares(tally.bad, tally.sizes)
-        want = np.zeros(N)
-        for r in reaches:
-            share = np.empty(N)
-            tie_share(ties, REACHES.index(r), flag, 0, N, share)
-            want += share
-        assert np.array_equal(got, want / len(reaches))
+        for k, (reaches, tally) in enumerate(tallies):
+            flip = rng.random(N) < share_set
+            flags[k] = np.where(flip, 1 - flags[k], flags[k]).astype(np.uint8) * (k + 1)
+            with kernel_threads(threads):
+                tally.update(flags[k])
+            assert np.array_equal(store.last >> k & 1, flags[k] != 0)
+            got = mean_shares(tally.bad, tally.sizes)
+            want = np.zeros(N)
+            for r in reaches:
+                share = np.empty(N)
+                tie_share(ties, REACHES.index(r), (flags[k] != 0).astype(np.uint8), 0, N, share)
+                want += share
+            assert np.array_equal(got, want / len(reaches))
 
 
 def test_tie_share_is_the_flagged_share(ties, csrs):

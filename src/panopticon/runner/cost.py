@@ -44,8 +44,8 @@ CHILD_BYTES = 4  # consequences' index of each child (int32)
 # arrays, the tallies and 16 bytes of copies; 40 keeps the estimate above both.
 WORKING_BYTES = 40
 # Ties (world/tie_tally.py): none is stored. Per citizen, each reach that a stage reads keeps
-# its number of ties (uint16, shared by the stages), and each tally (the bad-company term's,
-# fear's) a count of flagged ties per reach (uint16) and the flags it last read (uint8).
+# its number of ties (uint16, shared by the stages), each tally a count of flagged ties per
+# reach (uint16), and the tallies share a byte of the flags they last read (a bit each).
 SIZE_BYTES, TALLY_BYTES, FLAG_BYTES = 2, 2, 1
 TIE_BUILD_BYTES = 10  # per citizen while a reach's numbers of ties are counted (int64, uint16)
 # Per score from min to max: the grade table (uint8) and the ranking's counts, ranks and
@@ -200,8 +200,8 @@ def tie_bytes(sc: Scenario) -> int:
     if not found:
         return 0
     reaches = set().union(*found)
-    per_citizen = (SIZE_BYTES * len(reaches) + TIE_BUILD_BYTES
-                   + sum(TALLY_BYTES * len(r) + FLAG_BYTES for r in found))
+    per_citizen = (SIZE_BYTES * len(reaches) + TIE_BUILD_BYTES + FLAG_BYTES
+                   + sum(TALLY_BYTES * len(r) for r in found))
     return sc.population.size * per_citizen
 
 

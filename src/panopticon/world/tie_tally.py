@@ -9,7 +9,7 @@ ties of the citizens whose flag changed, adding or taking 1 at the other end. Ev
 enumerable from that other end (``ties``: friends, households, workplaces and schools are
 symmetric; an account's followers are its friends who follow it and the owners of its pick
 slots), so no tie is stored: per citizen, 2 bytes a reach for the counts, 2 for its number of
-ties (shared by a run's tallies, ``TieStore``) and 1 for the flag last read.
+ties and a bit for the flag last read (both shared by a run's tallies, ``TieStore``).
 
 The counts are integers, so the shares do not depend on the order of the pushes: they equal
 :func:`ties.tie_share` of each reach, averaged, on any chunking or thread count.
@@ -67,39 +67,60 @@ def mean_share(bad: np.ndarray, size: tuple, i: int) -> float:
     return s / bad.shape[0]
 
 
+@njit(cache=True, nogil=True)
+def changes(flag: np.ndarray, last: np.ndarray, bit: int) -> np.ndarray:
+    """The citizens whose ``flag`` (set: not 0) differs from their ``bit`` of ``last``, which
+    takes the new flags: one pass, without masks of n."""
+    changed = np.empty(1024, np.int64)
+    m = 0
+    for i in range(flag.shape[0]):
+        now = np.uint8(bit if flag[i] != 0 else 0)
+        if (last[i] & bit) != now:
+            if m == changed.shape[0]:
+                changed = np.concatenate((changed, np.empty(m, np.int64)))
+            changed[m] = i
+            m += 1
+            last[i] ^= bit
+    return changed[:m]
+
+
 class TieTally:
     """Flagged ties per citizen over some reaches, for one flag (a stage's notion of bad)."""
 
-    def __init__(self, ties: Ties, reaches: list[str], sizes: list[np.ndarray]) -> None:
+    def __init__(self, ties: Ties, reaches: list[str], sizes: list[np.ndarray],
+                 last: np.ndarray, bit: int) -> None:
         n = ties.region.shape[0]
         self.ties = ties
         self.reaches = [REACHES.index(r) for r in reaches]
         self.sizes = tuple(sizes)  # uint16 per reach: each citizen's number of ties
         self.bad = np.zeros((len(reaches), n), np.uint16)
-        self.flag = np.zeros(n, np.uint8)
+        self.last, self.bit = last, bit  # the flags last read: a bit of the store's bytes
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the tally's own arrays (the sizes belong to the ``TieStore``)."""
-        return self.bad.nbytes + self.flag.nbytes
+        """Bytes of the tally's own arrays (the sizes and the flags' bytes belong to the
+        ``TieStore``)."""
+        return self.bad.nbytes
 
     def update(self, flag: np.ndarray) -> None:
-        """Count the ties flagged by ``flag`` (uint8, per citizen), pushing the flags changed
-        since the last update; a reading then takes each citizen's :func:`mean_share` of
-        ``bad`` and ``sizes``."""
-        changed = np.flatnonzero(flag != self.flag)
+        """Count the ties flagged by ``flag`` (per citizen, set: not 0), pushing the flags
+        changed since the last update; a reading then takes each citizen's :func:`mean_share`
+        of ``bad`` and ``sizes``."""
+        changed = changes(flag, self.last, self.bit)
         for k, reach in enumerate(self.reaches):
             push(self.ties, reach, changed, flag, self.bad[k])
-        self.flag[:] = flag
 
 
 class TieStore:
-    """The tie model of a run and each reach's number of ties per citizen, made once on first
-    demand and shared by the stages that tally ties (``tie_tally``)."""
+    """The tie model of a run, each reach's number of ties per citizen and the flags each tally
+    last read (a bit each in one byte per citizen), made on first demand and shared by the
+    stages that tally ties (``tie_tally``)."""
 
     def __init__(self, pop: Population, seed: int) -> None:
         self.pop, self.seed = pop, seed
         self.sizes: dict[str, np.ndarray] = {}
+        self.last: np.ndarray | None = None  # uint8 per citizen: bit k, tally k's flag
+        self.tallies = 0
         self._ties: Ties | None = None
 
     def model(self) -> Ties:
@@ -109,6 +130,12 @@ class TieStore:
         return self._ties
 
     def tally(self, reaches: list[str]) -> TieTally:
-        """A new tally of flagged ties over ``reaches``, no flag set yet."""
+        """A new tally of flagged ties over ``reaches``, no flag set yet (at most 8 a run)."""
+        if self.tallies == 8:
+            raise ValueError("a run keeps at most 8 tallies of ties (a bit each in a byte)")
         self.sizes.update(sizes(self.model(), [r for r in reaches if r not in self.sizes]))
-        return TieTally(self.model(), reaches, [self.sizes[r] for r in reaches])
+        if self.last is None:
+            self.last = np.zeros(self.pop.size, np.uint8)
+        self.tallies += 1
+        return TieTally(self.model(), reaches, [self.sizes[r] for r in reaches], self.last,
+                        1 << (self.tallies - 1))
