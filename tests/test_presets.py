@@ -135,8 +135,7 @@ def test_an_unscored_citizen_meets_no_grade_sanction_or_reward():
     lists = np.zeros(3, np.int64)
     for scored in (True, False):
         for score in (400, 800):
-            sanc, _, rew = standing.py_func(0, 0, 0, 0, score, score, scored, 0, 0, lists,
-                                                     cuts, steps)
+            sanc, _, rew = standing.py_func(0, 0, 0, score, score, scored, lists, cuts, steps)
             assert (sanc == bit(sc, "credit_denied")) == (scored and score == 400)
             assert (rew != 0) == (scored and score == 800)
 

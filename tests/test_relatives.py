@@ -16,7 +16,7 @@ from panopticon.observers.audit import measures
 from panopticon.readers.scheme import scheme
 from panopticon.runner.simulation import Simulation, phases
 from panopticon.stages import counters
-from panopticon.world.codes import LISTED
+from panopticon.world.codes import LISTED, SHARED
 from panopticon.world.engine import Engine
 from panopticon.world.layout import Layout, history_names
 from panopticon.world.population import AGE_BANDS, CHILD, HEAD, HOUSEHOLD_MAX, build
@@ -75,8 +75,7 @@ class World:
                     if len(h) >= size and (self.pop.age[h] != CHILD).sum() >= 2)
 
     def list_on_court_list(self, i: int) -> None:
-        self.sim.stages["registry"].status[i] = LISTED
-        self.sim.stages["registry"].court_day[i] = self.day - 30
+        self.sim.stages["registry"].status[i] = LISTED | SHARED  # 30 days: transport has it
 
     def run_day(self) -> dict[str, int]:
         """One day of consequences (both phases and the day's end): the counters summed over

@@ -51,6 +51,7 @@ from panopticon.world.codes import (
     POST_AGAINST,
     POST_TYPE,
     POST_TYPE_SHIFT,
+    SHARED,
     STALE,
     TAX_CASE,
     TAX_LISTED,
@@ -697,6 +698,7 @@ class Desk:
         self.reg.start_day(self.day, self.sc.start + dt.timedelta(days=self.day), self.sc)
         acc, today = new_acc(), today_with(1, records=records)
         step(self.reg, 0, 1, acc, today)
+        self.reg.end_day(acc)
         return int(self.reg.status[0]), int(today.records[0]), acc
 
     def until(self, day: int) -> tuple[int, int, np.ndarray]:
@@ -769,10 +771,42 @@ def test_a_listing_is_counted_and_recorded_on_its_day():
 
 def test_a_listing_reaches_airlines_after_the_list_delay(listed):
     for day in range(62, 68):
-        _, _, acc = listed.until(day)
-        assert count(acc, "listed_shared_stock") == 0, day
-    _, _, acc = listed.until(68)
-    assert count(acc, "listed_shared_stock") == 1
+        status, _, acc = listed.until(day)
+        assert count(acc, "listed_shared_stock") == 0 and status == LISTED, day
+    status, _, acc = listed.until(68)
+    assert count(acc, "listed_shared_stock") == 1 and status == LISTED | SHARED
+
+
+def registry_days(chunk: int, days: int = 200, n: int = 3_000) -> tuple[Registry, np.ndarray]:
+    """A registry of ``n`` citizens over ``days`` days of random case records (defaults, tax
+    arrears, misconduct, payments), run on chunks of ``chunk``; its counters summed."""
+    sc = preset(**{"population.size": n, **COURT, "registry.misconduct_list_days": 30})
+    reg = alone(Registry, sc, build(sc.population, SEED))
+    kinds = np.array([ACT_BIT["debt_default"], ACT_BIT["tax_arrears"],
+                      ACT_BIT["onboard_misconduct"], PAY_DEBT, PAY_TAX], np.int64)
+    rng, acc = np.random.default_rng(3), new_acc()
+    for day in range(days):
+        records = np.where(rng.random(n) < 0.004, kinds[rng.integers(0, 5, n)], 0)
+        reg.start_day(day, sc.start + dt.timedelta(days=day), sc)
+        for lo in range(0, n, chunk):
+            hi = min(lo + chunk, n)
+            step(reg, lo, hi, acc, today_with(hi - lo, records=records[lo:hi]))
+        reg.end_day(acc)
+    return reg, acc
+
+
+def test_the_case_book_holds_the_citizens_with_a_case_whatever_the_chunks():
+    """The book's rows are the citizens with a status, in order; statuses, listings and
+    counters do not depend on the chunks."""
+    whole, counts = registry_days(3_000)
+    assert np.array_equal(whole.case_ids, np.flatnonzero(whole.status))
+    assert count(counts, "new_listings") > 0 and count(counts, "misconduct_listed") > 0
+    assert count(counts, "exit_bans_new") > 0
+    for chunk in (37, 1_000):
+        reg, acc = registry_days(chunk)
+        assert np.array_equal(reg.status, whole.status)
+        assert np.array_equal(reg.case_days, whole.case_days)
+        assert np.array_equal(acc, counts)
 
 
 def test_paying_a_listed_debt_leaves_a_stale_record(listed):
@@ -817,7 +851,7 @@ def test_a_listing_expires_after_listing_days():
     desk.next_day(DEFAULT)
     desk.until(61)  # listed
     status, _, acc = desk.until(90)
-    assert status == LISTED
+    assert status == LISTED | SHARED
     status, _, acc = desk.until(91)
     assert status == 0
     assert count(acc, "listing_expired") == count(acc, "delisted") == 1
@@ -1218,8 +1252,10 @@ class World:
         return parent, np.flatnonzero(self.pop.parent == parent)
 
     def list_on_court_list(self, i: int, days_ago: int = 30) -> None:
-        self.sim.stages["registry"].status[i] = LISTED
-        self.sim.stages["registry"].court_day[i] = self.day - days_ago
+        """Citizen i's status as the registry leaves a court listing of ``days_ago`` days:
+        shared with transport operators from list_delay_days on."""
+        shared = days_ago >= self.sim.scenario.registry.list_delay_days
+        self.sim.stages["registry"].status[i] = LISTED | (SHARED if shared else 0)
 
     def set_scores(self, i: int, score: int, true_score: int, cause: int = 0) -> None:
         scoring = self.sim.stages["scoring"]

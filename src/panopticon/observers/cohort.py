@@ -26,6 +26,7 @@ from numba import njit
 
 from ..language.catalog import BORNE_FOR, words
 from ..language.scenario import Scenario
+from ..stages.registry import COURT_DAY
 from ..stages.consequences import (
     Catalog,
     Standing,
@@ -37,6 +38,7 @@ from ..stages.consequences import (
 )
 from ..world import codes
 from ..world.codes import CONTENT_TYPES, LISTED
+from ..world.codes import SHARED as SHARED_LISTING
 from ..world.layout import Layout
 from ..world.population import AGE_BANDS, URBAN, parents
 from ..world.rng import stream_key, uniform_array
@@ -146,14 +148,19 @@ SANC, TRUE_SANC, WRONG, REWARDS, FAMILY = (ROW[n] for n in FIELDS[-5:])
 
 
 @njit(cache=True, nogil=True)
-def member_words(ids, day, status, court_day, score, true_score, grade_of, lowest, term, cause,
-                 on, on_true, risk, list_delay, rows):
+def member_words(ids, day, status, case_ids, case_days, score, true_score, grade_of, lowest,
+                 term, cause, on, on_true, risk, list_delay, rows):
     """The state's words of members ``ids`` into ``rows`` (FIELDS' first twelve), in one pass
     rather than a gather per field: the cohort's end of day costs numpy calls, not members.
-    ``shared``: the court listing reaches airlines and railways today."""
+    ``status`` without the registry's SHARED bit (``shared`` tells the day it comes); the court
+    day from the registry's case book (0 without a case); ``shared``: the court listing reaches
+    airlines and railways today."""
+    rows_of = np.searchsorted(case_ids, ids)
     for k in range(ids.shape[0]):
-        i = ids[k]
-        s, at = np.int64(status[i]), np.int64(court_day[i])
+        i, r = ids[k], rows_of[k]
+        s = np.int64(status[i]) & ~SHARED_LISTING
+        at = np.int64(case_days[r, COURT_DAY]) if r < case_ids.shape[0] and case_ids[r] == i \
+            else 0
         rows[0, k], rows[1, k] = s, at
         rows[2, k], rows[3, k] = score[i], true_score[i]
         rows[4, k] = grade_of[np.int64(score[i]) - lowest]
@@ -205,8 +212,8 @@ class Cohort:
     """The members (sorted ids), today's captures, yesterday's state and the events so far."""
 
     NAME = "cohort"
-    READS = ("region", "age", "flags", "income", "adopt", "acts", "records",
-             "status", "court_day", "on_lists", "on_lists_true", "connected", "list_delay",
+    READS = ("region", "age", "flags", "income", "adopt", "acts", "records", "status",
+             "case_ids", "case_days", "on_lists", "on_lists_true", "connected", "list_delay",
              "score", "true_score", "scored", "grade_of", "grade_names", "ties_term",
              "wrong_cause", "list_mask", "score_cuts", "score_steps", "family", "risk")
 
@@ -308,13 +315,12 @@ class Cohort:
         """The members' standing at the end of today."""
         v, ids, cat = self.view, self.ids, self.cat
         rows = np.empty((len(FIELDS), ids.shape[0]), np.int64)
-        member_words(ids, day, v.status, v.court_day, v.score, v.true_score, v.grade_of,
-                     self.sc.scoring.min, v.ties_term, v.wrong_cause, v.on_lists,
+        member_words(ids, day, v.status, v.case_ids, v.case_days, v.score, v.true_score,
+                     v.grade_of, self.sc.scoring.min, v.ties_term, v.wrong_cause, v.on_lists,
                      v.on_lists_true, v.risk, int(v.list_delay), rows)
-        rows[SANC], rows[TRUE_SANC], rows[REWARDS] = standings(ids, day, Standing(
-            v.region, v.age, v.adopt, v.status, v.court_day, v.on_lists, v.on_lists_true,
-            v.score, v.true_score, v.scored, v.connected, v.list_mask, v.score_cuts,
-            v.score_steps, int(v.list_delay)))
+        rows[SANC], rows[TRUE_SANC], rows[REWARDS] = standings(ids, Standing(
+            v.region, v.age, v.adopt, v.status, v.on_lists, v.on_lists_true, v.score,
+            v.true_score, v.scored, v.connected, v.list_mask, v.score_cuts, v.score_steps))
         rows[WRONG] = rows[SANC] & ~rows[TRUE_SANC]
         rows[FAMILY] = kin_words(ids, v.age, v.flags, v.family, cat.kin_of_parent,
                                  cat.kin_of_home, v.ties.model(), cat.kin_of_work)

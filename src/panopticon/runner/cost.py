@@ -31,11 +31,12 @@ GiB = 1 << 30
 # run of 1,000 citizens over 5 days), and the report's libraries (about 50 MiB).
 BASE_BYTES = 400 << 20
 # Per citizen, kept for the whole run (see each stage's build): population region, age, income,
-# flags (uint8 each), adoption rank (uint16); registry status and history
-# (uint8), four days (int16); scores published and true, the ties term (int16 each), the wrong
-# cause (uint8); consequences' history (uint16) and family bits (uint8); perceived risk (uint16);
-# behaviour's screen class (uint8).
-CITIZEN_BYTES = 6 + 10 + 7 + 3 + 2 + 1
+# flags (uint8 each), adoption rank (uint16); registry status and history (uint8); scores
+# published and true, the ties term (int16 each), the wrong cause (uint8); consequences' history
+# (uint16) and family bits (uint8); perceived risk (uint16); behaviour's screen class (uint8).
+# The registry's case book (16 bytes a citizen with an open case, about 1% of them) is left to
+# the working bytes.
+CITIZEN_BYTES = 6 + 2 + 7 + 3 + 2 + 1
 CAP_BYTES = 2  # points earned under each cap (int16)
 CHILD_BYTES = 4  # consequences' index of each child (int32)
 # Measured: working copies at the peak, per citizen (the audit's tallies; a ties reading's shares

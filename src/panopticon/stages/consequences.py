@@ -42,10 +42,10 @@ from ..world.codes import (
     CAUSE_TIES,
     EXIT_BAN,
     FAMILY_SANCTIONED,
-    LISTED,
     LISTS,
     MISCONDUCT,
     N_CUTS,
+    SHARED,
     STALE,
     is_scored,
 )
@@ -184,8 +184,7 @@ class Standing(NamedTuple):
     region: np.ndarray
     age: np.ndarray
     adopt: np.ndarray
-    status: np.ndarray  # registry's
-    court_day: np.ndarray  # registry's
+    status: np.ndarray  # registry's (SHARED: a court listing that transport operators have)
     on_lists: np.ndarray  # lists': the scheme's lists by the published evidence
     on_lists_true: np.ndarray  # lists': the same by the true evidence
     score: np.ndarray  # scoring's
@@ -195,7 +194,6 @@ class Standing(NamedTuple):
     list_mask: np.ndarray  # per list (process lists, then the scheme's) its measures today
     cuts: np.ndarray  # score_steps' cuts, today
     steps: np.ndarray  # score_steps' masks, today
-    list_delay: int  # registry's days before a listing is shared
 
 
 class SanctionArrays(NamedTuple):
@@ -277,17 +275,16 @@ def scheme_lists(on, list_mask):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def process_standing(s, court_day, score, true_score, scored, day, list_delay, list_mask, cuts,
-                     steps):
+def process_standing(s, score, true_score, scored, list_mask, cuts, steps):
     """(sanctions, sanctions of the citizen's true case, rewards) of the process lists, the
     grades and the score thresholds today; branch-free.
 
-    s: registry status. The true case has no stale listing and the true score. An unscored
-    citizen meets no sanction or reward of a grade or a score.
+    s: registry status; a court listing counts once transport operators have it (SHARED).
+    The true case has no stale listing and the true score. An unscored citizen meets no
+    sanction or reward of a grade or a score.
     """
     court = list_mask[COURT_LIST]
-    shared = ((s & LISTED) != 0) & (day - court_day >= list_delay)
-    true_lists = (select(shared, court, 0)
+    true_lists = (select((s & SHARED) != 0, court, 0)
                   | select((s & EXIT_BAN) != 0, list_mask[TAX_LIST], 0)
                   | select((s & MISCONDUCT) != 0, list_mask[MISCONDUCT_LIST], 0))
     lists = true_lists | select((s & STALE) != 0, court, 0)
@@ -299,13 +296,12 @@ def process_standing(s, court_day, score, true_score, scored, day, list_delay, l
 
 
 @njit(cache=True, nogil=True, inline="always")
-def standing(s, court_day, on, on_true, score, true_score, scored, day, list_delay, list_mask,
-             cuts, steps):
+def standing(s, on, on_true, score, true_score, scored, list_mask, cuts, steps):
     """(sanctions, sanctions of the citizen's true case, rewards) today: the process lists' and
     the grades', and those of the scheme's lists the citizen is on (``on``: by the published
     evidence, ``on_true``: by the true one)."""
-    sanc, true_sanc, rewards = process_standing(s, court_day, score, true_score, scored, day,
-                                                list_delay, list_mask, cuts, steps)
+    sanc, true_sanc, rewards = process_standing(s, score, true_score, scored, list_mask, cuts,
+                                                steps)
     mine, true_mine = scheme_lists(on, list_mask), scheme_lists(on_true, list_mask)
     return (sanc | (mine & SANCTIONS), true_sanc | (true_mine & SANCTIONS),
             rewards | (mine >> REWARDS_SHIFT))
@@ -328,22 +324,21 @@ def family_words(sanc, wrong, rewards, cat, family):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def stand_run(first, lo, hi, day, st, a, steps, cat, stocks, acc_r):
+def stand_run(lo, hi, st, a, steps, cat, stocks, acc_r):
     """Every citizen of the run ``lo..hi`` of a chunk: sanctions in force (stocks, family
     standing, history). In passes without branches over the run's own views (indexed from 0),
     one per scheme list and per measure counted, so that each vectorises whatever the catalog's
     size; the stocks of sanctions on a standing go to ``stocks``."""
-    age, adopt, status, court_day = st.age[lo:hi], st.adopt[lo:hi], st.status[lo:hi], \
-        st.court_day[lo:hi]
+    age, adopt, status = st.age[lo:hi], st.adopt[lo:hi], st.status[lo:hi]
     score, true_score, flags = st.score[lo:hi], st.true_score[lo:hi], a.flags[lo:hi]
-    scored, list_delay, list_mask, cuts = st.scored, st.list_delay, st.list_mask, st.cuts
+    scored, list_mask, cuts = st.scored, st.list_mask, st.cuts
     n = age.shape[0]
     sanc, true_sanc, rewards = (np.empty(n, np.int64), np.empty(n, np.int64),
                                 np.empty(n, np.int64))
     for j in range(n):
         sanc[j], true_sanc[j], rewards[j] = process_standing(
-            status[j], court_day[j], score[j], true_score[j], is_scored(age[j], adopt[j], scored),
-            day, list_delay, list_mask, cuts, steps)
+            status[j], score[j], true_score[j], is_scored(age[j], adopt[j], scored), list_mask,
+            cuts, steps)
     on, on_true = st.on_lists[lo:hi], st.on_lists_true[lo:hi]
     for l in range(list_mask.shape[0] - N_PROCESS_LISTS):
         measures = list_mask[N_PROCESS_LISTS + l]
@@ -375,8 +370,8 @@ def stand_run(first, lo, hi, day, st, a, steps, cat, stocks, acc_r):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def attempts(j, day, tried, status, court_day, on, on_true, score, true_score, scored_j,
-             wrong_cause, history, list_delay, list_mask, cuts, steps, cat, acc_r):
+def attempts(j, tried, status, on, on_true, score, true_score, scored_j, wrong_cause, history,
+             list_mask, cuts, steps, cat, acc_r):
     """A citizen's own attempts today (act bits ``tried``), refused or favoured by the
     measures they bear themselves.
 
@@ -384,9 +379,8 @@ def attempts(j, day, tried, status, court_day, on, on_true, score, true_score, s
     passed per citizen costs a reference count per array.
     """
     s = status[j]
-    sanc, true_sanc, rewards = standing(s, court_day[j], on[j], on_true[j], score[j],
-                                        true_score[j], scored_j, day, list_delay, list_mask,
-                                        cuts, steps)
+    sanc, true_sanc, rewards = standing(s, on[j], on_true[j], score[j], true_score[j],
+                                        scored_j, list_mask, cuts, steps)
     cause, h = wrong_cause[j], np.int64(history[j])
     for t in range(cat.attempts.shape[0]):
         k = cat.attempts[t]
@@ -398,7 +392,7 @@ def attempts(j, day, tried, status, court_day, on, on_true, score, true_score, s
 
 
 @njit(cache=True, nogil=True)
-def sanction_kernel(first, day, runs, st, a, cat, acc):
+def sanction_kernel(first, runs, st, a, cat, acc):
     """Phase 1: today's sanctions and rewards for one chunk's own attempts; returns, for phase
     2, the attempts that a measure borne by relatives meets, as ``[citizens, act bits]`` in
     order: phase 2 meets them where it reads relatives' standing, without drawing them again.
@@ -412,8 +406,7 @@ def sanction_kernel(first, day, runs, st, a, cat, acc):
     unconnected = np.zeros_like(st.steps)
     acts, todo, region, connected, age, adopt = (a.acts, a.todo, st.region, st.connected,
                                                  st.age, st.adopt)
-    status, court_day, score, true_score, scored = (st.status, st.court_day, st.score,
-                                                    st.true_score, st.scored)
+    status, score, true_score, scored = st.status, st.score, st.true_score, st.scored
     wrong_cause, history, list_mask, cuts = a.wrong_cause, a.met_ever, st.list_mask, st.cuts
     own, own_adult = cat.own, cat.own_adult
     every = own_adult | cat.family | cat.home | cat.work  # every attempt met, here or later
@@ -424,7 +417,7 @@ def sanction_kernel(first, day, runs, st, a, cat, acc):
         acc_r = acc[region[lo]]
         graded = st.steps if connected[region[lo]] else unconnected
         stocks[:] = 0
-        stand_run(first + lo, lo, hi, day, st, a, graded, cat, stocks, acc_r)
+        stand_run(lo, hi, st, a, graded, cat, stocks, acc_r)
         for s in range(stocks.shape[0]):
             acc_r[cat.standings[s, 3]] += stocks[s]
         n = 0
@@ -436,16 +429,16 @@ def sanction_kernel(first, day, runs, st, a, cat, acc):
             mine = select(age[j] != CHILD, own_adult, own)
             tried = np.int64(acts[j]) & mine
             if tried:
-                attempts(j, day, tried, status, court_day, st.on_lists, st.on_lists_true, score,
-                         true_score, is_scored(age[j], adopt[j], scored), wrong_cause, history,
-                         st.list_delay, list_mask, cuts, graded, cat, acc_r)
+                attempts(j, tried, status, st.on_lists, st.on_lists_true, score, true_score,
+                         is_scored(age[j], adopt[j], scored), wrong_cause, history, list_mask,
+                         cuts, graded, cat, acc_r)
             kin[0, m], kin[1, m] = first + j, np.int64(acts[j]) & every & ~mine
             m += kin[1, m] != 0
     return kin[:, :m].copy()
 
 
 @njit(cache=True, nogil=True)
-def standings(ids, day, st):
+def standings(ids, st):
     """(sanctions, sanctions of the true case, rewards) of citizens ``ids`` today, as the
     sanction kernel works them out (``st`` over the whole population; for the cohort, after the
     day's consequences)."""
@@ -453,16 +446,15 @@ def standings(ids, day, st):
     sanc, true_sanc, rewards = (np.zeros(n, np.int64), np.zeros(n, np.int64),
                                 np.zeros(n, np.int64))
     steps, unconnected = st.steps, np.zeros_like(st.steps)
-    region, connected, status, court_day = st.region, st.connected, st.status, st.court_day
+    region, connected, status = st.region, st.connected, st.status
     score, true_score, age, adopt, scored = st.score, st.true_score, st.age, st.adopt, st.scored
-    list_delay, list_mask, cuts = st.list_delay, st.list_mask, st.cuts
+    list_mask, cuts = st.list_mask, st.cuts
     for k in range(n):
         i = ids[k]
         graded = steps if connected[region[i]] else unconnected
         sanc[k], true_sanc[k], rewards[k] = standing(
-            status[i], court_day[i], st.on_lists[i], st.on_lists_true[i], score[i],
-            true_score[i], is_scored(age[i], adopt[i], scored), day, list_delay, list_mask, cuts,
-            graded)
+            status[i], st.on_lists[i], st.on_lists_true[i], score[i], true_score[i],
+            is_scored(age[i], adopt[i], scored), list_mask, cuts, graded)
     return sanc, true_sanc, rewards
 
 
@@ -534,10 +526,10 @@ def met_by(k, sanc, true_sanc, rewards, kin, cat):
 
 
 @njit(cache=True, nogil=True)
-def kin_attempts(c, day, tried, f, st, a, cat, acc_r):
+def kin_attempts(c, tried, f, st, a, cat, acc_r):
     """A citizen's attempts ``tried``, refused by their own sanctions or those their relatives'
     standing ``f`` brings, favoured likewise (a call per citizen with such an attempt)."""
-    sanc, true_sanc, rewards = standings(np.array([c]), day, st)
+    sanc, true_sanc, rewards = standings(np.array([c]), st)
     sanc, true_sanc, rewards = sanc[0], true_sanc[0], rewards[0]
     kin = kin_measures(f, cat)
     h = np.int64(a.met_ever[c])
@@ -551,7 +543,7 @@ def kin_attempts(c, day, tried, f, st, a, cat, acc_r):
 
 
 @njit(cache=True, nogil=True)
-def family_kernel(day, visit, words, tried, ties, st, a, cat, acc):
+def family_kernel(visit, words, tried, ties, st, a, cat, acc):
     """Phase 2: citizens meet their relatives' standing: the sanctions borne by children or a
     household are counted over the relatives under them, and the attempts that such a measure
     (or one borne by an employer) meets are met.
@@ -590,7 +582,7 @@ def family_kernel(day, visit, words, tried, ties, st, a, cat, acc):
         if bits & cat.work:
             f |= colleague_word(c, ties, family, cat.kin_of_work, mates)
         if bits:
-            kin_attempts(c, day, bits, f, st, a, cat, acc_r)
+            kin_attempts(c, bits, f, st, a, cat, acc_r)
 
 
 @njit(cache=True, nogil=True)
@@ -690,8 +682,8 @@ class Consequences(Stage):
 
     NAME = "consequences"
     OWNS = ("met_ever", "family", "list_mask", "score_cuts", "score_steps")
-    READS = ("region", "age", "flags", "adopt", "acts", "status",
-             "court_day", "on_lists", "on_lists_true", "connected", "list_delay", "score",
+    READS = ("region", "age", "flags", "adopt", "acts", "status", "on_lists",
+             "on_lists_true", "connected", "score",
              "true_score", "wrong_cause", "scored", "grade_of", "grade_names", "adoption")
     STEPS = ("step", "family_step")
 
@@ -703,7 +695,6 @@ class Consequences(Stage):
     ties: Ties  # the tie model: a workplace is an employer
     sc: Scenario | None = None
     kin: dict[int, np.ndarray] = field(default_factory=dict)  # by chunk: sanction_kernel's
-    day: int = 0
     list_mask: np.ndarray | None = None  # sanctions per list, today
     cuts: np.ndarray | None = None  # score_steps' cuts, today
     steps: np.ndarray | None = None  # score_steps' masks, today
@@ -724,7 +715,6 @@ class Consequences(Stage):
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
         """Today's measures per list and per score (published), worked out again only where
         the scenario's values or the measures in force changed since yesterday."""
-        self.day = day
         changed, self.sc = sc is not self.sc, sc
         in_force = tuple(m.in_force(date) for m in (*sc.sanctions, *sc.rewards))
         if not changed and in_force == self.in_force:
@@ -741,9 +731,9 @@ class Consequences(Stage):
         """The arrays standings are worked out from, of citizens ``lo..hi``."""
         v = self.view
         return Standing(v.region[lo:hi], v.age[lo:hi], v.adopt[lo:hi], v.status[lo:hi],
-                        v.court_day[lo:hi], v.on_lists[lo:hi], v.on_lists_true[lo:hi],
-                        v.score[lo:hi], v.true_score[lo:hi], v.scored,
-                        v.connected, self.list_mask, self.cuts, self.steps, int(v.list_delay))
+                        v.on_lists[lo:hi], v.on_lists_true[lo:hi], v.score[lo:hi],
+                        v.true_score[lo:hi], v.scored, v.connected, self.list_mask, self.cuts,
+                        self.steps)
 
     def arrays(self, lo: int, hi: int, acts: np.ndarray, todo: np.ndarray) -> SanctionArrays:
         v = self.view
@@ -752,7 +742,7 @@ class Consequences(Stage):
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         n = hi - lo
-        self.kin[lo] = sanction_kernel(lo, self.day, self.view.runs(lo, hi),
+        self.kin[lo] = sanction_kernel(lo, self.view.runs(lo, hi),
                                        self.standing(lo, hi),
                                        self.arrays(lo, hi, today.acts[:n], today.todo[:n]),
                                        self.cat, acc)
@@ -768,7 +758,7 @@ class Consequences(Stage):
         else:
             first, last = np.searchsorted(c, np.array([lo, hi], c.dtype))  # not a Python
             visit, words = c[first:last], NO_WORDS  # int: numpy would copy c to int64 to search
-        family_kernel(self.day, visit, words, self.kin.pop(lo), self.ties,
+        family_kernel(visit, words, self.kin.pop(lo), self.ties,
                       self.standing(0, v.size), everyone, cat, acc)
 
     def end_day(self, counts: np.ndarray) -> None:

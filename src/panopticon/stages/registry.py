@@ -7,12 +7,18 @@ reaches airlines and railways after ``list_delay_days``; paying removes it, but 
 arrears can lead to an exit ban; misconduct on board puts a traveller on a one-year travel list.
 Regional bureaus join the central database over time (``central_connected``); only connected
 regions' scores travel to national services.
+
+The days a case needs (a court case's last change, a paid listing's removal, a tax case's
+opening, a misconduct listing's end) are kept in a case book, a row per citizen with an open
+case (about 1% of china-2018's citizens), not in four arrays of every citizen: a chunk reads
+and writes the rows of its citizens, opens rows for its new cases, and the day's end files them
+and drops the closed ones. Consequences read a listing's reach from the status (``SHARED``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -28,6 +34,7 @@ from ..world.codes import (
     MISCONDUCT,
     PAY_DEBT,
     PAY_TAX,
+    SHARED,
     STALE,
     TAX_CASE,
     TAX_LISTED,
@@ -39,6 +46,10 @@ from ..world.state import Stage, View
 from ..world.today import Today
 
 EVER_LISTED, EVER_EXIT_BAN, EVER_MISCONDUCT = 1, 2, 4  # history: on each list at least once
+# The case book's days (int16): the court case's last change of state, the day a paid listing
+# is removed everywhere, the tax case's opening, the end of a travel-misconduct listing.
+COURT_DAY, STALE_UNTIL, TAX_DAY, MISCONDUCT_UNTIL = range(4)
+CASE_DAYS = 4
 COUNTERS = (
     "defaults_recorded", "judgments", "new_listings", "new_listed_people", "listed_stock",
     "listed_shared_stock", "paid_after_listing", "delisted", "listing_expired", "stale_stock",
@@ -72,11 +83,9 @@ class RegistryArrays(NamedTuple):
 
     region: np.ndarray
     records: np.ndarray  # today's, to which listings are added
-    status: np.ndarray  # uint8 bits of codes: IN_DEFAULT ... STALE
-    court_day: np.ndarray  # int16 day the court case last changed state
-    stale_until: np.ndarray  # int16 day a paid listing is removed everywhere
-    tax_day: np.ndarray  # int16 day the tax case opened
-    misconduct_until: np.ndarray  # int16 day a travel-misconduct listing ends
+    status: np.ndarray  # uint8 bits of codes: IN_DEFAULT ... SHARED
+    case_ids: np.ndarray  # int64 the chunk's citizens with a row in the case book, in order
+    case_days: np.ndarray  # int16 [rows, CASE_DAYS]: their days (writable)
     listed_ever: np.ndarray  # uint8 bits EVER_LISTED, EVER_EXIT_BAN, EVER_MISCONDUCT
     todo: np.ndarray
 
@@ -94,51 +103,52 @@ def params(sc: Scenario, seed: int) -> RegistryParams:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def court_step(i, j, day, rec, s, court_day, stale_until, listed_ever, p, acc_r):
-    """Advance one citizen's court case; returns (status, records with a listing added)."""
+def court_step(i, j, day, rec, s, days, listed_ever, p, acc_r):
+    """Advance one citizen's court case (``days``: its case days); returns (status, records
+    with a listing added)."""
     if rec & PAY_DEBT:
         if s & LISTED:
             acc_r[C_PAID] += 1
             acc_r[C_DELISTED] += 1
-            if day - court_day[j] >= p.list_delay:  # airlines and railways had it: removal lags
+            if day - days[COURT_DAY] >= p.list_delay:  # airlines and railways had it: it lags
                 s |= STALE
-                stale_until[j] = day + p.removal_delay
+                days[STALE_UNTIL] = day + p.removal_delay
         s &= ~(IN_DEFAULT | JUDGED | LISTED)
     elif rec & p.court_acts:
         s |= IN_DEFAULT
-        court_day[j] = day
+        days[COURT_DAY] = day
         acc_r[C_DEFAULTS] += 1
     elif s & IN_DEFAULT and chance(p.k_judg, i, day, p.judgment_rate):
         s = (s & ~IN_DEFAULT) | JUDGED
-        court_day[j] = day
+        days[COURT_DAY] = day
         acc_r[C_JUDGMENTS] += 1
-    elif s & JUDGED and day - court_day[j] >= p.grace_days:
+    elif s & JUDGED and day - days[COURT_DAY] >= p.grace_days:
         s = (s & ~JUDGED) | LISTED
-        court_day[j] = day
+        days[COURT_DAY] = day
         rec |= JUDGMENT_UNPAID
         acc_r[C_LISTINGS] += 1
         if not listed_ever[j] & EVER_LISTED:
             listed_ever[j] |= EVER_LISTED
             acc_r[C_LISTED_PEOPLE] += 1
-    elif s & LISTED and day - court_day[j] >= p.listing_days:
+    elif s & LISTED and day - days[COURT_DAY] >= p.listing_days:
         s &= ~LISTED
         acc_r[C_EXPIRED] += 1
         acc_r[C_DELISTED] += 1
-    if s & STALE and day >= stale_until[j]:
+    if s & STALE and day >= days[STALE_UNTIL]:
         s &= ~STALE
     return s, rec
 
 
 @njit(cache=True, nogil=True, inline="always")
-def case_step(i, j, day, rec, s, court_day, stale_until, tax_day, misconduct_until, listed_ever,
-              p, acc_r):
-    """Advance one citizen's cases; count flows and the citizen's part of the stocks.
+def case_step(i, j, day, rec, s, days, listed_ever, p, acc_r):
+    """Advance one citizen's cases (``days``: its case days, updated); count flows and the
+    citizen's part of the stocks.
 
     Returns (status, records with listings added). Called once per citizen with a case: it takes
     arrays one by one (``p`` holds scalars only), as a tuple of arrays passed per citizen costs
     a reference count per array.
     """
-    s, rec = court_step(i, j, day, rec, s, court_day, stale_until, listed_ever, p, acc_r)
+    s, rec = court_step(i, j, day, rec, s, days, listed_ever, p, acc_r)
     if rec & PAY_TAX and s & TAX_CASE:
         if s & EXIT_BAN:
             acc_r[C_DELISTED] += 1
@@ -146,9 +156,9 @@ def case_step(i, j, day, rec, s, court_day, stale_until, tax_day, misconduct_unt
     else:
         if rec & p.tax_acts and not s & TAX_CASE:
             s |= TAX_CASE
-            tax_day[j] = day
+            days[TAX_DAY] = day
             acc_r[C_TAX_CASES] += 1
-        if (s & TAX_CASE and not s & EXIT_BAN and day - tax_day[j] == p.exit_ban_after
+        if (s & TAX_CASE and not s & EXIT_BAN and day - days[TAX_DAY] == p.exit_ban_after
                 and chance(p.k_exit, i, day, p.exit_ban_share)):
             s |= EXIT_BAN
             rec |= TAX_LISTED
@@ -159,13 +169,15 @@ def case_step(i, j, day, rec, s, court_day, stale_until, tax_day, misconduct_unt
             acc_r[C_MISC_NEW] += 1
         s |= MISCONDUCT
         listed_ever[j] |= EVER_MISCONDUCT
-        misconduct_until[j] = day + p.misconduct_days
-    elif s & MISCONDUCT and day >= misconduct_until[j]:
+        days[MISCONDUCT_UNTIL] = day + p.misconduct_days
+    elif s & MISCONDUCT and day >= days[MISCONDUCT_UNTIL]:
         s &= ~MISCONDUCT
         acc_r[C_DELISTED] += 1
     listed = (s & LISTED) != 0
+    shared = listed and day - days[COURT_DAY] >= p.list_delay
+    s = (s & ~SHARED) | (SHARED if shared else 0)
     acc_r[C_LISTED] += listed
-    acc_r[C_SHARED] += listed and day - court_day[j] >= p.list_delay
+    acc_r[C_SHARED] += shared
     acc_r[C_STALE] += (s & STALE) != 0
     acc_r[C_EXIT_STOCK] += (s & EXIT_BAN) != 0
     acc_r[C_MISC_STOCK] += (s & MISCONDUCT) != 0
@@ -174,14 +186,19 @@ def case_step(i, j, day, rec, s, court_day, stale_until, tax_day, misconduct_unt
 
 @njit(cache=True, nogil=True)
 def registry_kernel(first, day, runs, a, p, acc):
-    """Update one chunk's case files from today's records; count flows and stocks.
+    """Update one chunk's case files from today's records; count flows and stocks. Returns the
+    chunk's new rows of the case book (citizens without one who opened a case), ``(ids,
+    days)`` in order.
 
     Only citizens with a status or a case record change or count: per run of one region, they
-    are listed in ``a.todo`` without a branch per citizen, then advanced.
+    are listed in ``a.todo`` without a branch per citizen, then advanced, their case days read
+    from their row of the book (found by walking its ids along) or zero where they have none.
     """
-    status, records, todo = a.status, a.records, a.todo
-    court_day, stale_until, tax_day = a.court_day, a.stale_until, a.tax_day
-    misconduct_until, listed_ever = a.misconduct_until, a.listed_ever
+    status, records, todo, listed_ever = a.status, a.records, a.todo, a.listed_ever
+    ids, book = a.case_ids, a.case_days
+    days = np.zeros(CASE_DAYS, np.int64)
+    new_ids, new_days, k = np.empty(16, np.int64), np.empty((16, CASE_DAYS), np.int16), 0
+    row = 0
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         m = 0
@@ -191,20 +208,51 @@ def registry_kernel(first, day, runs, a, p, acc):
         acc_r = acc[a.region[lo]]
         for t in range(m):
             j = todo[t]
+            while row < ids.shape[0] and ids[row] < first + j:
+                row += 1
+            mine = row < ids.shape[0] and ids[row] == first + j
+            for c in range(CASE_DAYS):
+                days[c] = book[row, c] if mine else 0
             s, rec = case_step(first + j, j, day, np.int64(records[j]), np.int64(status[j]),
-                               court_day, stale_until, tax_day, misconduct_until, listed_ever, p,
-                               acc_r)
+                               days, listed_ever, p, acc_r)
             status[j] = s
             records[j] = rec
+            if mine:
+                for c in range(CASE_DAYS):
+                    book[row, c] = days[c]
+            elif s:
+                if k == new_ids.shape[0]:
+                    new_ids = np.concatenate((new_ids, np.empty(k, np.int64)))
+                    new_days = np.concatenate((new_days, np.empty((k, CASE_DAYS), np.int16)))
+                new_ids[k] = first + j
+                for c in range(CASE_DAYS):
+                    new_days[k, c] = days[c]
+                k += 1
+    return new_ids[:k].copy(), new_days[:k].copy()
+
+
+def file_cases(ids: np.ndarray, days: np.ndarray, new: list[tuple[np.ndarray, np.ndarray]],
+               status: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The case book after a day: its rows whose citizen still has a status, and the day's new
+    rows (each chunk's, in order, none of a citizen with a row), in the order of citizens."""
+    open_ = status[ids] != 0
+    if not open_.all():
+        ids, days = ids[open_], days[open_]
+    if new:
+        add = np.concatenate([i for i, _ in new])
+        at = np.searchsorted(ids, add)
+        ids = np.insert(ids, at, add)
+        days = np.insert(days, at, np.concatenate([d for _, d in new]), axis=0)
+    return ids, days
 
 
 @dataclass
 class Registry(Stage):
-    """Case files per citizen (status bits and the days they changed) and today's connections."""
+    """Case files (each citizen's status bits, the case book's days of the open cases) and
+    today's connections."""
 
     NAME = "registry"
-    OWNS = ("status", "court_day", "stale_until", "tax_day", "misconduct_until", "listed_ever",
-            "connected", "list_delay")
+    OWNS = ("status", "case_ids", "case_days", "listed_ever", "connected", "list_delay")
     READS = ("region",)
     WRITES = ("records",)
     COUNTERS = COUNTERS
@@ -212,12 +260,12 @@ class Registry(Stage):
     view: View
     seed: int
     status: np.ndarray
-    court_day: np.ndarray
-    stale_until: np.ndarray
-    tax_day: np.ndarray
-    misconduct_until: np.ndarray
     listed_ever: np.ndarray
     connect_order: np.ndarray  # regions in the order they join the central database
+    case_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # the book's
+    case_days: np.ndarray = field(  # rows: citizens with a case, in order, and their days
+        default_factory=lambda: np.zeros((0, CASE_DAYS), np.int16))
+    new: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # by chunk
     sc: Scenario | None = None
     p: RegistryParams | None = None
     day: int = 0
@@ -229,14 +277,11 @@ class Registry(Stage):
         registry = cls(
             view=view, seed=seed,
             status=own("status", np.zeros(n, np.uint8)),
-            court_day=own("court_day", np.zeros(n, np.int16)),
-            stale_until=own("stale_until", np.zeros(n, np.int16)),
-            tax_day=own("tax_day", np.zeros(n, np.int16)),
-            misconduct_until=own("misconduct_until", np.zeros(n, np.int16)),
             listed_ever=own("listed_ever", np.zeros(n, np.uint8)),
             connect_order=np.argsort(uniform_array(stream_key(seed, "registry.connect"), 0,
                                                    len(view.regions.codes), 0), kind="stable"))
         registry.tune(sc)
+        registry.publish_book()
         return registry
 
     def tune(self, sc: Scenario) -> None:
@@ -255,7 +300,22 @@ class Registry(Stage):
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         n = hi - lo
+        first, last = np.searchsorted(self.case_ids, (lo, hi))
         a = RegistryArrays(self.view.region[lo:hi], today.records[:n], self.status[lo:hi],
-                           self.court_day[lo:hi], self.stale_until[lo:hi], self.tax_day[lo:hi],
-                           self.misconduct_until[lo:hi], self.listed_ever[lo:hi], today.todo[:n])
-        registry_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)
+                           self.case_ids[first:last], self.case_days[first:last],
+                           self.listed_ever[lo:hi], today.todo[:n])
+        new = registry_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)
+        if new[0].shape[0]:
+            self.new[lo] = new
+
+    def end_day(self, counts: np.ndarray) -> None:
+        """File the day's new cases in the book and drop the closed ones."""
+        new = [self.new.pop(lo) for lo in sorted(self.new)]
+        self.case_ids, self.case_days = file_cases(self.case_ids, self.case_days, new,
+                                                   self.status)
+        self.publish_book()
+
+    def publish_book(self) -> None:
+        """The case book, for the cohort's lives: ``case_ids`` and their ``case_days``."""
+        self.view.publish("case_ids", self.case_ids)
+        self.view.publish("case_days", self.case_days)

@@ -49,8 +49,10 @@ WRONG_RECORDS = FALSE_RECORDS | FLAG_FALSE
 WORD_BITS = FALSE_SHIFT + MAX_FALSE_CHANNELS
 assert WORD_BITS <= 63, "the acts word keeps clear of the sign bit"
 
-# status bits (registry)
-IN_DEFAULT, JUDGED, LISTED, TAX_CASE, EXIT_BAN, MISCONDUCT, STALE = (1 << b for b in range(7))
+# status bits (registry); SHARED: a court listing that airlines and railways have (list_delay
+# days after it), which consequences read instead of the listing's day
+IN_DEFAULT, JUDGED, LISTED, TAX_CASE, EXIT_BAN, MISCONDUCT, STALE, SHARED = (1 << b
+                                                                             for b in range(8))
 
 # wrong_cause bits (scoring): why a citizen's score holds wrong points
 CAUSE_FALSE_MATCH, CAUSE_FALSE_FLAG, CAUSE_TIES = 1, 2, 4
