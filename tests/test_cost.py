@@ -34,8 +34,9 @@ def test_ties_are_counted_for_the_reaches_tallied():
     assert estimate(sized(100_000, **off)).ties == 0
     assert cost.tallies(sized(1000)) == [["friends", "follows", "household"],
                                          ["friends", "household"]]
-    # sizes of 3 reaches, 5 counts, the tallies' byte of flags, and the sizes' count
-    assert estimate(sized(1000)).ties == 1000 * (2 * 3 + 2 * 5 + 1 + 10)
+    # sizes of 2 reaches, 3 counts (the household reach is counted at each reading), the
+    # tallies' byte of flags, and the sizes' count
+    assert estimate(sized(1000)).ties == 1000 * (2 * 2 + 2 * 3 + 1 + 10)
     fear_only = sized(1000, **{"scoring.bad_company.enabled": False, "fear.reach": ["follows"]})
     assert cost.tallies(fear_only) == [["follows"]]
     assert estimate(sized(1000, **off), counterfactual=True).counterfactual == 0  # no twin

@@ -186,22 +186,24 @@ def test_sizes_are_the_numbers_of_ties(ties, csrs, reaches):
 
 
 @njit
-def mean_shares(bad, size):
+def mean_shares(shares, sizes):
     """Every citizen's ``tie_tally.mean_share``, as a reading takes it."""
-    out = np.empty(bad.shape[1])
+    out = np.empty(shares.bad.shape[1])
     for i in range(out.shape[0]):
-        out[i] = mean_share(bad, size, i)
+        out[i] = mean_share(shares, sizes, i)
     return out
 
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_a_tally_is_the_reaches_shares_averaged_through_any_changes(pop, ties, threads):
-    """Two tallies of one store (their last flags share a byte), each flag set and cleared in
-    several rounds: each reading is the shares enumerated afresh."""
+    """Three tallies of one store (their last flags share a byte; the household reach counted
+    at each reading), each flag set and cleared in several rounds: each reading is the shares
+    enumerated afresh."""
     store = TieStore(pop, SEED)
     tallies = [(["friends", "follows", "household"], store.tally(["friends", "follows",
                                                                    "household"])),
-               (["household", "friends"], store.tally(["household", "friends"]))]
+               (["household", "friends"], store.tally(["household", "friends"])),
+               (["household"], store.tally(["household"]))]  # counted at each reading alone
     rng = np.random.default_rng(threads)
     flags = [np.zeros(N, np.uint8) for _ in tallies]
     for share_set in (0.02, 0.3, 0.05, 0.0, 0.1):
@@ -211,7 +213,7 @@ def test_a_tally_is_the_reaches_shares_averaged_through_any_changes(pop, ties, t
             with kernel_threads(threads):
                 tally.update(flags[k])
             assert np.array_equal(store.last >> k & 1, flags[k] != 0)
-            got = mean_shares(tally.bad, tally.sizes)
+            got = mean_shares(tally.shares, tally.sizes)
             want = np.zeros(N)
             for r in reaches:
                 share = np.empty(N)

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..language.scenario import Scenario, province_codes
 from ..stages import counters
+from ..world.tie_tally import COUNTED
 
 GiB = 1 << 30
 # Measured: the interpreter with NumPy, Numba, pyarrow and the compiled kernels (350 MiB for a
@@ -44,9 +45,10 @@ CHILD_BYTES = 4  # consequences' index of each child (int32)
 # and 11.2 GiB at 141 M (7 days): 94 and 82 bytes a citizen above the base, against 77.5 for the
 # arrays, the tallies and 16 bytes of copies; 40 keeps the estimate above both.
 WORKING_BYTES = 40
-# Ties (world/tie_tally.py): none is stored. Per citizen, each reach that a stage reads keeps
-# its number of ties (uint16, shared by the stages), each tally a count of flagged ties per
-# reach (uint16), and the tallies share a byte of the flags they last read (a bit each).
+# Ties (world/tie_tally.py): none is stored. Per citizen, each reach tallied keeps its number of
+# ties (uint16, shared by the stages), each tally a count of flagged ties per reach (uint16), and
+# the tallies share a byte of the flags they last read (a bit each); the household reach is
+# counted at each reading instead (tie_tally.COUNTED).
 SIZE_BYTES, TALLY_BYTES, FLAG_BYTES = 2, 2, 1
 TIE_BUILD_BYTES = 10  # per citizen while a reach's numbers of ties are counted (int64, uint16)
 # Per score from min to max: the grade table (uint8) and the ranking's counts, ranks and
@@ -200,9 +202,9 @@ def tie_bytes(sc: Scenario) -> int:
     found = tallies(sc)
     if not found:
         return 0
-    reaches = set().union(*found)
-    per_citizen = (SIZE_BYTES * len(reaches) + TIE_BUILD_BYTES + FLAG_BYTES
-                   + sum(TALLY_BYTES * len(r) for r in found))
+    tallied = [[r for r in reaches if r not in COUNTED] for reaches in found]
+    per_citizen = (SIZE_BYTES * len(set().union(*tallied)) + TIE_BUILD_BYTES + FLAG_BYTES
+                   + sum(TALLY_BYTES * len(r) for r in tallied))
     return sc.population.size * per_citizen
 
 

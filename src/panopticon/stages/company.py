@@ -45,11 +45,11 @@ def bad_company(status, on_lists, score, grade_of, lowest, bad_grades, age, adop
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def whole_points(weight, bad, size, age, adopt, scored, out):
+def whole_points(weight, shares, sizes, age, adopt, scored, out):
     """out[i] = weight x citizen i's share of bad ties (``tie_tally.mean_share``) rounded to
     whole points (half to even), 0 where unscored."""
     for i in prange(out.shape[0]):
-        out[i] = (np.rint(weight * mean_share(bad, size, i))
+        out[i] = (np.rint(weight * mean_share(shares, sizes, i))
                   if is_scored(age[i], adopt[i], scored) else 0.0)
 
 
@@ -134,7 +134,7 @@ class Company(Stage):
         v = self.view
         self.tally.update(self.bad())
         out = np.empty(v.size, np.int16)
-        whole_points(self.spec.weight, self.tally.bad, self.tally.sizes, v.age, v.adopt,
+        whole_points(self.spec.weight, self.tally.shares, self.tally.sizes, v.age, v.adopt,
                      v.scored, out)
         return out
 

@@ -143,13 +143,13 @@ def start_at_floor(region, flags, floor, risk):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def jump_by_ties(ties_jump, bad, size, risk):
+def jump_by_ties(ties_jump, shares, sizes, risk):
     """Each citizen's risk jumps toward 1 by ``ties_jump`` x its share of ties under a sanction
     (``tie_tally.mean_share``, in 65536ths): in place, in one pass (numpy's copies of n were a
     reading's peak of memory)."""
     for i in prange(risk.shape[0]):
         x = np.int64(risk[i])
-        jump = np.int64(np.rint(ties_jump * mean_share(bad, size, i) * 65536))
+        jump = np.int64(np.rint(ties_jump * mean_share(shares, sizes, i) * 65536))
         risk[i] = x + (((ONE - x) * jump) >> 16)
 
 
@@ -209,7 +209,7 @@ class Fear(Stage):
     def tie_jump(self) -> None:
         """Risk jumps with the share of ties under a sanction yesterday."""
         self.tally.update(self.view.family & FAMILY_SANCTIONED)
-        jump_by_ties(self.p.ties_jump, self.tally.bad, self.tally.sizes, self.risk)
+        jump_by_ties(self.p.ties_jump, self.tally.shares, self.tally.sizes, self.risk)
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         v = self.view

@@ -93,7 +93,7 @@ def parent_of(age: np.ndarray, flags: np.ndarray, i: int) -> int:
     HEAD (a head is an adult, first of its household); -1 for an adult."""
     if age[i] != CHILD:
         return -1
-    j = i - 1
+    j = np.int64(i) - 1  # a prange's index is unsigned: unified with -1, it would be a float
     while (flags[j] & HEAD) == 0:
         j -= 1
     return j

@@ -9,7 +9,9 @@ ties of the citizens whose flag changed, adding or taking 1 at the other end. Ev
 enumerable from that other end (``ties``: friends, households, workplaces and schools are
 symmetric; an account's followers are its friends who follow it and the owners of its pick
 slots), so no tie is stored: per citizen, 2 bytes a reach for the counts, 2 for its number of
-ties and a bit for the flag last read (both shared by a run's tallies, ``TieStore``).
+ties and a bit for the flag last read (both shared by a run's tallies, ``TieStore``). The
+household reach is not tallied: a reading counts a citizen's few relatives flagged from the bits
+last read (``ties.household_counts``, a pass over the households), for no memory.
 
 The counts are integers, so the shares do not depend on the order of the pushes: they equal
 :func:`ties.tie_share` of each reach, averaged, on any chunking or thread count.
@@ -17,13 +19,18 @@ The counts are integers, so the shares do not depend on the order of the pushes:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
 from .population import Population
 from .tie_counts import sizes
-from .ties import FOLLOWS, FRIENDS, REACHES, Ties, follows_friend, make_ties, max_ties, \
-    pick_slots, picker, ties_into
+from .ties import FOLLOWS, FRIENDS, REACHES, Ties, follows_friend, \
+    household_counts, make_ties, max_ties, pick_slots, picker, ties_into
+
+COUNTED = ("household",)  # reaches a reading counts instead of a tally keeping them
+NO_HOME = np.zeros(0, np.uint8)  # the household counts of a tally without that reach
 
 
 @njit(cache=True, nogil=True)
@@ -55,16 +62,31 @@ def push(t: Ties, reach: int, changed: np.ndarray, flag: np.ndarray, bad: np.nda
                     bad[i] += delta
 
 
+class Shares(NamedTuple):
+    """What a reading's kernel takes each citizen's share of flagged ties from, beside the
+    tallied reaches' numbers of ties (a tuple of arrays, which a parallel loop takes as an
+    argument of its own, not inside a tuple)."""
+
+    bad: np.ndarray  # uint16 [tallied reaches, n]: flagged ties
+    rows: np.ndarray  # per reach in order, its row of ``bad``, or -1: the household's
+    home: np.ndarray  # uint8 household ties flagged << 4 | household ties (household_counts)
+
+
 @njit(cache=True, nogil=True, inline="always")
-def mean_share(bad: np.ndarray, size: tuple, i: int) -> float:
-    """Citizen i's share of flagged ties, the mean over reaches r of bad[r, i] / size[r][i] (0
-    without ties of r), summed in the reaches' order as :func:`ties.tie_share`'s callers did.
-    Read inside a reading's kernel, so that no array of n shares is made."""
+def mean_share(a: Shares, sizes: tuple, i: int) -> float:
+    """Citizen i's share of flagged ties, the mean over reaches of its flagged ties over its
+    ties (``sizes``: the tally's; 0 without ties of a reach), summed in the reaches' order as
+    :func:`ties.tie_share`'s callers did. Read inside a reading's kernel, so that no array of n shares is made."""
     s = 0.0
-    for r in range(bad.shape[0]):
-        m = size[r][i]
-        s += bad[r, i] / m if m > 0 else 0.0
-    return s / bad.shape[0]
+    for r in range(a.rows.shape[0]):
+        row = a.rows[r]
+        if row < 0:
+            m = a.home[i] & 15
+            s += (a.home[i] >> 4) / m if m > 0 else 0.0
+        else:
+            m = sizes[row][i]
+            s += a.bad[row, i] / m if m > 0 else 0.0
+    return s / a.rows.shape[0]
 
 
 @njit(cache=True, nogil=True)
@@ -87,14 +109,28 @@ def changes(flag: np.ndarray, last: np.ndarray, bit: int) -> np.ndarray:
 class TieTally:
     """Flagged ties per citizen over some reaches, for one flag (a stage's notion of bad)."""
 
-    def __init__(self, ties: Ties, reaches: list[str], sizes: list[np.ndarray],
+    def __init__(self, ties: Ties, reaches: list[str], sizes: dict[str, np.ndarray],
                  last: np.ndarray, bit: int) -> None:
         n = ties.region.shape[0]
+        tallied = [r for r in reaches if r not in COUNTED]
         self.ties = ties
-        self.reaches = [REACHES.index(r) for r in reaches]
-        self.sizes = tuple(sizes)  # uint16 per reach: each citizen's number of ties
-        self.bad = np.zeros((len(reaches), n), np.uint16)
+        self.reaches = [REACHES.index(r) for r in tallied]
+        # uint16 per tallied reach: each citizen's number of ties (one never read where none)
+        self.sizes = tuple(sizes[r] for r in tallied) or (np.zeros(0, np.uint16),)
+        self.rows = np.array([tallied.index(r) if r in tallied else -1 for r in reaches])
+        self.bad = np.zeros((len(tallied), n), np.uint16)
         self.last, self.bit = last, bit  # the flags last read: a bit of the store's bytes
+
+    @property
+    def shares(self) -> Shares:
+        """What a reading takes each citizen's :func:`mean_share` from, with :attr:`sizes`:
+        the tally's counts and, where it reads households, their counts made now (a byte a
+        citizen while the reading lasts)."""
+        home = NO_HOME
+        if (self.rows < 0).any():
+            home = np.empty(self.last.shape[0], np.uint8)
+            household_counts(self.ties.age, self.ties.flags, self.last, self.bit, home)
+        return Shares(self.bad, self.rows, home)
 
     @property
     def nbytes(self) -> int:
@@ -105,7 +141,7 @@ class TieTally:
     def update(self, flag: np.ndarray) -> None:
         """Count the ties flagged by ``flag`` (per citizen, set: not 0), pushing the flags
         changed since the last update; a reading then takes each citizen's :func:`mean_share`
-        of ``bad`` and ``sizes``."""
+        of :attr:`shares`."""
         changed = changes(flag, self.last, self.bit)
         for k, reach in enumerate(self.reaches):
             push(self.ties, reach, changed, flag, self.bad[k])
@@ -133,9 +169,9 @@ class TieStore:
         """A new tally of flagged ties over ``reaches``, no flag set yet (at most 8 a run)."""
         if self.tallies == 8:
             raise ValueError("a run keeps at most 8 tallies of ties (a bit each in a byte)")
-        self.sizes.update(sizes(self.model(), [r for r in reaches if r not in self.sizes]))
+        self.sizes.update(sizes(self.model(), [r for r in reaches
+                                               if r not in self.sizes and r not in COUNTED]))
         if self.last is None:
             self.last = np.zeros(self.pop.size, np.uint8)
         self.tallies += 1
-        return TieTally(self.model(), reaches, [self.sizes[r] for r in reaches], self.last,
-                        1 << (self.tallies - 1))
+        return TieTally(self.model(), reaches, self.sizes, self.last, 1 << (self.tallies - 1))

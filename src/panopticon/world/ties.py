@@ -242,6 +242,35 @@ def household_into(t: Ties, i: int, out: np.ndarray) -> int:
     return m
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def household_counts(age: np.ndarray, flags: np.ndarray, marks: np.ndarray, bit: int,
+                     out: np.ndarray) -> None:
+    """Each citizen's household ties whose ``bit`` of ``marks`` is set (high four bits of
+    ``out``) and household ties (low four, as :func:`household_into` finds them), in one pass
+    over the households, blocks of them in parallel: a reading counts this reach instead of
+    keeping a tally of it."""
+    n, blocks = age.shape[0], 64
+    for b in prange(blocks):
+        head, stop = b * n // blocks, (b + 1) * n // blocks
+        while head < n and not flags[head] & HEAD:  # the block's households: those whose
+            head += 1  # heads are in it
+        while head < stop:
+            end = head + 1
+            while end < n and not flags[end] & HEAD:
+                end += 1
+            children = flagged = 0
+            for j in range(head + 1, end):
+                if age[j] == CHILD:
+                    children += 1
+                    flagged += (marks[j] & bit) != 0
+            mine = np.int64((marks[head] & bit) != 0)
+            out[head] = flagged << 4 | children
+            for j in range(head + 1, end):
+                kin = flagged - ((marks[j] & bit) != 0) + mine
+                out[j] = kin << 4 | children if age[j] == CHILD else 0
+            head = end
+
+
 @njit(cache=True, nogil=True)
 def school_into(t: Ties, i: int, out: np.ndarray) -> int:
     """A child's schoolmates: the other children of its neighbourhood block (none for adults)."""
