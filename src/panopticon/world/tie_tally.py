@@ -76,7 +76,8 @@ class Shares(NamedTuple):
 def mean_share(a: Shares, sizes: tuple, i: int) -> float:
     """Citizen i's share of flagged ties, the mean over reaches of its flagged ties over its
     ties (``sizes``: the tally's; 0 without ties of a reach), summed in the reaches' order as
-    :func:`ties.tie_share`'s callers did. Read inside a reading's kernel, so that no array of n shares is made."""
+    :func:`ties.tie_share`'s callers did. Read inside a reading's kernel, so that no array of
+    n shares is made."""
     s = 0.0
     for r in range(a.rows.shape[0]):
         row = a.rows[r]
