@@ -39,7 +39,7 @@ BASE_BYTES = 400 << 20
 # the working bytes.
 CITIZEN_BYTES = 6 + 2 + 7 + 3 + 2 + 1
 CAP_BYTES = 2  # points earned under each cap (int16)
-CHILD_BYTES = 4  # consequences' index of each child (int32)
+CHILD_BYTES = 5  # consequences' index of each child (int32) and its distance to its parent
 # Measured: working copies at the peak, per citizen (the audit's tallies; a ties reading's shares
 # and term, float64 and int64 copies of n). Peak RSS was 1.65 GiB at 14.1 M citizens (90 days)
 # and 11.2 GiB at 141 M (7 days): 94 and 82 bytes a citizen above the base, against 77.5 for the

@@ -59,7 +59,7 @@ from ..world.layout import (
     history_names,
 )
 from ..world.engine import run_starts
-from ..world.population import CHILD, HEAD, MANAGER, parent_of
+from ..world.population import CHILD, HEAD, MANAGER, parent_of, parents
 from ..world.state import Stage, View
 from ..world.ties import Ties, workplace_into
 from ..world.today import Today
@@ -71,6 +71,8 @@ REWARDS_SHIFT = 32  # a grade's masks: sanction bits below, reward bits from her
 N_SCORE_CUTS = N_CUTS + MAX_SCORE_THRESHOLDS
 SANCTIONS = (1 << REWARDS_SHIFT) - 1
 NO_WORDS = np.zeros(0, np.int64)  # phase 2's family words where it visits children only
+NO_GAPS = np.zeros(0, np.uint8)  # phase 2's children's distances to their parents where it
+# visits everyone (with their family words)
 # people under a sanction, wrongful blocks by cause; then, by the catalog (counters(sc)), each
 # attempt's, each sanction's on a standing or borne by children or a household, each reward's
 FIXED_COUNTERS = (
@@ -543,14 +545,15 @@ def kin_attempts(c, tried, f, st, a, cat, acc_r):
 
 
 @njit(cache=True, nogil=True)
-def family_kernel(visit, words, tried, ties, st, a, cat, acc):
+def family_kernel(visit, gaps, words, tried, ties, st, a, cat, acc):
     """Phase 2: citizens meet their relatives' standing: the sanctions borne by children or a
     household are counted over the relatives under them, and the attempts that such a measure
     (or one borne by an employer) meets are met.
 
     Only the chunk's citizens in ``visit`` are visited: its children, or, where a household or
     an employer bears a measure, everyone, with their :func:`kin_words` in ``words`` (else
-    empty: a child's is the parent's, read here). ``tried``: the chunk's attempts that phase 2
+    empty: a child's is the parent's, ``gaps`` before it, read here, a load rather than a
+    search back for the household's head). ``tried``: the chunk's attempts that phase 2
     meets, ``[citizens, act bits]`` in order (:func:`sanction_kernel`'s), every one of a
     citizen visited. Only those with such a relative or such an attempt today count; the
     colleagues' word is read only for an attempt an employer's measure meets (few: a workplace
@@ -562,8 +565,7 @@ def family_kernel(visit, words, tried, ties, st, a, cat, acc):
     p = 0  # the next of the attempts in ``tried``
     for t in range(visit.shape[0]):
         c = visit[t]
-        f = (words[t] if words.shape[0]
-             else np.int64(family[parent_of(st.age, a.flags, c)]) & of_parent)
+        f = words[t] if words.shape[0] else np.int64(family[c - gaps[t]]) & of_parent
         bits = 0
         if p < tried.shape[1] and tried[0, p] == c:
             bits = tried[1, p]
@@ -691,6 +693,7 @@ class Consequences(Stage):
     met_ever: np.ndarray  # bits of world.layout.history_names
     family: np.ndarray  # bits of world.layout.family_names (standing, as relatives meet it)
     children: np.ndarray  # int32 citizens with a parent, in order (a population holds < 2**31)
+    gaps: np.ndarray  # uint8 each child's distance to its parent (at most 4)
     cat: Catalog
     ties: Ties  # the tie model: a workplace is an employer
     sc: Scenario | None = None
@@ -705,11 +708,13 @@ class Consequences(Stage):
     @classmethod
     def build(cls, sc: Scenario, seed: int, view: View) -> Consequences:
         n = view.size
+        children = np.flatnonzero(view.age == CHILD).astype(np.int32)
         return cls(
             view=view,
             met_ever=view.own("met_ever", np.zeros(n, bits_dtype(len(history_names(sc))))),
             family=view.own("family", np.zeros(n, bits_dtype(len(family_names(sc))))),
-            children=np.flatnonzero(view.age == CHILD).astype(np.int32), cat=catalog(sc),
+            children=children, cat=catalog(sc),
+            gaps=(children - parents(view.age, view.flags, children)).astype(np.uint8),
             ties=view.ties.model())
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
@@ -752,13 +757,14 @@ class Consequences(Stage):
         everyone = self.arrays(0, v.size, today.acts[:0], today.todo[:0])
         cat = self.cat
         if cat.kin_of_home or cat.work:
-            visit = np.arange(lo, hi)
+            visit, gaps = np.arange(lo, hi), NO_GAPS
             words = kin_words(visit, v.age, v.flags, self.family, cat.kin_of_parent,
                               cat.kin_of_home, self.ties, 0)
         else:
             first, last = np.searchsorted(c, np.array([lo, hi], c.dtype))  # not a Python
             visit, words = c[first:last], NO_WORDS  # int: numpy would copy c to int64 to search
-        family_kernel(visit, words, self.kin.pop(lo), self.ties,
+            gaps = self.gaps[first:last]
+        family_kernel(visit, gaps, words, self.kin.pop(lo), self.ties,
                       self.standing(0, v.size), everyone, cat, acc)
 
     def end_day(self, counts: np.ndarray) -> None:
