@@ -40,11 +40,12 @@ BASE_BYTES = 400 << 20
 CITIZEN_BYTES = 6 + 2 + 7 + 3 + 2 + 1
 CAP_BYTES = 2  # points earned under each cap (int16)
 CHILD_BYTES = 5  # consequences' index of each child (int32) and its distance to its parent
-# Measured: working copies at the peak, per citizen (the audit's tallies; a ties reading's shares
-# and term, float64 and int64 copies of n). Peak RSS was 1.65 GiB at 14.1 M citizens (90 days)
-# and 11.2 GiB at 141 M (7 days): 94 and 82 bytes a citizen above the base, against 77.5 for the
-# arrays, the tallies and 16 bytes of copies; 40 keeps the estimate above both.
-WORKING_BYTES = 40
+# Measured: what a run holds per citizen beyond its arrays at the peak (the registry's case
+# book, a reading's household counts and term, the allocator's slack). china-2018, the year 2018
+# at 14.1 M citizens on 2 threads (make bench, c893f12): bytes_per_citizen 44 against 33 held,
+# peak RSS 0.83 GiB; at 141 M over 7 days, 32.9 and 4.48 GiB. 8 keeps the estimate above both
+# (by a third and more), with the ties' build counted.
+WORKING_BYTES = 8
 # Ties (world/tie_tally.py): none is stored. Per citizen, each reach tallied keeps its number of
 # ties (uint16, shared by the stages), each tally a count of flagged ties per reach (uint16), and
 # the tallies share a byte of the flags they last read (a bit each); the household reach is
