@@ -59,7 +59,7 @@ from ..world.layout import (
     history_names,
 )
 from ..world.engine import run_starts
-from ..world.population import CHILD, HEAD, MANAGER, parent_of, parents
+from ..world.population import CHILD, HEAD, MANAGER, parents
 from ..world.state import Stage, View
 from ..world.ties import Ties, workplace_into
 from ..world.today import Today
@@ -491,14 +491,14 @@ def kin_words(ids, age, flags, family, of_parent, of_home, ties, of_work):
     mates = np.empty(ties.work_slots, np.int64)
     for k in range(ids.shape[0]):
         c = ids[k]
-        p = parent_of(age, flags, c)
-        f = np.int64(family[p]) & of_parent if p >= 0 else np.int64(0)
-        head, end = c, c + 1
-        while of_home and not flags[head] & HEAD:
+        child = age[c] == CHILD
+        head, end = c, c + 1  # the household's head: a child's parent (population.parent_of)
+        while (of_home or child) and not flags[head] & HEAD:
             head -= 1
+        f = np.int64(family[head]) & of_parent if child else np.int64(0)
         while of_home and end < flags.shape[0] and not flags[end] & HEAD:
             end += 1
-        for m in range(head, end):
+        for m in range(head if of_home else c, end):
             if m != c:
                 f |= np.int64(family[m]) & of_home
         out[k] = f | (colleague_word(c, ties, family, of_work, mates) if of_work else 0)
@@ -684,9 +684,9 @@ class Consequences(Stage):
 
     NAME = "consequences"
     OWNS = ("met_ever", "family", "list_mask", "score_cuts", "score_steps")
-    READS = ("region", "age", "flags", "adopt", "acts", "status", "on_lists",
-             "on_lists_true", "connected", "score",
-             "true_score", "wrong_cause", "scored", "grade_of", "grade_names", "adoption")
+    READS = ("region", "age", "flags", "adopt", "acts", "status", "on_lists", "on_lists_true",
+             "connected", "score", "true_score", "wrong_cause", "scored", "grade_of",
+             "grade_names", "adoption")
     STEPS = ("step", "family_step")
 
     view: View

@@ -77,10 +77,5 @@ def is_scored(age, adopt, scored):
     return (adopt < scored[0]) & ((age != CHILD) | (scored[1] == 0))
 
 
-def scored_mask(age: np.ndarray, adopt: np.ndarray, scored: np.ndarray) -> np.ndarray:
-    """Citizens with a score, over whole arrays (:func:`is_scored`)."""
-    return is_scored.py_func(age, adopt, scored)
-
-
 def bit_positions(mask: int) -> np.ndarray:
     return np.array([b for b in range(WORD_BITS) if mask >> b & 1], dtype=np.int64)

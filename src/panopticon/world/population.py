@@ -79,7 +79,8 @@ class Population:
 
     @property
     def parent(self) -> np.ndarray:
-        """Each citizen's parent (:func:`parent_of`), made on demand: 8 bytes a citizen."""
+        """Each citizen's parent (:func:`parent_of`), made on demand (int64: 8 bytes a
+        citizen, and as many while it is made)."""
         return parents(self.age, self.flags, np.arange(self.size))
 
     def bytes_per_citizen(self) -> float:
