@@ -34,9 +34,9 @@ def test_ties_are_counted_for_the_reaches_tallied():
     assert estimate(sized(100_000, **off)).ties == 0
     assert cost.tallies(sized(1000)) == [["friends", "follows", "household"],
                                          ["friends", "household"]]
-    # sizes of 2 reaches, 3 counts (the household reach is counted at each reading), the
-    # tallies' byte of flags, and the sizes' count
-    assert estimate(sized(1000)).ties == 1000 * (2 * 2 + 2 * 3 + 1 + 10)
+    # sizes of 2 reaches and 3 counts, a byte each (the household reach is counted at each
+    # reading), the tallies' byte of flags, and the sizes' count
+    assert estimate(sized(1000)).ties == 1000 * (2 + 3 + 1 + 10)
     fear_only = sized(1000, **{"scoring.bad_company.enabled": False, "fear.reach": ["follows"]})
     assert cost.tallies(fear_only) == [["follows"]]
     assert estimate(sized(1000, **off), counterfactual=True).counterfactual == 0  # no twin
@@ -60,10 +60,12 @@ def test_per_citizen_bytes_are_the_stages_arrays():
     sim = Simulation(sc)
     assert sim.array_bytes_per_citizen() == (cost.CITIZEN_BYTES
                                              + cost.CAP_BYTES * len(sc.scoring.caps))
-    store = sim.state.ties
+    store, tallies = sim.state.ties, [sim.stages[s].tally for s in ("company", "fear")]
     held = (sum(s.nbytes for s in store.sizes.values()) + store.last.nbytes
-            + sim.stages["company"].tally.nbytes + sim.stages["fear"].tally.nbytes)
+            + sum(t.bad.nbytes for t in tallies))
     assert held == cost.tie_bytes(sc) - sc.population.size * cost.TIE_BUILD_BYTES
+    wide = sum(a.nbytes for a in store.wide) + sum(t.wide_bad.nbytes for t in tallies)
+    assert wide < 0.05 * sc.population.size  # the book of citizens with 255 ties or more
 
 
 @pytest.mark.parametrize(("text", "expected"), [

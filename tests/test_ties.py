@@ -17,7 +17,7 @@ from panopticon.world.ties import (FOLLOWS, FRIENDS, HOUSEHOLD, REACHES, SCHOOL,
                                    permute, pick_slots, picker, reciprocity,
                                    tail_exponent, tie_share, ties_into)
 from panopticon.world.tie_counts import sizes
-from panopticon.world.tie_tally import TieStore, mean_share
+from panopticon.world.tie_tally import WIDE, TieStore, mean_share
 from panopticon.world.engine import kernel_threads
 
 N = 10_000
@@ -194,12 +194,14 @@ def mean_shares(shares, sizes):
     return out
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_a_tally_is_the_reaches_shares_averaged_through_any_changes(pop, ties, threads):
+@pytest.mark.parametrize(("threads", "wide_from"), [(1, WIDE), (2, WIDE), (2, 3), (1, 1)])
+def test_a_tally_is_the_reaches_shares_averaged_through_any_changes(pop, ties, threads,
+                                                                    wide_from):
     """Three tallies of one store (their last flags share a byte; the household reach counted
     at each reading), each flag set and cleared in several rounds: each reading is the shares
-    enumerated afresh."""
-    store = TieStore(pop, SEED)
+    enumerated afresh, whether a citizen's counts are bytes or in the book of the wide (all
+    from 1 tie on; most from 3)."""
+    store = TieStore(pop, SEED, wide_from)
     tallies = [(["friends", "follows", "household"], store.tally(["friends", "follows",
                                                                    "household"])),
                (["household", "friends"], store.tally(["household", "friends"])),
@@ -220,6 +222,20 @@ def test_a_tally_is_the_reaches_shares_averaged_through_any_changes(pop, ties, t
                 tie_share(ties, REACHES.index(r), (flags[k] != 0).astype(np.uint8), 0, N, share)
                 want += share
             assert np.array_equal(got, want / len(reaches))
+    for r, size in store.sizes.items():
+        full = sizes(ties, [r])[r]
+        wide = full >= wide_from
+        assert np.array_equal(size[~wide], full[~wide]) and (size[wide] == WIDE).all(), r
+        k = REACHES.index(r)
+        book = slice(store.wide.first[k], store.wide.last[k])
+        assert np.array_equal(store.wide.ids[book], np.flatnonzero(wide)), r
+        assert np.array_equal(store.wide.sizes[book], full[wide]), r
+
+
+def test_a_store_refuses_a_bound_of_the_wide_a_byte_cannot_mark(pop):
+    for bad in (0, WIDE + 1):
+        with pytest.raises(ValueError, match="wide_from must be 1 to 255"):
+            TieStore(pop, SEED, bad)
 
 
 def test_tie_share_is_the_flagged_share(ties, csrs):

@@ -47,10 +47,11 @@ CHILD_BYTES = 5  # consequences' index of each child (int32) and its distance to
 # (by a third and more), with the ties' build counted.
 WORKING_BYTES = 8
 # Ties (world/tie_tally.py): none is stored. Per citizen, each reach tallied keeps its number of
-# ties (uint16, shared by the stages), each tally a count of flagged ties per reach (uint16), and
+# ties (a byte, shared by the stages), each tally a count of flagged ties per reach (a byte), and
 # the tallies share a byte of the flags they last read (a bit each); the household reach is
-# counted at each reading instead (tie_tally.COUNTED).
-SIZE_BYTES, TALLY_BYTES, FLAG_BYTES = 2, 2, 1
+# counted at each reading instead (tie_tally.COUNTED). The book of citizens with 255 ties or
+# more of a reach (0.1% in china-2018's friends) is left to the working bytes.
+SIZE_BYTES, TALLY_BYTES, FLAG_BYTES = 1, 1, 1
 TIE_BUILD_BYTES = 10  # per citizen while a reach's numbers of ties are counted (int64, uint16)
 # Per score from min to max: the grade table (uint8) and the ranking's counts, ranks and
 # percentiles (int64 and float64) and the table written from them.

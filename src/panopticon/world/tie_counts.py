@@ -131,7 +131,7 @@ def friends_and_follows(t: Ties) -> tuple[np.ndarray, np.ndarray]:
 
 def sizes(t: Ties, reaches: list[str]) -> dict[str, np.ndarray]:
     """Each reach's number of ties per citizen (uint16; follows: accounts followed), counted in
-    parallel."""
+    parallel (a tally keeps them a byte each, ``tie_tally.TieStore``)."""
     out: dict[str, np.ndarray] = {}
     if {"friends", "follows"} & set(reaches):
         out["friends"], out["follows"] = friends_and_follows(t)

@@ -8,10 +8,13 @@ each citizen's count of flagged ties beside its number of ties, and a reading en
 ties of the citizens whose flag changed, adding or taking 1 at the other end. Every reach is
 enumerable from that other end (``ties``: friends, households, workplaces and schools are
 symmetric; an account's followers are its friends who follow it and the owners of its pick
-slots), so no tie is stored: per citizen, 2 bytes a reach for the counts, 2 for its number of
-ties and a bit for the flag last read (both shared by a run's tallies, ``TieStore``). The
-household reach is not tallied: a reading counts a citizen's few relatives flagged from the bits
-last read (``ties.household_counts``, a pass over the households), for no memory.
+slots), so no tie is stored: per citizen, a byte a reach for the counts, a byte for its number of
+ties and a bit for the flag last read (both shared by a run's tallies, ``TieStore``). A citizen
+with :data:`WIDE` ties or more of a reach (0.1% of them in china-2018's friends) has :data:`WIDE`
+in that byte, and its number and counts in the store's book of wide citizens (``Wide``), which
+is fixed at build, so that the counts of all the others fit in a byte. The household reach is
+not tallied: a reading counts a citizen's few relatives flagged from the bits last read
+(``ties.household_counts``, a pass over the households), for no memory.
 
 The counts are integers, so the shares do not depend on the order of the pushes: they equal
 :func:`ties.tie_share` of each reach, averaged, on any chunking or thread count.
@@ -31,6 +34,29 @@ from .ties import FOLLOWS, FRIENDS, REACHES, Ties, follows_friend, \
 
 COUNTED = ("household",)  # reaches a reading counts instead of a tally keeping them
 NO_HOME = np.zeros(0, np.uint8)  # the household counts of a tally without that reach
+WIDE = 255  # a citizen's byte of a reach's number of ties where the store's book holds it
+
+
+class Wide(NamedTuple):
+    """The store's book of wide citizens: per reach, those with :data:`WIDE` ties or more,
+    their numbers of ties, reach after reach in the order the reaches were counted (a reach's
+    rows never move, so that a tally's counts stay where they are)."""
+
+    ids: np.ndarray  # int64: per reach, its wide citizens in order
+    sizes: np.ndarray  # uint16: their numbers of ties
+    first: np.ndarray  # int64 per reach of ``ties.REACHES``: its first row (0 where uncounted)
+    last: np.ndarray  # int64 per reach: the row after its last
+
+
+NO_WIDE = Wide(np.zeros(0, np.int64), np.zeros(0, np.uint16), np.zeros(len(REACHES), np.int64),
+               np.zeros(len(REACHES), np.int64))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def wide_row(ids: np.ndarray, first: np.ndarray, last: np.ndarray, reach: int, i: int) -> int:
+    """The book's row of citizen i in a reach where its byte says :data:`WIDE` (``Wide``'s
+    arrays)."""
+    return first[reach] + np.searchsorted(ids[first[reach]:last[reach]], i)
 
 
 @njit(cache=True, nogil=True)
@@ -44,22 +70,34 @@ def _followers_of_friends(t: Ties, a: int, out: np.ndarray) -> int:
     return m
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _add(size: np.ndarray, w: Wide, reach: int, bad: np.ndarray, wide_bad: np.ndarray, i: int,
+         delta: int) -> None:
+    if size[i] == WIDE:
+        wide_bad[wide_row(w.ids, w.first, w.last, reach, i)] += delta
+    else:
+        bad[i] += delta
+
+
 @njit(cache=True, nogil=True)
-def push(t: Ties, reach: int, changed: np.ndarray, flag: np.ndarray, bad: np.ndarray) -> None:
-    """Add 1 to ``bad`` at the other end of each tie of a reach of each citizen in ``changed``
-    whose flag is now set; take 1 where it is now clear."""
+def push(t: Ties, reach: int, changed: np.ndarray, flag: np.ndarray, size: np.ndarray, w: Wide,
+         bad: np.ndarray, wide_bad: np.ndarray) -> None:
+    """Add 1 to the count at the other end of each tie of a reach of each citizen in
+    ``changed`` whose flag is now set; take 1 where it is now clear. A count is in ``bad``,
+    or in ``wide_bad`` at the book's row where the citizen's byte of ``size`` says
+    :data:`WIDE`."""
     buf = np.empty(max_ties(t, reach), np.int64)
     for c in changed:
         delta = 1 if flag[c] != 0 else -1
         m = _followers_of_friends(t, c, buf) if reach == FOLLOWS else ties_into(t, reach, c, buf)
         for k in range(m):
-            bad[buf[k]] += delta
+            _add(size, w, reach, bad, wide_bad, buf[k], delta)
         if reach == FOLLOWS:
             first, last = pick_slots(t, c)
             for s in range(first, last):
                 i = picker(t, c, s)
                 if i >= 0:
-                    bad[i] += delta
+                    _add(size, w, reach, bad, wide_bad, i, delta)
 
 
 class Shares(NamedTuple):
@@ -67,9 +105,15 @@ class Shares(NamedTuple):
     tallied reaches' numbers of ties (a tuple of arrays, which a parallel loop takes as an
     argument of its own, not inside a tuple)."""
 
-    bad: np.ndarray  # uint16 [tallied reaches, n]: flagged ties
+    bad: np.ndarray  # uint8 [tallied reaches, n]: flagged ties
     rows: np.ndarray  # per reach in order, its row of ``bad``, or -1: the household's
     home: np.ndarray  # uint8 household ties flagged << 4 | household ties (household_counts)
+    reach: np.ndarray  # per row of ``bad``, its reach in ``ties.REACHES``
+    wide_bad: np.ndarray  # uint16 per row of the book: the wide citizens' flagged ties
+    wide_ids: np.ndarray  # the book's (Wide), its arrays one by one
+    wide_sizes: np.ndarray
+    wide_first: np.ndarray
+    wide_last: np.ndarray
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -84,9 +128,13 @@ def mean_share(a: Shares, sizes: tuple, i: int) -> float:
         if row < 0:
             m = a.home[i] & 15
             s += (a.home[i] >> 4) / m if m > 0 else 0.0
-        else:
-            m = sizes[row][i]
-            s += a.bad[row, i] / m if m > 0 else 0.0
+            continue
+        m = np.int64(sizes[row][i])
+        bad = np.int64(a.bad[row, i])
+        if m == WIDE:
+            k = wide_row(a.wide_ids, a.wide_first, a.wide_last, a.reach[row], i)
+            m, bad = np.int64(a.wide_sizes[k]), np.int64(a.wide_bad[k])
+        s += bad / m if m > 0 else 0.0
     return s / a.rows.shape[0]
 
 
@@ -110,17 +158,17 @@ def changes(flag: np.ndarray, last: np.ndarray, bit: int) -> np.ndarray:
 class TieTally:
     """Flagged ties per citizen over some reaches, for one flag (a stage's notion of bad)."""
 
-    def __init__(self, ties: Ties, reaches: list[str], sizes: dict[str, np.ndarray],
-                 last: np.ndarray, bit: int) -> None:
-        n = ties.region.shape[0]
+    def __init__(self, store: TieStore, reaches: list[str], bit: int) -> None:
+        n = store.pop.size
         tallied = [r for r in reaches if r not in COUNTED]
-        self.ties = ties
-        self.reaches = [REACHES.index(r) for r in tallied]
-        # uint16 per tallied reach: each citizen's number of ties (one never read where none)
-        self.sizes = tuple(sizes[r] for r in tallied) or (np.zeros(0, np.uint16),)
+        self.store, self.ties = store, store.model()
+        self.reaches = np.array([REACHES.index(r) for r in tallied], np.int64)
+        # a byte per tallied reach: each citizen's number of ties (one never read where none)
+        self.sizes = tuple(store.sizes[r] for r in tallied) or (np.zeros(0, np.uint8),)
         self.rows = np.array([tallied.index(r) if r in tallied else -1 for r in reaches])
-        self.bad = np.zeros((len(tallied), n), np.uint16)
-        self.last, self.bit = last, bit  # the flags last read: a bit of the store's bytes
+        self.bad = np.zeros((len(tallied), n), np.uint8)
+        self.wide_bad = np.zeros(store.wide.ids.shape[0], np.uint16)  # its reaches' rows
+        self.last, self.bit = store.last, bit  # the flags last read: a bit of the store's bytes
 
     @property
     def shares(self) -> Shares:
@@ -131,13 +179,15 @@ class TieTally:
         if (self.rows < 0).any():
             home = np.empty(self.last.shape[0], np.uint8)
             household_counts(self.ties.age, self.ties.flags, self.last, self.bit, home)
-        return Shares(self.bad, self.rows, home)
+        w = self.store.wide
+        return Shares(self.bad, self.rows, home, self.reaches, self.wide_bad, w.ids, w.sizes,
+                      w.first, w.last)
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the tally's own arrays (the sizes and the flags' bytes belong to the
-        ``TieStore``)."""
-        return self.bad.nbytes
+        """Bytes of the tally's own arrays (the sizes, the book and the flags' bytes belong to
+        the ``TieStore``)."""
+        return self.bad.nbytes + self.wide_bad.nbytes
 
     def update(self, flag: np.ndarray) -> None:
         """Count the ties flagged by ``flag`` (per citizen, set: not 0), pushing the flags
@@ -145,17 +195,22 @@ class TieTally:
         of :attr:`shares`."""
         changed = changes(flag, self.last, self.bit)
         for k, reach in enumerate(self.reaches):
-            push(self.ties, reach, changed, flag, self.bad[k])
+            push(self.ties, reach, changed, flag, self.sizes[k], self.store.wide, self.bad[k],
+                 self.wide_bad)
 
 
 class TieStore:
-    """The tie model of a run, each reach's number of ties per citizen and the flags each tally
-    last read (a bit each in one byte per citizen), made on first demand and shared by the
-    stages that tally ties (``tie_tally``)."""
+    """The tie model of a run, each reach's number of ties per citizen (a byte; :data:`WIDE`
+    from ``wide_from`` on, the number then in the book ``wide``) and the flags each tally last
+    read (a bit each in one byte per citizen), made on first demand and shared by the stages
+    that tally ties (``tie_tally``)."""
 
-    def __init__(self, pop: Population, seed: int) -> None:
-        self.pop, self.seed = pop, seed
+    def __init__(self, pop: Population, seed: int, wide_from: int = WIDE) -> None:
+        if not 1 <= wide_from <= WIDE:
+            raise ValueError(f"wide_from must be 1 to {WIDE}, got {wide_from}")
+        self.pop, self.seed, self.wide_from = pop, seed, wide_from
         self.sizes: dict[str, np.ndarray] = {}
+        self.wide = NO_WIDE
         self.last: np.ndarray | None = None  # uint8 per citizen: bit k, tally k's flag
         self.tallies = 0
         self._ties: Ties | None = None
@@ -170,9 +225,22 @@ class TieStore:
         """A new tally of flagged ties over ``reaches``, no flag set yet (at most 8 a run)."""
         if self.tallies == 8:
             raise ValueError("a run keeps at most 8 tallies of ties (a bit each in a byte)")
-        self.sizes.update(sizes(self.model(), [r for r in reaches
-                                               if r not in self.sizes and r not in COUNTED]))
+        new = [r for r in reaches if r not in self.sizes and r not in COUNTED]
+        for r, full in sizes(self.model(), new).items():
+            self._add_reach(r, full)
         if self.last is None:
             self.last = np.zeros(self.pop.size, np.uint8)
         self.tallies += 1
-        return TieTally(self.model(), reaches, self.sizes, self.last, 1 << (self.tallies - 1))
+        return TieTally(self, reaches, 1 << (self.tallies - 1))
+
+    def _add_reach(self, reach: str, full: np.ndarray) -> None:
+        """Keep a reach's numbers of ties a byte each, the wide citizens' in the book."""
+        wide = np.flatnonzero(full >= self.wide_from)
+        k, w = REACHES.index(reach), self.wide
+        first, last = w.first.copy(), w.last.copy()
+        first[k], last[k] = w.ids.shape[0], w.ids.shape[0] + wide.shape[0]
+        self.wide = Wide(np.concatenate((w.ids, wide)), np.concatenate((w.sizes, full[wide])),
+                         first, last)
+        narrow = full.astype(np.uint8)
+        narrow[wide] = WIDE
+        self.sizes[reach] = narrow
