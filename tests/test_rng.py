@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from numba import njit
 
 from panopticon.language.scenario import load
-from panopticon.world.rng import (EXP_QUANTILES, STREAMS, chance, exponential, picks, stream_key,
-                                  uniform, uniform_array)
+from panopticon.world.rng import (EXP_QUANTILES, STREAMS, chance, exponential, picks, smallest,
+                                  stream_key, uniform, uniform_array)
 
 N = 1_000_000
 KEY = stream_key(1, "act.jaywalking")
@@ -277,3 +277,12 @@ def test_picks_differ_by_day_and_stream():
     b = picked(stream_key(1, "test.picks"), 1, 0, 100_000, 0.01)
     c = picked(stream_key(1, "test.other"), 0, 0, 100_000, 0.01)
     assert len(np.intersect1d(a, b)) < 30 and len(np.intersect1d(a, c)) < 30
+
+
+@settings(max_examples=40, deadline=None)
+@given(keys, st.integers(0, 3000), st.integers(0, 3100))
+def test_smallest_are_the_first_of_the_draws_sorted(key, n, size):
+    """The heap's picks are the first ``size`` of a stable sort of the draws, in citizen order."""
+    want = np.sort(np.argsort(uniform_array(key, 0, n, 0), kind="stable")[:size])
+    got = smallest(key, n, size)
+    assert got.dtype == np.int64 and np.array_equal(got, want)

@@ -41,7 +41,7 @@ from ..world.codes import CONTENT_TYPES, LISTED
 from ..world.codes import SHARED as SHARED_LISTING
 from ..world.layout import Layout
 from ..world.population import AGE_BANDS, URBAN, parents
-from ..world.rng import stream_key, uniform_array
+from ..world.rng import smallest, stream_key
 from ..world.state import View
 from ..world.today import Today
 
@@ -55,10 +55,7 @@ def pick(n: int, size: int, seed: int) -> np.ndarray:
     """The cohort: the ``size`` citizens with the smallest ``cohort.pick`` draws, in order."""
     if size >= n:
         return np.arange(n, dtype=np.int64)
-    if size == 0:
-        return np.zeros(0, np.int64)
-    draws = uniform_array(stream_key(seed, "cohort.pick"), 0, n, 0)
-    return np.sort(np.argpartition(draws, size - 1)[:size]).astype(np.int64)
+    return smallest(stream_key(seed, "cohort.pick"), n, size)
 
 
 def bit_names(mask: int, names: tuple[str, ...]) -> str:

@@ -126,6 +126,39 @@ def uniform_array(key: np.uint64, lo: np.int64, hi: np.int64, day: np.int64) -> 
     return out
 
 
+@njit(cache=True, nogil=True)
+def smallest(key: np.uint64, n: np.int64, size: np.int64) -> np.ndarray:
+    """The ``size`` citizens of 0..n-1 with the smallest draws ``uniform(key, i, 0)`` (the
+    first on a tie), in order: one pass that keeps them in a heap, without the n draws that a
+    sort or a partition of them would hold."""
+    size = min(size, n)
+    value = np.empty(size, np.int64)
+    ids = np.empty(size, np.int64)
+    for i in range(size):  # a max-heap of the first ``size``, built by sifting each up
+        value[i], ids[i] = bits53(key, i, 0), i
+        c = i
+        while c > 0 and (value[(c - 1) // 2], ids[(c - 1) // 2]) < (value[c], ids[c]):
+            p = (c - 1) // 2
+            value[c], value[p], ids[c], ids[p] = value[p], value[c], ids[p], ids[c]
+            c = p
+    for i in range(size, n):
+        v = bits53(key, i, 0)
+        if size == 0 or v >= value[0]:
+            continue
+        value[0], ids[0] = v, i
+        c = 0
+        while True:  # sift down
+            big, left = c, 2 * c + 1
+            for k in (left, left + 1):
+                if k < size and (value[k], ids[k]) > (value[big], ids[big]):
+                    big = k
+            if big == c:
+                break
+            value[c], value[big], ids[c], ids[big] = value[big], value[c], ids[big], ids[c]
+            c = big
+    return np.sort(ids)
+
+
 @njit(inline="always")
 def bits53(key: np.uint64, citizen: np.int64, day: np.int64) -> np.int64:
     """The 53 bits behind :func:`chance` for (key, citizen, day), as a non-negative integer.
