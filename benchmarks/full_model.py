@@ -4,7 +4,11 @@ For each size (default: 1,410,000 citizens over 2014-2019, and 14,100,000 over t
 this runs ``panopticon run china-2018 --population N --quiet --no-report`` in a child process and
 reads its summary.json: citizen-days and events (the citizens' acts) per second of simulation, and
 bytes per citizen (the run's peak memory above the process's start, as the run measures it). The
-child's own peak resident memory comes from ``wait4``. In the same run and at the same N, the
+child's own peak resident memory comes from ``wait4``. A run adds a fixed part to the process that
+does not grow with its citizens (the compiled kernels it loads, about 140 MiB, and Numba's
+threads), so the same run at a thousandth of the citizens is measured too, and the bytes per
+citizen above that fixed part are the difference of the two runs' peaks over the difference of
+their citizens. In the same run and at the same N, the
 engine runs the plain reference model ("score drift", ``runner.reference_model.run_drift``) for
 365 days: the full model's cost is given as a ratio to it, since the machine is shared and its
 speed moves with the load. ``--against REV`` runs the full model of another commit too (checked
@@ -49,6 +53,7 @@ class Row:
     events_per_second: float | None
     bytes_per_citizen: float | None  # the run's peak above its start, per citizen
     peak_rss_bytes: int | None  # the whole process's
+    bytes_per_citizen_above_fixed: float | None = None  # against the run at a thousandth
 
 
 def full_model(src: Path, n: int, start: str, end: str, threads: int, label: str) -> Row:
@@ -103,12 +108,26 @@ def measure(sizes: Sequence[tuple[int, str, str]], threads: int, against: str | 
         for src in (ROOT / "src", other):
             if src is not None:
                 full_model(src, 2_000, "2018-01-01", "2018-01-05", threads, "warm-up")
+        trees = [(ROOT / "src", f"panopticon {head}")]
+        if other is not None:
+            trees.append((other, f"panopticon {against}"))
         for n, start, end in sizes:
             rows.append(reference(n, threads))
-            rows.append(full_model(ROOT / "src", n, start, end, threads, f"panopticon {head}"))
-            if other is not None:
-                rows.append(full_model(other, n, start, end, threads, f"panopticon {against}"))
+            for src, label in trees:
+                rows.append(full_model(src, n, start, end, threads, label))
+            for row, (src, _) in zip(rows[-len(trees):], trees):
+                small = full_model(src, max(n // 1000, 10), start, end, threads, "fixed part")
+                row.bytes_per_citizen_above_fixed = above_fixed(row, small)
     return rows
+
+
+def above_fixed(row: Row, small: Row) -> float | None:
+    """Bytes per citizen of ``row``'s run beyond what the same run of ``small``'s few citizens
+    added: the growth of the peak with the citizens, without the fixed part."""
+    if row.bytes_per_citizen is None or small.bytes_per_citizen is None:
+        return None
+    return ((row.bytes_per_citizen * row.citizens - small.bytes_per_citizen * small.citizens)
+            / (row.citizens - small.citizens))
 
 
 @contextmanager
@@ -134,13 +153,16 @@ def ratios(rows: list[Row]) -> list[dict]:
 
 def show(rows: list[Row], shares: list[dict]) -> None:
     print(f"{'engine':<28}{'citizens':>12}{'days':>6}{'wall s':>9}{'cit-days/s':>12}"
-          f"{'events/s':>11}{'B/citizen':>10}{'peak RSS':>10}")
+          f"{'events/s':>11}{'B/citizen':>10}{'above fixed':>12}{'peak RSS':>10}")
     for r in rows:
         events = "-" if r.events_per_second is None else f"{r.events_per_second / 1e6:.2f} M"
         per = "-" if r.bytes_per_citizen is None else f"{r.bytes_per_citizen:.0f}"
+        above = ("-" if r.bytes_per_citizen_above_fixed is None
+                 else f"{r.bytes_per_citizen_above_fixed:.1f}")
         rss = "-" if r.peak_rss_bytes is None else f"{r.peak_rss_bytes / 2**30:.2f} G"
         print(f"{r.engine:<28}{r.citizens:>12,}{r.days:>6}{r.wall_seconds:>9.1f}"
-              f"{r.citizen_days_per_second / 1e6:>10.1f} M{events:>11}{per:>10}{rss:>10}")
+              f"{r.citizen_days_per_second / 1e6:>10.1f} M{events:>11}{per:>10}{above:>12}"
+              f"{rss:>10}")
     several = len({s["engine"] for s in shares}) > 1
     for s in shares:
         print(f"{s['citizens']:,} citizens, {s['engine']}: the reference model is "

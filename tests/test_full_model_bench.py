@@ -26,6 +26,8 @@ def test_quick_mode_writes_rates_memory_and_ratios(tmp_path, capsys, monkeypatch
     assert model["citizens"] == 20_000 and model["days"] == 90
     assert model["events_per_second"] > 0 and model["citizen_days_per_second"] > 0
     assert model["peak_rss_bytes"] > model["bytes_per_citizen"] * 20_000 > 0
+    # the growth with the citizens, without the fixed part that 20 citizens' run measures
+    assert 0 < model["bytes_per_citizen_above_fixed"] < model["bytes_per_citizen"]
     [share] = result["ratios"]
     assert share["reference_over_model"] == pytest.approx(
         result["rows"][0]["citizen_days_per_second"] / model["citizen_days_per_second"])
