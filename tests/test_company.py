@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from panopticon.language import scenario
-from panopticon.world.codes import CAUSE_TIES, FAMILY_SANCTIONED, LISTED
+from panopticon.world.codes import CAUSE_TIES, FAMILY_SANCTIONED, LISTED, is_scored
 from panopticon.stages import counters
 from panopticon.stages.scoring import restore_and_clamp
 from panopticon.runner.simulation import Simulation
@@ -34,7 +34,7 @@ def start_day(sim: Simulation, date: dt.date) -> None:
     """Company measures the term on the standing so far; scoring applies it (their start_day)."""
     day = (date - sim.scenario.start).days
     for name in ("company", "scoring"):
-        sim.stages[name].start_day(day, date, sim.scenario)
+        sim.stages[name].start_day(day, date, sim.scenario.on(date))
 
 
 def listed_share(sim: Simulation, flag: np.ndarray) -> np.ndarray:
@@ -59,6 +59,27 @@ def test_the_term_is_weight_times_the_share_of_listed_ties(sim):
     expected = np.rint(weight * listed_share(sim, listed.astype(np.uint8)))
     np.testing.assert_array_equal(sim.state.read("ties_term"), expected)
     assert (expected < 0).sum() > sim.pop.size // 4  # a tenth listed touches many
+
+
+@pytest.mark.parametrize(("weight", "dtype"), [
+    (-100, np.int8), (-127, np.int8), (-128, np.int16), (400, np.int16),
+    ({"shape": "steps", "points": [{"date": dt.date(2017, 6, 1), "value": -300},
+                                   {"date": dt.date(2018, 6, 1), "value": -20}]}, np.int16)])
+def test_the_term_takes_a_byte_where_its_weight_fits_one(weight, dtype):
+    """A term is at most its weight (a share of 1), on any date of a schedule; a weight of
+    -300 needs two bytes and gets them, whole, where every tie is listed (a reach without ties
+    counts a share of 0)."""
+    sim = Simulation(small(**{"scoring.bad_company.weight": weight}))
+    assert sim.stages["scoring"].ties_term.dtype == dtype
+    sim.stages["registry"].status[:] = LISTED
+    start_day(sim, START)
+    w = weight if isinstance(weight, int) else -300
+    v = sim.views["scoring"]
+    scored = is_scored.py_func(v.age, v.adopt, sim.state.read("scored"))
+    share = listed_share(sim, np.ones(sim.pop.size, np.uint8))
+    np.testing.assert_array_equal(sim.state.read("ties_term"),
+                                  np.where(scored, np.rint(w * share), 0))
+    assert (scored & (share == 1)).sum() > sim.pop.size // 10
 
 
 def test_the_term_moves_the_published_score_only_and_is_a_wrong_cause(sim):

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..language.scenario import Scenario, province_codes
 from ..stages import counters
+from ..stages.scoring import term_dtype
 from ..world.tie_tally import COUNTED
 
 GiB = 1 << 30
@@ -33,11 +34,12 @@ GiB = 1 << 30
 BASE_BYTES = 400 << 20
 # Per citizen, kept for the whole run (see each stage's build): population region, age, income,
 # flags (uint8 each), adoption rank (uint16); registry status and history (uint8); scores
-# published and true, the ties term (int16 each), the wrong cause (uint8); consequences' history
-# (uint16) and family bits (uint8); perceived risk (uint16); behaviour's screen class (uint8).
+# published and true (int16 each), the wrong cause (uint8); consequences' history (uint16) and
+# family bits (uint8); perceived risk (uint16); behaviour's screen class (uint8); and the ties
+# term (scoring.term_dtype: a byte where the weight fits one, as china-2018's, or two).
 # The registry's case book (16 bytes a citizen with an open case, about 1% of them) is left to
 # the working bytes.
-CITIZEN_BYTES = 6 + 2 + 7 + 3 + 2 + 1
+CITIZEN_BYTES = 6 + 2 + 5 + 3 + 2 + 1
 CAP_BYTES = 2  # points earned under each cap (int16)
 CHILD_BYTES = 5  # consequences' index of each child (int32) and its distance to its parent
 # Measured: what a run holds per citizen beyond its arrays at the peak (the registry's case
@@ -123,6 +125,12 @@ class Cost:
         return f"about {size(self.memory)} of memory ({parts})"
 
 
+def citizen_bytes(sc: Scenario) -> int:
+    """The stages' arrays kept per citizen for the whole run of ``sc``."""
+    return (CITIZEN_BYTES + np.dtype(term_dtype(sc)).itemsize
+            + CAP_BYTES * len(sc.scoring.caps))
+
+
 def estimate(scenario: Scenario, seeds: int = 1, counterfactual: bool = False,
              parallel: int = 1) -> Cost:
     """The memory of running ``scenario`` over ``seeds`` seeds (one after another), with its
@@ -131,8 +139,7 @@ def estimate(scenario: Scenario, seeds: int = 1, counterfactual: bool = False,
     sc, n = scenario, scenario.population.size
     regions = region_count(sc)
     children = sc.population.age_shares.get("0-14", 0.0)
-    per_citizen = (CITIZEN_BYTES + CAP_BYTES * len(sc.scoring.caps) + CHILD_BYTES * children
-                   + WORKING_BYTES)
+    per_citizen = citizen_bytes(sc) + CHILD_BYTES * children + WORKING_BYTES
     n_counters = len(counters(sc).names)
     counts = sc.days * regions * n_counters * 8
     series = sc.days * (n_counters + SERIES_EXTRA) * 8

@@ -28,6 +28,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from ..language.schedule import Schedule
 from ..language.scenario import Scenario
 from ..world.codes import (
     CAUSE_FALSE_FLAG,
@@ -98,7 +99,7 @@ class ScoreArrays(NamedTuple):
     score: np.ndarray  # int16
     true_score: np.ndarray  # int16
     wrong_cause: np.ndarray  # uint8 bits CAUSE_*
-    term: np.ndarray  # int16 points from the standing of ties (the bad-company term)
+    term: np.ndarray  # points from the standing of ties (the bad-company term, term_dtype)
     earned: np.ndarray  # int16 [cap, citizen]: points gained under each cap
     todo: np.ndarray
     scored: np.ndarray  # today's scored group (codes.is_scored)
@@ -354,6 +355,15 @@ def params(sc: Scenario, seed: int) -> ScoreParams:
         base_grade=int(grade_of[s.base - s.min]), k_restore=stream_key(seed, "score.restore"))
 
 
+def term_dtype(sc: Scenario) -> type:
+    """A byte for the ties term where its weight, on every date, is at most 127 points either
+    way (a term is the weight times a share of 1 at most, rounded); two bytes otherwise."""
+    spec = sc.scoring.bad_company
+    weight = 0 if spec is None else spec.weight
+    values = [q.value for q in weight.points] if isinstance(weight, Schedule) else [weight]
+    return np.int8 if max(abs(v) for v in values) <= np.iinfo(np.int8).max else np.int16
+
+
 @njit(cache=True, nogil=True)
 def move_by_term(new, lo, hi, score, term, wrong_cause):
     """Each score moved by the change of its ties term (clipped to lo..hi), the term replaced,
@@ -382,7 +392,7 @@ class Scoring(Stage):
     score: np.ndarray  # int16
     true_score: np.ndarray  # int16
     wrong_cause: np.ndarray  # uint8 bits CAUSE_*
-    ties_term: np.ndarray  # int16 points from the standing of ties, as applied to the score
+    ties_term: np.ndarray  # points from the standing of ties, as applied (int8: term_dtype)
     earned: np.ndarray  # int16 [cap, citizen]: points gained under each cap (this year, if yearly)
     sc: Scenario | None = None
     p: ScoreParams | None = None
@@ -398,7 +408,7 @@ class Scoring(Stage):
                       score=own("score", np.full(n, sc.scoring.base, np.int16)),
                       true_score=own("true_score", np.full(n, sc.scoring.base, np.int16)),
                       wrong_cause=own("wrong_cause", np.zeros(n, np.uint8)),
-                      ties_term=own("ties_term", np.zeros(n, np.int16)),
+                      ties_term=own("ties_term", np.zeros(n, term_dtype(sc))),
                       earned=own("earned", np.zeros((len(sc.scoring.caps), n), np.int16)))
         scoring.tune(sc)
         scoring.update_scored(sc.start, sc)  # before the first day, which bad company may read
