@@ -81,6 +81,7 @@ from panopticon.world.engine import Engine
 from panopticon.world.population import (
     ADOPT_LEVELS,
     CHILD,
+    INCOME_SHIFT,
     MANAGER,
     URBAN,
     Population,
@@ -254,11 +255,11 @@ def test_the_screen_holds_the_rare_kinds_in_order_of_their_bounds(bounds):
 
 
 @njit
-def propensities(t, key, income, flags):
+def propensities(t, key, flags):
     """Every citizen's value of propensity ``t`` (``layout.trait``)."""
-    out = np.empty(income.shape[0])
-    for i in range(income.shape[0]):
-        out[i] = trait(t, key, i, income[i], flags[i])
+    out = np.empty(flags.shape[0])
+    for i in range(flags.shape[0]):
+        out[i] = trait(t, key, i, flags[i])
     return out
 
 
@@ -269,12 +270,12 @@ def test_a_screen_class_holds_each_propensity_at_or_under_its_levels_cap(seed, n
     cap would have its acts come at the cap, not at rate x propensity."""
     rng = np.random.default_rng(seed % 2**32)
     income = rng.integers(0, 10, n).astype(np.uint8)
-    flags = np.where(rng.random(n) < towns, URBAN, 0).astype(np.uint8)
+    flags = np.where(rng.random(n) < towns, URBAN, 0).astype(np.uint8) | income << INCOME_SHIFT
     keys, caps = trait_keys(seed), level_caps()
-    classes = screen_classes(keys, caps, income, flags)
+    classes = screen_classes(keys, caps, flags)
     for t in range(N_DRAWN):
         level = (classes >> (LEVEL_BITS * t) & (LEVELS - 1)).astype(np.int64)
-        values = propensities(t, keys[t], income, flags)
+        values = propensities(t, keys[t], flags)
         assert (values <= caps[t, level]).all()
         assert (values > np.where(level > 0, caps[t, level - 1], -np.inf)).all()
 
@@ -283,7 +284,7 @@ def test_screen_classes_split_the_propensities_at_their_quantiles(busy):
     """Half the citizens sit at the lowest level of each exponential propensity, 5% at the
     highest, as LEVEL_QUANTILES says (travel's depends on the income deciles and areas)."""
     _, pop = busy
-    classes = screen_classes(trait_keys(SEED), level_caps(), pop.income, pop.flags)
+    classes = screen_classes(trait_keys(SEED), level_caps(), pop.flags)
     for t in range(TRAVEL):
         shares = np.bincount(classes >> (LEVEL_BITS * t) & (LEVELS - 1), minlength=LEVELS)
         expected = np.diff([0, *LEVEL_QUANTILES, 1]) * pop.size
@@ -322,7 +323,7 @@ def test_screened_acts_come_at_rate_times_each_citizens_propensity(busy):
         for k in kinds:
             done[k] += (acts & ACT_BIT[k]) != 0
     for k, t in kinds.items():
-        chance = sc.acts[k].rate * propensities(t, trait_keys(SEED)[t], pop.income, pop.flags)
+        chance = sc.acts[k].rate * propensities(t, trait_keys(SEED)[t], pop.flags)
         chance *= eligible(sc, pop, beh, k)
         level = beh.screen_class >> (LEVEL_BITS * t) & (LEVELS - 1)
         for m in range(LEVELS):

@@ -28,7 +28,7 @@ from ..world.layout import (
     borne_by,
     history_names,
 )
-from ..world.population import AGE_BANDS, CHILD, URBAN, Population, parent_of
+from ..world.population import AGE_BANDS, CHILD, URBAN, Population, decile, parent_of
 from ..world.state import View
 
 if TYPE_CHECKING:
@@ -102,14 +102,14 @@ class Audit:
     """What the audit's tally reads of the state at the end of a run."""
 
     NAME = "audit"
-    READS = ("region", "age", "flags", "income", LISTED, MET)
+    READS = ("region", "age", "flags", LISTED, MET)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def household_income(age: np.ndarray, flags: np.ndarray, income: np.ndarray, i: int) -> int:
+def household_income(age: np.ndarray, flags: np.ndarray, i: int) -> int:
     """Income decile 0..9 of citizen i's household: a child's is its parent's."""
     p = parent_of(age, flags, i)
-    return np.int64(income[p] if p >= 0 else income[i])
+    return decile(flags[p] if p >= 0 else flags[i])
 
 
 def group_labels(pop: Population | View) -> dict[str, list[str]]:
@@ -120,7 +120,7 @@ def group_labels(pop: Population | View) -> dict[str, list[str]]:
 
 
 @njit(cache=True, nogil=True)
-def group_counts(region, income, age, flags, listed, met, on_met, bits, first, out):
+def group_counts(region, age, flags, listed, met, on_met, bits, first, out):
     """Add each citizen to its row of every grouping (``first``: each grouping's first row in
     ``out``; the groups as :func:`group_labels` orders them, the decile the household's,
     :func:`household_income`) in the columns citizens, adults, children and each measure (bits
@@ -133,7 +133,7 @@ def group_counts(region, income, age, flags, listed, met, on_met, bits, first, o
         adult = np.int64(age[i] != CHILD)
         row[0] = first[0]
         row[1] = first[1] + region[i]
-        row[2] = first[2] + household_income(age, flags, income, i)
+        row[2] = first[2] + household_income(age, flags, i)
         row[3] = first[3] + age[i]
         row[4] = first[4] + np.int64((flags[i] & URBAN) != 0)
         for g in range(row.shape[0]):
@@ -154,7 +154,7 @@ def tally(view: View, sc: Scenario) -> Tallies:
     sizes = np.array([len(names) for names in labels.values()], np.int64)
     first = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     out = np.zeros((int(sizes.sum()), len(DENOMINATORS) + len(found)), np.int64)
-    group_counts(view.region, view.income, view.age, view.flags,
+    group_counts(view.region, view.age, view.flags,
                  getattr(view, LISTED), getattr(view, MET),
                  np.array([source == MET for source, _ in found.values()], np.bool_),
                  np.array([bits for _, bits in found.values()], np.int64).reshape(-1), first, out)

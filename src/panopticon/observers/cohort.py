@@ -40,7 +40,7 @@ from ..world import codes
 from ..world.codes import CONTENT_TYPES, LISTED
 from ..world.codes import SHARED as SHARED_LISTING
 from ..world.layout import Layout
-from ..world.population import AGE_BANDS, URBAN, parents
+from ..world.population import AGE_BANDS, INCOME_SHIFT, URBAN, parents
 from ..world.rng import smallest, stream_key
 from ..world.state import View
 from ..world.today import Today
@@ -209,7 +209,7 @@ class Cohort:
     """The members (sorted ids), today's captures, yesterday's state and the events so far."""
 
     NAME = "cohort"
-    READS = ("region", "age", "flags", "income", "adopt", "acts", "records", "status",
+    READS = ("region", "age", "flags", "adopt", "acts", "records", "status",
              "case_ids", "case_days", "on_lists", "on_lists_true", "connected", "list_delay",
              "score", "true_score", "scored", "grade_of", "grade_names", "ties_term",
              "wrong_cause", "list_mask", "score_cuts", "score_steps", "family", "risk")
@@ -326,7 +326,7 @@ class Cohort:
     def profiles(self) -> None:
         pop, ids = self.view, self.ids
         parent = parents(pop.age, pop.flags, ids)
-        income = pop.income[np.where(parent >= 0, parent, ids)]
+        income = pop.flags[np.where(parent >= 0, parent, ids)] >> INCOME_SHIFT
         details = [f"{pop.regions.names[pop.region[i]]}, age {AGE_BANDS[pop.age[i]]}, "
                    f"{'urban' if pop.flags[i] & URBAN else 'rural'}, income decile {d + 1} of 10"
                    + (f" (parent: citizen {p})" if p >= 0 else "")

@@ -128,8 +128,7 @@ class ActArrays(NamedTuple):
 
     region: np.ndarray
     age: np.ndarray
-    flags: np.ndarray
-    income: np.ndarray
+    flags: np.ndarray  # with the income decile (population.decile)
     adopt: np.ndarray
     status: np.ndarray  # registry's, read to decide on paying
     risk: np.ndarray  # fear's perceived risk, in 65535ths
@@ -160,9 +159,9 @@ def field_threshold(p: float, bits: int) -> int:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def allowed_today(age, flags, income, online, paying, s, who, in_court_acts, in_tax_acts):
+def allowed_today(age, flags, online, paying, s, who, in_court_acts, in_tax_acts):
     """The act bits a citizen may do today: eligible, and no second case while one is open."""
-    allowed = eligible(age, flags, income, online, paying, who)
+    allowed = eligible(age, flags, online, paying, who)
     allowed &= ~(in_court_acts & -np.int64((s & IN_COURT) != 0))
     return allowed & ~(in_tax_acts & -np.int64((s & TAX_CASE) != 0))
 
@@ -189,12 +188,12 @@ def candidates(i, day, allowed, screened, screen_cut, screen_key, post_key, post
 
 
 @njit(cache=True, nogil=True, inline="always")
-def frequent_candidates(first, day, k, key, bound, age, flags, income, adopt, status, adoption,
-                        who, cases, acts):
+def frequent_candidates(first, day, k, key, bound, age, flags, adopt, status, adoption, who,
+                        cases, acts):
     """Add candidates of act kind ``k``, drawn on its own stream (a bound above the screen's),
     in a pass of its own over a run, so that every pass vectorises."""
     for j in range(age.shape[0]):
-        allowed = allowed_today(age[j], flags[j], income[j], np.int64(adopt[j] < adoption[0]),
+        allowed = allowed_today(age[j], flags[j], np.int64(adopt[j] < adoption[0]),
                                 np.int64(adopt[j] < adoption[1]), status[j], who, cases[0],
                                 cases[1])
         acts[j] |= (np.int64(bits53(key, first + j, day) < bound) << k) & allowed
@@ -211,8 +210,8 @@ def pays(bits, s, i, day, pay_rate, tax_pay_rate, k_pay, k_tax):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def draw_run(first, day, age, flags, income, adopt, status, risk, screen_class, adoption,
-             chilling, p, acts, acc_r):
+def draw_run(first, day, age, flags, adopt, status, risk, screen_class, adoption, chilling, p,
+             acts, acc_r):
     """Candidates of a run's citizens into ``acts``; count users and posts (by content type).
 
     Eligibility is computed with masks, not branches, and a poster's threshold chilled by its
@@ -230,8 +229,8 @@ def draw_run(first, day, age, flags, income, adopt, status, risk, screen_class, 
         adult = np.int64(age[j] != CHILD)
         online = np.int64(adopt[j] < internet_thr)
         paying = np.int64(adopt[j] < payment_thr)
-        allowed = allowed_today(age[j], flags[j], income[j], online, paying, status[j], who,
-                                in_court_acts, in_tax_acts)
+        allowed = allowed_today(age[j], flags[j], online, paying, status[j], who, in_court_acts,
+                                in_tax_acts)
         post_bound = field_threshold(post_rate * chilled(risk[j] >> 8, chilling), POST_BITS)
         bits = candidates(first + j, day, allowed, screened, screen_bound(screen_class[j], parts),
                           screen_key, post_key, post_bound, type_cuts, against_bound)
@@ -246,8 +245,8 @@ def draw_run(first, day, age, flags, income, adopt, status, risk, screen_class, 
         by_type3 += np.int64(ctype == 3)
     for c in range(p.frequent.shape[0]):
         k = p.frequent[c]
-        frequent_candidates(first, day, k, act_keys[k], bounds[k], age, flags, income, adopt,
-                            status, adoption, who, p.cases, acts)
+        frequent_candidates(first, day, k, act_keys[k], bounds[k], age, flags, adopt, status,
+                            adoption, who, p.cases, acts)
     posts_by_type = np.array([by_type0, by_type1, by_type2, by_type3])
     acc_r[C_CITIZENS] += age.shape[0]
     acc_r[C_CHILDREN] += children
@@ -288,7 +287,7 @@ def settle(first, day, n, a, p, counts, against_by_type):
     once, and helpers called per citizen take scalars, as an inlined helper taking arrays costs
     reference counts per call (it took a third of the stage's time).
     """
-    acts, status, risk, todo, income, flags = a.acts, a.status, a.risk, a.todo, a.income, a.flags
+    acts, status, risk, todo, flags = a.acts, a.status, a.risk, a.todo, a.flags
     rates, trait_of, act_keys, trait_keys, by_class, cuts, screen_key = (
         p.d.rates, p.d.trait_of, p.d.keys, p.d.trait_keys, p.d.class_bounds, p.d.cuts,
         p.d.screen_key)
@@ -307,14 +306,14 @@ def settle(first, day, n, a, p, counts, against_by_type):
             if bits >> k & 1:
                 u = bits53(act_keys[k], i, day)
                 if position == lead or u < by_class[c, k]:  # else no candidate: no trait drawn
-                    pk = act_chance(rates[k], trait_of[k], trait_keys[trait_of[k]], i, income[j],
-                                    flags[j], deter[r8] if deterred[k] else 1.0)
+                    pk = act_chance(rates[k], trait_of[k], trait_keys[trait_of[k]], i, flags[j],
+                                    deter[r8] if deterred[k] else 1.0)
                     done |= np.int64(act_done(u, pk, position, lead, by_class[c, k])) << k
         for f in range(frequent.shape[0]):  # drawn on their own: exact but for a trait
             k = frequent[f]
             if done >> k & 1 and trait_of[k] != NONE:
-                pk = act_chance(rates[k], trait_of[k], trait_keys[trait_of[k]], i, income[j],
-                                flags[j], deter[r8] if deterred[k] else 1.0)
+                pk = act_chance(rates[k], trait_of[k], trait_keys[trait_of[k]], i, flags[j],
+                                deter[r8] if deterred[k] else 1.0)
                 if not act_done(bits53(act_keys[k], i, day), pk, UNSCREENED, lead,
                                 by_class[c, k]):
                     done &= ~(1 << k)
@@ -343,16 +342,16 @@ def act_kernel(first, day, runs, a, p, acc):
     Per run of citizens of one region: candidates for everyone, then exact acts (and counts)
     for the few citizens with a rare candidate or a case (listed in ``a.todo``).
     """
-    acts, status, risk, todo, income, flags = a.acts, a.status, a.risk, a.todo, a.income, a.flags
+    acts, status, risk, todo, flags = a.acts, a.status, a.risk, a.todo, a.flags
     n_kinds = p.d.rates.shape[0]
     counts = np.zeros(n_kinds + EXTRA_BITS.shape[0], np.int64)
     against_by_type = np.zeros(N_TYPES, np.int64)
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         acc_r = acc[a.region[lo]]
-        posts = draw_run(first + lo, day, a.age[lo:hi], flags[lo:hi], income[lo:hi],
-                         a.adopt[lo:hi], status[lo:hi], risk[lo:hi], a.screen_class[lo:hi],
-                         a.adoption, a.chilling, p, acts[lo:hi], acc_r)
+        posts = draw_run(first + lo, day, a.age[lo:hi], flags[lo:hi], a.adopt[lo:hi],
+                         status[lo:hi], risk[lo:hi], a.screen_class[lo:hi], a.adoption,
+                         a.chilling, p, acts[lo:hi], acc_r)
         counts[:] = 0
         against_by_type[:] = 0
         settle(first, day, rare_citizens(lo, hi, acts, status, todo), a, p, counts,
@@ -404,7 +403,7 @@ class Behaviour(Stage):
 
     NAME = "behaviour"
     OWNS = ("acts", "adoption", "screen_class")
-    READS = ("region", "age", "flags", "income", "adopt", "status", "risk", "deterrence",
+    READS = ("region", "age", "flags", "adopt", "status", "risk", "deterrence",
              "chilling", "chilling_against", "deterred")
 
     @classmethod
@@ -422,7 +421,7 @@ class Behaviour(Stage):
 
     @classmethod
     def build(cls, sc: Scenario, seed: int, view: View) -> Behaviour:
-        classes = screen_classes(trait_keys(seed), level_caps(), view.income, view.flags)
+        classes = screen_classes(trait_keys(seed), level_caps(), view.flags)
         behaviour = cls(view=view, seed=seed, screen_class=view.own("screen_class", classes))
         behaviour.tune(sc)
         return behaviour
@@ -443,8 +442,8 @@ class Behaviour(Stage):
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         v, n = self.view, hi - lo
-        a = ActArrays(v.region[lo:hi], v.age[lo:hi], v.flags[lo:hi], v.income[lo:hi],
-                      v.adopt[lo:hi], v.status[lo:hi], v.risk[lo:hi], self.screen_class[lo:hi],
-                      today.acts[:n], today.todo[:n], self.adoption, v.deterrence,
-                      float(v.chilling), v.chilling_against, v.deterred)
+        a = ActArrays(v.region[lo:hi], v.age[lo:hi], v.flags[lo:hi], v.adopt[lo:hi],
+                      v.status[lo:hi], v.risk[lo:hi], self.screen_class[lo:hi], today.acts[:n],
+                      today.todo[:n], self.adoption, v.deterrence, float(v.chilling),
+                      v.chilling_against, v.deterred)
         act_kernel(lo, self.day, v.runs(lo, hi), a, self.p, acc)

@@ -27,7 +27,7 @@ from ..language.catalog import (
 )
 from ..language.scenario import Group, Scenario
 from .codes import FALSE_SHIFT, RECORD_KINDS_EXTRA, bit_positions
-from .population import AGE_BANDS, CHILD, MANAGER, URBAN
+from .population import AGE_BANDS, CHILD, INCOME_SHIFT, MANAGER, URBAN, decile
 from .rng import EXP_QUANTILES, bits53, exponential, stream_key, threshold
 
 GROUPS: tuple[str, ...] = Group.__args__  # type: ignore[attr-defined]
@@ -127,7 +127,7 @@ def pick(table, value, n):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def eligible(age, flags, income, online, paying, who):
+def eligible(age, flags, online, paying, who):
     """The act bits a citizen may do today, without a branch or a load at a per-citizen index;
     ``online`` and ``paying`` are 1 for an internet or payment-app user, else 0."""
     adult = np.int64(age != CHILD)
@@ -137,7 +137,7 @@ def eligible(age, flags, income, online, paying, who):
     town = np.int64((flags & URBAN) != 0)
     manager = np.int64((flags & MANAGER) != 0)
     mask &= (pick(who.age, age, N_AGE_BANDS) & pick(who.area, town, 2)
-             & pick(who.income, income, N_DECILES))
+             & pick(who.income, decile(flags), N_DECILES))
     mask &= ~(who.internet & ~(-online)) & ~(who.payment & ~(-paying))
     return mask & ~(who.manager & ~(-manager))
 
@@ -206,28 +206,29 @@ def bits_dtype(n: int) -> type:
 
 
 @njit(cache=True, nogil=True)
-def travel_factor(income, flags):
-    """How much more than average a citizen travels: by income decile and town or country."""
-    return ((np.float64(income) + 1.0) / 5.5
+def travel_factor(flags):
+    """How much more than average a citizen travels: by income decile and town or country
+    (both in its byte of ``flags``)."""
+    return ((np.float64(decile(flags)) + 1.0) / 5.5
             * (URBAN_TRAVEL if flags & URBAN else RURAL_TRAVEL))
 
 
 @njit(cache=True, nogil=True, inline="always")
-def trait(t, key, i, income, flags):
+def trait(t, key, i, flags):
     """Citizen i's fixed multiplier of the rates of acts scaled by trait ``t`` (``key``: its
     stream, of ``Draws.trait_keys``). Scalars only: an inlined helper that takes an array costs
     reference counts per call where it branches."""
     if t == NONE:
         return 1.0
     e = exponential(key, i, 0)
-    return e * travel_factor(income, flags) if t == TRAVEL else e
+    return e * travel_factor(flags) if t == TRAVEL else e
 
 
 @njit(cache=True, nogil=True, inline="always")
-def act_chance(rate, t, key, i, income, flags, fear):
+def act_chance(rate, t, key, i, flags, fear):
     """An act's exact chance today: its rate x the citizen's propensity (trait ``t``, on its
     stream ``key``) x fear's multiplier (1.0 for an attempt, or with fear off)."""
-    return rate * trait(t, key, i, income, flags) * fear
+    return rate * trait(t, key, i, flags) * fear
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -275,7 +276,8 @@ def level_caps() -> np.ndarray:
     propensity's distribution is over the income deciles and both areas, equally weighted
     (any caps keep the draws exact; these make the screen's bounds small on average)."""
     values = EXP_QUANTILES
-    factors = np.array([travel_factor(d, f) for d in range(N_DECILES) for f in (0, URBAN)])
+    factors = np.array([travel_factor(d << INCOME_SHIFT | f) for d in range(N_DECILES)
+                        for f in (0, URBAN)])
     caps = np.empty((N_DRAWN, LEVELS))
     for t in range(N_DRAWN):
         if t == TRAVEL:
@@ -293,15 +295,14 @@ def level_of(c, t):
 
 
 @njit(cache=True, nogil=True)
-def screen_classes(trait_keys: np.ndarray, caps: np.ndarray, income: np.ndarray,
-                   flags: np.ndarray) -> np.ndarray:
+def screen_classes(trait_keys: np.ndarray, caps: np.ndarray, flags: np.ndarray) -> np.ndarray:
     """Each citizen's screen class: per drawn propensity, the first level whose cap (``caps``,
     :func:`level_caps`) holds the citizen's value, LEVEL_BITS bits each."""
-    out = np.empty(income.shape[0], np.uint8)
-    for i in range(income.shape[0]):
+    out = np.empty(flags.shape[0], np.uint8)
+    for i in range(flags.shape[0]):
         c = 0
         for t in range(N_DRAWN):
-            v = trait(t, trait_keys[t], i, income[i], flags[i])
+            v = trait(t, trait_keys[t], i, flags[i])
             level = 0
             for m in range(LEVELS - 1):
                 level += v > caps[t, m]

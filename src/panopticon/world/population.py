@@ -23,6 +23,7 @@ from .rng import stream_key, uniform, uniform_array
 AGE_BANDS = ("0-14", "15-29", "30-44", "45-59", "60+")
 CHILD = 0
 URBAN, MANAGER, HEAD = 1, 2, 4  # bits of Population.flags (HEAD: a household's first member)
+INCOME_SHIFT = 4  # Population.flags' high four bits: the income decile (see decile)
 HOUSEHOLD_MAX = 5  # _households gives a head at most 4 more members
 ADOPT_LEVELS = 65_536  # adoption rank is stored as a uint16 quantile
 
@@ -67,8 +68,7 @@ class Population:
 
     region: np.ndarray  # uint8 index into Regions
     age: np.ndarray  # uint8 index into AGE_BANDS
-    income: np.ndarray  # uint8 decile 0 (poorest) .. 9
-    flags: np.ndarray  # uint8 bits URBAN, MANAGER, HEAD
+    flags: np.ndarray  # uint8 bits URBAN, MANAGER, HEAD; the income decile above INCOME_SHIFT
     adopt: np.ndarray  # uint16 rank of digital adoption: lower adopts earlier
     scale: float
     regions: Regions
@@ -78,14 +78,26 @@ class Population:
         return int(self.region.shape[0])
 
     @property
+    def income(self) -> np.ndarray:
+        """Each citizen's income decile, 0 (poorest) .. 9 (:func:`decile`), made on demand."""
+        return self.flags >> INCOME_SHIFT
+
+    @property
     def parent(self) -> np.ndarray:
         """Each citizen's parent (:func:`parent_of`), made on demand (int64: 8 bytes a
         citizen, and as many while it is made)."""
         return parents(self.age, self.flags, np.arange(self.size))
 
     def bytes_per_citizen(self) -> float:
-        arrays = (self.region, self.age, self.income, self.flags, self.adopt)
+        arrays = (self.region, self.age, self.flags, self.adopt)
         return sum(a.nbytes for a in arrays) / max(self.size, 1)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def decile(flags: int) -> int:
+    """A citizen's income decile, 0 (poorest) .. 9, from its byte of flags: kept there, in
+    bits the flags leave free, it takes no byte of its own."""
+    return np.int64(flags) >> INCOME_SHIFT
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -235,14 +247,17 @@ def build(spec: PopulationSpec, seed: int) -> Population:
     latent = _uniforms(seed, "pop.income", n)
     _shift_towns(latent, flags, 0.5)
     income = _quantile_rank(latent, 10, np.uint8)
+    income <<= INCOME_SHIFT
+    flags |= income
+    del income
     # Digital adoption favours the young, the urban and the well-off (strength: adoption_skew);
     # logistic noise keeps every group represented among users.
     latent = _uniforms(seed, "pop.adoption", n)
     _odds(latent)
     np.log(latent, out=latent)
-    _adoption_latent(latent, spec.adoption_skew, YOUTH, age, flags, income)
+    _adoption_latent(latent, spec.adoption_skew, YOUTH, age, flags)
     adopt = _quantile_rank(latent, ADOPT_LEVELS, np.uint16)
-    return Population(region=region, age=age, income=income, flags=flags, adopt=adopt,
+    return Population(region=region, age=age, flags=flags, adopt=adopt,
                       scale=spec.scale, regions=regions)
 
 
@@ -269,11 +284,11 @@ def _odds(u: np.ndarray) -> None:
 
 @njit(cache=True, nogil=True)
 def _adoption_latent(log_odds: np.ndarray, skew: float, youth: np.ndarray, age: np.ndarray,
-                     flags: np.ndarray, income: np.ndarray) -> None:
+                     flags: np.ndarray) -> None:
     """log_odds[i] -> minus the latent readiness to adopt (adoption rank 0 is the readiest):
     skew x (the age band's lean, a town's, an income decile's) plus the logistic noise."""
     for i in range(log_odds.shape[0]):
-        lean = youth[age[i]] + 0.5 * ((flags[i] & URBAN) != 0) + 0.08 * income[i]
+        lean = youth[age[i]] + 0.5 * ((flags[i] & URBAN) != 0) + 0.08 * decile(flags[i])
         log_odds[i] = -(skew * lean + log_odds[i])
 
 

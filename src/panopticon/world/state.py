@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ..language.scenario import Scenario
 
 POPULATION = "population"  # the owner of the population's arrays
-POPULATION_ARRAYS = ("region", "age", "income", "flags", "adopt")
+POPULATION_ARRAYS = ("region", "age", "flags", "adopt")
 
 
 def read_only(array: np.ndarray) -> np.ndarray:
