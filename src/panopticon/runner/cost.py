@@ -25,7 +25,7 @@ import numpy as np
 
 from ..language.scenario import Scenario, province_codes
 from ..stages import counters
-from ..stages.scoring import term_dtype
+from ..world.layout import term_dtype
 from ..world.tie_tally import COUNTED
 
 GiB = 1 << 30
@@ -33,10 +33,11 @@ GiB = 1 << 30
 # run of 1,000 citizens over 5 days), and the report's libraries (about 50 MiB).
 BASE_BYTES = 400 << 20
 # Per citizen, kept for the whole run (see each stage's build): population region, age, flags
-# with the income decile (uint8 each), adoption rank (uint16); registry status and history (uint8); scores
-# published and true (int16 each), the wrong cause (uint8); consequences' history (uint16) and
-# family bits (uint8); perceived risk (uint16); behaviour's screen class (uint8); and the ties
-# term (scoring.term_dtype: a byte where the weight fits one, as china-2018's, or two).
+# with the income decile (uint8 each), adoption rank (uint16); registry status and history
+# (uint8); scores published and true (int16 each), the wrong cause (uint8); consequences'
+# history (uint16) and family bits (uint8); perceived risk (uint16); behaviour's screen class
+# (uint8); and the ties term (layout.term_dtype: a byte where the weight fits one, as
+# china-2018's, or two).
 # The registry's case book (16 bytes a citizen with an open case, about 1% of them) is left to
 # the working bytes.
 CITIZEN_BYTES = 5 + 2 + 5 + 3 + 2 + 1

@@ -21,6 +21,7 @@ from numba import njit, prange
 
 from ..language.scenario import BadCompany, Scenario
 from ..world.codes import EXIT_BAN, LISTED, MISCONDUCT, STALE, is_scored
+from ..world.layout import term_dtype
 from ..world.state import Stage, View
 from ..world.tie_tally import TieTally, mean_share
 
@@ -133,7 +134,7 @@ class Company(Stage):
         scored citizens (the unscored have no score to move)."""
         v = self.view
         self.tally.update(self.bad())
-        out = np.empty(v.size, np.int16)
+        out = np.empty(v.size, term_dtype(self.sc))
         whole_points(self.spec.weight, self.tally.shares, self.tally.sizes, v.age, v.adopt,
                      v.scored, out)
         return out

@@ -28,7 +28,6 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from ..language.schedule import Schedule
 from ..language.scenario import Scenario
 from ..world.codes import (
     CAUSE_FALSE_FLAG,
@@ -43,7 +42,7 @@ from ..world.codes import (
     is_scored,
 )
 from ..world.engine import nonzero_into, run_starts
-from ..world.layout import record_bits
+from ..world.layout import record_bits, term_dtype
 from ..world.ledger import Ledger
 from ..world.population import ADOPT_LEVELS, adoption_threshold
 from ..world.rng import bits53, chance, stream_key, threshold
@@ -353,15 +352,6 @@ def params(sc: Scenario, seed: int) -> ScoreParams:
         hi_score=int(s.max), base=int(s.base), restore_p=float(s.restore_rate),
         restore_points=int(s.restore_points), cuts=cuts, cut_grade=cut_grade,
         base_grade=int(grade_of[s.base - s.min]), k_restore=stream_key(seed, "score.restore"))
-
-
-def term_dtype(sc: Scenario) -> type:
-    """A byte for the ties term where its weight, on every date, is at most 127 points either
-    way (a term is the weight times a share of 1 at most, rounded); two bytes otherwise."""
-    spec = sc.scoring.bad_company
-    weight = 0 if spec is None else spec.weight
-    values = [q.value for q in weight.points] if isinstance(weight, Schedule) else [weight]
-    return np.int8 if max(abs(v) for v in values) <= np.iinfo(np.int8).max else np.int16
 
 
 @njit(cache=True, nogil=True)

@@ -26,6 +26,7 @@ from ..language.catalog import (
     false_channels,
 )
 from ..language.scenario import Group, Scenario
+from ..language.schedule import Schedule
 from .codes import FALSE_SHIFT, RECORD_KINDS_EXTRA, bit_positions
 from .population import AGE_BANDS, CHILD, INCOME_SHIFT, MANAGER, URBAN, decile
 from .rng import EXP_QUANTILES, bits53, exponential, stream_key, threshold
@@ -197,6 +198,15 @@ def family_names(sc: Scenario) -> list[str]:
     by someone else (borne_by_kin), wrongly so, in force of each reward borne by someone else."""
     kin, favours = borne_by_kin(sc)
     return ["sanctioned", *kin, *(f"{s}_wrongly" for s in kin), *favours]
+
+
+def term_dtype(sc: Scenario) -> type:
+    """A byte for the ties term where its weight, on every date, is at most 127 points either
+    way (a term is the weight times a share of 1 at most, rounded); two bytes otherwise."""
+    spec = sc.scoring.bad_company
+    weight = 0 if spec is None else spec.weight
+    values = [q.value for q in weight.points] if isinstance(weight, Schedule) else [weight]
+    return np.int8 if max(abs(v) for v in values) <= np.iinfo(np.int8).max else np.int16
 
 
 def bits_dtype(n: int) -> type:
