@@ -119,7 +119,7 @@ def test_every_tallied_measure_and_group_matches_a_recount_with_numpy(run):
     masks = {"citizens": np.ones(view.size, bool), "adults": adult, "children": ~adult,
              **{name: (getattr(view, source) & bits) != 0
                 for name, (source, bits) in measures(sim.scenario).items()}}
-    index = {"total": np.zeros(view.size, np.int64), "province": view.region,
+    index = {"total": np.zeros(view.size, np.int64), "province": sim.pop.region,
              "income_decile": household_deciles(sim.pop), "age_band": view.age,
              "area": (view.flags & URBAN) != 0}
     assert tallies.names == list(masks)

@@ -75,8 +75,8 @@ def test_every_declared_name_is_used(monkeypatch, cls, field, name):
 
 
 def test_an_undeclared_array_is_a_one_line_error_naming_the_stage_and_the_array():
-    view = state().view(user("nosy", reads=("region",)))
-    assert view.region.shape == (300,)
+    view = state().view(user("nosy", reads=("age",)))
+    assert view.age.shape == (300,)
     with pytest.raises(ContractError) as info:
         view.score  # noqa: B018
     assert str(info.value) == "stage 'nosy' reads 'score', which is not in its READS"
@@ -112,8 +112,8 @@ def test_an_array_has_one_owner():
     s.view(user("one", owns=("status",)))
     with pytest.raises(ContractError, match="'status' is owned by both 'one' and 'two'"):
         s.view(user("two", owns=("status",)))
-    with pytest.raises(ContractError, match="'region' is owned by both 'population'"):
-        s.view(user("three", owns=("region",)))
+    with pytest.raises(ContractError, match="'age' is owned by both 'population'"):
+        s.view(user("three", owns=("age",)))
     with pytest.raises(ContractError, match="'size', a name a view keeps"):
         s.view(user("four", owns=("size",)))
 

@@ -28,7 +28,7 @@ from ..world.layout import (
     borne_by,
     history_names,
 )
-from ..world.population import AGE_BANDS, CHILD, URBAN, Population, decile, parent_of
+from ..world.population import AGE_BANDS, CHILD, URBAN, Population, decile, parent_of, region_of
 from ..world.state import View
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class Audit:
     """What the audit's tally reads of the state at the end of a run."""
 
     NAME = "audit"
-    READS = ("region", "age", "flags", LISTED, MET)
+    READS = ("age", "flags", LISTED, MET)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -120,7 +120,7 @@ def group_labels(pop: Population | View) -> dict[str, list[str]]:
 
 
 @njit(cache=True, nogil=True)
-def group_counts(region, age, flags, listed, met, on_met, bits, first, out):
+def group_counts(starts, age, flags, listed, met, on_met, bits, first, out):
     """Add each citizen to its row of every grouping (``first``: each grouping's first row in
     ``out``; the groups as :func:`group_labels` orders them, the decile the household's,
     :func:`household_income`) in the columns citizens, adults, children and each measure (bits
@@ -129,10 +129,10 @@ def group_counts(region, age, flags, listed, met, on_met, bits, first, out):
     above what it holds (tracemalloc at 300,000 citizens), and the deciles' array 7 more."""
     measures = bits.shape[0]
     row = np.empty(first.shape[0], np.int64)
-    for i in range(region.shape[0]):
+    for i in range(age.shape[0]):
         adult = np.int64(age[i] != CHILD)
         row[0] = first[0]
-        row[1] = first[1] + region[i]
+        row[1] = first[1] + region_of(starts, i)
         row[2] = first[2] + household_income(age, flags, i)
         row[3] = first[3] + age[i]
         row[4] = first[4] + np.int64((flags[i] & URBAN) != 0)
@@ -154,7 +154,7 @@ def tally(view: View, sc: Scenario) -> Tallies:
     sizes = np.array([len(names) for names in labels.values()], np.int64)
     first = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     out = np.zeros((int(sizes.sum()), len(DENOMINATORS) + len(found)), np.int64)
-    group_counts(view.region, view.age, view.flags,
+    group_counts(view.starts, view.age, view.flags,
                  getattr(view, LISTED), getattr(view, MET),
                  np.array([source == MET for source, _ in found.values()], np.bool_),
                  np.array([bits for _, bits in found.values()], np.int64).reshape(-1), first, out)

@@ -209,7 +209,7 @@ class Cohort:
     """The members (sorted ids), today's captures, yesterday's state and the events so far."""
 
     NAME = "cohort"
-    READS = ("region", "age", "flags", "adopt", "acts", "records", "status",
+    READS = ("age", "flags", "adopt", "acts", "records", "status",
              "case_ids", "case_days", "on_lists", "on_lists_true", "connected", "list_delay",
              "score", "true_score", "scored", "grade_of", "grade_names", "ties_term",
              "wrong_cause", "list_mask", "score_cuts", "score_steps", "family", "risk")
@@ -316,7 +316,7 @@ class Cohort:
                      v.grade_of, self.sc.scoring.min, v.ties_term, v.wrong_cause, v.on_lists,
                      v.on_lists_true, v.risk, int(v.list_delay), rows)
         rows[SANC], rows[TRUE_SANC], rows[REWARDS] = standings(ids, Standing(
-            v.region, v.age, v.adopt, v.status, v.on_lists, v.on_lists_true, v.score,
+            v.starts, v.age, v.adopt, v.status, v.on_lists, v.on_lists_true, v.score,
             v.true_score, v.scored, v.connected, v.list_mask, v.score_cuts, v.score_steps))
         rows[WRONG] = rows[SANC] & ~rows[TRUE_SANC]
         rows[FAMILY] = kin_words(ids, v.age, v.flags, v.family, cat.kin_of_parent,
@@ -327,10 +327,11 @@ class Cohort:
         pop, ids = self.view, self.ids
         parent = parents(pop.age, pop.flags, ids)
         income = pop.flags[np.where(parent >= 0, parent, ids)] >> INCOME_SHIFT
-        details = [f"{pop.regions.names[pop.region[i]]}, age {AGE_BANDS[pop.age[i]]}, "
+        region = np.searchsorted(pop.starts, ids, side="right") - 1
+        details = [f"{pop.regions.names[r]}, age {AGE_BANDS[pop.age[i]]}, "
                    f"{'urban' if pop.flags[i] & URBAN else 'rural'}, income decile {d + 1} of 10"
                    + (f" (parent: citizen {p})" if p >= 0 else "")
-                   for i, d, p in zip(ids, income, parent, strict=True)]
+                   for i, r, d, p in zip(ids, region, income, parent, strict=True)]
         self.emit(0, np.ones(ids.shape[0], bool), "profile", details)
 
     def registry(self, day: int, now: Members) -> None:

@@ -66,7 +66,7 @@ from ..world.layout import (
     screen_parts,
     trait_keys,
 )
-from ..world.population import CHILD, adoption_threshold
+from ..world.population import CHILD, adoption_threshold, region_of
 from ..world.rng import (
     EXP_QUANTILES,
     bits53,
@@ -126,7 +126,7 @@ class ActParams(NamedTuple):
 class ActArrays(NamedTuple):
     """One chunk's arrays and buffers; today's adoption thresholds; fear's tables."""
 
-    region: np.ndarray
+    starts: np.ndarray  # each region's first citizen (population.region_of)
     age: np.ndarray
     flags: np.ndarray  # with the income decile (population.decile)
     adopt: np.ndarray
@@ -348,7 +348,7 @@ def act_kernel(first, day, runs, a, p, acc):
     against_by_type = np.zeros(N_TYPES, np.int64)
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
-        acc_r = acc[a.region[lo]]
+        acc_r = acc[region_of(a.starts, first + lo)]
         posts = draw_run(first + lo, day, a.age[lo:hi], flags[lo:hi], a.adopt[lo:hi],
                          status[lo:hi], risk[lo:hi], a.screen_class[lo:hi], a.adoption,
                          a.chilling, p, acts[lo:hi], acc_r)
@@ -403,7 +403,7 @@ class Behaviour(Stage):
 
     NAME = "behaviour"
     OWNS = ("acts", "adoption", "screen_class")
-    READS = ("region", "age", "flags", "adopt", "status", "risk", "deterrence",
+    READS = ("age", "flags", "adopt", "status", "risk", "deterrence",
              "chilling", "chilling_against", "deterred")
 
     @classmethod
@@ -442,7 +442,7 @@ class Behaviour(Stage):
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         v, n = self.view, hi - lo
-        a = ActArrays(v.region[lo:hi], v.age[lo:hi], v.flags[lo:hi], v.adopt[lo:hi],
+        a = ActArrays(v.starts, v.age[lo:hi], v.flags[lo:hi], v.adopt[lo:hi],
                       v.status[lo:hi], v.risk[lo:hi], self.screen_class[lo:hi], today.acts[:n],
                       today.todo[:n], self.adoption, v.deterrence, float(v.chilling),
                       v.chilling_against, v.deterred)

@@ -55,13 +55,15 @@ def whole_points(weight, shares, sizes, age, adopt, scored, out):
 
 
 @njit(cache=True, nogil=True)
-def term_counts(region, term, out):
-    """Per region: citizens with a term (``out[:, 0]``) and points lost (``out[:, 1]``), in one
-    pass without the float weights of n that ``np.bincount`` takes (a reading's peak)."""
+def term_counts(starts, term, out):
+    """Per region (``starts``: each one's first citizen): citizens with a term (``out[:, 0]``)
+    and points lost (``out[:, 1]``), in one pass without the float weights of n that
+    ``np.bincount`` takes (a reading's peak)."""
     out[:] = 0
-    for i in range(term.shape[0]):
-        out[region[i], 0] += term[i] != 0
-        out[region[i], 1] += max(-np.int64(term[i]), 0)
+    for r in range(starts.shape[0] - 1):
+        for i in range(starts[r], starts[r + 1]):
+            out[r, 0] += term[i] != 0
+            out[r, 1] += max(-np.int64(term[i]), 0)
 
 
 @dataclass
@@ -70,7 +72,7 @@ class Company(Stage):
 
     NAME = "company"
     OWNS = ("bad_company_term",)
-    READS = ("region", "age", "adopt", "status", "on_lists", "score", "scored", "grade_of",
+    READS = ("age", "adopt", "status", "on_lists", "score", "scored", "grade_of",
              "grade_names")
     COUNTERS = COUNTERS
     STEPS = ()
@@ -141,7 +143,7 @@ class Company(Stage):
 
     def count(self, term: np.ndarray) -> None:
         """Citizens with a term and points lost, per region, until the next measurement."""
-        term_counts(self.view.region, term, self.counts)
+        term_counts(self.view.starts, term, self.counts)
 
     def end_day(self, counts: np.ndarray) -> None:
         """Add the standing term's stocks to the day's counts."""

@@ -59,7 +59,7 @@ from ..world.layout import (
     history_names,
 )
 from ..world.engine import run_starts
-from ..world.population import CHILD, HEAD, MANAGER, parents
+from ..world.population import CHILD, HEAD, MANAGER, parents, region_of
 from ..world.state import Stage, View
 from ..world.ties import Ties, workplace_into
 from ..world.today import Today
@@ -183,7 +183,7 @@ class Standing(NamedTuple):
     """What citizens' sanctions and rewards today are worked out from: a chunk's arrays or the
     whole population's, and today's values."""
 
-    region: np.ndarray
+    starts: np.ndarray  # each region's first citizen (population.region_of), counted from 0
     age: np.ndarray
     adopt: np.ndarray
     status: np.ndarray  # registry's (SHARED: a court listing that transport operators have)
@@ -406,8 +406,7 @@ def sanction_kernel(first, runs, st, a, cat, acc):
     see :func:`codes.is_scored`).
     """
     unconnected = np.zeros_like(st.steps)
-    acts, todo, region, connected, age, adopt = (a.acts, a.todo, st.region, st.connected,
-                                                 st.age, st.adopt)
+    acts, todo, connected, age, adopt = a.acts, a.todo, st.connected, st.age, st.adopt
     status, score, true_score, scored = st.status, st.score, st.true_score, st.scored
     wrong_cause, history, list_mask, cuts = a.wrong_cause, a.met_ever, st.list_mask, st.cuts
     own, own_adult = cat.own, cat.own_adult
@@ -416,8 +415,9 @@ def sanction_kernel(first, runs, st, a, cat, acc):
     kin, m = np.empty((2, acts.shape[0]), np.int64), 0
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
-        acc_r = acc[region[lo]]
-        graded = st.steps if connected[region[lo]] else unconnected
+        r = region_of(st.starts, first + lo)
+        acc_r = acc[r]
+        graded = st.steps if connected[r] else unconnected
         stocks[:] = 0
         stand_run(lo, hi, st, a, graded, cat, stocks, acc_r)
         for s in range(stocks.shape[0]):
@@ -448,12 +448,12 @@ def standings(ids, st):
     sanc, true_sanc, rewards = (np.zeros(n, np.int64), np.zeros(n, np.int64),
                                 np.zeros(n, np.int64))
     steps, unconnected = st.steps, np.zeros_like(st.steps)
-    region, connected, status = st.region, st.connected, st.status
+    connected, status = st.connected, st.status
     score, true_score, age, adopt, scored = st.score, st.true_score, st.age, st.adopt, st.scored
     list_mask, cuts = st.list_mask, st.cuts
     for k in range(n):
         i = ids[k]
-        graded = steps if connected[region[i]] else unconnected
+        graded = steps if connected[region_of(st.starts, i)] else unconnected
         sanc[k], true_sanc[k], rewards[k] = standing(
             status[i], st.on_lists[i], st.on_lists_true[i], score[i], true_score[i],
             is_scored(age[i], adopt[i], scored), list_mask, cuts, graded)
@@ -559,7 +559,7 @@ def family_kernel(visit, gaps, words, tried, ties, st, a, cat, acc):
     colleagues' word is read only for an attempt an employer's measure meets (few: a workplace
     takes a dozen tie draws).
     """
-    history, family, region = a.met_ever, a.family, st.region
+    history, family = a.met_ever, a.family
     of_parent = cat.kin_of_parent
     mates = np.empty(ties.work_slots, np.int64)
     p = 0  # the next of the attempts in ``tried``
@@ -572,7 +572,7 @@ def family_kernel(visit, gaps, words, tried, ties, st, a, cat, acc):
             p += 1
         if f == 0 and bits == 0:
             continue
-        acc_r = acc[region[c]]
+        acc_r = acc[region_of(st.starts, c)]
         for m in range(cat.kids.shape[0]):
             if f & cat.kids[m, 1]:
                 acc_r[cat.kids[m, 3]] += 1
@@ -588,7 +588,7 @@ def family_kernel(visit, gaps, words, tried, ties, st, a, cat, acc):
 
 
 @njit(cache=True, nogil=True)
-def colleagues_kernel(bearers, ties, family, rows, met_ever, region, acc):
+def colleagues_kernel(bearers, ties, family, rows, met_ever, starts, acc):
     """At the day's end, the workers under each sanction an employer bears (``rows`` of
     Catalog.kids), found from the ``bearers`` (the citizens whose standing it follows): each
     counted once as a stock and, the first time, as a person, in the region's counters ``acc``;
@@ -613,10 +613,11 @@ def colleagues_kernel(bearers, ties, family, rows, met_ever, region, acc):
         c, r = pair // n_rows, pair % n_rows
         if pair != last:
             last = pair
-            acc[region[c], rows[r, 3]] += 1
+            region = region_of(starts, c)
+            acc[region, rows[r, 3]] += 1
             if not met_ever[c] & rows[r, 5]:
                 met_ever[c] |= rows[r, 5]
-                acc[region[c], rows[r, 4]] += 1
+                acc[region, rows[r, 4]] += 1
         if keys[q] & 1:
             met_ever[c] |= rows[r, 6]
 
@@ -684,7 +685,7 @@ class Consequences(Stage):
 
     NAME = "consequences"
     OWNS = ("met_ever", "family", "list_mask", "score_cuts", "score_steps")
-    READS = ("region", "age", "flags", "adopt", "acts", "status", "on_lists", "on_lists_true",
+    READS = ("age", "flags", "adopt", "acts", "status", "on_lists", "on_lists_true",
              "connected", "score", "true_score", "wrong_cause", "scored", "grade_of",
              "grade_names", "adoption")
     STEPS = ("step", "family_step")
@@ -735,7 +736,7 @@ class Consequences(Stage):
     def standing(self, lo: int, hi: int) -> Standing:
         """The arrays standings are worked out from, of citizens ``lo..hi``."""
         v = self.view
-        return Standing(v.region[lo:hi], v.age[lo:hi], v.adopt[lo:hi], v.status[lo:hi],
+        return Standing(v.starts, v.age[lo:hi], v.adopt[lo:hi], v.status[lo:hi],
                         v.on_lists[lo:hi], v.on_lists_true[lo:hi], v.score[lo:hi],
                         v.true_score[lo:hi], v.scored, v.connected, self.list_mask, self.cuts,
                         self.steps)
@@ -774,4 +775,4 @@ class Consequences(Stage):
         if cat.at_work.shape[0]:
             bearers = np.flatnonzero(self.family & cat.kin_of_work)
             colleagues_kernel(bearers, self.ties, self.family, cat.kids[cat.at_work],
-                              self.met_ever, self.view.region, counts)
+                              self.met_ever, self.view.starts, counts)

@@ -40,7 +40,7 @@ from ..world.codes import (
     TAX_LISTED,
 )
 from ..world.layout import Layout, chilled
-from ..world.population import URBAN
+from ..world.population import URBAN, region_of
 from ..world.state import Stage, View
 from ..world.tie_tally import TieTally, mean_share
 from ..world.today import Today
@@ -73,7 +73,7 @@ class FearParams(NamedTuple):
 class FearArrays(NamedTuple):
     """One chunk's arrays, today's records, and today's floor of risk by region."""
 
-    region: np.ndarray
+    starts: np.ndarray  # each region's first citizen (population.region_of)
     flags: np.ndarray
     records: np.ndarray  # today's, read
     family: np.ndarray  # consequences', read: FAMILY_SANCTIONED
@@ -126,20 +126,22 @@ def fear_run(flags, records, family, risk, floor, p, acc_r):
 
 
 @njit(cache=True, nogil=True)
-def fear_kernel(runs, a, p, acc):
+def fear_kernel(first, runs, a, p, acc):
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
-        r = a.region[lo]
+        r = region_of(a.starts, first + lo)
         fear_run(a.flags[lo:hi], a.records[lo:hi], a.family[lo:hi], a.risk[lo:hi], a.floor[r], p,
                  acc[r])
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def start_at_floor(region, flags, floor, risk):
-    """Each citizen's risk set to its region's floor, in town or country, in one pass (indexing
-    the floors by arrays of n made 17 bytes a citizen of copies on the first day)."""
-    for i in prange(risk.shape[0]):
-        risk[i] = floor[region[i], np.int64((flags[i] & URBAN) != 0)]
+def start_at_floor(starts, flags, floor, risk):
+    """Each citizen's risk set to its region's floor (``starts``: each region's first
+    citizen), in town or country, in one pass (indexing the floors by arrays of n made 17 bytes
+    a citizen of copies on the first day)."""
+    for r in range(starts.shape[0] - 1):
+        for i in prange(starts[r], starts[r + 1]):
+            risk[i] = floor[r, np.int64((flags[i] & URBAN) != 0)]
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -159,7 +161,7 @@ class Fear(Stage):
 
     NAME = "fear"
     OWNS = ("risk", "deterrence", "chilling", "chilling_against", "deterred")
-    READS = ("region", "flags", "coverage", "family", "records")
+    READS = ("flags", "coverage", "family", "records")
     COUNTERS = COUNTERS
 
     view: View
@@ -202,7 +204,7 @@ class Fear(Stage):
             self.tune(sc)
         self.floor = np.rint(self.p.awareness * self.view.coverage * ONE).astype(np.int64)
         if day == 0:
-            start_at_floor(self.view.region, self.view.flags, self.floor, self.risk)
+            start_at_floor(self.view.starts, self.view.flags, self.floor, self.risk)
         elif day % self.p.ties_lag_days == 0:
             self.tie_jump()
 
@@ -213,6 +215,6 @@ class Fear(Stage):
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         v = self.view
-        a = FearArrays(v.region[lo:hi], v.flags[lo:hi], today.records[: hi - lo],
+        a = FearArrays(v.starts, v.flags[lo:hi], today.records[: hi - lo],
                        v.family[lo:hi], self.risk[lo:hi], self.floor)
-        fear_kernel(v.runs(lo, hi), a, self.p, acc)
+        fear_kernel(lo, v.runs(lo, hi), a, self.p, acc)

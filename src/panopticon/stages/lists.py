@@ -27,6 +27,7 @@ from numba import njit
 from ..language.scenario import Scenario
 from ..world.codes import WORD_BITS, WRONG_RECORDS, is_scored
 from ..world.layout import record_bits
+from ..world.population import region_of
 from ..world.state import Stage, View
 from ..world.today import Today
 
@@ -128,7 +129,7 @@ def params(sc: Scenario, names: list[str]) -> tuple[ListParams, int]:
 class ListArrays(NamedTuple):
     """One chunk's arrays: the population's and scores it reads, the lists' it keeps."""
 
-    region: np.ndarray
+    starts: np.ndarray  # each region's first citizen (population.region_of)
     age: np.ndarray
     adopt: np.ndarray
     records: np.ndarray  # today's
@@ -236,32 +237,34 @@ def track(t, j, day, word, rec, s, scored, grade, a, p, acc_r):
 
 
 @njit(cache=True, nogil=True)
-def lists_kernel(day, a, p, acc):
+def lists_kernel(first, day, runs, a, p, acc):
     """Bring one chunk's lists up to date by both evidences; count entries (and those made
-    wrongly), exits, stocks, people ever on each list and the members on it wrongly."""
+    wrongly), exits, stocks, people ever on each list and the members on it wrongly, per run
+    of one region."""
     lo_score = p.lo_score
     n_lists = p.min_days.shape[0]
-    for j in range(a.on.shape[0]):
-        rec = np.int64(a.records[j])  # a rule's bits of the true evidence are true records
-        scored = is_scored(a.age[j], a.adopt[j], a.scored)
-        s, ts = np.int64(a.score[j]), np.int64(a.true_score[j])
-        grade = np.int64(1) << np.int64(a.grade_of[s - lo_score])
-        true_grade = np.int64(1) << np.int64(a.grade_of[ts - lo_score])
-        acc_r = acc[a.region[j]]
-        on, new = track(0, j, day, np.int64(a.on[j]), rec, s, scored, grade, a, p, acc_r)
-        on_true, _ = track(1, j, day, np.int64(a.on_true[j]), rec, ts, scored, true_grade, a, p,
-                           acc_r)
-        a.on[j], a.on_true[j] = on, on_true
-        if on == 0:
-            continue
-        wrong_new = new & ~on_true
-        fresh = on & ~np.int64(a.ever[j])
-        a.ever[j] |= on
-        for l in range(n_lists):
-            acc_r[N_FIGURES * l + STOCK] += on >> l & 1
-            acc_r[N_FIGURES * l + PEOPLE] += fresh >> l & 1
-            acc_r[N_FIGURES * l + WRONGFUL] += (on & ~on_true) >> l & 1
-            acc_r[N_FIGURES * l + WRONGFUL_ENTRIES] += wrong_new >> l & 1
+    for q in range(runs.shape[0] - 1):
+        acc_r = acc[region_of(a.starts, first + runs[q])]
+        for j in range(runs[q], runs[q + 1]):
+            rec = np.int64(a.records[j])  # a rule's bits of the true evidence are true records
+            scored = is_scored(a.age[j], a.adopt[j], a.scored)
+            s, ts = np.int64(a.score[j]), np.int64(a.true_score[j])
+            grade = np.int64(1) << np.int64(a.grade_of[s - lo_score])
+            true_grade = np.int64(1) << np.int64(a.grade_of[ts - lo_score])
+            on, new = track(0, j, day, np.int64(a.on[j]), rec, s, scored, grade, a, p, acc_r)
+            on_true, _ = track(1, j, day, np.int64(a.on_true[j]), rec, ts, scored, true_grade,
+                               a, p, acc_r)
+            a.on[j], a.on_true[j] = on, on_true
+            if on == 0:
+                continue
+            wrong_new = new & ~on_true
+            fresh = on & ~np.int64(a.ever[j])
+            a.ever[j] |= on
+            for l in range(n_lists):
+                acc_r[N_FIGURES * l + STOCK] += on >> l & 1
+                acc_r[N_FIGURES * l + PEOPLE] += fresh >> l & 1
+                acc_r[N_FIGURES * l + WRONGFUL] += (on & ~on_true) >> l & 1
+                acc_r[N_FIGURES * l + WRONGFUL_ENTRIES] += wrong_new >> l & 1
 
 
 def nothing(n: int) -> np.ndarray:
@@ -276,7 +279,7 @@ class Lists(Stage):
 
     NAME = "lists"
     OWNS = ("on_lists", "on_lists_true", "list_since", "list_days", "list_ever")
-    READS = ("region", "age", "adopt", "records", "score", "true_score", "scored", "grade_of",
+    READS = ("age", "adopt", "records", "score", "true_score", "scored", "grade_of",
              "grade_names")
 
     view: View
@@ -319,8 +322,8 @@ class Lists(Stage):
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         v = self.view
-        a = ListArrays(v.region[lo:hi], v.age[lo:hi], v.adopt[lo:hi], today.records[:hi - lo],
+        a = ListArrays(v.starts, v.age[lo:hi], v.adopt[lo:hi], today.records[:hi - lo],
                        v.score[lo:hi], v.true_score[lo:hi], v.scored, v.grade_of,
                        self.on[lo:hi], self.on_true[lo:hi], self.since[:, :, lo:hi],
                        self.days[:, :, lo:hi], self.ever[lo:hi])
-        lists_kernel(self.day, a, self.p, acc)
+        lists_kernel(lo, self.day, v.runs(lo, hi), a, self.p, acc)

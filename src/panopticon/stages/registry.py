@@ -40,7 +40,7 @@ from ..world.codes import (
     TAX_LISTED,
 )
 from ..world.layout import Layout
-from ..world.population import share_on
+from ..world.population import region_of, share_on
 from ..world.rng import chance, stream_key, uniform_array
 from ..world.state import Stage, View
 from ..world.today import Today
@@ -81,7 +81,7 @@ class RegistryParams(NamedTuple):
 class RegistryArrays(NamedTuple):
     """One chunk's case files (the registry's arrays), today's records and the todo buffer."""
 
-    region: np.ndarray
+    starts: np.ndarray  # each region's first citizen (population.region_of)
     records: np.ndarray  # today's, to which listings are added
     status: np.ndarray  # uint8 bits of codes: IN_DEFAULT ... SHARED
     case_ids: np.ndarray  # int64 the chunk's citizens with a row in the case book, in order
@@ -205,7 +205,7 @@ def registry_kernel(first, day, runs, a, p, acc):
         for j in range(lo, hi):
             todo[m] = j
             m += (status[j] | (np.int64(records[j]) & p.case_records)) != 0
-        acc_r = acc[a.region[lo]]
+        acc_r = acc[region_of(a.starts, first + lo)]
         for t in range(m):
             j = todo[t]
             while row < ids.shape[0] and ids[row] < first + j:
@@ -253,7 +253,6 @@ class Registry(Stage):
 
     NAME = "registry"
     OWNS = ("status", "case_ids", "case_days", "listed_ever", "connected", "list_delay")
-    READS = ("region",)
     WRITES = ("records",)
     COUNTERS = COUNTERS
 
@@ -301,7 +300,7 @@ class Registry(Stage):
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         n = hi - lo
         first, last = np.searchsorted(self.case_ids, (lo, hi))
-        a = RegistryArrays(self.view.region[lo:hi], today.records[:n], self.status[lo:hi],
+        a = RegistryArrays(self.view.starts, today.records[:n], self.status[lo:hi],
                            self.case_ids[first:last], self.case_days[first:last],
                            self.listed_ever[lo:hi], today.todo[:n])
         new = registry_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)

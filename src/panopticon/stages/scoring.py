@@ -44,7 +44,7 @@ from ..world.codes import (
 from ..world.engine import nonzero_into, run_starts
 from ..world.layout import record_bits, term_dtype
 from ..world.ledger import Ledger
-from ..world.population import ADOPT_LEVELS, adoption_threshold
+from ..world.population import ADOPT_LEVELS, adoption_threshold, region_of
 from ..world.rng import bits53, chance, stream_key, threshold
 from ..world.state import Stage, View
 from ..world.today import Today
@@ -91,7 +91,7 @@ class Lapses(NamedTuple):
 class ScoreArrays(NamedTuple):
     """One chunk's scores and records, and today's scored group."""
 
-    region: np.ndarray
+    starts: np.ndarray  # each region's first citizen (population.region_of)
     age: np.ndarray
     adopt: np.ndarray
     records: np.ndarray  # today's, read
@@ -166,7 +166,7 @@ def apply_records(i, j, day, rec, score, true_score, wrong_cause, term, earned, 
 
 
 @njit(cache=True, nogil=True)
-def lapse(a, p, acc):
+def lapse(first, a, p, acc):
     """Give back the points of a chunk's records that lapse today (``a.due``, in citizen order),
     within bounds, to citizens still scored; one whose two scores meet again has no wrong cause
     left."""
@@ -180,7 +180,7 @@ def lapse(a, p, acc):
         a.score[j], a.true_score[j] = s, t
         if s == t:
             a.wrong_cause[j] = 0
-        acc[a.region[j], C_LAPSED] += 1
+        acc[region_of(a.starts, first + j), C_LAPSED] += 1
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -260,7 +260,7 @@ def score_kernel(first, day, runs, a, p, acc):
     then everyone in a vectorised pass; where not everyone is scored, the unscored (whose score
     stays at base) are then taken out of the counts.
     """
-    lapse(a, p, acc)
+    lapse(first, a, p, acc)
     n_made = 0
     restore_thr = threshold(p.restore_p)
     age, adopt, records, scored, todo = a.age, a.adopt, a.records, a.scored, a.todo
@@ -278,7 +278,7 @@ def score_kernel(first, day, runs, a, p, acc):
                                        true_score, wrong_cause, term, earned, points, cap_of,
                                        cap_points, p.expiry, p.lo_score, p.hi_score, p.base,
                                        p.restore_p, p.restore_points, p.k_restore, a.made, n_made)
-        acc_r = acc[a.region[lo]]
+        acc_r = acc[region_of(a.starts, first + lo)]
         restore_run(first + lo, day, records[lo:hi], score[lo:hi], true_score[lo:hi],
                     wrong_cause[lo:hi], term[lo:hi], restore_thr, p, acc_r)
         grade_run(score[lo:hi], true_score[lo:hi], p.cuts, p.cut_grade, acc_r)
@@ -374,7 +374,7 @@ class Scoring(Stage):
     NAME = "scoring"
     OWNS = ("score", "true_score", "wrong_cause", "ties_term", "earned", "scored", "grade_of",
             "grade_names")
-    READS = ("region", "age", "adopt", "records", "bad_company_term")
+    READS = ("age", "adopt", "records", "bad_company_term")
     COUNTERS = COUNTERS
 
     view: View
@@ -450,7 +450,7 @@ class Scoring(Stage):
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         v, n = self.view, hi - lo
-        a = ScoreArrays(v.region[lo:hi], v.age[lo:hi], v.adopt[lo:hi], today.records[:n],
+        a = ScoreArrays(v.starts, v.age[lo:hi], v.adopt[lo:hi], today.records[:n],
                         self.score[lo:hi], self.true_score[lo:hi], self.wrong_cause[lo:hi],
                         self.ties_term[lo:hi], self.earned[:, lo:hi], today.todo[:n],
                         self.scored, self.due_in(lo, hi), self.made_buffer(n))

@@ -34,7 +34,7 @@ from ..world.codes import (
     POST_TYPE_SHIFT,
 )
 from ..world.layout import Layout
-from ..world.population import URBAN, Regions, load_regions, share_on
+from ..world.population import URBAN, Regions, load_regions, region_of, share_on
 from ..world.rng import chance, picks, stream_key
 from ..world.state import Stage, View
 from ..world.today import Today
@@ -73,7 +73,7 @@ class SensingParams(NamedTuple):
 class SensingArrays(NamedTuple):
     """One chunk's arrays and buffers, and today's coverage and false records by region."""
 
-    region: np.ndarray
+    starts: np.ndarray  # each region's first citizen (population.region_of)
     flags: np.ndarray
     acts: np.ndarray  # today's, read
     records: np.ndarray  # today's, made here
@@ -170,7 +170,7 @@ def sense_kernel(first, day, runs, a, p, acc):
     c_false = C_OBS0 + channel.shape[0]
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
-        r = a.region[lo]
+        r = region_of(a.starts, first + lo)
         sense_run(first + lo, day, flags[lo:hi], acts[lo:hi], a.false_p[:, r], a.false_top,
                   c_false, p, records[lo:hi], todo, acc[r])
         m = 0
@@ -248,7 +248,7 @@ class Sensing(Stage):
 
     NAME = "sensing"
     OWNS = ("records", "coverage", "cameras")
-    READS = ("region", "flags", "acts")
+    READS = ("flags", "acts")
 
     view: View
     seed: int
@@ -300,7 +300,7 @@ class Sensing(Stage):
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         n = hi - lo
-        a = SensingArrays(self.view.region[lo:hi], self.view.flags[lo:hi], today.acts[:n],
+        a = SensingArrays(self.view.starts, self.view.flags[lo:hi], today.acts[:n],
                           today.records[:n], today.todo[:n], self.coverage, self.hit,
                           self.false_p, self.false_top)
         sense_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)

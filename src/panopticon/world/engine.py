@@ -117,8 +117,9 @@ class RegionRuns:
     so each one's runs are found once.
     """
 
-    def __init__(self, region: np.ndarray) -> None:
-        self.starts = run_starts(region)
+    def __init__(self, first: np.ndarray) -> None:
+        """``first``: each region's first citizen, and n (``Population.starts``)."""
+        self.starts = np.unique(first[(first > 0) & (first < first[-1])])
         self.known: dict[tuple[int, int], np.ndarray] = {}
 
     def __call__(self, lo: int, hi: int) -> np.ndarray:

@@ -1,8 +1,9 @@
 """Who the citizens are: synthetic people built from the 2020 census, as a struct of arrays.
 
 Citizens are laid out region by region (in census proportions) and household by household, so a
-child's parent is the head of its household, a few places before it: a household runs from its
-head (flag HEAD) to the next head.
+citizen's region is found from the regions' first citizens (:func:`region_of`), and a child's
+parent is the head of its household, a few places before it: a household runs from its head
+(flag HEAD) to the next head.
 Fixed traits that are cheap to recompute are not stored: stages draw the propensities from
 (seed, trait stream, citizen) when they need them, and find a child's parent by :func:`parent_of`.
 """
@@ -66,7 +67,7 @@ def represented(spec: PopulationSpec) -> float:
 class Population:
     """Per-citizen arrays; ``scale`` real people stand behind each simulated citizen."""
 
-    region: np.ndarray  # uint8 index into Regions
+    starts: np.ndarray  # int64 first citizen of each region of Regions, and n (region_of)
     age: np.ndarray  # uint8 index into AGE_BANDS
     flags: np.ndarray  # uint8 bits URBAN, MANAGER, HEAD; the income decile above INCOME_SHIFT
     adopt: np.ndarray  # uint16 rank of digital adoption: lower adopts earlier
@@ -75,7 +76,12 @@ class Population:
 
     @property
     def size(self) -> int:
-        return int(self.region.shape[0])
+        return int(self.starts[-1])
+
+    @property
+    def region(self) -> np.ndarray:
+        """Each citizen's region (:func:`region_of`), made on demand (uint8)."""
+        return np.repeat(np.arange(len(self.starts) - 1, dtype=np.uint8), np.diff(self.starts))
 
     @property
     def income(self) -> np.ndarray:
@@ -89,8 +95,15 @@ class Population:
         return parents(self.age, self.flags, np.arange(self.size))
 
     def bytes_per_citizen(self) -> float:
-        arrays = (self.region, self.age, self.flags, self.adopt)
+        arrays = (self.age, self.flags, self.adopt)
         return sum(a.nbytes for a in arrays) / max(self.size, 1)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def region_of(starts: np.ndarray, i: int) -> int:
+    """Citizen i's region, from each region's first citizen (``Population.starts``): the
+    population comes region by region, so its region takes no byte of its own."""
+    return np.searchsorted(starts, i, side="right") - 1
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -129,7 +142,7 @@ def region_bounds(census: np.ndarray, n: int) -> np.ndarray:
 
 @njit(cache=True)
 def _households(bounds, adult_cdf, parent_cdf, child_p, member_p, urban_share,
-                manager_share, k_hh, k_mem, k_age, k_urb, region, age, flags):
+                manager_share, k_hh, k_mem, k_age, k_urb, age, flags):
     """Fill households region by region: a head (adult, flagged HEAD), then adults or children
     of the head; the members of a household are the head and those up to the next head."""
     for r in range(bounds.shape[0] - 1):
@@ -146,7 +159,6 @@ def _households(bounds, adult_cdf, parent_cdf, child_p, member_p, urban_share,
             urban = uniform(k_urb, i, 0) < urban_share
             head_cdf = parent_cdf if has_child else adult_cdf
             for j in range(i, end):
-                region[j] = r
                 is_child = j > i and uniform(k_mem, j, 0) < child_p
                 cdf = head_cdf if j == i else adult_cdf
                 age[j] = 0 if is_child else np.searchsorted(cdf, uniform(k_age, j, 0), "right")
@@ -236,13 +248,12 @@ def build(spec: PopulationSpec, seed: int) -> Population:
     regions = load_regions(spec.regions)
     n = spec.size
     adult_cdf, parent_cdf, child_p, member_p = _age_cdfs(spec)
-    region = np.empty(n, np.uint8)
+    starts = region_bounds(regions.census, n)
     age = np.empty(n, np.uint8)
     flags = np.empty(n, np.uint8)
     keys = [stream_key(seed, s) for s in ("pop.household", "pop.member", "pop.age", "pop.urban")]
-    _households(region_bounds(regions.census, n), adult_cdf, parent_cdf, child_p,
-                member_p, spec.urban_share, spec.management_share, *keys,
-                region, age, flags)
+    _households(starts, adult_cdf, parent_cdf, child_p, member_p, spec.urban_share,
+                spec.management_share, *keys, age, flags)
     # Town dwellers earn more: their latent income is shifted up before ranking into deciles.
     latent = _uniforms(seed, "pop.income", n)
     _shift_towns(latent, flags, 0.5)
@@ -257,7 +268,7 @@ def build(spec: PopulationSpec, seed: int) -> Population:
     np.log(latent, out=latent)
     _adoption_latent(latent, spec.adoption_skew, YOUTH, age, flags)
     adopt = _quantile_rank(latent, ADOPT_LEVELS, np.uint16)
-    return Population(region=region, age=age, flags=flags, adopt=adopt,
+    return Population(starts=starts, age=age, flags=flags, adopt=adopt,
                       scale=spec.scale, regions=regions)
 
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ..language.scenario import Scenario
 
 POPULATION = "population"  # the owner of the population's arrays
-POPULATION_ARRAYS = ("region", "age", "flags", "adopt")
+POPULATION_ARRAYS = ("age", "flags", "adopt")
 
 
 def read_only(array: np.ndarray) -> np.ndarray:
@@ -91,7 +91,8 @@ class State:
     def __init__(self, pop: Population, seed: int) -> None:
         self.size = pop.size
         self.regions: Regions = pop.regions
-        self.runs = RegionRuns(pop.region)
+        self.starts = pop.starts  # each region's first citizen, and n (population.region_of)
+        self.runs = RegionRuns(pop.starts)
         self.ties = TieStore(pop, seed)
         self.owners: dict[str, str] = {}  # declared, for every array and buffer of today
         self.entries: dict[str, Entry] = {}
@@ -158,16 +159,17 @@ class State:
 class View:
     """A stage's access to the state: read-only views of the arrays it declares in READS (as
     attributes), :meth:`own` and :meth:`publish` for those in its OWNS, its version of today's
-    buffers, and the population's facts (size, regions, runs of regions, stored ties)."""
+    buffers, and the population's facts (size, regions, each region's first citizen, runs of
+    regions, stored ties)."""
 
-    KEPT = frozenset({"stage", "size", "regions", "runs", "ties"})  # not names of arrays
+    KEPT = frozenset({"stage", "size", "regions", "starts", "runs", "ties"})  # not arrays
 
     def __init__(self, state: State, stage: str, owns: tuple[str, ...], reads: tuple[str, ...],
                  writes: tuple[str, ...]) -> None:
         self._state = state
         self.stage = stage
-        self.size, self.regions, self.runs, self.ties = (state.size, state.regions, state.runs,
-                                                         state.ties)
+        self.size, self.regions, self.starts, self.runs, self.ties = (
+            state.size, state.regions, state.starts, state.runs, state.ties)
         self._reads = frozenset(reads)
         self._writable = frozenset(owns) | frozenset(writes)
 

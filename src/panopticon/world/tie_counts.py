@@ -40,7 +40,7 @@ def _local_side(t: Ties, i: int, wi: float, w: np.ndarray, base: int, step: int,
 def _local_and_picks(t: Ties, lo_b: int, hi_b: int, friends: np.ndarray,
                      follows: np.ndarray) -> None:
     """Local friends, the local friends followed and the picks kept, of citizens [lo_b, hi_b)."""
-    n = t.region.shape[0]
+    n = t.age.shape[0]
     base = max(lo_b - t.window, 0)
     w = np.empty(min(hi_b + t.window, n) - base)
     for j in range(base, base + w.shape[0]):
@@ -80,7 +80,7 @@ def _kept_picks(t: Ties, i: int, picks: np.ndarray) -> int:
 
 @njit(cache=True, nogil=True, parallel=True)
 def _count_local_and_picks(t: Ties, friends: np.ndarray, follows: np.ndarray) -> None:
-    n = t.region.shape[0]
+    n = t.age.shape[0]
     for b in prange((n + _BLOCK - 1) // _BLOCK):
         _local_and_picks(t, b * _BLOCK, min(n, (b + 1) * _BLOCK), friends, follows)
 
@@ -121,7 +121,7 @@ def _count_clubs(t: Ties, clubs: np.ndarray, friends: np.ndarray, follows: np.nd
 def friends_and_follows(t: Ties) -> tuple[np.ndarray, np.ndarray]:
     """Every citizen's numbers of friends and of accounts followed (uint16), as
     ``ties.friends_into`` and ``ties.follows_into`` would enumerate them."""
-    n = t.region.shape[0]
+    n = t.age.shape[0]
     friends, follows = np.empty(n, np.uint16), np.empty(n, np.uint16)
     _count_local_and_picks(t, friends, follows)
     per_region = (np.diff(t.starts) + t.club_slots - 1) // t.club_slots
@@ -137,6 +137,6 @@ def sizes(t: Ties, reaches: list[str]) -> dict[str, np.ndarray]:
         out["friends"], out["follows"] = friends_and_follows(t)
     for r in reaches:
         if r not in out:
-            out[r] = np.empty(t.region.shape[0], np.uint16)
-            _degrees(t, REACHES.index(r), t.region.shape[0], out[r])
+            out[r] = np.empty(t.age.shape[0], np.uint16)
+            _degrees(t, REACHES.index(r), t.age.shape[0], out[r])
     return {r: out[r] for r in reaches}

@@ -48,9 +48,10 @@ enumerate (2 ``window`` pair draws and 2 ``club_slots`` permutation steps for ~1
 per tie), a pick of an account a few hundred ns (two permutations and the Zipf law's inverse),
 colleagues ~90 ns, schoolmates and family ~50-100 ns; nothing is allocated. Every citizen's
 numbers of friends and follows are counted by ``tie_counts``, which shares the work of the
-pairs' two ends. Memory: 0 bytes per tie; the kernels read region, age and flags. Stages keep
-counts per citizen, not ties (``tie_tally``). :func:`build_csr` stores 8 bytes per citizen plus
-4 per tie (friends 99 MB at 1.41 M citizens) for the measures below and the tests.
+pairs' two ends. Memory: 0 bytes per tie; the kernels read the regions' first citizens, age and
+flags. Stages keep counts per citizen, not ties (``tie_tally``). :func:`build_csr` stores 8
+bytes per citizen plus 4 per tie (friends 99 MB at 1.41 M citizens) for the measures below and
+the tests.
 
 Every draw is a pure function of (seed, stream, citizen or pair), so ties do not depend on the
 chunk, the thread or which end asks; :func:`tie_share` inherits that.
@@ -64,7 +65,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange, uint64
 
-from .population import CHILD, HEAD, HOUSEHOLD_MAX, Population, parent_of
+from .population import CHILD, HEAD, HOUSEHOLD_MAX, Population, parent_of, region_of
 from .rng import draw_bits, mix64, stream_key
 
 FRIENDS, FOLLOWS, HOUSEHOLD, WORKPLACE, SCHOOL = range(5)
@@ -114,23 +115,19 @@ class Ties(NamedTuple):
     zipf_power: float  # ranks is F(x) = (x**(1 / zipf_power) - 1) / (zipf_top - 1), x in [1, n]
     weights: np.ndarray  # float64 Pareto quantiles, indexed by a citizen's top 10 hash bits
     starts: np.ndarray  # int64 first citizen of each region, and n
-    region: np.ndarray
     age: np.ndarray
     flags: np.ndarray
 
 
 def make_ties(pop: Population, seed: int, params: TieParams = TieParams()) -> Ties:
     """The tie model of a population under one seed (arrays are shared, not copied)."""
-    n_regions = len(pop.regions.codes)
-    counts = np.bincount(pop.region, minlength=n_regions)
     keys = [stream_key(seed, f"tie.{s}") for s in
             ("weight", "local", "club", "club_perm", "work", "follow", "pick", "account")]
     return Ties(*keys, params.window, params.reach, params.club_slots, params.club_rate,
                 params.work_slots, params.school_slots, params.follow_friend,
                 params.follow_picks, float(pop.size) ** (1.0 - params.follow_zipf),
                 1.0 / (1.0 - params.follow_zipf),
-                pareto_levels(params.tail), np.concatenate(([0], np.cumsum(counts))),
-                pop.region, pop.age, pop.flags)
+                pareto_levels(params.tail), pop.starts, pop.age, pop.flags)
 
 
 def pareto_levels(tail: float) -> np.ndarray:
@@ -198,7 +195,7 @@ def permute(key: np.uint64, n: int, x: int, forward: bool) -> int:
 
 @njit(cache=True, nogil=True)
 def _span(t: Ties, i: int) -> tuple[int, int]:
-    r = np.int64(t.region[i])
+    r = region_of(t.starts, i)
     return t.starts[r], t.starts[r + 1]
 
 
@@ -233,7 +230,7 @@ def household_into(t: Ties, i: int, out: np.ndarray) -> int:
         head = i
     else:
         return 0
-    for j in range(head + 1, min(head + HOUSEHOLD_MAX, t.region.shape[0])):
+    for j in range(head + 1, min(head + HOUSEHOLD_MAX, t.age.shape[0])):
         if t.flags[j] & HEAD:
             break
         if j != i and t.age[j] == CHILD:
@@ -383,7 +380,7 @@ def friends_into(t: Ties, i: int, out: np.ndarray) -> int:
 @njit(cache=True, nogil=True)
 def _is_friend(t: Ties, i: int, j: int) -> bool:
     """Whether j is among :func:`friends_into` i, without enumerating i's friends."""
-    if i == j or t.region[i] != t.region[j]:
+    if i == j or region_of(t.starts, i) != region_of(t.starts, j):
         return False
     wi = weight(t, i)
     if abs(i - j) <= t.window:
@@ -398,7 +395,7 @@ def _is_friend(t: Ties, i: int, j: int) -> bool:
 @njit(cache=True, nogil=True)
 def _slot_start(t: Ties, rank: int) -> int:
     """The first pick slot of a popularity rank: slots x F(rank + 1), F the ranks' Zipf CDF."""
-    n = t.region.shape[0]
+    n = t.age.shape[0]
     if rank >= n:
         return n * t.follow_picks
     share = (float(rank + 1) ** (1.0 / t.zipf_power) - 1.0) / (t.zipf_top - 1.0)
@@ -408,7 +405,7 @@ def _slot_start(t: Ties, rank: int) -> int:
 @njit(cache=True, nogil=True)
 def _rank_of_slot(t: Ties, s: int) -> int:
     """The popularity rank that owns pick slot s: the inverse CDF, then a step to the exact run."""
-    n = t.region.shape[0]
+    n = t.age.shape[0]
     u = (s + 0.5) / (n * t.follow_picks)
     rank = min(max(np.int64((1.0 + u * (t.zipf_top - 1.0)) ** t.zipf_power) - 1, 0), n - 1)
     while rank > 0 and _slot_start(t, rank) > s:
@@ -421,7 +418,7 @@ def _rank_of_slot(t: Ties, s: int) -> int:
 @njit(cache=True, nogil=True)
 def _picked(t: Ties, q: int) -> int:
     """The account of pick q (citizen q // follow_picks's pick q % follow_picks)."""
-    n = t.region.shape[0]
+    n = t.age.shape[0]
     s = permute(t.k_pick, n * t.follow_picks, q, True)
     return permute(t.k_account, n, _rank_of_slot(t, s), False)
 
@@ -435,7 +432,7 @@ def follows_friend(t: Ties, i: int, j: int) -> bool:
 @njit(cache=True, nogil=True)
 def pick_slots(t: Ties, a: int) -> tuple[int, int]:
     """The pick slots of account a's popularity rank: its pickers are :func:`picker` of each."""
-    rank = permute(t.k_account, t.region.shape[0], a, True)
+    rank = permute(t.k_account, t.age.shape[0], a, True)
     return _slot_start(t, rank), _slot_start(t, rank + 1)
 
 
@@ -443,7 +440,7 @@ def pick_slots(t: Ties, a: int) -> tuple[int, int]:
 def picker(t: Ties, a: int, s: int) -> int:
     """Who follows account a through its pick slot s, or -1 where :func:`follows_into` drops
     that pick (a self-pick, a friend it follows already, a repeat of an earlier pick)."""
-    q = permute(t.k_pick, t.region.shape[0] * t.follow_picks, s, False)
+    q = permute(t.k_pick, t.age.shape[0] * t.follow_picks, s, False)
     i = q // t.follow_picks
     if i == a or (_is_friend(t, i, a) and follows_friend(t, i, a)):
         return -1
@@ -557,7 +554,7 @@ def _fill(t: Ties, reach: int, indptr: np.ndarray, indices: np.ndarray) -> None:
 
 def degrees(t: Ties, reach: int) -> np.ndarray:
     """Every citizen's number of ties of a reach (out-degree for follows)."""
-    n = t.region.shape[0]
+    n = t.age.shape[0]
     out = np.empty(n, np.int64)
     _degrees(t, reach, n, out)
     return out
@@ -578,7 +575,7 @@ class TieCSR:
 def build_csr(t: Ties, reach: int) -> TieCSR:
     """The stored form of one reach, for the measures below and the tests: two passes of the
     enumeration (count, then fill)."""
-    indptr = np.zeros(t.region.shape[0] + 1, np.int64)
+    indptr = np.zeros(t.age.shape[0] + 1, np.int64)
     indptr[1:] = np.cumsum(degrees(t, reach))
     indices = np.empty(indptr[-1], np.int32)
     _fill(t, reach, indptr, indices)
