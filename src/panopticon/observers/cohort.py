@@ -40,7 +40,7 @@ from ..world import codes
 from ..world.codes import CONTENT_TYPES, LISTED
 from ..world.codes import SHARED as SHARED_LISTING
 from ..world.layout import Layout
-from ..world.population import AGE_BANDS, INCOME_SHIFT, URBAN, parents
+from ..world.population import AGE_BANDS, INCOME_SHIFT, URBAN, parents, region_of
 from ..world.rng import smallest, stream_key
 from ..world.state import View
 from ..world.today import Today
@@ -327,7 +327,7 @@ class Cohort:
         pop, ids = self.view, self.ids
         parent = parents(pop.age, pop.flags, ids)
         income = pop.flags[np.where(parent >= 0, parent, ids)] >> INCOME_SHIFT
-        region = np.searchsorted(pop.starts, ids, side="right") - 1
+        region = region_of(pop.starts, ids)
         details = [f"{pop.regions.names[r]}, age {AGE_BANDS[pop.age[i]]}, "
                    f"{'urban' if pop.flags[i] & URBAN else 'rural'}, income decile {d + 1} of 10"
                    + (f" (parent: citizen {p})" if p >= 0 else "")
