@@ -17,6 +17,7 @@ from panopticon.world.ties import (FOLLOWS, FRIENDS, HOUSEHOLD, REACHES, SCHOOL,
                                    permute, pick_slots, picker, reciprocity,
                                    tail_exponent, tie_share, ties_into)
 from panopticon.world.tie_counts import sizes
+from panopticon.world import tie_tally
 from panopticon.world.tie_tally import WIDE, TieStore, mean_share
 from panopticon.world.engine import kernel_threads
 
@@ -194,13 +195,16 @@ def mean_shares(shares, sizes):
     return out
 
 
-@pytest.mark.parametrize(("threads", "wide_from"), [(1, WIDE), (2, WIDE), (2, 3), (1, 1)])
+@pytest.mark.parametrize(("threads", "wide_from", "block"),
+                         [(1, WIDE, N), (2, WIDE, 37), (2, 3, 4096), (1, 1, 1000)])
 def test_a_tally_is_the_reaches_shares_averaged_through_any_changes(pop, ties, threads,
-                                                                    wide_from):
+                                                                    wide_from, block,
+                                                                    monkeypatch):
     """Three tallies of one store (their last flags share a byte; the household reach counted
-    at each reading), each flag set and cleared in several rounds: each reading is the shares
-    enumerated afresh, whether a citizen's counts are bytes or in the book of the wide (all
-    from 1 tie on; most from 3)."""
+    at each reading), each flag set and cleared in several rounds and read in blocks of any
+    size: each reading is the shares enumerated afresh, whether a citizen's counts are bytes or
+    in the book of the wide (all from 1 tie on; most from 3)."""
+    monkeypatch.setattr(tie_tally, "BLOCK", block)
     store = TieStore(pop, SEED, wide_from)
     tallies = [(["friends", "follows", "household"], store.tally(["friends", "follows",
                                                                    "household"])),
@@ -213,7 +217,7 @@ def test_a_tally_is_the_reaches_shares_averaged_through_any_changes(pop, ties, t
             flip = rng.random(N) < share_set
             flags[k] = np.where(flip, 1 - flags[k], flags[k]).astype(np.uint8) * (k + 1)
             with kernel_threads(threads):
-                tally.update(flags[k])
+                tally.update(lambda lo, hi, out: np.copyto(out, flags[k][lo:hi]))  # noqa: B023
             assert np.array_equal(store.last >> k & 1, flags[k] != 0)
             got = mean_shares(tally.shares, tally.sizes)
             want = np.zeros(N)

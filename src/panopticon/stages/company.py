@@ -121,21 +121,19 @@ class Company(Stage):
         self.count(term)
         self.view.publish("bad_company_term", term)
 
-    def bad(self) -> np.ndarray:
-        """1 for citizens whose standing makes them bad company today (before today's acts);
-        an unscored citizen has no grade."""
+    def bad(self, lo: int, hi: int, out: np.ndarray) -> None:
+        """1 into ``out`` for citizens lo..hi-1 whose standing makes them bad company today
+        (before today's acts); an unscored citizen has no grade."""
         v = self.view
-        out = np.empty(v.size, np.uint8)
-        bad_company(v.status, v.on_lists, v.score, v.grade_of, self.sc.scoring.min,
-                    np.isin(v.grade_names, self.spec.grades), v.age, v.adopt, v.scored,
-                    self.list_bits, self.scheme_bits, out)
-        return out
+        bad_company(v.status[lo:hi], v.on_lists[lo:hi], v.score[lo:hi], v.grade_of,
+                    self.sc.scoring.min, np.isin(v.grade_names, self.spec.grades), v.age[lo:hi],
+                    v.adopt[lo:hi], v.scored, self.list_bits, self.scheme_bits, out)
 
     def term(self) -> np.ndarray:
         """weight x the share of bad ties, averaged over the reaches, in whole points, for the
         scored citizens (the unscored have no score to move)."""
         v = self.view
-        self.tally.update(self.bad())
+        self.tally.update(self.bad)
         out = np.empty(v.size, term_dtype(self.sc))
         whole_points(self.spec.weight, self.tally.shares, self.tally.sizes, v.age, v.adopt,
                      v.scored, out)

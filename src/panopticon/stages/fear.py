@@ -210,8 +210,12 @@ class Fear(Stage):
 
     def tie_jump(self) -> None:
         """Risk jumps with the share of ties under a sanction yesterday."""
-        self.tally.update(self.view.family & FAMILY_SANCTIONED)
+        self.tally.update(self.sanctioned)
         jump_by_ties(self.p.ties_jump, self.tally.shares, self.tally.sizes, self.risk)
+
+    def sanctioned(self, lo: int, hi: int, out: np.ndarray) -> None:
+        """Into ``out``, whether citizens lo..hi-1 are under a sanction (their family bit)."""
+        np.bitwise_and(self.view.family[lo:hi], FAMILY_SANCTIONED, out=out)
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         v = self.view

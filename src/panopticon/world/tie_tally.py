@@ -14,7 +14,8 @@ with :data:`WIDE` ties or more of a reach (0.1% of them in china-2018's friends)
 in that byte, and its number and counts in the store's book of wide citizens (``Wide``), which
 is fixed at build, so that the counts of all the others fit in a byte. The household reach is
 not tallied: a reading counts a citizen's few relatives flagged from the bits last read
-(``ties.household_counts``, a pass over the households), for no memory.
+(``ties.household_flagged``), for no memory. Nor is any flag kept or made for all n at once: an
+update reads the flags block by block (:data:`BLOCK`) from its stage's own arrays.
 
 The counts are integers, so the shares do not depend on the order of the pushes: they equal
 :func:`ties.tie_share` of each reach, averaged, on any chunking or thread count.
@@ -22,6 +23,7 @@ The counts are integers, so the shares do not depend on the order of the pushes:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -29,11 +31,11 @@ from numba import njit
 
 from .population import Population
 from .tie_counts import sizes
-from .ties import FOLLOWS, FRIENDS, REACHES, Ties, follows_friend, \
-    household_counts, make_ties, max_ties, pick_slots, picker, ties_into
+from .ties import FOLLOWS, FRIENDS, REACHES, Ties, follows_friend, household_flagged, \
+    make_ties, max_ties, pick_slots, picker, ties_into
 
 COUNTED = ("household",)  # reaches a reading counts instead of a tally keeping them
-NO_HOME = np.zeros(0, np.uint8)  # the household counts of a tally without that reach
+BLOCK = 1 << 18  # citizens whose flags an update reads at a time
 WIDE = 255  # a citizen's byte of a reach's number of ties where the store's book holds it
 
 
@@ -80,15 +82,15 @@ def _add(size: np.ndarray, w: Wide, reach: int, bad: np.ndarray, wide_bad: np.nd
 
 
 @njit(cache=True, nogil=True)
-def push(t: Ties, reach: int, changed: np.ndarray, flag: np.ndarray, size: np.ndarray, w: Wide,
-         bad: np.ndarray, wide_bad: np.ndarray) -> None:
+def push(t: Ties, reach: int, changed: np.ndarray, marks: np.ndarray, bit: int,
+         size: np.ndarray, w: Wide, bad: np.ndarray, wide_bad: np.ndarray) -> None:
     """Add 1 to the count at the other end of each tie of a reach of each citizen in
-    ``changed`` whose flag is now set; take 1 where it is now clear. A count is in ``bad``,
-    or in ``wide_bad`` at the book's row where the citizen's byte of ``size`` says
-    :data:`WIDE`."""
+    ``changed`` whose flag (``bit`` of ``marks``) is now set; take 1 where it is now clear. A
+    count is in ``bad``, or in ``wide_bad`` at the book's row where the citizen's byte of
+    ``size`` says :data:`WIDE`."""
     buf = np.empty(max_ties(t, reach), np.int64)
     for c in changed:
-        delta = 1 if flag[c] != 0 else -1
+        delta = 1 if marks[c] & bit else -1
         m = _followers_of_friends(t, c, buf) if reach == FOLLOWS else ties_into(t, reach, c, buf)
         for k in range(m):
             _add(size, w, reach, bad, wide_bad, buf[k], delta)
@@ -107,7 +109,10 @@ class Shares(NamedTuple):
 
     bad: np.ndarray  # uint8 [tallied reaches, n]: flagged ties
     rows: np.ndarray  # per reach in order, its row of ``bad``, or -1: the household's
-    home: np.ndarray  # uint8 household ties flagged << 4 | household ties (household_counts)
+    age: np.ndarray  # the population's, for the household reach (ties.household_flagged)
+    flags: np.ndarray
+    last: np.ndarray  # the flags last read (TieStore.last), in this tally's ``bit``
+    bit: int
     reach: np.ndarray  # per row of ``bad``, its reach in ``ties.REACHES``
     wide_bad: np.ndarray  # uint16 per row of the book: the wide citizens' flagged ties
     wide_ids: np.ndarray  # the book's (Wide), its arrays one by one
@@ -126,8 +131,8 @@ def mean_share(a: Shares, sizes: tuple, i: int) -> float:
     for r in range(a.rows.shape[0]):
         row = a.rows[r]
         if row < 0:
-            m = a.home[i] & 15
-            s += (a.home[i] >> 4) / m if m > 0 else 0.0
+            bad, m = household_flagged(a.age, a.flags, a.last, a.bit, i)
+            s += bad / m if m > 0 else 0.0
             continue
         m = np.int64(sizes[row][i])
         bad = np.int64(a.bad[row, i])
@@ -172,16 +177,10 @@ class TieTally:
 
     @property
     def shares(self) -> Shares:
-        """What a reading takes each citizen's :func:`mean_share` from, with :attr:`sizes`:
-        the tally's counts and, where it reads households, their counts made now (a byte a
-        citizen while the reading lasts)."""
-        home = NO_HOME
-        if (self.rows < 0).any():
-            home = np.empty(self.last.shape[0], np.uint8)
-            household_counts(self.ties.age, self.ties.flags, self.last, self.bit, home)
+        """What a reading takes each citizen's :func:`mean_share` from, with :attr:`sizes`."""
         w = self.store.wide
-        return Shares(self.bad, self.rows, home, self.reaches, self.wide_bad, w.ids, w.sizes,
-                      w.first, w.last)
+        return Shares(self.bad, self.rows, self.ties.age, self.ties.flags, self.last, self.bit,
+                      self.reaches, self.wide_bad, w.ids, w.sizes, w.first, w.last)
 
     @property
     def nbytes(self) -> int:
@@ -189,14 +188,22 @@ class TieTally:
         the ``TieStore``)."""
         return self.bad.nbytes + self.wide_bad.nbytes
 
-    def update(self, flag: np.ndarray) -> None:
-        """Count the ties flagged by ``flag`` (per citizen, set: not 0), pushing the flags
-        changed since the last update; a reading then takes each citizen's :func:`mean_share`
-        of :attr:`shares`."""
-        changed = changes(flag, self.last, self.bit)
+    def update(self, fill: Callable[[int, int, np.ndarray], None]) -> None:
+        """Count the ties flagged today, pushing the flags changed since the last update; a
+        reading then takes each citizen's :func:`mean_share` of :attr:`shares`. ``fill(lo, hi,
+        out)`` writes the flags of citizens lo..hi-1 (set: not 0) into ``out``, a block at a
+        time, so that no flag of all n is made."""
+        n = self.last.shape[0]
+        block = np.empty(min(BLOCK, n), np.uint8)
+        found = []
+        for lo in range(0, n, BLOCK):
+            hi = min(lo + BLOCK, n)
+            fill(lo, hi, block[:hi - lo])
+            found.append(changes(block[:hi - lo], self.last[lo:hi], self.bit) + lo)
+        changed = np.concatenate(found) if found else np.zeros(0, np.int64)
         for k, reach in enumerate(self.reaches):
-            push(self.ties, reach, changed, flag, self.sizes[k], self.store.wide, self.bad[k],
-                 self.wide_bad)
+            push(self.ties, reach, changed, self.last, self.bit, self.sizes[k], self.store.wide,
+                 self.bad[k], self.wide_bad)
 
 
 class TieStore:

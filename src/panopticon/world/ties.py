@@ -217,55 +217,58 @@ def _block_mates(key: np.uint64, lo: int, hi: int, i: int, slots: int, out: np.n
 # ---------------------------------------------------------------- one citizen's ties
 
 
+@njit(cache=True, nogil=True, inline="always")
+def household_head(age: np.ndarray, flags: np.ndarray, i: int) -> tuple[int, bool]:
+    """The head of i's family and whether it is i's parent (a tie of i's); -1 for an adult who
+    does not head a household (no family ties)."""
+    head = parent_of(age, flags, i)
+    if head >= 0:
+        return head, True
+    return (np.int64(i) if flags[i] & HEAD else -1), False  # int64: a prange's i is unsigned
+
+
+@njit(cache=True, nogil=True, inline="always")
+def household_end(flags: np.ndarray, head: int) -> int:
+    """The citizen after the last that ``head``'s household may hold."""
+    end = head + 1
+    while end < min(head + HOUSEHOLD_MAX, flags.shape[0]) and not flags[end] & HEAD:
+        end += 1
+    return end
+
+
 @njit(cache=True, nogil=True)
 def household_into(t: Ties, i: int, out: np.ndarray) -> int:
     """i's family: its parent and siblings, or its children (none for an adult who does not
     head a household); returns how many were written."""
-    m = 0
-    head = parent_of(t.age, t.flags, i)
-    if head >= 0:
-        out[m] = head
-        m += 1
-    elif t.flags[i] & HEAD:
-        head = i
-    else:
+    head, parent = household_head(t.age, t.flags, i)
+    if head < 0:
         return 0
-    for j in range(head + 1, min(head + HOUSEHOLD_MAX, t.age.shape[0])):
-        if t.flags[j] & HEAD:
-            break
+    m = 0
+    if parent:
+        out[0] = head
+        m = 1
+    for j in range(head + 1, household_end(t.flags, head)):
         if j != i and t.age[j] == CHILD:
             out[m] = j
             m += 1
     return m
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def household_counts(age: np.ndarray, flags: np.ndarray, marks: np.ndarray, bit: int,
-                     out: np.ndarray) -> None:
-    """Each citizen's household ties whose ``bit`` of ``marks`` is set (high four bits of
-    ``out``) and household ties (low four, as :func:`household_into` finds them), in one pass
-    over the households, blocks of them in parallel: a reading counts this reach instead of
-    keeping a tally of it."""
-    n, blocks = age.shape[0], 64
-    for b in prange(blocks):
-        head, stop = b * n // blocks, (b + 1) * n // blocks
-        while head < n and not flags[head] & HEAD:  # the block's households: those whose
-            head += 1  # heads are in it
-        while head < stop:
-            end = head + 1
-            while end < n and not flags[end] & HEAD:
-                end += 1
-            children = flagged = 0
-            for j in range(head + 1, end):
-                if age[j] == CHILD:
-                    children += 1
-                    flagged += (marks[j] & bit) != 0
-            mine = np.int64((marks[head] & bit) != 0)
-            out[head] = flagged << 4 | children
-            for j in range(head + 1, end):
-                kin = flagged - ((marks[j] & bit) != 0) + mine
-                out[j] = kin << 4 | children if age[j] == CHILD else 0
-            head = end
+@njit(cache=True, nogil=True, inline="always")
+def household_flagged(age: np.ndarray, flags: np.ndarray, marks: np.ndarray, bit: int,
+                      i: int) -> tuple[int, int]:
+    """How many of i's family ties (:func:`household_into`'s) have ``bit`` of ``marks`` set,
+    and how many it has: counted when read, so that neither is kept nor made for all n."""
+    head, parent = household_head(age, flags, i)
+    if head < 0:
+        return 0, 0
+    m = np.int64(parent)
+    flagged = m * np.int64((marks[head] & bit) != 0)
+    for j in range(head + 1, household_end(flags, head)):
+        if j != i and age[j] == CHILD:
+            flagged += (marks[j] & bit) != 0
+            m += 1
+    return flagged, m
 
 
 @njit(cache=True, nogil=True)
