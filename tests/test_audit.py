@@ -16,8 +16,9 @@ from typer.testing import CliRunner
 
 from panopticon.language import scenario
 from panopticon.cli import app
-from panopticon.observers.audit import SCHEMA, SECTIONS, Rows, gini, measures
+from panopticon.observers.audit import LISTED, MET, SCHEMA, SECTIONS, Rows, gini, measures
 from panopticon.observers.cohort import A_TYPE, pick
+from panopticon.stages.registry import EVER
 from panopticon.world.codes import CONTENT_TYPES
 from panopticon.world.population import CHILD, URBAN
 from panopticon.world.layout import history_names
@@ -116,8 +117,12 @@ def test_every_tallied_measure_and_group_matches_a_recount_with_numpy(run):
     sim, data = run
     view, tallies = sim.views["audit"], data.tallies
     adult = view.age != CHILD
+    listed = np.zeros(view.size, np.int64)  # the lists ever, from the case book's rows
+    listed[view.case_ids] = view.case_days[:, EVER]
+    assert listed.any()
+    words = {LISTED: listed, MET: view.met_ever}
     masks = {"citizens": np.ones(view.size, bool), "adults": adult, "children": ~adult,
-             **{name: (getattr(view, source) & bits) != 0
+             **{name: (words[source] & bits) != 0
                 for name, (source, bits) in measures(sim.scenario).items()}}
     index = {"total": np.zeros(view.size, np.int64), "province": sim.pop.region,
              "income_decile": household_deciles(sim.pop), "age_band": view.age,

@@ -59,7 +59,7 @@ def test_per_citizen_bytes_are_the_stages_arrays():
 
     sc = sized(100_000)
     sim = Simulation(sc)
-    assert sim.array_bytes_per_citizen() == cost.citizen_bytes(sc) == 18  # the term a byte
+    assert sim.array_bytes_per_citizen() == cost.citizen_bytes(sc) == 17  # the term a byte
     store, tallies = sim.state.ties, [sim.stages[s].tally for s in ("company", "fear")]
     held = (sum(s.nbytes for s in store.sizes.values()) + store.last.nbytes
             + sum(t.bad.nbytes for t in tallies))
@@ -85,13 +85,13 @@ def test_what_is_not_a_size(text):
 def test_a_run_above_the_limit_is_refused_in_one_line(monkeypatch):
     sc = sized(2_000_000_000)
     need = estimate(sc)
-    assert need.memory > 64 << 30  # more than an ordinary machine has, and than the limit below
+    assert need.memory > 48 << 30  # more than an ordinary machine has, and than the limit below
     with pytest.raises(CostError) as info:
-        check(sc, need, 64 << 30)
+        check(sc, need, 48 << 30)
     message = str(info.value)
     assert message.startswith(f"china-2018: the run needs about {cost.size(need.memory)} of"
                               " memory (citizens ")
-    assert "and --memory-limit is 64 GiB" in message and "\n" not in message
+    assert "and --memory-limit is 48 GiB" in message and "\n" not in message
     check(sc, need, None)  # no check
     monkeypatch.setattr(cost, "available_memory", lambda: Available(1 << 30, "MemAvailable"))
     with pytest.raises(CostError, match=r"and 1 GiB is available \(MemAvailable\)"):

@@ -25,7 +25,8 @@ from panopticon.stages.behaviour import Behaviour
 from panopticon.stages.company import NO_TERM
 from panopticon.stages.consequences import active_masks
 from panopticon.stages.fear import tables as fear_tables
-from panopticon.stages.registry import Registry
+from panopticon.stages.registry import (EVER, EVER_EXIT_BAN, EVER_LISTED, EVER_MISCONDUCT,
+                                        Registry)
 from panopticon.stages.scoring import Scoring, grade_table
 from panopticon.stages.sensing import (
     Sensing,
@@ -778,14 +779,16 @@ def test_a_listing_reaches_airlines_after_the_list_delay(listed):
     assert count(acc, "listed_shared_stock") == 1 and status == LISTED | SHARED
 
 
-def registry_days(chunk: int, days: int = 200, n: int = 3_000) -> tuple[Registry, np.ndarray]:
+def registry_days(chunk: int, days: int = 200, n: int = 3_000
+                  ) -> tuple[Registry, np.ndarray, np.ndarray]:
     """A registry of ``n`` citizens over ``days`` days of random case records (defaults, tax
-    arrears, misconduct, payments), run on chunks of ``chunk``; its counters summed."""
+    arrears, misconduct, payments), run on chunks of ``chunk``; its counters summed; the lists
+    each citizen was seen on at a day's end (bits EVER_*)."""
     sc = preset(**{"population.size": n, **COURT, "registry.misconduct_list_days": 30})
     reg = alone(Registry, sc, build(sc.population, SEED))
     kinds = np.array([ACT_BIT["debt_default"], ACT_BIT["tax_arrears"],
                       ACT_BIT["onboard_misconduct"], PAY_DEBT, PAY_TAX], np.int64)
-    rng, acc = np.random.default_rng(3), new_acc()
+    rng, acc, seen = np.random.default_rng(3), new_acc(), np.zeros(n, np.int64)
     for day in range(days):
         records = np.where(rng.random(n) < 0.004, kinds[rng.integers(0, 5, n)], 0)
         reg.start_day(day, sc.start + dt.timedelta(days=day), sc)
@@ -793,18 +796,25 @@ def registry_days(chunk: int, days: int = 200, n: int = 3_000) -> tuple[Registry
             hi = min(lo + chunk, n)
             step(reg, lo, hi, acc, today_with(hi - lo, records=records[lo:hi]))
         reg.end_day(acc)
-    return reg, acc
+        for bit, ever in ((LISTED, EVER_LISTED), (EXIT_BAN, EVER_EXIT_BAN),
+                          (MISCONDUCT, EVER_MISCONDUCT)):
+            seen |= np.where(reg.status & bit, ever, 0)
+    return reg, acc, seen
 
 
-def test_the_case_book_holds_the_citizens_with_a_case_whatever_the_chunks():
-    """The book's rows are the citizens with a status, in order; statuses, listings and
-    counters do not depend on the chunks."""
-    whole, counts = registry_days(3_000)
-    assert np.array_equal(whole.case_ids, np.flatnonzero(whole.status))
+def test_the_case_book_holds_the_citizens_with_a_case_or_a_past_listing_whatever_the_chunks():
+    """The book's rows are the citizens with a status or ever listed, in order, with the lists
+    they were on; statuses, listings and counters do not depend on the chunks."""
+    whole, counts, seen = registry_days(3_000)
+    assert np.array_equal(whole.case_ids, np.flatnonzero(whole.status | seen))
+    assert np.array_equal(whole.case_days[:, EVER], seen[whole.case_ids])
+    closed = whole.status[whole.case_ids] == 0
+    assert closed.any() and (whole.case_days[closed, EVER] != 0).all()
     assert count(counts, "new_listings") > 0 and count(counts, "misconduct_listed") > 0
     assert count(counts, "exit_bans_new") > 0
+    assert count(counts, "new_listed_people") == np.count_nonzero(seen & EVER_LISTED)
     for chunk in (37, 1_000):
-        reg, acc = registry_days(chunk)
+        reg, acc, _ = registry_days(chunk)
         assert np.array_equal(reg.status, whole.status)
         assert np.array_equal(reg.case_days, whole.case_days)
         assert np.array_equal(acc, counts)

@@ -1,7 +1,7 @@
 """The audit: what the system did to people, by cause and by group, as a long table of figures.
 
 Flows come from the daily counters (events, per province); people and group rates come from
-per-citizen "ever" bits that the stages keep (registry's ``listed_ever``: on a list;
+per-citizen "ever" bits that the stages keep (registry's lists ever, in its case book: on a list;
 consequences' ``met_ever``: blocked, wrongly blocked, under a sanction, rewarded, a child barred),
 read through a view of the state and counted by group once at the end of the run (:func:`tally`),
 so the day loop pays a bit-or per event and one per citizen in the vectorised standing pass.
@@ -21,6 +21,7 @@ from numba import njit
 
 from ..language.catalog import words
 from ..language.scenario import Scenario
+from ..stages.registry import EVER
 from ..world.layout import (
     KIN_HISTORY,
     Layout,
@@ -41,8 +42,8 @@ SCHEMA = pa.schema([("section", pa.string()), ("metric", pa.string()), ("group_b
                     ("group", pa.string()), ("value", pa.float64()), ("unit", pa.string()),
                     ("ratio_to_national", pa.float64()), ("note", pa.string())])
 # Per-citizen measures counted by group: true where the citizen's bits of one history (the
-# registry's listed_ever, or the consequences' met_ever, world.layout.history_names) hold any of
-# the given bits.
+# registry's lists ever, its case book's column EVER, or the consequences' met_ever,
+# world.layout.history_names) hold any of the given bits.
 LISTED, MET = "listed_ever", "met_ever"
 
 
@@ -102,7 +103,7 @@ class Audit:
     """What the audit's tally reads of the state at the end of a run."""
 
     NAME = "audit"
-    READS = ("age", "flags", LISTED, MET)
+    READS = ("age", "flags", "case_ids", "case_days", MET)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -120,16 +121,21 @@ def group_labels(pop: Population | View) -> dict[str, list[str]]:
 
 
 @njit(cache=True, nogil=True)
-def group_counts(starts, age, flags, listed, met, on_met, bits, first, out):
+def group_counts(starts, age, flags, case_ids, listed, met, on_met, bits, first, out):
     """Add each citizen to its row of every grouping (``first``: each grouping's first row in
     ``out``; the groups as :func:`group_labels` orders them, the decile the household's,
     :func:`household_income`) in the columns citizens, adults, children and each measure (bits
-    ``bits[m]`` of ``met_ever`` where ``on_met[m]``, else of ``listed_ever``). One pass without
-    an array of n: masks per measure and float weights were the run's peak, 54 bytes a citizen
-    above what it holds (tracemalloc at 300,000 citizens), and the deciles' array 7 more."""
+    ``bits[m]`` of ``met_ever`` where ``on_met[m]``, else of the lists ever: ``listed``, of the
+    case book's citizens ``case_ids``, walked along). One pass without an array of n: masks per
+    measure and float weights were the run's peak, 54 bytes a citizen above what it holds
+    (tracemalloc at 300,000 citizens), and the deciles' array 7 more."""
     measures = bits.shape[0]
     row = np.empty(first.shape[0], np.int64)
+    book = 0
     for i in range(age.shape[0]):
+        while book < case_ids.shape[0] and case_ids[book] < i:
+            book += 1
+        ever = np.int64(listed[book]) if book < case_ids.shape[0] and case_ids[book] == i else 0
         adult = np.int64(age[i] != CHILD)
         row[0] = first[0]
         row[1] = first[1] + region_of(starts, i)
@@ -142,7 +148,7 @@ def group_counts(starts, age, flags, listed, met, on_met, bits, first, out):
             out[r, 1] += adult
             out[r, 2] += 1 - adult
             for m in range(measures):
-                word = np.int64(met[i]) if on_met[m] else np.int64(listed[i])
+                word = np.int64(met[i]) if on_met[m] else ever
                 out[r, 3 + m] += (word & bits[m]) != 0
 
 
@@ -154,8 +160,8 @@ def tally(view: View, sc: Scenario) -> Tallies:
     sizes = np.array([len(names) for names in labels.values()], np.int64)
     first = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     out = np.zeros((int(sizes.sum()), len(DENOMINATORS) + len(found)), np.int64)
-    group_counts(view.starts, view.age, view.flags,
-                 getattr(view, LISTED), getattr(view, MET),
+    group_counts(view.starts, view.age, view.flags, view.case_ids, view.case_days[:, EVER],
+                 getattr(view, MET),
                  np.array([source == MET for source, _ in found.values()], np.bool_),
                  np.array([bits for _, bits in found.values()], np.int64).reshape(-1), first, out)
     counts = {group_by: out[f:f + k] for group_by, f, k in zip(labels, first, sizes,

@@ -150,14 +150,15 @@ def member_words(ids, day, status, case_ids, case_days, score, true_score, grade
     """The state's words of members ``ids`` into ``rows`` (FIELDS' first twelve), in one pass
     rather than a gather per field: the cohort's end of day costs numpy calls, not members.
     ``status`` without the registry's SHARED bit (``shared`` tells the day it comes); the court
-    day from the registry's case book (0 without a case); ``shared``: the court listing reaches
+    day from the registry's case book (0 without a case: a row kept for a past listing has
+    none); ``shared``: the court listing reaches
     airlines and railways today."""
     rows_of = np.searchsorted(case_ids, ids)
     for k in range(ids.shape[0]):
         i, r = ids[k], rows_of[k]
         s = np.int64(status[i]) & ~SHARED_LISTING
-        at = np.int64(case_days[r, COURT_DAY]) if r < case_ids.shape[0] and case_ids[r] == i \
-            else 0
+        at = np.int64(case_days[r, COURT_DAY]) if (r < case_ids.shape[0] and case_ids[r] == i
+                                                   and status[i] != 0) else 0
         rows[0, k], rows[1, k] = s, at
         rows[2, k], rows[3, k] = score[i], true_score[i]
         rows[4, k] = grade_of[np.int64(score[i]) - lowest]

@@ -9,10 +9,13 @@ Regional bureaus join the central database over time (``central_connected``); on
 regions' scores travel to national services.
 
 The days a case needs (a court case's last change, a paid listing's removal, a tax case's
-opening, a misconduct listing's end) are kept in a case book, a row per citizen with an open
-case (about 1% of china-2018's citizens), not in four arrays of every citizen: a chunk reads
+opening, a misconduct listing's end) and the lists a citizen has ever been on (which the audit
+counts) are kept in a case book, a row per citizen with an open case or a listing in its past
+(about 2% of china-2018's citizens over 2014-2019), not in arrays of every citizen: a chunk reads
 and writes the rows of its citizens, opens rows for its new cases, and the day's end files them
-and drops the closed ones. Consequences read a listing's reach from the status (``SHARED``).
+and drops those with neither. A day is read only while the status bit it belongs to is set, so
+a row kept for its past needs no clearing. Consequences read a listing's reach from the status
+(``SHARED``).
 """
 
 from __future__ import annotations
@@ -46,10 +49,11 @@ from ..world.state import Stage, View
 from ..world.today import Today
 
 EVER_LISTED, EVER_EXIT_BAN, EVER_MISCONDUCT = 1, 2, 4  # history: on each list at least once
-# The case book's days (int16): the court case's last change of state, the day a paid listing
-# is removed everywhere, the tax case's opening, the end of a travel-misconduct listing.
-COURT_DAY, STALE_UNTIL, TAX_DAY, MISCONDUCT_UNTIL = range(4)
-CASE_DAYS = 4
+# The case book's columns (int16): the court case's last change of state, the day a paid
+# listing is removed everywhere, the tax case's opening, the end of a travel-misconduct listing;
+# the lists ever (bits EVER_*).
+COURT_DAY, STALE_UNTIL, TAX_DAY, MISCONDUCT_UNTIL, EVER = range(5)
+CASE_DAYS = 5
 COUNTERS = (
     "defaults_recorded", "judgments", "new_listings", "new_listed_people", "listed_stock",
     "listed_shared_stock", "paid_after_listing", "delisted", "listing_expired", "stale_stock",
@@ -85,8 +89,7 @@ class RegistryArrays(NamedTuple):
     records: np.ndarray  # today's, to which listings are added
     status: np.ndarray  # uint8 bits of codes: IN_DEFAULT ... SHARED
     case_ids: np.ndarray  # int64 the chunk's citizens with a row in the case book, in order
-    case_days: np.ndarray  # int16 [rows, CASE_DAYS]: their days (writable)
-    listed_ever: np.ndarray  # uint8 bits EVER_LISTED, EVER_EXIT_BAN, EVER_MISCONDUCT
+    case_days: np.ndarray  # int16 [rows, CASE_DAYS]: their days and lists ever (writable)
     todo: np.ndarray
 
 
@@ -103,9 +106,9 @@ def params(sc: Scenario, seed: int) -> RegistryParams:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def court_step(i, j, day, rec, s, days, listed_ever, p, acc_r):
-    """Advance one citizen's court case (``days``: its case days); returns (status, records
-    with a listing added)."""
+def court_step(i, day, rec, s, days, p, acc_r):
+    """Advance one citizen's court case (``days``: its row of the case book); returns (status,
+    records with a listing added)."""
     if rec & PAY_DEBT:
         if s & LISTED:
             acc_r[C_PAID] += 1
@@ -127,8 +130,8 @@ def court_step(i, j, day, rec, s, days, listed_ever, p, acc_r):
         days[COURT_DAY] = day
         rec |= JUDGMENT_UNPAID
         acc_r[C_LISTINGS] += 1
-        if not listed_ever[j] & EVER_LISTED:
-            listed_ever[j] |= EVER_LISTED
+        if not days[EVER] & EVER_LISTED:
+            days[EVER] |= EVER_LISTED
             acc_r[C_LISTED_PEOPLE] += 1
     elif s & LISTED and day - days[COURT_DAY] >= p.listing_days:
         s &= ~LISTED
@@ -140,15 +143,15 @@ def court_step(i, j, day, rec, s, days, listed_ever, p, acc_r):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def case_step(i, j, day, rec, s, days, listed_ever, p, acc_r):
-    """Advance one citizen's cases (``days``: its case days, updated); count flows and the
-    citizen's part of the stocks.
+def case_step(i, day, rec, s, days, p, acc_r):
+    """Advance one citizen's cases (``days``: its row of the case book, updated); count flows
+    and the citizen's part of the stocks.
 
     Returns (status, records with listings added). Called once per citizen with a case: it takes
     arrays one by one (``p`` holds scalars only), as a tuple of arrays passed per citizen costs
     a reference count per array.
     """
-    s, rec = court_step(i, j, day, rec, s, days, listed_ever, p, acc_r)
+    s, rec = court_step(i, day, rec, s, days, p, acc_r)
     if rec & PAY_TAX and s & TAX_CASE:
         if s & EXIT_BAN:
             acc_r[C_DELISTED] += 1
@@ -163,12 +166,12 @@ def case_step(i, j, day, rec, s, days, listed_ever, p, acc_r):
             s |= EXIT_BAN
             rec |= TAX_LISTED
             acc_r[C_EXIT_NEW] += 1
-            listed_ever[j] |= EVER_EXIT_BAN
+            days[EVER] |= EVER_EXIT_BAN
     if rec & p.misconduct_acts:
         if not s & MISCONDUCT:
             acc_r[C_MISC_NEW] += 1
         s |= MISCONDUCT
-        listed_ever[j] |= EVER_MISCONDUCT
+        days[EVER] |= EVER_MISCONDUCT
         days[MISCONDUCT_UNTIL] = day + p.misconduct_days
     elif s & MISCONDUCT and day >= days[MISCONDUCT_UNTIL]:
         s &= ~MISCONDUCT
@@ -194,7 +197,7 @@ def registry_kernel(first, day, runs, a, p, acc):
     are listed in ``a.todo`` without a branch per citizen, then advanced, their case days read
     from their row of the book (found by walking its ids along) or zero where they have none.
     """
-    status, records, todo, listed_ever = a.status, a.records, a.todo, a.listed_ever
+    status, records, todo = a.status, a.records, a.todo
     ids, book = a.case_ids, a.case_days
     days = np.zeros(CASE_DAYS, np.int64)
     new_ids, new_days, k = np.empty(16, np.int64), np.empty((16, CASE_DAYS), np.int16), 0
@@ -213,8 +216,8 @@ def registry_kernel(first, day, runs, a, p, acc):
             mine = row < ids.shape[0] and ids[row] == first + j
             for c in range(CASE_DAYS):
                 days[c] = book[row, c] if mine else 0
-            s, rec = case_step(first + j, j, day, np.int64(records[j]), np.int64(status[j]),
-                               days, listed_ever, p, acc_r)
+            s, rec = case_step(first + j, day, np.int64(records[j]), np.int64(status[j]),
+                               days, p, acc_r)
             status[j] = s
             records[j] = rec
             if mine:
@@ -233,9 +236,10 @@ def registry_kernel(first, day, runs, a, p, acc):
 
 def file_cases(ids: np.ndarray, days: np.ndarray, new: list[tuple[np.ndarray, np.ndarray]],
                status: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The case book after a day: its rows whose citizen still has a status, and the day's new
-    rows (each chunk's, in order, none of a citizen with a row), in the order of citizens."""
-    open_ = status[ids] != 0
+    """The case book after a day: its rows whose citizen still has a status or was ever listed,
+    and the day's new rows (each chunk's, in order, none of a citizen with a row), in the order
+    of citizens."""
+    open_ = (status[ids] != 0) | (days[:, EVER] != 0)
     if not open_.all():
         ids, days = ids[open_], days[open_]
     if new:
@@ -248,21 +252,20 @@ def file_cases(ids: np.ndarray, days: np.ndarray, new: list[tuple[np.ndarray, np
 
 @dataclass
 class Registry(Stage):
-    """Case files (each citizen's status bits, the case book's days of the open cases) and
+    """Case files (each citizen's status bits, the case book's days and lists ever) and
     today's connections."""
 
     NAME = "registry"
-    OWNS = ("status", "case_ids", "case_days", "listed_ever", "connected", "list_delay")
+    OWNS = ("status", "case_ids", "case_days", "connected", "list_delay")
     WRITES = ("records",)
     COUNTERS = COUNTERS
 
     view: View
     seed: int
     status: np.ndarray
-    listed_ever: np.ndarray
     connect_order: np.ndarray  # regions in the order they join the central database
     case_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # the book's
-    case_days: np.ndarray = field(  # rows: citizens with a case, in order, and their days
+    case_days: np.ndarray = field(  # rows: citizens with a case or ever listed, in order
         default_factory=lambda: np.zeros((0, CASE_DAYS), np.int16))
     new: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # by chunk
     sc: Scenario | None = None
@@ -276,7 +279,6 @@ class Registry(Stage):
         registry = cls(
             view=view, seed=seed,
             status=own("status", np.zeros(n, np.uint8)),
-            listed_ever=own("listed_ever", np.zeros(n, np.uint8)),
             connect_order=np.argsort(uniform_array(stream_key(seed, "registry.connect"), 0,
                                                    len(view.regions.codes), 0), kind="stable"))
         registry.tune(sc)
@@ -302,7 +304,7 @@ class Registry(Stage):
         first, last = np.searchsorted(self.case_ids, (lo, hi))
         a = RegistryArrays(self.view.starts, today.records[:n], self.status[lo:hi],
                            self.case_ids[first:last], self.case_days[first:last],
-                           self.listed_ever[lo:hi], today.todo[:n])
+                           today.todo[:n])
         new = registry_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)
         if new[0].shape[0]:
             self.new[lo] = new
