@@ -13,12 +13,15 @@ engine runs the plain reference model ("score drift", ``runner.reference_model.r
 365 days: the full model's cost is given as a ratio to it, since the machine is shared and its
 speed moves with the load. ``--against REV`` runs the full model of another commit too (checked
 out in a temporary worktree), one after the other with this one, for the ratio between engines.
+``--scaling 1,2,4,8,16`` measures instead how the threads scale: each size's full model and
+reference model on each number of threads, each speed over the same model's on the first.
 
     .venv/bin/python benchmarks/full_model.py                      # both sizes; ~15 min on 2 cores
     .venv/bin/python benchmarks/full_model.py --quick              # a smoke test: seconds
     .venv/bin/python benchmarks/full_model.py --against 85cead9    # and the engine of 85cead9
+    .venv/bin/python benchmarks/full_model.py --scaling 1,2,4,8,16 # threads, on a larger machine
 
-Results: a table, and JSON (``--json``, default runs/bench/full_model.json).
+Results: a table, and JSON (``--json``, default runs/bench/full_model.json, or threads.json).
 """
 
 from __future__ import annotations
@@ -121,6 +124,36 @@ def measure(sizes: Sequence[tuple[int, str, str]], threads: int, against: str | 
     return rows
 
 
+def scaling(sizes: Sequence[tuple[int, str, str]], counts: Sequence[int]) -> list[Row]:
+    """Every size on each number of threads in ``counts``: the reference model and this
+    tree's full model, each labelled with its threads."""
+    reference(20_000, max(counts))  # compile the kernels outside the timings
+    full_model(ROOT / "src", 2_000, "2018-01-01", "2018-01-05", max(counts), "warm-up")
+    rows = []
+    for n, start, end in sizes:
+        for k in counts:
+            ref = reference(n, k)
+            ref.engine = f"reference model, {on_threads(k)}"
+            label = f"panopticon, {on_threads(k)}"
+            rows += [ref, full_model(ROOT / "src", n, start, end, k, label)]
+    return rows
+
+
+def on_threads(k: int) -> str:
+    return f"{k} thread" if k == 1 else f"{k} threads"
+
+
+def speedups(rows: list[Row]) -> list[dict]:
+    """Per size and model, each number of threads' citizen-days/s over the first's."""
+    out = []
+    for n in sorted({r.citizens for r in rows}):
+        for model in ("reference model", "panopticon"):
+            mine = [r for r in rows if r.citizens == n and r.engine.startswith(model + ",")]
+            out += [{"citizens": n, "engine": r.engine, "over_first": r.citizen_days_per_second
+                     / mine[0].citizen_days_per_second} for r in mine]
+    return out
+
+
 def above_fixed(row: Row, small: Row) -> float | None:
     """Bytes per citizen of ``row``'s run beyond what the same run of ``small``'s few citizens
     added: the growth of the peak with the citizens, without the fixed part."""
@@ -177,19 +210,45 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="20,000 citizens for 90 days")
     ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--against", metavar="REV", help="also run the full model of commit REV")
-    ap.add_argument("--json", type=Path, default=ROOT / "runs" / "bench" / "full_model.json")
+    ap.add_argument("--scaling", metavar="K,K,...", type=thread_counts,
+                    help="measure each size on these numbers of threads instead")
+    ap.add_argument("--json", type=Path, help="where the results go (default: runs/bench/"
+                    "full_model.json, or threads.json with --scaling)")
     return ap.parse_args(argv)
+
+
+def thread_counts(text: str) -> list[int]:
+    """'1,2,4' -> [1, 2, 4]; each a whole number of threads from 1."""
+    try:
+        counts = [int(k) for k in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of thread counts, as 1,2,4")
+    return counts
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    rows = measure(QUICK if args.quick else SIZES, args.threads, args.against)
-    shares = ratios(rows)
-    show(rows, shares)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"threads": args.threads, "rows": [asdict(r) for r in rows],
-                                     "ratios": shares}, indent=1))
-    print(f"written: {args.json}")
+    sizes = QUICK if args.quick else SIZES
+    if args.scaling:
+        rows = scaling(sizes, args.scaling)
+        result = {"threads": args.scaling, "rows": [asdict(r) for r in rows],
+                  "speedups": speedups(rows)}
+        show(rows, [])
+        for s in result["speedups"]:
+            print(f"{s['citizens']:,} citizens, {s['engine']}: {s['over_first']:.2f}x the "
+                  f"speed on {on_threads(args.scaling[0])}")
+    else:
+        rows = measure(sizes, args.threads, args.against)
+        result = {"threads": args.threads, "rows": [asdict(r) for r in rows],
+                  "ratios": ratios(rows)}
+        show(rows, result["ratios"])
+    path = args.json or ROOT / "runs" / "bench" / (
+        "threads.json" if args.scaling else "full_model.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1))
+    print(f"written: {path}")
 
 
 if __name__ == "__main__":

@@ -12,12 +12,18 @@ import pytest
 BENCHMARK = Path(__file__).parents[1] / "benchmarks" / "full_model.py"
 
 
-def test_quick_mode_writes_rates_memory_and_ratios(tmp_path, capsys, monkeypatch):
+@pytest.fixture
+def module(monkeypatch):
+    """The benchmark's module, its child runs finding this panopticon."""
     spec = importlib.util.spec_from_file_location("full_model_benchmark", BENCHMARK)
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
     spec.loader.exec_module(module)
     monkeypatch.setenv("PYTHONPATH", ":".join(sys.path))
+    return module
+
+
+def test_quick_mode_writes_rates_memory_and_ratios(module, tmp_path, capsys):
     module.main(["--quick", "--json", str(tmp_path / "bench.json")])
     result = json.loads((tmp_path / "bench.json").read_text())
     engines = [r["engine"] for r in result["rows"]]
@@ -32,3 +38,25 @@ def test_quick_mode_writes_rates_memory_and_ratios(tmp_path, capsys, monkeypatch
     assert share["reference_over_model"] == pytest.approx(
         result["rows"][0]["citizen_days_per_second"] / model["citizen_days_per_second"])
     assert "the reference model is" in capsys.readouterr().out
+
+
+def test_scaling_gives_each_models_speed_over_its_first_thread_count(module, tmp_path, capsys):
+    module.main(["--quick", "--scaling", "1,2", "--json", str(tmp_path / "threads.json")])
+    result = json.loads((tmp_path / "threads.json").read_text())
+    assert result["threads"] == [1, 2]
+    assert [r["engine"] for r in result["rows"]] == [
+        "reference model, 1 thread", "panopticon, 1 thread",
+        "reference model, 2 threads", "panopticon, 2 threads"]
+    rows = {r["engine"]: r for r in result["rows"]}
+    for s in result["speedups"]:
+        first = rows[s["engine"].replace("2 threads", "1 thread")]
+        assert s["over_first"] == pytest.approx(
+            rows[s["engine"]]["citizen_days_per_second"] / first["citizen_days_per_second"])
+    assert "x the speed on 1 thread" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text", ["0,2", "two", "", "1,,2"])
+def test_scaling_refuses_what_is_not_thread_counts(module, text, capsys):
+    with pytest.raises(SystemExit):
+        module.parse_args(["--scaling", text])
+    assert "is not a list of thread counts" in capsys.readouterr().err
