@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from numba import njit, prange
@@ -121,19 +122,20 @@ class Company(Stage):
         self.count(term)
         self.view.publish("bad_company_term", term)
 
-    def bad(self, lo: int, hi: int, out: np.ndarray) -> None:
+    def bad(self, grades: np.ndarray, lo: int, hi: int, out: np.ndarray) -> None:
         """1 into ``out`` for citizens lo..hi-1 whose standing makes them bad company today
-        (before today's acts); an unscored citizen has no grade."""
+        (before today's acts: on a named list, or scored and in a grade where ``grades``, per
+        grade, is set); an unscored citizen has no grade."""
         v = self.view
         bad_company(v.status[lo:hi], v.on_lists[lo:hi], v.score[lo:hi], v.grade_of,
-                    self.sc.scoring.min, np.isin(v.grade_names, self.spec.grades), v.age[lo:hi],
-                    v.adopt[lo:hi], v.scored, self.list_bits, self.scheme_bits, out)
+                    self.sc.scoring.min, grades, v.age[lo:hi], v.adopt[lo:hi], v.scored,
+                    self.list_bits, self.scheme_bits, out)
 
     def term(self) -> np.ndarray:
         """weight x the share of bad ties, averaged over the reaches, in whole points, for the
         scored citizens (the unscored have no score to move)."""
         v = self.view
-        self.tally.update(self.bad)
+        self.tally.update(partial(self.bad, np.isin(v.grade_names, self.spec.grades)))
         out = np.empty(v.size, term_dtype(self.sc))
         whole_points(self.spec.weight, self.tally.shares, self.tally.sizes, v.age, v.adopt,
                      v.scored, out)
