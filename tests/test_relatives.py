@@ -10,12 +10,15 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from panopticon.language.scenario import ScenarioError, load
 from panopticon.observers.audit import measures
 from panopticon.readers.scheme import scheme
 from panopticon.runner.simulation import Simulation, phases
 from panopticon.stages import counters
+from panopticon.stages.consequences import children_met
 from panopticon.world.codes import LISTED, SHARED
 from panopticon.world.engine import Engine
 from panopticon.world.layout import Layout, history_names
@@ -219,3 +222,24 @@ def test_the_report_says_who_bears_a_sanction(bearer, words):
     sc = load("china-2018").with_changes(**credit_ban(bearer))
     rows = {r.name: r for r in scheme(sc.model_dump(mode="json"), pa.table({}))}
     assert rows["credit_denied"].bears == words
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31), lo=st.integers(0, 2_999), size=st.integers(1, 700),
+       share=st.sampled_from([0.0, 0.002, 0.05, 0.5]))
+def test_phase_2_finds_every_child_whose_parent_brings_a_measure_and_no_other(seed, lo, size,
+                                                                             share):
+    """``children_met`` lists, in order, the children of a chunk whose parent's family word
+    holds a bit a child meets, each with that word, as an index of every child would."""
+    pop = build(load("china-2018").with_changes(**{"population.size": 3_000}).population, seed=7)
+    rng = np.random.default_rng(seed)
+    family = (rng.random(pop.size) < share).astype(np.uint8) * rng.integers(1, 16, pop.size,
+                                                                            dtype=np.uint8)
+    hi = min(lo + size, pop.size)
+    of_parent = 0b0110
+    kids = lo + np.flatnonzero(pop.age[lo:hi] == CHILD)
+    words = family[pop.parent[kids]].astype(np.int64) & of_parent
+    visit, got = children_met(lo, hi, pop.age, pop.flags, family, of_parent,
+                              np.zeros(hi - lo, np.int32))
+    assert visit.tolist() == kids[words != 0].tolist()
+    assert got.tolist() == words[words != 0].tolist()

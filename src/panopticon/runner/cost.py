@@ -42,7 +42,6 @@ BASE_BYTES = 400 << 20
 # them over 2014-2019) is left to the working bytes.
 CITIZEN_BYTES = 4 + 1 + 5 + 3 + 2 + 1
 CAP_BYTES = 2  # points earned under each cap (int16)
-CHILD_BYTES = 5  # consequences' index of each child (int32) and its distance to its parent
 # Measured: what a run holds per citizen beyond its arrays at the peak (the registry's case
 # book, a reading's term, the allocator's slack). china-2018, the year 2018
 # on 2 threads (3db144a): at 14.1 M citizens (make bench), bytes_per_citizen 36 (28 above the
@@ -144,8 +143,7 @@ def estimate(scenario: Scenario, seeds: int = 1, counterfactual: bool = False,
     part but the base is per run."""
     sc, n = scenario, scenario.population.size
     regions = region_count(sc)
-    children = sc.population.age_shares.get("0-14", 0.0)
-    per_citizen = citizen_bytes(sc) + CHILD_BYTES * children + WORKING_BYTES
+    per_citizen = citizen_bytes(sc) + WORKING_BYTES
     n_counters = len(counters(sc).names)
     counts = sc.days * regions * n_counters * 8
     series = sc.days * (n_counters + SERIES_EXTRA) * 8
