@@ -13,6 +13,7 @@ from panopticon.world.codes import CAUSE_TIES, FAMILY_SANCTIONED, LISTED, is_sco
 from panopticon.stages import counters
 from panopticon.stages.scoring import restore_and_clamp
 from panopticon.runner.simulation import Simulation
+from panopticon.world import state
 from panopticon.world.ties import REACHES, build_csr, make_ties
 
 INDEX = counters(scenario.load("china-2018")).index  # the runs here keep its catalog
@@ -50,7 +51,12 @@ def listed_share(sim: Simulation, flag: np.ndarray) -> np.ndarray:
     return np.mean(shares, axis=0)
 
 
-def test_the_term_is_weight_times_the_share_of_listed_ties(sim):
+@pytest.mark.parametrize("block", [None, 37, 1000])
+def test_the_term_is_weight_times_the_share_of_listed_ties(sim, monkeypatch, block):
+    """On any block of citizens that company measures and scoring applies at a time; its
+    counts per region are the citizens with a term and the points lost."""
+    if block is not None:
+        monkeypatch.setattr(state, "BLOCK", block)
     rng = np.random.default_rng(0)
     listed = rng.random(sim.pop.size) < 0.1
     sim.stages["registry"].status[listed] = LISTED
@@ -58,6 +64,12 @@ def test_the_term_is_weight_times_the_share_of_listed_ties(sim):
     weight = sim.scenario.scoring.bad_company.weight
     expected = np.rint(weight * listed_share(sim, listed.astype(np.uint8)))
     np.testing.assert_array_equal(sim.state.read("ties_term"), expected)
+    region = np.searchsorted(sim.pop.starts, np.arange(sim.pop.size), "right") - 1
+    counts = sim.stages["company"].counts
+    np.testing.assert_array_equal(counts[:, 0], np.bincount(region, expected != 0,
+                                                            len(counts)))
+    np.testing.assert_array_equal(counts[:, 1], np.bincount(region, np.maximum(-expected, 0),
+                                                            len(counts)))
     assert (expected < 0).sum() > sim.pop.size // 4  # a tenth listed touches many
 
 

@@ -22,7 +22,8 @@ from panopticon.stages import STAGES, counters
 from panopticon.world.layout import Layout
 from panopticon.world.counters import Counters
 from panopticon.world.population import build
-from panopticon.world.state import Stage, State, View
+from panopticon.world import state as state_module
+from panopticon.world.state import Blocks, Stage, State, View
 from panopticon.world.today import ContractError, Today
 
 USERS = (*STAGES, Cohort, Audit, Ranking)
@@ -60,7 +61,7 @@ def test_a_run_uses_only_what_the_stages_declare():
     sim = Simulation(tiny())
     sim.run()
     assert [s.NAME for s in sim.active] == [s.NAME for s in STAGES]
-    assert sim.state.read("bad_company_term").shape == (300,)  # measured on its first day
+    assert sim.state.read("bad_company_term").size == 300  # measured on its first day
 
 
 @pytest.mark.parametrize(("cls", "field", "name"), declared(),
@@ -116,6 +117,15 @@ def test_an_array_has_one_owner():
         s.view(user("three", owns=("age",)))
     with pytest.raises(ContractError, match="'size', a name a view keeps"):
         s.view(user("four", owns=("size",)))
+
+
+def test_a_day_value_made_block_by_block_is_read_once_in_order(monkeypatch):
+    monkeypatch.setattr(state_module, "BLOCK", 4)
+    made = Blocks(10, np.int8, lambda lo, hi, out: out.__setitem__(slice(None), lo))
+    assert [(lo, hi, out.tolist()) for lo, hi, out in made.read()] == [
+        (0, 4, [0] * 4), (4, 8, [4] * 4), (8, 10, [8] * 2)]
+    with pytest.raises(ContractError, match="read once"):
+        next(made.read())
 
 
 def test_a_stage_makes_only_what_it_owns():

@@ -4,7 +4,9 @@ Every ``lag_days`` from its start, each citizen's share of ties (per reach: frie
 household, workplace, school) that are on a named list (a process list or a black list of the
 scheme's, as published) or in a named grade is measured on the
 standing of the day before, averaged over the reaches, and turned into ``weight x share`` points:
-the term, published for the day (``bad_company_term``; empty on other days). Scoring applies it:
+the term, published for the day as blocks that scoring reads and applies one by one
+(``bad_company_term``, :class:`world.state.Blocks`, so that no array of n holds it; none on
+other days). Scoring applies it:
 the published score moves by the change of the term at once and restores toward base plus the
 term, so the term stands while the company does. The true score ignores it: a sanction it causes
 is wrongful, with cause "ties term". The shares are kept by a tally of flagged ties
@@ -23,7 +25,7 @@ from numba import njit, prange
 from ..language.scenario import BadCompany, Scenario
 from ..world.codes import EXIT_BAN, LISTED, MISCONDUCT, STALE, is_scored
 from ..world.layout import term_dtype
-from ..world.state import Stage, View
+from ..world.state import Blocks, Stage, View
 from ..world.tie_tally import TieTally, mean_share
 
 COUNTERS = ("bad_company_stock", "bad_company_points_lost")
@@ -31,7 +33,7 @@ C_STOCK, C_POINTS = range(len(COUNTERS))
 # Status bits of a citizen on each list, as the published lists show them (a paid listing
 # stays visible until its removal).
 LIST_STATUS = {"court": LISTED | STALE, "tax": EXIT_BAN, "travel_misconduct": MISCONDUCT}
-NO_TERM = np.zeros(0, np.int16)  # the term published on the days it is not measured
+NO_TERM = Blocks(0, np.int8, None)  # the term published on the days it is not measured
 
 
 @njit(cache=True, nogil=True)
@@ -47,24 +49,24 @@ def bad_company(status, on_lists, score, grade_of, lowest, bad_grades, age, adop
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def whole_points(weight, shares, sizes, age, adopt, scored, out):
-    """out[i] = weight x citizen i's share of bad ties (``tie_tally.mean_share``) rounded to
-    whole points (half to even), 0 where unscored."""
-    for i in prange(out.shape[0]):
-        out[i] = (np.rint(weight * mean_share(shares, sizes, i))
+def whole_points(weight, shares, sizes, lo, age, adopt, scored, out):
+    """out[k] = weight x citizen lo + k's share of bad ties (``tie_tally.mean_share``) rounded
+    to whole points (half to even), 0 where unscored."""
+    for k in prange(out.shape[0]):
+        i = lo + k
+        out[k] = (np.rint(weight * mean_share(shares, sizes, i))
                   if is_scored(age[i], adopt[i], scored) else 0.0)
 
 
 @njit(cache=True, nogil=True)
-def term_counts(starts, term, out):
-    """Per region (``starts``: each one's first citizen): citizens with a term (``out[:, 0]``)
-    and points lost (``out[:, 1]``), in one pass without the float weights of n that
-    ``np.bincount`` takes (a reading's peak)."""
-    out[:] = 0
+def term_counts(starts, lo, term, out):
+    """Add, per region (``starts``: each one's first citizen), the citizens lo.. with a term
+    in ``term`` (``out[:, 0]``) and their points lost (``out[:, 1]``)."""
+    hi = lo + term.shape[0]
     for r in range(starts.shape[0] - 1):
-        for i in range(starts[r], starts[r + 1]):
-            out[r, 0] += term[i] != 0
-            out[r, 1] += max(-np.int64(term[i]), 0)
+        for i in range(max(starts[r], lo), min(starts[r + 1], hi)):
+            out[r, 0] += term[i - lo] != 0
+            out[r, 1] += max(-np.int64(term[i - lo]), 0)
 
 
 @dataclass
@@ -118,9 +120,10 @@ class Company(Stage):
         if not self.due(day, date):
             self.view.publish("bad_company_term", NO_TERM)
             return
-        term = self.term()
-        self.count(term)
-        self.view.publish("bad_company_term", term)
+        v = self.view
+        self.tally.update(partial(self.bad, np.isin(v.grade_names, self.spec.grades)))
+        self.counts[:] = 0
+        self.view.publish("bad_company_term", Blocks(v.size, term_dtype(self.sc), self.term))
 
     def bad(self, grades: np.ndarray, lo: int, hi: int, out: np.ndarray) -> None:
         """1 into ``out`` for citizens lo..hi-1 whose standing makes them bad company today
@@ -131,19 +134,14 @@ class Company(Stage):
                     self.sc.scoring.min, grades, v.age[lo:hi], v.adopt[lo:hi], v.scored,
                     self.list_bits, self.scheme_bits, out)
 
-    def term(self) -> np.ndarray:
-        """weight x the share of bad ties, averaged over the reaches, in whole points, for the
-        scored citizens (the unscored have no score to move)."""
+    def term(self, lo: int, hi: int, out: np.ndarray) -> None:
+        """Into ``out``, weight x the share of bad ties of citizens lo..hi-1, averaged over the
+        reaches, in whole points, for the scored citizens (the unscored have no score to move);
+        counted (citizens with a term, points lost, per region) until the next measurement."""
         v = self.view
-        self.tally.update(partial(self.bad, np.isin(v.grade_names, self.spec.grades)))
-        out = np.empty(v.size, term_dtype(self.sc))
-        whole_points(self.spec.weight, self.tally.shares, self.tally.sizes, v.age, v.adopt,
+        whole_points(self.spec.weight, self.tally.shares, self.tally.sizes, lo, v.age, v.adopt,
                      v.scored, out)
-        return out
-
-    def count(self, term: np.ndarray) -> None:
-        """Citizens with a term and points lost, per region, until the next measurement."""
-        term_counts(self.view.starts, term, self.counts)
+        term_counts(v.starts, lo, out, self.counts)
 
     def end_day(self, counts: np.ndarray) -> None:
         """Add the standing term's stocks to the day's counts."""

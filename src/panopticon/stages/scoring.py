@@ -46,7 +46,7 @@ from ..world.layout import record_bits, term_dtype
 from ..world.ledger import Ledger
 from ..world.population import ADOPT_LEVELS, adoption_threshold, region_of
 from ..world.rng import bits53, chance, stream_key, threshold
-from ..world.state import Stage, View
+from ..world.state import Blocks, Stage, View
 from ..world.today import Today
 
 COUNTERS = ("score_sum", "true_score_sum", "scored_citizens", "wrongly_graded",
@@ -420,7 +420,7 @@ class Scoring(Stage):
         citizen, published, true = self.ledger.take(day)
         self.due = Lapses(citizen, published, true, np.zeros_like(citizen))
         term = self.view.bad_company_term
-        if term.shape[0]:
+        if term.size:
             self.apply_term(term)
         if date.timetuple().tm_yday == 1:
             for c, cap in enumerate(sc.scoring.caps.values()):
@@ -428,10 +428,12 @@ class Scoring(Stage):
                     self.earned[c] = 0
         self.update_scored(date, sc)
 
-    def apply_term(self, new: np.ndarray) -> None:
-        """Move published scores by the change of the ties term; mark the term a wrong cause."""
-        move_by_term(new, self.sc.scoring.min, self.sc.scoring.max, self.score, self.ties_term,
-                     self.wrong_cause)
+    def apply_term(self, new: Blocks) -> None:
+        """Move published scores by the change of the ties term; mark the term a wrong cause:
+        block by block, as company measures it."""
+        for lo, hi, block in new.read():
+            move_by_term(block, self.sc.scoring.min, self.sc.scoring.max, self.score[lo:hi],
+                         self.ties_term[lo:hi], self.wrong_cause[lo:hi])
 
     def update_scored(self, date: dt.date, sc: Scenario) -> None:
         """Today's scored group (published); citizens who left it (adoption can be set to fall)

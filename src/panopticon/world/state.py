@@ -9,8 +9,9 @@ one-line :class:`ContractError` naming the stage and the array.
 
 An owner keeps an array for the whole run (:meth:`View.own`, once: per-citizen arrays) or
 publishes a day value anew whenever it changes (:meth:`View.publish`: camera coverage, the
-scored group, a measured score term, tables from the scenario). Readers read through the view
-when they use a value, so they always see the owner's latest.
+scored group, tables from the scenario; or :class:`Blocks`, a value per citizen made a block
+at a time as it is read: a measured score term). Readers read through the view when they use
+a value, so they always see the owner's latest.
 
 Today's buffers (:class:`panopticon.world.today.Today`) are declared the same way: each stage sees
 its own version of a worker's, with the buffers it reads read-only and those it does not declare
@@ -20,6 +21,7 @@ out of reach.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, ClassVar
 
@@ -27,7 +29,7 @@ import numpy as np
 
 from .engine import RegionRuns, Step
 from .population import Population, Regions
-from .tie_tally import TieStore
+from .tie_tally import BLOCK, TieStore
 from .today import ContractError, Today, Undeclared
 
 if TYPE_CHECKING:
@@ -78,10 +80,34 @@ class Stage:
         """Add to the day's totals of this stage's counters, ``[region, COUNTERS]``."""
 
 
+class Blocks:
+    """A day value of a number per citizen that no array of n holds: its owner makes it a
+    block of citizens at a time (``fill(lo, hi, out)``) as its one reader goes through it,
+    once (:meth:`read`). A measurement made so costs a block, not a byte or two of every
+    citizen on its days (company's term)."""
+
+    def __init__(self, size: int, dtype: type,
+                 fill: Callable[[int, int, np.ndarray], None] | None) -> None:
+        """``size`` citizens (0: none measured today, and ``fill`` may be None)."""
+        self.size, self.dtype, self._fill, self._read = size, np.dtype(dtype), fill, False
+
+    def read(self) -> Iterator[tuple[int, int, np.ndarray]]:
+        """Each block in order, ``(lo, hi, values of citizens lo..hi-1)``; the values are
+        written over by the next block's."""
+        if self._read:
+            raise ContractError("a day value made block by block is read once, by its reader")
+        self._read = True
+        out = np.empty(min(BLOCK, self.size), self.dtype)
+        for lo in range(0, self.size, BLOCK):
+            hi = min(lo + BLOCK, self.size)
+            self._fill(lo, hi, out[:hi - lo])
+            yield lo, hi, out[:hi - lo]
+
+
 @dataclass(eq=False)
 class Entry:
     owner: str
-    array: np.ndarray  # read-only view of the owner's array
+    array: np.ndarray | Blocks  # read-only view of the owner's array, or its day's blocks
     per_run: bool  # kept for the run (View.own), not a day value (View.publish)
 
 
@@ -116,7 +142,7 @@ class State:
         self.declared[name] = user
         return View(self, name, getattr(user, "OWNS", ()), user.READS, getattr(user, "WRITES", ()))
 
-    def read(self, name: str, reader: str = "the runner") -> np.ndarray:
+    def read(self, name: str, reader: str = "the runner") -> np.ndarray | Blocks:
         """A read-only view of array ``name`` as its owner last made it."""
         entry = self.entries.get(name)
         if entry is None:
@@ -146,14 +172,15 @@ class State:
                                         "of today made by an earlier stage")
             made.update(getattr(user, "OWNS", ()))
 
-    def _put(self, owner: str, name: str, array: np.ndarray, per_run: bool) -> None:
+    def _put(self, owner: str, name: str, array: np.ndarray | Blocks, per_run: bool) -> None:
         if self.owners.get(name) != owner:
             raise ContractError(f"stage '{owner}' makes '{name}', which is not in its OWNS")
         if name in self.entries and self.entries[name].per_run:
             raise ContractError(f"stage '{owner}' makes '{name}' again: it is kept for the run")
         if name in Today.BUFFERS:
             raise ContractError(f"stage '{owner}' makes '{name}' in the state: it is today's")
-        self.entries[name] = Entry(owner, read_only(array), per_run)
+        self.entries[name] = Entry(owner, array if isinstance(array, Blocks)
+                                   else read_only(array), per_run)
 
 
 class View:
@@ -190,9 +217,11 @@ class View:
         self._state._put(self.stage, name, array, per_run=True)
         return array
 
-    def publish(self, name: str, array: np.ndarray) -> None:
-        """Make ``array`` the day value ``name`` until the next publish."""
-        self._state._put(self.stage, name, np.asarray(array), per_run=False)
+    def publish(self, name: str, value: np.ndarray | Blocks) -> None:
+        """Make ``value`` the day value ``name`` until the next publish."""
+        if not isinstance(value, Blocks):
+            value = np.asarray(value)
+        self._state._put(self.stage, name, value, per_run=False)
 
     def today(self, today: Today) -> Today:
         """The stage's version of a worker's buffers: those it reads read-only, the others it
