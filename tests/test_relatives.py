@@ -226,17 +226,19 @@ def test_the_report_says_who_bears_a_sanction(bearer, words):
 
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**31), lo=st.integers(0, 2_999), size=st.integers(1, 700),
-       share=st.sampled_from([0.0, 0.002, 0.05, 0.5]))
+       share=st.sampled_from([0.0, 0.002, 0.05, 0.5]), dtype=st.sampled_from([np.uint8,
+                                                                              np.uint16]))
 def test_phase_2_finds_every_child_whose_parent_brings_a_measure_and_no_other(seed, lo, size,
-                                                                             share):
+                                                                             share, dtype):
     """``children_met`` lists, in order, the children of a chunk whose parent's family word
-    holds a bit a child meets, each with that word, as an index of every child would."""
+    (a byte or two, by the catalog) holds a bit a child meets, each with that word, as an
+    index of every child would."""
     pop = build(load("china-2018").with_changes(**{"population.size": 3_000}).population, seed=7)
     rng = np.random.default_rng(seed)
-    family = (rng.random(pop.size) < share).astype(np.uint8) * rng.integers(1, 16, pop.size,
-                                                                            dtype=np.uint8)
+    family = (rng.random(pop.size) < share).astype(dtype) * rng.integers(1, 16, pop.size,
+                                                                         dtype=dtype)
     hi = min(lo + size, pop.size)
-    of_parent = 0b0110
+    of_parent = 0b0110 if dtype == np.uint8 else 0b0110_0000_0110
     kids = lo + np.flatnonzero(pop.age[lo:hi] == CHILD)
     words = family[pop.parent[kids]].astype(np.int64) & of_parent
     visit, got = children_met(lo, hi, pop.age, pop.flags, family, of_parent,

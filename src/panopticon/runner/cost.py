@@ -43,7 +43,7 @@ BASE_BYTES = 400 << 20
 CITIZEN_BYTES = 4 + 1 + 5 + 3 + 2 + 1
 CAP_BYTES = 2  # points earned under each cap (int16)
 # Measured: what a run holds per citizen beyond its arrays at the peak (the registry's case
-# book, a reading's term, the allocator's slack). china-2018, the year 2018
+# book, the allocator's slack). china-2018, the year 2018
 # on 2 threads (3db144a): at 14.1 M citizens (make bench), bytes_per_citizen 36 (28 above the
 # run's fixed part) against 25 held, peak RSS 0.66 GiB; at 141 M, 28.1 and 3.84 GiB. 8 keeps the
 # estimate above both, by about a third.

@@ -554,7 +554,12 @@ def household_children(h, lo, hi, age, flags, out, m):
     return m
 
 
-SKIP = 64  # citizens children_met tests at once for a flagged relative
+@njit(cache=True, nogil=True, inline="always")
+def flagged_head(j, family, flags, of_parent, todo, m):
+    """Add citizen j to todo[m:] if it heads a household and its family word holds a bit of
+    ``of_parent``; returns the new m."""
+    todo[m] = j
+    return m + (((np.int64(family[j]) & of_parent) != 0) & ((flags[j] & HEAD) != 0))
 
 
 @njit(cache=True, nogil=True)
@@ -562,23 +567,28 @@ def children_met(lo, hi, age, flags, family, of_parent, todo):
     """The children among lo..hi-1 whose parent's standing brings them a measure (the family
     bits ``of_parent``), in order, and that family word of each.
 
-    Found from the parents (households' heads) so flagged, listed in ``todo`` from the blocks
-    of :data:`SKIP` citizens where any family word has such a bit (with the head of the
-    chunk's first household, which may be before it), not from an index of every child kept
-    for the run (0.9 bytes a citizen in china-2018)."""
+    Found from the parents (households' heads) so flagged, listed in ``todo`` from the 64-bit
+    words of family words where any has such a bit (with the head of the chunk's first
+    household, which may be before it), not from an index of every child kept for the run
+    (0.9 bytes a citizen in china-2018)."""
     head = lo
     while not flags[head] & HEAD:
         head -= 1
-    flagged = family.dtype.type(of_parent)
     m = 0
-    for b in range(lo, hi, SKIP):  # most hold no flagged citizen: an OR that vectorises
-        seen = family.dtype.type(0)
-        for j in range(b, min(b + SKIP, hi)):
-            seen |= family[j]
-        if seen & flagged:
-            for j in range(b, min(b + SKIP, hi)):
-                todo[m] = j
-                m += ((family[j] & flagged) != 0) & ((flags[j] & HEAD) != 0)
+    per = 8 // family.itemsize  # family words in a 64-bit word
+    a, b = min(-(-lo // per) * per, hi), max(hi // per * per, lo)
+    for j in range(lo, a):
+        m = flagged_head(j, family, flags, of_parent, todo, m)
+    wide = family[a:b].view(np.uint64)  # most hold no such bit: a test per 64 bits
+    every = np.uint64(0)
+    for k in range(per):
+        every |= np.uint64(of_parent) << np.uint64(k * 8 * family.itemsize)
+    for w in range(wide.shape[0]):
+        if wide[w] & every:
+            for j in range(a + w * per, a + (w + 1) * per):
+                m = flagged_head(j, family, flags, of_parent, todo, m)
+    for j in range(max(b, a), hi):
+        m = flagged_head(j, family, flags, of_parent, todo, m)
     first = head < lo and (np.int64(family[head]) & of_parent) != 0
     visit = np.empty((HOUSEHOLD_MAX - 1) * (m + first), np.int64)  # children of each
     k = household_children(head, lo, hi, age, flags, visit, 0) if first else 0
