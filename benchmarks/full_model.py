@@ -107,10 +107,7 @@ def measure(sizes: Sequence[tuple[int, str, str]], threads: int, against: str | 
                           capture_output=True, text=True).stdout.strip() or "this tree"
     rows = []
     with (worktree(against) if against else _none()) as other:
-        reference(20_000, threads)  # compile the kernels (each tree's) outside the timings
-        for src in (ROOT / "src", other):
-            if src is not None:
-                full_model(src, 2_000, "2018-01-01", "2018-01-05", threads, "warm-up")
+        warm_up([src for src in (ROOT / "src", other) if src is not None], threads)
         trees = [(ROOT / "src", f"panopticon {head}")]
         if other is not None:
             trees.append((other, f"panopticon {against}"))
@@ -124,11 +121,17 @@ def measure(sizes: Sequence[tuple[int, str, str]], threads: int, against: str | 
     return rows
 
 
+def warm_up(sources: Sequence[Path], threads: int) -> None:
+    """Compile the kernels (each tree's) outside the timings."""
+    reference(20_000, threads)
+    for src in sources:
+        full_model(src, 2_000, "2018-01-01", "2018-01-05", threads, "warm-up")
+
+
 def scaling(sizes: Sequence[tuple[int, str, str]], counts: Sequence[int]) -> list[Row]:
     """Every size on each number of threads in ``counts``: the reference model and this
     tree's full model, each labelled with its threads."""
-    reference(20_000, max(counts))  # compile the kernels outside the timings
-    full_model(ROOT / "src", 2_000, "2018-01-01", "2018-01-05", max(counts), "warm-up")
+    warm_up([ROOT / "src"], max(counts))
     rows = []
     for n, start, end in sizes:
         for k in counts:

@@ -235,7 +235,8 @@ def test_phase_2_finds_every_child_whose_parent_brings_a_measure_and_no_other(se
     index of every child would."""
     pop = build(load("china-2018").with_changes(**{"population.size": 3_000}).population, seed=7)
     rng = np.random.default_rng(seed)
-    family = (rng.random(pop.size) < share).astype(dtype) * rng.integers(1, 16, pop.size,
+    top = 1 << 8 * np.dtype(dtype).itemsize  # words with bits anywhere in their byte or two
+    family = (rng.random(pop.size) < share).astype(dtype) * rng.integers(1, top, pop.size,
                                                                          dtype=dtype)
     hi = min(lo + size, pop.size)
     of_parent = 0b0110 if dtype == np.uint8 else 0b0110_0000_0110

@@ -59,7 +59,7 @@ from ..world.layout import (
     history_names,
 )
 from ..world.engine import run_starts
-from ..world.population import CHILD, HEAD, HOUSEHOLD_MAX, MANAGER, parent_of, region_of
+from ..world.population import CHILD, HEAD, HOUSEHOLD_MAX, MANAGER, region_of
 from ..world.state import Stage, View
 from ..world.ties import Ties, workplace_into
 from ..world.today import Today
@@ -542,13 +542,13 @@ def kin_attempts(c, tried, f, st, a, cat, acc_r):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def household_children(h, lo, hi, age, flags, out, m):
-    """The children of the household headed by ``h`` that are among lo..hi-1, into out[m:];
-    returns the new m."""
+def household_children(h, word, lo, hi, age, flags, visit, words, m):
+    """The children of the household headed by ``h`` that are among lo..hi-1, into visit[m:],
+    each with its parent's family word ``word`` into words[m:]; returns the new m."""
     c = h + 1
     while c < flags.shape[0] and not flags[c] & HEAD:
         if lo <= c < hi and age[c] == CHILD:
-            out[m] = c
+            visit[m], words[m] = c, word
             m += 1
         c += 1
     return m
@@ -589,15 +589,15 @@ def children_met(lo, hi, age, flags, family, of_parent, todo):
                 m = flagged_head(j, family, flags, of_parent, todo, m)
     for j in range(max(b, a), hi):
         m = flagged_head(j, family, flags, of_parent, todo, m)
-    first = head < lo and (np.int64(family[head]) & of_parent) != 0
-    visit = np.empty((HOUSEHOLD_MAX - 1) * (m + first), np.int64)  # children of each
-    k = household_children(head, lo, hi, age, flags, visit, 0) if first else 0
+    word = np.int64(family[head]) & of_parent if head < lo else 0  # its head's, before lo
+    most = (HOUSEHOLD_MAX - 1) * (m + 1)  # children of each
+    visit, words = np.empty(most, np.int64), np.empty(most, np.int64)
+    k = household_children(head, word, lo, hi, age, flags, visit, words, 0) if word else 0
     for t in range(m):
-        k = household_children(np.int64(todo[t]), lo, hi, age, flags, visit, k)
-    words = np.empty(k, np.int64)
-    for t in range(k):
-        words[t] = np.int64(family[parent_of(age, flags, visit[t])]) & of_parent
-    return visit[:k], words
+        h = np.int64(todo[t])
+        k = household_children(h, np.int64(family[h]) & of_parent, lo, hi, age, flags, visit,
+                               words, k)
+    return visit[:k], words[:k]
 
 
 @njit(cache=True, nogil=True)
@@ -610,9 +610,10 @@ def family_kernel(visit, words, tried, ties, st, a, cat, acc):
     everyone where a household or an employer bears a measure, else the children whose parent's
     standing brings one (:func:`children_met`). ``tried``: the chunk's attempts that phase 2
     meets, ``[citizens, act bits]`` in order (:func:`sanction_kernel`'s); a citizen with one
-    and not in ``visit`` meets it with its parent's word, if a child. Only those with such a
-    relative or such an attempt today count; the colleagues' word is read only for an attempt
-    an employer's measure meets (few: a workplace takes a dozen tie draws).
+    and not in ``visit`` has a word of 0 (``visit`` holds everyone whose word is not). Only
+    those with such a relative or such an attempt today count; the colleagues' word is read
+    only for an attempt an employer's measure meets (few: a workplace takes a dozen tie
+    draws).
     """
     history, family = a.met_ever, a.family
     mates = np.empty(ties.work_slots, np.int64)
@@ -625,8 +626,6 @@ def family_kernel(visit, words, tried, ties, st, a, cat, acc):
         if t < visit.shape[0] and visit[t] == c:
             f = words[t]
             t += 1
-        elif st.age[c] == CHILD:
-            f = np.int64(family[parent_of(st.age, a.flags, c)]) & cat.kin_of_parent
         if p < tried.shape[1] and tried[0, p] == c:
             bits = tried[1, p]
             p += 1

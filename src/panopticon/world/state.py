@@ -143,7 +143,8 @@ class State:
         return View(self, name, getattr(user, "OWNS", ()), user.READS, getattr(user, "WRITES", ()))
 
     def read(self, name: str, reader: str = "the runner") -> np.ndarray | Blocks:
-        """A read-only view of array ``name`` as its owner last made it."""
+        """A read-only view of array ``name`` as its owner last made it (or its day's
+        :class:`Blocks`)."""
         entry = self.entries.get(name)
         if entry is None:
             owner = self.owners.get(name)
