@@ -50,6 +50,7 @@ from ..world.codes import (
     TAX_CASE,
 )
 from ..world.layout import (
+    DISSENT,
     NONE,
     UNSCREENED,
     Draws,
@@ -61,6 +62,7 @@ from ..world.layout import (
     eligible,
     first_candidate,
     level_caps,
+    pick,
     screen_bound,
     screen_classes,
     screen_parts,
@@ -118,7 +120,7 @@ class ActParams(NamedTuple):
     k_tax: np.uint64
     type_cuts: np.ndarray  # the type field's thresholds at the types' cumulative shares
     against_shares: np.ndarray  # per content type, mean share of posts against the line
-    against_bound: int  # the against field's threshold of the largest chance of going against
+    against_bounds: np.ndarray  # per content type, the against field's bound (against_bounds)
     pay_rates: np.ndarray  # settle, comply, pay-when-listed: per day
     tax_pay_rate: float
 
@@ -168,11 +170,11 @@ def allowed_today(age, flags, online, paying, s, who, in_court_acts, in_tax_acts
 
 @njit(cache=True, nogil=True, inline="always")
 def candidates(i, day, allowed, screened, screen_cut, screen_key, post_key, post_bound,
-               type_cuts, against_bound):
+               type_cuts, against_bounds):
     """Every screened kind where the screen's draw may have a candidate (``screen_cut``: at
     least the last cut of the citizen's screen class), and a post where its draw is under
     ``post_bound`` (the citizen's, chilled by fear), with its content type and whether it may
-    go against the line; only what ``allowed`` allows.
+    go against the line (under its type's bound); only what ``allowed`` allows.
 
     Branch-free and without an inner loop, so that the loop over citizens vectorises;
     :func:`settle` then settles the few candidates.
@@ -182,7 +184,7 @@ def candidates(i, day, allowed, screened, screen_cut, screen_key, post_key, post
     post = np.int64(posted < post_bound) & (allowed >> ONLINE_POST)
     ctype = (np.int64(typed >= type_cuts[0]) + np.int64(typed >= type_cuts[1])
              + np.int64(typed >= type_cuts[2]))
-    against = post & np.int64(against < against_bound)
+    against = post & np.int64(against < pick(against_bounds, ctype, N_TYPES))
     return (bits | post << ONLINE_POST | against * POST_AGAINST
             | (post * ctype) << POST_TYPE_SHIFT)
 
@@ -218,7 +220,7 @@ def draw_run(first, day, age, flags, adopt, status, risk, screen_class, adoption
     perceived risk by arithmetic, not from a table; the arrays are the run's own views (indexed
     from 0): so that the loop vectorises.
     """
-    who, bounds, act_keys, against_bound = p.d.who, p.d.bounds, p.d.keys, p.against_bound
+    who, bounds, act_keys, against_bounds = p.d.who, p.d.bounds, p.d.keys, p.against_bounds
     type_cuts, post_key, post_rate = p.type_cuts, act_keys[ONLINE_POST], p.d.rates[ONLINE_POST]
     screened, parts, screen_key = p.screened, p.screen_parts, p.d.screen_key
     in_court_acts, in_tax_acts = p.cases[0], p.cases[1]
@@ -233,7 +235,7 @@ def draw_run(first, day, age, flags, adopt, status, risk, screen_class, adoption
                                 in_tax_acts)
         post_bound = field_threshold(post_rate * chilled(risk[j] >> 8, chilling), POST_BITS)
         bits = candidates(first + j, day, allowed, screened, screen_bound(screen_class[j], parts),
-                          screen_key, post_key, post_bound, type_cuts, against_bound)
+                          screen_key, post_key, post_bound, type_cuts, against_bounds)
         acts[j] = bits
         children += 1 - adult
         online_users += online
@@ -319,7 +321,7 @@ def settle(first, day, n, a, p, counts, against_by_type):
                     done &= ~(1 << k)
         if done & POST_AGAINST:
             share = (against_shares[done >> POST_TYPE_SHIFT & 3]
-                     * exponential(trait_keys[4], i, 0) * against_ratio[r8])
+                     * exponential(trait_keys[DISSENT], i, 0) * against_ratio[r8])
             if post_fields(i, day, act_keys[ONLINE_POST])[2] >= share * AGAINST_ONE:
                 done &= ~POST_AGAINST
         pay_rate = (pay_rates[2] if s & LISTED else pay_rates[1] if s & JUDGED
@@ -329,10 +331,11 @@ def settle(first, day, n, a, p, counts, against_by_type):
         if b & POST_AGAINST:
             against_by_type[b >> POST_TYPE_SHIFT & 3] += 1
         b &= ~COMMON  # counted in draw_run
-        for k in range(n_kinds):
-            counts[k] += b >> k & 1
-        for c in range(EXTRA_BITS.shape[0]):
-            counts[n_kinds + c] += b >> EXTRA_BITS[c] & 1
+        if b:  # most of the listed do nothing: a candidate only
+            for k in range(n_kinds):
+                counts[k] += b >> k & 1
+            for c in range(EXTRA_BITS.shape[0]):
+                counts[n_kinds + c] += b >> EXTRA_BITS[c] & 1
 
 
 @njit(cache=True, nogil=True)
@@ -377,6 +380,15 @@ def content_tables(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
     return np.array(cuts, np.int64), np.array(list(sc.speech.against_shares().values()))
 
 
+def against_bounds(against_shares: np.ndarray) -> np.ndarray:
+    """Per content type, a bound of the against field that no post of the type reaches when it
+    stays within the line: the type's share times the largest disposition (fear's ratio is at
+    most 1). Per type, not the largest type's, so that china-2018's candidates against the
+    line are 2.9 times fewer."""
+    x = against_shares * float(EXP_QUANTILES.max()) * AGAINST_ONE
+    return (np.floor(x) + (x > 0)).astype(np.int64)  # every field under x is under it
+
+
 def params(sc: Scenario, seed: int) -> ActParams:
     """Behaviour's parameters from ``sc``."""
     layout, d = Layout.of(sc), draws(sc, seed)
@@ -390,8 +402,7 @@ def params(sc: Scenario, seed: int) -> ActParams:
                        np.int64),
         k_pay=stream_key(seed, "act.pay_debt"), k_tax=stream_key(seed, "act.pay_tax"),
         type_cuts=type_cuts, against_shares=against_shares,
-        against_bound=field_threshold(float(against_shares.max()) * float(EXP_QUANTILES.max()),
-                                      AGAINST_BITS),
+        against_bounds=against_bounds(against_shares),
         pay_rates=np.array([sc.court.settle_rate, sc.court.comply_rate,
                             sc.court.pay_rate_listed]),
         tax_pay_rate=float(sc.tax.pay_rate))

@@ -38,6 +38,7 @@ N_AGE_BANDS, N_DECILES = len(AGE_BANDS), 10
 PROPENSITIES = ("offence", "debt", "civic", "travel", "none")
 OFFENCE, DEBT, CIVIC, TRAVEL, NONE = range(len(PROPENSITIES))
 TRAIT_STREAMS = ("trait.offence", "trait.debt", "trait.civic", "trait.travel", "trait.dissent")
+DISSENT = TRAIT_STREAMS.index("trait.dissent")  # the stream of the disposition against the line
 URBAN_TRAVEL, RURAL_TRAVEL = 1.3, 0.5  # assumption: town dwellers travel more (mean about 1)
 N_DRAWN = NONE  # the propensities drawn per citizen: all but none
 # A citizen's screen class: each drawn propensity's level, LEVEL_BITS bits each (a byte in
