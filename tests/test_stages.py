@@ -21,12 +21,17 @@ from panopticon.language import scenario
 from panopticon.observers.ranking import rank, scored_counts
 from panopticon.runner.simulation import Simulation, phases
 from panopticon.stages import counters
-from panopticon.stages.behaviour import Behaviour
+from panopticon.stages.behaviour import AGAINST_ONE, Behaviour, against_bounds
 from panopticon.stages.company import NO_TERM
 from panopticon.stages.consequences import active_masks
 from panopticon.stages.fear import tables as fear_tables
-from panopticon.stages.registry import (EVER, EVER_EXIT_BAN, EVER_LISTED, EVER_MISCONDUCT,
-                                        Registry)
+from panopticon.stages.registry import (
+    EVER,
+    EVER_EXIT_BAN,
+    EVER_LISTED,
+    EVER_MISCONDUCT,
+    Registry,
+)
 from panopticon.stages.scoring import Scoring, grade_table
 from panopticon.stages.sensing import (
     Sensing,
@@ -57,6 +62,7 @@ from panopticon.world.codes import (
     TAX_CASE,
     TAX_LISTED,
 )
+from panopticon.world.engine import Engine
 from panopticon.world.layout import (
     COMMON_BOUND,
     LEVEL_BITS,
@@ -78,7 +84,6 @@ from panopticon.world.layout import (
     trait,
     trait_keys,
 )
-from panopticon.world.engine import Engine
 from panopticon.world.population import (
     ADOPT_LEVELS,
     CHILD,
@@ -89,6 +94,7 @@ from panopticon.world.population import (
     adoption_threshold,
     build,
 )
+from panopticon.world.rng import EXP_QUANTILES
 from panopticon.world.state import State
 from panopticon.world.today import Today
 
@@ -291,6 +297,22 @@ def test_screen_classes_split_the_propensities_at_their_quantiles(busy):
         expected = np.diff([0, *LEVEL_QUANTILES, 1]) * pop.size
         assert (np.abs(shares - expected) < [binomial_tol(pop.size, e / pop.size)
                                              for e in expected]).all()
+
+
+
+@given(shares=st.lists(st.floats(0, 1 / 7.6), min_size=4, max_size=4))
+@settings(max_examples=60, deadline=None)
+def test_a_content_types_against_bound_holds_every_post_of_the_type(shares):
+    """The pass over every citizen names a post a candidate against the line where its field
+    is under its content type's bound; settle then decides by the exact share, which is at most
+    the type's share times the largest disposition. Every field under that is a candidate, and
+    a type that never goes against has no candidate."""
+    shares = np.array(shares)
+    bounds = against_bounds(shares)
+    top = shares * EXP_QUANTILES.max() * AGAINST_ONE
+    assert (bounds >= np.ceil(top)).all()
+    assert ((bounds == 0) == (shares == 0)).all()
+    assert (bounds <= top + 1).all()
 
 
 @given(scale=st.lists(st.floats(0, 8), min_size=len(CHINA.acts), max_size=len(CHINA.acts)))
