@@ -32,7 +32,7 @@ from numba import njit
 from .population import Population
 from .tie_counts import sizes
 from .ties import FOLLOWS, FRIENDS, REACHES, Ties, follows_friend, household_flagged, \
-    make_ties, max_ties, pick_slots, picker, ties_into
+    household_may_flag, make_ties, max_ties, pick_slots, picker, ties_into
 
 COUNTED = ("household",)  # reaches a reading counts instead of a tally keeping them
 BLOCK = 1 << 18  # citizens whose flags an update reads at a time
@@ -131,33 +131,36 @@ def mean_share(a: Shares, sizes: tuple, i: int) -> float:
     for r in range(a.rows.shape[0]):
         row = a.rows[r]
         if row < 0:
-            bad, m = household_flagged(a.age, a.flags, a.last, a.bit, i)
-            s += bad / m if m > 0 else 0.0
+            if household_may_flag(a.last, a.bit, i):
+                bad, m = household_flagged(a.age, a.flags, a.last, a.bit, i)
+                s += bad / m if m > 0 else 0.0
             continue
         m = np.int64(sizes[row][i])
         bad = np.int64(a.bad[row, i])
         if m == WIDE:
             k = wide_row(a.wide_ids, a.wide_first, a.wide_last, a.reach[row], i)
             m, bad = np.int64(a.wide_sizes[k]), np.int64(a.wide_bad[k])
-        s += bad / m if m > 0 else 0.0
+        if bad > 0:  # a share of 0 adds nothing: s + 0.0 is s, without the division
+            s += bad / m
     return s / a.rows.shape[0]
 
 
 @njit(cache=True, nogil=True)
 def changes(flag: np.ndarray, last: np.ndarray, bit: int) -> np.ndarray:
     """The citizens whose ``flag`` (set: not 0) differs from their ``bit`` of ``last``, which
-    takes the new flags: one pass, without masks of n."""
-    changed = np.empty(1024, np.int64)
+    takes the new flags: counted in a pass without branches (it vectorises), then listed in a
+    second pass where any changed, without masks of n."""
     m = 0
     for i in range(flag.shape[0]):
-        now = np.uint8(bit if flag[i] != 0 else 0)
-        if (last[i] & bit) != now:
-            if m == changed.shape[0]:
-                changed = np.concatenate((changed, np.empty(m, np.int64)))
+        m += ((last[i] & bit) != 0) != (flag[i] != 0)
+    changed = np.empty(m, np.int64)
+    m = 0
+    for i in range(flag.shape[0] if changed.shape[0] else 0):
+        if ((last[i] & bit) != 0) != (flag[i] != 0):
             changed[m] = i
             m += 1
             last[i] ^= bit
-    return changed[:m]
+    return changed
 
 
 class TieTally:

@@ -271,6 +271,17 @@ def household_flagged(age: np.ndarray, flags: np.ndarray, marks: np.ndarray, bit
     return flagged, m
 
 
+@njit(cache=True, nogil=True, inline="always")
+def household_may_flag(marks: np.ndarray, bit: int, i: int) -> bool:
+    """Whether any citizen that may share i's household (those within HOUSEHOLD_MAX - 1 of i)
+    has ``bit`` of ``marks`` set: where none has, :func:`household_flagged` counts none, and a
+    reading need not find i's household (few citizens are flagged)."""
+    found = 0
+    for j in range(max(i - HOUSEHOLD_MAX + 1, 0), min(i + HOUSEHOLD_MAX, marks.shape[0])):
+        found |= marks[j] & bit
+    return found != 0
+
+
 @njit(cache=True, nogil=True)
 def school_into(t: Ties, i: int, out: np.ndarray) -> int:
     """A child's schoolmates: the other children of its neighbourhood block (none for adults)."""
