@@ -15,7 +15,8 @@ from panopticon.world.ties import (FOLLOWS, FRIENDS, HOUSEHOLD, REACHES, SCHOOL,
                                    WORKPLACE, TieCSR, Ties, build_csr, clustering,
                                    csr_share, degrees, follows_friend, make_ties, max_ties,
                                    permute, pick_slots, picker, reciprocity,
-                                   tail_exponent, tie_share, ties_into)
+                                   tail_exponent, tie_share, ties_into, household_flagged,
+                                   household_may_flag)
 from panopticon.world.tie_counts import sizes
 from panopticon.world import tie_tally
 from panopticon.world.tie_tally import WIDE, TieStore, mean_share
@@ -125,6 +126,19 @@ def test_households_are_parent_links(pop, ties):
         family = enumerate_ties(ties, HOUSEHOLD, c)
         siblings = np.flatnonzero(pop.parent == pop.parent[c])
         assert set(family) == {pop.parent[c], *siblings} - {c}
+
+
+
+@pytest.mark.parametrize("share", [0.001, 0.02, 0.3])
+def test_a_household_with_a_flagged_member_may_flag(pop, share):
+    """A reading finds a citizen's household only where household_may_flag says it may hold a
+    flagged member: it must say so wherever household_flagged counts one."""
+    marks = (np.random.default_rng(7).random(pop.size) < share).astype(np.uint8) * 4
+    may = np.array([household_may_flag(marks, 4, i) for i in range(pop.size)])
+    for i in range(pop.size):
+        bad, _ = household_flagged(pop.age, pop.flags, marks, 4, i)
+        assert may[i] or bad == 0
+    assert may.mean() < min(1.0, 10 * share)  # it spares most citizens where few are flagged
 
 
 def test_workplaces_and_schools_hold_the_right_ages_in_one_region(pop, csrs):
