@@ -299,7 +299,6 @@ def test_screen_classes_split_the_propensities_at_their_quantiles(busy):
                                              for e in expected]).all()
 
 
-
 @given(shares=st.lists(st.floats(0, 1 / 7.6), min_size=4, max_size=4))
 @settings(max_examples=60, deadline=None)
 def test_a_content_types_against_bound_holds_every_post_of_the_type(shares):
@@ -634,7 +633,6 @@ def test_true_flags_only_for_posts_against_the_line(crowd):
     acts = everyone_posts(crowd.size)
     records, _, _ = sense_day(preset(**CONTENT), crowd, acts)
     assert not np.any(records[(acts & POST_AGAINST) == 0] & FLAG_TRUE)
-
 
 
 def test_false_flags_only_for_lawful_posts(crowd):
@@ -1453,7 +1451,6 @@ def test_the_best_grade_gets_a_transport_discount():
     acc = world.run_day()
     assert count(acc, "transport_discount_granted") == 1
     assert count(acc, "plane_ticket_blocked") == 0
-
 
 
 @pytest.mark.parametrize("attempt", ["job_application", "credit_application"])

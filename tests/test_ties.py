@@ -128,7 +128,6 @@ def test_households_are_parent_links(pop, ties):
         assert set(family) == {pop.parent[c], *siblings} - {c}
 
 
-
 @pytest.mark.parametrize("share", [0.001, 0.02, 0.3])
 def test_a_household_with_a_flagged_member_may_flag(pop, share):
     """A reading finds a citizen's household only where household_may_flag says it may hold a

@@ -234,19 +234,25 @@ def registry_kernel(first, day, runs, a, p, acc):
     return new_ids[:k].copy(), new_days[:k].copy()
 
 
+@njit(cache=True, nogil=True, inline="always")
+def still_open(ids, days, status, r):
+    """Whether the book's row r stays: its citizen has a status, or was ever listed."""
+    return (status[ids[r]] != 0) | (days[r, EVER] != 0)
+
+
 @njit(cache=True, nogil=True)
 def merge_book(ids, days, status, add_ids, add_days):
-    """The book's rows still open (a status, or a list ever) merged with the rows ``add_ids``
-    and ``add_days``, in the order of citizens: in one pass, where numpy's masks and inserts
-    copied the book four times a day on the main thread."""
+    """The book's rows :func:`still_open` merged with the rows ``add_ids`` and ``add_days``, in
+    the order of citizens: in one pass, where numpy's masks and inserts copied the book four
+    times a day on the main thread."""
     kept = 0
     for r in range(ids.shape[0]):
-        kept += (status[ids[r]] != 0) | (days[r, EVER] != 0)
+        kept += still_open(ids, days, status, r)
     size = kept + add_ids.shape[0]
     out_ids, out_days = np.empty(size, np.int64), np.empty((size, days.shape[1]), days.dtype)
     r = a = 0
     for k in range(size):
-        while r < ids.shape[0] and status[ids[r]] == 0 and days[r, EVER] == 0:
+        while r < ids.shape[0] and not still_open(ids, days, status, r):
             r += 1  # closed: dropped
         if a < add_ids.shape[0] and (r == ids.shape[0] or add_ids[a] < ids[r]):
             out_ids[k], out_days[k] = add_ids[a], add_days[a]
@@ -262,10 +268,8 @@ def file_cases(ids: np.ndarray, days: np.ndarray, new: list[tuple[np.ndarray, np
     """The case book after a day: its rows whose citizen still has a status or was ever listed,
     and the day's new rows (each chunk's, in order, none of a citizen with a row), in the order
     of citizens."""
-    if not new:
-        return merge_book(ids, days, status, ids[:0], days[:0])
-    return merge_book(ids, days, status, np.concatenate([i for i, _ in new]),
-                      np.concatenate([d for _, d in new]))
+    return merge_book(ids, days, status, np.concatenate([ids[:0], *(i for i, _ in new)]),
+                      np.concatenate([days[:0], *(d for _, d in new)]))
 
 
 @dataclass

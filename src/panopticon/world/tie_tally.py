@@ -145,18 +145,26 @@ def mean_share(a: Shares, sizes: tuple, i: int) -> float:
     return s / a.rows.shape[0]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def moved(flag: np.ndarray, last: np.ndarray, bit: int, i: int) -> bool:
+    """Whether citizen i's ``flag`` (set: not 0) differs from its ``bit`` of ``last``."""
+    return ((last[i] & bit) != 0) != (flag[i] != 0)
+
+
 @njit(cache=True, nogil=True)
 def changes(flag: np.ndarray, last: np.ndarray, bit: int) -> np.ndarray:
-    """The citizens whose ``flag`` (set: not 0) differs from their ``bit`` of ``last``, which
-    takes the new flags: counted in a pass without branches (it vectorises), then listed in a
-    second pass where any changed, without masks of n."""
+    """The citizens whose flag :func:`moved`, ``last`` taking the new flags: counted in a pass
+    without branches (it vectorises), then listed in a second pass only where any moved,
+    without masks of n."""
     m = 0
     for i in range(flag.shape[0]):
-        m += ((last[i] & bit) != 0) != (flag[i] != 0)
+        m += moved(flag, last, bit, i)
     changed = np.empty(m, np.int64)
+    if m == 0:
+        return changed
     m = 0
-    for i in range(flag.shape[0] if changed.shape[0] else 0):
-        if ((last[i] & bit) != 0) != (flag[i] != 0):
+    for i in range(flag.shape[0]):
+        if moved(flag, last, bit, i):
             changed[m] = i
             m += 1
             last[i] ^= bit
