@@ -21,7 +21,17 @@ from panopticon.language import scenario
 from panopticon.observers.ranking import rank, scored_counts
 from panopticon.runner.simulation import Simulation, phases
 from panopticon.stages import counters
-from panopticon.stages.behaviour import AGAINST_ONE, Behaviour, against_bounds
+from panopticon.stages.behaviour import (
+    AGAINST_ONE,
+    POST_BITS,
+    Behaviour,
+    against_bounds,
+    allowed_today,
+    field_cap,
+    field_threshold,
+    under_cap,
+)
+from panopticon.stages.behaviour import params as behaviour_params
 from panopticon.stages.company import NO_TERM
 from panopticon.stages.consequences import active_masks
 from panopticon.stages.fear import tables as fear_tables
@@ -52,6 +62,7 @@ from panopticon.world.codes import (
     JUDGMENT_UNPAID,
     LISTED,
     MISCONDUCT,
+    ONLINE_POST,
     PAY_DEBT,
     PAY_TAX,
     POST_AGAINST,
@@ -68,7 +79,9 @@ from panopticon.world.layout import (
     LEVEL_BITS,
     LEVEL_QUANTILES,
     LEVELS,
+    N_AGE_BANDS,
     N_CLASSES,
+    N_DECILES,
     N_DRAWN,
     OFFENCE,
     TRAVEL,
@@ -312,6 +325,43 @@ def test_a_content_types_against_bound_holds_every_post_of_the_type(shares):
     assert (bounds >= np.ceil(top)).all()
     assert ((bounds == 0) == (shares == 0)).all()
     assert (bounds <= top + 1).all()
+
+
+@given(p=st.floats(0, 1), field=st.integers(0, (1 << POST_BITS) - 1))
+@settings(max_examples=200, deadline=None)
+def test_a_fields_comparison_in_floats_is_the_comparison_with_its_rounded_threshold(p, field):
+    """Behaviour's pass over everyone compares a post's field with its threshold in floats
+    (``under_cap``): on any field and on either side of the threshold, that says what the
+    comparison with the threshold rounded to an integer (``field_threshold``) says."""
+    cap, cut = field_cap(p, POST_BITS), field_threshold(p, POST_BITS)
+    for f in (field, max(cut - 1, 0), cut):
+        assert under_cap(f, cap) == (f < cut)
+
+
+@njit(cache=True)
+def posting_bits(who, cases):
+    """allowed_today's bit of posting, and whether the citizen uses the internet, for every age
+    band, byte of flags a citizen may have (area, role, income decile), use of the internet and
+    of payment, and case open or not."""
+    out = []
+    for age in range(N_AGE_BANDS):
+        for flags in range(N_DECILES << INCOME_SHIFT):
+            for online in range(2):
+                for paying in range(2):
+                    for s in (0, IN_DEFAULT, JUDGED, LISTED, TAX_CASE, LISTED | TAX_CASE):
+                        bits = allowed_today(age, flags, online, paying, s, who, cases[0],
+                                             cases[1])
+                        out.append((bits >> ONLINE_POST & 1, online))
+    return out
+
+
+@pytest.mark.parametrize("name", scenario.PRESETS)
+def test_posting_is_open_to_every_internet_user_and_to_no_one_else(name):
+    """Behaviour's pass over everyone lets every internet user post and leaves the other acts'
+    eligibility to the few it lists: that holds only as posting's eligibility is the use of the
+    internet alone, whatever the citizen's age, area, income, role or case."""
+    p = behaviour_params(scenario.load(name), SEED)
+    assert all(post == online for post, online in posting_bits(p.d.who, p.cases))
 
 
 @given(scale=st.lists(st.floats(0, 8), min_size=len(CHINA.acts), max_size=len(CHINA.acts)))

@@ -16,9 +16,10 @@ where one screening draw says that one of them is a candidate (``layout.first_ca
 draw per citizen instead of one per act. The rare acts' bounds are the citizen's screen
 class's (``layout.screen_classes``, a byte made at build: the level of each propensity), its
 rate times the cap of the citizen's level, so that the screen names about 1.7 times as many
-citizens as act, not 8 times. Only the few candidates have the citizen's propensity drawn and
-the exact draw made (``layout.act_done``): every act is done with chance
-``rate x propensity``, independently of the others.
+citizens as act, not 8 times. Only the few candidates have their eligibility worked out
+(which the pass leaves out: it took half its time), the citizen's propensity drawn and the
+exact draw made (``layout.act_done``): every act is done with chance ``rate x propensity``,
+independently of the others.
 
 A post is one draw in three independent fields: whether it is posted (under the poster's
 threshold, posting's rate chilled by fear at its perceived risk, ``layout.chilled``), its
@@ -154,10 +155,24 @@ def post_fields(i, day, key):
             (x >> AGAINST_BITS) & ((1 << TYPE_BITS) - 1), x & ((1 << AGAINST_BITS) - 1))
 
 
+@njit(cache=True, nogil=True, inline="always")
+def field_cap(p: float, bits: int) -> float:
+    """The threshold of :func:`field_threshold` before it is rounded down."""
+    return min(max(p, 0.0), 1.0) * (1 << bits) + 0.5
+
+
 @njit(cache=True, nogil=True)
 def field_threshold(p: float, bits: int) -> int:
     """The threshold under which a uniform field of ``bits`` bits falls with chance ``p``."""
-    return np.int64(min(max(p, 0.0), 1.0) * (1 << bits) + 0.5)
+    return np.int64(field_cap(p, bits))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def under_cap(field, cap):
+    """1 where ``field < np.int64(cap)`` (``cap`` positive), else 0: the same comparison made in
+    floats (field + 1 <= cap, exact for a field below 2**53), as AVX2 has no vector conversion
+    of a float to a 64-bit integer and emulating it cost behaviour's pass 2 ns a citizen."""
+    return np.int64(np.float64(field + 1) <= cap)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -169,19 +184,20 @@ def allowed_today(age, flags, online, paying, s, who, in_court_acts, in_tax_acts
 
 
 @njit(cache=True, nogil=True, inline="always")
-def candidates(i, day, allowed, screened, screen_cut, screen_key, post_key, post_bound,
+def candidates(i, day, online, screened, screen_cut, screen_key, post_key, post_cap,
                type_cuts, against_bounds):
     """Every screened kind where the screen's draw may have a candidate (``screen_cut``: at
-    least the last cut of the citizen's screen class), and a post where its draw is under
-    ``post_bound`` (the citizen's, chilled by fear), with its content type and whether it may
-    go against the line (under its type's bound); only what ``allowed`` allows.
+    least the last cut of the citizen's screen class), whether or not the citizen may do it;
+    and for an internet user (``online`` 1) a post where its draw is under ``post_cap`` (the
+    citizen's, chilled by fear: :func:`field_cap`), with its content type and whether it may go
+    against the line (under its type's bound).
 
     Branch-free and without an inner loop, so that the loop over citizens vectorises;
-    :func:`settle` then settles the few candidates.
+    :func:`settle` then drops the candidates the citizen may not do and settles the others.
     """
-    bits = screened & allowed & -np.int64(bits53(screen_key, i, day) < screen_cut)
+    bits = screened & -np.int64(bits53(screen_key, i, day) < screen_cut)
     posted, typed, against = post_fields(i, day, post_key)
-    post = np.int64(posted < post_bound) & (allowed >> ONLINE_POST)
+    post = under_cap(posted, post_cap) & online
     ctype = (np.int64(typed >= type_cuts[0]) + np.int64(typed >= type_cuts[1])
              + np.int64(typed >= type_cuts[2]))
     against = post & np.int64(against < pick(against_bounds, ctype, N_TYPES))
@@ -216,14 +232,14 @@ def draw_run(first, day, age, flags, adopt, status, risk, screen_class, adoption
              acts, acc_r):
     """Candidates of a run's citizens into ``acts``; count users and posts (by content type).
 
-    Eligibility is computed with masks, not branches, and a poster's threshold chilled by its
-    perceived risk by arithmetic, not from a table; the arrays are the run's own views (indexed
-    from 0): so that the loop vectorises.
+    Eligibility is left to :func:`settle`, for the few with a candidate (posting is internet
+    users', ``online``), and a poster's threshold chilled by its perceived risk is worked out
+    by arithmetic, not from a table; the arrays are the run's own views (indexed from 0): so
+    that the loop vectorises.
     """
     who, bounds, act_keys, against_bounds = p.d.who, p.d.bounds, p.d.keys, p.against_bounds
     type_cuts, post_key, post_rate = p.type_cuts, act_keys[ONLINE_POST], p.d.rates[ONLINE_POST]
     screened, parts, screen_key = p.screened, p.screen_parts, p.d.screen_key
-    in_court_acts, in_tax_acts = p.cases[0], p.cases[1]
     internet_thr, payment_thr = adoption[0], adoption[1]
     children = online_users = paying_users = 0
     by_type0 = by_type1 = by_type2 = by_type3 = 0  # scalars, not an array: the loop vectorises
@@ -231,11 +247,9 @@ def draw_run(first, day, age, flags, adopt, status, risk, screen_class, adoption
         adult = np.int64(age[j] != CHILD)
         online = np.int64(adopt[j] < internet_thr)
         paying = np.int64(adopt[j] < payment_thr)
-        allowed = allowed_today(age[j], flags[j], online, paying, status[j], who, in_court_acts,
-                                in_tax_acts)
-        post_bound = field_threshold(post_rate * chilled(risk[j] >> 8, chilling), POST_BITS)
-        bits = candidates(first + j, day, allowed, screened, screen_bound(screen_class[j], parts),
-                          screen_key, post_key, post_bound, type_cuts, against_bounds)
+        post_cap = field_cap(post_rate * chilled(risk[j] >> 8, chilling), POST_BITS)
+        bits = candidates(first + j, day, online, screened, screen_bound(screen_class[j], parts),
+                          screen_key, post_key, post_cap, type_cuts, against_bounds)
         acts[j] = bits
         children += 1 - adult
         online_users += online
@@ -276,8 +290,9 @@ def rare_citizens(lo, hi, acts, status, todo):
 @njit(cache=True, nogil=True)
 def settle(first, day, n, a, p, counts, against_by_type):
     """Exact acts of the citizens listed in ``a.todo[:n]`` (a rare candidate or a case), each
-    done with chance ``rate * trait * fear`` as ``layout.act_done`` draws it; posts against
-    the line; paying; counted into ``counts`` (by act bit, then EXTRA_BITS) and
+    done with chance ``rate * trait * fear`` as ``layout.act_done`` draws it, of the screened
+    kinds only those the citizen may do today (:func:`allowed_today`); posts against the
+    line; paying; counted into ``counts`` (by act bit, then EXTRA_BITS) and
     ``against_by_type``.
 
     A citizen's ``lead`` is ``layout.first_candidate`` (the screen's length without a screened
@@ -294,12 +309,16 @@ def settle(first, day, n, a, p, counts, against_by_type):
         p.d.rates, p.d.trait_of, p.d.keys, p.d.trait_keys, p.d.class_bounds, p.d.cuts,
         p.d.screen_key)
     order, frequent, screened, pay_rates = p.order, p.frequent, p.screened, p.pay_rates
+    who, cases = p.d.who, p.cases
     deterred, deter, against_ratio, against_shares = (a.deterred, a.deterrence,
                                                       a.chilling_against, p.against_shares)
     n_kinds = rates.shape[0]
     for t in range(n):
         j = todo[t]
         i, bits, r8, s = first + j, np.int64(acts[j]), np.int64(risk[j] >> 8), np.int64(status[j])
+        bits &= allowed_today(a.age[j], flags[j], np.int64(a.adopt[j] < a.adoption[0]),
+                              np.int64(a.adopt[j] < a.adoption[1]), s, who, cases[0],
+                              cases[1]) | ~screened
         c = np.int64(a.screen_class[j])
         lead = first_candidate(i, day, screen_key, cuts, c) if bits & screened else order.shape[0]
         done = bits & ~screened
