@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -29,10 +31,10 @@ def expected_toy(n: int) -> np.ndarray:
     return acc
 
 
-@given(n=st.integers(0, 10_000), chunk_size=st.integers(1, 12_000))
+@given(n=st.integers(0, 10_000), chunk_size=st.integers(1, 12_000), threads=st.integers(1, 16))
 @settings(max_examples=200, deadline=None)
-def test_chunks_cover_every_citizen_exactly_once(n, chunk_size):
-    bounds = chunk_bounds(n, chunk_size)
+def test_chunks_cover_every_citizen_exactly_once(n, chunk_size, threads):
+    bounds = chunk_bounds(n, chunk_size, threads)
     covered = np.zeros(n, np.int64)
     for lo, hi in bounds:
         assert 0 <= lo < hi <= n
@@ -41,13 +43,22 @@ def test_chunks_cover_every_citizen_exactly_once(n, chunk_size):
     assert np.all(covered == 1)
 
 
-@given(n=st.integers(1, 10_000), chunk_size=st.integers(1, 12_000))
-@settings(max_examples=100, deadline=None)
-def test_chunks_are_in_order_and_contiguous(n, chunk_size):
-    bounds = chunk_bounds(n, chunk_size)
+@given(n=st.integers(1, 10_000), chunk_size=st.integers(1, 12_000), threads=st.integers(1, 16))
+@settings(max_examples=200, deadline=None)
+def test_chunks_are_in_order_contiguous_and_dealt_evenly(n, chunk_size, threads):
+    """As few chunks as the chunk size allows, rounded up to a multiple of the threads where
+    there are citizens enough, of sizes that differ by one at most: each worker gets its
+    share."""
+    bounds = chunk_bounds(n, chunk_size, threads)
     assert bounds[0][0] == 0 and bounds[-1][1] == n
     assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
-    assert all(hi - lo == chunk_size for lo, hi in bounds[:-1])  # only the last may be short
+    sizes = [hi - lo for lo, hi in bounds]
+    assert max(sizes) <= chunk_size and max(sizes) - min(sizes) <= 1
+    fewest = math.ceil(n / chunk_size)
+    assert len(bounds) == min(n, math.ceil(fewest / threads) * threads)
+    if len(bounds) % threads == 0:
+        per_worker = [sum(sizes[w::threads]) for w in range(threads)]
+        assert max(per_worker) - min(per_worker) <= len(bounds) // threads
 
 
 def test_no_citizens_means_no_chunks():
@@ -86,9 +97,14 @@ def test_threads_below_one_is_an_error(threads):
         Engine(100, N_REGIONS, N_COUNTERS, threads=threads)
 
 
-def test_more_threads_than_chunks_are_not_started():
+def test_more_threads_than_citizens_are_not_started():
+    with Engine(5, N_REGIONS, N_COUNTERS, chunk_size=60, threads=8) as eng:
+        assert eng.threads == 5
+
+
+def test_threads_get_as_many_chunks_each_where_the_chunk_size_alone_would_not_deal_them_so():
     with Engine(100, N_REGIONS, N_COUNTERS, chunk_size=60, threads=8) as eng:
-        assert eng.threads == 2
+        assert eng.threads == 8 and [hi - lo for lo, hi in eng.chunks] == [12, 13] * 4
 
 
 @pytest.mark.parametrize(("chunk_size", "threads"), [(7, 1), (7, 2), (50, 2), (1000, 2)])
@@ -126,6 +142,7 @@ def test_each_worker_keeps_one_today_of_chunk_capacity():
     with Engine(1000, N_REGIONS, N_COUNTERS, chunk_size=64, threads=2) as eng:
         eng.run_day([[look]])
         eng.run_day([[look]])
-    assert len(seen) == 2
-    assert all(t.acts.shape == t.records.shape == t.todo.shape == (64,)
+        largest = max(hi - lo for lo, hi in eng.chunks)
+    assert len(seen) == 2 and largest == 63  # 16 chunks of 62 or 63
+    assert all(t.acts.shape == t.records.shape == t.todo.shape == (largest,)
                for t in seen.values())

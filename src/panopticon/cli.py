@@ -181,7 +181,9 @@ def run(
     = False,
     threads: Annotated[int, typer.Option(help="Worker threads.", min=1)] = min(
         2, os.cpu_count() or 1),
-    chunk_size: Annotated[int, typer.Option(help="Citizens per chunk.", min=1)] = DEFAULT_CHUNK,
+    chunk_size: Annotated[int, typer.Option(
+        help="At most this many citizens per chunk (cut evenly, as many for each thread).",
+        min=1)] = DEFAULT_CHUNK,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     no_report: Annotated[bool, typer.Option("--no-report",
                                             help="Do not write report.html.")] = False,

@@ -15,6 +15,7 @@ chunk size, thread count or scheduling.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -29,11 +30,17 @@ Step = Callable[[int, int, np.ndarray, Today], None]
 DEFAULT_CHUNK = 65_536
 
 
-def chunk_bounds(n: int, chunk_size: int) -> list[tuple[int, int]]:
-    """Half-open citizen ranges of at most ``chunk_size``."""
+def chunk_bounds(n: int, chunk_size: int, threads: int = 1) -> list[tuple[int, int]]:
+    """Half-open citizen ranges of at most ``chunk_size``, in order, as many as a multiple of
+    ``threads`` (where there are citizens enough) and of sizes that differ by one at most: each
+    worker gets as many citizens as any other. Dealt as they were cut (chunks of the size
+    asked, the last short), 1,410,000 citizens on 16 threads were 22 chunks, two for six of
+    the workers and one for the other ten."""
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
-    return [(lo, min(lo + chunk_size, n)) for lo in range(0, n, chunk_size)]
+    count = min(n, -(-math.ceil(n / chunk_size) // threads) * threads)
+    edges = [lo * n // count for lo in range(count + 1)] if count else [0]
+    return list(zip(edges[:-1], edges[1:]))
 
 
 class Engine:
@@ -50,7 +57,7 @@ class Engine:
         if threads < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
         self.n = n
-        self.chunks = chunk_bounds(n, chunk_size)
+        self.chunks = chunk_bounds(n, chunk_size, threads)
         self.threads = min(threads, max(1, len(self.chunks)))
         self._acc = np.zeros((self.threads, n_regions, n_counters), dtype=np.int64)
         capacity = max((hi - lo for lo, hi in self.chunks), default=0)
