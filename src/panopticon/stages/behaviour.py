@@ -316,10 +316,11 @@ def settle(first, day, n, a, p, counts, against_by_type):
     for t in range(n):
         j = todo[t]
         i, bits, r8, s = first + j, np.int64(acts[j]), np.int64(risk[j] >> 8), np.int64(status[j])
-        bits &= allowed_today(a.age[j], flags[j], np.int64(a.adopt[j] < a.adoption[0]),
-                              np.int64(a.adopt[j] < a.adoption[1]), s, who, cases[0],
-                              cases[1]) | ~screened
         c = np.int64(a.screen_class[j])
+        if bits & screened:  # most listed have none: a post against the line, a case
+            bits &= allowed_today(a.age[j], flags[j], np.int64(a.adopt[j] < a.adoption[0]),
+                                  np.int64(a.adopt[j] < a.adoption[1]), s, who, cases[0],
+                                  cases[1]) | ~screened
         lead = first_candidate(i, day, screen_key, cuts, c) if bits & screened else order.shape[0]
         done = bits & ~screened
         for position in range(lead, order.shape[0]):  # before the first candidate: none
