@@ -15,7 +15,6 @@ chunk size, thread count or scheduling.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -38,9 +37,8 @@ def chunk_bounds(n: int, chunk_size: int, threads: int = 1) -> list[tuple[int, i
     the workers and one for the other ten."""
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
-    count = min(n, -(-math.ceil(n / chunk_size) // threads) * threads)
-    edges = [lo * n // count for lo in range(count + 1)] if count else [0]
-    return list(zip(edges[:-1], edges[1:]))
+    count = min(n, -(-n // (chunk_size * threads)) * threads)
+    return [(k * n // count, (k + 1) * n // count) for k in range(count)]
 
 
 class Engine:
