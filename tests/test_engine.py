@@ -146,3 +146,28 @@ def test_each_worker_keeps_one_today_of_chunk_capacity():
     assert len(seen) == 2 and largest == 63  # 16 chunks of 62 or 63
     assert all(t.acts.shape == t.records.shape == t.todo.shape == (largest,)
                for t in seen.values())
+
+
+def test_what_a_step_keeps_of_a_chunk_is_made_once_a_run_per_worker_and_chunk():
+    made: list[tuple[int, int, int]] = []
+
+    def chunk_arrays(lo, hi, today):
+        made.append((lo, hi, id(today)))
+        return today.acts[:hi - lo], lo
+
+    def step(lo, hi, acc, today):
+        acts, first = today.kept(lo, hi, chunk_arrays)
+        assert first == lo and acts.shape == (hi - lo,) and np.shares_memory(acts, today.acts)
+        assert today.kept(lo, hi, other_arrays) == ("other", lo)
+
+    def other_arrays(lo, hi, today):
+        made.append((lo, hi, -1))
+        return "other", lo
+
+    with Engine(1000, N_REGIONS, N_COUNTERS, chunk_size=64, threads=2) as eng:
+        for _ in range(3):
+            eng.run_day([[step]])
+        chunks = eng.chunks
+    assert sorted((lo, hi) for lo, hi, w in made if w != -1) == chunks  # once, on day 1
+    assert sorted((lo, hi) for lo, hi, w in made if w == -1) == chunks  # each maker its own
+    assert len({w for *_, w in made if w != -1}) == 2  # each worker's buffers

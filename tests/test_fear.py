@@ -135,6 +135,25 @@ def test_no_fear_table_is_no_fear():
     np.testing.assert_array_equal(absent, disabled)
 
 
+def test_behaviour_draws_with_the_tables_fear_makes_on_the_day_they_change():
+    """Fear makes its tables anew in its start of the day, after behaviour's: behaviour takes
+    them on the day's first chunk, not at its own start, so not a day late."""
+    switch = dt.date(2017, 10, 4)
+    steps = {"shape": "steps", "points": [{"date": SMALL["start"], "value": 0.2},
+                                          {"date": switch, "value": 0.9}]}
+    sim = Simulation(small(**{"population.size": 500, "end": dt.date(2017, 10, 6),
+                              "fear.deterrence": steps}), chunk_size=100)
+    seen = []
+
+    def check() -> None:
+        taken = sim.stages["behaviour"].values[1]
+        np.testing.assert_array_equal(taken, sim.state.read("deterrence"))
+        seen.append(taken[255])
+
+    sim.run(after_day=check)
+    assert seen == pytest.approx([0.8, 0.8, 0.8, 0.1, 0.1, 0.1])
+
+
 def test_chilling_against_must_not_be_below_chilling():
     with pytest.raises(scenario.ScenarioError, match="chilling_against"):
         small(**{"fear.chilling": 0.5, "fear.chilling_against": 0.2})

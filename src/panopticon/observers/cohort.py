@@ -238,12 +238,17 @@ class Cohort:
 
     def capture(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         """A phase-1 step after the others: the members' acts and records in lo..hi."""
-        a, b = np.searchsorted(self.ids, (lo, hi))
+        a, b, local = today.kept(lo, hi, self.members_in)
         if a == b:
             return
-        local = self.ids[a:b] - lo
         self.acts[a:b] = today.acts[local].astype(np.int64)
         self.records[a:b] = today.records[local].astype(np.int64)
+
+    def members_in(self, lo: int, hi: int, today: Today) -> tuple[int, int, np.ndarray]:
+        """Where citizens lo..hi are in the members (Today.kept), and where each such member
+        is in the chunk."""
+        a, b = np.searchsorted(self.ids, (lo, hi))
+        return int(a), int(b), self.ids[a:b] - lo
 
     def emit(self, day: int, where: np.ndarray, kind: str, detail: str | list[str],
              wrongful: bool | np.ndarray = False) -> None:

@@ -449,6 +449,7 @@ class Behaviour(Stage):
     p: ActParams | None = None
     day: int = 0
     adoption: np.ndarray | None = None
+    values: tuple | None = None  # today's values (day_values), gathered on the first chunk
 
     @classmethod
     def build(cls, sc: Scenario, seed: int, view: View) -> Behaviour:
@@ -470,11 +471,24 @@ class Behaviour(Stage):
             adoption_threshold(sc.population.internet_users, date, regions),
             adoption_threshold(sc.population.payment_users, date, regions)], np.int64)
         self.view.publish("adoption", self.adoption)
+        self.values = None
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+        a = ActArrays(*today.kept(lo, hi, self.chunk_arrays), *self.day_values())
+        act_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)
+
+    def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
+        """ActArrays' arrays of citizens lo..hi for the run (Today.kept)."""
         v, n = self.view, hi - lo
-        a = ActArrays(v.starts, v.age[lo:hi], v.flags[lo:hi], v.adopt[lo:hi],
-                      v.status[lo:hi], v.risk[lo:hi], self.screen_class[lo:hi], today.acts[:n],
-                      today.todo[:n], self.adoption, v.deterrence, float(v.chilling),
-                      v.chilling_against, v.deterred)
-        act_kernel(lo, self.day, v.runs(lo, hi), a, self.p, acc)
+        return (v.starts, v.age[lo:hi], v.flags[lo:hi], v.adopt[lo:hi], v.status[lo:hi],
+                v.risk[lo:hi], self.screen_class[lo:hi], today.acts[:n], today.todo[:n])
+
+    def day_values(self) -> tuple:
+        """ActArrays' day values: today's adoption thresholds and fear's tables, gathered on the
+        day's first chunk, when every stage has started the day (fear, a later stage, makes its
+        tables anew where the scenario's values change)."""
+        if self.values is None:
+            v = self.view
+            self.values = (self.adoption, v.deterrence, float(v.chilling), v.chilling_against,
+                           v.deterred)
+        return self.values

@@ -760,6 +760,7 @@ class Consequences(Stage):
     cuts: np.ndarray | None = None  # score_steps' cuts, today
     steps: np.ndarray | None = None  # score_steps' masks, today
     in_force: tuple[bool, ...] | None = None  # which sanctions, then rewards, are in force
+    values: tuple | None = None  # today's values (day_values), gathered on the first chunk
 
     counters = staticmethod(counters)
 
@@ -776,7 +777,7 @@ class Consequences(Stage):
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
         """Today's measures per list and per score (published), worked out again only where
         the scenario's values or the measures in force changed since yesterday."""
-        changed, self.sc = sc is not self.sc, sc
+        changed, self.sc, self.values = sc is not self.sc, sc, None
         in_force = tuple(m.in_force(date) for m in (*sc.sanctions, *sc.rewards))
         if not changed and in_force == self.in_force:
             return
@@ -788,29 +789,41 @@ class Consequences(Stage):
         self.view.publish("score_cuts", self.cuts)
         self.view.publish("score_steps", self.steps)
 
-    def standing(self, lo: int, hi: int) -> Standing:
-        """The arrays standings are worked out from, of citizens ``lo..hi``."""
-        v = self.view
-        return Standing(v.starts, v.age[lo:hi], v.adopt[lo:hi], v.status[lo:hi],
-                        v.on_lists[lo:hi], v.on_lists_true[lo:hi], v.score[lo:hi],
-                        v.true_score[lo:hi], v.scored, v.connected, self.list_mask, self.cuts,
-                        self.steps)
+    def chunk_arrays(self, lo: int, hi: int, today: Today, n: int | None = None) -> tuple:
+        """Standing's and SanctionArrays' arrays of citizens lo..hi for the run (Today.kept),
+        with the first ``n`` (all: hi - lo) of today's buffers."""
+        v, n = self.view, hi - lo if n is None else n
+        return ((v.starts, v.age[lo:hi], v.adopt[lo:hi], v.status[lo:hi], v.on_lists[lo:hi],
+                 v.on_lists_true[lo:hi], v.score[lo:hi], v.true_score[lo:hi]),
+                (v.flags[lo:hi], today.acts[:n], v.wrong_cause[lo:hi], self.met_ever[lo:hi],
+                 self.family[lo:hi], today.todo[:n]))
 
-    def arrays(self, lo: int, hi: int, acts: np.ndarray, todo: np.ndarray) -> SanctionArrays:
-        v = self.view
-        return SanctionArrays(v.flags[lo:hi], acts, v.wrong_cause[lo:hi],
-                              self.met_ever[lo:hi], self.family[lo:hi], todo, v.adoption)
+    def everyone(self, lo: int, hi: int, today: Today) -> tuple:
+        """:meth:`chunk_arrays` of every citizen, without today's buffers (phase 2)."""
+        return self.chunk_arrays(lo, hi, today, 0)
+
+    def day_values(self) -> tuple:
+        """Standing's and SanctionArrays' day values (the measures in force, the scored group,
+        the regions connected, the adoption thresholds), gathered on the day's first chunk."""
+        if self.values is None:
+            v = self.view
+            self.values = ((v.scored, v.connected, self.list_mask, self.cuts, self.steps),
+                           (v.adoption,))
+        return self.values
+
+    def arguments(self, arrays: tuple) -> tuple[Standing, SanctionArrays]:
+        """Standing and SanctionArrays from :meth:`chunk_arrays` and today's values."""
+        (st, a), (st_today, a_today) = arrays, self.day_values()
+        return Standing(*st, *st_today), SanctionArrays(*a, *a_today)
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
-        n = hi - lo
         self.kin[lo] = sanction_kernel(lo, self.view.runs(lo, hi),
-                                       self.standing(lo, hi),
-                                       self.arrays(lo, hi, today.acts[:n], today.todo[:n]),
+                                       *self.arguments(today.kept(lo, hi, self.chunk_arrays)),
                                        self.cat, acc)
 
     def family_step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         v = self.view
-        everyone = self.arrays(0, v.size, today.acts[:0], today.todo[:0])
+        standing, everyone = self.arguments(today.kept(0, v.size, self.everyone))
         cat = self.cat
         if cat.kin_of_home or cat.work:
             visit = np.arange(lo, hi)
@@ -819,8 +832,7 @@ class Consequences(Stage):
         else:
             visit, words = children_met(lo, hi, v.age, v.flags, self.family, cat.kin_of_parent,
                                         today.todo)
-        family_kernel(visit, words, self.kin.pop(lo), self.ties,
-                      self.standing(0, v.size), everyone, cat, acc)
+        family_kernel(visit, words, self.kin.pop(lo), self.ties, standing, everyone, cat, acc)
 
     def end_day(self, counts: np.ndarray) -> None:
         """The workers under a sanction their employer bears (colleagues_kernel): counted once

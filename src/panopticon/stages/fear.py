@@ -218,7 +218,11 @@ class Fear(Stage):
         np.bitwise_and(self.view.family[lo:hi], FAMILY_SANCTIONED, out=out)
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+        a = FearArrays(*today.kept(lo, hi, self.chunk_arrays), self.floor)
+        fear_kernel(lo, self.view.runs(lo, hi), a, self.p, acc)
+
+    def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
+        """FearArrays' arrays of citizens lo..hi for the run (Today.kept)."""
         v = self.view
-        a = FearArrays(v.starts, v.flags[lo:hi], today.records[: hi - lo],
-                       v.family[lo:hi], self.risk[lo:hi], self.floor)
-        fear_kernel(lo, v.runs(lo, hi), a, self.p, acc)
+        return (v.starts, v.flags[lo:hi], today.records[:hi - lo], v.family[lo:hi],
+                self.risk[lo:hi])

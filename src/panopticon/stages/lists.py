@@ -135,13 +135,13 @@ class ListArrays(NamedTuple):
     records: np.ndarray  # today's
     score: np.ndarray
     true_score: np.ndarray
-    scored: np.ndarray  # today's scored group
-    grade_of: np.ndarray  # grade index of each score from min
     on: np.ndarray  # uint16 lists by the published evidence
     on_true: np.ndarray  # uint16 lists by the true evidence
     since: np.ndarray  # int16 [track, list, citizen]: the day of the last entry
     days: np.ndarray  # int16 [track, row, citizen]: days kept by entry rules
     ever: np.ndarray  # uint16: lists a citizen has been on (published evidence)
+    scored: np.ndarray  # today's scored group
+    grade_of: np.ndarray  # grade index of each score from min
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -291,6 +291,7 @@ class Lists(Stage):
     ever: np.ndarray
     sc: Scenario | None = None
     day: int = 0
+    values: tuple | None = None  # ListArrays' day values (day_values), gathered on the first chunk
 
     counters = staticmethod(counters)
 
@@ -316,14 +317,24 @@ class Lists(Stage):
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
         """The rules again where the day's scenario is another object (they hold no schedule,
         so they come out the same: the convention of every stage)."""
-        self.day = day
+        self.day, self.values = day, None
         if sc is not self.sc:
             self.sc, self.p = sc, params(sc, self.view.grade_names.tolist())[0]
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+        a = ListArrays(*today.kept(lo, hi, self.chunk_arrays), *self.day_values())
+        lists_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)
+
+    def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
+        """ListArrays' arrays of citizens lo..hi for the run (Today.kept)."""
         v = self.view
-        a = ListArrays(v.starts, v.age[lo:hi], v.adopt[lo:hi], today.records[:hi - lo],
-                       v.score[lo:hi], v.true_score[lo:hi], v.scored, v.grade_of,
-                       self.on[lo:hi], self.on_true[lo:hi], self.since[:, :, lo:hi],
-                       self.days[:, :, lo:hi], self.ever[lo:hi])
-        lists_kernel(lo, self.day, v.runs(lo, hi), a, self.p, acc)
+        return (v.starts, v.age[lo:hi], v.adopt[lo:hi], today.records[:hi - lo], v.score[lo:hi],
+                v.true_score[lo:hi], self.on[lo:hi], self.on_true[lo:hi],
+                self.since[:, :, lo:hi], self.days[:, :, lo:hi], self.ever[lo:hi])
+
+    def day_values(self) -> tuple:
+        """ListArrays' day values, scoring's (the scored group, the grade table), gathered on
+        the day's first chunk."""
+        if self.values is None:
+            self.values = (self.view.scored, self.view.grade_of)
+        return self.values

@@ -88,9 +88,9 @@ class RegistryArrays(NamedTuple):
     starts: np.ndarray  # each region's first citizen (population.region_of)
     records: np.ndarray  # today's, to which listings are added
     status: np.ndarray  # uint8 bits of codes: IN_DEFAULT ... SHARED
+    todo: np.ndarray
     case_ids: np.ndarray  # int64 the chunk's citizens with a row in the case book, in order
     case_days: np.ndarray  # int16 [rows, CASE_DAYS]: their days and lists ever (writable)
-    todo: np.ndarray
 
 
 def params(sc: Scenario, seed: int) -> RegistryParams:
@@ -322,14 +322,18 @@ class Registry(Stage):
         self.view.publish("connected", self.connected)
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
-        n = hi - lo
         first, last = np.searchsorted(self.case_ids, (lo, hi))
-        a = RegistryArrays(self.view.starts, today.records[:n], self.status[lo:hi],
-                           self.case_ids[first:last], self.case_days[first:last],
-                           today.todo[:n])
+        a = RegistryArrays(*today.kept(lo, hi, self.chunk_arrays), self.case_ids[first:last],
+                           self.case_days[first:last])
         new = registry_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)
         if new[0].shape[0]:
             self.new[lo] = new
+
+    def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
+        """RegistryArrays' arrays of citizens lo..hi for the run (Today.kept), before the
+        chunk's rows of the case book."""
+        n = hi - lo
+        return self.view.starts, today.records[:n], self.status[lo:hi], today.todo[:n]
 
     def end_day(self, counts: np.ndarray) -> None:
         """File the day's new cases in the book and drop the closed ones."""

@@ -88,6 +88,9 @@ class Lapses(NamedTuple):
         return cls(*(np.zeros(n, np.int64) for _ in range(4)))
 
 
+NO_LAPSES = Lapses.empty()  # read, never written: a chunk without lapses today, or made
+
+
 class ScoreArrays(NamedTuple):
     """One chunk's scores and records, and today's scored group."""
 
@@ -451,16 +454,23 @@ class Scoring(Stage):
         self.view.publish("scored", self.scored)
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+        a = ScoreArrays(*today.kept(lo, hi, self.chunk_arrays), self.scored, self.due_in(lo, hi),
+                        self.made_buffer(hi - lo))
+        made = score_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)
+        if made:
+            self.owe(lo, Lapses(*(x[:made] for x in a.made)))
+
+    def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
+        """ScoreArrays' arrays of citizens lo..hi for the run (Today.kept)."""
         v, n = self.view, hi - lo
-        a = ScoreArrays(v.starts, v.age[lo:hi], v.adopt[lo:hi], today.records[:n],
-                        self.score[lo:hi], self.true_score[lo:hi], self.wrong_cause[lo:hi],
-                        self.ties_term[lo:hi], self.earned[:, lo:hi], today.todo[:n],
-                        self.scored, self.due_in(lo, hi), self.made_buffer(n))
-        made = score_kernel(lo, self.day, v.runs(lo, hi), a, self.p, acc)
-        self.owe(lo, Lapses(*(x[:made] for x in a.made)))
+        return (v.starts, v.age[lo:hi], v.adopt[lo:hi], today.records[:n], self.score[lo:hi],
+                self.true_score[lo:hi], self.wrong_cause[lo:hi], self.ties_term[lo:hi],
+                self.earned[:, lo:hi], today.todo[:n])
 
     def due_in(self, lo: int, hi: int) -> Lapses:
-        """Today's lapses of citizens lo..hi-1, counted from lo."""
+        """Today's lapses of citizens lo..hi-1, counted from lo (none on most days)."""
+        if not self.due.citizen.shape[0]:
+            return NO_LAPSES
         a, b = np.searchsorted(self.due.citizen, (lo, hi))
         return Lapses(self.due.citizen[a:b] - lo, self.due.published[a:b], self.due.true[a:b],
                       self.due.days[a:b])
@@ -468,7 +478,8 @@ class Scoring(Stage):
     def made_buffer(self, n: int) -> Lapses:
         """Room for every record of a chunk of n citizens whose points will lapse (none where no
         kind expires)."""
-        return Lapses.empty(n * int(np.count_nonzero(self.p.expiry)))
+        expiring = int(np.count_nonzero(self.p.expiry))
+        return Lapses.empty(n * expiring) if expiring else NO_LAPSES
 
     def owe(self, lo: int, made: Lapses) -> None:
         """Put a chunk's records whose points will lapse in the ledger, by due day."""

@@ -261,6 +261,7 @@ class Sensing(Stage):
     false_p: np.ndarray | None = None
     false_top: np.ndarray | None = None  # per channel that makes false records, its top chance
     false_channels: tuple[str, ...] = ()
+    values: tuple = ()  # SensingArrays' day values: coverage, hit, false_p, false_top
 
     @classmethod
     def counters(cls, sc: Scenario) -> tuple[str, ...]:
@@ -297,13 +298,17 @@ class Sensing(Stage):
         self.false_top = self.false_p.max(axis=(1, 2), initial=0.0)
         self.view.publish("coverage", self.coverage)
         self.view.publish("cameras", np.float64(cameras))
+        self.values = (self.coverage, self.hit, self.false_p, self.false_top)
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
-        n = hi - lo
-        a = SensingArrays(self.view.starts, self.view.flags[lo:hi], today.acts[:n],
-                          today.records[:n], today.todo[:n], self.coverage, self.hit,
-                          self.false_p, self.false_top)
+        a = SensingArrays(*today.kept(lo, hi, self.chunk_arrays), *self.values)
         sense_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)
+
+    def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
+        """SensingArrays' arrays of citizens lo..hi for the run (Today.kept)."""
+        n = hi - lo
+        return (self.view.starts, self.view.flags[lo:hi], today.acts[:n], today.records[:n],
+                today.todo[:n])
 
 
 def camera_density(sc: Scenario, regions: Regions) -> np.ndarray:

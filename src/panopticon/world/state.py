@@ -52,7 +52,9 @@ class Stage:
     sc)`` sets the day's values (``sc``: the scenario's values on that date); each method named
     in ``STEPS`` (one per phase, "" for none) is ``step(lo, hi, acc, today)`` on a chunk, with
     ``acc`` the stage's own counters ``[region, COUNTERS]``; ``end_day(counts)`` may add to the
-    day's totals of its counters.
+    day's totals of its counters. A step keeps what it takes of a chunk for the run in its
+    version of today (:meth:`Today.kept`: views of the arrays kept for the run and of the
+    buffers) and takes the day values anew each day, once every stage has started the day.
     """
 
     NAME: ClassVar[str]
@@ -231,7 +233,7 @@ class View:
         if mine is None:
             mine = today.seen[self.stage] = Today(**{
                 f.name: self._buffer(f.name, getattr(today, f.name))
-                for f in fields(Today) if f.name != "seen"})
+                for f in fields(Today) if f.name not in ("seen", "chunks")})
         return mine
 
     def _buffer(self, name: str, buffer: np.ndarray) -> np.ndarray | Undeclared:

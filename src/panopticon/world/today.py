@@ -2,15 +2,19 @@
 
 :class:`Today` holds one worker's buffers, each of chunk capacity: what a stage makes for the
 stages after it on the same day (the acts done, the records made). The engine
-hands each worker one and every step of a phase receives it.
+hands each worker one and every step of a phase receives it. A stage's version of it also keeps
+what the stage's steps take of each chunk for the whole run (:meth:`Today.kept`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 class ContractError(Exception):
@@ -25,8 +29,20 @@ class Today:
     records: np.ndarray  # uint64: what was recorded of them and beyond (sensing, registry)
     todo: np.ndarray  # int32: any step's list of citizens to visit, scratch
     seen: dict = field(default_factory=dict, repr=False)  # each stage's version of it
+    chunks: dict = field(default_factory=dict, repr=False)  # what kept() made, by chunk
 
     BUFFERS: ClassVar[tuple[str, ...]] = ("acts", "records")
+
+    def kept(self, lo: int, hi: int, make: Callable[[int, int, Today], T]) -> T:
+        """``make(lo, hi, self)``, made on the chunk's first day and kept for the run: what a
+        step takes of chunk lo..hi that holds for the run (views of arrays kept for the run
+        and of these buffers). Made anew each day, they cost up to 80 us a chunk, the work of
+        a thousand citizens, while holding the lock that the other workers wait on."""
+        key = (lo, hi, make.__name__)
+        made = self.chunks.get(key)
+        if made is None:
+            made = self.chunks[key] = make(lo, hi, self)
+        return made
 
     @classmethod
     def of(cls, capacity: int) -> Today:
