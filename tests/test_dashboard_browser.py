@@ -68,7 +68,9 @@ def page(server):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         context = browser.new_context(viewport={"width": 1400, "height": 1000},
                                       accept_downloads=True)
-        yield context.new_page()
+        page = context.new_page()
+        page.set_default_timeout(120_000)  # a loaded machine (a test suite beside) is slow
+        yield page
         browser.close()
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
-from numba import njit
 
 from panopticon.language import scenario
 from panopticon.world.population import CHILD, Population, build
@@ -19,7 +18,7 @@ from panopticon.world.ties import (FOLLOWS, FRIENDS, HOUSEHOLD, REACHES, SCHOOL,
                                    household_may_flag)
 from panopticon.world.tie_counts import sizes
 from panopticon.world import tie_tally
-from panopticon.world.tie_tally import WIDE, TieStore, mean_share
+from panopticon.world.tie_tally import WIDE, TieStore, shares_into
 from panopticon.world.engine import kernel_threads
 
 N = 10_000
@@ -199,12 +198,18 @@ def test_sizes_are_the_numbers_of_ties(ties, csrs, reaches):
         assert np.array_equal(size, degrees(ties, REACHES.index(r))), r
 
 
-@njit
 def mean_shares(shares, sizes):
-    """Every citizen's ``tie_tally.mean_share``, as a reading takes it."""
+    """Every citizen's ``tie_tally.shares_into``, as a reading takes it."""
     out = np.empty(shares.bad.shape[1])
-    for i in range(out.shape[0]):
-        out[i] = mean_share(shares, sizes, i)
+    shares_into(shares, sizes, 0, out)
+    return out
+
+
+def shares_in_parts(shares, sizes, part: int) -> np.ndarray:
+    """The same, a part of ``part`` citizens at a time, as a reading's workers make them."""
+    out = np.empty(shares.bad.shape[1])
+    for lo in range(0, out.shape[0], part):
+        shares_into(shares, sizes, lo, out[lo:lo + part])
     return out
 
 
@@ -239,6 +244,7 @@ def test_a_tally_is_the_reaches_shares_averaged_through_any_changes(pop, ties, t
                 tie_share(ties, REACHES.index(r), (flags[k] != 0).astype(np.uint8), 0, N, share)
                 want += share
             assert np.array_equal(got, want / len(reaches))
+            assert np.array_equal(shares_in_parts(tally.shares, tally.sizes, 37), got)
     for r, size in store.sizes.items():
         full = sizes(ties, [r])[r]
         wide = full >= wide_from

@@ -26,7 +26,7 @@ from ..language.scenario import BadCompany, Scenario
 from ..world.codes import EXIT_BAN, LISTED, MISCONDUCT, STALE, is_scored
 from ..world.layout import term_dtype
 from ..world.state import Blocks, Stage, View
-from ..world.tie_tally import TieTally, mean_share
+from ..world.tie_tally import SHARE_PART, TieTally, shares_into
 
 COUNTERS = ("bad_company_stock", "bad_company_points_lost")
 C_STOCK, C_POINTS = range(len(COUNTERS))
@@ -50,12 +50,16 @@ def bad_company(status, on_lists, score, grade_of, lowest, bad_grades, age, adop
 
 @njit(cache=True, nogil=True, parallel=True)
 def whole_points(weight, shares, sizes, lo, age, adopt, scored, out):
-    """out[k] = weight x citizen lo + k's share of bad ties (``tie_tally.mean_share``) rounded
-    to whole points (half to even), 0 where unscored."""
-    for k in prange(out.shape[0]):
-        i = lo + k
-        out[k] = (np.rint(weight * mean_share(shares, sizes, i))
-                  if is_scored(age[i], adopt[i], scored) else 0.0)
+    """out[k] = weight x citizen lo + k's share of bad ties (``tie_tally.shares_into``)
+    rounded to whole points (half to even), 0 where unscored."""
+    for part in prange(-(-out.shape[0] // SHARE_PART)):
+        first = part * SHARE_PART
+        share = np.empty(min(SHARE_PART, out.shape[0] - first))
+        shares_into(shares, sizes, lo + first, share)
+        for k in range(share.shape[0]):
+            i = lo + first + k
+            out[first + k] = (np.rint(weight * share[k]) if is_scored(age[i], adopt[i], scored)
+                              else 0.0)
 
 
 @njit(cache=True, nogil=True)

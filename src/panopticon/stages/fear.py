@@ -42,7 +42,7 @@ from ..world.codes import (
 from ..world.layout import Layout, chilled
 from ..world.population import URBAN, region_of
 from ..world.state import Stage, View
-from ..world.tie_tally import TieTally, mean_share
+from ..world.tie_tally import SHARE_PART, TieTally, shares_into
 from ..world.today import Today
 
 ONE = 65535  # risk 1
@@ -147,12 +147,16 @@ def start_at_floor(starts, flags, floor, risk):
 @njit(cache=True, nogil=True, parallel=True)
 def jump_by_ties(ties_jump, shares, sizes, risk):
     """Each citizen's risk jumps toward 1 by ``ties_jump`` x its share of ties under a sanction
-    (``tie_tally.mean_share``, in 65536ths): in place, in one pass (numpy's copies of n were a
-    reading's peak of memory)."""
-    for i in prange(risk.shape[0]):
-        x = np.int64(risk[i])
-        jump = np.int64(np.rint(ties_jump * mean_share(shares, sizes, i) * 65536))
-        risk[i] = x + (((ONE - x) * jump) >> 16)
+    (``tie_tally.shares_into``, in 65536ths): in place, a part of the citizens at a time
+    (numpy's copies of n were a reading's peak of memory)."""
+    for part in prange(-(-risk.shape[0] // SHARE_PART)):
+        first = part * SHARE_PART
+        share = np.empty(min(SHARE_PART, risk.shape[0] - first))
+        shares_into(shares, sizes, first, share)
+        for k in range(share.shape[0]):
+            x = np.int64(risk[first + k])
+            jump = np.int64(np.rint(ties_jump * share[k] * 65536))
+            risk[first + k] = x + (((ONE - x) * jump) >> 16)
 
 
 @dataclass
