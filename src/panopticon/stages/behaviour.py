@@ -449,7 +449,6 @@ class Behaviour(Stage):
     p: ActParams | None = None
     day: int = 0
     adoption: np.ndarray | None = None
-    values: tuple | None = None  # today's values (day_values), gathered on the first chunk
 
     @classmethod
     def build(cls, sc: Scenario, seed: int, view: View) -> Behaviour:
@@ -483,12 +482,8 @@ class Behaviour(Stage):
         return (v.starts, v.age[lo:hi], v.flags[lo:hi], v.adopt[lo:hi], v.status[lo:hi],
                 v.risk[lo:hi], self.screen_class[lo:hi], today.acts[:n], today.todo[:n])
 
-    def day_values(self) -> tuple:
-        """ActArrays' day values: today's adoption thresholds and fear's tables, gathered on the
-        day's first chunk, when every stage has started the day (fear, a later stage, makes its
-        tables anew where the scenario's values change)."""
-        if self.values is None:
-            v = self.view
-            self.values = (self.adoption, v.deterrence, float(v.chilling), v.chilling_against,
-                           v.deterred)
-        return self.values
+    def gather_day(self) -> tuple:
+        """ActArrays' day values: today's adoption thresholds and fear's tables (fear, a later
+        stage, makes them anew where the scenario's values change)."""
+        v = self.view
+        return self.adoption, v.deterrence, float(v.chilling), v.chilling_against, v.deterred

@@ -760,7 +760,6 @@ class Consequences(Stage):
     cuts: np.ndarray | None = None  # score_steps' cuts, today
     steps: np.ndarray | None = None  # score_steps' masks, today
     in_force: tuple[bool, ...] | None = None  # which sanctions, then rewards, are in force
-    values: tuple | None = None  # today's values (day_values), gathered on the first chunk
 
     counters = staticmethod(counters)
 
@@ -802,14 +801,11 @@ class Consequences(Stage):
         """:meth:`chunk_arrays` of every citizen, without today's buffers (phase 2)."""
         return self.chunk_arrays(lo, hi, today, 0)
 
-    def day_values(self) -> tuple:
-        """Standing's and SanctionArrays' day values (the measures in force, the scored group,
-        the regions connected, the adoption thresholds), gathered on the day's first chunk."""
-        if self.values is None:
-            v = self.view
-            self.values = ((v.scored, v.connected, self.list_mask, self.cuts, self.steps),
-                           (v.adoption,))
-        return self.values
+    def gather_day(self) -> tuple:
+        """Standing's and SanctionArrays' day values: the scored group, the regions connected,
+        the measures in force; the adoption thresholds."""
+        v = self.view
+        return (v.scored, v.connected, self.list_mask, self.cuts, self.steps), (v.adoption,)
 
     def arguments(self, arrays: tuple) -> tuple[Standing, SanctionArrays]:
         """Standing and SanctionArrays from :meth:`chunk_arrays` and today's values."""

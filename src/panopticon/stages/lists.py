@@ -291,7 +291,6 @@ class Lists(Stage):
     ever: np.ndarray
     sc: Scenario | None = None
     day: int = 0
-    values: tuple | None = None  # ListArrays' day values (day_values), gathered on the first chunk
 
     counters = staticmethod(counters)
 
@@ -332,9 +331,6 @@ class Lists(Stage):
                 v.true_score[lo:hi], self.on[lo:hi], self.on_true[lo:hi],
                 self.since[:, :, lo:hi], self.days[:, :, lo:hi], self.ever[lo:hi])
 
-    def day_values(self) -> tuple:
-        """ListArrays' day values, scoring's (the scored group, the grade table), gathered on
-        the day's first chunk."""
-        if self.values is None:
-            self.values = (self.view.scored, self.view.grade_of)
-        return self.values
+    def gather_day(self) -> tuple:
+        """ListArrays' day values, scoring's: the scored group, the grade table."""
+        return self.view.scored, self.view.grade_of

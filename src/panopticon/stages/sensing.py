@@ -261,7 +261,6 @@ class Sensing(Stage):
     false_p: np.ndarray | None = None
     false_top: np.ndarray | None = None  # per channel that makes false records, its top chance
     false_channels: tuple[str, ...] = ()
-    values: tuple = ()  # SensingArrays' day values: coverage, hit, false_p, false_top
 
     @classmethod
     def counters(cls, sc: Scenario) -> tuple[str, ...]:
@@ -298,10 +297,10 @@ class Sensing(Stage):
         self.false_top = self.false_p.max(axis=(1, 2), initial=0.0)
         self.view.publish("coverage", self.coverage)
         self.view.publish("cameras", np.float64(cameras))
-        self.values = (self.coverage, self.hit, self.false_p, self.false_top)
+        self.values = None
 
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
-        a = SensingArrays(*today.kept(lo, hi, self.chunk_arrays), *self.values)
+        a = SensingArrays(*today.kept(lo, hi, self.chunk_arrays), *self.day_values())
         sense_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)
 
     def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
@@ -309,6 +308,10 @@ class Sensing(Stage):
         n = hi - lo
         return (self.view.starts, self.view.flags[lo:hi], today.acts[:n], today.records[:n],
                 today.todo[:n])
+
+    def gather_day(self) -> tuple:
+        """SensingArrays' day values: coverage, channels' hit rates, false records' chances."""
+        return self.coverage, self.hit, self.false_p, self.false_top
 
 
 def camera_density(sc: Scenario, regions: Regions) -> np.ndarray:

@@ -54,7 +54,7 @@ class Stage:
     ``acc`` the stage's own counters ``[region, COUNTERS]``; ``end_day(counts)`` may add to the
     day's totals of its counters. A step keeps what it takes of a chunk for the run in its
     version of today (:meth:`Today.kept`: views of the arrays kept for the run and of the
-    buffers) and takes the day values anew each day, once every stage has started the day.
+    buffers) and takes the day values anew each day (:meth:`day_values`).
     """
 
     NAME: ClassVar[str]
@@ -63,6 +63,8 @@ class Stage:
     WRITES: ClassVar[tuple[str, ...]] = ()
     COUNTERS: ClassVar[tuple[str, ...]] = ()
     STEPS: ClassVar[tuple[str, ...]] = ("step",)
+
+    values: tuple | None = None  # today's day_values; start_day sets None to gather them anew
 
     @classmethod
     def counters(cls, sc: Scenario) -> tuple[str, ...]:
@@ -80,6 +82,19 @@ class Stage:
 
     def end_day(self, counts: np.ndarray) -> None:
         """Add to the day's totals of this stage's counters, ``[region, COUNTERS]``."""
+
+    def day_values(self) -> tuple:
+        """:meth:`gather_day`, once a day, on the day's first chunk: every stage has started
+        the day by then, so a later stage's day values are today's too (behaviour reads the
+        tables fear makes anew), and reading them through the view per chunk cost a few
+        microseconds each."""
+        if self.values is None:
+            self.values = self.gather_day()
+        return self.values
+
+    def gather_day(self) -> tuple:
+        """The day values the stage's steps take, its own and other stages'."""
+        return ()
 
 
 class Blocks:
