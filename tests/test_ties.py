@@ -20,6 +20,7 @@ from panopticon.world.tie_counts import sizes
 from panopticon.world import tie_tally
 from panopticon.world.tie_tally import WIDE, TieStore, shares_into
 from panopticon.world.engine import kernel_threads
+from numba import njit, prange
 
 N = 10_000
 SEED = 1
@@ -253,6 +254,26 @@ def test_a_tally_is_the_reaches_shares_averaged_through_any_changes(pop, ties, t
         book = slice(store.wide.first[k], store.wide.last[k])
         assert np.array_equal(store.wide.ids[book], np.flatnonzero(wide)), r
         assert np.array_equal(store.wide.sizes[book], full[wide]), r
+
+
+@njit(parallel=True)
+def _add_in_parallel(counts, targets, deltas):
+    for k in prange(targets.shape[0]):
+        tie_tally.atomic_add(counts, targets[k], deltas[k])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_workers_adding_to_the_same_counts_lose_no_add(dtype):
+    """A parallel push's adds, many to the same few counts from both workers, each +1 or
+    -1: every one lands, and the counts wrap as integers do, whatever the order."""
+    rng = np.random.default_rng(5)
+    targets = rng.integers(0, 3, 200_000)
+    deltas = rng.choice(np.array([1, -1]), targets.shape[0])
+    counts = np.zeros(3, dtype)
+    with kernel_threads(2):
+        _add_in_parallel(counts, targets, deltas)
+    want = np.bincount(targets, weights=deltas, minlength=3).astype(np.int64)
+    assert np.array_equal(counts, want.astype(dtype))
 
 
 def test_a_store_refuses_a_bound_of_the_wide_a_byte_cannot_mark(pop):

@@ -26,8 +26,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from .population import HOUSEHOLD_MAX, Population
 from .tie_counts import sizes
@@ -37,6 +40,7 @@ from .ties import FOLLOWS, FRIENDS, REACHES, Ties, follows_friend, household_fla
 COUNTED = ("household",)  # reaches a reading counts instead of a tally keeping them
 BLOCK = 1 << 18  # citizens whose flags an update reads at a time
 SHARE_PART = 4096  # citizens whose shares a reading's worker makes at a time (shares_into)
+PUSH_PARTS = 4  # parts of a push's changed citizens per worker (their ties differ in number)
 WIDE = 255  # a citizen's byte of a reach's number of ties where the store's book holds it
 
 
@@ -73,34 +77,61 @@ def _followers_of_friends(t: Ties, a: int, out: np.ndarray) -> int:
     return m
 
 
+@intrinsic
+def atomic_add(typingctx, array, index, value):
+    """``array[index] += value`` in one indivisible step (LLVM's ``atomicrmw add``), so that
+    the workers of a parallel push may add to the same count at once. Integer counts wrap
+    alike in any order, so the sums do not depend on the workers' order."""
+    if not (isinstance(array, types.Array) and isinstance(array.dtype, types.Integer)
+            and isinstance(index, types.Integer) and isinstance(value, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ary_type, index_type, value_type = sig.args
+        ary = context.make_array(ary_type)(context, builder, args[0])
+        at = context.cast(builder, args[1], index_type, types.intp)
+        ptr = cgutils.get_item_pointer(context, builder, ary_type, ary, [at])
+        builder.atomic_rmw("add", ptr, context.cast(builder, args[2], value_type,
+                                                     ary_type.dtype), "monotonic")
+        return context.get_dummy_value()
+
+    return types.none(array, index, value), codegen
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _add(size: np.ndarray, w: Wide, reach: int, bad: np.ndarray, wide_bad: np.ndarray, i: int,
          delta: int) -> None:
     if size[i] == WIDE:
-        wide_bad[wide_row(w.ids, w.first, w.last, reach, i)] += delta
+        atomic_add(wide_bad, wide_row(w.ids, w.first, w.last, reach, i), delta)
     else:
-        bad[i] += delta
+        atomic_add(bad, i, delta)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def push(t: Ties, reach: int, changed: np.ndarray, marks: np.ndarray, bit: int,
-         size: np.ndarray, w: Wide, bad: np.ndarray, wide_bad: np.ndarray) -> None:
+         size: np.ndarray, w: Wide, bad: np.ndarray, wide_bad: np.ndarray, parts: int) -> None:
     """Add 1 to the count at the other end of each tie of a reach of each citizen in
     ``changed`` whose flag (``bit`` of ``marks``) is now set; take 1 where it is now clear. A
     count is in ``bad``, or in ``wide_bad`` at the book's row where the citizen's byte of
-    ``size`` says :data:`WIDE`."""
-    buf = np.empty(max_ties(t, reach), np.int64)
-    for c in changed:
-        delta = 1 if marks[c] & bit else -1
-        m = _followers_of_friends(t, c, buf) if reach == FOLLOWS else ties_into(t, reach, c, buf)
-        for k in range(m):
-            _add(size, w, reach, bad, wide_bad, buf[k], delta)
-        if reach == FOLLOWS:
-            first, last = pick_slots(t, c)
-            for s in range(first, last):
-                i = picker(t, c, s)
-                if i >= 0:
-                    _add(size, w, reach, bad, wide_bad, i, delta)
+    ``size`` says :data:`WIDE`. Numba's workers take ``parts`` parts of ``changed`` and add
+    atomically (:func:`atomic_add`): a reading's push ran alone on the main thread, while the
+    others waited."""
+    parts = min(changed.shape[0], parts)
+    for part in prange(parts):
+        buf = np.empty(max_ties(t, reach), np.int64)
+        for q in range(part * changed.shape[0] // parts, (part + 1) * changed.shape[0] // parts):
+            c = changed[q]
+            delta = 1 if marks[c] & bit else -1
+            m = (_followers_of_friends(t, c, buf) if reach == FOLLOWS
+                 else ties_into(t, reach, c, buf))
+            for k in range(m):
+                _add(size, w, reach, bad, wide_bad, buf[k], delta)
+            if reach == FOLLOWS:
+                first, last = pick_slots(t, c)
+                for s in range(first, last):
+                    i = picker(t, c, s)
+                    if i >= 0:
+                        _add(size, w, reach, bad, wide_bad, i, delta)
 
 
 class Shares(NamedTuple):
@@ -242,7 +273,7 @@ class TieTally:
         changed = np.concatenate(found) if found else np.zeros(0, np.int64)
         for k, reach in enumerate(self.reaches):
             push(self.ties, reach, changed, self.last, self.bit, self.sizes[k], self.store.wide,
-                 self.bad[k], self.wide_bad)
+                 self.bad[k], self.wide_bad, PUSH_PARTS * numba.get_num_threads())
 
 
 class TieStore:
