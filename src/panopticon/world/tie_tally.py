@@ -24,6 +24,7 @@ The counts are integers, so the shares do not depend on the order of the pushes:
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numba
@@ -262,14 +263,23 @@ class TieTally:
         """Count the ties flagged today, pushing the flags changed since the last update; a
         reading then takes the citizens' :func:`shares_into` of :attr:`shares`. ``fill(lo, hi,
         out)`` writes the flags of citizens lo..hi-1 (set: not 0) into ``out``, a block at a
-        time, so that no flag of all n is made."""
+        time, so that no flag of all n is made; the blocks are read on as many threads as
+        Numba's kernels have (``fill`` must release the lock, as a kernel or a ufunc does)."""
         n = self.last.shape[0]
-        block = np.empty(min(BLOCK, n), np.uint8)
-        found = []
-        for lo in range(0, n, BLOCK):
+
+        def scan(lo: int) -> np.ndarray:
             hi = min(lo + BLOCK, n)
-            fill(lo, hi, block[:hi - lo])
-            found.append(changes(block[:hi - lo], self.last[lo:hi], self.bit) + lo)
+            flags = np.empty(hi - lo, np.uint8)
+            fill(lo, hi, flags)
+            return changes(flags, self.last[lo:hi], self.bit) + lo
+
+        blocks = range(0, n, BLOCK)
+        workers = min(numba.get_num_threads(), len(blocks))
+        if workers > 1:
+            with ThreadPoolExecutor(workers) as pool:
+                found = list(pool.map(scan, blocks))
+        else:
+            found = [scan(lo) for lo in blocks]
         changed = np.concatenate(found) if found else np.zeros(0, np.int64)
         for k, reach in enumerate(self.reaches):
             push(self.ties, reach, changed, self.last, self.bit, self.sizes[k], self.store.wide,
