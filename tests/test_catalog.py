@@ -279,9 +279,10 @@ def test_measures_by_the_scores_of_grades_meet_everyone_as_the_grades_do():
        above=st.lists(st.integers(0, 99), max_size=4), cuts_of=st.sampled_from(["graded", "all"]))
 def test_the_measures_of_a_score_are_its_grades_and_thresholds(edges, below, above, cuts_of):
     """score_steps and score_mask give each score from 0 to 100 exactly the measures of its
-    grade and of the thresholds it is beyond."""
+    grade and of the thresholds it is beyond; so do the cuts that change a measure alone, as
+    the kernels take them (effective_steps: tuples of a power of two)."""
     from panopticon.stages.consequences import (
-        REWARDS_SHIFT, InForce, score_mask, score_steps)
+        REWARDS_SHIFT, InForce, effective_steps, score_mask, score_steps)
     grade_of = len(edges) - np.searchsorted(sorted(edges), np.arange(101), side="right")
     n = int(grade_of.max()) + 1
     grades = np.array([(1 << g) if cuts_of == "graded" else 0 for g in range(n)], np.int64)
@@ -291,6 +292,10 @@ def test_the_measures_of_a_score_are_its_grades_and_thresholds(edges, below, abo
     masks = InForce(np.zeros(3, np.int64), grades, rewards,
                     np.array(rules, np.int64).reshape(-1, 3))
     cuts, steps = score_steps(grade_of, 0, masks)
+    effective = effective_steps(cuts, steps)
+    size = len(effective[0])
+    assert size & (size - 1) == 0 and len(effective[1]) == size + 1
+    assert size < 2 * max(1, np.count_nonzero(steps[1:]))
     for score in range(101):
         g = grade_of[score]
         expected = grades[g] | rewards[g] << REWARDS_SHIFT
@@ -299,6 +304,7 @@ def test_the_measures_of_a_score_are_its_grades_and_thresholds(edges, below, abo
         for i, t in enumerate(above):
             expected |= (1 << REWARDS_SHIFT + 8 + i) * (score > t)
         assert score_mask.py_func(score, cuts, steps) == expected, score
+        assert score_mask.py_func(score, *effective) == expected, score
 
 
 def test_a_score_threshold_shows_in_the_report_as_what_puts_it_in_force():

@@ -31,6 +31,7 @@ from ..stages.consequences import (
     Catalog,
     Standing,
     catalog,
+    effective_steps,
     kin_measures,
     kin_words,
     met_by,
@@ -323,7 +324,8 @@ class Cohort:
                      v.on_lists_true, v.risk, int(v.list_delay), rows)
         rows[SANC], rows[TRUE_SANC], rows[REWARDS] = standings(ids, Standing(
             v.starts, v.age, v.adopt, v.status, v.on_lists, v.on_lists_true, v.score,
-            v.true_score, v.scored, v.connected, v.list_mask, v.score_cuts, v.score_steps))
+            v.true_score, v.scored, v.connected, v.list_mask,
+            *effective_steps(v.score_cuts, v.score_steps)))
         rows[WRONG] = rows[SANC] & ~rows[TRUE_SANC]
         rows[FAMILY] = kin_words(ids, v.age, v.flags, v.family, cat.kin_of_parent,
                                  cat.kin_of_home, v.ties.model(), cat.kin_of_work)
