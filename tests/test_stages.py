@@ -36,11 +36,13 @@ from panopticon.stages.company import NO_TERM
 from panopticon.stages.consequences import active_masks
 from panopticon.stages.fear import tables as fear_tables
 from panopticon.stages.registry import (
+    CASE_DAYS,
     EVER,
     EVER_EXIT_BAN,
     EVER_LISTED,
     EVER_MISCONDUCT,
     Registry,
+    merge_book,
 )
 from panopticon.stages.scoring import Scoring, grade_table
 from panopticon.stages.sensing import (
@@ -749,6 +751,30 @@ def test_coverage_grows_with_the_camera_count(crowd):
 # --------------------------------------------------------------------------------------------
 # registry: one citizen driven through the court process by hand
 # --------------------------------------------------------------------------------------------
+
+
+@settings(deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1)), max_size=60),
+       new=st.sets(st.integers(0, 199), max_size=20), seed=st.integers(0, 99))
+def test_the_case_book_keeps_open_and_ever_listed_rows_and_files_new_ones_in_order(rows, new,
+                                                                                     seed):
+    """merge_book: the rows whose citizen has a status or was ever listed, and the new rows
+    (citizens without one), in the order of citizens, each with its days."""
+    rng = np.random.default_rng(seed)
+    ids = np.sort(rng.choice(np.arange(200, 400), len(rows), replace=False)).astype(np.int64)
+    days = rng.integers(1, 999, (len(rows), CASE_DAYS)).astype(np.int16)
+    days[:, EVER] = [ever for _, ever in rows]
+    status = np.zeros(400, np.uint8)
+    status[ids] = [open_ for open_, _ in rows]
+    add_ids = np.array(sorted(new), np.int64)
+    add_days = rng.integers(1, 999, (len(new), CASE_DAYS)).astype(np.int16)
+    out_ids, out_days = merge_book(ids, days, status, add_ids, add_days)
+    kept = (status[ids] != 0) | (days[:, EVER] != 0)
+    want_ids = np.concatenate((ids[kept], add_ids))
+    order = np.argsort(want_ids)
+    assert np.array_equal(out_ids, want_ids[order])
+    assert np.array_equal(out_days, np.concatenate((days[kept], add_days))[order])
+
 
 COURT = {"court.judgment_rate": 1.0, "court.grace_days": 60, "court.listing_days": 1825,
          "registry.list_delay_days": 7, "registry.removal_delay_days": 10,
