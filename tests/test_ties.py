@@ -7,6 +7,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
+from numba import njit, prange
 
 from panopticon.language import scenario
 from panopticon.world.population import CHILD, Population, build
@@ -20,7 +21,6 @@ from panopticon.world.tie_counts import sizes
 from panopticon.world import tie_tally
 from panopticon.world.tie_tally import WIDE, TieStore, shares_into
 from panopticon.world.engine import kernel_threads
-from numba import njit, prange
 
 N = 10_000
 SEED = 1
