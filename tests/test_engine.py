@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from panopticon.world.engine import Engine, chunk_bounds
-from panopticon.world.today import Today
+from panopticon.world.today import Today, mark, marked_into, marked_or_listed_into
 
 N_REGIONS, N_COUNTERS = 3, 4
 
@@ -171,3 +171,23 @@ def test_what_a_step_keeps_of_a_chunk_is_made_once_a_run_per_worker_and_chunk():
     assert sorted((lo, hi) for lo, hi, w in made if w != -1) == chunks  # once, on day 1
     assert sorted((lo, hi) for lo, hi, w in made if w == -1) == chunks  # each maker its own
     assert len({w for *_, w in made if w != -1}) == 2  # each worker's buffers
+
+
+@given(n=st.integers(1, 300), first=st.integers(0, 10_000), data=st.data())
+@settings(max_examples=200, deadline=None)
+def test_the_marked_of_a_run_are_found_in_order_with_those_of_a_list(n, first, data):
+    """Today.marked: a stage finds the citizens of its run that an earlier stage marked, and
+    the registry those too of its case book (citizens numbered from the population's first,
+    the chunk's first ``first``, some outside the chunk)."""
+    marks = data.draw(st.sets(st.integers(0, n - 1)))
+    listed = data.draw(st.sets(st.integers(-50, n + 50)))
+    lo = data.draw(st.integers(0, n))
+    hi = data.draw(st.integers(lo, n))
+    today = Today.of(n)
+    for j in marks:
+        mark(today.marked, j)
+    ids = np.array(sorted(first + j for j in listed if first + j >= 0), np.int64)
+    m = marked_into(today.marked, lo, hi, today.todo)
+    assert today.todo[:m].tolist() == sorted(j for j in marks if lo <= j < hi)
+    m = marked_or_listed_into(today.marked, ids, first, lo, hi, today.todo)
+    assert today.todo[:m].tolist() == sorted(j for j in marks | listed if lo <= j < hi)

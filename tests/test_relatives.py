@@ -91,6 +91,7 @@ class World:
 
         def give_acts(lo, hi, acc, today):
             today.acts[: hi - lo] = self.acts[lo:hi]
+            today.marked[:] = ~np.uint64(0)  # as behaviour marks at least those with an act
 
         with Engine(self.pop.size, n_regions, n_counters, chunk_size=37, threads=2) as eng:
             run = phases([cons], self.sim.views, self.sim.counters)

@@ -144,10 +144,12 @@ def new_acc() -> np.ndarray:
 
 
 def today_with(n: int, **buffers: np.ndarray) -> Today:
-    """Today's buffers for ``n`` citizens, with the given ones filled in."""
+    """Today's buffers for ``n`` citizens, with the given ones filled in and every citizen
+    marked (Today.marked: the stages before would mark at least those with something)."""
     today = Today.of(n)
     for name, values in buffers.items():
         getattr(today, name)[:] = values
+    today.marked[:] = ~np.uint64(0)
     return today
 
 
@@ -834,7 +836,9 @@ def test_a_default_goes_to_judgment():
 def test_defaults_go_to_judgment_at_the_judgment_rate():
     sc = preset(**{"population.size": 20_000, "court.judgment_rate": 0.2})
     reg = alone(Registry, sc, build(sc.population, SEED))
-    reg.status[:] = IN_DEFAULT
+    reg.status[:] = IN_DEFAULT  # each with a row in the case book, as every case has
+    reg.case_ids, reg.case_days = np.arange(sc.population.size), np.zeros(
+        (sc.population.size, CASE_DAYS), np.int16)
     reg.start_day(10, DATE, sc)
     acc, n = new_acc(), reg.view.size
     step(reg, 0, n, acc, Today.of(n))
@@ -1217,6 +1221,33 @@ def test_expiry_needs_points_and_no_random_restoration(changes, words):
         preset(**changes)
 
 
+@pytest.mark.parametrize("name", ["china-2018", "court-list", "fuzhou", "eu-baseline"])
+def test_the_citizens_with_more_than_a_lawful_post_are_marked(name):
+    """The stages after behaviour visit only the marked (Today.marked): at the end of phase 1,
+    the citizens marked are those with an act beyond a lawful post or with a record, a few
+    percent. The registry visits the marked and the rows of its case book: every citizen with
+    a status has one."""
+    sc = scenario.load(name).with_changes(**{
+        "population.size": 20_000, "start": dt.date(2018, 1, 1), "end": dt.date(2018, 1, 20)})
+    sim = Simulation(sc, seed=SEED, chunk_size=777, threads=2)
+    seen = []
+
+    def look(lo, hi, acc, today):
+        n = hi - lo
+        acts, records = today.acts[:n].astype(np.int64), today.records[:n]
+        marked = np.unpackbits(today.marked.view(np.uint8), bitorder="little")[:n] != 0
+        busy = ((acts & ~(1 << ONLINE_POST | POST_TYPE)) != 0) | (records != 0)
+        seen.append(((busy != marked).sum(), busy.sum(), (records != 0).sum(), n))
+
+    sim.phases[0].append(look)
+    sim.run()
+    wrong, busy, recorded, citizens = np.array(seen).sum(axis=0)
+    assert wrong == 0
+    registry = sim.stages["registry"]  # it visits the marked and the citizens with a case
+    assert np.isin(np.flatnonzero(registry.status), registry.case_ids).all()
+    assert 0 < recorded < busy < 0.05 * citizens
+
+
 def test_a_run_with_expiring_points_is_the_same_for_any_chunking():
     sc = preset(**{"population.size": 3_000, "start": dt.date(2018, 1, 1),
                    "end": dt.date(2018, 3, 31), "scoring.restore_rate": 0.0,
@@ -1382,6 +1413,7 @@ class World:
 
         def give_acts(lo, hi, acc, today):
             today.acts[: hi - lo] = acts[lo:hi]
+            today.marked[:] = ~np.uint64(0)  # as behaviour marks at least those with an act
 
         cons = self.sim.stages["consequences"]
         with Engine(self.pop.size, N_REGIONS, N_COUNTERS, chunk_size=37, threads=2) as eng:

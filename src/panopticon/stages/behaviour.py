@@ -79,7 +79,7 @@ from ..world.rng import (
     stream_key,
 )
 from ..world.state import Stage, View
-from ..world.today import Today
+from ..world.today import Today, mark, words_of
 
 # the population's counts, posts by content type, paying; then acts committed (ground truth),
 # by kind (counters(sc))
@@ -138,6 +138,7 @@ class ActArrays(NamedTuple):
     screen_class: np.ndarray  # made here at build (layout.screen_classes)
     acts: np.ndarray  # today's, made here
     todo: np.ndarray
+    marked: np.ndarray  # today's, made here: the citizens who do more than post lawfully
     adoption: np.ndarray  # today's adoption thresholds: [internet users, payment users]
     deterrence: np.ndarray  # fear's multiplier of deterred rates, by risk in 256ths
     chilling: float  # fear's chilling of posting (layout.chilled), 0.0 with fear off
@@ -293,7 +294,7 @@ def settle(first, day, n, a, p, counts, against_by_type):
     done with chance ``rate * trait * fear`` as ``layout.act_done`` draws it, of the screened
     kinds only those the citizen may do today (:func:`allowed_today`); posts against the
     line; paying; counted into ``counts`` (by act bit, then EXTRA_BITS) and
-    ``against_by_type``.
+    ``against_by_type``; marked where the acts hold more than a lawful post.
 
     A citizen's ``lead`` is ``layout.first_candidate`` (the screen's length without a screened
     candidate): only the screened kinds from it on are looked at, and only those with a
@@ -352,6 +353,7 @@ def settle(first, day, n, a, p, counts, against_by_type):
             against_by_type[b >> POST_TYPE_SHIFT & 3] += 1
         b &= ~COMMON  # counted in draw_run
         if b:  # most of the listed do nothing: a candidate only
+            mark(a.marked, j)
             for k in range(n_kinds):
                 counts[k] += b >> k & 1
             for c in range(EXTRA_BITS.shape[0]):
@@ -363,10 +365,12 @@ def act_kernel(first, day, runs, a, p, acc):
     """Draw today's acts for one chunk into ``a.acts`` (bits of codes.ACT_BIT and extras).
 
     Per run of citizens of one region: candidates for everyone, then exact acts (and counts)
-    for the few citizens with a rare candidate or a case (listed in ``a.todo``).
+    for the few citizens with a rare candidate or a case (listed in ``a.todo``). Those whose
+    acts hold more than a lawful post are marked (``Today.marked``), for the stages after.
     """
     acts, status, risk, todo, flags = a.acts, a.status, a.risk, a.todo, a.flags
     n_kinds = p.d.rates.shape[0]
+    a.marked[:] = 0
     counts = np.zeros(n_kinds + EXTRA_BITS.shape[0], np.int64)
     against_by_type = np.zeros(N_TYPES, np.int64)
     for q in range(runs.shape[0] - 1):
@@ -433,7 +437,7 @@ class Behaviour(Stage):
     """Act rates and eligibility from the scenario; today's adoption thresholds."""
 
     NAME = "behaviour"
-    OWNS = ("acts", "adoption", "screen_class")
+    OWNS = ("acts", "marked", "adoption", "screen_class")
     READS = ("age", "flags", "adopt", "status", "risk", "deterrence",
              "chilling", "chilling_against", "deterred")
 
@@ -480,7 +484,8 @@ class Behaviour(Stage):
         """ActArrays' arrays of citizens lo..hi for the run (Today.kept)."""
         v, n = self.view, hi - lo
         return (v.starts, v.age[lo:hi], v.flags[lo:hi], v.adopt[lo:hi], v.status[lo:hi],
-                v.risk[lo:hi], self.screen_class[lo:hi], today.acts[:n], today.todo[:n])
+                v.risk[lo:hi], self.screen_class[lo:hi], today.acts[:n], today.todo[:n],
+                today.marked[words_of(n)])
 
     def gather_day(self) -> tuple:
         """ActArrays' day values: today's adoption thresholds and fear's tables (fear, a later

@@ -62,7 +62,7 @@ from ..world.engine import run_starts
 from ..world.population import CHILD, HEAD, HOUSEHOLD_MAX, MANAGER, region_of
 from ..world.state import Stage, View
 from ..world.ties import Ties, workplace_into
-from ..world.today import Today
+from ..world.today import Today, marked_into, words_of
 
 COURT_LIST, TAX_LIST, MISCONDUCT_LIST = (LISTS.index(n) for n in LISTS)
 N_PROCESS_LISTS = len(LISTS)  # the scheme's own lists follow them in list_mask
@@ -205,6 +205,7 @@ class SanctionArrays(NamedTuple):
     met_ever: np.ndarray  # bits of history_names
     family: np.ndarray  # bits of family_names
     todo: np.ndarray
+    marked: np.ndarray  # today's (Today.marked): every citizen with an attempt is marked
     adoption: np.ndarray  # today's adoption thresholds: [internet users, payment users]
 
 
@@ -399,8 +400,9 @@ def sanction_kernel(first, runs, st, a, cat, acc):
     order: phase 2 meets them where it reads relatives' standing, without drawing them again.
 
     Per run of one region: every citizen's standing (vectorised), then the attempts of the few
-    with one (listed in ``a.todo``) but those that a measure borne by relatives meets (phase
-    2's): by a household or an employer, anyone's; by children, a child's. Measures of grades
+    with one (found among the marked, ``Today.marked``, and listed in ``a.todo``) but those
+    that a measure borne by relatives meets (phase 2's): by a household or an employer,
+    anyone's; by children, a child's. Measures of grades
     and scores apply only where the region is connected, to citizens scored (``st.scored``:
     see :func:`codes.is_scored`).
     """
@@ -420,12 +422,10 @@ def sanction_kernel(first, runs, st, a, cat, acc):
         stand_run(lo, hi, st, a, linked, cat, stocks, acc_r)
         for s in range(stocks.shape[0]):
             acc_r[cat.standings[s, 3]] += stocks[s]
-        n = 0
-        for j in range(lo, hi):  # citizens with an attempt
-            todo[n] = j
-            n += (np.int64(acts[j]) & every) != 0
-        for t in range(n):
+        for t in range(marked_into(a.marked, lo, hi, todo)):
             j = todo[t]
+            if not np.int64(acts[j]) & every:  # no attempt
+                continue
             mine = select(age[j] != CHILD, own_adult, own)
             tried = np.int64(acts[j]) & mine
             if tried:
@@ -758,7 +758,7 @@ class Consequences(Stage):
 
     NAME = "consequences"
     OWNS = ("met_ever", "family", "list_mask", "score_cuts", "score_steps")
-    READS = ("age", "flags", "adopt", "acts", "status", "on_lists", "on_lists_true",
+    READS = ("age", "flags", "adopt", "acts", "marked", "status", "on_lists", "on_lists_true",
              "connected", "score", "true_score", "wrong_cause", "scored", "grade_of",
              "grade_names", "adoption")
     STEPS = ("step", "family_step")
@@ -809,7 +809,8 @@ class Consequences(Stage):
         return ((v.starts, v.age[lo:hi], v.adopt[lo:hi], v.status[lo:hi], v.on_lists[lo:hi],
                  v.on_lists_true[lo:hi], v.score[lo:hi], v.true_score[lo:hi]),
                 (v.flags[lo:hi], today.acts[:n], v.wrong_cause[lo:hi], self.met_ever[lo:hi],
-                 self.family[lo:hi], today.todo[:n]))
+                 self.family[lo:hi], today.todo[:n],
+                 today.marked[words_of(n)]))
 
     def everyone(self, lo: int, hi: int, today: Today) -> tuple:
         """:meth:`chunk_arrays` of every citizen, without today's buffers (phase 2)."""

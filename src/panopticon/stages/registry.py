@@ -46,7 +46,7 @@ from ..world.layout import Layout
 from ..world.population import region_of, share_on
 from ..world.rng import chance, stream_key, uniform_array
 from ..world.state import Stage, View
-from ..world.today import Today
+from ..world.today import Today, mark, marked_or_listed_into, words_of
 
 EVER_LISTED, EVER_EXIT_BAN, EVER_MISCONDUCT = 1, 2, 4  # history: on each list at least once
 # The case book's columns (int16): the court case's last change of state, the day a paid
@@ -89,6 +89,7 @@ class RegistryArrays(NamedTuple):
     records: np.ndarray  # today's, to which listings are added
     status: np.ndarray  # uint8 bits of codes: IN_DEFAULT ... SHARED
     todo: np.ndarray
+    marked: np.ndarray  # today's (Today.marked): every citizen with records is marked
     case_ids: np.ndarray  # int64 the chunk's citizens with a row in the case book, in order
     case_days: np.ndarray  # int16 [rows, CASE_DAYS]: their days and lists ever (writable)
 
@@ -194,8 +195,10 @@ def registry_kernel(first, day, runs, a, p, acc):
     days)`` in order.
 
     Only citizens with a status or a case record change or count: per run of one region, they
-    are listed in ``a.todo`` without a branch per citizen, then advanced, their case days read
-    from their row of the book (found by walking its ids along) or zero where they have none.
+    are listed in ``a.todo`` from the marked (every citizen with records is) and the rows of
+    the book (every citizen with a status has one), then advanced, their case days read from
+    their row of the book (found by walking its ids along) or zero where they have none. A
+    citizen given a listing's record is marked.
     """
     status, records, todo = a.status, a.records, a.todo
     ids, book = a.case_ids, a.case_days
@@ -204,13 +207,11 @@ def registry_kernel(first, day, runs, a, p, acc):
     row = 0
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
-        m = 0
-        for j in range(lo, hi):
-            todo[m] = j
-            m += (status[j] | (np.int64(records[j]) & p.case_records)) != 0
         acc_r = acc[region_of(a.starts, first + lo)]
-        for t in range(m):
+        for t in range(marked_or_listed_into(a.marked, ids, first, lo, hi, todo)):
             j = todo[t]
+            if (status[j] | (np.int64(records[j]) & p.case_records)) == 0:
+                continue
             while row < ids.shape[0] and ids[row] < first + j:
                 row += 1
             mine = row < ids.shape[0] and ids[row] == first + j
@@ -220,6 +221,8 @@ def registry_kernel(first, day, runs, a, p, acc):
                                days, p, acc_r)
             status[j] = s
             records[j] = rec
+            if rec:
+                mark(a.marked, j)
             if mine:
                 for c in range(CASE_DAYS):
                     book[row, c] = days[c]
@@ -287,7 +290,7 @@ class Registry(Stage):
 
     NAME = "registry"
     OWNS = ("status", "case_ids", "case_days", "connected", "list_delay")
-    WRITES = ("records",)
+    WRITES = ("records", "marked")
     COUNTERS = COUNTERS
 
     view: View
@@ -341,7 +344,8 @@ class Registry(Stage):
         """RegistryArrays' arrays of citizens lo..hi for the run (Today.kept), before the
         chunk's rows of the case book."""
         n = hi - lo
-        return self.view.starts, today.records[:n], self.status[lo:hi], today.todo[:n]
+        return (self.view.starts, today.records[:n], self.status[lo:hi], today.todo[:n],
+                today.marked[words_of(n)])
 
     def end_day(self, counts: np.ndarray) -> None:
         """File the day's new cases in the book and drop the closed ones."""

@@ -40,13 +40,13 @@ from ..world.codes import (
     WRONG_RECORDS,
     is_scored,
 )
-from ..world.engine import nonzero_into, run_starts
+from ..world.engine import run_starts
 from ..world.layout import record_bits, term_dtype
 from ..world.ledger import Ledger
 from ..world.population import ADOPT_LEVELS, adoption_threshold, region_of
 from ..world.rng import bits53, chance, stream_key, threshold
 from ..world.state import Blocks, Stage, View
-from ..world.today import Today
+from ..world.today import Today, marked_into, words_of
 
 COUNTERS = ("score_sum", "true_score_sum", "scored_citizens", "wrongly_graded",
             *(f"grade_{g}" for g in range(MAX_GRADES)), "records_lapsed")
@@ -103,6 +103,7 @@ class ScoreArrays(NamedTuple):
     term: np.ndarray  # points from the standing of ties (the bad-company term, term_dtype)
     earned: np.ndarray  # int16 [cap, citizen]: points gained under each cap
     todo: np.ndarray
+    marked: np.ndarray  # today's (Today.marked): every citizen with records is marked
     scored: np.ndarray  # today's scored group (codes.is_scored)
     due: Lapses  # records whose points lapse today, citizens counted from the chunk's start
     made: Lapses  # records made today whose points will lapse: filled, the count returned
@@ -259,9 +260,10 @@ def score_kernel(first, day, runs, a, p, acc):
     """Apply today's lapses, records and restoration to one chunk; count grades and score sums;
     return how many records of ``a.made`` will lapse.
 
-    Per run of one region: the few scored citizens with records first (listed in ``a.todo``),
-    then everyone in a vectorised pass; where not everyone is scored, the unscored (whose score
-    stays at base) are then taken out of the counts.
+    Per run of one region: the few scored citizens with records first (found among the marked,
+    ``Today.marked``, and listed in ``a.todo``), then everyone in a vectorised pass; where not
+    everyone is scored, the unscored (whose score stays at base) are then taken out of the
+    counts.
     """
     lapse(first, a, p, acc)
     n_made = 0
@@ -273,10 +275,9 @@ def score_kernel(first, day, runs, a, p, acc):
     everyone = scored[0] >= EVERYONE and scored[1] == 0
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
-        m = nonzero_into(records, lo, hi, todo)
-        for t in range(m):
+        for t in range(marked_into(a.marked, lo, hi, todo)):
             j = todo[t]
-            if everyone or is_scored(age[j], adopt[j], scored):
+            if records[j] and (everyone or is_scored(age[j], adopt[j], scored)):
                 n_made = apply_records(first + j, j, day, np.int64(records[j]), score,
                                        true_score, wrong_cause, term, earned, points, cap_of,
                                        cap_points, p.expiry, p.lo_score, p.hi_score, p.base,
@@ -377,7 +378,7 @@ class Scoring(Stage):
     NAME = "scoring"
     OWNS = ("score", "true_score", "wrong_cause", "ties_term", "earned", "scored", "grade_of",
             "grade_names")
-    READS = ("age", "adopt", "records", "bad_company_term")
+    READS = ("age", "adopt", "records", "marked", "bad_company_term")
     COUNTERS = COUNTERS
 
     view: View
@@ -465,7 +466,7 @@ class Scoring(Stage):
         v, n = self.view, hi - lo
         return (v.starts, v.age[lo:hi], v.adopt[lo:hi], today.records[:n], self.score[lo:hi],
                 self.true_score[lo:hi], self.wrong_cause[lo:hi], self.ties_term[lo:hi],
-                self.earned[:, lo:hi], today.todo[:n])
+                self.earned[:, lo:hi], today.todo[:n], today.marked[words_of(n)])
 
     def due_in(self, lo: int, hi: int) -> Lapses:
         """Today's lapses of citizens lo..hi-1, counted from lo (none on most days)."""

@@ -37,7 +37,7 @@ from ..world.layout import Layout
 from ..world.population import URBAN, Regions, load_regions, region_of, share_on
 from ..world.rng import chance, picks, stream_key
 from ..world.state import Stage, View
-from ..world.today import Today
+from ..world.today import Today, mark, marked_into, words_of
 
 COMMON = 1 << ONLINE_POST | POST_TYPE  # lawful posts, the one common act, need no observation
 NO_CHANNEL = -1
@@ -78,6 +78,7 @@ class SensingArrays(NamedTuple):
     acts: np.ndarray  # today's, read
     records: np.ndarray  # today's, made here
     todo: np.ndarray
+    marked: np.ndarray  # today's: behaviour's, and here whom a false record or flag names
     coverage: np.ndarray  # [region, town]: camera coverage today
     hit: np.ndarray  # per channel, its hit rate today (0 outside its start and end)
     false_p: np.ndarray  # [false channel, region, town]: chance of a false record today
@@ -113,9 +114,10 @@ def observe(i, day, r, town, a, channel, camera, hit, coverage, recall, keys, hi
 
 
 @njit(cache=True, nogil=True, inline="always")
-def false_flags(first, day, acts, p, records, picked, acc_r):
+def false_flags(first, day, acts, p, records, picked, marked, at, acc_r):
     """Lawful posts flagged falsely, each with its content type's chance (``p.flag_p``): the
-    run's citizens picked at the largest chance, then kept at their post's share of it."""
+    run's citizens picked at the largest chance, then kept at their post's share of it; those
+    flagged are marked (``at``: the run's first citizen in the chunk)."""
     top = p.flag_p.max()
     for t in range(picks(p.k_flag_picks, day, first, first + acts.shape[0], top, picked)):
         j = picked[t]
@@ -124,37 +126,40 @@ def false_flags(first, day, acts, p, records, picked, acc_r):
         if (a >> ONLINE_POST & 1 and not a & POST_AGAINST
                 and chance(p.k_flag, first + j, day, p.flag_p[ctype] / top)):
             records[j] |= FLAG_FALSE
+            mark(marked, at + j)
             acc_r[C_FLAG_FALSE] += 1
             acc_r[C_FLAG_FALSE_T0 + ctype] += 1
 
 
 @njit(cache=True, nogil=True, inline="always")
-def false_records(first, day, flags, chances, top, key, pick_key, bit, records, picked):
+def false_records(first, day, flags, chances, top, key, pick_key, bit, records, picked, marked,
+                  at):
     """A channel's false records over a run's citizens (``chances``: country and town, below
     ``top``, the day's largest anywhere): picked at ``top``, then kept at their own share of
-    it; their number."""
+    it, and marked; their number."""
     made = 0
     for t in range(picks(pick_key, day, first, first + records.shape[0], top, picked)):
         j = picked[t]
         if chance(key, first + j, day, chances[np.int64((flags[j] & URBAN) != 0)] / top):
             records[j] |= 1 << bit
+            mark(marked, at + j)
             made += 1
     return made
 
 
 @njit(cache=True, nogil=True, inline="always")
-def sense_run(first, day, flags, acts, false_p, false_top, c_false, p, records, picked, acc_r):
-    """The draws of a run's citizens that need no act of theirs to observe: lawful posts
-    flagged falsely and each channel's false records (``false_p``: its chances in the run's
-    region, country and town; ``false_top``: its largest chance today; ``c_false``: its first
-    counter). Paying passes to records as it is."""
-    for j in range(acts.shape[0]):
-        records[j] = np.int64(acts[j]) & (PAY_DEBT | PAY_TAX)
-    false_flags(first, day, acts, p, records, picked, acc_r)
+def sense_run(first, day, flags, acts, false_p, false_top, c_false, p, records, picked, marked,
+              at, acc_r):
+    """The draws of a run's citizens that need no act of theirs to observe, on records made
+    empty: lawful posts flagged falsely and each channel's false records (``false_p``: its
+    chances in the run's region, country and town; ``false_top``: its largest chance today;
+    ``c_false``: its first counter; ``at``: the run's first citizen in the chunk)."""
+    records[:] = 0
+    false_flags(first, day, acts, p, records, picked, marked, at, acc_r)
     for f in range(false_p.shape[0]):
         acc_r[c_false + f] += false_records(first, day, flags, false_p[f], false_top[f],
                                             p.false_keys[f], p.false_picks[f], FALSE_SHIFT + f,
-                                            records, picked)
+                                            records, picked, marked, at)
 
 
 @njit(cache=True, nogil=True)
@@ -162,7 +167,8 @@ def sense_kernel(first, day, runs, a, p, acc):
     """Turn one chunk's acts into records: observed acts, false records and content flags.
 
     Per run of citizens of one region, the draws that need no act first (a few picked
-    citizens); then the few with an act that may be observed (listed in ``a.todo``).
+    citizens); then the few with an act that may be observed, or paying (which passes to
+    records as it is), found among the marked (``Today.marked``).
     """
     acts, records, todo, flags, coverage = a.acts, a.records, a.todo, a.flags, a.coverage
     channel, camera, hit, recall, keys, hit_keys = (p.channel, p.camera, a.hit, p.recall, p.keys,
@@ -172,16 +178,15 @@ def sense_kernel(first, day, runs, a, p, acc):
         lo, hi = runs[q], runs[q + 1]
         r = region_of(a.starts, first + lo)
         sense_run(first + lo, day, flags[lo:hi], acts[lo:hi], a.false_p[:, r], a.false_top,
-                  c_false, p, records[lo:hi], todo, acc[r])
-        m = 0
-        for j in range(lo, hi):  # citizens with an act that may be observed
-            todo[m] = j
-            m += (np.int64(acts[j]) & ~COMMON) != 0
-        for t in range(m):
+                  c_false, p, records[lo:hi], todo, a.marked, lo, acc[r])
+        for t in range(marked_into(a.marked, lo, hi, todo)):
             j = todo[t]
-            town = np.int64((flags[j] & URBAN) != 0)
-            records[j] |= observe(first + j, day, r, town, np.int64(acts[j]), channel, camera,
-                                  hit, coverage, recall, keys, hit_keys, acc[r])
+            act = np.int64(acts[j])
+            if act & ~COMMON:  # an act that may be observed, or paying
+                town = np.int64((flags[j] & URBAN) != 0)
+                records[j] |= act & (PAY_DEBT | PAY_TAX) | observe(
+                    first + j, day, r, town, act, channel, camera, hit, coverage, recall, keys,
+                    hit_keys, acc[r])
 
 
 def lawful_flag_rate(precision: float, recall: float, against_share: float) -> float:
@@ -249,6 +254,7 @@ class Sensing(Stage):
     NAME = "sensing"
     OWNS = ("records", "coverage", "cameras")
     READS = ("flags", "acts")
+    WRITES = ("marked",)
 
     view: View
     seed: int
@@ -307,7 +313,7 @@ class Sensing(Stage):
         """SensingArrays' arrays of citizens lo..hi for the run (Today.kept)."""
         n = hi - lo
         return (self.view.starts, self.view.flags[lo:hi], today.acts[:n], today.records[:n],
-                today.todo[:n])
+                today.todo[:n], today.marked[words_of(n)])
 
     def gather_day(self) -> tuple:
         """SensingArrays' day values: coverage, channels' hit rates, false records' chances."""

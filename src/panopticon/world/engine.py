@@ -21,7 +21,6 @@ from contextlib import contextmanager
 
 import numba
 import numpy as np
-from numba import njit
 
 from .today import Today
 
@@ -136,11 +135,3 @@ class RegionRuns:
         return runs
 
 
-@njit(cache=True, nogil=True, inline="always")
-def nonzero_into(values: np.ndarray, lo: int, hi: int, todo: np.ndarray) -> int:
-    """Write the indices j in [lo, hi) with values[j] != 0 to todo[:m]; return m (branch-free)."""
-    m = 0
-    for j in range(lo, hi):
-        todo[m] = j
-        m += values[j] != 0
-    return m

@@ -4,6 +4,12 @@
 stages after it on the same day (the acts done, the records made). The engine
 hands each worker one and every step of a phase receives it. A stage's version of it also keeps
 what the stage's steps take of each chunk for the whole run (:meth:`Today.kept`).
+
+Of a chunk's citizens, a few percent do on a day anything beyond a lawful post: the others'
+acts are lawful posts at most, their records none. ``marked`` holds a bit per citizen of the
+chunk, set for every citizen who may have more (behaviour marks those it settles, a stage that
+records marks whom it records), so that the stages after them visit the marked
+(:func:`marked_into`) instead of scanning every citizen's word for the few that are not zero.
 """
 
 from __future__ import annotations
@@ -13,8 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 T = TypeVar("T")
+WORD = 64  # citizens a word of ``marked`` holds
 
 
 class ContractError(Exception):
@@ -28,10 +38,11 @@ class Today:
     acts: np.ndarray  # uint64: the acts done today (behaviour makes them)
     records: np.ndarray  # uint64: what was recorded of them and beyond (sensing, registry)
     todo: np.ndarray  # int32: any step's list of citizens to visit, scratch
+    marked: np.ndarray  # uint64: a bit per citizen who may do or have more than a lawful post
     seen: dict = field(default_factory=dict, repr=False)  # each stage's version of it
     chunks: dict = field(default_factory=dict, repr=False)  # what kept() made, by chunk
 
-    BUFFERS: ClassVar[tuple[str, ...]] = ("acts", "records")
+    BUFFERS: ClassVar[tuple[str, ...]] = ("acts", "records", "marked")
 
     def kept(self, lo: int, hi: int, make: Callable[[int, int, Today], T]) -> T:
         """``make(lo, hi, self)``, made on the chunk's first day and kept for the run: what a
@@ -48,7 +59,8 @@ class Today:
     @classmethod
     def of(cls, capacity: int) -> Today:
         return cls(acts=np.zeros(capacity, np.uint64), records=np.zeros(capacity, np.uint64),
-                   todo=np.zeros(capacity, np.int32))
+                   todo=np.zeros(capacity, np.int32),
+                   marked=np.zeros(capacity // WORD + 1, np.uint64))
 
 
 class Undeclared:
@@ -65,3 +77,75 @@ class Undeclared:
         raise ContractError(self.message)
 
 
+
+
+@intrinsic
+def trailing_zeros(typingctx, word):
+    """The number of zero bits below the lowest set bit of ``word`` (a uint64 not 0): LLVM's
+    ``cttz``, one instruction."""
+    if word != types.uint64:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.cttz(args[0], cgutils.true_bit)  # not 0: any result will do for 0
+
+    return types.uint64(word), codegen
+
+
+@njit(cache=True, nogil=True, inline="always")
+def mark(marked: np.ndarray, j: int) -> None:
+    """Mark citizen j of the chunk."""
+    marked[j // WORD] |= np.uint64(1) << np.uint64(j % WORD)
+
+
+def words_of(n: int) -> slice:
+    """The words of ``marked`` that a chunk of n citizens uses: a step takes these, and
+    behaviour, the first of the day's stages, clears them."""
+    return slice(0, (n + WORD - 1) // WORD)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def word_in(marked: np.ndarray, w: int, lo: int, hi: int) -> np.uint64:
+    """Word w of ``marked`` without the bits of citizens outside lo..hi-1."""
+    bits, first = marked[w], w * WORD
+    if lo > first:
+        bits &= ~np.uint64(0) << np.uint64(lo - first)
+    if hi < first + WORD:
+        bits &= (np.uint64(1) << np.uint64(hi - first)) - np.uint64(1)
+    return bits
+
+
+@njit(cache=True, nogil=True, inline="always")
+def bits_into(bits: np.uint64, first: int, todo: np.ndarray, m: int) -> int:
+    """Append to todo[m:] the citizens ``first + b`` of the bits b set in ``bits``, in order;
+    returns the new m."""
+    while bits:
+        todo[m] = first + np.int64(trailing_zeros(bits))
+        m += 1
+        bits &= bits - np.uint64(1)
+    return m
+
+
+@njit(cache=True, nogil=True, inline="always")
+def marked_into(marked: np.ndarray, lo: int, hi: int, todo: np.ndarray) -> int:
+    """The marked citizens of lo..hi-1, in order, into todo[:m]; returns m."""
+    m = 0
+    for w in range(lo // WORD, (hi + WORD - 1) // WORD):
+        m = bits_into(word_in(marked, w, lo, hi), w * WORD, todo, m)
+    return m
+
+
+@njit(cache=True, nogil=True, inline="always")
+def marked_or_listed_into(marked: np.ndarray, ids: np.ndarray, first: int, lo: int, hi: int,
+                          todo: np.ndarray) -> int:
+    """The citizens of lo..hi-1 marked or in ``ids`` (in order, numbered from the population's
+    first citizen; ``first``: the chunk's), in order and once each, into todo[:m]; returns m."""
+    m, r = 0, np.searchsorted(ids, first + lo)
+    for w in range(lo // WORD, (hi + WORD - 1) // WORD):
+        start = w * WORD
+        bits, end = word_in(marked, w, lo, hi), first + min(start + WORD, hi)
+        while r < ids.shape[0] and ids[r] < end:
+            bits |= np.uint64(1) << np.uint64(ids[r] - first - start)
+            r += 1
+        m = bits_into(bits, start, todo, m)
+    return m
