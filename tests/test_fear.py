@@ -12,6 +12,7 @@ from panopticon.language import scenario
 from panopticon.stages import counters
 from panopticon.stages.behaviour import POST_BITS, field_threshold
 from panopticon.stages.fear import ONE, Fear, FearParams, fear_run, params, tables
+from panopticon.stages.fear import jump as jump_where_seen
 from panopticon.world.codes import FAMILY_SANCTIONED, FLAG_FALSE
 from panopticon.world.layout import Layout, chilled
 from panopticon.world.population import URBAN
@@ -38,8 +39,10 @@ def run_one(risk, records=0, family=0, town=0, floor=(1000, 20000), decay=0.01, 
     acc = np.zeros(len(Fear.COUNTERS), np.int64)
     p = FearParams(0.0, round(decay * 65536), round(jump * 65536), round(sanc * ONE), 0.0, 1,
                    SEEN)
-    fear_run(np.full(n, URBAN if town else 0, np.uint8), np.full(n, records, np.uint64),
-             np.full(n, family, np.uint8), risk, np.array(floor, np.int64), p, acc)
+    fear_run(np.full(n, URBAN if town else 0, np.uint8), np.full(n, family, np.uint8), risk,
+             np.array(floor, np.int64), p, acc)
+    for j in range(n):  # the kernel does so for the marked, the citizens with records
+        jump_where_seen(j, np.full(n, records, np.uint64), risk, p, acc)
     return risk, acc
 
 

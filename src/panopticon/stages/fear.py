@@ -43,7 +43,7 @@ from ..world.layout import Layout, chilled
 from ..world.population import URBAN, region_of
 from ..world.state import Stage, View
 from ..world.tie_tally import SHARE_PART, TieTally, shares_into
-from ..world.today import Today
+from ..world.today import Today, marked_into, words_of
 
 ONE = 65535  # risk 1
 # perceived risk of being observed and sanctioned, in thousandths, summed over citizens
@@ -76,6 +76,8 @@ class FearArrays(NamedTuple):
     starts: np.ndarray  # each region's first citizen (population.region_of)
     flags: np.ndarray
     records: np.ndarray  # today's, read
+    marked: np.ndarray  # today's (Today.marked): every citizen with records is marked
+    todo: np.ndarray
     family: np.ndarray  # consequences', read: FAMILY_SANCTIONED
     risk: np.ndarray
     floor: np.ndarray  # [region, town] in 65535ths, today
@@ -103,13 +105,14 @@ def tables(spec: FearSpec | None) -> tuple[np.ndarray, float, np.ndarray]:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def fear_run(flags, records, family, risk, floor, p, acc_r):
-    """One run of one region: every citizen's risk after today; branch-free (vectorises).
+def fear_run(flags, family, risk, floor, p, acc_r):
+    """One run of one region: every citizen's risk after today's fade and sanctions, before
+    the jumps of the observed (:func:`jump`); branch-free (vectorises).
 
     ``floor`` is (country, town) in 65535ths. Each step keeps r within [0, 65535]: the fade
     moves r part of the way to the floor, the jump part of the way to 1.
     """
-    decay_q, jump_q, sanc_q, seen_bits = p.decay_q, p.jump_q, p.sanc_q, p.seen
+    decay_q, sanc_q = p.decay_q, p.sanc_q
     total = 0
     for j in range(risk.shape[0]):
         x = np.int64(risk[j])
@@ -118,11 +121,20 @@ def fear_run(flags, records, family, risk, floor, p, acc_r):
         x -= ((x - f) * decay_q) >> 16
         sanctioned = np.int64((family[j] & FAMILY_SANCTIONED) != 0)
         x = max(x, sanc_q * sanctioned)
-        seen = np.int64((np.int64(records[j]) & seen_bits) != 0)
-        x += (((ONE - x) * jump_q) >> 16) * seen
         risk[j] = x
         total += (x * 1001) >> 16  # thousandths
     acc_r[C_RISK] += total
+
+
+@njit(cache=True, nogil=True, inline="always")
+def jump(j, records, risk, p, acc_r):
+    """Citizen j's risk jumps part of the way to 1 where a record of today is of a kind it
+    sees (``p.seen``); the run's total follows."""
+    if np.int64(records[j]) & p.seen:
+        x = np.int64(risk[j])
+        after = x + (((ONE - x) * p.jump_q) >> 16)
+        risk[j] = after
+        acc_r[C_RISK] += ((after * 1001) >> 16) - ((x * 1001) >> 16)
 
 
 @njit(cache=True, nogil=True)
@@ -130,8 +142,9 @@ def fear_kernel(first, runs, a, p, acc):
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         r = region_of(a.starts, first + lo)
-        fear_run(a.flags[lo:hi], a.records[lo:hi], a.family[lo:hi], a.risk[lo:hi], a.floor[r], p,
-                 acc[r])
+        fear_run(a.flags[lo:hi], a.family[lo:hi], a.risk[lo:hi], a.floor[r], p, acc[r])
+        for t in range(marked_into(a.marked, lo, hi, a.todo)):  # the few with records
+            jump(a.todo[t], a.records, a.risk, p, acc[r])
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -165,7 +178,7 @@ class Fear(Stage):
 
     NAME = "fear"
     OWNS = ("risk", "deterrence", "chilling", "chilling_against", "deterred")
-    READS = ("flags", "coverage", "family", "records")
+    READS = ("flags", "coverage", "family", "records", "marked")
     COUNTERS = COUNTERS
 
     view: View
@@ -227,6 +240,6 @@ class Fear(Stage):
 
     def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
         """FearArrays' arrays of citizens lo..hi for the run (Today.kept)."""
-        v = self.view
-        return (v.starts, v.flags[lo:hi], today.records[:hi - lo], v.family[lo:hi],
-                self.risk[lo:hi])
+        v, n = self.view, hi - lo
+        return (v.starts, v.flags[lo:hi], today.records[:n], today.marked[words_of(n)],
+                today.todo[:n], v.family[lo:hi], self.risk[lo:hi])
