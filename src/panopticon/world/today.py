@@ -7,9 +7,10 @@ what the stage's steps take of each chunk for the whole run (:meth:`Today.kept`)
 
 Of a chunk's citizens, a few percent do on a day anything beyond a lawful post: the others'
 acts are lawful posts at most, their records none. ``marked`` holds a bit per citizen of the
-chunk, set for every citizen who may have more (behaviour marks those it settles, a stage that
-records marks whom it records), so that the stages after them visit the marked
-(:func:`marked_into`) instead of scanning every citizen's word for the few that are not zero.
+chunk, set for every citizen who has more (behaviour marks those whose acts it settles to more
+than a lawful post, a stage that records marks whom it records), so that the stages after them
+visit the marked (:func:`marked_into`) instead of scanning every citizen's word for the few
+that are not zero.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Today:
     acts: np.ndarray  # uint64: the acts done today (behaviour makes them)
     records: np.ndarray  # uint64: what was recorded of them and beyond (sensing, registry)
     todo: np.ndarray  # int32: any step's list of citizens to visit, scratch
-    marked: np.ndarray  # uint64: a bit per citizen who may do or have more than a lawful post
+    marked: np.ndarray  # uint64: a bit per citizen who does more than post lawfully or has records
     seen: dict = field(default_factory=dict, repr=False)  # each stage's version of it
     chunks: dict = field(default_factory=dict, repr=False)  # what kept() made, by chunk
 
@@ -75,8 +76,6 @@ class Undeclared:
 
     def __array__(self, *args: Any, **kwargs: Any) -> np.ndarray:
         raise ContractError(self.message)
-
-
 
 
 @intrinsic
