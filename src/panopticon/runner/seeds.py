@@ -23,6 +23,7 @@ import pyarrow as pa
 from ..language.scenario import Scenario
 from ..observers.audit import counterfactual_scenario
 from ..readers.results import SeedTables, headline_table, tag_seed, timeseries
+from ..world.engine import DEFAULT_CHUNK
 from .backends import Backend
 from .cost import estimate
 from .rundata import RunData
@@ -40,7 +41,7 @@ class Runs:
     scenario: Scenario
     k: int = 1
     counterfactual: bool = False
-    chunk_size: int = 65_536
+    chunk_size: int = DEFAULT_CHUNK
     threads: int = 1
     first: RunData | None = None
     parts: list[pa.Table] = field(default_factory=list)  # each seed's national series (k > 1)

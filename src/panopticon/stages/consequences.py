@@ -70,6 +70,7 @@ REWARDS_SHIFT = 32  # a grade's masks: sanction bits below, reward bits from her
 # scores where the measures in force change: the grades' cuts and the score thresholds
 N_SCORE_CUTS = N_CUTS + MAX_SCORE_THRESHOLDS
 SANCTIONS = (1 << REWARDS_SHIFT) - 1
+STAND_BLOCK = 4096  # citizens whose standing is worked out at a time (stand_run)
 # people under a sanction, wrongful blocks by cause; then, by the catalog (counters(sc)), each
 # attempt's, each sanction's on a standing or borne by children or a household, each reward's
 FIXED_COUNTERS = (
@@ -325,18 +326,26 @@ def family_words(sanc, wrong, rewards, cat, family):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def stand_run(lo, hi, st, a, linked, cat, stocks, acc_r):
-    """Every citizen of the run ``lo..hi`` of a chunk: sanctions in force (stocks, family
-    standing, history); measures of grades and scores only where the region is ``linked`` (1:
-    connected to the central database). In passes without branches over the run's own views
-    (indexed from 0), one per scheme list and per measure counted, so that each vectorises
-    whatever the catalog's size; the stocks of sanctions on a standing go to ``stocks``."""
+def stand_run(lo, hi, st, a, linked, cat, stocks, acc_r, scratch):
+    """Every citizen of the run ``lo..hi`` of a chunk, a block of at most STAND_BLOCK at a
+    time (``scratch``: three rows of a block, so that the day's scratch is a block's, not the
+    chunk's: larger chunks take no more memory)."""
+    for b in range(lo, hi, STAND_BLOCK):
+        stand_block(b, min(hi, b + STAND_BLOCK), st, a, linked, cat, stocks, acc_r, scratch)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def stand_block(lo, hi, st, a, linked, cat, stocks, acc_r, scratch):
+    """Every citizen of ``lo..hi`` (of one run): sanctions in force (stocks, family standing,
+    history); measures of grades and scores only where the region is ``linked`` (1: connected
+    to the central database). In passes without branches over the block's own views (indexed
+    from 0), one per scheme list and per measure counted, so that each vectorises whatever the
+    catalog's size; the stocks of sanctions on a standing go to ``stocks``."""
     age, adopt, status = st.age[lo:hi], st.adopt[lo:hi], st.status[lo:hi]
     score, true_score, flags = st.score[lo:hi], st.true_score[lo:hi], a.flags[lo:hi]
     scored, list_mask, cuts, steps = st.scored, st.list_mask, st.cuts, st.steps
     n = age.shape[0]
-    sanc, true_sanc, rewards = (np.empty(n, np.int64), np.empty(n, np.int64),
-                                np.empty(n, np.int64))
+    sanc, true_sanc, rewards = scratch[0, :n], scratch[1, :n], scratch[2, :n]
     for j in range(n):
         sanc[j], true_sanc[j], rewards[j] = process_standing(
             status[j], score[j], true_score[j], is_scored(age[j], adopt[j], scored) & linked,
@@ -412,18 +421,21 @@ def sanction_kernel(first, runs, st, a, cat, acc):
     own, own_adult = cat.own, cat.own_adult
     every = own_adult | cat.family | cat.home | cat.work  # every attempt met, here or later
     stocks = np.zeros(cat.standings.shape[0], np.int64)
-    kin, m = np.empty((2, acts.shape[0]), np.int64), 0
+    scratch = np.empty((3, min(acts.shape[0], STAND_BLOCK)), np.int64)
+    marked = marked_into(a.marked, 0, acts.shape[0], todo)
+    kin, m, t = np.empty((2, marked), np.int64), 0, 0
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         r = region_of(st.starts, first + lo)
         acc_r = acc[r]
         linked = np.int64(connected[r] != 0)
         stocks[:] = 0
-        stand_run(lo, hi, st, a, linked, cat, stocks, acc_r)
+        stand_run(lo, hi, st, a, linked, cat, stocks, acc_r, scratch)
         for s in range(stocks.shape[0]):
             acc_r[cat.standings[s, 3]] += stocks[s]
-        for t in range(marked_into(a.marked, lo, hi, todo)):
+        while t < marked and todo[t] < hi:  # the run's marked
             j = todo[t]
+            t += 1
             if not np.int64(acts[j]) & every:  # no attempt
                 continue
             mine = select(age[j] != CHILD, own_adult, own)

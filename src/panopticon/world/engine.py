@@ -25,7 +25,7 @@ import numpy as np
 from .today import Today
 
 Step = Callable[[int, int, np.ndarray, Today], None]
-DEFAULT_CHUNK = 65_536
+DEFAULT_CHUNK = 131_072
 
 
 def chunk_bounds(n: int, chunk_size: int, threads: int = 1) -> list[tuple[int, int]]:
@@ -59,7 +59,7 @@ class Engine:
         self._acc = np.zeros((self.threads, n_regions, n_counters), dtype=np.int64)
         capacity = max((hi - lo for lo, hi in self.chunks), default=0)
         self._today = [Today.of(capacity) for _ in range(self.threads)]
-        self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+        self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
 
     def run_phase(self, steps: Sequence[Step]) -> None:
         """Run every step on every chunk; chunks are dealt to workers round-robin."""
@@ -72,8 +72,12 @@ class Engine:
 
         if self._pool is None:
             work(0)
-        else:
-            for f in [self._pool.submit(work, w) for w in range(self.threads)]:
+            return
+        others = [self._pool.submit(work, w) for w in range(1, self.threads)]
+        try:
+            work(0)  # on the calling thread, which would otherwise wait: a hand-off fewer
+        finally:
+            for f in others:
                 f.result()
 
     def run_day(self, phases: Sequence[Sequence[Step]]) -> np.ndarray:
