@@ -62,7 +62,8 @@ class Engine:
         self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
 
     def run_phase(self, steps: Sequence[Step]) -> None:
-        """Run every step on every chunk; chunks are dealt to workers round-robin."""
+        """Run every step on every chunk; chunks are dealt to workers round-robin, worker 0
+        being the calling thread."""
 
         def work(w: int) -> None:
             acc, today = self._acc[w], self._today[w]
@@ -70,10 +71,7 @@ class Engine:
                 for step in steps:
                     step(lo, hi, acc, today)
 
-        if self._pool is None:
-            work(0)
-            return
-        others = [self._pool.submit(work, w) for w in range(1, self.threads)]
+        others = [self._pool.submit(work, w) for w in range(1, self.threads)]  # none on 1
         try:
             work(0)  # on the calling thread, which would otherwise wait: a hand-off fewer
         finally:
