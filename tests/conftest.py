@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from panopticon.world import engine
 from panopticon.world.engine import Engine
 
 
@@ -20,6 +21,14 @@ class EngineSpy(list):
             assert engine.n == n
             assert len(engine.chunks) >= max(math.ceil(n / chunk_size), threads)
             assert engine.threads == threads
+
+
+@pytest.fixture(autouse=True)
+def every_thread_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run on the threads they name: their populations are too small to be worth a
+    second thread (``engine.THREAD_CITIZENS``), and the engine would run them on one, repeating
+    the one-thread case. A test of that rule calls ``monkeypatch.undo()``."""
+    monkeypatch.setattr(engine, "THREAD_CITIZENS", 1)
 
 
 @pytest.fixture()

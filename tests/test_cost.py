@@ -160,6 +160,14 @@ def test_time_follows_citizens_days_runs_and_threads(monkeypatch):
     assert cost.run_seconds(sized(1_410_000), threads=16) == by_threads[1]
 
 
+def test_a_small_run_is_estimated_on_the_one_thread_it_runs_on(monkeypatch):
+    monkeypatch.undo()  # the engine's own THREAD_CITIZENS (conftest sets it to 1)
+    monkeypatch.setattr(cost.os, "cpu_count", lambda: 16)
+    small, large = sized(20_000), sized(1_410_000)
+    assert cost.run_seconds(small, threads=2) == cost.run_seconds(small, threads=1)
+    assert cost.run_seconds(large, threads=2) < cost.run_seconds(large, threads=1)
+
+
 @pytest.mark.parametrize(("seconds", "text"), [
     (0.2, "about 1 s"), (42.4, "about 42 s"), (240, "about 4 min"), (5700, "about 1 h 35 min")])
 def test_durations_read_as_estimates(seconds, text):

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from panopticon.world.engine import Engine, chunk_bounds
+from panopticon.world import engine
+from panopticon.world.engine import Engine, chunk_bounds, useful_threads
 from panopticon.world.today import Today, mark, marked_into, marked_or_listed_into
 
 N_REGIONS, N_COUNTERS = 3, 4
@@ -100,6 +101,20 @@ def test_threads_below_one_is_an_error(threads):
 def test_more_threads_than_citizens_are_not_started():
     with Engine(5, N_REGIONS, N_COUNTERS, chunk_size=60, threads=8) as eng:
         assert eng.threads == 5
+
+
+def test_a_thread_is_started_per_thread_citizens_at_most(monkeypatch):
+    """Small runs are faster on one thread than on two (docs/performance.md): the engine starts
+    one per THREAD_CITIZENS citizens, and never more than asked."""
+    monkeypatch.undo()
+    per = engine.THREAD_CITIZENS
+    assert [useful_threads(n, 4) for n in (0, 1, per - 1, per, 2 * per - 1, 2 * per, 9 * per)] \
+        == [1, 1, 1, 1, 1, 2, 4]
+    assert useful_threads(9 * per, 1) == 1
+    with Engine(2 * per - 1, N_REGIONS, N_COUNTERS, chunk_size=1000, threads=2) as eng:
+        assert eng.threads == 1 and len(eng.chunks) == math.ceil((2 * per - 1) / 1000)
+    with Engine(2 * per, N_REGIONS, N_COUNTERS, chunk_size=1000, threads=2) as eng:
+        assert eng.threads == 2 and len(eng.chunks) % 2 == 0
 
 
 def test_threads_get_as_many_chunks_each_where_the_chunk_size_alone_would_not_deal_them_so():

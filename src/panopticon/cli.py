@@ -45,7 +45,7 @@ from .readers.outfolder import (
     source_name,
 )
 from .runner.cost import disk_bytes, duration, run_seconds
-from .world.engine import DEFAULT_CHUNK
+from .world.engine import DEFAULT_CHUNK, THREAD_CITIZENS
 from .world.population import represented
 
 if TYPE_CHECKING:  # the simulation and pyarrow load only when a command needs them
@@ -179,7 +179,9 @@ def run(
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Replace an earlier run in the folder (never other files).")]
     = False,
-    threads: Annotated[int, typer.Option(help="Worker threads.", min=1)] = min(
+    threads: Annotated[int, typer.Option(
+        help=f"Worker threads: at most one per {THREAD_CITIZENS:,} citizens, as fewer citizens"
+        " run faster on one.", min=1)] = min(
         2, os.cpu_count() or 1),
     chunk_size: Annotated[int, typer.Option(
         help="At most this many citizens per chunk (cut evenly, as many for each thread).",

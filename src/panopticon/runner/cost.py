@@ -25,6 +25,7 @@ import numpy as np
 
 from ..language.scenario import Scenario, province_codes
 from ..stages import counters
+from ..world.engine import useful_threads
 from ..world.layout import term_dtype
 from ..world.tie_tally import COUNTED
 
@@ -165,10 +166,11 @@ def estimate(scenario: Scenario, seeds: int = 1, counterfactual: bool = False,
 def run_seconds(scenario: Scenario, seeds: int = 1, counterfactual: bool = False,
                 threads: int = 1) -> float:
     """The wall seconds of running ``scenario`` over ``seeds`` seeds (and its fear-off twin),
-    on ``threads`` threads of a machine like the one measured (docs/performance.md): the start
-    and each run's build, then per day a fixed cost and the citizens at the measured rate."""
+    on ``threads`` threads of a machine like the one measured (docs/performance.md), as many as
+    the engine uses for its citizens: the start and each run's build, then per day a fixed cost
+    and the citizens at the measured rate."""
     n, runs = scenario.population.size, seeds + counterfactual
-    cores = min(threads, os.cpu_count() or 1)
+    cores = min(useful_threads(n, threads), os.cpu_count() or 1)
     speedup = THREAD_SPEEDUP[min(THREAD_SPEEDUP, key=lambda t: abs(t - cores))]
     rate = CITIZEN_DAYS_PER_SECOND * speedup
     per_run = n * BUILD_SECONDS_PER_CITIZEN + scenario.days * (DAY_SECONDS + n / rate)
