@@ -29,6 +29,7 @@ from panopticon.stages.behaviour import (
     allowed_today,
     field_cap,
     field_threshold,
+    rare_citizens,
     under_cap,
 )
 from panopticon.stages.behaviour import params as behaviour_params
@@ -276,6 +277,27 @@ def test_the_screen_holds_the_rare_kinds_in_order_of_their_bounds(bounds):
     assert (np.diff(cuts) >= 0).all()
     by_rank = sorted(rare, key=lambda k: rank[k])
     assert [bounds[k - 1] for k in by_rank] == sorted(bounds[k - 1] for k in rare)
+
+
+@given(n=st.integers(0, 300), lo=st.integers(0, 300), hi=st.integers(0, 300),
+       seed=st.integers(0, 2**32 - 1), share=st.floats(0, 1))
+@settings(max_examples=200, deadline=None)
+def test_the_rare_citizens_are_those_with_a_rare_candidate_or_a_case_in_order(n, lo, hi, seed,
+                                                                              share):
+    """Settling visits these alone: a post (of any content type) or a status that is no case
+    (a listing shared) does not list a citizen; any run of the chunk lists its own."""
+    lo, hi = min(lo, n), min(max(lo, hi), n)
+    rng = np.random.default_rng(seed)
+    rare = rng.random(n) < share
+    posts = rng.integers(0, 4, n).astype(np.uint64) << np.uint64(codes.POST_TYPE_SHIFT)
+    acts = np.where(rng.random(n) < 0.5, posts | np.uint64(1 << ONLINE_POST), 0).astype(np.uint64)
+    candidate = rare & (rng.random(n) < 0.5)
+    acts[candidate] |= np.uint64(1 << 1)  # a screened kind's
+    status = np.where(rare & ~candidate, codes.IN_DEFAULT, 0).astype(np.uint8)
+    status |= np.where(rng.random(n) < 0.3, codes.SHARED, 0).astype(np.uint8)  # not a case
+    todo = np.full(n + 1, -1, np.int32)
+    m = rare_citizens(lo, hi, acts, status, todo)
+    assert todo[:m].tolist() == [j for j in range(lo, hi) if rare[j]]
 
 
 @njit
