@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -185,6 +185,16 @@ def test_group_rates_average_to_the_national_rate(groups):
         assert r[6] is None if national[4] == 0 else r[6] == pytest.approx(r[4] / national[4])
     g = gini(num / den, den.astype(float))
     assert g is None if num.sum() == 0 else 0.0 <= g < 1.0
+
+
+@given(rates=st.lists(st.floats(0, 1), min_size=1, max_size=40), seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=200, deadline=None)
+def test_a_gini_is_summed_exactly_so_the_groups_order_does_not_touch_a_bit(rates, seed):
+    """Sums in any order (BLAS's on another machine) would round differently."""
+    rng = np.random.default_rng(seed)
+    r, w = np.array(rates), rng.integers(1, 10**6, len(rates)).astype(float)
+    order = rng.permutation(len(rates))
+    assert gini(r[order], w[order]) == gini(r, w)
 
 
 def test_gini_across_groups():

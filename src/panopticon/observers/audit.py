@@ -12,6 +12,7 @@ policy's, not noise.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -177,13 +178,15 @@ def counterfactual_scenario(sc: Scenario) -> Scenario:
 
 
 def gini(rates: np.ndarray, weights: np.ndarray) -> float | None:
-    """Gini coefficient of group rates, each group weighted by its size (None if all are 0)."""
-    w = weights / max(weights.sum(), 1)
-    mean = float(w @ rates)
+    """Gini coefficient of group rates, each group weighted by its size (None if all are 0).
+    Summed exactly (``math.fsum``), not by BLAS, whose dot product rounds differently from one
+    machine to another: the same run gives the same bytes anywhere."""
+    w = weights / max(math.fsum(weights), 1)
+    mean = math.fsum(w * rates)
     if mean <= 0.0:
         return None
-    return float((w[:, None] * w[None, :] * np.abs(rates[:, None] - rates[None, :])).sum()
-                 / (2.0 * mean))
+    pairs = w[:, None] * w[None, :] * np.abs(rates[:, None] - rates[None, :])
+    return math.fsum(pairs.ravel()) / (2.0 * mean)
 
 
 def _div(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:

@@ -14,6 +14,7 @@ Ground truth stays in ``acts``; ``records`` holds only what was observed, true o
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -331,5 +332,5 @@ def camera_density(sc: Scenario, regions: Regions) -> np.ndarray:
     town = np.array([1.0, cams.urban_density]) / (1.0 - u + u * cams.urban_density)
     density = regional[:, None] * town[None, :]
     weights = everywhere.census / everywhere.total
-    return density / float(weights @ national)
+    return density / math.fsum(weights * national)  # not BLAS's dot: the same on any machine
 
