@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from panopticon.readers import results
 
 from panopticon.language import scenario
-from panopticon.cli import app
+from panopticon.cli import app, on_threads
 from panopticon.readers.outfolder import FILES
 
 runner = CliRunner()
@@ -34,6 +34,13 @@ def test_run_writes_every_file_the_report_and_the_published_table(run_folder):
     assert f"Report: {out / 'report.html'}" in output
     assert "published record" in output and "judgment_defaulters_listed" in output
     assert "attempts, not people" in output
+
+
+def test_the_estimate_says_on_how_many_threads_and_why_fewer(monkeypatch):
+    monkeypatch.undo()  # the engine's own THREAD_CITIZENS (conftest sets it to 1)
+    assert on_threads(1_410_000, 2) == "on 2 threads"
+    assert on_threads(1_410_000, 1) == "on 1 thread"
+    assert on_threads(20_000, 2).startswith("on 1 thread (at most one per 65,536 citizens")
 
 
 def test_summary_scales_counts_back_to_real_people(run_folder):

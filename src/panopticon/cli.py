@@ -45,7 +45,7 @@ from .readers.outfolder import (
     source_name,
 )
 from .runner.cost import disk_bytes, duration, run_seconds
-from .world.engine import DEFAULT_CHUNK, THREAD_CITIZENS
+from .world.engine import DEFAULT_CHUNK, THREAD_CITIZENS, useful_threads
 from .world.population import represented
 
 if TYPE_CHECKING:  # the simulation and pyarrow load only when a command needs them
@@ -238,8 +238,8 @@ def run(
     console.print(f"[bold]{sc.name}[/]: {sc.population.size:,} citizens x {sc.population.scale:g}"
                   f" people, {sc.start} to {sc.end} ({sc.days} days), {seed_text}")
     left = run_seconds(sc, seeds, counterfactual, threads) * (1 - runs.done() / runs.total)
-    console.print(f"Estimated: {duration(left)}, {cost.describe()}", soft_wrap=True,
-                  highlight=False)
+    console.print(f"Estimated: {duration(left)} {on_threads(sc.population.size, threads)},"
+                  f" {cost.describe()}", soft_wrap=True, highlight=False)
     try:
         data, per_seed = simulate(runs, quiet, checkpoint, checkpoint_every * 60)
         write_run(data, folder, per_seed, overwrite=overwrite)
@@ -283,6 +283,14 @@ def run_on(backend: Backend, sc: Scenario, seeds: int, counterfactual: bool, chu
     print_summary(folder)
     if not no_report:
         make_report(folder, png=False)
+
+
+def on_threads(n: int, threads: int) -> str:
+    """'on 2 threads', or why fewer than asked: the engine's rule (engine.useful_threads)."""
+    used = useful_threads(n, threads)
+    text = f"on {used} thread{'s' if used > 1 else ''}"
+    return text if used == threads else (f"{text} (at most one per {THREAD_CITIZENS:,} citizens:"
+                                         " fewer citizens run faster on fewer threads)")
 
 
 def start_runs(sc: Scenario, seeds: int, counterfactual: bool, chunk_size: int, threads: int,
