@@ -37,6 +37,15 @@ def test_counts_do_not_depend_on_chunks_or_threads(reference, engines, chunk_siz
     np.testing.assert_array_equal(counts, reference.counts)
 
 
+def test_a_small_run_says_it_ran_on_one_thread(reference, monkeypatch):
+    """Too few citizens for a second thread (engine.THREAD_CITIZENS): the run takes one, says
+    so in its summary's threads, and gives the same counts."""
+    monkeypatch.undo()  # the engine's own THREAD_CITIZENS (conftest sets it to 1)
+    data = Simulation(small(), chunk_size=1000, threads=2).run()
+    assert data.threads == 1
+    np.testing.assert_array_equal(data.counts, reference.counts)
+
+
 def test_the_default_chunk_on_two_threads_gives_the_one_chunk_result(engines):
     """The default chunk size needs more citizens than it holds to give each thread a chunk."""
     n = DEFAULT_CHUNK + 4464

@@ -26,7 +26,7 @@ from ..observers.ranking import Ranking, ranking
 from ..stages import STAGES, counters, event_columns
 from ..world import population as population_mod
 from ..world.counters import Counters
-from ..world.engine import DEFAULT_CHUNK, Engine, Step, kernel_threads
+from ..world.engine import DEFAULT_CHUNK, Engine, Step, kernel_threads, useful_threads
 from ..world.state import Bound, Stage, State, View
 from .cost import PeakMemory, held_bytes
 from .rundata import RunData
@@ -134,5 +134,6 @@ class Simulation:
             bytes_per_citizen=round(self.bytes_per_citizen(), 1),
             array_bytes_per_citizen=self.array_bytes_per_citizen(), events=self.events,
             chunk_size=self.chunk_size,
-            threads=self.threads, tallies=tally(self.views[Audit.NAME], sc),
+            threads=useful_threads(self.pop.size, self.threads),  # the threads it ran on
+            tallies=tally(self.views[Audit.NAME], sc),
             cohort=self.cohort.table(sc.start))
