@@ -66,9 +66,8 @@ class Engine:
         if threads < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
         self.n = n
-        workers = useful_threads(n, threads)
-        self.chunks = chunk_bounds(n, chunk_size, workers)
-        self.threads = min(workers, max(1, len(self.chunks)))
+        self.threads = useful_threads(n, threads)  # never more than chunk_bounds' chunks
+        self.chunks = chunk_bounds(n, chunk_size, self.threads)
         self._acc = np.zeros((self.threads, n_regions, n_counters), dtype=np.int64)
         capacity = max((hi - lo for lo, hi in self.chunks), default=0)
         self._today = [Today.of(capacity) for _ in range(self.threads)]
