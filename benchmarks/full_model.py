@@ -20,6 +20,7 @@ reference model on each number of threads, each speed over the same model's on t
     .venv/bin/python benchmarks/full_model.py --quick              # a smoke test: seconds
     .venv/bin/python benchmarks/full_model.py --against 85cead9    # and the engine of 85cead9
     .venv/bin/python benchmarks/full_model.py --scaling 1,2,4,8,16 # threads, on a larger machine
+    .venv/bin/python benchmarks/full_model.py --size 1410000:2018-01-01:2018-12-31  # one size
 
 Results: a table, and JSON (``--json``, default runs/bench/full_model.json, or threads.json).
 """
@@ -213,6 +214,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="20,000 citizens for 90 days")
     ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--against", metavar="REV", help="also run the full model of commit REV")
+    ap.add_argument("--size", metavar="N:START:END", type=size, action="append",
+                    help="a size to run instead of the defaults, as 1410000:2018-01-01:2018-12-31"
+                    " (repeat for several)")
     ap.add_argument("--scaling", metavar="K,K,...", type=thread_counts,
                     help="measure each size on these numbers of threads instead")
     ap.add_argument("--json", type=Path, help="where the results go (default: runs/bench/"
@@ -231,9 +235,18 @@ def thread_counts(text: str) -> list[int]:
     return counts
 
 
+def size(text: str) -> tuple[int, str, str]:
+    """'1410000:2018-01-01:2018-12-31' -> (1410000, '2018-01-01', '2018-12-31')."""
+    parts = text.split(":")
+    if len(parts) != 3 or not parts[0].isdigit() or int(parts[0]) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size, as 1410000:2018-01-01:"
+                                         "2018-12-31 (citizens:first day:last day)")
+    return int(parts[0]), parts[1], parts[2]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    sizes = QUICK if args.quick else SIZES
+    sizes = args.size or (QUICK if args.quick else SIZES)
     if args.scaling:
         rows = scaling(sizes, args.scaling)
         result = {"threads": args.scaling, "rows": [asdict(r) for r in rows],

@@ -60,3 +60,19 @@ def test_scaling_refuses_what_is_not_thread_counts(module, text, capsys):
     with pytest.raises(SystemExit):
         module.parse_args(["--scaling", text])
     assert "is not a list of thread counts" in capsys.readouterr().err
+
+
+def test_size_replaces_the_default_sizes(module, tmp_path):
+    module.main(["--size", "3000:2018-01-01:2018-01-20", "--scaling", "1",
+                 "--json", str(tmp_path / "threads.json")])
+    rows = json.loads((tmp_path / "threads.json").read_text())["rows"]
+    assert [(r["citizens"], r["days"]) for r in rows if r["engine"].startswith("panopticon")] \
+        == [(3000, 20)]
+
+
+@pytest.mark.parametrize("text", ["1410000", "0:2018-01-01:2018-12-31", "a:b:c",
+                                  "1410000:2018-01-01"])
+def test_size_refuses_what_is_not_a_size(module, text, capsys):
+    with pytest.raises(SystemExit):
+        module.parse_args(["--size", text])
+    assert "is not a size" in capsys.readouterr().err
