@@ -78,7 +78,7 @@ from ..world.rng import (
     exponential,
     stream_key,
 )
-from ..world.state import Stage, View
+from ..world.state import Stage, View, kernel_step
 from ..world.today import Today, mark, words_of
 
 # the population's counts, posts by content type, paying; then acts committed (ground truth),
@@ -476,9 +476,10 @@ class Behaviour(Stage):
         self.view.publish("adoption", self.adoption)
         self.values = None
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+    @kernel_step(act_kernel)
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         a = ActArrays(*today.kept(lo, hi, self.chunk_arrays), *self.day_values())
-        act_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)
+        return lo, self.day, self.view.runs(lo, hi), a, self.p, acc
 
     def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
         """ActArrays' arrays of citizens lo..hi for the run (Today.kept)."""

@@ -60,7 +60,7 @@ from ..world.layout import (
 )
 from ..world.engine import run_starts
 from ..world.population import CHILD, HEAD, HOUSEHOLD_MAX, MANAGER, region_of
-from ..world.state import Stage, View
+from ..world.state import Stage, View, kernel_step
 from ..world.ties import Ties, workplace_into
 from ..world.today import Today, marked_into, words_of
 
@@ -613,6 +613,19 @@ def children_met(lo, hi, age, flags, family, of_parent, todo):
 
 
 @njit(cache=True, nogil=True)
+def family_chunk(lo, hi, age, flags, family, todo, tried, ties, st, a, cat, acc):
+    """Phase 2 on citizens lo..hi-1 (:func:`family_kernel`), visiting everyone where a
+    household or an employer bears a measure, else the children met (:func:`children_met`)."""
+    if cat.kin_of_home or cat.work:
+        visit = np.arange(lo, hi)
+        words = kin_words(visit, age, flags, family, cat.kin_of_parent, cat.kin_of_home, ties, 0)
+        family_kernel(visit, words, tried, ties, st, a, cat, acc)
+    else:
+        visit, words = children_met(lo, hi, age, flags, family, cat.kin_of_parent, todo)
+        family_kernel(visit, words, tried, ties, st, a, cat, acc)
+
+
+@njit(cache=True, nogil=True)
 def family_kernel(visit, words, tried, ties, st, a, cat, acc):
     """Phase 2: citizens meet their relatives' standing: the sanctions borne by children or a
     household are counted over the relatives under them, and the attempts that such a measure
@@ -840,23 +853,21 @@ class Consequences(Stage):
         (st, a), (st_today, a_today) = arrays, self.day_values()
         return Standing(*st, *st_today), SanctionArrays(*a, *a_today)
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
-        self.kin[lo] = sanction_kernel(lo, self.view.runs(lo, hi),
-                                       *self.arguments(today.kept(lo, hi, self.chunk_arrays)),
-                                       self.cat, acc)
+    def keep_kin(self, lo: int, args: tuple, kin: tuple) -> None:
+        """The chunk's citizens whose relatives phase 2 visits."""
+        self.kin[lo] = kin
 
-    def family_step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+    @kernel_step(sanction_kernel, keep=keep_kin)
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
+        return (lo, self.view.runs(lo, hi), *self.arguments(today.kept(lo, hi, self.chunk_arrays)),
+                self.cat, acc)
+
+    @kernel_step(family_chunk)
+    def family_step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         v = self.view
         standing, everyone = self.arguments(today.kept(0, v.size, self.everyone))
-        cat = self.cat
-        if cat.kin_of_home or cat.work:
-            visit = np.arange(lo, hi)
-            words = kin_words(visit, v.age, v.flags, self.family, cat.kin_of_parent,
-                              cat.kin_of_home, self.ties, 0)
-        else:
-            visit, words = children_met(lo, hi, v.age, v.flags, self.family, cat.kin_of_parent,
-                                        today.todo)
-        family_kernel(visit, words, self.kin.pop(lo), self.ties, standing, everyone, cat, acc)
+        return (lo, hi, v.age, v.flags, self.family, today.todo, self.kin.pop(lo), self.ties,
+                standing, everyone, self.cat, acc)
 
     def end_day(self, counts: np.ndarray) -> None:
         """The workers under a sanction their employer bears (colleagues_kernel): counted once

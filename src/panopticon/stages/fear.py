@@ -41,7 +41,7 @@ from ..world.codes import (
 )
 from ..world.layout import Layout, chilled
 from ..world.population import URBAN, region_of
-from ..world.state import Stage, View
+from ..world.state import Stage, View, kernel_step
 from ..world.tie_tally import SHARE_PART, TieTally, shares_into
 from ..world.today import Today, marked_into, words_of
 
@@ -234,9 +234,10 @@ class Fear(Stage):
         """Into ``out``, whether citizens lo..hi-1 are under a sanction (their family bit)."""
         np.bitwise_and(self.view.family[lo:hi], FAMILY_SANCTIONED, out=out)
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+    @kernel_step(fear_kernel)
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         a = FearArrays(*today.kept(lo, hi, self.chunk_arrays), self.floor)
-        fear_kernel(lo, self.view.runs(lo, hi), a, self.p, acc)
+        return lo, self.view.runs(lo, hi), a, self.p, acc
 
     def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
         """FearArrays' arrays of citizens lo..hi for the run (Today.kept)."""

@@ -28,7 +28,7 @@ from ..language.scenario import Scenario
 from ..world.codes import WORD_BITS, WRONG_RECORDS, is_scored
 from ..world.layout import record_bits
 from ..world.population import region_of
-from ..world.state import Stage, View
+from ..world.state import Stage, View, kernel_step
 from ..world.today import Today
 
 FIGURES = ("entries", "exits", "stock", "people", "wrongful_stock", "wrongful_entries")
@@ -320,9 +320,10 @@ class Lists(Stage):
         if sc is not self.sc:
             self.sc, self.p = sc, params(sc, self.view.grade_names.tolist())[0]
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+    @kernel_step(lists_kernel)
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         a = ListArrays(*today.kept(lo, hi, self.chunk_arrays), *self.day_values())
-        lists_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)
+        return lo, self.day, self.view.runs(lo, hi), a, self.p, acc
 
     def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
         """ListArrays' arrays of citizens lo..hi for the run (Today.kept)."""

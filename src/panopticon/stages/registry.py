@@ -45,7 +45,7 @@ from ..world.codes import (
 from ..world.layout import Layout
 from ..world.population import region_of, share_on
 from ..world.rng import chance, stream_key, uniform_array
-from ..world.state import Stage, View
+from ..world.state import Stage, View, kernel_step
 from ..world.today import Today, mark, marked_or_listed_into, words_of
 
 EVER_LISTED, EVER_EXIT_BAN, EVER_MISCONDUCT = 1, 2, 4  # history: on each list at least once
@@ -332,13 +332,17 @@ class Registry(Stage):
         self.connected[self.connect_order[: round(share * len(self.connect_order))]] = 1
         self.view.publish("connected", self.connected)
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+    def keep_new(self, lo: int, args: tuple, new: tuple) -> None:
+        """The chunk's new cases, for the day's end."""
+        if new[0].shape[0]:
+            self.new[lo] = new
+
+    @kernel_step(registry_kernel, keep=keep_new)
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         first, last = np.searchsorted(self.case_ids, (lo, hi))
         a = RegistryArrays(*today.kept(lo, hi, self.chunk_arrays), self.case_ids[first:last],
                            self.case_days[first:last])
-        new = registry_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)
-        if new[0].shape[0]:
-            self.new[lo] = new
+        return lo, self.day, self.view.runs(lo, hi), a, self.p, acc
 
     def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
         """RegistryArrays' arrays of citizens lo..hi for the run (Today.kept), before the

@@ -45,7 +45,7 @@ from ..world.layout import record_bits, term_dtype
 from ..world.ledger import Ledger
 from ..world.population import ADOPT_LEVELS, adoption_threshold, region_of
 from ..world.rng import bits53, chance, stream_key, threshold
-from ..world.state import Blocks, Stage, View
+from ..world.state import Blocks, Stage, View, kernel_step
 from ..world.today import Today, marked_into, words_of
 
 COUNTERS = ("score_sum", "true_score_sum", "scored_citizens", "wrongly_graded",
@@ -454,12 +454,16 @@ class Scoring(Stage):
         self.scored = np.array([thr, int(who == "adults")], np.int64)
         self.view.publish("scored", self.scored)
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+    def keep_made(self, lo: int, args: tuple, made: int) -> None:
+        """The chunk's records whose points will lapse, into the ledger."""
+        if made:
+            self.owe(lo, Lapses(*(x[:made] for x in args[3].made)))
+
+    @kernel_step(score_kernel, keep=keep_made)
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         a = ScoreArrays(*today.kept(lo, hi, self.chunk_arrays), self.scored, self.due_in(lo, hi),
                         self.made_buffer(hi - lo))
-        made = score_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)
-        if made:
-            self.owe(lo, Lapses(*(x[:made] for x in a.made)))
+        return lo, self.day, self.view.runs(lo, hi), a, self.p, acc
 
     def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
         """ScoreArrays' arrays of citizens lo..hi for the run (Today.kept)."""

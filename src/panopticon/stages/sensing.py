@@ -37,7 +37,7 @@ from ..world.codes import (
 from ..world.layout import Layout
 from ..world.population import URBAN, Regions, load_regions, region_of, share_on
 from ..world.rng import chance, picks, stream_key
-from ..world.state import Stage, View
+from ..world.state import Stage, View, kernel_step
 from ..world.today import Today, mark, marked_into, words_of
 
 COMMON = 1 << ONLINE_POST | POST_TYPE  # lawful posts, the one common act, need no observation
@@ -306,9 +306,10 @@ class Sensing(Stage):
         self.view.publish("cameras", np.float64(cameras))
         self.values = None
 
-    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+    @kernel_step(sense_kernel)
+    def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         a = SensingArrays(*today.kept(lo, hi, self.chunk_arrays), *self.day_values())
-        sense_kernel(lo, self.day, self.view.runs(lo, hi), a, self.p, acc)
+        return lo, self.day, self.view.runs(lo, hi), a, self.p, acc
 
     def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
         """SensingArrays' arrays of citizens lo..hi for the run (Today.kept)."""

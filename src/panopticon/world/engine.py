@@ -22,6 +22,7 @@ from contextlib import contextmanager
 import numba
 import numpy as np
 
+from .fused import fuse
 from .today import Today
 
 Step = Callable[[int, int, np.ndarray, Today], None]
@@ -72,10 +73,15 @@ class Engine:
         capacity = max((hi - lo for lo, hi in self.chunks), default=0)
         self._today = [Today.of(capacity) for _ in range(self.threads)]
         self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
+        self._fused: dict[tuple[Step, ...], list[Step]] = {}
 
     def run_phase(self, steps: Sequence[Step]) -> None:
         """Run every step on every chunk; chunks are dealt to workers round-robin, worker 0
-        being the calling thread."""
+        being the calling thread. Consecutive kernel steps run as one call (:func:`fuse`)."""
+        key = tuple(steps)
+        steps = self._fused.get(key)
+        if steps is None:
+            steps = self._fused[key] = fuse(key)
 
         def work(w: int) -> None:
             acc, today = self._acc[w], self._today[w]

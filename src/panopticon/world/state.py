@@ -21,6 +21,7 @@ out of reach.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, ClassVar
@@ -259,12 +260,51 @@ class View:
         return Undeclared(self.stage, name)
 
 
+Keep = Callable[[object, int, tuple, object], None]
+
+
+def kernel_step(kernel: Callable, keep: Keep | None = None) -> Callable:
+    """A stage's step that is one call of ``kernel``: the method decorated gives the kernel's
+    arguments on chunk lo..hi, and ``keep(stage, lo, arguments, result)`` takes what the kernel
+    returned. Called, the step calls the kernel; the engine may call the kernels of consecutive
+    such steps in one call instead (:mod:`panopticon.world.fused`), with the same results."""
+
+    def make(arguments: Callable[..., tuple]) -> Callable[..., None]:
+        @functools.wraps(arguments)
+        def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+            args = arguments(self, lo, hi, acc, today)
+            result = kernel(*args)
+            if keep is not None:
+                keep(self, lo, args, result)
+
+        step.kernel, step.arguments, step.keep = kernel, arguments, keep
+        return step
+
+    return make
+
+
 class Bound:
     """A step as the engine calls it on a worker's chunk: given the stage's own columns of the
-    worker's counters (``span``) and its version of today's buffers (``view``)."""
+    worker's counters (``span``) and its version of today's buffers (``view``). A kernel step's
+    (:func:`kernel_step`) has its ``kernel``, ``arguments`` and ``keep`` for the engine to call
+    apart."""
 
     def __init__(self, step: Step, view: View, span: slice) -> None:
         self.step, self.view, self.span = step, view, span
 
+    @property
+    def kernel(self) -> Callable | None:
+        return getattr(getattr(self.step, "__func__", None), "kernel", None)
+
     def __call__(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         self.step(lo, hi, acc[:, self.span], self.view.today(today))
+
+    def arguments(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
+        step = self.step
+        return step.__func__.arguments(step.__self__, lo, hi, acc[:, self.span],
+                                       self.view.today(today))
+
+    def keep(self, lo: int, args: tuple, result: object) -> None:
+        step = self.step
+        if step.__func__.keep is not None:
+            step.__func__.keep(step.__self__, lo, args, result)
