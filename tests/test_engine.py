@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from panopticon.world import engine
-from panopticon.world.engine import Engine, chunk_bounds, useful_threads
+from panopticon.world.engine import DayClock, Engine, chunk_bounds, useful_threads
 from panopticon.world.today import Today, mark, marked_into, marked_or_listed_into
 
 N_REGIONS, N_COUNTERS = 3, 4
@@ -137,6 +137,24 @@ def test_a_later_phase_sees_what_the_earlier_phase_wrote_for_every_citizen(chunk
 
     with Engine(n, N_REGIONS, N_COUNTERS, chunk_size=chunk_size, threads=threads) as eng:
         assert eng.run_day([[write], [read_mirror]])[0, 0] == n
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_a_clock_times_each_phase_and_worker_and_changes_no_total(threads):
+    clock = DayClock()
+    with Engine(5_000, N_REGIONS, N_COUNTERS, 700, threads, clock) as eng:
+        timed = [eng.run_day([[toy_step], [toy_step, toy_step]]) for _ in range(2)]
+    np.testing.assert_array_equal(timed[1], 3 * expected_toy(5_000))
+    assert set(clock.phases) == {0, 1}
+    assert set(clock.busy) == set(clock.cpu) == {(p, w) for p in (0, 1) for w in range(threads)}
+    for (p, w), busy in clock.busy.items():
+        assert 0 < busy <= clock.phases[p]  # within its phase
+        assert clock.cpu[p, w] >= 0
+    with clock.part("start toy"):
+        pass
+    assert clock.parts["start toy"] > 0
+    clock.reset()
+    assert not (clock.phases or clock.busy or clock.cpu or clock.parts)
 
 
 def test_phases_run_in_the_order_given():

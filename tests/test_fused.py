@@ -83,8 +83,8 @@ def test_a_fused_call_runs_the_kernels_in_order_and_keeps_each_result():
 def test_the_generated_kernel_is_made_once_and_named_by_what_it_calls():
     kernels = (add_one, double)
     assert fused_kernel(kernels) is fused_kernel(kernels)
-    [path] = [p for p in generated_folder().glob("panopticon_fused_*.py")
-              if p.read_text() == source(kernels)]
+    path = generated_folder() / f"{fused_kernel(kernels).py_func.__module__}.py"
+    assert path.read_text() == source(kernels)
     assert "import add_one as k0" in path.read_text()
     assert fused_kernel((double, add_one)) is not fused_kernel(kernels)
 

@@ -26,7 +26,8 @@ from ..observers.ranking import Ranking, ranking
 from ..stages import STAGES, counters, event_columns
 from ..world import population as population_mod
 from ..world.counters import Counters
-from ..world.engine import DEFAULT_CHUNK, Engine, Step, kernel_threads, useful_threads
+from ..world.engine import (DEFAULT_CHUNK, DayClock, Engine, Step, kernel_threads,
+                            useful_threads)
 from ..world.state import Bound, Stage, State, View
 from .cost import PeakMemory, held_bytes
 from .rundata import RunData
@@ -89,16 +90,16 @@ class Simulation:
         held more memory before may lend it to the run unseen)."""
         return max(self.peak.growth() or 0, held_bytes(self)) / max(self.pop.size, 1)
 
-    def run(self, progress: Progress | None = None, after_day: Callable[[], None] | None = None
-            ) -> RunData:
+    def run(self, progress: Progress | None = None, after_day: Callable[[], None] | None = None,
+            clock: DayClock | None = None) -> RunData:
         """Run the days not yet run and return the result. ``after_day`` is called at the end
         of each day, when the simulation can be pickled whole (``runner.checkpoint``): a pickled
         one continues here to the same bytes, whatever the chunk size and threads it resumes
-        with."""
+        with. ``clock`` times where the days go."""
         sc = self.scenario
         started = time.perf_counter()
         with Engine(self.pop.size, len(self.pop.regions.codes), len(self.counters.names),
-                    self.chunk_size, self.threads) as eng, kernel_threads(self.threads):
+                    self.chunk_size, self.threads, clock) as eng, kernel_threads(self.threads):
             while self.day < sc.days:
                 self.run_day(eng, self.day, self.dates[self.day])
                 self.day += 1
@@ -113,12 +114,16 @@ class Simulation:
     def run_day(self, eng: Engine, day: int, date: dt.date) -> None:
         """One day: the stages' starts, the phases over chunks, the stages' ends."""
         today = self.scenario.on(date)  # each schedule's value on the day (the same object
-        for stage in self.active:  # while none changes)
-            stage.start_day(day, date, today)
+        clock = eng.clock  # while none changes)
+        for stage in self.active:
+            with clock.part(f"start {stage.NAME}"):
+                stage.start_day(day, date, today)
         self.counts[day] = eng.run_day(self.phases)
         for stage in self.active:
-            stage.end_day(self.counts[day][:, self.counters.spans[stage.NAME]])
-        self.cohort.end_day(day, date)
+            with clock.part(f"end {stage.NAME}"):
+                stage.end_day(self.counts[day][:, self.counters.spans[stage.NAME]])
+        with clock.part("end cohort"):
+            self.cohort.end_day(day, date)
         self.cameras[day] = self.state.read("cameras")
         self.events += int(self.counts[day][:, self.event_columns].sum())
 

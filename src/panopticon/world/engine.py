@@ -15,9 +15,12 @@ chunk size, thread count or scheduling.
 
 from __future__ import annotations
 
+import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from threading import Lock
 
 import numba
 import numpy as np
@@ -52,6 +55,69 @@ def chunk_bounds(n: int, chunk_size: int, threads: int = 1) -> list[tuple[int, i
     return [(k * n // count, (k + 1) * n // count) for k in range(count)]
 
 
+class DayClock:
+    """Where a run's days go, summed over the days it ran: each phase's wall time, each
+    worker's wall and CPU time over its chunks in each phase, and the work between phases on
+    the calling thread by part (``part``: a stage's start or end of the day). A worker's wall
+    less its CPU is time it waited (for the interpreter's lock, or to be run); a phase's wall
+    less its busiest worker's is the hand-offs. ``benchmarks/day_split.py`` reads it."""
+
+    def __init__(self) -> None:
+        self._lock = Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget what was timed (the days of a warm-up)."""
+        self.phases: dict[int, float] = defaultdict(float)
+        self.busy: dict[tuple[int, int], float] = defaultdict(float)
+        self.cpu: dict[tuple[int, int], float] = defaultdict(float)
+        self.parts: dict[str, float] = defaultdict(float)
+
+    @staticmethod
+    def now() -> tuple[float, float] | None:
+        return time.perf_counter(), time.thread_time()
+
+    def worked(self, phase: int, worker: int, began: tuple[float, float]) -> None:
+        wall, cpu = time.perf_counter() - began[0], time.thread_time() - began[1]
+        with self._lock:
+            self.busy[phase, worker] += wall
+            self.cpu[phase, worker] += cpu
+
+    def phase_ran(self, phase: int, began: tuple[float, float]) -> None:
+        self.phases[phase] += time.perf_counter() - began[0]
+
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.parts[name] += time.perf_counter() - began
+
+
+class NoClock(DayClock):
+    """The clock of a run that is not timed: records nothing."""
+
+    def __init__(self) -> None:
+        pass
+
+    @staticmethod
+    def now() -> None:
+        return None
+
+    def worked(self, phase: int, worker: int, began: object) -> None:
+        pass
+
+    def phase_ran(self, phase: int, began: object) -> None:
+        pass
+
+    def part(self, name: str) -> AbstractContextManager[None]:
+        return nullcontext()
+
+
+NO_CLOCK = NoClock()
+
+
 class Engine:
     """Runs phases of steps over chunks of ``n`` citizens with at most ``threads`` workers
     (:func:`useful_threads`)."""
@@ -63,6 +129,7 @@ class Engine:
         n_counters: int,
         chunk_size: int = DEFAULT_CHUNK,
         threads: int = 1,
+        clock: DayClock | None = None,
     ) -> None:
         if threads < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
@@ -74,33 +141,39 @@ class Engine:
         self._today = [Today.of(capacity) for _ in range(self.threads)]
         self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
         self._fused: dict[tuple[Step, ...], list[Step]] = {}
+        self.clock = clock or NO_CLOCK
 
-    def run_phase(self, steps: Sequence[Step]) -> None:
+    def run_phase(self, steps: Sequence[Step], phase: int = 0) -> None:
         """Run every step on every chunk; chunks are dealt to workers round-robin, worker 0
         being the calling thread. Consecutive kernel steps run as one call (:func:`fuse`)."""
         key = tuple(steps)
         steps = self._fused.get(key)
         if steps is None:
             steps = self._fused[key] = fuse(key)
+        clock = self.clock
 
         def work(w: int) -> None:
+            began = clock.now()
             acc, today = self._acc[w], self._today[w]
             for lo, hi in self.chunks[w :: self.threads]:
                 for step in steps:
                     step(lo, hi, acc, today)
+            clock.worked(phase, w, began)
 
+        began = clock.now()
         others = [self._pool.submit(work, w) for w in range(1, self.threads)]  # none on 1
         try:
             work(0)  # on the calling thread, which would otherwise wait: a hand-off fewer
         finally:
             for f in others:
                 f.result()
+        clock.phase_ran(phase, began)
 
     def run_day(self, phases: Sequence[Sequence[Step]]) -> np.ndarray:
         """One simulated day: all phases in order; returns the day's ``[region, counter]`` sums."""
         self._acc[:] = 0
-        for steps in phases:
-            self.run_phase(steps)
+        for k, steps in enumerate(phases):
+            self.run_phase(steps, k)
         return self._acc.sum(axis=0)
 
     def close(self) -> None:

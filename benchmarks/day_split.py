@@ -1,0 +1,131 @@
+"""Where a day of the full model goes on each number of threads.
+
+china-2018 at N citizens from START: a few days to warm up, then DAYS days timed on each number
+of threads, each from the same state (the simulation pickled once built). A day's wall time is
+split into its phases and the work between them on the calling thread (the stages' starts and
+ends of the day, the cohort's; the rest is the day loop's own), and each phase into its workers' time in their chunks' steps,
+their CPU time in it (the difference is waiting: for the interpreter's lock, or to be run) and
+the hand-offs (the phase's wall less its busiest worker's). This is what found, on 16 cores,
+that the workers waited for the lock as long as they computed (docs/performance.md, "Threads:
+measured on 16 cores").
+
+    .venv/bin/python benchmarks/day_split.py --threads 1,2                 # 1.41 M, 60 days
+    .venv/bin/python benchmarks/day_split.py -n 14100000 --days 20 --threads 1,16
+
+Results: a table, and JSON (``--json``, default runs/bench/day_split.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import pickle
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from panopticon.language.scenario import load
+from panopticon.runner.simulation import Simulation
+from panopticon.world.engine import DayClock, chunk_bounds
+
+ROOT = Path(__file__).resolve().parent.parent
+WARM_DAYS = 3
+READINGS = 30  # days between the readings of ties, whose kernels a warm-up must reach
+
+
+def simulation(n: int, start: dt.date, days: int) -> Simulation:
+    """china-2018 at ``n`` citizens, from ``start`` for the warm-up and ``days`` days."""
+    sc = load("china-2018")
+    sc = sc.with_changes(**{"population.size": n, "start": start,
+                            "end": start + dt.timedelta(days=WARM_DAYS + days - 1)})
+    return Simulation(sc)
+
+
+def warm_up(start: dt.date, days: int) -> None:
+    """Compile every kernel the timed days call (readings of ties included) outside them."""
+    simulation(2_000, start, max(days, 2 * READINGS)).run()
+
+
+def split(frozen: bytes, threads: int, days: int) -> dict:
+    """The timed days of the pickled simulation on ``threads`` threads, in ms a day."""
+    sim = pickle.loads(frozen)
+    sim.threads = threads
+    clock, began = DayClock(), []
+
+    def after_day() -> None:
+        if sim.day == WARM_DAYS:
+            clock.reset()
+            began.append(time.perf_counter())
+
+    result = sim.run(after_day=after_day, clock=clock)
+    ms = 1e3 / days
+    day = (time.perf_counter() - began[0]) * ms
+    phases = []
+    for p in sorted(clock.phases):
+        busy = [clock.busy[p, w] * ms for w in range(result.threads)]
+        cpu = [clock.cpu[p, w] * ms for w in range(result.threads)]
+        phases.append({
+            "phase": p + 1, "wall": clock.phases[p] * ms, "busiest": max(busy),
+            "busy_mean": sum(busy) / len(busy), "cpu_mean": sum(cpu) / len(cpu),
+            "cpu_sum": sum(cpu), "hand_offs": clock.phases[p] * ms - max(busy),
+            "waiting_mean": (sum(busy) - sum(cpu)) / len(busy)})
+    parts = {k: v * ms for k, v in sorted(clock.parts.items(), key=lambda kv: -kv[1])}
+    chunks = len(chunk_bounds(sim.pop.size, sim.chunk_size, result.threads))
+    return {"threads_asked": threads, "threads": result.threads, "chunks": chunks, "day_ms": day,
+            "citizen_days_per_second": sim.pop.size / day * 1e3, "phases": phases,
+            "between_phases": sum(parts.values()), "parts": parts,
+            "rest": day - sum(p["wall"] for p in phases) - sum(parts.values())}
+
+
+def show(n: int, rows: list[dict]) -> None:
+    print(f"china-2018, {n:,} citizens; ms a day (phase: wall / busiest worker's steps / its "
+          "mean CPU / hand-offs)")
+    first = rows[0]["day_ms"]
+    for r in rows:
+        ph = "; ".join(f"{p['phase']}: {p['wall']:.2f} / {p['busiest']:.2f} / "
+                       f"{p['cpu_mean']:.2f} / {p['hand_offs']:.2f}" for p in r["phases"])
+        print(f"{r['threads']:>3} threads, {r['chunks']:>4} chunks: day {r['day_ms']:8.2f} "
+              f"({first / r['day_ms']:.2f}x the first), {r['citizen_days_per_second'] / 1e6:6.1f}"
+              f" M citizen-days/s; phases {ph}; between {r['between_phases']:.2f}; rest "
+              f"{r['rest']:.2f}")
+    top = sorted(rows[-1]["parts"].items(), key=lambda kv: -kv[1])[:5]
+    print("between phases, last row: " + ", ".join(f"{k} {v:.2f}" for k, v in top))
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-n", "--citizens", type=int, default=1_410_000)
+    ap.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2018, 1, 1))
+    ap.add_argument("--days", type=int, default=60, help="days timed, after the warm-up")
+    ap.add_argument("--threads", default="1,2", help="numbers of threads, as 1,2,4")
+    ap.add_argument("--json", type=Path, help="default: runs/bench/day_split.json")
+    args = ap.parse_args(argv)
+    text = args.threads
+    try:
+        args.threads = [int(k) for k in text.split(",")]
+    except ValueError:
+        args.threads = []
+    if not args.threads or min(args.threads) < 1:
+        ap.error(f"--threads: '{text}' is not a list of thread counts, as 1,2,4")
+    if args.citizens < 1 or args.days < 1:
+        ap.error("--citizens and --days must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    warm_up(args.start, args.days)
+    frozen = pickle.dumps(simulation(args.citizens, args.start, args.days), protocol=5)
+    rows = [split(frozen, k, args.days) for k in args.threads]
+    show(args.citizens, rows)
+    path = args.json or ROOT / "runs" / "bench" / "day_split.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"citizens": args.citizens, "start": str(args.start),
+                                "days": args.days, "rows": rows}, indent=1))
+    print(f"written: {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""``benchmarks/day_split.py``: a day of the full model split by phase, worker and stage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from panopticon.language.scenario import load
+from panopticon.runner.simulation import Simulation
+from panopticon.world.engine import DayClock
+
+BENCHMARK = Path(__file__).parents[1] / "benchmarks" / "day_split.py"
+
+
+@pytest.fixture
+def module(monkeypatch):
+    spec = importlib.util.spec_from_file_location("day_split_benchmark", BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_run_with_a_clock_times_every_stage_and_is_the_same(tmp_path):
+    sc = load("china-2018").with_changes(**{
+        "population.size": 3_000, "start": dt.date(2018, 1, 1), "end": dt.date(2018, 1, 20)})
+    clock = DayClock()
+    timed = Simulation(sc, chunk_size=999, threads=2).run(clock=clock)
+    plain = Simulation(sc, chunk_size=999, threads=2).run()
+    np.testing.assert_array_equal(timed.counts, plain.counts)
+    stages = Simulation(sc).active
+    assert {f"start {s.NAME}" for s in stages} | {f"end {s.NAME}" for s in stages} | {
+        "end cohort"} == set(clock.parts)
+    assert set(clock.phases) == {0, 1} and {w for _, w in clock.busy} == {0, 1}
+
+
+def test_the_split_gives_each_thread_counts_phases_and_parts(module, tmp_path, capsys):
+    module.main(["-n", "3000", "--days", "4", "--threads", "1,2",
+                 "--json", str(tmp_path / "split.json")])
+    result = json.loads((tmp_path / "split.json").read_text())
+    assert result["citizens"] == 3000 and result["days"] == 4
+    one, two = result["rows"]
+    assert (one["threads"], two["threads"]) == (1, 2)
+    for row in result["rows"]:
+        assert [p["phase"] for p in row["phases"]] == [1, 2]
+        for p in row["phases"]:
+            assert 0 <= p["busiest"] <= p["wall"] and p["hand_offs"] >= 0
+        assert row["between_phases"] == pytest.approx(sum(row["parts"].values()))
+        assert row["day_ms"] == pytest.approx(
+            sum(p["wall"] for p in row["phases"]) + row["between_phases"] + row["rest"])
+        assert "end cohort" in row["parts"]
+    assert "M citizen-days/s" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args", [["--threads", "0,2"], ["--threads", "two"], ["--days", "0"]])
+def test_the_split_refuses_bad_arguments(module, args, capsys):
+    with pytest.raises(SystemExit):
+        module.parse_args(args)
+    err = capsys.readouterr().err
+    assert "must be at least 1" in err or "is not a list of thread counts" in err
