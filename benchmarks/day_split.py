@@ -51,16 +51,17 @@ def split(frozen: bytes, threads: int, days: int) -> dict:
     """The timed days of the pickled simulation on ``threads`` threads, in ms a day."""
     sim = pickle.loads(frozen)
     sim.threads = threads
-    clock, began = DayClock(), []
+    clock, marks = DayClock(), []
 
-    def after_day() -> None:
+    def after_day() -> None:  # the timed days: from the warm-up's end to the last day's
         if sim.day == WARM_DAYS:
             clock.reset()
-            began.append(time.perf_counter())
+        if sim.day in (WARM_DAYS, WARM_DAYS + days):
+            marks.append(time.perf_counter())
 
     result = sim.run(after_day=after_day, clock=clock)
     ms = 1e3 / days
-    day = (time.perf_counter() - began[0]) * ms
+    day = (marks[1] - marks[0]) * ms
     phases = []
     for p in sorted(clock.phases):
         busy = [clock.busy[p, w] * ms for w in range(result.threads)]
