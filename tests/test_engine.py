@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -122,6 +124,21 @@ def test_threads_get_as_many_chunks_each_where_the_chunk_size_alone_would_not_de
         assert eng.threads == 8 and [hi - lo for lo, hi in eng.chunks] == [12, 13] * 4
 
 
+def test_a_worker_held_up_by_a_chunk_takes_fewer_and_every_chunk_runs_once():
+    ran = []
+
+    def slow_first(lo, hi, acc, today):
+        ran.append((threading.get_ident(), lo))
+        if lo == 0:
+            time.sleep(0.5)  # as a costly chunk would, without the interpreter's lock
+
+    with Engine(800, N_REGIONS, N_COUNTERS, chunk_size=100, threads=2) as eng:
+        eng.run_phase([slow_first])
+    assert sorted(lo for _, lo in ran) == list(range(0, 800, 100))
+    held = next(t for t, lo in ran if lo == 0)
+    assert sum(t == held for t, _ in ran) <= 2 < sum(t != held for t, _ in ran)
+
+
 @pytest.mark.parametrize(("chunk_size", "threads"), [(7, 1), (7, 2), (50, 2), (1000, 2)])
 def test_a_later_phase_sees_what_the_earlier_phase_wrote_for_every_citizen(chunk_size, threads):
     n = 997
@@ -171,6 +188,7 @@ def test_each_worker_keeps_one_today_of_chunk_capacity():
     def look(lo, hi, acc, today):
         seen.setdefault(id(today), today)
         assert today.acts.shape[0] >= hi - lo
+        time.sleep(0.002)  # long enough that each worker takes some of the chunks
 
     with Engine(1000, N_REGIONS, N_COUNTERS, chunk_size=64, threads=2) as eng:
         eng.run_day([[look]])
@@ -192,6 +210,7 @@ def test_what_a_step_keeps_of_a_chunk_is_made_once_a_run_per_worker_and_chunk():
         acts, first = today.kept(lo, hi, chunk_arrays)
         assert first == lo and acts.shape == (hi - lo,) and np.shares_memory(acts, today.acts)
         assert today.kept(lo, hi, other_arrays) == ("other", lo)
+        time.sleep(0.002)  # long enough that each worker takes some of the chunks
 
     def other_arrays(lo, hi, today):
         made.append((lo, hi, -1))
@@ -201,9 +220,11 @@ def test_what_a_step_keeps_of_a_chunk_is_made_once_a_run_per_worker_and_chunk():
         for _ in range(3):
             eng.run_day([[step]])
         chunks = eng.chunks
-    assert sorted((lo, hi) for lo, hi, w in made if w != -1) == chunks  # once, on day 1
-    assert sorted((lo, hi) for lo, hi, w in made if w == -1) == chunks  # each maker its own
-    assert len({w for *_, w in made if w != -1}) == 2  # each worker's buffers
+    mine = [(lo, hi, w) for lo, hi, w in made if w != -1]
+    assert len(mine) == len(set(mine))  # once a run for each worker that meets the chunk
+    assert {(lo, hi) for lo, hi, _ in mine} == set(chunks)
+    assert len(mine) == sum(w == -1 for *_, w in made)  # each maker its own
+    assert len({w for *_, w in mine}) == 2  # each worker's buffers
 
 
 @given(n=st.integers(1, 300), first=st.integers(0, 10_000), data=st.data())
