@@ -3,11 +3,11 @@
 china-2018 at N citizens from START: a few days to warm up, then DAYS days timed on each number
 of threads, each from the same state (the simulation pickled once built). A day's wall time is
 split into its phases and the work between them on the calling thread (the stages' starts and
-ends of the day, the cohort's; the rest is the day loop's own), and each phase into its workers' time in their chunks' steps,
-their CPU time in it (the difference is waiting: for the interpreter's lock, or to be run) and
-the hand-offs (the phase's wall less its busiest worker's). This is what found, on 16 cores,
-that the workers waited for the lock as long as they computed (docs/performance.md, "Threads:
-measured on 16 cores").
+ends of the day, the cohort's; the rest is the day loop's own), and each phase into its
+workers' time in their chunks' steps, their CPU time in it (the difference is waiting: for the
+interpreter's lock, or to be run) and the hand-offs (the phase's wall less its busiest
+worker's). This is what found, on 16 cores, that the workers waited for the lock as long as
+they computed (docs/performance.md, "Threads: measured on 16 cores").
 
     .venv/bin/python benchmarks/day_split.py --threads 1,2                 # 1.41 M, 60 days
     .venv/bin/python benchmarks/day_split.py -n 14100000 --days 20 --threads 1,16
@@ -90,7 +90,7 @@ def show(n: int, rows: list[dict]) -> None:
               f"({first / r['day_ms']:.2f}x the first), {r['citizen_days_per_second'] / 1e6:6.1f}"
               f" M citizen-days/s; phases {ph}; between {r['between_phases']:.2f}; rest "
               f"{r['rest']:.2f}")
-    top = sorted(rows[-1]["parts"].items(), key=lambda kv: -kv[1])[:5]
+    top = list(rows[-1]["parts"].items())[:5]  # split() orders them, the costliest first
     print("between phases, last row: " + ", ".join(f"{k} {v:.2f}" for k, v in top))
 
 

@@ -619,10 +619,9 @@ def family_chunk(lo, hi, age, flags, family, todo, tried, ties, st, a, cat, acc)
     if cat.kin_of_home or cat.work:
         visit = np.arange(lo, hi)
         words = kin_words(visit, age, flags, family, cat.kin_of_parent, cat.kin_of_home, ties, 0)
-        family_kernel(visit, words, tried, ties, st, a, cat, acc)
     else:
         visit, words = children_met(lo, hi, age, flags, family, cat.kin_of_parent, todo)
-        family_kernel(visit, words, tried, ties, st, a, cat, acc)
+    family_kernel(visit, words, tried, ties, st, a, cat, acc)
 
 
 @njit(cache=True, nogil=True)
