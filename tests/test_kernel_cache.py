@@ -1,15 +1,22 @@
 """Numba's cache folder is keyed by the package's sources, so that a kernel compiled against an
-older helper of another module is never run."""
+older helper of another module is never run; kernels use the host's widest vectors."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from llvmlite import binding
 from numba import config
+from numba.core.registry import cpu_target
 
 from panopticon import kernel_cache
-from panopticon.kernel_cache import KEEP, sources_digest, use_source_keyed_cache
+from panopticon.kernel_cache import (
+    KEEP,
+    sources_digest,
+    use_source_keyed_cache,
+    use_widest_vectors,
+)
 
 
 def write(root: Path, name: str, text: str) -> None:
@@ -61,3 +68,35 @@ def test_an_unwritable_home_leaves_numbas_default(tmp_path, monkeypatch):
     monkeypatch.setattr(kernel_cache, "cache_root", lambda: tmp_path / "file" / "numba")
     assert use_source_keyed_cache() is None
     assert config.CACHE_DIR == ""
+
+
+def host(monkeypatch, **features: bool) -> None:
+    """A host with ``features`` and no CPU chosen by the user."""
+    monkeypatch.delenv("NUMBA_CPU_NAME", raising=False)
+    monkeypatch.delenv("NUMBA_CPU_FEATURES", raising=False)
+    monkeypatch.setattr(config, "CPU_FEATURES", None)
+    monkeypatch.setattr(binding, "get_host_cpu_features",
+                        lambda: binding.FeatureMap({"avx2": True, **features}))
+
+
+def test_512_bit_vectors_are_preferred_where_the_host_has_them(monkeypatch):
+    host(monkeypatch, avx512f=True)
+    assert use_widest_vectors()
+    assert config.CPU_FEATURES.split(",") == ["+avx2", "+avx512f", "-prefer-256-bit"]
+
+
+def test_a_host_without_them_keeps_numbas_choice(monkeypatch):
+    host(monkeypatch, avx512f=False)
+    assert not use_widest_vectors() and config.CPU_FEATURES is None
+
+
+def test_features_the_user_chose_are_left_alone(monkeypatch):
+    host(monkeypatch, avx512f=True)
+    monkeypatch.setenv("NUMBA_CPU_FEATURES", "+avx2")
+    assert not use_widest_vectors() and config.CPU_FEATURES is None
+
+
+def test_the_running_package_compiles_with_them():
+    chosen = os.environ.get("NUMBA_CPU_NAME") or os.environ.get("NUMBA_CPU_FEATURES")
+    wide = not chosen and binding.get_host_cpu_features().get("avx512f", False)
+    assert ("-prefer-256-bit" in cpu_target.target_context.codegen()._tm_features) == wide
