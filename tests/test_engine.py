@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from panopticon.world import engine
-from panopticon.world.engine import DayClock, Engine, chunk_bounds, useful_threads
+from panopticon.world.engine import DayClock, Engine, chunk_bounds, spans_of, useful_threads
 from panopticon.world.today import Today, mark, marked_into, marked_or_listed_into
 
 N_REGIONS, N_COUNTERS = 3, 4
@@ -137,6 +137,44 @@ def test_a_worker_held_up_by_a_chunk_takes_fewer_and_every_chunk_runs_once():
     assert sorted(lo for _, lo in ran) == list(range(0, 800, 100))
     held = next(t for t, lo in ran if lo == 0)
     assert sum(t == held for t, _ in ran) <= 2 < sum(t != held for t, _ in ran)
+
+
+@given(n=st.integers(0, 10_000), chunk_size=st.integers(1, 12_000), threads=st.integers(1, 16))
+@settings(max_examples=200, deadline=None)
+def test_spans_join_consecutive_whole_chunks_a_worker_each(n, chunk_size, threads):
+    chunks = chunk_bounds(n, chunk_size, threads)
+    spans = spans_of(chunks, threads)
+    assert len(spans) == min(threads, len(chunks))
+    assert [lo for lo, _ in spans] == [0, *(hi for _, hi in spans)][:len(spans)]  # in order
+    assert spans[-1][1] == n if spans else n == 0
+    ends = {hi for _, hi in chunks}
+    assert all(lo in {0} | ends and hi in ends for lo, hi in spans)  # whole chunks
+    taken = [sum(lo <= a < hi for a, _ in chunks) for lo, hi in spans]
+    assert sum(taken) == len(chunks) and (not taken or max(taken) - min(taken) <= 1)
+
+
+def spanning(lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+    """A step that takes runs of chunks (``state.kernel_step``'s ``spans``)."""
+    toy_step(lo, hi, acc, today)
+
+
+spanning.spans = True
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_a_phase_whose_steps_take_runs_of_chunks_is_a_call_per_worker(threads):
+    calls = []
+
+    def log(lo, hi, acc, today):
+        calls.append((lo, hi))
+    log.spans = True
+
+    with Engine(1_000, N_REGIONS, N_COUNTERS, chunk_size=90, threads=threads) as eng:
+        totals = eng.run_day([[log, spanning], [log, toy_step]])
+        chunks, spans = eng.chunks, eng.spans
+    np.testing.assert_array_equal(totals, 2 * expected_toy(1_000))
+    assert len(spans) == threads and sorted(calls[:threads]) == spans
+    assert sorted(calls[threads:]) == chunks  # a step that does not take them: by chunk
 
 
 @pytest.mark.parametrize(("chunk_size", "threads"), [(7, 1), (7, 2), (50, 2), (1000, 2)])

@@ -58,6 +58,14 @@ def test_consecutive_kernel_steps_are_fused_and_others_kept_in_place():
     assert fuse([plain]) == [plain] and fuse([]) == []
 
 
+def test_fused_steps_take_runs_of_chunks_where_each_does():
+    out, kept = np.zeros(4, np.int64), []
+    a, b = KernelStep(add_one, out, kept), KernelStep(double, out, kept)
+    assert not fuse([a, b])[0].spans
+    a.spans = b.spans = True
+    assert fuse([a, b])[0].spans
+
+
 def test_a_kernel_not_importable_by_its_name_is_not_fused():
     out, kept = np.zeros(4, np.int64), []
     local = njit(lambda lo, hi, out: None)
@@ -103,6 +111,8 @@ def test_a_days_kernel_steps_run_as_one_call_a_chunk():
         s.NAME for s in sim.active if s.STEPS]  # every stage with a step (company has none)
     assert [s.step.__name__ for s in rest] == ["capture"]  # the cohort's: not a kernel
     assert all(isinstance(s, Bound) and s.kernel is not None for s in sim.phases[1])
+    assert [s.spans for s in sim.phases[1]] == [True]  # relatives: a call per worker
+    assert not any(s.spans for s in sim.phases[0])
 
 
 @pytest.mark.parametrize("threads", [1, 2])

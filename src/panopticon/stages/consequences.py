@@ -613,15 +613,23 @@ def children_met(lo, hi, age, flags, family, of_parent, todo):
 
 
 @njit(cache=True, nogil=True)
-def family_chunk(lo, hi, age, flags, family, todo, tried, ties, st, a, cat, acc):
-    """Phase 2 on citizens lo..hi-1 (:func:`family_kernel`), visiting everyone where a
-    household or an employer bears a measure, else the children met (:func:`children_met`)."""
-    if cat.kin_of_home or cat.work:
-        visit = np.arange(lo, hi)
-        words = kin_words(visit, age, flags, family, cat.kin_of_parent, cat.kin_of_home, ties, 0)
-    else:
-        visit, words = children_met(lo, hi, age, flags, family, cat.kin_of_parent, todo)
-    family_kernel(visit, words, tried, ties, st, a, cat, acc)
+def family_span(lo, hi, age, flags, family, todo, tried, ties, st, a, cat, acc):
+    """Phase 2 on citizens lo..hi-1 (:func:`family_kernel`), a piece of at most ``todo``'s
+    length at a time (``lo..hi`` may be several chunks: ``Engine.run_phase``'s spans), visiting
+    everyone where a household or an employer bears a measure, else the children met
+    (:func:`children_met`). ``tried``: the attempts of lo..hi-1 that phase 2 meets, in order."""
+    p = 0
+    for first in range(lo, hi, todo.shape[0]):
+        last = min(hi, first + todo.shape[0])
+        q = p + np.searchsorted(tried[0, p:], last)
+        if cat.kin_of_home or cat.work:
+            visit = np.arange(first, last)
+            words = kin_words(visit, age, flags, family, cat.kin_of_parent, cat.kin_of_home,
+                              ties, 0)
+        else:
+            visit, words = children_met(first, last, age, flags, family, cat.kin_of_parent, todo)
+        family_kernel(visit, words, tried[:, p:q], ties, st, a, cat, acc)
+        p = q
 
 
 @njit(cache=True, nogil=True)
@@ -861,12 +869,20 @@ class Consequences(Stage):
         return (lo, self.view.runs(lo, hi), *self.arguments(today.kept(lo, hi, self.chunk_arrays)),
                 self.cat, acc)
 
-    @kernel_step(family_chunk)
+    @kernel_step(family_span, spans=True)
     def family_step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         v = self.view
         standing, everyone = self.arguments(today.kept(0, v.size, self.everyone))
-        return (lo, hi, v.age, v.flags, self.family, today.todo, self.kin.pop(lo), self.ties,
-                standing, everyone, self.cat, acc)
+        return (lo, hi, v.age, v.flags, self.family, today.todo, self.tried_in(lo, hi),
+                self.ties, standing, everyone, self.cat, acc)
+
+    def tried_in(self, lo: int, hi: int) -> np.ndarray:
+        """Phase 1's attempts for phase 2 (:meth:`keep_kin`) of the chunks in lo..hi, in order,
+        taken out of ``kin``."""
+        chunks = sorted(c for c in self.kin if lo <= c < hi)
+        if len(chunks) == 1:
+            return self.kin.pop(chunks[0])
+        return np.concatenate([self.kin.pop(c) for c in chunks], axis=1)
 
     def end_day(self, counts: np.ndarray) -> None:
         """The workers under a sanction their employer bears (colleagues_kernel): counted once

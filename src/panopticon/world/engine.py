@@ -55,6 +55,15 @@ def chunk_bounds(n: int, chunk_size: int, threads: int = 1) -> list[tuple[int, i
     return [(k * n // count, (k + 1) * n // count) for k in range(count)]
 
 
+def spans_of(chunks: Sequence[tuple[int, int]], threads: int) -> list[tuple[int, int]]:
+    """``chunks`` joined into ``threads`` runs of consecutive chunks (fewer where there are
+    fewer chunks), whose numbers of chunks differ by one at most: a worker's share of a phase
+    whose steps all take such runs (``state.kernel_step``'s ``spans``)."""
+    count = min(threads, len(chunks))
+    cuts = [k * len(chunks) // count for k in range(count + 1)] if count else []
+    return [(chunks[a][0], chunks[b - 1][1]) for a, b in zip(cuts, cuts[1:])]
+
+
 class DayClock:
     """Where a run's days go, summed over the days it ran: each phase's wall time, each
     worker's wall and CPU time over its chunks in each phase, and the work between phases on
@@ -136,6 +145,7 @@ class Engine:
         self.n = n
         self.threads = useful_threads(n, threads)  # never more than chunk_bounds' chunks
         self.chunks = chunk_bounds(n, chunk_size, self.threads)
+        self.spans = spans_of(self.chunks, self.threads)
         self._acc = np.zeros((self.threads, n_regions, n_counters), dtype=np.int64)
         capacity = max((hi - lo for lo, hi in self.chunks), default=0)
         self._today = [Today.of(capacity) for _ in range(self.threads)]
@@ -146,13 +156,16 @@ class Engine:
     def run_phase(self, steps: Sequence[Step], phase: int = 0) -> None:
         """Run every step on every chunk; each worker (worker 0 being the calling thread)
         takes the next chunk that none has taken, so that one slowed by costlier chunks takes
-        fewer. Consecutive kernel steps run as one call (:func:`fuse`)."""
+        fewer. Consecutive kernel steps run as one call (:func:`fuse`). Where every step takes
+        runs of chunks (``spans``), each worker takes a run (:func:`spans_of`) instead: one
+        call a worker, not one a chunk, each taking and giving back the interpreter's lock."""
         key = tuple(steps)
         steps = self._fused.get(key)
         if steps is None:
             steps = self._fused[key] = fuse(key)
         clock = self.clock
-        chunks = iter(self.chunks)  # shared: its next() runs under the interpreter's lock
+        spans = all(getattr(step, "spans", False) for step in steps)
+        chunks = iter(self.spans if spans else self.chunks)  # shared: next() holds the lock
 
         def work(w: int) -> None:
             began = clock.now()

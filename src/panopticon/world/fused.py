@@ -63,6 +63,7 @@ class Fused:
     def __init__(self, steps: Sequence) -> None:
         self.steps = list(steps)
         self.kernel = fused_kernel(tuple(s.kernel for s in self.steps))
+        self.spans = all(getattr(s, "spans", False) for s in self.steps)
 
     def __call__(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         args = [s.arguments(lo, hi, acc, today) for s in self.steps]

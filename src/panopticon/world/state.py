@@ -263,11 +263,15 @@ class View:
 Keep = Callable[[object, int, tuple, object], None]
 
 
-def kernel_step(kernel: Callable, keep: Keep | None = None) -> Callable:
+def kernel_step(kernel: Callable, keep: Keep | None = None, spans: bool = False) -> Callable:
     """A stage's step that is one call of ``kernel``: the method decorated gives the kernel's
     arguments on chunk lo..hi, and ``keep(stage, lo, arguments, result)`` takes what the kernel
     returned. Called, the step calls the kernel; the engine may call the kernels of consecutive
-    such steps in one call instead (:mod:`panopticon.world.fused`), with the same results."""
+    such steps in one call instead (:mod:`panopticon.world.fused`), with the same results.
+
+    ``spans``: the step takes any run of whole consecutive chunks as well as one (its kernel
+    goes through it a chunk's length at a time, with today's buffers), so that a phase of such
+    steps is one call per worker, not one per chunk (``Engine.run_phase``)."""
 
     def make(arguments: Callable[..., tuple]) -> Callable[..., None]:
         @functools.wraps(arguments)
@@ -277,7 +281,7 @@ def kernel_step(kernel: Callable, keep: Keep | None = None) -> Callable:
             if keep is not None:
                 keep(self, lo, args, result)
 
-        step.kernel, step.arguments, step.keep = kernel, arguments, keep
+        step.kernel, step.arguments, step.keep, step.spans = kernel, arguments, keep, spans
         return step
 
     return make
@@ -295,6 +299,10 @@ class Bound:
     @property
     def kernel(self) -> Callable | None:
         return getattr(getattr(self.step, "__func__", None), "kernel", None)
+
+    @property
+    def spans(self) -> bool:
+        return getattr(getattr(self.step, "__func__", None), "spans", False)
 
     def __call__(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         self.step(lo, hi, acc[:, self.span], self.view.today(today))
