@@ -27,7 +27,7 @@ from pathlib import Path
 
 from panopticon.language.scenario import load
 from panopticon.runner.simulation import Simulation
-from panopticon.world.engine import DayClock, chunk_bounds
+from panopticon.world.engine import DEFAULT_CHUNK, DayClock, chunk_bounds
 
 ROOT = Path(__file__).resolve().parent.parent
 WARM_DAYS = 3
@@ -47,10 +47,10 @@ def warm_up(start: dt.date, days: int) -> None:
     simulation(2_000, start, max(days, 2 * READINGS)).run()
 
 
-def split(frozen: bytes, threads: int, days: int) -> dict:
+def split(frozen: bytes, threads: int, days: int, chunk_size: int = DEFAULT_CHUNK) -> dict:
     """The timed days of the pickled simulation on ``threads`` threads, in ms a day."""
     sim = pickle.loads(frozen)
-    sim.threads = threads
+    sim.threads, sim.chunk_size = threads, chunk_size
     clock, marks = DayClock(), []
 
     def after_day() -> None:  # the timed days: from the warm-up's end to the last day's
@@ -101,6 +101,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2018, 1, 1))
     ap.add_argument("--days", type=int, default=60, help="days timed, after the warm-up")
     ap.add_argument("--threads", default="1,2", help="numbers of threads, as 1,2,4")
+    ap.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK,
+                    help=f"citizens a chunk at most (default {DEFAULT_CHUNK:,})")
     ap.add_argument("--json", type=Path, help="default: runs/bench/day_split.json")
     args = ap.parse_args(argv)
     text = args.threads
@@ -110,8 +112,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.threads = []
     if not args.threads or min(args.threads) < 1:
         ap.error(f"--threads: '{text}' is not a list of thread counts, as 1,2,4")
-    if args.citizens < 1 or args.days < 1:
-        ap.error("--citizens and --days must be at least 1")
+    if args.citizens < 1 or args.days < 1 or args.chunk_size < 1:
+        ap.error("--citizens, --days and --chunk-size must be at least 1")
     return args
 
 
@@ -119,12 +121,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     warm_up(args.start, args.days)
     frozen = pickle.dumps(simulation(args.citizens, args.start, args.days), protocol=5)
-    rows = [split(frozen, k, args.days) for k in args.threads]
+    rows = [split(frozen, k, args.days, args.chunk_size) for k in args.threads]
     show(args.citizens, rows)
     path = args.json or ROOT / "runs" / "bench" / "day_split.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"citizens": args.citizens, "start": str(args.start),
-                                "days": args.days, "rows": rows}, indent=1))
+                                "days": args.days, "chunk_size": args.chunk_size,
+                                "rows": rows}, indent=1))
     print(f"written: {path}")
 
 

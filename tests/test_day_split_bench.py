@@ -41,12 +41,13 @@ def test_a_run_with_a_clock_times_every_stage_and_is_the_same(tmp_path):
 
 
 def test_the_split_gives_each_thread_counts_phases_and_parts(module, tmp_path, capsys):
-    module.main(["-n", "3000", "--days", "4", "--threads", "1,2",
+    module.main(["-n", "3000", "--days", "4", "--threads", "1,2", "--chunk-size", "700",
                  "--json", str(tmp_path / "split.json")])
     result = json.loads((tmp_path / "split.json").read_text())
-    assert result["citizens"] == 3000 and result["days"] == 4
+    assert (result["citizens"], result["days"], result["chunk_size"]) == (3000, 4, 700)
     one, two = result["rows"]
     assert (one["threads"], two["threads"]) == (1, 2)
+    assert (one["chunks"], two["chunks"]) == (5, 6)  # chunk_bounds of 3,000 by 700
     for row in result["rows"]:
         assert [p["phase"] for p in row["phases"]] == [1, 2]
         for p in row["phases"]:
@@ -58,7 +59,8 @@ def test_the_split_gives_each_thread_counts_phases_and_parts(module, tmp_path, c
     assert "M citizen-days/s" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("args", [["--threads", "0,2"], ["--threads", "two"], ["--days", "0"]])
+@pytest.mark.parametrize("args", [["--threads", "0,2"], ["--threads", "two"], ["--days", "0"],
+                                  ["--chunk-size", "0"]])
 def test_the_split_refuses_bad_arguments(module, args, capsys):
     with pytest.raises(SystemExit):
         module.parse_args(args)
