@@ -81,14 +81,16 @@ SEED_SLACK = 0.15
 # files written, per citizen; each day's fixed cost (Python, per-chunk calls). The citizen-days
 # per second of one thread, measured again on the engine of 13fa2bd (the rare acts screened per
 # class of citizen, posts chilled in one pass): the year 2018 at 14.1 M, 70.3 s of simulation
-# in 96.6 s, 73.2 M on 2 threads, over the 1.85 below. Speed-ups: 1.85 on 2 threads here; on a
+# in 96.6 s, 73.2 M on 2 threads; again on the engine of 455883c (512-bit vectors, relatives in
+# one call a worker), 55.2 s of simulation in 80.2 s, 93.3 M on 2 threads, over the 1.85 below
+# (docs/performance.md, "Relatives: one call a worker"). Speed-ups: 1.85 on 2 threads here; on a
 # lent 16-core Xeon (docs/performance.md, "Threads: measured on 16 cores"), the year 2018 at
 # 1.41 M: 2.7 on 4, 3.5 on 8 and 4.0 on 16, where a day's hand-offs between threads weigh most.
 # Larger runs gain more (10.2 on 16 at 14.1 M): the estimate errs long there.
 START_SECONDS = 4.0
 BUILD_SECONDS_PER_CITIZEN = 2.3e-6
 DAY_SECONDS = 3.5e-3
-CITIZEN_DAYS_PER_SECOND = 39e6
+CITIZEN_DAYS_PER_SECOND = 50e6
 THREAD_SPEEDUP = {1: 1.0, 2: 1.85, 4: 2.7, 8: 3.5, 16: 4.0}
 
 
