@@ -7,7 +7,8 @@ Numba kernel that releases the GIL) and adds what happened to ``acc``, an int64 
 capacity (:class:`panopticon.world.today.Today`), through which a step hands the next what it
 made. Within a phase, every step runs on one chunk before the next chunk starts, so a chunk's
 arrays stay in cache; between phases all citizens wait for each other, so a step may read what
-another citizen wrote in an earlier phase.
+another citizen wrote in an earlier phase. A phase whose steps all take runs of whole chunks
+(``spans``) gives each worker one run instead, a call per worker rather than per chunk.
 
 Counters are integers and are summed across workers after each phase, so totals never depend on
 chunk size, thread count or scheduling.
