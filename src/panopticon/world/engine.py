@@ -26,7 +26,7 @@ from threading import Lock
 import numba
 import numpy as np
 
-from .fused import fuse
+from .fused import fuse, take_spans
 from .today import Today
 
 Step = Callable[[int, int, np.ndarray, Today], None]
@@ -151,7 +151,8 @@ class Engine:
         capacity = max((hi - lo for lo, hi in self.chunks), default=0)
         self._today = [Today.of(capacity) for _ in range(self.threads)]
         self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
-        self._fused: dict[tuple[Step, ...], list[Step]] = {}
+        # per phase: its steps fused, and whether they all take runs of chunks
+        self._fused: dict[tuple[Step, ...], tuple[list[Step], bool]] = {}
         self.clock = clock or NO_CLOCK
 
     def run_phase(self, steps: Sequence[Step], phase: int = 0) -> None:
@@ -161,11 +162,11 @@ class Engine:
         runs of chunks (``spans``), each worker takes a run (:func:`spans_of`) instead: one
         call a worker, not one a chunk, each taking and giving back the interpreter's lock."""
         key = tuple(steps)
-        steps = self._fused.get(key)
-        if steps is None:
-            steps = self._fused[key] = fuse(key)
+        if key not in self._fused:
+            fused = fuse(key)
+            self._fused[key] = fused, take_spans(fused)
+        steps, spans = self._fused[key]
         clock = self.clock
-        spans = all(getattr(step, "spans", False) for step in steps)
         chunks = iter(self.spans if spans else self.chunks)  # shared: next() holds the lock
 
         def work(w: int) -> None:

@@ -48,6 +48,12 @@ def fuse(steps: Sequence) -> list:
     return out
 
 
+def take_spans(steps: Sequence) -> bool:
+    """Whether every one of ``steps`` takes runs of whole chunks (``state.kernel_step``'s
+    ``spans``)."""
+    return all(getattr(step, "spans", False) for step in steps)
+
+
 def fusable(kernel: object) -> bool:
     """Whether a generated module can import ``kernel`` by its name."""
     if not isinstance(kernel, CPUDispatcher):
@@ -63,7 +69,7 @@ class Fused:
     def __init__(self, steps: Sequence) -> None:
         self.steps = list(steps)
         self.kernel = fused_kernel(tuple(s.kernel for s in self.steps))
-        self.spans = all(getattr(s, "spans", False) for s in self.steps)
+        self.spans = take_spans(self.steps)
 
     def __call__(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         args = [s.arguments(lo, hi, acc, today) for s in self.steps]
