@@ -17,7 +17,22 @@ from typer.testing import CliRunner
 from panopticon.language import scenario
 from panopticon.cli import app
 from panopticon.observers.audit import LISTED, MET, SCHEMA, SECTIONS, Rows, gini, measures
-from panopticon.observers.cohort import A_TYPE, pick
+from panopticon.observers.cohort import (
+    A_TYPE,
+    FEAR_JUMP,
+    FIELDS,
+    ROW,
+    TELL_ATTEMPTS,
+    TELL_FEAR,
+    TELL_LISTS,
+    TELL_REGISTRY,
+    TELL_RELATIVES,
+    TELL_SCORES,
+    TELL_STANDING,
+    news,
+    pick,
+    set_bits,
+)
 from panopticon.stages.registry import EVER
 from panopticon.world.codes import CONTENT_TYPES
 from panopticon.world.population import CHILD, URBAN
@@ -214,6 +229,46 @@ def test_cohort_is_the_same_for_any_chunks_and_threads():
         np.testing.assert_array_equal(counts, tables[1].tallies.counts[group_by])
     ids = sorted(set(tables[0].cohort["citizen"].to_pylist()))
     assert ids == pick(3000, 40, sc.seed).tolist() != pick(3000, 40, sc.seed + 1).tolist()
+
+
+def told_parts(now: np.ndarray, before: np.ndarray, acts: np.ndarray, records: np.ndarray,
+               tried: int) -> int:
+    """What ``news`` should say, written with numpy from each part's own test."""
+    moved = {name: now[ROW[name]] != before[ROW[name]] for name in FIELDS}
+    risk, was = now[ROW["risk"]] / 65535.0, before[ROW["risk"]] / 65535.0
+    parts = ((TELL_REGISTRY, moved["status"] | (now[ROW["shared"]] != 0)),
+             (TELL_SCORES, moved["term"] | moved["grade"] | moved["score"] & (records != 0)),
+             (TELL_LISTS, moved["on"]), (TELL_STANDING, moved["sanc"]),
+             (TELL_ATTEMPTS, (acts & tried) != 0), (TELL_RELATIVES, moved["family"]),
+             (TELL_FEAR, risk - was >= FEAR_JUMP))
+    return sum(bit for bit, where in parts if where.any())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 40), st.floats(0.0, 1.0))
+def test_the_story_tells_exactly_the_parts_that_have_news(seed, members, moving):
+    """``news`` names a part of the day's story exactly where that part has a row to tell."""
+    rng = np.random.default_rng(seed)
+    before = rng.integers(0, 4, (len(FIELDS), members))
+    before[ROW["risk"]] = rng.integers(0, 65536, members)
+    now = np.where(rng.random(before.shape) < moving / 4, rng.integers(0, 4, before.shape),
+                   before)
+    now[ROW["risk"]] = np.clip(before[ROW["risk"]] + rng.integers(-4000, 4000, members), 0,
+                               65535)
+    acts, records = rng.integers(0, 16, members), rng.integers(0, 3, members)
+    assert news(now, before, acts, records, 0b1010) == told_parts(now, before, acts, records,
+                                                                  0b1010)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 2**20), max_size=30), st.lists(st.integers(0, 19), min_size=1,
+                                                              max_size=8, unique=True))
+def test_set_bits_are_the_word_bits_by_member_then_event(words, positions):
+    words, bits = np.array(words, np.int64), np.array([1 << p for p in positions], np.int64)
+    pos, col = set_bits(words, bits)
+    want_pos, want_col = np.nonzero((words[:, None] & bits[None, :]) != 0)
+    np.testing.assert_array_equal(pos, want_pos)
+    np.testing.assert_array_equal(col, want_col)
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ stream: a function of the seed alone, so the same for any chunk size or thread c
 read-only observer: it declares what it reads of the state (``Cohort.READS``) and gets a view of
 it, never a stage. The day loop pays one step per chunk that copies the members' acts (attempts
 among them) and records out of the workers' buffers (which the next chunk overwrites); at the
-end of the day everything else is read from the state's arrays in one pass (``member_words``)
-and compared with the day before, for the members only, and a part of the story is told only
-where its fields moved.
+end of the day everything else is read from the state's arrays in one call (``member_rows``)
+and compared with the day before, for the members only, in one pass (``news``) that says which
+parts of the story have something to tell: only those are told.
 
 Each event is a row (``citizen``, ``date``, ``kind``, ``detail``, ``wrongful``). Kinds: profile,
 act, observed, false_record, registry, score, grade, sanction, blocked, reward, family, fear. The
@@ -143,17 +143,35 @@ FIELDS = ("status", "court_day", "score", "true", "grade", "true_grade", "term",
           "on_true", "risk", "shared", "sanc", "true_sanc", "wrong", "rewards", "family")
 ROW = {name: r for r, name in enumerate(FIELDS)}
 SANC, TRUE_SANC, WRONG, REWARDS, FAMILY = (ROW[n] for n in FIELDS[-5:])
+R_STATUS, R_SHARED, R_SCORE, R_TERM, R_GRADE, R_ON, R_RISK = (ROW[n] for n in (
+    "status", "shared", "score", "term", "grade", "on", "risk"))
+# The parts of a day's story (Cohort.end_day), as the bits that ``news`` sets for those with
+# something to tell today.
+TELL_REGISTRY, TELL_SCORES, TELL_LISTS, TELL_STANDING, TELL_ATTEMPTS, TELL_RELATIVES, \
+    TELL_FEAR = (1 << k for k in range(7))
+
+
+@njit(cache=True, nogil=True)
+def member_rows(ids, day, case_ids, case_days, grade_of, lowest, term, cause, risk, list_delay,
+                st, flags, family, of_parent, of_home, ties, of_work, rows):
+    """Every FIELDS row of members ``ids`` at the end of today, in one call: the state's words
+    (:func:`member_words`), the measures they are under as consequences works them out
+    (``st``: its Standing of everyone) and what relatives bring (``kin_words``)."""
+    member_words(ids, day, st.status, case_ids, case_days, st.score, st.true_score, grade_of,
+                 lowest, term, cause, st.on_lists, st.on_lists_true, risk, list_delay, rows)
+    rows[SANC], rows[TRUE_SANC], rows[REWARDS] = standings(ids, st)
+    rows[WRONG] = rows[SANC] & ~rows[TRUE_SANC]
+    rows[FAMILY] = kin_words(ids, st.age, flags, family, of_parent, of_home, ties, of_work)
 
 
 @njit(cache=True, nogil=True)
 def member_words(ids, day, status, case_ids, case_days, score, true_score, grade_of, lowest,
                  term, cause, on, on_true, risk, list_delay, rows):
     """The state's words of members ``ids`` into ``rows`` (FIELDS' first twelve), in one pass
-    rather than a gather per field: the cohort's end of day costs numpy calls, not members.
-    ``status`` without the registry's SHARED bit (``shared`` tells the day it comes); the court
-    day from the registry's case book (0 without a case: a row kept for a past listing has
-    none); ``shared``: the court listing reaches
-    airlines and railways today."""
+    rather than a gather per field. ``status`` without the registry's SHARED bit (``shared``
+    tells the day it comes); the court day from the registry's case book (0 without a case: a
+    row kept for a past listing has none); ``shared``: the court listing reaches airlines and
+    railways today."""
     rows_of = np.searchsorted(case_ids, ids)
     for k in range(ids.shape[0]):
         i, r = ids[k], rows_of[k]
@@ -192,6 +210,68 @@ def outcomes(tried, family, sanc, true_sanc, rewards, cat):
     return blocked, wrong, granted
 
 
+@njit(cache=True, nogil=True)
+def news(now, before, acts, records, tried):
+    """The parts of today's story with something to tell (TELL_ bits), from the members' rows
+    today and yesterday, their acts (``tried``: the attempts' bits) and records: one pass, so
+    that a part with nothing to tell, as most are most days, costs no numpy call. Each bit
+    holds exactly where its part would tell a row."""
+    out = 0
+    for k in range(now.shape[1]):
+        if now[R_STATUS, k] != before[R_STATUS, k] or now[R_SHARED, k]:
+            out |= TELL_REGISTRY
+        if (now[R_TERM, k] != before[R_TERM, k] or now[R_GRADE, k] != before[R_GRADE, k]
+                or (now[R_SCORE, k] != before[R_SCORE, k] and records[k] != 0)):
+            out |= TELL_SCORES
+        if now[R_ON, k] != before[R_ON, k]:
+            out |= TELL_LISTS
+        if now[SANC, k] != before[SANC, k]:
+            out |= TELL_STANDING
+        if acts[k] & tried:
+            out |= TELL_ATTEMPTS
+        if now[FAMILY, k] != before[FAMILY, k]:
+            out |= TELL_RELATIVES
+        if now[R_RISK, k] / 65535.0 - before[R_RISK, k] / 65535.0 >= FEAR_JUMP:
+            out |= TELL_FEAR
+    return out
+
+
+@njit(cache=True, nogil=True)
+def act_words(acts):
+    """The acts words as the cohort tells them: a post against the line as its content type's
+    bit (AGAINST_BY_TYPE), not as posting, the against bit and a type number."""
+    out = acts.copy()
+    for k in range(acts.shape[0]):
+        if acts[k] & codes.POST_AGAINST:
+            ctype = (acts[k] & codes.POST_TYPE) >> codes.POST_TYPE_SHIFT
+            out[k] = (acts[k] & ~((1 << codes.ONLINE_POST) | codes.POST_AGAINST)
+                      | 1 << (AGAINST_BY_TYPE + ctype))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def set_bits(words, bits):
+    """(member, event) for every bit of ``bits`` set in each member's word: by member, then in
+    the order of ``bits``. A member whose word holds none of them (most) is one test."""
+    every = 0
+    for e in range(bits.shape[0]):
+        every |= bits[e]
+    m = 0
+    for k in range(words.shape[0]):
+        if words[k] & every:
+            for e in range(bits.shape[0]):
+                m += (words[k] & bits[e]) != 0
+    pos, col = np.empty(m, np.int64), np.empty(m, np.int64)
+    m = 0
+    for k in range(words.shape[0]):
+        if words[k] & every:
+            for e in range(bits.shape[0]):
+                if words[k] & bits[e]:
+                    pos[m], col[m] = k, e
+                    m += 1
+    return pos, col
+
+
 class Members:
     """The members' words at the end of a day, by field name (``FIELDS``)."""
 
@@ -200,10 +280,6 @@ class Members:
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.rows[ROW[name]]
-
-    def moved(self, before: Members) -> set[str]:
-        """The fields that differ from ``before`` for some member."""
-        return {FIELDS[r] for r in np.flatnonzero((self.rows != before.rows).any(axis=1))}
 
 
 @dataclass
@@ -219,6 +295,7 @@ class Cohort:
     view: View
     sc: Scenario
     cat: Catalog  # the attempts and what meets them, as consequences meet them
+    tried: int  # the act bits of every attempt that something meets
     kinds: tuple[str, ...]  # the act kinds by bit (world.layout)
     act_events: Events
     record_events: Events
@@ -231,8 +308,9 @@ class Cohort:
     @classmethod
     def build(cls, view: View, sc: Scenario, seed: int) -> Cohort:
         ids = pick(view.size, sc.audit.cohort_size, seed)
-        m = ids.shape[0]
-        return cls(view=view, sc=sc, cat=catalog(sc), kinds=Layout.of(sc).kinds,
+        m, cat = ids.shape[0], catalog(sc)
+        return cls(view=view, sc=sc, cat=cat, tried=cat.own_adult | cat.family | cat.home
+                   | cat.work, kinds=Layout.of(sc).kinds,
                    act_events=act_events(sc),
                    record_events=record_events(sc), ids=ids, acts=np.zeros(m, np.int64),
                    records=np.zeros(m, np.int64))
@@ -275,12 +353,10 @@ class Cohort:
 
     def emit_words(self, day: int, words: np.ndarray, events: Events) -> None:
         """Rows for every bit of ``events`` set in each member's word, in ``events``' order."""
-        some = np.flatnonzero(words)
-        if some.shape[0] == 0:
-            return
-        pos, col = np.nonzero((words[some, None] & events.bits[None, :]) != 0)
-        self.rows.append((self.ids[some[pos]], day, events.kinds[col], events.texts[col],
-                          events.wrong[col]))
+        pos, col = set_bits(words, events.bits)
+        if pos.shape[0]:
+            self.rows.append((self.ids[pos], day, events.kinds[col], events.texts[col],
+                              events.wrong[col]))
 
     def end_day(self, day: int, date: dt.date) -> None:
         """Today's events of every member, from the captures and the state's arrays; a part
@@ -291,27 +367,22 @@ class Cohort:
         if day == 0:
             self.profiles()
             self.prev = now  # the start is not an event
-        acts = self.acts
-        against = (acts & codes.POST_AGAINST) != 0
-        ctype = (acts & codes.POST_TYPE) >> codes.POST_TYPE_SHIFT
-        posted_against = (acts & ~((1 << codes.ONLINE_POST) | codes.POST_AGAINST)
-                          | np.left_shift(1, AGAINST_BY_TYPE + ctype))
-        self.emit_words(day, np.where(against, posted_against, acts), self.act_events)
+        self.emit_words(day, act_words(self.acts), self.act_events)
         self.emit_words(day, self.records, self.record_events)
-        moved = now.moved(self.prev)  # a part whose fields did not move has nothing to tell
-        if "status" in moved or now["shared"].any():
+        tell = news(now.rows, self.prev.rows, self.acts, self.records, self.tried)
+        if tell & TELL_REGISTRY:
             self.registry(day, now)
-        grades = self.view.grade_names  # as scoring names them today
-        if moved & {"term", "score", "grade"}:
-            self.scores(day, now, grades.tolist())
-        if "on" in moved:
+        if tell & TELL_SCORES:
+            self.scores(day, now, self.view.grade_names.tolist())  # as scoring names them today
+        if tell & TELL_LISTS:
             self.lists(day, now)
-        if "sanc" in moved:
+        if tell & TELL_STANDING:
             self.standing(day, now)
-        self.attempts(day, now)
-        if "family" in moved:
+        if tell & TELL_ATTEMPTS:
+            self.attempts(day, now)
+        if tell & TELL_RELATIVES:
             self.relatives(day, now)
-        if "risk" in moved:
+        if tell & TELL_FEAR:
             self.fear(day, now)
         self.prev = now
 
@@ -319,16 +390,13 @@ class Cohort:
         """The members' standing at the end of today."""
         v, ids, cat = self.view, self.ids, self.cat
         rows = np.empty((len(FIELDS), ids.shape[0]), np.int64)
-        member_words(ids, day, v.status, v.case_ids, v.case_days, v.score, v.true_score,
-                     v.grade_of, self.sc.scoring.min, v.ties_term, v.wrong_cause, v.on_lists,
-                     v.on_lists_true, v.risk, int(v.list_delay), rows)
-        rows[SANC], rows[TRUE_SANC], rows[REWARDS] = standings(ids, Standing(
-            v.starts, v.age, v.adopt, v.status, v.on_lists, v.on_lists_true, v.score,
-            v.true_score, v.scored, v.connected, v.list_mask,
-            *effective_steps(v.score_cuts, v.score_steps)))
-        rows[WRONG] = rows[SANC] & ~rows[TRUE_SANC]
-        rows[FAMILY] = kin_words(ids, v.age, v.flags, v.family, cat.kin_of_parent,
-                                 cat.kin_of_home, v.ties.model(), cat.kin_of_work)
+        member_rows(ids, day, v.case_ids, v.case_days, v.grade_of, self.sc.scoring.min,
+                    v.ties_term, v.wrong_cause, v.risk, int(v.list_delay), Standing(
+                        v.starts, v.age, v.adopt, v.status, v.on_lists, v.on_lists_true,
+                        v.score, v.true_score, v.scored, v.connected, v.list_mask,
+                        *effective_steps(v.score_cuts, v.score_steps)),
+                    v.flags, v.family, cat.kin_of_parent, cat.kin_of_home, v.ties.model(),
+                    cat.kin_of_work, rows)
         return Members(rows)
 
     def profiles(self) -> None:
@@ -418,10 +486,8 @@ class Cohort:
         measures the member bears, and by a parent's, another household member's or a
         colleague's (``family``). Read only for the few members who tried one."""
         cat = self.cat
-        tried = self.acts & (cat.own_adult | cat.family | cat.home | cat.work)
+        tried = self.acts & self.tried
         who = np.flatnonzero(tried)
-        if who.shape[0] == 0:
-            return
         blocked, wrong, granted = outcomes(tried[who], now["family"][who], now["sanc"][who],
                                            now["true_sanc"][who], now["rewards"][who], cat)
         present = int(np.bitwise_or.reduce(tried[who]))
