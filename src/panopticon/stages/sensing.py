@@ -90,7 +90,7 @@ class SensingArrays(NamedTuple):
 def observe(i, day, r, town, a, channel, camera, hit, coverage, recall, keys, hit_keys, acc_r):
     """Record bits of the acts in ``a`` that are observed, as ``chance`` per channel; counted.
 
-    Lawful posts are flagged falsely in ``sense_run``; a post against the line that review
+    Lawful posts are flagged falsely in ``false_flags``; a post against the line that review
     misses (``recall`` per content type) is not flagged at all. Called once per citizen with an
     act to observe: it takes arrays one by one, as a tuple of arrays passed per citizen costs a
     reference count per array.
@@ -115,10 +115,10 @@ def observe(i, day, r, town, a, channel, camera, hit, coverage, recall, keys, hi
 
 
 @njit(cache=True, nogil=True, inline="always")
-def false_flags(first, day, acts, p, records, picked, marked, at, acc_r):
-    """Lawful posts flagged falsely, each with its content type's chance (``p.flag_p``): the
-    run's citizens picked at the largest chance, then kept at their post's share of it; those
-    flagged are marked (``at``: the run's first citizen in the chunk)."""
+def false_flags(first, day, starts, acts, p, records, picked, marked, acc):
+    """Lawful posts of a chunk flagged falsely, each with its content type's chance
+    (``p.flag_p``): the chunk's citizens picked at the largest chance, then kept at their
+    post's share of it; those flagged are marked and counted in their region."""
     top = p.flag_p.max()
     for t in range(picks(p.k_flag_picks, day, first, first + acts.shape[0], top, picked)):
         j = picked[t]
@@ -127,59 +127,50 @@ def false_flags(first, day, acts, p, records, picked, marked, at, acc_r):
         if (a >> ONLINE_POST & 1 and not a & POST_AGAINST
                 and chance(p.k_flag, first + j, day, p.flag_p[ctype] / top)):
             records[j] |= FLAG_FALSE
-            mark(marked, at + j)
+            mark(marked, j)
+            acc_r = acc[region_of(starts, first + j)]
             acc_r[C_FLAG_FALSE] += 1
             acc_r[C_FLAG_FALSE_T0 + ctype] += 1
 
 
 @njit(cache=True, nogil=True, inline="always")
-def false_records(first, day, flags, chances, top, key, pick_key, bit, records, picked, marked,
-                  at):
-    """A channel's false records over a run's citizens (``chances``: country and town, below
-    ``top``, the day's largest anywhere): picked at ``top``, then kept at their own share of
-    it, and marked; their number."""
-    made = 0
+def false_records(first, day, starts, flags, chances, top, key, pick_key, bit, records, picked,
+                  marked, acc, counter):
+    """A channel's false records over a chunk's citizens (``chances``: by region, country and
+    town, below ``top``, the day's largest anywhere): picked at ``top``, then kept at their own
+    share of it, marked and counted in their region (``counter``)."""
     for t in range(picks(pick_key, day, first, first + records.shape[0], top, picked)):
         j = picked[t]
-        if chance(key, first + j, day, chances[np.int64((flags[j] & URBAN) != 0)] / top):
+        r = region_of(starts, first + j)
+        if chance(key, first + j, day, chances[r, np.int64((flags[j] & URBAN) != 0)] / top):
             records[j] |= 1 << bit
-            mark(marked, at + j)
-            made += 1
-    return made
-
-
-@njit(cache=True, nogil=True, inline="always")
-def sense_run(first, day, flags, acts, false_p, false_top, c_false, p, records, picked, marked,
-              at, acc_r):
-    """The draws of a run's citizens that need no act of theirs to observe, on records made
-    empty: lawful posts flagged falsely and each channel's false records (``false_p``: its
-    chances in the run's region, country and town; ``false_top``: its largest chance today;
-    ``c_false``: its first counter; ``at``: the run's first citizen in the chunk)."""
-    records[:] = 0
-    false_flags(first, day, acts, p, records, picked, marked, at, acc_r)
-    for f in range(false_p.shape[0]):
-        acc_r[c_false + f] += false_records(first, day, flags, false_p[f], false_top[f],
-                                            p.false_keys[f], p.false_picks[f], FALSE_SHIFT + f,
-                                            records, picked, marked, at)
+            mark(marked, j)
+            acc[r, counter] += 1
 
 
 @njit(cache=True, nogil=True)
 def sense_kernel(first, day, runs, a, p, acc):
     """Turn one chunk's acts into records: observed acts, false records and content flags.
 
-    Per run of citizens of one region, the draws that need no act first (a few picked
-    citizens); then the few with an act that may be observed, or paying (which passes to
-    records as it is), found among the marked (``Today.marked``).
+    First the draws that need no act, on records made empty: lawful posts flagged falsely and
+    each channel's false records, a few citizens picked over the whole chunk (once, not per
+    run of a region: a pick's walk starts at its block's first citizen). Then, per run of
+    citizens of one region, the few with an act that may be observed, or paying (which passes
+    to records as it is), found among the marked (``Today.marked``).
     """
     acts, records, todo, flags, coverage = a.acts, a.records, a.todo, a.flags, a.coverage
     channel, camera, hit, recall, keys, hit_keys = (p.channel, p.camera, a.hit, p.recall, p.keys,
                                                     p.hit_keys)
     c_false = C_OBS0 + channel.shape[0]
+    records[:] = 0
+    false_flags(first, day, a.starts, acts, p, records, todo, a.marked, acc)
+    for f in range(a.false_p.shape[0]):
+        false_records(first, day, a.starts, flags, a.false_p[f], a.false_top[f], p.false_keys[f],
+                      p.false_picks[f], FALSE_SHIFT + f, records, todo, a.marked, acc,
+                      c_false + f)
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         r = region_of(a.starts, first + lo)
-        sense_run(first + lo, day, flags[lo:hi], acts[lo:hi], a.false_p[:, r], a.false_top,
-                  c_false, p, records[lo:hi], todo, a.marked, lo, acc[r])
         for t in range(marked_into(a.marked, lo, hi, todo)):
             j = todo[t]
             act = np.int64(acts[j])
