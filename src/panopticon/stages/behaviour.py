@@ -289,12 +289,13 @@ def rare_citizens(lo, hi, acts, status, todo):
 
 
 @njit(cache=True, nogil=True)
-def settle(first, day, n, a, p, counts, against_by_type):
-    """Exact acts of the citizens listed in ``a.todo[:n]`` (a rare candidate or a case), each
-    done with chance ``rate * trait * fear`` as ``layout.act_done`` draws it, of the screened
-    kinds only those the citizen may do today (:func:`allowed_today`); posts against the
-    line; paying; counted into ``counts`` (by act bit, then EXTRA_BITS) and
-    ``against_by_type``; marked where the acts hold more than a lawful post.
+def settle(first, day, n, runs, a, p, acc):
+    """Exact acts of the citizens listed in ``a.todo[:n]`` (a rare candidate or a case, in
+    order), each done with chance ``rate * trait * fear`` as ``layout.act_done`` draws it, of
+    the screened kinds only those the citizen may do today (:func:`allowed_today`); posts
+    against the line; paying; counted in the citizen's region (``runs``: the chunk's runs of
+    one region); marked where the acts hold more than a lawful post. A call per chunk, not per
+    run: a call's arguments cost about a microsecond, which a small run does not repay.
 
     A citizen's ``lead`` is ``layout.first_candidate`` (the screen's length without a screened
     candidate): only the screened kinds from it on are looked at, and only those with a
@@ -313,9 +314,13 @@ def settle(first, day, n, a, p, counts, against_by_type):
     who, cases = p.d.who, p.cases
     deterred, deter, against_ratio, against_shares = (a.deterred, a.deterrence,
                                                       a.chilling_against, p.against_shares)
-    n_kinds = rates.shape[0]
+    n_kinds, q = rates.shape[0], 0
+    acc_r = acc[region_of(a.starts, first)]
     for t in range(n):
         j = todo[t]
+        while j >= runs[q + 1]:
+            q += 1
+            acc_r = acc[region_of(a.starts, first + runs[q])]
         i, bits, r8, s = first + j, np.int64(acts[j]), np.int64(risk[j] >> 8), np.int64(status[j])
         c = np.int64(a.screen_class[j])
         if bits & screened:  # most listed have none: a post against the line, a case
@@ -349,46 +354,36 @@ def settle(first, day, n, a, p, counts, against_by_type):
                     else pay_rates[0] if s & IN_DEFAULT else 0.0)
         b = pays(done, s, i, day, pay_rate, p.tax_pay_rate, p.k_pay, p.k_tax)
         acts[j] = b
-        if b & POST_AGAINST:
-            against_by_type[b >> POST_TYPE_SHIFT & 3] += 1
+        if b & POST_AGAINST:  # draw_run counted every post as lawful
+            acc_r[C_AGAINST_T0 + (b >> POST_TYPE_SHIFT & 3)] += 1
+            acc_r[C_LAWFUL] -= 1
         b &= ~COMMON  # counted in draw_run
         if b:  # most of the listed do nothing: a candidate only
             mark(a.marked, j)
             for k in range(n_kinds):
-                counts[k] += b >> k & 1
+                acc_r[C_ACT0 + k] += b >> k & 1
             for c in range(EXTRA_BITS.shape[0]):
-                counts[n_kinds + c] += b >> EXTRA_BITS[c] & 1
+                acc_r[EXTRA_COUNTERS[c]] += b >> EXTRA_BITS[c] & 1
 
 
 @njit(cache=True, nogil=True)
 def act_kernel(first, day, runs, a, p, acc):
     """Draw today's acts for one chunk into ``a.acts`` (bits of codes.ACT_BIT and extras).
 
-    Per run of citizens of one region: candidates for everyone, then exact acts (and counts)
-    for the few citizens with a rare candidate or a case (listed in ``a.todo``). Those whose
-    acts hold more than a lawful post are marked (``Today.marked``), for the stages after.
+    Per run of citizens of one region, candidates for everyone; then, over the chunk, exact
+    acts (and counts) for the few citizens with a rare candidate or a case (listed in
+    ``a.todo``). Those whose acts hold more than a lawful post are marked (``Today.marked``),
+    for the stages after.
     """
-    acts, status, risk, todo, flags = a.acts, a.status, a.risk, a.todo, a.flags
-    n_kinds = p.d.rates.shape[0]
+    acts, status, risk, flags = a.acts, a.status, a.risk, a.flags
     a.marked[:] = 0
-    counts = np.zeros(n_kinds + EXTRA_BITS.shape[0], np.int64)
-    against_by_type = np.zeros(N_TYPES, np.int64)
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         acc_r = acc[region_of(a.starts, first + lo)]
-        posts = draw_run(first + lo, day, a.age[lo:hi], flags[lo:hi], a.adopt[lo:hi],
-                         status[lo:hi], risk[lo:hi], a.screen_class[lo:hi], a.adoption,
-                         a.chilling, p, acts[lo:hi], acc_r)
-        counts[:] = 0
-        against_by_type[:] = 0
-        settle(first, day, rare_citizens(lo, hi, acts, status, todo), a, p, counts,
-               against_by_type)
-        for k in range(n_kinds):
-            acc_r[C_ACT0 + k] += counts[k]
-        for c in range(EXTRA_BITS.shape[0]):
-            acc_r[EXTRA_COUNTERS[c]] += counts[n_kinds + c]
-        acc_r[C_AGAINST_T0:C_AGAINST_T0 + N_TYPES] += against_by_type
-        acc_r[C_LAWFUL] += posts - counts[n_kinds]  # counts[n_kinds]: posts against the line
+        acc_r[C_LAWFUL] += draw_run(first + lo, day, a.age[lo:hi], flags[lo:hi], a.adopt[lo:hi],
+                                    status[lo:hi], risk[lo:hi], a.screen_class[lo:hi],
+                                    a.adoption, a.chilling, p, acts[lo:hi], acc_r)
+    settle(first, day, rare_citizens(0, acts.shape[0], acts, status, a.todo), runs, a, p, acc)
 
 
 def content_tables(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
