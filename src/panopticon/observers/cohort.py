@@ -370,10 +370,11 @@ class Cohort:
         self.emit_words(day, act_words(self.acts), self.act_events)
         self.emit_words(day, self.records, self.record_events)
         tell = news(now.rows, self.prev.rows, self.acts, self.records, self.tried)
+        grades = self.view.grade_names  # as scoring names them today
         if tell & TELL_REGISTRY:
             self.registry(day, now)
         if tell & TELL_SCORES:
-            self.scores(day, now, self.view.grade_names.tolist())  # as scoring names them today
+            self.scores(day, now, grades.tolist())
         if tell & TELL_LISTS:
             self.lists(day, now)
         if tell & TELL_STANDING:
