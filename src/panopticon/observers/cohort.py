@@ -295,7 +295,6 @@ class Cohort:
     view: View
     sc: Scenario
     cat: Catalog  # the attempts and what meets them, as consequences meet them
-    tried: int  # the act bits of every attempt that something meets
     kinds: tuple[str, ...]  # the act kinds by bit (world.layout)
     act_events: Events
     record_events: Events
@@ -308,9 +307,8 @@ class Cohort:
     @classmethod
     def build(cls, view: View, sc: Scenario, seed: int) -> Cohort:
         ids = pick(view.size, sc.audit.cohort_size, seed)
-        m, cat = ids.shape[0], catalog(sc)
-        return cls(view=view, sc=sc, cat=cat, tried=cat.own_adult | cat.family | cat.home
-                   | cat.work, kinds=Layout.of(sc).kinds,
+        m = ids.shape[0]
+        return cls(view=view, sc=sc, cat=catalog(sc), kinds=Layout.of(sc).kinds,
                    act_events=act_events(sc),
                    record_events=record_events(sc), ids=ids, acts=np.zeros(m, np.int64),
                    records=np.zeros(m, np.int64))
@@ -369,7 +367,7 @@ class Cohort:
             self.prev = now  # the start is not an event
         self.emit_words(day, act_words(self.acts), self.act_events)
         self.emit_words(day, self.records, self.record_events)
-        tell = news(now.rows, self.prev.rows, self.acts, self.records, self.tried)
+        tell = news(now.rows, self.prev.rows, self.acts, self.records, self.cat.met)
         grades = self.view.grade_names  # as scoring names them today
         if tell & TELL_REGISTRY:
             self.registry(day, now)
@@ -487,7 +485,7 @@ class Cohort:
         measures the member bears, and by a parent's, another household member's or a
         colleague's (``family``). Read only for the few members who tried one."""
         cat = self.cat
-        tried = self.acts & self.tried
+        tried = self.acts & cat.met
         who = np.flatnonzero(tried)
         blocked, wrong, granted = outcomes(tried[who], now["family"][who], now["sanc"][who],
                                            now["true_sanc"][who], now["rewards"][who], cat)

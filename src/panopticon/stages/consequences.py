@@ -106,6 +106,7 @@ class Catalog(NamedTuple):
     family: int  # act bits of the attempts a child meets in phase 2 (children bear a measure)
     home: int  # act bits of the attempts everyone meets in phase 2 (a household bears one)
     work: int  # act bits of the attempts everyone meets in phase 2 (an employer bears one)
+    met: int  # act bits of every attempt met, in phase 1 or 2 (own_adult | family | home | work)
     kin_of_parent: int  # bits of a family word that a child meets for the parent's
     kin_of_home: int  # bits of a family word that the other members of a household meet
     kin_of_work: int  # bits of a family word that the other workers of a workplace meet
@@ -156,9 +157,11 @@ def catalog(sc: Scenario) -> Catalog:
     blocked = np.zeros(n, np.int64)
     for a in blocked_attempts(sc):
         blocked[layout.kinds.index(a)] = ever[f"{a}_blocked"]
+    own_adult = every & ~by_home & ~by_work
     return Catalog(
         attempts=attempts, own=every & ~by_kids & ~by_home & ~by_work,
-        own_adult=every & ~by_home & ~by_work, family=by_kids, home=by_home, work=by_work,
+        own_adult=own_adult, family=by_kids, home=by_home, work=by_work,
+        met=own_adult | by_kids | by_home | by_work,
         kin_of_parent=kin["children"], kin_of_home=kin["household"],
         kin_of_work=kin["employer"], blocks=blocks, grants=grants, kid_blocks=kid_blocks,
         kid_grants=kid_grants, counter=counter, ever=blocked,
@@ -418,8 +421,7 @@ def sanction_kernel(first, runs, st, a, cat, acc):
     acts, todo, connected, age, adopt = a.acts, a.todo, st.connected, st.age, st.adopt
     status, score, true_score, scored = st.status, st.score, st.true_score, st.scored
     wrong_cause, history, list_mask, cuts = a.wrong_cause, a.met_ever, st.list_mask, st.cuts
-    own, own_adult = cat.own, cat.own_adult
-    every = own_adult | cat.family | cat.home | cat.work  # every attempt met, here or later
+    own, own_adult, every = cat.own, cat.own_adult, cat.met
     stocks = np.zeros(cat.standings.shape[0], np.int64)
     scratch = np.empty((3, min(acts.shape[0], STAND_BLOCK)), np.int64)
     marked = marked_into(a.marked, 0, acts.shape[0], todo)
