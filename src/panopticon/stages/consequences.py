@@ -213,7 +213,7 @@ class SanctionArrays(NamedTuple):
     adoption: np.ndarray  # today's adoption thresholds: [internet users, payment users]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def blame(acc_r, status, cause):
     """Count one wrongful block under each cause that made it."""
     if status & STALE:
@@ -226,27 +226,32 @@ def blame(acc_r, status, cause):
         acc_r[C_BY_TIES] += 1
 
 
-@njit(cache=True, nogil=True)
-def meet(acc_r, k, blocked, true_blocked, own_wrong, granted, history, status, cause, cat):
+@njit(cache=True, nogil=True, inline="always")
+def meet(acc_r, k, blocked, true_blocked, own_wrong, granted, history, status, cause, counter,
+         ever, rewards):
     """One attempt of kind ``k``: counted; refused where ``blocked`` (sanction bits) is not 0,
     wrongfully where ``true_blocked`` is 0 (and blamed where the person's own sanction was
-    wrong, ``own_wrong``), else favoured by each reward of ``granted``. Returns the history."""
-    c = cat.counter[k]
+    wrong, ``own_wrong``), else favoured by each reward of ``granted``. Returns the history.
+
+    It takes the catalog's arrays that it reads (``counter``, ``ever``, ``rewards``), not the
+    catalog: a tuple of arrays passed to a call per attempt costs a reference count per
+    array, twice (some 200 ns an attempt, most of the attempt's cost)."""
+    c = counter[k]
     acc_r[c] += 1
     if blocked:
         acc_r[c + 1] += 1
-        acc_r[c + 3] += not history & cat.ever[k]
-        history |= cat.ever[k]
+        acc_r[c + 3] += not history & ever[k]
+        history |= ever[k]
         if not true_blocked:
             acc_r[c + 2] += 1
             if own_wrong:
                 blame(acc_r, status, cause)
                 history |= EVER_WRONGLY_BLOCKED
         return history
-    for r in range(cat.rewards.shape[0]):
-        if granted >> cat.rewards[r, 0] & 1:
-            acc_r[cat.rewards[r, 1]] += 1
-            history |= cat.rewards[r, 2]
+    for r in range(rewards.shape[0]):
+        if granted >> rewards[r, 0] & 1:
+            acc_r[rewards[r, 1]] += 1
+            history |= rewards[r, 2]
     return history
 
 
@@ -383,26 +388,47 @@ def stand_block(lo, hi, st, a, linked, cat, stocks, acc_r, scratch):
     acc_r[C_WRONGLY] += wrongly
 
 
-@njit(cache=True, nogil=True, inline="always")
-def attempts(j, tried, status, on, on_true, score, true_score, scored_j, wrong_cause, history,
-             list_mask, cuts, steps, cat, acc_r):
-    """A citizen's own attempts today (act bits ``tried``), refused or favoured by the
-    measures they bear themselves.
+@njit(cache=True, nogil=True)
+def own_attempts(first, t, marked, hi, linked, st, a, cat, acc_r, kin, m):
+    """The attempts of the run's marked citizens (``a.todo[t:marked]`` below ``hi``) that the
+    measures they bear themselves refuse or favour; those that a measure borne by relatives
+    meets (phase 2's) into ``kin`` from ``m``. Returns the new ``t`` and ``m``.
 
-    Called once per citizen with an attempt: it takes arrays one by one, as a tuple of arrays
-    passed per citizen costs a reference count per array.
+    A call per run, whose loop reads the arrays as its own: an inlined helper given arrays
+    (or the catalog) per citizen cost a reference count per array, twice, in a loop with
+    branches, where Numba cannot drop them (some 200 ns an attempt, five times its work).
     """
-    s = status[j]
-    sanc, true_sanc, rewards = standing(s, on[j], on_true[j], score[j], true_score[j],
-                                        scored_j, list_mask, cuts, steps)
-    cause, h = wrong_cause[j], np.int64(history[j])
-    for t in range(cat.attempts.shape[0]):
-        k = cat.attempts[t]
-        if tried >> k & 1:
-            b = cat.blocks[k]
-            h = meet(acc_r, k, sanc & b, true_sanc & b, sanc & ~true_sanc & b,
-                     rewards & cat.grants[k], h, s, cause, cat)
-    history[j] = h
+    acts, todo, age, adopt, status = a.acts, a.todo, st.age, st.adopt, st.status
+    on, on_true, score, true_score, scored = (st.on_lists, st.on_lists_true, st.score,
+                                              st.true_score, st.scored)
+    wrong_cause, history, list_mask, cuts, steps = (a.wrong_cause, a.met_ever, st.list_mask,
+                                                    st.cuts, st.steps)
+    kinds, blocks, grants, counter, ever, rewards = (cat.attempts, cat.blocks, cat.grants,
+                                                     cat.counter, cat.ever, cat.rewards)
+    own, own_adult, every = cat.own, cat.own_adult, cat.met
+    while t < marked and todo[t] < hi:
+        j = todo[t]
+        t += 1
+        if not np.int64(acts[j]) & every:  # no attempt
+            continue
+        mine = select(age[j] != CHILD, own_adult, own)
+        tried = np.int64(acts[j]) & mine
+        if tried:
+            s = status[j]
+            sanc, true_sanc, granted = standing(
+                s, on[j], on_true[j], score[j], true_score[j],
+                is_scored(age[j], adopt[j], scored) & linked, list_mask, cuts, steps)
+            cause, h = wrong_cause[j], np.int64(history[j])
+            for u in range(kinds.shape[0]):
+                k = kinds[u]
+                if tried >> k & 1:
+                    b = blocks[k]
+                    h = meet(acc_r, k, sanc & b, true_sanc & b, sanc & ~true_sanc & b,
+                             granted & grants[k], h, s, cause, counter, ever, rewards)
+            history[j] = h
+        kin[0, m], kin[1, m] = first + j, np.int64(acts[j]) & every & ~mine
+        m += kin[1, m] != 0
+    return t, m
 
 
 @njit(cache=True, nogil=True)
@@ -414,40 +440,24 @@ def sanction_kernel(first, runs, st, a, cat, acc):
     Per run of one region: every citizen's standing (vectorised), then the attempts of the few
     with one (found among the marked, ``Today.marked``, and listed in ``a.todo``) but those
     that a measure borne by relatives meets (phase 2's): by a household or an employer,
-    anyone's; by children, a child's. Measures of grades
+    anyone's; by children, a child's (:func:`own_attempts`). Measures of grades
     and scores apply only where the region is connected, to citizens scored (``st.scored``:
     see :func:`codes.is_scored`).
     """
-    acts, todo, connected, age, adopt = a.acts, a.todo, st.connected, st.age, st.adopt
-    status, score, true_score, scored = st.status, st.score, st.true_score, st.scored
-    wrong_cause, history, list_mask, cuts = a.wrong_cause, a.met_ever, st.list_mask, st.cuts
-    own, own_adult, every = cat.own, cat.own_adult, cat.met
     stocks = np.zeros(cat.standings.shape[0], np.int64)
-    scratch = np.empty((3, min(acts.shape[0], STAND_BLOCK)), np.int64)
-    marked = marked_into(a.marked, 0, acts.shape[0], todo)
+    scratch = np.empty((3, min(a.acts.shape[0], STAND_BLOCK)), np.int64)
+    marked = marked_into(a.marked, 0, a.acts.shape[0], a.todo)
     kin, m, t = np.empty((2, marked), np.int64), 0, 0
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         r = region_of(st.starts, first + lo)
         acc_r = acc[r]
-        linked = np.int64(connected[r] != 0)
+        linked = np.int64(st.connected[r] != 0)
         stocks[:] = 0
         stand_run(lo, hi, st, a, linked, cat, stocks, acc_r, scratch)
         for s in range(stocks.shape[0]):
             acc_r[cat.standings[s, 3]] += stocks[s]
-        while t < marked and todo[t] < hi:  # the run's marked
-            j = todo[t]
-            t += 1
-            if not np.int64(acts[j]) & every:  # no attempt
-                continue
-            mine = select(age[j] != CHILD, own_adult, own)
-            tried = np.int64(acts[j]) & mine
-            if tried:
-                attempts(j, tried, status, st.on_lists, st.on_lists_true, score, true_score,
-                         is_scored(age[j], adopt[j], scored) & linked, wrong_cause, history,
-                         list_mask, cuts, st.steps, cat, acc_r)
-            kin[0, m], kin[1, m] = first + j, np.int64(acts[j]) & every & ~mine
-            m += kin[1, m] != 0
+        t, m = own_attempts(first, t, marked, hi, linked, st, a, cat, acc_r, kin, m)
     return kin[:, :m].copy()
 
 
@@ -551,7 +561,8 @@ def kin_attempts(c, tried, f, st, a, cat, acc_r):
         if tried >> k & 1:
             blocked, true_blocked, granted = met_by(k, sanc, true_sanc, rewards, kin, cat)
             h = meet(acc_r, k, blocked, true_blocked, sanc & ~true_sanc & cat.blocks[k],
-                     granted, h, st.status[c], a.wrong_cause[c], cat)
+                     granted, h, st.status[c], a.wrong_cause[c], cat.counter, cat.ever,
+                     cat.rewards)
     a.met_ever[c] = h
 
 
