@@ -87,31 +87,39 @@ class SensingArrays(NamedTuple):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def observe(i, day, r, town, a, channel, camera, hit, coverage, recall, keys, hit_keys, acc_r):
-    """Record bits of the acts in ``a`` that are observed, as ``chance`` per channel; counted.
+def observe_run(first, day, r, n, todo, acts, flags, records, channel, camera, hit, coverage,
+                recall, keys, hit_keys, acc_r):
+    """Record bits of the acts of the run's marked (``todo[:n]``) that are observed, as
+    ``chance`` per channel, counted; paying passes to records as it is.
 
     Lawful posts are flagged falsely in ``false_flags``; a post against the line that review
-    misses (``recall`` per content type) is not flagged at all. Called once per citizen with an
-    act to observe: it takes arrays one by one, as a tuple of arrays passed per citizen costs a
-    reference count per array.
+    misses (``recall`` per content type) is not flagged at all. Called once per run, its loop
+    over the citizens inside: an inlined helper given arrays per citizen costs a reference
+    count per array, twice, wherever it reads them under a branch.
     """
-    rec = 0
-    ctype = a >> POST_TYPE_SHIFT & 3
-    if a & POST_AGAINST and chance(keys[ONLINE_POST], i, day, recall[ctype]):
-        rec |= 1 << ONLINE_POST | FLAG_TRUE
-        acc_r[C_OBS0 + ONLINE_POST] += 1
-        acc_r[C_FLAG_TRUE] += 1
-        acc_r[C_FLAG_TRUE_T0 + ctype] += 1
-    for k in range(1, channel.shape[0]):
-        c = channel[k]
-        if a >> k & 1 and c != NO_CHANNEL:
-            seen = chance(keys[k], i, day, coverage[r, town] if camera[c] else hit[c])
-            if camera[c]:
-                seen &= chance(hit_keys[c], i, day, hit[c])
-            if seen:
-                rec |= 1 << k
-                acc_r[C_OBS0 + k] += 1
-    return rec
+    for t in range(n):
+        j = todo[t]
+        a = np.int64(acts[j])
+        if not a & ~COMMON:  # nothing that may be observed, or paying
+            continue
+        i, town = first + j, np.int64((flags[j] & URBAN) != 0)
+        rec = a & (PAY_DEBT | PAY_TAX)
+        ctype = a >> POST_TYPE_SHIFT & 3
+        if a & POST_AGAINST and chance(keys[ONLINE_POST], i, day, recall[ctype]):
+            rec |= 1 << ONLINE_POST | FLAG_TRUE
+            acc_r[C_OBS0 + ONLINE_POST] += 1
+            acc_r[C_FLAG_TRUE] += 1
+            acc_r[C_FLAG_TRUE_T0 + ctype] += 1
+        for k in range(1, channel.shape[0]):
+            c = channel[k]
+            if a >> k & 1 and c != NO_CHANNEL:
+                seen = chance(keys[k], i, day, coverage[r, town] if camera[c] else hit[c])
+                if camera[c]:
+                    seen &= chance(hit_keys[c], i, day, hit[c])
+                if seen:
+                    rec |= 1 << k
+                    acc_r[C_OBS0 + k] += 1
+        records[j] |= rec
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -128,9 +136,9 @@ def false_flags(first, day, starts, acts, p, records, picked, marked, acc):
                 and chance(p.k_flag, first + j, day, p.flag_p[ctype] / top)):
             records[j] |= FLAG_FALSE
             mark(marked, j)
-            acc_r = acc[region_of(starts, first + j)]
-            acc_r[C_FLAG_FALSE] += 1
-            acc_r[C_FLAG_FALSE_T0 + ctype] += 1
+            r = region_of(starts, first + j)
+            acc[r, C_FLAG_FALSE] += 1
+            acc[r, C_FLAG_FALSE_T0 + ctype] += 1
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -171,14 +179,8 @@ def sense_kernel(first, day, runs, a, p, acc):
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         r = region_of(a.starts, first + lo)
-        for t in range(marked_into(a.marked, lo, hi, todo)):
-            j = todo[t]
-            act = np.int64(acts[j])
-            if act & ~COMMON:  # an act that may be observed, or paying
-                town = np.int64((flags[j] & URBAN) != 0)
-                records[j] |= act & (PAY_DEBT | PAY_TAX) | observe(
-                    first + j, day, r, town, act, channel, camera, hit, coverage, recall, keys,
-                    hit_keys, acc[r])
+        observe_run(first, day, r, marked_into(a.marked, lo, hi, todo), todo, acts, flags,
+                    records, channel, camera, hit, coverage, recall, keys, hit_keys, acc[r])
 
 
 def lawful_flag_rate(precision: float, recall: float, against_share: float) -> float:
