@@ -150,7 +150,8 @@ def case_step(i, day, rec, s, days, p, acc_r):
 
     Returns (status, records with listings added). Called once per citizen with a case: it takes
     arrays one by one (``p`` holds scalars only), as a tuple of arrays passed per citizen costs
-    a reference count per array.
+    a reference count per array; the two it reads under branches (``days``, ``acc_r``) still
+    cost a pair of counts each a visit (``benchmarks/refcounts.py``).
     """
     s, rec = court_step(i, day, rec, s, days, p, acc_r)
     if rec & PAY_TAX and s & TAX_CASE:
