@@ -15,8 +15,7 @@ from panopticon.world.ties import (FOLLOWS, FRIENDS, HOUSEHOLD, REACHES, SCHOOL,
                                    WORKPLACE, TieCSR, Ties, build_csr, clustering,
                                    csr_share, degrees, follows_friend, make_ties, max_ties,
                                    permute, pick_slots, picker, reciprocity,
-                                   tail_exponent, tie_share, ties_into, household_flagged,
-                                   household_may_flag)
+                                   tail_exponent, tie_share, ties_into, household_shares)
 from panopticon.world.tie_counts import sizes
 from panopticon.world import tie_tally
 from panopticon.world.tie_tally import WIDE, TieStore, shares_into
@@ -129,15 +128,18 @@ def test_households_are_parent_links(pop, ties):
 
 
 @pytest.mark.parametrize("share", [0.001, 0.02, 0.3])
-def test_a_household_with_a_flagged_member_may_flag(pop, share):
-    """A reading finds a citizen's household only where household_may_flag says it may hold a
-    flagged member: it must say so wherever household_flagged counts one."""
+@pytest.mark.parametrize("span", [1, 8, 997])
+def test_household_shares_are_the_flagged_share_of_family_ties(pop, ties, share, span):
+    """Counted when read, a range of citizens at a time, the household shares are those of the
+    enumerated family ties (``tie_share``), bit for bit, for any span of citizens."""
     marks = (np.random.default_rng(7).random(pop.size) < share).astype(np.uint8) * 4
-    may = np.array([household_may_flag(marks, 4, i) for i in range(pop.size)])
-    for i in range(pop.size):
-        bad, _ = household_flagged(pop.age, pop.flags, marks, 4, i)
-        assert may[i] or bad == 0
-    assert may.mean() < min(1.0, 10 * share)  # it spares most citizens where few are flagged
+    expected = np.empty(pop.size)
+    tie_share(ties, HOUSEHOLD, marks & 4, 0, pop.size, expected)
+    got = np.zeros(pop.size)
+    for lo in range(0, pop.size, span):
+        household_shares(pop.age, pop.flags, marks, 4, lo, got[lo:lo + span])
+    assert np.array_equal(got, expected)
+    assert got.any()
 
 
 def test_workplaces_and_schools_hold_the_right_ages_in_one_region(pop, csrs):

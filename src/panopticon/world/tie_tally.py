@@ -14,7 +14,7 @@ with :data:`WIDE` ties or more of a reach (0.1% of them in china-2018's friends)
 in that byte, and its number and counts in the store's book of wide citizens (``Wide``), which
 is fixed at build, so that the counts of all the others fit in a byte. The household reach is
 not tallied: a reading counts a citizen's few relatives flagged from the bits last read
-(``ties.household_flagged``), for no memory. Nor is any flag kept or made for all n at once: an
+(``ties.household_shares``), for no memory. Nor is any flag kept or made for all n at once: an
 update reads the flags block by block (:data:`BLOCK`) from its stage's own arrays.
 
 The counts are integers, so the shares do not depend on the order of the pushes: they equal
@@ -35,8 +35,8 @@ from numba.extending import intrinsic
 
 from .population import HOUSEHOLD_MAX, Population
 from .tie_counts import sizes
-from .ties import FOLLOWS, FRIENDS, REACHES, Ties, follows_friend, household_flagged, \
-    household_may_flag, make_ties, max_ties, pick_slots, picker, ties_into
+from .ties import FOLLOWS, FRIENDS, REACHES, Ties, follows_friend, household_shares, make_ties, \
+    max_ties, pick_slots, picker, ties_into
 
 COUNTED = ("household",)  # reaches a reading counts instead of a tally keeping them
 BLOCK = 1 << 18  # citizens whose flags an update reads at a time
@@ -173,19 +173,16 @@ def _tallied_shares(a: Shares, size: np.ndarray, row: int, lo: int, out: np.ndar
 
 @njit(cache=True, nogil=True)
 def _household_shares(a: Shares, lo: int, out: np.ndarray) -> None:
-    """Add the share of flagged household ties of citizens lo.. to ``out``, found only where
-    a citizen within a household's span is flagged (``ties.household_may_flag``), which is
-    looked at 8 citizens at a time: few are flagged."""
+    """Add the share of flagged household ties of citizens lo.. to ``out``, found only for 8
+    citizens at a time where one within a household's span of them is flagged: few are, and
+    a share of 0 adds 0.0, which changes no bit."""
     marks, bit, reach = a.last, a.bit, HOUSEHOLD_MAX - 1
     for k0 in range(0, out.shape[0], 8):
         near = 0
         for j in range(max(lo + k0 - reach, 0), min(lo + k0 + 8 + reach, marks.shape[0])):
             near |= marks[j]
         if near & bit:
-            for k in range(k0, min(k0 + 8, out.shape[0])):
-                if household_may_flag(marks, bit, lo + k):
-                    b, m = household_flagged(a.age, a.flags, marks, bit, lo + k)
-                    out[k] += b / m if m > 0 else 0.0
+            household_shares(a.age, a.flags, marks, bit, lo + k0, out[k0:k0 + 8])
 
 
 @njit(cache=True, nogil=True)

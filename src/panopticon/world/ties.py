@@ -255,31 +255,28 @@ def household_into(t: Ties, i: int, out: np.ndarray) -> int:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def household_flagged(age: np.ndarray, flags: np.ndarray, marks: np.ndarray, bit: int,
-                      i: int) -> tuple[int, int]:
-    """How many of i's family ties (:func:`household_into`'s) have ``bit`` of ``marks`` set,
-    and how many it has: counted when read, so that neither is kept nor made for all n."""
-    head, parent = household_head(age, flags, i)
-    if head < 0:
-        return 0, 0
-    m = np.int64(parent)
-    flagged = m * np.int64((marks[head] & bit) != 0)
-    for j in range(head + 1, household_end(flags, head)):
-        if j != i and age[j] == CHILD:
-            flagged += (marks[j] & bit) != 0
-            m += 1
-    return flagged, m
+def household_shares(age: np.ndarray, flags: np.ndarray, marks: np.ndarray, bit: int, lo: int,
+                     out: np.ndarray) -> None:
+    """Add to ``out[k]`` the share of citizen lo + k's family ties (:func:`household_into`'s)
+    that have ``bit`` of ``marks`` set (none without family ties): counted when read, so that
+    nothing is kept or made for all n.
 
-
-@njit(cache=True, nogil=True, inline="always")
-def household_may_flag(marks: np.ndarray, bit: int, i: int) -> bool:
-    """Whether any citizen that may share i's household (those within HOUSEHOLD_MAX - 1 of i)
-    has ``bit`` of ``marks`` set: where none has, :func:`household_flagged` counts none, and a
-    reading need not find i's household (few citizens are flagged)."""
-    found = 0
-    for j in range(max(i - HOUSEHOLD_MAX + 1, 0), min(i + HOUSEHOLD_MAX, marks.shape[0])):
-        found |= marks[j] & bit
-    return found != 0
+    A range of citizens, not one: an inlined helper called per citizen with arrays that it
+    reads in a loop costs a pair of reference counts per array and call (two thirds of a
+    reading's household shares, 2026-12-04: ``benchmarks/refcounts.py``)."""
+    for k in range(out.shape[0]):
+        i = lo + k
+        head, parent = household_head(age, flags, i)
+        if head < 0:
+            continue
+        m = np.int64(parent)
+        flagged = m * np.int64((marks[head] & bit) != 0)
+        for j in range(head + 1, household_end(flags, head)):
+            if j != i and age[j] == CHILD:
+                flagged += (marks[j] & bit) != 0
+                m += 1
+        if m > 0:
+            out[k] += flagged / m
 
 
 @njit(cache=True, nogil=True)
