@@ -32,6 +32,7 @@ from collections.abc import Iterator
 BLOCK = re.compile(r"^([A-Za-z_.0-9$-]+):")
 TARGET = re.compile(r"label %([A-Za-z_.0-9$-]+)")
 KERNEL_CALL = re.compile(r"call .*@_ZN\d+panopticon")
+SYMBOL = re.compile(r"@([^\s(]+)\(")  # a defined function's name
 
 
 def functions(ir: str) -> Iterator[list[str]]:
@@ -82,15 +83,20 @@ def in_cycles(graph: dict[str, dict]) -> set[str]:
 
 
 def in_loops(ir: str, name: str) -> tuple[int, int]:
-    """(reference counts, kernel calls) in the loops of the function ``name`` of ``ir``."""
+    """(reference counts, kernel calls) in the loops of the function ``name`` of ``ir`` and of
+    the bodies of its parallel loops (Numba compiles a ``prange`` body as a function of its
+    own, a "parfor gufunc", in the same module)."""
+    counts = calls = 0
     for lines in functions(ir):
-        head = lines[0]
-        if name in head and "cpython" not in head and "cfunc" not in head:
+        head = SYMBOL.search(lines[0]).group(1)
+        if "cpython" in head or "cfunc" in head or head.startswith("__gufunc__"):
+            continue  # the wrappers that Python and the thread pool call
+        if name in head or "numba_parfor_gufunc" in head:
             graph = blocks(lines)
             looped = in_cycles(graph)
-            return (sum(graph[b]["counts"] for b in looped),
-                    sum(graph[b]["calls"] for b in looped))
-    return 0, 0
+            counts += sum(graph[b]["counts"] for b in looped)
+            calls += sum(graph[b]["calls"] for b in looped)
+    return counts, calls
 
 
 def compile_kernels(n: int, days: int) -> None:
