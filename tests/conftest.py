@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -42,3 +47,18 @@ def engines(monkeypatch: pytest.MonkeyPatch) -> EngineSpy:
 
     monkeypatch.setattr(Engine, "__init__", recording_init)
     return spy
+
+
+@pytest.fixture()
+def benchmark_module(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ModuleType]:
+    """Loads ``benchmarks/NAME.py`` (scripts, not in the package) as a module, registered for
+    the test so that its dataclasses find their module."""
+    def load(name: str) -> ModuleType:
+        path = Path(__file__).parents[1] / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"{name}_benchmark", path)
+        module = importlib.util.module_from_spec(spec)
+        monkeypatch.setitem(sys.modules, spec.name, module)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

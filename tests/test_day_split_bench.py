@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,16 +12,10 @@ from panopticon.language.scenario import load
 from panopticon.runner.simulation import Simulation
 from panopticon.world.engine import DayClock
 
-BENCHMARK = Path(__file__).parents[1] / "benchmarks" / "day_split.py"
-
 
 @pytest.fixture
-def module(monkeypatch):
-    spec = importlib.util.spec_from_file_location("day_split_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)
-    spec.loader.exec_module(module)
-    return module
+def module(benchmark_module):
+    return benchmark_module("day_split")
 
 
 def test_a_run_with_a_clock_times_every_stage_and_is_the_same(tmp_path):

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import pytest
 
-BENCHMARK = Path(__file__).parents[1] / "benchmarks" / "full_model.py"
-
 
 @pytest.fixture
-def module(monkeypatch):
+def module(benchmark_module, monkeypatch):
     """The benchmark's module, its child runs finding this panopticon."""
-    spec = importlib.util.spec_from_file_location("full_model_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
-    spec.loader.exec_module(module)
     monkeypatch.setenv("PYTHONPATH", ":".join(sys.path))
-    return module
+    return benchmark_module("full_model")
 
 
 def test_quick_mode_writes_rates_memory_and_ratios(module, tmp_path, capsys):

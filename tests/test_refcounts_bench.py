@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-
-BENCHMARK = Path(__file__).parents[1] / "benchmarks" / "refcounts.py"
 
 # A kernel whose loop (B1 -> B2 -> B1) counts a reference and calls a kernel, with one more
 # count before the loop and one after it.
@@ -71,12 +65,8 @@ W:
 
 
 @pytest.fixture
-def module(monkeypatch):
-    spec = importlib.util.spec_from_file_location("refcounts_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)
-    spec.loader.exec_module(module)
-    return module
+def module(benchmark_module):
+    return benchmark_module("refcounts")
 
 
 def test_only_the_blocks_of_a_cycle_are_counted(module):

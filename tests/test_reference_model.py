@@ -6,10 +6,7 @@ those are compared for exact equality, not within a tolerance.
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +18,6 @@ from panopticon.runner.reference_model import (
     run_drift,
 )
 
-BENCHMARK = Path(__file__).parents[1] / "benchmarks" / "reference_model.py"
 # more citizens than the default chunk holds, and a multiple of no chunk size below: every case
 # has at least two chunks, the last one partial, so two threads are really two
 N_SERIES, DAYS_SERIES = 150_001, 365
@@ -60,14 +56,9 @@ def test_series_independent_of_chunks_and_threads(
     assert_same_series(result, baseline)
 
 
-def test_benchmark_quick_mode_runs(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_benchmark_quick_mode_runs(capsys: pytest.CaptureFixture[str], benchmark_module) -> None:
     pytest.importorskip("mesa", reason="the benchmark's peer; installed with the test extras")
-    spec = importlib.util.spec_from_file_location("reference_model_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
-    spec.loader.exec_module(module)
+    module = benchmark_module("reference_model")
     assert module.main(["--quick", "--mesa-n", "200", "--mesa-check-n", "500"]) == 0
     out = capsys.readouterr().out
     assert "identical to the engine's (same draws): True" in out
