@@ -85,13 +85,15 @@ def in_cycles(graph: dict[str, dict]) -> set[str]:
 def in_loops(ir: str, name: str) -> tuple[int, int]:
     """(reference counts, kernel calls) in the loops of the function ``name`` of ``ir`` and of
     the bodies of its parallel loops (Numba compiles a ``prange`` body as a function of its
-    own, a "parfor gufunc", in the same module)."""
+    own, a "parfor gufunc", in the same module). The function is found by its name as Numba
+    mangles it (length, name, then "B"), not by any symbol holding it: the module also holds
+    copies of the kernels it calls, one of which may be named ``name`` and more."""
     counts = calls = 0
     for lines in functions(ir):
         head = SYMBOL.search(lines[0]).group(1)
         if "cpython" in head or "cfunc" in head or head.startswith("__gufunc__"):
             continue  # the wrappers that Python and the thread pool call
-        if name in head or "numba_parfor_gufunc" in head:
+        if f"{len(name)}{name}B" in head or "numba_parfor_gufunc" in head:
             graph = blocks(lines)
             looped = in_cycles(graph)
             counts += sum(graph[b]["counts"] for b in looped)

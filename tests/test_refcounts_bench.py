@@ -27,41 +27,23 @@ B3:                                               ; preds = %B1
   ret i32 0
 }
 """
+
+
+def looped(symbol: str, counts: int) -> str:
+    """A function ``symbol`` whose one loop counts ``counts`` references."""
+    increfs = "".join("  tail call void @NRT_incref(ptr %a)\n" for _ in range(counts))
+    return (f"\ndefine i32 @{symbol}(ptr %a) {{\nentry:\n  br label %L\n\nL:\n{increfs}"
+            "  br i1 %c, label %L, label %E\n\nE:\n  ret i32 0\n}\n")
+
+
+PARFOR_BODY = "_ZN13_3cdynamic_3e36__numba_parfor_gufunc_0x1B2v1"
 # The body of its parallel loop, with two counts in its loop.
-PARFOR = """
-define i32 @_ZN13_3cdynamic_3e36__numba_parfor_gufunc_0x1B2v1(ptr %a) {
-entry:
-  br label %P
-
-P:
-  tail call void @NRT_incref(ptr %a)
-  tail call void @NRT_incref(ptr %a)
-  br i1 %c, label %P, label %E
-
-E:
-  ret i32 0
-}
-"""
+PARFOR = looped(PARFOR_BODY, 2)
 # The wrappers that Python and the thread pool call, each with a count in a loop.
-WRAPPERS = """
-define ptr @_ZN7cpython10panopticon6stages4demo6kernelB2v1(ptr %a) {
-entry:
-  br label %L
-
-L:
-  tail call void @NRT_incref(ptr %a)
-  br label %L
-}
-
-define void @__gufunc__._ZN13_3cdynamic_3e36__numba_parfor_gufunc_0x1B2v1(ptr %a) {
-entry:
-  br label %W
-
-W:
-  tail call void @NRT_incref(ptr %a)
-  br label %W
-}
-"""
+WRAPPERS = (looped("_ZN7cpython10panopticon6stages4demo6kernelB2v1", 1)
+            + looped(f"__gufunc__.{PARFOR_BODY}", 1))
+# A copy of another kernel that it calls, whose name begins with the kernel's.
+CALLEE = looped("_ZN10panopticon6stages4demo13kernel_helperB2v1", 1)
 
 
 @pytest.fixture
@@ -71,6 +53,11 @@ def module(benchmark_module):
 
 def test_only_the_blocks_of_a_cycle_are_counted(module):
     assert module.in_loops(KERNEL + WRAPPERS, "kernel") == (1, 1)
+
+
+def test_a_callee_named_like_the_kernel_is_not_counted_with_it(module):
+    assert module.in_loops(KERNEL + CALLEE, "kernel") == (1, 1)
+    assert module.in_loops(KERNEL + CALLEE, "kernel_helper") == (1, 0)
 
 
 def test_the_bodies_of_parallel_loops_are_counted_with_the_kernel(module):
