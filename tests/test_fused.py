@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -12,7 +14,9 @@ from panopticon.language.scenario import load
 from panopticon.runner.simulation import Simulation
 from panopticon.world import engine
 from panopticon.world.fused import Fused, fuse, fused_kernel, generated_folder, source
+from panopticon.world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from panopticon.world.state import Bound
+from panopticon.world.today import Today, words_of
 
 
 @njit(cache=True, nogil=True)
@@ -31,18 +35,84 @@ def double(lo, hi, out):
 class KernelStep:
     """A kernel step as the engine sees one (:class:`Bound`'s kernel, arguments and keep)."""
 
+    pieces = None
+
     def __init__(self, kernel, out: np.ndarray, kept: list) -> None:
         self.kernel, self.out, self.kept = kernel, out, kept
 
     def __call__(self, lo, hi, acc, today):
-        args = self.arguments(lo, hi, acc, today)
-        self.keep(lo, args, self.kernel(*args))
+        self.keep(lo, self.kernel(*self.arguments(lo, hi, acc, today)))
 
     def arguments(self, lo, hi, acc, today):
         return lo, hi, self.out
 
-    def keep(self, lo, args, result):
+    def keep(self, lo, result):
         self.kept.append((self.kernel.py_func.__name__, lo, result))
+
+
+class Row(NamedTuple):
+    """A named tuple argument: a table every piece reads, a value per citizen, a buffer."""
+
+    table: np.ndarray
+    values: np.ndarray
+    buffer: np.ndarray
+
+
+@njit(cache=True, nogil=True)
+def stamp(first, runs, row, words, offset):
+    """Into each citizen's buffer entry and value, its number, its run's and ``offset``; the
+    piece's first citizen and lengths, to keep."""
+    for q in range(runs.shape[0] - 1):
+        for j in range(runs[q], runs[q + 1]):
+            row.buffer[j] = first + j + 1000 * q
+            row.values[j] += row.buffer[j] + row.table[0] + 100_000 * offset
+    return first, offset, row.buffer.shape[0], words.shape[0]
+
+
+@njit(cache=True, nogil=True)
+def offset_in(offset, lo, hi):
+    """A piece's offset: the run's, plus its first citizen (a kind that is a function)."""
+    return offset + lo
+
+
+class PieceStep(KernelStep):
+    """A kernel step whose arguments say how they are cut into pieces."""
+
+    pieces = (FIRST, RUNS, Fields(Row, {"values": CITIZENS, "buffer": BUFFER}), WORDS, offset_in)
+
+    def __init__(self, starts, values, kept):
+        super().__init__(stamp, values, kept)
+        self.view = SimpleNamespace(starts=starts)
+        self.runs = engine.RegionRuns(starts)
+
+    def arguments(self, lo, hi, acc, today):
+        n = hi - lo
+        return (lo, self.runs(lo, hi), Row(np.array([7]), self.out[lo:hi], today.acts[:n]),
+                today.marked[words_of(n)], lo + 5)
+
+
+@pytest.mark.parametrize(("n", "capacity"), [(1, 1), (10, 3), (130, 64), (200, 200), (301, 7)])
+def test_a_run_of_chunks_cut_into_pieces_is_as_its_chunks_one_by_one(n, capacity):
+    starts = np.array([0, 0, 5, 9, 9, 64, 150, n])  # regions, some without citizens
+    starts = np.minimum(starts, n)
+    together, apart = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    kept_together, kept_apart = [], []
+    [fused] = fuse([PieceStep(starts, together, kept_together)])
+    assert isinstance(fused, Fused) and fused.spans  # a step alone with pieces is fused too
+    fused(0, n, None, Today.of(capacity))
+    step, today = PieceStep(starts, apart, kept_apart), Today.of(capacity)
+    for lo, hi in engine.chunk_bounds(n, capacity):
+        step(lo, hi, None, today)
+    np.testing.assert_array_equal(together, apart)
+    assert kept_together == kept_apart  # each piece's result, at its first citizen
+    assert len(kept_apart) == len(engine.chunk_bounds(n, capacity))
+
+
+def test_a_step_without_pieces_keeps_the_group_a_call_a_chunk():
+    out, kept = np.zeros(4, np.int64), []
+    starts = np.array([0, 4])
+    steps = fuse([PieceStep(starts, out, kept), KernelStep(add_one, out, kept)])
+    assert isinstance(steps[0], Fused) and not steps[0].spans
 
 
 def plain(lo, hi, acc, today):
@@ -103,16 +173,15 @@ def china(n: int = 3000):
                               "end": dt.date(2018, 2, 28)})
 
 
-def test_a_days_kernel_steps_run_as_one_call_a_chunk():
+def test_a_days_kernel_steps_run_as_one_call_a_worker():
     sim = Simulation(china())
-    first, *rest = fuse(sim.phases[0])
-    assert isinstance(first, Fused)
-    assert [s.step.__self__.NAME for s in first.steps] == [
+    [first] = fuse(sim.phases[0])
+    assert isinstance(first, Fused) and first.spans  # cut into pieces: a call a worker
+    assert [s.step.__self__.NAME for s in first.steps[:-1]] == [
         s.NAME for s in sim.active if s.STEPS]  # every stage with a step (company has none)
-    assert [s.step.__name__ for s in rest] == ["capture"]  # the cohort's: not a kernel
+    assert first.steps[-1].step.__name__ == "capture"  # the cohort's, last
     assert all(isinstance(s, Bound) and s.kernel is not None for s in sim.phases[1])
     assert [s.spans for s in sim.phases[1]] == [True]  # relatives: a call per worker
-    assert not any(s.spans for s in sim.phases[0])
 
 
 @pytest.mark.parametrize("threads", [1, 2])

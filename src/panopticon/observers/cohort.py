@@ -43,7 +43,8 @@ from ..world.codes import SHARED as SHARED_LISTING
 from ..world.layout import Layout
 from ..world.population import AGE_BANDS, INCOME_SHIFT, URBAN, parents, region_of
 from ..world.rng import smallest, stream_key
-from ..world.state import View
+from ..world.pieces import BUFFER, FIRST, SAME
+from ..world.state import View, kernel_step
 from ..world.today import Today
 
 SCHEMA = pa.schema([("citizen", pa.int64()), ("date", pa.date32()), ("kind", pa.string()),
@@ -63,6 +64,16 @@ def bit_names(mask: int, names: tuple[str, ...]) -> str:
     """The names of the bits of ``mask`` (bit b: ``names[b]``), in words."""
     return ", ".join(words(n) for b, n in enumerate(names) if mask >> b & 1)
 
+
+
+@njit(cache=True, nogil=True)
+def capture_kernel(first, ids, acts, records, out_acts, out_records):
+    """The acts and records of the members ``ids`` (in order) among a chunk's citizens
+    (``first`` and on, today's buffers ``acts`` and ``records``), into their rows of ``out_acts``
+    and ``out_records``."""
+    for m in range(np.searchsorted(ids, first), np.searchsorted(ids, first + acts.shape[0])):
+        out_acts[m] = acts[ids[m] - first]
+        out_records[m] = records[ids[m] - first]
 
 @dataclass(frozen=True)
 class Events:
@@ -313,19 +324,11 @@ class Cohort:
                    record_events=record_events(sc), ids=ids, acts=np.zeros(m, np.int64),
                    records=np.zeros(m, np.int64))
 
-    def capture(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
+    @kernel_step(capture_kernel, pieces=(FIRST, SAME, BUFFER, BUFFER, SAME, SAME))
+    def capture(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         """A phase-1 step after the others: the members' acts and records in lo..hi."""
-        a, b, local = today.kept(lo, hi, self.members_in)
-        if a == b:
-            return
-        self.acts[a:b] = today.acts[local].astype(np.int64)
-        self.records[a:b] = today.records[local].astype(np.int64)
-
-    def members_in(self, lo: int, hi: int, today: Today) -> tuple[int, int, np.ndarray]:
-        """Where citizens lo..hi are in the members (Today.kept), and where each such member
-        is in the chunk."""
-        a, b = np.searchsorted(self.ids, (lo, hi))
-        return int(a), int(b), self.ids[a:b] - lo
+        n = hi - lo
+        return lo, self.ids, today.acts[:n], today.records[:n], self.acts, self.records
 
     def emit(self, day: int, where: np.ndarray, kind: str, detail: str | list[str],
              wrongful: bool | np.ndarray = False) -> None:

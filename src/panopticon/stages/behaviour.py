@@ -78,6 +78,7 @@ from ..world.rng import (
     exponential,
     stream_key,
 )
+from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Stage, View, kernel_step
 from ..world.today import Today, mark, words_of
 
@@ -471,7 +472,9 @@ class Behaviour(Stage):
         self.view.publish("adoption", self.adoption)
         self.values = None
 
-    @kernel_step(act_kernel)
+    @kernel_step(act_kernel, pieces=(FIRST, SAME, RUNS, Fields(ActArrays, {
+        **dict.fromkeys(("age", "flags", "adopt", "status", "risk", "screen_class"), CITIZENS),
+        "acts": BUFFER, "todo": BUFFER, "marked": WORDS}), SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         a = ActArrays(*today.kept(lo, hi, self.chunk_arrays), *self.day_values())
         return lo, self.day, self.view.runs(lo, hi), a, self.p, acc

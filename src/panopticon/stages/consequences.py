@@ -60,6 +60,7 @@ from ..world.layout import (
 )
 from ..world.engine import run_starts
 from ..world.population import CHILD, HEAD, HOUSEHOLD_MAX, MANAGER, region_of
+from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Stage, View, kernel_step
 from ..world.ties import Ties, workplace_into
 from ..world.today import Today, marked_into, words_of
@@ -873,11 +874,18 @@ class Consequences(Stage):
         (st, a), (st_today, a_today) = arrays, self.day_values()
         return Standing(*st, *st_today), SanctionArrays(*a, *a_today)
 
-    def keep_kin(self, lo: int, args: tuple, kin: tuple) -> None:
+    def keep_kin(self, lo: int, kin: np.ndarray) -> None:
         """The chunk's citizens whose relatives phase 2 visits."""
         self.kin[lo] = kin
 
-    @kernel_step(sanction_kernel, keep=keep_kin)
+    @kernel_step(sanction_kernel, keep=keep_kin, pieces=(
+        FIRST, RUNS, Fields(Standing, dict.fromkeys(
+            ("age", "adopt", "status", "on_lists", "on_lists_true", "score", "true_score"),
+            CITIZENS)),
+        Fields(SanctionArrays, {
+            **dict.fromkeys(("flags", "wrong_cause", "met_ever", "family"), CITIZENS),
+            "acts": BUFFER, "todo": BUFFER, "marked": WORDS}),
+        SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         return (lo, self.view.runs(lo, hi), *self.arguments(today.kept(lo, hi, self.chunk_arrays)),
                 self.cat, acc)

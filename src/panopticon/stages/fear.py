@@ -41,6 +41,7 @@ from ..world.codes import (
 )
 from ..world.layout import Layout, chilled
 from ..world.population import URBAN, region_of
+from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Stage, View, kernel_step
 from ..world.tie_tally import SHARE_PART, TieTally, shares_into
 from ..world.today import Today, marked_into, words_of
@@ -234,7 +235,9 @@ class Fear(Stage):
         """Into ``out``, whether citizens lo..hi-1 are under a sanction (their family bit)."""
         np.bitwise_and(self.view.family[lo:hi], FAMILY_SANCTIONED, out=out)
 
-    @kernel_step(fear_kernel)
+    @kernel_step(fear_kernel, pieces=(FIRST, RUNS, Fields(FearArrays, {
+        "flags": CITIZENS, "records": BUFFER, "marked": WORDS, "todo": BUFFER,
+        "family": CITIZENS, "risk": CITIZENS}), SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         a = FearArrays(*today.kept(lo, hi, self.chunk_arrays), self.floor)
         return lo, self.view.runs(lo, hi), a, self.p, acc

@@ -28,6 +28,7 @@ from ..language.scenario import Scenario
 from ..world.codes import WORD_BITS, WRONG_RECORDS, is_scored
 from ..world.layout import record_bits
 from ..world.population import region_of
+from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, Fields
 from ..world.state import Stage, View, kernel_step
 from ..world.today import Today
 
@@ -320,7 +321,9 @@ class Lists(Stage):
         if sc is not self.sc:
             self.sc, self.p = sc, params(sc, self.view.grade_names.tolist())[0]
 
-    @kernel_step(lists_kernel)
+    @kernel_step(lists_kernel, pieces=(FIRST, SAME, RUNS, Fields(ListArrays, {
+        **dict.fromkeys(("age", "adopt", "score", "true_score", "on", "on_true", "since",
+                         "days", "ever"), CITIZENS), "records": BUFFER}), SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         a = ListArrays(*today.kept(lo, hi, self.chunk_arrays), *self.day_values())
         return lo, self.day, self.view.runs(lo, hi), a, self.p, acc

@@ -45,6 +45,7 @@ from ..world.codes import (
 from ..world.layout import Layout
 from ..world.population import region_of, share_on
 from ..world.rng import chance, stream_key, uniform_array
+from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Stage, View, kernel_step
 from ..world.today import Today, mark, marked_or_listed_into, words_of
 
@@ -90,7 +91,8 @@ class RegistryArrays(NamedTuple):
     status: np.ndarray  # uint8 bits of codes: IN_DEFAULT ... SHARED
     todo: np.ndarray
     marked: np.ndarray  # today's (Today.marked): every citizen with records is marked
-    case_ids: np.ndarray  # int64 the chunk's citizens with a row in the case book, in order
+    case_ids: np.ndarray  # int64 the citizens with a row in the case book, in order: the
+    #                       chunk's, and maybe others' (passed over)
     case_days: np.ndarray  # int16 [rows, CASE_DAYS]: their days and lists ever (writable)
 
 
@@ -198,14 +200,14 @@ def registry_kernel(first, day, runs, a, p, acc):
     Only citizens with a status or a case record change or count: per run of one region, they
     are listed in ``a.todo`` from the marked (every citizen with records is) and the rows of
     the book (every citizen with a status has one), then advanced, their case days read from
-    their row of the book (found by walking its ids along) or zero where they have none. A
-    citizen given a listing's record is marked.
+    their row of the book (found by walking its ids along from the chunk's first) or zero
+    where they have none. A citizen given a listing's record is marked.
     """
     status, records, todo = a.status, a.records, a.todo
     ids, book = a.case_ids, a.case_days
     days = np.zeros(CASE_DAYS, np.int64)
     new_ids, new_days, k = np.empty(16, np.int64), np.empty((16, CASE_DAYS), np.int16), 0
-    row = 0
+    row = np.searchsorted(ids, first)
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         acc_r = acc[region_of(a.starts, first + lo)]
@@ -333,12 +335,14 @@ class Registry(Stage):
         self.connected[self.connect_order[: round(share * len(self.connect_order))]] = 1
         self.view.publish("connected", self.connected)
 
-    def keep_new(self, lo: int, args: tuple, new: tuple) -> None:
+    def keep_new(self, lo: int, new: tuple) -> None:
         """The chunk's new cases, for the day's end."""
         if new[0].shape[0]:
             self.new[lo] = new
 
-    @kernel_step(registry_kernel, keep=keep_new)
+    @kernel_step(registry_kernel, keep=keep_new, pieces=(FIRST, SAME, RUNS, Fields(
+        RegistryArrays, {"records": BUFFER, "status": CITIZENS, "todo": BUFFER, "marked": WORDS}),
+        SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         first, last = np.searchsorted(self.case_ids, (lo, hi))
         a = RegistryArrays(*today.kept(lo, hi, self.chunk_arrays), self.case_ids[first:last],

@@ -45,6 +45,7 @@ from ..world.layout import record_bits, term_dtype
 from ..world.ledger import Ledger
 from ..world.population import ADOPT_LEVELS, adoption_threshold, region_of
 from ..world.rng import bits53, chance, stream_key, threshold
+from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Blocks, Stage, View, kernel_step
 from ..world.today import Today, marked_into, words_of
 
@@ -88,6 +89,14 @@ class Lapses(NamedTuple):
 
 
 NO_LAPSES = Lapses.empty()  # read, never written: a chunk without lapses today, or made
+
+
+@njit(cache=True, nogil=True)
+def lapses_in(due: Lapses, lo: int, hi: int) -> Lapses:
+    """The lapses of ``due`` (citizens counted from a run's start, in order) of citizens
+    lo..hi-1, counted from lo: a piece's (``world.pieces``)."""
+    a, b = np.searchsorted(due.citizen, lo), np.searchsorted(due.citizen, hi)
+    return Lapses(due.citizen[a:b] - lo, due.published[a:b], due.true[a:b], due.days[a:b])
 
 
 class ScoreArrays(NamedTuple):
@@ -258,7 +267,7 @@ def uncount_unscored(age, adopt, scored, base, base_grade, acc_r):
 @njit(cache=True, nogil=True)
 def score_kernel(first, day, runs, a, p, acc):
     """Apply today's lapses, records and restoration to one chunk; count grades and score sums;
-    return how many records of ``a.made`` will lapse.
+    return the records whose points will lapse (a copy of those made in ``a.made``).
 
     Per run of one region: the few scored citizens with records first (found among the marked,
     ``Today.marked``, and listed in ``a.todo``), then everyone in a vectorised pass; where not
@@ -289,7 +298,9 @@ def score_kernel(first, day, runs, a, p, acc):
         acc_r[C_SCORED] += hi - lo
         if not everyone:
             uncount_unscored(age[lo:hi], adopt[lo:hi], scored, p.base, p.base_grade, acc_r)
-    return n_made
+    made = a.made
+    return Lapses(made.citizen[:n_made].copy(), made.published[:n_made].copy(),
+                  made.true[:n_made].copy(), made.days[:n_made].copy())
 
 
 def points_table(sc: Scenario) -> np.ndarray:
@@ -454,15 +465,18 @@ class Scoring(Stage):
         self.scored = np.array([thr, int(who == "adults")], np.int64)
         self.view.publish("scored", self.scored)
 
-    def keep_made(self, lo: int, args: tuple, made: int) -> None:
+    def keep_made(self, lo: int, made: Lapses) -> None:
         """The chunk's records whose points will lapse, into the ledger."""
-        if made:
-            self.owe(lo, Lapses(*(x[:made] for x in args[3].made)))
+        if made.citizen.shape[0]:
+            self.owe(lo, made)
 
-    @kernel_step(score_kernel, keep=keep_made)
+    @kernel_step(score_kernel, keep=keep_made, pieces=(FIRST, SAME, RUNS, Fields(ScoreArrays, {
+        **dict.fromkeys(("age", "adopt", "score", "true_score", "wrong_cause", "term", "earned"),
+                        CITIZENS), "records": BUFFER, "todo": BUFFER, "marked": WORDS,
+        "due": lapses_in}), SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         a = ScoreArrays(*today.kept(lo, hi, self.chunk_arrays), self.scored, self.due_in(lo, hi),
-                        self.made_buffer(hi - lo))
+                        self.made_buffer(min(hi - lo, today.todo.shape[0])))
         return lo, self.day, self.view.runs(lo, hi), a, self.p, acc
 
     def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
@@ -481,8 +495,8 @@ class Scoring(Stage):
                       self.due.days[a:b])
 
     def made_buffer(self, n: int) -> Lapses:
-        """Room for every record of a chunk of n citizens whose points will lapse (none where no
-        kind expires)."""
+        """Room for every record of a chunk (or a piece) of n citizens whose points will lapse
+        (none where no kind expires)."""
         expiring = int(np.count_nonzero(self.p.expiry))
         return Lapses.empty(n * expiring) if expiring else NO_LAPSES
 

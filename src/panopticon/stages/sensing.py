@@ -37,6 +37,7 @@ from ..world.codes import (
 from ..world.layout import Layout
 from ..world.population import URBAN, Regions, load_regions, region_of, share_on
 from ..world.rng import chance, picks, stream_key
+from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Stage, View, kernel_step
 from ..world.today import Today, mark, marked_into, words_of
 
@@ -299,7 +300,9 @@ class Sensing(Stage):
         self.view.publish("cameras", np.float64(cameras))
         self.values = None
 
-    @kernel_step(sense_kernel)
+    @kernel_step(sense_kernel, pieces=(FIRST, SAME, RUNS, Fields(SensingArrays, {
+        "flags": CITIZENS, "acts": BUFFER, "records": BUFFER, "todo": BUFFER, "marked": WORDS}),
+        SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         a = SensingArrays(*today.kept(lo, hi, self.chunk_arrays), *self.day_values())
         return lo, self.day, self.view.runs(lo, hi), a, self.p, acc

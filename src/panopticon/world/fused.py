@@ -9,8 +9,15 @@ calls with what; :func:`fuse` groups the consecutive ones of a phase into a :cla
 whose one call of a generated kernel calls each of theirs in turn, in the same order, on the
 same arguments: the same results, one pass of the lock a chunk instead of one a step.
 
+Where every step of the group also says how its arguments are cut into a chunk's
+(:mod:`panopticon.world.pieces`), the group takes a worker's whole run of chunks in one call a
+day: Python makes the arguments once for the run, and the generated kernel cuts them into
+pieces of at most a chunk, every step on a piece before the next, as the engine's chunks go.
+A chunk's Python (some 100 us: the arguments, Numba's typing of them, the results kept) is
+then paid once a worker, not once a chunk.
+
 The generated kernel's source is written once to a file beside Numba's cache (named by the
-package's sources and the kernels it calls), so that Numba caches it like any other kernel.
+package's sources and the text), so that Numba caches it like any other kernel.
 """
 
 from __future__ import annotations
@@ -29,19 +36,21 @@ from numba import config
 from numba.core.registry import CPUDispatcher
 
 from ..kernel_cache import cache_root, sources_digest
+from . import pieces
 from .today import Today
 
 
 def fuse(steps: Sequence) -> list:
-    """``steps`` with each run of two or more consecutive kernel steps (those whose ``kernel``
-    is a Numba kernel defined at the top of its module) made one :class:`Fused` step."""
+    """``steps`` with each run of consecutive kernel steps (those whose ``kernel`` is a Numba
+    kernel defined at the top of its module) made one :class:`Fused` step: runs of two or more,
+    and any run whose steps all have pieces (a call a worker)."""
     out: list = []
     run: list = []
     for step in [*steps, None]:
         if step is not None and fusable(getattr(step, "kernel", None)):
             run.append(step)
             continue
-        out += [Fused(run)] if len(run) > 1 else run
+        out += [Fused(run)] if len(run) > 1 or cut(run) else run
         run = []
         if step is not None:
             out.append(step)
@@ -50,8 +59,13 @@ def fuse(steps: Sequence) -> list:
 
 def take_spans(steps: Sequence) -> bool:
     """Whether every one of ``steps`` takes runs of whole chunks (``state.kernel_step``'s
-    ``spans``)."""
+    ``spans``, or a :class:`Fused` step of pieces)."""
     return all(getattr(step, "spans", False) for step in steps)
+
+
+def cut(steps: Sequence) -> bool:
+    """Whether ``steps`` (at least one) all say how their arguments are cut into pieces."""
+    return bool(steps) and all(getattr(step, "pieces", None) is not None for step in steps)
 
 
 def fusable(kernel: object) -> bool:
@@ -63,25 +77,90 @@ def fusable(kernel: object) -> bool:
 
 
 class Fused:
-    """Kernel steps run on each chunk by one call: their arguments, then the kernels in turn
-    without the lock, then what each keeps of its kernel's result."""
+    """Kernel steps run by one call: their arguments, then the kernels in turn without the
+    lock, then what each keeps of its kernel's result. On a chunk; or, where every step has
+    pieces, on a run of chunks, a piece at a time (``spans``)."""
 
     def __init__(self, steps: Sequence) -> None:
         self.steps = list(steps)
-        self.kernel = fused_kernel(tuple(s.kernel for s in self.steps))
-        self.spans = take_spans(self.steps)
+        self.keeps = [s.keep for s in self.steps]  # None where a step keeps nothing
+        self.cut = cut(self.steps)
+        self.spans = self.cut or take_spans(self.steps)
+        if self.cut:
+            self.kernel = load(piece_source(self.steps))
+            self.starts = self.steps[0].view.starts
+        else:
+            self.kernel = fused_kernel(tuple(s.kernel for s in self.steps))
 
     def __call__(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         args = [s.arguments(lo, hi, acc, today) for s in self.steps]
-        for step, a, result in zip(self.steps, args, self.kernel(*args)):
-            step.keep(lo, a, result)
+        if not self.cut:
+            for keep, result in zip(self.keeps, self.kernel(*args)):
+                if keep is not None:
+                    keep(lo, result)
+            return
+        bounds, kept = self.kernel(today.acts.shape[0], lo, hi - lo, self.starts, *args)
+        for keep, results in zip((k for k in self.keeps if k is not None), kept):
+            for q, result in enumerate(results):
+                keep(lo + int(bounds[q]), result)
 
 
-@functools.cache
 def fused_kernel(kernels: tuple[CPUDispatcher, ...]):
     """One kernel that calls ``kernels`` in turn, each on its own tuple of arguments, and
     returns their results as a tuple."""
-    text = source(kernels)
+    return load(source(kernels))
+
+
+def source(kernels: Sequence[CPUDispatcher]) -> str:
+    """The generated module's text for a chunk."""
+    params = ", ".join(f"a{i}" for i in range(len(kernels)))
+    calls = ", ".join(f"k{i}(*a{i})" for i in range(len(kernels)))
+    return module_text(kernels, {}, [
+        f"def fused({params}):", f"    return ({calls},)"])
+
+
+def piece_source(steps: Sequence) -> str:
+    """The generated module's text for a run of chunks: each piece's arguments cut from the
+    run's (``pieces.source``), the kernels called in turn on them, the results of the steps
+    that keep them in a list each, with the pieces' bounds."""
+    imports: dict[object, str] = {}
+    params = ", ".join(f"a{i}" for i in range(len(steps)))
+    lines = [f"def fused(capacity, first, size, starts, {params}):",
+             "    bounds = piece_bounds(size, capacity)",
+             *(f"    r{i} = []" for i, s in enumerate(steps) if s.keep is not None),
+             "    for q in range(bounds.shape[0] - 1):",
+             "        lo, hi = bounds[q], bounds[q + 1]",
+             "        n = hi - lo",
+             "        piece_runs = region_runs(starts, first + lo, first + hi)"]
+    for i, step in enumerate(steps):
+        args = ", ".join(pieces.source(kind, f"a{i}[{k}]", imports)
+                         for k, kind in enumerate(step.pieces))
+        call = f"k{i}({args})"
+        lines.append(f"        r{i}.append({call})" if step.keep is not None else f"        {call}")
+    kept = "".join(f"r{i}, " for i, s in enumerate(steps) if s.keep is not None)
+    lines.append(f"    return bounds, ({kept})")
+    return module_text([s.kernel for s in steps], imports, lines, [
+        "from panopticon.world.pieces import bounds as piece_bounds",
+        "from panopticon.world.pieces import runs as region_runs"])
+
+
+def module_text(kernels: Sequence[CPUDispatcher], imports: dict[object, str],
+                body: list[str], extra: Sequence[str] = ()) -> str:
+    """A generated module: its imports (the kernels as k0, k1...; what the pieces use under
+    its name in ``imports``), then the kernel ``fused`` whose lines are ``body``."""
+    lines = [f"from {k.py_func.__module__} import {k.py_func.__name__} as k{i}"
+             for i, k in enumerate(kernels)]
+    lines += [f"from {thing.__module__} import {thing.__qualname__} as {name}"
+              for thing, name in imports.items()]
+    return "\n".join([
+        '"""Generated by panopticon.world.fused: kernels called in turn, in one call."""',
+        "from numba import njit", *extra, *lines, "", "",
+        "@njit(cache=True, nogil=True)", *body, ""])
+
+
+@functools.cache
+def load(text: str):
+    """The kernel ``fused`` of a generated module of source ``text``."""
     name = "panopticon_fused_" + hashlib.blake2b(
         (sources_digest() + text).encode(), digest_size=8).hexdigest()
     path = generated_folder() / f"{name}.py"
@@ -94,18 +173,6 @@ def fused_kernel(kernels: tuple[CPUDispatcher, ...]):
     sys.modules[name] = module  # Numba's cache finds a function's module by its name
     spec.loader.exec_module(module)
     return module.fused
-
-
-def source(kernels: Sequence[CPUDispatcher]) -> str:
-    """The generated module's text."""
-    imports = [f"from {k.py_func.__module__} import {k.py_func.__name__} as k{i}"
-               for i, k in enumerate(kernels)]
-    params = ", ".join(f"a{i}" for i in range(len(kernels)))
-    calls = ", ".join(f"k{i}(*a{i})" for i in range(len(kernels)))
-    return "\n".join([
-        '"""Generated by panopticon.world.fused: kernels called in turn, in one call."""',
-        "from numba import njit", *imports, "", "",
-        "@njit(cache=True, nogil=True)", f"def fused({params}):", f"    return ({calls},)", ""])
 
 
 def generated_folder() -> Path:

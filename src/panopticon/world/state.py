@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from .engine import RegionRuns, Step
+from .pieces import check as check_piece
 from .population import Population, Regions
 from .tie_tally import BLOCK, TieStore
 from .today import ContractError, Today, Undeclared
@@ -260,28 +261,36 @@ class View:
         return Undeclared(self.stage, name)
 
 
-Keep = Callable[[object, int, tuple, object], None]
+Keep = Callable[[object, int, object], None]
 
 
-def kernel_step(kernel: Callable, keep: Keep | None = None, spans: bool = False) -> Callable:
+def kernel_step(kernel: Callable, keep: Keep | None = None, spans: bool = False,
+                pieces: tuple | None = None) -> Callable:
     """A stage's step that is one call of ``kernel``: the method decorated gives the kernel's
-    arguments on chunk lo..hi, and ``keep(stage, lo, arguments, result)`` takes what the kernel
-    returned. Called, the step calls the kernel; the engine may call the kernels of consecutive
-    such steps in one call instead (:mod:`panopticon.world.fused`), with the same results.
+    arguments on chunk lo..hi, and ``keep(stage, lo, result)`` takes what the kernel returned
+    for the citizens from lo. Called, the step calls the kernel; the engine may call the
+    kernels of consecutive such steps in one call instead (:mod:`panopticon.world.fused`),
+    with the same results.
 
     ``spans``: the step takes any run of whole consecutive chunks as well as one (its kernel
     goes through it a chunk's length at a time, with today's buffers), so that a phase of such
-    steps is one call per worker, not one per chunk (``Engine.run_phase``)."""
+    steps is one call per worker, not one per chunk (``Engine.run_phase``).
+
+    ``pieces``: how each of the kernel's arguments, made on a run of chunks, is cut into a
+    chunk's (:mod:`panopticon.world.pieces`), so that consecutive steps with pieces run on a
+    worker's run of chunks in one call, a piece at a time (``fused.Fused``)."""
+    for kind in pieces or ():
+        check_piece(kind)
 
     def make(arguments: Callable[..., tuple]) -> Callable[..., None]:
         @functools.wraps(arguments)
         def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
-            args = arguments(self, lo, hi, acc, today)
-            result = kernel(*args)
+            result = kernel(*arguments(self, lo, hi, acc, today))
             if keep is not None:
-                keep(self, lo, args, result)
+                keep(self, lo, result)
 
         step.kernel, step.arguments, step.keep, step.spans = kernel, arguments, keep, spans
+        step.pieces = pieces
         return step
 
     return make
@@ -290,19 +299,31 @@ def kernel_step(kernel: Callable, keep: Keep | None = None, spans: bool = False)
 class Bound:
     """A step as the engine calls it on a worker's chunk: given the stage's own columns of the
     worker's counters (``span``) and its version of today's buffers (``view``). A kernel step's
-    (:func:`kernel_step`) has its ``kernel``, ``arguments`` and ``keep`` for the engine to call
-    apart."""
+    (:func:`kernel_step`) has its ``kernel``, ``arguments``, ``keep`` (None where it keeps
+    nothing) and ``pieces`` for the engine to call apart."""
 
     def __init__(self, step: Step, view: View, span: slice) -> None:
         self.step, self.view, self.span = step, view, span
 
+    def _declared(self, name: str, default: object = None) -> object:
+        return getattr(getattr(self.step, "__func__", None), name, default)
+
     @property
     def kernel(self) -> Callable | None:
-        return getattr(getattr(self.step, "__func__", None), "kernel", None)
+        return self._declared("kernel")
 
     @property
     def spans(self) -> bool:
-        return getattr(getattr(self.step, "__func__", None), "spans", False)
+        return self._declared("spans", False)
+
+    @property
+    def pieces(self) -> tuple | None:
+        return self._declared("pieces")
+
+    @property
+    def keep(self) -> Callable[[int, object], None] | None:
+        keep = self._declared("keep")
+        return None if keep is None else functools.partial(keep, self.step.__self__)
 
     def __call__(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         self.step(lo, hi, acc[:, self.span], self.view.today(today))
@@ -311,8 +332,3 @@ class Bound:
         step = self.step
         return step.__func__.arguments(step.__self__, lo, hi, acc[:, self.span],
                                        self.view.today(today))
-
-    def keep(self, lo: int, args: tuple, result: object) -> None:
-        step = self.step
-        if step.__func__.keep is not None:
-            step.__func__.keep(step.__self__, lo, args, result)
