@@ -14,7 +14,7 @@ from panopticon.language.scenario import load
 from panopticon.runner.simulation import Simulation
 from panopticon.world import engine
 from panopticon.world.fused import Fused, fuse, fused_kernel, generated_folder, source
-from panopticon.world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
+from panopticon.world.pieces import BUFFER, CITIZENS, FIRST, RUNS, WORDS, Fields
 from panopticon.world.state import Bound
 from panopticon.world.today import Today, words_of
 
