@@ -267,7 +267,8 @@ def uncount_unscored(age, adopt, scored, base, base_grade, acc_r):
 @njit(cache=True, nogil=True)
 def score_kernel(first, day, runs, a, p, acc):
     """Apply today's lapses, records and restoration to one chunk; count grades and score sums;
-    return the records whose points will lapse (a copy of those made in ``a.made``).
+    return the records whose points will lapse: a copy of those made in ``a.made``, as one
+    array of Lapses' four rows (one array to hand back to Python, not four in a named tuple).
 
     Per run of one region: the few scored citizens with records first (found among the marked,
     ``Today.marked``, and listed in ``a.todo``), then everyone in a vectorised pass; where not
@@ -298,9 +299,10 @@ def score_kernel(first, day, runs, a, p, acc):
         acc_r[C_SCORED] += hi - lo
         if not everyone:
             uncount_unscored(age[lo:hi], adopt[lo:hi], scored, p.base, p.base_grade, acc_r)
-    made = a.made
-    return Lapses(made.citizen[:n_made].copy(), made.published[:n_made].copy(),
-                  made.true[:n_made].copy(), made.days[:n_made].copy())
+    out = np.empty((4, n_made), np.int64)
+    for r, row in enumerate((a.made.citizen, a.made.published, a.made.true, a.made.days)):
+        out[r] = row[:n_made]
+    return out
 
 
 def points_table(sc: Scenario) -> np.ndarray:
@@ -465,10 +467,10 @@ class Scoring(Stage):
         self.scored = np.array([thr, int(who == "adults")], np.int64)
         self.view.publish("scored", self.scored)
 
-    def keep_made(self, lo: int, made: Lapses) -> None:
-        """The chunk's records whose points will lapse, into the ledger."""
-        if made.citizen.shape[0]:
-            self.owe(lo, made)
+    def keep_made(self, lo: int, made: np.ndarray) -> None:
+        """The chunk's records whose points will lapse (Lapses' rows), into the ledger."""
+        if made.shape[1]:
+            self.owe(lo, Lapses(*made))
 
     @kernel_step(score_kernel, keep=keep_made, pieces=(FIRST, SAME, RUNS, Fields(ScoreArrays, {
         **dict.fromkeys(("age", "adopt", "score", "true_score", "wrong_cause", "term", "earned"),
