@@ -204,3 +204,21 @@ def test_a_folder_older_than_provenance_or_edited_since_says_so(run_folder, tmp_
     toml = edited / "scenario.toml"
     toml.write_text(toml.read_text("utf-8").replace("\nseed = 1\n", "\nseed = 7\n", 1), "utf-8")
     assert "scenario.toml has changed since the run" in report.footer_html(report.load_run(edited))
+
+
+def test_the_provinces_read_their_columns_only_and_rank_as_from_the_whole_table(run_folder):
+    """The report reads of regions.parquet what the provinces' rates and map use: the same
+    ranking as from every column."""
+    import dataclasses
+
+    run = report.load_run(run_folder)
+    whole = pq.read_table(run_folder / "regions.parquet")
+    assert set(run.regions.column_names) < set(whole.column_names)
+    assert set(run.regions.column_names) == report.region_columns(run.scenario) & set(
+        whole.column_names)
+    from_whole = report.province_rates(dataclasses.replace(run, regions=whole))
+    from_read = report.province_rates(run)
+    assert from_read.keys() == from_whole.keys() and from_read
+    for column, (names, rates) in from_whole.items():
+        assert from_read[column][0] == names
+        np.testing.assert_array_equal(from_read[column][1], rates)

@@ -28,6 +28,7 @@ from .results import BANDS, HEADLINE_SCHEMA, model_series, split_seeds, write_at
 from .runfolder import open_run
 from .scheme import (
     KEPT_OUT,
+    OLD_COLUMNS,
     Row,
     attempts,
     borne_by,
@@ -148,7 +149,8 @@ def load_run(folder: Path | str, study: Path | None = None) -> Run:
     return Run(folder=run.path, summary=run.summary, scenario=run.scenario_data,
                scenario_sha256=run.scenario_sha256,
                ts=with_catalog_names(run.table("timeseries")),
-               regions=_renamed(run.optional("regions")), seeds=run.optional("timeseries_seeds"),
+               regions=_renamed(run.optional("regions", columns=region_columns(
+                   run.scenario_data))), seeds=run.optional("timeseries_seeds"),
                audit=run.optional("audit", AUDIT_SCHEMA),
                seed_figures=run.optional("audit_seeds", SEED_FIGURES),
                study=bands)
@@ -173,6 +175,15 @@ def seed_band(run: Run, metric: str) -> tuple[np.ndarray, np.ndarray] | None:
     per_seed = np.stack([model_series(t, metric) for t in split_seeds(run.seeds)])
     low, high = np.percentile(per_seed, [BANDS["p05"], BANDS["p95"]], axis=0)
     return low, high
+
+
+def region_columns(scenario: dict) -> set[str]:
+    """The columns of regions.parquet that the provinces' rates and map read, under this
+    version's names and an older run's: the rest (some 120 series) is not read."""
+    wanted = {"date", "region", "region_code", *(c for column, _, _, per in
+                                                 province_columns(scenario)
+                                                 for c in (column, per))}
+    return wanted | {OLD_COLUMNS[c] for c in wanted if c in OLD_COLUMNS}
 
 
 def _renamed(table: pa.Table | None) -> pa.Table | None:

@@ -44,6 +44,8 @@ from .outfolder import (
     write_marker,
 )
 
+# regions.parquet's row groups: about this many bytes of a block of days' float64 columns
+REGION_BLOCK_BYTES = 16 << 20
 UNSCALED = {"score_sum", "true_score_sum", "perceived_risk_permille_sum"}
 # summary.json's figures on the last day, where the run has them (a scheme without tickets has no
 # flights refused), and its attempts against people
@@ -96,16 +98,30 @@ def timeseries(data: RunData) -> pa.Table:
     return pa.table({"date": pa.array(data.dates, pa.date32()), **cols})
 
 
-def regions(data: RunData) -> pa.Table:
-    """Daily series per region (long format: one row per date and region)."""
-    n_days, n_regions, _ = data.counts.shape
-    cols = counter_columns(data, data.counts.reshape(n_days * n_regions, -1))
+def regions(data: RunData, first: int = 0, last: int | None = None) -> pa.Table:
+    """Daily series per region (long format: one row per date and region), of days
+    ``first`` to ``last`` (all by default)."""
+    counts = data.counts[first:last]
+    n_days, n_regions, n_counters = counts.shape
+    cols = counter_columns(data, counts.reshape(n_days * n_regions, n_counters))
+    dates = np.array(data.dates[first:first + n_days], dtype="datetime64[D]")
     return pa.table({
-        "date": pa.array(np.repeat(np.array(data.dates, dtype="datetime64[D]"), n_regions)),
+        "date": pa.array(np.repeat(dates, n_regions)),
         "region_code": pa.array(np.tile(data.region_codes, n_days)),
         "region": pa.array(np.tile(data.region_names, n_days)),
         **cols,
     })
+
+
+def write_regions(data: RunData, path: Path, block_bytes: int = REGION_BLOCK_BYTES) -> None:
+    """regions.parquet, a row group of days at a time: the whole table in float64 columns
+    would be as large as the run's counters again (68 MB for the default run), and the
+    Parquet writer's buffers on top of it, at the end of the run."""
+    n_days, n_regions, n_counters = data.counts.shape
+    days = max(1, block_bytes // max(1, n_regions * n_counters * 8))
+    with pq.ParquetWriter(path, regions(data, 0, 0).schema) as writer:
+        for first in range(0, n_days, days):
+            writer.write_table(regions(data, first, first + days))
 
 
 def ranking(data: RunData) -> pa.Table:
@@ -311,14 +327,15 @@ def write_run(data: RunData, out: Path, per_seed: SeedTables | None = None, *,
 def _write_files(data: RunData, folder: Path, per_seed: SeedTables | None) -> None:
     ts = timeseries(data)
     audited = audit(data)
-    tables = {"timeseries": ts, "regions": regions(data), "ranking": ranking(data),
-              "audit": audited, "cohort": data.cohort}
+    tables = {"timeseries": ts, "ranking": ranking(data), "audit": audited,
+              "cohort": data.cohort}
     runs = None if per_seed is None else split_seeds(per_seed.series)
     if runs is not None:
         tables |= {"timeseries_seeds": per_seed.series, "timeseries_bands": bands(runs),
                    "audit_seeds": per_seed.figures}
     write_atomic(folder / "scenario.toml",
                  lambda p: p.write_text(data.scenario.to_toml(), "utf-8"))
+    write_atomic(folder / "regions.parquet", lambda p: write_regions(data, p))
     for name, table in tables.items():
         write_atomic(folder / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p))
     write_atomic(folder / "summary.json",

@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -92,18 +92,26 @@ class RunFolder:
     def parquet(self, name: str) -> Path:
         return self.path / f"{name}.parquet"
 
-    def table(self, name: str, required: pa.Schema | None = None) -> pa.Table:
-        """The whole table, checked for the columns readers rely on (``required``, by default
-        KEY_COLUMNS' entry) and, for the series tables, for rows."""
+    def table(self, name: str, required: pa.Schema | None = None,
+              columns: Collection[str] | None = None) -> pa.Table:
+        """The whole table, or its ``columns`` that it has (with the required ones), checked
+        for the columns readers rely on (``required``, by default KEY_COLUMNS' entry) and, for
+        the series tables, for rows."""
         path = self.parquet(name)
+        required = required or KEY_COLUMNS.get(name)
         with _open(path) as f, _parquet_errors(path):
-            table = pq.read_table(f)
-        _check_columns(path, name, table, required or KEY_COLUMNS.get(name))
+            file = pq.ParquetFile(f)
+            if columns is not None:
+                wanted = set(columns) | set(required.names if required else ())
+                columns = [c for c in file.schema_arrow.names if c in wanted]
+            table = file.read(columns)
+        _check_columns(path, name, table, required)
         return table
 
-    def optional(self, name: str, required: pa.Schema | None = None) -> pa.Table | None:
+    def optional(self, name: str, required: pa.Schema | None = None,
+                 columns: Collection[str] | None = None) -> pa.Table | None:
         """Like ``table``, or None where the folder has no such table (older or smaller runs)."""
-        return self.table(name, required) if self.has(name) else None
+        return self.table(name, required, columns) if self.has(name) else None
 
     def dataset(self, name: str) -> ds.Dataset:
         """A lazy dataset of the table (for DuckDB), its footer read and checked first."""

@@ -64,9 +64,11 @@ TIE_BUILD_EXTRA = max(0, TIE_BUILD_BYTES - WORKING_BYTES)
 # Per score from min to max: the grade table (uint8) and the ranking's counts, ranks and
 # percentiles (int64 and float64) and the table written from them.
 SCORE_BYTES = 64
-# Measured: the counters (int64) and, at the end, the regions table made of them as float64
-# columns, its Arrow form, the Parquet writer's buffers and the report: 2.6 copies of the counters.
-COUNTER_COPIES = 3
+# Measured: the counters (int64) and, at the end, what writing the run folder adds, 0.3 copies
+# of them (regions.parquet a block of days at a time, with the Parquet writer's buffers: 19 MiB
+# for the default run's 65 MiB of counters; 76 when the table was made whole), then the
+# report's read of a few of its columns. 2 keeps the estimate on the high side.
+COUNTER_COPIES = 2
 SERIES_EXTRA = 32  # a national series' columns (timeseries.parquet) beyond the counters
 SERIES_COPIES = 3  # per-seed series, their concatenation and the bands
 # Measured: a cohort member's events per day, in the rows kept until the run ends (29 bytes for a
