@@ -76,24 +76,23 @@ SERIES_COPIES = 3  # per-seed series, their concatenation and the bands
 COHORT_BYTES_PER_DAY = 40
 # Measured: of a seed's run freed before the next seed's, the share the allocator keeps.
 SEED_SLACK = 0.15
-# Time (docs/performance.md). Measured on the 2-core machine on 2026-12-02 with china-2018 on 2
-# threads: 2014-2019 at 141 M citizens, 6,445 s of simulation in a command of 6,897 s (two
-# checkpoints written); the year 2018 at 14.1 M, 111.3 s of simulation in 146.1 s. From these:
-# the command's start with the kernels compiled; the population's and tallies' build and the
-# files written, per citizen; each day's fixed cost (Python, per-chunk calls). The citizen-days
-# per second of one thread, measured again on the engine of 13fa2bd (the rare acts screened per
-# class of citizen, posts chilled in one pass): the year 2018 at 14.1 M, 70.3 s of simulation
-# in 96.6 s, 73.2 M on 2 threads; again on the engine of 455883c (512-bit vectors, relatives in
-# one call a worker), 55.2 s of simulation in 80.2 s, 93.3 M on 2 threads, over the 1.85 below
-# (docs/performance.md, "Relatives: one call a worker"). Speed-ups: 1.85 on 2 threads here; on a
-# lent 16-core Xeon (docs/performance.md, "Threads: measured on 16 cores"), the year 2018 at
-# 1.41 M: 2.7 on 4, 3.5 on 8 and 4.0 on 16, where a day's hand-offs between threads weigh most.
-# Larger runs gain more (10.2 on 16 at 14.1 M): the estimate errs long there.
-START_SECONDS = 4.0
-BUILD_SECONDS_PER_CITIZEN = 2.3e-6
-DAY_SECONDS = 3.5e-3
-CITIZEN_DAYS_PER_SECOND = 50e6
-THREAD_SPEEDUP = {1: 1.0, 2: 1.85, 4: 2.7, 8: 3.5, 16: 4.0}
+# Time (docs/performance.md, "The estimate before a run"), measured again on 2026-12-05 on the
+# engine of a243dcb with china-2018 (`panopticon run --no-report`): the command's start with the
+# kernels compiled; the population's and tallies' build and the files written, per citizen;
+# each day's fixed cost (Python, the cohort's story); the citizen-days per second of one thread
+# at 1.41 M. The 2-core machines of these sessions differ: an AMD EPYC (2026-12-05) ran the
+# default run's simulation in 18.7 s on 2 threads, an Intel Xeon (2026-12-04) in 25.3 s; the
+# constants are the slower's (the Xeon's days, the EPYC's start and build times 1.35 as long),
+# so that the estimate errs long, not short. Speed-ups: 1.8 on 2 threads here (1.77 and
+# 1.82 on the two machines); on a lent 16-core Xeon (docs/performance.md, "Threads: measured on
+# 16 cores"), the year 2018 at 1.41 M: 2.7 on 4, 3.5 on 8 and 4.0 on 16, where a day's
+# hand-offs between threads weigh most. Larger runs gain more (10.2 on 16 at 14.1 M): the
+# estimate errs long there.
+START_SECONDS = 2.5
+BUILD_SECONDS_PER_CITIZEN = 1.5e-6
+DAY_SECONDS = 0.7e-3
+CITIZEN_DAYS_PER_SECOND = 72e6
+THREAD_SPEEDUP = {1: 1.0, 2: 1.8, 4: 2.7, 8: 3.5, 16: 4.0}
 
 
 # Disk: a run folder's size, measured on the default run (china-2018, 1.41 M citizens, 2,191 days: 15.9 MB with
