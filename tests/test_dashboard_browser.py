@@ -28,6 +28,7 @@ playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium installed")
 SCREENSHOTS = "PANOPTICON_SCREENSHOTS"  # a folder for the screenshots (docs/dashboard)
 RUN_TIMEOUT_MS = 300_000
+LONG_RUN_CITIZENS = 2_000_000  # a run that cancel meets while it goes, on any machine
 PLOTS = ("timeline", "funnel", "causes", "map", "provinces")  # china-2018's plotly figures
 
 
@@ -107,6 +108,12 @@ def figures_drawn(page) -> None:
                                "width) < 2", arg=[drawn.element_handle(), column], timeout=10_000)
 
 
+def set_field(field, text: str) -> None:
+    """Type ``text`` into a control's input and confirm it, as a person does."""
+    field.fill(text)
+    field.press("Enter")
+
+
 def key_figure(page, metric: str) -> str:
     return page.locator(f".pan-key tr:has(td:text-is('{metric}')) td").nth(2).inner_text()
 
@@ -124,18 +131,21 @@ def test_change_run_compare_open_download(server, page, tmp_path: Path) -> None:
 
     # an invalid value is refused in one line, and the run with it
     field = page.locator(".pan-field-sensing-content_review-comment-precision input")
-    field.fill("1.5")
-    field.press("Enter")
+    set_field(field, "1.5")
     error = page.locator(".pan-error")
     error.wait_for()
     assert "sensing.content_review.comment.precision" in error.inner_text()
     assert "\n" not in error.inner_text().strip()
     assert page.get_by_role("button", name="Run", exact=True).is_disabled()
-    field.fill("0.7")
-    field.press("Enter")
+    set_field(field, "0.7")
     error.wait_for(state="detached")
 
-    # a second run while one is going is refused in a line; cancel leaves nothing written
+    # a second run while one is going is refused in a line; cancel leaves nothing written. The
+    # run is made long (the page's own run of 20,000 citizens may end before the clicks), then
+    # the page's size is put back
+    size = page.locator(".pan-field-population-size input")
+    default_size = size.input_value()
+    set_field(size, str(LONG_RUN_CITIZENS))
     page.get_by_role("button", name="Run", exact=True).click()
     page.locator(".pan-progress-text").wait_for(timeout=60_000)
     page.get_by_role("button", name="Run", exact=True).click()
@@ -146,6 +156,7 @@ def test_change_run_compare_open_download(server, page, tmp_path: Path) -> None:
     page.locator(".pan-cancelled").wait_for(timeout=60_000)
     assert "nothing was written" in page.locator(".pan-cancelled").inner_text()
     assert not list(runs.iterdir())
+    set_field(size, default_size)
 
     # the preset as it is: children are barred for their parents' listing
     with_ban = run_and_wait(page)
