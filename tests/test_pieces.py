@@ -17,13 +17,17 @@ from panopticon.world.state import kernel_step
 
 @given(sizes=st.lists(st.integers(0, 40), min_size=1, max_size=8), data=st.data())
 @settings(max_examples=200, deadline=None)
-def test_a_pieces_runs_are_those_the_engine_finds_for_a_chunk(sizes, data):
-    """Regions without citizens (a first citizen repeated) and pieces anywhere."""
+def test_a_pieces_runs_are_its_bounds_and_the_region_starts_inside(sizes, data):
+    """Regions without citizens (a first citizen repeated) and pieces anywhere; the engine's
+    runs of a chunk are the same."""
     starts = np.concatenate(([0], np.cumsum(sizes)))
     n = int(starts[-1])
     lo = data.draw(st.integers(0, n))
     hi = data.draw(st.integers(lo, n))
-    np.testing.assert_array_equal(pieces.runs(starts, lo, hi), RegionRuns(starts)(lo, hi))
+    inside = sorted({int(s) for s in starts if lo < s < hi})
+    expected = np.array([lo, *inside, hi]) - lo if hi > lo else np.array([0, 0])
+    np.testing.assert_array_equal(pieces.runs(starts, lo, hi), expected)
+    np.testing.assert_array_equal(RegionRuns(starts)(lo, hi), expected)
 
 
 @given(n=st.integers(0, 5000), capacity=st.integers(1, 6000))

@@ -65,7 +65,6 @@ def bit_names(mask: int, names: tuple[str, ...]) -> str:
     return ", ".join(words(n) for b, n in enumerate(names) if mask >> b & 1)
 
 
-
 @njit(cache=True, nogil=True)
 def capture_kernel(first, ids, acts, records, out_acts, out_records):
     """The acts and records of the members ``ids`` (in order) among a chunk's citizens
@@ -74,6 +73,7 @@ def capture_kernel(first, ids, acts, records, out_acts, out_records):
     for m in range(np.searchsorted(ids, first), np.searchsorted(ids, first + acts.shape[0])):
         out_acts[m] = acts[ids[m] - first]
         out_records[m] = records[ids[m] - first]
+
 
 @dataclass(frozen=True)
 class Events:

@@ -490,11 +490,7 @@ class Scoring(Stage):
 
     def due_in(self, lo: int, hi: int) -> Lapses:
         """Today's lapses of citizens lo..hi-1, counted from lo (none on most days)."""
-        if not self.due.citizen.shape[0]:
-            return NO_LAPSES
-        a, b = np.searchsorted(self.due.citizen, (lo, hi))
-        return Lapses(self.due.citizen[a:b] - lo, self.due.published[a:b], self.due.true[a:b],
-                      self.due.days[a:b])
+        return lapses_in(self.due, lo, hi) if self.due.citizen.shape[0] else NO_LAPSES
 
     def made_buffer(self, n: int) -> Lapses:
         """Room for every record of a chunk (or a piece) of n citizens whose points will lapse

@@ -26,6 +26,7 @@ from threading import Lock
 import numba
 import numpy as np
 
+from . import pieces
 from .fused import fuse, take_spans
 from .today import Today
 
@@ -233,15 +234,13 @@ class RegionRuns:
 
     def __init__(self, first: np.ndarray) -> None:
         """``first``: each region's first citizen, and n (``Population.starts``)."""
-        self.starts = np.unique(first[(first > 0) & (first < first[-1])])
+        self.first = np.asarray(first, np.int64)
         self.known: dict[tuple[int, int], np.ndarray] = {}
 
     def __call__(self, lo: int, hi: int) -> np.ndarray:
         runs = self.known.get((lo, hi))
         if runs is None:
-            s = self.starts
-            inner = s[np.searchsorted(s, lo, "right"):np.searchsorted(s, hi, "left")]
-            runs = self.known[lo, hi] = np.concatenate(([lo], inner, [hi])).astype(np.int64) - lo
+            runs = self.known[lo, hi] = pieces.runs(self.first, lo, hi)
         return runs
 
 

@@ -62,9 +62,10 @@ def check(kind: object) -> None:
 
 @njit(cache=True, nogil=True)
 def runs(starts: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """The runs of one region in citizens lo..hi-1, counted from lo, as ``engine.RegionRuns``
-    makes them from each region's first citizen ``starts`` (in order, with n last; a region
-    without citizens repeats its successor's)."""
+    """The runs of one region in citizens lo..hi-1, counted from lo (a chunk's, which
+    ``engine.RegionRuns`` keeps, or a piece's), from each region's first citizen ``starts`` (in
+    order, with n last; a region without citizens repeats its successor's): 0, each region's
+    first citizen strictly inside, hi - lo."""
     out = np.empty(starts.shape[0] + 2, np.int64)
     out[0], m = 0, 1
     for s in starts:
