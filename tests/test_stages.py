@@ -79,6 +79,7 @@ from panopticon.world.codes import (
 from panopticon.world.engine import Engine
 from panopticon.world.layout import (
     COMMON_BOUND,
+    DISSENT,
     LEVEL_BITS,
     LEVEL_QUANTILES,
     LEVELS,
@@ -103,6 +104,9 @@ from panopticon.world.layout import (
 from panopticon.world.population import (
     ADOPT_LEVELS,
     CHILD,
+    DISPOSED,
+    DISPOSED_BIN,
+    DISPOSED_SHIFT,
     INCOME_SHIFT,
     MANAGER,
     URBAN,
@@ -110,7 +114,7 @@ from panopticon.world.population import (
     adoption_threshold,
     build,
 )
-from panopticon.world.rng import EXP_QUANTILES
+from panopticon.world.rng import EXP_QUANTILES, exponential
 from panopticon.world.state import State
 from panopticon.world.today import Today
 
@@ -351,6 +355,23 @@ def test_a_content_types_against_bound_holds_every_post_of_the_type(shares):
     assert (bounds >= np.ceil(top)).all()
     assert ((bounds == 0) == (shares == 0)).all()
     assert (bounds <= top + 1).all()
+
+
+def test_the_disposed_are_those_whose_disposition_is_above_a_quarter_of_the_largest(busy):
+    """DISPOSED marks the citizens whose disposition (drawn as settle draws it) is above a
+    quarter of the largest: the others' posts are screened against a quarter of their type's
+    bound (their field shifted up by DISPOSED_SHIFT), which still holds every post they send
+    against the line. About the top 15%."""
+    _, pop = busy
+    disposition = np.array([exponential(trait_keys(SEED)[DISSENT], i, 0)
+                            for i in range(pop.size)])
+    disposed = (pop.flags & DISPOSED) != 0
+    quarter = EXP_QUANTILES.max() / (1 << DISPOSED_SHIFT)
+    assert (disposition[~disposed] <= quarter).all()
+    assert (disposition[disposed] > quarter).all()
+    share = 1 - DISPOSED_BIN / 1024
+    assert 0.14 < share < 0.16
+    assert abs(disposed.mean() - share) < binomial_tol(pop.size, share) / pop.size
 
 
 @given(p=st.floats(0, 1), field=st.integers(0, (1 << POST_BITS) - 1))

@@ -28,7 +28,15 @@ from ..language.catalog import (
 from ..language.scenario import Group, Scenario
 from ..language.schedule import Schedule
 from .codes import FALSE_SHIFT, RECORD_KINDS_EXTRA, bit_positions
-from .population import AGE_BANDS, CHILD, INCOME_SHIFT, MANAGER, URBAN, decile
+from .population import (
+    AGE_BANDS,
+    CHILD,
+    DISPOSITION_STREAM,
+    INCOME_SHIFT,
+    MANAGER,
+    URBAN,
+    decile,
+)
 from .rng import EXP_QUANTILES, bits53, exponential, stream_key, threshold
 
 GROUPS: tuple[str, ...] = Group.__args__  # type: ignore[attr-defined]
@@ -37,8 +45,8 @@ N_AGE_BANDS, N_DECILES = len(AGE_BANDS), 10
 # (the last, dissent, scales the share of posts against the line).
 PROPENSITIES = ("offence", "debt", "civic", "travel", "none")
 OFFENCE, DEBT, CIVIC, TRAVEL, NONE = range(len(PROPENSITIES))
-TRAIT_STREAMS = ("trait.offence", "trait.debt", "trait.civic", "trait.travel", "trait.dissent")
-DISSENT = TRAIT_STREAMS.index("trait.dissent")  # the stream of the disposition against the line
+TRAIT_STREAMS = ("trait.offence", "trait.debt", "trait.civic", "trait.travel", DISPOSITION_STREAM)
+DISSENT = TRAIT_STREAMS.index(DISPOSITION_STREAM)  # the stream of the disposition against the line
 URBAN_TRAVEL, RURAL_TRAVEL = 1.3, 0.5  # assumption: town dwellers travel more (mean about 1)
 N_DRAWN = NONE  # the propensities drawn per citizen: all but none
 # A citizen's screen class: each drawn propensity's level, LEVEL_BITS bits each (a byte in

@@ -112,9 +112,16 @@ EXP_QUANTILES /= EXP_QUANTILES.mean()
 
 
 @njit(inline="always")
+def exponential_bin(key: np.uint64, citizen: np.int64, day: np.int64) -> np.int64:
+    """The bin of EXP_QUANTILES that :func:`exponential` takes for (key, citizen, day): its
+    place among the draw's 1024 equally likely values, smallest first."""
+    return np.int64(draw_bits(key, citizen, day) >> uint64(54))
+
+
+@njit(inline="always")
 def exponential(key: np.uint64, citizen: np.int64, day: np.int64) -> float:
     """A unit-mean exponential draw (to 1/1024 in probability): heterogeneity of propensities."""
-    return EXP_QUANTILES[np.int64(draw_bits(key, citizen, day) >> uint64(54))]
+    return EXP_QUANTILES[exponential_bin(key, citizen, day)]
 
 
 @njit(cache=True)
