@@ -7,10 +7,12 @@ ends of the day, the cohort's; the rest is the day loop's own), and each phase i
 workers' time in their chunks' steps, their CPU time in it (the difference is waiting: for the
 interpreter's lock, or to be run) and the hand-offs (the phase's wall less its busiest
 worker's). This is what found, on 16 cores, that the workers waited for the lock as long as
-they computed (docs/performance.md, "Threads: measured on 16 cores").
+they computed (docs/performance.md, "Threads: measured on 16 cores"). ``--steps`` also times
+phase 1's steps, one thread, by what each adds: the days again with phase 1 cut after each.
 
     .venv/bin/python benchmarks/day_split.py --threads 1,2                 # 1.41 M, 60 days
     .venv/bin/python benchmarks/day_split.py -n 14100000 --days 20 --threads 1,16
+    .venv/bin/python benchmarks/day_split.py --threads 1 --steps           # and by step
 
 Results: a table, and JSON (``--json``, default runs/bench/day_split.json).
 """
@@ -47,10 +49,9 @@ def warm_up(start: dt.date, days: int) -> None:
     simulation(2_000, start, max(days, 2 * READINGS)).run()
 
 
-def split(frozen: bytes, threads: int, days: int, chunk_size: int = DEFAULT_CHUNK) -> dict:
-    """The timed days of the pickled simulation on ``threads`` threads, in ms a day."""
-    sim = pickle.loads(frozen)
-    sim.threads, sim.chunk_size = threads, chunk_size
+def timed(sim: Simulation, days: int) -> tuple[DayClock, float, int]:
+    """The simulation run, its last ``days`` days timed: their clock, the wall time of the
+    days (s) and the threads the run took."""
     clock, marks = DayClock(), []
 
     def after_day() -> None:  # the timed days: from the warm-up's end to the last day's
@@ -60,23 +61,55 @@ def split(frozen: bytes, threads: int, days: int, chunk_size: int = DEFAULT_CHUN
             marks.append(time.perf_counter())
 
     result = sim.run(after_day=after_day, clock=clock)
+    return clock, marks[1] - marks[0], result.threads
+
+
+def split(frozen: bytes, threads: int, days: int, chunk_size: int = DEFAULT_CHUNK) -> dict:
+    """The timed days of the pickled simulation on ``threads`` threads, in ms a day."""
+    sim = pickle.loads(frozen)
+    sim.threads, sim.chunk_size = threads, chunk_size
+    clock, wall, threads_run = timed(sim, days)
     ms = 1e3 / days
-    day = (marks[1] - marks[0]) * ms
+    day = wall * ms
     phases = []
     for p in sorted(clock.phases):
-        busy = [clock.busy[p, w] * ms for w in range(result.threads)]
-        cpu = [clock.cpu[p, w] * ms for w in range(result.threads)]
+        busy = [clock.busy[p, w] * ms for w in range(threads_run)]
+        cpu = [clock.cpu[p, w] * ms for w in range(threads_run)]
         phases.append({
             "phase": p + 1, "wall": clock.phases[p] * ms, "busiest": max(busy),
             "busy_mean": sum(busy) / len(busy), "cpu_mean": sum(cpu) / len(cpu),
             "cpu_sum": sum(cpu), "hand_offs": clock.phases[p] * ms - max(busy),
             "waiting_mean": (sum(busy) - sum(cpu)) / len(busy)})
     parts = {k: v * ms for k, v in sorted(clock.parts.items(), key=lambda kv: -kv[1])}
-    chunks = len(chunk_bounds(sim.pop.size, sim.chunk_size, result.threads))
-    return {"threads_asked": threads, "threads": result.threads, "chunks": chunks, "day_ms": day,
+    chunks = len(chunk_bounds(sim.pop.size, sim.chunk_size, threads_run))
+    return {"threads_asked": threads, "threads": threads_run, "chunks": chunks, "day_ms": day,
             "citizen_days_per_second": sim.pop.size / day * 1e3, "phases": phases,
             "between_phases": sum(parts.values()), "parts": parts,
             "rest": day - sum(p["wall"] for p in phases) - sum(parts.values())}
+
+
+def steps(frozen: bytes, days: int, chunk_size: int = DEFAULT_CHUNK) -> list[dict]:
+    """Phase 1's steps by what each adds to it, on one thread: the timed days run again with
+    phase 1 cut after each step and the later phases left out, each from the same pickled
+    state; then the later phases, and the work between them, as the whole day has them. Left
+    out, a step changes the state the days after it see (no scores restored, say), so each
+    figure is the step's cost on the days as the steps before it leave them, within a few
+    percent of its cost in the whole day."""
+    names = [step.step.__qualname__ for step in pickle.loads(frozen).phases[0]]
+    rows, before = [], 0.0
+    for k in range(1, len(names) + 1):
+        sim = pickle.loads(frozen)
+        sim.threads, sim.chunk_size, sim.phases = 1, chunk_size, [sim.phases[0][:k]]
+        phase = timed(sim, days)[0].phases[0] * 1e3 / days
+        rows.append({"step": names[k - 1], "ms": phase - before})
+        before = phase
+    sim = pickle.loads(frozen)
+    sim.threads, sim.chunk_size = 1, chunk_size
+    clock = timed(sim, days)[0]
+    rows.append({"step": "later phases",
+                 "ms": sum(clock.phases[p] for p in clock.phases if p) * 1e3 / days})
+    rows.append({"step": "between phases", "ms": sum(clock.parts.values()) * 1e3 / days})
+    return rows
 
 
 def show(n: int, rows: list[dict]) -> None:
@@ -94,6 +127,12 @@ def show(n: int, rows: list[dict]) -> None:
     print("between phases, last row: " + ", ".join(f"{k} {v:.2f}" for k, v in top))
 
 
+def show_steps(n: int, rows: list[dict]) -> None:
+    print(f"china-2018, {n:,} citizens, 1 thread: ms a day by step of phase 1 (what each adds)")
+    for r in rows:
+        print(f"{r['step']:>24} {r['ms']:8.2f} ms {r['ms'] * 1e6 / n:7.2f} ns a citizen")
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -103,6 +142,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--threads", default="1,2", help="numbers of threads, as 1,2,4")
     ap.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK,
                     help=f"citizens a chunk at most (default {DEFAULT_CHUNK:,})")
+    ap.add_argument("--steps", action="store_true",
+                    help="also time phase 1's steps one by one, on 1 thread (a run a step)")
     ap.add_argument("--json", type=Path, help="default: runs/bench/day_split.json")
     args = ap.parse_args(argv)
     text = args.threads
@@ -123,11 +164,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     frozen = pickle.dumps(simulation(args.citizens, args.start, args.days), protocol=5)
     rows = [split(frozen, k, args.days, args.chunk_size) for k in args.threads]
     show(args.citizens, rows)
+    by_step = steps(frozen, args.days, args.chunk_size) if args.steps else None
+    if by_step:
+        show_steps(args.citizens, by_step)
     path = args.json or ROOT / "runs" / "bench" / "day_split.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"citizens": args.citizens, "start": str(args.start),
                                 "days": args.days, "chunk_size": args.chunk_size,
-                                "rows": rows}, indent=1))
+                                "rows": rows, "steps": by_step}, indent=1))
     print(f"written: {path}")
 
 

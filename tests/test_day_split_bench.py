@@ -50,6 +50,18 @@ def test_the_split_gives_each_thread_counts_phases_and_parts(module, tmp_path, c
     assert "M citizen-days/s" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # compiles phase 1 anew for each of its cuts: minutes on a fresh machine
+def test_the_steps_are_phase_ones_in_order_then_the_rest(module, tmp_path, capsys):
+    module.main(["-n", "3000", "--days", "3", "--threads", "1", "--steps",
+                 "--json", str(tmp_path / "split.json")])
+    result = json.loads((tmp_path / "split.json").read_text())
+    sc = load("china-2018").with_changes(**{"population.size": 3_000})
+    first = [step.step.__qualname__ for step in Simulation(sc).phases[0]]
+    assert [r["step"] for r in result["steps"]] == [*first, "later phases", "between phases"]
+    assert first[0] == "Behaviour.step" and all(np.isfinite(r["ms"]) for r in result["steps"])
+    assert "ns a citizen" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("args", [["--threads", "0,2"], ["--threads", "two"], ["--days", "0"],
                                   ["--chunk-size", "0"]])
 def test_the_split_refuses_bad_arguments(module, args, capsys):

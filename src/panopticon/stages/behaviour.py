@@ -269,13 +269,15 @@ def draw_run(first, day, age, flags, adopt, status, risk, screen_class, adoption
         k = p.frequent[c]
         frequent_candidates(first, day, k, act_keys[k], bounds[k], age, flags, adopt, status,
                             adoption, who, p.cases, acts)
-    posts_by_type = np.array([by_type0, by_type1, by_type2, by_type3])
     acc_r[C_CITIZENS] += age.shape[0]
     acc_r[C_CHILDREN] += children
     acc_r[C_INTERNET] += online_users
     acc_r[C_PAYMENT] += paying_users
-    acc_r[C_POSTS_T0:C_POSTS_T0 + N_TYPES] += posts_by_type
-    posts = posts_by_type.sum()
+    acc_r[C_POSTS_T0] += by_type0  # not an array of the four: an allocation a run
+    acc_r[C_POSTS_T0 + 1] += by_type1
+    acc_r[C_POSTS_T0 + 2] += by_type2
+    acc_r[C_POSTS_T0 + 3] += by_type3
+    posts = by_type0 + by_type1 + by_type2 + by_type3
     acc_r[C_ACT0 + ONLINE_POST] += posts
     return posts
 

@@ -390,14 +390,17 @@ def stand_block(lo, hi, st, a, linked, cat, stocks, acc_r, scratch):
 
 
 @njit(cache=True, nogil=True)
-def own_attempts(first, t, marked, hi, linked, st, a, cat, acc_r, kin, m):
-    """The attempts of the run's marked citizens (``a.todo[t:marked]`` below ``hi``) that the
-    measures they bear themselves refuse or favour; those that a measure borne by relatives
-    meets (phase 2's) into ``kin`` from ``m``. Returns the new ``t`` and ``m``.
+def own_attempts(first, runs, marked, st, a, cat, acc, kin):
+    """The attempts of the chunk's marked citizens (``a.todo[:marked]``, in order) that the
+    measures they bear themselves refuse or favour, counted in their region (``runs``: the
+    chunk's runs of one region); those that a measure borne by relatives meets (phase 2's) into
+    ``kin``. Returns how many went to ``kin``.
 
-    A call per run, whose loop reads the arrays as its own: an inlined helper given arrays
-    (or the catalog) per citizen cost a reference count per array, twice, in a loop with
-    branches, where Numba cannot drop them (some 200 ns an attempt, five times its work).
+    A call per chunk, not per run: its arguments cost a reference count per array, which a
+    small population, whose chunk holds a run of every region, paid some 30 times a day. Its
+    loop reads the arrays as its own: an inlined helper given arrays (or the catalog) per
+    citizen cost a reference count per array, twice, in a loop with branches, where Numba
+    cannot drop them (some 200 ns an attempt, five times its work).
     """
     acts, todo, age, adopt, status = a.acts, a.todo, st.age, st.adopt, st.status
     on, on_true, score, true_score, scored = (st.on_lists, st.on_lists_true, st.score,
@@ -407,9 +410,14 @@ def own_attempts(first, t, marked, hi, linked, st, a, cat, acc_r, kin, m):
     kinds, blocks, grants, counter, ever, rewards = (cat.attempts, cat.blocks, cat.grants,
                                                      cat.counter, cat.ever, cat.rewards)
     own, own_adult, every = cat.own, cat.own_adult, cat.met
-    while t < marked and todo[t] < hi:
+    r = region_of(st.starts, first)
+    acc_r, linked, q, m = acc[r], np.int64(st.connected[r] != 0), 0, 0
+    for t in range(marked):
         j = todo[t]
-        t += 1
+        while j >= runs[q + 1]:
+            q += 1
+            r = region_of(st.starts, first + runs[q])
+            acc_r, linked = acc[r], np.int64(st.connected[r] != 0)
         if not np.int64(acts[j]) & every:  # no attempt
             continue
         mine = select(age[j] != CHILD, own_adult, own)
@@ -429,7 +437,7 @@ def own_attempts(first, t, marked, hi, linked, st, a, cat, acc_r, kin, m):
             history[j] = h
         kin[0, m], kin[1, m] = first + j, np.int64(acts[j]) & every & ~mine
         m += kin[1, m] != 0
-    return t, m
+    return m
 
 
 @njit(cache=True, nogil=True)
@@ -438,28 +446,26 @@ def sanction_kernel(first, runs, st, a, cat, acc):
     2, the attempts that a measure borne by relatives meets, as ``[citizens, act bits]`` in
     order: phase 2 meets them where it reads relatives' standing, without drawing them again.
 
-    Per run of one region: every citizen's standing (vectorised), then the attempts of the few
-    with one (found among the marked, ``Today.marked``, and listed in ``a.todo``) but those
-    that a measure borne by relatives meets (phase 2's): by a household or an employer,
-    anyone's; by children, a child's (:func:`own_attempts`). Measures of grades
+    Per run of one region, every citizen's standing (vectorised); then, over the chunk, the
+    attempts of the few with one (found among the marked, ``Today.marked``, and listed in
+    ``a.todo``) but those that a measure borne by relatives meets (phase 2's): by a household
+    or an employer, anyone's; by children, a child's (:func:`own_attempts`). Measures of grades
     and scores apply only where the region is connected, to citizens scored (``st.scored``:
     see :func:`codes.is_scored`).
     """
     stocks = np.zeros(cat.standings.shape[0], np.int64)
     scratch = np.empty((3, min(a.acts.shape[0], STAND_BLOCK)), np.int64)
-    marked = marked_into(a.marked, 0, a.acts.shape[0], a.todo)
-    kin, m, t = np.empty((2, marked), np.int64), 0, 0
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         r = region_of(st.starts, first + lo)
         acc_r = acc[r]
-        linked = np.int64(st.connected[r] != 0)
         stocks[:] = 0
-        stand_run(lo, hi, st, a, linked, cat, stocks, acc_r, scratch)
+        stand_run(lo, hi, st, a, np.int64(st.connected[r] != 0), cat, stocks, acc_r, scratch)
         for s in range(stocks.shape[0]):
             acc_r[cat.standings[s, 3]] += stocks[s]
-        t, m = own_attempts(first, t, marked, hi, linked, st, a, cat, acc_r, kin, m)
-    return kin[:, :m].copy()
+    marked = marked_into(a.marked, 0, a.acts.shape[0], a.todo)
+    kin = np.empty((2, marked), np.int64)
+    return kin[:, :own_attempts(first, runs, marked, st, a, cat, acc, kin)].copy()
 
 
 @njit(cache=True, nogil=True)
