@@ -88,10 +88,11 @@ def split(frozen: bytes, threads: int, days: int, chunk_size: int = DEFAULT_CHUN
             "rest": day - sum(p["wall"] for p in phases) - sum(parts.values())}
 
 
-def steps(frozen: bytes, days: int, chunk_size: int = DEFAULT_CHUNK) -> list[dict]:
+def steps(frozen: bytes, days: int, whole: dict, chunk_size: int = DEFAULT_CHUNK) -> list[dict]:
     """Phase 1's steps by what each adds to it, on one thread: the timed days run again with
     phase 1 cut after each step and the later phases left out, each from the same pickled
-    state; then the later phases, and the work between them, as the whole day has them. Left
+    state; then the later phases, and the work between them, as the whole day on one thread
+    has them (``whole``: its row of :func:`split`). Left
     out, a step changes the state the days after it see (no scores restored, say), so each
     figure is the step's cost on the days as the steps before it leave them; the figures add
     up to the whole day's phase 1 (13.44 against 13.47 ms a day at 1.41 M, docs/performance.md)."""
@@ -103,12 +104,8 @@ def steps(frozen: bytes, days: int, chunk_size: int = DEFAULT_CHUNK) -> list[dic
         phase = timed(sim, days)[0].phases[0] * 1e3 / days
         rows.append({"step": names[k - 1], "ms": phase - before})
         before = phase
-    sim = pickle.loads(frozen)
-    sim.threads, sim.chunk_size = 1, chunk_size
-    clock = timed(sim, days)[0]
-    rows.append({"step": "later phases",
-                 "ms": sum(clock.phases[p] for p in clock.phases if p) * 1e3 / days})
-    rows.append({"step": "between phases", "ms": sum(clock.parts.values()) * 1e3 / days})
+    rows.append({"step": "later phases", "ms": sum(p["wall"] for p in whole["phases"][1:])})
+    rows.append({"step": "between phases", "ms": whole["between_phases"]})
     return rows
 
 
@@ -164,8 +161,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     frozen = pickle.dumps(simulation(args.citizens, args.start, args.days), protocol=5)
     rows = [split(frozen, k, args.days, args.chunk_size) for k in args.threads]
     show(args.citizens, rows)
-    by_step = steps(frozen, args.days, args.chunk_size) if args.steps else None
-    if by_step:
+    by_step = None
+    if args.steps:  # the whole day on one thread: a row made already, or made for the steps
+        whole = next((r for r in rows if r["threads"] == 1), None)
+        by_step = steps(frozen, args.days, whole or split(frozen, 1, args.days, args.chunk_size),
+                        args.chunk_size)
         show_steps(args.citizens, by_step)
     path = args.json or ROOT / "runs" / "bench" / "day_split.json"
     path.parent.mkdir(parents=True, exist_ok=True)

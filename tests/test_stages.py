@@ -369,7 +369,7 @@ def test_the_disposed_are_those_whose_disposition_is_above_a_quarter_of_the_larg
     quarter = EXP_QUANTILES.max() / (1 << DISPOSED_SHIFT)
     assert (disposition[~disposed] <= quarter).all()
     assert (disposition[disposed] > quarter).all()
-    share = 1 - DISPOSED_BIN / 1024
+    share = 1 - DISPOSED_BIN / EXP_QUANTILES.shape[0]
     assert 0.14 < share < 0.16
     assert abs(disposed.mean() - share) < binomial_tol(pop.size, share) / pop.size
 
