@@ -33,7 +33,7 @@ from panopticon.observers.cohort import (
     pick,
     set_bits,
 )
-from panopticon.stages.registry import EVER
+from panopticon.world.case_book import EVER
 from panopticon.world.codes import CONTENT_TYPES
 from panopticon.world.population import CHILD, URBAN
 from panopticon.world.layout import history_names

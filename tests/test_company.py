@@ -59,7 +59,7 @@ def test_the_term_is_weight_times_the_share_of_listed_ties(sim, monkeypatch, blo
         monkeypatch.setattr(state, "BLOCK", block)
     rng = np.random.default_rng(0)
     listed = rng.random(sim.pop.size) < 0.1
-    sim.stages["registry"].status[listed] = LISTED
+    sim.stages["registry"].set_statuses(np.flatnonzero(listed), LISTED)
     start_day(sim, START)
     weight = sim.scenario.scoring.bad_company.weight
     expected = np.rint(weight * listed_share(sim, listed.astype(np.uint8)))
@@ -83,7 +83,7 @@ def test_the_term_takes_a_byte_where_its_weight_fits_one(weight, dtype):
     counts a share of 0)."""
     sim = Simulation(small(**{"scoring.bad_company.weight": weight}))
     assert sim.stages["scoring"].ties_term.dtype == dtype
-    sim.stages["registry"].status[:] = LISTED
+    sim.stages["registry"].set_statuses(np.arange(sim.pop.size), LISTED)
     start_day(sim, START)
     w = weight if isinstance(weight, int) else -300
     v = sim.views["scoring"]
@@ -95,7 +95,7 @@ def test_the_term_takes_a_byte_where_its_weight_fits_one(weight, dtype):
 
 
 def test_the_term_moves_the_published_score_only_and_is_a_wrong_cause(sim):
-    sim.stages["registry"].status[::7] = LISTED
+    sim.stages["registry"].set_statuses(np.arange(0, sim.pop.size, 7), LISTED)
     start_day(sim, START)
     scoring = sim.stages["scoring"]
     term = scoring.ties_term.astype(int)
@@ -108,10 +108,10 @@ def test_the_term_moves_the_published_score_only_and_is_a_wrong_cause(sim):
 
 def test_the_term_changes_by_difference_when_company_improves(sim):
     registry, scoring = sim.stages["registry"], sim.stages["scoring"]
-    registry.status[::7] = LISTED
+    registry.set_statuses(np.arange(0, sim.pop.size, 7), LISTED)
     start_day(sim, START)
     scoring.score[:] -= 3  # a record of the citizens' own stays
-    registry.status[:] = 0
+    registry.set_statuses(np.arange(sim.pop.size), 0)
     start_day(sim, START + dt.timedelta(days=30))
     assert (scoring.ties_term == 0).all()
     assert (scoring.score == sim.scenario.scoring.base - 3).all()

@@ -93,26 +93,26 @@ def test_an_undeclared_buffer_of_today_is_out_of_reach():
 
 
 @njit
-def write_first(status):
-    status[0] = 1
+def write_first(family):
+    family[0] = 1
 
 
 def test_a_stage_that_writes_an_array_it_only_reads_fails():
     s = state()
-    owner = s.view(user("owner", owns=("status",)))
-    owner.own("status", np.zeros(300, np.uint8))
-    reader = s.view(user("reader", reads=("status",)))
+    owner = s.view(user("owner", owns=("family",)))
+    owner.own("family", np.zeros(300, np.uint8))
+    reader = s.view(user("reader", reads=("family",)))
     with pytest.raises(ValueError, match="read-only"):
-        reader.status[0] = 1
+        reader.family[0] = 1
     with pytest.raises(TypingError, match="readonly"):
-        write_first(reader.status)
+        write_first(reader.family)
 
 
 def test_an_array_has_one_owner():
     s = state()
-    s.view(user("one", owns=("status",)))
-    with pytest.raises(ContractError, match="'status' is owned by both 'one' and 'two'"):
-        s.view(user("two", owns=("status",)))
+    s.view(user("one", owns=("family",)))
+    with pytest.raises(ContractError, match="'family' is owned by both 'one' and 'two'"):
+        s.view(user("two", owns=("family",)))
     with pytest.raises(ContractError, match="'age' is owned by both 'population'"):
         s.view(user("three", owns=("age",)))
     with pytest.raises(ContractError, match="'size', a name a view keeps"):

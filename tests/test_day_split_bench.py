@@ -25,9 +25,12 @@ def test_a_run_with_a_clock_times_every_stage_and_is_the_same(tmp_path):
     timed = Simulation(sc, chunk_size=999, threads=2).run(clock=clock)
     plain = Simulation(sc, chunk_size=999, threads=2).run()
     np.testing.assert_array_equal(timed.counts, plain.counts)
-    stages = Simulation(sc).active
+    sim = Simulation(sc)
+    stages = sim.active
     assert {f"start {s.NAME}" for s in stages} | {f"end {s.NAME}" for s in stages} | {
+        f"end phase {k} {s.NAME}" for s in sim.phase_enders for k in (1, 2)} | {
         "end cohort"} == set(clock.parts)
+    assert [s.NAME for s in sim.phase_enders] == ["registry"]
     assert set(clock.phases) == {0, 1} and {w for _, w in clock.busy} == {0, 1}
 
 

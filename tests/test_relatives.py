@@ -19,6 +19,7 @@ from panopticon.readers.scheme import scheme
 from panopticon.runner.simulation import Simulation, phases
 from panopticon.stages import counters
 from panopticon.stages.consequences import children_met
+from panopticon.world.case_book import statuses_into
 from panopticon.world.codes import LISTED, SHARED
 from panopticon.world.engine import Engine
 from panopticon.world.layout import Layout, history_names
@@ -78,7 +79,7 @@ class World:
                     if len(h) >= size and (self.pop.age[h] != CHILD).sum() >= 2)
 
     def list_on_court_list(self, i: int) -> None:
-        self.sim.stages["registry"].status[i] = LISTED | SHARED  # 30 days: transport has it
+        self.sim.stages["registry"].set_statuses(i, LISTED | SHARED)  # 30 days: transport has it
 
     def run_day(self) -> dict[str, int]:
         """One day of consequences (both phases and the day's end): the counters summed over
@@ -87,11 +88,13 @@ class World:
         for name in ("behaviour", "registry", "scoring", "consequences"):
             self.sim.stages[name].start_day(self.day, DATE, self.sim.scenario)
         n_regions, n_counters = len(self.pop.regions.codes), len(self.index)
-        cons = self.sim.stages["consequences"]
+        cons, registry = self.sim.stages["consequences"], self.sim.stages["registry"]
 
         def give_acts(lo, hi, acc, today):
+            """Today's acts, and the statuses as the registry leaves them in phase 1."""
             today.acts[: hi - lo] = self.acts[lo:hi]
             today.marked[:] = ~np.uint64(0)  # as behaviour marks at least those with an act
+            statuses_into(registry.case_ids, registry.case_days, lo, today.status[: hi - lo])
 
         with Engine(self.pop.size, n_regions, n_counters, chunk_size=37, threads=2) as eng:
             run = phases([cons], self.sim.views, self.sim.counters)

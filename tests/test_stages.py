@@ -30,6 +30,7 @@ from panopticon.stages.behaviour import (
     field_cap,
     field_threshold,
     rare_citizens,
+    to_pay,
     under_cap,
 )
 from panopticon.stages.behaviour import params as behaviour_params
@@ -37,13 +38,10 @@ from panopticon.stages.company import NO_TERM
 from panopticon.stages.consequences import active_masks
 from panopticon.stages.fear import tables as fear_tables
 from panopticon.stages.registry import (
-    CASE_DAYS,
-    EVER,
     EVER_EXIT_BAN,
     EVER_LISTED,
     EVER_MISCONDUCT,
     Registry,
-    merge_book,
 )
 from panopticon.stages.scoring import Scoring, grade_table
 from panopticon.stages.sensing import (
@@ -52,6 +50,7 @@ from panopticon.stages.sensing import (
     lawful_flag_rate,
 )
 from panopticon.world import codes
+from panopticon.world.case_book import COLUMNS, EVER, STATUS, merge_book, statuses_into
 from panopticon.world.codes import (
     CAUSE_FALSE_FLAG,
     CAUSE_FALSE_MATCH,
@@ -158,6 +157,14 @@ def today_with(n: int, **buffers: np.ndarray) -> Today:
     return today
 
 
+def book_of(status: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A case book (``world.case_book``) holding ``status``: a row per citizen with one."""
+    ids = np.flatnonzero(status).astype(np.int64)
+    rows = np.zeros((ids.shape[0], COLUMNS), np.int16)
+    rows[:, STATUS] = status[ids]
+    return ids, rows
+
+
 def own(acc: np.ndarray, stage) -> np.ndarray:
     """A stage's columns of the run's counters, as the simulation hands them to its step."""
     return acc[:, COUNTERS.spans[stage.NAME]]
@@ -208,9 +215,10 @@ def busy() -> tuple[scenario.Scenario, Population]:
 
 def act_day(sc, pop, status=None, day=3, date=DATE):
     """One day of behaviour for everyone, fearless (risk 0): (acts, counters, behaviour)."""
-    status = np.zeros(pop.size, np.uint8) if status is None else status
+    case_ids, case_days = book_of(np.zeros(pop.size, np.uint8) if status is None else status)
     deterrence, chilling, chilling_against = fear_tables(None)
-    beh = alone(Behaviour, sc, pop, status=status, risk=np.zeros(pop.size, np.uint16),
+    beh = alone(Behaviour, sc, pop, case_ids=case_ids, case_days=case_days,
+                risk=np.zeros(pop.size, np.uint16),
                 deterrence=deterrence, chilling=chilling, chilling_against=chilling_against,
                 deterred=np.array([k in sc.acts and sc.acts[k].nature == "offence"
                                    for k in ACT_KINDS], np.int64))
@@ -289,7 +297,8 @@ def test_the_screen_holds_the_rare_kinds_in_order_of_their_bounds(bounds):
 def test_the_rare_citizens_are_those_with_a_rare_candidate_or_a_case_in_order(n, lo, hi, seed,
                                                                               share):
     """Settling visits these alone: a post (of any content type) or a status that is no case
-    (a listing shared) does not list a citizen; any run of the chunk lists its own."""
+    (a listing shared) does not list a citizen; a case in the case book makes a candidate to
+    pay (:func:`to_pay`); any run of the chunk lists its own."""
     lo, hi = min(lo, n), min(max(lo, hi), n)
     rng = np.random.default_rng(seed)
     rare = rng.random(n) < share
@@ -300,7 +309,8 @@ def test_the_rare_citizens_are_those_with_a_rare_candidate_or_a_case_in_order(n,
     status = np.where(rare & ~candidate, codes.IN_DEFAULT, 0).astype(np.uint8)
     status |= np.where(rng.random(n) < 0.3, codes.SHARED, 0).astype(np.uint8)  # not a case
     todo = np.full(n + 1, -1, np.int32)
-    m = rare_citizens(lo, hi, acts, status, todo)
+    to_pay(0, *book_of(status), acts)
+    m = rare_citizens(lo, hi, acts, todo)
     assert todo[:m].tolist() == [j for j in range(lo, hi) if rare[j]]
 
 
@@ -807,14 +817,13 @@ def test_the_case_book_keeps_open_and_ever_listed_rows_and_files_new_ones_in_ord
     (citizens without one), in the order of citizens, each with its days."""
     rng = np.random.default_rng(seed)
     ids = np.sort(rng.choice(np.arange(200, 400), len(rows), replace=False)).astype(np.int64)
-    days = rng.integers(1, 999, (len(rows), CASE_DAYS)).astype(np.int16)
+    days = rng.integers(1, 999, (len(rows), COLUMNS)).astype(np.int16)
     days[:, EVER] = [ever for _, ever in rows]
-    status = np.zeros(400, np.uint8)
-    status[ids] = [open_ for open_, _ in rows]
+    days[:, STATUS] = [open_ for open_, _ in rows]
     add_ids = np.array(sorted(new), np.int64)
-    add_days = rng.integers(1, 999, (len(new), CASE_DAYS)).astype(np.int16)
-    out_ids, out_days = merge_book(ids, days, status, add_ids, add_days)
-    kept = (status[ids] != 0) | (days[:, EVER] != 0)
+    add_days = rng.integers(1, 999, (len(new), COLUMNS)).astype(np.int16)
+    out_ids, out_days = merge_book(ids, days, add_ids, add_days)
+    kept = (days[:, STATUS] != 0) | (days[:, EVER] != 0)
     want_ids = np.concatenate((ids[kept], add_ids))
     order = np.argsort(want_ids)
     assert np.array_equal(out_ids, want_ids[order])
@@ -842,7 +851,7 @@ class Desk:
         acc, today = new_acc(), today_with(1, records=records)
         step(self.reg, 0, 1, acc, today)
         self.reg.end_day(acc)
-        return int(self.reg.status[0]), int(today.records[0]), acc
+        return int(self.reg.statuses()[0]), int(today.records[0]), acc
 
     def until(self, day: int) -> tuple[int, int, np.ndarray]:
         while self.day < day - 1:
@@ -879,14 +888,12 @@ def test_a_default_goes_to_judgment():
 def test_defaults_go_to_judgment_at_the_judgment_rate():
     sc = preset(**{"population.size": 20_000, "court.judgment_rate": 0.2})
     reg = alone(Registry, sc, build(sc.population, SEED))
-    reg.status[:] = IN_DEFAULT  # each with a row in the case book, as every case has
-    reg.case_ids, reg.case_days = np.arange(sc.population.size), np.zeros(
-        (sc.population.size, CASE_DAYS), np.int16)
+    reg.set_statuses(np.arange(sc.population.size), IN_DEFAULT)
     reg.start_day(10, DATE, sc)
     acc, n = new_acc(), reg.view.size
     step(reg, 0, n, acc, Today.of(n))
     judged = count(acc, "judgments")
-    assert judged == int(np.count_nonzero(reg.status & JUDGED))
+    assert judged == int(np.count_nonzero(reg.statuses() & JUDGED))
     assert abs(judged - 0.2 * n) < binomial_tol(n, 0.2)
 
 
@@ -900,7 +907,7 @@ def test_a_judged_debtor_is_not_listed_within_the_grace_days():
 
 
 def test_a_judged_debtor_is_listed_after_the_grace_days(listed):
-    status = int(listed.reg.status[0])
+    status = int(listed.reg.statuses()[0])
     assert status == LISTED
 
 
@@ -941,7 +948,7 @@ def registry_days(chunk: int, days: int = 200, n: int = 3_000
         reg.end_day(acc)
         for bit, ever in ((LISTED, EVER_LISTED), (EXIT_BAN, EVER_EXIT_BAN),
                           (MISCONDUCT, EVER_MISCONDUCT)):
-            seen |= np.where(reg.status & bit, ever, 0)
+            seen |= np.where(reg.statuses() & bit, ever, 0)
     return reg, acc, seen
 
 
@@ -949,16 +956,16 @@ def test_the_case_book_holds_the_citizens_with_a_case_or_a_past_listing_whatever
     """The book's rows are the citizens with a status or ever listed, in order, with the lists
     they were on; statuses, listings and counters do not depend on the chunks."""
     whole, counts, seen = registry_days(3_000)
-    assert np.array_equal(whole.case_ids, np.flatnonzero(whole.status | seen))
+    assert np.array_equal(whole.case_ids, np.flatnonzero(whole.statuses() | seen))
     assert np.array_equal(whole.case_days[:, EVER], seen[whole.case_ids])
-    closed = whole.status[whole.case_ids] == 0
+    closed = whole.case_days[:, STATUS] == 0
     assert closed.any() and (whole.case_days[closed, EVER] != 0).all()
     assert count(counts, "new_listings") > 0 and count(counts, "misconduct_listed") > 0
     assert count(counts, "exit_bans_new") > 0
     assert count(counts, "new_listed_people") == np.count_nonzero(seen & EVER_LISTED)
     for chunk in (37, 1_000):
         reg, acc, _ = registry_days(chunk)
-        assert np.array_equal(reg.status, whole.status)
+        assert np.array_equal(reg.case_ids, whole.case_ids)
         assert np.array_equal(reg.case_days, whole.case_days)
         assert np.array_equal(acc, counts)
 
@@ -1287,7 +1294,7 @@ def test_the_citizens_with_more_than_a_lawful_post_are_marked(name):
     wrong, busy, recorded, citizens = np.array(seen).sum(axis=0)
     assert wrong == 0
     registry = sim.stages["registry"]  # it visits the marked and the citizens with a case
-    assert np.isin(np.flatnonzero(registry.status), registry.case_ids).all()
+    assert np.isin(np.flatnonzero(registry.statuses()), registry.case_ids).all()
     assert 0 < recorded < busy < 0.05 * citizens
 
 
@@ -1436,7 +1443,7 @@ class World:
         """Citizen i's status as the registry leaves a court listing of ``days_ago`` days:
         shared with transport operators from list_delay_days on."""
         shared = days_ago >= self.sim.scenario.registry.list_delay_days
-        self.sim.stages["registry"].status[i] = LISTED | (SHARED if shared else 0)
+        self.sim.stages["registry"].set_statuses(i, LISTED | (SHARED if shared else 0))
 
     def set_scores(self, i: int, score: int, true_score: int, cause: int = 0) -> None:
         scoring = self.sim.stages["scoring"]
@@ -1452,11 +1459,13 @@ class World:
         if not connected:
             registry = self.sim.stages["registry"]
             registry.view.publish("connected", np.zeros_like(registry.connected))
-        acts = self.acts
+        acts, registry = self.acts, self.sim.stages["registry"]
 
         def give_acts(lo, hi, acc, today):
+            """Today's acts, and the statuses as the registry leaves them in phase 1."""
             today.acts[: hi - lo] = acts[lo:hi]
             today.marked[:] = ~np.uint64(0)  # as behaviour marks at least those with an act
+            statuses_into(registry.case_ids, registry.case_days, lo, today.status[: hi - lo])
 
         cons = self.sim.stages["consequences"]
         with Engine(self.pop.size, N_REGIONS, N_COUNTERS, chunk_size=37, threads=2) as eng:
@@ -1505,7 +1514,7 @@ def test_a_blocked_traveller_counts_once_as_a_person_over_several_attempts():
 def test_a_stale_record_blocks_wrongfully_with_cause_stale():
     world = World()
     i = world.adult()
-    world.sim.stages["registry"].status[i] = STALE
+    world.sim.stages["registry"].set_statuses(i, STALE)
     world.acts[i] = PLANE_BIT
     acc = world.run_day()
     assert count(acc, "plane_ticket_blocked") == count(acc, "plane_ticket_blocked_wrongful") == 1
@@ -1564,7 +1573,7 @@ def test_a_child_barred_for_a_stale_parent_record_is_barred_wrongfully():
     world = World()
     world.acts[world.pop.age == CHILD] = ACT_BIT["school_application"]
     parent, children = world.family()
-    world.sim.stages["registry"].status[parent] = STALE
+    world.sim.stages["registry"].set_statuses(parent, STALE)
     acc = world.run_day()
     assert count(acc, "school_application_blocked") == count(acc, "school_application_blocked_wrongful") == len(children)
 

@@ -22,7 +22,7 @@ from numba import njit
 
 from ..language.catalog import words
 from ..language.scenario import Scenario
-from ..stages.registry import EVER
+from ..world.case_book import EVER
 from ..world.layout import (
     KIN_HISTORY,
     Layout,

@@ -26,7 +26,6 @@ from numba import njit
 
 from ..language.catalog import BORNE_FOR, words
 from ..language.scenario import Scenario
-from ..stages.registry import COURT_DAY
 from ..stages.consequences import (
     Catalog,
     Standing,
@@ -38,6 +37,7 @@ from ..stages.consequences import (
     standings,
 )
 from ..world import codes
+from ..world.case_book import COURT_DAY, STATUS
 from ..world.codes import CONTENT_TYPES, LISTED
 from ..world.codes import SHARED as SHARED_LISTING
 from ..world.layout import Layout
@@ -168,27 +168,28 @@ def member_rows(ids, day, case_ids, case_days, grade_of, lowest, term, cause, ri
     """Every FIELDS row of members ``ids`` at the end of today, in one call: the state's words
     (:func:`member_words`), the measures they are under as consequences works them out
     (``st``: its Standing of everyone) and what relatives bring (``kin_words``)."""
-    member_words(ids, day, st.status, case_ids, case_days, st.score, st.true_score, grade_of,
-                 lowest, term, cause, st.on_lists, st.on_lists_true, risk, list_delay, rows)
-    rows[SANC], rows[TRUE_SANC], rows[REWARDS] = standings(ids, st)
+    member_words(ids, day, case_ids, case_days, st.score, st.true_score, grade_of, lowest, term,
+                 cause, st.on_lists, st.on_lists_true, risk, list_delay, rows)
+    rows[SANC], rows[TRUE_SANC], rows[REWARDS] = standings(ids, st, case_ids, case_days)
     rows[WRONG] = rows[SANC] & ~rows[TRUE_SANC]
     rows[FAMILY] = kin_words(ids, st.age, flags, family, of_parent, of_home, ties, of_work)
 
 
 @njit(cache=True, nogil=True)
-def member_words(ids, day, status, case_ids, case_days, score, true_score, grade_of, lowest,
-                 term, cause, on, on_true, risk, list_delay, rows):
+def member_words(ids, day, case_ids, case_days, score, true_score, grade_of, lowest, term,
+                 cause, on, on_true, risk, list_delay, rows):
     """The state's words of members ``ids`` into ``rows`` (FIELDS' first twelve), in one pass
-    rather than a gather per field. ``status`` without the registry's SHARED bit (``shared``
-    tells the day it comes); the court day from the registry's case book (0 without a case: a
-    row kept for a past listing has none); ``shared``: the court listing reaches airlines and
-    railways today."""
+    rather than a gather per field. The status and the court day from the registry's case book
+    (0 without a row; the day 0 without a status: a row kept for a past listing has none), the
+    status without the SHARED bit (``shared`` tells the day it comes); ``shared``: the court
+    listing reaches airlines and railways today."""
     rows_of = np.searchsorted(case_ids, ids)
     for k in range(ids.shape[0]):
         i, r = ids[k], rows_of[k]
-        s = np.int64(status[i]) & ~SHARED_LISTING
-        at = np.int64(case_days[r, COURT_DAY]) if (r < case_ids.shape[0] and case_ids[r] == i
-                                                   and status[i] != 0) else 0
+        status = (np.int64(case_days[r, STATUS]) if r < case_ids.shape[0] and case_ids[r] == i
+                  else 0)
+        s = status & ~SHARED_LISTING
+        at = np.int64(case_days[r, COURT_DAY]) if status != 0 else 0
         rows[0, k], rows[1, k] = s, at
         rows[2, k], rows[3, k] = score[i], true_score[i]
         rows[4, k] = grade_of[np.int64(score[i]) - lowest]
@@ -298,8 +299,7 @@ class Cohort:
     """The members (sorted ids), today's captures, yesterday's state and the events so far."""
 
     NAME = "cohort"
-    READS = ("age", "flags", "adopt", "acts", "records", "status",
-             "case_ids", "case_days", "on_lists", "on_lists_true", "connected", "list_delay",
+    READS = ("age", "flags", "adopt", "acts", "records", "case_ids", "case_days", "on_lists", "on_lists_true", "connected", "list_delay",
              "score", "true_score", "scored", "grade_of", "grade_names", "ties_term",
              "wrong_cause", "list_mask", "score_cuts", "score_steps", "family", "risk")
 
@@ -394,7 +394,7 @@ class Cohort:
         rows = np.empty((len(FIELDS), ids.shape[0]), np.int64)
         member_rows(ids, day, v.case_ids, v.case_days, v.grade_of, self.sc.scoring.min,
                     v.ties_term, v.wrong_cause, v.risk, int(v.list_delay), Standing(
-                        v.starts, v.age, v.adopt, v.status, v.on_lists, v.on_lists_true,
+                        v.starts, v.age, v.adopt, v.on_lists, v.on_lists_true,
                         v.score, v.true_score, v.scored, v.connected, v.list_mask,
                         *effective_steps(v.score_cuts, v.score_steps)),
                     v.flags, v.family, cat.kin_of_parent, cat.kin_of_home, v.ties.model(),

@@ -67,6 +67,7 @@ class Simulation:
         self.active = [s for s in self.stages.values() if s.active()]
         self.cohort = Cohort.build(self.views[Cohort.NAME], scenario, self.seed)
         self.phases = phases(self.active, self.views, self.counters)
+        self.phase_enders = [s for s in self.active if type(s).end_phase is not Stage.end_phase]
         if self.cohort.ids.shape[0]:
             self.phases[0].append(Bound(self.cohort.capture, self.views[Cohort.NAME],
                                         NO_COUNTERS))
@@ -118,7 +119,7 @@ class Simulation:
         for stage in self.active:
             with clock.part(f"start {stage.NAME}"):
                 stage.start_day(day, date, today)
-        self.counts[day] = eng.run_day(self.phases)
+        self.counts[day] = eng.run_day(self.phases, lambda k: self.end_phase(k, clock))
         for stage in self.active:
             with clock.part(f"end {stage.NAME}"):
                 stage.end_day(self.counts[day][:, self.counters.spans[stage.NAME]])
@@ -126,6 +127,12 @@ class Simulation:
             self.cohort.end_day(day, date)
         self.cameras[day] = self.state.read("cameras")
         self.events += int(self.counts[day][:, self.event_columns].sum())
+
+    def end_phase(self, phase: int, clock: DayClock) -> None:
+        """The work after a phase of the stages that have some (``Stage.end_phase``)."""
+        for stage in self.phase_enders:
+            with clock.part(f"end phase {phase + 1} {stage.NAME}"):
+                stage.end_phase(phase)
 
     def result(self) -> RunData:
         """What the days run so far produced; its memory measured after the cohort's table

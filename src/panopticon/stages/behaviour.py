@@ -37,6 +37,7 @@ import numpy as np
 from numba import njit
 
 from ..language.scenario import Scenario
+from ..world.case_book import STATUS
 from ..world.codes import (
     CONTENT_TYPES,
     IN_DEFAULT,
@@ -96,7 +97,6 @@ C_CITIZENS, C_CHILDREN, C_INTERNET, C_PAYMENT, C_AGAINST, C_LAWFUL, C_DEBT_PAID,
 C_ACT0 = len(FIXED_COUNTERS)
 N_TYPES = len(CONTENT_TYPES)
 IN_COURT = IN_DEFAULT | JUDGED | LISTED
-SETTLE = IN_COURT | TAX_CASE  # cases in which a citizen may pay
 # Posting is the one act without a trait (its candidates are final) and the one common act;
 # its content type rides along in the POST_TYPE bits.
 COMMON = 1 << ONLINE_POST | POST_TYPE
@@ -128,13 +128,13 @@ class ActParams(NamedTuple):
 
 
 class ActArrays(NamedTuple):
-    """One chunk's arrays and buffers; today's adoption thresholds; fear's tables."""
+    """One chunk's arrays and buffers; today's adoption thresholds, fear's tables, the
+    registry's case book."""
 
     starts: np.ndarray  # each region's first citizen (population.region_of)
     age: np.ndarray
     flags: np.ndarray  # with the income decile (population.decile)
     adopt: np.ndarray
-    status: np.ndarray  # registry's, read to decide on paying
     risk: np.ndarray  # fear's perceived risk, in 65535ths
     screen_class: np.ndarray  # made here at build (layout.screen_classes)
     acts: np.ndarray  # today's, made here
@@ -145,6 +145,8 @@ class ActArrays(NamedTuple):
     chilling: float  # fear's chilling of posting (layout.chilled), 0.0 with fear off
     chilling_against: np.ndarray  # fear's multiplier of the against-the-line share
     deterred: np.ndarray  # per act kind, 1 if fear deters it (fear's, by world.layout's kinds)
+    case_ids: np.ndarray  # the registry's case book (world.case_book): the citizens with a
+    case_days: np.ndarray  # status, and their rows, read to bar a second case and to pay
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -178,11 +180,16 @@ def under_cap(field, cap):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def barred(s, in_court_acts, in_tax_acts):
+    """The act bits that status ``s`` bars: no second case while one is open."""
+    return ((in_court_acts & -np.int64((s & IN_COURT) != 0))
+            | (in_tax_acts & -np.int64((s & TAX_CASE) != 0)))
+
+
+@njit(cache=True, nogil=True, inline="always")
 def allowed_today(age, flags, online, paying, s, who, in_court_acts, in_tax_acts):
-    """The act bits a citizen may do today: eligible, and no second case while one is open."""
-    allowed = eligible(age, flags, online, paying, who)
-    allowed &= ~(in_court_acts & -np.int64((s & IN_COURT) != 0))
-    return allowed & ~(in_tax_acts & -np.int64((s & TAX_CASE) != 0))
+    """The act bits a citizen may do today: eligible, and not :func:`barred`."""
+    return eligible(age, flags, online, paying, who) & ~barred(s, in_court_acts, in_tax_acts)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -210,14 +217,13 @@ def candidates(i, day, online, disposed, screened, screen_cut, screen_key, post_
 
 
 @njit(cache=True, nogil=True, inline="always")
-def frequent_candidates(first, day, k, key, bound, age, flags, adopt, status, adoption, who,
-                        cases, acts):
+def frequent_candidates(first, day, k, key, bound, age, flags, adopt, adoption, who, acts):
     """Add candidates of act kind ``k``, drawn on its own stream (a bound above the screen's),
-    in a pass of its own over a run, so that every pass vectorises."""
+    in a pass of its own over a run, so that every pass vectorises: where the citizen is
+    eligible, whatever its status (:func:`settle` drops those its case bars)."""
     for j in range(age.shape[0]):
-        allowed = allowed_today(age[j], flags[j], np.int64(adopt[j] < adoption[0]),
-                                np.int64(adopt[j] < adoption[1]), status[j], who, cases[0],
-                                cases[1])
+        allowed = eligible(age[j], flags[j], np.int64(adopt[j] < adoption[0]),
+                           np.int64(adopt[j] < adoption[1]), who)
         acts[j] |= (np.int64(bits53(key, first + j, day) < bound) << k) & allowed
 
 
@@ -232,8 +238,8 @@ def pays(bits, s, i, day, pay_rate, tax_pay_rate, k_pay, k_tax):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def draw_run(first, day, age, flags, adopt, status, risk, screen_class, adoption, chilling, p,
-             acts, acc_r):
+def draw_run(first, day, age, flags, adopt, risk, screen_class, adoption, chilling, p, acts,
+             acc_r):
     """Candidates of a run's citizens into ``acts``; count users and posts (by content type).
 
     Eligibility is left to :func:`settle`, for the few with a candidate (posting is internet
@@ -267,8 +273,8 @@ def draw_run(first, day, age, flags, adopt, status, risk, screen_class, adoption
         by_type3 += np.int64(ctype == 3)
     for c in range(p.frequent.shape[0]):
         k = p.frequent[c]
-        frequent_candidates(first, day, k, act_keys[k], bounds[k], age, flags, adopt, status,
-                            adoption, who, p.cases, acts)
+        frequent_candidates(first, day, k, act_keys[k], bounds[k], age, flags, adopt, adoption,
+                            who, acts)
     acc_r[C_CITIZENS] += age.shape[0]
     acc_r[C_CHILDREN] += children
     acc_r[C_INTERNET] += online_users
@@ -283,15 +289,27 @@ def draw_run(first, day, age, flags, adopt, status, risk, screen_class, adoption
 
 
 @njit(cache=True, nogil=True, inline="always")
-def rare_citizens(lo, hi, acts, status, todo):
-    """List citizens of lo..hi-1 with a candidate other than a post, or a case to pay in.
+def to_pay(first, ids, book, acts):
+    """Mark as candidates to pay (PAY_DEBT in a court case, PAY_TAX in a tax case) the
+    citizens of the chunk from ``first`` in a case (the case book's ``ids`` and rows ``book``),
+    for :func:`settle` to decide."""
+    for r in range(np.searchsorted(ids, first), np.searchsorted(ids, first + acts.shape[0])):
+        s = np.int64(book[r, STATUS])
+        acts[ids[r] - first] |= (PAY_DEBT * np.int64((s & IN_COURT) != 0)
+                                 | PAY_TAX * np.int64((s & TAX_CASE) != 0))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def rare_citizens(lo, hi, acts, todo):
+    """List citizens of lo..hi-1 with a candidate other than a post (or a case to pay in:
+    :func:`to_pay`).
 
     Without a branch per citizen: the list is written on and its length advanced by a flag.
     """
     m = 0
     for j in range(lo, hi):
         todo[m] = j
-        m += ((np.int64(acts[j]) & ~COMMON) | (status[j] & SETTLE)) != 0
+        m += (np.int64(acts[j]) & ~COMMON) != 0
     return m
 
 
@@ -299,7 +317,8 @@ def rare_citizens(lo, hi, acts, status, todo):
 def settle(first, day, n, runs, a, p, acc):
     """Exact acts of the citizens listed in ``a.todo[:n]`` (a rare candidate or a case, in
     order), each done with chance ``rate * trait * fear`` as ``layout.act_done`` draws it, of
-    the screened kinds only those the citizen may do today (:func:`allowed_today`); posts
+    the screened kinds only those the citizen may do today (:func:`allowed_today`), of the
+    others those its case does not bar (their status from the case book, walked along); posts
     against the line; paying; counted in the citizen's region (``runs``: the chunk's runs of
     one region); marked where the acts hold more than a lawful post. A call per chunk, not per
     run: a call's arguments cost about a microsecond, which a small run does not repay.
@@ -313,7 +332,7 @@ def settle(first, day, n, runs, a, p, acc):
     once, and helpers called per citizen take scalars, as an inlined helper taking arrays costs
     reference counts per call (it took a third of the stage's time).
     """
-    acts, status, risk, todo, flags = a.acts, a.status, a.risk, a.todo, a.flags
+    acts, risk, todo, flags, ids, book = a.acts, a.risk, a.todo, a.flags, a.case_ids, a.case_days
     rates, trait_of, act_keys, trait_keys, by_class, cuts, screen_key = (
         p.d.rates, p.d.trait_of, p.d.keys, p.d.trait_keys, p.d.class_bounds, p.d.cuts,
         p.d.screen_key)
@@ -321,14 +340,18 @@ def settle(first, day, n, runs, a, p, acc):
     who, cases = p.d.who, p.cases
     deterred, deter, against_ratio, against_shares = (a.deterred, a.deterrence,
                                                       a.chilling_against, p.against_shares)
-    n_kinds, q = rates.shape[0], 0
+    n_kinds, q, row = rates.shape[0], 0, np.searchsorted(ids, first)
     acc_r = acc[region_of(a.starts, first)]
     for t in range(n):
         j = todo[t]
         while j >= runs[q + 1]:
             q += 1
             acc_r = acc[region_of(a.starts, first + runs[q])]
-        i, bits, r8, s = first + j, np.int64(acts[j]), np.int64(risk[j] >> 8), np.int64(status[j])
+        i, r8 = first + j, np.int64(risk[j] >> 8)
+        while row < ids.shape[0] and ids[row] < i:
+            row += 1
+        s = np.int64(book[row, STATUS]) if row < ids.shape[0] and ids[row] == i else 0
+        bits = np.int64(acts[j]) & ~(PAY_DEBT | PAY_TAX) & ~barred(s, cases[0], cases[1])
         c = np.int64(a.screen_class[j])
         if bits & screened:  # most listed have none: a post against the line, a case
             bits &= allowed_today(a.age[j], flags[j], np.int64(a.adopt[j] < a.adoption[0]),
@@ -378,19 +401,20 @@ def act_kernel(first, day, runs, a, p, acc):
     """Draw today's acts for one chunk into ``a.acts`` (bits of codes.ACT_BIT and extras).
 
     Per run of citizens of one region, candidates for everyone; then, over the chunk, exact
-    acts (and counts) for the few citizens with a rare candidate or a case (listed in
-    ``a.todo``). Those whose acts hold more than a lawful post are marked (``Today.marked``),
+    acts (and counts) for the few citizens with a rare candidate or a case (the case book's
+    citizens in one: :func:`to_pay`; listed in ``a.todo``). Those whose acts hold more than a lawful post are marked (``Today.marked``),
     for the stages after.
     """
-    acts, status, risk, flags = a.acts, a.status, a.risk, a.flags
+    acts, risk, flags = a.acts, a.risk, a.flags
     a.marked[:] = 0
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         acc_r = acc[region_of(a.starts, first + lo)]
         acc_r[C_LAWFUL] += draw_run(first + lo, day, a.age[lo:hi], flags[lo:hi], a.adopt[lo:hi],
-                                    status[lo:hi], risk[lo:hi], a.screen_class[lo:hi],
-                                    a.adoption, a.chilling, p, acts[lo:hi], acc_r)
-    settle(first, day, rare_citizens(0, acts.shape[0], acts, status, a.todo), runs, a, p, acc)
+                                    risk[lo:hi], a.screen_class[lo:hi], a.adoption, a.chilling,
+                                    p, acts[lo:hi], acc_r)
+    to_pay(first, a.case_ids, a.case_days, acts)
+    settle(first, day, rare_citizens(0, acts.shape[0], acts, a.todo), runs, a, p, acc)
 
 
 def content_tables(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
@@ -442,7 +466,7 @@ class Behaviour(Stage):
 
     NAME = "behaviour"
     OWNS = ("acts", "marked", "adoption", "screen_class")
-    READS = ("age", "flags", "adopt", "status", "risk", "deterrence",
+    READS = ("age", "flags", "adopt", "case_ids", "case_days", "risk", "deterrence",
              "chilling", "chilling_against", "deterred")
 
     @classmethod
@@ -481,7 +505,7 @@ class Behaviour(Stage):
         self.values = None
 
     @kernel_step(act_kernel, pieces=(FIRST, SAME, RUNS, Fields(ActArrays, {
-        **dict.fromkeys(("age", "flags", "adopt", "status", "risk", "screen_class"), CITIZENS),
+        **dict.fromkeys(("age", "flags", "adopt", "risk", "screen_class"), CITIZENS),
         "acts": BUFFER, "todo": BUFFER, "marked": WORDS}), SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         a = ActArrays(*today.kept(lo, hi, self.chunk_arrays), *self.day_values())
@@ -490,12 +514,14 @@ class Behaviour(Stage):
     def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
         """ActArrays' arrays of citizens lo..hi for the run (Today.kept)."""
         v, n = self.view, hi - lo
-        return (v.starts, v.age[lo:hi], v.flags[lo:hi], v.adopt[lo:hi], v.status[lo:hi],
-                v.risk[lo:hi], self.screen_class[lo:hi], today.acts[:n], today.todo[:n],
+        return (v.starts, v.age[lo:hi], v.flags[lo:hi], v.adopt[lo:hi], v.risk[lo:hi],
+                self.screen_class[lo:hi], today.acts[:n], today.todo[:n],
                 today.marked[words_of(n)])
 
     def gather_day(self) -> tuple:
-        """ActArrays' day values: today's adoption thresholds and fear's tables (fear, a later
-        stage, makes them anew where the scenario's values change)."""
+        """ActArrays' day values: today's adoption thresholds, fear's tables (fear, a later
+        stage, makes them anew where the scenario's values change) and the registry's case book
+        (filed anew each day)."""
         v = self.view
-        return self.adoption, v.deterrence, float(v.chilling), v.chilling_against, v.deterred
+        return (self.adoption, v.deterrence, float(v.chilling), v.chilling_against, v.deterred,
+                v.case_ids, v.case_days)

@@ -23,6 +23,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..language.scenario import BadCompany, Scenario
+from ..world.case_book import STATUS
 from ..world.codes import EXIT_BAN, LISTED, MISCONDUCT, STALE, is_scored
 from ..world.layout import term_dtype
 from ..world.state import Blocks, Stage, View
@@ -37,15 +38,19 @@ NO_TERM = Blocks(0, np.int8, None)  # the term published on the days it is not m
 
 
 @njit(cache=True, nogil=True)
-def bad_company(status, on_lists, score, grade_of, lowest, bad_grades, age, adopt, scored,
-                list_bits, scheme_bits, out):
-    """out[i] = 1 where citizen i is on a named list, or scored (``codes.is_scored``) and in a
-    named grade: one pass, without the masks of n that numpy would make (a reading's peak of
-    memory)."""
-    for i in range(out.shape[0]):
-        listed = (status[i] & list_bits) != 0 or (on_lists[i] & scheme_bits) != 0
-        out[i] = listed or (is_scored(age[i], adopt[i], scored)
-                            and bad_grades[grade_of[np.int64(score[i]) - lowest]])
+def bad_company(case_ids, case_days, lo, on_lists, score, grade_of, lowest, bad_grades, age,
+                adopt, scored, list_bits, scheme_bits, out):
+    """out[k] = 1 where citizen lo + k is on a named list (of the scheme's, or a process list
+    by its status in the registry's case book), or scored (``codes.is_scored``) and in a named
+    grade: one pass, without the masks of n that numpy would make (a reading's peak of
+    memory), then the book's rows of the citizens."""
+    for k in range(out.shape[0]):
+        out[k] = (on_lists[k] & scheme_bits) != 0 or (
+            is_scored(age[k], adopt[k], scored)
+            and bad_grades[grade_of[np.int64(score[k]) - lowest]])
+    for r in range(np.searchsorted(case_ids, lo), np.searchsorted(case_ids, lo + out.shape[0])):
+        if case_days[r, STATUS] & list_bits:
+            out[case_ids[r] - lo] = 1
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -79,7 +84,7 @@ class Company(Stage):
 
     NAME = "company"
     OWNS = ("bad_company_term",)
-    READS = ("age", "adopt", "status", "on_lists", "score", "scored", "grade_of",
+    READS = ("age", "adopt", "case_ids", "case_days", "on_lists", "score", "scored", "grade_of",
              "grade_names")
     COUNTERS = COUNTERS
     STEPS = ()
@@ -134,7 +139,7 @@ class Company(Stage):
         (before today's acts: on a named list, or scored and in a grade where ``grades``, per
         grade, is set); an unscored citizen has no grade."""
         v = self.view
-        bad_company(v.status[lo:hi], v.on_lists[lo:hi], v.score[lo:hi], v.grade_of,
+        bad_company(v.case_ids, v.case_days, lo, v.on_lists[lo:hi], v.score[lo:hi], v.grade_of,
                     self.sc.scoring.min, grades, v.age[lo:hi], v.adopt[lo:hi], v.scored,
                     self.list_bits, self.scheme_bits, out)
 

@@ -36,6 +36,7 @@ from numba import njit
 
 from ..language.catalog import MAX_SCORE_THRESHOLDS
 from ..language.scenario import Scenario
+from ..world.case_book import status_of
 from ..world.codes import (
     CAUSE_FALSE_FLAG,
     CAUSE_FALSE_MATCH,
@@ -188,7 +189,6 @@ class Standing(NamedTuple):
     starts: np.ndarray  # each region's first citizen (population.region_of), counted from 0
     age: np.ndarray
     adopt: np.ndarray
-    status: np.ndarray  # registry's (SHARED: a court listing that transport operators have)
     on_lists: np.ndarray  # lists': the scheme's lists by the published evidence
     on_lists_true: np.ndarray  # lists': the same by the true evidence
     score: np.ndarray  # scoring's
@@ -206,6 +206,8 @@ class SanctionArrays(NamedTuple):
 
     flags: np.ndarray
     acts: np.ndarray  # today's, read (phase 1)
+    status: np.ndarray  # today's, read (phase 1): the registry's (SHARED: a court listing
+    #                     that transport operators have); phase 2 reads its case book
     wrong_cause: np.ndarray  # scoring's
     met_ever: np.ndarray  # bits of history_names
     family: np.ndarray  # bits of family_names
@@ -350,7 +352,7 @@ def stand_block(lo, hi, st, a, linked, cat, stocks, acc_r, scratch):
     to the central database). In passes without branches over the block's own views (indexed
     from 0), one per scheme list and per measure counted, so that each vectorises whatever the
     catalog's size; the stocks of sanctions on a standing go to ``stocks``."""
-    age, adopt, status = st.age[lo:hi], st.adopt[lo:hi], st.status[lo:hi]
+    age, adopt, status = st.age[lo:hi], st.adopt[lo:hi], a.status[lo:hi]
     score, true_score, flags = st.score[lo:hi], st.true_score[lo:hi], a.flags[lo:hi]
     scored, list_mask, cuts, steps = st.scored, st.list_mask, st.cuts, st.steps
     n = age.shape[0]
@@ -402,7 +404,7 @@ def own_attempts(first, runs, marked, st, a, cat, acc, kin):
     citizen cost a reference count per array, twice, in a loop with branches, where Numba
     cannot drop them (some 200 ns an attempt, five times its work).
     """
-    acts, todo, age, adopt, status = a.acts, a.todo, st.age, st.adopt, st.status
+    acts, todo, age, adopt, status = a.acts, a.todo, st.age, st.adopt, a.status
     on, on_true, score, true_score, scored = (st.on_lists, st.on_lists_true, st.score,
                                               st.true_score, st.scored)
     wrong_cause, history, list_mask, cuts, steps = (a.wrong_cause, a.met_ever, st.list_mask,
@@ -469,22 +471,24 @@ def sanction_kernel(first, runs, st, a, cat, acc):
 
 
 @njit(cache=True, nogil=True)
-def standings(ids, st):
+def standings(ids, st, case_ids, case_days):
     """(sanctions, sanctions of the true case, rewards) of citizens ``ids`` today, as the
-    sanction kernel works them out (``st`` over the whole population; for the cohort, after the
-    day's consequences)."""
+    sanction kernel works them out (``st`` over the whole population, their statuses in the
+    registry's case book ``case_ids``, ``case_days``; for the cohort, after the day's
+    consequences)."""
     n = ids.shape[0]
     sanc, true_sanc, rewards = (np.zeros(n, np.int64), np.zeros(n, np.int64),
                                 np.zeros(n, np.int64))
-    connected, status = st.connected, st.status
+    connected = st.connected
     score, true_score, age, adopt, scored = st.score, st.true_score, st.age, st.adopt, st.scored
     list_mask, cuts = st.list_mask, st.cuts
     for k in range(n):
         i = ids[k]
         linked = np.int64(connected[region_of(st.starts, i)] != 0)
         sanc[k], true_sanc[k], rewards[k] = standing(
-            status[i], st.on_lists[i], st.on_lists_true[i], score[i], true_score[i],
-            is_scored(age[i], adopt[i], scored) & linked, list_mask, cuts, st.steps)
+            status_of(case_ids, case_days, i), st.on_lists[i], st.on_lists_true[i], score[i],
+            true_score[i], is_scored(age[i], adopt[i], scored) & linked, list_mask, cuts,
+            st.steps)
     return sanc, true_sanc, rewards
 
 
@@ -556,20 +560,21 @@ def met_by(k, sanc, true_sanc, rewards, kin, cat):
 
 
 @njit(cache=True, nogil=True)
-def kin_attempts(c, tried, f, st, a, cat, acc_r):
+def kin_attempts(c, tried, f, st, a, book, cat, acc_r):
     """A citizen's attempts ``tried``, refused by their own sanctions or those their relatives'
-    standing ``f`` brings, favoured likewise (a call per citizen with such an attempt)."""
-    sanc, true_sanc, rewards = standings(np.array([c]), st)
+    standing ``f`` brings, favoured likewise (a call per citizen with such an attempt;
+    ``book``: the registry's case book, ids and rows)."""
+    case_ids, case_days = book
+    sanc, true_sanc, rewards = standings(np.array([c]), st, case_ids, case_days)
     sanc, true_sanc, rewards = sanc[0], true_sanc[0], rewards[0]
-    kin = kin_measures(f, cat)
+    kin, s = kin_measures(f, cat), status_of(case_ids, case_days, c)
     h = np.int64(a.met_ever[c])
     for t in range(cat.attempts.shape[0]):
         k = cat.attempts[t]
         if tried >> k & 1:
             blocked, true_blocked, granted = met_by(k, sanc, true_sanc, rewards, kin, cat)
             h = meet(acc_r, k, blocked, true_blocked, sanc & ~true_sanc & cat.blocks[k],
-                     granted, h, st.status[c], a.wrong_cause[c], cat.counter, cat.ever,
-                     cat.rewards)
+                     granted, h, s, a.wrong_cause[c], cat.counter, cat.ever, cat.rewards)
     a.met_ever[c] = h
 
 
@@ -633,11 +638,12 @@ def children_met(lo, hi, age, flags, family, of_parent, todo):
 
 
 @njit(cache=True, nogil=True)
-def family_span(lo, hi, age, flags, family, todo, tried, ties, st, a, cat, acc):
+def family_span(lo, hi, age, flags, family, todo, tried, ties, st, a, book, cat, acc):
     """Phase 2 on citizens lo..hi-1 (:func:`family_kernel`), a piece of at most ``todo``'s
     length at a time (``lo..hi`` may be several chunks: ``Engine.run_phase``'s spans), visiting
     everyone where a household or an employer bears a measure, else the children met
-    (:func:`children_met`). ``tried``: the attempts of lo..hi-1 that phase 2 meets, in order."""
+    (:func:`children_met`). ``tried``: the attempts of lo..hi-1 that phase 2 meets, in order;
+    ``book``: the registry's case book (ids and rows), today's new cases filed."""
     p = 0
     for first in range(lo, hi, todo.shape[0]):
         last = min(hi, first + todo.shape[0])
@@ -648,12 +654,12 @@ def family_span(lo, hi, age, flags, family, todo, tried, ties, st, a, cat, acc):
                               ties, 0)
         else:
             visit, words = children_met(first, last, age, flags, family, cat.kin_of_parent, todo)
-        family_kernel(visit, words, tried[:, p:q], ties, st, a, cat, acc)
+        family_kernel(visit, words, tried[:, p:q], ties, st, a, book, cat, acc)
         p = q
 
 
 @njit(cache=True, nogil=True)
-def family_kernel(visit, words, tried, ties, st, a, cat, acc):
+def family_kernel(visit, words, tried, ties, st, a, book, cat, acc):
     """Phase 2: citizens meet their relatives' standing: the sanctions borne by children or a
     household are counted over the relatives under them, and the attempts that such a measure
     (or one borne by an employer) meets are met.
@@ -695,7 +701,7 @@ def family_kernel(visit, words, tried, ties, st, a, cat, acc):
         if bits & cat.work:
             f |= colleague_word(c, ties, family, cat.kin_of_work, mates)
         if bits:
-            kin_attempts(c, bits, f, st, a, cat, acc_r)
+            kin_attempts(c, bits, f, st, a, book, cat, acc_r)
 
 
 @njit(cache=True, nogil=True)
@@ -810,9 +816,9 @@ class Consequences(Stage):
 
     NAME = "consequences"
     OWNS = ("met_ever", "family", "list_mask", "score_cuts", "score_steps")
-    READS = ("age", "flags", "adopt", "acts", "marked", "status", "on_lists", "on_lists_true",
-             "connected", "score", "true_score", "wrong_cause", "scored", "grade_of",
-             "grade_names", "adoption")
+    READS = ("age", "flags", "adopt", "acts", "marked", "status", "case_ids", "case_days",
+             "on_lists", "on_lists_true", "connected", "score", "true_score", "wrong_cause",
+             "scored", "grade_of", "grade_names", "adoption")
     STEPS = ("step", "family_step")
 
     view: View
@@ -858,10 +864,10 @@ class Consequences(Stage):
         """Standing's and SanctionArrays' arrays of citizens lo..hi for the run (Today.kept),
         with the first ``n`` (all: hi - lo) of today's buffers."""
         v, n = self.view, hi - lo if n is None else n
-        return ((v.starts, v.age[lo:hi], v.adopt[lo:hi], v.status[lo:hi], v.on_lists[lo:hi],
+        return ((v.starts, v.age[lo:hi], v.adopt[lo:hi], v.on_lists[lo:hi],
                  v.on_lists_true[lo:hi], v.score[lo:hi], v.true_score[lo:hi]),
-                (v.flags[lo:hi], today.acts[:n], v.wrong_cause[lo:hi], self.met_ever[lo:hi],
-                 self.family[lo:hi], today.todo[:n],
+                (v.flags[lo:hi], today.acts[:n], today.status[:n], v.wrong_cause[lo:hi],
+                 self.met_ever[lo:hi], self.family[lo:hi], today.todo[:n],
                  today.marked[words_of(n)]))
 
     def everyone(self, lo: int, hi: int, today: Today) -> tuple:
@@ -886,11 +892,10 @@ class Consequences(Stage):
 
     @kernel_step(sanction_kernel, keep=keep_kin, pieces=(
         FIRST, RUNS, Fields(Standing, dict.fromkeys(
-            ("age", "adopt", "status", "on_lists", "on_lists_true", "score", "true_score"),
-            CITIZENS)),
+            ("age", "adopt", "on_lists", "on_lists_true", "score", "true_score"), CITIZENS)),
         Fields(SanctionArrays, {
             **dict.fromkeys(("flags", "wrong_cause", "met_ever", "family"), CITIZENS),
-            "acts": BUFFER, "todo": BUFFER, "marked": WORDS}),
+            "acts": BUFFER, "status": BUFFER, "todo": BUFFER, "marked": WORDS}),
         SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         return (lo, self.view.runs(lo, hi), *self.arguments(today.kept(lo, hi, self.chunk_arrays)),
@@ -901,7 +906,7 @@ class Consequences(Stage):
         v = self.view
         standing, everyone = self.arguments(today.kept(0, v.size, self.everyone))
         return (lo, hi, v.age, v.flags, self.family, today.todo, self.tried_in(lo, hi),
-                self.ties, standing, everyone, self.cat, acc)
+                self.ties, standing, everyone, (v.case_ids, v.case_days), self.cat, acc)
 
     def tried_in(self, lo: int, hi: int) -> np.ndarray:
         """Phase 1's attempts for phase 2 (:meth:`keep_kin`) of the chunks in lo..hi, in order,

@@ -8,14 +8,14 @@ arrears can lead to an exit ban; misconduct on board puts a traveller on a one-y
 Regional bureaus join the central database over time (``central_connected``); only connected
 regions' scores travel to national services.
 
-The days a case needs (a court case's last change, a paid listing's removal, a tax case's
-opening, a misconduct listing's end) and the lists a citizen has ever been on (which the audit
-counts) are kept in a case book, a row per citizen with an open case or a listing in its past
-(about 2% of china-2018's citizens over 2014-2019), not in arrays of every citizen: a chunk reads
-and writes the rows of its citizens, opens rows for its new cases, and the day's end files them
-and drops those with neither. A day is read only while the status bit it belongs to is set, so
-a row kept for its past needs no clearing. Consequences read a listing's reach from the status
-(``SHARED``).
+Where each citizen stands (its status) and the days a case needs are kept in a case book
+(``world.case_book``), a row per citizen with a status or a listing in its past (about 2% of
+china-2018's citizens over 2014-2019), not in arrays of every citizen: a chunk reads and writes
+the rows of its citizens and opens rows for its new cases, which are filed after phase 1 (so
+that phase 2 and the day's end find them), dropping the rows with neither. Each chunk's statuses
+are in today's ``status`` once the registry has run on it, for the stages after it in phase 1.
+A day is read only while the status bit it belongs to is set, so a row kept for its past needs
+no clearing. Consequences read a listing's reach from the status (``SHARED``).
 """
 
 from __future__ import annotations
@@ -42,19 +42,26 @@ from ..world.codes import (
     TAX_CASE,
     TAX_LISTED,
 )
+from ..world.case_book import (
+    COLUMNS,
+    COURT_DAY,
+    EVER,
+    MISCONDUCT_UNTIL,
+    STALE_UNTIL,
+    STATUS,
+    TAX_DAY,
+    dense,
+    empty,
+    file_rows,
+)
 from ..world.layout import Layout
 from ..world.population import region_of, share_on
 from ..world.rng import chance, stream_key, uniform_array
-from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
+from ..world.pieces import BUFFER, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Stage, View, kernel_step
 from ..world.today import Today, mark, marked_or_listed_into, words_of
 
-EVER_LISTED, EVER_EXIT_BAN, EVER_MISCONDUCT = 1, 2, 4  # history: on each list at least once
-# The case book's columns (int16): the court case's last change of state, the day a paid
-# listing is removed everywhere, the tax case's opening, the end of a travel-misconduct listing;
-# the lists ever (bits EVER_*).
-COURT_DAY, STALE_UNTIL, TAX_DAY, MISCONDUCT_UNTIL, EVER = range(5)
-CASE_DAYS = 5
+EVER_LISTED, EVER_EXIT_BAN, EVER_MISCONDUCT = 1, 2, 4  # the book's EVER: on each list once
 COUNTERS = (
     "defaults_recorded", "judgments", "new_listings", "new_listed_people", "listed_stock",
     "listed_shared_stock", "paid_after_listing", "delisted", "listing_expired", "stale_stock",
@@ -84,16 +91,16 @@ class RegistryParams(NamedTuple):
 
 
 class RegistryArrays(NamedTuple):
-    """One chunk's case files (the registry's arrays), today's records and the todo buffer."""
+    """One chunk's case files (its rows of the case book), today's records and buffers."""
 
     starts: np.ndarray  # each region's first citizen (population.region_of)
     records: np.ndarray  # today's, to which listings are added
-    status: np.ndarray  # uint8 bits of codes: IN_DEFAULT ... SHARED
+    status: np.ndarray  # today's, made here: uint8 bits of codes, IN_DEFAULT ... SHARED
     todo: np.ndarray
     marked: np.ndarray  # today's (Today.marked): every citizen with records is marked
     case_ids: np.ndarray  # int64 the citizens with a row in the case book, in order: the
     #                       chunk's, and maybe others' (passed over)
-    case_days: np.ndarray  # int16 [rows, CASE_DAYS]: their days and lists ever (writable)
+    case_days: np.ndarray  # int16 [rows, case_book.COLUMNS]: their rows (writable)
 
 
 def params(sc: Scenario, seed: int) -> RegistryParams:
@@ -199,97 +206,54 @@ def registry_kernel(first, day, runs, a, p, acc):
 
     Only citizens with a status or a case record change or count: per run of one region, they
     are listed in ``a.todo`` from the marked (every citizen with records is) and the rows of
-    the book (every citizen with a status has one), then advanced, their case days read from
-    their row of the book (found by walking its ids along from the chunk's first) or zero
-    where they have none. A citizen given a listing's record is marked.
+    the book (every citizen with a status has one), then advanced, their status and days read
+    from their row of the book (found by walking its ids along from the chunk's first) or zero
+    where they have none. The chunk's statuses go to ``a.status`` (0 for the others). A
+    citizen given a listing's record is marked.
     """
     status, records, todo = a.status, a.records, a.todo
     ids, book = a.case_ids, a.case_days
-    days = np.zeros(CASE_DAYS, np.int64)
-    new_ids, new_days, k = np.empty(16, np.int64), np.empty((16, CASE_DAYS), np.int16), 0
+    status[:] = 0
+    days = np.zeros(COLUMNS, np.int64)
+    new_ids, new_days, k = np.empty(16, np.int64), np.empty((16, COLUMNS), np.int16), 0
     row = np.searchsorted(ids, first)
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         acc_r = acc[region_of(a.starts, first + lo)]
         for t in range(marked_or_listed_into(a.marked, ids, first, lo, hi, todo)):
             j = todo[t]
-            if (status[j] | (np.int64(records[j]) & p.case_records)) == 0:
-                continue
             while row < ids.shape[0] and ids[row] < first + j:
                 row += 1
             mine = row < ids.shape[0] and ids[row] == first + j
-            for c in range(CASE_DAYS):
+            s = np.int64(book[row, STATUS]) if mine else 0
+            if (s | (np.int64(records[j]) & p.case_records)) == 0:
+                continue
+            for c in range(COLUMNS):
                 days[c] = book[row, c] if mine else 0
-            s, rec = case_step(first + j, day, np.int64(records[j]), np.int64(status[j]),
-                               days, p, acc_r)
+            s, rec = case_step(first + j, day, np.int64(records[j]), s, days, p, acc_r)
+            days[STATUS] = s
             status[j] = s
             records[j] = rec
             if rec:
                 mark(a.marked, j)
             if mine:
-                for c in range(CASE_DAYS):
+                for c in range(COLUMNS):
                     book[row, c] = days[c]
             elif s:
                 if k == new_ids.shape[0]:
                     new_ids = np.concatenate((new_ids, np.empty(k, np.int64)))
-                    new_days = np.concatenate((new_days, np.empty((k, CASE_DAYS), np.int16)))
+                    new_days = np.concatenate((new_days, np.empty((k, COLUMNS), np.int16)))
                 new_ids[k] = first + j
-                for c in range(CASE_DAYS):
+                for c in range(COLUMNS):
                     new_days[k, c] = days[c]
                 k += 1
     return new_ids[:k].copy(), new_days[:k].copy()
 
 
-@njit(cache=True, nogil=True, inline="always")
-def still_open(ids, days, status, r):
-    """Whether the book's row r stays: its citizen has a status, or was ever listed."""
-    return (status[ids[r]] != 0) | (days[r, EVER] != 0)
-
-
-@njit(cache=True, nogil=True)
-def merge_book(ids, days, status, add_ids, add_days):
-    """The book's rows :func:`still_open` merged with the rows ``add_ids`` and ``add_days``, in
-    the order of citizens: in one pass, where numpy's masks and inserts copied the book four
-    times a day on the main thread. Each row's citizen's status is read once (a read at a
-    citizen's place each: most of the merge's time), and rows are copied a day at a time, not
-    as slices: 0.12 ms a day at 1.41 M in 2018 against 0.38."""
-    keep = np.empty(ids.shape[0], np.bool_)
-    kept = 0
-    for r in range(ids.shape[0]):
-        keep[r] = still_open(ids, days, status, r)
-        kept += keep[r]
-    size = kept + add_ids.shape[0]
-    out_ids, out_days = np.empty(size, np.int64), np.empty((size, days.shape[1]), days.dtype)
-    r = a = 0
-    for k in range(size):
-        while r < ids.shape[0] and not keep[r]:
-            r += 1  # closed: dropped
-        if a < add_ids.shape[0] and (r == ids.shape[0] or add_ids[a] < ids[r]):
-            out_ids[k] = add_ids[a]
-            for c in range(days.shape[1]):
-                out_days[k, c] = add_days[a, c]
-            a += 1
-        else:
-            out_ids[k] = ids[r]
-            for c in range(days.shape[1]):
-                out_days[k, c] = days[r, c]
-            r += 1
-    return out_ids, out_days
-
-
-def file_cases(ids: np.ndarray, days: np.ndarray, new: list[tuple[np.ndarray, np.ndarray]],
-               status: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The case book after a day: its rows whose citizen still has a status or was ever listed,
-    and the day's new rows (each chunk's, in order, none of a citizen with a row), in the order
-    of citizens."""
-    return merge_book(ids, days, status, np.concatenate([ids[:0], *(i for i, _ in new)]),
-                      np.concatenate([days[:0], *(d for _, d in new)]))
-
-
 @dataclass
 class Registry(Stage):
-    """Case files (each citizen's status bits, the case book's days and lists ever) and
-    today's connections."""
+    """Case files (the case book: each citizen's status, days and lists ever) and today's
+    connections."""
 
     NAME = "registry"
     OWNS = ("status", "case_ids", "case_days", "connected", "list_delay")
@@ -298,11 +262,9 @@ class Registry(Stage):
 
     view: View
     seed: int
-    status: np.ndarray
     connect_order: np.ndarray  # regions in the order they join the central database
-    case_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # the book's
-    case_days: np.ndarray = field(  # rows: citizens with a case or ever listed, in order
-        default_factory=lambda: np.zeros((0, CASE_DAYS), np.int16))
+    case_ids: np.ndarray = field(default_factory=lambda: empty()[0])  # the book's rows:
+    case_days: np.ndarray = field(default_factory=lambda: empty()[1])  # citizens in order
     new: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # by chunk
     sc: Scenario | None = None
     p: RegistryParams | None = None
@@ -311,10 +273,8 @@ class Registry(Stage):
 
     @classmethod
     def build(cls, sc: Scenario, seed: int, view: View) -> Registry:
-        n, own = view.size, view.own
         registry = cls(
             view=view, seed=seed,
-            status=own("status", np.zeros(n, np.uint8)),
             connect_order=np.argsort(uniform_array(stream_key(seed, "registry.connect"), 0,
                                                    len(view.regions.codes), 0), kind="stable"))
         registry.tune(sc)
@@ -336,12 +296,12 @@ class Registry(Stage):
         self.view.publish("connected", self.connected)
 
     def keep_new(self, lo: int, new: tuple) -> None:
-        """The chunk's new cases, for the day's end."""
+        """The chunk's new cases, for the end of phase 1."""
         if new[0].shape[0]:
             self.new[lo] = new
 
     @kernel_step(registry_kernel, keep=keep_new, pieces=(FIRST, SAME, RUNS, Fields(
-        RegistryArrays, {"records": BUFFER, "status": CITIZENS, "todo": BUFFER, "marked": WORDS}),
+        RegistryArrays, {"records": BUFFER, "status": BUFFER, "todo": BUFFER, "marked": WORDS}),
         SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         first, last = np.searchsorted(self.case_ids, (lo, hi))
@@ -353,17 +313,45 @@ class Registry(Stage):
         """RegistryArrays' arrays of citizens lo..hi for the run (Today.kept), before the
         chunk's rows of the case book."""
         n = hi - lo
-        return (self.view.starts, today.records[:n], self.status[lo:hi], today.todo[:n],
+        return (self.view.starts, today.records[:n], today.status[:n], today.todo[:n],
                 today.marked[words_of(n)])
 
+    def end_phase(self, phase: int) -> None:
+        """After phase 1, file the day's new cases in the book and drop the closed ones, so
+        that phase 2 and the day's end read every citizen's status there."""
+        if phase == 0:
+            self.file_new_rows()
+
     def end_day(self, counts: np.ndarray) -> None:
-        """File the day's new cases in the book and drop the closed ones."""
+        """File what a day run without :meth:`end_phase` left (a step called alone)."""
+        if self.new:
+            self.file_new_rows()
+
+    def file_new_rows(self) -> None:
+        """The chunks' new rows into the book, the rows with neither a status nor a past
+        listing out of it."""
         new = [self.new.pop(lo) for lo in sorted(self.new)]
-        self.case_ids, self.case_days = file_cases(self.case_ids, self.case_days, new,
-                                                   self.status)
+        self.case_ids, self.case_days = file_rows(self.case_ids, self.case_days, new)
         self.publish_book()
 
     def publish_book(self) -> None:
-        """The case book, for the cohort's lives: ``case_ids`` and their ``case_days``."""
+        """The case book: ``case_ids`` and their rows ``case_days`` (``world.case_book``)."""
         self.view.publish("case_ids", self.case_ids)
         self.view.publish("case_days", self.case_days)
+
+    def statuses(self) -> np.ndarray:
+        """Every citizen's status, an array of n made from the book (for tests and tools)."""
+        return dense(self.case_ids, self.case_days, self.view.size)
+
+    def set_statuses(self, ids: np.ndarray | int, value: np.ndarray | int) -> None:
+        """Set the status of citizens ``ids`` by hand (tests, tools): each gets a row where it
+        has none, and a row left with neither a status nor a past listing is dropped."""
+        status = self.statuses()
+        status[ids] = value
+        ids = np.union1d(self.case_ids, np.flatnonzero(status))
+        rows = np.zeros((ids.shape[0], COLUMNS), np.int16)
+        rows[np.isin(ids, self.case_ids)] = self.case_days
+        rows[:, STATUS] = status[ids]
+        keep = (rows[:, STATUS] != 0) | (rows[:, EVER] != 0)
+        self.case_ids, self.case_days = ids[keep], rows[keep]
+        self.publish_book()

@@ -187,11 +187,15 @@ class Engine:
                 f.result()
         clock.phase_ran(phase, began)
 
-    def run_day(self, phases: Sequence[Sequence[Step]]) -> np.ndarray:
-        """One simulated day: all phases in order; returns the day's ``[region, counter]`` sums."""
+    def run_day(self, phases: Sequence[Sequence[Step]],
+                between: Callable[[int], None] | None = None) -> np.ndarray:
+        """One simulated day: all phases in order, each followed by ``between(k)`` where given;
+        returns the day's ``[region, counter]`` sums."""
         self._acc[:] = 0
         for k, steps in enumerate(phases):
             self.run_phase(steps, k)
+            if between is not None:
+                between(k)
         return self._acc.sum(axis=0)
 
     def close(self) -> None:

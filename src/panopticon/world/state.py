@@ -53,8 +53,8 @@ class Stage:
     ``build(sc, seed, view)`` makes the stage and the arrays it owns; ``start_day(day, date,
     sc)`` sets the day's values (``sc``: the scenario's values on that date); each method named
     in ``STEPS`` (one per phase, "" for none) is ``step(lo, hi, acc, today)`` on a chunk, with
-    ``acc`` the stage's own counters ``[region, COUNTERS]``; ``end_day(counts)`` may add to the
-    day's totals of its counters. A step keeps what it takes of a chunk for the run in its
+    ``acc`` the stage's own counters ``[region, COUNTERS]``; ``end_phase(k)`` follows each
+    phase; ``end_day(counts)`` may add to the day's totals of its counters. A step keeps what it takes of a chunk for the run in its
     version of today (:meth:`Today.kept`: views of the arrays kept for the run and of the
     buffers) and takes the day values anew each day (:meth:`day_values`).
     """
@@ -81,6 +81,9 @@ class Stage:
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
         """Set the day's values before any chunk of the day."""
+
+    def end_phase(self, phase: int) -> None:
+        """After phase ``phase`` (from 0) of the day, on every chunk, before the next."""
 
     def end_day(self, counts: np.ndarray) -> None:
         """Add to the day's totals of this stage's counters, ``[region, COUNTERS]``."""

@@ -40,10 +40,11 @@ class Today:
     records: np.ndarray  # uint64: what was recorded of them and beyond (sensing, registry)
     todo: np.ndarray  # int32: any step's list of citizens to visit, scratch
     marked: np.ndarray  # uint64: a bit per citizen who does more than post lawfully or has records
+    status: np.ndarray  # uint8: the registry's status of each citizen once it has run (codes)
     seen: dict = field(default_factory=dict, repr=False)  # each stage's version of it
     chunks: dict = field(default_factory=dict, repr=False)  # what kept() made, by chunk
 
-    BUFFERS: ClassVar[tuple[str, ...]] = ("acts", "records", "marked")
+    BUFFERS: ClassVar[tuple[str, ...]] = ("acts", "records", "marked", "status")
 
     def kept(self, lo: int, hi: int, make: Callable[[int, int, Today], T]) -> T:
         """``make(lo, hi, self)``, made on the chunk's first day and kept for the run: what a
@@ -61,7 +62,8 @@ class Today:
     def of(cls, capacity: int) -> Today:
         return cls(acts=np.zeros(capacity, np.uint64), records=np.zeros(capacity, np.uint64),
                    todo=np.zeros(capacity, np.int32),
-                   marked=np.zeros(capacity // WORD + 1, np.uint64))
+                   marked=np.zeros(capacity // WORD + 1, np.uint64),
+                   status=np.zeros(capacity, np.uint8))
 
 
 class Undeclared:

@@ -1,0 +1,101 @@
+"""The registry's case book: a row per citizen with a status or a listing in its past.
+
+Few citizens stand anywhere with courts and lists (under 1% of china-2018's at a time, about 2%
+ever over 2014-2019), so where they stand is kept in rows of those citizens, in their order,
+not in an array of every citizen: ``ids`` (int64) and ``rows`` (int16, :data:`COLUMNS` a row):
+the days a case needs (a court case's last change of state, the day a paid listing is removed
+everywhere, a tax case's opening, the end of a travel-misconduct listing), the lists ever (bits
+the registry sets) and the status (bits of ``codes``: IN_DEFAULT ... SHARED). A citizen without
+a row has status 0 and none of those days.
+
+The registry writes the rows of its chunk's citizens and gives the rows of new cases, filed by
+:func:`merge_book`; each reader takes what it needs: a stage's pass the rows of its chunk
+(:func:`statuses_into`, or walking them along in order), a visit the row of one citizen
+(:func:`status_of`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# The columns: the court case's last change of state, the day a paid listing is removed
+# everywhere, the tax case's opening, the end of a travel-misconduct listing; the lists ever
+# (the registry's EVER_* bits); the status (codes' bits).
+COURT_DAY, STALE_UNTIL, TAX_DAY, MISCONDUCT_UNTIL, EVER, STATUS = range(6)
+COLUMNS = 6
+
+
+def empty() -> tuple[np.ndarray, np.ndarray]:
+    """A book without rows."""
+    return np.zeros(0, np.int64), np.zeros((0, COLUMNS), np.int16)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def row_of(ids: np.ndarray, i: int) -> int:
+    """The row of citizen i, or -1 where it has none."""
+    r = np.searchsorted(ids, i)
+    return r if r < ids.shape[0] and ids[r] == i else -1
+
+
+@njit(cache=True, nogil=True)
+def status_of(ids: np.ndarray, rows: np.ndarray, i: int) -> int:
+    """Citizen i's status (0 without a row)."""
+    r = row_of(ids, i)
+    return np.int64(rows[r, STATUS]) if r >= 0 else 0
+
+
+@njit(cache=True, nogil=True)
+def statuses_into(ids: np.ndarray, rows: np.ndarray, lo: int, out: np.ndarray) -> None:
+    """The statuses of citizens lo..lo+len(out)-1 into ``out``: 0 but for the rows among
+    them."""
+    out[:] = 0
+    for r in range(np.searchsorted(ids, lo), np.searchsorted(ids, lo + out.shape[0])):
+        out[ids[r] - lo] = rows[r, STATUS]
+
+
+@njit(cache=True, nogil=True)
+def merge_book(ids: np.ndarray, rows: np.ndarray, add_ids: np.ndarray, add_rows: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The rows that stay (a status, or lists ever) merged with the rows ``add_ids`` and
+    ``add_rows`` (citizens without a row), in the order of citizens: in one pass, where numpy's
+    masks and inserts copied the book four times a day on the main thread; rows copied a column
+    at a time, not as slices (0.12 ms a day at 1.41 M in 2018 against 0.38)."""
+    keep = np.empty(ids.shape[0], np.bool_)
+    kept = 0
+    for r in range(ids.shape[0]):
+        keep[r] = (rows[r, STATUS] != 0) | (rows[r, EVER] != 0)
+        kept += keep[r]
+    size = kept + add_ids.shape[0]
+    out_ids, out_rows = np.empty(size, np.int64), np.empty((size, COLUMNS), rows.dtype)
+    r = a = 0
+    for k in range(size):
+        while r < ids.shape[0] and not keep[r]:
+            r += 1  # closed: dropped
+        if a < add_ids.shape[0] and (r == ids.shape[0] or add_ids[a] < ids[r]):
+            out_ids[k] = add_ids[a]
+            for c in range(COLUMNS):
+                out_rows[k, c] = add_rows[a, c]
+            a += 1
+        else:
+            out_ids[k] = ids[r]
+            for c in range(COLUMNS):
+                out_rows[k, c] = rows[r, c]
+            r += 1
+    return out_ids, out_rows
+
+
+def file_rows(ids: np.ndarray, rows: np.ndarray, new: list[tuple[np.ndarray, np.ndarray]]
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The book with the rows that stay and the rows ``new`` (each chunk's, in order, none of a
+    citizen with a row), in the order of citizens."""
+    return merge_book(ids, rows, np.concatenate([ids[:0], *(i for i, _ in new)]),
+                      np.concatenate([rows[:0], *(d for _, d in new)]))
+
+
+def dense(ids: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+    """Every citizen's status, an array of n (for tests and tools: the day's stages read the
+    rows)."""
+    out = np.zeros(n, np.uint8)
+    out[ids] = rows[:, STATUS]
+    return out
