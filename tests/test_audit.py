@@ -33,6 +33,7 @@ from panopticon.observers.cohort import (
     pick,
     set_bits,
 )
+from panopticon.stages.fear import ONE as RISK_ONE
 from panopticon.world.case_book import EVER
 from panopticon.world.codes import CONTENT_TYPES
 from panopticon.world.population import CHILD, URBAN
@@ -235,7 +236,7 @@ def told_parts(now: np.ndarray, before: np.ndarray, acts: np.ndarray, records: n
                tried: int) -> int:
     """What ``news`` should say, written with numpy from each part's own test."""
     moved = {name: now[ROW[name]] != before[ROW[name]] for name in FIELDS}
-    risk, was = now[ROW["risk"]] / 65535.0, before[ROW["risk"]] / 65535.0
+    risk, was = now[ROW["risk"]] / RISK_ONE, before[ROW["risk"]] / RISK_ONE
     parts = ((TELL_REGISTRY, moved["status"] | (now[ROW["shared"]] != 0)),
              (TELL_SCORES, moved["term"] | moved["grade"] | moved["score"] & (records != 0)),
              (TELL_LISTS, moved["on"]), (TELL_STANDING, moved["sanc"]),
@@ -250,11 +251,11 @@ def test_the_story_tells_exactly_the_parts_that_have_news(seed, members, moving)
     """``news`` names a part of the day's story exactly where that part has a row to tell."""
     rng = np.random.default_rng(seed)
     before = rng.integers(0, 4, (len(FIELDS), members))
-    before[ROW["risk"]] = rng.integers(0, 65536, members)
+    before[ROW["risk"]] = rng.integers(0, RISK_ONE + 1, members)
     now = np.where(rng.random(before.shape) < moving / 4, rng.integers(0, 4, before.shape),
                    before)
-    now[ROW["risk"]] = np.clip(before[ROW["risk"]] + rng.integers(-4000, 4000, members), 0,
-                               65535)
+    now[ROW["risk"]] = np.clip(before[ROW["risk"]] + rng.integers(-16, 16, members), 0,
+                               RISK_ONE)
     acts, records = rng.integers(0, 16, members), rng.integers(0, 3, members)
     assert news(now, before, acts, records, 0b1010) == told_parts(now, before, acts, records,
                                                                   0b1010)

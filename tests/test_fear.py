@@ -11,7 +11,7 @@ import pytest
 from panopticon.language import scenario
 from panopticon.stages import counters
 from panopticon.stages.behaviour import POST_BITS, field_threshold
-from panopticon.stages.fear import ONE, Fear, FearParams, fear_run, params, tables
+from panopticon.stages.fear import FINE_ONE, ONE, Fear, FearParams, fear_run, params, tables
 from panopticon.stages.fear import jump as jump_where_seen
 from panopticon.world.codes import FAMILY_SANCTIONED, FLAG_FALSE
 from panopticon.world.layout import Layout, chilled
@@ -29,49 +29,65 @@ def small(**changes) -> scenario.Scenario:
 LAYOUT = Layout.of(small())
 INDEX = counters(small()).index
 # the records that tell china-2018's citizens they were seen
-SEEN = params(small().fear, small()).seen
+SEEN = params(small().fear, small(), 0).seen
+KEYS = (np.uint64(11), np.uint64(22), np.uint64(33))  # the roundings' keys
 
 
-def run_one(risk, records=0, family=0, town=0, floor=(1000, 20000), decay=0.01, jump=0.3,
-            sanc=0.8):
+def run_one(risk, records=0, family=0, town=0, floor=(1024, 20480), decay=0.01, jump=0.3,
+            sanc=0.8, day=0):
+    """One day of fear for citizens of risk ``risk`` (255ths); the floor in FINE_ONEths
+    (country 4/255, town 80/255)."""
     n = len(risk)
-    risk = np.array(risk, np.uint16)
+    risk = np.array(risk, np.uint8)
     acc = np.zeros(len(Fear.COUNTERS), np.int64)
-    p = FearParams(0.0, round(decay * 65536), round(jump * 65536), round(sanc * ONE), 0.0, 1,
-                   SEEN)
-    fear_run(np.full(n, URBAN if town else 0, np.uint8), np.full(n, family, np.uint8), risk,
-             np.array(floor, np.int64), p, acc)
+    p = FearParams(0.0, round(decay * 65536), round(jump * 65536), round(sanc * FINE_ONE), 0.0,
+                   1, SEEN, *KEYS)
+    fear_run(0, day, np.full(n, URBAN if town else 0, np.uint8), np.full(n, family, np.uint8),
+             risk, np.array(floor, np.int64), p, acc)
     for j in range(n):  # the kernel does so for the marked, the citizens with records
-        jump_where_seen(j, np.full(n, records, np.uint64), risk, p, acc)
+        jump_where_seen(0, day, j, np.full(n, records, np.uint64), risk, p, acc)
     return risk, acc
 
 
 def test_risk_fades_toward_the_floor_and_stays_in_bounds():
-    risk, acc = run_one([0, 500, 1000, 30000, ONE])
-    assert risk[0] > 0 and risk[1] > 500 and risk[2] == 1000  # below the floor: rises to it
-    assert 1000 < risk[3] < 30000 and risk[4] < ONE  # above: fades
+    risk, acc = run_one([0, 2, 4, 117, ONE], decay=0.5)
+    assert risk[0] > 0 and risk[1] > 2 and risk[2] == 4  # below the floor: rises to it
+    assert 4 < risk[3] < 117 and risk[4] < ONE  # above: fades
     assert acc[Fear.COUNTERS.index("perceived_risk_permille_sum")] > 0
-    x = np.array([0, ONE, 40000], np.uint16)
-    for _ in range(2000):  # everything at once, many times: never leaves [0, 1]
+    x = np.array([0, ONE, 150], np.uint8)
+    for day in range(2000):  # everything at once, many times: never leaves [0, 1]
         x, _ = run_one(x, records=LAYOUT.bit("jaywalking"), family=FAMILY_SANCTIONED, town=1,
-                       decay=1.0, jump=1.0, sanc=1.0)
+                       decay=1.0, jump=1.0, sanc=1.0, day=day)
     assert x.max() <= ONE
     faded, _ = run_one([ONE], floor=(0, 0), decay=1.0)
     assert faded[0] == 0
 
 
+def test_risk_rounded_to_a_byte_fades_on_average_as_unrounded():
+    """A fade of 1% a day moves a risk of 40/255 by under half a 255th: rounded to the nearest
+    255th it would never move; rounded with each citizen's offset of the day (rng.dither), the
+    mean over citizens follows the unrounded fade, and the counter sums it in thousandths
+    (each rounded to a whole one)."""
+    risk, n, days = np.full(20_000, 40, np.uint8), 20_000, 100
+    for day in range(days):
+        risk, acc = run_one(risk, floor=(0, 0), day=day)
+    assert abs(risk.mean() - 40 * 0.99 ** days) < 0.1
+    total = acc[Fear.COUNTERS.index("perceived_risk_permille_sum")]
+    assert abs(total / n - risk.mean() / ONE * 1000) < 0.5
+
+
 def test_a_record_or_a_sanction_raises_risk():
-    base, _ = run_one([10000])
-    seen, _ = run_one([10000], records=LAYOUT.bit("red_light"))
-    wronged, _ = run_one([10000], records=FLAG_FALSE)
-    unseen_post, _ = run_one([10000], records=LAYOUT.bit("good_deed"))  # not a cause to fear
-    sanctioned, _ = run_one([10000], family=FAMILY_SANCTIONED)
+    base, _ = run_one([40])
+    seen, _ = run_one([40], records=LAYOUT.bit("red_light"))
+    wronged, _ = run_one([40], records=FLAG_FALSE)
+    unseen_post, _ = run_one([40], records=LAYOUT.bit("good_deed"))  # not a cause to fear
+    sanctioned, _ = run_one([40], family=FAMILY_SANCTIONED)
     assert seen[0] > base[0] and wronged[0] > base[0] and unseen_post[0] == base[0]
     assert sanctioned[0] >= round(0.8 * ONE) > base[0]
 
 
 def post_thresholds(rate: float, chilling: float) -> np.ndarray:
-    """Behaviour's posting thresholds by perceived risk in 256ths."""
+    """Behaviour's posting thresholds by perceived risk in 255ths."""
     return np.array([field_threshold(rate * chilled(r8, chilling), POST_BITS)
                      for r8 in range(256)])
 
@@ -99,13 +115,13 @@ def test_the_chilling_of_posts_is_fears_formula_to_the_last_bit(chilling):
 def test_sanctioned_ties_raise_risk():
     sim = Simulation(small(**{"population.size": 800}))
     fear = sim.stages["fear"]
-    fear.risk[:] = 1000
+    fear.risk[:] = 4
     fear.tie_jump()
-    assert (fear.risk == 1000).all()  # no one sanctioned: no change
+    assert (fear.risk == 4).all()  # no one sanctioned: no change
     sim.stages["consequences"].family[::2] = FAMILY_SANCTIONED
     fear.tie_jump()
     with_bad_ties = mean_shares(fear.tally.shares, fear.tally.sizes) > 0
-    assert ((fear.risk > 1000) == with_bad_ties).all() and with_bad_ties.any()
+    assert ((fear.risk > 4) == with_bad_ties).all() and with_bad_ties.any()
 
 
 @pytest.fixture(scope="module")

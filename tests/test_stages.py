@@ -218,7 +218,7 @@ def act_day(sc, pop, status=None, day=3, date=DATE):
     case_ids, case_days = book_of(np.zeros(pop.size, np.uint8) if status is None else status)
     deterrence, chilling, chilling_against = fear_tables(None)
     beh = alone(Behaviour, sc, pop, case_ids=case_ids, case_days=case_days,
-                risk=np.zeros(pop.size, np.uint16),
+                risk=np.zeros(pop.size, np.uint8),
                 deterrence=deterrence, chilling=chilling, chilling_against=chilling_against,
                 deterred=np.array([k in sc.acts and sc.acts[k].nature == "offence"
                                    for k in ACT_KINDS], np.int64))

@@ -36,6 +36,7 @@ from ..stages.consequences import (
     met_by,
     standings,
 )
+from ..stages.fear import ONE as RISK_ONE
 from ..world import codes
 from ..world.case_book import COURT_DAY, STATUS
 from ..world.codes import CONTENT_TYPES, LISTED
@@ -243,7 +244,7 @@ def news(now, before, acts, records, tried):
             out |= TELL_ATTEMPTS
         if now[FAMILY, k] != before[FAMILY, k]:
             out |= TELL_RELATIVES
-        if now[R_RISK, k] / 65535.0 - before[R_RISK, k] / 65535.0 >= FEAR_JUMP:
+        if now[R_RISK, k] / RISK_ONE - before[R_RISK, k] / RISK_ONE >= FEAR_JUMP:
             out |= TELL_FEAR
     return out
 
@@ -523,7 +524,7 @@ class Cohort:
 
     def fear(self, day: int, now: Members) -> None:
         """A rise of perceived risk worth telling; wrongful where a false record set it off."""
-        risk, before = now["risk"] / 65535.0, self.prev["risk"] / 65535.0
+        risk, before = now["risk"] / RISK_ONE, self.prev["risk"] / RISK_ONE
         jump = risk - before >= FEAR_JUMP
         if jump.any():
             self.emit(day, jump, "fear", [f"perceived risk {x:.2f} -> {y:.2f}" for x, y in

@@ -24,7 +24,7 @@ independently of the others.
 A post is one draw in three independent fields: whether it is posted (under the poster's
 threshold, posting's rate chilled by fear at its perceived risk, ``layout.chilled``), its
 content type, and whether it goes against the line. Perceived risk multiplies deterred kinds'
-rates by factors of at most 1 (fear's tables by risk in 256ths), so the bounds hold.
+rates by factors of at most 1 (fear's tables by risk in 255ths), so the bounds hold.
 """
 
 from __future__ import annotations
@@ -135,13 +135,13 @@ class ActArrays(NamedTuple):
     age: np.ndarray
     flags: np.ndarray  # with the income decile (population.decile)
     adopt: np.ndarray
-    risk: np.ndarray  # fear's perceived risk, in 65535ths
+    risk: np.ndarray  # fear's perceived risk, in 255ths
     screen_class: np.ndarray  # made here at build (layout.screen_classes)
     acts: np.ndarray  # today's, made here
     todo: np.ndarray
     marked: np.ndarray  # today's, made here: the citizens who do more than post lawfully
     adoption: np.ndarray  # today's adoption thresholds: [internet users, payment users]
-    deterrence: np.ndarray  # fear's multiplier of deterred rates, by risk in 256ths
+    deterrence: np.ndarray  # fear's multiplier of deterred rates, by risk in 255ths
     chilling: float  # fear's chilling of posting (layout.chilled), 0.0 with fear off
     chilling_against: np.ndarray  # fear's multiplier of the against-the-line share
     deterred: np.ndarray  # per act kind, 1 if fear deters it (fear's, by world.layout's kinds)
@@ -257,7 +257,7 @@ def draw_run(first, day, age, flags, adopt, risk, screen_class, adoption, chilli
         adult = np.int64(age[j] != CHILD)
         online = np.int64(adopt[j] < internet_thr)
         paying = np.int64(adopt[j] < payment_thr)
-        post_cap = field_cap(post_rate * chilled(risk[j] >> 8, chilling), POST_BITS)
+        post_cap = field_cap(post_rate * chilled(risk[j], chilling), POST_BITS)
         disposed = np.int64((flags[j] & DISPOSED) != 0)
         bits = candidates(first + j, day, online, disposed, screened,
                           screen_bound(screen_class[j], parts), screen_key, post_key, post_cap,
@@ -327,7 +327,7 @@ def settle(first, day, n, runs, a, p, acc):
     candidate): only the screened kinds from it on are looked at, and only those with a
     candidate draw their propensity; an unscreened kind without a trait is exact as drawn. A
     post goes against the line with its content type's share times the citizen's disposition
-    and fear's ratio (``r8``: perceived risk in 256ths), as its draw's field says
+    and fear's ratio (``r8``: perceived risk in 255ths, as stored), as its draw's field says
     (:func:`post_fields`). A call per run: the arrays are taken
     once, and helpers called per citizen take scalars, as an inlined helper taking arrays costs
     reference counts per call (it took a third of the stage's time).
@@ -347,7 +347,7 @@ def settle(first, day, n, runs, a, p, acc):
         while j >= runs[q + 1]:
             q += 1
             acc_r = acc[region_of(a.starts, first + runs[q])]
-        i, r8 = first + j, np.int64(risk[j] >> 8)
+        i, r8 = first + j, np.int64(risk[j])
         while row < ids.shape[0] and ids[row] < i:
             row += 1
         s = np.int64(book[row, STATUS]) if row < ids.shape[0] and ids[row] == i else 0

@@ -1,6 +1,6 @@
 """Fear: each citizen's perceived risk of being observed and sanctioned (deterrence, chilling).
 
-Risk r in [0, 1], stored as uint16 in 65535ths, is updated at the end of each citizen's day,
+Risk r in [0, 1], stored as a byte in 255ths, is updated at the end of each citizen's day,
 after consequences, from what happened to them (``[fear]`` of the scenario):
 
 * it fades toward a floor, ``awareness`` x the camera coverage of the citizen's region and town
@@ -11,8 +11,11 @@ after consequences, from what happened to them (``[fear]`` of the scenario):
 * every ``ties_lag_days``, before the day, the share s of the citizen's ties (per reach, averaged)
   under a sanction yesterday closes ``ties_jump`` x s of the gap to 1.
 
-Fear owns the risk array and the tables through which behaviour reads the risk of the day before,
-in 256ths (:func:`tables`, published): offences ``x (1 - deterrence r)``, posts
+Each update works in 256ths of a 255th and rounds back to a byte with an offset that differs
+from citizen to citizen and from day to day (``rng.dither``), so that a fade of 1% a day moves
+risk on average as it would unrounded (rounded to the nearest 255th, a gap under half a 255th
+a day would never close). Fear owns the risk array and the tables through which behaviour
+reads the risk of the day before (:func:`tables`, published): offences ``x (1 - deterrence r)``, posts
 ``x (1 - chilling r)`` (the chilling published, the multiplier ``layout.chilled``), posts
 against the line ``x (1 - chilling_against r)``. It reads camera coverage (sensing's) and who
 is under a sanction (consequences' ``family``) as declared arrays.
@@ -42,11 +45,14 @@ from ..world.codes import (
 from ..world.layout import Layout, chilled
 from ..world.population import URBAN, region_of
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
+from ..world.rng import dither, stream_key
 from ..world.state import Stage, View, kernel_step
 from ..world.tie_tally import SHARE_PART, TieTally, shares_into
 from ..world.today import Today, marked_into, words_of
 
-ONE = 65535  # risk 1
+ONE = 255  # risk 1, as stored
+FINE = 8  # bits below a 255th in which an update works (a risk r is r x ONE << FINE)
+FINE_ONE = ONE << FINE
 # perceived risk of being observed and sanctioned, in thousandths, summed over citizens
 COUNTERS = ("perceived_risk_permille_sum",)
 C_RISK = 0
@@ -60,15 +66,19 @@ def fixed(x: float) -> int:
 
 
 class FearParams(NamedTuple):
-    """Fear's values from the scenario; shares in 65536ths, as the kernels multiply and shift."""
+    """Fear's values from the scenario; shares in 65536ths, as the kernels multiply and shift;
+    the keys of the roundings' offsets (``rng.dither``)."""
 
     awareness: float
     decay_q: int
     jump_q: int
-    sanc_q: int  # sanctioned_risk in 65535ths
+    sanc_q: int  # sanctioned_risk in FINE_ONEths
     ties_jump: float
     ties_lag_days: int
     seen: int  # records that tell a citizen they were seen: offences' and SEEN_RECORDS
+    k_fade: np.uint64
+    k_jump: np.uint64
+    k_ties: np.uint64
 
 
 class FearArrays(NamedTuple):
@@ -81,20 +91,35 @@ class FearArrays(NamedTuple):
     todo: np.ndarray
     family: np.ndarray  # consequences', read: FAMILY_SANCTIONED
     risk: np.ndarray
-    floor: np.ndarray  # [region, town] in 65535ths, today
+    floor: np.ndarray  # [region, town] in FINE_ONEths, today
 
 
-def params(spec: FearSpec, sc: Scenario) -> FearParams:
+def params(spec: FearSpec, sc: Scenario, seed: int) -> FearParams:
     return FearParams(float(spec.awareness), fixed(spec.decay), fixed(spec.observed_jump),
-                      round(spec.sanctioned_risk * ONE), float(spec.ties_jump),
+                      round(spec.sanctioned_risk * FINE_ONE), float(spec.ties_jump),
                       int(spec.ties_lag_days),
-                      Layout.of(sc).acts_where(sc, nature="offence") | SEEN_RECORDS)
+                      Layout.of(sc).acts_where(sc, nature="offence") | SEEN_RECORDS,
+                      *(stream_key(seed, f"fear.{k}") for k in ("fade", "jump", "ties")))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def rounded(x, key, i, day):
+    """Risk ``x`` in FINE_ONEths (0 to FINE_ONE) as stored, in 255ths: rounded with citizen
+    i's offset of the day (``rng.dither``), right on average."""
+    return (x + dither(key, i, day)) >> FINE
+
+
+@njit(cache=True, nogil=True, inline="always")
+def permille(r):
+    """Stored risk ``r`` (255ths) in whole thousandths, as the counter sums it (rounded)."""
+    return (np.int64(r) * 2000 + ONE) // (2 * ONE)
 
 
 def tables(spec: FearSpec | None) -> tuple[np.ndarray, float, np.ndarray]:
-    """Per perceived risk in 256ths (r = r8 / 255): the multiplier of deterred rates, and of
-    the against-the-line share of posts; the chilling of posting, whose multiplier
-    (``layout.chilled``) behaviour computes per poster. Fear off: 1.0 throughout, no chilling."""
+    """Per perceived risk as stored, r8 in 255ths (r = r8 / 255): the multiplier of deterred
+    rates, and of the against-the-line share of posts; the chilling of posting, whose
+    multiplier (``layout.chilled``) behaviour computes per poster. Fear off: 1.0 throughout,
+    no chilling."""
     if spec is None:
         return np.ones(256), 0.0, np.ones(256)
     r = np.arange(256) / 255.0
@@ -106,60 +131,68 @@ def tables(spec: FearSpec | None) -> tuple[np.ndarray, float, np.ndarray]:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def fear_run(flags, family, risk, floor, p, acc_r):
-    """One run of one region: every citizen's risk after today's fade and sanctions, before
-    the jumps of the observed (:func:`jump`); branch-free (vectorises).
+def fear_run(first, day, flags, family, risk, floor, p, acc_r):
+    """One run of one region (citizens from ``first``): every citizen's risk after today's
+    fade and sanctions, before the jumps of the observed (:func:`jump`); branch-free
+    (vectorises).
 
-    ``floor`` is (country, town) in 65535ths. Each step keeps r within [0, 65535]: the fade
+    ``floor`` is (country, town) in FINE_ONEths. Each step keeps r within [0, 1]: the fade
     moves r part of the way to the floor, the jump part of the way to 1.
     """
-    decay_q, sanc_q = p.decay_q, p.sanc_q
+    decay_q, sanc_q, key = p.decay_q, p.sanc_q, p.k_fade
     total = 0
     for j in range(risk.shape[0]):
-        x = np.int64(risk[j])
+        x = np.int64(risk[j]) << FINE
         town = np.int64((flags[j] & URBAN) != 0)
         f = floor[0] + (floor[1] - floor[0]) * town
         x -= ((x - f) * decay_q) >> 16
         sanctioned = np.int64((family[j] & FAMILY_SANCTIONED) != 0)
-        x = max(x, sanc_q * sanctioned)
-        risk[j] = x
-        total += (x * 1001) >> 16  # thousandths
+        r = rounded(max(x, sanc_q * sanctioned), key, first + j, day)
+        risk[j] = r
+        total += permille(r)
     acc_r[C_RISK] += total
 
 
 @njit(cache=True, nogil=True, inline="always")
-def jump(j, records, risk, p, acc_r):
+def jumped(r, jump_q, key, i, day):
+    """Stored risk ``r`` after a jump of ``jump_q`` (65536ths) of the gap to 1."""
+    x = np.int64(r) << FINE
+    return rounded(x + (((FINE_ONE - x) * jump_q) >> 16), key, i, day)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def jump(first, day, j, records, risk, p, acc_r):
     """Citizen j's risk jumps part of the way to 1 where a record of today is of a kind it
     sees (``p.seen``); the run's total follows."""
     if np.int64(records[j]) & p.seen:
-        x = np.int64(risk[j])
-        after = x + (((ONE - x) * p.jump_q) >> 16)
-        risk[j] = after
-        acc_r[C_RISK] += ((after * 1001) >> 16) - ((x * 1001) >> 16)
+        before = risk[j]
+        risk[j] = jumped(before, p.jump_q, p.k_jump, first + j, day)
+        acc_r[C_RISK] += permille(risk[j]) - permille(before)
 
 
 @njit(cache=True, nogil=True)
-def fear_kernel(first, runs, a, p, acc):
+def fear_kernel(first, day, runs, a, p, acc):
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         r = region_of(a.starts, first + lo)
-        fear_run(a.flags[lo:hi], a.family[lo:hi], a.risk[lo:hi], a.floor[r], p, acc[r])
+        fear_run(first + lo, day, a.flags[lo:hi], a.family[lo:hi], a.risk[lo:hi], a.floor[r],
+                 p, acc[r])
         for t in range(marked_into(a.marked, lo, hi, a.todo)):  # the few with records
-            jump(a.todo[t], a.records, a.risk, p, acc[r])
+            jump(first, day, a.todo[t], a.records, a.risk, p, acc[r])
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def start_at_floor(starts, flags, floor, risk):
     """Each citizen's risk set to its region's floor (``starts``: each region's first
-    citizen), in town or country, in one pass (indexing the floors by arrays of n made 17 bytes
-    a citizen of copies on the first day)."""
+    citizen), in town or country, rounded to the nearest 255th, in one pass (indexing the
+    floors by arrays of n made 17 bytes a citizen of copies on the first day)."""
     for r in range(starts.shape[0] - 1):
         for i in prange(starts[r], starts[r + 1]):
-            risk[i] = floor[r, np.int64((flags[i] & URBAN) != 0)]
+            risk[i] = (floor[r, np.int64((flags[i] & URBAN) != 0)] + (1 << FINE - 1)) >> FINE
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def jump_by_ties(ties_jump, shares, sizes, risk):
+def jump_by_ties(ties_jump, shares, sizes, key, day, risk):
     """Each citizen's risk jumps toward 1 by ``ties_jump`` x its share of ties under a sanction
     (``tie_tally.shares_into``, in 65536ths): in place, a part of the citizens at a time
     (numpy's copies of n were a reading's peak of memory)."""
@@ -168,9 +201,8 @@ def jump_by_ties(ties_jump, shares, sizes, risk):
         share = np.empty(min(SHARE_PART, risk.shape[0] - first))
         shares_into(shares, sizes, first, share)
         for k in range(share.shape[0]):
-            x = np.int64(risk[first + k])
             jump = np.int64(np.rint(ties_jump * share[k] * 65536))
-            risk[first + k] = x + (((ONE - x) * jump) >> 16)
+            risk[first + k] = jumped(risk[first + k], jump, key, first + k, day)
 
 
 @dataclass
@@ -183,17 +215,18 @@ class Fear(Stage):
     COUNTERS = COUNTERS
 
     view: View
-    risk: np.ndarray  # uint16, 65535ths; zeros (untouched pages) while fear is off
+    seed: int
+    risk: np.ndarray  # uint8, 255ths; zeros (untouched pages) while fear is off
     tally: TieTally | None  # of ties under a sanction, over the spec's reaches
     spec: FearSpec | None = None
     sc: Scenario | None = None
     p: FearParams | None = None
     day: int = 0
-    floor: np.ndarray | None = None  # [region, town] in 65535ths, today
+    floor: np.ndarray | None = None  # [region, town] in FINE_ONEths, today
 
     @classmethod
     def build(cls, sc: Scenario, seed: int, view: View) -> Fear:
-        fear = cls(view=view, risk=view.own("risk", np.zeros(view.size, np.uint16)),
+        fear = cls(view=view, seed=seed, risk=view.own("risk", np.zeros(view.size, np.uint8)),
                    tally=None)
         layout = Layout.of(sc)
         view.publish("deterred", np.array([kind in sc.acts and sc.acts[kind].nature == "offence"
@@ -207,7 +240,7 @@ class Fear(Stage):
         """Parameters and the published tables from ``sc``."""
         self.sc = sc
         self.spec = sc.fear if sc.fear is not None and sc.fear.enabled else None
-        self.p = None if self.spec is None else params(self.spec, sc)
+        self.p = None if self.spec is None else params(self.spec, sc, self.seed)
         for name, table in zip(("deterrence", "chilling", "chilling_against"), tables(self.spec),
                                strict=True):
             self.view.publish(name, table)
@@ -220,7 +253,7 @@ class Fear(Stage):
         self.day = day
         if sc is not self.sc:
             self.tune(sc)
-        self.floor = np.rint(self.p.awareness * self.view.coverage * ONE).astype(np.int64)
+        self.floor = np.rint(self.p.awareness * self.view.coverage * FINE_ONE).astype(np.int64)
         if day == 0:
             start_at_floor(self.view.starts, self.view.flags, self.floor, self.risk)
         elif day % self.p.ties_lag_days == 0:
@@ -229,18 +262,19 @@ class Fear(Stage):
     def tie_jump(self) -> None:
         """Risk jumps with the share of ties under a sanction yesterday."""
         self.tally.update(self.sanctioned)
-        jump_by_ties(self.p.ties_jump, self.tally.shares, self.tally.sizes, self.risk)
+        jump_by_ties(self.p.ties_jump, self.tally.shares, self.tally.sizes, self.p.k_ties,
+                     self.day, self.risk)
 
     def sanctioned(self, lo: int, hi: int, out: np.ndarray) -> None:
         """Into ``out``, whether citizens lo..hi-1 are under a sanction (their family bit)."""
         np.bitwise_and(self.view.family[lo:hi], FAMILY_SANCTIONED, out=out)
 
-    @kernel_step(fear_kernel, pieces=(FIRST, RUNS, Fields(FearArrays, {
+    @kernel_step(fear_kernel, pieces=(FIRST, SAME, RUNS, Fields(FearArrays, {
         "flags": CITIZENS, "records": BUFFER, "marked": WORDS, "todo": BUFFER,
         "family": CITIZENS, "risk": CITIZENS}), SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         a = FearArrays(*today.kept(lo, hi, self.chunk_arrays), self.floor)
-        return lo, self.view.runs(lo, hi), a, self.p, acc
+        return lo, self.day, self.view.runs(lo, hi), a, self.p, acc
 
     def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
         """FearArrays' arrays of citizens lo..hi for the run (Today.kept)."""

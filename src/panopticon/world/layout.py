@@ -252,7 +252,7 @@ def act_chance(rate, t, key, i, flags, fear):
 
 @njit(cache=True, nogil=True, inline="always")
 def chilled(r8, chilling):
-    """Posting's multiplier under fear at perceived risk ``r8`` in 256ths (r = r8 / 255),
+    """Posting's multiplier under fear at perceived risk ``r8`` in 255ths (as fear stores it),
     ``1 - chilling r`` (fear's model): behaviour computes it per poster, as a table looked up
     per citizen would stop its pass over everyone from vectorising."""
     return 1.0 - chilling * (r8 / 255.0)

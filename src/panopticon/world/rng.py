@@ -42,6 +42,7 @@ STREAMS: dict[str, int] = {
             "registry.judgment", "registry.exit_ban", "registry.connect",
             "tie.weight", "tie.local", "tie.club", "tie.club_perm", "tie.work", "tie.follow",
             "tie.pick", "tie.account", "act.post_type", "cohort.pick", "act.screen",
+            "fear.fade", "fear.jump", "fear.ties",
         ]
     )
 }
@@ -90,6 +91,17 @@ def draw_bits(key: np.uint64, citizen: np.int64, day: np.int64) -> np.uint64:
     # product by a constant instead of multiplying (same bits for day < 2**20).
     counter = uint64(citizen) * _GOLDEN_CITIZEN + uint64(day) * _GOLDEN
     return mix64(uint64(key) ^ counter)
+
+
+@njit(inline="always")
+def dither(key: np.uint64, citizen: np.int64, day: np.int64) -> np.int64:
+    """An offset in [0, 256) for rounding a value in 256ths, for (key, citizen, day): the top
+    byte of :func:`draw_bits`' counter plus the key, not mixed. It steps by a fixed fraction
+    of 256 from one citizen to the next and from one day to the next (the golden ratio's), so
+    that values rounded with it are right on average over citizens and over a citizen's days,
+    for an addition a citizen in a loop that vectorises."""
+    counter = uint64(citizen) * _GOLDEN_CITIZEN + uint64(day) * _GOLDEN
+    return np.int64((uint64(key) + counter) >> uint64(56))
 
 
 @njit(inline="always")
