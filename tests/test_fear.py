@@ -11,7 +11,16 @@ import pytest
 from panopticon.language import scenario
 from panopticon.stages import counters
 from panopticon.stages.behaviour import POST_BITS, field_threshold
-from panopticon.stages.fear import FINE_ONE, ONE, Fear, FearParams, fear_run, params, tables
+from panopticon.stages.fear import (
+    FINE_ONE,
+    ONE,
+    Fear,
+    FearParams,
+    fear_run,
+    params,
+    permille,
+    tables,
+)
 from panopticon.stages.fear import jump as jump_where_seen
 from panopticon.world.codes import FAMILY_SANCTIONED, FLAG_FALSE
 from panopticon.world.layout import Layout, chilled
@@ -74,6 +83,11 @@ def test_risk_rounded_to_a_byte_fades_on_average_as_unrounded():
     assert abs(risk.mean() - 40 * 0.99 ** days) < 0.1
     total = acc[Fear.COUNTERS.index("perceived_risk_permille_sum")]
     assert abs(total / n - risk.mean() / ONE * 1000) < 0.5
+
+
+def test_the_counter_sums_each_risk_in_thousandths_rounded():
+    r = np.arange(ONE + 1)
+    assert [permille(x) for x in r] == np.floor(r * 1000 / ONE + 0.5).astype(int).tolist()
 
 
 def test_a_record_or_a_sanction_raises_risk():
