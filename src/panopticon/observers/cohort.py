@@ -300,9 +300,10 @@ class Cohort:
     """The members (sorted ids), today's captures, yesterday's state and the events so far."""
 
     NAME = "cohort"
-    READS = ("age", "flags", "adopt", "acts", "records", "case_ids", "case_days", "on_lists", "on_lists_true", "connected", "list_delay",
-             "score", "true_score", "scored", "grade_of", "grade_names", "ties_term",
-             "wrong_cause", "list_mask", "score_cuts", "score_steps", "family", "risk")
+    READS = ("age", "flags", "adopt", "acts", "records", "case_ids", "case_days", "on_lists",
+             "on_lists_true", "connected", "list_delay", "score", "true_score", "scored",
+             "grade_of", "grade_names", "ties_term", "wrong_cause", "list_mask", "score_cuts",
+             "score_steps", "family", "risk")
 
     view: View
     sc: Scenario

@@ -402,8 +402,8 @@ def act_kernel(first, day, runs, a, p, acc):
 
     Per run of citizens of one region, candidates for everyone; then, over the chunk, exact
     acts (and counts) for the few citizens with a rare candidate or a case (the case book's
-    citizens in one: :func:`to_pay`; listed in ``a.todo``). Those whose acts hold more than a lawful post are marked (``Today.marked``),
-    for the stages after.
+    citizens in one: :func:`to_pay`; listed in ``a.todo``). Those whose acts hold more than a
+    lawful post are marked (``Today.marked``), for the stages after.
     """
     acts, risk, flags = a.acts, a.risk, a.flags
     a.marked[:] = 0

@@ -15,10 +15,11 @@ Each update works in 256ths of a 255th and rounds back to a byte with an offset 
 from citizen to citizen and from day to day (``rng.dither``), so that a fade of 1% a day moves
 risk on average as it would unrounded (rounded to the nearest 255th, a gap under half a 255th
 a day would never close). Fear owns the risk array and the tables through which behaviour
-reads the risk of the day before (:func:`tables`, published): offences ``x (1 - deterrence r)``, posts
-``x (1 - chilling r)`` (the chilling published, the multiplier ``layout.chilled``), posts
-against the line ``x (1 - chilling_against r)``. It reads camera coverage (sensing's) and who
-is under a sanction (consequences' ``family``) as declared arrays.
+reads the risk of the day before (:func:`tables`, published): offences
+``x (1 - deterrence r)``, posts ``x (1 - chilling r)`` (the chilling published, the
+multiplier ``layout.chilled``), posts against the line ``x (1 - chilling_against r)``. It
+reads camera coverage (sensing's) and who is under a sanction (consequences' ``family``) as
+declared arrays.
 Ties are stored once, by the state's tie store, for every stage that reads a reach. With fear off
 the stage only publishes zero risk and tables of 1.0.
 """

@@ -54,9 +54,10 @@ class Stage:
     sc)`` sets the day's values (``sc``: the scenario's values on that date); each method named
     in ``STEPS`` (one per phase, "" for none) is ``step(lo, hi, acc, today)`` on a chunk, with
     ``acc`` the stage's own counters ``[region, COUNTERS]``; ``end_phase(k)`` follows each
-    phase; ``end_day(counts)`` may add to the day's totals of its counters. A step keeps what it takes of a chunk for the run in its
-    version of today (:meth:`Today.kept`: views of the arrays kept for the run and of the
-    buffers) and takes the day values anew each day (:meth:`day_values`).
+    phase; ``end_day(counts)`` may add to the day's totals of its counters. A step keeps what
+    it takes of a chunk for the run in its version of today (:meth:`Today.kept`: views of the
+    arrays kept for the run and of the buffers) and takes the day values anew each day
+    (:meth:`day_values`).
     """
 
     NAME: ClassVar[str]
