@@ -38,7 +38,7 @@ from ..stages.consequences import (
 )
 from ..stages.fear import ONE as RISK_ONE
 from ..world import codes
-from ..world.case_book import COURT_DAY, STATUS
+from ..world.case_book import COURT_DAY, STATUS, row_of
 from ..world.codes import CONTENT_TYPES, LISTED
 from ..world.codes import SHARED as SHARED_LISTING
 from ..world.layout import Layout
@@ -184,11 +184,10 @@ def member_words(ids, day, case_ids, case_days, score, true_score, grade_of, low
     (0 without a row; the day 0 without a status: a row kept for a past listing has none), the
     status without the SHARED bit (``shared`` tells the day it comes); ``shared``: the court
     listing reaches airlines and railways today."""
-    rows_of = np.searchsorted(case_ids, ids)
     for k in range(ids.shape[0]):
-        i, r = ids[k], rows_of[k]
-        status = (np.int64(case_days[r, STATUS]) if r < case_ids.shape[0] and case_ids[r] == i
-                  else 0)
+        i = ids[k]
+        r = row_of(case_ids, i)
+        status = np.int64(case_days[r, STATUS]) if r >= 0 else 0
         s = status & ~SHARED_LISTING
         at = np.int64(case_days[r, COURT_DAY]) if status != 0 else 0
         rows[0, k], rows[1, k] = s, at

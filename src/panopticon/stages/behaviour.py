@@ -37,7 +37,7 @@ import numpy as np
 from numba import njit
 
 from ..language.scenario import Scenario
-from ..world.case_book import STATUS
+from ..world.case_book import STATUS, rows_between
 from ..world.codes import (
     CONTENT_TYPES,
     IN_DEFAULT,
@@ -293,7 +293,8 @@ def to_pay(first, ids, book, acts):
     """Mark as candidates to pay (PAY_DEBT in a court case, PAY_TAX in a tax case) the
     citizens of the chunk from ``first`` in a case (the case book's ``ids`` and rows ``book``),
     for :func:`settle` to decide."""
-    for r in range(np.searchsorted(ids, first), np.searchsorted(ids, first + acts.shape[0])):
+    lo, hi = rows_between(ids, first, first + acts.shape[0])
+    for r in range(lo, hi):
         s = np.int64(book[r, STATUS])
         acts[ids[r] - first] |= (PAY_DEBT * np.int64((s & IN_COURT) != 0)
                                  | PAY_TAX * np.int64((s & TAX_CASE) != 0))

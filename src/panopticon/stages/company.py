@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..language.scenario import BadCompany, Scenario
-from ..world.case_book import STATUS
+from ..world.case_book import STATUS, rows_between
 from ..world.codes import EXIT_BAN, LISTED, MISCONDUCT, STALE, is_scored
 from ..world.layout import term_dtype
 from ..world.state import Blocks, Stage, View
@@ -48,7 +48,8 @@ def bad_company(case_ids, case_days, lo, on_lists, score, grade_of, lowest, bad_
         out[k] = (on_lists[k] & scheme_bits) != 0 or (
             is_scored(age[k], adopt[k], scored)
             and bad_grades[grade_of[np.int64(score[k]) - lowest]])
-    for r in range(np.searchsorted(case_ids, lo), np.searchsorted(case_ids, lo + out.shape[0])):
+    first, last = rows_between(case_ids, lo, lo + out.shape[0])
+    for r in range(first, last):
         if case_days[r, STATUS] & list_bits:
             out[case_ids[r] - lo] = 1
 

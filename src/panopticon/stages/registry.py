@@ -50,9 +50,10 @@ from ..world.case_book import (
     STALE_UNTIL,
     STATUS,
     TAX_DAY,
-    dense,
     empty,
     file_rows,
+    merge_book,
+    statuses_into,
 )
 from ..world.layout import Layout
 from ..world.population import region_of, share_on
@@ -341,17 +342,20 @@ class Registry(Stage):
 
     def statuses(self) -> np.ndarray:
         """Every citizen's status, an array of n made from the book (for tests and tools)."""
-        return dense(self.case_ids, self.case_days, self.view.size)
+        out = np.empty(self.view.size, np.uint8)
+        statuses_into(self.case_ids, self.case_days, 0, out)
+        return out
 
     def set_statuses(self, ids: np.ndarray | int, value: np.ndarray | int) -> None:
         """Set the status of citizens ``ids`` by hand (tests, tools): each gets a row where it
-        has none, and a row left with neither a status nor a past listing is dropped."""
+        has none, and a row left with neither a status nor a past listing is dropped (the
+        book's merge, as at filing)."""
         status = self.statuses()
         status[ids] = value
-        ids = np.union1d(self.case_ids, np.flatnonzero(status))
-        rows = np.zeros((ids.shape[0], COLUMNS), np.int16)
-        rows[np.isin(ids, self.case_ids)] = self.case_days
-        rows[:, STATUS] = status[ids]
-        keep = (rows[:, STATUS] != 0) | (rows[:, EVER] != 0)
-        self.case_ids, self.case_days = ids[keep], rows[keep]
+        rows = self.case_days.copy()
+        rows[:, STATUS] = status[self.case_ids]
+        new = np.setdiff1d(np.flatnonzero(status), self.case_ids).astype(np.int64)
+        new_rows = np.zeros((new.shape[0], COLUMNS), np.int16)
+        new_rows[:, STATUS] = status[new]
+        self.case_ids, self.case_days = merge_book(self.case_ids, rows, new, new_rows)
         self.publish_book()

@@ -38,6 +38,12 @@ def row_of(ids: np.ndarray, i: int) -> int:
     return r if r < ids.shape[0] and ids[r] == i else -1
 
 
+@njit(cache=True, nogil=True, inline="always")
+def rows_between(ids: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
+    """The first row of citizens lo..hi-1 and the row after their last."""
+    return np.searchsorted(ids, lo), np.searchsorted(ids, hi)
+
+
 @njit(cache=True, nogil=True)
 def status_of(ids: np.ndarray, rows: np.ndarray, i: int) -> int:
     """Citizen i's status (0 without a row)."""
@@ -50,7 +56,8 @@ def statuses_into(ids: np.ndarray, rows: np.ndarray, lo: int, out: np.ndarray) -
     """The statuses of citizens lo..lo+len(out)-1 into ``out``: 0 but for the rows among
     them."""
     out[:] = 0
-    for r in range(np.searchsorted(ids, lo), np.searchsorted(ids, lo + out.shape[0])):
+    first, last = rows_between(ids, lo, lo + out.shape[0])
+    for r in range(first, last):
         out[ids[r] - lo] = rows[r, STATUS]
 
 
@@ -91,11 +98,3 @@ def file_rows(ids: np.ndarray, rows: np.ndarray, new: list[tuple[np.ndarray, np.
     citizen with a row), in the order of citizens."""
     return merge_book(ids, rows, np.concatenate([ids[:0], *(i for i, _ in new)]),
                       np.concatenate([rows[:0], *(d for _, d in new)]))
-
-
-def dense(ids: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
-    """Every citizen's status, an array of n (for tests and tools: the day's stages read the
-    rows)."""
-    out = np.zeros(n, np.uint8)
-    out[ids] = rows[:, STATUS]
-    return out

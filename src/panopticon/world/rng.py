@@ -85,23 +85,26 @@ def stream_key(seed: int, stream: str) -> np.uint64:
 
 
 @njit(inline="always")
+def counter(citizen: np.int64, day: np.int64) -> np.uint64:
+    """((citizen << 20) | day) * GOLDEN, written as a sum so that a loop over citizens steps
+    the product by a constant instead of multiplying (same bits for day < 2**20)."""
+    return uint64(citizen) * _GOLDEN_CITIZEN + uint64(day) * _GOLDEN
+
+
+@njit(inline="always")
 def draw_bits(key: np.uint64, citizen: np.int64, day: np.int64) -> np.uint64:
     """64 random bits for (key, citizen, day); citizen < 2**44, day < 2**20."""
-    # ((citizen << 20) | day) * GOLDEN, written as a sum so that a loop over citizens steps the
-    # product by a constant instead of multiplying (same bits for day < 2**20).
-    counter = uint64(citizen) * _GOLDEN_CITIZEN + uint64(day) * _GOLDEN
-    return mix64(uint64(key) ^ counter)
+    return mix64(uint64(key) ^ counter(citizen, day))
 
 
 @njit(inline="always")
 def dither(key: np.uint64, citizen: np.int64, day: np.int64) -> np.int64:
     """An offset in [0, 256) for rounding a value in 256ths, for (key, citizen, day): the top
-    byte of :func:`draw_bits`' counter plus the key, not mixed. It steps by a fixed fraction
-    of 256 from one citizen to the next and from one day to the next (the golden ratio's), so
-    that values rounded with it are right on average over citizens and over a citizen's days,
-    for an addition a citizen in a loop that vectorises."""
-    counter = uint64(citizen) * _GOLDEN_CITIZEN + uint64(day) * _GOLDEN
-    return np.int64((uint64(key) + counter) >> uint64(56))
+    byte of :func:`draw_bits`' :func:`counter` plus the key, not mixed. It steps by a fixed
+    fraction of 256 from one citizen to the next and from one day to the next (the golden
+    ratio's), so that values rounded with it are right on average over citizens and over a
+    citizen's days, for an addition a citizen in a loop that vectorises."""
+    return np.int64((uint64(key) + counter(citizen, day)) >> uint64(56))
 
 
 @njit(inline="always")
