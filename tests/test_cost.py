@@ -59,7 +59,7 @@ def test_per_citizen_bytes_are_the_stages_arrays():
 
     sc = sized(100_000)
     sim = Simulation(sc)
-    assert sim.array_bytes_per_citizen() == cost.citizen_bytes(sc) == 15  # the term a byte
+    assert sim.array_bytes_per_citizen() == cost.citizen_bytes(sc) == 14  # the term a byte
     store, tallies = sim.state.ties, [sim.stages[s].tally for s in ("company", "fear")]
     held = (sum(s.nbytes for s in store.sizes.values()) + store.last.nbytes
             + sum(t.bad.nbytes for t in tallies))

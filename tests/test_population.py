@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from panopticon.language import scenario
-from panopticon.world.population import (ADOPT_LEVELS, AGE_BANDS, CHILD, HEAD, MANAGER, URBAN,
-                                         Population, _quantile_rank, adoption_threshold, build,
-                                         share_on)
+from panopticon.world.population import (ADOPT_LEVELS, ADOPT_STORED, AGE_BANDS, CHILD, HEAD,
+                                         MANAGER, URBAN, Population, _quantile_rank,
+                                         adoption_threshold, build, share_on)
 
 N = 200_000
 SEED = 1
 CNNIC_DATES = (dt.date(2017, 6, 30), dt.date(2018, 12, 31))
-ARRAYS = ("region", "age", "income", "flags", "adopt", "parent")
+ARRAYS = ("region", "age", "income", "flags", "adopt", "rank", "parent")
 
 
 def spec(size: int = N) -> scenario.Population:
@@ -30,7 +30,7 @@ def pop() -> Population:
 
 
 def users(pop: Population, points, date: dt.date) -> np.ndarray:
-    return pop.adopt < adoption_threshold(points, date, pop.regions)
+    return pop.rank < adoption_threshold(points, date, pop.regions)
 
 
 def test_every_array_has_one_entry_per_citizen(pop):
@@ -133,10 +133,24 @@ def test_the_young_adopt_before_the_old(pop):
     assert young < old
 
 
-def test_adoption_ranks_are_even_quantiles(pop):
-    counts = np.bincount(pop.adopt, minlength=ADOPT_LEVELS)
-    assert counts.size == ADOPT_LEVELS
+def test_adoption_levels_are_even_quantiles(pop):
+    counts = np.bincount(pop.adopt, minlength=ADOPT_STORED)
+    assert counts.size == ADOPT_STORED
     assert counts.max() - counts.min() <= 1
+
+
+def test_adoption_ranks_keep_the_levels_and_spread_within_them(pop):
+    """A rank's top byte is the citizen's stored level; within a level, the place (its low
+    byte) is spread over the 256 places alike, so that a threshold inside a level admits its
+    share of the level's citizens, as the order of their latents did."""
+    rank = pop.rank
+    np.testing.assert_array_equal(rank >> 8, pop.adopt)
+    places = np.bincount(rank & 255, minlength=256)
+    assert places.min() > 0.7 * N / 256 and places.max() < 1.3 * N / 256
+    for thr in (1, 100, 12_345, 32_768 + 77, 65_535):
+        level = N / ADOPT_STORED
+        admitted = np.count_nonzero(rank < thr)
+        assert abs(admitted - thr * N / ADOPT_LEVELS) <= 4 * level ** 0.5 + 2, thr
 
 
 def test_one_seed_builds_the_same_population(pop):

@@ -102,6 +102,7 @@ from panopticon.world.layout import (
 )
 from panopticon.world.population import (
     ADOPT_LEVELS,
+    ADOPT_STORED,
     CHILD,
     DISPOSED,
     DISPOSED_BIN,
@@ -110,6 +111,7 @@ from panopticon.world.population import (
     MANAGER,
     URBAN,
     Population,
+    adoption_ranks,
     adoption_threshold,
     build,
 )
@@ -235,8 +237,8 @@ def busy_day(busy):
 
 
 def eligible(sc, pop, beh, kind) -> np.ndarray:
-    online = pop.adopt < beh.adoption[0]
-    paying = pop.adopt < beh.adoption[1]
+    online = pop.rank < beh.adoption[0]
+    paying = pop.rank < beh.adoption[1]
     return {"everyone": np.ones(pop.size, bool), "adults": pop.age != CHILD,
             "children": pop.age == CHILD, "internet_users": online, "payment_users": paying}[
         "internet_users" if kind == "online_post" else sc.acts[kind].who]
@@ -482,7 +484,7 @@ def test_children_never_do_acts_for_adults(busy, busy_day):
 def test_citizens_offline_never_post(busy, busy_day):
     _, pop = busy
     acts, _, beh = busy_day
-    offline = pop.adopt >= beh.adoption[0]
+    offline = pop.rank >= beh.adoption[0]
     assert offline.sum() > 0
     assert np.count_nonzero(acts[offline] & (ACT_BIT["online_post"] | POST_AGAINST)) == 0
 
@@ -544,8 +546,8 @@ def test_population_counters_count_everyone(busy, busy_day):
     _, acc, beh = busy_day
     assert count(acc, "citizens") == pop.size
     assert count(acc, "children") == int(np.sum(pop.age == CHILD))
-    assert count(acc, "internet_users") == int(np.sum(pop.adopt < beh.adoption[0]))
-    assert count(acc, "payment_users") == int(np.sum(pop.adopt < beh.adoption[1]))
+    assert count(acc, "internet_users") == int(np.sum(pop.rank < beh.adoption[0]))
+    assert count(acc, "payment_users") == int(np.sum(pop.rank < beh.adoption[1]))
 
 
 def test_adoption_thresholds_follow_the_scenario_dates(busy, busy_day):
@@ -1388,7 +1390,7 @@ def test_grades_are_ordered_best_first():
 
 
 @given(citizens=st.lists(st.tuples(st.integers(-200, 1100), st.integers(0, 4),
-                                   st.integers(0, ADOPT_LEVELS - 1)), min_size=300, max_size=300),
+                                   st.integers(0, ADOPT_STORED - 1)), min_size=300, max_size=300),
        threshold=st.integers(0, ADOPT_LEVELS), adults=st.booleans())
 @settings(max_examples=50, deadline=None)
 def test_ranking_counts_the_scored_and_percentiles_are_shares_at_or_below(citizens, threshold,
@@ -1396,9 +1398,10 @@ def test_ranking_counts_the_scored_and_percentiles_are_shares_at_or_below(citize
     score, age, adopt = (np.array(c) for c in zip(*citizens, strict=True))
     scored = np.array([threshold, int(adults)], np.int64)
     counts = np.zeros(1301, np.int64)
-    scored_counts(age.astype(np.uint8), adopt.astype(np.uint16), scored, score.astype(np.int16),
+    scored_counts(age.astype(np.uint8), adopt.astype(np.uint8), scored, score.astype(np.int16),
                   -200, counts)
-    s = score[(adopt < threshold) & ((age != CHILD) | (not adults))]
+    s = score[(adoption_ranks(adopt.astype(np.uint8), 0) < threshold)
+              & ((age != CHILD) | (not adults))]
     np.testing.assert_array_equal(counts, np.bincount(s + 200, minlength=1301))
     counts, percentile = rank(counts)
     assert np.all(np.diff(percentile) >= 0)

@@ -7,6 +7,7 @@ from numba import njit
 
 from ..language.scenario import Scenario
 from ..world.codes import is_scored
+from ..world.population import adoption_rank
 from ..world.state import View
 
 
@@ -29,7 +30,7 @@ def scored_counts(age, adopt, scored, score, lo, counts):
     """Add each scored citizen to ``counts`` at its score minus ``lo``: one pass, where a mask,
     the scores it selects and their int64 copy were 11 bytes a citizen at a run's end."""
     for i in range(score.shape[0]):
-        if is_scored(age[i], adopt[i], scored):
+        if is_scored(age[i], adoption_rank(adopt[i], i), scored):
             counts[np.int64(score[i]) - lo] += 1
 
 

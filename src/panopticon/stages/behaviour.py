@@ -70,7 +70,14 @@ from ..world.layout import (
     screen_parts,
     trait_keys,
 )
-from ..world.population import CHILD, DISPOSED, DISPOSED_SHIFT, adoption_threshold, region_of
+from ..world.population import (
+    CHILD,
+    DISPOSED,
+    DISPOSED_SHIFT,
+    adoption_rank,
+    adoption_threshold,
+    region_of,
+)
 from ..world.rng import (
     EXP_QUANTILES,
     bits53,
@@ -222,8 +229,9 @@ def frequent_candidates(first, day, k, key, bound, age, flags, adopt, adoption, 
     in a pass of its own over a run, so that every pass vectorises: where the citizen is
     eligible, whatever its status (:func:`settle` drops those its case bars)."""
     for j in range(age.shape[0]):
-        allowed = eligible(age[j], flags[j], np.int64(adopt[j] < adoption[0]),
-                           np.int64(adopt[j] < adoption[1]), who)
+        rank = adoption_rank(adopt[j], first + j)
+        allowed = eligible(age[j], flags[j], np.int64(rank < adoption[0]),
+                           np.int64(rank < adoption[1]), who)
         acts[j] |= (np.int64(bits53(key, first + j, day) < bound) << k) & allowed
 
 
@@ -255,8 +263,9 @@ def draw_run(first, day, age, flags, adopt, risk, screen_class, adoption, chilli
     by_type0 = by_type1 = by_type2 = by_type3 = 0  # scalars, not an array: the loop vectorises
     for j in range(age.shape[0]):
         adult = np.int64(age[j] != CHILD)
-        online = np.int64(adopt[j] < internet_thr)
-        paying = np.int64(adopt[j] < payment_thr)
+        rank = adoption_rank(adopt[j], first + j)
+        online = np.int64(rank < internet_thr)
+        paying = np.int64(rank < payment_thr)
         post_cap = field_cap(post_rate * chilled(risk[j], chilling), POST_BITS)
         disposed = np.int64((flags[j] & DISPOSED) != 0)
         bits = candidates(first + j, day, online, disposed, screened,
@@ -355,8 +364,9 @@ def settle(first, day, n, runs, a, p, acc):
         bits = np.int64(acts[j]) & ~(PAY_DEBT | PAY_TAX) & ~barred(s, cases[0], cases[1])
         c = np.int64(a.screen_class[j])
         if bits & screened:  # most listed have none: a post against the line, a case
-            bits &= allowed_today(a.age[j], flags[j], np.int64(a.adopt[j] < a.adoption[0]),
-                                  np.int64(a.adopt[j] < a.adoption[1]), s, who, cases[0],
+            rank = adoption_rank(a.adopt[j], i)
+            bits &= allowed_today(a.age[j], flags[j], np.int64(rank < a.adoption[0]),
+                                  np.int64(rank < a.adoption[1]), s, who, cases[0],
                                   cases[1]) | ~screened
         lead = first_candidate(i, day, screen_key, cuts, c) if bits & screened else order.shape[0]
         done = bits & ~screened

@@ -26,6 +26,7 @@ from ..language.scenario import BadCompany, Scenario
 from ..world.case_book import STATUS, rows_between
 from ..world.codes import EXIT_BAN, LISTED, MISCONDUCT, STALE, is_scored
 from ..world.layout import term_dtype
+from ..world.population import adoption_rank
 from ..world.state import Blocks, Stage, View
 from ..world.tie_tally import SHARE_PART, TieTally, shares_into
 
@@ -46,7 +47,7 @@ def bad_company(case_ids, case_days, lo, on_lists, score, grade_of, lowest, bad_
     memory), then the book's rows of the citizens."""
     for k in range(out.shape[0]):
         out[k] = (on_lists[k] & scheme_bits) != 0 or (
-            is_scored(age[k], adopt[k], scored)
+            is_scored(age[k], adoption_rank(adopt[k], lo + k), scored)
             and bad_grades[grade_of[np.int64(score[k]) - lowest]])
     first, last = rows_between(case_ids, lo, lo + out.shape[0])
     for r in range(first, last):
@@ -64,8 +65,8 @@ def whole_points(weight, shares, sizes, lo, age, adopt, scored, out):
         shares_into(shares, sizes, lo + first, share)
         for k in range(share.shape[0]):
             i = lo + first + k
-            out[first + k] = (np.rint(weight * share[k]) if is_scored(age[i], adopt[i], scored)
-                              else 0.0)
+            scored_i = is_scored(age[i], adoption_rank(adopt[i], i), scored)
+            out[first + k] = np.rint(weight * share[k]) if scored_i else 0.0
 
 
 @njit(cache=True, nogil=True)

@@ -60,7 +60,7 @@ from ..world.layout import (
     history_names,
 )
 from ..world.engine import run_starts
-from ..world.population import CHILD, HEAD, HOUSEHOLD_MAX, MANAGER, region_of
+from ..world.population import CHILD, HEAD, HOUSEHOLD_MAX, MANAGER, adoption_rank, region_of
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Stage, View, kernel_step
 from ..world.ties import Ties, workplace_into
@@ -337,29 +337,32 @@ def family_words(sanc, wrong, rewards, cat, family):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def stand_run(lo, hi, st, a, linked, cat, stocks, acc_r, scratch):
-    """Every citizen of the run ``lo..hi`` of a chunk, a block of at most STAND_BLOCK at a
-    time (``scratch``: three rows of a block, so that the day's scratch is a block's, not the
-    chunk's: larger chunks take no more memory)."""
+def stand_run(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch):
+    """Every citizen of the run ``lo..hi`` of the chunk from citizen ``first``, a block of at
+    most STAND_BLOCK at a time (``scratch``: three rows of a block, so that the day's scratch is
+    a block's, not the chunk's: larger chunks take no more memory)."""
     for b in range(lo, hi, STAND_BLOCK):
-        stand_block(b, min(hi, b + STAND_BLOCK), st, a, linked, cat, stocks, acc_r, scratch)
+        stand_block(first, b, min(hi, b + STAND_BLOCK), st, a, linked, cat, stocks, acc_r,
+                    scratch)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def stand_block(lo, hi, st, a, linked, cat, stocks, acc_r, scratch):
-    """Every citizen of ``lo..hi`` (of one run): sanctions in force (stocks, family standing,
-    history); measures of grades and scores only where the region is ``linked`` (1: connected
-    to the central database). In passes without branches over the block's own views (indexed
-    from 0), one per scheme list and per measure counted, so that each vectorises whatever the
-    catalog's size; the stocks of sanctions on a standing go to ``stocks``."""
+def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch):
+    """Every citizen of ``lo..hi`` (of one run of the chunk from citizen ``first``): sanctions
+    in force (stocks, family standing, history); measures of grades and scores only where the
+    region is ``linked`` (1: connected to the central database). In passes without branches
+    over the block's own views (indexed from 0), one per scheme list and per measure counted,
+    so that each vectorises whatever the catalog's size; the stocks of sanctions on a standing
+    go to ``stocks``."""
     age, adopt, status = st.age[lo:hi], st.adopt[lo:hi], a.status[lo:hi]
     score, true_score, flags = st.score[lo:hi], st.true_score[lo:hi], a.flags[lo:hi]
     scored, list_mask, cuts, steps = st.scored, st.list_mask, st.cuts, st.steps
     n = age.shape[0]
     sanc, true_sanc, rewards = scratch[0, :n], scratch[1, :n], scratch[2, :n]
     for j in range(n):
+        rank = adoption_rank(adopt[j], first + lo + j)
         sanc[j], true_sanc[j], rewards[j] = process_standing(
-            status[j], score[j], true_score[j], is_scored(age[j], adopt[j], scored) & linked,
+            status[j], score[j], true_score[j], is_scored(age[j], rank, scored) & linked,
             list_mask, cuts, steps)
     on, on_true = st.on_lists[lo:hi], st.on_lists_true[lo:hi]
     for l in range(list_mask.shape[0] - N_PROCESS_LISTS):
@@ -383,7 +386,8 @@ def stand_block(lo, hi, st, a, linked, cat, stocks, acc_r, scratch):
         held = 0
         for j in range(n):
             holds = ((np.int64((flags[j] & MANAGER) != 0) & manager)
-                     | (np.int64(adopt[j] < internet_thr) & internet))
+                     | (np.int64(adoption_rank(adopt[j], first + lo + j) < internet_thr)
+                        & internet))
             held += (sanc[j] >> bit & 1) & holds
         stocks[m] += held
     family_words(sanc, wrong, rewards, cat, a.family[lo:hi])
@@ -428,7 +432,8 @@ def own_attempts(first, runs, marked, st, a, cat, acc, kin):
             s = status[j]
             sanc, true_sanc, granted = standing(
                 s, on[j], on_true[j], score[j], true_score[j],
-                is_scored(age[j], adopt[j], scored) & linked, list_mask, cuts, steps)
+                is_scored(age[j], adoption_rank(adopt[j], first + j), scored) & linked,
+                list_mask, cuts, steps)
             cause, h = wrong_cause[j], np.int64(history[j])
             for u in range(kinds.shape[0]):
                 k = kinds[u]
@@ -462,7 +467,8 @@ def sanction_kernel(first, runs, st, a, cat, acc):
         r = region_of(st.starts, first + lo)
         acc_r = acc[r]
         stocks[:] = 0
-        stand_run(lo, hi, st, a, np.int64(st.connected[r] != 0), cat, stocks, acc_r, scratch)
+        stand_run(first, lo, hi, st, a, np.int64(st.connected[r] != 0), cat, stocks, acc_r,
+                  scratch)
         for s in range(stocks.shape[0]):
             acc_r[cat.standings[s, 3]] += stocks[s]
     marked = marked_into(a.marked, 0, a.acts.shape[0], a.todo)
@@ -487,8 +493,8 @@ def standings(ids, st, case_ids, case_days):
         linked = np.int64(connected[region_of(st.starts, i)] != 0)
         sanc[k], true_sanc[k], rewards[k] = standing(
             status_of(case_ids, case_days, i), st.on_lists[i], st.on_lists_true[i], score[i],
-            true_score[i], is_scored(age[i], adopt[i], scored) & linked, list_mask, cuts,
-            st.steps)
+            true_score[i], is_scored(age[i], adoption_rank(adopt[i], i), scored) & linked,
+            list_mask, cuts, st.steps)
     return sanc, true_sanc, rewards
 
 

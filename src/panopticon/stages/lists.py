@@ -27,7 +27,7 @@ from numba import njit
 from ..language.scenario import Scenario
 from ..world.codes import WORD_BITS, WRONG_RECORDS, is_scored
 from ..world.layout import record_bits
-from ..world.population import region_of
+from ..world.population import adoption_rank, region_of
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, Fields
 from ..world.state import Stage, View, kernel_step
 from ..world.today import Today
@@ -248,7 +248,7 @@ def lists_kernel(first, day, runs, a, p, acc):
         acc_r = acc[region_of(a.starts, first + runs[q])]
         for j in range(runs[q], runs[q + 1]):
             rec = np.int64(a.records[j])  # a rule's bits of the true evidence are true records
-            scored = is_scored(a.age[j], a.adopt[j], a.scored)
+            scored = is_scored(a.age[j], adoption_rank(a.adopt[j], first + j), a.scored)
             s, ts = np.int64(a.score[j]), np.int64(a.true_score[j])
             grade = np.int64(1) << np.int64(a.grade_of[s - lo_score])
             true_grade = np.int64(1) << np.int64(a.grade_of[ts - lo_score])

@@ -43,7 +43,7 @@ from ..world.codes import (
 from ..world.engine import run_starts
 from ..world.layout import record_bits, term_dtype
 from ..world.ledger import Ledger
-from ..world.population import ADOPT_LEVELS, adoption_threshold, region_of
+from ..world.population import ADOPT_LEVELS, adoption_rank, adoption_threshold, region_of
 from ..world.rng import bits53, chance, stream_key, threshold
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Blocks, Stage, View, kernel_step
@@ -185,7 +185,7 @@ def lapse(first, a, p, acc):
     due = a.due
     for k in range(due.citizen.shape[0]):
         j = due.citizen[k]
-        if not is_scored(a.age[j], a.adopt[j], a.scored):
+        if not is_scored(a.age[j], adoption_rank(a.adopt[j], first + j), a.scored):
             continue
         s = min(max(np.int64(a.score[j]) - due.published[k], p.lo_score), p.hi_score)
         t = min(max(np.int64(a.true_score[j]) - due.true[k], p.lo_score), p.hi_score)
@@ -253,15 +253,26 @@ def grade_run(score, true_score, cuts, cut_grade, acc_r):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def uncount_unscored(age, adopt, scored, base, base_grade, acc_r):
-    """Take a run's unscored citizens (all at base) back out of its grade and score sums."""
+def uncount_unscored(first, age, adopt, scored, base, base_grade, acc_r):
+    """Take the unscored citizens (all at base) of a run from citizen ``first`` back out of
+    its grade and score sums."""
     unscored = 0
     for j in range(age.shape[0]):
-        unscored += not is_scored(age[j], adopt[j], scored)
+        unscored += not is_scored(age[j], adoption_rank(adopt[j], first + j), scored)
     acc_r[C_GRADE0 + base_grade] -= unscored
     acc_r[C_SCORE] -= base * unscored
     acc_r[C_TRUE] -= base * unscored
     acc_r[C_SCORED] -= unscored
+
+
+@njit(cache=True, nogil=True)
+def unscore(adopt, lo, hi, base, score, true_score, wrong_cause, term):
+    """Citizens whose adoption rank is in [lo, hi) back to base, with no wrong cause or term:
+    one pass, without the masks of n that numpy would make."""
+    for i in range(adopt.shape[0]):
+        if lo <= adoption_rank(adopt[i], i) < hi:
+            score[i] = true_score[i] = base
+            wrong_cause[i] = term[i] = 0
 
 
 @njit(cache=True, nogil=True)
@@ -287,7 +298,8 @@ def score_kernel(first, day, runs, a, p, acc):
         lo, hi = runs[q], runs[q + 1]
         for t in range(marked_into(a.marked, lo, hi, todo)):
             j = todo[t]
-            if records[j] and (everyone or is_scored(age[j], adopt[j], scored)):
+            if records[j] and (everyone or is_scored(
+                    age[j], adoption_rank(adopt[j], first + j), scored)):
                 n_made = apply_records(first + j, j, day, np.int64(records[j]), score,
                                        true_score, wrong_cause, term, earned, points, cap_of,
                                        cap_points, p.expiry, p.lo_score, p.hi_score, p.base,
@@ -298,7 +310,8 @@ def score_kernel(first, day, runs, a, p, acc):
         grade_run(score[lo:hi], true_score[lo:hi], p.cuts, p.cut_grade, acc_r)
         acc_r[C_SCORED] += hi - lo
         if not everyone:
-            uncount_unscored(age[lo:hi], adopt[lo:hi], scored, p.base, p.base_grade, acc_r)
+            uncount_unscored(first + lo, age[lo:hi], adopt[lo:hi], scored, p.base, p.base_grade,
+                             acc_r)
     out = np.empty((4, n_made), np.int64)
     for r, row in enumerate((a.made.citizen, a.made.published, a.made.true, a.made.days)):
         out[r] = row[:n_made]
@@ -460,10 +473,8 @@ class Scoring(Stage):
         thr = (adoption_threshold(users[who], date, self.view.regions) if who in users
                else 0 if who == "nobody" else EVERYONE)
         if thr < self.scored[0]:
-            adopt = self.view.adopt
-            left = (adopt >= thr) & (adopt < self.scored[0])
-            self.score[left] = self.true_score[left] = sc.scoring.base
-            self.wrong_cause[left] = self.ties_term[left] = 0
+            unscore(self.view.adopt, thr, self.scored[0], sc.scoring.base, self.score,
+                    self.true_score, self.wrong_cause, self.ties_term)
         self.scored = np.array([thr, int(who == "adults")], np.int64)
         self.view.publish("scored", self.scored)
 

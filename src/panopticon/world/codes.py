@@ -70,11 +70,11 @@ N_CUTS = MAX_GRADES - 1
 
 
 @njit(cache=True, nogil=True, inline="always")
-def is_scored(age, adopt, scored):
-    """Whether a citizen has a score, by scoring's day value ``scored``: adoption rank below
-    ``scored[0]``, and an adult where ``scored[1]`` is 1 (everyone: ``(ADOPT_LEVELS, 0)``; no one:
-    ``(0, 0)``)."""
-    return (adopt < scored[0]) & ((age != CHILD) | (scored[1] == 0))
+def is_scored(age, rank, scored):
+    """Whether a citizen of ``age`` and adoption ``rank`` (``population.adoption_rank``) has a
+    score), by scoring's day value ``scored``: rank below ``scored[0]``, and an adult where
+    ``scored[1]`` is 1 (everyone: ``(ADOPT_LEVELS, 0)``; no one: ``(0, 0)``)."""
+    return (rank < scored[0]) & ((age != CHILD) | (scored[1] == 0))
 
 
 def bit_positions(mask: int) -> np.ndarray:

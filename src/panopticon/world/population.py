@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
 from ..data import read_csv
 from ..language.scenario import DatedValue
@@ -36,7 +36,9 @@ DISPOSED_BIN = int(np.searchsorted(EXP_QUANTILES, EXP_QUANTILES.max() / (1 << DI
 DISPOSITION_STREAM = "trait.dissent"
 INCOME_SHIFT = 4  # Population.flags' high four bits: the income decile (see decile)
 HOUSEHOLD_MAX = 5  # _households gives a head at most 4 more members
-ADOPT_LEVELS = 65_536  # adoption rank is stored as a uint16 quantile
+ADOPT_LEVELS = 65_536  # adoption ranks and thresholds, in 65536ths of the citizens
+ADOPT_STORED = 256  # Population.adopt: the rank's level in 256ths, a byte (adoption_rank)
+_ORDER = uint64(0x9E3779B97F4A7C15)  # the golden ratio's fraction of 2**64 (adoption_rank)
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ class Population:
     age: np.ndarray  # uint8 index into AGE_BANDS
     flags: np.ndarray  # uint8 bits URBAN, MANAGER, HEAD, DISPOSED; the income decile above
     #   INCOME_SHIFT
-    adopt: np.ndarray  # uint16 rank of digital adoption: lower adopts earlier
+    adopt: np.ndarray  # uint8 level of digital adoption in 256ths: lower adopts earlier
+    #   (the rank within a level: adoption_rank)
     scale: float
     regions: Regions
 
@@ -100,6 +103,11 @@ class Population:
         return self.flags >> INCOME_SHIFT
 
     @property
+    def rank(self) -> np.ndarray:
+        """Each citizen's :func:`adoption_rank`, made on demand (int64)."""
+        return adoption_ranks(self.adopt, 0)
+
+    @property
     def parent(self) -> np.ndarray:
         """Each citizen's parent (:func:`parent_of`), made on demand (int64: 8 bytes a
         citizen, and as many while it is made)."""
@@ -108,6 +116,25 @@ class Population:
     def bytes_per_citizen(self) -> float:
         arrays = (self.age, self.flags, self.adopt)
         return sum(a.nbytes for a in arrays) / max(self.size, 1)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def adoption_rank(level: int, i: int) -> int:
+    """Citizen i's adoption rank in [0, ADOPT_LEVELS), ``level`` its byte of
+    ``Population.adopt``: the level's 256 ranks, and the citizen's place within its level by a
+    fixed order, the top byte of i times the golden ratio's fraction, which spreads a level's
+    citizens evenly over regions and households (the order of their latents, which that byte
+    stood for when it was stored, weighs nothing within 1/256 of the citizens)."""
+    return np.int64(level) << 8 | np.int64((uint64(i) * _ORDER) >> uint64(56))
+
+
+@njit(cache=True, nogil=True)
+def adoption_ranks(adopt: np.ndarray, first: int) -> np.ndarray:
+    """The :func:`adoption_rank` of citizens first.. from their bytes ``adopt``."""
+    out = np.empty(adopt.shape[0], np.int64)
+    for j in range(adopt.shape[0]):
+        out[j] = adoption_rank(adopt[j], first + j)
+    return out
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -279,7 +306,7 @@ def build(spec: PopulationSpec, seed: int) -> Population:
     _odds(latent)
     np.log(latent, out=latent)
     _adoption_latent(latent, spec.adoption_skew, YOUTH, age, flags)
-    adopt = _quantile_rank(latent, ADOPT_LEVELS, np.uint16)
+    adopt = _quantile_rank(latent, ADOPT_STORED, np.uint8)
     return Population(starts=starts, age=age, flags=flags, adopt=adopt,
                       scale=spec.scale, regions=regions)
 
@@ -334,6 +361,7 @@ def share_on(points: list[DatedValue], date: dt.date, denominator: float = 1.0) 
 
 
 def adoption_threshold(points: list[DatedValue], date: dt.date, regions: Regions) -> int:
-    """Citizens whose adoption rank is below this are users on ``date`` (national share met)."""
+    """Citizens whose :func:`adoption_rank` is below this are users on ``date`` (national share
+    met)."""
     share = min(1.0, share_on(points, date, regions.national))
     return int(round(share * ADOPT_LEVELS))
