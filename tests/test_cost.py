@@ -35,9 +35,9 @@ def test_ties_are_counted_for_the_reaches_tallied():
     assert cost.tallies(sized(1000)) == [["friends", "follows", "household"],
                                          ["friends", "household"]]
     # sizes of 2 reaches and 3 counts, a byte each (the household reach is counted at each
-    # reading), the tallies' byte of flags, and what counting the sizes takes beyond the
+    # reading), each tally's bit of flags, and what counting the sizes takes beyond the
     # working bytes (the days' copies, which do not exist yet)
-    assert estimate(sized(1000)).ties == 1000 * (2 + 3 + 1 + 2)
+    assert estimate(sized(1000)).ties == 1000 * (2 + 3 + 2 / 8 + 2)
     fear_only = sized(1000, **{"scoring.bad_company.enabled": False, "fear.reach": ["follows"]})
     assert cost.tallies(fear_only) == [["follows"]]
     assert estimate(sized(1000, **off), counterfactual=True).counterfactual == 0  # no twin
@@ -57,12 +57,12 @@ def test_per_citizen_bytes_are_the_stages_arrays():
     of ties as the estimate counts them."""
     from panopticon.runner.simulation import Simulation
 
-    sc = sized(100_000)
+    sc = sized(100_032)  # whole words of the tallies' bits of flags
     sim = Simulation(sc)
     assert sim.array_bytes_per_citizen() == cost.citizen_bytes(sc) == 14  # the term a byte
     store, tallies = sim.state.ties, [sim.stages[s].tally for s in ("company", "fear")]
-    held = (sum(s.nbytes for s in store.sizes.values()) + store.last.nbytes
-            + sum(t.bad.nbytes for t in tallies))
+    held = (sum(s.nbytes for s in store.sizes.values())
+            + sum(t.bad.nbytes + t.marks.nbytes for t in tallies))
     assert held == cost.tie_bytes(sc) - sc.population.size * cost.TIE_BUILD_EXTRA
     wide = sum(a.nbytes for a in store.wide) + sum(t.wide_bad.nbytes for t in tallies)
     assert wide < 0.05 * sc.population.size  # the book of citizens with 255 ties or more

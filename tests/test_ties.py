@@ -7,6 +7,8 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numba import njit, prange
 
 from panopticon.language import scenario
@@ -132,12 +134,12 @@ def test_households_are_parent_links(pop, ties):
 def test_household_shares_are_the_flagged_share_of_family_ties(pop, ties, share, span):
     """Counted when read, a range of citizens at a time, the household shares are those of the
     enumerated family ties (``tie_share``), bit for bit, for any span of citizens."""
-    marks = (np.random.default_rng(7).random(pop.size) < share).astype(np.uint8) * 4
+    marks = (np.random.default_rng(7).random(pop.size) < share).astype(np.uint8)
     expected = np.empty(pop.size)
-    tie_share(ties, HOUSEHOLD, marks & 4, 0, pop.size, expected)
+    tie_share(ties, HOUSEHOLD, marks, 0, pop.size, expected)
     got = np.zeros(pop.size)
     for lo in range(0, pop.size, span):
-        household_shares(pop.age, pop.flags, marks, 4, lo, got[lo:lo + span])
+        household_shares(pop.age, pop.flags, bit_words(marks), lo, got[lo:lo + span])
     assert np.array_equal(got, expected)
     assert got.any()
 
@@ -216,14 +218,41 @@ def shares_in_parts(shares, sizes, part: int) -> np.ndarray:
     return out
 
 
+def bit_words(flags: np.ndarray) -> np.ndarray:
+    """Flags (set: not 0) as bits laid out as ``today.mark`` sets them."""
+    packed = np.packbits(flags != 0, bitorder="little")
+    return np.concatenate((packed, np.zeros(-packed.size % 8, np.uint8))).view("<u8")
+
+
+def unpacked(words: np.ndarray, n: int) -> np.ndarray:
+    return np.unpackbits(words.view(np.uint8), bitorder="little")[:n].astype(bool)
+
+
+@given(flags=st.lists(st.booleans(), min_size=0, max_size=700), seed=st.integers(0, 99),
+       word=st.integers(0, 3))
+@settings(max_examples=60, deadline=None)
+def test_changes_lists_the_flags_that_moved_and_keeps_the_new(flags, seed, word):
+    """From any word of the flags last read, the citizens whose flag moved, in order, and the
+    new flags kept, the bits of other words untouched."""
+    new = np.array(flags, np.uint8) * np.uint8(3)
+    lo, n = word * 64, len(flags)
+    old = np.random.default_rng(seed).random(lo + n + 128) < 0.3
+    marks = bit_words(old)
+    changed = tie_tally.changes(new, marks, lo)
+    np.testing.assert_array_equal(changed, lo + np.flatnonzero(old[lo:lo + n] != (new != 0)))
+    after = unpacked(marks, old.size)
+    np.testing.assert_array_equal(after[lo:lo + n], new != 0)
+    np.testing.assert_array_equal(np.delete(after, np.s_[lo:lo + n]),
+                                  np.delete(old, np.s_[lo:lo + n]))
+
+
 @pytest.mark.parametrize(("threads", "wide_from", "block"),
-                         [(1, WIDE, N), (2, WIDE, 37), (2, 3, 4096), (1, 1, 1000)])
+                         [(1, WIDE, N), (2, WIDE, 64), (2, 3, 4096), (1, 1, 960)])
 def test_a_tally_is_the_reaches_shares_averaged_through_any_changes(pop, ties, threads,
                                                                     wide_from, block,
                                                                     monkeypatch):
-    """Three tallies of one store (their last flags share a byte; the household reach counted
-    at each reading), each flag set and cleared in several rounds and read in blocks of any
-    size: each reading is the shares enumerated afresh, whether a citizen's counts are bytes or
+    """Three tallies of one store (the household reach counted at each reading), each flag set
+    and cleared in several rounds and read in blocks of any whole number of words: each reading is the shares enumerated afresh, whether a citizen's counts are bytes or
     in the book of the wide (all from 1 tie on; most from 3)."""
     monkeypatch.setattr(tie_tally, "BLOCK", block)
     store = TieStore(pop, SEED, wide_from)
@@ -239,7 +268,7 @@ def test_a_tally_is_the_reaches_shares_averaged_through_any_changes(pop, ties, t
             flags[k] = np.where(flip, 1 - flags[k], flags[k]).astype(np.uint8) * (k + 1)
             with kernel_threads(threads):
                 tally.update(lambda lo, hi, out: np.copyto(out, flags[k][lo:hi]))  # noqa: B023
-            assert np.array_equal(store.last >> k & 1, flags[k] != 0)
+            assert np.array_equal(unpacked(tally.marks, N), flags[k] != 0)
             got = mean_shares(tally.shares, tally.sizes)
             want = np.zeros(N)
             for r in reaches:

@@ -50,11 +50,11 @@ CAP_BYTES = 2  # points earned under each cap (int16)
 # estimate above both, by about a third.
 WORKING_BYTES = 8
 # Ties (world/tie_tally.py): none is stored. Per citizen, each reach tallied keeps its number of
-# ties (a byte, shared by the stages), each tally a count of flagged ties per reach (a byte), and
-# the tallies share a byte of the flags they last read (a bit each); the household reach is
+# ties (a byte, shared by the stages), each tally a count of flagged ties per reach (a byte) and
+# the flags it last read (a bit); the household reach is
 # counted at each reading instead (tie_tally.COUNTED). The book of citizens with 255 ties or
 # more of a reach (0.1% in china-2018's friends) is left to the working bytes.
-SIZE_BYTES, TALLY_BYTES, FLAG_BYTES = 1, 1, 1
+SIZE_BYTES, TALLY_BYTES, FLAG_BYTES = 1, 1, 1 / 8
 TIE_BUILD_BYTES = 10  # per citizen while a reach's numbers of ties are counted (int64, uint16)
 # The build and the working copies of the days never peak together: a run's estimate counts of
 # the build's bytes only what is beyond the working bytes. Counted at once, they put the
@@ -222,9 +222,9 @@ def tie_bytes(sc: Scenario) -> int:
     if not found:
         return 0
     tallied = [[r for r in reaches if r not in COUNTED] for reaches in found]
-    per_citizen = (SIZE_BYTES * len(set().union(*tallied)) + TIE_BUILD_EXTRA + FLAG_BYTES
-                   + sum(TALLY_BYTES * len(r) for r in tallied))
-    return sc.population.size * per_citizen
+    per_citizen = (SIZE_BYTES * len(set().union(*tallied)) + TIE_BUILD_EXTRA
+                   + sum(TALLY_BYTES * len(r) + FLAG_BYTES for r in tallied))
+    return round(sc.population.size * per_citizen)
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,12 @@ each citizen's count of flagged ties beside its number of ties, and a reading en
 ties of the citizens whose flag changed, adding or taking 1 at the other end. Every reach is
 enumerable from that other end (``ties``: friends, households, workplaces and schools are
 symmetric; an account's followers are its friends who follow it and the owners of its pick
-slots), so no tie is stored: per citizen, a byte a reach for the counts, a byte for its number of
-ties and a bit for the flag last read (both shared by a run's tallies, ``TieStore``). A citizen
-with :data:`WIDE` ties or more of a reach (0.1% of them in china-2018's friends) has :data:`WIDE`
+slots), so no tie is stored: per citizen, a byte a reach for the counts, a bit for the flag
+last read and a byte for its number of ties (shared by a run's tallies, ``TieStore``). A
+citizen with :data:`WIDE` ties or more of a reach (0.1% of them in china-2018's friends) has :data:`WIDE`
 in that byte, and its number and counts in the store's book of wide citizens (``Wide``), which
 is fixed at build, so that the counts of all the others fit in a byte. The household reach is
-not tallied: a reading counts a citizen's few relatives flagged from the bits last read
+not tallied: a reading counts a citizen's few relatives flagged from the flags last read
 (``ties.household_shares``), for no memory. Nor is any flag kept or made for all n at once: an
 update reads the flags block by block (:data:`BLOCK`) from its stage's own arrays.
 
@@ -37,9 +37,10 @@ from .population import HOUSEHOLD_MAX, Population
 from .tie_counts import sizes
 from .ties import FOLLOWS, FRIENDS, REACHES, Ties, follows_friend, household_shares, make_ties, \
     max_ties, pick_slots, picker, ties_into
+from .today import WORD, bits_into, is_marked
 
 COUNTED = ("household",)  # reaches a reading counts instead of a tally keeping them
-BLOCK = 1 << 18  # citizens whose flags an update reads at a time
+BLOCK = 1 << 18  # citizens whose flags an update reads at a time (a multiple of WORD)
 SHARE_PART = 4096  # citizens whose shares a reading's worker makes at a time (shares_into)
 PUSH_PARTS = 4  # parts of a push's changed citizens per worker (their ties differ in number)
 WIDE = 255  # a citizen's byte of a reach's number of ties where the store's book holds it
@@ -109,10 +110,10 @@ def _add(size: np.ndarray, w: Wide, reach: int, bad: np.ndarray, wide_bad: np.nd
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def push(t: Ties, reach: int, changed: np.ndarray, marks: np.ndarray, bit: int,
-         size: np.ndarray, w: Wide, bad: np.ndarray, wide_bad: np.ndarray, parts: int) -> None:
+def push(t: Ties, reach: int, changed: np.ndarray, marks: np.ndarray, size: np.ndarray,
+         w: Wide, bad: np.ndarray, wide_bad: np.ndarray, parts: int) -> None:
     """Add 1 to the count at the other end of each tie of a reach of each citizen in
-    ``changed`` whose flag (``bit`` of ``marks``) is now set; take 1 where it is now clear. A
+    ``changed`` whose flag (its bit of ``marks``) is now set; take 1 where it is now clear. A
     count is in ``bad``, or in ``wide_bad`` at the book's row where the citizen's byte of
     ``size`` says :data:`WIDE`. Numba's workers take ``parts`` parts of ``changed`` and add
     atomically (:func:`atomic_add`): a reading's push ran alone on the main thread, while the
@@ -122,7 +123,7 @@ def push(t: Ties, reach: int, changed: np.ndarray, marks: np.ndarray, bit: int,
         buf = np.empty(max_ties(t, reach), np.int64)
         for q in range(part * changed.shape[0] // parts, (part + 1) * changed.shape[0] // parts):
             c = changed[q]
-            delta = 1 if marks[c] & bit else -1
+            delta = 1 if is_marked(marks, c) else -1
             m = (_followers_of_friends(t, c, buf) if reach == FOLLOWS
                  else ties_into(t, reach, c, buf))
             for k in range(m):
@@ -144,8 +145,7 @@ class Shares(NamedTuple):
     rows: np.ndarray  # per reach in order, its row of ``bad``, or -1: the household's
     age: np.ndarray  # the population's, for the household reach (ties.household_flagged)
     flags: np.ndarray
-    last: np.ndarray  # the flags last read (TieStore.last), in this tally's ``bit``
-    bit: int
+    marks: np.ndarray  # the flags last read (TieTally.marks), a bit per citizen
     reach: np.ndarray  # per row of ``bad``, its reach in ``ties.REACHES``
     wide_bad: np.ndarray  # uint16 per row of the book: the wide citizens' flagged ties
     wide_ids: np.ndarray  # the book's (Wide), its arrays one by one
@@ -176,13 +176,13 @@ def _household_shares(a: Shares, lo: int, out: np.ndarray) -> None:
     """Add the share of flagged household ties of citizens lo.. to ``out``, found only for 8
     citizens at a time where one within a household's span of them is flagged: few are, and
     a share of 0 adds 0.0, which changes no bit."""
-    marks, bit, reach = a.last, a.bit, HOUSEHOLD_MAX - 1
+    marks, reach, n = a.marks, HOUSEHOLD_MAX - 1, a.age.shape[0]
     for k0 in range(0, out.shape[0], 8):
         near = 0
-        for j in range(max(lo + k0 - reach, 0), min(lo + k0 + 8 + reach, marks.shape[0])):
-            near |= marks[j]
-        if near & bit:
-            household_shares(a.age, a.flags, marks, bit, lo + k0, out[k0:k0 + 8])
+        for j in range(max(lo + k0 - reach, 0), min(lo + k0 + 8 + reach, n)):
+            near |= is_marked(marks, j)
+        if near:
+            household_shares(a.age, a.flags, marks, lo + k0, out[k0:k0 + 8])
 
 
 @njit(cache=True, nogil=True)
@@ -202,36 +202,36 @@ def shares_into(a: Shares, sizes: tuple, lo: int, out: np.ndarray) -> None:
     out /= a.rows.shape[0]
 
 
-@njit(cache=True, nogil=True, inline="always")
-def moved(flag: np.ndarray, last: np.ndarray, bit: int, i: int) -> bool:
-    """Whether citizen i's ``flag`` (set: not 0) differs from its ``bit`` of ``last``."""
-    return ((last[i] & bit) != 0) != (flag[i] != 0)
-
-
 @njit(cache=True, nogil=True)
-def changes(flag: np.ndarray, last: np.ndarray, bit: int) -> np.ndarray:
-    """The citizens whose flag :func:`moved`, ``last`` taking the new flags: counted in a pass
-    without branches (it vectorises), then listed in a second pass only where any moved,
-    without masks of n."""
-    m = 0
-    for i in range(flag.shape[0]):
-        m += moved(flag, last, bit, i)
-    changed = np.empty(m, np.int64)
-    if m == 0:
-        return changed
-    m = 0
-    for i in range(flag.shape[0]):
-        if moved(flag, last, bit, i):
-            changed[m] = i
+def changes(flag: np.ndarray, marks: np.ndarray, lo: int) -> np.ndarray:
+    """The citizens lo.. (lo a multiple of ``today.WORD``) whose flag (set: not 0) differs from
+    their bit of ``marks``, the flags last read, in order; ``marks`` takes the new flags. A word
+    of flags at a time: its changed bits found by one exclusive or, and listed only where any
+    changed (few do), without masks of n."""
+    moved = np.empty((flag.shape[0] + WORD - 1) // WORD, np.uint64)
+    m, first = 0, lo // WORD
+    for w in range(moved.shape[0]):
+        new, held = np.uint64(0), min(WORD, flag.shape[0] - w * WORD)  # the word's citizens
+        for b in range(held):
+            new |= np.uint64(flag[w * WORD + b] != 0) << np.uint64(b)
+        bits = (new ^ marks[first + w]) & (~np.uint64(0) >> np.uint64(WORD - held))
+        moved[w] = bits
+        while bits:
             m += 1
-            last[i] ^= bit
+            bits &= bits - np.uint64(1)
+    changed = np.empty(m, np.int64)
+    m = 0
+    for w in range(moved.shape[0]):
+        if moved[w]:
+            m = bits_into(moved[w], lo + w * WORD, changed, m)
+            marks[first + w] ^= moved[w]
     return changed
 
 
 class TieTally:
     """Flagged ties per citizen over some reaches, for one flag (a stage's notion of bad)."""
 
-    def __init__(self, store: TieStore, reaches: list[str], bit: int) -> None:
+    def __init__(self, store: TieStore, reaches: list[str]) -> None:
         n = store.pop.size
         tallied = [r for r in reaches if r not in COUNTED]
         self.store, self.ties = store, store.model()
@@ -241,20 +241,19 @@ class TieTally:
         self.rows = np.array([tallied.index(r) if r in tallied else -1 for r in reaches])
         self.bad = np.zeros((len(tallied), n), np.uint8)
         self.wide_bad = np.zeros(store.wide.ids.shape[0], np.uint16)  # its reaches' rows
-        self.last, self.bit = store.last, bit  # the flags last read: a bit of the store's bytes
+        self.marks = np.zeros((n + WORD - 1) // WORD, np.uint64)  # the flags last read, a bit each
 
     @property
     def shares(self) -> Shares:
         """What a reading takes the citizens' :func:`shares_into` from, with :attr:`sizes`."""
         w = self.store.wide
-        return Shares(self.bad, self.rows, self.ties.age, self.ties.flags, self.last, self.bit,
+        return Shares(self.bad, self.rows, self.ties.age, self.ties.flags, self.marks,
                       self.reaches, self.wide_bad, w.ids, w.sizes, w.first, w.last)
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the tally's own arrays (the sizes, the book and the flags' bytes belong to
-        the ``TieStore``)."""
-        return self.bad.nbytes + self.wide_bad.nbytes
+        """Bytes of the tally's own arrays (the sizes and the book belong to the ``TieStore``)."""
+        return self.bad.nbytes + self.wide_bad.nbytes + self.marks.nbytes
 
     def update(self, fill: Callable[[int, int, np.ndarray], None]) -> None:
         """Count the ties flagged today, pushing the flags changed since the last update; a
@@ -262,13 +261,13 @@ class TieTally:
         out)`` writes the flags of citizens lo..hi-1 (set: not 0) into ``out``, a block at a
         time, so that no flag of all n is made; the blocks are read on as many threads as
         Numba's kernels have (``fill`` must release the lock, as a kernel or a ufunc does)."""
-        n = self.last.shape[0]
+        n = self.store.pop.size
 
         def scan(lo: int) -> np.ndarray:
             hi = min(lo + BLOCK, n)
             flags = np.empty(hi - lo, np.uint8)
             fill(lo, hi, flags)
-            return changes(flags, self.last[lo:hi], self.bit) + lo
+            return changes(flags, self.marks, lo)
 
         blocks = range(0, n, BLOCK)
         workers = min(numba.get_num_threads(), len(blocks))
@@ -279,15 +278,14 @@ class TieTally:
             found = [scan(lo) for lo in blocks]
         changed = np.concatenate(found) if found else np.zeros(0, np.int64)
         for k, reach in enumerate(self.reaches):
-            push(self.ties, reach, changed, self.last, self.bit, self.sizes[k], self.store.wide,
+            push(self.ties, reach, changed, self.marks, self.sizes[k], self.store.wide,
                  self.bad[k], self.wide_bad, PUSH_PARTS * numba.get_num_threads())
 
 
 class TieStore:
-    """The tie model of a run, each reach's number of ties per citizen (a byte; :data:`WIDE`
-    from ``wide_from`` on, the number then in the book ``wide``) and the flags each tally last
-    read (a bit each in one byte per citizen), made on first demand and shared by the stages
-    that tally ties (``tie_tally``)."""
+    """The tie model of a run and each reach's number of ties per citizen (a byte; :data:`WIDE`
+    from ``wide_from`` on, the number then in the book ``wide``), made on first demand and
+    shared by the stages that tally ties (``tie_tally``)."""
 
     def __init__(self, pop: Population, seed: int, wide_from: int = WIDE) -> None:
         if not 1 <= wide_from <= WIDE:
@@ -295,8 +293,6 @@ class TieStore:
         self.pop, self.seed, self.wide_from = pop, seed, wide_from
         self.sizes: dict[str, np.ndarray] = {}
         self.wide = NO_WIDE
-        self.last: np.ndarray | None = None  # uint8 per citizen: bit k, tally k's flag
-        self.tallies = 0
         self._ties: Ties | None = None
 
     def model(self) -> Ties:
@@ -306,16 +302,11 @@ class TieStore:
         return self._ties
 
     def tally(self, reaches: list[str]) -> TieTally:
-        """A new tally of flagged ties over ``reaches``, no flag set yet (at most 8 a run)."""
-        if self.tallies == 8:
-            raise ValueError("a run keeps at most 8 tallies of ties (a bit each in a byte)")
+        """A new tally of flagged ties over ``reaches``, no flag set yet."""
         new = [r for r in reaches if r not in self.sizes and r not in COUNTED]
         for r, full in sizes(self.model(), new).items():
             self._add_reach(r, full)
-        if self.last is None:
-            self.last = np.zeros(self.pop.size, np.uint8)
-        self.tallies += 1
-        return TieTally(self, reaches, 1 << (self.tallies - 1))
+        return TieTally(self, reaches)
 
     def _add_reach(self, reach: str, full: np.ndarray) -> None:
         """Keep a reach's numbers of ties a byte each, the wide citizens' in the book."""

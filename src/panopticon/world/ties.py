@@ -67,6 +67,7 @@ from numba import njit, prange, uint64
 
 from .population import CHILD, HEAD, HOUSEHOLD_MAX, Population, parent_of, region_of
 from .rng import draw_bits, mix64, stream_key
+from .today import is_marked
 
 FRIENDS, FOLLOWS, HOUSEHOLD, WORKPLACE, SCHOOL = range(5)
 REACHES = ("friends", "follows", "household", "workplace", "school")
@@ -255,11 +256,11 @@ def household_into(t: Ties, i: int, out: np.ndarray) -> int:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def household_shares(age: np.ndarray, flags: np.ndarray, marks: np.ndarray, bit: int, lo: int,
+def household_shares(age: np.ndarray, flags: np.ndarray, marks: np.ndarray, lo: int,
                      out: np.ndarray) -> None:
     """Add to ``out[k]`` the share of citizen lo + k's family ties (:func:`household_into`'s)
-    that have ``bit`` of ``marks`` set (none without family ties): counted when read, so that
-    nothing is kept or made for all n.
+    that are marked in ``marks`` (bits laid out as ``today.mark`` sets them; none without
+    family ties): counted when read, so that nothing is kept or made for all n.
 
     A range of citizens, not one: an inlined helper called per citizen with arrays that it
     reads in a loop costs a pair of reference counts per array and call (two thirds of a
@@ -270,10 +271,10 @@ def household_shares(age: np.ndarray, flags: np.ndarray, marks: np.ndarray, bit:
         if head < 0:
             continue
         m = np.int64(parent)
-        flagged = m * np.int64((marks[head] & bit) != 0)
+        flagged = m * is_marked(marks, head)
         for j in range(head + 1, household_end(flags, head)):
             if j != i and age[j] == CHILD:
-                flagged += (marks[j] & bit) != 0
+                flagged += is_marked(marks, j)
                 m += 1
         if m > 0:
             out[k] += flagged / m

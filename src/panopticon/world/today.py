@@ -99,6 +99,12 @@ def mark(marked: np.ndarray, j: int) -> None:
     marked[j // WORD] |= np.uint64(1) << np.uint64(j % WORD)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def is_marked(marked: np.ndarray, j: int) -> int:
+    """1 where citizen j is marked in ``marked`` (or any array of bits laid out as it is)."""
+    return np.int64(marked[j // WORD] >> np.uint64(j % WORD) & np.uint64(1))
+
+
 def words_of(n: int) -> slice:
     """The words of ``marked`` that a chunk of n citizens uses: a step takes these, and
     behaviour, the first of the day's stages, clears them."""
