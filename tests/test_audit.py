@@ -76,7 +76,7 @@ def test_ever_bits_match_the_lives_told(run):
     """Each per-citizen bit the kernels set matches what the cohort saw happen, citizen by
     citizen (the cohort works standing out again from the state's arrays)."""
     sim, data = run
-    ev, met = data.cohort, sim.state.read("met_ever")
+    ev, met = data.cohort, sim.stages["consequences"].history()
     refused = {what: told_people(ev, "blocked", f"{what} refused")
                for what in ("plane ticket", "train ticket", "trip abroad", "job application",
                             "credit application", "school application")}
@@ -106,7 +106,7 @@ def test_group_rates_and_ratios_match_a_recount(run):
     sim, data = run
     table = audit(data).to_pylist()
     rows = {(r["section"], r["metric"], r["group_by"], r["group"]): r for r in table}
-    pop, met = sim.pop, sim.state.read("met_ever")
+    pop, met = sim.pop, sim.stages["consequences"].history()
     bits = measures(sim.scenario)["sanctioned"][1]
     income = household_deciles(pop)
     people, sanctioned = defaultdict(int), defaultdict(int)
@@ -136,7 +136,7 @@ def test_every_tallied_measure_and_group_matches_a_recount_with_numpy(run):
     listed = np.zeros(view.size, np.int64)  # the lists ever, from the case book's rows
     listed[view.case_ids] = view.case_days[:, EVER]
     assert listed.any()
-    words = {LISTED: listed, MET: view.met_ever}
+    words = {LISTED: listed, MET: sim.stages["consequences"].history()}
     masks = {"citizens": np.ones(view.size, bool), "adults": adult, "children": ~adult,
              **{name: (words[source] & bits) != 0
                 for name, (source, bits) in measures(sim.scenario).items()}}

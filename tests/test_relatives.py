@@ -105,7 +105,7 @@ class World:
     def ever(self, what: str) -> np.ndarray:
         """The citizens whose history holds ``what`` (a name of history_names)."""
         bit = 1 << history_names(self.sim.scenario).index(what)
-        return np.flatnonzero(self.sim.stages["consequences"].met_ever & bit)
+        return np.flatnonzero(self.sim.stages["consequences"].history() & bit)
 
 
 def test_a_members_listing_refuses_the_other_members_and_not_the_member():

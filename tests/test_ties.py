@@ -20,6 +20,7 @@ from panopticon.world.ties import (FOLLOWS, FRIENDS, HOUSEHOLD, REACHES, SCHOOL,
                                    tail_exponent, tie_share, ties_into, household_shares)
 from panopticon.world.tie_counts import sizes
 from panopticon.world import tie_tally
+from panopticon.world.atomics import atomic_add, atomic_or
 from panopticon.world.tie_tally import WIDE, TieStore, shares_into
 from panopticon.world.engine import kernel_threads
 
@@ -252,8 +253,9 @@ def test_a_tally_is_the_reaches_shares_averaged_through_any_changes(pop, ties, t
                                                                     wide_from, block,
                                                                     monkeypatch):
     """Three tallies of one store (the household reach counted at each reading), each flag set
-    and cleared in several rounds and read in blocks of any whole number of words: each reading is the shares enumerated afresh, whether a citizen's counts are bytes or
-    in the book of the wide (all from 1 tie on; most from 3)."""
+    and cleared in several rounds and read in blocks of any whole number of words: each
+    reading is the shares enumerated afresh, whether a citizen's counts are bytes or in the
+    book of the wide (all from 1 tie on; most from 3)."""
     monkeypatch.setattr(tie_tally, "BLOCK", block)
     store = TieStore(pop, SEED, wide_from)
     tallies = [(["friends", "follows", "household"], store.tally(["friends", "follows",
@@ -290,7 +292,13 @@ def test_a_tally_is_the_reaches_shares_averaged_through_any_changes(pop, ties, t
 @njit(parallel=True)
 def _add_in_parallel(counts, targets, deltas):
     for k in prange(targets.shape[0]):
-        tie_tally.atomic_add(counts, targets[k], deltas[k])
+        atomic_add(counts, targets[k], deltas[k])
+
+
+@njit(parallel=True)
+def _or_in_parallel(words, targets, bits):
+    for k in prange(targets.shape[0]):
+        atomic_or(words, targets[k], bits[k])
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
@@ -305,6 +313,20 @@ def test_workers_adding_to_the_same_counts_lose_no_add(dtype):
         _add_in_parallel(counts, targets, deltas)
     want = np.bincount(targets, weights=deltas, minlength=3).astype(np.int64)
     assert np.array_equal(counts, want.astype(dtype))
+
+
+def test_workers_setting_bits_of_the_same_words_lose_no_bit():
+    """Bits set from both workers into the same few words, each a bit of 64: every one is
+    set, whatever the order."""
+    rng = np.random.default_rng(6)
+    targets = rng.integers(0, 3, 200_000)
+    bits = np.uint64(1) << rng.integers(0, 64, targets.shape[0]).astype(np.uint64)
+    words = np.zeros(3, np.uint64)
+    with kernel_threads(2):
+        _or_in_parallel(words, targets, bits)
+    want = np.zeros(3, np.uint64)
+    np.bitwise_or.at(want, targets, bits)
+    assert np.array_equal(words, want)
 
 
 def test_a_store_refuses_a_bound_of_the_wide_a_byte_cannot_mark(pop):

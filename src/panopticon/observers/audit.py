@@ -2,7 +2,8 @@
 
 Flows come from the daily counters (events, per province); people and group rates come from
 per-citizen "ever" bits that the stages keep (registry's lists ever, in its case book: on a list;
-consequences' ``met_ever``: blocked, wrongly blocked, under a sanction, rewarded, a child barred),
+consequences' history, in bit arrays and its history book: blocked, wrongly blocked, under a
+sanction, rewarded, a child barred),
 read through a view of the state and counted by group once at the end of the run (:func:`tally`),
 so the day loop pays a bit-or per event and one per citizen in the vectorised standing pass.
 Chilling and deterrence compare the run with the same scenario and seed with fear off
@@ -22,6 +23,7 @@ from numba import njit
 
 from ..language.catalog import words
 from ..language.scenario import Scenario
+from ..stages.consequences import sanction_bits
 from ..world.case_book import EVER
 from ..world.layout import (
     KIN_HISTORY,
@@ -32,6 +34,7 @@ from ..world.layout import (
 )
 from ..world.population import AGE_BANDS, CHILD, URBAN, Population, decile, parent_of, region_of
 from ..world.state import View
+from ..world.word_book import walk, word_at
 
 if TYPE_CHECKING:
     from ..runner.rundata import RunData
@@ -43,7 +46,7 @@ SCHEMA = pa.schema([("section", pa.string()), ("metric", pa.string()), ("group_b
                     ("group", pa.string()), ("value", pa.float64()), ("unit", pa.string()),
                     ("ratio_to_national", pa.float64()), ("note", pa.string())])
 # Per-citizen measures counted by group: true where the citizen's bits of one history (the
-# registry's lists ever, its case book's column EVER, or the consequences' met_ever,
+# registry's lists ever, its case book's column EVER, or the consequences' history,
 # world.layout.history_names) hold any of the given bits.
 LISTED, MET = "listed_ever", "met_ever"
 
@@ -76,8 +79,9 @@ def measures(sc: Scenario) -> dict[str, tuple[str, int]]:
 
 
 def kin_borne(sc: Scenario) -> list[tuple[str, list[str]]]:
-    """Who bears a sanction for someone else, besides children, in met_ever's words (relatives,
-    colleagues), and the sanctions they bear: only where some sanction has them bear it."""
+    """Who bears a sanction for someone else, besides children, in the history's words
+    (relatives, colleagues), and the sanctions they bear: only where some sanction has them
+    bear it."""
     return [(KIN_HISTORY[bearer][0], names) for bearer in ("household", "employer")
             if (names := borne_by(sc, bearer)[0])]
 
@@ -104,7 +108,8 @@ class Audit:
     """What the audit's tally reads of the state at the end of a run."""
 
     NAME = "audit"
-    READS = ("age", "flags", "case_ids", "case_days", MET)
+    READS = ("age", "flags", "case_ids", "case_days", "sanctioned_ever", "history_ids",
+             "history_words")
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -122,21 +127,24 @@ def group_labels(pop: Population | View) -> dict[str, list[str]]:
 
 
 @njit(cache=True, nogil=True)
-def group_counts(starts, age, flags, case_ids, listed, met, on_met, bits, first, out):
+def group_counts(starts, age, flags, case_ids, listed, history, on_met, bits, first, out):
     """Add each citizen to its row of every grouping (``first``: each grouping's first row in
     ``out``; the groups as :func:`group_labels` orders them, the decile the household's,
     :func:`household_income`) in the columns citizens, adults, children and each measure (bits
-    ``bits[m]`` of ``met_ever`` where ``on_met[m]``, else of the lists ever: ``listed``, of the
-    case book's citizens ``case_ids``, walked along). One pass without an array of n: masks per
-    measure and float weights were the run's peak, 54 bytes a citizen above what it holds
-    (tracemalloc at 300,000 citizens), and the deciles' array 7 more."""
+    ``bits[m]`` of the history where ``on_met[m]``: ``history``, consequences' bit arrays of
+    the sanctioned ever, its book's citizens and their words; else of the lists ever:
+    ``listed``, of the case book's citizens ``case_ids``; both books walked along). One pass
+    without an array of n: masks per measure and float weights were the run's peak, 54 bytes a
+    citizen above what it holds (tracemalloc at 300,000 citizens), and the deciles' array 7
+    more."""
     measures = bits.shape[0]
     row = np.empty(first.shape[0], np.int64)
-    book = 0
+    ever_sanctioned, history_ids, history_words = history
+    book = hbook = 0
     for i in range(age.shape[0]):
-        while book < case_ids.shape[0] and case_ids[book] < i:
-            book += 1
-        ever = np.int64(listed[book]) if book < case_ids.shape[0] and case_ids[book] == i else 0
+        book, hbook = walk(case_ids, book, i), walk(history_ids, hbook, i)
+        ever = word_at(case_ids, listed, book, i)
+        met = word_at(history_ids, history_words, hbook, i) | sanction_bits(ever_sanctioned, i)
         adult = np.int64(age[i] != CHILD)
         row[0] = first[0]
         row[1] = first[1] + region_of(starts, i)
@@ -149,7 +157,7 @@ def group_counts(starts, age, flags, case_ids, listed, met, on_met, bits, first,
             out[r, 1] += adult
             out[r, 2] += 1 - adult
             for m in range(measures):
-                word = np.int64(met[i]) if on_met[m] else ever
+                word = met if on_met[m] else ever
                 out[r, 3 + m] += (word & bits[m]) != 0
 
 
@@ -162,7 +170,7 @@ def tally(view: View, sc: Scenario) -> Tallies:
     first = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     out = np.zeros((int(sizes.sum()), len(DENOMINATORS) + len(found)), np.int64)
     group_counts(view.starts, view.age, view.flags, view.case_ids, view.case_days[:, EVER],
-                 getattr(view, MET),
+                 (view.sanctioned_ever, view.history_ids, view.history_words),
                  np.array([source == MET for source, _ in found.values()], np.bool_),
                  np.array([bits for _, bits in found.values()], np.int64).reshape(-1), first, out)
     counts = {group_by: out[f:f + k] for group_by, f, k in zip(labels, first, sizes,

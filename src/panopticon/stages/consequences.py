@@ -37,6 +37,7 @@ from numba import njit
 from ..language.catalog import MAX_SCORE_THRESHOLDS
 from ..language.scenario import Scenario
 from ..world.case_book import status_of
+from ..world.atomics import atomic_or
 from ..world.codes import (
     CAUSE_FALSE_FLAG,
     CAUSE_FALSE_MATCH,
@@ -64,7 +65,8 @@ from ..world.population import CHILD, HEAD, HOUSEHOLD_MAX, MANAGER, adoption_ran
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Stage, View, kernel_step
 from ..world.ties import Ties, workplace_into
-from ..world.today import Today, marked_into, words_of
+from ..world.today import WORD, Today, is_marked, marked_into, words_of
+from ..world.word_book import empty, file_words, put, walk, word_at, words_into
 
 COURT_LIST, TAX_LIST, MISCONDUCT_LIST = (LISTS.index(n) for n in LISTS)
 N_PROCESS_LISTS = len(LISTS)  # the scheme's own lists follow them in list_mask
@@ -81,7 +83,8 @@ FIXED_COUNTERS = (
 C_SANCTIONED, C_WRONGLY, C_BY_MATCH, C_BY_FLAG, C_BY_STALE, C_BY_TIES = range(
     len(FIXED_COUNTERS))
 ATTEMPT_FIGURES = ("attempts", "blocked", "blocked_wrongful", "blocked_people")
-# met_ever: its first bits (world.layout.history_names)
+# a history's first bits (world.layout.history_names): the first two in the bit arrays of
+# sanctioned_ever, the others in the history book (Consequences.history_words)
 EVER_SANCTIONED, EVER_WRONGLY_SANCTIONED, EVER_WRONGLY_BLOCKED = 1, 2, 4
 
 
@@ -117,12 +120,12 @@ class Catalog(NamedTuple):
     kid_blocks: np.ndarray  # per kind, the bits of the sanctions borne by relatives that block it
     kid_grants: np.ndarray  # per kind, the bits of the rewards borne by relatives that grant it
     counter: np.ndarray  # per kind, the first of its ATTEMPT_FIGURES counters (-1: none)
-    ever: np.ndarray  # per kind, its met_ever bit of a block (0: none blocks it)
-    rewards: np.ndarray  # per reward: [its bit, its counter, its met_ever bit]
+    ever: np.ndarray  # per kind, its history bit of a block (0: none blocks it)
+    rewards: np.ndarray  # per reward: [its bit, its counter, its history bit]
     standings: np.ndarray  # per sanction on a standing: [bit, management, internet, counter]
     kids: np.ndarray  # per sanction borne by relatives (children, a household, an employer):
-    #   [bit, family bit, family wrong bit, stock counter, people counter, met_ever bit,
-    #   met_ever wrong bit]
+    #   [bit, family bit, family wrong bit, stock counter, people counter, history bit,
+    #   history wrong bit]
     kid_rewards: np.ndarray  # per reward borne by relatives: [bit, family bit]
     at_work: np.ndarray  # the rows of kids borne by an employer
 
@@ -209,10 +212,12 @@ class SanctionArrays(NamedTuple):
     status: np.ndarray  # today's, read (phase 1): the registry's (SHARED: a court listing
     #                     that transport operators have); phase 2 reads its case book
     wrong_cause: np.ndarray  # scoring's
-    met_ever: np.ndarray  # bits of history_names
     family: np.ndarray  # bits of family_names
     todo: np.ndarray
     marked: np.ndarray  # today's (Today.marked): every citizen with an attempt is marked
+    sanctioned_ever: np.ndarray  # [2, words]: bit arrays of EVER_SANCTIONED, _WRONGLY_
+    history_ids: np.ndarray  # the history book (word_book): its citizens
+    history_words: np.ndarray  # their words, bits of history_names (written in place)
     adoption: np.ndarray  # today's adoption thresholds: [internet users, payment users]
 
 
@@ -337,6 +342,42 @@ def family_words(sanc, wrong, rewards, cat, family):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def sanction_bits(ever, i):
+    """Citizen i's EVER_SANCTIONED and EVER_WRONGLY_SANCTIONED, from their bit arrays ``ever``
+    (``Consequences.sanctioned_ever``)."""
+    return EVER_SANCTIONED * is_marked(ever[0], i) | EVER_WRONGLY_SANCTIONED * is_marked(ever[1], i)
+
+
+@njit(cache=True, nogil=True)
+def history_into(ever, ids, words, lo, out):
+    """The histories of citizens lo..lo+len(out)-1 into ``out``: their words in the history
+    book (``ids``, ``words``) and the bits of ``ever``."""
+    words_into(ids, words, lo, out)
+    for k in range(out.shape[0]):
+        out[k] |= sanction_bits(ever, lo + k)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def note_sanctioned(i0, sanc, wrong, ever):
+    """Set the bits of citizens i0.. in ``ever[0]`` where ``sanc`` is not 0 (under a sanction
+    today) and in ``ever[1]`` where ``wrong`` is not 0 (wrongly): a word of 64 citizens at a
+    time, set by an indivisible or, as two workers' chunks may share a word."""
+    j = 0
+    while j < sanc.shape[0]:
+        w, b0 = (i0 + j) // WORD, (i0 + j) % WORD
+        take = min(WORD - b0, sanc.shape[0] - j)
+        s = t = np.uint64(0)
+        for b in range(take):
+            s |= np.uint64(sanc[j + b] != 0) << np.uint64(b0 + b)
+            t |= np.uint64(wrong[j + b] != 0) << np.uint64(b0 + b)
+        if s:
+            atomic_or(ever[0], w, s)
+        if t:
+            atomic_or(ever[1], w, t)
+        j += take
+
+
+@njit(cache=True, nogil=True, inline="always")
 def stand_run(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch):
     """Every citizen of the run ``lo..hi`` of the chunk from citizen ``first``, a block of at
     most STAND_BLOCK at a time (``scratch``: three rows of a block, so that the day's scratch is
@@ -371,15 +412,13 @@ def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch):
             sanc[j] |= measures & SANCTIONS & -np.int64(on[j] >> l & 1)
             true_sanc[j] |= measures & SANCTIONS & -np.int64(on_true[j] >> l & 1)
             rewards[j] |= (measures >> REWARDS_SHIFT) & -np.int64(on[j] >> l & 1)
-    history = a.met_ever[lo:hi]
     wrong = true_sanc  # the same buffer, overwritten: the sanctions in force wrongly
     sanctioned = wrongly = 0
     for j in range(n):
         wrong[j] = sanc[j] & ~true_sanc[j]
         sanctioned += sanc[j] != 0
         wrongly += wrong[j] != 0
-        history[j] |= (EVER_SANCTIONED * np.int64(sanc[j] != 0)
-                       | EVER_WRONGLY_SANCTIONED * np.int64(wrong[j] != 0))
+    note_sanctioned(first + lo, sanc, wrong, a.sanctioned_ever)
     internet_thr = a.adoption[0]
     for m in range(cat.standings.shape[0]):
         bit, manager, internet = cat.standings[m, 0], cat.standings[m, 1], cat.standings[m, 2]
@@ -396,11 +435,13 @@ def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch):
 
 
 @njit(cache=True, nogil=True)
-def own_attempts(first, runs, marked, st, a, cat, acc, kin):
+def own_attempts(first, runs, marked, st, a, cat, acc, kin, new):
     """The attempts of the chunk's marked citizens (``a.todo[:marked]``, in order) that the
     measures they bear themselves refuse or favour, counted in their region (``runs``: the
     chunk's runs of one region); those that a measure borne by relatives meets (phase 2's) into
-    ``kin``. Returns how many went to ``kin``.
+    ``kin``. What they meet goes to their rows of the history book, walked along, or for those
+    without a row, into ``new`` as rows ``[citizens, words]``. Returns how many went to ``kin``
+    and to ``new``.
 
     A call per chunk, not per run: its arguments cost a reference count per array, which a
     small population, whose chunk holds a run of every region, paid some 30 times a day. Its
@@ -411,13 +452,14 @@ def own_attempts(first, runs, marked, st, a, cat, acc, kin):
     acts, todo, age, adopt, status = a.acts, a.todo, st.age, st.adopt, a.status
     on, on_true, score, true_score, scored = (st.on_lists, st.on_lists_true, st.score,
                                               st.true_score, st.scored)
-    wrong_cause, history, list_mask, cuts, steps = (a.wrong_cause, a.met_ever, st.list_mask,
-                                                    st.cuts, st.steps)
+    wrong_cause, list_mask, cuts, steps = a.wrong_cause, st.list_mask, st.cuts, st.steps
+    ids, words = a.history_ids, a.history_words
     kinds, blocks, grants, counter, ever, rewards = (cat.attempts, cat.blocks, cat.grants,
                                                      cat.counter, cat.ever, cat.rewards)
     own, own_adult, every = cat.own, cat.own_adult, cat.met
     r = region_of(st.starts, first)
     acc_r, linked, q, m = acc[r], np.int64(st.connected[r] != 0), 0, 0
+    row, added = np.searchsorted(ids, first), 0
     for t in range(marked):
         j = todo[t]
         while j >= runs[q + 1]:
@@ -434,24 +476,33 @@ def own_attempts(first, runs, marked, st, a, cat, acc, kin):
                 s, on[j], on_true[j], score[j], true_score[j],
                 is_scored(age[j], adoption_rank(adopt[j], first + j), scored) & linked,
                 list_mask, cuts, steps)
-            cause, h = wrong_cause[j], np.int64(history[j])
+            i = first + j
+            while row < ids.shape[0] and ids[row] < i:
+                row += 1
+            held = row < ids.shape[0] and ids[row] == i
+            cause, h = wrong_cause[j], np.int64(words[row]) if held else np.int64(0)
             for u in range(kinds.shape[0]):
                 k = kinds[u]
                 if tried >> k & 1:
                     b = blocks[k]
                     h = meet(acc_r, k, sanc & b, true_sanc & b, sanc & ~true_sanc & b,
                              granted & grants[k], h, s, cause, counter, ever, rewards)
-            history[j] = h
+            if held:
+                words[row] = h
+            elif h:
+                new[0, added], new[1, added] = i, h
+                added += 1
         kin[0, m], kin[1, m] = first + j, np.int64(acts[j]) & every & ~mine
         m += kin[1, m] != 0
-    return m
+    return m, added
 
 
 @njit(cache=True, nogil=True)
 def sanction_kernel(first, runs, st, a, cat, acc):
     """Phase 1: today's sanctions and rewards for one chunk's own attempts; returns, for phase
     2, the attempts that a measure borne by relatives meets, as ``[citizens, act bits]`` in
-    order: phase 2 meets them where it reads relatives' standing, without drawing them again.
+    order (phase 2 meets them where it reads relatives' standing, without drawing them again),
+    and the history of the citizens without a row in the book, as ``[citizens, words]``.
 
     Per run of one region, every citizen's standing (vectorised); then, over the chunk, the
     attempts of the few with one (found among the marked, ``Today.marked``, and listed in
@@ -472,8 +523,9 @@ def sanction_kernel(first, runs, st, a, cat, acc):
         for s in range(stocks.shape[0]):
             acc_r[cat.standings[s, 3]] += stocks[s]
     marked = marked_into(a.marked, 0, a.acts.shape[0], a.todo)
-    kin = np.empty((2, marked), np.int64)
-    return kin[:, :own_attempts(first, runs, marked, st, a, cat, acc, kin)].copy()
+    kin, new = np.empty((2, marked), np.int64), np.empty((2, marked), np.int64)
+    m, added = own_attempts(first, runs, marked, st, a, cat, acc, kin, new)
+    return kin[:, :m].copy(), new[:, :added].copy()
 
 
 @njit(cache=True, nogil=True)
@@ -566,22 +618,22 @@ def met_by(k, sanc, true_sanc, rewards, kin, cat):
 
 
 @njit(cache=True, nogil=True)
-def kin_attempts(c, tried, f, st, a, book, cat, acc_r):
+def kin_attempts(c, tried, f, h, st, a, book, cat, acc_r):
     """A citizen's attempts ``tried``, refused by their own sanctions or those their relatives'
     standing ``f`` brings, favoured likewise (a call per citizen with such an attempt;
-    ``book``: the registry's case book, ids and rows)."""
+    ``book``: the registry's case book, ids and rows); returns the citizen's history ``h``
+    with what they met."""
     case_ids, case_days = book
     sanc, true_sanc, rewards = standings(np.array([c]), st, case_ids, case_days)
     sanc, true_sanc, rewards = sanc[0], true_sanc[0], rewards[0]
     kin, s = kin_measures(f, cat), status_of(case_ids, case_days, c)
-    h = np.int64(a.met_ever[c])
     for t in range(cat.attempts.shape[0]):
         k = cat.attempts[t]
         if tried >> k & 1:
             blocked, true_blocked, granted = met_by(k, sanc, true_sanc, rewards, kin, cat)
             h = meet(acc_r, k, blocked, true_blocked, sanc & ~true_sanc & cat.blocks[k],
                      granted, h, s, a.wrong_cause[c], cat.counter, cat.ever, cat.rewards)
-    a.met_ever[c] = h
+    return h
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -649,8 +701,10 @@ def family_span(lo, hi, age, flags, family, todo, tried, ties, st, a, book, cat,
     length at a time (``lo..hi`` may be several chunks: ``Engine.run_phase``'s spans), visiting
     everyone where a household or an employer bears a measure, else the children met
     (:func:`children_met`). ``tried``: the attempts of lo..hi-1 that phase 2 meets, in order;
-    ``book``: the registry's case book (ids and rows), today's new cases filed."""
-    p = 0
+    ``book``: the registry's case book (ids and rows), today's new cases filed. Returns the
+    history of the citizens without a row in the history book, as ``[citizens, words]``."""
+    p = added = 0
+    new = np.empty((2, 64), np.int64)
     for first in range(lo, hi, todo.shape[0]):
         last = min(hi, first + todo.shape[0])
         q = p + np.searchsorted(tried[0, p:], last)
@@ -660,12 +714,19 @@ def family_span(lo, hi, age, flags, family, todo, tried, ties, st, a, book, cat,
                               ties, 0)
         else:
             visit, words = children_met(first, last, age, flags, family, cat.kin_of_parent, todo)
-        family_kernel(visit, words, tried[:, p:q], ties, st, a, book, cat, acc)
+        got = family_kernel(first, visit, words, tried[:, p:q], ties, st, a, book, cat, acc)
+        if added + got.shape[1] > new.shape[1]:
+            more = np.empty((2, 2 * (added + got.shape[1])), np.int64)
+            more[:, :added] = new[:, :added]
+            new = more
+        new[:, added:added + got.shape[1]] = got
+        added += got.shape[1]
         p = q
+    return new[:, :added].copy()
 
 
 @njit(cache=True, nogil=True)
-def family_kernel(visit, words, tried, ties, st, a, book, cat, acc):
+def family_kernel(first, visit, words, tried, ties, st, a, book, cat, acc):
     """Phase 2: citizens meet their relatives' standing: the sanctions borne by children or a
     household are counted over the relatives under them, and the attempts that such a measure
     (or one borne by an employer) meets are met.
@@ -677,11 +738,15 @@ def family_kernel(visit, words, tried, ties, st, a, book, cat, acc):
     and not in ``visit`` has a word of 0 (``visit`` holds everyone whose word is not). Only
     those with such a relative or such an attempt today count; the colleagues' word is read
     only for an attempt an employer's measure meets (few: a workplace takes a dozen tie
-    draws).
+    draws). What they meet goes to their rows of the history book, walked along from the
+    piece's ``first`` citizen; returns the history of those without a row, as ``[citizens,
+    words]``.
     """
-    history, family = a.met_ever, a.family
+    family, ids, history = a.family, a.history_ids, a.history_words
     mates = np.empty(ties.work_slots, np.int64)
-    t = p = 0  # the next of ``visit`` and of the attempts in ``tried``
+    new = np.empty((2, visit.shape[0] + tried.shape[1]), np.int64)
+    t = p = added = 0  # the next of ``visit`` and of the attempts in ``tried``
+    row = np.searchsorted(ids, first)
     while t < visit.shape[0] or p < tried.shape[1]:
         c = visit[t] if t < visit.shape[0] else tried[0, p]
         if p < tried.shape[1] and tried[0, p] < c:
@@ -696,26 +761,32 @@ def family_kernel(visit, words, tried, ties, st, a, book, cat, acc):
         if f == 0 and bits == 0:
             continue
         acc_r = acc[region_of(st.starts, c)]
+        row = walk(ids, row, c)
+        h = word_at(ids, history, row, c)
         for m in range(cat.kids.shape[0]):
             if f & cat.kids[m, 1]:
                 acc_r[cat.kids[m, 3]] += 1
-                if not history[c] & cat.kids[m, 5]:
-                    history[c] |= cat.kids[m, 5]
+                if not h & cat.kids[m, 5]:
+                    h |= cat.kids[m, 5]
                     acc_r[cat.kids[m, 4]] += 1
                 if f & cat.kids[m, 2]:
-                    history[c] |= cat.kids[m, 6]
+                    h |= cat.kids[m, 6]
         if bits & cat.work:
             f |= colleague_word(c, ties, family, cat.kin_of_work, mates)
         if bits:
-            kin_attempts(c, bits, f, st, a, book, cat, acc_r)
+            h = kin_attempts(c, bits, f, h, st, a, book, cat, acc_r)
+        added = put(ids, history, row, c, h, new, added)
+    return new[:, :added]
 
 
 @njit(cache=True, nogil=True)
-def colleagues_kernel(bearers, ties, family, rows, met_ever, starts, acc):
+def colleagues_kernel(bearers, ties, family, rows, ids, history, starts, acc):
     """At the day's end, the workers under each sanction an employer bears (``rows`` of
     Catalog.kids), found from the ``bearers`` (the citizens whose standing it follows): each
     counted once as a stock and, the first time, as a person, in the region's counters ``acc``;
-    their history notes it, and whether a colleague's sanction was wrongful."""
+    their history notes it, and whether a colleague's sanction was wrongful: in their rows of
+    the history book (``ids``, ``history``); returns the history of those without a row, as
+    ``[citizens, words]``."""
     mates = np.empty(ties.work_slots, np.int64)
     n_rows = rows.shape[0]
     keys = np.empty(bearers.shape[0] * ties.work_slots * n_rows, np.int64)
@@ -730,19 +801,26 @@ def colleagues_kernel(bearers, ties, family, rows, met_ever, starts, acc):
                     keys[n] = (mates[k] * n_rows + r) * 2 + wrongly
                     n += 1
     keys = np.sort(keys[:n])
-    last = -1
-    for q in range(n):
-        pair = keys[q] >> 1
-        c, r = pair // n_rows, pair % n_rows
-        if pair != last:
-            last = pair
-            region = region_of(starts, c)
-            acc[region, rows[r, 3]] += 1
-            if not met_ever[c] & rows[r, 5]:
-                met_ever[c] |= rows[r, 5]
-                acc[region, rows[r, 4]] += 1
-        if keys[q] & 1:
-            met_ever[c] |= rows[r, 6]
+    new = np.empty((2, n), np.int64)
+    q = row = added = 0
+    while q < n:  # a colleague's keys, in order
+        c = (keys[q] >> 1) // n_rows
+        row, region, last = walk(ids, row, c), region_of(starts, c), -1
+        h = word_at(ids, history, row, c)
+        while q < n and (keys[q] >> 1) // n_rows == c:
+            pair = keys[q] >> 1
+            r = pair % n_rows
+            if pair != last:
+                last = pair
+                acc[region, rows[r, 3]] += 1
+                if not h & rows[r, 5]:
+                    h |= rows[r, 5]
+                    acc[region, rows[r, 4]] += 1
+            if keys[q] & 1:
+                h |= rows[r, 6]
+            q += 1
+        added = put(ids, history, row, c, h, new, added)
+    return new[:, :added].copy()
 
 
 class InForce(NamedTuple):
@@ -821,19 +899,23 @@ class Consequences(Stage):
     """What each citizen meets today; who has met each sanction and reward at least once."""
 
     NAME = "consequences"
-    OWNS = ("met_ever", "family", "list_mask", "score_cuts", "score_steps")
+    OWNS = ("sanctioned_ever", "history_ids", "history_words", "family", "list_mask",
+            "score_cuts", "score_steps")
     READS = ("age", "flags", "adopt", "acts", "marked", "status", "case_ids", "case_days",
              "on_lists", "on_lists_true", "connected", "score", "true_score", "wrong_cause",
              "scored", "grade_of", "grade_names", "adoption")
     STEPS = ("step", "family_step")
 
     view: View
-    met_ever: np.ndarray  # bits of world.layout.history_names
+    sanctioned_ever: np.ndarray  # [2, words]: who was ever under a sanction, and wrongly
     family: np.ndarray  # bits of world.layout.family_names (standing, as relatives meet it)
     cat: Catalog
     ties: Ties  # the tie model: a workplace is an employer
+    history_ids: np.ndarray  # the history book (world.word_book): its citizens, in order,
+    history_words: np.ndarray  # and their other bits of world.layout.history_names
     sc: Scenario | None = None
     kin: dict[int, np.ndarray] = field(default_factory=dict)  # by chunk: sanction_kernel's
+    new_history: dict[int, np.ndarray] = field(default_factory=dict)  # by piece: new rows
     list_mask: np.ndarray | None = None  # sanctions per list, today
     cuts: np.ndarray | None = None  # score_steps' cuts, today
     steps: np.ndarray | None = None  # score_steps' masks, today
@@ -844,12 +926,17 @@ class Consequences(Stage):
     @classmethod
     def build(cls, sc: Scenario, seed: int, view: View) -> Consequences:
         n = view.size
-        return cls(
+        ids, words = empty(bits_dtype(len(history_names(sc))))
+        stage = cls(
             view=view,
-            met_ever=view.own("met_ever", np.zeros(n, bits_dtype(len(history_names(sc))))),
+            sanctioned_ever=view.own("sanctioned_ever", np.zeros((2, -(-n // WORD)), np.uint64)),
             family=view.own("family", np.zeros(n, bits_dtype(len(family_names(sc))))),
             cat=catalog(sc),
-            ties=view.ties.model())
+            ties=view.ties.model(),
+            history_ids=ids,
+            history_words=words)
+        stage.publish_history()
+        return stage
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
         """Today's measures per list and per score (published), worked out again only where
@@ -873,8 +960,7 @@ class Consequences(Stage):
         return ((v.starts, v.age[lo:hi], v.adopt[lo:hi], v.on_lists[lo:hi],
                  v.on_lists_true[lo:hi], v.score[lo:hi], v.true_score[lo:hi]),
                 (v.flags[lo:hi], today.acts[:n], today.status[:n], v.wrong_cause[lo:hi],
-                 self.met_ever[lo:hi], self.family[lo:hi], today.todo[:n],
-                 today.marked[words_of(n)]))
+                 self.family[lo:hi], today.todo[:n], today.marked[words_of(n)]))
 
     def everyone(self, lo: int, hi: int, today: Today) -> tuple:
         """:meth:`chunk_arrays` of every citizen, without today's buffers (phase 2)."""
@@ -882,32 +968,40 @@ class Consequences(Stage):
 
     def gather_day(self) -> tuple:
         """Standing's and SanctionArrays' day values: the scored group, the regions connected,
-        the measures in force; the adoption thresholds."""
+        the measures in force; the history (its book changes between the phases:
+        :meth:`end_phase` gathers them anew), the adoption thresholds."""
         v = self.view
         return ((v.scored, v.connected, self.list_mask, *effective_steps(self.cuts, self.steps)),
-                (v.adoption,))
+                (self.sanctioned_ever, self.history_ids, self.history_words, v.adoption))
 
     def arguments(self, arrays: tuple) -> tuple[Standing, SanctionArrays]:
         """Standing and SanctionArrays from :meth:`chunk_arrays` and today's values."""
         (st, a), (st_today, a_today) = arrays, self.day_values()
         return Standing(*st, *st_today), SanctionArrays(*a, *a_today)
 
-    def keep_kin(self, lo: int, kin: np.ndarray) -> None:
-        """The chunk's citizens whose relatives phase 2 visits."""
-        self.kin[lo] = kin
+    def keep_kin(self, lo: int, kept: tuple[np.ndarray, np.ndarray]) -> None:
+        """The chunk's citizens whose relatives phase 2 visits; the history of those of its
+        citizens who have no row in the book yet."""
+        self.kin[lo] = kept[0]
+        self.keep_history(lo, kept[1])
+
+    def keep_history(self, lo: int, new: np.ndarray) -> None:
+        """Rows for the history book (``[citizens, words]``) from the citizens from lo on."""
+        if new.shape[1]:
+            self.new_history[lo] = new
 
     @kernel_step(sanction_kernel, keep=keep_kin, pieces=(
         FIRST, RUNS, Fields(Standing, dict.fromkeys(
             ("age", "adopt", "on_lists", "on_lists_true", "score", "true_score"), CITIZENS)),
         Fields(SanctionArrays, {
-            **dict.fromkeys(("flags", "wrong_cause", "met_ever", "family"), CITIZENS),
+            **dict.fromkeys(("flags", "wrong_cause", "family"), CITIZENS),
             "acts": BUFFER, "status": BUFFER, "todo": BUFFER, "marked": WORDS}),
         SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         return (lo, self.view.runs(lo, hi), *self.arguments(today.kept(lo, hi, self.chunk_arrays)),
                 self.cat, acc)
 
-    @kernel_step(family_span, spans=True)
+    @kernel_step(family_span, keep=keep_history, spans=True)
     def family_step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         v = self.view
         standing, everyone = self.arguments(today.kept(0, v.size, self.everyone))
@@ -922,11 +1016,42 @@ class Consequences(Stage):
             return self.kin.pop(chunks[0])
         return np.concatenate([self.kin.pop(c) for c in chunks], axis=1)
 
+    def end_phase(self, phase: int) -> None:
+        """File the phase's new rows of history in the book, for the next phase to read."""
+        self.file_history()
+
     def end_day(self, counts: np.ndarray) -> None:
         """The workers under a sanction their employer bears (colleagues_kernel): counted once
-        the day's standings are all known, a workplace spanning chunks."""
+        the day's standings are all known, a workplace spanning chunks; their history filed
+        (and what a step called alone, without :meth:`end_phase`, left)."""
         cat = self.cat
         if cat.at_work.shape[0]:
             bearers = np.flatnonzero(self.family & cat.kin_of_work)
-            colleagues_kernel(bearers, self.ties, self.family, cat.kids[cat.at_work],
-                              self.met_ever, self.view.starts, counts)
+            self.file_history()
+            self.keep_history(0, colleagues_kernel(
+                bearers, self.ties, self.family, cat.kids[cat.at_work], self.history_ids,
+                self.history_words, self.view.starts, counts))
+        self.file_history()
+
+    def file_history(self) -> None:
+        """The rows kept since the last filing into the history book, in the order of
+        citizens; the day values gathered anew."""
+        if self.new_history:
+            new = [self.new_history.pop(lo) for lo in sorted(self.new_history)]
+            self.history_ids, self.history_words = file_words(
+                self.history_ids, self.history_words,
+                [(rows[0], rows[1].astype(self.history_words.dtype)) for rows in new])
+            self.publish_history()
+            self.values = None
+
+    def publish_history(self) -> None:
+        """The history book: ``history_ids`` and their words ``history_words``."""
+        self.view.publish("history_ids", self.history_ids)
+        self.view.publish("history_words", self.history_words)
+
+    def history(self) -> np.ndarray:
+        """Every citizen's history, bits of ``layout.history_names``: an array of n made from
+        the bit arrays and the book (for tests and tools)."""
+        out = np.empty(self.view.size, self.history_words.dtype)
+        history_into(self.sanctioned_ever, self.history_ids, self.history_words, 0, out)
+        return out

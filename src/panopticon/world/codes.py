@@ -5,7 +5,8 @@ Today's buffers: ``acts`` (behaviour -> sensing, consequences): the bit of each 
 registry -> scoring, fear): the same bits for acts observed, plus wrong and institutional records.
 Arrays: ``status`` (registry): where a citizen stands with courts and lists; ``wrong_cause``
 (scoring): why a score holds wrong points; ``scored`` (scoring's day value): who has a score;
-``met_ever`` and ``family`` (consequences): sanctions and rewards met, a parent's standing.
+a history (consequences' ``sanctioned_ever`` and history book) and ``family``: sanctions and
+rewards met, a parent's standing.
 """
 
 from __future__ import annotations

@@ -184,12 +184,13 @@ def borne_by_kin(sc: Scenario) -> tuple[list[str], list[str]]:
 
 
 # what a relative under a sanction that children, a household or an employer bear is, in
-# met_ever's names
+# history_names
 KIN_HISTORY = {bearer: (who, f"{who}_wrongly") for bearer, (who, _) in BORNE_FOR.items()}
 
 
 def history_names(sc: Scenario) -> list[str]:
-    """What a citizen has met at least once, a bit each of ``met_ever`` in this order:
+    """What a citizen has met at least once, a bit each of a history in this order (the first
+    two in consequences' bit arrays ``sanctioned_ever``, the others in its history book):
     sanctioned, wrongly sanctioned, wrongly blocked at an attempt of their own; blocked at each
     attempt that a sanction blocks; granted each reward; under each sanction borne by children,
     a household or an employer for a relative's or colleague's standing, and under it wrongly

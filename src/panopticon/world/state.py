@@ -32,7 +32,7 @@ from .engine import RegionRuns, Step
 from .pieces import check as check_piece
 from .population import Population, Regions
 from .tie_tally import BLOCK, TieStore
-from .today import ContractError, Today, Undeclared
+from .today import WORD, ContractError, Today, Undeclared
 
 if TYPE_CHECKING:
     from ..language.scenario import Scenario
@@ -176,10 +176,14 @@ class State:
         return entry.array
 
     def bytes_per_citizen(self) -> float:
-        """Bytes of the arrays kept for the run with one entry per citizen, per citizen (one that
-        every citizen reads the same element of holds none)."""
+        """Bytes of the arrays kept for the run with one entry per citizen, or rows of a bit per
+        citizen (``today.mark``'s layout), per citizen (an array that every citizen reads the
+        same element of holds none)."""
+        words = -(-self.size // WORD)
         arrays = {id(e.array.base): e.array for e in self.entries.values()
-                  if e.per_run and e.array.shape[:1] == (self.size,) and e.array.strides[0]}
+                  if e.per_run and ((e.array.shape[:1] == (self.size,) and e.array.strides[0])
+                                    or (e.array.dtype == np.uint64 and e.array.ndim == 2
+                                        and e.array.shape[1] == words))}
         return sum(a.nbytes for a in arrays.values()) / max(self.size, 1)
 
     def check(self) -> None:

@@ -1,21 +1,21 @@
 """Per citizen and reach, how many of its ties are flagged: kept by pushing each change of a flag.
 
 The bad-company term and fear's jump read, every few weeks, the share of a citizen's ties whose
-standing is bad. Reading every tie each time needs the ties stored (a CSR form: 157 bytes a
-citizen at china-2018's reaches) and a pass over all of them. A standing changes for few citizens
-between two readings (about 0.1% of citizens a month in china-2018), so a tally keeps, per reach,
-each citizen's count of flagged ties beside its number of ties, and a reading enumerates only the
-ties of the citizens whose flag changed, adding or taking 1 at the other end. Every reach is
-enumerable from that other end (``ties``: friends, households, workplaces and schools are
-symmetric; an account's followers are its friends who follow it and the owners of its pick
-slots), so no tie is stored: per citizen, a byte a reach for the counts, a bit for the flag
-last read and a byte for its number of ties (shared by a run's tallies, ``TieStore``). A
-citizen with :data:`WIDE` ties or more of a reach (0.1% of them in china-2018's friends) has :data:`WIDE`
-in that byte, and its number and counts in the store's book of wide citizens (``Wide``), which
-is fixed at build, so that the counts of all the others fit in a byte. The household reach is
-not tallied: a reading counts a citizen's few relatives flagged from the flags last read
-(``ties.household_shares``), for no memory. Nor is any flag kept or made for all n at once: an
-update reads the flags block by block (:data:`BLOCK`) from its stage's own arrays.
+standing is bad. Reading every tie each time needs the ties stored (a CSR form: 157 bytes a citizen
+at china-2018's reaches) and a pass over all of them. A standing changes for few citizens between
+two readings (about 0.1% of citizens a month in china-2018), so a tally keeps, per reach, each
+citizen's count of flagged ties beside its number of ties, and a reading enumerates only the ties
+of the citizens whose flag changed, adding or taking 1 at the other end. Every reach is enumerable
+from that other end (``ties``: friends, households, workplaces and schools are symmetric; an
+account's followers are its friends who follow it and the owners of its pick slots), so no tie is
+stored: per citizen, a byte a reach for the counts, a bit for the flag last read and a byte for its
+number of ties (shared by a run's tallies, ``TieStore``). A citizen with :data:`WIDE` ties or more
+of a reach (0.1% of them in china-2018's friends) has :data:`WIDE` in that byte, and its number and
+counts in the store's book of wide citizens (``Wide``), which is fixed at build, so that the counts
+of all the others fit in a byte. The household reach is not tallied: a reading counts a citizen's
+few relatives flagged from the flags last read (``ties.household_shares``), for no memory. Nor is
+any flag kept or made for all n at once: an update reads the flags block by block (:data:`BLOCK`)
+from its stage's own arrays.
 
 The counts are integers, so the shares do not depend on the order of the pushes: they equal
 :func:`ties.tie_share` of each reach, averaged, on any chunking or thread count.
@@ -29,10 +29,9 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
-from numba import njit, prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit, prange
 
+from .atomics import atomic_add
 from .population import HOUSEHOLD_MAX, Population
 from .tie_counts import sizes
 from .ties import FOLLOWS, FRIENDS, REACHES, Ties, follows_friend, household_shares, make_ties, \
@@ -77,27 +76,6 @@ def _followers_of_friends(t: Ties, a: int, out: np.ndarray) -> int:
             out[m] = out[k]
             m += 1
     return m
-
-
-@intrinsic
-def atomic_add(typingctx, array, index, value):
-    """``array[index] += value`` in one indivisible step (LLVM's ``atomicrmw add``), so that
-    the workers of a parallel push may add to the same count at once. Integer counts wrap
-    alike in any order, so the sums do not depend on the workers' order."""
-    if not (isinstance(array, types.Array) and isinstance(array.dtype, types.Integer)
-            and isinstance(index, types.Integer) and isinstance(value, types.Integer)):
-        return None
-
-    def codegen(context, builder, sig, args):
-        ary_type, index_type, value_type = sig.args
-        ary = context.make_array(ary_type)(context, builder, args[0])
-        at = context.cast(builder, args[1], index_type, types.intp)
-        ptr = cgutils.get_item_pointer(context, builder, ary_type, ary, [at])
-        builder.atomic_rmw("add", ptr, context.cast(builder, args[2], value_type,
-                                                     ary_type.dtype), "monotonic")
-        return context.get_dummy_value()
-
-    return types.none(array, index, value), codegen
 
 
 @njit(cache=True, nogil=True, inline="always")

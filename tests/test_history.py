@@ -1,0 +1,87 @@
+"""Consequences' history: the book of words kept only where not 0 (world.word_book), against a
+dict of the same words, and the bit arrays of the sanctioned ever, against numpy's bits."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numba import njit
+
+from panopticon.stages.consequences import (EVER_SANCTIONED, EVER_WRONGLY_SANCTIONED,
+                                            history_into, note_sanctioned)
+from panopticon.world.word_book import empty, file_words, put, walk, word_at, words_into
+
+N = 300
+
+
+def book_of(words: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.array(sorted(words), np.int64)
+    return ids, np.array([words[i] for i in ids], np.uint16)
+
+
+@given(held=st.dictionaries(st.integers(0, N - 1), st.integers(1, 65535), max_size=60),
+       writes=st.lists(st.dictionaries(st.integers(0, N - 1), st.integers(0, 65535),
+                                       max_size=40), min_size=1, max_size=4))
+@settings(max_examples=80, deadline=None)
+def test_writers_in_order_then_filed_keep_every_word(held, writes):
+    """Writers, each visiting its citizens in order (a range of its own), change the words of
+    those with a row in place and give back rows for the others; filed, the book holds every
+    word not 0, in order, as a dict would."""
+    ids, words = book_of(held)
+    want = dict(held)
+    new = []
+    bounds = np.linspace(0, N, len(writes) + 1).astype(int)
+    for (lo, hi), writer in zip(zip(bounds[:-1], bounds[1:], strict=True), writes, strict=True):
+        rows, added, row = np.empty((2, N), np.int64), 0, np.searchsorted(ids, lo)
+        for i in sorted(c for c in writer if lo <= c < hi):
+            row = walk.py_func(ids, row, i)
+            assert word_at.py_func(ids, words, row, i) == want.get(i, 0)
+            added = put.py_func(ids, words, row, i, writer[i], rows, added)
+            if writer[i] or i in want:
+                want[i] = writer[i]
+        new.append((rows[0, :added], rows[1, :added].astype(np.uint16)))
+    ids, words = file_words(ids, words, new)
+    assert np.all(np.diff(ids) > 0)
+    kept = {i: w for i, w in want.items() if w or i in held}
+    assert dict(zip(ids.tolist(), words.tolist(), strict=True)) == kept
+    dense = np.empty(N, np.uint16)
+    words_into(ids, words, 0, dense)
+    np.testing.assert_array_equal(dense, [kept.get(i, 0) for i in range(N)])
+
+
+def test_an_empty_book_files_nothing_new_as_itself():
+    ids, words = empty(np.uint16)
+    assert file_words(ids, words, [(ids, words)]) == (ids, words)
+
+
+@njit
+def _note(i0, sanc, wrong, ever):
+    note_sanctioned(i0, sanc, wrong, ever)
+
+
+@given(blocks=st.lists(st.tuples(st.integers(0, N - 1), st.integers(0, 150)), max_size=8),
+       seed=st.integers(0, 99))
+@settings(max_examples=60, deadline=None)
+def test_the_sanctioned_ever_are_set_from_any_citizen_and_never_cleared(blocks, seed):
+    """Blocks of citizens from any first citizen (not on a word's bound, as chunks of 777
+    are) set the bits of those under a sanction today, and of those wrongly; bits set stay
+    set; the history of each citizen joins them to its book's word."""
+    rng = np.random.default_rng(seed)
+    ever = np.zeros((2, -(-N // 64)), np.uint64)
+    want = np.zeros((2, N), bool)
+    for i0, n in blocks:
+        n = min(n, N - i0)
+        sanc = rng.integers(0, 2, n) * rng.integers(1, 8, n)
+        wrong = sanc & rng.integers(0, 2, n)
+        _note(i0, sanc, wrong, ever)
+        want[0, i0:i0 + n] |= sanc != 0
+        want[1, i0:i0 + n] |= wrong != 0
+    bits = np.unpackbits(ever.view(np.uint8), axis=1, bitorder="little")[:, :N]
+    np.testing.assert_array_equal(bits, want)
+    ids, words = book_of({7: 8, 200: 24})
+    history = np.empty(N, np.uint16)
+    history_into(ever, ids, words, 0, history)
+    expected = EVER_SANCTIONED * want[0] | EVER_WRONGLY_SANCTIONED * want[1]
+    expected[[7, 200]] |= [8, 24]
+    np.testing.assert_array_equal(history, expected)
