@@ -98,7 +98,7 @@ class World:
 
         with Engine(self.pop.size, n_regions, n_counters, chunk_size=37, threads=2) as eng:
             run = phases([cons], self.sim.views, self.sim.counters)
-            acc = eng.run_day([[give_acts, *run[0]], run[1]])
+            acc = eng.run_day([[give_acts, *run[0]], run[1]], cons.end_phase)
         cons.end_day(acc[:, self.sim.counters.spans["consequences"]])
         return {name: int(acc[:, i].sum()) for name, i in self.index.items()}
 

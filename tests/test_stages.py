@@ -1455,7 +1455,8 @@ class World:
         scoring.wrong_cause[i] = cause
 
     def run_day(self, date: dt.date = DATE, connected: bool = True) -> np.ndarray:
-        """One day of consequences (both phases) on 37-citizen chunks, 2 threads."""
+        """One day of consequences (both phases, each ended as the simulation ends it) on
+        37-citizen chunks, 2 threads."""
         self.day += 1
         for name in ("behaviour", "registry", "scoring", "consequences"):
             self.sim.stages[name].start_day(self.day, date, self.sim.scenario)
@@ -1473,7 +1474,7 @@ class World:
         cons = self.sim.stages["consequences"]
         with Engine(self.pop.size, N_REGIONS, N_COUNTERS, chunk_size=37, threads=2) as eng:
             run = phases([cons], self.sim.views, self.sim.counters)
-            return eng.run_day([[give_acts, *run[0]], run[1]])
+            return eng.run_day([[give_acts, *run[0]], run[1]], cons.end_phase)
 
 
 def test_nobody_is_sanctioned_in_a_clean_world():
