@@ -1010,8 +1010,11 @@ class Consequences(Stage):
 
     def tried_in(self, lo: int, hi: int) -> np.ndarray:
         """Phase 1's attempts for phase 2 (:meth:`keep_kin`) of the chunks in lo..hi, in order,
-        taken out of ``kin``."""
-        chunks = sorted(c for c in self.kin if lo <= c < hi)
+        taken out of ``kin``. The workers take theirs at once: the chunks are listed from a
+        copy of the keys (made in one step under the interpreter's lock), as iterating the
+        dict itself while another worker took its chunks out raised "dictionary changed size
+        during iteration" (once, at 141 M citizens)."""
+        chunks = sorted(c for c in list(self.kin) if lo <= c < hi)
         if len(chunks) == 1:
             return self.kin.pop(chunks[0])
         return np.concatenate([self.kin.pop(c) for c in chunks], axis=1)
