@@ -37,7 +37,8 @@ import numpy as np
 from numba import njit
 
 from ..language.scenario import Scenario
-from ..world.case_book import STATUS, rows_between
+from ..world.case_book import STATUS
+from ..world.word_book import rows_between
 from ..world.codes import (
     CONTENT_TYPES,
     IN_DEFAULT,

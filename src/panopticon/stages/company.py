@@ -23,7 +23,8 @@ import numpy as np
 from numba import njit, prange
 
 from ..language.scenario import BadCompany, Scenario
-from ..world.case_book import STATUS, rows_between
+from ..world.case_book import STATUS
+from ..world.word_book import rows_between
 from ..world.codes import EXIT_BAN, LISTED, MISCONDUCT, STALE, is_scored
 from ..world.layout import term_dtype
 from ..world.population import adoption_rank

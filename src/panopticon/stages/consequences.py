@@ -65,7 +65,7 @@ from ..world.population import CHILD, HEAD, HOUSEHOLD_MAX, MANAGER, adoption_ran
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Stage, View, kernel_step
 from ..world.ties import Ties, workplace_into
-from ..world.today import WORD, Today, is_marked, marked_into, words_of
+from ..world.today import WORD, Today, flags_word, is_marked, marked_into, words_of
 from ..world.word_book import empty, file_words, put, walk, word_at, words_into
 
 COURT_LIST, TAX_LIST, MISCONDUCT_LIST = (LISTS.index(n) for n in LISTS)
@@ -366,10 +366,7 @@ def note_sanctioned(i0, sanc, wrong, ever):
     while j < sanc.shape[0]:
         w, b0 = (i0 + j) // WORD, (i0 + j) % WORD
         take = min(WORD - b0, sanc.shape[0] - j)
-        s = t = np.uint64(0)
-        for b in range(take):
-            s |= np.uint64(sanc[j + b] != 0) << np.uint64(b0 + b)
-            t |= np.uint64(wrong[j + b] != 0) << np.uint64(b0 + b)
+        s, t = flags_word(sanc, j, take, b0), flags_word(wrong, j, take, b0)
         if s:
             atomic_or(ever[0], w, s)
         if t:

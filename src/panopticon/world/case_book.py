@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .word_book import words_into
+
 # The columns: the court case's last change of state, the day a paid listing is removed
 # everywhere, the tax case's opening, the end of a travel-misconduct listing; the lists ever
 # (the registry's EVER_* bits); the status (codes' bits).
@@ -38,12 +40,6 @@ def row_of(ids: np.ndarray, i: int) -> int:
     return r if r < ids.shape[0] and ids[r] == i else -1
 
 
-@njit(cache=True, nogil=True, inline="always")
-def rows_between(ids: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
-    """The first row of citizens lo..hi-1 and the row after their last."""
-    return np.searchsorted(ids, lo), np.searchsorted(ids, hi)
-
-
 @njit(cache=True, nogil=True)
 def status_of(ids: np.ndarray, rows: np.ndarray, i: int) -> int:
     """Citizen i's status (0 without a row)."""
@@ -55,10 +51,7 @@ def status_of(ids: np.ndarray, rows: np.ndarray, i: int) -> int:
 def statuses_into(ids: np.ndarray, rows: np.ndarray, lo: int, out: np.ndarray) -> None:
     """The statuses of citizens lo..lo+len(out)-1 into ``out``: 0 but for the rows among
     them."""
-    out[:] = 0
-    first, last = rows_between(ids, lo, lo + out.shape[0])
-    for r in range(first, last):
-        out[ids[r] - lo] = rows[r, STATUS]
+    words_into(ids, rows[:, STATUS], lo, out)
 
 
 @njit(cache=True, nogil=True)

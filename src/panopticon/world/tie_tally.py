@@ -36,7 +36,7 @@ from .population import HOUSEHOLD_MAX, Population
 from .tie_counts import sizes
 from .ties import FOLLOWS, FRIENDS, REACHES, Ties, follows_friend, household_shares, make_ties, \
     max_ties, pick_slots, picker, ties_into
-from .today import WORD, bits_into, is_marked
+from .today import WORD, bits_into, flags_word, is_marked
 
 COUNTED = ("household",)  # reaches a reading counts instead of a tally keeping them
 BLOCK = 1 << 18  # citizens whose flags an update reads at a time (a multiple of WORD)
@@ -189,10 +189,9 @@ def changes(flag: np.ndarray, marks: np.ndarray, lo: int) -> np.ndarray:
     moved = np.empty((flag.shape[0] + WORD - 1) // WORD, np.uint64)
     m, first = 0, lo // WORD
     for w in range(moved.shape[0]):
-        new, held = np.uint64(0), min(WORD, flag.shape[0] - w * WORD)  # the word's citizens
-        for b in range(held):
-            new |= np.uint64(flag[w * WORD + b] != 0) << np.uint64(b)
-        bits = (new ^ marks[first + w]) & (~np.uint64(0) >> np.uint64(WORD - held))
+        held = min(WORD, flag.shape[0] - w * WORD)  # the word's citizens
+        bits = ((flags_word(flag, w * WORD, held, 0) ^ marks[first + w])
+                & (~np.uint64(0) >> np.uint64(WORD - held)))
         moved[w] = bits
         while bits:
             m += 1

@@ -105,6 +105,16 @@ def is_marked(marked: np.ndarray, j: int) -> int:
     return np.int64(marked[j // WORD] >> np.uint64(j % WORD) & np.uint64(1))
 
 
+@njit(cache=True, nogil=True, inline="always")
+def flags_word(flags: np.ndarray, j: int, take: int, shift: int) -> np.uint64:
+    """The flags (set: not 0) ``flags[j:j + take]`` as the bits from ``shift`` of one word
+    (``shift + take`` at most WORD)."""
+    word = np.uint64(0)
+    for b in range(take):
+        word |= np.uint64(flags[j + b] != 0) << np.uint64(shift + b)
+    return word
+
+
 def words_of(n: int) -> slice:
     """The words of ``marked`` that a chunk of n citizens uses: a step takes these, and
     behaviour, the first of the day's stages, clears them."""

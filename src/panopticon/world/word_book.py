@@ -1,6 +1,6 @@
 """A word of bits per citizen, kept only for the citizens whose word is not 0: their ids in
-order (int64) and their words, as the registry's case book keeps its rows (``case_book``'s
-lookups serve both).
+order (int64) and their words. The lookups here serve the registry's case book too, whose
+rows are several columns.
 
 Consequences keeps in one what citizens have met at least once (a history), which 6% of
 china-2018's citizens have by the end of 2014-2019: 10 bytes a row, where an array of n took 2
@@ -14,12 +14,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .case_book import rows_between
-
-
 def empty(dtype: type) -> tuple[np.ndarray, np.ndarray]:
     """A book without rows, of words of ``dtype``."""
     return np.zeros(0, np.int64), np.zeros(0, dtype)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def rows_between(ids: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
+    """The first row of citizens lo..hi-1 and the row after their last."""
+    return np.searchsorted(ids, lo), np.searchsorted(ids, hi)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -80,7 +83,8 @@ def file_words(ids: np.ndarray, words: np.ndarray, new: list[tuple[np.ndarray, n
 
 @njit(cache=True, nogil=True)
 def words_into(ids: np.ndarray, words: np.ndarray, lo: int, out: np.ndarray) -> None:
-    """The words of citizens lo..lo+len(out)-1 into ``out``: 0 but for the rows among them."""
+    """The words of citizens lo..lo+len(out)-1 into ``out`` (``words``: one per row, or a
+    column of a book's rows): 0 but for the rows among them."""
     out[:] = 0
     first, last = rows_between(ids, lo, lo + out.shape[0])
     for r in range(first, last):
