@@ -281,13 +281,14 @@ def test_grades_are_counted_through_the_cuts_where_they_change(edges, scores):
     grade), and grade_run counts each citizen in its score's grade and as wrongly graded where
     its true score's grade differs."""
     from panopticon.stages.scoring import C_GRADE0, C_WRONG, grade_cuts, grade_run
+    from panopticon.world.codes import GAP_SHIFT
     grade_of = len(edges) - np.searchsorted(sorted(edges), np.arange(101), side="right")
     cuts, cut_grade = grade_cuts(grade_of, 0)
     assert isinstance(cuts, tuple) and len(cuts) == max(1, len(edges))
     score = np.array([a for a, _ in scores], np.int16)
     true = np.array([b for _, b in scores], np.int16)
     acc = np.zeros(C_GRADE0 + 8, np.int64)
-    grade_run.py_func(score, true, cuts, cut_grade, acc)
+    grade_run.py_func(score, (true - score) << GAP_SHIFT, cuts, cut_grade, acc)
     want = np.bincount(grade_of[score], minlength=8)
     assert np.array_equal(acc[C_GRADE0:C_GRADE0 + 8], want)
     assert acc[C_WRONG] == np.count_nonzero(grade_of[score] != grade_of[true])

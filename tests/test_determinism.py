@@ -127,7 +127,8 @@ def test_invariants_hold_for_any_population(size, seed, chunk, days):
     grades = [f"grade_{g}" for g in range(len(sc.scoring.grades))]
     assert (data.counter(*grades).sum(axis=(1, 2)) == size).all()
     s = sc.scoring
-    for name in ("score", "true_score"):
-        assert s.min <= sim.state.read(name).min() and sim.state.read(name).max() <= s.max
+    scoring = sim.stages["scoring"]
+    for scores in (scoring.score, scoring.true_score):
+        assert s.min <= scores.min() and scores.max() <= s.max
     whole = Simulation(sc, chunk_size=size, threads=1).run().counts
     np.testing.assert_array_equal(counts, whole)

@@ -25,7 +25,7 @@ from panopticon.stages import counters
 from panopticon.stages.consequences import REWARDS_SHIFT, active_masks
 from panopticon.stages.lists import FIGURES, Lists
 from panopticon.stages.scoring import EVERYONE, grade_table
-from panopticon.world.codes import FALSE_SHIFT
+from panopticon.world.codes import FALSE_SHIFT, GAP_SHIFT
 from panopticon.world.layout import Layout
 from panopticon.world.population import build
 
@@ -50,8 +50,9 @@ class Roll:
         grade_of, names = grade_table(sc)
         self.score = np.full(N, BASE, np.int16)
         self.true_score = np.full(N, BASE, np.int16)
+        self.gap = np.zeros(N, np.int16)  # scoring's score_gap, from true_score each day
         self.stage = alone(Lists, sc, build(sc.population, SEED), score=self.score,
-                           true_score=self.true_score, scored=np.array([EVERYONE, 0]),
+                           score_gap=self.gap, scored=np.array([EVERYONE, 0]),
                            grade_of=grade_of, grade_names=np.array(names))
         self.names = counters(sc)
         self.layout = Layout.of(sc)
@@ -63,6 +64,7 @@ class Roll:
     def next_day(self, records: dict[int, int] | None = None) -> dict[str, int]:
         """A day with ``records`` (citizen: record bits); the day's counters of the lists."""
         self.day += 1
+        self.gap[:] = (self.true_score - self.score) << GAP_SHIFT
         self.stage.start_day(self.day, dt.date(2018, 1, 1), self.sc)
         acc = np.zeros((31, len(self.names.names)), np.int64)
         rec = np.zeros(N, np.uint64)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -54,6 +55,7 @@ from panopticon.world.case_book import COLUMNS, EVER, STATUS, merge_book, status
 from panopticon.world.codes import (
     CAUSE_FALSE_FLAG,
     CAUSE_FALSE_MATCH,
+    CAUSES,
     CONTENT_TYPES,
     EXIT_BAN,
     FALSE_SHIFT,
@@ -91,6 +93,7 @@ from panopticon.world.layout import (
     UNSCREENED,
     Layout,
     draws,
+    gap_dtype,
     level_caps,
     screen,
     screen_bound,
@@ -1131,8 +1134,7 @@ class Card:
         self.scoring = alone(Scoring, self.sc, build(self.sc.population, SEED),
                              bad_company_term=NO_TERM)
         if score is not None:
-            self.scoring.score[0] = score
-            self.scoring.true_score[0] = score if true_score is None else true_score
+            self.scoring.set_scores(0, score, true_score)
         self.day = 0
 
     def next_day(self, records: int = 0) -> np.ndarray:
@@ -1255,6 +1257,32 @@ def test_a_wrong_record_that_lapses_leaves_no_wrong_cause():
     assert (card.score, card.true_score, card.cause) == (1000, 1000, 0)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.integers(-32_768, 32_767), st.integers(0, 65_535), st.data())
+def test_a_score_gap_word_keeps_the_true_score_and_the_causes_over_any_span(lo, span, data):
+    """Any two scores of a range and any wrong causes come back from the gap word, stored in
+    the scenario's gap_dtype (two bytes up to a span of 4095 points)."""
+    hi = min(lo + span, 32_767)
+    dtype = gap_dtype(SimpleNamespace(scoring=SimpleNamespace(min=lo, max=hi)))
+    assert dtype == (np.int16 if hi - lo <= 4095 else np.int32)
+    s, t = (data.draw(st.integers(lo, hi)) for _ in range(2))
+    cause = data.draw(st.integers(0, CAUSES))
+    word = np.array([codes.gap_of(s, t, cause)]).astype(dtype)[0]
+    assert (codes.true_of(s, word), codes.cause_of(word)) == (t, cause)
+
+
+def test_scores_far_apart_keep_their_gap_through_a_day():
+    """A range wider than two bytes' gap holds: the true score and its cause stay exact."""
+    wide = {"scoring.min": -32_768, "scoring.max": 32_767,
+            "scoring.grades": [{"name": "all", "min": -32_768, "max": 32_767}],
+            "sanctions": [], "rewards": [], "scoring.bad_company": None}
+    card = Card(**wide)
+    card.scoring.set_scores(0, -30_000, 30_000, CAUSE_FALSE_FLAG)
+    card.next_day(FALSE_MATCH)
+    assert (card.score, card.true_score) == (-30_005, 30_000)
+    assert card.cause == CAUSE_FALSE_FLAG | CAUSE_FALSE_MATCH
+
+
 def test_an_expiring_record_is_owed_only_what_it_took_after_the_days_earlier_records():
     card = expiring(score=2, late_bill=1)
     card.next_day(ACT_BIT["jaywalking"] | ACT_BIT["late_bill"])  # -5 first, then -20 of 0 left
@@ -1331,7 +1359,7 @@ def test_restoration_never_lowers_a_score_above_base():
 def test_restoration_happens_at_the_restore_rate():
     sc = preset(**{"population.size": 20_000, "scoring.restore_rate": 0.25})
     scoring = alone(Scoring, sc, build(sc.population, SEED), bad_company_term=NO_TERM)
-    scoring.score[:] = scoring.true_score[:] = 900
+    scoring.set_scores(slice(None), 900)
     scoring.start_day(1, DATE, sc)
     n = scoring.view.size
     step(scoring, 0, n, new_acc(), Today.of(n))
@@ -1449,10 +1477,7 @@ class World:
         self.sim.stages["registry"].set_statuses(i, LISTED | (SHARED if shared else 0))
 
     def set_scores(self, i: int, score: int, true_score: int, cause: int = 0) -> None:
-        scoring = self.sim.stages["scoring"]
-        scoring.score[i] = score
-        scoring.true_score[i] = true_score
-        scoring.wrong_cause[i] = cause
+        self.sim.stages["scoring"].set_scores(i, score, true_score, cause)
 
     def run_day(self, date: dt.date = DATE, connected: bool = True) -> np.ndarray:
         """One day of consequences (both phases, each ended as the simulation ends it) on

@@ -39,7 +39,7 @@ from ..stages.consequences import (
 from ..stages.fear import ONE as RISK_ONE
 from ..world import codes
 from ..world.case_book import COURT_DAY, STATUS, row_of
-from ..world.codes import CONTENT_TYPES, LISTED
+from ..world.codes import CONTENT_TYPES, LISTED, cause_of, true_of
 from ..world.codes import SHARED as SHARED_LISTING
 from ..world.layout import Layout
 from ..world.population import AGE_BANDS, INCOME_SHIFT, URBAN, parents, region_of
@@ -164,21 +164,21 @@ TELL_REGISTRY, TELL_SCORES, TELL_LISTS, TELL_STANDING, TELL_ATTEMPTS, TELL_RELAT
 
 
 @njit(cache=True, nogil=True)
-def member_rows(ids, day, case_ids, case_days, grade_of, lowest, term, cause, risk, list_delay,
-                st, flags, family, of_parent, of_home, ties, of_work, rows):
+def member_rows(ids, day, case_ids, case_days, grade_of, lowest, term, risk, list_delay, st,
+                flags, family, of_parent, of_home, ties, of_work, rows):
     """Every FIELDS row of members ``ids`` at the end of today, in one call: the state's words
     (:func:`member_words`), the measures they are under as consequences works them out
     (``st``: its Standing of everyone) and what relatives bring (``kin_words``)."""
-    member_words(ids, day, case_ids, case_days, st.score, st.true_score, grade_of, lowest, term,
-                 cause, st.on_lists, st.on_lists_true, risk, list_delay, rows)
+    member_words(ids, day, case_ids, case_days, st.score, st.gap, grade_of, lowest, term,
+                 st.on_lists, st.on_lists_true, risk, list_delay, rows)
     rows[SANC], rows[TRUE_SANC], rows[REWARDS] = standings(ids, st, case_ids, case_days)
     rows[WRONG] = rows[SANC] & ~rows[TRUE_SANC]
     rows[FAMILY] = kin_words(ids, st.age, flags, family, of_parent, of_home, ties, of_work)
 
 
 @njit(cache=True, nogil=True)
-def member_words(ids, day, case_ids, case_days, score, true_score, grade_of, lowest, term,
-                 cause, on, on_true, risk, list_delay, rows):
+def member_words(ids, day, case_ids, case_days, score, gap, grade_of, lowest, term, on, on_true,
+                 risk, list_delay, rows):
     """The state's words of members ``ids`` into ``rows`` (FIELDS' first twelve), in one pass
     rather than a gather per field. The status and the court day from the registry's case book
     (0 without a row; the day 0 without a status: a row kept for a past listing has none), the
@@ -191,10 +191,12 @@ def member_words(ids, day, case_ids, case_days, score, true_score, grade_of, low
         s = status & ~SHARED_LISTING
         at = np.int64(case_days[r, COURT_DAY]) if status != 0 else 0
         rows[0, k], rows[1, k] = s, at
-        rows[2, k], rows[3, k] = score[i], true_score[i]
+        true = true_of(score[i], gap[i])
+        rows[2, k], rows[3, k] = score[i], true
         rows[4, k] = grade_of[np.int64(score[i]) - lowest]
-        rows[5, k] = grade_of[np.int64(true_score[i]) - lowest]
-        rows[6, k], rows[7, k], rows[8, k], rows[9, k] = term[i], cause[i], on[i], on_true[i]
+        rows[5, k] = grade_of[true - lowest]
+        rows[6, k], rows[7, k] = term[i], cause_of(gap[i])
+        rows[8, k], rows[9, k] = on[i], on_true[i]
         rows[10, k] = risk[i]
         rows[11, k] = np.int64((s & LISTED) != 0 and day - at == list_delay)
 
@@ -300,8 +302,8 @@ class Cohort:
 
     NAME = "cohort"
     READS = ("age", "flags", "adopt", "acts", "records", "case_ids", "case_days", "on_lists",
-             "on_lists_true", "connected", "list_delay", "score", "true_score", "scored",
-             "grade_of", "grade_names", "ties_term", "wrong_cause", "list_mask", "score_cuts",
+             "on_lists_true", "connected", "list_delay", "score", "score_gap", "scored",
+             "grade_of", "grade_names", "ties_term", "list_mask", "score_cuts",
              "score_steps", "family", "risk")
 
     view: View
@@ -394,9 +396,9 @@ class Cohort:
         v, ids, cat = self.view, self.ids, self.cat
         rows = np.empty((len(FIELDS), ids.shape[0]), np.int64)
         member_rows(ids, day, v.case_ids, v.case_days, v.grade_of, self.sc.scoring.min,
-                    v.ties_term, v.wrong_cause, v.risk, int(v.list_delay), Standing(
+                    v.ties_term, v.risk, int(v.list_delay), Standing(
                         v.starts, v.age, v.adopt, v.on_lists, v.on_lists_true,
-                        v.score, v.true_score, v.scored, v.connected, v.list_mask,
+                        v.score, v.score_gap, v.scored, v.connected, v.list_mask,
                         *effective_steps(v.score_cuts, v.score_steps)),
                     v.flags, v.family, cat.kin_of_parent, cat.kin_of_home, v.ties.model(),
                     cat.kin_of_work, rows)

@@ -26,7 +26,7 @@ import numpy as np
 from ..language.scenario import Scenario, province_codes
 from ..stages import counters
 from ..world.engine import useful_threads
-from ..world.layout import term_dtype
+from ..world.layout import gap_dtype, term_dtype
 from ..world.tie_tally import COUNTED
 
 GiB = 1 << 30
@@ -35,14 +35,15 @@ GiB = 1 << 30
 BASE_BYTES = 400 << 20
 # Per citizen, kept for the whole run (see each stage's build): population age, flags with the
 # income decile and the adoption rank's level (uint8 each), its region found from each region's
-# first citizen; scores published and true (int16 each), the wrong cause (uint8); consequences'
-# family bits (uint8) and who was ever under a sanction, and wrongly (a bit each); perceived risk
-# (uint8); behaviour's screen class (uint8); and the ties term (layout.term_dtype: a byte where
-# the weight fits one, as china-2018's, or two).
+# first citizen; the published score (int16) and the true score's gap to it with the wrong
+# causes (layout.gap_dtype: two bytes where scores span at most 4095 points, as every preset's,
+# or four); consequences' family bits (uint8) and who was ever under a sanction, and wrongly (a
+# bit each); perceived risk (uint8); behaviour's screen class (uint8); and the ties term
+# (layout.term_dtype: a byte where the weight fits one, as china-2018's, or two).
 # The registry's case book, with the statuses (20 bytes a citizen with a status or a past listing,
 # about 2% of them over 2014-2019), and consequences' history book (10 bytes a row, 6% of citizens
 # by the end) are left to the working bytes.
-CITIZEN_BYTES = 3 + 5 + 1 + 2 / 8 + 1 + 1
+CITIZEN_BYTES = 3 + 2 + 1 + 2 / 8 + 1 + 1
 CAP_BYTES = 2  # points earned under each cap (int16)
 # Measured: what a run holds per citizen beyond its arrays at the peak (the registry's case
 # book, the allocator's slack). china-2018, the year 2018
@@ -138,7 +139,7 @@ class Cost:
 
 def citizen_bytes(sc: Scenario) -> float:
     """The stages' arrays kept per citizen for the whole run of ``sc``."""
-    return (CITIZEN_BYTES + np.dtype(term_dtype(sc)).itemsize
+    return (CITIZEN_BYTES + np.dtype(gap_dtype(sc)).itemsize + np.dtype(term_dtype(sc)).itemsize
             + CAP_BYTES * len(sc.scoring.caps))
 
 

@@ -49,7 +49,9 @@ from ..world.codes import (
     N_CUTS,
     SHARED,
     STALE,
+    cause_of,
     is_scored,
+    true_of,
 )
 from ..world.layout import (
     Layout,
@@ -195,7 +197,7 @@ class Standing(NamedTuple):
     on_lists: np.ndarray  # lists': the scheme's lists by the published evidence
     on_lists_true: np.ndarray  # lists': the same by the true evidence
     score: np.ndarray  # scoring's
-    true_score: np.ndarray  # scoring's
+    gap: np.ndarray  # scoring's score_gap: the true score and the wrong causes (codes.gap_of)
     scored: np.ndarray  # scoring's scored group today
     connected: np.ndarray  # registry's regions connected today
     list_mask: np.ndarray  # per list (process lists, then the scheme's) its measures today
@@ -211,7 +213,6 @@ class SanctionArrays(NamedTuple):
     acts: np.ndarray  # today's, read (phase 1)
     status: np.ndarray  # today's, read (phase 1): the registry's (SHARED: a court listing
     #                     that transport operators have); phase 2 reads its case book
-    wrong_cause: np.ndarray  # scoring's
     family: np.ndarray  # bits of family_names
     todo: np.ndarray
     marked: np.ndarray  # today's (Today.marked): every citizen with an attempt is marked
@@ -393,14 +394,15 @@ def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch):
     so that each vectorises whatever the catalog's size; the stocks of sanctions on a standing
     go to ``stocks``."""
     age, adopt, status = st.age[lo:hi], st.adopt[lo:hi], a.status[lo:hi]
-    score, true_score, flags = st.score[lo:hi], st.true_score[lo:hi], a.flags[lo:hi]
+    score, gap, flags = st.score[lo:hi], st.gap[lo:hi], a.flags[lo:hi]
     scored, list_mask, cuts, steps = st.scored, st.list_mask, st.cuts, st.steps
     n = age.shape[0]
     sanc, true_sanc, rewards = scratch[0, :n], scratch[1, :n], scratch[2, :n]
     for j in range(n):
         rank = adoption_rank(adopt[j], first + lo + j)
         sanc[j], true_sanc[j], rewards[j] = process_standing(
-            status[j], score[j], true_score[j], is_scored(age[j], rank, scored) & linked,
+            status[j], score[j], true_of(score[j], gap[j]),
+            is_scored(age[j], rank, scored) & linked,
             list_mask, cuts, steps)
     on, on_true = st.on_lists[lo:hi], st.on_lists_true[lo:hi]
     for l in range(list_mask.shape[0] - N_PROCESS_LISTS):
@@ -447,9 +449,8 @@ def own_attempts(first, runs, marked, st, a, cat, acc, kin, new):
     cannot drop them (some 200 ns an attempt, five times its work).
     """
     acts, todo, age, adopt, status = a.acts, a.todo, st.age, st.adopt, a.status
-    on, on_true, score, true_score, scored = (st.on_lists, st.on_lists_true, st.score,
-                                              st.true_score, st.scored)
-    wrong_cause, list_mask, cuts, steps = a.wrong_cause, st.list_mask, st.cuts, st.steps
+    on, on_true, score, gap, scored = st.on_lists, st.on_lists_true, st.score, st.gap, st.scored
+    list_mask, cuts, steps = st.list_mask, st.cuts, st.steps
     ids, words = a.history_ids, a.history_words
     kinds, blocks, grants, counter, ever, rewards = (cat.attempts, cat.blocks, cat.grants,
                                                      cat.counter, cat.ever, cat.rewards)
@@ -470,14 +471,14 @@ def own_attempts(first, runs, marked, st, a, cat, acc, kin, new):
         if tried:
             s = status[j]
             sanc, true_sanc, granted = standing(
-                s, on[j], on_true[j], score[j], true_score[j],
+                s, on[j], on_true[j], score[j], true_of(score[j], gap[j]),
                 is_scored(age[j], adoption_rank(adopt[j], first + j), scored) & linked,
                 list_mask, cuts, steps)
             i = first + j
             while row < ids.shape[0] and ids[row] < i:
                 row += 1
             held = row < ids.shape[0] and ids[row] == i
-            cause, h = wrong_cause[j], np.int64(words[row]) if held else np.int64(0)
+            cause, h = cause_of(gap[j]), np.int64(words[row]) if held else np.int64(0)
             for u in range(kinds.shape[0]):
                 k = kinds[u]
                 if tried >> k & 1:
@@ -535,14 +536,15 @@ def standings(ids, st, case_ids, case_days):
     sanc, true_sanc, rewards = (np.zeros(n, np.int64), np.zeros(n, np.int64),
                                 np.zeros(n, np.int64))
     connected = st.connected
-    score, true_score, age, adopt, scored = st.score, st.true_score, st.age, st.adopt, st.scored
+    score, gap, age, adopt, scored = st.score, st.gap, st.age, st.adopt, st.scored
     list_mask, cuts = st.list_mask, st.cuts
     for k in range(n):
         i = ids[k]
         linked = np.int64(connected[region_of(st.starts, i)] != 0)
         sanc[k], true_sanc[k], rewards[k] = standing(
             status_of(case_ids, case_days, i), st.on_lists[i], st.on_lists_true[i], score[i],
-            true_score[i], is_scored(age[i], adoption_rank(adopt[i], i), scored) & linked,
+            true_of(score[i], gap[i]),
+            is_scored(age[i], adoption_rank(adopt[i], i), scored) & linked,
             list_mask, cuts, st.steps)
     return sanc, true_sanc, rewards
 
@@ -629,7 +631,7 @@ def kin_attempts(c, tried, f, h, st, a, book, cat, acc_r):
         if tried >> k & 1:
             blocked, true_blocked, granted = met_by(k, sanc, true_sanc, rewards, kin, cat)
             h = meet(acc_r, k, blocked, true_blocked, sanc & ~true_sanc & cat.blocks[k],
-                     granted, h, s, a.wrong_cause[c], cat.counter, cat.ever, cat.rewards)
+                     granted, h, s, cause_of(st.gap[c]), cat.counter, cat.ever, cat.rewards)
     return h
 
 
@@ -899,8 +901,8 @@ class Consequences(Stage):
     OWNS = ("sanctioned_ever", "history_ids", "history_words", "family", "list_mask",
             "score_cuts", "score_steps")
     READS = ("age", "flags", "adopt", "acts", "marked", "status", "case_ids", "case_days",
-             "on_lists", "on_lists_true", "connected", "score", "true_score", "wrong_cause",
-             "scored", "grade_of", "grade_names", "adoption")
+             "on_lists", "on_lists_true", "connected", "score", "score_gap", "scored",
+             "grade_of", "grade_names", "adoption")
     STEPS = ("step", "family_step")
 
     view: View
@@ -955,9 +957,9 @@ class Consequences(Stage):
         with the first ``n`` (all: hi - lo) of today's buffers."""
         v, n = self.view, hi - lo if n is None else n
         return ((v.starts, v.age[lo:hi], v.adopt[lo:hi], v.on_lists[lo:hi],
-                 v.on_lists_true[lo:hi], v.score[lo:hi], v.true_score[lo:hi]),
-                (v.flags[lo:hi], today.acts[:n], today.status[:n], v.wrong_cause[lo:hi],
-                 self.family[lo:hi], today.todo[:n], today.marked[words_of(n)]))
+                 v.on_lists_true[lo:hi], v.score[lo:hi], v.score_gap[lo:hi]),
+                (v.flags[lo:hi], today.acts[:n], today.status[:n], self.family[lo:hi],
+                 today.todo[:n], today.marked[words_of(n)]))
 
     def everyone(self, lo: int, hi: int, today: Today) -> tuple:
         """:meth:`chunk_arrays` of every citizen, without today's buffers (phase 2)."""
@@ -989,9 +991,9 @@ class Consequences(Stage):
 
     @kernel_step(sanction_kernel, keep=keep_kin, pieces=(
         FIRST, RUNS, Fields(Standing, dict.fromkeys(
-            ("age", "adopt", "on_lists", "on_lists_true", "score", "true_score"), CITIZENS)),
+            ("age", "adopt", "on_lists", "on_lists_true", "score", "gap"), CITIZENS)),
         Fields(SanctionArrays, {
-            **dict.fromkeys(("flags", "wrong_cause", "family"), CITIZENS),
+            **dict.fromkeys(("flags", "family"), CITIZENS),
             "acts": BUFFER, "status": BUFFER, "todo": BUFFER, "marked": WORDS}),
         SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:

@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from ..language.scenario import Scenario
-from ..world.codes import WORD_BITS, WRONG_RECORDS, is_scored
+from ..world.codes import WORD_BITS, WRONG_RECORDS, is_scored, true_of
 from ..world.layout import record_bits
 from ..world.population import adoption_rank, region_of
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, Fields
@@ -135,7 +135,7 @@ class ListArrays(NamedTuple):
     adopt: np.ndarray
     records: np.ndarray  # today's
     score: np.ndarray
-    true_score: np.ndarray
+    gap: np.ndarray  # scoring's score_gap: the true score (codes.true_of)
     on: np.ndarray  # uint16 lists by the published evidence
     on_true: np.ndarray  # uint16 lists by the true evidence
     since: np.ndarray  # int16 [track, list, citizen]: the day of the last entry
@@ -249,7 +249,8 @@ def lists_kernel(first, day, runs, a, p, acc):
         for j in range(runs[q], runs[q + 1]):
             rec = np.int64(a.records[j])  # a rule's bits of the true evidence are true records
             scored = is_scored(a.age[j], adoption_rank(a.adopt[j], first + j), a.scored)
-            s, ts = np.int64(a.score[j]), np.int64(a.true_score[j])
+            s = np.int64(a.score[j])
+            ts = true_of(s, a.gap[j])
             grade = np.int64(1) << np.int64(a.grade_of[s - lo_score])
             true_grade = np.int64(1) << np.int64(a.grade_of[ts - lo_score])
             on, new = track(0, j, day, np.int64(a.on[j]), rec, s, scored, grade, a, p, acc_r)
@@ -280,7 +281,7 @@ class Lists(Stage):
 
     NAME = "lists"
     OWNS = ("on_lists", "on_lists_true", "list_since", "list_days", "list_ever")
-    READS = ("age", "adopt", "records", "score", "true_score", "scored", "grade_of",
+    READS = ("age", "adopt", "records", "score", "score_gap", "scored", "grade_of",
              "grade_names")
 
     view: View
@@ -322,7 +323,7 @@ class Lists(Stage):
             self.sc, self.p = sc, params(sc, self.view.grade_names.tolist())[0]
 
     @kernel_step(lists_kernel, pieces=(FIRST, SAME, RUNS, Fields(ListArrays, {
-        **dict.fromkeys(("age", "adopt", "score", "true_score", "on", "on_true", "since",
+        **dict.fromkeys(("age", "adopt", "score", "gap", "on", "on_true", "since",
                          "days", "ever"), CITIZENS), "records": BUFFER}), SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         a = ListArrays(*today.kept(lo, hi, self.chunk_arrays), *self.day_values())
@@ -332,7 +333,7 @@ class Lists(Stage):
         """ListArrays' arrays of citizens lo..hi for the run (Today.kept)."""
         v = self.view
         return (v.starts, v.age[lo:hi], v.adopt[lo:hi], today.records[:hi - lo], v.score[lo:hi],
-                v.true_score[lo:hi], self.on[lo:hi], self.on_true[lo:hi],
+                v.score_gap[lo:hi], self.on[lo:hi], self.on_true[lo:hi],
                 self.since[:, :, lo:hi], self.days[:, :, lo:hi], self.ever[lo:hi])
 
     def gather_day(self) -> tuple:

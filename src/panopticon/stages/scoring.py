@@ -4,8 +4,10 @@ Each record moves the score by the points the scenario gives its kind (times its
 weight, where the score is a weighted sum of factors); the score stays within [min, max] and,
 below base, regains ``restore_points`` with chance ``restore_rate`` a day. A capped kind adds at
 most its cap (in all, or per calendar year). A second, true score counts only records of acts
-that happened: where the two give different grades, the citizen is wrongly graded, and
-``wrong_cause`` says which wrong records did it.
+that happened: where the two give different grades, the citizen is wrongly graded, and the
+wrong causes say which wrong records did it. Both are kept in ``score_gap``, a word per
+citizen beside the published score: the true score's difference from it above the cause bits
+(``codes.gap_of``), in the published score's two bytes where scores span up to 4095 points.
 
 Only the citizens in ``who`` are scored (an opt-in scheme's users, adults, no one): the rest
 stay at base, outside the grade counts and the ranking, and meet no grade's sanction or reward.
@@ -33,15 +35,20 @@ from ..world.codes import (
     CAUSE_FALSE_FLAG,
     CAUSE_FALSE_MATCH,
     CAUSE_TIES,
+    CAUSES,
     FALSE_RECORDS,
     FLAG_FALSE,
+    GAP_SHIFT,
     MAX_GRADES,
     WORD_BITS,
     WRONG_RECORDS,
+    cause_of,
+    gap_of,
     is_scored,
+    true_of,
 )
 from ..world.engine import run_starts
-from ..world.layout import record_bits, term_dtype
+from ..world.layout import gap_dtype, record_bits, term_dtype
 from ..world.ledger import Ledger
 from ..world.population import ADOPT_LEVELS, adoption_rank, adoption_threshold, region_of
 from ..world.rng import bits53, chance, stream_key, threshold
@@ -107,8 +114,7 @@ class ScoreArrays(NamedTuple):
     adopt: np.ndarray
     records: np.ndarray  # today's, read
     score: np.ndarray  # int16
-    true_score: np.ndarray  # int16
-    wrong_cause: np.ndarray  # uint8 bits CAUSE_*
+    gap: np.ndarray  # the true score and the wrong causes (codes.gap_of; layout.gap_dtype)
     term: np.ndarray  # points from the standing of ties (the bad-company term, term_dtype)
     earned: np.ndarray  # int16 [cap, citizen]: points gained under each cap
     todo: np.ndarray
@@ -133,9 +139,8 @@ def restore_and_clamp(s, t, restore, base, term, restore_points, lo_score, hi_sc
 
 
 @njit(cache=True, nogil=True, inline="always")
-def apply_records(i, j, day, rec, score, true_score, wrong_cause, term, earned, points, cap_of,
-                  cap_points, expiry, lo_score, hi_score, base, restore_p, restore_points,
-                  k_restore, made, n_made):
+def apply_records(i, j, day, rec, score, gap, term, earned, points, cap_of, cap_points, expiry,
+                  lo_score, hi_score, base, restore_p, restore_points, k_restore, made, n_made):
     """A citizen's whole day when it has records: points (capped where the kind has a cap, the
     points gained counted in ``earned[cap, j]``), wrong causes, restoration, bounds. Called once
     per citizen with records: it takes arrays one by one, as a tuple of arrays passed per
@@ -145,7 +150,7 @@ def apply_records(i, j, day, rec, score, true_score, wrong_cause, term, earned, 
     by is written to ``made`` (from ``n_made``), to be given back; returns the new count.
     """
     s = np.int64(score[j])
-    t = np.int64(true_score[j])
+    t = true_of(s, gap[j])
     for b in range(WORD_BITS):
         if rec >> b & 1:
             p = points[b]
@@ -164,16 +169,15 @@ def apply_records(i, j, day, rec, score, true_score, wrong_cause, term, earned, 
             made.citizen[n_made], made.days[n_made] = j, expiry[b]
             made.published[n_made], made.true[n_made] = s - s0, t - t0
             n_made += 1
-    cause = wrong_cause[j]
+    cause = cause_of(gap[j])
     if rec & FALSE_RECORDS:
         cause |= CAUSE_FALSE_MATCH
     if rec & FLAG_FALSE:
         cause |= CAUSE_FALSE_FLAG
     s, t = restore_and_clamp(s, t, chance(k_restore, i, day, restore_p), base,
                              np.int64(term[j]), restore_points, lo_score, hi_score)
-    wrong_cause[j] = 0 if s == t else cause
     score[j] = s
-    true_score[j] = t
+    gap[j] = gap_of(s, t, 0 if s == t else cause)
     return n_made
 
 
@@ -187,27 +191,26 @@ def lapse(first, a, p, acc):
         j = due.citizen[k]
         if not is_scored(a.age[j], adoption_rank(a.adopt[j], first + j), a.scored):
             continue
-        s = min(max(np.int64(a.score[j]) - due.published[k], p.lo_score), p.hi_score)
-        t = min(max(np.int64(a.true_score[j]) - due.true[k], p.lo_score), p.hi_score)
-        a.score[j], a.true_score[j] = s, t
-        if s == t:
-            a.wrong_cause[j] = 0
+        s0 = np.int64(a.score[j])
+        s = min(max(s0 - due.published[k], p.lo_score), p.hi_score)
+        t = min(max(true_of(s0, a.gap[j]) - due.true[k], p.lo_score), p.hi_score)
+        a.score[j], a.gap[j] = s, gap_of(s, t, 0 if s == t else cause_of(a.gap[j]))
         acc[region_of(a.starts, first + j), C_LAPSED] += 1
 
 
 @njit(cache=True, nogil=True, inline="always")
-def restore_run(first, day, records, score, true_score, wrong_cause, term, restore_thr, p,
-                acc_r):
-    """Restoration for a run's citizens without records (done by apply_records); score sums.
+def restore_run(first, day, records, score, gap, term, restore_thr, p, acc_r):
+    """Restoration for a run's citizens without records (done by apply_records); no wrong
+    cause where the scores agree; score sums.
 
-    Loops without branches over the run's own views (indexed from 0), so that they vectorise.
+    A loop without branches over the run's own views (indexed from 0), so that it vectorises.
     """
     base, restore_points, lo_score, hi_score = p.base, p.restore_points, p.lo_score, p.hi_score
     k_restore = p.k_restore
     total = true_total = 0
     for j in range(score.shape[0]):
         s0 = np.int64(score[j])
-        t0 = np.int64(true_score[j])
+        t0 = true_of(s0, gap[j])
         restore = bits53(k_restore, first + j, day) < restore_thr
         s, t = restore_and_clamp(s0, t0, restore, base, np.int64(term[j]), restore_points,
                                  lo_score, hi_score)
@@ -215,17 +218,15 @@ def restore_run(first, day, records, score, true_score, wrong_cause, term, resto
         s = s if fresh else s0
         t = t if fresh else t0
         score[j] = s
-        true_score[j] = t
+        gap[j] = gap_of(s, t, cause_of(gap[j]) * (s != t))
         total += s
         true_total += t
-    for j in range(score.shape[0]):  # no wrong cause where the scores agree; no branch
-        wrong_cause[j] *= np.uint8(score[j] != true_score[j])
     acc_r[C_SCORE] += total
     acc_r[C_TRUE] += true_total
 
 
 @njit(cache=True, nogil=True, inline="always")
-def grade_run(score, true_score, cuts, cut_grade, acc_r):
+def grade_run(score, gap, cuts, cut_grade, acc_r):
     """Count a run's citizens by grade, and those wrongly graded, from its scores' views.
 
     A grade is counted through the citizens at or above each cut; a citizen is wrongly graded
@@ -245,9 +246,9 @@ def grade_run(score, true_score, cuts, cut_grade, acc_r):
     acc_r[C_GRADE0 + cut_grade[len(cuts)]] += below
     wrong = 0
     for j in range(n):
-        steps = 0
+        steps, t = 0, true_of(score[j], gap[j])
         for k in range(len(cuts)):
-            steps += (score[j] >= cuts[k]) != (true_score[j] >= cuts[k])
+            steps += (score[j] >= cuts[k]) != (t >= cuts[k])
         wrong += steps != 0
     acc_r[C_WRONG] += wrong
 
@@ -266,13 +267,13 @@ def uncount_unscored(first, age, adopt, scored, base, base_grade, acc_r):
 
 
 @njit(cache=True, nogil=True)
-def unscore(adopt, lo, hi, base, score, true_score, wrong_cause, term):
+def unscore(adopt, lo, hi, base, score, gap, term):
     """Citizens whose adoption rank is in [lo, hi) back to base, with no wrong cause or term:
     one pass, without the masks of n that numpy would make."""
     for i in range(adopt.shape[0]):
         if lo <= adoption_rank(adopt[i], i) < hi:
-            score[i] = true_score[i] = base
-            wrong_cause[i] = term[i] = 0
+            score[i] = base
+            gap[i] = term[i] = 0
 
 
 @njit(cache=True, nogil=True)
@@ -290,8 +291,7 @@ def score_kernel(first, day, runs, a, p, acc):
     n_made = 0
     restore_thr = threshold(p.restore_p)
     age, adopt, records, scored, todo = a.age, a.adopt, a.records, a.scored, a.todo
-    score, true_score, wrong_cause, term, earned = (a.score, a.true_score, a.wrong_cause, a.term,
-                                                    a.earned)
+    score, gap, term, earned = a.score, a.gap, a.term, a.earned
     points, cap_of, cap_points = p.points, p.cap_of, p.cap_points
     everyone = scored[0] >= EVERYONE and scored[1] == 0
     for q in range(runs.shape[0] - 1):
@@ -300,14 +300,14 @@ def score_kernel(first, day, runs, a, p, acc):
             j = todo[t]
             if records[j] and (everyone or is_scored(
                     age[j], adoption_rank(adopt[j], first + j), scored)):
-                n_made = apply_records(first + j, j, day, np.int64(records[j]), score,
-                                       true_score, wrong_cause, term, earned, points, cap_of,
-                                       cap_points, p.expiry, p.lo_score, p.hi_score, p.base,
-                                       p.restore_p, p.restore_points, p.k_restore, a.made, n_made)
+                n_made = apply_records(first + j, j, day, np.int64(records[j]), score, gap,
+                                       term, earned, points, cap_of, cap_points, p.expiry,
+                                       p.lo_score, p.hi_score, p.base, p.restore_p,
+                                       p.restore_points, p.k_restore, a.made, n_made)
         acc_r = acc[region_of(a.starts, first + lo)]
-        restore_run(first + lo, day, records[lo:hi], score[lo:hi], true_score[lo:hi],
-                    wrong_cause[lo:hi], term[lo:hi], restore_thr, p, acc_r)
-        grade_run(score[lo:hi], true_score[lo:hi], p.cuts, p.cut_grade, acc_r)
+        restore_run(first + lo, day, records[lo:hi], score[lo:hi], gap[lo:hi], term[lo:hi],
+                    restore_thr, p, acc_r)
+        grade_run(score[lo:hi], gap[lo:hi], p.cuts, p.cut_grade, acc_r)
         acc_r[C_SCORED] += hi - lo
         if not everyone:
             uncount_unscored(first + lo, age[lo:hi], adopt[lo:hi], scored, p.base, p.base_grade,
@@ -385,16 +385,15 @@ def params(sc: Scenario, seed: int) -> ScoreParams:
 
 
 @njit(cache=True, nogil=True)
-def move_by_term(new, lo, hi, score, term, wrong_cause):
-    """Each score moved by the change of its ties term (clipped to lo..hi), the term replaced,
-    and the term marked a wrong cause where it is not 0: in place, in one pass (numpy's copies
-    of n were a reading's peak of memory)."""
+def move_by_term(new, lo, hi, score, term, gap):
+    """Each published score moved by the change of its ties term (clipped to lo..hi), the term
+    replaced, and the term marked a wrong cause where it is not 0: in place, in one pass
+    (numpy's copies of n were a reading's peak of memory)."""
     for i in range(score.shape[0]):
-        t = np.int64(new[i])
-        score[i] = min(max(np.int64(score[i]) + t - np.int64(term[i]), lo), hi)
-        term[i] = t
-        wrong_cause[i] = (wrong_cause[i] | CAUSE_TIES) if t != 0 else (wrong_cause[i]
-                                                                        & ~CAUSE_TIES)
+        t, s0 = np.int64(new[i]), np.int64(score[i])
+        s = min(max(s0 + t - np.int64(term[i]), lo), hi)
+        cause = (cause_of(gap[i]) | CAUSE_TIES) if t != 0 else cause_of(gap[i]) & ~CAUSE_TIES
+        score[i], term[i], gap[i] = s, t, gap_of(s, true_of(s0, gap[i]), cause)
 
 
 @dataclass
@@ -402,16 +401,14 @@ class Scoring(Stage):
     """Scores (as published and as they would be without wrong records) and the grade table."""
 
     NAME = "scoring"
-    OWNS = ("score", "true_score", "wrong_cause", "ties_term", "earned", "scored", "grade_of",
-            "grade_names")
+    OWNS = ("score", "score_gap", "ties_term", "earned", "scored", "grade_of", "grade_names")
     READS = ("age", "adopt", "records", "marked", "bad_company_term")
     COUNTERS = COUNTERS
 
     view: View
     seed: int
     score: np.ndarray  # int16
-    true_score: np.ndarray  # int16
-    wrong_cause: np.ndarray  # uint8 bits CAUSE_*
+    score_gap: np.ndarray  # the true score and the wrong causes (codes.gap_of; layout.gap_dtype)
     ties_term: np.ndarray  # points from the standing of ties, as applied (int8: term_dtype)
     earned: np.ndarray  # int16 [cap, citizen]: points gained under each cap (this year, if yearly)
     sc: Scenario | None = None
@@ -426,8 +423,7 @@ class Scoring(Stage):
         n, own = view.size, view.own
         scoring = cls(view=view, seed=seed,
                       score=own("score", np.full(n, sc.scoring.base, np.int16)),
-                      true_score=own("true_score", np.full(n, sc.scoring.base, np.int16)),
-                      wrong_cause=own("wrong_cause", np.zeros(n, np.uint8)),
+                      score_gap=own("score_gap", np.zeros(n, gap_dtype(sc))),
                       ties_term=own("ties_term", np.zeros(n, term_dtype(sc))),
                       earned=own("earned", np.zeros((len(sc.scoring.caps), n), np.int16)))
         scoring.tune(sc)
@@ -463,7 +459,7 @@ class Scoring(Stage):
         block by block, as company measures it."""
         for lo, hi, block in new.read():
             move_by_term(block, self.sc.scoring.min, self.sc.scoring.max, self.score[lo:hi],
-                         self.ties_term[lo:hi], self.wrong_cause[lo:hi])
+                         self.ties_term[lo:hi], self.score_gap[lo:hi])
 
     def update_scored(self, date: dt.date, sc: Scenario) -> None:
         """Today's scored group (published); citizens who left it (adoption can be set to fall)
@@ -474,9 +470,27 @@ class Scoring(Stage):
                else 0 if who == "nobody" else EVERYONE)
         if thr < self.scored[0]:
             unscore(self.view.adopt, thr, self.scored[0], sc.scoring.base, self.score,
-                    self.true_score, self.wrong_cause, self.ties_term)
+                    self.score_gap, self.ties_term)
         self.scored = np.array([thr, int(who == "adults")], np.int64)
         self.view.publish("scored", self.scored)
+
+    @property
+    def true_score(self) -> np.ndarray:
+        """Every citizen's true score (a copy, int16), for tests and tools."""
+        return (self.score + (self.score_gap >> GAP_SHIFT)).astype(np.int16)
+
+    @property
+    def wrong_cause(self) -> np.ndarray:
+        """Every citizen's wrong causes (bits CAUSE_*, a copy), for tests and tools."""
+        return (self.score_gap & CAUSES).astype(np.uint8)
+
+    def set_scores(self, i: int | slice, score: int, true: int | None = None,
+                   cause: int = 0) -> None:
+        """Set citizens' published and true scores (the same where ``true`` is None) and wrong
+        causes, for tests and tools."""
+        true = score if true is None else true
+        self.score[i] = score
+        self.score_gap[i] = (true - score) << GAP_SHIFT | cause
 
     def keep_made(self, lo: int, made: np.ndarray) -> None:
         """The chunk's records whose points will lapse (Lapses' rows), into the ledger."""
@@ -484,9 +498,8 @@ class Scoring(Stage):
             self.owe(lo, Lapses(*made))
 
     @kernel_step(score_kernel, keep=keep_made, pieces=(FIRST, SAME, RUNS, Fields(ScoreArrays, {
-        **dict.fromkeys(("age", "adopt", "score", "true_score", "wrong_cause", "term", "earned"),
-                        CITIZENS), "records": BUFFER, "todo": BUFFER, "marked": WORDS,
-        "due": lapses_in}), SAME, SAME))
+        **dict.fromkeys(("age", "adopt", "score", "gap", "term", "earned"), CITIZENS),
+        "records": BUFFER, "todo": BUFFER, "marked": WORDS, "due": lapses_in}), SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         a = ScoreArrays(*today.kept(lo, hi, self.chunk_arrays), self.scored, self.due_in(lo, hi),
                         self.made_buffer(min(hi - lo, today.todo.shape[0])))
@@ -496,8 +509,8 @@ class Scoring(Stage):
         """ScoreArrays' arrays of citizens lo..hi for the run (Today.kept)."""
         v, n = self.view, hi - lo
         return (v.starts, v.age[lo:hi], v.adopt[lo:hi], today.records[:n], self.score[lo:hi],
-                self.true_score[lo:hi], self.wrong_cause[lo:hi], self.ties_term[lo:hi],
-                self.earned[:, lo:hi], today.todo[:n], today.marked[words_of(n)])
+                self.score_gap[lo:hi], self.ties_term[lo:hi], self.earned[:, lo:hi],
+                today.todo[:n], today.marked[words_of(n)])
 
     def due_in(self, lo: int, hi: int) -> Lapses:
         """Today's lapses of citizens lo..hi-1, counted from lo (none on most days)."""

@@ -3,10 +3,10 @@
 Today's buffers: ``acts`` (behaviour -> sensing, consequences): the bit of each act done today
 (``world.layout``: posting at bit 0, the scenario's act kinds after it); ``records`` (sensing,
 registry -> scoring, fear): the same bits for acts observed, plus wrong and institutional records.
-Arrays: ``status`` (registry): where a citizen stands with courts and lists; ``wrong_cause``
-(scoring): why a score holds wrong points; ``scored`` (scoring's day value): who has a score;
-a history (consequences' ``sanctioned_ever`` and history book) and ``family``: sanctions and
-rewards met, a parent's standing.
+Arrays: ``status`` (registry): where a citizen stands with courts and lists; ``score_gap``
+(scoring): how far the true score is from the published one, and why (the wrong causes);
+``scored`` (scoring's day value): who has a score; a history (consequences' ``sanctioned_ever``
+and history book) and ``family``: sanctions and rewards met, a parent's standing.
 """
 
 from __future__ import annotations
@@ -55,8 +55,12 @@ assert WORD_BITS <= 63, "the acts word keeps clear of the sign bit"
 IN_DEFAULT, JUDGED, LISTED, TAX_CASE, EXIT_BAN, MISCONDUCT, STALE, SHARED = (1 << b
                                                                              for b in range(8))
 
-# wrong_cause bits (scoring): why a citizen's score holds wrong points
+# wrong cause bits (scoring): why a citizen's score holds wrong points
 CAUSE_FALSE_MATCH, CAUSE_FALSE_FLAG, CAUSE_TIES = 1, 2, 4
+# score_gap (scoring): the true score minus the published one, shifted above the wrong causes,
+# both in two bytes where scores span at most 4095 points (layout.gap_dtype)
+GAP_SHIFT = 3
+CAUSES = (1 << GAP_SHIFT) - 1
 
 # lists, in the order of ListName
 LISTS = ("court", "tax", "travel_misconduct")
@@ -68,6 +72,24 @@ FAMILY_SANCTIONED = 1
 
 # grades: at most MAX_GRADES, so at most N_CUTS scores where the grade changes
 N_CUTS = MAX_GRADES - 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def true_of(score, gap):
+    """The true score of a citizen with published ``score`` and ``score_gap`` word ``gap``."""
+    return np.int64(score) + (np.int64(gap) >> GAP_SHIFT)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def cause_of(gap):
+    """The wrong cause bits (CAUSE_*) of a ``score_gap`` word."""
+    return np.int64(gap) & CAUSES
+
+
+@njit(cache=True, nogil=True, inline="always")
+def gap_of(score, true, cause):
+    """The ``score_gap`` word of a published and a true score and wrong cause bits."""
+    return (np.int64(true) - np.int64(score)) << GAP_SHIFT | cause
 
 
 @njit(cache=True, nogil=True, inline="always")

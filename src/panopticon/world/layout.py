@@ -27,7 +27,7 @@ from ..language.catalog import (
 )
 from ..language.scenario import Group, Scenario
 from ..language.schedule import Schedule
-from .codes import FALSE_SHIFT, RECORD_KINDS_EXTRA, bit_positions
+from .codes import FALSE_SHIFT, GAP_SHIFT, RECORD_KINDS_EXTRA, bit_positions
 from .population import (
     AGE_BANDS,
     CHILD,
@@ -217,6 +217,14 @@ def term_dtype(sc: Scenario) -> type:
     weight = 0 if spec is None else spec.weight
     values = [q.value for q in weight.points] if isinstance(weight, Schedule) else [weight]
     return np.int8 if max(abs(v) for v in values) <= np.iinfo(np.int8).max else np.int16
+
+
+def gap_dtype(sc: Scenario) -> type:
+    """Two bytes for scoring's ``score_gap`` (codes.gap_of) where the widest gap between the
+    true and the published score, the score's span, fits beside the wrong causes; four
+    otherwise."""
+    span = (sc.scoring.max - sc.scoring.min) << GAP_SHIFT
+    return np.int16 if span <= np.iinfo(np.int16).max else np.int32
 
 
 def bits_dtype(n: int) -> type:
