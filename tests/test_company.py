@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from panopticon.language import scenario
-from panopticon.world.codes import CAUSE_TIES, FAMILY_SANCTIONED, LISTED, is_scored
+from panopticon.world.codes import CAUSE_TIES, LISTED, is_scored
 from panopticon.stages import counters
 from panopticon.stages.scoring import restore_and_clamp
 from panopticon.runner.simulation import Simulation
@@ -153,7 +153,7 @@ def with_and_without_term(**changes) -> list[tuple[np.ndarray, np.ndarray]]:
         sim = Simulation(small(**SINCE_2014, **changes, **term))
         days: list[np.ndarray] = []
         counts = sim.run(lambda done, total, s=sim, d=days: d.append(
-            (s.state.read("family") & FAMILY_SANCTIONED) != 0)).counts
+            s.stages["consequences"].sanctioned())).counts
         runs.append((counts, np.array(days)))
     return runs
 

@@ -59,7 +59,7 @@ def test_per_citizen_bytes_are_the_stages_arrays():
 
     sc = sized(100_032)  # whole words of the tallies' bits of flags
     sim = Simulation(sc)
-    assert sim.array_bytes_per_citizen() == cost.citizen_bytes(sc) == 11.25  # the term a byte
+    assert sim.array_bytes_per_citizen() == cost.citizen_bytes(sc) == 10.375  # the term a byte
     store, tallies = sim.state.ties, [sim.stages[s].tally for s in ("company", "fear")]
     held = (sum(s.nbytes for s in store.sizes.values())
             + sum(t.bad.nbytes + t.marks.nbytes for t in tallies))

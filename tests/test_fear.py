@@ -22,7 +22,7 @@ from panopticon.stages.fear import (
     tables,
 )
 from panopticon.stages.fear import jump as jump_where_seen
-from panopticon.world.codes import FAMILY_SANCTIONED, FLAG_FALSE
+from panopticon.world.codes import FLAG_FALSE
 from panopticon.world.layout import Layout, chilled
 from panopticon.world.population import URBAN
 from panopticon.runner.simulation import Simulation
@@ -42,17 +42,18 @@ SEEN = params(small().fear, small(), 0).seen
 KEYS = (np.uint64(11), np.uint64(22), np.uint64(33))  # the roundings' keys
 
 
-def run_one(risk, records=0, family=0, town=0, floor=(1024, 20480), decay=0.01, jump=0.3,
-            sanc=0.8, day=0):
-    """One day of fear for citizens of risk ``risk`` (255ths); the floor in FINE_ONEths
-    (country 4/255, town 80/255)."""
+def run_one(risk, records=0, sanctioned=False, town=0, floor=(1024, 20480), decay=0.01,
+            jump=0.3, sanc=0.8, day=0):
+    """One day of fear for citizens of risk ``risk`` (255ths), under a sanction or not; the
+    floor in FINE_ONEths (country 4/255, town 80/255)."""
     n = len(risk)
     risk = np.array(risk, np.uint8)
     acc = np.zeros(len(Fear.COUNTERS), np.int64)
     p = FearParams(0.0, round(decay * 65536), round(jump * 65536), round(sanc * FINE_ONE), 0.0,
                    1, SEEN, *KEYS)
-    fear_run(0, day, np.full(n, URBAN if town else 0, np.uint8), np.full(n, family, np.uint8),
-             risk, np.array(floor, np.int64), p, acc)
+    under = np.full(-(-n // 64), ~np.uint64(0) if sanctioned else 0, np.uint64)
+    fear_run(0, day, np.full(n, URBAN if town else 0, np.uint8), under, risk,
+             np.array(floor, np.int64), p, acc)
     for j in range(n):  # the kernel does so for the marked, the citizens with records
         jump_where_seen(0, day, j, np.full(n, records, np.uint64), risk, p, acc)
     return risk, acc
@@ -65,7 +66,7 @@ def test_risk_fades_toward_the_floor_and_stays_in_bounds():
     assert acc[Fear.COUNTERS.index("perceived_risk_permille_sum")] > 0
     x = np.array([0, ONE, 150], np.uint8)
     for day in range(2000):  # everything at once, many times: never leaves [0, 1]
-        x, _ = run_one(x, records=LAYOUT.bit("jaywalking"), family=FAMILY_SANCTIONED, town=1,
+        x, _ = run_one(x, records=LAYOUT.bit("jaywalking"), sanctioned=True, town=1,
                        decay=1.0, jump=1.0, sanc=1.0, day=day)
     assert x.max() <= ONE
     faded, _ = run_one([ONE], floor=(0, 0), decay=1.0)
@@ -95,7 +96,7 @@ def test_a_record_or_a_sanction_raises_risk():
     seen, _ = run_one([40], records=LAYOUT.bit("red_light"))
     wronged, _ = run_one([40], records=FLAG_FALSE)
     unseen_post, _ = run_one([40], records=LAYOUT.bit("good_deed"))  # not a cause to fear
-    sanctioned, _ = run_one([40], family=FAMILY_SANCTIONED)
+    sanctioned, _ = run_one([40], sanctioned=True)
     assert seen[0] > base[0] and wronged[0] > base[0] and unseen_post[0] == base[0]
     assert sanctioned[0] >= round(0.8 * ONE) > base[0]
 
@@ -132,7 +133,7 @@ def test_sanctioned_ties_raise_risk():
     fear.risk[:] = 4
     fear.tie_jump()
     assert (fear.risk == 4).all()  # no one sanctioned: no change
-    sim.stages["consequences"].family[::2] = FAMILY_SANCTIONED
+    sim.stages["consequences"].under_sanction[:] = 0x5555_5555_5555_5555  # the even citizens
     fear.tie_jump()
     with_bad_ties = mean_shares(fear.tally.shares, fear.tally.sizes) > 0
     assert ((fear.risk > 4) == with_bad_ties).all() and with_bad_ties.any()

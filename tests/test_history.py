@@ -56,8 +56,8 @@ def test_an_empty_book_files_nothing_new_as_itself():
 
 
 @njit
-def _note(i0, sanc, wrong, ever):
-    note_sanctioned(i0, sanc, wrong, ever)
+def _note(i0, sanc, wrong, ever, under):
+    note_sanctioned(i0, sanc, wrong, ever, under)
 
 
 @given(blocks=st.lists(st.tuples(st.integers(0, N - 1), st.integers(0, 150)), max_size=8),
@@ -66,19 +66,25 @@ def _note(i0, sanc, wrong, ever):
 def test_the_sanctioned_ever_are_set_from_any_citizen_and_never_cleared(blocks, seed):
     """Blocks of citizens from any first citizen (not on a word's bound, as chunks of 777
     are) set the bits of those under a sanction today, and of those wrongly; bits set stay
-    set; the history of each citizen joins them to its book's word."""
+    set; the bits of today are each block's, the rest left as they were; the history of each
+    citizen joins them to its book's word."""
     rng = np.random.default_rng(seed)
     ever = np.zeros((2, -(-N // 64)), np.uint64)
+    under = rng.integers(0, 2**63, ever.shape[1], dtype=np.uint64)  # yesterday's, any
     want = np.zeros((2, N), bool)
+    today = np.unpackbits(under.view(np.uint8), bitorder="little")[:N].astype(bool)
     for i0, n in blocks:
         n = min(n, N - i0)
         sanc = rng.integers(0, 2, n) * rng.integers(1, 8, n)
         wrong = sanc & rng.integers(0, 2, n)
-        _note(i0, sanc, wrong, ever)
+        _note(i0, sanc, wrong, ever, under)
         want[0, i0:i0 + n] |= sanc != 0
         want[1, i0:i0 + n] |= wrong != 0
+        today[i0:i0 + n] = sanc != 0
     bits = np.unpackbits(ever.view(np.uint8), axis=1, bitorder="little")[:, :N]
     np.testing.assert_array_equal(bits, want)
+    np.testing.assert_array_equal(np.unpackbits(under.view(np.uint8), bitorder="little")[:N],
+                                  today)
     ids, words = book_of({7: 8, 200: 24})
     history = np.empty(N, np.uint16)
     history_into(ever, ids, words, 0, history)

@@ -246,7 +246,7 @@ def test_phase_2_finds_every_child_whose_parent_brings_a_measure_and_no_other(se
     of_parent = 0b0110 if dtype == np.uint8 else 0b0110_0000_0110
     kids = lo + np.flatnonzero(pop.age[lo:hi] == CHILD)
     words = family[pop.parent[kids]].astype(np.int64) & of_parent
-    visit, got = children_met(lo, hi, pop.age, pop.flags, family, of_parent,
-                              np.zeros(hi - lo, np.int32))
+    ids = np.flatnonzero(family)
+    visit, got = children_met(lo, hi, pop.age, pop.flags, ids, family[ids], of_parent)
     assert visit.tolist() == kids[words != 0].tolist()
     assert got.tolist() == words[words != 0].tolist()

@@ -20,7 +20,7 @@ from panopticon.world.ties import (FOLLOWS, FRIENDS, HOUSEHOLD, REACHES, SCHOOL,
                                    tail_exponent, tie_share, ties_into, household_shares)
 from panopticon.world.tie_counts import sizes
 from panopticon.world import tie_tally
-from panopticon.world.atomics import atomic_add, atomic_or
+from panopticon.world.atomics import atomic_add, atomic_and, atomic_or
 from panopticon.world.tie_tally import WIDE, TieStore, shares_into
 from panopticon.world.engine import kernel_threads
 
@@ -301,6 +301,12 @@ def _or_in_parallel(words, targets, bits):
         atomic_or(words, targets[k], bits[k])
 
 
+@njit(parallel=True)
+def _and_in_parallel(words, targets, masks):
+    for k in prange(targets.shape[0]):
+        atomic_and(words, targets[k], masks[k])
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 def test_workers_adding_to_the_same_counts_lose_no_add(dtype):
     """A parallel push's adds, many to the same few counts from both workers, each +1 or
@@ -326,6 +332,20 @@ def test_workers_setting_bits_of_the_same_words_lose_no_bit():
         _or_in_parallel(words, targets, bits)
     want = np.zeros(3, np.uint64)
     np.bitwise_or.at(want, targets, bits)
+    assert np.array_equal(words, want)
+
+
+def test_workers_clearing_bits_of_the_same_words_lose_no_clear():
+    """Bits cleared from both workers in the same few words, each a bit of 64: every one is
+    cleared, whatever the order."""
+    rng = np.random.default_rng(7)
+    targets = rng.integers(0, 3, 2_000)
+    masks = ~(np.uint64(1) << rng.integers(0, 64, targets.shape[0]).astype(np.uint64))
+    words = np.full(3, ~np.uint64(0), np.uint64)
+    with kernel_threads(2):
+        _and_in_parallel(words, targets, masks)
+    want = np.full(3, ~np.uint64(0), np.uint64)
+    np.bitwise_and.at(want, targets, masks)
     assert np.array_equal(words, want)
 
 

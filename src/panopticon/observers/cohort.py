@@ -165,7 +165,7 @@ TELL_REGISTRY, TELL_SCORES, TELL_LISTS, TELL_STANDING, TELL_ATTEMPTS, TELL_RELAT
 
 @njit(cache=True, nogil=True)
 def member_rows(ids, day, case_ids, case_days, grade_of, lowest, term, risk, list_delay, st,
-                flags, family, of_parent, of_home, ties, of_work, rows):
+                flags, fam_ids, fam_words, of_parent, of_home, ties, of_work, rows):
     """Every FIELDS row of members ``ids`` at the end of today, in one call: the state's words
     (:func:`member_words`), the measures they are under as consequences works them out
     (``st``: its Standing of everyone) and what relatives bring (``kin_words``)."""
@@ -173,7 +173,8 @@ def member_rows(ids, day, case_ids, case_days, grade_of, lowest, term, risk, lis
                  st.on_lists, st.on_lists_true, risk, list_delay, rows)
     rows[SANC], rows[TRUE_SANC], rows[REWARDS] = standings(ids, st, case_ids, case_days)
     rows[WRONG] = rows[SANC] & ~rows[TRUE_SANC]
-    rows[FAMILY] = kin_words(ids, st.age, flags, family, of_parent, of_home, ties, of_work)
+    rows[FAMILY] = kin_words(ids, st.age, flags, fam_ids, fam_words, of_parent, of_home, ties,
+                             of_work)
 
 
 @njit(cache=True, nogil=True)
@@ -304,7 +305,7 @@ class Cohort:
     READS = ("age", "flags", "adopt", "acts", "records", "case_ids", "case_days", "on_lists",
              "on_lists_true", "connected", "list_delay", "score", "score_gap", "scored",
              "grade_of", "grade_names", "ties_term", "list_mask", "score_cuts",
-             "score_steps", "family", "risk")
+             "score_steps", "family_ids", "family_words", "risk")
 
     view: View
     sc: Scenario
@@ -400,8 +401,8 @@ class Cohort:
                         v.starts, v.age, v.adopt, v.on_lists, v.on_lists_true,
                         v.score, v.score_gap, v.scored, v.connected, v.list_mask,
                         *effective_steps(v.score_cuts, v.score_steps)),
-                    v.flags, v.family, cat.kin_of_parent, cat.kin_of_home, v.ties.model(),
-                    cat.kin_of_work, rows)
+                    v.flags, v.family_ids, v.family_words, cat.kin_of_parent, cat.kin_of_home,
+                    v.ties.model(), cat.kin_of_work, rows)
         return Members(rows)
 
     def profiles(self) -> None:

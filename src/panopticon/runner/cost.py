@@ -37,13 +37,14 @@ BASE_BYTES = 400 << 20
 # income decile and the adoption rank's level (uint8 each), its region found from each region's
 # first citizen; the published score (int16) and the true score's gap to it with the wrong
 # causes (layout.gap_dtype: two bytes where scores span at most 4095 points, as every preset's,
-# or four); consequences' family bits (uint8) and who was ever under a sanction, and wrongly (a
-# bit each); perceived risk (uint8); behaviour's screen class (uint8); and the ties term
-# (layout.term_dtype: a byte where the weight fits one, as china-2018's, or two).
+# or four); consequences' who is under a sanction today, who ever was, and wrongly (a bit each);
+# perceived risk (uint8); behaviour's screen class (uint8); and the ties term (layout.term_dtype:
+# a byte where the weight fits one, as china-2018's, or two).
 # The registry's case book, with the statuses (20 bytes a citizen with a status or a past listing,
-# about 2% of them over 2014-2019), and consequences' history book (10 bytes a row, 6% of citizens
-# by the end) are left to the working bytes.
-CITIZEN_BYTES = 3 + 2 + 1 + 2 / 8 + 1 + 1
+# about 2% of them over 2014-2019), consequences' history book (10 bytes a row, 6% of citizens
+# by the end) and family book of the day (9 bytes a row, the citizens whose relatives meet a
+# measure for them) are left to the working bytes.
+CITIZEN_BYTES = 3 + 2 + 3 / 8 + 1 + 1
 CAP_BYTES = 2  # points earned under each cap (int16)
 # Measured: what a run holds per citizen beyond its arrays at the peak (the registry's case
 # book, the allocator's slack). china-2018, the year 2018

@@ -37,13 +37,12 @@ from numba import njit
 from ..language.catalog import MAX_SCORE_THRESHOLDS
 from ..language.scenario import Scenario
 from ..world.case_book import status_of
-from ..world.atomics import atomic_or
+from ..world.atomics import atomic_and, atomic_or
 from ..world.codes import (
     CAUSE_FALSE_FLAG,
     CAUSE_FALSE_MATCH,
     CAUSE_TIES,
     EXIT_BAN,
-    FAMILY_SANCTIONED,
     LISTS,
     MISCONDUCT,
     N_CUTS,
@@ -67,8 +66,25 @@ from ..world.population import CHILD, HEAD, HOUSEHOLD_MAX, MANAGER, adoption_ran
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Stage, View, kernel_step
 from ..world.ties import Ties, workplace_into
-from ..world.today import WORD, Today, flags_word, is_marked, marked_into, words_of
-from ..world.word_book import empty, file_words, put, walk, word_at, words_into
+from ..world.today import (
+    WORD,
+    Today,
+    flags_word,
+    is_marked,
+    marked_into,
+    unpack_bits,
+    words_of,
+)
+from ..world.word_book import (
+    empty,
+    file_words,
+    put,
+    rows_between,
+    walk,
+    word_at,
+    word_of,
+    words_into,
+)
 
 COURT_LIST, TAX_LIST, MISCONDUCT_LIST = (LISTS.index(n) for n in LISTS)
 N_PROCESS_LISTS = len(LISTS)  # the scheme's own lists follow them in list_mask
@@ -213,12 +229,14 @@ class SanctionArrays(NamedTuple):
     acts: np.ndarray  # today's, read (phase 1)
     status: np.ndarray  # today's, read (phase 1): the registry's (SHARED: a court listing
     #                     that transport operators have); phase 2 reads its case book
-    family: np.ndarray  # bits of family_names
     todo: np.ndarray
     marked: np.ndarray  # today's (Today.marked): every citizen with an attempt is marked
     sanctioned_ever: np.ndarray  # [2, words]: bit arrays of EVER_SANCTIONED, _WRONGLY_
+    under_sanction: np.ndarray  # a bit array: who is under some sanction today (phase 1 sets)
     history_ids: np.ndarray  # the history book (word_book): its citizens
     history_words: np.ndarray  # their words, bits of history_names (written in place)
+    family_ids: np.ndarray  # the family book of the day (word_book): its citizens
+    family_words: np.ndarray  # their family words, bits of family_names (phase 1 makes them)
     adoption: np.ndarray  # today's adoption thresholds: [internet users, payment users]
 
 
@@ -330,8 +348,7 @@ def standing(s, on, on_true, score, true_score, scored, list_mask, cuts, steps):
 def family_words(sanc, wrong, rewards, cat, family):
     """Citizens' standing as their relatives meet it (bits of family_names) into
     ``family``, a pass per measure borne by relatives so that each pass vectorises."""
-    for j in range(family.shape[0]):
-        family[j] = FAMILY_SANCTIONED * np.int64(sanc[j] != 0)
+    family[:] = 0
     for m in range(cat.kids.shape[0]):
         bit, in_force, wrongly = cat.kids[m, 0], cat.kids[m, 1], cat.kids[m, 2]
         for j in range(family.shape[0]):
@@ -359,15 +376,21 @@ def history_into(ever, ids, words, lo, out):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def note_sanctioned(i0, sanc, wrong, ever):
-    """Set the bits of citizens i0.. in ``ever[0]`` where ``sanc`` is not 0 (under a sanction
-    today) and in ``ever[1]`` where ``wrong`` is not 0 (wrongly): a word of 64 citizens at a
-    time, set by an indivisible or, as two workers' chunks may share a word."""
+def note_sanctioned(i0, sanc, wrong, ever, under):
+    """Citizens i0.. under a sanction today (``sanc`` not 0) in ``under``; set their bits in
+    ``ever[0]``, and in ``ever[1]`` where ``wrong`` is not 0 (wrongly): a word of 64 citizens
+    at a time, by an indivisible and and or where the chunks of two workers share the word."""
     j = 0
     while j < sanc.shape[0]:
         w, b0 = (i0 + j) // WORD, (i0 + j) % WORD
         take = min(WORD - b0, sanc.shape[0] - j)
         s, t = flags_word(sanc, j, take, b0), flags_word(wrong, j, take, b0)
+        if take == WORD:
+            under[w] = s
+        else:
+            atomic_and(under, w, ~(((np.uint64(1) << np.uint64(take)) - np.uint64(1))
+                                   << np.uint64(b0)))
+            atomic_or(under, w, s)
         if s:
             atomic_or(ever[0], w, s)
         if t:
@@ -376,23 +399,26 @@ def note_sanctioned(i0, sanc, wrong, ever):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def stand_run(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch):
+def stand_run(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch, family, added):
     """Every citizen of the run ``lo..hi`` of the chunk from citizen ``first``, a block of at
-    most STAND_BLOCK at a time (``scratch``: three rows of a block, so that the day's scratch is
-    a block's, not the chunk's: larger chunks take no more memory)."""
+    most STAND_BLOCK at a time (``scratch``: four rows of a block, so that the day's scratch is
+    a block's, not the chunk's: larger chunks take no more memory); the family words not 0
+    into ``family`` from row ``added``; returns the new ``added``."""
     for b in range(lo, hi, STAND_BLOCK):
-        stand_block(first, b, min(hi, b + STAND_BLOCK), st, a, linked, cat, stocks, acc_r,
-                    scratch)
+        added = stand_block(first, b, min(hi, b + STAND_BLOCK), st, a, linked, cat, stocks,
+                            acc_r, scratch, family, added)
+    return added
 
 
 @njit(cache=True, nogil=True, inline="always")
-def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch):
+def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch, family, added):
     """Every citizen of ``lo..hi`` (of one run of the chunk from citizen ``first``): sanctions
-    in force (stocks, family standing, history); measures of grades and scores only where the
+    in force (stocks, who is under one, history); measures of grades and scores only where the
     region is ``linked`` (1: connected to the central database). In passes without branches
     over the block's own views (indexed from 0), one per scheme list and per measure counted,
     so that each vectorises whatever the catalog's size; the stocks of sanctions on a standing
-    go to ``stocks``."""
+    go to ``stocks``. The family words (where relatives bear a measure) that are not 0 go to
+    ``family`` as rows ``[citizens, words]`` from row ``added``; returns the rows."""
     age, adopt, status = st.age[lo:hi], st.adopt[lo:hi], a.status[lo:hi]
     score, gap, flags = st.score[lo:hi], st.gap[lo:hi], a.flags[lo:hi]
     scored, list_mask, cuts, steps = st.scored, st.list_mask, st.cuts, st.steps
@@ -417,7 +443,7 @@ def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch):
         wrong[j] = sanc[j] & ~true_sanc[j]
         sanctioned += sanc[j] != 0
         wrongly += wrong[j] != 0
-    note_sanctioned(first + lo, sanc, wrong, a.sanctioned_ever)
+    note_sanctioned(first + lo, sanc, wrong, a.sanctioned_ever, a.under_sanction)
     internet_thr = a.adoption[0]
     for m in range(cat.standings.shape[0]):
         bit, manager, internet = cat.standings[m, 0], cat.standings[m, 1], cat.standings[m, 2]
@@ -428,9 +454,16 @@ def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch):
                         & internet))
             held += (sanc[j] >> bit & 1) & holds
         stocks[m] += held
-    family_words(sanc, wrong, rewards, cat, a.family[lo:hi])
     acc_r[C_SANCTIONED] += sanctioned
     acc_r[C_WRONGLY] += wrongly
+    if cat.kin_of_parent | cat.kin_of_home | cat.kin_of_work:
+        words = scratch[3, :n]
+        family_words(sanc, wrong, rewards, cat, words)
+        for j in range(n):
+            if words[j]:
+                family[0, added], family[1, added] = first + lo + j, words[j]
+                added += 1
+    return added
 
 
 @njit(cache=True, nogil=True)
@@ -500,7 +533,8 @@ def sanction_kernel(first, runs, st, a, cat, acc):
     """Phase 1: today's sanctions and rewards for one chunk's own attempts; returns, for phase
     2, the attempts that a measure borne by relatives meets, as ``[citizens, act bits]`` in
     order (phase 2 meets them where it reads relatives' standing, without drawing them again),
-    and the history of the citizens without a row in the book, as ``[citizens, words]``.
+    the history of the citizens without a row in the book, as ``[citizens, words]``, and the
+    chunk's rows of today's family book, the same way.
 
     Per run of one region, every citizen's standing (vectorised); then, over the chunk, the
     attempts of the few with one (found among the marked, ``Today.marked``, and listed in
@@ -510,20 +544,22 @@ def sanction_kernel(first, runs, st, a, cat, acc):
     see :func:`codes.is_scored`).
     """
     stocks = np.zeros(cat.standings.shape[0], np.int64)
-    scratch = np.empty((3, min(a.acts.shape[0], STAND_BLOCK)), np.int64)
+    scratch = np.empty((4, min(a.acts.shape[0], STAND_BLOCK)), np.int64)
+    kin_bits = cat.kin_of_parent | cat.kin_of_home | cat.kin_of_work
+    family, rows = np.empty((2, a.acts.shape[0] if kin_bits else 0), np.int64), 0
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         r = region_of(st.starts, first + lo)
         acc_r = acc[r]
         stocks[:] = 0
-        stand_run(first, lo, hi, st, a, np.int64(st.connected[r] != 0), cat, stocks, acc_r,
-                  scratch)
+        rows = stand_run(first, lo, hi, st, a, np.int64(st.connected[r] != 0), cat, stocks,
+                         acc_r, scratch, family, rows)
         for s in range(stocks.shape[0]):
             acc_r[cat.standings[s, 3]] += stocks[s]
     marked = marked_into(a.marked, 0, a.acts.shape[0], a.todo)
     kin, new = np.empty((2, marked), np.int64), np.empty((2, marked), np.int64)
     m, added = own_attempts(first, runs, marked, st, a, cat, acc, kin, new)
-    return kin[:, :m].copy(), new[:, :added].copy()
+    return kin[:, :m].copy(), new[:, :added].copy(), family[:, :rows].copy()
 
 
 @njit(cache=True, nogil=True)
@@ -560,37 +596,45 @@ def from_family(f, cat, column):
 
 
 @njit(cache=True, nogil=True)
-def colleague_word(c, ties, family, of_work, mates):
+def colleague_word(c, ties, ids, words, of_work, mates):
     """The family bits ``of_work`` (measures borne by an employer) of the other workers of
-    citizen c's workplace (none for a citizen not of working age); ``mates``: a buffer of
-    ``ties.work_slots``."""
+    citizen c's workplace (none for a citizen not of working age), from the family book
+    (``ids``, ``words``); ``mates``: a buffer of ``ties.work_slots``."""
     f = np.int64(0)
     for k in range(workplace_into(ties, c, mates)):
-        f |= np.int64(family[mates[k]]) & of_work
+        f |= word_of(ids, words, mates[k]) & of_work
     return f
 
 
 @njit(cache=True, nogil=True)
-def kin_words(ids, age, flags, family, of_parent, of_home, ties, of_work):
-    """The family word that each citizen of ``ids`` meets for relatives: a parent's measures
-    borne by children (the family bits ``of_parent``), those of the other members of the
-    household (from its head to the next head) borne by a household (``of_home``), and those
-    of the other workers of the workplace borne by an employer (``of_work``)."""
+def kin_words(ids, age, flags, fam_ids, fam_words, of_parent, of_home, ties, of_work):
+    """The family word that each citizen of ``ids`` (in order) meets for relatives: a parent's
+    measures borne by children (the family bits ``of_parent``), those of the other members of
+    the household (from its head to the next head) borne by a household (``of_home``), and
+    those of the other workers of the workplace borne by an employer (``of_work``); from the
+    family book (``fam_ids``, ``fam_words``), walked along."""
     out = np.empty(ids.shape[0], np.int64)
     mates = np.empty(ties.work_slots, np.int64)
+    row = 0
     for k in range(ids.shape[0]):
         c = ids[k]
-        child = age[c] == CHILD
-        head, end = c, c + 1  # the household's head: a child's parent (population.parent_of)
-        while (of_home or child) and not flags[head] & HEAD:
-            head -= 1
-        f = np.int64(family[head]) & of_parent if child else np.int64(0)
-        while of_home and end < flags.shape[0] and not flags[end] & HEAD:
-            end += 1
-        for m in range(head if of_home else c, end):
-            if m != c:
-                f |= np.int64(family[m]) & of_home
-        out[k] = f | (colleague_word(c, ties, family, of_work, mates) if of_work else 0)
+        child, f = age[c] == CHILD, np.int64(0)
+        if of_home or child:
+            head = c  # the household's head: a child's parent (population.parent_of)
+            while not flags[head] & HEAD:
+                head -= 1
+            row = walk(fam_ids, row, head)  # the heads come in order, as the citizens do
+            if child:
+                f = word_at(fam_ids, fam_words, row, head) & of_parent
+            end, r = c + 1, row
+            while of_home and end < flags.shape[0] and not flags[end] & HEAD:
+                end += 1
+            while of_home and r < fam_ids.shape[0] and fam_ids[r] < end:
+                if fam_ids[r] != c:
+                    f |= np.int64(fam_words[r]) & of_home
+                r += 1
+        out[k] = f | (colleague_word(c, ties, fam_ids, fam_words, of_work, mates) if of_work
+                      else 0)
     return out
 
 
@@ -648,60 +692,35 @@ def household_children(h, word, lo, hi, age, flags, visit, words, m):
     return m
 
 
-@njit(cache=True, nogil=True, inline="always")
-def flagged_head(j, family, flags, of_parent, todo, m):
-    """Add citizen j to todo[m:] if it heads a household and its family word holds a bit of
-    ``of_parent``; returns the new m."""
-    todo[m] = j
-    return m + (((np.int64(family[j]) & of_parent) != 0) & ((flags[j] & HEAD) != 0))
-
-
 @njit(cache=True, nogil=True)
-def children_met(lo, hi, age, flags, family, of_parent, todo):
+def children_met(lo, hi, age, flags, fam_ids, fam_words, of_parent):
     """The children among lo..hi-1 whose parent's standing brings them a measure (the family
-    bits ``of_parent``), in order, and that family word of each.
-
-    Found from the parents (households' heads) so flagged, listed in ``todo`` from the 64-bit
-    words of family words where any has such a bit (with the head of the chunk's first
-    household, which may be before it), not from an index of every child kept for the run
-    (0.9 bytes a citizen in china-2018)."""
+    bits ``of_parent``), in order, and that family word of each: found from the parents
+    (households' heads) so flagged in the family book (``fam_ids``, ``fam_words``), from the
+    head of the first household, which may be before lo."""
     head = lo
     while not flags[head] & HEAD:
         head -= 1
-    m = 0
-    per = 8 // family.itemsize  # family words in a 64-bit word
-    a, b = min(-(-lo // per) * per, hi), max(hi // per * per, lo)
-    for j in range(lo, a):
-        m = flagged_head(j, family, flags, of_parent, todo, m)
-    wide = family[a:b].view(np.uint64)  # most hold no such bit: a test per 64 bits
-    every = np.uint64(0)
-    for k in range(per):
-        every |= np.uint64(of_parent) << np.uint64(k * 8 * family.itemsize)
-    for w in range(wide.shape[0]):
-        if wide[w] & every:
-            for j in range(a + w * per, a + (w + 1) * per):
-                m = flagged_head(j, family, flags, of_parent, todo, m)
-    for j in range(max(b, a), hi):
-        m = flagged_head(j, family, flags, of_parent, todo, m)
-    word = np.int64(family[head]) & of_parent if head < lo else 0  # its head's, before lo
-    most = (HOUSEHOLD_MAX - 1) * (m + 1)  # children of each
+    first, last = rows_between(fam_ids, head, hi)
+    most = (HOUSEHOLD_MAX - 1) * (last - first)  # children of each
     visit, words = np.empty(most, np.int64), np.empty(most, np.int64)
-    k = household_children(head, word, lo, hi, age, flags, visit, words, 0) if word else 0
-    for t in range(m):
-        h = np.int64(todo[t])
-        k = household_children(h, np.int64(family[h]) & of_parent, lo, hi, age, flags, visit,
-                               words, k)
+    k = 0
+    for r in range(first, last):
+        h, word = fam_ids[r], np.int64(fam_words[r]) & of_parent
+        if word and flags[h] & HEAD:
+            k = household_children(h, word, lo, hi, age, flags, visit, words, k)
     return visit[:k], words[:k]
 
 
 @njit(cache=True, nogil=True)
-def family_span(lo, hi, age, flags, family, todo, tried, ties, st, a, book, cat, acc):
+def family_span(lo, hi, age, flags, todo, tried, ties, st, a, book, cat, acc):
     """Phase 2 on citizens lo..hi-1 (:func:`family_kernel`), a piece of at most ``todo``'s
     length at a time (``lo..hi`` may be several chunks: ``Engine.run_phase``'s spans), visiting
     everyone where a household or an employer bears a measure, else the children met
-    (:func:`children_met`). ``tried``: the attempts of lo..hi-1 that phase 2 meets, in order;
-    ``book``: the registry's case book (ids and rows), today's new cases filed. Returns the
-    history of the citizens without a row in the history book, as ``[citizens, words]``."""
+    (:func:`children_met`), from today's family book (``a.family_ids``, ``a.family_words``).
+    ``tried``: the attempts of lo..hi-1 that phase 2 meets, in order; ``book``: the registry's
+    case book (ids and rows), today's new cases filed. Returns the history of the citizens
+    without a row in the history book, as ``[citizens, words]``."""
     p = added = 0
     new = np.empty((2, 64), np.int64)
     for first in range(lo, hi, todo.shape[0]):
@@ -709,10 +728,11 @@ def family_span(lo, hi, age, flags, family, todo, tried, ties, st, a, book, cat,
         q = p + np.searchsorted(tried[0, p:], last)
         if cat.kin_of_home or cat.work:
             visit = np.arange(first, last)
-            words = kin_words(visit, age, flags, family, cat.kin_of_parent, cat.kin_of_home,
-                              ties, 0)
+            words = kin_words(visit, age, flags, a.family_ids, a.family_words, cat.kin_of_parent,
+                              cat.kin_of_home, ties, 0)
         else:
-            visit, words = children_met(first, last, age, flags, family, cat.kin_of_parent, todo)
+            visit, words = children_met(first, last, age, flags, a.family_ids, a.family_words,
+                                        cat.kin_of_parent)
         got = family_kernel(first, visit, words, tried[:, p:q], ties, st, a, book, cat, acc)
         if added + got.shape[1] > new.shape[1]:
             more = np.empty((2, 2 * (added + got.shape[1])), np.int64)
@@ -741,7 +761,7 @@ def family_kernel(first, visit, words, tried, ties, st, a, book, cat, acc):
     piece's ``first`` citizen; returns the history of those without a row, as ``[citizens,
     words]``.
     """
-    family, ids, history = a.family, a.history_ids, a.history_words
+    ids, history = a.history_ids, a.history_words
     mates = np.empty(ties.work_slots, np.int64)
     new = np.empty((2, visit.shape[0] + tried.shape[1]), np.int64)
     t = p = added = 0  # the next of ``visit`` and of the attempts in ``tried``
@@ -771,7 +791,7 @@ def family_kernel(first, visit, words, tried, ties, st, a, book, cat, acc):
                 if f & cat.kids[m, 2]:
                     h |= cat.kids[m, 6]
         if bits & cat.work:
-            f |= colleague_word(c, ties, family, cat.kin_of_work, mates)
+            f |= colleague_word(c, ties, a.family_ids, a.family_words, cat.kin_of_work, mates)
         if bits:
             h = kin_attempts(c, bits, f, h, st, a, book, cat, acc_r)
         added = put(ids, history, row, c, h, new, added)
@@ -779,19 +799,19 @@ def family_kernel(first, visit, words, tried, ties, st, a, book, cat, acc):
 
 
 @njit(cache=True, nogil=True)
-def colleagues_kernel(bearers, ties, family, rows, ids, history, starts, acc):
+def colleagues_kernel(bearers, family, ties, rows, ids, history, starts, acc):
     """At the day's end, the workers under each sanction an employer bears (``rows`` of
-    Catalog.kids), found from the ``bearers`` (the citizens whose standing it follows): each
-    counted once as a stock and, the first time, as a person, in the region's counters ``acc``;
-    their history notes it, and whether a colleague's sanction was wrongful: in their rows of
-    the history book (``ids``, ``history``); returns the history of those without a row, as
-    ``[citizens, words]``."""
+    Catalog.kids), found from the ``bearers`` (the citizens whose standing it follows, with
+    their ``family`` words): each counted once as a stock and, the first time, as a person, in
+    the region's counters ``acc``; their history notes it, and whether a colleague's sanction
+    was wrongful: in their rows of the history book (``ids``, ``history``); returns the
+    history of those without a row, as ``[citizens, words]``."""
     mates = np.empty(ties.work_slots, np.int64)
     n_rows = rows.shape[0]
     keys = np.empty(bearers.shape[0] * ties.work_slots * n_rows, np.int64)
     n = 0
-    for s in bearers:  # (colleague, row, wrongly) as one sortable key
-        f = np.int64(family[s])
+    for b in range(bearers.shape[0]):  # (colleague, row, wrongly) as one sortable key
+        s, f = bearers[b], np.int64(family[b])
         m = workplace_into(ties, s, mates)
         for r in range(n_rows):
             if f & rows[r, 1]:
@@ -898,8 +918,8 @@ class Consequences(Stage):
     """What each citizen meets today; who has met each sanction and reward at least once."""
 
     NAME = "consequences"
-    OWNS = ("sanctioned_ever", "history_ids", "history_words", "family", "list_mask",
-            "score_cuts", "score_steps")
+    OWNS = ("sanctioned_ever", "under_sanction", "history_ids", "history_words", "family_ids",
+            "family_words", "list_mask", "score_cuts", "score_steps")
     READS = ("age", "flags", "adopt", "acts", "marked", "status", "case_ids", "case_days",
              "on_lists", "on_lists_true", "connected", "score", "score_gap", "scored",
              "grade_of", "grade_names", "adoption")
@@ -907,14 +927,17 @@ class Consequences(Stage):
 
     view: View
     sanctioned_ever: np.ndarray  # [2, words]: who was ever under a sanction, and wrongly
-    family: np.ndarray  # bits of world.layout.family_names (standing, as relatives meet it)
+    under_sanction: np.ndarray  # words of bits: who is under some sanction today (fear reads)
     cat: Catalog
     ties: Ties  # the tie model: a workplace is an employer
     history_ids: np.ndarray  # the history book (world.word_book): its citizens, in order,
     history_words: np.ndarray  # and their other bits of world.layout.history_names
+    family_ids: np.ndarray  # the family book of the day (world.word_book): its citizens,
+    family_words: np.ndarray  # and their standing as relatives meet it (layout.family_names)
     sc: Scenario | None = None
     kin: dict[int, np.ndarray] = field(default_factory=dict)  # by chunk: sanction_kernel's
     new_history: dict[int, np.ndarray] = field(default_factory=dict)  # by piece: new rows
+    new_family: dict[int, np.ndarray] = field(default_factory=dict)  # by piece: today's rows
     list_mask: np.ndarray | None = None  # sanctions per list, today
     cuts: np.ndarray | None = None  # score_steps' cuts, today
     steps: np.ndarray | None = None  # score_steps' masks, today
@@ -924,17 +947,18 @@ class Consequences(Stage):
 
     @classmethod
     def build(cls, sc: Scenario, seed: int, view: View) -> Consequences:
-        n = view.size
-        ids, words = empty(bits_dtype(len(history_names(sc))))
+        words = -(-view.size // WORD)
+        (history_ids, history_words), (family_ids, family_words) = (
+            empty(bits_dtype(len(names(sc)))) for names in (history_names, family_names))
         stage = cls(
             view=view,
-            sanctioned_ever=view.own("sanctioned_ever", np.zeros((2, -(-n // WORD)), np.uint64)),
-            family=view.own("family", np.zeros(n, bits_dtype(len(family_names(sc))))),
+            sanctioned_ever=view.own("sanctioned_ever", np.zeros((2, words), np.uint64)),
+            under_sanction=view.own("under_sanction", np.zeros(words, np.uint64)),
             cat=catalog(sc),
             ties=view.ties.model(),
-            history_ids=ids,
-            history_words=words)
-        stage.publish_history()
+            history_ids=history_ids, history_words=history_words, family_ids=family_ids,
+            family_words=family_words)
+        stage.publish_books()
         return stage
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
@@ -958,8 +982,8 @@ class Consequences(Stage):
         v, n = self.view, hi - lo if n is None else n
         return ((v.starts, v.age[lo:hi], v.adopt[lo:hi], v.on_lists[lo:hi],
                  v.on_lists_true[lo:hi], v.score[lo:hi], v.score_gap[lo:hi]),
-                (v.flags[lo:hi], today.acts[:n], today.status[:n], self.family[lo:hi],
-                 today.todo[:n], today.marked[words_of(n)]))
+                (v.flags[lo:hi], today.acts[:n], today.status[:n], today.todo[:n],
+                 today.marked[words_of(n)]))
 
     def everyone(self, lo: int, hi: int, today: Today) -> tuple:
         """:meth:`chunk_arrays` of every citizen, without today's buffers (phase 2)."""
@@ -967,21 +991,23 @@ class Consequences(Stage):
 
     def gather_day(self) -> tuple:
         """Standing's and SanctionArrays' day values: the scored group, the regions connected,
-        the measures in force; the history (its book changes between the phases:
-        :meth:`end_phase` gathers them anew), the adoption thresholds."""
+        the measures in force; who is under a sanction, the history and the family (their
+        books change between the phases: :meth:`end_phase` gathers them anew), the adoption
+        thresholds."""
         v = self.view
         return ((v.scored, v.connected, self.list_mask, *effective_steps(self.cuts, self.steps)),
-                (self.sanctioned_ever, self.history_ids, self.history_words, v.adoption))
+                (self.sanctioned_ever, self.under_sanction, self.history_ids, self.history_words,
+                 self.family_ids, self.family_words, v.adoption))
 
     def arguments(self, arrays: tuple) -> tuple[Standing, SanctionArrays]:
         """Standing and SanctionArrays from :meth:`chunk_arrays` and today's values."""
         (st, a), (st_today, a_today) = arrays, self.day_values()
         return Standing(*st, *st_today), SanctionArrays(*a, *a_today)
 
-    def keep_kin(self, lo: int, kept: tuple[np.ndarray, np.ndarray]) -> None:
+    def keep_kin(self, lo: int, kept: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
         """The chunk's citizens whose relatives phase 2 visits; the history of those of its
-        citizens who have no row in the book yet."""
-        self.kin[lo] = kept[0]
+        citizens who have no row in the book yet; its rows of today's family book."""
+        self.kin[lo], self.new_family[lo] = kept[0], kept[2]
         self.keep_history(lo, kept[1])
 
     def keep_history(self, lo: int, new: np.ndarray) -> None:
@@ -993,8 +1019,8 @@ class Consequences(Stage):
         FIRST, RUNS, Fields(Standing, dict.fromkeys(
             ("age", "adopt", "on_lists", "on_lists_true", "score", "gap"), CITIZENS)),
         Fields(SanctionArrays, {
-            **dict.fromkeys(("flags", "family"), CITIZENS),
-            "acts": BUFFER, "status": BUFFER, "todo": BUFFER, "marked": WORDS}),
+            "flags": CITIZENS, "acts": BUFFER, "status": BUFFER, "todo": BUFFER,
+            "marked": WORDS}),
         SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         return (lo, self.view.runs(lo, hi), *self.arguments(today.kept(lo, hi, self.chunk_arrays)),
@@ -1004,7 +1030,7 @@ class Consequences(Stage):
     def family_step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         v = self.view
         standing, everyone = self.arguments(today.kept(0, v.size, self.everyone))
-        return (lo, hi, v.age, v.flags, self.family, today.todo, self.tried_in(lo, hi),
+        return (lo, hi, v.age, v.flags, today.todo, self.tried_in(lo, hi),
                 self.ties, standing, everyone, (v.case_ids, v.case_days), self.cat, acc)
 
     def tried_in(self, lo: int, hi: int) -> np.ndarray:
@@ -1019,21 +1045,48 @@ class Consequences(Stage):
         return np.concatenate([self.kin.pop(c) for c in chunks], axis=1)
 
     def end_phase(self, phase: int) -> None:
-        """File the phase's new rows of history in the book, for the next phase to read."""
+        """File the phase's new rows of history in the book, and after the standings (phase
+        1) today's family book, for the next phase to read."""
         self.file_history()
+        self.file_family()
 
     def end_day(self, counts: np.ndarray) -> None:
         """The workers under a sanction their employer bears (colleagues_kernel): counted once
         the day's standings are all known, a workplace spanning chunks; their history filed
         (and what a step called alone, without :meth:`end_phase`, left)."""
         cat = self.cat
+        self.file_family()
         if cat.at_work.shape[0]:
-            bearers = np.flatnonzero(self.family & cat.kin_of_work)
+            pick = (self.family_words & cat.kin_of_work) != 0
             self.file_history()
             self.keep_history(0, colleagues_kernel(
-                bearers, self.ties, self.family, cat.kids[cat.at_work], self.history_ids,
-                self.history_words, self.view.starts, counts))
+                self.family_ids[pick], self.family_words[pick], self.ties,
+                cat.kids[cat.at_work], self.history_ids, self.history_words, self.view.starts,
+                counts))
         self.file_history()
+
+    def file_family(self) -> None:
+        """Today's family book, from the rows that the standings of each piece made, where
+        they have run since the last filing; the day values gathered anew."""
+        if self.new_family:
+            rows = np.concatenate([self.new_family.pop(lo) for lo in sorted(self.new_family)],
+                                  axis=1)
+            self.family_ids = rows[0].copy()
+            self.family_words = rows[1].astype(self.family_words.dtype)
+            self.publish_books()
+
+    def family(self) -> np.ndarray:
+        """Every citizen's family word (bits of ``layout.family_names``) today: an array of n
+        made from the book (for tests and tools)."""
+        out = np.zeros(self.view.size, self.family_words.dtype)
+        out[self.family_ids] = self.family_words
+        return out
+
+    def sanctioned(self) -> np.ndarray:
+        """Whether each citizen is under some sanction today (bools, for tests and tools)."""
+        out = np.empty(self.view.size, np.uint8)
+        unpack_bits(self.under_sanction, 0, out)
+        return out.astype(bool)
 
     def file_history(self) -> None:
         """The rows kept since the last filing into the history book, in the order of
@@ -1043,13 +1096,14 @@ class Consequences(Stage):
             self.history_ids, self.history_words = file_words(
                 self.history_ids, self.history_words,
                 [(rows[0], rows[1].astype(self.history_words.dtype)) for rows in new])
-            self.publish_history()
-            self.values = None
+            self.publish_books()
 
-    def publish_history(self) -> None:
-        """The history book: ``history_ids`` and their words ``history_words``."""
-        self.view.publish("history_ids", self.history_ids)
-        self.view.publish("history_words", self.history_words)
+    def publish_books(self) -> None:
+        """The history book and today's family book, their ids and words each; the day values
+        gathered anew."""
+        for name in ("history_ids", "history_words", "family_ids", "family_words"):
+            self.view.publish(name, getattr(self, name))
+        self.values = None
 
     def history(self) -> np.ndarray:
         """Every citizen's history, bits of ``layout.history_names``: an array of n made from

@@ -18,8 +18,8 @@ a day would never close). Fear owns the risk array and the tables through which 
 reads the risk of the day before (:func:`tables`, published): offences
 ``x (1 - deterrence r)``, posts ``x (1 - chilling r)`` (the chilling published, the
 multiplier ``layout.chilled``), posts against the line ``x (1 - chilling_against r)``. It
-reads camera coverage (sensing's) and who is under a sanction (consequences' ``family``) as
-declared arrays.
+reads camera coverage (sensing's) and who is under a sanction (consequences' ``under_sanction``,
+bits) as declared arrays.
 Ties are stored once, by the state's tie store, for every stage that reads a reach. With fear off
 the stage only publishes zero risk and tables of 1.0.
 """
@@ -37,7 +37,6 @@ from ..language.scenario import Fear as FearSpec
 from ..language.scenario import Scenario
 from ..world.codes import (
     FALSE_RECORDS,
-    FAMILY_SANCTIONED,
     FLAG_FALSE,
     FLAG_TRUE,
     JUDGMENT_UNPAID,
@@ -49,7 +48,7 @@ from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.rng import dither, stream_key
 from ..world.state import Stage, View, kernel_step
 from ..world.tie_tally import SHARE_PART, TieTally, shares_into
-from ..world.today import Today, marked_into, words_of
+from ..world.today import Today, marked_into, unpack_bits, words_of
 
 ONE = 255  # risk 1, as stored
 FINE = 8  # bits below a 255th in which an update works (a risk r is r x ONE << FINE)
@@ -91,7 +90,7 @@ class FearArrays(NamedTuple):
     records: np.ndarray  # today's, read
     marked: np.ndarray  # today's (Today.marked): every citizen with records is marked
     todo: np.ndarray
-    family: np.ndarray  # consequences', read: FAMILY_SANCTIONED
+    under_sanction: np.ndarray  # consequences' bits of the whole population, read
     risk: np.ndarray
     floor: np.ndarray  # [region, town] in FINE_ONEths, today
 
@@ -135,13 +134,14 @@ def tables(spec: FearSpec | None) -> tuple[np.ndarray, float, np.ndarray]:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def fear_run(first, day, flags, family, risk, floor, p, acc_r):
+def fear_run(first, day, flags, under, risk, floor, p, acc_r):
     """One run of one region (citizens from ``first``): every citizen's risk after today's
     fade and sanctions, before the jumps of the observed (:func:`jump`); branch-free
     (vectorises).
 
     ``floor`` is (country, town) in FINE_ONEths. Each step keeps r within [0, 1]: the fade
-    moves r part of the way to the floor, the jump part of the way to 1.
+    moves r part of the way to the floor, the jump part of the way to 1. ``under``: who is
+    under a sanction today, the bits of the whole population (consequences').
     """
     decay_q, sanc_q, key = p.decay_q, p.sanc_q, p.k_fade
     total = 0
@@ -150,7 +150,8 @@ def fear_run(first, day, flags, family, risk, floor, p, acc_r):
         town = np.int64((flags[j] & URBAN) != 0)
         f = floor[0] + (floor[1] - floor[0]) * town
         x -= ((x - f) * decay_q) >> 16
-        sanctioned = np.int64((family[j] & FAMILY_SANCTIONED) != 0)
+        i = first + j
+        sanctioned = np.int64(under[i >> 6] >> np.uint64(i & 63) & np.uint64(1))
         r = rounded(max(x, sanc_q * sanctioned), key, first + j, day)
         risk[j] = r
         total += permille(r)
@@ -179,7 +180,7 @@ def fear_kernel(first, day, runs, a, p, acc):
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         r = region_of(a.starts, first + lo)
-        fear_run(first + lo, day, a.flags[lo:hi], a.family[lo:hi], a.risk[lo:hi], a.floor[r],
+        fear_run(first + lo, day, a.flags[lo:hi], a.under_sanction, a.risk[lo:hi], a.floor[r],
                  p, acc[r])
         for t in range(marked_into(a.marked, lo, hi, a.todo)):  # the few with records
             jump(first, day, a.todo[t], a.records, a.risk, p, acc[r])
@@ -215,7 +216,7 @@ class Fear(Stage):
 
     NAME = "fear"
     OWNS = ("risk", "deterrence", "chilling", "chilling_against", "deterred")
-    READS = ("flags", "coverage", "family", "records", "marked")
+    READS = ("flags", "coverage", "under_sanction", "records", "marked")
     COUNTERS = COUNTERS
 
     view: View
@@ -270,12 +271,12 @@ class Fear(Stage):
                      self.day, self.risk)
 
     def sanctioned(self, lo: int, hi: int, out: np.ndarray) -> None:
-        """Into ``out``, whether citizens lo..hi-1 are under a sanction (their family bit)."""
-        np.bitwise_and(self.view.family[lo:hi], FAMILY_SANCTIONED, out=out)
+        """Into ``out``, whether citizens lo..hi-1 are under a sanction (consequences' bits)."""
+        unpack_bits(self.view.under_sanction, lo, out)
 
     @kernel_step(fear_kernel, pieces=(FIRST, SAME, RUNS, Fields(FearArrays, {
         "flags": CITIZENS, "records": BUFFER, "marked": WORDS, "todo": BUFFER,
-        "family": CITIZENS, "risk": CITIZENS}), SAME, SAME))
+        "risk": CITIZENS}), SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         a = FearArrays(*today.kept(lo, hi, self.chunk_arrays), self.floor)
         return lo, self.day, self.view.runs(lo, hi), a, self.p, acc
@@ -284,4 +285,4 @@ class Fear(Stage):
         """FearArrays' arrays of citizens lo..hi for the run (Today.kept)."""
         v, n = self.view, hi - lo
         return (v.starts, v.flags[lo:hi], today.records[:n], today.marked[words_of(n)],
-                today.todo[:n], v.family[lo:hi], self.risk[lo:hi])
+                today.todo[:n], v.under_sanction, self.risk[lo:hi])

@@ -1,8 +1,9 @@
 """Indivisible updates of an array's element, for workers that may update the same one at once.
 
-LLVM's ``atomicrmw``: two workers adding to one count, or setting bits of one word of a bit
-array, each see the other's update. Integer sums wrap alike in any order and bits set are set
-in any order, so what the workers leave does not depend on their order.
+LLVM's ``atomicrmw``: two workers adding to one count, or setting or clearing bits of one word
+of a bit array, each see the other's update. Integer sums wrap alike in any order, and bits
+set or cleared (each worker its own) end alike in any order, so what the workers leave does
+not depend on their order.
 """
 
 from __future__ import annotations
@@ -45,3 +46,11 @@ def atomic_or(typingctx, array, index, value):
     if not _integers(array, index, value):
         return None
     return types.none(array, index, value), _update("or")
+
+
+@intrinsic
+def atomic_and(typingctx, array, index, value):
+    """``array[index] &= value`` in one indivisible step."""
+    if not _integers(array, index, value):
+        return None
+    return types.none(array, index, value), _update("and")

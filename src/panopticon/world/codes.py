@@ -6,7 +6,8 @@ registry -> scoring, fear): the same bits for acts observed, plus wrong and inst
 Arrays: ``status`` (registry): where a citizen stands with courts and lists; ``score_gap``
 (scoring): how far the true score is from the published one, and why (the wrong causes);
 ``scored`` (scoring's day value): who has a score; a history (consequences' ``sanctioned_ever``
-and history book) and ``family``: sanctions and rewards met, a parent's standing.
+and history book): sanctions and rewards met; consequences' ``under_sanction`` (bits) and family
+book: who is under a sanction today, and the measures their relatives meet for them.
 """
 
 from __future__ import annotations
@@ -64,11 +65,6 @@ CAUSES = (1 << GAP_SHIFT) - 1
 
 # lists, in the order of ListName
 LISTS = ("court", "tax", "travel_misconduct")
-
-# family bits (consequences): a parent's standing as the children meet it, from bit 1 (the
-# sanctions and rewards borne by children, world.layout); bit 0: under some sanction today (fear
-# reads it for the citizen and ties)
-FAMILY_SANCTIONED = 1
 
 # grades: at most MAX_GRADES, so at most N_CUTS scores where the grade changes
 N_CUTS = MAX_GRADES - 1

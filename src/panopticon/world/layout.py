@@ -203,11 +203,11 @@ def history_names(sc: Scenario) -> list[str]:
 
 
 def family_names(sc: Scenario) -> list[str]:
-    """A citizen's standing as their children, household or employer meet it, a bit each of
-    ``family`` in this order: under some sanction (fear reads it), under each sanction borne
-    by someone else (borne_by_kin), wrongly so, in force of each reward borne by someone else."""
+    """A citizen's standing as their children, household or employer meet it, a bit each of a
+    family word in this order: under each sanction borne by someone else (borne_by_kin),
+    wrongly so, in force of each reward borne by someone else."""
     kin, favours = borne_by_kin(sc)
-    return ["sanctioned", *kin, *(f"{s}_wrongly" for s in kin), *favours]
+    return [*kin, *(f"{s}_wrongly" for s in kin), *favours]
 
 
 def term_dtype(sc: Scenario) -> type:

@@ -182,8 +182,8 @@ class State:
         words = -(-self.size // WORD)
         arrays = {id(e.array.base): e.array for e in self.entries.values()
                   if e.per_run and ((e.array.shape[:1] == (self.size,) and e.array.strides[0])
-                                    or (e.array.dtype == np.uint64 and e.array.ndim == 2
-                                        and e.array.shape[1] == words))}
+                                    or (e.array.dtype == np.uint64
+                                        and e.array.shape[-1:] == (words,)))}
         return sum(a.nbytes for a in arrays.values()) / max(self.size, 1)
 
     def check(self) -> None:

@@ -105,6 +105,14 @@ def is_marked(marked: np.ndarray, j: int) -> int:
     return np.int64(marked[j // WORD] >> np.uint64(j % WORD) & np.uint64(1))
 
 
+@njit(cache=True, nogil=True)
+def unpack_bits(bits: np.ndarray, lo: int, out: np.ndarray) -> None:
+    """Into ``out[k]``, 1 where citizen lo + k is marked in ``bits`` (laid out as ``marked``),
+    else 0."""
+    for k in range(out.shape[0]):
+        out[k] = is_marked(bits, lo + k)
+
+
 @njit(cache=True, nogil=True, inline="always")
 def flags_word(flags: np.ndarray, j: int, take: int, shift: int) -> np.uint64:
     """The flags (set: not 0) ``flags[j:j + take]`` as the bits from ``shift`` of one word

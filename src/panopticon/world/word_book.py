@@ -40,6 +40,13 @@ def word_at(ids: np.ndarray, words: np.ndarray, row: int, i: int) -> int:
 
 
 @njit(cache=True, nogil=True, inline="always")
+def word_of(ids: np.ndarray, words: np.ndarray, i: int) -> int:
+    """Citizen i's word, found by a search (0 without a row): for citizens not visited in
+    order."""
+    return word_at(ids, words, np.searchsorted(ids, i), i)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def put(ids: np.ndarray, words: np.ndarray, row: int, i: int, h: int, new: np.ndarray,
         added: int) -> int:
     """Citizen i's word ``h`` (``row``: where :func:`walk` stopped for i) into its row, or,
