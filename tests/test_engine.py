@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from panopticon.world import engine
 from panopticon.world.engine import DayClock, Engine, chunk_bounds, spans_of, useful_threads
-from panopticon.world.today import Today, mark, marked_into, marked_or_listed_into
+from panopticon.world.today import Today, mark, marked_into, marked_or_listed_into, unpack_bits
 
 N_REGIONS, N_COUNTERS = 3, 4
 
@@ -283,3 +283,15 @@ def test_the_marked_of_a_run_are_found_in_order_with_those_of_a_list(n, first, d
     assert today.todo[:m].tolist() == sorted(j for j in marks if lo <= j < hi)
     m = marked_or_listed_into(today.marked, ids, first, lo, hi, today.todo)
     assert today.todo[:m].tolist() == sorted(j for j in marks | listed if lo <= j < hi)
+
+
+@given(lo=st.integers(0, 400), n=st.integers(0, 400), seed=st.integers(0, 99))
+@settings(max_examples=200, deadline=None)
+def test_bits_unpack_into_bytes_from_any_citizen(lo, n, seed):
+    """A bit array read as a byte per citizen from any first citizen, for any length: inside a
+    word, across words, and whole words between odd ends."""
+    bits = np.random.default_rng(seed).integers(0, 2**63, 14, dtype=np.uint64)
+    out = np.full(n, 7, np.uint8)
+    unpack_bits(bits, lo, out)
+    want = np.unpackbits(bits.view(np.uint8), bitorder="little")[lo:lo + n]
+    np.testing.assert_array_equal(out, want)

@@ -51,9 +51,8 @@ def run_one(risk, records=0, sanctioned=False, town=0, floor=(1024, 20480), deca
     acc = np.zeros(len(Fear.COUNTERS), np.int64)
     p = FearParams(0.0, round(decay * 65536), round(jump * 65536), round(sanc * FINE_ONE), 0.0,
                    1, SEEN, *KEYS)
-    under = np.full(-(-n // 64), ~np.uint64(0) if sanctioned else 0, np.uint64)
-    fear_run(0, day, np.full(n, URBAN if town else 0, np.uint8), under, risk,
-             np.array(floor, np.int64), p, acc)
+    fear_run(0, day, np.full(n, URBAN if town else 0, np.uint8), np.full(n, sanctioned, np.uint8),
+             risk, np.array(floor, np.int64), p, acc)
     for j in range(n):  # the kernel does so for the marked, the citizens with records
         jump_where_seen(0, day, j, np.full(n, records, np.uint64), risk, p, acc)
     return risk, acc
