@@ -8,15 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 
+from panopticon.language.scenario import Population
 from panopticon.stages.consequences import (EVER_SANCTIONED, EVER_WRONGLY_SANCTIONED,
                                             history_into, note_sanctioned)
-from panopticon.world.word_book import empty, file_words, put, walk, word_at, words_into
+from panopticon.world.word_book import ID, empty, file_words, put, walk, word_at, words_into
 
 N = 300
 
 
 def book_of(words: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    ids = np.array(sorted(words), np.int64)
+    ids = np.array(sorted(words), ID)
     return ids, np.array([words[i] for i in ids], np.uint16)
 
 
@@ -27,7 +28,8 @@ def book_of(words: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
 def test_writers_in_order_then_filed_keep_every_word(held, writes):
     """Writers, each visiting its citizens in order (a range of its own), change the words of
     those with a row in place and give back rows for the others; filed, the book holds every
-    word not 0, in order, as a dict would."""
+    word not 0, in order, as a dict would, with its ids in four bytes (the writers' rows in
+    eight)."""
     ids, words = book_of(held)
     want = dict(held)
     new = []
@@ -42,7 +44,7 @@ def test_writers_in_order_then_filed_keep_every_word(held, writes):
                 want[i] = writer[i]
         new.append((rows[0, :added], rows[1, :added].astype(np.uint16)))
     ids, words = file_words(ids, words, new)
-    assert np.all(np.diff(ids) > 0)
+    assert ids.dtype == ID and np.all(np.diff(ids) > 0)
     kept = {i: w for i, w in want.items() if w or i in held}
     assert dict(zip(ids.tolist(), words.tolist(), strict=True)) == kept
     dense = np.empty(N, np.uint16)
@@ -91,3 +93,10 @@ def test_the_sanctioned_ever_are_set_from_any_citizen_and_never_cleared(blocks, 
     expected = EVER_SANCTIONED * want[0] | EVER_WRONGLY_SANCTIONED * want[1]
     expected[[7, 200]] |= [8, 24]
     np.testing.assert_array_equal(history, expected)
+
+
+def test_the_largest_population_allowed_has_its_ids_in_a_book():
+    """A book's ids are four bytes: every citizen of the largest population a scenario may
+    have fits."""
+    most = next(m.le for m in Population.model_fields["size"].metadata if hasattr(m, "le"))
+    assert most - 1 <= np.iinfo(ID).max

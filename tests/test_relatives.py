@@ -25,6 +25,7 @@ from panopticon.world.engine import Engine
 from panopticon.world.layout import Layout, history_names
 from panopticon.world.population import AGE_BANDS, CHILD, HEAD, HOUSEHOLD_MAX, build
 from panopticon.world.ties import workplace_into
+from panopticon.world.word_book import ID
 
 DATE = dt.date(2018, 6, 30)
 ALWAYS_CONNECTED = [{"date": dt.date(2014, 1, 1), "value": 1.0}]
@@ -187,6 +188,8 @@ def test_an_employer_reward_favours_workers_with_a_rewarded_colleague_only():
     counts = world.run_day()
     favoured = world.ever("easy_credit_granted")
     assert counts["easy_credit_granted"] == favoured.size > 0
+    books = world.sim.stages["consequences"]
+    assert books.family_ids.size and books.family_ids.dtype == books.history_ids.dtype == ID
     assert all(len(colleagues(world, int(i))) for i in favoured)
     retired = np.flatnonzero(world.pop.age == AGE_BANDS.index("60+"))  # no employer
     assert retired.size and not np.isin(retired, favoured).any()

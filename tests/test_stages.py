@@ -121,6 +121,7 @@ from panopticon.world.population import (
 from panopticon.world.rng import EXP_QUANTILES, exponential
 from panopticon.world.state import State
 from panopticon.world.today import Today
+from panopticon.world.word_book import ID
 
 SEED = 1
 N_REGIONS = 31
@@ -961,6 +962,7 @@ def test_the_case_book_holds_the_citizens_with_a_case_or_a_past_listing_whatever
     """The book's rows are the citizens with a status or ever listed, in order, with the lists
     they were on; statuses, listings and counters do not depend on the chunks."""
     whole, counts, seen = registry_days(3_000)
+    assert whole.case_ids.dtype == ID
     assert np.array_equal(whole.case_ids, np.flatnonzero(whole.statuses() | seen))
     assert np.array_equal(whole.case_days[:, EVER], seen[whole.case_ids])
     closed = whole.case_days[:, STATUS] == 0

@@ -40,9 +40,9 @@ BASE_BYTES = 400 << 20
 # or four); consequences' who is under a sanction today, who ever was, and wrongly (a bit each);
 # perceived risk (uint8); behaviour's screen class (uint8); and the ties term (layout.term_dtype:
 # a byte where the weight fits one, as china-2018's, or two).
-# The registry's case book, with the statuses (20 bytes a citizen with a status or a past listing,
-# about 2% of them over 2014-2019), consequences' history book (10 bytes a row, 6% of citizens
-# by the end) and family book of the day (9 bytes a row, the citizens whose relatives meet a
+# The registry's case book, with the statuses (16 bytes a citizen with a status or a past listing,
+# about 2% of them over 2014-2019), consequences' history book (6 bytes a row, 6% of citizens
+# by the end) and family book of the day (5 bytes a row, the citizens whose relatives meet a
 # measure for them) are left to the working bytes.
 CITIZEN_BYTES = 3 + 2 + 3 / 8 + 1 + 1
 CAP_BYTES = 2  # points earned under each cap (int16)

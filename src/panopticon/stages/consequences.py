@@ -1071,7 +1071,7 @@ class Consequences(Stage):
         if self.new_family:
             rows = np.concatenate([self.new_family.pop(lo) for lo in sorted(self.new_family)],
                                   axis=1)
-            self.family_ids = rows[0].copy()
+            self.family_ids = rows[0].astype(self.family_ids.dtype)
             self.family_words = rows[1].astype(self.family_words.dtype)
             self.publish_books()
 

@@ -99,7 +99,7 @@ class RegistryArrays(NamedTuple):
     status: np.ndarray  # today's, made here: uint8 bits of codes, IN_DEFAULT ... SHARED
     todo: np.ndarray
     marked: np.ndarray  # today's (Today.marked): every citizen with records is marked
-    case_ids: np.ndarray  # int64 the citizens with a row in the case book, in order: the
+    case_ids: np.ndarray  # word_book.ID: the citizens with a row in the case book, in order: the
     #                       chunk's, and maybe others' (passed over)
     case_days: np.ndarray  # int16 [rows, case_book.COLUMNS]: their rows (writable)
 
@@ -354,7 +354,7 @@ class Registry(Stage):
         status[ids] = value
         rows = self.case_days.copy()
         rows[:, STATUS] = status[self.case_ids]
-        new = np.setdiff1d(np.flatnonzero(status), self.case_ids).astype(np.int64)
+        new = np.setdiff1d(np.flatnonzero(status), self.case_ids).astype(self.case_ids.dtype)
         new_rows = np.zeros((new.shape[0], COLUMNS), np.int16)
         new_rows[:, STATUS] = status[new]
         self.case_ids, self.case_days = merge_book(self.case_ids, rows, new, new_rows)

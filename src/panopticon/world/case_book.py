@@ -2,11 +2,11 @@
 
 Few citizens stand anywhere with courts and lists (under 1% of china-2018's at a time, about 2%
 ever over 2014-2019), so where they stand is kept in rows of those citizens, in their order,
-not in an array of every citizen: ``ids`` (int64) and ``rows`` (int16, :data:`COLUMNS` a row):
-the days a case needs (a court case's last change of state, the day a paid listing is removed
-everywhere, a tax case's opening, the end of a travel-misconduct listing), the lists ever (bits
-the registry sets) and the status (bits of ``codes``: IN_DEFAULT ... SHARED). A citizen without
-a row has status 0 and none of those days.
+not in an array of every citizen: ``ids`` (``word_book.ID``) and ``rows`` (int16,
+:data:`COLUMNS` a row): the days a case needs (a court case's last change of state, the day a
+paid listing is removed everywhere, a tax case's opening, the end of a travel-misconduct
+listing), the lists ever (bits the registry sets) and the status (bits of ``codes``:
+IN_DEFAULT ... SHARED). A citizen without a row has status 0 and none of those days.
 
 The registry writes the rows of its chunk's citizens and gives the rows of new cases, filed by
 :func:`merge_book`; each reader takes what it needs: a stage's pass the rows of its chunk
@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .word_book import words_into
+from .word_book import ID, words_into
 
 # The columns: the court case's last change of state, the day a paid listing is removed
 # everywhere, the tax case's opening, the end of a travel-misconduct listing; the lists ever
@@ -30,7 +30,7 @@ COLUMNS = 6
 
 def empty() -> tuple[np.ndarray, np.ndarray]:
     """A book without rows."""
-    return np.zeros(0, np.int64), np.zeros((0, COLUMNS), np.int16)
+    return np.zeros(0, ID), np.zeros((0, COLUMNS), np.int16)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -67,7 +67,7 @@ def merge_book(ids: np.ndarray, rows: np.ndarray, add_ids: np.ndarray, add_rows:
         keep[r] = (rows[r, STATUS] != 0) | (rows[r, EVER] != 0)
         kept += keep[r]
     size = kept + add_ids.shape[0]
-    out_ids, out_rows = np.empty(size, np.int64), np.empty((size, COLUMNS), rows.dtype)
+    out_ids, out_rows = np.empty(size, ids.dtype), np.empty((size, COLUMNS), rows.dtype)
     r = a = 0
     for k in range(size):
         while r < ids.shape[0] and not keep[r]:
@@ -88,6 +88,6 @@ def merge_book(ids: np.ndarray, rows: np.ndarray, add_ids: np.ndarray, add_rows:
 def file_rows(ids: np.ndarray, rows: np.ndarray, new: list[tuple[np.ndarray, np.ndarray]]
               ) -> tuple[np.ndarray, np.ndarray]:
     """The book with the rows that stay and the rows ``new`` (each chunk's, in order, none of a
-    citizen with a row), in the order of citizens."""
-    return merge_book(ids, rows, np.concatenate([ids[:0], *(i for i, _ in new)]),
+    citizen with a row; ids of any integer type), in the order of citizens."""
+    return merge_book(ids, rows, np.concatenate([ids[:0], *(i for i, _ in new)], dtype=ids.dtype),
                       np.concatenate([rows[:0], *(d for _, d in new)]))

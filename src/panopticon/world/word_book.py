@@ -1,9 +1,9 @@
 """A word of bits per citizen, kept only for the citizens whose word is not 0: their ids in
-order (int64) and their words. The lookups here serve the registry's case book too, whose
+order (:data:`ID`) and their words. The lookups here serve the registry's case book too, whose
 rows are several columns.
 
 Consequences keeps in one what citizens have met at least once (a history), which 6% of
-china-2018's citizens have by the end of 2014-2019: 10 bytes a row, where an array of n took 2
+china-2018's citizens have by the end of 2014-2019: 6 bytes a row, where an array of n took 2
 bytes a citizen. A writer visits its citizens in order, walking the book's rows along: it
 changes a citizen's word in its row, and gives the words of the citizens without a row back
 as rows of its own, which :func:`file_words` puts in the book between the phases.
@@ -14,9 +14,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+# A citizen's id in a book: four bytes, as a population has at most 2,000,000,000 citizens
+# (scenario.Population.size), where eight made a row of the history book 10 bytes, not 6.
+ID = np.int32
+
+
 def empty(dtype: type) -> tuple[np.ndarray, np.ndarray]:
     """A book without rows, of words of ``dtype``."""
-    return np.zeros(0, np.int64), np.zeros(0, dtype)
+    return np.zeros(0, ID), np.zeros(0, dtype)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -66,7 +71,7 @@ def merge_words(ids: np.ndarray, words: np.ndarray, add_ids: np.ndarray, add_wor
     """The book with the rows ``add_ids``, ``add_words`` (citizens without a row, in order),
     in the order of citizens, in one pass."""
     size = ids.shape[0] + add_ids.shape[0]
-    out_ids, out_words = np.empty(size, np.int64), np.empty(size, words.dtype)
+    out_ids, out_words = np.empty(size, ids.dtype), np.empty(size, words.dtype)
     r = a = 0
     for k in range(size):
         if a < add_ids.shape[0] and (r == ids.shape[0] or add_ids[a] < ids[r]):
@@ -81,10 +86,10 @@ def merge_words(ids: np.ndarray, words: np.ndarray, add_ids: np.ndarray, add_wor
 def file_words(ids: np.ndarray, words: np.ndarray, new: list[tuple[np.ndarray, np.ndarray]]
                ) -> tuple[np.ndarray, np.ndarray]:
     """The book with the rows ``new`` (each writer's, in the order of their citizens, none of a
-    citizen with a row)."""
+    citizen with a row; ids of any integer type)."""
     if not any(i.shape[0] for i, _ in new):
         return ids, words
-    return merge_words(ids, words, np.concatenate([ids[:0], *(i for i, _ in new)]),
+    return merge_words(ids, words, np.concatenate([i for i, _ in new], dtype=ids.dtype),
                        np.concatenate([words[:0], *(w for _, w in new)]))
 
 
