@@ -403,7 +403,7 @@ def stand_run(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch, family,
     """Every citizen of the run ``lo..hi`` of the chunk from citizen ``first``, a block of at
     most STAND_BLOCK at a time (``scratch``: four rows of a block, so that the day's scratch is
     a block's, not the chunk's: larger chunks take no more memory); the family words not 0
-    into ``family`` from row ``added``; returns the new ``added``."""
+    into ``family`` (citizens, words) from row ``added``; returns the new ``added``."""
     for b in range(lo, hi, STAND_BLOCK):
         added = stand_block(first, b, min(hi, b + STAND_BLOCK), st, a, linked, cat, stocks,
                             acc_r, scratch, family, added)
@@ -418,7 +418,7 @@ def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch, famil
     over the block's own views (indexed from 0), one per scheme list and per measure counted,
     so that each vectorises whatever the catalog's size; the stocks of sanctions on a standing
     go to ``stocks``. The family words (where relatives bear a measure) that are not 0 go to
-    ``family`` as rows ``[citizens, words]`` from row ``added``; returns the rows."""
+    ``family`` (citizens, words: the book's types) from row ``added``; returns the rows."""
     age, adopt, status = st.age[lo:hi], st.adopt[lo:hi], a.status[lo:hi]
     score, gap, flags = st.score[lo:hi], st.gap[lo:hi], a.flags[lo:hi]
     scored, list_mask, cuts, steps = st.scored, st.list_mask, st.cuts, st.steps
@@ -461,7 +461,7 @@ def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch, famil
         family_words(sanc, wrong, rewards, cat, words)
         for j in range(n):
             if words[j]:
-                family[0, added], family[1, added] = first + lo + j, words[j]
+                family[0][added], family[1][added] = first + lo + j, words[j]
                 added += 1
     return added
 
@@ -534,7 +534,7 @@ def sanction_kernel(first, runs, st, a, cat, acc):
     2, the attempts that a measure borne by relatives meets, as ``[citizens, act bits]`` in
     order (phase 2 meets them where it reads relatives' standing, without drawing them again),
     the history of the citizens without a row in the book, as ``[citizens, words]``, and the
-    chunk's rows of today's family book, the same way.
+    chunk's rows of today's family book, as (citizens, words) in the book's types.
 
     Per run of one region, every citizen's standing (vectorised); then, over the chunk, the
     attempts of the few with one (found among the marked, ``Today.marked``, and listed in
@@ -546,7 +546,8 @@ def sanction_kernel(first, runs, st, a, cat, acc):
     stocks = np.zeros(cat.standings.shape[0], np.int64)
     scratch = np.empty((4, min(a.acts.shape[0], STAND_BLOCK)), np.int64)
     kin_bits = cat.kin_of_parent | cat.kin_of_home | cat.kin_of_work
-    family, rows = np.empty((2, a.acts.shape[0] if kin_bits else 0), np.int64), 0
+    size, rows = a.acts.shape[0] if kin_bits else 0, 0
+    family = np.empty(size, a.family_ids.dtype), np.empty(size, a.family_words.dtype)
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         r = region_of(st.starts, first + lo)
@@ -559,7 +560,8 @@ def sanction_kernel(first, runs, st, a, cat, acc):
     marked = marked_into(a.marked, 0, a.acts.shape[0], a.todo)
     kin, new = np.empty((2, marked), np.int64), np.empty((2, marked), np.int64)
     m, added = own_attempts(first, runs, marked, st, a, cat, acc, kin, new)
-    return kin[:, :m].copy(), new[:, :added].copy(), family[:, :rows].copy()
+    return kin[:, :m].copy(), new[:, :added].copy(), (family[0][:rows].copy(),
+                                                       family[1][:rows].copy())
 
 
 @njit(cache=True, nogil=True)
@@ -937,7 +939,8 @@ class Consequences(Stage):
     sc: Scenario | None = None
     kin: dict[int, np.ndarray] = field(default_factory=dict)  # by chunk: sanction_kernel's
     new_history: dict[int, np.ndarray] = field(default_factory=dict)  # by piece: new rows
-    new_family: dict[int, np.ndarray] = field(default_factory=dict)  # by piece: today's rows
+    new_family: dict[int, tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict)  # by piece: today's rows, citizens and words
     list_mask: np.ndarray | None = None  # sanctions per list, today
     cuts: np.ndarray | None = None  # score_steps' cuts, today
     steps: np.ndarray | None = None  # score_steps' masks, today
@@ -1066,13 +1069,14 @@ class Consequences(Stage):
         self.file_history()
 
     def file_family(self) -> None:
-        """Today's family book, from the rows that the standings of each piece made, where
-        they have run since the last filing; the day values gathered anew."""
+        """Today's family book, from the rows that the standings of each piece made where they
+        have run since the last filing, in the book's types (pairs of eight bytes, concatenated,
+        held 27 bytes a row more while filed: 1.4 bytes a citizen at the end of the six years);
+        the day values gathered anew."""
         if self.new_family:
-            rows = np.concatenate([self.new_family.pop(lo) for lo in sorted(self.new_family)],
-                                  axis=1)
-            self.family_ids = rows[0].astype(self.family_ids.dtype)
-            self.family_words = rows[1].astype(self.family_words.dtype)
+            pieces = [self.new_family.pop(lo) for lo in sorted(self.new_family)]
+            self.family_ids = np.concatenate([ids for ids, _ in pieces])
+            self.family_words = np.concatenate([words for _, words in pieces])
             self.publish_books()
 
     def family(self) -> np.ndarray:
