@@ -44,26 +44,28 @@ BASE_BYTES = 400 << 20
 # about 2% of them over 2014-2019), consequences' history book (6 bytes a row, 6% of citizens
 # by the end) and family book of the day (5 bytes a row, the citizens whose relatives meet a
 # measure for them) are left to the working bytes.
-CITIZEN_BYTES = 3 + 2 + 3 / 8 + 1 + 1
+POPULATION_BYTES = 3
+CITIZEN_BYTES = POPULATION_BYTES + 2 + 3 / 8 + 1 + 1
 CAP_BYTES = 2  # points earned under each cap (int16)
-# Measured: what a run holds per citizen beyond its arrays at the peak (the registry's case
-# book, the allocator's slack). china-2018, the year 2018
-# on 2 threads (3db144a): at 14.1 M citizens (make bench), bytes_per_citizen 36 (28 above the
-# run's fixed part) against 25 held, peak RSS 0.66 GiB; at 141 M, 28.1 and 3.84 GiB. 8 keeps the
-# estimate above both, by about a third.
-WORKING_BYTES = 8
+# Measured: what a run holds per citizen beyond its arrays at the peak (the books, the allocator's
+# slack). china-2018, 2014-2019 on 2 threads, peak RSS less that of 141,000 citizens (481 MiB,
+# the fixed part), against the 15.625 bytes held (the ties' 5.25 with the stages' 10.375): at
+# 141 M citizens 18.6 bytes a citizen (e6770f4, 2.91 GiB; the family book's rows in eight bytes
+# then), at 14.1 M 17.2 (2ca7333). 3 keeps the estimate 5 to 25% above the peaks measured
+# since (docs/memory.md); 8 before put it a third above.
+WORKING_BYTES = 3
 # Ties (world/tie_tally.py): none is stored. Per citizen, each reach tallied keeps its number of
 # ties (a byte, shared by the stages), each tally a count of flagged ties per reach (a byte) and
 # the flags it last read (a bit); the household reach is
 # counted at each reading instead (tie_tally.COUNTED). The book of citizens with 255 ties or
 # more of a reach (0.1% in china-2018's friends) is left to the working bytes.
 SIZE_BYTES, TALLY_BYTES, FLAG_BYTES = 1, 1, 1 / 8
-TIE_BUILD_BYTES = 10  # per citizen while a reach's numbers of ties are counted (int64, uint16)
-# The build and the working copies of the days never peak together: a run's estimate counts of
-# the build's bytes only what is beyond the working bytes. Counted at once, they put the
-# estimate 51-58% above the measured peaks (14.1 M and 141 M over the year 2018, 3db144a),
-# which refuses runs that fit.
-TIE_BUILD_EXTRA = max(0, TIE_BUILD_BYTES - WORKING_BYTES)
+# Per citizen while the ties' numbers are counted (int64, uint16), beside the population and
+# the numbers kept. The build peaks below the days, whose arrays beyond the population, working
+# bytes and counts of flagged ties are more (tests/test_cost.py checks it for every preset;
+# measured at 141 M citizens, e6770f4: the build 1.3 GiB, the days 2.9), so the estimate is
+# the days'.
+TIE_BUILD_BYTES = 10
 # Per score from min to max: the grade table (uint8) and the ranking's counts, ranks and
 # percentiles (int64 and float64) and the table written from them.
 SCORE_BYTES = 64
@@ -225,7 +227,7 @@ def tie_bytes(sc: Scenario) -> int:
     if not found:
         return 0
     tallied = [[r for r in reaches if r not in COUNTED] for reaches in found]
-    per_citizen = (SIZE_BYTES * len(set().union(*tallied)) + TIE_BUILD_EXTRA
+    per_citizen = (SIZE_BYTES * len(set().union(*tallied))
                    + sum(TALLY_BYTES * len(r) + FLAG_BYTES for r in tallied))
     return round(sc.population.size * per_citizen)
 
