@@ -51,7 +51,7 @@ CAP_BYTES = 2  # points earned under each cap (int16)
 # slack). china-2018, 2014-2019 on 2 threads, peak RSS less that of 141,000 citizens (481 MiB,
 # the fixed part), against the 15.625 bytes held (the ties' 5.25 with the stages' 10.375): at
 # 141 M citizens 18.6 bytes a citizen (e6770f4, 2.91 GiB; the family book's rows in eight bytes
-# then), at 14.1 M 17.2 (2ca7333). 3 keeps the estimate 5 to 25% above the peaks measured
+# then), at 14.1 M 17.2 (2ca7333). 3 keeps the estimate 5 to 28% above the peaks measured
 # since (docs/memory.md); 8 before put it a third above.
 WORKING_BYTES = 3
 # Ties (world/tie_tally.py): none is stored. Per citizen, each reach tallied keeps its number of
