@@ -43,7 +43,7 @@ def test_writers_in_order_then_filed_keep_every_word(held, writes):
             if writer[i] or i in want:
                 want[i] = writer[i]
         new.append((rows[0, :added], rows[1, :added].astype(np.uint16)))
-    ids, words = file_words(ids, words, new)
+    ids, words = file_words(ids, words, new, N)
     assert ids.dtype == ID and np.all(np.diff(ids) > 0)
     kept = {i: w for i, w in want.items() if w or i in held}
     assert dict(zip(ids.tolist(), words.tolist(), strict=True)) == kept
@@ -52,9 +52,43 @@ def test_writers_in_order_then_filed_keep_every_word(held, writes):
     np.testing.assert_array_equal(dense, [kept.get(i, 0) for i in range(N)])
 
 
+@given(filings=st.lists(st.sets(st.integers(0, N - 1), max_size=50), min_size=1, max_size=5),
+       seed=st.integers(0, 99))
+@settings(max_examples=60, deadline=None)
+def test_filed_day_after_day_the_book_stays_in_its_arrays(filings, seed):
+    """Day after day of new rows (split between two writers), each filing merged from the end
+    in the book's own arrays: the book holds every row, in order, and after its first rows
+    stays in the arrays of the book's largest size that the first filing made."""
+    rng = np.random.default_rng(seed)
+    ids, words = empty(np.uint16)
+    want: dict[int, int] = {}
+    for filing in filings:
+        fresh = np.array(sorted(set(filing) - set(want)), np.int64)
+        cut = rng.integers(0, fresh.shape[0] + 1)
+        new_words = rng.integers(1, 65536, fresh.shape[0]).astype(np.uint16)
+        want.update(zip(fresh.tolist(), new_words.tolist(), strict=True))
+        before = ids.base
+        ids, words = file_words(ids, words, [(fresh[:cut], new_words[:cut]),
+                                             (fresh[cut:], new_words[cut:])], N)
+        assert dict(zip(ids.tolist(), words.tolist(), strict=True)) == want
+        assert ids.dtype == ID and np.all(np.diff(ids) > 0)
+        if want:
+            assert ids.base.shape == words.base.shape == (N,)
+        if before is not None:
+            assert ids.base is before
+
+
+def test_a_book_without_room_is_filed_into_arrays_with_room_and_left_as_it_was():
+    ids, words = np.array([3, 9], ID), np.array([7, 8], np.uint16)
+    filed = file_words(ids, words, [(np.array([5]), np.array([1], np.uint16))], N)
+    assert filed[0].tolist() == [3, 5, 9] and filed[1].tolist() == [7, 1, 8]
+    assert filed[0].base.shape == (N,) and filed[1].base.shape == (N,)
+    assert ids.tolist() == [3, 9] and words.tolist() == [7, 8]
+
+
 def test_an_empty_book_files_nothing_new_as_itself():
     ids, words = empty(np.uint16)
-    assert file_words(ids, words, [(ids, words)]) == (ids, words)
+    assert file_words(ids, words, [(ids, words)], N) == (ids, words)
 
 
 @njit

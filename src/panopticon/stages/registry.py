@@ -52,7 +52,6 @@ from ..world.case_book import (
     TAX_DAY,
     empty,
     file_rows,
-    merge_book,
     statuses_into,
 )
 from ..world.layout import Layout
@@ -332,7 +331,8 @@ class Registry(Stage):
         """The chunks' new rows into the book, the rows with neither a status nor a past
         listing out of it."""
         new = [self.new.pop(lo) for lo in sorted(self.new)]
-        self.case_ids, self.case_days = file_rows(self.case_ids, self.case_days, new)
+        self.case_ids, self.case_days = file_rows(self.case_ids, self.case_days, new,
+                                                  self.view.size)
         self.publish_book()
 
     def publish_book(self) -> None:
@@ -352,10 +352,10 @@ class Registry(Stage):
         book's merge, as at filing)."""
         status = self.statuses()
         status[ids] = value
-        rows = self.case_days.copy()
-        rows[:, STATUS] = status[self.case_ids]
+        self.case_days[:, STATUS] = status[self.case_ids]
         new = np.setdiff1d(np.flatnonzero(status), self.case_ids).astype(self.case_ids.dtype)
         new_rows = np.zeros((new.shape[0], COLUMNS), np.int16)
         new_rows[:, STATUS] = status[new]
-        self.case_ids, self.case_days = merge_book(self.case_ids, rows, new, new_rows)
+        self.case_ids, self.case_days = file_rows(self.case_ids, self.case_days,
+                                                  [(new, new_rows)], self.view.size)
         self.publish_book()

@@ -66,31 +66,67 @@ def put(ids: np.ndarray, words: np.ndarray, row: int, i: int, h: int, new: np.nd
 
 
 @njit(cache=True, nogil=True)
-def merge_words(ids: np.ndarray, words: np.ndarray, add_ids: np.ndarray, add_words: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """The book with the rows ``add_ids``, ``add_words`` (citizens without a row, in order),
-    in the order of citizens, in one pass."""
-    size = ids.shape[0] + add_ids.shape[0]
-    out_ids, out_words = np.empty(size, ids.dtype), np.empty(size, words.dtype)
-    r = a = 0
-    for k in range(size):
-        if a < add_ids.shape[0] and (r == ids.shape[0] or add_ids[a] < ids[r]):
-            out_ids[k], out_words[k] = add_ids[a], add_words[a]
-            a += 1
+def merge_from_end(ids: np.ndarray, rows: np.ndarray, held: int, add_ids: np.ndarray,
+                   add_rows: np.ndarray) -> None:
+    """The book's ``held`` first rows merged with the rows ``add_ids``, ``add_rows``
+    (citizens without a row, in order) in ``ids``, ``rows`` (``[rows, columns]``; a word
+    book's words as one column), which have room for both, in the order of citizens. From the
+    end, so that no row is written over before it is read; the rows before the first new
+    one are where they were, and are not visited."""
+    r, a = held - 1, add_ids.shape[0] - 1
+    for k in range(held + add_ids.shape[0] - 1, -1, -1):
+        if a < 0:
+            break
+        if r < 0 or add_ids[a] > ids[r]:
+            ids[k] = add_ids[a]
+            for c in range(rows.shape[1]):
+                rows[k, c] = add_rows[a, c]
+            a -= 1
         else:
-            out_ids[k], out_words[k] = ids[r], words[r]
-            r += 1
-    return out_ids, out_words
+            ids[k] = ids[r]
+            for c in range(rows.shape[1]):
+                rows[k, c] = rows[r, c]
+            r -= 1
 
 
-def file_words(ids: np.ndarray, words: np.ndarray, new: list[tuple[np.ndarray, np.ndarray]]
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """The book with the rows ``new`` (each writer's, in the order of their citizens, none of a
-    citizen with a row; ids of any integer type)."""
-    if not any(i.shape[0] for i, _ in new):
-        return ids, words
-    return merge_words(ids, words, np.concatenate([i for i, _ in new], dtype=ids.dtype),
-                       np.concatenate([words[:0], *(w for _, w in new)]))
+def has_room(a: np.ndarray, size: int) -> bool:
+    """Whether ``a`` is the start of an array (its ``base``) of its kind with ``size`` rows."""
+    b = a.base
+    return (isinstance(b, np.ndarray) and b.dtype == a.dtype and b.shape[1:] == a.shape[1:]
+            and b.strides == a.strides and b.ctypes.data == a.ctypes.data
+            and b.shape[0] >= size)
+
+
+def grown(ids: np.ndarray, rows: np.ndarray, size: int, room: int
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """The book's arrays made ``size`` rows long, its rows first: in place where their
+    arrays have the room (:func:`has_room`), else in new ones of ``room`` rows, at least
+    ``size``, whose rows beyond ``size`` take no memory until they are written."""
+    if all(has_room(a, size) for a in (ids, rows)):
+        return ids.base[:size], rows.base[:size]
+    full = [np.empty((max(room, size), *a.shape[1:]), a.dtype) for a in (ids, rows)]
+    for f, a in zip(full, (ids, rows), strict=True):
+        f[:a.shape[0]] = a
+    return full[0][:size], full[1][:size]
+
+
+def file_words(ids: np.ndarray, rows: np.ndarray, new: list[tuple[np.ndarray, np.ndarray]],
+               room: int) -> tuple[np.ndarray, np.ndarray]:
+    """The book ``ids``, ``rows`` (a word a row, or ``[rows, columns]``: the case book's) with
+    the rows ``new`` (each writer's, in the order of their citizens, none of a citizen with a
+    row; ids of any integer type), in its own arrays where they have room, in new ones of
+    ``room`` rows (the largest the book can be) otherwise: a book is never held twice, as it
+    was while a copy was made. The arrays given, and any view of them, then hold other rows."""
+    add = sum(i.shape[0] for i, _ in new)
+    if not add:
+        return ids, rows
+    held = ids.shape[0]
+    ids, rows = grown(ids, rows, held + add, room)
+    add_rows = np.concatenate([rows[:0], *(d for _, d in new)])
+    merge_from_end(ids, rows.reshape(held + add, -1), held,
+                   np.concatenate([i for i, _ in new], dtype=ids.dtype),
+                   add_rows.reshape(add, -1))
+    return ids, rows
 
 
 @njit(cache=True, nogil=True)
