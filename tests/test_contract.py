@@ -64,6 +64,18 @@ def test_a_run_uses_only_what_the_stages_declare():
     assert sim.state.read("bad_company_term").size == 300  # measured on its first day
 
 
+def test_no_stage_holds_day_values_past_the_filing_of_a_phase():
+    """After each phase's filing every stage gathers its day values anew: a stage holding
+    them on (behaviour has no step in phase 2) kept a book that the filing had replaced, and
+    since books are filed in their own arrays, its views would now show other rows."""
+    sim = Simulation(tiny(end=dt.date(2018, 1, 3)))
+    held = []
+    sim.end_phase = lambda phase, clock, end=sim.end_phase: (
+        end(phase, clock), held.extend(s.NAME for s in sim.active if s.values is not None))
+    sim.run()
+    assert sim.day == 3 and held == []
+
+
 @pytest.mark.parametrize(("cls", "field", "name"), declared(),
                          ids=[f"{c.NAME}.{f}.{n}" for c, f, n in declared()])
 def test_every_declared_name_is_used(monkeypatch, cls, field, name):
