@@ -379,7 +379,9 @@ def history_into(ever, ids, words, lo, out):
 def note_sanctioned(i0, sanc, wrong, ever, under):
     """Citizens i0.. under a sanction today (``sanc`` not 0) in ``under``; set their bits in
     ``ever[0]``, and in ``ever[1]`` where ``wrong`` is not 0 (wrongly): a word of 64 citizens
-    at a time, by an indivisible and and or where the chunks of two workers share the word."""
+    at a time, by an indivisible and and or only where the chunks of two workers share the
+    word (an indivisible step on every word with someone under a sanction, nearly all of them,
+    stalled each time its word was not in the cache)."""
     j = 0
     while j < sanc.shape[0]:
         w, b0 = (i0 + j) // WORD, (i0 + j) % WORD
@@ -387,13 +389,15 @@ def note_sanctioned(i0, sanc, wrong, ever, under):
         s, t = flags_word(sanc, j, take, b0), flags_word(wrong, j, take, b0)
         if take == WORD:
             under[w] = s
+            if s:
+                ever[0][w] |= s
+            if t:
+                ever[1][w] |= t
         else:
             atomic_and(under, w, ~(((np.uint64(1) << np.uint64(take)) - np.uint64(1))
                                    << np.uint64(b0)))
             atomic_or(under, w, s)
-        if s:
             atomic_or(ever[0], w, s)
-        if t:
             atomic_or(ever[1], w, t)
         j += take
 
