@@ -43,7 +43,8 @@ BASE_BYTES = 400 << 20
 # The registry's case book, with the statuses (16 bytes a citizen with a status or a past listing,
 # about 2% of them over 2014-2019), consequences' history book (6 bytes a row, 6% of citizens
 # by the end) and family book of the day (5 bytes a row, the citizens whose relatives meet a
-# measure for them) are left to the working bytes.
+# measure for them) are left to the working bytes; each is held once, also while filed (a
+# filing merges into the book's own arrays, word_book.file_words).
 POPULATION_BYTES = 3
 CITIZEN_BYTES = POPULATION_BYTES + 2 + 3 / 8 + 1 + 1
 CAP_BYTES = 2  # points earned under each cap (int16)
