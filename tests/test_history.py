@@ -86,6 +86,16 @@ def test_a_book_without_room_is_filed_into_arrays_with_room_and_left_as_it_was()
     assert ids.tolist() == [3, 9] and words.tolist() == [7, 8]
 
 
+def test_a_book_whose_room_the_system_refuses_is_filed_into_arrays_of_its_size():
+    """Where the address space for a row per citizen is refused (here 2**50 rows), the book
+    is filed into arrays of its own size, and again, as before books had room."""
+    book = empty(np.uint16)
+    for day, i in enumerate((7, 3)):
+        book = file_words(*book, [(np.array([i]), np.array([day + 1], np.uint16))], 1 << 50)
+        assert book[0].base is None or book[0].base.shape[0] == day + 1
+    assert book[0].tolist() == [3, 7] and book[1].tolist() == [2, 1]
+
+
 def test_an_empty_book_files_nothing_new_as_itself():
     ids, words = empty(np.uint16)
     assert file_words(ids, words, [(ids, words)], N) == (ids, words)

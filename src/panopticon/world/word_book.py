@@ -97,6 +97,16 @@ def has_room(a: np.ndarray, size: int) -> bool:
             and b.shape[0] >= size)
 
 
+def reserved(a: np.ndarray, room: int, size: int) -> np.ndarray:
+    """An empty array of ``a``'s kind of ``room`` rows, or of ``size`` where the system will
+    not give the address space (strict accounting of memory, ``vm.overcommit_memory`` 2):
+    the book is then copied at each filing, as it was before it had room."""
+    try:
+        return np.empty((room, *a.shape[1:]), a.dtype)
+    except MemoryError:
+        return np.empty((size, *a.shape[1:]), a.dtype)
+
+
 def grown(ids: np.ndarray, rows: np.ndarray, size: int, room: int
           ) -> tuple[np.ndarray, np.ndarray]:
     """The book's arrays made ``size`` rows long, its rows first: in place where their
@@ -104,7 +114,7 @@ def grown(ids: np.ndarray, rows: np.ndarray, size: int, room: int
     ``size``, whose rows beyond ``size`` take no memory until they are written."""
     if all(has_room(a, size) for a in (ids, rows)):
         return ids.base[:size], rows.base[:size]
-    full = [np.empty((max(room, size), *a.shape[1:]), a.dtype) for a in (ids, rows)]
+    full = [reserved(a, max(room, size), size) for a in (ids, rows)]
     for f, a in zip(full, (ids, rows), strict=True):
         f[:a.shape[0]] = a
     return full[0][:size], full[1][:size]
