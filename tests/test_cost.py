@@ -11,6 +11,7 @@ import pytest
 from panopticon.runner import cost
 from panopticon.runner.cost import Available, CostError, check, estimate, parse_size
 from panopticon.language.scenario import PRESETS, load
+from panopticon.world.word_book import empty, file_words
 
 
 def sized(n: int, name: str = "china-2018", **changes) -> object:
@@ -208,3 +209,13 @@ def test_held_bytes_count_each_memory_once():
     a = np.zeros(1000, np.int64)
     held = {"a": a, "view": a[10:], "again": [a.view(), (a,)], "other": np.ones(10)}
     assert cost.held_bytes(held) == 8000 + 80
+
+
+def test_held_bytes_of_a_book_are_its_rows_not_its_room():
+    """Views alone of an array count the span they cover: a book's arrays have room for a row
+    per citizen that is never written (word_book.grown)."""
+    ids, words = file_words(*empty(np.uint16), [(np.array([5, 9]), np.array([1, 2], np.uint16))],
+                            1_000_000)
+    assert ids.base.shape == (1_000_000,)
+    assert cost.held_bytes({"book": (ids, words), "other": np.ones(10)}) == 2 * (4 + 2) + 80
+    assert cost.held_bytes({"a": ids.base[:1], "b": ids[1:]}) == 2 * 4

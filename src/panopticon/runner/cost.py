@@ -23,6 +23,11 @@ from typing import Literal
 
 import numpy as np
 
+try:
+    from numpy.lib.array_utils import byte_bounds
+except ImportError:  # numpy < 2
+    from numpy import byte_bounds
+
 from ..language.scenario import Scenario, province_codes
 from ..stages import counters
 from ..world.engine import useful_threads
@@ -359,9 +364,10 @@ class PeakMemory:
 
 def held_bytes(root: object) -> int:
     """The bytes of the NumPy arrays reachable from ``root`` through containers and panopticon's
-    own objects, each memory counted once (a view counts as its base)."""
+    own objects, each memory counted once: of an array that only views reach, the span they
+    cover (a book's arrays have room beyond its rows, never written: ``word_book.grown``)."""
     seen: set[int] = set()
-    bases: dict[int, int] = {}
+    spans: dict[int, tuple[int, int]] = {}
     todo = [root]
     while todo:
         obj = todo.pop()
@@ -369,16 +375,19 @@ def held_bytes(root: object) -> int:
             continue
         seen.add(id(obj))
         if isinstance(obj, np.ndarray):
-            while isinstance(obj.base, np.ndarray):
-                obj = obj.base
-            bases[id(obj)] = obj.nbytes
+            base = obj
+            while isinstance(base.base, np.ndarray):
+                base = base.base
+            low, high = byte_bounds(obj) if obj.size else (obj.ctypes.data,) * 2
+            was = spans.get(id(base), (low, high))
+            spans[id(base)] = (min(was[0], low), max(was[1], high))
         elif isinstance(obj, dict):
             todo.extend(obj.values())
         elif isinstance(obj, (list, tuple, set, frozenset)):
             todo.extend(obj)
         elif type(obj).__module__.startswith("panopticon") and hasattr(obj, "__dict__"):
             todo.extend(vars(obj).values())
-    return sum(bases.values())
+    return sum(high - low for low, high in spans.values())
 
 
 def _status_bytes(field: str) -> int | None:
