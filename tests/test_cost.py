@@ -35,9 +35,9 @@ def test_ties_are_counted_for_the_reaches_tallied():
     assert estimate(sized(100_000, **off)).ties == 0
     assert cost.tallies(sized(1000)) == [["friends", "follows", "household"],
                                          ["friends", "household"]]
-    # sizes of 2 reaches and 3 counts, a byte each (the household reach is counted at each
-    # reading), each tally's bit of flags
-    assert estimate(sized(1000)).ties == 1000 * (2 + 3 + 2 / 8)
+    # sizes of 2 reaches, a byte each, and 3 counts, half a byte each (the household reach is
+    # counted at each reading), each tally's bit of flags
+    assert estimate(sized(1000)).ties == 1000 * (2 + 3 / 2 + 2 / 8)
     fear_only = sized(1000, **{"scoring.bad_company.enabled": False, "fear.reach": ["follows"]})
     assert cost.tallies(fear_only) == [["follows"]]
     assert estimate(sized(1000, **off), counterfactual=True).counterfactual == 0  # no twin

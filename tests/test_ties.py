@@ -20,7 +20,7 @@ from panopticon.world.ties import (FOLLOWS, FRIENDS, HOUSEHOLD, REACHES, SCHOOL,
                                    tail_exponent, tie_share, ties_into, household_shares)
 from panopticon.world.tie_counts import sizes
 from panopticon.world import tie_tally
-from panopticon.world.atomics import atomic_add, atomic_and, atomic_or
+from panopticon.world.atomics import atomic_add, atomic_and, atomic_cas, atomic_or
 from panopticon.world.tie_tally import WIDE, TieStore, shares_into
 from panopticon.world.engine import kernel_threads
 
@@ -206,14 +206,14 @@ def test_sizes_are_the_numbers_of_ties(ties, csrs, reaches):
 
 def mean_shares(shares, sizes):
     """Every citizen's ``tie_tally.shares_into``, as a reading takes it."""
-    out = np.empty(shares.bad.shape[1])
+    out = np.empty(shares.age.shape[0])
     shares_into(shares, sizes, 0, out)
     return out
 
 
 def shares_in_parts(shares, sizes, part: int) -> np.ndarray:
     """The same, a part of ``part`` citizens at a time, as a reading's workers make them."""
-    out = np.empty(shares.bad.shape[1])
+    out = np.empty(shares.age.shape[0])
     for lo in range(0, out.shape[0], part):
         shares_into(shares, sizes, lo, out[lo:lo + part])
     return out
@@ -287,6 +287,59 @@ def test_a_tally_is_the_reaches_shares_averaged_through_any_changes(pop, ties, t
         book = slice(store.wide.first[k], store.wide.last[k])
         assert np.array_equal(store.wide.ids[book], np.flatnonzero(wide)), r
         assert np.array_equal(store.wide.sizes[book], full[wide]), r
+
+
+@pytest.mark.parametrize(("threads", "room"), [(1, 1), (2, 3), (2, tie_tally.EVENTS)])
+def test_counts_past_half_a_byte_are_in_the_book_of_the_full_exactly_while_there(
+        pop, ties, threads, room, monkeypatch):
+    """Everyone flagged, then most cleared, then everyone again and no one: each count is its
+    half byte below FULL, or FULL with the rest in the book, whatever the room a push's parts
+    have to list them (1: a part stops at every citizen, and the room doubles), and the shares
+    read are those enumerated."""
+    monkeypatch.setattr(tie_tally, "EVENTS", room)
+    reaches = ["friends", "follows"]
+    tally = TieStore(pop, SEED).tally(reaches)
+    rng = np.random.default_rng(room)
+    for flags in (np.ones(N, np.uint8), (rng.random(N) < 0.2).astype(np.uint8),
+                  np.ones(N, np.uint8), np.zeros(N, np.uint8)):
+        with kernel_threads(threads):
+            tally.update(lambda lo, hi, out: np.copyto(out, flags[lo:hi]))  # noqa: B023
+        want = np.zeros(N)
+        for k, r in enumerate(reaches):
+            share = np.empty(N)
+            tie_share(ties, REACHES.index(r), flags, 0, N, share)
+            want += share
+            size = sizes(ties, [r])[r]
+            count = np.where(size >= WIDE, 0, np.rint(share * size)).astype(np.int64)  # wide:
+            halves = np.array([tie_tally.count_of(tally.bad[k], i) for i in range(N)])  # a book
+            assert np.array_equal(halves, np.minimum(count, tie_tally.FULL)), r
+            ids, beyond = tally.full[k]
+            assert np.array_equal(ids, np.flatnonzero(count >= tie_tally.FULL)), r
+            assert np.array_equal(beyond, count[ids] - tie_tally.FULL), r
+        assert flags.all() <= (tally.over.ids.shape[0] > 0)  # the book was used
+        assert np.array_equal(mean_shares(tally.shares, tally.sizes), want / len(reaches))
+
+
+@njit(parallel=True)
+def _cas_add_in_parallel(halves, targets):
+    for k in prange(targets.shape[0]):
+        i = targets[k]
+        old = halves[i]
+        while True:
+            found = atomic_cas(halves, i, old, old + 1)
+            if found == old:
+                break
+            old = found
+
+
+def test_workers_exchanging_the_same_counts_lose_no_add():
+    """Adds by compare and exchange, many to the same few counts from both workers: every
+    one lands."""
+    targets = np.random.default_rng(8).integers(0, 3, 200_000)
+    counts = np.zeros(3, np.int64)
+    with kernel_threads(2):
+        _cas_add_in_parallel(counts, targets)
+    assert np.array_equal(counts, np.bincount(targets, minlength=3))
 
 
 @njit(parallel=True)

@@ -55,17 +55,19 @@ CITIZEN_BYTES = POPULATION_BYTES + 2 + 3 / 8 + 1 + 1
 CAP_BYTES = 2  # points earned under each cap (int16)
 # Measured: what a run holds per citizen beyond its arrays at the peak (the books, the allocator's
 # slack). china-2018, 2014-2019 on 2 threads, peak RSS less that of 141,000 citizens (481 MiB,
-# the fixed part), against the 15.625 bytes held (the ties' 5.25 with the stages' 10.375): at
+# the fixed part), against the 15.625 bytes held then (the ties' 5.25 with the stages' 10.375;
+# the counts of flagged ties in half bytes since, 14.125): at
 # 141 M citizens 18.6 bytes a citizen (e6770f4, 2.91 GiB; the family book's rows in eight bytes
 # then), at 14.1 M 17.2 (2ca7333). 3 keeps the estimate 5 to 28% above the peaks measured
 # since (docs/memory.md); 8 before put it a third above.
 WORKING_BYTES = 3
 # Ties (world/tie_tally.py): none is stored. Per citizen, each reach tallied keeps its number of
-# ties (a byte, shared by the stages), each tally a count of flagged ties per reach (a byte) and
-# the flags it last read (a bit); the household reach is
-# counted at each reading instead (tie_tally.COUNTED). The book of citizens with 255 ties or
-# more of a reach (0.1% in china-2018's friends) is left to the working bytes.
-SIZE_BYTES, TALLY_BYTES, FLAG_BYTES = 1, 1, 1 / 8
+# ties (a byte, shared by the stages), each tally a count of flagged ties per reach (half a
+# byte) and the flags it last read (a bit); the household reach is counted at each reading
+# instead (tie_tally.COUNTED). The books of citizens with 255 ties or more of a reach (0.1% in
+# china-2018's friends) and of counts past 15 (one citizen in a million of fear's in
+# china-2018, none of the bad-company term's) are left to the working bytes.
+SIZE_BYTES, TALLY_BYTES, FLAG_BYTES = 1, 1 / 2, 1 / 8
 # Per citizen while the ties' numbers are counted (int64, uint16), beside the population and
 # the numbers kept. The build peaks below the days, whose arrays beyond the population, working
 # bytes and counts of flagged ties are more (tests/test_cost.py checks it for every preset;

@@ -3,7 +3,8 @@
 LLVM's ``atomicrmw``: two workers adding to one count, or setting or clearing bits of one word
 of a bit array, each see the other's update. Integer sums wrap alike in any order, and bits
 set or cleared (each worker its own) end alike in any order, so what the workers leave does
-not depend on their order.
+not depend on their order. ``cmpxchg`` where a worker must see what it changes before it writes
+(``atomic_cas``: a count in half a byte that must not carry into its neighbour's).
 """
 
 from __future__ import annotations
@@ -54,3 +55,23 @@ def atomic_and(typingctx, array, index, value):
     if not _integers(array, index, value):
         return None
     return types.none(array, index, value), _update("and")
+
+
+@intrinsic
+def atomic_cas(typingctx, array, index, expected, new):
+    """``array[index] = new`` where it still holds ``expected``, in one indivisible step;
+    returns what it held (``expected`` where the exchange took place)."""
+    if not (_integers(array, index, expected) and isinstance(new, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ary_type, index_type = sig.args[0], sig.args[1]
+        ary = context.make_array(ary_type)(context, builder, args[0])
+        at = context.cast(builder, args[1], index_type, types.intp)
+        ptr = cgutils.get_item_pointer(context, builder, ary_type, ary, [at])
+        old, new_value = (context.cast(builder, v, t, ary_type.dtype)
+                          for v, t in ((args[2], sig.args[2]), (args[3], sig.args[3])))
+        pair = builder.cmpxchg(ptr, old, new_value, "monotonic", "monotonic")
+        return builder.extract_value(pair, 0)
+
+    return array.dtype(array, index, expected, new), codegen

@@ -8,11 +8,14 @@ citizen's count of flagged ties beside its number of ties, and a reading enumera
 of the citizens whose flag changed, adding or taking 1 at the other end. Every reach is enumerable
 from that other end (``ties``: friends, households, workplaces and schools are symmetric; an
 account's followers are its friends who follow it and the owners of its pick slots), so no tie is
-stored: per citizen, a byte a reach for the counts, a bit for the flag last read and a byte for its
-number of ties (shared by a run's tallies, ``TieStore``). A citizen with :data:`WIDE` ties or more
-of a reach (0.1% of them in china-2018's friends) has :data:`WIDE` in that byte, and its number and
-counts in the store's book of wide citizens (``Wide``), which is fixed at build, so that the counts
-of all the others fit in a byte. The household reach is not tallied: a reading counts a citizen's
+stored: per citizen, half a byte a reach for the count, a bit for the flag last read and a byte
+for its number of ties (shared by a run's tallies, ``TieStore``). A citizen with :data:`WIDE` ties
+or more of a reach (0.1% of them in china-2018's friends) has :data:`WIDE` in that byte, and its
+number and counts in the store's book of wide citizens (``Wide``), which is fixed at build, so
+that the numbers of all the others fit in a byte. Few ties are flagged (in china-2018 no count
+of the bad-company term's passes 7 over 2014-2019, and one in a million of fear's 14), so a
+count is kept in half a byte up to :data:`FULL`; from there on the tally's book of the full
+(``Over``) holds what it has beyond, made as pushes reach it. The household reach is not tallied: a reading counts a citizen's
 few relatives flagged from the flags last read (``ties.household_shares``), for no memory. Nor is
 any flag kept or made for all n at once: an update reads the flags block by block (:data:`BLOCK`)
 from its stage's own arrays.
@@ -31,7 +34,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .atomics import atomic_add
+from .atomics import atomic_add, atomic_cas
 from .population import HOUSEHOLD_MAX, Population
 from .tie_counts import sizes
 from .ties import FOLLOWS, FRIENDS, REACHES, Ties, follows_friend, household_shares, make_ties, \
@@ -43,6 +46,8 @@ BLOCK = 1 << 18  # citizens whose flags an update reads at a time (a multiple of
 SHARE_PART = 4096  # citizens whose shares a reading's worker makes at a time (shares_into)
 PUSH_PARTS = 4  # parts of a push's changed citizens per worker (their ties differ in number)
 WIDE = 255  # a citizen's byte of a reach's number of ties where the store's book holds it
+FULL = 15  # a count's half byte where the tally's book of the full holds the rest (Over)
+EVENTS = 4096  # a push's first room per part for the counts it finds full (TieTally._push)
 
 
 class Wide(NamedTuple):
@@ -78,40 +83,98 @@ def _followers_of_friends(t: Ties, a: int, out: np.ndarray) -> int:
     return m
 
 
+class Over(NamedTuple):
+    """A tally's book of the full: per tallied reach, the citizens whose count's half byte says
+    :data:`FULL`, in order, and their counts beyond it, row after row (``first``, ``last``: each
+    tallied reach's rows). A citizen is in it exactly while its count is :data:`FULL` or more,
+    so that the book and the half bytes are the same after any order of pushes."""
+
+    ids: np.ndarray  # int64
+    beyond: np.ndarray  # int32: the count less FULL
+    first: np.ndarray  # int64 per tallied reach
+    last: np.ndarray
+
+
+@njit(cache=True, nogil=True, inline="always")
+def count_of(bad: np.ndarray, i: int) -> int:
+    """Citizen i's count in a tallied reach's half bytes (:data:`FULL`: see the book)."""
+    return np.int64(bad[i >> 1] >> np.uint8((i & 1) << 2)) & FULL
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _add_half(bad: np.ndarray, i: int, delta: int) -> int:
+    """Add delta to citizen i's half byte unless it is :data:`FULL`, in one indivisible step
+    (its neighbour's half may change at once): 0 where added, 1 where added and now full, 2
+    where full already (nothing added)."""
+    shift = (i & 1) << 2
+    old = bad[i >> 1]
+    while True:
+        count = np.int64(old >> np.uint8(shift)) & FULL
+        if count == FULL:
+            return 2
+        new = np.uint8((np.int64(old) + (delta << shift)) & 0xFF)
+        found = atomic_cas(bad, i >> 1, old, new)
+        if found == old:
+            return 1 if count + delta == FULL else 0
+        old = found
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _add(size: np.ndarray, w: Wide, reach: int, bad: np.ndarray, wide_bad: np.ndarray, i: int,
-         delta: int) -> None:
+         delta: int, ids: np.ndarray, deltas: np.ndarray, used: int) -> int:
+    """Add delta to citizen i's count; returns ``used`` with a row of (ids, deltas) more where
+    the count is or becomes full (a delta of 0: it became full)."""
     if size[i] == WIDE:
         atomic_add(wide_bad, wide_row(w.ids, w.first, w.last, reach, i), delta)
-    else:
-        atomic_add(bad, i, delta)
+        return used
+    found = _add_half(bad, i, delta)
+    if found:
+        ids[used], deltas[used] = i, delta if found == 2 else 0
+        used += 1
+    return used
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def push(t: Ties, reach: int, changed: np.ndarray, marks: np.ndarray, size: np.ndarray,
-         w: Wide, bad: np.ndarray, wide_bad: np.ndarray, parts: int) -> None:
+         w: Wide, bad: np.ndarray, wide_bad: np.ndarray, start: np.ndarray, stop: np.ndarray,
+         ids: np.ndarray, deltas: np.ndarray, used: np.ndarray) -> None:
     """Add 1 to the count at the other end of each tie of a reach of each citizen in
     ``changed`` whose flag (its bit of ``marks``) is now set; take 1 where it is now clear. A
-    count is in ``bad``, or in ``wide_bad`` at the book's row where the citizen's byte of
-    ``size`` says :data:`WIDE`. Numba's workers take ``parts`` parts of ``changed`` and add
-    atomically (:func:`atomic_add`): a reading's push ran alone on the main thread, while the
-    others waited."""
-    parts = min(changed.shape[0], parts)
-    for part in prange(parts):
+    count is in ``bad``'s half bytes, or in ``wide_bad`` at the book's row where the citizen's
+    byte of ``size`` says :data:`WIDE`. Numba's workers take a part each, ``changed[start[p]:
+    stop[p]]``, and add indivisibly (a reading's push ran alone on the main thread, while the
+    others waited). A part lists in its row of ``ids`` and ``deltas`` the counts it found or
+    made full, for the book (``TieTally._push``), and stops before a citizen whose ties could
+    overrun that row; ``start[p]`` says where it stopped, ``used[p]`` how many rows it listed."""
+    for part in prange(start.shape[0]):
         buf = np.empty(max_ties(t, reach), np.int64)
-        for q in range(part * changed.shape[0] // parts, (part + 1) * changed.shape[0] // parts):
+        n, room = 0, ids.shape[1]
+        q = start[part]
+        while q < stop[part]:
             c = changed[q]
             delta = 1 if is_marked(marks, c) else -1
             m = (_followers_of_friends(t, c, buf) if reach == FOLLOWS
                  else ties_into(t, reach, c, buf))
+            first, last = pick_slots(t, c) if reach == FOLLOWS else (0, 0)
+            if n + m + last - first > room:
+                break
             for k in range(m):
-                _add(size, w, reach, bad, wide_bad, buf[k], delta)
-            if reach == FOLLOWS:
-                first, last = pick_slots(t, c)
-                for s in range(first, last):
-                    i = picker(t, c, s)
-                    if i >= 0:
-                        _add(size, w, reach, bad, wide_bad, i, delta)
+                n = _add(size, w, reach, bad, wide_bad, buf[k], delta, ids[part], deltas[part], n)
+            for s in range(first, last):
+                i = picker(t, c, s)
+                if i >= 0:
+                    n = _add(size, w, reach, bad, wide_bad, i, delta, ids[part], deltas[part], n)
+            q += 1
+        start[part], used[part] = q, n
+
+
+@njit(cache=True, nogil=True)
+def set_counts(bad: np.ndarray, ids: np.ndarray, counts: np.ndarray) -> None:
+    """Citizens' half bytes set to their counts (below :data:`FULL`), one after the other
+    (two citizens share a byte)."""
+    for k in range(ids.shape[0]):
+        i, shift = ids[k], (ids[k] & 1) << 2
+        bad[i >> 1] = (bad[i >> 1] & np.uint8(~(FULL << shift) & 0xFF)) | np.uint8(counts[k] << shift)
 
 
 class Shares(NamedTuple):
@@ -119,7 +182,7 @@ class Shares(NamedTuple):
     tallied reaches' numbers of ties (a tuple of arrays, which a parallel loop takes as an
     argument of its own, not inside a tuple)."""
 
-    bad: np.ndarray  # uint8 [tallied reaches, n]: flagged ties
+    bad: np.ndarray  # uint8 [tallied reaches, (n + 1) // 2]: flagged ties, half a byte each
     rows: np.ndarray  # per reach in order, its row of ``bad``, or -1: the household's
     age: np.ndarray  # the population's, for the household reach (ties.household_flagged)
     flags: np.ndarray
@@ -130,23 +193,40 @@ class Shares(NamedTuple):
     wide_sizes: np.ndarray
     wide_first: np.ndarray
     wide_last: np.ndarray
+    over_ids: np.ndarray  # the tally's book of the full (Over), its arrays one by one
+    over_beyond: np.ndarray
+    over_first: np.ndarray
+    over_last: np.ndarray
+
+
+@njit(cache=True, nogil=True, inline="always")
+def within(ids: np.ndarray, first: int, last: int, lo: int, hi: int) -> tuple[int, int]:
+    """The rows first..last-1 of a book (its ``ids`` in order) of citizens lo..hi-1."""
+    part = ids[first:last]
+    return first + np.searchsorted(part, lo), first + np.searchsorted(part, hi)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _tallied_shares(a: Shares, size: np.ndarray, row: int, lo: int, out: np.ndarray) -> None:
     """Add the share of flagged ties of a tallied reach (``row`` of ``a.bad``; ``size``: its
-    numbers of ties) of citizens lo.. to ``out``: the narrow ones in a pass without branches
-    (it vectorises; a share of 0 adds 0.0, which changes no bit), then the wide ones from the
-    book's rows of the reach, instead of a search of the book per wide citizen in the pass."""
-    bad = a.bad[row]
+    numbers of ties) of citizens lo.. to ``out``: the narrow ones below :data:`FULL` in a pass
+    without branches (a share of 0 adds 0.0, which changes no bit), then the wide and the full
+    from the books' rows of the reach and of these citizens, instead of a search of a book per
+    citizen in the pass."""
+    bad, hi = a.bad[row], lo + out.shape[0]
     for k in range(out.shape[0]):
-        m, b = np.int64(size[lo + k]), np.int64(bad[lo + k])
-        out[k] += np.float64(b) / np.float64(max(m, 1)) if (b > 0) & (m != WIDE) else 0.0
+        m, b = np.int64(size[lo + k]), count_of(bad, lo + k)
+        out[k] += np.float64(b) / np.float64(max(m, 1)) if (b > 0) & (m != WIDE) & (b != FULL) \
+            else 0.0
     reach = a.reach[row]
-    for w in range(a.wide_first[reach], a.wide_last[reach]):
-        i = a.wide_ids[w]
-        if lo <= i < lo + out.shape[0] and a.wide_bad[w] > 0:
-            out[i - lo] += np.int64(a.wide_bad[w]) / np.int64(a.wide_sizes[w])
+    first, last = within(a.wide_ids, a.wide_first[reach], a.wide_last[reach], lo, hi)
+    for w in range(first, last):
+        if a.wide_bad[w] > 0:
+            out[a.wide_ids[w] - lo] += np.int64(a.wide_bad[w]) / np.int64(a.wide_sizes[w])
+    first, last = within(a.over_ids, a.over_first[row], a.over_last[row], lo, hi)
+    for f in range(first, last):
+        i = a.over_ids[f]
+        out[i - lo] += np.float64(FULL + a.over_beyond[f]) / np.float64(size[i])
 
 
 @njit(cache=True, nogil=True)
@@ -216,21 +296,32 @@ class TieTally:
         # a byte per tallied reach: each citizen's number of ties (one never read where none)
         self.sizes = tuple(store.sizes[r] for r in tallied) or (np.zeros(0, np.uint8),)
         self.rows = np.array([tallied.index(r) if r in tallied else -1 for r in reaches])
-        self.bad = np.zeros((len(tallied), n), np.uint8)
+        self.bad = np.zeros((len(tallied), (n + 1) // 2), np.uint8)  # half a byte a count
         self.wide_bad = np.zeros(store.wide.ids.shape[0], np.uint16)  # its reaches' rows
         self.marks = np.zeros((n + WORD - 1) // WORD, np.uint64)  # the flags last read, a bit each
+        # per tallied reach, the book of the full: its citizens in order, their counts beyond
+        self.full = [(np.zeros(0, np.int64), np.zeros(0, np.int32)) for _ in tallied]
 
     @property
     def shares(self) -> Shares:
         """What a reading takes the citizens' :func:`shares_into` from, with :attr:`sizes`."""
-        w = self.store.wide
+        w, o = self.store.wide, self.over
         return Shares(self.bad, self.rows, self.ties.age, self.ties.flags, self.marks,
-                      self.reaches, self.wide_bad, w.ids, w.sizes, w.first, w.last)
+                      self.reaches, self.wide_bad, w.ids, w.sizes, w.first, w.last, *o)
+
+    @property
+    def over(self) -> Over:
+        """The book of the full, its reaches' rows one after the other."""
+        held = np.array([ids.shape[0] for ids, _ in self.full], np.int64)
+        return Over(np.concatenate([np.zeros(0, np.int64)] + [ids for ids, _ in self.full]),
+                    np.concatenate([np.zeros(0, np.int32)] + [b for _, b in self.full]),
+                    np.cumsum(held) - held, np.cumsum(held))
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the tally's own arrays (the sizes and the book belong to the ``TieStore``)."""
-        return self.bad.nbytes + self.wide_bad.nbytes + self.marks.nbytes
+        """Bytes of the tally's own arrays (the sizes and the wide belong to the ``TieStore``)."""
+        return (self.bad.nbytes + self.wide_bad.nbytes + self.marks.nbytes
+                + sum(ids.nbytes + beyond.nbytes for ids, beyond in self.full))
 
     def update(self, fill: Callable[[int, int, np.ndarray], None]) -> None:
         """Count the ties flagged today, pushing the flags changed since the last update; a
@@ -254,9 +345,39 @@ class TieTally:
         else:
             found = [scan(lo) for lo in blocks]
         changed = np.concatenate(found) if found else np.zeros(0, np.int64)
-        for k, reach in enumerate(self.reaches):
-            push(self.ties, reach, changed, self.marks, self.sizes[k], self.store.wide,
-                 self.bad[k], self.wide_bad, PUSH_PARTS * numba.get_num_threads())
+        for k in range(self.reaches.shape[0]):
+            self._push(k, changed)
+
+    def _push(self, k: int, changed: np.ndarray) -> None:
+        """Push the changes to tallied reach k's counts, in parts on Numba's workers; the counts
+        they found or made full go to the book. A part whose room for them ran out goes on
+        from where it stopped, with twice the room where it could not take one citizen."""
+        parts = min(changed.shape[0], PUSH_PARTS * numba.get_num_threads())
+        bounds = np.arange(parts + 1, dtype=np.int64) * changed.shape[0] // max(parts, 1)
+        start, stop, room = bounds[:-1].copy(), bounds[1:], EVENTS
+        while (start < stop).any():
+            ids, deltas = np.empty((parts, room), np.int64), np.empty((parts, room), np.int8)
+            used, before = np.zeros(parts, np.int64), start.copy()
+            push(self.ties, self.reaches[k], changed, self.marks, self.sizes[k],
+                 self.store.wide, self.bad[k], self.wide_bad, start, stop, ids, deltas, used)
+            self._file_full(k, np.concatenate([ids[p, :used[p]] for p in range(parts)]),
+                            np.concatenate([deltas[p, :used[p]] for p in range(parts)]))
+            if ((start == before) & (start < stop)).any():
+                room *= 2
+
+    def _file_full(self, k: int, ids: np.ndarray, deltas: np.ndarray) -> None:
+        """Add a push's listed counts to tallied reach k's book of the full (a delta of 0 puts
+        a citizen in it); a citizen whose count fell below :data:`FULL` leaves it for its half
+        byte."""
+        if not ids.shape[0]:
+            return
+        held, beyond = self.full[k]
+        every, at = np.unique(np.concatenate((held, ids)), return_inverse=True)
+        counts = np.zeros(every.shape[0], np.int32)
+        np.add.at(counts, at, np.concatenate((beyond, deltas.astype(np.int32))))
+        below = counts < 0
+        set_counts(self.bad[k], every[below], FULL + counts[below])
+        self.full[k] = (every[~below], counts[~below])
 
 
 class TieStore:
