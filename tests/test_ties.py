@@ -309,9 +309,9 @@ def test_counts_past_half_a_byte_are_in_the_book_of_the_full_exactly_while_there
             share = np.empty(N)
             tie_share(ties, REACHES.index(r), flags, 0, N, share)
             want += share
-            size = sizes(ties, [r])[r]
-            count = np.where(size >= WIDE, 0, np.rint(share * size)).astype(np.int64)  # wide:
-            halves = np.array([tie_tally.count_of(tally.bad[k], i) for i in range(N)])  # a book
+            size = sizes(ties, [r])[r]  # the wide's counts are in their own book, not halves
+            count = np.where(size >= WIDE, 0, np.rint(share * size)).astype(np.int64)
+            halves = np.array([tie_tally.count_of(tally.bad[k], i) for i in range(N)])
             assert np.array_equal(halves, np.minimum(count, tie_tally.FULL)), r
             ids, beyond = tally.full[k]
             assert np.array_equal(ids, np.flatnonzero(count >= tie_tally.FULL)), r

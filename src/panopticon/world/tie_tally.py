@@ -15,10 +15,10 @@ number and counts in the store's book of wide citizens (``Wide``), which is fixe
 that the numbers of all the others fit in a byte. Few ties are flagged (in china-2018 no count
 of the bad-company term's passes 7 over 2014-2019, and one in a million of fear's 14), so a
 count is kept in half a byte up to :data:`FULL`; from there on the tally's book of the full
-(``Over``) holds what it has beyond, made as pushes reach it. The household reach is not tallied: a reading counts a citizen's
-few relatives flagged from the flags last read (``ties.household_shares``), for no memory. Nor is
-any flag kept or made for all n at once: an update reads the flags block by block (:data:`BLOCK`)
-from its stage's own arrays.
+(``Over``) holds what it has beyond, made as pushes reach it. The household reach is not
+tallied: a reading counts a citizen's few relatives flagged from the flags last read
+(``ties.household_shares``), for no memory. Nor is any flag kept or made for all n at once: an
+update reads the flags block by block (:data:`BLOCK`) from its stage's own arrays.
 
 The counts are integers, so the shares do not depend on the order of the pushes: they equal
 :func:`ties.tie_share` of each reach, averaged, on any chunking or thread count.
@@ -174,7 +174,8 @@ def set_counts(bad: np.ndarray, ids: np.ndarray, counts: np.ndarray) -> None:
     (two citizens share a byte)."""
     for k in range(ids.shape[0]):
         i, shift = ids[k], (ids[k] & 1) << 2
-        bad[i >> 1] = (bad[i >> 1] & np.uint8(~(FULL << shift) & 0xFF)) | np.uint8(counts[k] << shift)
+        kept = bad[i >> 1] & np.uint8(~(FULL << shift) & 0xFF)
+        bad[i >> 1] = kept | np.uint8(counts[k] << shift)
 
 
 class Shares(NamedTuple):
