@@ -19,15 +19,21 @@ def _integers(array, index, value) -> bool:
             and isinstance(index, types.Integer) and isinstance(value, types.Integer))
 
 
+def _element(context, builder, sig, args):
+    """The pointer to ``array[index]`` (the first two arguments) and a cast of each further
+    argument to the array's type."""
+    ary_type, index_type = sig.args[0], sig.args[1]
+    ary = context.make_array(ary_type)(context, builder, args[0])
+    at = context.cast(builder, args[1], index_type, types.intp)
+    values = [context.cast(builder, v, t, ary_type.dtype) for v, t in zip(args[2:], sig.args[2:])]
+    return cgutils.get_item_pointer(context, builder, ary_type, ary, [at]), values
+
+
 def _update(op: str):
     """The code of ``array[index] = array[index] <op> value`` in one indivisible step."""
     def codegen(context, builder, sig, args):
-        ary_type, index_type, value_type = sig.args
-        ary = context.make_array(ary_type)(context, builder, args[0])
-        at = context.cast(builder, args[1], index_type, types.intp)
-        ptr = cgutils.get_item_pointer(context, builder, ary_type, ary, [at])
-        builder.atomic_rmw(op, ptr, context.cast(builder, args[2], value_type, ary_type.dtype),
-                           "monotonic")
+        ptr, (value,) = _element(context, builder, sig, args)
+        builder.atomic_rmw(op, ptr, value, "monotonic")
         return context.get_dummy_value()
 
     return codegen
@@ -65,12 +71,7 @@ def atomic_cas(typingctx, array, index, expected, new):
         return None
 
     def codegen(context, builder, sig, args):
-        ary_type, index_type = sig.args[0], sig.args[1]
-        ary = context.make_array(ary_type)(context, builder, args[0])
-        at = context.cast(builder, args[1], index_type, types.intp)
-        ptr = cgutils.get_item_pointer(context, builder, ary_type, ary, [at])
-        old, new_value = (context.cast(builder, v, t, ary_type.dtype)
-                          for v, t in ((args[2], sig.args[2]), (args[3], sig.args[3])))
+        ptr, (old, new_value) = _element(context, builder, sig, args)
         pair = builder.cmpxchg(ptr, old, new_value, "monotonic", "monotonic")
         return builder.extract_value(pair, 0)
 

@@ -96,9 +96,17 @@ class Over(NamedTuple):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def half_of(i: int) -> tuple[int, int]:
+    """Citizen i's byte of a tallied reach's half bytes, and the shift of its half in it (two
+    citizens a byte, the even one low)."""
+    return i >> 1, (i & 1) << 2
+
+
+@njit(cache=True, nogil=True, inline="always")
 def count_of(bad: np.ndarray, i: int) -> int:
     """Citizen i's count in a tallied reach's half bytes (:data:`FULL`: see the book)."""
-    return np.int64(bad[i >> 1] >> np.uint8((i & 1) << 2)) & FULL
+    byte, shift = half_of(i)
+    return np.int64(bad[byte] >> np.uint8(shift)) & FULL
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -106,14 +114,14 @@ def _add_half(bad: np.ndarray, i: int, delta: int) -> int:
     """Add delta to citizen i's half byte unless it is :data:`FULL`, in one indivisible step
     (its neighbour's half may change at once): 0 where added, 1 where added and now full, 2
     where full already (nothing added)."""
-    shift = (i & 1) << 2
-    old = bad[i >> 1]
+    byte, shift = half_of(i)
+    old = bad[byte]
     while True:
         count = np.int64(old >> np.uint8(shift)) & FULL
         if count == FULL:
             return 2
         new = np.uint8((np.int64(old) + (delta << shift)) & 0xFF)
-        found = atomic_cas(bad, i >> 1, old, new)
+        found = atomic_cas(bad, byte, old, new)
         if found == old:
             return 1 if count + delta == FULL else 0
         old = found
@@ -173,9 +181,9 @@ def set_counts(bad: np.ndarray, ids: np.ndarray, counts: np.ndarray) -> None:
     """Citizens' half bytes set to their counts (below :data:`FULL`), one after the other
     (two citizens share a byte)."""
     for k in range(ids.shape[0]):
-        i, shift = ids[k], (ids[k] & 1) << 2
-        kept = bad[i >> 1] & np.uint8(~(FULL << shift) & 0xFF)
-        bad[i >> 1] = kept | np.uint8(counts[k] << shift)
+        byte, shift = half_of(ids[k])
+        kept = bad[byte] & np.uint8(~(FULL << shift) & 0xFF)
+        bad[byte] = kept | np.uint8(counts[k] << shift)
 
 
 class Shares(NamedTuple):
