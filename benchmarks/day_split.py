@@ -9,10 +9,15 @@ interpreter's lock, or to be run) and the hand-offs (the phase's wall less its b
 worker's). This is what found, on 16 cores, that the workers waited for the lock as long as
 they computed (docs/performance.md, "Threads: measured on 16 cores"). ``--steps`` also times
 phase 1's steps, one thread, by what each adds: the days again with phase 1 cut after each.
+``--repeats R`` runs each measurement R times from the same state and keeps the fastest, which
+is steadier than one run where the shared machine's speed swings within minutes; two commits
+compare best run at the same time, one thread each (docs/performance.md, "Time measured on a
+machine whose speed swings").
 
     .venv/bin/python benchmarks/day_split.py --threads 1,2                 # 1.41 M, 60 days
     .venv/bin/python benchmarks/day_split.py -n 14100000 --days 20 --threads 1,16
     .venv/bin/python benchmarks/day_split.py --threads 1 --steps           # and by step
+    .venv/bin/python benchmarks/day_split.py --days 10 --repeats 6        # the fastest of 6
 
 Results: a table, and JSON (``--json``, default runs/bench/day_split.json).
 """
@@ -64,6 +69,13 @@ def timed(sim: Simulation, days: int) -> tuple[DayClock, float, int]:
     return clock, marks[1] - marks[0], result.threads
 
 
+def fastest(frozen: bytes, threads: int, days: int, chunk_size: int = DEFAULT_CHUNK,
+            repeats: int = 1) -> dict:
+    """The :func:`split` of the fastest of ``repeats`` runs, each from the pickled state."""
+    return min((split(frozen, threads, days, chunk_size) for _ in range(repeats)),
+               key=lambda row: row["day_ms"])
+
+
 def split(frozen: bytes, threads: int, days: int, chunk_size: int = DEFAULT_CHUNK) -> dict:
     """The timed days of the pickled simulation on ``threads`` threads, in ms a day."""
     sim = pickle.loads(frozen)
@@ -88,25 +100,32 @@ def split(frozen: bytes, threads: int, days: int, chunk_size: int = DEFAULT_CHUN
             "rest": day - sum(p["wall"] for p in phases) - sum(parts.values())}
 
 
-def steps(frozen: bytes, days: int, whole: dict, chunk_size: int = DEFAULT_CHUNK) -> list[dict]:
+def steps(frozen: bytes, days: int, whole: dict, chunk_size: int = DEFAULT_CHUNK,
+          repeats: int = 1) -> list[dict]:
     """Phase 1's steps by what each adds to it, on one thread: the timed days run again with
     phase 1 cut after each step and the later phases left out, each from the same pickled
     state; then the later phases, and the work between them, as the whole day on one thread
     has them (``whole``: its row of :func:`split`). Left
     out, a step changes the state the days after it see (no scores restored, say), so each
     figure is the step's cost on the days as the steps before it leave them; the figures add
-    up to the whole day's phase 1 (13.44 against 13.47 ms a day at 1.41 M, docs/performance.md)."""
+    up to the whole day's phase 1 (13.44 against 13.47 ms a day at 1.41 M, docs/performance.md).
+    Each cut's phase is the fastest of ``repeats`` runs."""
     names = [step.step.__qualname__ for step in pickle.loads(frozen).phases[0]]
     rows, before = [], 0.0
     for k in range(1, len(names) + 1):
-        sim = pickle.loads(frozen)
-        sim.threads, sim.chunk_size, sim.phases = 1, chunk_size, [sim.phases[0][:k]]
-        phase = timed(sim, days)[0].phases[0] * 1e3 / days
+        phase = min(cut_phase(frozen, k, days, chunk_size) for _ in range(repeats))
         rows.append({"step": names[k - 1], "ms": phase - before})
         before = phase
     rows.append({"step": "later phases", "ms": sum(p["wall"] for p in whole["phases"][1:])})
     rows.append({"step": "between phases", "ms": whole["between_phases"]})
     return rows
+
+
+def cut_phase(frozen: bytes, k: int, days: int, chunk_size: int) -> float:
+    """ms a day of phase 1 cut after its k-th step, the later phases left out, on one thread."""
+    sim = pickle.loads(frozen)
+    sim.threads, sim.chunk_size, sim.phases = 1, chunk_size, [sim.phases[0][:k]]
+    return timed(sim, days)[0].phases[0] * 1e3 / days
 
 
 def show(n: int, rows: list[dict]) -> None:
@@ -141,6 +160,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                     help=f"citizens a chunk at most (default {DEFAULT_CHUNK:,})")
     ap.add_argument("--steps", action="store_true",
                     help="also time phase 1's steps one by one, on 1 thread (a run a step)")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="runs of each measurement from the same state; the fastest is kept")
     ap.add_argument("--json", type=Path, help="default: runs/bench/day_split.json")
     args = ap.parse_args(argv)
     text = args.threads
@@ -150,8 +171,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.threads = []
     if not args.threads or min(args.threads) < 1:
         ap.error(f"--threads: '{text}' is not a list of thread counts, as 1,2,4")
-    if args.citizens < 1 or args.days < 1 or args.chunk_size < 1:
-        ap.error("--citizens, --days and --chunk-size must be at least 1")
+    if min(args.citizens, args.days, args.chunk_size, args.repeats) < 1:
+        ap.error("--citizens, --days, --chunk-size and --repeats must be at least 1")
     return args
 
 
@@ -159,19 +180,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     warm_up(args.start, args.days)
     frozen = pickle.dumps(simulation(args.citizens, args.start, args.days), protocol=5)
-    rows = [split(frozen, k, args.days, args.chunk_size) for k in args.threads]
+    rows = [fastest(frozen, k, args.days, args.chunk_size, args.repeats) for k in args.threads]
     show(args.citizens, rows)
     by_step = None
     if args.steps:  # the whole day on one thread: a row made already, or made for the steps
         whole = next((r for r in rows if r["threads"] == 1), None)
-        by_step = steps(frozen, args.days, whole or split(frozen, 1, args.days, args.chunk_size),
-                        args.chunk_size)
+        whole = whole or fastest(frozen, 1, args.days, args.chunk_size, args.repeats)
+        by_step = steps(frozen, args.days, whole, args.chunk_size, args.repeats)
         show_steps(args.citizens, by_step)
     path = args.json or ROOT / "runs" / "bench" / "day_split.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"citizens": args.citizens, "start": str(args.start),
                                 "days": args.days, "chunk_size": args.chunk_size,
-                                "rows": rows, "steps": by_step}, indent=1))
+                                "repeats": args.repeats, "rows": rows, "steps": by_step}, indent=1))
     print(f"written: {path}")
 
 
