@@ -378,28 +378,38 @@ def history_into(ever, ids, words, lo, out):
 @njit(cache=True, nogil=True, inline="always")
 def note_sanctioned(i0, sanc, wrong, ever, under):
     """Citizens i0.. under a sanction today (``sanc`` not 0) in ``under``; set their bits in
-    ``ever[0]``, and in ``ever[1]`` where ``wrong`` is not 0 (wrongly): a word of 64 citizens
-    at a time, by an indivisible and and or only where the chunks of two workers share the
-    word (an indivisible step on every word with someone under a sanction, nearly all of them,
-    stalled each time its word was not in the cache)."""
-    j = 0
-    while j < sanc.shape[0]:
-        w, b0 = (i0 + j) // WORD, (i0 + j) % WORD
-        take = min(WORD - b0, sanc.shape[0] - j)
-        s, t = flags_word(sanc, j, take, b0), flags_word(wrong, j, take, b0)
-        if take == WORD:
-            under[w] = s
-            if s:
-                ever[0][w] |= s
-            if t:
-                ever[1][w] |= t
-        else:
-            atomic_and(under, w, ~(((np.uint64(1) << np.uint64(take)) - np.uint64(1))
-                                   << np.uint64(b0)))
-            atomic_or(under, w, s)
-            atomic_or(ever[0], w, s)
-            atomic_or(ever[1], w, t)
-        j += take
+    ``ever[0]``, and in ``ever[1]`` where ``wrong`` is not 0 (wrongly). The whole words in a
+    loop of their own, 64 citizens a word with constant bounds, so that the packing vectorises
+    (bounds worked out per word kept it scalar: 1.6 ns a citizen, against 0.9); the part words
+    at the ends, which the chunk of another worker may share, by indivisible steps
+    (:func:`note_part`)."""
+    n = sanc.shape[0]
+    head = min((WORD - i0 % WORD) % WORD, n)
+    if head:
+        note_part(i0, 0, head, sanc, wrong, ever, under)
+    w0, full = (i0 + head) // WORD, (n - head) // WORD
+    for k in range(full):
+        j = head + k * WORD
+        s, t = flags_word(sanc, j, WORD, 0), flags_word(wrong, j, WORD, 0)
+        under[w0 + k] = s
+        ever[0][w0 + k] |= s
+        ever[1][w0 + k] |= t
+    tail = n - head - full * WORD
+    if tail:
+        note_part(i0, n - tail, tail, sanc, wrong, ever, under)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def note_part(i0, j, take, sanc, wrong, ever, under):
+    """:func:`note_sanctioned` for citizens i0 + j.. of one word, ``take`` of them, by an
+    indivisible and and or (an indivisible step on every word, where nearly every word has
+    someone under a sanction, stalled each time its word was not in the cache)."""
+    w, b0 = (i0 + j) // WORD, (i0 + j) % WORD
+    s, t = flags_word(sanc, j, take, b0), flags_word(wrong, j, take, b0)
+    atomic_and(under, w, ~(((np.uint64(1) << np.uint64(take)) - np.uint64(1)) << np.uint64(b0)))
+    atomic_or(under, w, s)
+    atomic_or(ever[0], w, s)
+    atomic_or(ever[1], w, t)
 
 
 @njit(cache=True, nogil=True, inline="always")
