@@ -184,14 +184,13 @@ def member_words(ids, day, case_ids, case_days, score, gap, grade_of, lowest, te
     rather than a gather per field. The status and the court day from the registry's case book
     (0 without a row; the day 0 without a status: a row kept for a past listing has none), the
     status without the SHARED bit (``shared`` tells the day it comes); ``shared``: the court
-    listing reaches airlines and railways today."""
+    listing reaches airlines and railways today.
+
+    The arrays first, in a loop without a branch, so that the loads of the scattered members
+    overlap (in a loop with the case book's search, they waited on each other: 0.15 ms a day
+    at 1.41 M citizens, the arrays out of cache, against 0.02 in cache); the case book after."""
     for k in range(ids.shape[0]):
         i = ids[k]
-        r = row_of(case_ids, i)
-        status = np.int64(case_days[r, STATUS]) if r >= 0 else 0
-        s = status & ~SHARED_LISTING
-        at = np.int64(case_days[r, COURT_DAY]) if status != 0 else 0
-        rows[0, k], rows[1, k] = s, at
         true = true_of(score[i], gap[i])
         rows[2, k], rows[3, k] = score[i], true
         rows[4, k] = grade_of[np.int64(score[i]) - lowest]
@@ -199,6 +198,12 @@ def member_words(ids, day, case_ids, case_days, score, gap, grade_of, lowest, te
         rows[6, k], rows[7, k] = term[i], cause_of(gap[i])
         rows[8, k], rows[9, k] = on[i], on_true[i]
         rows[10, k] = risk[i]
+    for k in range(ids.shape[0]):
+        r = row_of(case_ids, ids[k])
+        status = np.int64(case_days[r, STATUS]) if r >= 0 else 0
+        s = status & ~SHARED_LISTING
+        at = np.int64(case_days[r, COURT_DAY]) if status != 0 else 0
+        rows[0, k], rows[1, k] = s, at
         rows[11, k] = np.int64((s & LISTED) != 0 and day - at == list_delay)
 
 

@@ -590,14 +590,15 @@ def standings(ids, st, case_ids, case_days):
     connected = st.connected
     score, gap, age, adopt, scored = st.score, st.gap, st.age, st.adopt, st.scored
     list_mask, cuts = st.list_mask, st.cuts
+    for k in range(n):  # first without a branch, so that the loads of scattered ids overlap
+        i = ids[k]
+        rewards[k] = is_scored(age[i], adoption_rank(adopt[i], i), scored)
     for k in range(n):
         i = ids[k]
         linked = np.int64(connected[region_of(st.starts, i)] != 0)
         sanc[k], true_sanc[k], rewards[k] = standing(
             status_of(case_ids, case_days, i), st.on_lists[i], st.on_lists_true[i], score[i],
-            true_of(score[i], gap[i]),
-            is_scored(age[i], adoption_rank(adopt[i], i), scored) & linked,
-            list_mask, cuts, st.steps)
+            true_of(score[i], gap[i]), rewards[k] & linked, list_mask, cuts, st.steps)
     return sanc, true_sanc, rewards
 
 
@@ -631,14 +632,19 @@ def kin_words(ids, age, flags, fam_ids, fam_words, of_parent, of_home, ties, of_
     family book (``fam_ids``, ``fam_words``), walked along."""
     out = np.empty(ids.shape[0], np.int64)
     mates = np.empty(ties.work_slots, np.int64)
+    for k in range(ids.shape[0]):  # first without a branch, so that scattered loads overlap
+        c = ids[k]
+        out[k] = np.int64(age[c] == CHILD) | np.int64((flags[c] & HEAD) != 0) << 1
     row = 0
     for k in range(ids.shape[0]):
         c = ids[k]
-        child, f = age[c] == CHILD, np.int64(0)
+        child, f = out[k] & 1 != 0, np.int64(0)
         if of_home or child:
             head = c  # the household's head: a child's parent (population.parent_of)
-            while not flags[head] & HEAD:
+            if not out[k] & 2:
                 head -= 1
+                while not flags[head] & HEAD:
+                    head -= 1
             row = walk(fam_ids, row, head)  # the heads come in order, as the citizens do
             if child:
                 f = word_at(fam_ids, fam_words, row, head) & of_parent
