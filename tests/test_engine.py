@@ -177,6 +177,26 @@ def test_a_phase_whose_steps_take_runs_of_chunks_is_a_call_per_worker(threads):
     assert sorted(calls[threads:]) == chunks  # a step that does not take them: by chunk
 
 
+@pytest.mark.parametrize(("cost", "workers"), [(1.0, 4), (0.5, 4), (1 / 300, 3), (1 / 1000, 1)])
+def test_a_light_phase_takes_fewer_workers_and_changes_no_total(cost, workers):
+    """A phase's workers are those its costliest step's work pays for (``cost``: a share of
+    phase 1's a citizen), at most the engine's; each takes a run of as many chunks."""
+    def light(lo, hi, acc, today):
+        toy_step(lo, hi, acc, today)
+    light.spans, light.cost = True, cost
+
+    def lighter(lo, hi, acc, today):
+        toy_step(lo, hi, acc, today)
+    lighter.spans, lighter.cost = True, cost / 10
+
+    clock = DayClock()
+    with Engine(1_000, N_REGIONS, N_COUNTERS, chunk_size=90, threads=4, clock=clock) as eng:
+        totals = eng.run_day([[spanning], [lighter, light]])
+        assert eng.workers_for([light, toy_step]) == 4  # a step without a cost weighs 1
+    np.testing.assert_array_equal(totals, 3 * expected_toy(1_000))
+    assert {w for p, w in clock.busy if p == 1} == set(range(workers))
+
+
 @pytest.mark.parametrize(("chunk_size", "threads"), [(7, 1), (7, 2), (50, 2), (1000, 2)])
 def test_a_later_phase_sees_what_the_earlier_phase_wrote_for_every_citizen(chunk_size, threads):
     n = 997

@@ -148,6 +148,7 @@ class Engine:
         self.threads = useful_threads(n, threads)  # never more than chunk_bounds' chunks
         self.chunks = chunk_bounds(n, chunk_size, self.threads)
         self.spans = spans_of(self.chunks, self.threads)
+        self._spans = {self.threads: self.spans}  # by number of workers
         self._acc = np.zeros((self.threads, n_regions, n_counters), dtype=np.int64)
         capacity = max((hi - lo for lo, hi in self.chunks), default=0)
         self._today = [Today.of(capacity) for _ in range(self.threads)]
@@ -161,14 +162,17 @@ class Engine:
         takes the next chunk that none has taken, so that one slowed by costlier chunks takes
         fewer. Consecutive kernel steps run as one call (:func:`fuse`). Where every step takes
         runs of chunks (``spans``), each worker takes a run (:func:`spans_of`) instead: one
-        call a worker, not one a chunk, each taking and giving back the interpreter's lock."""
+        call a worker, not one a chunk, each taking and giving back the interpreter's lock.
+        A light phase takes fewer workers (:meth:`workers_for`)."""
         key = tuple(steps)
         if key not in self._fused:
             fused = fuse(key)
             self._fused[key] = fused, take_spans(fused)
         steps, spans = self._fused[key]
-        clock = self.clock
-        chunks = iter(self.spans if spans else self.chunks)  # shared: next() holds the lock
+        clock, workers = self.clock, self.workers_for(steps)
+        if spans and workers not in self._spans:
+            self._spans[workers] = spans_of(self.chunks, workers)
+        chunks = iter(self._spans[workers] if spans else self.chunks)  # shared: next() locks
 
         def work(w: int) -> None:
             began = clock.now()
@@ -179,13 +183,22 @@ class Engine:
             clock.worked(phase, w, began)
 
         began = clock.now()
-        others = [self._pool.submit(work, w) for w in range(1, self.threads)]  # none on 1
+        others = [self._pool.submit(work, w) for w in range(1, workers)]  # none on 1
         try:
             work(0)  # on the calling thread, which would otherwise wait: a hand-off fewer
         finally:
             for f in others:
                 f.result()
         clock.phase_ran(phase, began)
+
+    def workers_for(self, steps: Sequence[Step]) -> int:
+        """The workers that pay for a phase of ``steps``: :func:`useful_threads` of the
+        citizens weighed by the costliest step's ``cost`` (its work a citizen as a share of
+        phase 1's; 1 where a step has none). china-2018's phase 2 at 1,410,000 citizens took
+        0.31 ms a day on one thread and 0.45 on two, the second worker's hand-off more than
+        its half of the work (docs/performance.md)."""
+        cost = max((getattr(step, "cost", 1.0) for step in steps), default=1.0)
+        return min(self.threads, useful_threads(int(self.n * cost), self.threads))
 
     def run_day(self, phases: Sequence[Sequence[Step]],
                 between: Callable[[int], None] | None = None) -> np.ndarray:

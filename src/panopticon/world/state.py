@@ -273,7 +273,8 @@ Keep = Callable[[object, int, object], None]
 
 
 def kernel_step(kernel: Callable, keep: Keep | None = None, spans: bool = False,
-                pieces: tuple | None = None) -> Callable:
+                pieces: tuple | None = None,
+                cost: Callable[[Stage], float] | None = None) -> Callable:
     """A stage's step that is one call of ``kernel``: the method decorated gives the kernel's
     arguments on chunk lo..hi, and ``keep(stage, lo, result)`` takes what the kernel returned
     for the citizens from lo. Called, the step calls the kernel; the engine may call the
@@ -286,7 +287,11 @@ def kernel_step(kernel: Callable, keep: Keep | None = None, spans: bool = False,
 
     ``pieces``: how each of the kernel's arguments, made on a run of chunks, is cut into a
     chunk's (:mod:`panopticon.world.pieces`), so that consecutive steps with pieces run on a
-    worker's run of chunks in one call, a piece at a time (``fused.Fused``)."""
+    worker's run of chunks in one call, a piece at a time (``fused.Fused``).
+
+    ``cost``: a function of the stage giving the step's work a citizen as a share of phase
+    1's (1 where not given), so that a light phase takes fewer workers (``Engine.run_phase``):
+    each one it wakes costs a hand-off that a few citizens' work does not repay."""
     for kind in pieces or ():
         check_piece(kind)
 
@@ -298,7 +303,7 @@ def kernel_step(kernel: Callable, keep: Keep | None = None, spans: bool = False,
                 keep(self, lo, result)
 
         step.kernel, step.arguments, step.keep, step.spans = kernel, arguments, keep, spans
-        step.pieces = pieces
+        step.pieces, step.cost = pieces, cost
         return step
 
     return make
@@ -327,6 +332,12 @@ class Bound:
     @property
     def pieces(self) -> tuple | None:
         return self._declared("pieces")
+
+    @property
+    def cost(self) -> float:
+        """The step's work a citizen as a share of phase 1's (``kernel_step``'s ``cost``)."""
+        cost = self._declared("cost")
+        return 1.0 if cost is None else cost(self.step.__self__)
 
     @property
     def keep(self) -> Callable[[int, object], None] | None:
