@@ -442,6 +442,12 @@ def test_a_classs_screen_bound_holds_its_screen(scale):
     assert (np.diff(d.cuts, axis=1) >= 0).all()
     if d.cuts.shape[1]:
         assert all(screen_bound(c, parts) >= d.cuts[c, -1] for c in range(N_CLASSES))
+        # packed by level, rounded up: above the sum of the class's kinds' bounds (or its last
+        # cut, where higher) by less than a unit of each propensity's scale
+        exact = d.class_bounds[:, d.rank != UNSCREENED].sum(axis=1)
+        unit = sum(1 << int(parts[t, 1]) for t in range(N_DRAWN))
+        short = max(0, (d.cuts[:, -1] - exact).max())
+        assert all(screen_bound(c, parts) - exact[c] <= unit + short for c in range(N_CLASSES))
 
 
 def test_screened_acts_come_at_rate_times_each_citizens_propensity(busy):
