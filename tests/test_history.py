@@ -11,7 +11,8 @@ from numba import njit
 from panopticon.language.scenario import Population
 from panopticon.stages.consequences import (EVER_SANCTIONED, EVER_WRONGLY_SANCTIONED,
                                             history_into, note_sanctioned)
-from panopticon.world.word_book import ID, empty, file_words, put, walk, word_at, words_into
+from panopticon.world.word_book import (ID, empty, file_words, put, rows_of_words, walk, word_at,
+                                        words_into)
 
 N = 300
 
@@ -137,6 +138,25 @@ def test_the_sanctioned_ever_are_set_from_any_citizen_and_never_cleared(blocks, 
     expected = EVER_SANCTIONED * want[0] | EVER_WRONGLY_SANCTIONED * want[1]
     expected[[7, 200]] |= [8, 24]
     np.testing.assert_array_equal(history, expected)
+
+
+@njit(cache=True)
+def rows_of(first, words, added):
+    ids, out = np.full(words.shape[0] + added, -1, ID), np.zeros(words.shape[0] + added, np.uint16)
+    return ids, out, rows_of_words(first, words, ids, out, added)
+
+
+@given(words=st.lists(st.sampled_from([0, 0, 0, 1, 7, 65535]), max_size=70),
+       first=st.integers(0, 10_000), added=st.integers(0, 3))
+@settings(max_examples=200, deadline=None)
+def test_a_blocks_words_not_0_become_rows_in_order_whatever_its_length(words, first, added):
+    """Tested eight at a time, and the tail one by one: every word not 0 gives a row, in
+    order, after the rows already there."""
+    ids, out, count = rows_of(first, np.array(words, np.int64), added)
+    kept = [(first + j, w) for j, w in enumerate(words) if w]
+    assert count == added + len(kept)
+    assert list(zip(ids[added:count].tolist(), out[added:count].tolist())) == kept
+    assert (ids[:added] == -1).all() and (ids[count:] == -1).all()
 
 
 def test_the_largest_population_allowed_has_its_ids_in_a_book():

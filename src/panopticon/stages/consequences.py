@@ -80,6 +80,7 @@ from ..world.word_book import (
     file_words,
     put,
     rows_between,
+    rows_of_words,
     walk,
     word_at,
     word_of,
@@ -473,10 +474,7 @@ def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch, famil
     if cat.kin_of_parent | cat.kin_of_home | cat.kin_of_work:
         words = scratch[3, :n]
         family_words(sanc, wrong, rewards, cat, words)
-        for j in range(n):
-            if words[j]:
-                family[0][added], family[1][added] = first + lo + j, words[j]
-                added += 1
+        added = rows_of_words(first + lo, words, family[0], family[1], added)
     return added
 
 

@@ -17,6 +17,7 @@ from numba import njit
 # A citizen's id in a book: four bytes, as a population has at most 2,000,000,000 citizens
 # (scenario.Population.size), where eight made a row of the history book 10 bytes, not 6.
 ID = np.int32
+GROUP = 8  # words tested at once (rows_of_words): a vector of eight
 
 
 def empty(dtype: type) -> tuple[np.ndarray, np.ndarray]:
@@ -62,6 +63,34 @@ def put(ids: np.ndarray, words: np.ndarray, row: int, i: int, h: int, new: np.nd
     elif h:
         new[0, added], new[1, added] = i, h
         added += 1
+    return added
+
+
+@njit(cache=True, nogil=True, inline="always")
+def rows_of_words(first: int, words: np.ndarray, ids: np.ndarray, out: np.ndarray,
+                  added: int) -> int:
+    """The words not 0 of citizens first.. (``words``) as rows of a book from row ``added``
+    (``ids``, ``out``); returns the new count. Eight words at a time are tested at once, and
+    only eight with one not 0 are visited: a test per citizen took 0.3 ns a citizen where
+    almost every word is 0 (consequences' family words, china-2018)."""
+    whole = words.shape[0] - words.shape[0] % GROUP
+    for g in range(0, whole, GROUP):
+        some = 0
+        for k in range(GROUP):
+            some |= words[g + k]
+        if some:
+            added = rows_of_some(first, words, g, g + GROUP, ids, out, added)
+    return rows_of_some(first, words, whole, words.shape[0], ids, out, added)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def rows_of_some(first: int, words: np.ndarray, lo: int, hi: int, ids: np.ndarray,
+                 out: np.ndarray, added: int) -> int:
+    """:func:`rows_of_words` of ``words[lo:hi]``, a word at a time."""
+    for j in range(lo, hi):
+        if words[j]:
+            ids[added], out[added] = first + j, words[j]
+            added += 1
     return added
 
 
