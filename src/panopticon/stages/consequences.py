@@ -588,15 +588,16 @@ def standings(ids, st, case_ids, case_days):
     connected = st.connected
     score, gap, age, adopt, scored = st.score, st.gap, st.age, st.adopt, st.scored
     list_mask, cuts = st.list_mask, st.cuts
-    for k in range(n):  # first without a branch, so that the loads of scattered ids overlap
+    counted = np.empty(n, np.int64)  # who is scored: first, without a branch, so that the
+    for k in range(n):  # loads of the scattered ids overlap
         i = ids[k]
-        rewards[k] = is_scored(age[i], adoption_rank(adopt[i], i), scored)
+        counted[k] = is_scored(age[i], adoption_rank(adopt[i], i), scored)
     for k in range(n):
         i = ids[k]
         linked = np.int64(connected[region_of(st.starts, i)] != 0)
         sanc[k], true_sanc[k], rewards[k] = standing(
             status_of(case_ids, case_days, i), st.on_lists[i], st.on_lists_true[i], score[i],
-            true_of(score[i], gap[i]), rewards[k] & linked, list_mask, cuts, st.steps)
+            true_of(score[i], gap[i]), counted[k] & linked, list_mask, cuts, st.steps)
     return sanc, true_sanc, rewards
 
 
