@@ -631,19 +631,14 @@ def kin_words(ids, age, flags, fam_ids, fam_words, of_parent, of_home, ties, of_
     family book (``fam_ids``, ``fam_words``), walked along."""
     out = np.empty(ids.shape[0], np.int64)
     mates = np.empty(ties.work_slots, np.int64)
-    for k in range(ids.shape[0]):  # first without a branch, so that scattered loads overlap
-        c = ids[k]
-        out[k] = np.int64(age[c] == CHILD) | np.int64((flags[c] & HEAD) != 0) << 1
     row = 0
     for k in range(ids.shape[0]):
         c = ids[k]
-        child, f = out[k] & 1 != 0, np.int64(0)
+        child, f = age[c] == CHILD, np.int64(0)
         if of_home or child:
             head = c  # the household's head: a child's parent (population.parent_of)
-            if not out[k] & 2:
+            while not flags[head] & HEAD:
                 head -= 1
-                while not flags[head] & HEAD:
-                    head -= 1
             row = walk(fam_ids, row, head)  # the heads come in order, as the citizens do
             if child:
                 f = word_at(fam_ids, fam_words, row, head) & of_parent
