@@ -169,7 +169,7 @@ class Engine:
             fused = fuse(key)
             self._fused[key] = fused, take_spans(fused)
         steps, spans = self._fused[key]
-        clock, workers = self.clock, self.workers_for(steps)
+        clock, workers = self.clock, self.workers_for(key)
         if spans and workers not in self._spans:
             self._spans[workers] = spans_of(self.chunks, workers)
         chunks = iter(self._spans[workers] if spans else self.chunks)  # shared: next() locks

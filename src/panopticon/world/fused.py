@@ -92,11 +92,6 @@ class Fused:
         else:
             self.kernel = fused_kernel(tuple(s.kernel for s in self.steps))
 
-    @property
-    def cost(self) -> float:
-        """The costliest step's work a citizen as a share of phase 1's (``Bound.cost``)."""
-        return max(getattr(s, "cost", 1.0) for s in self.steps)
-
     def __call__(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
         args = [s.arguments(lo, hi, acc, today) for s in self.steps]
         if not self.cut:
