@@ -108,6 +108,30 @@ def test_a_run_of_chunks_cut_into_pieces_is_as_its_chunks_one_by_one(n, capacity
     assert len(kept_apart) == len(engine.chunk_bounds(n, capacity))
 
 
+@pytest.mark.parametrize(("n", "capacity", "threads"), [(1_000, 100, 2), (5_000, 700, 3),
+                                                      (301, 7, 2)])
+def test_workers_share_the_pieces_of_a_phase_each_piece_once(n, capacity, threads):
+    """A phase of one step that cuts its run into pieces: the workers claim pieces of all the
+    citizens until none is left, each piece once, with what the step made of it kept at its
+    first citizen; as the step on those pieces one by one."""
+    starts = np.minimum(np.array([0, 0, 5, 9, 9, 64, 150, n]), n)
+    shared, apart = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    kept_shared, kept_apart = [], []
+    with engine.Engine(n, 1, 1, chunk_size=capacity, threads=threads) as eng:
+        eng.run_phase([PieceStep(starts, shared, kept_shared)])
+        assert eng.threads == threads
+    kept_shared.sort(key=lambda k: k[1])
+    firsts = [lo for _, lo, _ in kept_shared]
+    ends = [lo + size for _, lo, (_, _, size, _) in kept_shared]
+    assert firsts == [0, *ends[:-1]] and ends[-1] == n  # in order, each citizen once
+    step, today = PieceStep(starts, apart, kept_apart), Today.of(capacity)
+    for lo, hi in zip(firsts, ends, strict=True):
+        assert hi - lo <= capacity
+        step(lo, hi, None, today)
+    np.testing.assert_array_equal(shared, apart)
+    assert kept_shared == kept_apart
+
+
 def test_a_step_without_pieces_keeps_the_group_a_call_a_chunk():
     out, kept = np.zeros(4, np.int64), []
     starts = np.array([0, 4])

@@ -30,14 +30,37 @@ def test_a_pieces_runs_are_its_bounds_and_the_region_starts_inside(sizes, data):
     np.testing.assert_array_equal(RegionRuns(starts)(lo, hi), expected)
 
 
+def claimed(size: int, capacity: int, workers: int) -> list[tuple[int, int]]:
+    """The pieces that ``workers`` claim of a run of ``size`` citizens, in the order claimed
+    (by one thread here: the order in which workers claim does not change the pieces)."""
+    claims, out = np.array([0, workers], np.int64), []
+    while (piece := pieces.claim(claims, size, capacity))[0] < size:
+        out.append(piece)
+    assert pieces.claim(claims, size, capacity) == (size, size)  # none left, for any worker
+    return out
+
+
 @given(n=st.integers(0, 5000), capacity=st.integers(1, 6000))
 @settings(max_examples=200, deadline=None)
-def test_pieces_are_as_few_as_fit_and_dealt_evenly(n, capacity):
-    bounds = pieces.bounds(n, capacity)
-    sizes = np.diff(bounds)
-    assert bounds[0] == 0 and bounds[-1] == n and (sizes >= 0).all()
-    assert sizes.max() <= capacity and sizes.max() - sizes.min() <= 1
-    assert len(sizes) == max(1, len(chunk_bounds(n, capacity)))
+def test_one_workers_pieces_are_as_few_as_fit_and_dealt_evenly(n, capacity):
+    sizes = np.diff([0, *(hi for _, hi in claimed(n, capacity, 1))])
+    assert sizes.sum() == n and (sizes > 0).all()
+    assert n == 0 or (sizes.max() <= capacity and sizes.max() - sizes.min() <= 1)
+    assert len(sizes) == len(chunk_bounds(n, capacity))
+
+
+@given(n=st.integers(0, 200_000), capacity=st.integers(1, 50_000), workers=st.integers(2, 16))
+@settings(max_examples=200, deadline=None)
+def test_workers_claim_pieces_in_order_a_chunks_then_smaller(n, capacity, workers):
+    """Every citizen in one piece, in order; none above ``capacity``; no piece but the last
+    below SMALLEST (or the capacity, if smaller); none larger than the one before."""
+    got = claimed(n, capacity, workers)
+    assert [lo for lo, _ in got] == [0, *(hi for _, hi in got)][:len(got)]
+    assert (got[-1][1] if got else 0) == n
+    sizes = [hi - lo for lo, hi in got]
+    assert all(0 < s <= capacity for s in sizes)
+    assert all(s >= min(pieces.SMALLEST, capacity) for s in sizes[:-1])
+    assert sizes == sorted(sizes, reverse=True)
 
 
 class Pair(NamedTuple):

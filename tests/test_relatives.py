@@ -6,6 +6,7 @@ colleagues under it are counted, told in the cohort's stories and audited."""
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import numpy as np
 import pyarrow as pa
@@ -18,7 +19,7 @@ from panopticon.observers.audit import measures
 from panopticon.readers.scheme import scheme
 from panopticon.runner.simulation import Simulation, phases
 from panopticon.stages import counters
-from panopticon.stages.consequences import children_met
+from panopticon.stages.consequences import Consequences, children_met
 from panopticon.world.case_book import statuses_into
 from panopticon.world.codes import LISTED, SHARED
 from panopticon.world.engine import Engine
@@ -253,3 +254,19 @@ def test_phase_2_finds_every_child_whose_parent_brings_a_measure_and_no_other(se
     visit, got = children_met(lo, hi, pop.age, pop.flags, ids, family[ids], of_parent)
     assert visit.tolist() == kids[words != 0].tolist()
     assert got.tolist() == words[words != 0].tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(n=st.integers(1, 2_000), data=st.data())
+def test_phase_2_takes_the_attempts_of_its_run_from_phase_1s_pieces_wherever_they_end(n, data):
+    """Phase 1's pieces (the workers' claims) and phase 2's runs need not end at the same
+    citizens: a run of phase 2 takes, in order, exactly the attempts of its citizens."""
+    cuts = sorted(data.draw(st.sets(st.integers(1, n - 1), max_size=8)) if n > 1 else set())
+    tried = np.array(sorted(data.draw(st.sets(st.integers(0, n - 1), max_size=50))), np.int64)
+    rows = np.stack([tried, tried * 7 + 1])
+    kin = {lo: rows[:, (tried >= lo) & (tried < hi)]
+           for lo, hi in zip([0, *cuts], [*cuts, n], strict=True)}
+    lo = data.draw(st.integers(0, n))
+    hi = data.draw(st.integers(lo, n))
+    got = Consequences.tried_in(SimpleNamespace(kin=kin), lo, hi)
+    np.testing.assert_array_equal(got, rows[:, (tried >= lo) & (tried < hi)])

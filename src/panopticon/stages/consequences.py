@@ -951,7 +951,7 @@ class Consequences(Stage):
     family_ids: np.ndarray  # the family book of the day (world.word_book): its citizens,
     family_words: np.ndarray  # and their standing as relatives meet it (layout.family_names)
     sc: Scenario | None = None
-    kin: dict[int, np.ndarray] = field(default_factory=dict)  # by chunk: sanction_kernel's
+    kin: dict[int, np.ndarray] = field(default_factory=dict)  # by piece: sanction_kernel's
     new_history: dict[int, np.ndarray] = field(default_factory=dict)  # by piece: new rows
     new_family: dict[int, tuple[np.ndarray, np.ndarray]] = field(
         default_factory=dict)  # by piece: today's rows, citizens and words
@@ -1059,15 +1059,19 @@ class Consequences(Stage):
                 self.ties, standing, everyone, (v.case_ids, v.case_days), self.cat, acc)
 
     def tried_in(self, lo: int, hi: int) -> np.ndarray:
-        """Phase 1's attempts for phase 2 (:meth:`keep_kin`) of the chunks in lo..hi, in order,
-        taken out of ``kin``. The workers take theirs at once: the chunks are listed from a
-        copy of the keys (made in one step under the interpreter's lock), as iterating the
-        dict itself while another worker took its chunks out raised "dictionary changed size
-        during iteration" (once, at 141 M citizens)."""
-        chunks = sorted(c for c in list(self.kin) if lo <= c < hi)
-        if len(chunks) == 1:
-            return self.kin.pop(chunks[0])
-        return np.concatenate([self.kin.pop(c) for c in chunks], axis=1)
+        """Phase 1's attempts for phase 2 (:meth:`keep_kin`) of citizens lo..hi-1, in order:
+        a piece of phase 1 may lie across two workers' runs of phase 2, whose ends need not
+        be phase 1's (``engine.WorkerSpans``). ``kin`` is only read here, by each worker at
+        once, and emptied at the day's end."""
+        parts = []
+        for first in sorted(self.kin):
+            rows = self.kin[first]
+            a, b = np.searchsorted(rows[0], lo), np.searchsorted(rows[0], hi)
+            if b > a:
+                parts.append(rows[:, a:b])
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate(parts, axis=1) if parts else np.zeros((2, 0), np.int64)
 
     def end_phase(self, phase: int) -> None:
         """File the phase's new rows of history in the book, and after the standings (phase
@@ -1080,6 +1084,7 @@ class Consequences(Stage):
         the day's standings are all known, a workplace spanning chunks; their history filed
         (and what a step called alone, without :meth:`end_phase`, left)."""
         cat = self.cat
+        self.kin.clear()
         self.file_family()
         if cat.at_work.shape[0]:
             pick = (self.family_words & cat.kin_of_work) != 0

@@ -93,16 +93,23 @@ class Fused:
             self.kernel = fused_kernel(tuple(s.kernel for s in self.steps))
 
     def __call__(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
-        args = [s.arguments(lo, hi, acc, today) for s in self.steps]
-        if not self.cut:
-            for keep, result in zip(self.keeps, self.kernel(*args)):
-                if keep is not None:
-                    keep(lo, result)
+        if self.cut:
+            self.claim(np.array([0, 1], np.int64), lo, hi, acc, today)
             return
-        bounds, kept = self.kernel(today.acts.shape[0], lo, hi - lo, self.starts, *args)
+        args = [s.arguments(lo, hi, acc, today) for s in self.steps]
+        for keep, result in zip(self.keeps, self.kernel(*args)):
+            if keep is not None:
+                keep(lo, result)
+
+    def claim(self, claims: np.ndarray, lo: int, hi: int, acc: np.ndarray, today: Today
+              ) -> None:
+        """The pieces of citizens lo..hi-1 that this worker claims (``pieces.claim``) from
+        ``claims``, which the phase's other workers share, until none is left."""
+        args = [s.arguments(lo, hi, acc, today) for s in self.steps]
+        firsts, kept = self.kernel(today.acts.shape[0], lo, hi - lo, self.starts, claims, *args)
         for keep, results in zip((k for k in self.keeps if k is not None), kept):
-            for q, result in enumerate(results):
-                keep(lo + int(bounds[q]), result)
+            for first, result in zip(firsts, results, strict=True):
+                keep(lo + first, result)
 
 
 def fused_kernel(kernels: tuple[CPUDispatcher, ...]):
@@ -120,16 +127,20 @@ def source(kernels: Sequence[CPUDispatcher]) -> str:
 
 
 def piece_source(steps: Sequence) -> str:
-    """The generated module's text for a run of chunks: each piece's arguments cut from the
-    run's (``pieces.source``), the kernels called in turn on them, the results of the steps
-    that keep them in a list each, with the pieces' bounds."""
+    """The generated module's text for a run of chunks: for each piece the worker claims
+    (``pieces.claim``), its arguments cut from the run's (``pieces.source``), the kernels
+    called in turn on them; the results of the steps that keep them in a list each, with the
+    pieces' first citizens."""
     imports: dict[object, str] = {}
     params = ", ".join(f"a{i}" for i in range(len(steps)))
-    lines = [f"def fused(capacity, first, size, starts, {params}):",
-             "    bounds = piece_bounds(size, capacity)",
+    lines = [f"def fused(capacity, first, size, starts, claims, {params}):",
+             "    firsts = []",
              *(f"    r{i} = []" for i, s in enumerate(steps) if s.keep is not None),
-             "    for q in range(bounds.shape[0] - 1):",
-             "        lo, hi = bounds[q], bounds[q + 1]",
+             "    while True:",
+             "        lo, hi = claim_piece(claims, size, capacity)",
+             "        if lo == size:",
+             "            break",
+             "        firsts.append(lo)",
              "        n = hi - lo",
              "        piece_runs = region_runs(starts, first + lo, first + hi)"]
     for i, step in enumerate(steps):
@@ -138,9 +149,9 @@ def piece_source(steps: Sequence) -> str:
         call = f"k{i}({args})"
         lines.append(f"        r{i}.append({call})" if step.keep is not None else f"        {call}")
     kept = "".join(f"r{i}, " for i, s in enumerate(steps) if s.keep is not None)
-    lines.append(f"    return bounds, ({kept})")
+    lines.append(f"    return firsts, ({kept})")
     return module_text([s.kernel for s in steps], imports, lines, [
-        "from panopticon.world.pieces import bounds as piece_bounds",
+        "from panopticon.world.pieces import claim as claim_piece",
         "from panopticon.world.pieces import runs as region_runs"])
 
 

@@ -27,8 +27,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
+from .atomics import atomic_cas
+
 SAME, FIRST, RUNS, CITIZENS, BUFFER, WORDS = "same", "first", "runs", "citizens", "buffer", "words"
 KINDS = (SAME, FIRST, RUNS, CITIZENS, BUFFER, WORDS)
+SMALLEST = 8_192  # citizens: the least piece that workers sharing a run claim (:func:`claim`)
 
 
 @dataclass(frozen=True)
@@ -77,14 +80,26 @@ def runs(starts: np.ndarray, lo: int, hi: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def bounds(n: int, capacity: int) -> np.ndarray:
-    """The pieces of a run of n citizens: as few as hold at most ``capacity`` each, of sizes
-    that differ by one at most (``engine.chunk_bounds``'s rule), as n + 1 bounds."""
-    count = max(1, -(-n // max(capacity, 1)))
-    out = np.empty(count + 1, np.int64)
-    for q in range(count + 1):
-        out[q] = q * n // count
-    return out
+def claim(claims: np.ndarray, size: int, capacity: int) -> tuple[int, int]:
+    """The next piece lo..hi of a run of ``size`` citizens that ``claims[1]`` workers share,
+    ``claims[0]`` being its first citizen that none has claimed (taken in one indivisible
+    step); (size, size) once none is left. One worker takes as few pieces as hold at most
+    ``capacity`` each, of sizes that differ by one at most (``engine.chunk_bounds``'s rule).
+    Several take a chunk's at first, then ever smaller ones (a share of what is left, down to
+    SMALLEST), so that they end together whatever each citizen costs and however late each
+    starts."""
+    lo, count = claims[0], max(1, -(-size // max(capacity, 1)))
+    while lo < size:
+        if claims[1] == 1:  # the piece after the one that ends at lo: lo = q size // count
+            hi = (-(-(lo * count) // size) + 1) * size // count
+        else:
+            hi = lo + min(capacity, max(SMALLEST, (size - lo) // (2 * claims[1])))
+        hi = min(hi, size)
+        seen = atomic_cas(claims, 0, lo, hi)
+        if seen == lo:
+            return lo, hi
+        lo = seen
+    return size, size
 
 
 def source(kind: Kind, value: str, imports: dict[object, str]) -> str:
