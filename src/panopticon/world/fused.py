@@ -10,9 +10,10 @@ whose one call of a generated kernel calls each of theirs in turn, in the same o
 same arguments: the same results, one pass of the lock a chunk instead of one a step.
 
 Where every step of the group also says how its arguments are cut into a chunk's
-(:mod:`panopticon.world.pieces`), the group takes a worker's whole run of chunks in one call a
-day: Python makes the arguments once for the run, and the generated kernel cuts them into
-pieces of at most a chunk, every step on a piece before the next, as the engine's chunks go.
+(:mod:`panopticon.world.pieces`), the group takes a run of chunks in one call a worker a day:
+Python makes the arguments once for the run, and the generated kernel cuts them into pieces of
+at most a chunk, every step on a piece before the next, as the engine's chunks go; the
+engine's workers share one run of all the citizens, each claiming pieces until none is left.
 A chunk's Python (some 100 us: the arguments, Numba's typing of them, the results kept) is
 then paid once a worker, not once a chunk.
 

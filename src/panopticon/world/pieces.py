@@ -1,9 +1,10 @@
 """How a kernel step's arguments for a run of whole chunks are cut into a chunk's: pieces.
 
 A phase whose kernel steps all say how (``state.kernel_step``'s ``pieces``) is one call a worker
-a day (:mod:`panopticon.world.fused`): Python makes each step's arguments once, for the worker's
-run of chunks, and the generated kernel cuts them into a piece of at most a chunk at a time,
-in which every step runs before the next piece, as the engine's chunks do. Each argument, and
+a day (:mod:`panopticon.world.fused`): Python makes each step's arguments once, for a run of
+citizens (all of them where the phase's workers share it), and the generated kernel cuts them
+into a piece of at most a chunk at a time, which the worker claims (:func:`claim`), in which
+every step runs before the next piece, as the engine's chunks do. Each argument, and
 each field of a named tuple of them (:class:`Fields`), is one of these kinds, or a function
 ``cut(value, lo, hi)`` compiled with Numba that makes the piece's value (a book of rows by
 citizen):
