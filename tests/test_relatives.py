@@ -239,8 +239,8 @@ def test_the_report_says_who_bears_a_sanction(bearer, words):
 def test_phase_2_finds_every_child_whose_parent_brings_a_measure_and_no_other(seed, lo, size,
                                                                              share, dtype):
     """``children_met`` lists, in order, the children of a chunk whose parent's family word
-    (a byte or two, by the catalog) holds a bit a child meets, each with that word, as an
-    index of every child would."""
+    (a byte or two, by the catalog) holds a bit of a measure counted over a child, each with
+    the bits of that word that a child meets, as an index of every child would."""
     pop = build(load("china-2018").with_changes(**{"population.size": 3_000}).population, seed=7)
     rng = np.random.default_rng(seed)
     top = 1 << 8 * np.dtype(dtype).itemsize  # words with bits anywhere in their byte or two
@@ -248,12 +248,14 @@ def test_phase_2_finds_every_child_whose_parent_brings_a_measure_and_no_other(se
                                                                          dtype=dtype)
     hi = min(lo + size, pop.size)
     of_parent = 0b0110 if dtype == np.uint8 else 0b0110_0000_0110
+    counted = 0b0010 if dtype == np.uint8 else 0b0100_0000_0010  # the others: rewards
     kids = lo + np.flatnonzero(pop.age[lo:hi] == CHILD)
     words = family[pop.parent[kids]].astype(np.int64) & of_parent
     ids = np.flatnonzero(family)
-    visit, got = children_met(lo, hi, pop.age, pop.flags, ids, family[ids], of_parent)
-    assert visit.tolist() == kids[words != 0].tolist()
-    assert got.tolist() == words[words != 0].tolist()
+    visit, got = children_met(lo, hi, pop.age, pop.flags, ids, family[ids], of_parent, counted)
+    met = (words & counted) != 0
+    assert visit.tolist() == kids[met].tolist()
+    assert got.tolist() == words[met].tolist()
 
 
 @settings(max_examples=100, deadline=None)

@@ -132,6 +132,7 @@ class Catalog(NamedTuple):
     work: int  # act bits of the attempts everyone meets in phase 2 (an employer bears one)
     met: int  # act bits of every attempt met, in phase 1 or 2 (own_adult | family | home | work)
     kin_of_parent: int  # bits of a family word that a child meets for the parent's
+    kin_counted: int  # those of sanctions counted over the children under them (phase 2 visits)
     kin_of_home: int  # bits of a family word that the other members of a household meet
     kin_of_work: int  # bits of a family word that the other workers of a workplace meet
     blocks: np.ndarray  # per kind, the bits of the sanctions borne by the person that block it
@@ -186,7 +187,9 @@ def catalog(sc: Scenario) -> Catalog:
         attempts=attempts, own=every & ~by_kids & ~by_home & ~by_work,
         own_adult=own_adult, family=by_kids, home=by_home, work=by_work,
         met=own_adult | by_kids | by_home | by_work,
-        kin_of_parent=kin["children"], kin_of_home=kin["household"],
+        kin_of_parent=kin["children"], kin_counted=sum(
+            family[s.name] for s in sc.sanctions if s.bears == "children"),
+        kin_of_home=kin["household"],
         kin_of_work=kin["employer"], blocks=blocks, grants=grants, kid_blocks=kid_blocks,
         kid_grants=kid_grants, counter=counter, ever=blocked,
         rewards=np.array([[r, index[f"{w.name}_granted"], ever[f"{w.name}_granted"]]
@@ -346,9 +349,12 @@ def standing(s, on, on_true, score, true_score, scored, list_mask, cuts, steps):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def family_words(sanc, wrong, rewards, cat, family):
+def family_words(sanc, wrong, rewards, cat, flags, family):
     """Citizens' standing as their relatives meet it (bits of family_names) into
-    ``family``, a pass per measure borne by relatives so that each pass vectorises."""
+    ``family``, a pass per measure borne by relatives so that each pass vectorises. A child
+    meets its parent's, the household's head's: the bits of measures borne by children are
+    kept for heads alone, so that the family book holds no row that nobody reads (half of its
+    rows in china-2018 in 2019, which phase 2 went through every day)."""
     family[:] = 0
     for m in range(cat.kids.shape[0]):
         bit, in_force, wrongly = cat.kids[m, 0], cat.kids[m, 1], cat.kids[m, 2]
@@ -358,6 +364,9 @@ def family_words(sanc, wrong, rewards, cat, family):
         bit, favoured = cat.kid_rewards[m, 0], cat.kid_rewards[m, 1]
         for j in range(family.shape[0]):
             family[j] |= (rewards[j] >> bit & 1) * favoured
+    others = ~cat.kin_of_parent
+    for j in range(family.shape[0]):
+        family[j] &= others | -np.int64((flags[j] & HEAD) != 0)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -473,7 +482,7 @@ def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch, famil
     acc_r[C_WRONGLY] += wrongly
     if cat.kin_of_parent | cat.kin_of_home | cat.kin_of_work:
         words = scratch[3, :n]
-        family_words(sanc, wrong, rewards, cat, words)
+        family_words(sanc, wrong, rewards, cat, flags, words)
         added = rows_of_words(first + lo, words, family[0], family[1], added)
     return added
 
@@ -709,11 +718,14 @@ def household_children(h, word, lo, hi, age, flags, visit, words, m):
 
 
 @njit(cache=True, nogil=True)
-def children_met(lo, hi, age, flags, fam_ids, fam_words, of_parent):
-    """The children among lo..hi-1 whose parent's standing brings them a measure (the family
-    bits ``of_parent``), in order, and that family word of each: found from the parents
-    (households' heads) so flagged in the family book (``fam_ids``, ``fam_words``), from the
-    head of the first household, which may be before lo."""
+def children_met(lo, hi, age, flags, fam_ids, fam_words, of_parent, counted):
+    """The children among lo..hi-1 whose parent's standing brings them a measure counted over
+    them (the family bits ``counted``), in order, and the family word of each (its bits
+    ``of_parent``): found from the parents (households' heads) so flagged in the family book
+    (``fam_ids``, ``fam_words``), from the head of the first household, which may be before
+    lo. A child whose parent brings it a reward alone is met by phase 2 only where it tries
+    something (:func:`parent_word`): in china-2018 the children of the top grade's parents,
+    half of those a parent brings a measure in 2019."""
     head = lo
     while not flags[head] & HEAD:
         head -= 1
@@ -723,17 +735,29 @@ def children_met(lo, hi, age, flags, fam_ids, fam_words, of_parent):
     k = 0
     for r in range(first, last):
         h, word = fam_ids[r], np.int64(fam_words[r]) & of_parent
-        if word and flags[h] & HEAD:
+        if word & counted and flags[h] & HEAD:
             k = household_children(h, word, lo, hi, age, flags, visit, words, k)
     return visit[:k], words[:k]
+
+
+@njit(cache=True, nogil=True)
+def parent_word(c, age, flags, fam_ids, fam_words, of_parent):
+    """Citizen c's parent's family word as a child meets it (the bits ``of_parent``; 0 for an
+    adult), found by a search of the family book."""
+    if age[c] != CHILD:
+        return 0
+    head = c
+    while not flags[head] & HEAD:
+        head -= 1
+    return word_of(fam_ids, fam_words, head) & of_parent
 
 
 @njit(cache=True, nogil=True)
 def family_span(lo, hi, age, flags, todo, tried, ties, st, a, book, cat, acc):
     """Phase 2 on citizens lo..hi-1 (:func:`family_kernel`), a piece of at most ``todo``'s
     length at a time (``lo..hi`` may be several chunks: ``Engine.run_phase``'s spans), visiting
-    everyone where a household or an employer bears a measure, else the children met
-    (:func:`children_met`), from today's family book (``a.family_ids``, ``a.family_words``).
+    everyone where a household bears a measure, else the children met (:func:`children_met`;
+    an employer's measure is met at an attempt, by its colleagues' words), from today's family book (``a.family_ids``, ``a.family_words``).
     ``tried``: the attempts of lo..hi-1 that phase 2 meets, in order; ``book``: the registry's
     case book (ids and rows), today's new cases filed. Returns the history of the citizens
     without a row in the history book, as ``[citizens, words]``."""
@@ -742,13 +766,13 @@ def family_span(lo, hi, age, flags, todo, tried, ties, st, a, book, cat, acc):
     for first in range(lo, hi, todo.shape[0]):
         last = min(hi, first + todo.shape[0])
         q = p + np.searchsorted(tried[0, p:], last)
-        if cat.kin_of_home or cat.work:
+        if cat.kin_of_home:
             visit = np.arange(first, last)
             words = kin_words(visit, age, flags, a.family_ids, a.family_words, cat.kin_of_parent,
                               cat.kin_of_home, ties, 0)
         else:
             visit, words = children_met(first, last, age, flags, a.family_ids, a.family_words,
-                                        cat.kin_of_parent)
+                                        cat.kin_of_parent, cat.kin_counted)
         got = family_kernel(first, visit, words, tried[:, p:q], ties, st, a, book, cat, acc)
         if added + got.shape[1] > new.shape[1]:
             more = np.empty((2, 2 * (added + got.shape[1])), np.int64)
@@ -767,10 +791,10 @@ def family_kernel(first, visit, words, tried, ties, st, a, book, cat, acc):
     (or one borne by an employer) meets are met.
 
     The chunk's citizens in ``visit`` (in order) have their :func:`kin_words` in ``words``:
-    everyone where a household or an employer bears a measure, else the children whose parent's
-    standing brings one (:func:`children_met`). ``tried``: the chunk's attempts that phase 2
-    meets, ``[citizens, act bits]`` in order (:func:`sanction_kernel`'s); a citizen with one
-    and not in ``visit`` has a word of 0 (``visit`` holds everyone whose word is not). Only
+    everyone where a household bears a measure, else the children whose parent's standing
+    brings one counted over them (:func:`children_met`). ``tried``: the chunk's attempts that
+    phase 2 meets, ``[citizens, act bits]`` in order (:func:`sanction_kernel`'s); a citizen
+    with one and not in ``visit`` has its parent's word (:func:`parent_word`). Only
     those with such a relative or such an attempt today count; the colleagues' word is read
     only for an attempt an employer's measure meets (few: a workplace takes a dozen tie
     draws). What they meet goes to their rows of the history book, walked along from the
@@ -787,7 +811,8 @@ def family_kernel(first, visit, words, tried, ties, st, a, book, cat, acc):
         if p < tried.shape[1] and tried[0, p] < c:
             c = tried[0, p]
         f = bits = 0
-        if t < visit.shape[0] and visit[t] == c:
+        seen = t < visit.shape[0] and visit[t] == c
+        if seen:
             f = words[t]
             t += 1
         if p < tried.shape[1] and tried[0, p] == c:
@@ -795,6 +820,8 @@ def family_kernel(first, visit, words, tried, ties, st, a, book, cat, acc):
             p += 1
         if f == 0 and bits == 0:
             continue
+        if not seen:
+            f = parent_word(c, st.age, a.flags, a.family_ids, a.family_words, cat.kin_of_parent)
         acc_r = acc[region_of(st.starts, c)]
         row = walk(ids, row, c)
         h = word_at(ids, history, row, c)
@@ -1045,11 +1072,11 @@ class Consequences(Stage):
 
     def family_cost(self) -> float:
         """Phase 2's work a citizen as a share of phase 1's, as the engine weighs workers
-        (``kernel_step``'s ``cost``): a pass over everyone where a household or an employer
-        bears a measure; else the children met, so light that a second worker pays only from
+        (``kernel_step``'s ``cost``): a pass over everyone where a household bears a measure;
+        else the children met, so light that a second worker pays only from
         some 2 M citizens (china-2018 in 2018, 1 and 2 threads: 0.31 and 0.45 ms a day at 1.41
         M, 1.58 and 1.06 at 14.1 M), 32 times ``engine.THREAD_CITIZENS``."""
-        return 1.0 if self.cat.kin_of_home or self.cat.work else 1 / 32
+        return 1.0 if self.cat.kin_of_home else 1 / 32
 
     @kernel_step(family_span, keep=keep_history, spans=True, cost=family_cost)
     def family_step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
