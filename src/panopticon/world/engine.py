@@ -8,7 +8,8 @@ capacity (:class:`panopticon.world.today.Today`), through which a step hands the
 made. Within a phase, every step runs on one chunk before the next chunk starts, so a chunk's
 arrays stay in cache; between phases all citizens wait for each other, so a step may read what
 another citizen wrote in an earlier phase. A phase whose steps all take runs of whole chunks
-(``spans``) gives each worker one run instead, a call per worker rather than per chunk.
+(``spans``) gives each worker one run instead, a call per worker rather than per chunk; a phase
+of one step that cuts a run into pieces lets the workers share the pieces of all the citizens.
 
 Counters are integers and are summed across workers after each phase, so totals never depend on
 chunk size, thread count or scheduling.
