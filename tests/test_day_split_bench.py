@@ -80,3 +80,19 @@ def test_the_split_refuses_bad_arguments(module, args, capsys):
         module.parse_args(args)
     err = capsys.readouterr().err
     assert "must be at least 1" in err or "is not a list of thread counts" in err
+
+
+def test_with_history_the_days_timed_are_the_runs_own(module, tmp_path):
+    """``--history``: the state the run itself has at START, run from the scenario's start;
+    the days timed after it are those of the whole run."""
+    start, days = dt.date(2014, 2, 1), 3
+    sim = module.simulation(3_000, start, days, history=True)
+    assert sim.day == (start - sim.scenario.start).days
+    assert sim.scenario.end == start + dt.timedelta(days=module.WARM_DAYS + days - 1)
+    whole = Simulation(sim.scenario).run()
+    rest = sim.run()
+    np.testing.assert_array_equal(rest.counts, whole.counts)
+    module.main(["-n", "3000", "--start", str(start), "--history", "--days", "2", "--threads",
+                 "1", "--json", str(tmp_path / "split.json")])
+    result = json.loads((tmp_path / "split.json").read_text())
+    assert result["history"] and result["rows"][0]["day_ms"] > 0
