@@ -757,7 +757,8 @@ def family_span(lo, hi, age, flags, todo, tried, ties, st, a, book, cat, acc):
     """Phase 2 on citizens lo..hi-1 (:func:`family_kernel`), a piece of at most ``todo``'s
     length at a time (``lo..hi`` may be several chunks: ``Engine.run_phase``'s spans), visiting
     everyone where a household bears a measure, else the children met (:func:`children_met`;
-    an employer's measure is met at an attempt, by its colleagues' words), from today's family book (``a.family_ids``, ``a.family_words``).
+    an employer's measure is met at an attempt, by its colleagues' words), from today's family
+    book (``a.family_ids``, ``a.family_words``).
     ``tried``: the attempts of lo..hi-1 that phase 2 meets, in order; ``book``: the registry's
     case book (ids and rows), today's new cases filed. Returns the history of the citizens
     without a row in the history book, as ``[citizens, words]``."""
@@ -1087,8 +1088,8 @@ class Consequences(Stage):
 
     def tried_in(self, lo: int, hi: int) -> np.ndarray:
         """Phase 1's attempts for phase 2 (:meth:`keep_kin`) of citizens lo..hi-1, in order:
-        a piece of phase 1 may lie across two workers' runs of phase 2, whose ends need not
-        be phase 1's (``engine.WorkerSpans``). ``kin`` is only read here, by each worker at
+        phase 1's workers claim pieces that end anywhere (``Engine._share``), so a piece may
+        lie across two workers' runs of phase 2. ``kin`` is only read here, by each worker at
         once, and emptied at the day's end."""
         parts = []
         for first in sorted(self.kin):

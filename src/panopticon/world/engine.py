@@ -193,7 +193,7 @@ class Engine:
         """A phase of one step that cuts its arguments into pieces: every worker takes pieces
         of all the citizens until none is left (``Fused.claim``), a chunk's at first, then
         smaller ones, so that the workers end together. Runs of chunks fixed in advance, one a
-        worker, left the calling thread waiting some 0.4-0.8 ms a day on 2 threads at 1.41 M
+        worker, left the calling thread waiting some 0.5-1.2 ms a day on 2 threads at 1.41 M
         for the other, which starts later and whose citizens may cost more, by a day's
         chance as well (docs/performance.md)."""
         claims, clock = np.array([0, workers], np.int64), self.clock
