@@ -53,8 +53,8 @@ def simulation(n: int, start: dt.date, days: int, history: bool = False,
     """china-2018 at ``n`` citizens, from ``start`` for the warm-up and ``days`` days: its
     state built at ``start``, or with ``history`` the run's own, run from the scenario's start
     to ``start`` on ``threads`` threads (its books, lists and family words as a run has them:
-    in 2018, 0.3-0.5 ms more a day for phase 2 and 1 ms more between the phases than a state
-    built at the date, docs/performance.md)."""
+    in March 2018 on one thread, some 0.5 ms more a day for phase 2 and 1 ms more between the
+    phases than a state built at the date, docs/performance.md)."""
     sc = load("china-2018")
     end = start + dt.timedelta(days=WARM_DAYS + days - 1)
     if not history:

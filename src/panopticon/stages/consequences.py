@@ -62,7 +62,8 @@ from ..world.layout import (
     history_names,
 )
 from ..world.engine import run_starts
-from ..world.population import CHILD, HEAD, HOUSEHOLD_MAX, MANAGER, adoption_rank, region_of
+from ..world.population import (CHILD, HEAD, HOUSEHOLD_MAX, MANAGER, adoption_rank,
+                                 parent_of, region_of)
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Stage, View, kernel_step
 from ..world.ties import Ties, workplace_into
@@ -744,12 +745,8 @@ def children_met(lo, hi, age, flags, fam_ids, fam_words, of_parent, counted):
 def parent_word(c, age, flags, fam_ids, fam_words, of_parent):
     """Citizen c's parent's family word as a child meets it (the bits ``of_parent``; 0 for an
     adult), found by a search of the family book."""
-    if age[c] != CHILD:
-        return 0
-    head = c
-    while not flags[head] & HEAD:
-        head -= 1
-    return word_of(fam_ids, fam_words, head) & of_parent
+    parent = parent_of(age, flags, c)
+    return 0 if parent < 0 else word_of(fam_ids, fam_words, parent) & of_parent
 
 
 @njit(cache=True, nogil=True)

@@ -171,7 +171,7 @@ class Engine:
             fused = fuse(key)
             self._fused[key] = fused, take_spans(fused)
         steps, spans = self._fused[key]
-        clock, workers = self.clock, self.workers_for(key)
+        workers = self.workers_for(key)
         if len(steps) == 1 and getattr(steps[0], "cut", False):
             self._share(steps[0], phase, workers)
             return
@@ -179,13 +179,10 @@ class Engine:
             self._spans[workers] = spans_of(self.chunks, workers)
         chunks = iter(self._spans[workers] if spans else self.chunks)  # shared: next() locks
 
-        def work(w: int) -> None:
-            began = clock.now()
-            acc, today = self._acc[w], self._today[w]
+        def work(acc: np.ndarray, today: Today) -> None:
             for lo, hi in chunks:
                 for step in steps:
                     step(lo, hi, acc, today)
-            clock.worked(phase, w, began)
 
         self._on_workers(work, phase, workers)
 
@@ -196,22 +193,25 @@ class Engine:
         worker, left the calling thread waiting some 0.5-1.2 ms a day on 2 threads at 1.41 M
         for the other, which starts later and whose citizens may cost more, by a day's
         chance as well (docs/performance.md)."""
-        claims, clock = np.array([0, workers], np.int64), self.clock
+        claims = np.array([0, workers], np.int64)
+        self._on_workers(lambda acc, today: step.claim(claims, 0, self.n, acc, today), phase,
+                         workers)
 
-        def work(w: int) -> None:
+    def _on_workers(self, work: Callable[[np.ndarray, Today], None], phase: int,
+                    workers: int) -> None:
+        """``work(acc, today)`` on each of ``workers`` with its counters and buffers, worker 0
+        on the calling thread, each timed by the clock."""
+        clock = self.clock
+
+        def timed(w: int) -> None:
             began = clock.now()
-            step.claim(claims, 0, self.n, self._acc[w], self._today[w])
+            work(self._acc[w], self._today[w])
             clock.worked(phase, w, began)
 
-        self._on_workers(work, phase, workers)
-
-    def _on_workers(self, work: Callable[[int], None], phase: int, workers: int) -> None:
-        """``work(w)`` for each of ``workers``, worker 0 on the calling thread."""
-        clock = self.clock
         began = clock.now()
-        others = [self._pool.submit(work, w) for w in range(1, workers)]  # none on 1
+        others = [self._pool.submit(timed, w) for w in range(1, workers)]  # none on 1
         try:
-            work(0)  # on the calling thread, which would otherwise wait: a hand-off fewer
+            timed(0)  # on the calling thread, which would otherwise wait: a hand-off fewer
         finally:
             for f in others:
                 f.result()
