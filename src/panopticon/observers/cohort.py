@@ -292,6 +292,14 @@ def set_bits(words, bits):
     return pos, col
 
 
+ROWS_BLOCK = 256  # rows added (Cohort.add_rows) joined into one block
+
+
+def joined(rows: list[tuple]) -> tuple[np.ndarray, ...]:
+    """Rows of the cohort's columns as one row of each column."""
+    return tuple(np.concatenate(column) for column in zip(*rows, strict=True))
+
+
 class Members:
     """The members' words at the end of a day, by field name (``FIELDS``)."""
 
@@ -322,7 +330,8 @@ class Cohort:
     acts: np.ndarray
     records: np.ndarray
     prev: Members | None = None
-    rows: list = field(default_factory=list)
+    rows: list = field(default_factory=list)  # (citizens, days, kinds, details, wrongful)
+    joined: int = 0  # the first rows not yet joined into a block (add_rows)
 
     @classmethod
     def build(cls, view: View, sc: Scenario, seed: int) -> Cohort:
@@ -356,17 +365,27 @@ class Cohort:
             return
         assert isinstance(detail, str) or len(detail) == n, "one detail per row"
         wrong = np.asarray(wrongful, bool)
-        self.rows.append((self.ids[pos], day, np.full(n, kind, object),
-                          np.full(n, detail, object) if isinstance(detail, str)
-                          else np.array(detail, object),
-                          wrong if wrong.ndim else np.full(n, bool(wrong))))
+        self.add_rows(pos, day, np.full(n, kind, object),
+                      np.full(n, detail, object) if isinstance(detail, str)
+                      else np.array(detail, object),
+                      wrong if wrong.ndim else np.full(n, bool(wrong)))
 
     def emit_words(self, day: int, words: np.ndarray, events: Events) -> None:
         """Rows for every bit of ``events`` set in each member's word, in ``events``' order."""
         pos, col = set_bits(words, events.bits)
         if pos.shape[0]:
-            self.rows.append((self.ids[pos], day, events.kinds[col], events.texts[col],
-                              events.wrong[col]))
+            self.add_rows(pos, day, events.kinds[col], events.texts[col], events.wrong[col])
+
+    def add_rows(self, pos: np.ndarray, day: int, kinds: np.ndarray, details: np.ndarray,
+                 wrongful: np.ndarray) -> None:
+        """Rows for the members at positions ``pos`` on ``day``; every ROWS_BLOCK additions
+        joined into one block, so that a run's rows are a few dozen arrays, not tens of
+        thousands, to go through when the run's memory is measured or its table made."""
+        self.rows.append((self.ids[pos], np.full(pos.shape[0], day, np.int64), kinds, details,
+                          wrongful))
+        if len(self.rows) - self.joined >= ROWS_BLOCK:
+            self.rows[self.joined:] = [joined(self.rows[self.joined:])]
+            self.joined += 1
 
     def end_day(self, day: int, date: dt.date) -> None:
         """Today's events of every member, from the captures and the state's arrays; a part
@@ -543,11 +562,7 @@ class Cohort:
         """Every event, by citizen then date (in the order told within a day)."""
         if not self.rows:
             return SCHEMA.empty_table()
-        citizen = np.concatenate([r[0] for r in self.rows])
-        day = np.concatenate([np.full(r[0].shape[0], r[1], np.int64) for r in self.rows])
-        kind = np.concatenate([r[2] for r in self.rows])
-        detail = np.concatenate([r[3] for r in self.rows])
-        wrongful = np.concatenate([r[4] for r in self.rows])
+        citizen, day, kind, detail, wrongful = joined(self.rows)
         order = np.lexsort((day, citizen))  # stable: a day's events stay in the order told
         dates = np.datetime64(start, "D") + day[order]
         return pa.table({"citizen": citizen[order], "date": pa.array(dates, pa.date32()),

@@ -950,8 +950,8 @@ def effective_steps(cuts: np.ndarray, steps: np.ndarray) -> tuple[tuple, tuple]:
     changes = np.flatnonzero(steps[1:])
     size = 1 << max(0, int(changes.shape[0]) - 1).bit_length()
     pad = size - changes.shape[0]
-    return (tuple(int(c) for c in cuts[changes]) + (int(cuts[-1]),) * pad,
-            (int(steps[0]), *(int(x) for x in steps[1:][changes]), *(0,) * pad))
+    return (tuple(cuts[changes].tolist()) + (int(cuts[-1]),) * pad,
+            (int(steps[0]), *steps[1:][changes].tolist(), *(0,) * pad))
 
 
 @dataclass
@@ -981,8 +981,7 @@ class Consequences(Stage):
     new_family: dict[int, tuple[np.ndarray, np.ndarray]] = field(
         default_factory=dict)  # by piece: today's rows, citizens and words
     list_mask: np.ndarray | None = None  # sanctions per list, today
-    cuts: np.ndarray | None = None  # score_steps' cuts, today
-    steps: np.ndarray | None = None  # score_steps' masks, today
+    effective: tuple | None = None  # today's score_steps as the kernels take them
     in_force: tuple[bool, ...] | None = None  # which sanctions, then rewards, are in force
 
     counters = staticmethod(counters)
@@ -1013,10 +1012,11 @@ class Consequences(Stage):
         self.in_force = in_force
         masks = active_masks(sc, self.view.grade_names.tolist(), date)
         self.list_mask = masks.lists
-        self.cuts, self.steps = score_steps(self.view.grade_of, sc.scoring.min, masks)
+        cuts, steps = score_steps(self.view.grade_of, sc.scoring.min, masks)
+        self.effective = effective_steps(cuts, steps)
         self.view.publish("list_mask", self.list_mask)
-        self.view.publish("score_cuts", self.cuts)
-        self.view.publish("score_steps", self.steps)
+        self.view.publish("score_cuts", cuts)
+        self.view.publish("score_steps", steps)
 
     def chunk_arrays(self, lo: int, hi: int, today: Today, n: int | None = None) -> tuple:
         """Standing's and SanctionArrays' arrays of citizens lo..hi for the run (Today.kept),
@@ -1037,7 +1037,7 @@ class Consequences(Stage):
         books change between the phases: :meth:`end_phase` gathers them anew), the adoption
         thresholds."""
         v = self.view
-        return ((v.scored, v.connected, self.list_mask, *effective_steps(self.cuts, self.steps)),
+        return ((v.scored, v.connected, self.list_mask, *self.effective),
                 (self.sanctioned_ever, self.under_sanction, self.history_ids, self.history_words,
                  self.family_ids, self.family_words, v.adoption))
 
