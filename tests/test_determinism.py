@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from panopticon.language import scenario
-from panopticon.world.engine import DEFAULT_CHUNK
+from panopticon.world import engine
+from panopticon.world.engine import DEFAULT_CHUNK, DayClock
 from panopticon.readers.results import write_run
 from panopticon.runner.rundata import RunData
 from panopticon.runner.simulation import Simulation
@@ -74,6 +75,17 @@ def test_timeseries_parquet_is_byte_identical(tmp_path, engines):
         files.append((out / "timeseries.parquet").read_bytes())
         files.append((out / "regions.parquet").read_bytes())
     assert files[0] == files[2] and files[1] == files[3]
+
+
+def test_the_cohort_told_beside_phase_2_is_the_cohort_told_after_it(reference, monkeypatch):
+    """Where phase 2 takes one worker of two, the cohort's day runs on the other, beside it:
+    the same events, the same counts."""
+    monkeypatch.setattr(engine, "THREAD_CITIZENS", 1000)  # phase 1 on 2 workers, phase 2 on 1
+    clock = DayClock()
+    data = Simulation(small(), chunk_size=1000, threads=2).run(clock=clock)
+    assert data.threads == 2 and f"end cohort {engine.BESIDE} 2" in clock.parts
+    np.testing.assert_array_equal(data.counts, reference.counts)
+    assert data.cohort.equals(reference.cohort) and data.cohort.num_rows > 0
 
 
 def test_another_seed_gives_another_run(reference):

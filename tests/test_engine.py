@@ -232,6 +232,54 @@ def test_a_clock_times_each_phase_and_worker_and_changes_no_total(threads):
     assert not (clock.phases or clock.busy or clock.cpu or clock.parts)
 
 
+@pytest.mark.parametrize(("cost", "threads", "beside"), [(1 / 1000, 2, True), (1.0, 2, False),
+                                                        (1 / 1000, 1, False)])
+def test_work_beside_a_phase_runs_on_a_worker_it_leaves_idle_else_after_it(cost, threads,
+                                                                          beside):
+    """Work beside a light phase runs on another thread while the phase runs (timed within
+    it); where the phase takes every worker, after it on the calling thread."""
+    log: list[tuple[str, int]] = []
+    began = threading.Event()
+
+    def light(lo, hi, acc, today):
+        began.wait(5)  # the work beside has started: they overlap
+        log.append(("phase", threading.get_ident()))
+    light.spans, light.cost = True, cost
+
+    def aside():
+        if beside:
+            began.set()
+        log.append(("beside", threading.get_ident()))
+
+    clock = DayClock()
+    with Engine(1_000, N_REGIONS, N_COUNTERS, chunk_size=500, threads=threads,
+                clock=clock) as eng:
+        eng.run_day([[toy_step], [light]], beside_last=engine.Aside("tell", aside))
+    here = threading.get_ident()
+    if beside:
+        assert ("phase", here) in log and log[-1] == ("phase", here)
+        assert [who for what, who in log if what == "beside"] != [here]
+        assert set(clock.parts) == {f"tell {engine.BESIDE} 2"}
+    else:
+        assert log[-1] == ("beside", here) and set(clock.parts) == {"tell"}
+
+
+def test_an_error_beside_a_phase_is_raised_once_the_phase_is_done():
+    ran: list[int] = []
+
+    def light(lo, hi, acc, today):
+        ran.append(lo)
+    light.spans, light.cost = True, 1 / 1000
+
+    def fail():
+        raise ValueError("beside")
+
+    with Engine(1_000, N_REGIONS, N_COUNTERS, chunk_size=500, threads=2) as eng:
+        with pytest.raises(ValueError, match="beside"):
+            eng.run_phase([light], beside=engine.Aside("fail", fail))
+    assert ran == [0]  # one worker's run of both chunks, done
+
+
 def test_phases_run_in_the_order_given():
     log: list[str] = []
     with Engine(10, 1, 1, chunk_size=3, threads=1) as eng:

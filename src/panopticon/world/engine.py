@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from threading import Lock
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -130,6 +131,16 @@ class NoClock(DayClock):
 NO_CLOCK = NoClock()
 
 
+BESIDE = "beside phase"  # a part of the day timed within a phase (Engine.run_phase)
+
+
+class Aside(NamedTuple):
+    """Work beside a phase (:meth:`Engine.run_phase`), by the name the clock gives its time."""
+
+    name: str
+    work: Callable[[], None]
+
+
 class Engine:
     """Runs phases of steps over chunks of ``n`` citizens with at most ``threads`` workers
     (:func:`useful_threads`)."""
@@ -158,20 +169,41 @@ class Engine:
         self._fused: dict[tuple[Step, ...], tuple[list[Step], bool]] = {}
         self.clock = clock or NO_CLOCK
 
-    def run_phase(self, steps: Sequence[Step], phase: int = 0) -> None:
+    def run_phase(self, steps: Sequence[Step], phase: int = 0, beside: Aside | None = None
+                  ) -> None:
         """Run every step on every chunk; each worker (worker 0 being the calling thread)
         takes the next chunk that none has taken, so that one slowed by costlier chunks takes
         fewer. Consecutive kernel steps run as one call (:func:`fuse`). Where every step takes
         runs of chunks (``spans``), each worker takes a run (:func:`spans_of`) instead: one
         call a worker, not one a chunk, each taking and giving back the interpreter's lock;
         where the phase is one step that cuts a run into pieces, the workers share the pieces
-        (:meth:`_share`). A light phase takes fewer workers (:meth:`workers_for`)."""
+        (:meth:`_share`). A light phase takes fewer workers (:meth:`workers_for`); ``beside``,
+        work that the phase's steps neither read nor write, runs on a worker that the phase
+        leaves idle (timed as its name and "beside phase k"), else after the phase."""
         key = tuple(steps)
         if key not in self._fused:
             fused = fuse(key)
             self._fused[key] = fused, take_spans(fused)
-        steps, spans = self._fused[key]
         workers = self.workers_for(key)
+        aside = None
+        if beside is not None and workers < self.threads:
+            aside = self._pool.submit(self._part, f"{beside.name} {BESIDE} {phase + 1}",
+                                      beside.work)
+        try:
+            self._run_fused(*self._fused[key], phase, workers)
+        finally:
+            if aside is not None:
+                aside.result()
+        if beside is not None and aside is None:
+            self._part(beside.name, beside.work)
+
+    def _part(self, name: str, work: Callable[[], None]) -> None:
+        """``work()``, timed by the clock as the part ``name`` of the day."""
+        with self.clock.part(name):
+            work()
+
+    def _run_fused(self, steps: list[Step], spans: bool, phase: int, workers: int) -> None:
+        """:meth:`run_phase` of its steps fused, on ``workers``."""
         if len(steps) == 1 and getattr(steps[0], "cut", False):
             self._share(steps[0], phase, workers)
             return
@@ -227,12 +259,14 @@ class Engine:
         return min(self.threads, useful_threads(int(self.n * cost), self.threads))
 
     def run_day(self, phases: Sequence[Sequence[Step]],
-                between: Callable[[int], None] | None = None) -> np.ndarray:
-        """One simulated day: all phases in order, each followed by ``between(k)`` where given;
-        returns the day's ``[region, counter]`` sums."""
+                between: Callable[[int], None] | None = None,
+                beside_last: Aside | None = None) -> np.ndarray:
+        """One simulated day: all phases in order, each followed by ``between(k)`` where given,
+        the last with ``beside_last`` beside it (:meth:`run_phase`); returns the day's
+        ``[region, counter]`` sums."""
         self._acc[:] = 0
         for k, steps in enumerate(phases):
-            self.run_phase(steps, k)
+            self.run_phase(steps, k, beside_last if k == len(phases) - 1 else None)
             if between is not None:
                 between(k)
         return self._acc.sum(axis=0)
