@@ -239,16 +239,17 @@ def test_work_beside_a_phase_runs_on_a_worker_it_leaves_idle_else_after_it(cost,
     """Work beside a light phase runs on another thread while the phase runs (timed within
     it); where the phase takes every worker, after it on the calling thread."""
     log: list[tuple[str, int]] = []
-    began = threading.Event()
+    began = threading.Event()  # the work beside has started (the phase waits for it)
+    if not beside:
+        began.set()
 
     def light(lo, hi, acc, today):
-        began.wait(5)  # the work beside has started: they overlap
+        began.wait(5)  # beside: they overlap, else this would wait in vain
         log.append(("phase", threading.get_ident()))
     light.spans, light.cost = True, cost
 
     def aside():
-        if beside:
-            began.set()
+        began.set()
         log.append(("beside", threading.get_ident()))
 
     clock = DayClock()
