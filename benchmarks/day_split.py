@@ -6,13 +6,12 @@ of threads, each from the same state (the simulation pickled once built at START
 wall time is split into its phases and the work between them on the calling thread (the
 stages' starts and ends of the day, the cohort's where no worker is idle in phase 2; where
 one is, the cohort's day runs on it, "beside phase 2", within that phase's wall; the rest is
-the day loop's own), and each
-phase into its workers' time in their chunks' steps, their CPU time in it (the difference is
-waiting: for the interpreter's lock, or to be run) and the hand-offs (the phase's wall less
-its busiest worker's). This is what found, on 16 cores, that the workers waited for the lock
-as long as they computed (docs/performance.md, "Threads: measured on 16 cores"). ``--steps``
-also times phase 1's steps, one thread, by what each adds: the days again with phase 1 cut
-after each.
+the day loop's own), and each phase into its workers' time in their chunks' steps, their CPU
+time in it (the difference is waiting: for the interpreter's lock, or to be run) and the
+hand-offs (the phase's wall less its busiest worker's). This is what found, on 16 cores, that
+the workers waited for the lock as long as they computed (docs/performance.md, "Threads:
+measured on 16 cores"). ``--steps`` also times phase 1's steps, one thread, by what each adds:
+the days again with phase 1 cut after each.
 ``--repeats R`` runs each measurement R times from the same state and keeps the fastest, which
 is steadier than one run where the shared machine's speed swings within minutes; two commits
 compare best run at the same time, one thread each (docs/performance.md, "Time measured on a
