@@ -10,7 +10,7 @@ import pytest
 
 from panopticon.language import scenario
 from panopticon.stages import counters
-from panopticon.stages.behaviour import POST_BITS, field_threshold
+from panopticon.world.posts import POST_BITS, field_threshold
 from panopticon.stages.fear import (
     FINE_ONE,
     ONE,

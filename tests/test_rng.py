@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from numba import njit
 
 from panopticon.language.scenario import load
-from panopticon.world.rng import (EXP_QUANTILES, STREAMS, chance, exponential, picks, smallest,
+from panopticon.world.rng import (EXACT_MEAN, EXP_QUANTILES, STREAMS, binomial_quantile, chance,
+                                  exponential, normal_quantile, picks, smallest,
                                   stream_key, uniform, uniform_array)
 
 N = 1_000_000
@@ -286,3 +287,46 @@ def test_smallest_are_the_first_of_the_draws_sorted(key, n, size):
     want = np.sort(np.argsort(uniform_array(key, 0, n, 0), kind="stable")[:size])
     got = smallest(key, n, size)
     assert got.dtype == np.int64 and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("u", [1e-12, 1e-6, 0.01, 0.2, 0.5, 0.77, 0.999, 1 - 1e-9])
+def test_the_normal_quantile_inverts_the_normal_distribution(u):
+    z = normal_quantile(u)
+    assert 0.5 * math.erfc(-z / math.sqrt(2.0)) == pytest.approx(u, rel=1e-9)
+
+
+@given(n=st.integers(0, 400), p=st.floats(0, 1), bits=st.integers(0, 2**53 - 1))
+@settings(max_examples=300, deadline=None)
+def test_a_small_binomial_is_inverted_exactly(n, p, bits):
+    """Below a mean of EXACT_MEAN (on the smaller side) the count is the least k whose
+    cumulative chance reaches u (a uniform as ``uniform`` draws it), to the rounding of the
+    sum of chances."""
+    u = bits / 2**53
+    k = binomial_quantile(u, n, p)
+    assert 0 <= k <= n
+    if min(n * p, n * (1 - p)) < EXACT_MEAN and 0 < p < 1 and n > 0:
+        cdf = [math.fsum(math.comb(n, j) * p ** j * (1 - p) ** (n - j) for j in range(m + 1))
+               for m in (k - 1, k)]
+        assert cdf[1] >= u - 1e-12 and (k == 0 or cdf[0] <= u + 1e-12)
+
+
+@given(n=st.integers(0, 10**9), p=st.floats(0, 1), q=st.floats(0, 1),
+       u=st.floats(0, 1, exclude_max=True), v=st.floats(0, 1, exclude_max=True))
+@settings(max_examples=300, deadline=None)
+def test_a_binomial_count_is_monotone_in_its_uniform_and_its_chance(n, p, q, u, v):
+    """Two runs that invert one uniform at two chances keep their counts in order (fear's
+    chilling never adds a post) on either side of EXACT_MEAN and of one half, and a larger
+    uniform never gives a smaller count."""
+    (p, q), (u, v) = sorted((p, q)), sorted((u, v))
+    exact = [min(n * x, n * (1 - x)) < EXACT_MEAN for x in (p, q)]
+    if exact[0] == exact[1] and (p <= 0.5) == (q <= 0.5):  # the same side of EXACT_MEAN
+        assert binomial_quantile(u, n, p) <= binomial_quantile(u, n, q)
+    assert binomial_quantile(u, n, p) <= binomial_quantile(v, n, p)
+
+
+@pytest.mark.parametrize(("n", "p"), [(50, 0.3), (1000, 0.01), (20_000, 0.47), (10**7, 0.5)])
+def test_binomial_counts_have_the_binomials_mean_and_variance(n, p):
+    x = np.array([binomial_quantile(u, n, p) for u in uniform_array(np.uint64(9), 0, 20_000, 0)])
+    mean, var = n * p, n * p * (1 - p)
+    assert abs(x.mean() - mean) < 5 * math.sqrt(var / x.size)
+    assert x.var() == pytest.approx(var, rel=0.05)

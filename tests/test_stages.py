@@ -21,21 +21,27 @@ from numba import njit
 from panopticon.language import scenario
 from panopticon.observers.ranking import rank, scored_counts
 from panopticon.runner.simulation import Simulation, phases
-from panopticon.stages import counters
+from panopticon.stages import behaviour, counters
 from panopticon.stages.behaviour import (
-    AGAINST_ONE,
-    POST_BITS,
+    AGAINST_SCREEN_BITS,
     Behaviour,
-    against_bounds,
+    against_post,
     allowed_today,
-    field_cap,
-    field_threshold,
+    candidates,
+    post_screen,
     rare_citizens,
     to_pay,
-    under_cap,
 )
 from panopticon.stages.behaviour import params as behaviour_params
 from panopticon.stages.company import NO_TERM
+from panopticon.world.posts import (
+    POST_BITS,
+    PostDraw,
+    field_cap,
+    field_threshold,
+    lawful_post,
+    under_cap,
+)
 from panopticon.stages.consequences import active_masks
 from panopticon.stages.fear import tables as fear_tables
 from panopticon.stages.registry import (
@@ -231,6 +237,7 @@ def act_day(sc, pop, status=None, day=3, date=DATE):
     beh.start_day(day, date, sc)
     acc, today = new_acc(), Today.of(pop.size)
     step(beh, 0, pop.size, acc, today)
+    beh.end_day(own(acc, beh))
     return today.acts.copy(), acc, beh
 
 
@@ -256,7 +263,8 @@ def test_act_count_is_rate_times_eligible_citizens(busy, busy_day, kind):
     rate = BIG_RATES.get(kind, POST_RATE)
     assert sc.speech.rate == pytest.approx(POST_RATE)
     done = count(acc, f"acts_{kind}")
-    assert done == int(np.count_nonzero(acts & ACT_BIT[kind]))
+    if kind != "online_post":  # the acts word holds only the posts against the line
+        assert done == int(np.count_nonzero(acts & ACT_BIT[kind]))
     # Propensities have mean 1, so each eligible citizen acts with chance `rate` unconditionally.
     assert abs(done - rate * m) < binomial_tol(m, rate)
 
@@ -358,19 +366,66 @@ def test_screen_classes_split_the_propensities_at_their_quantiles(busy):
                                              for e in expected]).all()
 
 
-@given(shares=st.lists(st.floats(0, 1 / 7.6), min_size=4, max_size=4))
-@settings(max_examples=60, deadline=None)
-def test_a_content_types_against_bound_holds_every_post_of_the_type(shares):
-    """The pass over every citizen names a post a candidate against the line where its field
-    is under its content type's bound; settle then decides by the exact share, which is at most
-    the type's share times the largest disposition. Every field under that is a candidate, and
-    a type that never goes against has no candidate."""
-    shares = np.array(shares)
-    bounds = against_bounds(shares)
-    top = shares * EXP_QUANTILES.max() * AGAINST_ONE
-    assert (bounds >= np.ceil(top)).all()
-    assert ((bounds == 0) == (shares == 0)).all()
-    assert (bounds <= top + 1).all()
+@given(shares=st.lists(st.floats(0, 1), min_size=4, max_size=4),
+       against=st.lists(st.floats(0, 1), min_size=4, max_size=4), rate=st.floats(0, 1))
+@settings(max_examples=100, deadline=None)
+def test_the_screens_bound_of_a_post_against_the_line_holds_its_chance(shares, against, rate):
+    """A candidate post against the line comes under its half's bound (the screen's low bits,
+    rounded up), which no citizen's chance exceeds: posting's rate times each type's share
+    times its against share at the half's largest disposition, at most 1; the rounding's excess
+    is taken back in the thinning (``post_scale``), and a type that never goes against the line
+    is never a candidate's."""
+    shares = np.array(shares) / max(sum(shares), 1e-300)
+    post = PostDraw(np.uint64(1), rate, shares, np.array(against), np.uint64(2))
+    cuts, type_cuts_, bounds, scale = post_screen(post)
+    top = EXP_QUANTILES.max() / np.array([1 << DISPOSED_SHIFT, 1])
+    chance = rate * (shares * np.minimum(np.outer(top, against), 1.0)).sum(axis=1)
+    one = 1 << AGAINST_SCREEN_BITS
+    assert (cuts >= chance * one - 1e-6).all() and (cuts <= chance * one + 1).all()
+    assert np.allclose(np.where(cuts > 0, cuts / one * scale, 0.0), chance, atol=1e-12)
+    assert (scale <= 1.0 + 1e-12).all() and (bounds <= 1.0).all()
+    never = (shares == 0) | (np.array(against) == 0)
+    assert (bounds[:, never] * shares[never] == 0).all()
+
+
+@njit
+def against_and_lawful(p, chilling, ratio, r8, n, days):
+    """Over citizens 0..n-1 and ``days`` days at perceived risk ``r8``: per content type, the
+    posts against the line (candidates of the screen's low bits, thinned) and the lawful posts
+    drawn where there is none against the line (``lawful_post``)."""
+    against, lawful = np.zeros(4), np.zeros(4)
+    for i in range(n):
+        disposed = np.int64(exponential(p.post.dissent_key, i, 0) > EXP_QUANTILES.max() / 4)
+        for day in range(days):
+            x = candidates(i, day, 1, disposed, 0, 0, p.d.screen_key, p.screen_bounds[disposed])
+            bits = against_post(i, day, disposed, r8, chilling, ratio, p) if x else 0
+            if bits:
+                against[bits >> POST_TYPE_SHIFT & 3] += 1
+            else:
+                post = lawful_post(i, day, 1, r8, chilling, ratio, p.post)
+                if post:
+                    lawful[post >> POST_TYPE_SHIFT & 3] += 1
+    return against, lawful
+
+
+@pytest.mark.parametrize("r8", [0, 200])
+def test_posts_against_the_line_and_lawful_posts_come_at_the_models_chances(r8):
+    """Each citizen's post goes against the line with chance ``rate x chilled x share_t x
+    min(1, against_t x disposition x ratio)`` and is lawful with the rest of its chance of
+    posting, whatever the screen's bound: the thinning and the lawful post drawn one by one
+    give each content type its expected count, with fear and without it."""
+    sc = preset(**{"speech.against_line_share": 0.05})
+    p = behaviour_params(sc, SEED)
+    _, chilling, ratio = fear_tables(sc.fear)
+    n, days = 4000, 200
+    against, lawful = against_and_lawful(p, chilling, ratio[r8], r8, n, days)
+    post = p.post.rate * (1.0 - chilling * r8 / 255.0)
+    d = np.array([exponential(p.post.dissent_key, i, 0) for i in range(n)])
+    a = np.minimum(np.outer(d * ratio[r8], p.post.against_shares), 1.0)
+    expected_against = days * post * (p.post.shares * a).sum(axis=0)
+    expected_lawful = days * post * (p.post.shares * (1.0 - a)).sum(axis=0)
+    for got, want in ((against, expected_against), (lawful, expected_lawful)):
+        assert (np.abs(got - want) < [binomial_tol(n * days, w / (n * days)) for w in want]).all()
 
 
 def test_the_disposed_are_those_whose_disposition_is_above_a_quarter_of_the_largest(busy):
@@ -508,8 +563,8 @@ def test_posts_against_the_line_are_posts(busy_day):
 
 def test_share_of_posts_against_the_line_is_the_scenarios(busy, busy_day):
     sc, _ = busy
-    acts, _, _ = busy_day
-    posts = int(np.count_nonzero(acts & ACT_BIT["online_post"]))
+    acts, acc, _ = busy_day
+    posts = count(acc, "acts_online_post")
     share = sc.speech.against_line_share
     against = int(np.count_nonzero(acts & POST_AGAINST))
     # dissent is a unit-mean trait: its heterogeneity widens the spread a little (factor 2)
@@ -526,14 +581,49 @@ def test_posts_of_each_content_type_come_at_its_rate(busy, busy_day, ctype):
     acts, acc, _ = busy_day
     posts = (acts & ACT_BIT["online_post"]) != 0
     t = CONTENT_TYPES.index(ctype)
-    of_type = int(np.count_nonzero(posts & (post_types(acts) == t)))
-    assert of_type == count(acc, f"posts_{ctype}")
+    of_type, all_types = count(acc, f"posts_{ctype}"), count(acc, "acts_online_post")
     share = sc.speech.shares()[ctype]
-    assert abs(of_type - share * posts.sum()) < binomial_tol(posts.sum(), share)
+    assert abs(of_type - share * all_types) < binomial_tol(all_types, share)
     against = int(np.count_nonzero(posts & (post_types(acts) == t) & (acts & POST_AGAINST != 0)))
     assert against == count(acc, f"posts_against_line_{ctype}") > 0
     a_share = sc.speech.against_shares()[ctype]
     assert abs(against - a_share * of_type) < 2 * binomial_tol(of_type, a_share)
+
+
+def day_posts(p, chilling, users, risk, against, day):
+    """Behaviour's counters of one day after count_posts, for regions of ``users`` internet
+    users of perceived risk ``risk`` (in 255ths, each) and ``against`` posts against the line
+    (per region and content type)."""
+    counts = np.zeros((users.shape[0], len(Behaviour.counters(CHINA))), np.int64)
+    counts[:, behaviour.C_INTERNET], counts[:, behaviour.C_RISK_ONLINE] = users, users * risk
+    counts[:, behaviour.C_AGAINST_T0:behaviour.C_AGAINST_T0 + 4] = against
+    behaviour.count_posts(day, p.count_key, p.post.rate, chilling, p.post.shares, counts)
+    return counts
+
+
+def test_the_days_posts_are_the_internet_users_at_their_mean_chance_of_posting():
+    """A region's posts are a binomial of its internet users at their mean chance, posting's
+    rate chilled at their mean risk, split by content type in its shares; a type's posts hold
+    its posts against the line, the lawful are the rest; with fear and without it, a region
+    never posts more with fear on the same day."""
+    p = behaviour_params(preset(), SEED)
+    users = np.array([0, 3, 40, 900, 25_000, 2_000_000])
+    risk = np.array([0, 255, 10, 100, 50, 200])
+    against = np.outer(users // 100, [1, 0, 2, 1])
+    chilling, days = 0.3, 400
+    totals, shares = np.zeros(users.shape[0]), np.zeros(4)
+    for day in range(days):
+        on, off = (day_posts(p, c, users, risk, against, day) for c in (chilling, 0.0))
+        posts = on[:, behaviour.C_POSTS_T0:behaviour.C_POSTS_T0 + 4]
+        assert (posts >= against).all() and (posts.sum(axis=1) == on[:, behaviour.C_ACT0]).all()
+        assert (on[:, behaviour.C_LAWFUL] == posts.sum(axis=1) - against.sum(axis=1)).all()
+        assert (on[:, behaviour.C_ACT0] <= off[:, behaviour.C_ACT0]).all()
+        totals += on[:, behaviour.C_ACT0]
+        shares += posts[-1]
+    chance = p.post.rate * (1 - chilling * risk / 255)
+    n = users * days
+    assert (np.abs(totals - n * chance) <= [binomial_tol(m, c) for m, c in zip(n, chance)]).all()
+    assert np.abs(shares / shares.sum() - p.post.shares).max() < 1e-3
 
 
 def test_posts_by_type_add_up_and_only_posts_have_a_type(busy_day):
@@ -630,9 +720,17 @@ def crowd() -> Population:
     return build(preset(**{"population.size": N_SENSING}).population, SEED)
 
 
+# Behaviour's and fear's day values that sensing reads to draw a picked citizen's lawful post:
+# everyone online, fearless.
+def everyone_online(n: int) -> dict[str, np.ndarray]:
+    return {"risk": np.zeros(n, np.uint8), "adoption": np.full(2, ADOPT_LEVELS, np.int64),
+            "chilling": np.float64(0.0), "chilling_against": np.ones(256)}
+
+
 def sense_day(sc, pop, acts, day=5, date=DATE):
-    """One day of sensing for hand-made acts: (records, counters, sensing)."""
-    sen = alone(Sensing, sc, pop)
+    """One day of sensing for hand-made acts (lawful posts are drawn: everyone online, at
+    posting's rate): (records, counters, sensing)."""
+    sen = alone(Sensing, sc, pop, **everyone_online(pop.size))
     sen.start_day(day, date, sc)
     acc, today = new_acc(), today_with(pop.size, acts=acts)
     step(sen, 0, pop.size, acc, today)
@@ -724,8 +822,10 @@ def test_false_matches_fall_at_the_daily_false_match_chance(crowd):
     assert abs(matched - p.sum()) < 5 * math.sqrt((p * (1 - p)).sum()) + 1
 
 
-# Every type's review at precision 0.6 and recall 0.5, and 30% of every type's posts against.
+# Every type's review at precision 0.6 and recall 0.5, 30% of every type's posts against, and
+# every internet user posting every day.
 CONTENT = {"speech.against_line_share": 0.3,
+           **{f"speech.content.{t}.rate": 1 / len(CONTENT_TYPES) for t in CONTENT_TYPES},
            **{f"sensing.content_review.{t}.{field}": value for t in CONTENT_TYPES
               for field, value in (("precision", 0.6), ("recall", 0.5))},
            **{f"speech.content.{t}.against_factor": 1.0 for t in CONTENT_TYPES}}
@@ -733,7 +833,8 @@ CONTENT = {"speech.against_line_share": 0.3,
 
 def everyone_posts(n: int, against_share: float = 0.3, ctype: int = 0) -> np.ndarray:
     """Every citizen posts (of content type ``ctype``); the first ``against_share`` of each ten
-    goes against the line."""
+    goes against the line. Sensing reads the posts against the line; the lawful posts it draws
+    (at a rate of 1 a day every citizen without a post against the line posts lawfully)."""
     against = (np.arange(n) % 10) < round(10 * against_share)
     return (ACT_BIT["online_post"] | ctype << POST_TYPE_SHIFT
             | np.where(against, POST_AGAINST, 0)).astype(np.uint64)
@@ -772,7 +873,8 @@ def test_content_review_has_the_scenarios_precision(crowd):
 def test_content_review_has_each_types_precision_and_recall(crowd, ctype):
     """The preset's review differs by type; each type's flags follow its own review."""
     sc = preset(**{"speech.against_line_share": 0.3},
-                **{f"speech.content.{t}.against_factor": 1.0 for t in CONTENT_TYPES})
+                **{f"speech.content.{t}.against_factor": 1.0 for t in CONTENT_TYPES},
+                **{f"speech.content.{t}.rate": float(t == ctype) for t in CONTENT_TYPES})
     review = sc.sensing.content_review[ctype]
     acts = everyone_posts(crowd.size, ctype=CONTENT_TYPES.index(ctype))
     records, acc, _ = sense_day(sc, crowd, acts)
@@ -807,7 +909,7 @@ def test_camera_density_is_higher_in_towns_and_listed_regions(crowd):
 
 def test_coverage_grows_with_the_camera_count(crowd):
     sc = preset()
-    sen = alone(Sensing, sc, crowd)
+    sen = alone(Sensing, sc, crowd, **everyone_online(crowd.size))
     sen.start_day(0, dt.date(2014, 1, 1), sc)
     early = sen.coverage.copy()
     sen.start_day(1, dt.date(2019, 1, 1), sc)

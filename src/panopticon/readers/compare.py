@@ -40,7 +40,8 @@ KEY_METRICS = (
 # figures read on the last common date; every other column is a daily flow, summed
 READ_ON_DATE = {"citizens", "children", "internet_users", "payment_users", "mean_score",
                 "true_mean_score", "wrongly_graded", "cctv_cameras", "travel_purchases_blocked",
-                "perceived_risk_permille_mean", *CUMULATIVE_COLUMNS}
+                "perceived_risk_permille_mean", "internet_users_risk_permille_mean",
+                *CUMULATIVE_COLUMNS}
 # scenario entries that say nothing of its rules, or that other warnings and the alignment cover
 NOT_RULES = ("name", "description", "sources", "calibration", "sensitivity", "seed", "start",
              "end", "population.size", "population.scale")

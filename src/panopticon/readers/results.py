@@ -46,7 +46,13 @@ from .outfolder import (
 
 # regions.parquet's row groups: about this many bytes of a block of days' float64 columns
 REGION_BLOCK_BYTES = 16 << 20
-UNSCALED = {"score_sum", "true_score_sum", "perceived_risk_permille_sum"}
+# sums that the series give as means: counter -> (column, the counter of whom it is a mean of,
+# a factor of units)
+MEANS = {"score_sum": ("mean_score", "scored_citizens", 1.0),
+         "true_score_sum": ("true_mean_score", "scored_citizens", 1.0),
+         "perceived_risk_permille_sum": ("perceived_risk_permille_mean", "citizens", 1.0),
+         "internet_users_risk_sum": ("internet_users_risk_permille_mean", "internet_users",
+                                     1000 / 255)}  # risk is summed in 255ths
 # summary.json's figures on the last day, where the run has them (a scheme without tickets has no
 # flights refused), and its attempts against people
 AT_END = ("judgment_defaulters_listed", "flight_purchases_blocked", "flight_people_blocked",
@@ -64,13 +70,11 @@ def counter_columns(data: RunData, counts: np.ndarray) -> dict[str, np.ndarray]:
     """Counters of ``counts`` ([..., counter]) as named columns in real people."""
     cols: dict[str, np.ndarray] = {}
     index = {name: i for i, name in enumerate(data.counter_names)}
-    citizens = np.maximum(counts[..., index["citizens"]], 1)
-    scored = np.maximum(counts[..., index["scored_citizens"]], 1)
     for name, i in index.items():
         values = counts[..., i]
-        if name in UNSCALED:  # means: scores over the scored citizens, risk over all
-            cols[name.replace("_sum", "_mean").replace("score_mean", "mean_score")] = (
-                values / (scored if "score" in name else citizens))
+        if name in MEANS:
+            column, of, factor = MEANS[name]
+            cols[column] = values * factor / np.maximum(counts[..., index[of]], 1)
         elif name.startswith("grade_"):
             g = int(name.removeprefix("grade_"))
             if g < len(data.grade_names):

@@ -68,6 +68,7 @@ class Simulation:
         self.cohort = Cohort.build(self.views[Cohort.NAME], scenario, self.seed)
         self.phases = phases(self.active, self.views, self.counters)
         self.phase_enders = [s for s in self.active if type(s).end_phase is not Stage.end_phase]
+        self.stages["behaviour"].tell(self.cohort.ids)  # the members' lawful posts, told
         if self.cohort.ids.shape[0]:
             self.phases[0].append(Bound(self.cohort.capture, self.views[Cohort.NAME],
                                         NO_COUNTERS))

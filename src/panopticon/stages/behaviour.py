@@ -10,7 +10,7 @@ type (comment, photo, article, video) drawn in proportion to the types' rates, a
 the line with its type's share times the poster's disposition.
 
 Each act has a bound, its rate times the largest propensity. A pass over all citizens without
-branches (so it vectorises) finds candidates: a common act (posting, or a bound above
+branches (so it vectorises) finds candidates: a frequent act (a bound above
 ``layout.COMMON_BOUND``) where its own draw is under its bound; the rare acts all at once,
 where one screening draw says that one of them is a candidate (``layout.first_candidate``), a
 draw per citizen instead of one per act. The rare acts' bounds are the citizen's screen
@@ -21,16 +21,25 @@ citizens as act, not 8 times. Only the few candidates have their eligibility wor
 exact draw made (``layout.act_done``): every act is done with chance ``rate x propensity``,
 independently of the others.
 
-A post is one draw in three independent fields: whether it is posted (under the poster's
-threshold, posting's rate chilled by fear at its perceived risk, ``layout.chilled``), its
-content type, and whether it goes against the line. Perceived risk multiplies deterred kinds'
-rates by factors of at most 1 (fear's tables by risk in 255ths), so the bounds hold.
+Posts are events only where they go against the line; lawful posts are counted. A post against
+the line (chance ``post rate x chilled x type share x against share x disposition x fear's
+ratio``) has its candidates in the low AGAINST_SCREEN_BITS bits of the screen's draw, under a
+bound per internet user by its ``DISPOSED`` flag (:func:`post_screen`); each candidate is
+thinned to its exact chance by a draw of its own (:func:`against_post`), its content type drawn
+in proportion to the types' bounds. The day's posts of a region are then drawn as one count,
+a binomial of its internet users at their mean chance of posting under fear (``chilled`` is
+linear in perceived risk: the mean needs the sum of their risks alone), split by content type
+(:func:`count_posts`); the lawful are those less the posts against the line: the pass draws
+one number a citizen, not two. A citizen's lawful post is drawn one by one only where something
+reads it (``world.posts.lawful_post``: content review's false flags, the cohort's members,
+``told``). Perceived risk multiplies deterred kinds' rates by factors of at most 1 (fear's
+tables by risk in 255ths), so the bounds hold.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -38,7 +47,6 @@ from numba import njit
 
 from ..language.scenario import Scenario
 from ..world.case_book import STATUS
-from ..world.word_book import rows_between
 from ..world.codes import (
     CONTENT_TYPES,
     IN_DEFAULT,
@@ -53,7 +61,6 @@ from ..world.codes import (
     TAX_CASE,
 )
 from ..world.layout import (
-    DISSENT,
     NONE,
     UNSCREENED,
     Draws,
@@ -65,12 +72,12 @@ from ..world.layout import (
     eligible,
     first_candidate,
     level_caps,
-    pick,
     screen_bound,
     screen_classes,
     screen_parts,
     trait_keys,
 )
+from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.population import (
     CHILD,
     DISPOSED,
@@ -79,38 +86,55 @@ from ..world.population import (
     adoption_threshold,
     region_of,
 )
+from ..world.posts import (
+    AGAINST_ONE,
+    N_TYPES,
+    POST_BITS,
+    PostDraw,
+    field_cap,
+    lawful_post,
+    online_today,
+    post_draw,
+    post_fields,
+    post_type,
+    type_cuts,
+    under_cap,
+)
 from ..world.rng import (
     EXP_QUANTILES,
+    binomial_quantile,
     bits53,
     chance,
     draw_bits,
     exponential,
     stream_key,
+    uniform,
 )
-from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Stage, View, kernel_step
 from ..world.today import Today, mark, words_of
+from ..world.word_book import rows_between
 
 # the population's counts, posts by content type, paying; then acts committed (ground truth),
 # by kind (counters(sc))
 FIXED_COUNTERS = (
     "citizens", "children", "internet_users", "payment_users",
     "posts_against_line", "posts_lawful", "debts_paid", "taxes_paid",
-    *(f"posts_{t}" for t in CONTENT_TYPES), *(f"posts_against_line_{t}" for t in CONTENT_TYPES))
+    *(f"posts_{t}" for t in CONTENT_TYPES), *(f"posts_against_line_{t}" for t in CONTENT_TYPES),
+    "internet_users_risk_sum")  # their perceived risk in 255ths: the mean chance of posting
 C_CITIZENS, C_CHILDREN, C_INTERNET, C_PAYMENT, C_AGAINST, C_LAWFUL, C_DEBT_PAID, \
-    C_TAX_PAID, C_POSTS_T0, C_AGAINST_T0 = (FIXED_COUNTERS.index(n) for n in (
+    C_TAX_PAID, C_POSTS_T0, C_AGAINST_T0, C_RISK_ONLINE = (FIXED_COUNTERS.index(n) for n in (
         "citizens", "children", "internet_users", "payment_users",
         "posts_against_line", "posts_lawful", "debts_paid", "taxes_paid",
-        f"posts_{CONTENT_TYPES[0]}", f"posts_against_line_{CONTENT_TYPES[0]}"))
+        f"posts_{CONTENT_TYPES[0]}", f"posts_against_line_{CONTENT_TYPES[0]}",
+        "internet_users_risk_sum"))
 C_ACT0 = len(FIXED_COUNTERS)
-N_TYPES = len(CONTENT_TYPES)
 IN_COURT = IN_DEFAULT | JUDGED | LISTED
 # Posting is the one act without a trait (its candidates are final) and the one common act;
 # its content type rides along in the POST_TYPE bits.
 COMMON = 1 << ONLINE_POST | POST_TYPE
-# A post's draw, split in fields: whether one is posted, its content type, against the line.
-POST_BITS, TYPE_BITS, AGAINST_BITS = 22, 16, 26
-AGAINST_ONE = float(1 << AGAINST_BITS)
+# The screen's draw's low bits, below the 53 of its rare acts (rng.bits53): a candidate post
+# against the line.
+AGAINST_SCREEN_BITS = 64 - 53
 # Bits of the acts word beyond the kinds that have a counter: against the line, paying.
 EXTRA_BITS = np.array([b.bit_length() - 1 for b in (POST_AGAINST, PAY_DEBT, PAY_TAX)], np.int64)
 EXTRA_COUNTERS = np.array([C_AGAINST, C_DEBT_PAID, C_TAX_PAID], np.int64)
@@ -128,9 +152,13 @@ class ActParams(NamedTuple):
     cases: np.ndarray  # act kinds not done in a court case, in a tax case
     k_pay: np.uint64
     k_tax: np.uint64
-    type_cuts: np.ndarray  # the type field's thresholds at the types' cumulative shares
-    against_shares: np.ndarray  # per content type, mean share of posts against the line
-    against_bounds: np.ndarray  # per content type, the against field's bound (against_bounds)
+    post: PostDraw
+    screen_bounds: np.ndarray  # by DISPOSED (0, 1): the screen's low bits' bound (post_screen)
+    against_cuts: np.ndarray  # [DISPOSED, 3]: a candidate's type field thresholds
+    type_bounds: np.ndarray  # [DISPOSED, content type]: the against share's bound
+    post_scale: np.ndarray  # by DISPOSED: the chance of posting's factor in the thinning
+    against_key: np.uint64  # the thinning's stream (act.post_against)
+    count_key: np.uint64  # the day's counts of posts (act.post_count), by region and type
     pay_rates: np.ndarray  # settle, comply, pay-when-listed: per day
     tax_pay_rate: float
 
@@ -155,36 +183,7 @@ class ActArrays(NamedTuple):
     deterred: np.ndarray  # per act kind, 1 if fear deters it (fear's, by world.layout's kinds)
     case_ids: np.ndarray  # the registry's case book (world.case_book): the citizens with a
     case_days: np.ndarray  # status, and their rows, read to bar a second case and to pay
-
-
-@njit(cache=True, nogil=True, inline="always")
-def post_fields(i, day, key):
-    """Citizen i's post today as three independent uniform fields of one draw: whether it is
-    posted (POST_BITS bits), its content type (TYPE_BITS) and whether it goes against the line
-    (AGAINST_BITS). Integers only, so that the loop over citizens vectorises."""
-    x = np.int64(draw_bits(key, i, day))
-    return ((x >> (TYPE_BITS + AGAINST_BITS)) & ((1 << POST_BITS) - 1),
-            (x >> AGAINST_BITS) & ((1 << TYPE_BITS) - 1), x & ((1 << AGAINST_BITS) - 1))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def field_cap(p: float, bits: int) -> float:
-    """The threshold of :func:`field_threshold` before it is rounded down."""
-    return min(max(p, 0.0), 1.0) * (1 << bits) + 0.5
-
-
-@njit(cache=True, nogil=True)
-def field_threshold(p: float, bits: int) -> int:
-    """The threshold under which a uniform field of ``bits`` bits falls with chance ``p``."""
-    return np.int64(field_cap(p, bits))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def under_cap(field, cap):
-    """1 where ``field < np.int64(cap)`` (``cap`` positive), else 0: the same comparison made in
-    floats (field + 1 <= cap, exact for a field below 2**53), as AVX2 has no vector conversion
-    of a float to a 64-bit integer and emulating it cost behaviour's pass 2 ns a citizen."""
-    return np.int64(np.float64(field + 1) <= cap)
+    told: np.ndarray  # the citizens whose lawful posts are drawn one by one (sorted)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -201,27 +200,39 @@ def allowed_today(age, flags, online, paying, s, who, in_court_acts, in_tax_acts
 
 
 @njit(cache=True, nogil=True, inline="always")
-def candidates(i, day, online, disposed, screened, screen_cut, screen_key, post_key, post_cap,
-               type_cuts, against_bounds):
+def against_post(i, day, disposed, r8, chilling, ratio, p):
+    """The acts word's bits of a candidate's post against the line today (``ONLINE_POST``,
+    its type, ``POST_AGAINST``), 0 for none: the thinning that makes the candidate of
+    :func:`post_screen`'s bound a post against the line with its exact chance.
+
+    The content type is drawn in proportion to its share times its bound (``type_bounds``: its
+    against share at the half's largest disposition, at most 1), and the post is kept where the
+    citizen posts under fear (``post_scale`` takes back the bound's rounding up) and with its
+    against share over the type's bound: ``rate x chilled x share_t x against_t`` in all."""
+    posted, typed, against = post_fields(i, day, p.against_key)
+    t = post_type(typed, p.against_cuts[disposed])
+    bound = p.type_bounds[disposed, t]
+    share = min(p.post.against_shares[t] * exponential(p.post.dissent_key, i, 0) * ratio, 1.0)
+    if (not under_cap(posted, field_cap(p.post_scale[disposed] * chilled(r8, chilling), POST_BITS))
+            or bound <= 0.0 or against >= share / bound * AGAINST_ONE):
+        return 0
+    return 1 << ONLINE_POST | t << POST_TYPE_SHIFT | POST_AGAINST
+
+
+@njit(cache=True, nogil=True, inline="always")
+def candidates(i, day, online, disposed, screened, screen_cut, screen_key, against_cut):
     """Every screened kind where the screen's draw may have a candidate (``screen_cut``: at
     least the last cut of the citizen's screen class), whether or not the citizen may do it;
-    and for an internet user (``online`` 1) a post where its draw is under ``post_cap`` (the
-    citizen's, chilled by fear: :func:`field_cap`), with its content type and whether it may go
-    against the line (under its type's bound, :func:`against_bounds`, or a quarter of it where
-    the citizen is not ``disposed``, 1 where its flags say ``DISPOSED``).
+    and for an internet user (``online`` 1) a candidate post against the line where the draw's
+    low bits are under ``against_cut`` (its half's, by ``disposed``).
 
     Branch-free and without an inner loop, so that the loop over citizens vectorises;
     :func:`settle` then drops the candidates the citizen may not do and settles the others.
     """
-    bits = screened & -np.int64(bits53(screen_key, i, day) < screen_cut)
-    posted, typed, against = post_fields(i, day, post_key)
-    post = under_cap(posted, post_cap) & online
-    ctype = (np.int64(typed >= type_cuts[0]) + np.int64(typed >= type_cuts[1])
-             + np.int64(typed >= type_cuts[2]))
-    against = post & np.int64(against << (DISPOSED_SHIFT * (1 - disposed))
-                              < pick(against_bounds, ctype, N_TYPES))
-    return (bits | post << ONLINE_POST | against * POST_AGAINST
-            | (post * ctype) << POST_TYPE_SHIFT)
+    x = draw_bits(screen_key, i, day)  # its top 53 bits are bits53's, for first_candidate
+    bits = screened & -np.int64(np.int64(x >> np.uint64(AGAINST_SCREEN_BITS)) < screen_cut)
+    low = np.int64(x & np.uint64((1 << AGAINST_SCREEN_BITS) - 1))
+    return bits | POST_AGAINST * (online & np.int64(low < against_cut))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -247,40 +258,32 @@ def pays(bits, s, i, day, pay_rate, tax_pay_rate, k_pay, k_tax):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def draw_run(first, day, age, flags, adopt, risk, screen_class, adoption, chilling, p, acts,
-             acc_r):
-    """Candidates of a run's citizens into ``acts``; count users and posts (by content type).
+def draw_run(first, day, age, flags, adopt, risk, screen_class, adoption, p, acts, acc_r):
+    """Candidates of a run's citizens into ``acts``; count the users, and the internet users'
+    perceived risk (:func:`count_posts` draws the posts from it).
 
     Eligibility is left to :func:`settle`, for the few with a candidate (posting is internet
-    users', ``online``), and a poster's threshold chilled by its perceived risk is worked out
-    by arithmetic, not from a table; the arrays are the run's own views (indexed from 0): so
-    that the loop vectorises.
+    users', ``online``); the arrays are the run's own views (indexed from 0): so that the loop
+    vectorises.
     """
-    who, bounds, act_keys, against_bounds = p.d.who, p.d.bounds, p.d.keys, p.against_bounds
-    type_cuts, post_key, post_rate = p.type_cuts, act_keys[ONLINE_POST], p.d.rates[ONLINE_POST]
+    who, bounds, act_keys = p.d.who, p.d.bounds, p.d.keys
     screened, parts, screen_key = p.screened, p.screen_parts, p.d.screen_key
     internet_thr, payment_thr = adoption[0], adoption[1]
-    children = online_users = paying_users = 0
-    by_type0 = by_type1 = by_type2 = by_type3 = 0  # scalars, not an array: the loop vectorises
+    cut0, cut1 = p.screen_bounds[0], p.screen_bounds[1]
+    children = online_users = paying_users = online_risk = 0
     for j in range(age.shape[0]):
         adult = np.int64(age[j] != CHILD)
         rank = adoption_rank(adopt[j], first + j)
         online = np.int64(rank < internet_thr)
         paying = np.int64(rank < payment_thr)
-        post_cap = field_cap(post_rate * chilled(risk[j], chilling), POST_BITS)
         disposed = np.int64((flags[j] & DISPOSED) != 0)
-        bits = candidates(first + j, day, online, disposed, screened,
-                          screen_bound(screen_class[j], parts), screen_key, post_key, post_cap,
-                          type_cuts, against_bounds)
-        acts[j] = bits
+        acts[j] = candidates(first + j, day, online, disposed, screened,
+                             screen_bound(screen_class[j], parts), screen_key,
+                             cut0 + disposed * (cut1 - cut0))
         children += 1 - adult
         online_users += online
         paying_users += paying
-        post, ctype = bits >> ONLINE_POST & 1, bits >> POST_TYPE_SHIFT & 3
-        by_type0 += post & np.int64(ctype == 0)
-        by_type1 += np.int64(ctype == 1)  # types above 0 are set on posts only
-        by_type2 += np.int64(ctype == 2)
-        by_type3 += np.int64(ctype == 3)
+        online_risk += online * np.int64(risk[j])
     for c in range(p.frequent.shape[0]):
         k = p.frequent[c]
         frequent_candidates(first, day, k, act_keys[k], bounds[k], age, flags, adopt, adoption,
@@ -289,13 +292,7 @@ def draw_run(first, day, age, flags, adopt, risk, screen_class, adoption, chilli
     acc_r[C_CHILDREN] += children
     acc_r[C_INTERNET] += online_users
     acc_r[C_PAYMENT] += paying_users
-    acc_r[C_POSTS_T0] += by_type0  # not an array of the four: an allocation a run
-    acc_r[C_POSTS_T0 + 1] += by_type1
-    acc_r[C_POSTS_T0 + 2] += by_type2
-    acc_r[C_POSTS_T0 + 3] += by_type3
-    posts = by_type0 + by_type1 + by_type2 + by_type3
-    acc_r[C_ACT0 + ONLINE_POST] += posts
-    return posts
+    acc_r[C_RISK_ONLINE] += online_risk
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -330,16 +327,14 @@ def settle(first, day, n, runs, a, p, acc):
     order), each done with chance ``rate * trait * fear`` as ``layout.act_done`` draws it, of
     the screened kinds only those the citizen may do today (:func:`allowed_today`), of the
     others those its case does not bar (their status from the case book, walked along); posts
-    against the line; paying; counted in the citizen's region (``runs``: the chunk's runs of
+    against the line (:func:`against_post`); paying; counted in the citizen's region (``runs``: the chunk's runs of
     one region); marked where the acts hold more than a lawful post. A call per chunk, not per
     run: a call's arguments cost about a microsecond, which a small run does not repay.
 
     A citizen's ``lead`` is ``layout.first_candidate`` (the screen's length without a screened
     candidate): only the screened kinds from it on are looked at, and only those with a
-    candidate draw their propensity; an unscreened kind without a trait is exact as drawn. A
-    post goes against the line with its content type's share times the citizen's disposition
-    and fear's ratio (``r8``: perceived risk in 255ths, as stored), as its draw's field says
-    (:func:`post_fields`). A call per run: the arrays are taken
+    candidate draw their propensity; an unscreened kind without a trait is exact as drawn
+    (``r8``: perceived risk in 255ths, as stored). A call per run: the arrays are taken
     once, and helpers called per citizen take scalars, as an inlined helper taking arrays costs
     reference counts per call (it took a third of the stage's time).
     """
@@ -349,8 +344,7 @@ def settle(first, day, n, runs, a, p, acc):
         p.d.screen_key)
     order, frequent, screened, pay_rates = p.order, p.frequent, p.screened, p.pay_rates
     who, cases = p.d.who, p.cases
-    deterred, deter, against_ratio, against_shares = (a.deterred, a.deterrence,
-                                                      a.chilling_against, p.against_shares)
+    deterred, deter, against_ratio = a.deterred, a.deterrence, a.chilling_against
     n_kinds, q, row = rates.shape[0], 0, np.searchsorted(ids, first)
     acc_r = acc[region_of(a.starts, first)]
     for t in range(n):
@@ -388,17 +382,14 @@ def settle(first, day, n, runs, a, p, acc):
                                 by_class[c, k]):
                     done &= ~(1 << k)
         if done & POST_AGAINST:
-            share = (against_shares[done >> POST_TYPE_SHIFT & 3]
-                     * exponential(trait_keys[DISSENT], i, 0) * against_ratio[r8])
-            if post_fields(i, day, act_keys[ONLINE_POST])[2] >= share * AGAINST_ONE:
-                done &= ~POST_AGAINST
+            done = done & ~POST_AGAINST | against_post(
+                i, day, np.int64((flags[j] & DISPOSED) != 0), r8, a.chilling, against_ratio[r8], p)
         pay_rate = (pay_rates[2] if s & LISTED else pay_rates[1] if s & JUDGED
                     else pay_rates[0] if s & IN_DEFAULT else 0.0)
         b = pays(done, s, i, day, pay_rate, p.tax_pay_rate, p.k_pay, p.k_tax)
         acts[j] = b
-        if b & POST_AGAINST:  # draw_run counted every post as lawful
+        if b & POST_AGAINST:
             acc_r[C_AGAINST_T0 + (b >> POST_TYPE_SHIFT & 3)] += 1
-            acc_r[C_LAWFUL] -= 1
         b &= ~COMMON  # counted in draw_run
         if b:  # most of the listed do nothing: a candidate only
             mark(a.marked, j)
@@ -421,42 +412,65 @@ def act_kernel(first, day, runs, a, p, acc):
     a.marked[:] = 0
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
-        acc_r = acc[region_of(a.starts, first + lo)]
-        acc_r[C_LAWFUL] += draw_run(first + lo, day, a.age[lo:hi], flags[lo:hi], a.adopt[lo:hi],
-                                    risk[lo:hi], a.screen_class[lo:hi], a.adoption, a.chilling,
-                                    p, acts[lo:hi], acc_r)
+        draw_run(first + lo, day, a.age[lo:hi], flags[lo:hi], a.adopt[lo:hi], risk[lo:hi],
+                 a.screen_class[lo:hi], a.adoption, p, acts[lo:hi],
+                 acc[region_of(a.starts, first + lo)])
     to_pay(first, a.case_ids, a.case_days, acts)
     settle(first, day, rare_citizens(0, acts.shape[0], acts, a.todo), runs, a, p, acc)
+    told = a.told
+    for m in range(np.searchsorted(told, first), np.searchsorted(told, first + acts.shape[0])):
+        j = told[m] - first
+        if not acts[j] & POST_AGAINST:
+            acts[j] |= lawful_post(told[m], day, online_today(a.adopt[j], told[m], a.adoption),
+                                   np.int64(risk[j]), a.chilling, a.chilling_against[risk[j]],
+                                   p.post)
 
 
-def content_tables(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
-    """Thresholds of the post's type field at the content types' cumulative shares (a type of
-    share 0 is never drawn), and each type's mean share of posts against the line (zeros
-    without speech)."""
-    never = (1 << TYPE_BITS) + 1
-    if sc.speech is None:
-        return np.full(N_TYPES - 1, never, np.int64), np.zeros(N_TYPES)
-    shares = np.array(list(sc.speech.shares().values()))
-    cuts = [never if not shares[k + 1:].any() else field_threshold(c, TYPE_BITS)
-            for k, c in enumerate(np.cumsum(shares)[:-1])]
-    return np.array(cuts, np.int64), np.array(list(sc.speech.against_shares().values()))
+@njit(cache=True, nogil=True)
+def count_posts(day, key, rate, chilling, shares, counts):
+    """The day's posts of each region (``counts``: behaviour's counters, the day's totals by
+    region, its internet users and their risk summed), drawn as a binomial of the internet
+    users at their mean chance under fear, split by content type, on one uniform of (region,
+    type, day) each: two runs of one seed with fear and without it count their posts from the
+    same uniforms, so that fear's chilling is never a chance of one run against the other. A
+    type's posts are at least its posts against the line; the lawful are the rest."""
+    for r in range(counts.shape[0]):
+        users = counts[r, C_INTERNET]
+        mean = rate * (1.0 - chilling * counts[r, C_RISK_ONLINE] / (255.0 * max(users, 1)))
+        left = binomial_quantile(uniform(key, r * 8, day), users, mean)
+        rest, total, lawful = 1.0, 0, 0
+        for t in range(N_TYPES):
+            x = left if t == N_TYPES - 1 or shares[t] >= rest - 1e-12 else binomial_quantile(
+                uniform(key, r * 8 + 1 + t, day), left, shares[t] / rest)
+            left, rest = left - x, rest - shares[t]
+            x = max(x, counts[r, C_AGAINST_T0 + t])
+            counts[r, C_POSTS_T0 + t] = x
+            total += x
+            lawful += x - counts[r, C_AGAINST_T0 + t]
+        counts[r, C_LAWFUL] = lawful
+        counts[r, C_ACT0 + ONLINE_POST] = total
 
 
-def against_bounds(against_shares: np.ndarray) -> np.ndarray:
-    """Per content type, a bound of the against field that no post of the type reaches when it
-    stays within the line: the type's share times the largest disposition (fear's ratio is at
-    most 1). Per type, not the largest type's, so that china-2018's candidates against the
-    line are 2.9 times fewer. A citizen not ``DISPOSED``, whose disposition is at most a quarter
-    of the largest, has its field shifted up by ``DISPOSED_SHIFT`` before the comparison: the
-    candidates are 2.8 times fewer again."""
-    x = against_shares * float(EXP_QUANTILES.max()) * AGAINST_ONE
-    return (np.floor(x) + (x > 0)).astype(np.int64)  # every field under x is under it
+def post_screen(post: PostDraw) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """By ``DISPOSED`` (a citizen's disposition at most a quarter of the largest, or not): the
+    bound of a candidate post against the line in the screen's low bits (rounded up), its
+    types' thresholds and bounds, and the share of the bound that the rounding added back
+    (:func:`against_post`). A type's bound is its share of posts against the line at the
+    half's largest disposition (fear's ratio is at most 1), at most 1."""
+    one = 1 << AGAINST_SCREEN_BITS
+    top = float(EXP_QUANTILES.max()) / np.array([1 << DISPOSED_SHIFT, 1])
+    bounds = np.minimum(post.against_shares[None, :] * top[:, None], 1.0)
+    chance = post.rate * (post.shares[None, :] * bounds).sum(axis=1)
+    cuts = np.ceil(chance * one - 1e-9).astype(np.int64).clip(0, one)
+    scale = np.where(cuts > 0, chance * one / np.maximum(cuts, 1), 0.0)
+    return (cuts, np.array([type_cuts(post.shares * b) for b in bounds]),
+            np.ascontiguousarray(bounds), scale)
 
 
 def params(sc: Scenario, seed: int) -> ActParams:
     """Behaviour's parameters from ``sc``."""
-    layout, d = Layout.of(sc), draws(sc, seed)
-    type_cuts, against_shares = content_tables(sc)
+    layout, d, post = Layout.of(sc), draws(sc, seed), post_draw(sc, seed)
+    screen_bounds, against_cuts, type_bounds, post_scale = post_screen(post)
     return ActParams(
         d=d, frequent=np.flatnonzero(d.rank[1:] == UNSCREENED).astype(np.int64) + 1,
         order=np.argsort(d.rank, kind="stable")[:int((d.rank != UNSCREENED).sum())],
@@ -465,8 +479,10 @@ def params(sc: Scenario, seed: int) -> ActParams:
         cases=np.array([layout.acts_where(sc, opens="court"), layout.acts_where(sc, opens="tax")],
                        np.int64),
         k_pay=stream_key(seed, "act.pay_debt"), k_tax=stream_key(seed, "act.pay_tax"),
-        type_cuts=type_cuts, against_shares=against_shares,
-        against_bounds=against_bounds(against_shares),
+        post=post, screen_bounds=screen_bounds, against_cuts=against_cuts,
+        type_bounds=type_bounds, post_scale=post_scale,
+        against_key=stream_key(seed, "act.post_against"),
+        count_key=stream_key(seed, "act.post_count"),
         pay_rates=np.array([sc.court.settle_rate, sc.court.comply_rate,
                             sc.court.pay_rate_listed]),
         tax_pay_rate=float(sc.tax.pay_rate))
@@ -493,6 +509,7 @@ class Behaviour(Stage):
     p: ActParams | None = None
     day: int = 0
     adoption: np.ndarray | None = None
+    told: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @classmethod
     def build(cls, sc: Scenario, seed: int, view: View) -> Behaviour:
@@ -503,6 +520,11 @@ class Behaviour(Stage):
 
     def tune(self, sc: Scenario) -> None:
         self.sc, self.p = sc, params(sc, self.seed)
+
+    def tell(self, ids: np.ndarray) -> None:
+        """Draw the lawful posts of citizens ``ids`` one by one into the acts word, for an
+        observer that tells their days (the cohort): the others' are counted."""
+        self.told = np.sort(np.asarray(ids, np.int64))
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
         """Today's adoption thresholds (published: who uses the internet and mobile payment)."""
@@ -536,4 +558,9 @@ class Behaviour(Stage):
         (filed anew each day)."""
         v = self.view
         return (self.adoption, v.deterrence, float(v.chilling), v.chilling_against, v.deterred,
-                v.case_ids, v.case_days)
+                v.case_ids, v.case_days, self.told)
+
+    def end_day(self, counts: np.ndarray) -> None:
+        """The day's posts of each region (:func:`count_posts`), from its internet users."""
+        count_posts(self.day, self.p.count_key, self.p.post.rate, float(self.view.chilling),
+                    self.p.post.shares, counts)

@@ -35,9 +35,10 @@ from ..world.codes import (
     POST_TYPE_SHIFT,
 )
 from ..world.layout import Layout
-from ..world.population import URBAN, Regions, load_regions, region_of, share_on
-from ..world.rng import chance, picks, stream_key
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
+from ..world.population import URBAN, Regions, load_regions, region_of, share_on
+from ..world.posts import PostDraw, lawful_post, online_today, post_draw
+from ..world.rng import chance, picks, stream_key
 from ..world.state import Stage, View, kernel_step
 from ..world.today import Today, mark, marked_into, words_of
 
@@ -70,6 +71,7 @@ class SensingParams(NamedTuple):
     false_picks: np.ndarray  # per channel that makes false records, the stream of its picks
     k_flag: np.uint64
     k_flag_picks: np.uint64
+    post: PostDraw  # a picked citizen's lawful post is drawn as behaviour draws it
 
 
 class SensingArrays(NamedTuple):
@@ -77,6 +79,8 @@ class SensingArrays(NamedTuple):
 
     starts: np.ndarray  # each region's first citizen (population.region_of)
     flags: np.ndarray
+    adopt: np.ndarray  # and risk: whether a picked citizen posts lawfully (lawful_post)
+    risk: np.ndarray
     acts: np.ndarray  # today's, read
     records: np.ndarray  # today's, made here
     todo: np.ndarray
@@ -85,6 +89,9 @@ class SensingArrays(NamedTuple):
     hit: np.ndarray  # per channel, its hit rate today (0 outside its start and end)
     false_p: np.ndarray  # [false channel, region, town]: chance of a false record today
     false_top: np.ndarray  # per false channel, its largest chance today
+    adoption: np.ndarray  # behaviour's adoption thresholds today
+    chilling: float  # fear's chilling of posting, and its ratio of the against-the-line share
+    chilling_against: np.ndarray
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -124,17 +131,20 @@ def observe_run(first, day, r, n, todo, acts, flags, records, channel, camera, h
 
 
 @njit(cache=True, nogil=True, inline="always")
-def false_flags(first, day, starts, acts, p, records, picked, marked, acc):
+def false_flags(first, day, a, p, picked, acc):
     """Lawful posts of a chunk flagged falsely, each with its content type's chance
-    (``p.flag_p``): the chunk's citizens picked at the largest chance, then kept at their
+    (``p.flag_p``): the chunk's citizens picked at the largest chance, then kept where they
+    post lawfully today (drawn as behaviour draws a post, which counts the others') at their
     post's share of it; those flagged are marked and counted in their region."""
-    top = p.flag_p.max()
+    top, acts, records, marked, starts = p.flag_p.max(), a.acts, a.records, a.marked, a.starts
     for t in range(picks(p.k_flag_picks, day, first, first + acts.shape[0], top, picked)):
         j = picked[t]
-        a = np.int64(acts[j])
-        ctype = a >> POST_TYPE_SHIFT & 3
-        if (a >> ONLINE_POST & 1 and not a & POST_AGAINST
-                and chance(p.k_flag, first + j, day, p.flag_p[ctype] / top)):
+        r8 = np.int64(a.risk[j])
+        post = 0 if acts[j] & POST_AGAINST else lawful_post(
+            first + j, day, online_today(a.adopt[j], first + j, a.adoption), r8, a.chilling,
+            a.chilling_against[r8], p.post)
+        ctype = post >> POST_TYPE_SHIFT & 3
+        if post and chance(p.k_flag, first + j, day, p.flag_p[ctype] / top):
             records[j] |= FLAG_FALSE
             mark(marked, j)
             r = region_of(starts, first + j)
@@ -172,7 +182,7 @@ def sense_kernel(first, day, runs, a, p, acc):
                                                     p.hit_keys)
     c_false = C_OBS0 + channel.shape[0]
     records[:] = 0
-    false_flags(first, day, a.starts, acts, p, records, todo, a.marked, acc)
+    false_flags(first, day, a, p, todo, acc)
     for f in range(a.false_p.shape[0]):
         false_records(first, day, a.starts, flags, a.false_p[f], a.false_top[f], p.false_keys[f],
                       p.false_picks[f], FALSE_SHIFT + f, records, todo, a.marked, acc,
@@ -222,7 +232,7 @@ def params(sc: Scenario, seed: int) -> SensingParams:
         false_picks=np.array([stream_key(seed, f"channel.{c}.false.picks")
                               for c in layout.false_channels], np.uint64),
         k_flag=stream_key(seed, "sense.content_false"),
-        k_flag_picks=stream_key(seed, "sense.content_false.picks"))
+        k_flag_picks=stream_key(seed, "sense.content_false.picks"), post=post_draw(sc, seed))
 
 
 def false_chances(sc: Scenario, p: SensingParams, hit: np.ndarray, coverage: np.ndarray,
@@ -248,7 +258,7 @@ class Sensing(Stage):
 
     NAME = "sensing"
     OWNS = ("records", "coverage", "cameras")
-    READS = ("flags", "acts")
+    READS = ("flags", "adopt", "risk", "acts", "adoption", "chilling", "chilling_against")
     WRITES = ("marked",)
 
     view: View
@@ -301,7 +311,7 @@ class Sensing(Stage):
         self.values = None
 
     @kernel_step(sense_kernel, pieces=(FIRST, SAME, RUNS, Fields(SensingArrays, {
-        "flags": CITIZENS, "acts": BUFFER, "records": BUFFER, "todo": BUFFER, "marked": WORDS}),
+        **dict.fromkeys(("flags", "adopt", "risk"), CITIZENS), "acts": BUFFER, "records": BUFFER, "todo": BUFFER, "marked": WORDS}),
         SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         a = SensingArrays(*today.kept(lo, hi, self.chunk_arrays), *self.day_values())
@@ -310,12 +320,16 @@ class Sensing(Stage):
     def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
         """SensingArrays' arrays of citizens lo..hi for the run (Today.kept)."""
         n = hi - lo
-        return (self.view.starts, self.view.flags[lo:hi], today.acts[:n], today.records[:n],
-                today.todo[:n], today.marked[words_of(n)])
+        v = self.view
+        return (v.starts, v.flags[lo:hi], v.adopt[lo:hi], v.risk[lo:hi], today.acts[:n],
+                today.records[:n], today.todo[:n], today.marked[words_of(n)])
 
     def gather_day(self) -> tuple:
-        """SensingArrays' day values: coverage, channels' hit rates, false records' chances."""
-        return self.coverage, self.hit, self.false_p, self.false_top
+        """SensingArrays' day values: coverage, channels' hit rates, false records' chances;
+        behaviour's adoption thresholds and fear's tables, to draw a picked citizen's post."""
+        v = self.view
+        return (self.coverage, self.hit, self.false_p, self.false_top, v.adoption,
+                float(v.chilling), v.chilling_against)
 
 
 def camera_density(sc: Scenario, regions: Regions) -> np.ndarray:

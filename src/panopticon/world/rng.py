@@ -10,6 +10,7 @@ scenario does not shift the draws of another.
 from __future__ import annotations
 
 import hashlib
+import math
 
 import numpy as np
 from numba import njit, uint64
@@ -242,3 +243,47 @@ def picks(key: np.uint64, day: np.int64, lo: np.int64, hi: np.int64, p: float,
                 m += 1
             k += 1
     return m
+
+
+@njit(cache=True, nogil=True)
+def normal_quantile(u: float) -> float:
+    """The standard normal's quantile at ``u`` in (0, 1): a start within 5e-4 (Abramowitz and
+    Stegun 26.2.23, on the smaller tail) refined by two Newton steps on ``erfc``."""
+    q = min(u, 1.0 - u)
+    if q <= 0.0:
+        return -np.inf if u <= 0.0 else np.inf
+    t = np.sqrt(-2.0 * np.log(q))
+    z = t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (
+        1.0 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t)
+    for _ in range(2):  # the upper tail's chance at z is q
+        z += (0.5 * math.erfc(z / np.sqrt(2.0)) - q) / (np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi))
+    return z if u > 0.5 else -z
+
+
+EXACT_MEAN = 50.0  # a binomial of a smaller mean (on its smaller side) is inverted exactly
+
+
+@njit(cache=True, nogil=True)
+def binomial_quantile(u: float, n: np.int64, p: float) -> np.int64:
+    """The count of a binomial (n trials of chance p) at the uniform ``u``: exact below a mean of
+    EXACT_MEAN (on the smaller side: n p or n (1 - p)), the normal's quantile rounded above it.
+    Monotone in ``u``, and in ``p`` on either side of EXACT_MEAN, so that two runs that invert one
+    ``u`` at two chances (fear on and off) keep their counts in order (across it, where the
+    normal's rounding and the exact count may differ by one, nearly so)."""
+    if n <= 0 or p <= 0.0 or u <= 0.0:
+        return 0
+    if p >= 1.0:
+        return n
+    if p > 0.5:
+        return n - binomial_quantile(1.0 - u, n, 1.0 - p)
+    mean = n * p
+    if mean < EXACT_MEAN:
+        pmf = np.exp(n * np.log1p(-p))
+        cdf, k, odds = pmf, 0, p / (1.0 - p)
+        while cdf <= u and k < n:
+            pmf *= (n - k) / (k + 1.0) * odds
+            k += 1
+            cdf += pmf
+        return k
+    x = np.ceil(mean - 0.5 + normal_quantile(u) * np.sqrt(mean * (1.0 - p)))
+    return np.int64(min(max(x, 0.0), float(n)))
