@@ -327,9 +327,10 @@ def settle(first, day, n, runs, a, p, acc):
     order), each done with chance ``rate * trait * fear`` as ``layout.act_done`` draws it, of
     the screened kinds only those the citizen may do today (:func:`allowed_today`), of the
     others those its case does not bar (their status from the case book, walked along); posts
-    against the line (:func:`against_post`); paying; counted in the citizen's region (``runs``: the chunk's runs of
-    one region); marked where the acts hold more than a lawful post. A call per chunk, not per
-    run: a call's arguments cost about a microsecond, which a small run does not repay.
+    against the line (:func:`against_post`); paying; counted in the citizen's region (``runs``:
+    the chunk's runs of one region); marked where the acts hold more than a lawful post. A call
+    per chunk, not per run: a call's arguments cost about a microsecond, which a small run does
+    not repay.
 
     A citizen's ``lead`` is ``layout.first_candidate`` (the screen's length without a screened
     candidate): only the screened kinds from it on are looked at, and only those with a

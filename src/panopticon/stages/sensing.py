@@ -311,7 +311,8 @@ class Sensing(Stage):
         self.values = None
 
     @kernel_step(sense_kernel, pieces=(FIRST, SAME, RUNS, Fields(SensingArrays, {
-        **dict.fromkeys(("flags", "adopt", "risk"), CITIZENS), "acts": BUFFER, "records": BUFFER, "todo": BUFFER, "marked": WORDS}),
+        **dict.fromkeys(("flags", "adopt", "risk"), CITIZENS),
+        **dict.fromkeys(("acts", "records", "todo"), BUFFER), "marked": WORDS}),
         SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         a = SensingArrays(*today.kept(lo, hi, self.chunk_arrays), *self.day_values())
