@@ -92,8 +92,7 @@ from ..world.posts import (
     POST_BITS,
     PostDraw,
     field_cap,
-    lawful_post,
-    online_today,
+    lawful_post_today,
     post_draw,
     post_fields,
     post_type,
@@ -421,10 +420,8 @@ def act_kernel(first, day, runs, a, p, acc):
     told = a.told
     for m in range(np.searchsorted(told, first), np.searchsorted(told, first + acts.shape[0])):
         j = told[m] - first
-        if not acts[j] & POST_AGAINST:
-            acts[j] |= lawful_post(told[m], day, online_today(a.adopt[j], told[m], a.adoption),
-                                   np.int64(risk[j]), a.chilling, a.chilling_against[risk[j]],
-                                   p.post)
+        acts[j] |= lawful_post_today(told[m], day, acts[j], a.adopt[j], np.int64(risk[j]),
+                                     a.adoption, a.chilling, a.chilling_against, p.post)
 
 
 @njit(cache=True, nogil=True)

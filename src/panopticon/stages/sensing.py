@@ -37,7 +37,7 @@ from ..world.codes import (
 from ..world.layout import Layout
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.population import URBAN, Regions, load_regions, region_of, share_on
-from ..world.posts import PostDraw, lawful_post, online_today, post_draw
+from ..world.posts import PostDraw, lawful_post_today, post_draw
 from ..world.rng import chance, picks, stream_key
 from ..world.state import Stage, View, kernel_step
 from ..world.today import Today, mark, marked_into, words_of
@@ -139,10 +139,8 @@ def false_flags(first, day, a, p, picked, acc):
     top, acts, records, marked, starts = p.flag_p.max(), a.acts, a.records, a.marked, a.starts
     for t in range(picks(p.k_flag_picks, day, first, first + acts.shape[0], top, picked)):
         j = picked[t]
-        r8 = np.int64(a.risk[j])
-        post = 0 if acts[j] & POST_AGAINST else lawful_post(
-            first + j, day, online_today(a.adopt[j], first + j, a.adoption), r8, a.chilling,
-            a.chilling_against[r8], p.post)
+        post = lawful_post_today(first + j, day, acts[j], a.adopt[j], np.int64(a.risk[j]),
+                                 a.adoption, a.chilling, a.chilling_against, p.post)
         ctype = post >> POST_TYPE_SHIFT & 3
         if post and chance(p.k_flag, first + j, day, p.flag_p[ctype] / top):
             records[j] |= FLAG_FALSE

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from ..language.scenario import Scenario
-from .codes import CONTENT_TYPES, ONLINE_POST, POST_TYPE_SHIFT
+from .codes import CONTENT_TYPES, ONLINE_POST, POST_AGAINST, POST_TYPE_SHIFT
 from .layout import DISSENT, Layout, chilled, trait_keys
 from .population import adoption_rank
 from .rng import draw_bits, exponential, stream_key
@@ -111,6 +111,17 @@ def lawful_post(i, day, online, r8, chilling, ratio, pd):
 def online_today(adopt, i, adoption):
     """1 where citizen i (its adoption level ``adopt``) uses the internet today."""
     return np.int64(adoption_rank(adopt, i) < adoption[0])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def lawful_post_today(i, day, acts, adopt, r8, adoption, chilling, chilling_against, pd):
+    """Citizen i's lawful post today (:func:`lawful_post`) as a stage that reads one finds it:
+    none where its acts today hold a post against the line, online by today's adoption
+    thresholds, fear's chilling and ratio at its perceived risk ``r8``."""
+    if acts & POST_AGAINST:
+        return 0
+    return lawful_post(i, day, online_today(adopt, i, adoption), r8, chilling,
+                       chilling_against[r8], pd)
 
 
 def type_cuts(weights: np.ndarray) -> np.ndarray:
