@@ -4,8 +4,8 @@ The tallies (``tie_tally``) divide by these numbers. Enumerating each citizen's 
 one (``ties.friends_into``) draws a hash for each of its 512 local pairs and, for most, another for
 the other end's weight, and walks its club's permutation 17 times: about 5 us a citizen, most of
 a large run's build. Friends and follows are counted here by the same rules at a lower cost:
-- a block's weights are drawn once, and a citizen's local pairs are tested in a loop without
-  branches, which the compiler vectorises;
+- a block's weights are drawn once, and each local pair is tested once, from its nearer end,
+  for both ends, in a loop without branches, which the compiler vectorises;
 - a club's members are found with one walk each, and each of its pairs is tested once, for both
   ends: a club is a block of a permutation, so the clubs share out the citizens and a thread
   that counts whole clubs writes only their members' counts;
@@ -27,38 +27,44 @@ _BLOCK = 4096  # citizens whose local pairs one task counts
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _local_side(t: Ties, i: int, wi: float, w: np.ndarray, base: int, step: int, far: int,
+def _local_side(t: Ties, i: int, wi: float, w: np.ndarray, base: int, far: int,
                 hit: np.ndarray) -> None:
-    """hit[d - 1]: whether i and i + step d are local friends, d = 1..far (no branch: this
-    loop vectorises)."""
+    """hit[d - 1]: whether i and i + d are local friends, d = 1..far (no branch: this loop
+    vectorises); ``w`` holds the weights from citizen ``base``."""
     for d in range(1, far + 1):
-        j = i + step * d
-        hit[d - 1] = _near_friends(t, _near_draw(t, i, j), wi * w[j - base])
+        hit[d - 1] = _near_friends(t, _near_draw(t, i, i + d), wi * w[i + d - base])
 
 
 @njit(cache=True, nogil=True)
-def _local_and_picks(t: Ties, lo_b: int, hi_b: int, friends: np.ndarray,
-                     follows: np.ndarray) -> None:
-    """Local friends, the local friends followed and the picks kept, of citizens [lo_b, hi_b)."""
+def _local_and_picks(t: Ties, lo_b: int, hi_b: int, friends: np.ndarray, follows: np.ndarray,
+                     beyond: np.ndarray) -> None:
+    """Add the local friends, the local friends followed and the picks kept of citizens
+    [lo_b, hi_b): each local pair is tested once, from its nearer end, and counted for both
+    ends; the counts of the citizens past the block (at most a window of them) go to
+    ``beyond`` (friends, follows), which the block after it adds to its own."""
     n = t.age.shape[0]
-    base = max(lo_b - t.window, 0)
-    w = np.empty(min(hi_b + t.window, n) - base)
-    for j in range(base, base + w.shape[0]):
-        w[j - base] = weight(t, j)
+    top = min(hi_b + t.window, n)
+    w = np.empty(top - lo_b)
+    for j in range(lo_b, top):
+        w[j - lo_b] = weight(t, j)
+    f = np.zeros(top - lo_b, np.int64)
+    g = np.zeros(top - lo_b, np.int64)
     hit = np.empty(t.window, np.bool_)
     picks = np.empty(t.follow_picks, np.int64)
     for i in range(lo_b, hi_b):
-        lo, hi = _span(t, i)
-        wi = w[i - base]
-        f = g = 0
-        for step, far in ((-1, min(t.window, i - lo)), (1, min(t.window, hi - 1 - i))):
-            _local_side(t, i, wi, w, base, step, far, hit)
-            for d in range(1, far + 1):
-                if hit[d - 1]:
-                    f += 1
-                    g += follows_friend(t, i, i + step * d)
-        friends[i] = f
-        follows[i] = g + _kept_picks(t, i, picks)
+        far = min(t.window, _span(t, i)[1] - 1 - i)
+        _local_side(t, i, w[i - lo_b], w, lo_b, far, hit)
+        for d in range(1, far + 1):
+            if hit[d - 1]:
+                j = i + d
+                f[i - lo_b] += 1
+                f[j - lo_b] += 1
+                g[i - lo_b] += follows_friend(t, i, j)
+                g[j - lo_b] += follows_friend(t, j, i)
+        friends[i] += f[i - lo_b]
+        follows[i] += g[i - lo_b] + _kept_picks(t, i, picks)
+    beyond[0, :top - hi_b] = f[hi_b - lo_b:]
+    beyond[1, :top - hi_b] = g[hi_b - lo_b:]
 
 
 @njit(cache=True, nogil=True)
@@ -80,9 +86,18 @@ def _kept_picks(t: Ties, i: int, picks: np.ndarray) -> int:
 
 @njit(cache=True, nogil=True, parallel=True)
 def _count_local_and_picks(t: Ties, friends: np.ndarray, follows: np.ndarray) -> None:
+    """Blocks in parallel, each adding its own citizens' counts; then each block's counts of
+    the citizens past it (a window of the next block's, which another thread may count)."""
     n = t.age.shape[0]
-    for b in prange((n + _BLOCK - 1) // _BLOCK):
-        _local_and_picks(t, b * _BLOCK, min(n, (b + 1) * _BLOCK), friends, follows)
+    blocks = (n + _BLOCK - 1) // _BLOCK
+    beyond = np.zeros((blocks, 2, t.window), np.int64)
+    for b in prange(blocks):
+        _local_and_picks(t, b * _BLOCK, min(n, (b + 1) * _BLOCK), friends, follows, beyond[b])
+    for b in range(blocks - 1):
+        lo = (b + 1) * _BLOCK
+        for k in range(min(t.window, n - lo)):
+            friends[lo + k] += beyond[b, 0, k]
+            follows[lo + k] += beyond[b, 1, k]
 
 
 @njit(cache=True, nogil=True)
@@ -122,7 +137,7 @@ def friends_and_follows(t: Ties) -> tuple[np.ndarray, np.ndarray]:
     """Every citizen's numbers of friends and of accounts followed (uint16), as
     ``ties.friends_into`` and ``ties.follows_into`` would enumerate them."""
     n = t.age.shape[0]
-    friends, follows = np.empty(n, np.uint16), np.empty(n, np.uint16)
+    friends, follows = np.zeros(n, np.uint16), np.zeros(n, np.uint16)
     _count_local_and_picks(t, friends, follows)
     per_region = (np.diff(t.starts) + t.club_slots - 1) // t.club_slots
     _count_clubs(t, np.concatenate(([0], np.cumsum(per_region))), friends, follows)
