@@ -8,7 +8,9 @@ preset, per year, the share of citizens a day
 
 - whose standing differs from the day before (what a running total would be changed for);
 - whose published or true score crossed one of the cuts where a measure starts or ends (what
-  scoring would have to mark for consequences, restorations included);
+  scoring would have to mark for consequences, restorations included), on the days whose cuts
+  are yesterday's (on the others, where the measures in force changed, everyone's standing
+  would be worked out again: ``days_recounted``);
 - under a sanction, and under any measure (a book of them would be passed over instead of
   everyone).
 
@@ -38,12 +40,14 @@ from panopticon.stages.consequences import Standing, effective_steps, standings
 from panopticon.world.codes import GAP_SHIFT
 
 ROOT = Path(__file__).resolve().parent.parent
-COUNTS = ("days", "standing_changed", "crossed_a_cut", "under_a_sanction", "under_a_measure")
+COUNTS = ("days", "standing_changed", "crossed_a_cut", "under_a_sanction", "under_a_measure",
+          "days_recounted")
 
 
-def everyone(view) -> tuple[np.ndarray, np.ndarray]:
-    """Every citizen's standing today (sanctions, true sanctions, rewards: rows), and where its
-    published and true scores fall among today's cuts of the measures (one number each)."""
+def everyone(view) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """Every citizen's standing today (sanctions, true sanctions, rewards: rows), where its
+    published and true scores fall among today's cuts of the measures (one number each), and
+    the cuts."""
     st = Standing(view.starts, view.age, view.adopt, view.on_lists, view.on_lists_true,
                   view.score, view.score_gap, view.scored, view.connected, view.list_mask,
                   *effective_steps(view.score_cuts, view.score_steps))
@@ -54,12 +58,12 @@ def everyone(view) -> tuple[np.ndarray, np.ndarray]:
     true = score + (view.score_gap.astype(np.int64) >> GAP_SHIFT)
     place = (np.searchsorted(cuts, score, side="right") * (len(cuts) + 1)
              + np.searchsorted(cuts, true, side="right"))
-    return rows, place
+    return rows, place, st.cuts
 
 
 def shares(preset: str, n: int) -> dict[int, dict[str, float]]:
     """Per year of the run, each of COUNTS but the days as a share of citizens a day (the
-    changes from the year's first day on, against the day before)."""
+    changes from the year's first day on, against the day before), and the days recounted."""
     sc = load(preset).with_changes(**{"population.size": n})
     sim = Simulation(sc, threads=1)
     view, sums, before = sim.cohort.view, {}, None
@@ -72,13 +76,17 @@ def shares(preset: str, n: int) -> dict[int, dict[str, float]]:
             s = sums.setdefault(year, dict.fromkeys(COUNTS, 0))
             s["days"] += 1
             s["standing_changed"] += int((now[0] != before[0]).any(axis=0).sum())
-            s["crossed_a_cut"] += int((now[1] != before[1]).sum())
+            if now[2] == before[2]:
+                s["crossed_a_cut"] += int((now[1] != before[1]).sum())
+            else:
+                s["days_recounted"] += 1
             s["under_a_sanction"] += int((now[0][0] != 0).sum())
             s["under_a_measure"] += int((now[0] != 0).any(axis=0).sum())
         before = now
 
     sim.run(after_day=after_day)
-    return {year: {k: v / (s["days"] * n) for k, v in s.items() if k != "days"}
+    return {year: {k: v if k == "days_recounted" else v / (s["days"] * n)
+                   for k, v in s.items() if k != "days"}
             for year, s in sorted(sums.items())}
 
 
@@ -91,10 +99,11 @@ def main(argv: Sequence[str] | None = None) -> dict:
     result = shares(args.preset, args.citizens)
     print(f"{args.preset}, {args.citizens:,} citizens: shares of citizens a day")
     print(f"{'year':>6} {'standing changed':>17} {'crossed a cut':>14} {'sanctioned':>11} "
-          f"{'any measure':>12}")
+          f"{'any measure':>12} {'days recounted':>15}")
     for year, s in result.items():
         print(f"{year:>6} {s['standing_changed']:>17.4%} {s['crossed_a_cut']:>14.4%} "
-              f"{s['under_a_sanction']:>11.2%} {s['under_a_measure']:>12.2%}")
+              f"{s['under_a_sanction']:>11.2%} {s['under_a_measure']:>12.2%} "
+              f"{s['days_recounted']:>15}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"preset": args.preset, "citizens": args.citizens,
                                      "years": result}, indent=2))
