@@ -4,7 +4,7 @@ The tallies (``tie_tally``) divide by these numbers. Enumerating each citizen's 
 one (``ties.friends_into``) draws a hash for each of its 512 local pairs and, for most, another for
 the other end's weight, and walks its club's permutation 17 times: about 5 us a citizen, most of
 a large run's build. Friends and follows are counted here by the same rules at a lower cost:
-- a block's weights are drawn once, and each local pair is tested once, from its nearer end,
+- a block's weights are drawn once, and each local pair is tested once, from its first citizen,
   for both ends, in a loop without branches, which the compiler vectorises;
 - a club's members are found with one walk each, and each of its pairs is tested once, for both
   ends: a club is a block of a permutation, so the clubs share out the citizens and a thread
@@ -39,9 +39,9 @@ def _local_side(t: Ties, i: int, wi: float, w: np.ndarray, base: int, far: int,
 def _local_and_picks(t: Ties, lo_b: int, hi_b: int, friends: np.ndarray, follows: np.ndarray,
                      beyond: np.ndarray) -> None:
     """Add the local friends, the local friends followed and the picks kept of citizens
-    [lo_b, hi_b): each local pair is tested once, from its nearer end, and counted for both
+    [lo_b, hi_b): each local pair is tested once, from its first citizen, and counted for both
     ends; the counts of the citizens past the block (at most a window of them) go to
-    ``beyond`` (friends, follows), which the block after it adds to its own."""
+    ``beyond`` (friends, follows), added to theirs once every block is counted."""
     n = t.age.shape[0]
     top = min(hi_b + t.window, n)
     w = np.empty(top - lo_b)
