@@ -46,7 +46,7 @@ from panopticon.world.rng import threshold, uniform
 ROOT = Path(__file__).resolve().parent.parent
 SLOTS = 256  # the calendar's days; a longer wait is drawn again from its last day
 FAR = np.int32(1 << 30)  # an entry's mark: its wait was cut at SLOTS - 1 days (n < 2**30)
-TOTALS = 4  # per region after the grades: score sum, true score sum, wrongly graded, kept
+TOTALS = 3  # per region after the grades: score sum, true score sum, wrongly graded
 
 
 @njit(cache=True)
