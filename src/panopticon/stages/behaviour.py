@@ -128,8 +128,8 @@ C_CITIZENS, C_CHILDREN, C_INTERNET, C_PAYMENT, C_AGAINST, C_LAWFUL, C_DEBT_PAID,
         "internet_users_risk_sum"))
 C_ACT0 = len(FIXED_COUNTERS)
 IN_COURT = IN_DEFAULT | JUDGED | LISTED
-# Posting is the one act without a trait (its candidates are final) and the one common act;
-# its content type rides along in the POST_TYPE bits.
+# A post and its content type (the POST_TYPE bits): counted per region at the day's end
+# (count_posts), never a candidate to settle; a post against the line is one (POST_AGAINST).
 COMMON = 1 << ONLINE_POST | POST_TYPE
 # The screen's draw's low bits, below the 53 of its rare acts (rng.bits53): a candidate post
 # against the line.
@@ -308,8 +308,8 @@ def to_pay(first, ids, book, acts):
 
 @njit(cache=True, nogil=True, inline="always")
 def rare_citizens(lo, hi, acts, todo):
-    """List citizens of lo..hi-1 with a candidate other than a post (or a case to pay in:
-    :func:`to_pay`).
+    """List citizens of lo..hi-1 with a candidate to settle: any bit but a post's own
+    (``COMMON``; a candidate post against the line is one), or a case to pay in (:func:`to_pay`).
 
     Without a branch per citizen: the list is written on and its length advanced by a flag.
     """
@@ -390,7 +390,7 @@ def settle(first, day, n, runs, a, p, acc):
         acts[j] = b
         if b & POST_AGAINST:
             acc_r[C_AGAINST_T0 + (b >> POST_TYPE_SHIFT & 3)] += 1
-        b &= ~COMMON  # counted in draw_run
+        b &= ~COMMON  # posts are counted in count_posts
         if b:  # most of the listed do nothing: a candidate only
             mark(a.marked, j)
             for k in range(n_kinds):
