@@ -91,6 +91,7 @@ from ..world.posts import (
     N_TYPES,
     POST_BITS,
     PostDraw,
+    against_share,
     field_cap,
     lawful_post_today,
     post_draw,
@@ -211,7 +212,7 @@ def against_post(i, day, disposed, r8, chilling, ratio, p):
     posted, typed, against = post_fields(i, day, p.against_key)
     t = post_type(typed, p.against_cuts[disposed])
     bound = p.type_bounds[disposed, t]
-    share = min(p.post.against_shares[t] * exponential(p.post.dissent_key, i, 0) * ratio, 1.0)
+    share = against_share(p.post, t, exponential(p.post.dissent_key, i, 0) * ratio)
     if (not under_cap(posted, field_cap(p.post_scale[disposed] * chilled(r8, chilling), POST_BITS))
             or bound <= 0.0 or against >= share / bound * AGAINST_ONE):
         return 0

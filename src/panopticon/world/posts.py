@@ -73,10 +73,17 @@ def post_type(typed, cuts):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def against_share(pd, t, disposition):
+    """A post of content type t's chance of going against the line, for a citizen of
+    ``disposition`` (times fear's ratio): the type's share times it, at most 1."""
+    return min(pd.against_shares[t] * disposition, 1.0)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def lawful_weight(pd, t, disposition):
     """A post's chance of being of content type t and within the line, for a citizen of
     ``disposition`` (times fear's ratio)."""
-    return pd.shares[t] * (1.0 - min(pd.against_shares[t] * disposition, 1.0))
+    return pd.shares[t] * (1.0 - against_share(pd, t, disposition))
 
 
 @njit(cache=True, nogil=True, inline="always")
