@@ -36,7 +36,7 @@ import numpy as np
 
 from panopticon.language.scenario import load
 from panopticon.runner.simulation import Simulation
-from panopticon.stages.consequences import Standing, effective_steps, standings
+from panopticon.stages.consequences import everyone_standing, standings
 from panopticon.world.codes import GAP_SHIFT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,9 +48,7 @@ def everyone(view) -> tuple[np.ndarray, np.ndarray, tuple]:
     """Every citizen's standing today (sanctions, true sanctions, rewards: rows), where its
     published and true scores fall among today's cuts of the measures (one number each), and
     the cuts."""
-    st = Standing(view.starts, view.age, view.adopt, view.on_lists, view.on_lists_true,
-                  view.score, view.score_gap, view.scored, view.connected, view.list_mask,
-                  *effective_steps(view.score_cuts, view.score_steps))
+    st = everyone_standing(view)
     ids = np.arange(view.age.shape[0], dtype=np.int64)
     rows = np.stack(standings(ids, st, view.case_ids, view.case_days))
     cuts = np.array(st.cuts, np.int64)

@@ -28,9 +28,8 @@ from ..language.catalog import BORNE_FOR, words
 from ..language.scenario import Scenario
 from ..stages.consequences import (
     Catalog,
-    Standing,
     catalog,
-    effective_steps,
+    everyone_standing,
     kin_measures,
     kin_words,
     met_by,
@@ -421,10 +420,7 @@ class Cohort:
         v, ids, cat = self.view, self.ids, self.cat
         rows = np.empty((len(FIELDS), ids.shape[0]), np.int64)
         member_rows(ids, day, v.case_ids, v.case_days, v.grade_of, self.sc.scoring.min,
-                    v.ties_term, v.risk, int(v.list_delay), Standing(
-                        v.starts, v.age, v.adopt, v.on_lists, v.on_lists_true,
-                        v.score, v.score_gap, v.scored, v.connected, v.list_mask,
-                        *effective_steps(v.score_cuts, v.score_steps)),
+                    v.ties_term, v.risk, int(v.list_delay), everyone_standing(v),
                     v.flags, v.family_ids, v.family_words, cat.kin_of_parent, cat.kin_of_home,
                     v.ties.model(), cat.kin_of_work, rows)
         return Members(rows)

@@ -226,6 +226,14 @@ class Standing(NamedTuple):
     steps: tuple  # the lowest score's measures, then their change at each of those cuts
 
 
+def everyone_standing(view: View) -> Standing:
+    """The Standing of the whole population today, from a view that reads consequences'
+    published measures and the arrays they are worked out from (the cohort's, a tool's)."""
+    return Standing(view.starts, view.age, view.adopt, view.on_lists, view.on_lists_true,
+                    view.score, view.score_gap, view.scored, view.connected, view.list_mask,
+                    *effective_steps(view.score_cuts, view.score_steps))
+
+
 class SanctionArrays(NamedTuple):
     """The rest of the arrays and buffers that sanctions read and write (a chunk's, or for the
     second phase the whole population's)."""
