@@ -82,8 +82,11 @@ from ..world.population import (
     CHILD,
     DISPOSED,
     DISPOSED_SHIFT,
+    ORDER_STEP,
+    adoption_order,
     adoption_rank,
     adoption_threshold,
+    rank_in_order,
     region_of,
 )
 from ..world.posts import (
@@ -240,8 +243,10 @@ def frequent_candidates(first, day, k, key, bound, age, flags, adopt, adoption, 
     """Add candidates of act kind ``k``, drawn on its own stream (a bound above the screen's),
     in a pass of its own over a run, so that every pass vectorises: where the citizen is
     eligible, whatever its status (:func:`settle` drops those its case bars)."""
+    order = adoption_order(first)
     for j in range(age.shape[0]):
-        rank = adoption_rank(adopt[j], first + j)
+        rank = rank_in_order(adopt[j], order)
+        order += ORDER_STEP
         allowed = eligible(age[j], flags[j], np.int64(rank < adoption[0]),
                            np.int64(rank < adoption[1]), who)
         acts[j] |= (np.int64(bits53(key, first + j, day) < bound) << k) & allowed
@@ -271,9 +276,11 @@ def draw_run(first, day, age, flags, adopt, risk, screen_class, adoption, p, act
     internet_thr, payment_thr = adoption[0], adoption[1]
     cut0, cut1 = p.screen_bounds[0], p.screen_bounds[1]
     children = online_users = paying_users = online_risk = 0
+    order = adoption_order(first)
     for j in range(age.shape[0]):
         adult = np.int64(age[j] != CHILD)
-        rank = adoption_rank(adopt[j], first + j)
+        rank = rank_in_order(adopt[j], order)
+        order += ORDER_STEP
         online = np.int64(rank < internet_thr)
         paying = np.int64(rank < payment_thr)
         disposed = np.int64((flags[j] & DISPOSED) != 0)

@@ -62,8 +62,9 @@ from ..world.layout import (
     history_names,
 )
 from ..world.engine import run_starts
-from ..world.population import (CHILD, HEAD, HOUSEHOLD_MAX, MANAGER, adoption_rank,
-                                 parent_of, region_of)
+from ..world.population import (CHILD, HEAD, HOUSEHOLD_MAX, MANAGER, ORDER_STEP,
+                                 adoption_order, adoption_rank, parent_of, rank_in_order,
+                                 region_of)
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Stage, View, kernel_step
 from ..world.ties import Ties, workplace_into
@@ -450,15 +451,20 @@ def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch, famil
     region is ``linked`` (1: connected to the central database). In passes without branches
     over the block's own views (indexed from 0), one per scheme list and per measure counted,
     so that each vectorises whatever the catalog's size; the stocks of sanctions on a standing
-    go to ``stocks``. The family words (where relatives bear a measure) that are not 0 go to
-    ``family`` (citizens, words: the book's types) from row ``added``; returns the rows."""
+    go to ``stocks``, their internet users found by the ranks of the first pass (each from
+    :func:`adoption_order`'s sum, not a product). The family words (where relatives bear a
+    measure) that are not 0 go to ``family`` (citizens, words: the book's types) from row
+    ``added``; returns the rows."""
     age, adopt, status = st.age[lo:hi], st.adopt[lo:hi], a.status[lo:hi]
     score, gap, flags = st.score[lo:hi], st.gap[lo:hi], a.flags[lo:hi]
     scored, list_mask, cuts, steps = st.scored, st.list_mask, st.cuts, st.steps
-    n = age.shape[0]
+    n, internet_thr = age.shape[0], a.adoption[0]
     sanc, true_sanc, rewards = scratch[0, :n], scratch[1, :n], scratch[2, :n]
+    online, order = scratch[3, :n], adoption_order(first + lo)
     for j in range(n):
-        rank = adoption_rank(adopt[j], first + lo + j)
+        rank = rank_in_order(adopt[j], order)
+        order += ORDER_STEP
+        online[j] = rank < internet_thr
         sanc[j], true_sanc[j], rewards[j] = process_standing(
             status[j], score[j], true_of(score[j], gap[j]),
             is_scored(age[j], rank, scored) & linked,
@@ -477,20 +483,17 @@ def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch, famil
         sanctioned += sanc[j] != 0
         wrongly += wrong[j] != 0
     note_sanctioned(first + lo, sanc, wrong, a.sanctioned_ever, a.under_sanction)
-    internet_thr = a.adoption[0]
     for m in range(cat.standings.shape[0]):
         bit, manager, internet = cat.standings[m, 0], cat.standings[m, 1], cat.standings[m, 2]
         held = 0
         for j in range(n):
-            holds = ((np.int64((flags[j] & MANAGER) != 0) & manager)
-                     | (np.int64(adoption_rank(adopt[j], first + lo + j) < internet_thr)
-                        & internet))
+            holds = (np.int64((flags[j] & MANAGER) != 0) & manager) | (online[j] & internet)
             held += (sanc[j] >> bit & 1) & holds
         stocks[m] += held
     acc_r[C_SANCTIONED] += sanctioned
     acc_r[C_WRONGLY] += wrongly
     if cat.kin_of_parent | cat.kin_of_home | cat.kin_of_work:
-        words = scratch[3, :n]
+        words = scratch[3, :n]  # online's row: the stocks have read it
         family_words(sanc, wrong, rewards, cat, flags, words)
         added = rows_of_words(first + lo, words, family[0], family[1], added)
     return added

@@ -50,7 +50,8 @@ from ..world.codes import (
 from ..world.engine import run_starts
 from ..world.layout import gap_dtype, record_bits, term_dtype
 from ..world.ledger import Ledger
-from ..world.population import ADOPT_LEVELS, adoption_rank, adoption_threshold, region_of
+from ..world.population import (ADOPT_LEVELS, ORDER_STEP, adoption_order, adoption_rank,
+                                 adoption_threshold, rank_in_order, region_of)
 from ..world.rng import bits53, chance, stream_key, threshold
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Blocks, Stage, View, kernel_step
@@ -257,9 +258,10 @@ def grade_run(score, gap, cuts, cut_grade, acc_r):
 def uncount_unscored(first, age, adopt, scored, base, base_grade, acc_r):
     """Take the unscored citizens (all at base) of a run from citizen ``first`` back out of
     its grade and score sums."""
-    unscored = 0
+    unscored, order = 0, adoption_order(first)
     for j in range(age.shape[0]):
-        unscored += not is_scored(age[j], adoption_rank(adopt[j], first + j), scored)
+        unscored += not is_scored(age[j], rank_in_order(adopt[j], order), scored)
+        order += ORDER_STEP
     acc_r[C_GRADE0 + base_grade] -= unscored
     acc_r[C_SCORE] -= base * unscored
     acc_r[C_TRUE] -= base * unscored

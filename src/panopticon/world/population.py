@@ -38,7 +38,7 @@ INCOME_SHIFT = 4  # Population.flags' high four bits: the income decile (see dec
 HOUSEHOLD_MAX = 5  # _households gives a head at most 4 more members
 ADOPT_LEVELS = 65_536  # adoption ranks and thresholds, in 65536ths of the citizens
 ADOPT_STORED = 256  # Population.adopt: the rank's level in 256ths, a byte (adoption_rank)
-_ORDER = uint64(0x9E3779B97F4A7C15)  # the golden ratio's fraction of 2**64 (adoption_rank)
+ORDER_STEP = uint64(0x9E3779B97F4A7C15)  # the golden ratio's fraction of 2**64 (adoption_order)
 
 
 @dataclass(frozen=True)
@@ -122,18 +122,36 @@ class Population:
 def adoption_rank(level: int, i: int) -> int:
     """Citizen i's adoption rank in [0, ADOPT_LEVELS), ``level`` its byte of
     ``Population.adopt``: the level's 256 ranks, and the citizen's place within its level by a
-    fixed order, the top byte of i times the golden ratio's fraction, which spreads a level's
-    citizens evenly over regions and households (the order of their latents, which that byte
-    stood for when it was stored, weighs nothing within 1/256 of the citizens)."""
-    return np.int64(level) << 8 | np.int64((uint64(i) * _ORDER) >> uint64(56))
+    fixed order (:func:`adoption_order`), which spreads a level's citizens evenly over regions
+    and households (the order of their latents, which that byte stood for when it was stored,
+    weighs nothing within 1/256 of the citizens)."""
+    return rank_in_order(level, adoption_order(i))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def adoption_order(i: int) -> np.uint64:
+    """Citizen i's order within its level: i times the golden ratio's fraction of 2**64, whose
+    top byte :func:`rank_in_order` reads. Citizen i + 1's is this plus ORDER_STEP, so that a
+    pass over consecutive citizens adds where it would multiply: AVX2 has no 64-bit multiply,
+    and the three of 32 bits that stand for one took 0.7 ns a citizen of consequences' pass
+    over everyone (some 5, 1.41 M citizens, one thread)."""
+    return uint64(i) * ORDER_STEP
+
+
+@njit(cache=True, nogil=True, inline="always")
+def rank_in_order(level: int, order: np.uint64) -> int:
+    """The adoption rank of a citizen of ``level`` (its byte of ``Population.adopt``) whose
+    :func:`adoption_order` is ``order``."""
+    return np.int64(level) << 8 | np.int64(order >> uint64(56))
 
 
 @njit(cache=True, nogil=True)
 def adoption_ranks(adopt: np.ndarray, first: int) -> np.ndarray:
     """The :func:`adoption_rank` of citizens first.. from their bytes ``adopt``."""
-    out = np.empty(adopt.shape[0], np.int64)
+    out, order = np.empty(adopt.shape[0], np.int64), adoption_order(first)
     for j in range(adopt.shape[0]):
-        out[j] = adoption_rank(adopt[j], first + j)
+        out[j] = rank_in_order(adopt[j], order)
+        order += ORDER_STEP
     return out
 
 
