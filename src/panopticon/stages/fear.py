@@ -112,11 +112,20 @@ def rounded(x, key, i, day):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def product32(a, b):
+    """``a`` x ``b``, integers that each fit in 32 bits (signed), as 64 bits: the product of two
+    32-bit values widened, which LLVM makes one vector instruction of, where AVX2 has none for
+    a product of 64-bit integers and takes three and the shifts between them (fear's pass over
+    everyone, 1.41 M citizens: 1.0 ns a citizen against 1.6)."""
+    return np.int64(np.int32(a)) * np.int64(np.int32(b))
+
+
+@njit(cache=True, nogil=True, inline="always")
 def permille(r):
     """Stored risk ``r`` (255ths) in whole thousandths, as the counter sums it: r x 1000 / 255
     rounded, by a multiplication and a shift (exact for every byte), as a division would stop
     the loop over citizens from vectorising."""
-    return (np.int64(r) * PERMILLE_Q + (1 << 15)) >> 16
+    return (product32(r, PERMILLE_Q) + (1 << 15)) >> 16
 
 
 def tables(spec: FearSpec | None) -> tuple[np.ndarray, float, np.ndarray]:
@@ -149,7 +158,7 @@ def fear_run(first, day, flags, sanctioned, risk, floor, p, acc_r):
         x = np.int64(risk[j]) << FINE
         town = np.int64((flags[j] & URBAN) != 0)
         f = floor[0] + (floor[1] - floor[0]) * town
-        x -= ((x - f) * decay_q) >> 16
+        x -= product32(x - f, decay_q) >> 16  # each within 2**17 of 0
         r = rounded(max(x, sanc_q * np.int64(sanctioned[j])), key, first + j, day)
         risk[j] = r
         total += permille(r)
