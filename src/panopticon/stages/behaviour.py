@@ -104,11 +104,14 @@ from ..world.posts import (
     under_cap,
 )
 from ..world.rng import (
+    CITIZEN_STEP,
     EXP_QUANTILES,
     binomial_quantile,
     bits53,
+    bits53_at,
+    bits_at,
     chance,
-    draw_bits,
+    counter,
     exponential,
     stream_key,
     uniform,
@@ -223,16 +226,17 @@ def against_post(i, day, disposed, r8, chilling, ratio, p):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def candidates(i, day, online, disposed, screened, screen_cut, screen_key, against_cut):
-    """Every screened kind where the screen's draw may have a candidate (``screen_cut``: at
-    least the last cut of the citizen's screen class), whether or not the citizen may do it;
-    and for an internet user (``online`` 1) a candidate post against the line where the draw's
-    low bits are under ``against_cut`` (its half's, by ``disposed``).
+def candidates(count, online, disposed, screened, screen_cut, screen_key, against_cut):
+    """For the citizen and day whose ``rng.counter`` is ``count``: every screened kind where
+    the screen's draw may have a candidate (``screen_cut``: at least the last cut of the
+    citizen's screen class), whether or not the citizen may do it; and for an internet user
+    (``online`` 1) a candidate post against the line where the draw's low bits are under
+    ``against_cut`` (its half's, by ``disposed``).
 
     Branch-free and without an inner loop, so that the loop over citizens vectorises;
     :func:`settle` then drops the candidates the citizen may not do and settles the others.
     """
-    x = draw_bits(screen_key, i, day)  # its top 53 bits are bits53's, for first_candidate
+    x = bits_at(screen_key, count)  # its top 53 bits are bits53's, for first_candidate
     bits = screened & -np.int64(np.int64(x >> np.uint64(AGAINST_SCREEN_BITS)) < screen_cut)
     low = np.int64(x & np.uint64((1 << AGAINST_SCREEN_BITS) - 1))
     return bits | POST_AGAINST * (online & np.int64(low < against_cut))
@@ -243,13 +247,13 @@ def frequent_candidates(first, day, k, key, bound, age, flags, adopt, adoption, 
     """Add candidates of act kind ``k``, drawn on its own stream (a bound above the screen's),
     in a pass of its own over a run, so that every pass vectorises: where the citizen is
     eligible, whatever its status (:func:`settle` drops those its case bars)."""
-    order = adoption_order(first)
+    order, count = adoption_order(first), counter(first, day)
     for j in range(age.shape[0]):
         rank = rank_in_order(adopt[j], order)
-        order += ORDER_STEP
         allowed = eligible(age[j], flags[j], np.int64(rank < adoption[0]),
                            np.int64(rank < adoption[1]), who)
-        acts[j] |= (np.int64(bits53(key, first + j, day) < bound) << k) & allowed
+        acts[j] |= (np.int64(bits53_at(key, count) < bound) << k) & allowed
+        order, count = order + ORDER_STEP, count + CITIZEN_STEP
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -276,21 +280,21 @@ def draw_run(first, day, age, flags, adopt, risk, screen_class, adoption, p, act
     internet_thr, payment_thr = adoption[0], adoption[1]
     cut0, cut1 = p.screen_bounds[0], p.screen_bounds[1]
     children = online_users = paying_users = online_risk = 0
-    order = adoption_order(first)
+    order, count = adoption_order(first), counter(first, day)
     for j in range(age.shape[0]):
         adult = np.int64(age[j] != CHILD)
         rank = rank_in_order(adopt[j], order)
-        order += ORDER_STEP
         online = np.int64(rank < internet_thr)
         paying = np.int64(rank < payment_thr)
         disposed = np.int64((flags[j] & DISPOSED) != 0)
-        acts[j] = candidates(first + j, day, online, disposed, screened,
+        acts[j] = candidates(count, online, disposed, screened,
                              screen_bound(screen_class[j], parts), screen_key,
                              cut0 + disposed * (cut1 - cut0))
         children += 1 - adult
         online_users += online
         paying_users += paying
         online_risk += online * np.int64(risk[j])
+        order, count = order + ORDER_STEP, count + CITIZEN_STEP
     for c in range(p.frequent.shape[0]):
         k = p.frequent[c]
         frequent_candidates(first, day, k, act_keys[k], bounds[k], age, flags, adopt, adoption,

@@ -45,7 +45,7 @@ from ..world.codes import (
 from ..world.layout import Layout, chilled
 from ..world.population import URBAN, region_of
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
-from ..world.rng import dither, stream_key
+from ..world.rng import CITIZEN_STEP, counter, dither, dither_at, stream_key
 from ..world.state import Stage, View, kernel_step
 from ..world.tie_tally import SHARE_PART, TieTally, shares_into
 from ..world.today import Today, marked_into, unpack_bits, words_of
@@ -105,10 +105,10 @@ def params(spec: FearSpec, sc: Scenario, seed: int) -> FearParams:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def rounded(x, key, i, day):
-    """Risk ``x`` in FINE_ONEths (0 to FINE_ONE) as stored, in 255ths: rounded with citizen
-    i's offset of the day (``rng.dither``), right on average."""
-    return (x + dither(key, i, day)) >> FINE
+def rounded(x, offset):
+    """Risk ``x`` in FINE_ONEths (0 to FINE_ONE) as stored, in 255ths: rounded with the
+    citizen's ``offset`` of the day (``rng.dither``), right on average."""
+    return (x + offset) >> FINE
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -153,13 +153,14 @@ def fear_run(first, day, flags, sanctioned, risk, floor, p, acc_r):
     moves r part of the way to the floor, the jump part of the way to 1.
     """
     decay_q, sanc_q, key = p.decay_q, p.sanc_q, p.k_fade
-    total = 0
+    total, count = 0, counter(first, day)
     for j in range(risk.shape[0]):
         x = np.int64(risk[j]) << FINE
         town = np.int64((flags[j] & URBAN) != 0)
         f = floor[0] + (floor[1] - floor[0]) * town
         x -= product32(x - f, decay_q) >> 16  # each within 2**17 of 0
-        r = rounded(max(x, sanc_q * np.int64(sanctioned[j])), key, first + j, day)
+        r = rounded(max(x, sanc_q & -np.int64(sanctioned[j])), dither_at(key, count))
+        count += CITIZEN_STEP
         risk[j] = r
         total += permille(r)
     acc_r[C_RISK] += total
@@ -169,7 +170,7 @@ def fear_run(first, day, flags, sanctioned, risk, floor, p, acc_r):
 def jumped(r, jump_q, key, i, day):
     """Stored risk ``r`` after a jump of ``jump_q`` (65536ths) of the gap to 1."""
     x = np.int64(r) << FINE
-    return rounded(x + (((FINE_ONE - x) * jump_q) >> 16), key, i, day)
+    return rounded(x + (((FINE_ONE - x) * jump_q) >> 16), dither(key, i, day))
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -52,7 +52,7 @@ from ..world.layout import gap_dtype, record_bits, term_dtype
 from ..world.ledger import Ledger
 from ..world.population import (ADOPT_LEVELS, ORDER_STEP, adoption_order, adoption_rank,
                                  adoption_threshold, rank_in_order, region_of)
-from ..world.rng import bits53, chance, stream_key, threshold
+from ..world.rng import CITIZEN_STEP, bits53_at, chance, counter, stream_key, threshold
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Blocks, Stage, View, kernel_step
 from ..world.today import Today, marked_into, words_of
@@ -209,10 +209,12 @@ def restore_run(first, day, records, score, gap, term, restore_thr, p, acc_r):
     base, restore_points, lo_score, hi_score = p.base, p.restore_points, p.lo_score, p.hi_score
     k_restore = p.k_restore
     total = true_total = 0
+    count = counter(first, day)
     for j in range(score.shape[0]):
         s0 = np.int64(score[j])
         t0 = true_of(s0, gap[j])
-        restore = bits53(k_restore, first + j, day) < restore_thr
+        restore = bits53_at(k_restore, count) < restore_thr
+        count += CITIZEN_STEP
         s, t = restore_and_clamp(s0, t0, restore, base, np.int64(term[j]), restore_points,
                                  lo_score, hi_score)
         fresh = records[j] == 0

@@ -87,15 +87,28 @@ def stream_key(seed: int, stream: str) -> np.uint64:
 
 @njit(inline="always")
 def counter(citizen: np.int64, day: np.int64) -> np.uint64:
-    """((citizen << 20) | day) * GOLDEN, written as a sum so that a loop over citizens steps
-    the product by a constant instead of multiplying (same bits for day < 2**20)."""
+    """((citizen << 20) | day) * GOLDEN, written as a sum, so that the next citizen's is this
+    plus CITIZEN_STEP (same bits for day < 2**20)."""
     return uint64(citizen) * _GOLDEN_CITIZEN + uint64(day) * _GOLDEN
+
+
+# counter(citizen + 1, day) - counter(citizen, day), mod 2**64. A pass over consecutive citizens
+# adds it to a counter it keeps (:func:`bits_at`, :func:`dither_at`): LLVM's vectorised loop
+# multiplied each citizen's instead, three 32-bit multiplies a vector on AVX2 (fear's pass over
+# everyone, 1.41 M citizens: 0.84 ns a citizen against 1.05).
+CITIZEN_STEP = _GOLDEN_CITIZEN
 
 
 @njit(inline="always")
 def draw_bits(key: np.uint64, citizen: np.int64, day: np.int64) -> np.uint64:
     """64 random bits for (key, citizen, day); citizen < 2**44, day < 2**20."""
-    return mix64(uint64(key) ^ counter(citizen, day))
+    return bits_at(key, counter(citizen, day))
+
+
+@njit(inline="always")
+def bits_at(key: np.uint64, count: np.uint64) -> np.uint64:
+    """:func:`draw_bits` for the citizen and day whose :func:`counter` is ``count``."""
+    return mix64(uint64(key) ^ count)
 
 
 @njit(inline="always")
@@ -105,7 +118,13 @@ def dither(key: np.uint64, citizen: np.int64, day: np.int64) -> np.int64:
     fraction of 256 from one citizen to the next and from one day to the next (the golden
     ratio's), so that values rounded with it are right on average over citizens and over a
     citizen's days, for an addition a citizen in a loop that vectorises."""
-    return np.int64((uint64(key) + counter(citizen, day)) >> uint64(56))
+    return dither_at(key, counter(citizen, day))
+
+
+@njit(inline="always")
+def dither_at(key: np.uint64, count: np.uint64) -> np.int64:
+    """:func:`dither` for the citizen and day whose :func:`counter` is ``count``."""
+    return np.int64((uint64(key) + count) >> uint64(56))
 
 
 @njit(inline="always")
@@ -189,7 +208,13 @@ def bits53(key: np.uint64, citizen: np.int64, day: np.int64) -> np.int64:
     ``chance(key, citizen, day, p)`` is ``bits53(key, citizen, day) < threshold(p)``: a kernel
     that draws once can test a cheap bound first and compute an exact ``p`` only when it matters.
     """
-    return np.int64(draw_bits(key, citizen, day) >> uint64(11))
+    return bits53_at(key, counter(citizen, day))
+
+
+@njit(inline="always")
+def bits53_at(key: np.uint64, count: np.uint64) -> np.int64:
+    """:func:`bits53` for the citizen and day whose :func:`counter` is ``count``."""
+    return np.int64(bits_at(key, count) >> uint64(11))
 
 
 @njit(inline="always")
