@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from panopticon.language import scenario
 from panopticon.world.population import (ADOPT_LEVELS, ADOPT_STORED, AGE_BANDS, CHILD, HEAD,
                                          MANAGER, URBAN, Population, _quantile_rank,
-                                         adoption_threshold, build, share_on)
+                                         adoption_rank, adoption_ranks, adoption_threshold,
+                                         build, share_on)
 
 N = 200_000
 SEED = 1
@@ -151,6 +152,17 @@ def test_adoption_ranks_keep_the_levels_and_spread_within_them(pop):
         level = N / ADOPT_STORED
         admitted = np.count_nonzero(rank < thr)
         assert abs(admitted - thr * N / ADOPT_LEVELS) <= 4 * level ** 0.5 + 2, thr
+
+
+@given(first=st.integers(0, 2**44 - 300), levels=st.lists(st.integers(0, 255), min_size=1,
+                                                             max_size=300))
+@settings(max_examples=50, deadline=None)
+def test_ranks_stepped_over_consecutive_citizens_are_each_citizens_rank(first, levels):
+    """adoption_ranks steps each citizen's order from the one before (adoption_order): the
+    same ranks as each citizen's own, wherever the run starts."""
+    adopt = np.array(levels, np.uint8)
+    each = [adoption_rank(level, first + j) for j, level in enumerate(levels)]
+    np.testing.assert_array_equal(adoption_ranks(adopt, first), each)
 
 
 def test_one_seed_builds_the_same_population(pop):

@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 from numba import njit
 
 from panopticon.language.scenario import load
-from panopticon.world.rng import (EXACT_MEAN, EXP_QUANTILES, STREAMS, binomial_quantile, chance,
-                                  exponential, normal_quantile, picks, smallest,
-                                  stream_key, uniform, uniform_array)
+from panopticon.world.rng import (CITIZEN_STEP, EXACT_MEAN, EXP_QUANTILES, STREAMS,
+                                  binomial_quantile, bits53, bits53_at, bits_at, chance, counter,
+                                  dither, dither_at, draw_bits, exponential, normal_quantile,
+                                  picks, smallest, stream_key, uniform, uniform_array)
 
 N = 1_000_000
 KEY = stream_key(1, "act.jaywalking")
@@ -83,6 +84,30 @@ def test_uniform_is_a_pure_function_of_key_citizen_and_day(key, citizen, day):
     assert uniform(key, citizen, day) == first
     # Computed in another kernel, in a batch that starts elsewhere: the same number.
     assert uniform_array(key, citizen, citizen + 1, day)[0] == first
+
+
+@njit(cache=True)
+def _stepped(key, first, n, day):
+    """Citizens first..first+n-1's draws, each by a counter stepped from the one before, as
+    the passes over everyone take them, then each by its own citizen and day."""
+    out = np.empty((2, 3, n), np.uint64)
+    count = counter(first, day)
+    for j in range(n):
+        out[0, 0, j] = bits_at(key, count)
+        out[0, 1, j] = bits53_at(key, count)
+        out[0, 2, j] = dither_at(key, count)
+        count += CITIZEN_STEP
+        out[1, 0, j] = draw_bits(key, first + j, day)
+        out[1, 1, j] = bits53(key, first + j, day)
+        out[1, 2, j] = dither(key, first + j, day)
+    return out
+
+
+@given(key=keys, first=st.integers(0, 2**44 - 300), n=st.integers(1, 300), day=days)
+@settings(max_examples=50, deadline=None)
+def test_a_counter_stepped_by_citizens_draws_what_each_citizen_draws(key, first, n, day):
+    stepped, each = _stepped(key, first, n, day)
+    np.testing.assert_array_equal(stepped, each)
 
 
 def test_a_batch_of_uniforms_does_not_depend_on_where_it_starts(draws):
