@@ -1,4 +1,4 @@
-"""Where the compiled kernels count references inside their loops.
+"""Where the compiled kernels count references inside their loops, and multiply in vectors.
 
 Numba counts a reference to an array each time a variable takes it, and drops the count when
 the variable dies: an atomic increment and decrement, some 10 ns the pair. Its pruning removes
@@ -14,6 +14,15 @@ kernel's LLVM IR: for every basic block in a cycle of its control flow, the refe
 taken there (``NRT_incref``) and the calls of other kernels (whose arguments the callee
 counts again). A count in a loop is not always one per citizen (a loop over runs or parts
 is cheap); read the kernel to see which loop holds it.
+
+It also counts, in each kernel's machine code, the vector multiplies of 32-bit halves
+(``vpmuludq``): AVX2 has no instruction for a product of 64-bit integers, and LLVM makes each
+of three of them and the shifts between. A draw (``rng.mix64``: two such products) takes six.
+A product of two values widened from 32 bits is one (``vpmuldq`` where signed, not counted),
+and a product that a pass can step by an addition is none: taking such products out took 6
+to 10% off a day on one thread (docs/performance.md, "Time: the products that AVX2 lacks",
+2026-12-06). A host with AVX-512 multiplies 64-bit integers in one instruction (``vpmullq``): there
+the column counts those.
 
     .venv/bin/python benchmarks/refcounts.py                 # 20,000 citizens, 31 days
     .venv/bin/python benchmarks/refcounts.py --module stages  # only the stages' kernels
@@ -32,6 +41,7 @@ from collections.abc import Iterator
 BLOCK = re.compile(r"^([A-Za-z_.0-9$-]+):")
 TARGET = re.compile(r"label %([A-Za-z_.0-9$-]+)")
 KERNEL_CALL = re.compile(r"call .*@_ZN\d+panopticon")
+VECTOR_PRODUCT = re.compile(r"\bvpmul(?:udq|lq)\b.*%[yz]mm")  # of four or eight lanes
 SYMBOL = re.compile(r"@([^\s(]+)\(")  # a defined function's name
 
 
@@ -114,9 +124,15 @@ def compile_kernels(n: int, days: int) -> None:
     Simulation(sc, threads=1).run()
 
 
-def table(module: str) -> list[tuple[int, int, str]]:
-    """(counts, calls, kernel) of every compiled kernel of modules under ``module`` (all the
-    package's for ""), with any in its loops."""
+def vector_products(asm: str) -> int:
+    """The multiplies of 32-bit halves (or of 64-bit integers, on AVX-512) in vectors of four
+    or eight lanes in machine code ``asm``."""
+    return sum(bool(VECTOR_PRODUCT.search(line)) for line in asm.splitlines())
+
+
+def table(module: str) -> list[tuple[int, int, int, str]]:
+    """(counts, calls, vector products, kernel) of every compiled kernel of modules under
+    ``module`` (all the package's for ""), with any of the three."""
     from numba.core.registry import CPUDispatcher
 
     rows, seen = [], set()
@@ -129,8 +145,9 @@ def table(module: str) -> list[tuple[int, int, str]]:
             seen.add(id(f))
             for sig in f.signatures:
                 counts, calls = in_loops(f.inspect_llvm(sig), name)
-                if counts or calls:
-                    rows.append((counts, calls, f"{mod_name}.{name}"))
+                products = vector_products(f.inspect_asm(sig))
+                if counts or calls or products:
+                    rows.append((counts, calls, products, f"{mod_name}.{name}"))
     return sorted(rows, reverse=True)
 
 
@@ -146,9 +163,10 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["NUMBA_CACHE_DIR"] = cache  # set before Numba is imported
         compile_kernels(args.n, args.days)
         rows = table(args.module)
-    print(f"{'counts':>6} {'calls':>5}  kernel (in loops of its compiled code)")
-    for counts, calls, name in rows:
-        print(f"{counts:6d} {calls:5d}  {name}")
+    print(f"{'counts':>6} {'calls':>5} {'vmul':>5}  kernel (counts and calls in loops of its "
+          "compiled code; vmul: vector multiplies, see above)")
+    for counts, calls, products, name in rows:
+        print(f"{counts:6d} {calls:5d} {products:5d}  {name}")
 
 
 if __name__ == "__main__":

@@ -73,3 +73,24 @@ def test_the_blocks_of_a_cycle_through_a_switch_are_found(module):
 def test_the_wrappers_and_a_missing_kernel_count_nothing(module):
     assert module.in_loops(WRAPPERS, "kernel") == (0, 0)
     assert module.in_loops(KERNEL, "absent") == (0, 0)
+
+
+# Machine code of a loop: a 64-bit product as AVX2 makes it (three multiplies of 32-bit halves
+# in vectors of four lanes), one of eight lanes on AVX-512, a product widened from 32 bits
+# (signed: not of halves), and a multiply of two lanes and a scalar one (not a pass's vectors).
+ASM = """
+.LBB0_4:
+	vpmuludq	%ymm1, %ymm9, %ymm11
+	vpmuludq	%ymm3, %ymm9, %ymm9
+	vpsllq	$32, %ymm9, %ymm9
+	vpmuludq	%ymm2, %ymm12, %ymm12
+	vpmullq	%zmm1, %zmm2, %zmm3
+	vpmuldq	%ymm0, %ymm9, %ymm9
+	vpmuludq	%xmm1, %xmm2, %xmm3
+	imulq	%rax, %rbx
+"""
+
+
+def test_vector_products_are_the_multiplies_of_four_or_eight_lanes(module):
+    assert module.vector_products(ASM) == 4
+    assert module.vector_products("") == 0
