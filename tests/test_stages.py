@@ -124,7 +124,7 @@ from panopticon.world.population import (
     adoption_threshold,
     build,
 )
-from panopticon.world.rng import EXP_QUANTILES, exponential
+from panopticon.world.rng import EXP_QUANTILES, counter, exponential
 from panopticon.world.state import State
 from panopticon.world.today import Today
 from panopticon.world.word_book import ID
@@ -397,7 +397,8 @@ def against_and_lawful(p, chilling, ratio, r8, n, days):
     for i in range(n):
         disposed = np.int64(exponential(p.post.dissent_key, i, 0) > EXP_QUANTILES.max() / 4)
         for day in range(days):
-            x = candidates(i, day, 1, disposed, 0, 0, p.d.screen_key, p.screen_bounds[disposed])
+            x = candidates(counter(i, day), 1, disposed, 0, 0, p.d.screen_key,
+                           p.screen_bounds[disposed])
             bits = against_post(i, day, disposed, r8, chilling, ratio, p) if x else 0
             if bits:
                 against[bits >> POST_TYPE_SHIFT & 3] += 1
