@@ -170,7 +170,7 @@ def fear_run(first, day, flags, sanctioned, risk, floor, p, acc_r):
 def jumped(r, jump_q, key, i, day):
     """Stored risk ``r`` after a jump of ``jump_q`` (65536ths) of the gap to 1."""
     x = np.int64(r) << FINE
-    return rounded(x + (((FINE_ONE - x) * jump_q) >> 16), dither(key, i, day))
+    return rounded(x + (product32(FINE_ONE - x, jump_q) >> 16), dither(key, i, day))
 
 
 @njit(cache=True, nogil=True, inline="always")
