@@ -1098,13 +1098,16 @@ class Consequences(Stage):
         """Phase 1's attempts for phase 2 (:meth:`keep_kin`) of citizens lo..hi-1, in order:
         phase 1's workers claim pieces that end anywhere (``Engine._share``), so a piece may
         lie across two workers' runs of phase 2. ``kin`` is only read here, by each worker at
-        once, and emptied at the day's end."""
+        once, and emptied at the day's end. Only a piece across lo or hi is searched (a search
+        costs a few microseconds of Python: 0.07-0.08 ms a day at 1.41 M against 0.03)."""
         parts = []
         for first in sorted(self.kin):
             rows = self.kin[first]
-            a, b = np.searchsorted(rows[0], lo), np.searchsorted(rows[0], hi)
-            if b > a:
-                parts.append(rows[:, a:b])
+            if not rows.shape[1] or rows[0, -1] < lo or rows[0, 0] >= hi:
+                continue
+            if rows[0, 0] < lo or rows[0, -1] >= hi:
+                rows = rows[:, np.searchsorted(rows[0], lo):np.searchsorted(rows[0], hi)]
+            parts.append(rows)
         if len(parts) == 1:
             return parts[0]
         return np.concatenate(parts, axis=1) if parts else np.zeros((2, 0), np.int64)
