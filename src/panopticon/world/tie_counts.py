@@ -10,20 +10,36 @@ a large run's build. Friends and follows are counted here by the same rules at a
   ends: a club is a block of a permutation, so the clubs share out the citizens and a thread
   that counts whole clubs writes only their members' counts;
 - a pick is dropped when it is the picker, a friend it follows or a repeat, as in
-  ``ties.follows_into``, with :func:`ties._is_friend` in place of the list of friends.
+  ``ties.follows_into``, with :func:`ties._is_friend`'s test in place of the list of friends,
+  made only for a pick of the picker's region (one in 20 of china-2018's);
+- a citizen's picks are dealt as ``ties._picked`` deals them, from what every pick shares
+  (:class:`_Deal`): the first pass of each pick's permutations side by side (the passes of one
+  are a chain of hashes, each waiting on the last).
 The counts equal the enumeration's exactly (tests/test_tie_counts.py).
 """
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange, uint64
+from typing import NamedTuple
 
-from .rng import mix64
-from .ties import REACHES, Ties, _club_friend, _degrees, _is_friend, _near_draw, _near_friends, \
-    _picked, _span, follows_friend, permute, weight
+import numpy as np
+from numba import njit, prange
+
+from .ties import REACHES, Ties, _club_friend, _club_key, _club_of, _degrees, _feistel, \
+    _near_draw, _near_friends, _rank_of_slot, _region_friend, _span, _split, _walk, \
+    follows_friend, permute, weight
 
 _BLOCK = 4096  # citizens whose local pairs one task counts
+
+
+class _Deal(NamedTuple):
+    """What every pick shares: the halves' bits (``ties._split``) of the permutations of the
+    slots and of the accounts."""
+
+    slot_a: int
+    slot_b: int
+    account_a: int
+    account_b: int
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -36,8 +52,8 @@ def _local_side(t: Ties, i: int, wi: float, w: np.ndarray, base: int, far: int,
 
 
 @njit(cache=True, nogil=True)
-def _local_and_picks(t: Ties, lo_b: int, hi_b: int, friends: np.ndarray, follows: np.ndarray,
-                     beyond: np.ndarray) -> None:
+def _local_and_picks(t: Ties, deal: _Deal, lo_b: int, hi_b: int, friends: np.ndarray,
+                     follows: np.ndarray, beyond: np.ndarray) -> None:
     """Add the local friends, the local friends followed and the picks kept of citizens
     [lo_b, hi_b): each local pair is tested once, from its first citizen, and counted for both
     ends; the counts of the citizens past the block (at most a window of them) go to
@@ -52,7 +68,8 @@ def _local_and_picks(t: Ties, lo_b: int, hi_b: int, friends: np.ndarray, follows
     hit = np.empty(t.window, np.bool_)
     picks = np.empty(t.follow_picks, np.int64)
     for i in range(lo_b, hi_b):
-        far = min(t.window, _span(t, i)[1] - 1 - i)
+        lo, hi = _span(t, i)
+        far = min(t.window, hi - 1 - i)
         _local_side(t, i, w[i - lo_b], w, lo_b, far, hit)
         for d in range(1, far + 1):
             if hit[d - 1]:
@@ -62,21 +79,45 @@ def _local_and_picks(t: Ties, lo_b: int, hi_b: int, friends: np.ndarray, follows
                 g[i - lo_b] += follows_friend(t, i, j)
                 g[j - lo_b] += follows_friend(t, j, i)
         friends[i] += f[i - lo_b]
-        follows[i] += g[i - lo_b] + _kept_picks(t, i, picks)
+        _deal(t, deal, i, picks)
+        follows[i] += g[i - lo_b] + _kept_picks(t, i, lo, hi, w[i - lo_b], picks)
     beyond[0, :top - hi_b] = f[hi_b - lo_b:]
     beyond[1, :top - hi_b] = g[hi_b - lo_b:]
 
 
 @njit(cache=True, nogil=True)
-def _kept_picks(t: Ties, i: int, picks: np.ndarray) -> int:
-    """How many of i's picks ``ties.follows_into`` keeps: not i, not a friend it follows, not a
-    repeat of an earlier pick."""
-    m = 0
+def _deal(t: Ties, deal: _Deal, i: int, picks: np.ndarray) -> None:
+    """picks[k]: ``ties._picked`` of i's pick k, each permutation's first passes side by side
+    (few walks go on: each domain is under twice its size)."""
+    n = t.age.shape[0]
+    slots = n * t.follow_picks
     for k in range(t.follow_picks):
-        j = _picked(t, i * t.follow_picks + k)
-        picks[k] = j
-        if j == i or (_is_friend(t, i, j) and follows_friend(t, i, j)):
+        picks[k] = _feistel(t.k_pick, deal.slot_a, deal.slot_b, i * t.follow_picks + k, True)
+    for k in range(t.follow_picks):
+        s = picks[k] if picks[k] < slots else \
+            _walk(t.k_pick, slots, deal.slot_a, deal.slot_b, picks[k], True)
+        picks[k] = _feistel(t.k_account, deal.account_a, deal.account_b,
+                            _rank_of_slot(t, s), False)
+    for k in range(t.follow_picks):
+        if picks[k] >= n:
+            picks[k] = _walk(t.k_account, n, deal.account_a, deal.account_b, picks[k], False)
+
+
+@njit(cache=True, nogil=True)
+def _kept_picks(t: Ties, i: int, lo: int, hi: int, wi: float, picks: np.ndarray) -> int:
+    """How many of i's picks (of its region [lo, hi), weight wi) ``ties.follows_into`` keeps:
+    not i, not a friend it follows, not a repeat of an earlier pick."""
+    m = 0
+    rkey = _club_key(t, lo)
+    club = -1  # i's, found at its first pick of the region
+    for k in range(t.follow_picks):
+        j = picks[k]
+        if j == i:
             continue
+        if lo <= j < hi:
+            club = _club_of(t, rkey, lo, hi, i) if club < 0 else club
+            if _region_friend(t, i, j, wi, rkey, lo, hi, club) and follows_friend(t, i, j):
+                continue
         repeat = False
         for e in range(k):
             repeat |= picks[e] == j
@@ -84,15 +125,23 @@ def _kept_picks(t: Ties, i: int, picks: np.ndarray) -> int:
     return m
 
 
+def _dealt(t: Ties) -> _Deal:
+    """The :class:`_Deal` of a tie model."""
+    n = t.age.shape[0]
+    return _Deal(*_split(n * t.follow_picks), *_split(n))
+
+
 @njit(cache=True, nogil=True, parallel=True)
-def _count_local_and_picks(t: Ties, friends: np.ndarray, follows: np.ndarray) -> None:
+def _count_local_and_picks(t: Ties, deal: _Deal, friends: np.ndarray,
+                           follows: np.ndarray) -> None:
     """Blocks in parallel, each adding its own citizens' counts; then each block's counts of
     the citizens past it (a window of the next block's, which another thread may count)."""
     n = t.age.shape[0]
     blocks = (n + _BLOCK - 1) // _BLOCK
     beyond = np.zeros((blocks, 2, t.window), np.int64)
     for b in prange(blocks):
-        _local_and_picks(t, b * _BLOCK, min(n, (b + 1) * _BLOCK), friends, follows, beyond[b])
+        _local_and_picks(t, deal, b * _BLOCK, min(n, (b + 1) * _BLOCK), friends, follows,
+                         beyond[b])
     for b in range(blocks - 1):
         lo = (b + 1) * _BLOCK
         for k in range(min(t.window, n - lo)):
@@ -105,7 +154,7 @@ def _club(t: Ties, lo: int, hi: int, first: int, mates: np.ndarray, wm: np.ndarr
           friends: np.ndarray, follows: np.ndarray) -> None:
     """Add the friends and friends followed within one club: places [first, first + slots) of
     the permutation of region [lo, hi)."""
-    rkey = mix64(t.k_club_perm ^ uint64(lo))  # ties._block_mates' permutation
+    rkey = _club_key(t, lo)
     m = min(first + t.club_slots, hi - lo) - first
     for k in range(m):
         mates[k] = lo + permute(rkey, hi - lo, first + k, False)
@@ -138,7 +187,7 @@ def friends_and_follows(t: Ties) -> tuple[np.ndarray, np.ndarray]:
     ``ties.friends_into`` and ``ties.follows_into`` would enumerate them."""
     n = t.age.shape[0]
     friends, follows = np.zeros(n, np.uint16), np.zeros(n, np.uint16)
-    _count_local_and_picks(t, friends, follows)
+    _count_local_and_picks(t, _dealt(t), friends, follows)
     per_region = (np.diff(t.starts) + t.club_slots - 1) // t.club_slots
     _count_clubs(t, np.concatenate(([0], np.cumsum(per_region))), friends, follows)
     return friends, follows

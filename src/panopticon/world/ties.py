@@ -179,19 +179,33 @@ def permute(key: np.uint64, n: int, x: int, forward: bool) -> int:
     them; a domain under twice n (for n > 2) makes the expected walk shorter than two passes.
     """
     abits, bbits = _split(n)
-    amask = (1 << abits) - 1
-    bmask = (1 << bbits) - 1
+    return _walk(key, n, abits, bbits, x, forward)
+
+
+@njit(cache=True, nogil=True)
+def _walk(key: np.uint64, n: int, abits: int, bbits: int, x: int, forward: bool) -> int:
+    """:func:`permute` with the halves' bits of ``_split(n)`` given, for a caller that permutes
+    one domain many times; x may be a value of the walk past its first pass (it goes on)."""
     while True:
-        hi, lo = x >> bbits, x & bmask
-        for k in range(4):
-            r = k if forward else 3 - k
-            if r % 2 == 0:
-                hi ^= np.int64(draw_bits(key, lo, r) >> uint64(11)) & amask
-            else:
-                lo ^= np.int64(draw_bits(key, hi, r) >> uint64(11)) & bmask
-        x = (hi << bbits) | lo
+        x = _feistel(key, abits, bbits, x, forward)
         if x < n:
             return x
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _feistel(key: np.uint64, abits: int, bbits: int, x: int, forward: bool) -> int:
+    """One pass of the 4 rounds over the domain of abits + bbits bits: no branch, so that a
+    caller can run the first passes of several walks side by side."""
+    amask = (1 << abits) - 1
+    bmask = (1 << bbits) - 1
+    hi, lo = x >> bbits, x & bmask
+    for k in range(4):
+        r = k if forward else 3 - k
+        if r % 2 == 0:
+            hi ^= np.int64(draw_bits(key, lo, r) >> uint64(11)) & amask
+        else:
+            lo ^= np.int64(draw_bits(key, hi, r) >> uint64(11)) & bmask
+    return (hi << bbits) | lo
 
 
 @njit(cache=True, nogil=True)
@@ -394,13 +408,32 @@ def _is_friend(t: Ties, i: int, j: int) -> bool:
     """Whether j is among :func:`friends_into` i, without enumerating i's friends."""
     if i == j or region_of(t.starts, i) != region_of(t.starts, j):
         return False
-    wi = weight(t, i)
+    lo, hi = _span(t, i)
+    rkey = _club_key(t, lo)
+    club = _club_of(t, rkey, lo, hi, i) if abs(i - j) > t.window else -1
+    return _region_friend(t, i, j, weight(t, i), rkey, lo, hi, club)
+
+
+@njit(cache=True, nogil=True)
+def _club_key(t: Ties, lo: int) -> np.uint64:
+    """The key of the clubs' permutation of the region from citizen lo (``_block_mates``')."""
+    return mix64(t.k_club_perm ^ uint64(lo))
+
+
+@njit(cache=True, nogil=True)
+def _club_of(t: Ties, rkey: np.uint64, lo: int, hi: int, i: int) -> int:
+    """The club of i, of region [lo, hi) whose clubs' key is ``rkey``."""
+    return permute(rkey, hi - lo, i - lo, True) // t.club_slots
+
+
+@njit(cache=True, nogil=True)
+def _region_friend(t: Ties, i: int, j: int, wi: float, rkey: np.uint64, lo: int, hi: int,
+                  club: int) -> bool:
+    """:func:`_is_friend` for j != i of i's region [lo, hi), from what is the same for all of
+    i's j: its weight wi, the clubs' key and its club (read only when j is beyond the window)."""
     if abs(i - j) <= t.window:
         return _near_friends(t, _near_draw(t, i, j), _pair_scale(t, wi, j))
-    lo, hi = _span(t, i)
-    rkey = mix64(t.k_club_perm ^ uint64(lo))  # _block_mates' permutation
-    block = permute(rkey, hi - lo, i - lo, True) // t.club_slots
-    same = permute(rkey, hi - lo, j - lo, True) // t.club_slots == block
+    same = _club_of(t, rkey, lo, hi, j) == club
     return same and _club_friend(t, i, j, _pair_scale(t, wi, j))
 
 
