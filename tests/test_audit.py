@@ -24,11 +24,13 @@ from panopticon.observers.cohort import (
     ROW,
     TELL_ATTEMPTS,
     TELL_FEAR,
+    TELL_GRADE,
     TELL_LISTS,
     TELL_REGISTRY,
     TELL_RELATIVES,
-    TELL_SCORES,
+    TELL_SCORE,
     TELL_STANDING,
+    TELL_TERM,
     news,
     pick,
     set_bits,
@@ -238,7 +240,8 @@ def told_parts(now: np.ndarray, before: np.ndarray, acts: np.ndarray, records: n
     moved = {name: now[ROW[name]] != before[ROW[name]] for name in FIELDS}
     risk, was = now[ROW["risk"]] / RISK_ONE, before[ROW["risk"]] / RISK_ONE
     parts = ((TELL_REGISTRY, moved["status"] | (now[ROW["shared"]] != 0)),
-             (TELL_SCORES, moved["term"] | moved["grade"] | moved["score"] & (records != 0)),
+             (TELL_TERM, moved["term"]), (TELL_SCORE, moved["score"] & (records != 0)),
+             (TELL_GRADE, moved["grade"]),
              (TELL_LISTS, moved["on"]), (TELL_STANDING, moved["sanc"]),
              (TELL_ATTEMPTS, (acts & tried) != 0), (TELL_RELATIVES, moved["family"]),
              (TELL_FEAR, risk - was >= FEAR_JUMP))

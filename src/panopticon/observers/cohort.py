@@ -158,8 +158,8 @@ R_STATUS, R_SHARED, R_SCORE, R_TERM, R_GRADE, R_ON, R_RISK = (ROW[n] for n in (
     "status", "shared", "score", "term", "grade", "on", "risk"))
 # The parts of a day's story (Cohort.end_day), as the bits that ``news`` sets for those with
 # something to tell today.
-TELL_REGISTRY, TELL_SCORES, TELL_LISTS, TELL_STANDING, TELL_ATTEMPTS, TELL_RELATIVES, \
-    TELL_FEAR = (1 << k for k in range(7))
+TELL_REGISTRY, TELL_TERM, TELL_SCORE, TELL_GRADE, TELL_LISTS, TELL_STANDING, TELL_ATTEMPTS, \
+    TELL_RELATIVES, TELL_FEAR = (1 << k for k in range(9))
 
 
 @njit(cache=True, nogil=True)
@@ -239,9 +239,12 @@ def news(now, before, acts, records, tried):
     for k in range(now.shape[1]):
         if now[R_STATUS, k] != before[R_STATUS, k] or now[R_SHARED, k]:
             out |= TELL_REGISTRY
-        if (now[R_TERM, k] != before[R_TERM, k] or now[R_GRADE, k] != before[R_GRADE, k]
-                or (now[R_SCORE, k] != before[R_SCORE, k] and records[k] != 0)):
-            out |= TELL_SCORES
+        if now[R_TERM, k] != before[R_TERM, k]:
+            out |= TELL_TERM
+        if now[R_SCORE, k] != before[R_SCORE, k] and records[k] != 0:
+            out |= TELL_SCORE
+        if now[R_GRADE, k] != before[R_GRADE, k]:
+            out |= TELL_GRADE
         if now[R_ON, k] != before[R_ON, k]:
             out |= TELL_LISTS
         if now[SANC, k] != before[SANC, k]:
@@ -297,6 +300,12 @@ ROWS_BLOCK = 256  # rows added (Cohort.add_rows) joined into one block
 def joined(rows: list[tuple]) -> tuple[np.ndarray, ...]:
     """Rows of the cohort's columns as one row of each column."""
     return tuple(np.concatenate(column) for column in zip(*rows, strict=True))
+
+
+def lists_at(pos: np.ndarray, *arrays: np.ndarray) -> tuple[list, ...]:
+    """The values of ``arrays`` at positions ``pos``, as lists: Python's numbers format faster
+    than numpy's."""
+    return tuple(a[pos].tolist() for a in arrays)
 
 
 class Members:
@@ -401,8 +410,12 @@ class Cohort:
         grades = self.view.grade_names  # as scoring names them today
         if tell & TELL_REGISTRY:
             self.registry(day, now)
-        if tell & TELL_SCORES:
-            self.scores(day, now, grades.tolist())
+        if tell & TELL_TERM:
+            self.term(day, now)
+        if tell & TELL_SCORE:
+            self.scores(day, now)
+        if tell & TELL_GRADE:
+            self.grades(day, now, grades.tolist())
         if tell & TELL_LISTS:
             self.lists(day, now)
         if tell & TELL_STANDING:
@@ -445,28 +458,31 @@ class Cohort:
                 | np.where(delisted & ~paid, EXPIRED, 0) | now["shared"] * SHARED)
         self.emit_words(day, word, STATUS_EVENTS)
 
-    def scores(self, day: int, now: Members, grades: list[str]) -> None:
-        prev = self.prev
-        term_moved = now["term"] != prev["term"]
-        if term_moved.any():
-            self.emit(day, term_moved, "score",
-                      [f"bad-company term {a} -> {b} points (ties on a list or in a low grade)"
-                       for a, b in zip(prev["term"][term_moved], now["term"][term_moved],
-                                       strict=True)], True)
-        moved = (now["score"] != prev["score"]) & (self.records != 0)
-        if moved.any():
-            self.emit(day, moved, "score",
-                      [f"score {a} -> {b} (true score {t})" for a, b, t in
-                       zip(prev["score"][moved], now["score"][moved], now["true"][moved],
-                           strict=True)], (self.records & codes.WRONG_RECORDS) != 0)
-        regraded = now["grade"] != prev["grade"]
-        if regraded.any():
-            self.emit(day, regraded, "grade",
-                      [f"grade {grades[a]} -> {grades[b]}"
-                       + (f" (true grade {grades[t]})" if t != b else "")
-                       for a, b, t in zip(prev["grade"][regraded], now["grade"][regraded],
-                                          now["true_grade"][regraded], strict=True)],
-                      now["grade"] != now["true_grade"])
+    def term(self, day: int, now: Members) -> None:
+        """A bad-company term that moved: always wrongful, the term being others' doing."""
+        pos = np.flatnonzero(now["term"] != self.prev["term"])
+        self.emit_at(day, pos, "score",
+                     [f"bad-company term {a} -> {b} points (ties on a list or in a low grade)"
+                      for a, b in zip(*lists_at(pos, self.prev["term"], now["term"]),
+                                      strict=True)], True)
+
+    def scores(self, day: int, now: Members) -> None:
+        """A score that moved with a record today (not the daily restoration)."""
+        pos = np.flatnonzero((now["score"] != self.prev["score"]) & (self.records != 0))
+        self.emit_at(day, pos, "score",
+                     [f"score {a} -> {b} (true score {t})" for a, b, t in
+                      zip(*lists_at(pos, self.prev["score"], now["score"], now["true"]),
+                          strict=True)], (self.records[pos] & codes.WRONG_RECORDS) != 0)
+
+    def grades(self, day: int, now: Members, grades: list[str]) -> None:
+        """A grade that moved, wrongful where the true score's grade differs."""
+        pos = np.flatnonzero(now["grade"] != self.prev["grade"])
+        was, grade, true = lists_at(pos, self.prev["grade"], now["grade"], now["true_grade"])
+        self.emit_at(day, pos, "grade",
+                     [f"grade {grades[a]} -> {grades[b]}"
+                      + (f" (true grade {grades[t]})" if t != b else "")
+                      for a, b, t in zip(was, grade, true, strict=True)],
+                     np.not_equal(grade, true))
 
     def lists(self, day: int, now: Members) -> None:
         """Entries to and exits from the scheme's lists; an entry is wrongful where the true
@@ -516,9 +532,9 @@ class Cohort:
         who = np.flatnonzero(tried)
         blocked, wrong, granted = outcomes(tried[who], now["family"][who], now["sanc"][who],
                                            now["true_sanc"][who], now["rewards"][who], cat)
-        present = int(np.bitwise_or.reduce(tried[who]))
+        refused, favoured = int(np.bitwise_or.reduce(blocked)), granted.any(axis=0).tolist()
         for t, k in enumerate(cat.attempts.tolist()):
-            if not present >> k & 1:
+            if not (refused >> k & 1 or favoured[t]):
                 continue
             what = words(self.kinds[k])
             at = np.flatnonzero(blocked >> k & 1)
@@ -528,7 +544,7 @@ class Cohort:
                                                if w else "") for p, w in zip(at, wrong_at,
                                                                             strict=True)],
                          wrong_at)
-            for r, reward in enumerate(self.sc.rewards if granted[:, t].any() else ()):
+            for r, reward in enumerate(self.sc.rewards if favoured[t] else ()):
                 self.emit_at(day, who[np.flatnonzero(granted[:, t] >> r & 1)], "reward",
                              f"{what} favoured: {words(reward.name)}")
 
@@ -548,11 +564,10 @@ class Cohort:
     def fear(self, day: int, now: Members) -> None:
         """A rise of perceived risk worth telling; wrongful where a false record set it off."""
         risk, before = now["risk"] / RISK_ONE, self.prev["risk"] / RISK_ONE
-        jump = risk - before >= FEAR_JUMP
-        if jump.any():
-            self.emit(day, jump, "fear", [f"perceived risk {x:.2f} -> {y:.2f}" for x, y in
-                                          zip(before[jump], risk[jump], strict=True)],
-                      (self.records & codes.WRONG_RECORDS) != 0)
+        pos = np.flatnonzero(risk - before >= FEAR_JUMP)
+        self.emit_at(day, pos, "fear", [f"perceived risk {x:.2f} -> {y:.2f}" for x, y in
+                                        zip(*lists_at(pos, before, risk), strict=True)],
+                     (self.records[pos] & codes.WRONG_RECORDS) != 0)
 
     def table(self, start: dt.date) -> pa.Table:
         """Every event, by citizen then date (in the order told within a day)."""
