@@ -40,7 +40,7 @@ from ..world.population import URBAN, Regions, load_regions, region_of, share_on
 from ..world.posts import PostDraw, lawful_post_today, post_draw
 from ..world.rng import chance, picks, stream_key
 from ..world.state import Stage, View, kernel_step
-from ..world.today import Today, mark, marked_into, words_of
+from ..world.today import Today, mark, marked_into, trailing_zeros, words_of
 
 COMMON = 1 << ONLINE_POST | POST_TYPE  # lawful posts, the one common act, need no observation
 NO_CHANNEL = -1
@@ -95,10 +95,21 @@ class SensingArrays(NamedTuple):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def observe_run(first, day, r, n, todo, acts, flags, records, channel, camera, hit, coverage,
-                recall, keys, hit_keys, acc_r):
+def watched_kinds(channel):
+    """The bits of the act kinds (not posting, content review's) that a channel observes."""
+    bits = 0
+    for k in range(1, channel.shape[0]):
+        if channel[k] != NO_CHANNEL:
+            bits |= 1 << k
+    return bits
+
+
+@njit(cache=True, nogil=True, inline="always")
+def observe_run(first, day, r, n, todo, acts, flags, records, channel, watched, camera, hit,
+                coverage, recall, keys, hit_keys, acc_r):
     """Record bits of the acts of the run's marked (``todo[:n]``) that are observed, as
-    ``chance`` per channel, counted; paying passes to records as it is.
+    ``chance`` per channel, counted; paying passes to records as it is. Only the bits of
+    ``watched`` (:func:`watched_kinds`) are visited: a marked citizen has done few kinds.
 
     Lawful posts are flagged falsely in ``false_flags``; a post against the line that review
     misses (``recall`` per content type) is not flagged at all. Called once per run, its loop
@@ -118,15 +129,17 @@ def observe_run(first, day, r, n, todo, acts, flags, records, channel, camera, h
             acc_r[C_OBS0 + ONLINE_POST] += 1
             acc_r[C_FLAG_TRUE] += 1
             acc_r[C_FLAG_TRUE_T0 + ctype] += 1
-        for k in range(1, channel.shape[0]):
+        kinds = np.uint64(a & watched)
+        while kinds:  # the kinds done that a channel observes, in order
+            k = np.int64(trailing_zeros(kinds))
+            kinds &= kinds - np.uint64(1)
             c = channel[k]
-            if a >> k & 1 and c != NO_CHANNEL:
-                seen = chance(keys[k], i, day, coverage[r, town] if camera[c] else hit[c])
-                if camera[c]:
-                    seen &= chance(hit_keys[c], i, day, hit[c])
-                if seen:
-                    rec |= 1 << k
-                    acc_r[C_OBS0 + k] += 1
+            seen = chance(keys[k], i, day, coverage[r, town] if camera[c] else hit[c])
+            if camera[c]:
+                seen &= chance(hit_keys[c], i, day, hit[c])
+            if seen:
+                rec |= 1 << k
+                acc_r[C_OBS0 + k] += 1
         records[j] |= rec
 
 
@@ -178,7 +191,7 @@ def sense_kernel(first, day, runs, a, p, acc):
     acts, records, todo, flags, coverage = a.acts, a.records, a.todo, a.flags, a.coverage
     channel, camera, hit, recall, keys, hit_keys = (p.channel, p.camera, a.hit, p.recall, p.keys,
                                                     p.hit_keys)
-    c_false = C_OBS0 + channel.shape[0]
+    c_false, watched = C_OBS0 + channel.shape[0], watched_kinds(channel)
     records[:] = 0
     false_flags(first, day, a, p, todo, acc)
     for f in range(a.false_p.shape[0]):
@@ -189,7 +202,8 @@ def sense_kernel(first, day, runs, a, p, acc):
         lo, hi = runs[q], runs[q + 1]
         r = region_of(a.starts, first + lo)
         observe_run(first, day, r, marked_into(a.marked, lo, hi, todo), todo, acts, flags,
-                    records, channel, camera, hit, coverage, recall, keys, hit_keys, acc[r])
+                    records, channel, watched, camera, hit, coverage, recall, keys, hit_keys,
+                    acc[r])
 
 
 def lawful_flag_rate(precision: float, recall: float, against_share: float) -> float:

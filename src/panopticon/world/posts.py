@@ -24,6 +24,9 @@ N_TYPES = len(CONTENT_TYPES)
 # A post's draw, split in fields: whether one is posted, its content type, against the line.
 POST_BITS, TYPE_BITS, AGAINST_BITS = 22, 16, 26
 AGAINST_ONE = float(1 << AGAINST_BITS)
+# A lawful post is kept with chance p (1 - A) / (1 - p A), at most p (p <= 1): a posting field
+# at or above p's share of it, with a margin far above rounding, keeps none.
+KEPT_BOUND = (1 << POST_BITS) * (1.0 + 1e-9)
 
 class PostDraw(NamedTuple):
     """What a citizen's post is drawn from (:func:`lawful_post`), for the stages that read one."""
@@ -101,6 +104,8 @@ def lawful_post(i, day, online, r8, chilling, ratio, pd):
     if not online:
         return 0
     p = pd.rate * chilled(r8, chilling)
+    if p <= 1.0 and posted >= p * KEPT_BOUND:  # kept with chance at most p: no draw needed
+        return 0
     disposition = exponential(pd.dissent_key, i, 0) * ratio
     lawful = 0.0  # 1 - A
     for t in range(N_TYPES):
