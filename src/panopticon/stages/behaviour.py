@@ -70,6 +70,7 @@ from ..world.layout import (
     chilled,
     draws,
     eligible,
+    eligible_one,
     first_candidate,
     level_caps,
     screen_bound,
@@ -202,7 +203,7 @@ def barred(s, in_court_acts, in_tax_acts):
 @njit(cache=True, nogil=True, inline="always")
 def allowed_today(age, flags, online, paying, s, who, in_court_acts, in_tax_acts):
     """The act bits a citizen may do today: eligible, and not :func:`barred`."""
-    return eligible(age, flags, online, paying, who) & ~barred(s, in_court_acts, in_tax_acts)
+    return eligible_one(age, flags, online, paying, who) & ~barred(s, in_court_acts, in_tax_acts)
 
 
 @njit(cache=True, nogil=True, inline="always")

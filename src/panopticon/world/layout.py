@@ -138,16 +138,33 @@ def pick(table, value, n):
 
 @njit(cache=True, nogil=True, inline="always")
 def eligible(age, flags, online, paying, who):
-    """The act bits a citizen may do today, without a branch or a load at a per-citizen index;
-    ``online`` and ``paying`` are 1 for an internet or payment-app user, else 0."""
+    """The act bits a citizen may do today, without a branch or a load at a per-citizen index
+    (for a pass over everyone that vectorises); ``online`` and ``paying`` are 1 for an internet
+    or payment-app user, else 0."""
+    traits = (pick(who.age, age, N_AGE_BANDS) & pick(who.area, np.int64((flags & URBAN) != 0), 2)
+              & pick(who.income, decile(flags), N_DECILES))
+    return admitted(age, flags, online, paying, who, traits)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def eligible_one(age, flags, online, paying, who):
+    """:func:`eligible` of one citizen visited alone: a load from each table by its index, where
+    the selects of :func:`pick` took a seventh of behaviour's visit (68 ns against 58 a visit,
+    china-2018, 1.41 M citizens)."""
+    traits = (who.age[age] & who.area[np.int64((flags & URBAN) != 0)]
+              & who.income[decile(flags)])
+    return admitted(age, flags, online, paying, who, traits)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def admitted(age, flags, online, paying, who, traits):
+    """:func:`eligible` given ``traits``, the acts that the citizen's age band, area and income
+    admit."""
     adult = np.int64(age != CHILD)
     g = who.group
     mask = (g[0] | (g[1] & -adult) | (g[2] & -(1 - adult)) | (g[3] & -online)
-            | (g[4] & -paying))
-    town = np.int64((flags & URBAN) != 0)
+            | (g[4] & -paying)) & traits
     manager = np.int64((flags & MANAGER) != 0)
-    mask &= (pick(who.age, age, N_AGE_BANDS) & pick(who.area, town, 2)
-             & pick(who.income, decile(flags), N_DECILES))
     mask &= ~(who.internet & ~(-online)) & ~(who.payment & ~(-paying))
     return mask & ~(who.manager & ~(-manager))
 
