@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -56,7 +57,7 @@ from panopticon.stages.sensing import (
     camera_density,
     lawful_flag_rate,
 )
-from panopticon.world import codes
+from panopticon.world import codes, layout
 from panopticon.world.case_book import COLUMNS, EVER, STATUS, file_rows, statuses_into
 from panopticon.world.codes import (
     CAUSE_FALSE_FLAG,
@@ -536,6 +537,37 @@ def test_only_eligible_citizens_act(busy, busy_day, kind):
         pytest.skip(f"{kind} is not in the scenario")
     doers = (acts & ACT_BIT[kind]) != 0
     assert not np.any(doers & ~eligible(sc, pop, beh, kind))
+
+
+PARKING = Path(__file__).parent / "scenarios" / "parking.toml"  # an act for some citizens only
+
+
+@njit
+def both_eligibilities(who, ages, flag_values):
+    """layout.eligible and layout.eligible_one of every (age, flags, online, paying) given."""
+    out, m = np.empty((2, ages.shape[0] * flag_values.shape[0] * 4), np.int64), 0
+    for age in ages:
+        for flags in flag_values:
+            for online in range(2):
+                for paying in range(2):
+                    out[0, m] = layout.eligible(age, flags, online, paying, who)
+                    out[1, m] = layout.eligible_one(age, flags, online, paying, who)
+                    m += 1
+    return out
+
+
+@pytest.mark.parametrize("source", [*scenario.PRESETS, PARKING], ids=[*scenario.PRESETS, "parking"])
+def test_a_visited_citizens_eligibility_is_the_pass_over_everyones(source):
+    """Behaviour's visits read eligibility by a load from each table (layout.eligible_one), its
+    pass over everyone by selects (layout.eligible): the same acts for every age band, area,
+    role, income decile and use of the internet and of payments (the presets' acts admit every
+    age, area and income; parking's act, some)."""
+    who = draws(scenario.load(source), 1).who
+    flags = np.array([area | role | decile << INCOME_SHIFT for area in (0, URBAN)
+                      for role in (0, MANAGER) for decile in range(N_DECILES)], np.int64)
+    both = both_eligibilities(who, np.arange(N_AGE_BANDS), flags)
+    assert np.array_equal(both[0], both[1])
+    assert np.unique(both[0]).size > 1  # the citizens differ: the comparison is not vacuous
 
 
 def test_children_never_do_acts_for_adults(busy, busy_day):
