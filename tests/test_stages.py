@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from numba import njit
 
@@ -36,6 +36,7 @@ from panopticon.stages.behaviour import (
 from panopticon.stages.behaviour import params as behaviour_params
 from panopticon.stages.company import NO_TERM
 from panopticon.world.posts import (
+    KEPT_BOUND,
     POST_BITS,
     PostDraw,
     field_cap,
@@ -408,6 +409,20 @@ def against_and_lawful(p, chilling, ratio, r8, n, days):
                 if post:
                     lawful[post >> POST_TYPE_SHIFT & 3] += 1
     return against, lawful
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.floats(0.0, 1.0), st.floats(0.0, 1.0, exclude_min=True))
+def test_a_lawful_post_ruled_out_early_is_ruled_out_by_its_chance(p, lawful):
+    """``posts.lawful_post`` returns no post before its disposition's draw where the posting
+    field is at least p x KEPT_BOUND: every field it so rules out, the kept chance
+    p L / (1 - p (1 - L)) (L: the lawful share, 1 - A) also rules out, as computed in floats."""
+    rest = 1.0 - p * (1.0 - lawful)
+    assume(rest > 0.0)  # 0 in floats only where p is 1 and L below 2**-53
+    kept = p * lawful / rest * (1 << POST_BITS)
+    first = math.ceil(p * KEPT_BOUND)  # the least posting field ruled out early
+    if first < 1 << POST_BITS:
+        assert first >= kept
 
 
 @pytest.mark.parametrize("r8", [0, 200])
