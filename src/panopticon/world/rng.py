@@ -294,7 +294,8 @@ def binomial_quantile(u: float, n: np.int64, p: float) -> np.int64:
     EXACT_MEAN (on the smaller side: n p or n (1 - p)), the normal's quantile rounded above it.
     Monotone in ``u``, and in ``p`` on either side of EXACT_MEAN, so that two runs that invert one
     ``u`` at two chances (fear on and off) keep their counts in order (across it, where the
-    normal's rounding and the exact count may differ by one, nearly so)."""
+    normal's rounding and the exact count may differ by one, nearly so; and for a ``u`` within
+    about 1e-13 of 0 or 1, where the exact count's cumulative sum meets its rounding)."""
     if n <= 0 or p <= 0.0 or u <= 0.0:
         return 0
     if p >= 1.0:
