@@ -44,7 +44,7 @@ from panopticon.world.posts import (
     lawful_post,
     under_cap,
 )
-from panopticon.stages.consequences import active_masks
+from panopticon.stages.consequences import active_masks, score_steps
 from panopticon.stages.fear import tables as fear_tables
 from panopticon.stages.registry import (
     EVER_EXIT_BAN,
@@ -192,6 +192,14 @@ def alone(cls, sc: scenario.Scenario, pop: Population, **given: np.ndarray):
     for name, array in given.items():
         stand_in.publish(name, array)
     return cls.build(sc, SEED, state.view(cls))
+
+
+def measures_given(sc: scenario.Scenario) -> dict[str, np.ndarray]:
+    """Consequences' published scores where the measures in force on DATE change, for a stage
+    built alone that reads them (scoring marks the scores that cross them)."""
+    grade_of, names = grade_table(sc)
+    cuts, steps = score_steps(grade_of, sc.scoring.min, active_masks(sc, names, DATE))
+    return {"score_cuts": cuts, "score_steps": steps}
 
 
 def step(stage, lo: int, hi: int, acc: np.ndarray, today: Today) -> None:
@@ -1302,7 +1310,7 @@ class Card:
     def __init__(self, score: int | None = None, true_score: int | None = None, **changes):
         self.sc = preset(**{"population.size": 10, "scoring.restore_rate": 0.0, **changes})
         self.scoring = alone(Scoring, self.sc, build(self.sc.population, SEED),
-                             bad_company_term=NO_TERM)
+                             bad_company_term=NO_TERM, **measures_given(self.sc))
         if score is not None:
             self.scoring.set_scores(0, score, true_score)
         self.day = 0
@@ -1528,13 +1536,31 @@ def test_restoration_never_lowers_a_score_above_base():
 
 def test_restoration_happens_at_the_restore_rate():
     sc = preset(**{"population.size": 20_000, "scoring.restore_rate": 0.25})
-    scoring = alone(Scoring, sc, build(sc.population, SEED), bad_company_term=NO_TERM)
+    scoring = alone(Scoring, sc, build(sc.population, SEED), bad_company_term=NO_TERM,
+                    **measures_given(sc))
     scoring.set_scores(slice(None), 900)
     scoring.start_day(1, DATE, sc)
     n = scoring.view.size
     step(scoring, 0, n, new_acc(), Today.of(n))
     restored = int(np.count_nonzero(scoring.score == 901))
     assert abs(restored - 0.25 * n) < binomial_tol(n, 0.25)
+
+
+@pytest.mark.parametrize(("score", "true_score", "moved"), [
+    (849, 849, 1),  # restored to 850, where measures change (china-2018's grades)
+    (849, 900, 1),  # the published score alone crosses
+    (900, 849, 1),  # the true score alone crosses
+    (845, 845, 0),  # restored to 846: no measure changes
+    (850, 850, 0),
+])
+def test_scoring_marks_a_citizen_whose_score_crosses_a_measures_cut(score, true_score, moved):
+    """``Today.moved`` (what consequences work out standing from moved) where a restoration
+    takes a published or true score across a score where the measures in force change."""
+    card = Card(score, true_score, **{"scoring.restore_rate": 1.0})
+    card.scoring.start_day(1, DATE, card.sc)
+    today = today_with(1)
+    step(card.scoring, 0, 1, new_acc(), today)
+    assert card.score == min(score + 1, 1000) and int(today.moved[0]) == moved
 
 
 def test_the_wrong_cause_clears_once_restoration_closes_the_gap():

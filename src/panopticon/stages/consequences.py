@@ -21,15 +21,18 @@ for it; the relatives under a sanction are counted as a stock and once each (the
 the day's end, from the few citizens whose standing their employer bears).
 
 Every citizen's standing (sanctions in force, on the record and on the true case) is worked out in
-a pass without branches, which vectorises; the few who attempt something today are then met one
-by one.
+a pass without branches, which vectorises, on the days when what it is worked out from may have
+moved for anyone (the measures in force, the regions connected, the scored group, the ties term
+read); on the other days only for the citizens whose status, lists or score across a measure's
+cut moved (``Today.moved``: fewer than 0.1% a day), the stocks kept as running totals and books
+changed there. The few who attempt something today are then met one by one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -49,6 +52,7 @@ from ..world.codes import (
     SHARED,
     STALE,
     cause_of,
+    effective_steps,
     is_scored,
     true_of,
 )
@@ -74,12 +78,14 @@ from ..world.today import (
     flags_word,
     is_marked,
     marked_into,
+    moved_into,
     unpack_bits,
     words_of,
 )
 from ..world.word_book import (
     empty,
     file_words,
+    keep_set,
     put,
     rows_between,
     rows_of_words,
@@ -95,6 +101,7 @@ REWARDS_SHIFT = 32  # a grade's masks: sanction bits below, reward bits from her
 # scores where the measures in force change: the grades' cuts and the score thresholds
 N_SCORE_CUTS = N_CUTS + MAX_SCORE_THRESHOLDS
 SANCTIONS = (1 << REWARDS_SHIFT) - 1
+STAND_WRONG = 1 << REWARDS_SHIFT  # a standing word's bit: some sanction in force wrongly
 STAND_BLOCK = 4096  # citizens whose standing is worked out at a time (stand_run)
 # people under a sanction, wrongful blocks by cause; then, by the catalog (counters(sc)), each
 # attempt's, each sanction's on a standing or borne by children or a household, each reward's
@@ -243,6 +250,8 @@ class SanctionArrays(NamedTuple):
     acts: np.ndarray  # today's, read (phase 1)
     status: np.ndarray  # today's, read (phase 1): the registry's (SHARED: a court listing
     #                     that transport operators have); phase 2 reads its case book
+    moved: np.ndarray  # today's (Today.moved): 1 where a status, lists or a score across a cut
+    #                    moved (the registry, scoring and lists set it)
     todo: np.ndarray
     marked: np.ndarray  # today's (Today.marked): every citizen with an attempt is marked
     sanctioned_ever: np.ndarray  # [2, words]: bit arrays of EVER_SANCTIONED, _WRONGLY_
@@ -251,7 +260,10 @@ class SanctionArrays(NamedTuple):
     history_words: np.ndarray  # their words, bits of history_names (written in place)
     family_ids: np.ndarray  # the family book of the day (word_book): its citizens
     family_words: np.ndarray  # their family words, bits of family_names (phase 1 makes them)
+    stand_ids: np.ndarray  # the standing book (word_book): the citizens under a sanction,
+    stand_words: np.ndarray  # their sanction bits and STAND_WRONG (phase 1 makes them)
     adoption: np.ndarray  # today's adoption thresholds: [internet users, payment users]
+    everyone: bool  # every citizen's standing worked out today, not the moved' alone
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -380,6 +392,18 @@ def family_words(sanc, wrong, rewards, cat, flags, family):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def family_word(sanc, wrong, rewards, cat, flags):
+    """One citizen's :func:`family_words` (``flags``: its population flags)."""
+    f = np.int64(0)
+    for m in range(cat.kids.shape[0]):
+        bit = cat.kids[m, 0]
+        f |= (sanc >> bit & 1) * cat.kids[m, 1] | (wrong >> bit & 1) * cat.kids[m, 2]
+    for m in range(cat.kid_rewards.shape[0]):
+        f |= (rewards >> cat.kid_rewards[m, 0] & 1) * cat.kid_rewards[m, 1]
+    return f & (~cat.kin_of_parent | -np.int64((flags & HEAD) != 0))
+
+
+@njit(cache=True, nogil=True, inline="always")
 def sanction_bits(ever, i):
     """Citizen i's EVER_SANCTIONED and EVER_WRONGLY_SANCTIONED, from their bit arrays ``ever``
     (``Consequences.sanctioned_ever``)."""
@@ -420,6 +444,20 @@ def note_sanctioned(i0, sanc, wrong, ever, under):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def note_one(i, sanc, wrong, ever, under):
+    """:func:`note_sanctioned` for citizen i alone, by indivisible steps (a word may hold
+    citizens of another worker's chunk)."""
+    w, bit = i // WORD, np.uint64(1) << np.uint64(i % WORD)
+    if sanc:
+        atomic_or(under, w, bit)
+        atomic_or(ever[0], w, bit)
+    else:
+        atomic_and(under, w, ~bit)
+    if wrong:
+        atomic_or(ever[1], w, bit)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def note_part(i0, j, take, sanc, wrong, ever, under):
     """:func:`note_sanctioned` for citizens i0 + j.. of one word, ``take`` of them, by an
     indivisible and and or (an indivisible step on every word, where nearly every word has
@@ -433,19 +471,18 @@ def note_part(i0, j, take, sanc, wrong, ever, under):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def stand_run(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch, family, added):
+def stand_run(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch, books, added):
     """Every citizen of the run ``lo..hi`` of the chunk from citizen ``first``, a block of at
     most STAND_BLOCK at a time (``scratch``: four rows of a block, so that the day's scratch is
-    a block's, not the chunk's: larger chunks take no more memory); the family words not 0
-    into ``family`` (citizens, words) from row ``added``; returns the new ``added``."""
+    a block's, not the chunk's: larger chunks take no more memory); the rows of the family and
+    standing books into ``books`` (:func:`stand_block`)."""
     for b in range(lo, hi, STAND_BLOCK):
-        added = stand_block(first, b, min(hi, b + STAND_BLOCK), st, a, linked, cat, stocks,
-                            acc_r, scratch, family, added)
-    return added
+        stand_block(first, b, min(hi, b + STAND_BLOCK), st, a, linked, cat, stocks, acc_r,
+                    scratch, books, added)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch, family, added):
+def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch, books, added):
     """Every citizen of ``lo..hi`` (of one run of the chunk from citizen ``first``): sanctions
     in force (stocks, who is under one, history); measures of grades and scores only where the
     region is ``linked`` (1: connected to the central database). In passes without branches
@@ -453,8 +490,9 @@ def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch, famil
     so that each vectorises whatever the catalog's size; the stocks of sanctions on a standing
     go to ``stocks``, their internet users found by the ranks of the first pass (each from
     :func:`adoption_order`'s sum, not a product). The family words (where relatives bear a
-    measure) that are not 0 go to ``family`` (citizens, words: the book's types) from row
-    ``added``; returns the rows."""
+    measure) that are not 0 go to ``books[0]`` (citizens, words: the book's types) from row
+    ``added[0]``, the standing words (sanction bits and STAND_WRONG) not 0 to ``books[1]`` from
+    row ``added[1]``; ``added`` counts them."""
     age, adopt, status = st.age[lo:hi], st.adopt[lo:hi], a.status[lo:hi]
     score, gap, flags = st.score[lo:hi], st.gap[lo:hi], a.flags[lo:hi]
     scored, list_mask, cuts, steps = st.scored, st.list_mask, st.cuts, st.steps
@@ -495,8 +533,79 @@ def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch, famil
     if cat.kin_of_parent | cat.kin_of_home | cat.kin_of_work:
         words = scratch[3, :n]  # online's row: the stocks have read it
         family_words(sanc, wrong, rewards, cat, flags, words)
-        added = rows_of_words(first + lo, words, family[0], family[1], added)
-    return added
+        added[0] = rows_of_words(first + lo, words, books[0][0], books[0][1], added[0])
+    stood = rewards  # the same buffer: the family words have read it
+    for j in range(n):
+        stood[j] = sanc[j] | STAND_WRONG * (wrong[j] != 0)
+    added[1] = rows_of_words(first + lo, stood, books[1][0], books[1][1], added[1])
+
+
+@njit(cache=True, nogil=True)
+def moved_standings(first, runs, moved, st, a, cat, acc, family, stand):
+    """The standing of the chunk's citizens whose status, lists or score across a cut moved
+    today (``a.todo[:moved]``, in order): who is under a sanction (and was ever), the region's
+    sanctioned and wrongly sanctioned changed by the difference (:meth:`Consequences.end_day`
+    adds them to yesterday's), their rows of the family and standing books written in place,
+    or for those without one, where not 0, into ``family`` and ``stand`` (``[citizens,
+    words]``). Returns the rows added to each."""
+    todo, status, flags = a.todo, a.status, a.flags
+    f_ids, f_words, s_ids, s_words = a.family_ids, a.family_words, a.stand_ids, a.stand_words
+    kin = cat.kin_of_parent | cat.kin_of_home | cat.kin_of_work
+    frow, srow = np.searchsorted(f_ids, first), np.searchsorted(s_ids, first)
+    t, f_added, s_added = 0, 0, 0
+    for q in range(runs.shape[0] - 1):
+        r = region_of(st.starts, first + runs[q])
+        acc_r, linked = acc[r], np.int64(st.connected[r] != 0)
+        while t < moved and todo[t] < runs[q + 1]:
+            j, t = todo[t], t + 1
+            i = first + j
+            sanc, true_sanc, rewards = standing(
+                status[j], st.on_lists[j], st.on_lists_true[j], st.score[j],
+                true_of(st.score[j], st.gap[j]),
+                is_scored(st.age[j], adoption_rank(st.adopt[j], i), st.scored) & linked,
+                st.list_mask, st.cuts, st.steps)
+            wrong = sanc & ~true_sanc
+            srow = walk(s_ids, srow, i)
+            was = word_at(s_ids, s_words, srow, i)
+            acc_r[C_SANCTIONED] += np.int64(sanc != 0) - np.int64((was & SANCTIONS) != 0)
+            acc_r[C_WRONGLY] += np.int64(wrong != 0) - np.int64((was & STAND_WRONG) != 0)
+            s_added = put(s_ids, s_words, srow, i, sanc | STAND_WRONG * (wrong != 0), stand,
+                          s_added)
+            note_one(i, sanc, wrong, a.sanctioned_ever, a.under_sanction)
+            if kin:
+                frow = walk(f_ids, frow, i)
+                f_added = put(f_ids, f_words, frow, i, family_word(
+                    sanc, wrong, rewards, cat, flags[j]), family, f_added)
+    return f_added, s_added
+
+
+@njit(cache=True, nogil=True, inline="always")
+def stock_of(word, j, i, st, a, cat, acc_r):
+    """Count citizen i (the chunk's j), whose standing word is ``word``, under each sanction on
+    a standing it holds (a management role, internet use today)."""
+    manager = np.int64((a.flags[j] & MANAGER) != 0)
+    online = np.int64(adoption_rank(st.adopt[j], i) < a.adoption[0])
+    for m in range(cat.standings.shape[0]):
+        holds = (manager & cat.standings[m, 1]) | (online & cat.standings[m, 2])
+        acc_r[cat.standings[m, 3]] += (np.int64(word) >> cat.standings[m, 0] & 1) & holds
+
+
+@njit(cache=True, nogil=True)
+def stand_stocks(first, runs, st, a, cat, acc, stand, added):
+    """The stocks of sanctions on a standing, per run of one region of the chunk, from its
+    rows of the standing book and those it adds (``stand[:, :added]``, in order): their
+    holders change by date (internet users) without an event of theirs."""
+    ids, words = a.stand_ids, a.stand_words
+    row, k = np.searchsorted(ids, first), 0
+    for q in range(runs.shape[0] - 1):
+        end = first + runs[q + 1]
+        acc_r = acc[region_of(st.starts, first + runs[q])]
+        while row < ids.shape[0] and ids[row] < end:
+            stock_of(words[row], ids[row] - first, ids[row], st, a, cat, acc_r)
+            row += 1
+        while k < added and stand[0, k] < end:
+            stock_of(stand[1, k], stand[0, k] - first, stand[0, k], st, a, cat, acc_r)
+            k += 1
 
 
 @njit(cache=True, nogil=True)
@@ -567,34 +676,50 @@ def sanction_kernel(first, runs, st, a, cat, acc):
     2, the attempts that a measure borne by relatives meets, as ``[citizens, act bits]`` in
     order (phase 2 meets them where it reads relatives' standing, without drawing them again),
     the history of the citizens without a row in the book, as ``[citizens, words]``, and the
-    chunk's rows of today's family book, as (citizens, words) in the book's types.
+    chunk's rows of today's family and standing books, each as (citizens, words) in the
+    book's types: all of them where ``a.everyone``, else those it adds.
 
-    Per run of one region, every citizen's standing (vectorised); then, over the chunk, the
-    attempts of the few with one (found among the marked, ``Today.marked``, and listed in
-    ``a.todo``) but those that a measure borne by relatives meets (phase 2's): by a household
-    or an employer, anyone's; by children, a child's (:func:`own_attempts`). Measures of grades
-    and scores apply only where the region is connected, to citizens scored (``st.scored``:
-    see :func:`codes.is_scored`).
+    Where ``a.everyone``, per run of one region, every citizen's standing (vectorised), else
+    the moved citizens' (:func:`moved_standings`) and the stocks from the standing book;
+    then, over the chunk, the attempts of the few with one (found among the marked,
+    ``Today.marked``, and listed in ``a.todo``) but those that a measure borne by relatives
+    meets (phase 2's): by a household or an employer, anyone's; by children, a child's
+    (:func:`own_attempts`). Measures of grades and scores apply only where the region is
+    connected, to citizens scored (``st.scored``: see :func:`codes.is_scored`).
     """
-    stocks = np.zeros(cat.standings.shape[0], np.int64)
-    scratch = np.empty((4, min(a.acts.shape[0], STAND_BLOCK)), np.int64)
-    kin_bits = cat.kin_of_parent | cat.kin_of_home | cat.kin_of_work
-    size, rows = a.acts.shape[0] if kin_bits else 0, 0
-    family = np.empty(size, a.family_ids.dtype), np.empty(size, a.family_words.dtype)
-    for q in range(runs.shape[0] - 1):
-        lo, hi = runs[q], runs[q + 1]
-        r = region_of(st.starts, first + lo)
-        acc_r = acc[r]
-        stocks[:] = 0
-        rows = stand_run(first, lo, hi, st, a, np.int64(st.connected[r] != 0), cat, stocks,
-                         acc_r, scratch, family, rows)
-        for s in range(stocks.shape[0]):
-            acc_r[cat.standings[s, 3]] += stocks[s]
-    marked = marked_into(a.marked, 0, a.acts.shape[0], a.todo)
+    n = a.acts.shape[0]
+    f_type, fw_type = a.family_ids.dtype, a.family_words.dtype
+    s_type, sw_type = a.stand_ids.dtype, a.stand_words.dtype
+    if a.everyone:
+        stocks = np.zeros(cat.standings.shape[0], np.int64)
+        scratch = np.empty((4, min(n, STAND_BLOCK)), np.int64)
+        kin_bits = cat.kin_of_parent | cat.kin_of_home | cat.kin_of_work
+        size, added = n if kin_bits else 0, np.zeros(2, np.int64)
+        books = ((np.empty(size, f_type), np.empty(size, fw_type)),
+                 (np.empty(n, s_type), np.empty(n, sw_type)))
+        for q in range(runs.shape[0] - 1):
+            lo, hi = runs[q], runs[q + 1]
+            r = region_of(st.starts, first + lo)
+            acc_r = acc[r]
+            stocks[:] = 0
+            stand_run(first, lo, hi, st, a, np.int64(st.connected[r] != 0), cat, stocks,
+                      acc_r, scratch, books, added)
+            for s in range(stocks.shape[0]):
+                acc_r[cat.standings[s, 3]] += stocks[s]
+        family = (books[0][0][:added[0]].copy(), books[0][1][:added[0]].copy())
+        stand = (books[1][0][:added[1]].copy(), books[1][1][:added[1]].copy())
+    else:
+        moved = moved_into(a.moved, n, a.todo)
+        fam_new, stand_new = np.empty((2, moved), np.int64), np.empty((2, moved), np.int64)
+        f_added, s_added = moved_standings(first, runs, moved, st, a, cat, acc, fam_new,
+                                           stand_new)
+        stand_stocks(first, runs, st, a, cat, acc, stand_new, s_added)
+        family = fam_new[0, :f_added].astype(f_type), fam_new[1, :f_added].astype(fw_type)
+        stand = stand_new[0, :s_added].astype(s_type), stand_new[1, :s_added].astype(sw_type)
+    marked = marked_into(a.marked, 0, n, a.todo)
     kin, new = np.empty((2, marked), np.int64), np.empty((2, marked), np.int64)
-    m, added = own_attempts(first, runs, marked, st, a, cat, acc, kin, new)
-    return kin[:, :m].copy(), new[:, :added].copy(), (family[0][:rows].copy(),
-                                                       family[1][:rows].copy())
+    m, added_history = own_attempts(first, runs, marked, st, a, cat, acc, kin, new)
+    return kin[:, :m].copy(), new[:, :added_history].copy(), family, stand
 
 
 @njit(cache=True, nogil=True)
@@ -951,31 +1076,19 @@ def score_steps(grade_of: np.ndarray, lo: int, masks: InForce
     return cuts, steps
 
 
-def effective_steps(cuts: np.ndarray, steps: np.ndarray) -> tuple[tuple, tuple]:
-    """:func:`score_steps`' cuts and steps as the kernels take them: only the cuts where a
-    measure changes (2 of the 15 in china-2018; a cut whose step is 0 changes nothing), as
-    tuples padded to a power of two with cuts that change nothing. Numba compiles a tuple's
-    length into the kernels, so that each score is compared with those cuts alone (the
-    standing pass took 3.1 ns a citizen with the 15, 1.5 with the 2); the powers of two keep
-    the kernels' versions few."""
-    changes = np.flatnonzero(steps[1:])
-    size = 1 << max(0, int(changes.shape[0]) - 1).bit_length()
-    pad = size - changes.shape[0]
-    return (tuple(cuts[changes].tolist()) + (int(cuts[-1]),) * pad,
-            (int(steps[0]), *steps[1:][changes].tolist(), *(0,) * pad))
-
-
 @dataclass
 class Consequences(Stage):
     """What each citizen meets today; who has met each sanction and reward at least once."""
 
     NAME = "consequences"
     OWNS = ("sanctioned_ever", "under_sanction", "history_ids", "history_words", "family_ids",
-            "family_words", "list_mask", "score_cuts", "score_steps")
-    READS = ("age", "flags", "adopt", "acts", "marked", "status", "case_ids", "case_days",
-             "on_lists", "on_lists_true", "connected", "score", "score_gap", "scored",
-             "grade_of", "grade_names", "adoption")
+            "family_words", "stand_ids", "stand_words", "list_mask", "score_cuts",
+            "score_steps")
+    READS = ("age", "flags", "adopt", "acts", "marked", "status", "moved", "case_ids",
+             "case_days", "on_lists", "on_lists_true", "connected", "score", "score_gap",
+             "scored", "grade_of", "grade_names", "adoption", "bad_company_term")
     STEPS = ("step", "family_step")
+    EVENTS: ClassVar[bool] = True  # False: everyone's standing every day (tests compare)
 
     view: View
     sanctioned_ever: np.ndarray  # [2, words]: who was ever under a sanction, and wrongly
@@ -986,11 +1099,18 @@ class Consequences(Stage):
     history_words: np.ndarray  # and their other bits of world.layout.history_names
     family_ids: np.ndarray  # the family book of the day (world.word_book): its citizens,
     family_words: np.ndarray  # and their standing as relatives meet it (layout.family_names)
+    stand_ids: np.ndarray  # the standing book: the citizens under a sanction, in order,
+    stand_words: np.ndarray  # and their sanction bits and STAND_WRONG (uint64)
+    under_totals: np.ndarray  # [region, 2]: the sanctioned and wrongly sanctioned today
     sc: Scenario | None = None
     kin: dict[int, np.ndarray] = field(default_factory=dict)  # by piece: sanction_kernel's
     new_history: dict[int, np.ndarray] = field(default_factory=dict)  # by piece: new rows
     new_family: dict[int, tuple[np.ndarray, np.ndarray]] = field(
         default_factory=dict)  # by piece: today's rows, citizens and words
+    new_stand: dict[int, tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict)  # by piece: the standing book's, likewise
+    everyone_today: bool = True  # every citizen's standing worked out today (sanction_kernel)
+    seen: tuple | None = None  # yesterday's scored group and regions connected
     list_mask: np.ndarray | None = None  # sanctions per list, today
     effective: tuple | None = None  # today's score_steps as the kernels take them
     in_force: tuple[bool, ...] | None = None  # which sanctions, then rewards, are in force
@@ -1002,6 +1122,7 @@ class Consequences(Stage):
         words = -(-view.size // WORD)
         (history_ids, history_words), (family_ids, family_words) = (
             empty(bits_dtype(len(names(sc)))) for names in (history_names, family_names))
+        stand_ids, stand_words = empty(np.uint64)
         stage = cls(
             view=view,
             sanctioned_ever=view.own("sanctioned_ever", np.zeros((2, words), np.uint64)),
@@ -1009,18 +1130,25 @@ class Consequences(Stage):
             cat=catalog(sc),
             ties=view.ties.model(),
             history_ids=history_ids, history_words=history_words, family_ids=family_ids,
-            family_words=family_words)
+            family_words=family_words, stand_ids=stand_ids, stand_words=stand_words,
+            under_totals=np.zeros((len(view.regions.codes), 2), np.int64))
         stage.publish_books()
         return stage
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
         """Today's measures per list and per score (published), worked out again only where
-        the scenario's values or the measures in force changed since yesterday."""
+        the scenario's values or the measures in force changed since yesterday; whether
+        everyone's standing is worked out today (:meth:`for_everyone`)."""
         changed, self.sc, self.values = sc is not self.sc, sc, None
         in_force = tuple(m.in_force(date) for m in (*sc.sanctions, *sc.rewards))
-        if not changed and in_force == self.in_force:
-            return
-        self.in_force = in_force
+        changed |= in_force != self.in_force
+        if changed:
+            self.measures_in_force(date, in_force)
+        self.everyone_today = self.for_everyone() or changed
+
+    def measures_in_force(self, date: dt.date, in_force: tuple[bool, ...]) -> None:
+        """Today's measures per list and per score, published."""
+        sc, self.in_force = self.sc, in_force
         masks = active_masks(sc, self.view.grade_names.tolist(), date)
         self.list_mask = masks.lists
         cuts, steps = score_steps(self.view.grade_of, sc.scoring.min, masks)
@@ -1029,14 +1157,31 @@ class Consequences(Stage):
         self.view.publish("score_cuts", cuts)
         self.view.publish("score_steps", steps)
 
+    def for_everyone(self) -> bool:
+        """Whether what every citizen's standing is worked out from may have moved since
+        yesterday without the stages marking whom (``Today.moved``): on the first day, where
+        the regions connected or the scored group changed, or the ties term was read (it moves
+        every score); then everyone's is worked out, else the moved citizens' alone. A group
+        that grows alone (adoption) is no such change where the base score meets no measure:
+        the unscored stay at base (no record, lapse, restoration or term moves them)."""
+        v = self.view
+        seen, self.seen = self.seen, (v.scored.copy(), v.connected.copy())
+        if v.bad_company_term.size > 0 or not self.EVENTS or seen is None:
+            return True
+        (scored, connected), (scored_now, connected_now) = seen, self.seen
+        grown = (scored_now[1] == scored[1] and scored_now[0] > scored[0]
+                 and score_mask(self.sc.scoring.base, *self.effective) == 0)
+        return not (np.array_equal(connected, connected_now)
+                    and (np.array_equal(scored, scored_now) or grown))
+
     def chunk_arrays(self, lo: int, hi: int, today: Today, n: int | None = None) -> tuple:
         """Standing's and SanctionArrays' arrays of citizens lo..hi for the run (Today.kept),
         with the first ``n`` (all: hi - lo) of today's buffers."""
         v, n = self.view, hi - lo if n is None else n
         return ((v.starts, v.age[lo:hi], v.adopt[lo:hi], v.on_lists[lo:hi],
                  v.on_lists_true[lo:hi], v.score[lo:hi], v.score_gap[lo:hi]),
-                (v.flags[lo:hi], today.acts[:n], today.status[:n], today.todo[:n],
-                 today.marked[words_of(n)]))
+                (v.flags[lo:hi], today.acts[:n], today.status[:n], today.moved[:n],
+                 today.todo[:n], today.marked[words_of(n)]))
 
     def everyone(self, lo: int, hi: int, today: Today) -> tuple:
         """:meth:`chunk_arrays` of every citizen, without today's buffers (phase 2)."""
@@ -1044,23 +1189,25 @@ class Consequences(Stage):
 
     def gather_day(self) -> tuple:
         """Standing's and SanctionArrays' day values: the scored group, the regions connected,
-        the measures in force; who is under a sanction, the history and the family (their
-        books change between the phases: :meth:`end_phase` gathers them anew), the adoption
-        thresholds."""
+        the measures in force; who is under a sanction, the history, the family and the
+        standing (their books change between the phases: :meth:`end_phase` gathers them
+        anew), the adoption thresholds, whether everyone's standing is worked out today."""
         v = self.view
         return ((v.scored, v.connected, self.list_mask, *self.effective),
                 (self.sanctioned_ever, self.under_sanction, self.history_ids, self.history_words,
-                 self.family_ids, self.family_words, v.adoption))
+                 self.family_ids, self.family_words, self.stand_ids, self.stand_words,
+                 v.adoption, self.everyone_today))
 
     def arguments(self, arrays: tuple) -> tuple[Standing, SanctionArrays]:
         """Standing and SanctionArrays from :meth:`chunk_arrays` and today's values."""
         (st, a), (st_today, a_today) = arrays, self.day_values()
         return Standing(*st, *st_today), SanctionArrays(*a, *a_today)
 
-    def keep_kin(self, lo: int, kept: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    def keep_kin(self, lo: int, kept: tuple) -> None:
         """The chunk's citizens whose relatives phase 2 visits; the history of those of its
-        citizens who have no row in the book yet; its rows of today's family book."""
-        self.kin[lo], self.new_family[lo] = kept[0], kept[2]
+        citizens who have no row in the book yet; its rows of today's family and standing
+        books."""
+        self.kin[lo], self.new_family[lo], self.new_stand[lo] = kept[0], kept[2], kept[3]
         self.keep_history(lo, kept[1])
 
     def keep_history(self, lo: int, new: np.ndarray) -> None:
@@ -1072,8 +1219,8 @@ class Consequences(Stage):
         FIRST, RUNS, Fields(Standing, dict.fromkeys(
             ("age", "adopt", "on_lists", "on_lists_true", "score", "gap"), CITIZENS)),
         Fields(SanctionArrays, {
-            "flags": CITIZENS, "acts": BUFFER, "status": BUFFER, "todo": BUFFER,
-            "marked": WORDS}),
+            "flags": CITIZENS, "acts": BUFFER, "status": BUFFER, "moved": BUFFER,
+            "todo": BUFFER, "marked": WORDS}),
         SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         return (lo, self.view.runs(lo, hi), *self.arguments(today.kept(lo, hi, self.chunk_arrays)),
@@ -1114,17 +1261,25 @@ class Consequences(Stage):
 
     def end_phase(self, phase: int) -> None:
         """File the phase's new rows of history in the book, and after the standings (phase
-        1) today's family book, for the next phase to read."""
+        1) today's family and standing books, for the next phase to read."""
         self.file_history()
-        self.file_family()
+        self.file_standing()
 
     def end_day(self, counts: np.ndarray) -> None:
-        """The workers under a sanction their employer bears (colleagues_kernel): counted once
-        the day's standings are all known, a workplace spanning chunks; their history filed
-        (and what a step called alone, without :meth:`end_phase`, left)."""
+        """The sanctioned and wrongly sanctioned today: yesterday's changed by the moved
+        citizens', unless everyone's standing was worked out. The workers under a sanction
+        their employer bears (colleagues_kernel): counted once the day's standings are all
+        known, a workplace spanning chunks; their history filed (and what a step called alone,
+        without :meth:`end_phase`, left)."""
         cat = self.cat
         self.kin.clear()
-        self.file_family()
+        self.file_standing()
+        under = counts[:, C_SANCTIONED:C_WRONGLY + 1]
+        if self.everyone_today:
+            self.under_totals[:] = under
+        else:
+            self.under_totals += under
+            under[:] = self.under_totals
         if cat.at_work.shape[0]:
             pick = (self.family_words & cat.kin_of_work) != 0
             self.file_history()
@@ -1134,19 +1289,37 @@ class Consequences(Stage):
                 counts))
         self.file_history()
 
-    def file_family(self) -> None:
-        """Today's family book, from the rows that the standings of each piece made where they
-        have run since the last filing, in the book's types (pairs of eight bytes, concatenated,
-        held 27 bytes a row more while filed: 1.4 bytes a citizen at the end of the six years),
-        the book before it let go first (held beside it, 0.27 byte a citizen); the day values
-        gathered anew."""
-        if self.new_family:
-            pieces = [self.new_family.pop(lo) for lo in sorted(self.new_family)]
-            self.family_ids, self.family_words = empty(self.family_words.dtype)
-            self.publish_books()  # yesterday's book let go before today's is made
-            self.family_ids = np.concatenate([ids for ids, _ in pieces])
-            self.family_words = np.concatenate([words for _, words in pieces])
-            self.publish_books()
+    def file_standing(self) -> None:
+        """Today's family and standing books from the rows that the standings of each piece
+        made where they have run since the last filing (:meth:`file_book`)."""
+        for book in ("family", "stand"):
+            self.file_book(book, getattr(self, f"new_{book}"))
+
+    def file_book(self, book: str, new: dict[int, tuple[np.ndarray, np.ndarray]]) -> None:
+        """The family or standing book (``book``) from ``new``, rows by piece in the book's
+        types. Where everyone's standing was worked out, the rows are the whole book: they
+        are concatenated (pairs of eight bytes held 27 bytes a row more while filed: 1.4 bytes
+        a citizen at the end of the six years), the book before them let go first (held beside
+        it, 0.27 byte a citizen); else they are the moved citizens' without a row, merged in
+        place, the rows whose word went to 0 dropped. The day values gathered anew."""
+        if not new:
+            return
+        pieces = [new.pop(lo) for lo in sorted(new)]
+        ids, words = getattr(self, f"{book}_ids"), getattr(self, f"{book}_words")
+        if self.everyone_today:
+            self.set_book(book, *empty(words.dtype))  # yesterday's let go before today's
+            ids = np.concatenate([i for i, _ in pieces])
+            words = np.concatenate([w for _, w in pieces])
+        else:
+            kept = keep_set(ids, words)
+            ids, words = file_words(ids[:kept], words[:kept], pieces, self.view.size)
+        self.set_book(book, ids, words)
+
+    def set_book(self, book: str, ids: np.ndarray, words: np.ndarray) -> None:
+        """The family or standing book's arrays, published."""
+        setattr(self, f"{book}_ids", ids)
+        setattr(self, f"{book}_words", words)
+        self.publish_books()
 
     def family(self) -> np.ndarray:
         """Every citizen's family word (bits of ``layout.family_names``) today: an array of n
@@ -1175,9 +1348,10 @@ class Consequences(Stage):
             self.publish_books()
 
     def publish_books(self) -> None:
-        """The history book and today's family book, their ids and words each; the day values
-        gathered anew."""
-        for name in ("history_ids", "history_words", "family_ids", "family_words"):
+        """The history book and today's family and standing books, their ids and words each;
+        the day values gathered anew."""
+        for name in ("history_ids", "history_words", "family_ids", "family_words", "stand_ids",
+                     "stand_words"):
             self.view.publish(name, getattr(self, name))
         self.values = None
 

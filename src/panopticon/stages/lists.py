@@ -134,6 +134,7 @@ class ListArrays(NamedTuple):
     age: np.ndarray
     adopt: np.ndarray
     records: np.ndarray  # today's
+    moved: np.ndarray  # today's (Today.moved): 1 where a citizen's lists changed
     score: np.ndarray
     gap: np.ndarray  # scoring's score_gap: the true score (codes.true_of)
     on: np.ndarray  # uint16 lists by the published evidence
@@ -241,7 +242,7 @@ def track(t, j, day, word, rec, s, scored, grade, a, p, acc_r):
 def lists_kernel(first, day, runs, a, p, acc):
     """Bring one chunk's lists up to date by both evidences; count entries (and those made
     wrongly), exits, stocks, people ever on each list and the members on it wrongly, per run
-    of one region."""
+    of one region; ``a.moved`` where a citizen's lists changed."""
     lo_score = p.lo_score
     n_lists = p.min_days.shape[0]
     for q in range(runs.shape[0] - 1):
@@ -256,6 +257,7 @@ def lists_kernel(first, day, runs, a, p, acc):
             on, new = track(0, j, day, np.int64(a.on[j]), rec, s, scored, grade, a, p, acc_r)
             on_true, _ = track(1, j, day, np.int64(a.on_true[j]), rec, ts, scored, true_grade,
                                a, p, acc_r)
+            a.moved[j] |= np.uint8((on != a.on[j]) | (on_true != a.on_true[j]))
             a.on[j], a.on_true[j] = on, on_true
             if on == 0:
                 continue
@@ -283,6 +285,7 @@ class Lists(Stage):
     OWNS = ("on_lists", "on_lists_true", "list_since", "list_days", "list_ever")
     READS = ("age", "adopt", "records", "score", "score_gap", "scored", "grade_of",
              "grade_names")
+    WRITES = ("moved",)
 
     view: View
     p: ListParams | None  # None: the scheme has no lists, the stage is idle
@@ -324,7 +327,8 @@ class Lists(Stage):
 
     @kernel_step(lists_kernel, pieces=(FIRST, SAME, RUNS, Fields(ListArrays, {
         **dict.fromkeys(("age", "adopt", "score", "gap", "on", "on_true", "since",
-                         "days", "ever"), CITIZENS), "records": BUFFER}), SAME, SAME))
+                         "days", "ever"), CITIZENS), "records": BUFFER, "moved": BUFFER}),
+        SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         a = ListArrays(*today.kept(lo, hi, self.chunk_arrays), *self.day_values())
         return lo, self.day, self.view.runs(lo, hi), a, self.p, acc
@@ -332,7 +336,8 @@ class Lists(Stage):
     def chunk_arrays(self, lo: int, hi: int, today: Today) -> tuple:
         """ListArrays' arrays of citizens lo..hi for the run (Today.kept)."""
         v = self.view
-        return (v.starts, v.age[lo:hi], v.adopt[lo:hi], today.records[:hi - lo], v.score[lo:hi],
+        return (v.starts, v.age[lo:hi], v.adopt[lo:hi], today.records[:hi - lo],
+                today.moved[:hi - lo], v.score[lo:hi],
                 v.score_gap[lo:hi], self.on[lo:hi], self.on_true[lo:hi],
                 self.since[:, :, lo:hi], self.days[:, :, lo:hi], self.ever[lo:hi])
 

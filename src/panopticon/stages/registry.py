@@ -96,6 +96,7 @@ class RegistryArrays(NamedTuple):
     starts: np.ndarray  # each region's first citizen (population.region_of)
     records: np.ndarray  # today's, to which listings are added
     status: np.ndarray  # today's, made here: uint8 bits of codes, IN_DEFAULT ... SHARED
+    moved: np.ndarray  # today's, made here: 1 where the status changed (consequences reads)
     todo: np.ndarray
     marked: np.ndarray  # today's (Today.marked): every citizen with records is marked
     case_ids: np.ndarray  # word_book.ID: the citizens with a row in the case book, in order: the
@@ -209,11 +210,13 @@ def registry_kernel(first, day, runs, a, p, acc):
     the book (every citizen with a status has one), then advanced, their status and days read
     from their row of the book (found by walking its ids along from the chunk's first) or zero
     where they have none. The chunk's statuses go to ``a.status`` (0 for the others). A
-    citizen given a listing's record is marked.
+    citizen given a listing's record is marked; one whose status changed is ``a.moved``
+    (cleared here for the stages after it, which move citizens' standing too).
     """
     status, records, todo = a.status, a.records, a.todo
     ids, book = a.case_ids, a.case_days
     status[:] = 0
+    a.moved[:] = 0
     days = np.zeros(COLUMNS, np.int64)
     new_ids, new_days, k = np.empty(16, np.int64), np.empty((16, COLUMNS), np.int16), 0
     row = np.searchsorted(ids, first)
@@ -230,9 +233,11 @@ def registry_kernel(first, day, runs, a, p, acc):
                 continue
             for c in range(COLUMNS):
                 days[c] = book[row, c] if mine else 0
+            before = s
             s, rec = case_step(first + j, day, np.int64(records[j]), s, days, p, acc_r)
             days[STATUS] = s
             status[j] = s
+            a.moved[j] = s != before
             records[j] = rec
             if rec:
                 mark(a.marked, j)
@@ -256,7 +261,7 @@ class Registry(Stage):
     connections."""
 
     NAME = "registry"
-    OWNS = ("status", "case_ids", "case_days", "connected", "list_delay")
+    OWNS = ("status", "moved", "case_ids", "case_days", "connected", "list_delay")
     WRITES = ("records", "marked")
     COUNTERS = COUNTERS
 
@@ -301,7 +306,8 @@ class Registry(Stage):
             self.new[lo] = new
 
     @kernel_step(registry_kernel, keep=keep_new, pieces=(FIRST, SAME, RUNS, Fields(
-        RegistryArrays, {"records": BUFFER, "status": BUFFER, "todo": BUFFER, "marked": WORDS}),
+        RegistryArrays, {"records": BUFFER, "status": BUFFER, "moved": BUFFER, "todo": BUFFER,
+                         "marked": WORDS}),
         SAME, SAME))
     def step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         first, last = np.searchsorted(self.case_ids, (lo, hi))
@@ -313,8 +319,8 @@ class Registry(Stage):
         """RegistryArrays' arrays of citizens lo..hi for the run (Today.kept), before the
         chunk's rows of the case book."""
         n = hi - lo
-        return (self.view.starts, today.records[:n], today.status[:n], today.todo[:n],
-                today.marked[words_of(n)])
+        return (self.view.starts, today.records[:n], today.status[:n], today.moved[:n],
+                today.todo[:n], today.marked[words_of(n)])
 
     def end_phase(self, phase: int) -> None:
         """After phase 1, file the day's new cases in the book and drop the closed ones, so

@@ -10,7 +10,10 @@ acts are lawful posts at most, their records none. ``marked`` holds a bit per ci
 chunk, set for every citizen who has more (behaviour marks those whose acts it settles to more
 than a lawful post, a stage that records marks whom it records), so that the stages after them
 visit the marked (:func:`marked_into`) instead of scanning every citizen's word for the few
-that are not zero.
+that are not zero. ``moved`` holds a byte per citizen of the chunk, set where what consequences
+work out a citizen's standing from moved today (the registry's status, the lists, a score across
+a measure's cut: fewer than 0.1% of citizens a day), so that consequences visit those
+(:func:`moved_into`), not everyone.
 """
 
 from __future__ import annotations
@@ -41,10 +44,11 @@ class Today:
     todo: np.ndarray  # int32: any step's list of citizens to visit, scratch
     marked: np.ndarray  # uint64: a bit per citizen who does more than post lawfully or has records
     status: np.ndarray  # uint8: the registry's status of each citizen once it has run (codes)
+    moved: np.ndarray  # uint8: 1 where what a citizen's standing is worked out from moved today
     seen: dict = field(default_factory=dict, repr=False)  # each stage's version of it
     chunks: dict = field(default_factory=dict, repr=False)  # what kept() made, by chunk
 
-    BUFFERS: ClassVar[tuple[str, ...]] = ("acts", "records", "marked", "status")
+    BUFFERS: ClassVar[tuple[str, ...]] = ("acts", "records", "marked", "status", "moved")
 
     def kept(self, lo: int, hi: int, make: Callable[[int, int, Today], T]) -> T:
         """``make(lo, hi, self)``, made on the chunk's first day and kept for the run: what a
@@ -63,7 +67,7 @@ class Today:
         return cls(acts=np.zeros(capacity, np.uint64), records=np.zeros(capacity, np.uint64),
                    todo=np.zeros(capacity, np.int32),
                    marked=np.zeros(capacity // WORD + 1, np.uint64),
-                   status=np.zeros(capacity, np.uint8))
+                   status=np.zeros(capacity, np.uint8), moved=np.zeros(capacity, np.uint8))
 
 
 class Undeclared:
@@ -167,6 +171,23 @@ def marked_into(marked: np.ndarray, lo: int, hi: int, todo: np.ndarray) -> int:
     m = 0
     for w in range(lo // WORD, (hi + WORD - 1) // WORD):
         m = bits_into(word_in(marked, w, lo, hi), w * WORD, todo, m)
+    return m
+
+
+@njit(cache=True, nogil=True, inline="always")
+def moved_into(moved: np.ndarray, n: int, todo: np.ndarray) -> int:
+    """The citizens j < n with ``moved[j]`` not 0 (bytes), in order, into todo[:m]; returns m.
+    Eight bytes are tested at once, as nearly all are 0."""
+    whole, m = n - n % 8, 0
+    eights = moved[:whole].view(np.uint64)
+    for w in range(eights.shape[0]):
+        if eights[w]:
+            for j in range(8 * w, 8 * w + 8):
+                todo[m] = j
+                m += moved[j] != 0
+    for j in range(whole, n):
+        todo[m] = j
+        m += moved[j] != 0
     return m
 
 

@@ -118,6 +118,18 @@ def merge_from_end(ids: np.ndarray, rows: np.ndarray, held: int, add_ids: np.nda
             r -= 1
 
 
+@njit(cache=True, nogil=True)
+def keep_set(ids: np.ndarray, words: np.ndarray) -> int:
+    """The rows whose word is not 0 moved up to the book's first rows, in order, in place;
+    returns how many stay (a book written in place keeps the rows whose word went to 0)."""
+    kept = 0
+    for r in range(ids.shape[0]):
+        if words[r]:
+            ids[kept], words[kept] = ids[r], words[r]
+            kept += 1
+    return kept
+
+
 def has_room(a: np.ndarray, size: int) -> bool:
     """Whether ``a`` is the start of an array (its ``base``) of its kind with ``size`` rows."""
     b = a.base

@@ -1,0 +1,113 @@
+"""Consequences by events: the standing of the citizens whose status, lists or score across a
+measure's cut moved (``Today.moved``) gives, day after day, what everyone's worked out every day
+gives: who is under a sanction, the books, the running totals, the counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from panopticon.language import scenario
+from panopticon.observers.cohort import Cohort
+from panopticon.runner.simulation import Simulation
+from panopticon.stages.consequences import (
+    C_SANCTIONED,
+    C_WRONGLY,
+    STAND_WRONG,
+    Consequences,
+    everyone_standing,
+    family_words,
+    standings,
+)
+from panopticon.world.codes import moves_across
+from panopticon.world.population import region_of
+from panopticon.world.today import moved_into
+from panopticon.world.word_book import keep_set
+
+SIZE = 3000
+PRESETS = ("china-2018", "sesame", "fuzhou", "rongcheng")
+
+
+def simulation(preset: str) -> Simulation:
+    """The preset's whole period on a few citizens, in chunks that split words of bits and
+    regions, on two threads."""
+    return Simulation(scenario.load(preset).with_changes(**{"population.size": SIZE}),
+                      chunk_size=777, threads=2)
+
+
+def book(ids: np.ndarray, words: np.ndarray) -> dict[int, int]:
+    """A book's rows whose word is not 0 (a book written in place keeps rows gone to 0)."""
+    return {int(i): int(w) for i, w in zip(ids, words) if w}
+
+
+def check_day(sim: Simulation, days: list[bool]) -> None:
+    """After a day: consequences' bits, books and running totals are those of everyone's
+    standing worked out from the state as it is."""
+    cons: Consequences = sim.stages[Consequences.NAME]
+    view = sim.views[Cohort.NAME]
+    ids = np.arange(view.size)
+    sanc, true_sanc, rewards = standings(ids, everyone_standing(view), view.case_ids,
+                                         view.case_days)
+    wrong = sanc & ~true_sanc
+    np.testing.assert_array_equal(cons.sanctioned(), sanc != 0)
+    stood = sanc | STAND_WRONG * (wrong != 0)
+    assert book(cons.stand_ids, cons.stand_words) == book(ids, stood)
+    family = np.zeros(view.size, np.int64)
+    family_words(sanc, wrong, rewards, cons.cat, view.flags, family)
+    assert book(cons.family_ids, cons.family_words) == book(ids, family)
+    regions = region_of(view.starts, ids)
+    for column, flags in ((C_SANCTIONED, sanc != 0), (C_WRONGLY, wrong != 0)):
+        np.testing.assert_array_equal(
+            cons.under_totals[:, column],
+            np.bincount(regions, flags, minlength=cons.under_totals.shape[0]))
+    days.append(cons.everyone_today)
+
+
+@pytest.mark.parametrize("preset", ["china-2018", pytest.param("sesame", marks=pytest.mark.slow),
+                                    "fuzhou", "rongcheng"])
+def test_the_moved_citizens_standing_is_everyones_every_day(preset):
+    sim, days = simulation(preset), []
+    sim.run(after_day=lambda: check_day(sim, days))
+    assert not all(days), "no day had its standing by events"
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_a_run_by_events_counts_what_a_run_of_everyone_counts(preset, monkeypatch):
+    by_events = simulation(preset).run()
+    monkeypatch.setattr(Consequences, "EVENTS", False)
+    np.testing.assert_array_equal(by_events.counts, simulation(preset).run().counts)
+
+
+@settings(deadline=None)
+@given(st.lists(st.integers(0, 3), max_size=80), st.integers(0, 80))
+def test_moved_into_lists_the_citizens_whose_byte_is_set(values, n):
+    moved = np.array([v if v < 3 else 0 for v in values] + [1] * 8, np.uint8)
+    n = min(n, len(values))
+    todo = np.full(moved.shape[0], -1, np.int32)
+    m = moved_into(moved, n, todo)
+    np.testing.assert_array_equal(todo[:m], np.flatnonzero(moved[:n]))
+
+
+@settings(deadline=None)
+@given(st.lists(st.sampled_from([0, 0, 3, 7]), max_size=30))
+def test_keep_set_keeps_the_rows_not_zero_in_order(values):
+    ids, words = np.arange(len(values), dtype=np.int32) * 2, np.array(values, np.uint64)
+    want_ids, want_words = ids[words != 0].copy(), words[words != 0].copy()
+    kept = keep_set(ids, words)
+    np.testing.assert_array_equal(ids[:kept], want_ids)
+    np.testing.assert_array_equal(words[:kept], want_words)
+
+
+def band(score: int, cuts: tuple[int, ...]) -> int:
+    return sum(score >= c for c in cuts)
+
+
+@settings(deadline=None)
+@given(st.lists(st.integers(300, 1100), min_size=1, max_size=4, unique=True),
+       *(st.integers(250, 1150) for _ in range(4)))
+def test_a_move_across_is_a_change_of_the_measures_band(cuts, s0, s, t0, t):
+    cuts = tuple(sorted(cuts))
+    across = band(s0, cuts) != band(s, cuts) or band(t0, cuts) != band(t, cuts)
+    assert bool(moves_across(s0, s, t0, t, cuts)) == across
