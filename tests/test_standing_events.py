@@ -65,8 +65,7 @@ def check_day(sim: Simulation, days: list[bool]) -> None:
     days.append(cons.everyone_today)
 
 
-@pytest.mark.parametrize("preset", ["china-2018", pytest.param("sesame", marks=pytest.mark.slow),
-                                    "fuzhou", "rongcheng"])
+@pytest.mark.parametrize("preset", PRESETS)
 def test_the_moved_citizens_standing_is_everyones_every_day(preset):
     sim, days = simulation(preset), []
     sim.run(after_day=lambda: check_day(sim, days))

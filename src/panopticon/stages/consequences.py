@@ -264,6 +264,7 @@ class SanctionArrays(NamedTuple):
     stand_words: np.ndarray  # their sanction bits and STAND_WRONG (phase 1 makes them)
     adoption: np.ndarray  # today's adoption thresholds: [internet users, payment users]
     everyone: bool  # every citizen's standing worked out today, not the moved' alone
+    newly: np.ndarray  # the adoption ranks scored today and not yesterday: [from, to)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -540,6 +541,17 @@ def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch, books
     added[1] = rows_of_words(first + lo, stood, books[1][0], books[1][1], added[1])
 
 
+@njit(cache=True, nogil=True, inline="always")
+def mark_ranks(first, adopt, ranks, moved):
+    """``moved`` for the chunk's citizens (from citizen ``first``) whose adoption rank lies in
+    ``ranks[0]..ranks[1]-1``: scored today and not yesterday, at whatever score they hold."""
+    order = adoption_order(first)
+    for j in range(adopt.shape[0]):
+        rank = rank_in_order(adopt[j], order)
+        order += ORDER_STEP
+        moved[j] |= np.uint8((rank >= ranks[0]) & (rank < ranks[1]))
+
+
 @njit(cache=True, nogil=True)
 def moved_standings(first, runs, moved, st, a, cat, acc, family, stand):
     """The standing of the chunk's citizens whose status, lists or score across a cut moved
@@ -709,6 +721,8 @@ def sanction_kernel(first, runs, st, a, cat, acc):
         family = (books[0][0][:added[0]].copy(), books[0][1][:added[0]].copy())
         stand = (books[1][0][:added[1]].copy(), books[1][1][:added[1]].copy())
     else:
+        if a.newly[1] > a.newly[0]:
+            mark_ranks(first, st.adopt, a.newly, a.moved)
         moved = moved_into(a.moved, n, a.todo)
         fam_new, stand_new = np.empty((2, moved), np.int64), np.empty((2, moved), np.int64)
         f_added, s_added = moved_standings(first, runs, moved, st, a, cat, acc, fam_new,
@@ -1084,9 +1098,10 @@ class Consequences(Stage):
     OWNS = ("sanctioned_ever", "under_sanction", "history_ids", "history_words", "family_ids",
             "family_words", "stand_ids", "stand_words", "list_mask", "score_cuts",
             "score_steps")
-    READS = ("age", "flags", "adopt", "acts", "marked", "status", "moved", "case_ids",
+    READS = ("age", "flags", "adopt", "acts", "marked", "status", "case_ids",
              "case_days", "on_lists", "on_lists_true", "connected", "score", "score_gap",
              "scored", "grade_of", "grade_names", "adoption", "bad_company_term")
+    WRITES = ("moved",)  # the newly scored, on a day the scored group grows
     STEPS = ("step", "family_step")
     EVENTS: ClassVar[bool] = True  # False: everyone's standing every day (tests compare)
 
@@ -1110,6 +1125,8 @@ class Consequences(Stage):
     new_stand: dict[int, tuple[np.ndarray, np.ndarray]] = field(
         default_factory=dict)  # by piece: the standing book's, likewise
     everyone_today: bool = True  # every citizen's standing worked out today (sanction_kernel)
+    newly: np.ndarray = field(default_factory=lambda: np.zeros(2, np.int64))  # ranks scored
+    #                                                     today and not yesterday: [from, to)
     seen: tuple | None = None  # yesterday's scored group and regions connected
     list_mask: np.ndarray | None = None  # sanctions per list, today
     effective: tuple | None = None  # today's score_steps as the kernels take them
@@ -1162,17 +1179,18 @@ class Consequences(Stage):
         yesterday without the stages marking whom (``Today.moved``): on the first day, where
         the regions connected or the scored group changed, or the ties term was read (it moves
         every score); then everyone's is worked out, else the moved citizens' alone. A group
-        that grows alone (adoption) is no such change where the base score meets no measure:
-        the unscored stay at base (no record, lapse, restoration or term moves them)."""
+        that grows alone (adoption) is no such change: the ranks it gained (``newly``) are
+        visited as moved."""
         v = self.view
         seen, self.seen = self.seen, (v.scored.copy(), v.connected.copy())
+        self.newly = np.zeros(2, np.int64)
         if v.bad_company_term.size > 0 or not self.EVENTS or seen is None:
             return True
         (scored, connected), (scored_now, connected_now) = seen, self.seen
-        grown = (scored_now[1] == scored[1] and scored_now[0] > scored[0]
-                 and score_mask(self.sc.scoring.base, *self.effective) == 0)
+        if scored_now[1] == scored[1] and scored_now[0] > scored[0]:
+            self.newly = np.array([scored[0], scored_now[0]], np.int64)
         return not (np.array_equal(connected, connected_now)
-                    and (np.array_equal(scored, scored_now) or grown))
+                    and scored_now[1] == scored[1] and scored_now[0] >= scored[0])
 
     def chunk_arrays(self, lo: int, hi: int, today: Today, n: int | None = None) -> tuple:
         """Standing's and SanctionArrays' arrays of citizens lo..hi for the run (Today.kept),
@@ -1196,7 +1214,7 @@ class Consequences(Stage):
         return ((v.scored, v.connected, self.list_mask, *self.effective),
                 (self.sanctioned_ever, self.under_sanction, self.history_ids, self.history_words,
                  self.family_ids, self.family_words, self.stand_ids, self.stand_words,
-                 v.adoption, self.everyone_today))
+                 v.adoption, self.everyone_today, self.newly))
 
     def arguments(self, arrays: tuple) -> tuple[Standing, SanctionArrays]:
         """Standing and SanctionArrays from :meth:`chunk_arrays` and today's values."""
