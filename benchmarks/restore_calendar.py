@@ -50,15 +50,18 @@ TOTALS = 3  # per region after the grades: score sum, true score sum, wrongly gr
 
 
 @njit(cache=True)
-def pass_day(day, chunks, starts, score, gap, term, records, thr, p, acc):
-    """One day of scoring's pass over everyone: restoration, grades and sums, run by run."""
+def pass_day(day, chunks, starts, score, gap, term, records, moved, thr, p, acc):
+    """One day of scoring's pass over everyone: restoration, grades and sums, run by run; the
+    marks for consequences (``moved``) across the grade cuts, where china-2018's measures
+    change (the engine's are consequences' own cuts, four of the grades' five in 2019)."""
     for c in range(chunks.shape[0]):
         lo, hi = chunks[c, 0], chunks[c, 1]
         bounds = runs(starts, lo, hi)
         for q in range(bounds.shape[0] - 1):
             a, b = lo + bounds[q], lo + bounds[q + 1]
             acc_r = acc[region_of(starts, a)]
-            restore_run(a, day, records[a:b], score[a:b], gap[a:b], term[a:b], thr, p, acc_r)
+            restore_run(a, day, records[a:b], score[a:b], gap[a:b], term[a:b], moved[a:b],
+                        p.cuts, thr, p, acc_r)
             grade_run(score[a:b], gap[a:b], p.cuts, p.cut_grade, acc_r)
 
 
@@ -169,11 +172,12 @@ def time_pass(starts, score, gap, term, p: ScoreParams, days: int, chunk: int) -
     score, gap = score.copy(), gap.copy()
     chunks = np.array(chunk_bounds(score.shape[0], chunk), np.int64)
     records = np.zeros(score.shape[0], np.uint64)
+    moved = np.zeros(score.shape[0], np.uint8)
     acc = np.zeros((starts.shape[0], 16), np.int64)
     thr = threshold(p.restore_p)
     t0 = time.perf_counter()
     for day in range(1, days + 1):
-        pass_day(day, chunks, starts, score, gap, term, records, thr, p, acc)
+        pass_day(day, chunks, starts, score, gap, term, records, moved, thr, p, acc)
     return time.perf_counter() - t0
 
 
