@@ -23,7 +23,7 @@ from panopticon.stages.consequences import (
 )
 from panopticon.world.codes import moves_across
 from panopticon.world.population import region_of
-from panopticon.world.today import moved_into
+from panopticon.world.today import moved_into, unpack_bits
 from panopticon.world.word_book import keep_set
 
 SIZE = 3000
@@ -42,9 +42,10 @@ def book(ids: np.ndarray, words: np.ndarray) -> dict[int, int]:
     return {int(i): int(w) for i, w in zip(ids, words) if w}
 
 
-def check_day(sim: Simulation, days: list[bool]) -> None:
+def check_day(sim: Simulation, days: list[bool], ever: np.ndarray) -> None:
     """After a day: consequences' bits, books and running totals are those of everyone's
-    standing worked out from the state as it is."""
+    standing worked out from the state as it is; who was ever under a sanction, and wrongly,
+    those of every day so far (``ever``, kept here)."""
     cons: Consequences = sim.stages[Consequences.NAME]
     view = sim.views[Cohort.NAME]
     ids = np.arange(view.size)
@@ -52,6 +53,11 @@ def check_day(sim: Simulation, days: list[bool]) -> None:
                                          view.case_days)
     wrong = sanc & ~true_sanc
     np.testing.assert_array_equal(cons.sanctioned(), sanc != 0)
+    ever |= np.array([sanc != 0, wrong != 0], np.uint8)
+    for k in range(2):
+        bits = np.empty(view.size, np.uint8)
+        unpack_bits(cons.sanctioned_ever[k], 0, bits)
+        np.testing.assert_array_equal(bits, ever[k])
     stood = sanc | STAND_WRONG * (wrong != 0)
     assert book(cons.stand_ids, cons.stand_words) == book(ids, stood)
     family = np.zeros(view.size, np.int64)
@@ -68,7 +74,8 @@ def check_day(sim: Simulation, days: list[bool]) -> None:
 @pytest.mark.parametrize("preset", PRESETS)
 def test_the_moved_citizens_standing_is_everyones_every_day(preset):
     sim, days = simulation(preset), []
-    sim.run(after_day=lambda: check_day(sim, days))
+    ever = np.zeros((2, SIZE), np.uint8)
+    sim.run(after_day=lambda: check_day(sim, days, ever))
     assert not all(days), "no day had its standing by events"
 
 

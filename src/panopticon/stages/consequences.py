@@ -405,6 +405,13 @@ def family_word(sanc, wrong, rewards, cat, flags):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def stand_word(sanc, wrong):
+    """A citizen's word of the standing book: its sanction bits, and STAND_WRONG where some is
+    in force wrongly (``wrong``: those bits)."""
+    return sanc | STAND_WRONG * (wrong != 0)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def sanction_bits(ever, i):
     """Citizen i's EVER_SANCTIONED and EVER_WRONGLY_SANCTIONED, from their bit arrays ``ever``
     (``Consequences.sanctioned_ever``)."""
@@ -537,7 +544,7 @@ def stand_block(first, lo, hi, st, a, linked, cat, stocks, acc_r, scratch, books
         added[0] = rows_of_words(first + lo, words, books[0][0], books[0][1], added[0])
     stood = rewards  # the same buffer: the family words have read it
     for j in range(n):
-        stood[j] = sanc[j] | STAND_WRONG * (wrong[j] != 0)
+        stood[j] = stand_word(sanc[j], wrong[j])
     added[1] = rows_of_words(first + lo, stood, books[1][0], books[1][1], added[1])
 
 
@@ -581,8 +588,7 @@ def moved_standings(first, runs, moved, st, a, cat, acc, family, stand):
             was = word_at(s_ids, s_words, srow, i)
             acc_r[C_SANCTIONED] += np.int64(sanc != 0) - np.int64((was & SANCTIONS) != 0)
             acc_r[C_WRONGLY] += np.int64(wrong != 0) - np.int64((was & STAND_WRONG) != 0)
-            s_added = put(s_ids, s_words, srow, i, sanc | STAND_WRONG * (wrong != 0), stand,
-                          s_added)
+            s_added = put(s_ids, s_words, srow, i, stand_word(sanc, wrong), stand, s_added)
             note_one(i, sanc, wrong, a.sanctioned_ever, a.under_sanction)
             if kin:
                 frow = walk(f_ids, frow, i)
