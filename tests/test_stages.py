@@ -41,6 +41,7 @@ from panopticon.world.posts import (
     PostDraw,
     field_cap,
     field_threshold,
+    kept_chance,
     lawful_post,
     under_cap,
 )
@@ -424,13 +425,22 @@ def against_and_lawful(p, chilling, ratio, r8, n, days):
 def test_a_lawful_post_ruled_out_early_is_ruled_out_by_its_chance(p, lawful):
     """``posts.lawful_post`` returns no post before its disposition's draw where the posting
     field is at least p x KEPT_BOUND: every field it so rules out, the kept chance
-    p L / (1 - p (1 - L)) (L: the lawful share, 1 - A) also rules out, as computed in floats."""
-    rest = 1.0 - p * (1.0 - lawful)
-    assume(rest > 0.0)  # 0 in floats only where p is 1 and L below 2**-53
-    kept = p * lawful / rest * (1 << POST_BITS)
+    p L / (1 - p (1 - L)) (L: the lawful share, 1 - A; ``posts.kept_chance``) also rules out,
+    as computed in floats."""
+    kept = kept_chance(p, lawful) * (1 << POST_BITS)
     first = math.ceil(p * KEPT_BOUND)  # the least posting field ruled out early
     if first < 1 << POST_BITS:
         assert first >= kept
+
+
+@pytest.mark.parametrize("lawful", [1e-300, 2.0 ** -60, 2.0 ** -53, 1e-9, 0.5, 1.0])
+def test_a_lawful_post_is_kept_with_its_chance_where_everyone_posts(lawful):
+    """Where the chance of posting is 1, a citizen whose post does not go against the line
+    posts lawfully: the kept chance is 1, however small the lawful share (the form
+    1 - p (1 - L) of its denominator was 0 in floats under L = 2**-53, a division by zero)."""
+    assert kept_chance(1.0, lawful) == pytest.approx(1.0, rel=1e-12)
+    assert kept_chance(0.5, lawful) == pytest.approx(0.5 * lawful / (1.0 - 0.5 * (1.0 - lawful)),
+                                                     rel=1e-12)
 
 
 @pytest.mark.parametrize("r8", [0, 200])

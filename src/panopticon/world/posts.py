@@ -90,6 +90,14 @@ def lawful_weight(pd, t, disposition):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def kept_chance(p, lawful):
+    """The chance ``p L / (1 - p (1 - L))`` that :func:`lawful_post` keeps a post (p: of
+    posting, L: the lawful share, above 0), its denominator written ``1 - p + p L``: as the
+    other form, it is 0 in floats where p is 1 and L under 2**-53, a division by zero."""
+    return p * lawful / (1.0 - p + p * lawful)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def lawful_post(i, day, online, r8, chilling, ratio, pd):
     """Citizen i's lawful post today as the acts word holds it (``ONLINE_POST`` and its content
     type), 0 for none, for a citizen whose post today does not go against the line (behaviour
@@ -98,8 +106,8 @@ def lawful_post(i, day, online, r8, chilling, ratio, pd):
     ``r8``), a post of type t (share s_t) goes against the line with chance a_t (the type's
     share times the citizen's disposition and fear's ``ratio``, at most 1) and A is their mean
     over types. The type is drawn in proportion to ``s_t (1 - a_t)`` and the post kept with
-    chance ``p (1 - A) / (1 - p A)``, at most 1 as p is: a lawful post comes with the chance
-    the model gives it, and at most one post a day."""
+    chance ``p (1 - A) / (1 - p A)`` (:func:`kept_chance`), at most 1 as p is: a lawful post
+    comes with the chance the model gives it, and at most one post a day."""
     posted, typed, _ = post_fields(i, day, pd.key)
     if not online:
         return 0
@@ -110,7 +118,7 @@ def lawful_post(i, day, online, r8, chilling, ratio, pd):
     lawful = 0.0  # 1 - A
     for t in range(N_TYPES):
         lawful += lawful_weight(pd, t, disposition)
-    if lawful <= 0.0 or posted >= p * lawful / (1.0 - p * (1.0 - lawful)) * (1 << POST_BITS):
+    if lawful <= 0.0 or posted >= kept_chance(p, lawful) * (1 << POST_BITS):
         return 0
     u, t, below = typed / float(1 << TYPE_BITS) * lawful, 0, lawful_weight(pd, 0, disposition)
     while t < N_TYPES - 1 and u >= below:
