@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -274,6 +274,7 @@ def test_measures_by_the_scores_of_grades_meet_everyone_as_the_grades_do():
     np.testing.assert_array_equal(by_score.counts, by_grade.counts)
 
 
+@settings(deadline=None)  # grade_run's blocks are compiled kernels, once per number of cuts
 @given(edges=st.lists(st.integers(1, 99), max_size=6, unique=True),
        scores=st.lists(st.tuples(st.integers(0, 100), st.integers(0, 100)), max_size=40))
 def test_grades_are_counted_through_the_cuts_where_they_change(edges, scores):

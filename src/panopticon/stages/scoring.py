@@ -65,6 +65,10 @@ C_SCORE, C_TRUE, C_WRONG, C_GRADE0, C_SCORED, C_LAPSED = (COUNTERS.index(n) for 
     "score_sum", "true_score_sum", "wrongly_graded", "grade_0", "scored_citizens",
     "records_lapsed"))
 EVERYONE = ADOPT_LEVELS  # an adoption threshold no citizen's rank reaches
+# Citizens a block of the passes over everyone (restore_run, grade_run): their score sums fit
+# 32 bits and their counts 16, in which the passes work.
+RESTORE_BLOCK = 16_384
+I16, I32 = np.int16, np.int32
 
 
 class ScoreParams(NamedTuple):
@@ -209,35 +213,98 @@ def lapse(first, a, p, acc):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def restore_draws(count, k_restore, restore_thr, records, drawn):
+    """1 in ``drawn`` for the citizens (from the one whose ``rng.counter`` is ``count``)
+    whose restoration is drawn today and who have no record (apply_records restores those):
+    the draw's 64-bit lanes in a loop of their own, so that restore_block's are 32-bit.
+    Returns the next citizen's counter."""
+    for j in range(drawn.shape[0]):
+        drawn[j] = (bits53_at(k_restore, count) < restore_thr) & (records[j] == np.uint64(0))
+        count += CITIZEN_STEP
+    return count
+
+
+@njit(cache=True, nogil=True, inline="always")
+def restore_block(drawn, score, gap, term, moved, stand_cuts, base, restore_points, lo_score,
+                  hi_score):
+    """Restoration of a block of at most RESTORE_BLOCK citizens as :func:`restore_draws`
+    drew it (within bounds, as restore_and_clamp), no wrong cause where the scores agree,
+    ``moved`` where a score crosses a cut of ``stand_cuts``; returns the block's sums of the
+    published and true scores. In 32 bits (``I32``), which Numba would otherwise widen to 64:
+    eight lanes of AVX2, not four (1.41 M citizens: 2.3 ns a citizen with the draws, against
+    3.3 in 64 bits, scratch restore32b.py); scores are 16-bit, so no value leaves 32 bits."""
+    total = true_total = I32(0)
+    for j in range(score.shape[0]):
+        s0 = I32(score[j])
+        g = I32(gap[j])
+        t0 = I32(s0 + I32(g >> I32(GAP_SHIFT)))
+        restore = drawn[j] != 0
+        target = I32(base + I32(term[j]))
+        s = I32(min(target, I32(s0 + restore_points))) if restore & (s0 < target) else s0
+        t = I32(min(base, I32(t0 + restore_points))) if restore & (t0 < base) else t0
+        s = I32(min(max(s, lo_score), hi_score))
+        t = I32(min(max(t, lo_score), hi_score))
+        score[j] = s
+        gap[j] = I32(I32(t - s) << I32(GAP_SHIFT)) | (I32(g & I32(CAUSES)) if s != t else I32(0))
+        moved[j] |= moves_across(s0, s, t0, t, stand_cuts)
+        total = I32(total + s)
+        true_total = I32(true_total + t)
+    return total, true_total
+
+
+@njit(cache=True, nogil=True, inline="always")
 def restore_run(first, day, records, score, gap, term, moved, stand_cuts, restore_thr, p,
                 acc_r):
     """Restoration for a run's citizens without records (done by apply_records); no wrong
     cause where the scores agree; score sums; ``moved`` where a score crosses a cut of
     ``stand_cuts`` (a restoration changes what a citizen meets for some 0.04% a day).
 
-    A loop without branches over the run's own views (indexed from 0), so that it vectorises.
+    Block by block (their sums fit 32 bits), each the draws' loop then restore_block's, over
+    the run's own views (indexed from 0): loops without branches, so that they vectorise.
     """
-    base, restore_points, lo_score, hi_score = p.base, p.restore_points, p.lo_score, p.hi_score
-    k_restore = p.k_restore
+    n = score.shape[0]
+    drawn = np.empty(min(n, RESTORE_BLOCK), np.uint8)
+    base, restore_points = I32(p.base), I32(p.restore_points)
+    lo_score, hi_score = I32(p.lo_score), I32(p.hi_score)
     total = true_total = 0
     count = counter(first, day)
-    for j in range(score.shape[0]):
-        s0 = np.int64(score[j])
-        t0 = true_of(s0, gap[j])
-        restore = bits53_at(k_restore, count) < restore_thr
-        count += CITIZEN_STEP
-        s, t = restore_and_clamp(s0, t0, restore, base, np.int64(term[j]), restore_points,
-                                 lo_score, hi_score)
-        fresh = records[j] == 0
-        s = s if fresh else s0
-        t = t if fresh else t0
-        score[j] = s
-        gap[j] = gap_of(s, t, cause_of(gap[j]) * (s != t))
-        moved[j] |= moves_across(s0, s, t0, t, stand_cuts)
-        total += s
-        true_total += t
+    for b in range(0, n, RESTORE_BLOCK):
+        e = min(n, b + RESTORE_BLOCK)
+        count = restore_draws(count, p.k_restore, restore_thr, records[b:e], drawn[:e - b])
+        block, true_block = restore_block(drawn[:e - b], score[b:e], gap[b:e], term[b:e],
+                                          moved[b:e], stand_cuts, base, restore_points,
+                                          lo_score, hi_score)
+        total += block
+        true_total += true_block
     acc_r[C_SCORE] += total
     acc_r[C_TRUE] += true_total
+
+
+@njit(cache=True, nogil=True, inline="always")
+def count_above(score, cut):
+    """The scores of a block (at most RESTORE_BLOCK) at or above ``cut``, counted in 16 bits
+    (sixteen lanes of AVX2, not four): above ``cut - 1``, which 16 bits hold for every cut
+    (scores are 16-bit; a cut is at most one past the top score)."""
+    above, below_cut = I16(0), I16(cut - 1)
+    for j in range(score.shape[0]):
+        above = I16(above + I16(score[j] > below_cut))
+    return above
+
+
+@njit(cache=True, nogil=True, inline="always")
+def count_wrong(score, gap, cuts):
+    """The citizens of a block (at most RESTORE_BLOCK) whose score and true score are above
+    different numbers of ``cuts``, in 16 bits: the true score wraps back into them."""
+    wrong = I16(0)
+    for j in range(score.shape[0]):
+        s = I16(score[j])
+        t = I16(s + I16(gap[j] >> GAP_SHIFT))
+        steps = I16(0)
+        for k in range(len(cuts)):
+            below_cut = I16(cuts[k] - 1)
+            steps = I16(steps | I16((s > below_cut) != (t > below_cut)))
+        wrong = I16(wrong + steps)
+    return wrong
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -246,25 +313,22 @@ def grade_run(score, gap, cuts, cut_grade, acc_r):
 
     A grade is counted through the citizens at or above each cut; a citizen is wrongly graded
     where the score and the true score are above different numbers of cuts (grades tile the
-    scores, in order). Branch-free loops, so that they vectorise; as many as the scenario's
-    grades have cuts (``cuts`` is a tuple), not N_CUTS.
+    scores, in order). Branch-free loops in 16 bits over blocks of the run, so that they
+    vectorise (1.41 M citizens: 0.26 ns a citizen, against 1.1 in 64 bits, scratch
+    grade16.py); as many as the scenario's grades have cuts (``cuts`` is a tuple), not N_CUTS.
     """
     n = score.shape[0]
     below = n
     for k in range(len(cuts)):
-        cut = cuts[k]
         above = 0
-        for j in range(n):
-            above += score[j] >= cut
+        for b in range(0, n, RESTORE_BLOCK):
+            above += count_above(score[b:b + RESTORE_BLOCK], cuts[k])
         acc_r[C_GRADE0 + cut_grade[k]] += below - above
         below = above
     acc_r[C_GRADE0 + cut_grade[len(cuts)]] += below
     wrong = 0
-    for j in range(n):
-        steps, t = 0, true_of(score[j], gap[j])
-        for k in range(len(cuts)):
-            steps += (score[j] >= cuts[k]) != (t >= cuts[k])
-        wrong += steps != 0
+    for b in range(0, n, RESTORE_BLOCK):
+        wrong += count_wrong(score[b:b + RESTORE_BLOCK], gap[b:b + RESTORE_BLOCK], cuts)
     acc_r[C_WRONG] += wrong
 
 

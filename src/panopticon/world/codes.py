@@ -114,11 +114,13 @@ def effective_steps(cuts: np.ndarray, steps: np.ndarray) -> tuple[tuple, tuple]:
 def moves_across(s0, s, t0, t, cuts):
     """1 where a published score s0 -> s or a true score t0 -> t crosses any of ``cuts`` (a
     tuple: consequences' scores where a measure changes), else 0: a move that changes what a
-    citizen meets. Branch-free, for vectorised passes."""
-    x = np.int64(0)
+    citizen meets. Branch-free, for vectorised passes; in 32 bits, which hold every score
+    and cut, so that a pass in 32-bit lanes (scoring.restore_block) stays in them."""
+    s0, s, t0, t = np.int32(s0), np.int32(s), np.int32(t0), np.int32(t)
+    x = np.int32(0)
     for k in range(len(cuts)):
-        c = cuts[k]
-        x |= (np.int64(s0 >= c) ^ np.int64(s >= c)) | (np.int64(t0 >= c) ^ np.int64(t >= c))
+        c = np.int32(cuts[k])
+        x = np.int32(x | ((s0 >= c) ^ (s >= c)) | ((t0 >= c) ^ (t >= c)))
     return x
 
 
