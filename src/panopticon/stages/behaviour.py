@@ -73,8 +73,9 @@ from ..world.layout import (
     eligible_one,
     first_candidate,
     level_caps,
+    screen_bound,
     screen_classes,
-    screen_ends,
+    screen_parts,
     trait_keys,
 )
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
@@ -154,7 +155,7 @@ class ActParams(NamedTuple):
     frequent: np.ndarray  # the act kinds after posting drawn on their own (not screened)
     order: np.ndarray  # the screened kinds by their position in the screen
     screened: int  # the act bits of the screened kinds
-    screen_ends: np.ndarray  # per screen class, its screen's last cut (layout.screen_ends)
+    screen_parts: np.ndarray  # a screen class's bound on its last cut (layout.screen_bound)
     cases: np.ndarray  # act kinds not done in a court case, in a tax case
     k_pay: np.uint64
     k_tax: np.uint64
@@ -228,8 +229,8 @@ def against_post(i, day, disposed, r8, chilling, ratio, p):
 @njit(cache=True, nogil=True, inline="always")
 def candidates(count, online, disposed, screened, screen_cut, screen_key, against_cut):
     """For the citizen and day whose ``rng.counter`` is ``count``: every screened kind where
-    the screen's draw has a candidate (``screen_cut``: the last cut of the citizen's screen
-    class), whether or not the citizen may do it; and for an internet user
+    the screen's draw may have a candidate (``screen_cut``: at least the last cut of the
+    citizen's screen class), whether or not the citizen may do it; and for an internet user
     (``online`` 1) a candidate post against the line where the draw's low bits are under
     ``against_cut`` (its half's, by ``disposed``).
 
@@ -276,7 +277,7 @@ def draw_run(first, day, age, flags, adopt, risk, screen_class, adoption, p, act
     vectorises.
     """
     who, bounds, act_keys = p.d.who, p.d.bounds, p.d.keys
-    screened, ends, screen_key = p.screened, p.screen_ends, p.d.screen_key
+    screened, parts, screen_key = p.screened, p.screen_parts, p.d.screen_key
     internet_thr, payment_thr = adoption[0], adoption[1]
     cut0, cut1 = p.screen_bounds[0], p.screen_bounds[1]
     children = online_users = paying_users = online_risk = 0
@@ -288,7 +289,7 @@ def draw_run(first, day, age, flags, adopt, risk, screen_class, adoption, p, act
         paying = np.int64(rank < payment_thr)
         disposed = np.int64((flags[j] & DISPOSED) != 0)
         acts[j] = candidates(count, online, disposed, screened,
-                             ends[screen_class[j]], screen_key,
+                             screen_bound(screen_class[j], parts), screen_key,
                              cut0 + disposed * (cut1 - cut0))
         children += 1 - adult
         online_users += online
@@ -485,7 +486,7 @@ def params(sc: Scenario, seed: int) -> ActParams:
         d=d, frequent=np.flatnonzero(d.rank[1:] == UNSCREENED).astype(np.int64) + 1,
         order=np.argsort(d.rank, kind="stable")[:int((d.rank != UNSCREENED).sum())],
         screened=(1 << len(d.rank)) - 1 & ~d.unscreened,
-        screen_ends=screen_ends(d.cuts),
+        screen_parts=screen_parts(d.class_bounds, d.trait_of, d.rank, d.cuts),
         cases=np.array([layout.acts_where(sc, opens="court"), layout.acts_where(sc, opens="tax")],
                        np.int64),
         k_pay=stream_key(seed, "act.pay_debt"), k_tax=stream_key(seed, "act.pay_tax"),
