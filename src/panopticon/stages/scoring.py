@@ -238,13 +238,12 @@ def restore_block(drawn, score, gap, term, moved, stand_cuts, base, restore_poin
     3.3 in 64 bits, scratch restore32b.py); scores are 16-bit, so no value leaves 32 bits."""
     total = true_total = I32(0)
     for j in range(score.shape[0]):
-        s0 = I32(score[j])
-        g = I32(gap[j])
-        t0 = I32(s0 + I32(g >> I32(GAP_SHIFT)))
+        s0, g = I32(score[j]), gap[j]
+        t0 = I32(true_of(s0, g))
         s, t = restore_and_clamp(s0, t0, drawn[j] != 0, base, term[j], restore_points,
                                  lo_score, hi_score)
         score[j] = s
-        gap[j] = I32(I32(t - s) << I32(GAP_SHIFT)) | (I32(g & I32(CAUSES)) if s != t else I32(0))
+        gap[j] = I32(gap_of(s, t, cause_of(g) * (s != t)))
         moved[j] |= moves_across(s0, s, t0, t, stand_cuts)
         total = I32(total + s)
         true_total = I32(true_total + t)
@@ -297,7 +296,7 @@ def count_wrong(score, gap, cuts):
     wrong = I16(0)
     for j in range(score.shape[0]):
         s = I16(score[j])
-        t = I16(s + I16(gap[j] >> GAP_SHIFT))
+        t = I16(true_of(s, gap[j]))
         steps = I16(0)
         for k in range(len(cuts)):
             below_cut = I16(cuts[k] - 1)
