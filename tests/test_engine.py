@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numba import njit
 
 from panopticon.world import engine
 from panopticon.world.engine import DayClock, Engine, chunk_bounds, spans_of, useful_threads
-from panopticon.world.today import Today, mark, marked_into, marked_or_listed_into, unpack_bits
+from panopticon.world.today import (Today, mark, marked_into, marked_or_listed_into, pop_lowest,
+                                    unpack_bits)
 
 N_REGIONS, N_COUNTERS = 3, 4
 
@@ -352,6 +354,24 @@ def test_the_marked_of_a_run_are_found_in_order_with_those_of_a_list(n, first, d
     assert today.todo[:m].tolist() == sorted(j for j in marks if lo <= j < hi)
     m = marked_or_listed_into(today.marked, ids, first, lo, hi, today.todo)
     assert today.todo[:m].tolist() == sorted(j for j in marks | listed if lo <= j < hi)
+
+
+@njit
+def set_bits_by_popping(word):
+    out = []
+    while word:
+        b, word = pop_lowest(word)
+        out.append(b)
+    return out
+
+
+@given(word=st.integers(1, 2**64 - 1))
+@settings(max_examples=300, deadline=None)
+def test_pop_lowest_visits_the_bits_set_in_order(word):
+    """Popping the lowest bit until none is left gives the positions of the bits set, from the
+    lowest, the top one (63) included."""
+    want = [b for b in range(64) if word >> b & 1]
+    assert set_bits_by_popping(np.uint64(word)) == want
 
 
 @given(lo=st.integers(0, 400), n=st.integers(0, 400), seed=st.integers(0, 99))

@@ -118,7 +118,7 @@ from ..world.rng import (
     uniform,
 )
 from ..world.state import Stage, View, kernel_step
-from ..world.today import Today, mark, words_of
+from ..world.today import Today, mark, pop_lowest, words_of
 from ..world.word_book import rows_between
 
 # the population's counts, posts by content type, paying; then acts committed (ground truth),
@@ -358,7 +358,7 @@ def settle(first, day, n, runs, a, p, acc):
     order, frequent, screened, pay_rates = p.order, p.frequent, p.screened, p.pay_rates
     who, cases = p.d.who, p.cases
     deterred, deter, against_ratio = a.deterred, a.deterrence, a.chilling_against
-    n_kinds, q, row = rates.shape[0], 0, np.searchsorted(ids, first)
+    kind_bits, q, row = (1 << rates.shape[0]) - 1, 0, np.searchsorted(ids, first)
     acc_r = acc[region_of(a.starts, first)]
     for t in range(n):
         j = todo[t]
@@ -406,8 +406,10 @@ def settle(first, day, n, runs, a, p, acc):
         b &= ~COMMON  # posts are counted in count_posts
         if b:  # most of the listed do nothing: a candidate only
             mark(a.marked, j)
-            for k in range(n_kinds):
-                acc_r[C_ACT0 + k] += b >> k & 1
+            kinds = np.uint64(b & kind_bits)
+            while kinds:
+                k, kinds = pop_lowest(kinds)
+                acc_r[C_ACT0 + k] += 1
             for c in range(EXTRA_BITS.shape[0]):
                 acc_r[EXTRA_COUNTERS[c]] += b >> EXTRA_BITS[c] & 1
 

@@ -57,7 +57,7 @@ from ..world.population import (ADOPT_LEVELS, ORDER_STEP, adoption_order, adopti
 from ..world.rng import CITIZEN_STEP, bits53_at, chance, counter, stream_key, threshold
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Blocks, Stage, View, kernel_step
-from ..world.today import Today, marked_into, words_of
+from ..world.today import Today, marked_into, pop_lowest, words_of
 
 COUNTERS = ("score_sum", "true_score_sum", "scored_citizens", "wrongly_graded",
             *(f"grade_{g}" for g in range(MAX_GRADES)), "records_lapsed")
@@ -165,24 +165,25 @@ def apply_records(i, j, day, rec, score, gap, term, earned, points, cap_of, cap_
     """
     s0 = s = np.int64(score[j])
     t0 = t = true_of(s, gap[j])
-    for b in range(WORD_BITS):
-        if rec >> b & 1:
-            p = points[b]
-            c = cap_of[b]
-            if c >= 0:
-                p = max(0, min(p, cap_points[c] - np.int64(earned[c, j])))
-                earned[c, j] += p
-            true = not (WRONG_RECORDS >> b) & 1
-            if expiry[b] == 0:
-                s += p
-                t += p * true
-                continue
-            s0, t0 = min(max(s, lo_score), hi_score), min(max(t, lo_score), hi_score)
-            s, t = min(max(s0 + p, lo_score), hi_score), min(max(t0 + p * true, lo_score),
-                                                              hi_score)
-            made.citizen[n_made], made.days[n_made] = j, expiry[b]
-            made.published[n_made], made.true[n_made] = s - s0, t - t0
-            n_made += 1
+    bits = np.uint64(rec)
+    while bits:  # the record bits set, in order
+        b, bits = pop_lowest(bits)
+        p = points[b]
+        c = cap_of[b]
+        if c >= 0:
+            p = max(0, min(p, cap_points[c] - np.int64(earned[c, j])))
+            earned[c, j] += p
+        true = not (WRONG_RECORDS >> b) & 1
+        if expiry[b] == 0:
+            s += p
+            t += p * true
+            continue
+        s0, t0 = min(max(s, lo_score), hi_score), min(max(t, lo_score), hi_score)
+        s, t = min(max(s0 + p, lo_score), hi_score), min(max(t0 + p * true, lo_score),
+                                                          hi_score)
+        made.citizen[n_made], made.days[n_made] = j, expiry[b]
+        made.published[n_made], made.true[n_made] = s - s0, t - t0
+        n_made += 1
     cause = cause_of(gap[j])
     if rec & FALSE_RECORDS:
         cause |= CAUSE_FALSE_MATCH

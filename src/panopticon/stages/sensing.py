@@ -40,7 +40,7 @@ from ..world.population import URBAN, Regions, load_regions, region_of, share_on
 from ..world.posts import PostDraw, lawful_post_today, post_draw
 from ..world.rng import chance, picks, stream_key
 from ..world.state import Stage, View, kernel_step
-from ..world.today import Today, mark, marked_into, trailing_zeros, words_of
+from ..world.today import Today, mark, marked_into, pop_lowest, words_of
 
 COMMON = 1 << ONLINE_POST | POST_TYPE  # lawful posts, the one common act, need no observation
 NO_CHANNEL = -1
@@ -131,8 +131,7 @@ def observe_run(first, day, r, n, todo, acts, flags, records, channel, watched, 
             acc_r[C_FLAG_TRUE_T0 + ctype] += 1
         kinds = np.uint64(a & watched)
         while kinds:  # the kinds done that a channel observes, in order
-            k = np.int64(trailing_zeros(kinds))
-            kinds &= kinds - np.uint64(1)
+            k, kinds = pop_lowest(kinds)
             c = channel[k]
             seen = chance(keys[k], i, day, coverage[r, town] if camera[c] else hit[c])
             if camera[c]:

@@ -98,6 +98,14 @@ def trailing_zeros(typingctx, word):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def pop_lowest(bits: np.uint64) -> tuple[int, np.uint64]:
+    """The lowest set bit of ``bits`` (a uint64 not 0) and ``bits`` without it: a loop
+    ``while bits`` over these visits only the bits set, in order, where a loop over every bit
+    position tests each (a record word has some fifty, of which a visit holds one or two)."""
+    return np.int64(trailing_zeros(bits)), bits & (bits - np.uint64(1))
+
+
+@njit(cache=True, nogil=True, inline="always")
 def mark(marked: np.ndarray, j: int) -> None:
     """Mark citizen j of the chunk."""
     marked[j // WORD] |= np.uint64(1) << np.uint64(j % WORD)
@@ -159,9 +167,9 @@ def bits_into(bits: np.uint64, first: int, todo: np.ndarray, m: int) -> int:
     """Append to todo[m:] the citizens ``first + b`` of the bits b set in ``bits``, in order;
     returns the new m."""
     while bits:
-        todo[m] = first + np.int64(trailing_zeros(bits))
+        b, bits = pop_lowest(bits)
+        todo[m] = first + b
         m += 1
-        bits &= bits - np.uint64(1)
     return m
 
 
