@@ -229,6 +229,15 @@ def unpacked(words: np.ndarray, n: int) -> np.ndarray:
     return np.unpackbits(words.view(np.uint8), bitorder="little")[:n].astype(bool)
 
 
+def packed(flags: np.ndarray) -> np.ndarray:
+    """Flags as bits laid out as ``today.marked``, the last word's bits past them all set (an
+    update reads none of them)."""
+    words = -(-flags.shape[0] // 64)
+    bits = np.ones(words * 64, np.uint8)
+    bits[:flags.shape[0]] = flags != 0
+    return np.packbits(bits, bitorder="little").view(np.uint64)
+
+
 @given(flags=st.lists(st.booleans(), min_size=0, max_size=700), seed=st.integers(0, 99),
        word=st.integers(0, 3))
 @settings(max_examples=60, deadline=None)
@@ -247,15 +256,16 @@ def test_changes_lists_the_flags_that_moved_and_keeps_the_new(flags, seed, word)
                                   np.delete(old, np.s_[lo:lo + n]))
 
 
-@pytest.mark.parametrize(("threads", "wide_from", "block"),
-                         [(1, WIDE, N), (2, WIDE, 64), (2, 3, 4096), (1, 1, 960)])
+@pytest.mark.parametrize(("threads", "wide_from", "block", "as_bits"),
+                         [(1, WIDE, N, False), (2, WIDE, 64, False), (2, 3, 4096, False),
+                          (1, 1, 960, False), (2, 3, N, True), (1, WIDE, N, True)])
 def test_a_tally_is_the_reaches_shares_averaged_through_any_changes(pop, ties, threads,
-                                                                    wide_from, block,
+                                                                    wide_from, block, as_bits,
                                                                     monkeypatch):
     """Three tallies of one store (the household reach counted at each reading), each flag set
-    and cleared in several rounds and read in blocks of any whole number of words: each
-    reading is the shares enumerated afresh, whether a citizen's counts are bytes or in the
-    book of the wide (all from 1 tie on; most from 3)."""
+    and cleared in several rounds and read in blocks of any whole number of words, or from
+    bits (``update_bits``): each reading is the shares enumerated afresh, whether a citizen's
+    counts are bytes or in the book of the wide (all from 1 tie on; most from 3)."""
     monkeypatch.setattr(tie_tally, "BLOCK", block)
     store = TieStore(pop, SEED, wide_from)
     tallies = [(["friends", "follows", "household"], store.tally(["friends", "follows",
@@ -269,8 +279,12 @@ def test_a_tally_is_the_reaches_shares_averaged_through_any_changes(pop, ties, t
             flip = rng.random(N) < share_set
             flags[k] = np.where(flip, 1 - flags[k], flags[k]).astype(np.uint8) * (k + 1)
             with kernel_threads(threads):
-                tally.update(lambda lo, hi, out: np.copyto(out, flags[k][lo:hi]))  # noqa: B023
+                if as_bits:
+                    tally.update_bits(packed(flags[k]))
+                else:
+                    tally.update(lambda lo, hi, out: np.copyto(out, flags[k][lo:hi]))  # noqa: B023
             assert np.array_equal(unpacked(tally.marks, N), flags[k] != 0)
+            assert not unpacked(tally.marks, tally.marks.shape[0] * 64)[N:].any()
             got = mean_shares(tally.shares, tally.sizes)
             want = np.zeros(N)
             for r in reaches:

@@ -283,13 +283,9 @@ class Fear(Stage):
 
     def tie_jump(self) -> None:
         """Risk jumps with the share of ties under a sanction yesterday."""
-        self.tally.update(self.sanctioned)
+        self.tally.update_bits(self.view.under_sanction)
         jump_by_ties(self.p.ties_jump, self.tally.shares, self.tally.sizes, self.p.k_ties,
                      self.day, self.risk)
-
-    def sanctioned(self, lo: int, hi: int, out: np.ndarray) -> None:
-        """Into ``out``, whether citizens lo..hi-1 are under a sanction (consequences' bits)."""
-        unpack_bits(self.view.under_sanction, lo, out)
 
     @kernel_step(fear_kernel, pieces=(FIRST, SAME, RUNS, Fields(FearArrays, {
         "flags": CITIZENS, "records": BUFFER, "marked": WORDS, "todo": BUFFER,

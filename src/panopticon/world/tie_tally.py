@@ -39,7 +39,7 @@ from .population import HOUSEHOLD_MAX, Population
 from .tie_counts import sizes
 from .ties import FOLLOWS, FRIENDS, REACHES, Ties, follows_friend, household_shares, make_ties, \
     max_ties, pick_slots, picker, ties_into
-from .today import WORD, bits_into, flags_word, is_marked
+from .today import WORD, bits_into, flags_word, is_marked, word_in
 
 COUNTED = ("household",)  # reaches a reading counts instead of a tally keeping them
 BLOCK = 1 << 18  # citizens whose flags an update reads at a time (a multiple of WORD)
@@ -273,15 +273,34 @@ def shares_into(a: Shares, sizes: tuple, lo: int, out: np.ndarray) -> None:
 def changes(flag: np.ndarray, marks: np.ndarray, lo: int) -> np.ndarray:
     """The citizens lo.. (lo a multiple of ``today.WORD``) whose flag (set: not 0) differs from
     their bit of ``marks``, the flags last read, in order; ``marks`` takes the new flags. A word
-    of flags at a time: its changed bits found by one exclusive or, and listed only where any
-    changed (few do), without masks of n."""
+    of flags at a time: its changed bits found by one exclusive or."""
     moved = np.empty((flag.shape[0] + WORD - 1) // WORD, np.uint64)
-    m, first = 0, lo // WORD
+    first = lo // WORD
     for w in range(moved.shape[0]):
         held = min(WORD, flag.shape[0] - w * WORD)  # the word's citizens
-        bits = ((flags_word(flag, w * WORD, held, 0) ^ marks[first + w])
-                & (~np.uint64(0) >> np.uint64(WORD - held)))
-        moved[w] = bits
+        moved[w] = ((flags_word(flag, w * WORD, held, 0) ^ marks[first + w])
+                    & (~np.uint64(0) >> np.uint64(WORD - held)))
+    return listed(moved, marks, lo)
+
+
+@njit(cache=True, nogil=True)
+def bit_changes(bits: np.ndarray, marks: np.ndarray, n: int) -> np.ndarray:
+    """:func:`changes` of all n citizens from flags held as bits (laid out as ``marks``), a
+    word at a time: no byte per citizen made and packed again."""
+    moved = np.empty(marks.shape[0], np.uint64)
+    for w in range(moved.shape[0]):
+        moved[w] = word_in(bits, w, 0, n) ^ marks[w]
+    return listed(moved, marks, 0)
+
+
+@njit(cache=True, nogil=True)
+def listed(moved: np.ndarray, marks: np.ndarray, lo: int) -> np.ndarray:
+    """The citizens of the bits set in ``moved`` (words of changed flags of citizens from lo, a
+    multiple of WORD), in order, listed only where a word has any (few do), without masks of
+    n; ``marks`` takes the changes."""
+    m, first = 0, lo // WORD
+    for w in range(moved.shape[0]):
+        bits = moved[w]
         while bits:
             m += 1
             bits &= bits - np.uint64(1)
@@ -353,7 +372,15 @@ class TieTally:
                 found = list(pool.map(scan, blocks))
         else:
             found = [scan(lo) for lo in blocks]
-        changed = np.concatenate(found) if found else np.zeros(0, np.int64)
+        self._push_all(np.concatenate(found) if found else np.zeros(0, np.int64))
+
+    def update_bits(self, bits: np.ndarray) -> None:
+        """:meth:`update` from the flags of all citizens held as bits (laid out as
+        ``today.marked``), compared with the flags last read a word at a time."""
+        self._push_all(bit_changes(bits, self.marks, self.store.pop.size))
+
+    def _push_all(self, changed: np.ndarray) -> None:
+        """Push the citizens whose flag ``changed`` to every tallied reach's counts."""
         for k in range(self.reaches.shape[0]):
             self._push(k, changed)
 
