@@ -14,8 +14,14 @@ from numba import njit
 
 from panopticon.world import engine
 from panopticon.world.engine import DayClock, Engine, chunk_bounds, spans_of, useful_threads
-from panopticon.world.today import (Today, mark, marked_into, marked_or_listed_into, pop_lowest,
-                                    unpack_bits)
+from panopticon.world.today import (
+    Today,
+    mark,
+    marked_into,
+    marked_or_listed_into,
+    pop_lowest,
+    unpack_bits,
+)
 
 N_REGIONS, N_COUNTERS = 3, 4
 
