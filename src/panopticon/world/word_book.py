@@ -96,26 +96,24 @@ def rows_of_some(first: int, words: np.ndarray, lo: int, hi: int, ids: np.ndarra
 
 @njit(cache=True, nogil=True)
 def merge_from_end(ids: np.ndarray, rows: np.ndarray, held: int, add_ids: np.ndarray,
-                   add_rows: np.ndarray) -> None:
+                   add_rows: np.ndarray, columns: int) -> None:
     """The book's ``held`` first rows merged with the rows ``add_ids``, ``add_rows``
-    (citizens without a row, in order) in ``ids``, ``rows`` (``[rows, columns]``; a word
-    book's words as one column), which have room for both, in the order of citizens. From the
-    end, so that no row is written over before it is read; the rows before the first new
-    one are where they were, and are not visited."""
-    r, a = held - 1, add_ids.shape[0] - 1
-    for k in range(held + add_ids.shape[0] - 1, -1, -1):
-        if a < 0:
-            break
-        if r < 0 or add_ids[a] > ids[r]:
-            ids[k] = add_ids[a]
-            for c in range(rows.shape[1]):
-                rows[k, c] = add_rows[a, c]
-            a -= 1
-        else:
-            ids[k] = ids[r]
-            for c in range(rows.shape[1]):
-                rows[k, c] = rows[r, c]
-            r -= 1
+    (citizens without a row, in order) in ``ids``, ``rows``, which have room for both, in the
+    order of citizens; a row is ``columns`` values (a word book's one word, the case book's
+    columns) and the rows are given flat, one after the other. From the end, so that no row is
+    written over before it is read: the book's rows after each new one moved up by the new
+    rows before them as one slice (Numba copies a source that overlaps its destination
+    first), where row by row cost 2.5 ns a row; the rows before the first new one are where
+    they were, and are not visited."""
+    end = held
+    for a in range(add_ids.shape[0] - 1, -1, -1):
+        p = np.searchsorted(ids[:end], add_ids[a])
+        if p < end:
+            ids[p + a + 1:end + a + 1] = ids[p:end]
+            rows[(p + a + 1) * columns:(end + a + 1) * columns] = rows[p * columns:end * columns]
+        ids[p + a] = add_ids[a]
+        rows[(p + a) * columns:(p + a + 1) * columns] = add_rows[a * columns:(a + 1) * columns]
+        end = p
 
 
 @njit(cache=True, nogil=True)
@@ -173,10 +171,10 @@ def file_words(ids: np.ndarray, rows: np.ndarray, new: list[tuple[np.ndarray, np
         return ids, rows
     held = ids.shape[0]
     ids, rows = grown(ids, rows, held + add, room)
-    add_rows = np.concatenate([rows[:0], *(d for _, d in new)])
-    merge_from_end(ids, rows.reshape(held + add, -1), held,
+    columns = rows.shape[1] if rows.ndim == 2 else 1
+    merge_from_end(ids, rows.reshape(-1), held,
                    np.concatenate([i for i, _ in new], dtype=ids.dtype),
-                   add_rows.reshape(add, -1))
+                   np.concatenate([rows[:0], *(d for _, d in new)]).reshape(-1), columns)
     return ids, rows
 
 
