@@ -39,8 +39,8 @@ from numba import njit
 
 from ..language.catalog import MAX_SCORE_THRESHOLDS
 from ..language.scenario import Scenario
-from ..world.case_book import status_of
 from ..world.atomics import atomic_and, atomic_or
+from ..world.case_book import status_of
 from ..world.codes import (
     CAUSE_FALSE_FLAG,
     CAUSE_FALSE_MATCH,
@@ -56,20 +56,29 @@ from ..world.codes import (
     is_scored,
     true_of,
 )
+from ..world.engine import run_starts
 from ..world.layout import (
+    KIN_HISTORY,
     Layout,
     bits_dtype,
     blocked_attempts,
-    KIN_HISTORY,
     borne_by_kin,
     family_names,
     history_names,
 )
-from ..world.engine import run_starts
-from ..world.population import (CHILD, HEAD, HOUSEHOLD_MAX, MANAGER, ORDER_STEP,
-                                 adoption_order, adoption_rank, parent_of, rank_in_order,
-                                 region_of)
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
+from ..world.population import (
+    CHILD,
+    HEAD,
+    HOUSEHOLD_MAX,
+    MANAGER,
+    ORDER_STEP,
+    adoption_order,
+    adoption_rank,
+    parent_of,
+    rank_in_order,
+    region_of,
+)
 from ..world.state import Stage, View, kernel_step
 from ..world.ties import Ties, workplace_into
 from ..world.today import (
@@ -751,20 +760,26 @@ def standings(ids, st, case_ids, case_days):
     n = ids.shape[0]
     sanc, true_sanc, rewards = (np.zeros(n, np.int64), np.zeros(n, np.int64),
                                 np.zeros(n, np.int64))
-    connected = st.connected
-    score, gap, age, adopt, scored = st.score, st.gap, st.age, st.adopt, st.scored
-    list_mask, cuts = st.list_mask, st.cuts
+    age, adopt, scored = st.age, st.adopt, st.scored
     counted = np.empty(n, np.int64)  # who is scored: first, without a branch, so that the
     for k in range(n):  # loads of the scattered ids overlap
         i = ids[k]
         counted[k] = is_scored(age[i], adoption_rank(adopt[i], i), scored)
     for k in range(n):
         i = ids[k]
-        linked = np.int64(connected[region_of(st.starts, i)] != 0)
-        sanc[k], true_sanc[k], rewards[k] = standing(
-            status_of(case_ids, case_days, i), st.on_lists[i], st.on_lists_true[i], score[i],
-            true_of(score[i], gap[i]), counted[k] & linked, list_mask, cuts, st.steps)
+        sanc[k], true_sanc[k], rewards[k] = standing_at(
+            i, status_of(case_ids, case_days, i), counted[k], st)
     return sanc, true_sanc, rewards
+
+
+@njit(cache=True, nogil=True, inline="always")
+def standing_at(i, status, counted, st):
+    """(sanctions, sanctions of the true case, rewards) of citizen i today (:func:`standings`),
+    of registry status ``status``, ``counted`` 1 where it is scored."""
+    linked = np.int64(st.connected[region_of(st.starts, i)] != 0)
+    score = st.score[i]
+    return standing(status, st.on_lists[i], st.on_lists_true[i], score,
+                    true_of(score, st.gap[i]), counted & linked, st.list_mask, st.cuts, st.steps)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -842,16 +857,17 @@ def met_by(k, sanc, true_sanc, rewards, kin, cat):
             (rewards & cat.grants[k]) | (kid_rewards & cat.kid_grants[k]))
 
 
-@njit(cache=True, nogil=True)
-def kin_attempts(c, tried, f, h, st, a, book, cat, acc_r):
+@njit(cache=True, nogil=True, inline="always")
+def kin_attempts(c, tried, f, h, st, book, cat, acc_r):
     """A citizen's attempts ``tried``, refused by their own sanctions or those their relatives'
-    standing ``f`` brings, favoured likewise (a call per citizen with such an attempt;
-    ``book``: the registry's case book, ids and rows); returns the citizen's history ``h``
-    with what they met."""
-    case_ids, case_days = book
-    sanc, true_sanc, rewards = standings(np.array([c]), st, case_ids, case_days)
-    sanc, true_sanc, rewards = sanc[0], true_sanc[0], rewards[0]
-    kin, s = kin_measures(f, cat), status_of(case_ids, case_days, c)
+    standing ``f`` brings, favoured likewise (``book``: the registry's case book, ids and
+    rows); returns the citizen's history ``h`` with what they met. Inlined in its caller's
+    loop: a call per citizen with such an attempt took some 1.2 us (the tuples' arrays counted
+    in and out, arrays of one made for :func:`standings`)."""
+    s = status_of(book[0], book[1], c)
+    sanc, true_sanc, rewards = standing_at(
+        c, s, is_scored(st.age[c], adoption_rank(st.adopt[c], c), st.scored), st)
+    kin = kin_measures(f, cat)
     for t in range(cat.attempts.shape[0]):
         k = cat.attempts[t]
         if tried >> k & 1:
@@ -960,6 +976,7 @@ def family_kernel(first, visit, words, tried, ties, st, a, book, cat, acc):
     new = np.empty((2, visit.shape[0] + tried.shape[1]), np.int64)
     t = p = added = 0  # the next of ``visit`` and of the attempts in ``tried``
     row = np.searchsorted(ids, first)
+    end, acc_r = -1, acc[0]  # where the region of the citizen before ends; its counters
     while t < visit.shape[0] or p < tried.shape[1]:
         c = visit[t] if t < visit.shape[0] else tried[0, p]
         if p < tried.shape[1] and tried[0, p] < c:
@@ -976,7 +993,9 @@ def family_kernel(first, visit, words, tried, ties, st, a, book, cat, acc):
             continue
         if not seen:
             f = parent_word(c, st.age, a.flags, a.family_ids, a.family_words, cat.kin_of_parent)
-        acc_r = acc[region_of(st.starts, c)]
+        if c >= end:  # citizens come in order: a region's counters are found once
+            r = region_of(st.starts, c)
+            end, acc_r = st.starts[r + 1], acc[r]
         row = walk(ids, row, c)
         h = word_at(ids, history, row, c)
         for m in range(cat.kids.shape[0]):
@@ -990,7 +1009,7 @@ def family_kernel(first, visit, words, tried, ties, st, a, book, cat, acc):
         if bits & cat.work:
             f |= colleague_word(c, ties, a.family_ids, a.family_words, cat.kin_of_work, mates)
         if bits:
-            h = kin_attempts(c, bits, f, h, st, a, book, cat, acc_r)
+            h = kin_attempts(c, bits, f, h, st, book, cat, acc_r)
         added = put(ids, history, row, c, h, new, added)
     return new[:, :added]
 
