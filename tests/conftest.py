@@ -11,6 +11,7 @@ from types import ModuleType
 
 import pytest
 
+from panopticon.runner import pace
 from panopticon.world import engine
 from panopticon.world.engine import Engine
 
@@ -34,6 +35,13 @@ def every_thread_named(monkeypatch: pytest.MonkeyPatch) -> None:
     second thread (``engine.THREAD_CITIZENS``), and the engine would run them on one, repeating
     the one-thread case. A test of that rule calls ``monkeypatch.undo()``."""
     monkeypatch.setattr(engine, "THREAD_CITIZENS", 1)
+
+
+@pytest.fixture(autouse=True)
+def pace_apart(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The tests' runs teach the user's pace file nothing (``runner.pace``)."""
+    path = tmp_path_factory.getbasetemp() / "pace" / "pace.json"
+    monkeypatch.setattr(pace, "pace_file", lambda: path)
 
 
 @pytest.fixture()

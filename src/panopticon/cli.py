@@ -44,7 +44,8 @@ from .readers.outfolder import (
     default_folder,
     source_name,
 )
-from .runner.cost import disk_bytes, duration, run_seconds
+from .runner import pace
+from .runner.cost import disk_bytes, duration
 from .world.engine import DEFAULT_CHUNK, THREAD_CITIZENS, useful_threads
 from .world.population import represented
 
@@ -237,11 +238,14 @@ def run(
         fail(str(e))
     console.print(f"[bold]{sc.name}[/]: {sc.population.size:,} citizens x {sc.population.scale:g}"
                   f" people, {sc.start} to {sc.end} ({sc.days} days), {seed_text}")
-    left = run_seconds(sc, seeds, counterfactual, threads) * (1 - runs.done() / runs.total)
-    console.print(f"Estimated: {duration(left)} {on_threads(sc.population.size, threads)},"
+    time_left = pace.estimate_time(sc, seeds, counterfactual, threads, 1 - runs.done() / runs.total)
+    console.print(f"Estimated: {duration(time_left.seconds)} "
+                  f"{on_threads(sc.population.size, threads)} at {time_left.source()},"
                   f" {cost.describe()}", soft_wrap=True, highlight=False)
     try:
+        started = time.perf_counter()
         data, per_seed = simulate(runs, quiet, checkpoint, checkpoint_every * 60)
+        pace.record(time_left, time.perf_counter() - started)
         write_run(data, folder, per_seed, overwrite=overwrite)
     except (KeyboardInterrupt, Stopped) as e:
         err.print(f"{'stopped' if isinstance(e, Stopped) else 'interrupted'}: {folder} was not "
@@ -850,8 +854,8 @@ def sensitivity(
     import time
 
     from .readers.sensitivity import DONE_DIR, SensitivityError, check_study, study_settings
-    from .readers.sensitivity_files import discovery_findings
     from .readers.sensitivity import sensitivity as run_sensitivity
+    from .readers.sensitivity_files import discovery_findings
     from .runner.backends import BackendError
     from .runner.cost import CostError
 

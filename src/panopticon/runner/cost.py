@@ -108,10 +108,10 @@ CITIZEN_DAYS_PER_SECOND = 72e6
 THREAD_SPEEDUP = {1: 1.0, 2: 1.8, 4: 2.7, 8: 3.5, 16: 4.0}
 
 
-# Disk: a run folder's size, measured on the default run (china-2018, 1.41 M citizens, 2,191 days: 15.9 MB with
-# its report): Parquet took 1.0 byte per regional cell and 2.5 per national one, the cohort 0.27
-# rows per member and day at 2 bytes a row. Estimates use 3 bytes a cell and 0.4 rows at 3 bytes,
-# about twice the default run (README, "Running").
+# Disk: a run folder's size, measured on the default run (china-2018, 1.41 M citizens, 2,191
+# days: 15.9 MB with its report): Parquet took 1.0 byte per regional cell and 2.5 per national
+# one, the cohort 0.27 rows per member and day at 2 bytes a row. Estimates use 3 bytes a cell
+# and 0.4 rows at 3 bytes, about twice the default run (README, "Running").
 CELL_BYTES = 3
 COHORT_ROW_BYTES, COHORT_ROWS_PER_DAY = 3, 0.4
 EXTRA_COLUMNS = 12  # timeseries' columns beyond the counters (cumulative figures, cameras)
@@ -185,13 +185,18 @@ def run_seconds(scenario: Scenario, seeds: int = 1, counterfactual: bool = False
     """The wall seconds of running ``scenario`` over ``seeds`` seeds (and its fear-off twin),
     on ``threads`` threads of a machine like the one measured (docs/performance.md), as many as
     the engine uses for its citizens: the start and each run's build, then per day a fixed cost
-    and the citizens at the measured rate."""
+    and the citizens at the measured rate (``runner.pace`` scales the runs' part to this
+    machine's)."""
     n, runs = scenario.population.size, seeds + counterfactual
-    cores = min(useful_threads(n, threads), os.cpu_count() or 1)
-    speedup = THREAD_SPEEDUP[min(THREAD_SPEEDUP, key=lambda t: abs(t - cores))]
+    speedup = THREAD_SPEEDUP[min(THREAD_SPEEDUP, key=lambda t: abs(t - cores(n, threads)))]
     rate = CITIZEN_DAYS_PER_SECOND * speedup
     per_run = n * BUILD_SECONDS_PER_CITIZEN + scenario.days * (DAY_SECONDS + n / rate)
     return START_SECONDS + runs * per_run
+
+
+def cores(n: int, threads: int) -> int:
+    """The threads a run of ``n`` citizens asked for ``threads`` uses on this machine."""
+    return min(useful_threads(n, threads), os.cpu_count() or 1)
 
 
 def duration(seconds: float) -> str:
