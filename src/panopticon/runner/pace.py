@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import statistics
+import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -106,18 +107,22 @@ def learned(threads: int) -> Pace | None:
 
 def record(estimate: Estimate, measured: float) -> None:
     """Keep the ratio of the ``measured`` seconds of the builds and days that ``estimate``
-    estimated to its ``runs_seconds``; the file is replaced whole (``results.write_atomic``): a
-    reader never sees half."""
+    estimated to its ``runs_seconds``; the file is written under another name and renamed into
+    place, so that a reader never sees half of it."""
     if measured < MIN_SECONDS or estimate.runs_seconds <= 0:
         return
-    from ..readers.results import write_atomic
-
     path = pace_file()
     ratios = _read(path)
     k = key(estimate.threads)
     ratios[k] = [*ratios.get(k, []), measured / estimate.runs_seconds][-KEPT:]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, lambda tmp: tmp.write_text(json.dumps(ratios, indent=1)))
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pace-")
     except OSError:
-        pass
+        return
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(ratios, f, indent=1)
+        os.replace(tmp, path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
