@@ -7,8 +7,9 @@ phases run over chunks of citizens (phase k: each stage's k-th step, in order; t
 capture ends phase 1), then stages may add to their counters. Phase 1 runs behaviour, sensing,
 registry, scoring, lists, consequences and fear (lists and fear where the scenario has them) on
 each chunk in turn (the chunk stays in cache); phase 2 lets children meet their parents'
-standing, which phase 1 settled for every parent. The daily counters, ``[day, region, counter]``, are the run's raw result; the
-audit's tallies by group, the ranking and the cohort's events are read from the state.
+standing, which phase 1 settled for every parent. The daily counters, ``[day, region,
+counter]``, are the run's raw result; the audit's tallies by group, the ranking and the
+cohort's events are read from the state.
 """
 
 from __future__ import annotations
@@ -26,8 +27,15 @@ from ..observers.ranking import Ranking, ranking
 from ..stages import STAGES, counters, event_columns
 from ..world import population as population_mod
 from ..world.counters import Counters
-from ..world.engine import (DEFAULT_CHUNK, Aside, DayClock, Engine, Step, kernel_threads,
-                            useful_threads)
+from ..world.engine import (
+    DEFAULT_CHUNK,
+    Aside,
+    DayClock,
+    Engine,
+    Step,
+    kernel_threads,
+    useful_threads,
+)
 from ..world.state import Bound, Stage, State, View
 from .cost import PeakMemory, held_bytes
 from .rundata import RunData
