@@ -48,9 +48,10 @@ def test_the_median_of_the_last_runs_on_as_many_threads(kept):
     assert one.threads == 1 and one.pace is None
 
 
-def test_short_runs_are_not_kept(kept):
+def test_short_runs_and_runs_on_other_chunks_are_not_kept(kept):
     est = pace.estimate_time(load("china-2018"), threads=1)
     pace.record(est, measured=pace.MIN_SECONDS / 2)
+    pace.record(est, measured=2 * est.runs_seconds, chunk_size=7_777)
     assert not kept.exists() and pace.learned(1) is None
 
 

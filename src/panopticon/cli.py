@@ -245,7 +245,7 @@ def run(
     try:
         started = time.perf_counter()
         data, per_seed = simulate(runs, quiet, checkpoint, checkpoint_every * 60)
-        pace.record(time_left, time.perf_counter() - started)
+        pace.record(time_left, time.perf_counter() - started, chunk_size)
         write_run(data, folder, per_seed, overwrite=overwrite)
     except (KeyboardInterrupt, Stopped) as e:
         err.print(f"{'stopped' if isinstance(e, Stopped) else 'interrupted'}: {folder} was not "

@@ -6,8 +6,9 @@ the constants give for them is kept in the user's cache folder (``pace.json`` be
 folder, ``kernel_cache.cache_root``), by machine (processor and number of cores), engine (a hash
 of the package's sources: another version has another pace) and threads the run used; the last
 :data:`KEPT` of each. An estimate takes their median. Runs shorter than :data:`MIN_SECONDS` are not
-kept: their days are mostly fixed costs and the clock's noise. A file that cannot be read or
-written is passed over: an estimate is advice, and never stops a run.
+kept: their days are mostly fixed costs and the clock's noise; nor are runs on chunks of another
+size than the engine's (``--chunk-size``), which cost what no pace of the machine says. A file
+that cannot be read or written is passed over: an estimate is advice, and never stops a run.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from ..kernel_cache import cache_root, sources_digest
 from ..language.scenario import Scenario
+from ..world.engine import DEFAULT_CHUNK
 from .cost import START_SECONDS, cores, run_seconds
 
 KEPT = 5  # ratios kept per machine, engine and threads
@@ -105,11 +107,11 @@ def learned(threads: int) -> Pace | None:
     return Pace(statistics.median(ratios), len(ratios)) if ratios else None
 
 
-def record(estimate: Estimate, measured: float) -> None:
+def record(estimate: Estimate, measured: float, chunk_size: int = DEFAULT_CHUNK) -> None:
     """Keep the ratio of the ``measured`` seconds of the builds and days that ``estimate``
-    estimated to its ``runs_seconds``; the file is written under another name and renamed into
-    place, so that a reader never sees half of it."""
-    if measured < MIN_SECONDS or estimate.runs_seconds <= 0:
+    estimated to its ``runs_seconds``, for a run on chunks of ``chunk_size``; the file is
+    written under another name and renamed into place, so that a reader never sees half."""
+    if measured < MIN_SECONDS or estimate.runs_seconds <= 0 or chunk_size != DEFAULT_CHUNK:
         return
     path = pace_file()
     ratios = _read(path)
