@@ -183,15 +183,20 @@ def estimate(scenario: Scenario, seeds: int = 1, counterfactual: bool = False,
 def run_seconds(scenario: Scenario, seeds: int = 1, counterfactual: bool = False,
                 threads: int = 1) -> float:
     """The wall seconds of running ``scenario`` over ``seeds`` seeds (and its fear-off twin),
-    on ``threads`` threads of a machine like the one measured (docs/performance.md), as many as
-    the engine uses for its citizens: the start and each run's build, then per day a fixed cost
-    and the citizens at the measured rate (``runner.pace`` scales the runs' part to this
-    machine's)."""
+    on ``threads`` threads of a machine like the one measured (docs/performance.md): the
+    command's start, then :func:`runs_seconds`."""
+    return START_SECONDS + runs_seconds(scenario, seeds, counterfactual, threads)
+
+
+def runs_seconds(scenario: Scenario, seeds: int = 1, counterfactual: bool = False,
+                 threads: int = 1) -> float:
+    """The runs' part of :func:`run_seconds`, on as many threads as the engine uses for the
+    citizens: each run's build, then per day a fixed cost and the citizens at the measured
+    rate (``runner.pace`` scales it to this machine's)."""
     n, runs = scenario.population.size, seeds + counterfactual
     speedup = THREAD_SPEEDUP[min(THREAD_SPEEDUP, key=lambda t: abs(t - cores(n, threads)))]
     rate = CITIZEN_DAYS_PER_SECOND * speedup
-    per_run = n * BUILD_SECONDS_PER_CITIZEN + scenario.days * (DAY_SECONDS + n / rate)
-    return START_SECONDS + runs * per_run
+    return runs * (n * BUILD_SECONDS_PER_CITIZEN + scenario.days * (DAY_SECONDS + n / rate))
 
 
 def cores(n: int, threads: int) -> int:

@@ -25,7 +25,7 @@ from pathlib import Path
 from ..kernel_cache import cache_root, sources_digest
 from ..language.scenario import Scenario
 from ..world.engine import DEFAULT_CHUNK
-from .cost import START_SECONDS, cores, run_seconds
+from .cost import START_SECONDS, cores, runs_seconds
 
 KEPT = 5  # ratios kept per machine, engine and threads
 MIN_SECONDS = 5.0  # a run's seconds below which its ratio is not kept
@@ -62,7 +62,7 @@ def estimate_time(sc: Scenario, seeds: int = 1, counterfactual: bool = False, th
     ``cost.run_seconds``), the builds and days at this machine's pace where it has one."""
     used = cores(sc.population.size, threads)
     pace = learned(used)
-    runs = (run_seconds(sc, seeds, counterfactual, threads) - START_SECONDS) * left
+    runs = runs_seconds(sc, seeds, counterfactual, threads) * left
     return Estimate(START_SECONDS + runs * (pace.ratio if pace else 1.0), runs, used, pace)
 
 
