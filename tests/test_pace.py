@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from numba import config
 from typer.testing import CliRunner
 
 from panopticon.cli import app
@@ -55,6 +56,17 @@ def test_short_runs_and_runs_on_other_chunks_are_not_kept(kept):
     assert not kept.exists() and pace.learned(1) is None
 
 
+def test_a_run_that_compiled_kernels_is_not_kept(kept, tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "CACHE_DIR", str(tmp_path / "numba"))
+    est = pace.estimate_time(load("china-2018"), threads=1)
+    (tmp_path / "numba" / "module").mkdir(parents=True)
+    (tmp_path / "numba" / "module" / "kernel.nbi").write_text("")
+    pace.record(est, measured=2 * est.runs_seconds)
+    assert pace.learned(1) is None
+    pace.record(pace.estimate_time(load("china-2018"), threads=1), measured=2 * est.runs_seconds)
+    assert pace.learned(1) == pace.Pace(2.0, 1)
+
+
 @pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"a": "b"}'])
 def test_a_spoilt_file_is_passed_over_and_replaced(kept, text):
     kept.parent.mkdir()
@@ -77,6 +89,7 @@ def test_a_folder_that_cannot_be_written_stops_nothing(tmp_path, monkeypatch):
 
 def test_the_command_learns_this_machines_pace(kept, tmp_path, monkeypatch):
     monkeypatch.setattr(pace, "MIN_SECONDS", 0.0)
+    monkeypatch.setattr(pace, "cached_files", lambda: None)  # kept even where kernels compile
     out = tmp_path / "run"
     first = runner.invoke(app, ["run", "china-2018", *RUN, "--out", str(out)])
     assert first.exit_code == 0, first.output

@@ -63,6 +63,15 @@ def use_source_keyed_cache() -> Path | None:
     return folder
 
 
+def cached_files() -> int | None:
+    """How many files Numba's cache folder holds (None where Numba keeps them beside the
+    sources): more after a run than before it means the run compiled kernels, whose minutes
+    are no measure of the machine's pace (``runner.pace``)."""
+    if not config.CACHE_DIR:
+        return None
+    return sum(len(files) for _, _, files in os.walk(config.CACHE_DIR))
+
+
 def use_widest_vectors() -> bool:
     """Compile for the host's features without LLVM's preference for 256-bit vectors where
     the host has 512-bit ones; whether it did (not where the user chose the CPU or features,

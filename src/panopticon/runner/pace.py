@@ -7,8 +7,10 @@ folder, ``kernel_cache.cache_root``), by machine (processor and number of cores)
 of the package's sources: another version has another pace) and threads the run used; the last
 :data:`KEPT` of each. An estimate takes their median. Runs shorter than :data:`MIN_SECONDS` are not
 kept: their days are mostly fixed costs and the clock's noise; nor are runs on chunks of another
-size than the engine's (``--chunk-size``), which cost what no pace of the machine says. A file
-that cannot be read or written is passed over: an estimate is advice, and never stops a run.
+size than the engine's (``--chunk-size``), which cost what no pace of the machine says, nor runs
+that compiled kernels (the first after the sources change: ``kernel_cache.cached_files``). A
+file that cannot be read or written is passed over: an estimate is advice, and never stops a
+run.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from ..kernel_cache import cache_root, sources_digest
+from ..kernel_cache import cache_root, cached_files, sources_digest
 from ..language.scenario import Scenario
 from ..world.engine import DEFAULT_CHUNK
 from .cost import START_SECONDS, cores, runs_seconds
@@ -47,6 +49,7 @@ class Estimate:
     runs_seconds: float  # the builds' and days' part at the constants: what a ratio divides
     threads: int  # those the run uses
     pace: Pace | None
+    kernels: int | None  # files in Numba's cache when estimated (kernel_cache.cached_files)
 
     def source(self) -> str:
         """Whose pace: "this machine's (its last 3 runs)", or the constants'."""
@@ -63,7 +66,8 @@ def estimate_time(sc: Scenario, seeds: int = 1, counterfactual: bool = False, th
     used = cores(sc.population.size, threads)
     pace = learned(used)
     runs = runs_seconds(sc, seeds, counterfactual, threads) * left
-    return Estimate(START_SECONDS + runs * (pace.ratio if pace else 1.0), runs, used, pace)
+    return Estimate(START_SECONDS + runs * (pace.ratio if pace else 1.0), runs, used, pace,
+                    cached_files())
 
 
 def pace_file() -> Path:
@@ -109,9 +113,11 @@ def learned(threads: int) -> Pace | None:
 
 def record(estimate: Estimate, measured: float, chunk_size: int = DEFAULT_CHUNK) -> None:
     """Keep the ratio of the ``measured`` seconds of the builds and days that ``estimate``
-    estimated to its ``runs_seconds``, for a run on chunks of ``chunk_size``; the file is
-    written under another name and renamed into place, so that a reader never sees half."""
-    if measured < MIN_SECONDS or estimate.runs_seconds <= 0 or chunk_size != DEFAULT_CHUNK:
+    estimated to its ``runs_seconds``, for a run on chunks of ``chunk_size`` that compiled no
+    kernel since; the file is written under another name and renamed into place, so that a
+    reader never sees half."""
+    if (measured < MIN_SECONDS or estimate.runs_seconds <= 0 or chunk_size != DEFAULT_CHUNK
+            or cached_files() != estimate.kernels):
         return
     path = pace_file()
     ratios = _read(path)
