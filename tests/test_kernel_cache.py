@@ -4,8 +4,11 @@ older helper of another module is never run; kernels use the host's widest vecto
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from llvmlite import binding
 from numba import config
 from numba.core.registry import cpu_target
@@ -100,3 +103,66 @@ def test_the_running_package_compiles_with_them():
     chosen = os.environ.get("NUMBA_CPU_NAME") or os.environ.get("NUMBA_CPU_FEATURES")
     wide = not chosen and binding.get_host_cpu_features().get("avx512f", False)
     assert ("-prefer-256-bit" in cpu_target.target_context.codegen()._tm_features) == wide
+
+
+KERNEL = """
+from numba import njit
+
+
+@njit(cache=True)
+def k(x):
+    return x + 1
+"""
+
+CHILD = """
+import sys
+import panopticon  # locks the cache between processes
+sys.path.insert(0, sys.argv[1])
+from kernelmod import k
+print("calling", flush=True)
+assert k(1) == 2
+print(k.stats.cache_hits.get((__import__("numba").int64,), 0),
+      k.stats.cache_misses.get((__import__("numba").int64,), 0), flush=True)
+"""
+
+
+def test_a_kernel_another_process_is_compiling_is_waited_for_then_loaded(tmp_path,
+                                                                        monkeypatch):
+    """This process compiles a kernel under its lock; another that needs it meanwhile waits,
+    then loads it from the cache instead of compiling it beside it."""
+    from numba import int64
+    from numba.core.dispatcher import Dispatcher
+    cache = tmp_path / "cache"
+    (tmp_path / "kernelmod.py").write_text(KERNEL)
+    monkeypatch.setattr(config, "CACHE_DIR", str(cache))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from kernelmod import k
+    path = kernel_cache.compile_lock(k, (int64,))
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)], text=True,
+                             stdout=subprocess.PIPE,
+                             env={**os.environ, "NUMBA_CACHE_DIR": str(cache)})
+    try:
+        with kernel_cache.locked(path):
+            assert child.stdout.readline() == "calling\n"
+            with pytest.raises(subprocess.TimeoutExpired):
+                child.wait(timeout=1.0)  # it waits for the kernel's lock
+            Dispatcher.compile.__wrapped__(k, (int64,))  # compiled and saved, unlocked
+        out, _ = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    assert child.returncode == 0 and out.split() == ["1", "0"]  # loaded, not compiled
+
+
+def test_a_lock_held_keeps_other_holders_out_until_let_go(tmp_path):
+    path = str(tmp_path / "x.lock")
+    probe = ("import sys, fcntl, os; fd = os.open(sys.argv[1], os.O_RDWR);"
+             "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)")
+    with kernel_cache.locked(path, exclusive=False):
+        held = subprocess.run([sys.executable, "-c", probe, path])
+    free = subprocess.run([sys.executable, "-c", probe, path])
+    assert held.returncode != 0 and free.returncode == 0
+
+
+def test_a_lock_that_cannot_be_made_holds_nothing(tmp_path):
+    with kernel_cache.locked(str(tmp_path / "missing" / "x.lock")):
+        pass

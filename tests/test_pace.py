@@ -60,7 +60,7 @@ def test_a_run_that_compiled_kernels_is_not_kept(kept, tmp_path, monkeypatch):
     monkeypatch.setattr(config, "CACHE_DIR", str(tmp_path / "numba"))
     est = pace.estimate_time(load("china-2018"), threads=1)
     (tmp_path / "numba" / "module").mkdir(parents=True)
-    (tmp_path / "numba" / "module" / "kernel.nbi").write_text("")
+    (tmp_path / "numba" / "module" / "kernel.1.nbc").write_text("")
     pace.record(est, measured=2 * est.runs_seconds)
     assert pace.learned(1) is None
     pace.record(pace.estimate_time(load("china-2018"), threads=1), measured=2 * est.runs_seconds)

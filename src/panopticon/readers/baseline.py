@@ -7,8 +7,8 @@ the same configurations again, on the pinned seeds or on fresh ones, and compare
 mean over seeds with the pinned mean, within a tolerance built from the spread across seeds: an
 engine that draws other random numbers from the same model passes, a changed model does not.
 
-    python -m panopticon.readers.baseline pin              # rewrite tests/baseline/baseline.json
-    python -m panopticon.readers.baseline check            # the pinned seeds again: a table of what moved
+    python -m panopticon.readers.baseline pin     # rewrite tests/baseline/baseline.json
+    python -m panopticon.readers.baseline check   # the pinned seeds again: a table of what moved
     python -m panopticon.readers.baseline check --seeds 9-16 --all   # fresh seeds, every figure
 """
 
@@ -83,9 +83,9 @@ class Row:
 def figures(config: Config, seed: int, changes: dict | None = None) -> dict[str, dict]:
     """Every pinned figure of one seed's run: name -> {"unit", "value"} (value None where the
     run has no such figure, e.g. a ratio over a group with no one in it)."""
-    from .results import audit, audit_headline, comparison, summary, timeseries
     from ..runner.seeds import run_counterfactual
     from ..runner.simulation import Simulation
+    from .results import audit, audit_headline, comparison, summary, timeseries
 
     data = Simulation(config.scenario(seed, changes)).run()
     if config.counterfactual:
@@ -105,14 +105,18 @@ def figures(config: Config, seed: int, changes: dict | None = None) -> dict[str,
 
 def run_all(configs: Sequence[Config], seeds: Sequence[int], jobs: int = 2,
             changes: dict | None = None) -> dict[Config, list[dict[str, dict]]]:
-    """Each configuration's figures per seed, the runs spread over ``jobs`` processes."""
-    tasks = list(zip(*[(c, s, changes) for c in configs for s in seeds], strict=True))
+    """Each configuration's figures per seed, the runs spread over ``jobs`` processes. The
+    runs go seed by seed, every configuration in turn, so that processes that start together
+    run different configurations: each compiles the kernels its configuration needs while the
+    others compile theirs, where runs of one configuration would wait for the same kernels
+    (``kernel_cache.share_between_processes``)."""
+    tasks = list(zip(*[(c, s, changes) for s in seeds for c in configs], strict=True))
     if jobs <= 1:
         results = list(map(figures, *tasks))
     else:  # spawned, not forked: the parent may hold threads (pytest, a thread pool)
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             results = list(pool.map(figures, *tasks))
-    return {c: results[i * len(seeds):(i + 1) * len(seeds)] for i, c in enumerate(configs)}
+    return {c: results[i::len(configs)] for i, c in enumerate(configs)}
 
 
 def scenario_hash(sc: Scenario) -> str:
@@ -298,7 +302,8 @@ def table(rows: Sequence[Row], every: bool = False) -> str:
     widths = [max(len(str(c)) for c in col) for col in zip(head, *body, strict=True)]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
              for line in (head, *body)]
-    verdicts = {v: sum(r.verdict == v for r in rows) for v in ("same", "ok", "rare", "new", "MOVED")}
+    verdicts = {v: sum(r.verdict == v for r in rows)
+                for v in ("same", "ok", "rare", "new", "MOVED")}
     lines.append(f"{len(rows)} figures: " + ", ".join(f"{k} {v}" for k, v in verdicts.items()))
     return "\n".join(lines)
 
@@ -313,7 +318,8 @@ def seed_range(text: str) -> list[int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m panopticon.readers.baseline", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m panopticon.readers.baseline",
+                                     description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=("pin", "check"))
     parser.add_argument("--file", type=Path, default=PATH, help="the baseline file (%(default)s)")
