@@ -8,11 +8,17 @@ PY := $(VENV)/bin/python
 demo: $(VENV)/.installed
 	$(VENV)/bin/panopticon run china-2018 --overwrite
 
+# The suite on TEST_WORKERS processes (pytest-xdist), a test file each at a time, so that a
+# file's fixtures are made once; a kernel that one compiles the others wait for and load
+# (panopticon.kernel_cache). TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadfile
+
 test: $(VENV)/.installed-test
-	$(PY) -m pytest
+	$(PY) -m pytest $(XDIST)
 
 test-all: $(VENV)/.installed-test
-	$(PY) -m pytest -m "slow or not slow"
+	$(PY) -m pytest $(XDIST) -m "slow or not slow"
 
 # The dashboard's screenshots and measured times in docs/dashboard/, from its browser test.
 screenshots: $(VENV)/.installed-test
