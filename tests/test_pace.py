@@ -56,15 +56,33 @@ def test_short_runs_and_runs_on_other_chunks_are_not_kept(kept):
     assert not kept.exists() and pace.learned(1) is None
 
 
-def test_a_run_that_compiled_kernels_is_not_kept(kept, tmp_path, monkeypatch):
+def test_a_run_that_compiled_kernels_teaches_the_compile_not_the_pace(kept, tmp_path,
+                                                                       monkeypatch):
     monkeypatch.setattr(config, "CACHE_DIR", str(tmp_path / "numba"))
-    est = pace.estimate_time(load("china-2018"), threads=1)
-    (tmp_path / "numba" / "module").mkdir(parents=True)
-    (tmp_path / "numba" / "module" / "kernel.1.nbc").write_text("")
-    pace.record(est, measured=2 * est.runs_seconds)
-    assert pace.learned(1) is None
-    pace.record(pace.estimate_time(load("china-2018"), threads=1), measured=2 * est.runs_seconds)
+    est = pace.estimate_time(load("china-2018"), threads=1)  # no kernel of this version
+    assert est.compile_seconds == cost.COMPILE_SECONDS
+    assert est.seconds == pytest.approx(cost.START_SECONDS + cost.COMPILE_SECONDS
+                                        + est.runs_seconds)
+    kernel = tmp_path / "numba" / "module" / "kernel.1.nbc"
+    kernel.parent.mkdir(parents=True)
+    kernel.write_text("")
+    pace.record(est, measured=50 + 2 * est.runs_seconds)
+    assert pace.learned(1) is None  # its minutes were the compile's too
+    assert pace.learned_compile() == pytest.approx(50 + est.runs_seconds)  # at the constants
+    warm = pace.estimate_time(load("china-2018"), threads=1)
+    assert warm.compile_seconds == 0 and warm.seconds == pytest.approx(cost.run_seconds(
+        load("china-2018"), threads=1))
+    pace.record(warm, measured=2 * est.runs_seconds)
     assert pace.learned(1) == pace.Pace(2.0, 1)
+    kernel.unlink()  # another version of the sources: its kernels compile again
+    again = pace.estimate_time(load("china-2018"), threads=1)
+    assert again.compile_seconds == pytest.approx(50 + est.runs_seconds)
+    pace.record(again, measured=60 + 2 * est.runs_seconds)  # none kept: it compiled unseen
+    assert pace.learned_compile() == pytest.approx(50 + est.runs_seconds)
+    assert pace.learned(1) == pace.Pace(2.0, 1)
+    kernel.write_text("")
+    pace.record(again, measured=60 + 2 * est.runs_seconds)  # beyond the runs at its pace
+    assert pace.learned_compile() == pytest.approx((50 + est.runs_seconds + 60) / 2)
 
 
 @pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"a": "b"}'])

@@ -239,9 +239,12 @@ def run(
     console.print(f"[bold]{sc.name}[/]: {sc.population.size:,} citizens x {sc.population.scale:g}"
                   f" people, {sc.start} to {sc.end} ({sc.days} days), {seed_text}")
     time_left = pace.estimate_time(sc, seeds, counterfactual, threads, 1 - runs.done() / runs.total)
+    compiling = time_left.compile_seconds
     console.print(f"Estimated: {duration(time_left.seconds)} "
                   f"{on_threads(sc.population.size, threads)} at {time_left.source()},"
-                  f" {cost.describe()}", soft_wrap=True, highlight=False)
+                  + (f" {duration(compiling)} of it compiling this version's kernels (its first"
+                     " run; they are kept)," if compiling else "")
+                  + f" {cost.describe()}", soft_wrap=True, highlight=False)
     try:
         started = time.perf_counter()
         data, per_seed = simulate(runs, quiet, checkpoint, checkpoint_every * 60)

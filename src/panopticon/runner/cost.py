@@ -102,6 +102,10 @@ SEED_SLACK = 0.15
 # hand-offs between threads weigh most. Larger runs gain more (10.2 on 16 at 14.1 M): the
 # estimate errs long there.
 START_SECONDS = 2.5
+# Measured (docs/performance.md, "The estimate before a run"): the default run's kernels compiled
+# from an empty cache, the command's seconds beyond the same run's with them cached (165.9 and
+# 20.3 s on the AMD EPYC, Zen 5, of 2026-12-07).
+COMPILE_SECONDS = 145.0
 BUILD_SECONDS_PER_CITIZEN = 1.5e-6
 DAY_SECONDS = 0.7e-3
 CITIZEN_DAYS_PER_SECOND = 72e6

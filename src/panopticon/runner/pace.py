@@ -11,6 +11,11 @@ size than the engine's (``--chunk-size``), which cost what no pace of the machin
 that compiled kernels (the first after the sources change: ``kernel_cache.cached_files``). A
 file that cannot be read or written is passed over: an estimate is advice, and never stops a
 run.
+
+A version's first run compiles its kernels first, which takes longer than the default run itself:
+where the cache holds no kernel of this version, the estimate adds the compile, the median of
+this machine's last :data:`KEPT` (a first run's seconds beyond its runs' at the machine's pace),
+or ``cost.COMPILE_SECONDS`` at its pace before it has one.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from pathlib import Path
 from ..kernel_cache import cache_root, cached_files, sources_digest
 from ..language.scenario import Scenario
 from ..world.engine import DEFAULT_CHUNK
-from .cost import START_SECONDS, cores, runs_seconds
+from .cost import COMPILE_SECONDS, START_SECONDS, cores, runs_seconds
 
 KEPT = 5  # ratios kept per machine, engine and threads
 MIN_SECONDS = 5.0  # a run's seconds below which its ratio is not kept
@@ -49,7 +54,8 @@ class Estimate:
     runs_seconds: float  # the builds' and days' part at the constants: what a ratio divides
     threads: int  # those the run uses
     pace: Pace | None
-    kernels: int | None  # files in Numba's cache when estimated (kernel_cache.cached_files)
+    kernels: int | None  # kernels in Numba's cache when estimated (kernel_cache.cached_files)
+    compile_seconds: float = 0.0  # of ``seconds``: the kernels compiled first, where none is
 
     def source(self) -> str:
         """Whose pace: "this machine's (its last 3 runs)", or the constants'."""
@@ -65,9 +71,14 @@ def estimate_time(sc: Scenario, seeds: int = 1, counterfactual: bool = False, th
     ``cost.run_seconds``), the builds and days at this machine's pace where it has one."""
     used = cores(sc.population.size, threads)
     pace = learned(used)
+    ratio = pace.ratio if pace else 1.0
     runs = runs_seconds(sc, seeds, counterfactual, threads) * left
-    return Estimate(START_SECONDS + runs * (pace.ratio if pace else 1.0), runs, used, pace,
-                    cached_files())
+    kernels = cached_files()
+    compiling = 0.0
+    if kernels == 0:
+        compiling = learned_compile() or COMPILE_SECONDS * ratio
+    return Estimate(START_SECONDS + compiling + runs * ratio, runs, used, pace, kernels,
+                    compiling)
 
 
 def pace_file() -> Path:
@@ -94,6 +105,11 @@ def key(threads: int) -> str:
     return f"{machine()} | {sources_digest()} | {threads}"
 
 
+def compile_key() -> str:
+    """The key of the compile's seconds: the machine's (every version compiles alike)."""
+    return f"{machine()} | compile"
+
+
 def _read(path: Path) -> dict[str, list[float]]:
     try:
         found = json.loads(path.read_text())
@@ -111,18 +127,35 @@ def learned(threads: int) -> Pace | None:
     return Pace(statistics.median(ratios), len(ratios)) if ratios else None
 
 
+def learned_compile() -> float | None:
+    """This machine's seconds to compile a version's kernels, None before a first run."""
+    seconds = _read(pace_file()).get(compile_key())
+    return statistics.median(seconds) if seconds else None
+
+
 def record(estimate: Estimate, measured: float, chunk_size: int = DEFAULT_CHUNK) -> None:
-    """Keep the ratio of the ``measured`` seconds of the builds and days that ``estimate``
-    estimated to its ``runs_seconds``, for a run on chunks of ``chunk_size`` that compiled no
-    kernel since; the file is written under another name and renamed into place, so that a
-    reader never sees half."""
-    if (measured < MIN_SECONDS or estimate.runs_seconds <= 0 or chunk_size != DEFAULT_CHUNK
-            or cached_files() != estimate.kernels):
+    """Keep what the ``measured`` seconds of the builds and days that ``estimate`` estimated
+    teach, for a run on chunks of ``chunk_size``: their ratio to its ``runs_seconds`` where it
+    compiled no kernel since, or where it was the first to compile this version's kernels, the
+    seconds beyond its runs' at the machine's pace."""
+    if estimate.runs_seconds <= 0 or chunk_size != DEFAULT_CHUNK:
         return
+    kernels = cached_files()
+    if kernels == estimate.kernels != 0 and measured >= MIN_SECONDS:  # 0: none could be kept
+        keep(key(estimate.threads), measured / estimate.runs_seconds)
+    elif estimate.kernels == 0 and kernels:
+        ratio = estimate.pace.ratio if estimate.pace else 1.0
+        beyond = measured - estimate.runs_seconds * ratio
+        if beyond > 0:
+            keep(compile_key(), beyond)
+
+
+def keep(k: str, value: float) -> None:
+    """Add ``value`` to the last :data:`KEPT` under ``k``; the file is written under another
+    name and renamed into place, so that a reader never sees half."""
     path = pace_file()
     ratios = _read(path)
-    k = key(estimate.threads)
-    ratios[k] = [*ratios.get(k, []), measured / estimate.runs_seconds][-KEPT:]
+    ratios[k] = [*ratios.get(k, []), value][-KEPT:]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pace-")
