@@ -301,9 +301,10 @@ def test_grades_are_counted_through_the_cuts_where_they_change(edges, scores):
 def test_the_measures_of_a_score_are_its_grades_and_thresholds(edges, below, above, cuts_of):
     """score_steps and score_mask give each score from 0 to 100 exactly the measures of its
     grade and of the thresholds it is beyond; so do the cuts that change a measure alone, as
-    the kernels take them (effective_steps: tuples of a power of two)."""
+    the kernels take them (effective_steps: tuples of a power of two, at least MIN_CUTS)."""
     from panopticon.stages.consequences import (
         REWARDS_SHIFT, InForce, effective_steps, score_mask, score_steps)
+    from panopticon.world.codes import MIN_CUTS
     grade_of = len(edges) - np.searchsorted(sorted(edges), np.arange(101), side="right")
     n = int(grade_of.max()) + 1
     grades = np.array([(1 << g) if cuts_of == "graded" else 0 for g in range(n)], np.int64)
@@ -316,7 +317,7 @@ def test_the_measures_of_a_score_are_its_grades_and_thresholds(edges, below, abo
     effective = effective_steps(cuts, steps)
     size = len(effective[0])
     assert size & (size - 1) == 0 and len(effective[1]) == size + 1
-    assert size < 2 * max(1, np.count_nonzero(steps[1:]))
+    assert size == MIN_CUTS or MIN_CUTS < size < 2 * np.count_nonzero(steps[1:])
     for score in range(101):
         g = grade_of[score]
         expected = grades[g] | rewards[g] << REWARDS_SHIFT

@@ -325,8 +325,9 @@ def rare_citizens(lo, hi, acts, todo):
     (``COMMON``; a candidate post against the line is one), or a case to pay in (:func:`to_pay`).
 
     Without a branch per citizen: the list is written on and its length advanced by a flag.
+    The count starts as an int64, not a literal 0 (``today.marked_into``).
     """
-    m = 0
+    m = np.int64(0)
     for j in range(lo, hi):
         todo[m] = j
         m += (np.int64(acts[j]) & ~COMMON) != 0

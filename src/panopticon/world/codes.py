@@ -96,15 +96,19 @@ def is_scored(age, rank, scored):
     return (rank < scored[0]) & ((age != CHILD) | (scored[1] == 0))
 
 
+MIN_CUTS = 4  # effective_steps' least length: the 4 of china-2018 from 2018
+
+
 def effective_steps(cuts: np.ndarray, steps: np.ndarray) -> tuple[tuple, tuple]:
     """``consequences.score_steps``' cuts and steps as the kernels take them: only the cuts where a
-    measure changes (2 of the 15 in china-2018; a cut whose step is 0 changes nothing), as
-    tuples padded to a power of two with cuts that change nothing. Numba compiles a tuple's
-    length into the kernels, so that each score is compared with those cuts alone (the
-    standing pass took 3.1 ns a citizen with the 15, 1.5 with the 2); the powers of two keep
-    the kernels' versions few."""
+    measure changes (2 to 4 of the 15 in china-2018; a cut whose step is 0 changes nothing), as
+    tuples padded with cuts that change nothing to a power of two, at least :data:`MIN_CUTS`.
+    Numba compiles a tuple's length into the kernels, so that each score is compared with those
+    cuts alone (the standing pass took 3.1 ns a citizen with the 15, 1.5 with the 2); the
+    powers of two keep the kernels' versions few, and the least of them one a run: a run whose
+    measures changed from 2 cuts to 4 compiled its largest kernels twice (some 40 s)."""
     changes = np.flatnonzero(steps[1:])
-    size = 1 << max(0, int(changes.shape[0]) - 1).bit_length()
+    size = max(MIN_CUTS, 1 << max(0, int(changes.shape[0]) - 1).bit_length())
     pad = size - changes.shape[0]
     return (tuple(cuts[changes].tolist()) + (int(cuts[-1]),) * pad,
             (int(steps[0]), *steps[1:][changes].tolist(), *(0,) * pad))

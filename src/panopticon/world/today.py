@@ -175,8 +175,10 @@ def bits_into(bits: np.uint64, first: int, todo: np.ndarray, m: int) -> int:
 
 @njit(cache=True, nogil=True, inline="always")
 def marked_into(marked: np.ndarray, lo: int, hi: int, todo: np.ndarray) -> int:
-    """The marked citizens of lo..hi-1, in order, into todo[:m]; returns m."""
-    m = 0
+    """The marked citizens of lo..hi-1, in order, into todo[:m]; returns m. The count starts
+    as an int64: from a literal 0, Numba types a kernel given it (inlined) for
+    ``Literal[int](0)`` before int64 and compiles the kernel twice."""
+    m = np.int64(0)
     for w in range(lo // WORD, (hi + WORD - 1) // WORD):
         m = bits_into(word_in(marked, w, lo, hi), w * WORD, todo, m)
     return m
@@ -185,8 +187,9 @@ def marked_into(marked: np.ndarray, lo: int, hi: int, todo: np.ndarray) -> int:
 @njit(cache=True, nogil=True, inline="always")
 def moved_into(moved: np.ndarray, n: int, todo: np.ndarray) -> int:
     """The citizens j < n with ``moved[j]`` not 0 (bytes), in order, into todo[:m]; returns m.
-    Eight bytes are tested at once, as nearly all are 0."""
-    whole, m = n - n % 8, 0
+    Eight bytes are tested at once, as nearly all are 0. The count starts as an int64
+    (:func:`marked_into`)."""
+    whole, m = n - n % 8, np.int64(0)
     eights = moved[:whole].view(np.uint64)
     for w in range(eights.shape[0]):
         if eights[w]:
