@@ -161,7 +161,10 @@ class Engine:
         self.chunks = chunk_bounds(n, chunk_size, self.threads)
         self.spans = spans_of(self.chunks, self.threads)
         self._spans = {self.threads: self.spans}  # by number of workers
-        self._acc = np.zeros((self.threads, n_regions, n_counters), dtype=np.int64)
+        # two regions' rows at least: a stage's columns of one region's row would be a
+        # contiguous array, of more rows not, and Numba compiles every kernel for each layout
+        self.regions = n_regions
+        self._acc = np.zeros((self.threads, max(n_regions, 2), n_counters), dtype=np.int64)
         capacity = max((hi - lo for lo, hi in self.chunks), default=0)
         self._today = [Today.of(capacity) for _ in range(self.threads)]
         self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
@@ -269,7 +272,7 @@ class Engine:
             self.run_phase(steps, k, beside_last if k == len(phases) - 1 else None)
             if between is not None:
                 between(k)
-        return self._acc.sum(axis=0)
+        return self._acc[:, :self.regions].sum(axis=0)
 
     def close(self) -> None:
         if self._pool is not None:
