@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -23,10 +23,22 @@ class EngineSpy(list):
 
     def assert_ran_on(self, n: int, chunk_size: int, threads: int) -> None:
         assert self, "no engine was built"
-        for engine in self:
-            assert engine.n == n
-            assert len(engine.chunks) >= max(math.ceil(n / chunk_size), threads)
-            assert engine.threads == threads
+        for built in self:
+            assert built.n == n
+            assert len(built.chunks) >= max(math.ceil(n / chunk_size), threads)
+            assert built.threads == threads
+
+
+@pytest.fixture(autouse=True)
+def pace_apart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The tests' runs teach the user's pace file nothing (``runner.pace``), even those that
+    undo their own ``monkeypatch``: this fixture patches with one of its own, made before
+    ``monkeypatch`` (defined before the fixtures that use it), so that it is undone after a
+    test's own patches of the file."""
+    path = tmp_path_factory.getbasetemp() / "pace" / "pace.json"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pace, "pace_file", lambda: path)
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -35,13 +47,6 @@ def every_thread_named(monkeypatch: pytest.MonkeyPatch) -> None:
     second thread (``engine.THREAD_CITIZENS``), and the engine would run them on one, repeating
     the one-thread case. A test of that rule calls ``monkeypatch.undo()``."""
     monkeypatch.setattr(engine, "THREAD_CITIZENS", 1)
-
-
-@pytest.fixture(autouse=True)
-def pace_apart(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """The tests' runs teach the user's pace file nothing (``runner.pace``)."""
-    path = tmp_path_factory.getbasetemp() / "pace" / "pace.json"
-    monkeypatch.setattr(pace, "pace_file", lambda: path)
 
 
 @pytest.fixture()

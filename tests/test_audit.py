@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from panopticon.language import scenario
 from panopticon.cli import app
+from panopticon.language import scenario
 from panopticon.observers.audit import LISTED, MET, SCHEMA, SECTIONS, Rows, gini, measures
 from panopticon.observers.cohort import (
     A_TYPE,
@@ -35,13 +35,13 @@ from panopticon.observers.cohort import (
     pick,
     set_bits,
 )
+from panopticon.readers.results import audit
+from panopticon.runner.simulation import Simulation
 from panopticon.stages.fear import ONE as RISK_ONE
 from panopticon.world.case_book import EVER
 from panopticon.world.codes import CONTENT_TYPES
-from panopticon.world.population import CHILD, URBAN
 from panopticon.world.layout import history_names
-from panopticon.readers.results import audit
-from panopticon.runner.simulation import Simulation
+from panopticon.world.population import CHILD, URBAN
 
 runner = CliRunner()
 # The whole population is the cohort: every citizen's events are told and can be recounted.

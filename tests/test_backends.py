@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 
 import pytest
+from test_sensitivity import OUTPUTS, SIZES, TINY, one_line_error, study
 from typer.testing import CliRunner
 
 from panopticon.cli import app
 from panopticon.runner import backends
 from panopticon.runner.backends import BackendError, Local
-from test_sensitivity import OUTPUTS, SIZES, TINY, one_line_error, study
 
 runner = CliRunner()
 ADDRESS = os.environ.get("PANOPTICON_RAY_ADDRESS")

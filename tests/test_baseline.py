@@ -1,16 +1,17 @@
 """Today's results against the pinned baseline (tests/baseline/baseline.json, `make baseline`).
 
 The default suite reruns every preset on the first two pinned seeds and compares each figure
-with a statistical tolerance (panopticon.readers.baseline, docs/baseline.md); the slow tier reruns every pinned
-seed. A change of results fails here until the baseline is regenerated in the same commit.
+with a statistical tolerance (panopticon.readers.baseline, docs/baseline.md); the slow tier
+reruns every pinned seed. A change of results fails here until the baseline is regenerated in the
+same commit.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from panopticon.readers import baseline
 from panopticon.language.scenario import PRESETS
+from panopticon.readers import baseline
 
 TEST_SEEDS = (1, 2)  # the default suite's: two seeds of each preset, two processes
 

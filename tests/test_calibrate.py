@@ -8,10 +8,10 @@ import optuna
 import pytest
 from typer.testing import CliRunner
 
-from panopticon.readers import calibrate as calibrate_mod
-from panopticon.readers.calibrate import BATCH, complete, storage_url
 from panopticon.cli import app
 from panopticon.language.scenario import Scenario, ScenarioError, load
+from panopticon.readers import calibrate as calibrate_mod
+from panopticon.readers.calibrate import BATCH, complete, storage_url
 
 runner = CliRunner()
 TINY = """extends = "china-2018"

@@ -303,7 +303,12 @@ def test_the_measures_of_a_score_are_its_grades_and_thresholds(edges, below, abo
     grade and of the thresholds it is beyond; so do the cuts that change a measure alone, as
     the kernels take them (effective_steps: tuples of a power of two, at least MIN_CUTS)."""
     from panopticon.stages.consequences import (
-        REWARDS_SHIFT, InForce, effective_steps, score_mask, score_steps)
+        REWARDS_SHIFT,
+        InForce,
+        effective_steps,
+        score_mask,
+        score_steps,
+    )
     from panopticon.world.codes import MIN_CUTS
     grade_of = len(edges) - np.searchsorted(sorted(edges), np.arange(101), side="right")
     n = int(grade_of.max()) + 1

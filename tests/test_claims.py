@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from panopticon.language import scenario
-from panopticon.world.engine import DEFAULT_CHUNK
 from panopticon.language.published import load_targets
 from panopticon.readers.results import model_value, split_seeds
-from panopticon.runner.seeds import run_counterfactual, run_seeds
 from panopticon.runner.rundata import RunData
+from panopticon.runner.seeds import run_counterfactual, run_seeds
+from panopticon.world.engine import DEFAULT_CHUNK
 
 pytestmark = pytest.mark.slow
 

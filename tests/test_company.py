@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from panopticon.language import scenario
-from panopticon.world.codes import CAUSE_TIES, LISTED, is_scored
+from panopticon.runner.simulation import Simulation
 from panopticon.stages import counters
 from panopticon.stages.scoring import restore_and_clamp
-from panopticon.runner.simulation import Simulation
 from panopticon.world import state
+from panopticon.world.codes import CAUSE_TIES, LISTED, is_scored
 from panopticon.world.ties import REACHES, build_csr, make_ties
 
 INDEX = counters(scenario.load("china-2018")).index  # the runs here keep its catalog

@@ -19,10 +19,10 @@ from panopticon.observers.ranking import Ranking
 from panopticon.runner.contract import day_table
 from panopticon.runner.simulation import Simulation
 from panopticon.stages import STAGES, counters
-from panopticon.world.layout import Layout
-from panopticon.world.counters import Counters
-from panopticon.world.population import build
 from panopticon.world import state as state_module
+from panopticon.world.counters import Counters
+from panopticon.world.layout import Layout
+from panopticon.world.population import build
 from panopticon.world.state import Blocks, Stage, State, View
 from panopticon.world.today import ContractError, Today
 

@@ -18,11 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from panopticon.readers import calibrate
-
 from panopticon import cli
 from panopticon.cli import app
 from panopticon.language.scenario import PRESETS, Scenario, ScenarioError, load, preset_text
+from panopticon.readers import calibrate
 
 CORPUS = Path(__file__).parent / "corpus"
 FILES = sorted(CORPUS.glob("*.toml"))

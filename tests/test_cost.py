@@ -8,9 +8,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from panopticon.language.scenario import PRESETS, load
 from panopticon.runner import cost
 from panopticon.runner.cost import Available, CostError, check, estimate, parse_size
-from panopticon.language.scenario import PRESETS, load
 from panopticon.world.word_book import empty, file_words
 
 

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from panopticon.language import scenario
-from panopticon.world import engine
-from panopticon.world.engine import DEFAULT_CHUNK, DayClock
 from panopticon.readers.results import write_run
 from panopticon.runner.rundata import RunData
 from panopticon.runner.simulation import Simulation
+from panopticon.world import engine
+from panopticon.world.engine import DEFAULT_CHUNK, DayClock
 
 SIZE = 4000
 SMALL = {"population.size": SIZE, "end": dt.date(2018, 3, 31)}

@@ -8,14 +8,13 @@ import json
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from test_sensitivity import TINY, one_line_error
 from typer.testing import CliRunner
 
 from panopticon.cli import app
-from panopticon.readers import discovery as disc
 from panopticon.language.scenario import load
+from panopticon.readers import discovery as disc
 from panopticon.readers import sensitivity as sens
-
-from test_sensitivity import TINY, one_line_error
 
 runner = CliRunner()
 NAMES = ["a", "b", "c"]

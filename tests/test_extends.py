@@ -17,10 +17,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from panopticon.language import scenario
 from panopticon.cli import app
-from panopticon.language.scenario import (MAX_EXTENDS, PRESETS, ScenarioError, load, named_arrays,
-                                 preset_text, resolve, validate)
+from panopticon.language import scenario
+from panopticon.language.scenario import (
+    MAX_EXTENDS,
+    PRESETS,
+    ScenarioError,
+    load,
+    named_arrays,
+    preset_text,
+    resolve,
+    validate,
+)
 
 CHINA = load("china-2018")
 

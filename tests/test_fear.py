@@ -7,10 +7,11 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from test_ties import mean_shares
 
 from panopticon.language import scenario
+from panopticon.runner.simulation import Simulation
 from panopticon.stages import counters
-from panopticon.world.posts import POST_BITS, field_threshold
 from panopticon.stages.fear import (
     FINE_ONE,
     ONE,
@@ -25,8 +26,7 @@ from panopticon.stages.fear import jump as jump_where_seen
 from panopticon.world.codes import FLAG_FALSE
 from panopticon.world.layout import Layout, chilled
 from panopticon.world.population import URBAN
-from panopticon.runner.simulation import Simulation
-from test_ties import mean_shares
+from panopticon.world.posts import POST_BITS, field_threshold
 
 SMALL = {"population.size": 3000, "start": dt.date(2017, 10, 1), "end": dt.date(2018, 2, 28)}
 

@@ -9,10 +9,22 @@ from hypothesis import strategies as st
 from numba import njit
 
 from panopticon.language.scenario import Population
-from panopticon.stages.consequences import (EVER_SANCTIONED, EVER_WRONGLY_SANCTIONED,
-                                            history_into, note_sanctioned)
-from panopticon.world.word_book import (ID, empty, file_words, put, rows_of_words, walk, word_at,
-                                        words_into)
+from panopticon.stages.consequences import (
+    EVER_SANCTIONED,
+    EVER_WRONGLY_SANCTIONED,
+    history_into,
+    note_sanctioned,
+)
+from panopticon.world.word_book import (
+    ID,
+    empty,
+    file_words,
+    put,
+    rows_of_words,
+    walk,
+    word_at,
+    words_into,
+)
 
 N = 300
 

@@ -19,13 +19,13 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from panopticon.readers import calibrate as calibrate_mod
 from panopticon import cli
-from panopticon.readers import compare, outfolder, report, results
 from panopticon.cli import app
+from panopticon.language.scenario import load
+from panopticon.readers import calibrate as calibrate_mod
+from panopticon.readers import compare, outfolder, report, results
 from panopticon.readers.outfolder import MARKER, OutError, check_folder
 from panopticon.runner.cost import disk_bytes
-from panopticon.language.scenario import load
 
 runner = CliRunner()
 TINY = ["--population", "500", "--end", "2014-01-03", "--quiet"]

@@ -10,10 +10,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from panopticon.language import scenario
-from panopticon.world.population import (ADOPT_LEVELS, ADOPT_STORED, AGE_BANDS, CHILD, HEAD,
-                                         MANAGER, URBAN, Population, _quantile_rank,
-                                         adoption_rank, adoption_ranks, adoption_threshold,
-                                         build, share_on)
+from panopticon.world.population import (
+    ADOPT_LEVELS,
+    ADOPT_STORED,
+    AGE_BANDS,
+    CHILD,
+    HEAD,
+    MANAGER,
+    URBAN,
+    Population,
+    _quantile_rank,
+    adoption_rank,
+    adoption_ranks,
+    adoption_threshold,
+    build,
+    share_on,
+)
 
 N = 200_000
 SEED = 1

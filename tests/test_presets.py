@@ -10,18 +10,18 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from panopticon.language import scenario
 from panopticon.cli import app
-from panopticon.stages.consequences import active_masks, score_steps, standing
-from panopticon.runner.rundata import RunData
-from panopticon.world.codes import is_scored
-from panopticon.world.population import CHILD, build, load_regions
-from panopticon.readers.results import write_run
+from panopticon.language import scenario
 from panopticon.language.scenario import PRESETS
-from panopticon.stages.scoring import cap_tables, points_table
-from panopticon.world.layout import record_bits
-from panopticon.stages.sensing import camera_density
+from panopticon.readers.results import write_run
+from panopticon.runner.rundata import RunData
 from panopticon.runner.simulation import Simulation
+from panopticon.stages.consequences import active_masks, score_steps, standing
+from panopticon.stages.scoring import cap_tables, points_table
+from panopticon.stages.sensing import camera_density
+from panopticon.world.codes import is_scored
+from panopticon.world.layout import record_bits
+from panopticon.world.population import CHILD, build, load_regions
 
 START, END = dt.date(2017, 1, 1), dt.date(2018, 12, 31)
 

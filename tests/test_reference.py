@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from panopticon.language import reference, scenario
 from panopticon.cli import app
+from panopticon.language import reference, scenario
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "reference.md"
 REGENERATE = "make reference (or: panopticon schema --markdown > docs/reference.md)"

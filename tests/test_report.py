@@ -18,9 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from panopticon.readers import provenance, report
 from panopticon.cli import app
 from panopticon.language.published import load_targets
+from panopticon.readers import provenance, report
 from panopticon.readers.results import model_value
 
 runner = CliRunner()

@@ -12,10 +12,28 @@ from hypothesis import strategies as st
 from numba import njit
 
 from panopticon.language.scenario import load
-from panopticon.world.rng import (CITIZEN_STEP, EXACT_MEAN, EXP_QUANTILES, STREAMS,
-                                  binomial_quantile, bits53, bits53_at, bits_at, chance, counter,
-                                  dither, dither_at, draw_bits, exponential, normal_quantile,
-                                  picks, smallest, stream_key, uniform, uniform_array)
+from panopticon.world.rng import (
+    CITIZEN_STEP,
+    EXACT_MEAN,
+    EXP_QUANTILES,
+    STREAMS,
+    binomial_quantile,
+    bits53,
+    bits53_at,
+    bits_at,
+    chance,
+    counter,
+    dither,
+    dither_at,
+    draw_bits,
+    exponential,
+    normal_quantile,
+    picks,
+    smallest,
+    stream_key,
+    uniform,
+    uniform_array,
+)
 
 N = 1_000_000
 KEY = stream_key(1, "act.jaywalking")

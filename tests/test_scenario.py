@@ -1,4 +1,5 @@
-"""Scenario files: malformed ones get one clear message, presets extend and round-trip, presets cite."""
+"""Scenario files: malformed ones get one clear message, presets extend and round-trip, presets
+cite."""
 
 from __future__ import annotations
 
@@ -355,7 +356,8 @@ def test_an_array_given_whole_replaces_the_inherited_one(tmp_path):
     path = _write(
         tmp_path,
         EXTENDS + 'replace = ["sanctions"]\n[[sanctions]]\nname = "exit_ban"\nlists = ["tax"]\n'
-        'blocks = ["trip_abroad"]\n[population]\ninternet_users = [{ date = 2014-01-01, value = 1 }]\n',
+        'blocks = ["trip_abroad"]\n[population]\n'
+        'internet_users = [{ date = 2014-01-01, value = 1 }]\n',
     )
     s = load(path)
     assert [(x.name, x.lists) for x in s.sanctions] == [("exit_ban", ["tax"])]
@@ -364,7 +366,8 @@ def test_an_array_given_whole_replaces_the_inherited_one(tmp_path):
 
 
 def test_resolved_scenario_round_trips_through_toml(tmp_path):
-    s = load(_write(tmp_path, EXTENDS + 'name = "mine"\nseed = 7\n[acts.red_light]\nrate = 0.002\n'))
+    s = load(_write(tmp_path, EXTENDS + 'name = "mine"\nseed = 7\n[acts.red_light]\n'
+                    'rate = 0.002\n'))
     text = s.to_toml()
     assert "extends" not in text
     assert validate(tomllib.loads(text), "round trip") == s

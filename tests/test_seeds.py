@@ -10,10 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from panopticon.readers import results
-
-from panopticon.language import scenario
 from panopticon.cli import app
+from panopticon.language import scenario
+from panopticon.readers import results
 from panopticon.readers.outfolder import FILES, SEED_FILES
 from panopticon.runner.seeds import run_seeds
 

@@ -35,16 +35,6 @@ from panopticon.stages.behaviour import (
 )
 from panopticon.stages.behaviour import params as behaviour_params
 from panopticon.stages.company import NO_TERM
-from panopticon.world.posts import (
-    KEPT_BOUND,
-    POST_BITS,
-    PostDraw,
-    field_cap,
-    field_threshold,
-    kept_chance,
-    lawful_post,
-    under_cap,
-)
 from panopticon.stages.consequences import active_masks, score_steps
 from panopticon.stages.fear import tables as fear_tables
 from panopticon.stages.registry import (
@@ -126,6 +116,16 @@ from panopticon.world.population import (
     adoption_ranks,
     adoption_threshold,
     build,
+)
+from panopticon.world.posts import (
+    KEPT_BOUND,
+    POST_BITS,
+    PostDraw,
+    field_cap,
+    field_threshold,
+    kept_chance,
+    lawful_post,
+    under_cap,
 )
 from panopticon.world.rng import EXP_QUANTILES, counter, exponential
 from panopticon.world.state import State
@@ -1780,7 +1780,8 @@ def test_a_true_sanctioned_grade_blocks_rightfully():
     world.acts[i] = PLANE_BIT
     acc = world.run_day()
     assert count(acc, "plane_ticket_blocked") == 1
-    assert count(acc, "plane_ticket_blocked_wrongful") == count(acc, "wrongly_sanctioned_stock") == 0
+    assert (count(acc, "plane_ticket_blocked_wrongful")
+            == count(acc, "wrongly_sanctioned_stock") == 0)
 
 
 def test_a_grade_sanctions_only_where_the_bureau_is_connected():
@@ -1810,7 +1811,8 @@ def test_a_child_barred_for_a_stale_parent_record_is_barred_wrongfully():
     parent, children = world.family()
     world.sim.stages["registry"].set_statuses(parent, STALE)
     acc = world.run_day()
-    assert count(acc, "school_application_blocked") == count(acc, "school_application_blocked_wrongful") == len(children)
+    assert (count(acc, "school_application_blocked")
+            == count(acc, "school_application_blocked_wrongful") == len(children))
 
 
 def test_a_barred_child_counts_once_as_a_person():

@@ -12,17 +12,38 @@ from hypothesis import strategies as st
 from numba import njit, prange
 
 from panopticon.language import scenario
-from panopticon.world.population import CHILD, Population, build
-from panopticon.world.ties import (FOLLOWS, FRIENDS, HOUSEHOLD, REACHES, SCHOOL, WORK_BANDS,
-                                   WORKPLACE, TieCSR, Ties, build_csr, clustering,
-                                   csr_share, degrees, follows_friend, make_ties, max_ties,
-                                   permute, pick_slots, picker, reciprocity,
-                                   tail_exponent, tie_share, ties_into, household_shares)
-from panopticon.world.tie_counts import sizes
 from panopticon.world import tie_tally
 from panopticon.world.atomics import atomic_add, atomic_and, atomic_cas, atomic_or
-from panopticon.world.tie_tally import WIDE, TieStore, shares_into
 from panopticon.world.engine import kernel_threads
+from panopticon.world.population import CHILD, Population, build
+from panopticon.world.tie_counts import sizes
+from panopticon.world.tie_tally import WIDE, TieStore, shares_into
+from panopticon.world.ties import (
+    FOLLOWS,
+    FRIENDS,
+    HOUSEHOLD,
+    REACHES,
+    SCHOOL,
+    WORK_BANDS,
+    WORKPLACE,
+    TieCSR,
+    Ties,
+    build_csr,
+    clustering,
+    csr_share,
+    degrees,
+    follows_friend,
+    household_shares,
+    make_ties,
+    max_ties,
+    permute,
+    pick_slots,
+    picker,
+    reciprocity,
+    tail_exponent,
+    tie_share,
+    ties_into,
+)
 
 N = 10_000
 SEED = 1

@@ -22,7 +22,6 @@ from ..readers import report, story
 from ..readers.report import Run, human, percent, table_html
 from . import provinces
 
-
 T = TypeVar("T")
 MAP_CAPTION = ("One tile per province, placed roughly as the provinces lie (north at the top), "
                "each the same size whatever its area; the darker, the higher the rate. Pick the "

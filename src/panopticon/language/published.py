@@ -64,7 +64,8 @@ def targets_text(path: Path | None = None) -> str:
 
 
 def load_targets(path: Path | None = None) -> list[Target]:
-    """The targets of ``path`` (columns as calibration_targets.csv), by default the packaged ones."""
+    """The targets of ``path`` (columns as calibration_targets.csv), by default the packaged
+    ones."""
     text = targets_text(path)
     return [
         Target(dt.date.fromisoformat(r["date"]), r["metric"], float(r["value"]), r["kind"],

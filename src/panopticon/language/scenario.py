@@ -1532,7 +1532,8 @@ def resolve(source: str | Path) -> Resolved:
 
 
 def load(source: str | Path) -> Scenario:
-    """A scenario from a preset name or a TOML file; raises ScenarioError with a readable message."""
+    """A scenario from a preset name or a TOML file; raises ScenarioError with a readable
+    message."""
     resolved = resolve(source)
     return validate(resolved.data, resolved.origin, resolved.locate)
 
@@ -1750,7 +1751,8 @@ def _dotted(loc: tuple) -> str:
 
 
 def _problem(e: dict) -> str:
-    """One pydantic error as one line that a user who has never seen the model classes can act on."""
+    """One pydantic error as one line that a user who has never seen the model classes can act
+    on."""
     loc = tuple(e["loc"])
     msg = e["msg"].removeprefix("Value error, ")
     if e.get("at"):

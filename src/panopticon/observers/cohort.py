@@ -41,9 +41,9 @@ from ..world.case_book import COURT_DAY, STATUS, row_of
 from ..world.codes import CONTENT_TYPES, LISTED, cause_of, true_of
 from ..world.codes import SHARED as SHARED_LISTING
 from ..world.layout import Layout
+from ..world.pieces import BUFFER, FIRST, SAME
 from ..world.population import AGE_BANDS, INCOME_SHIFT, URBAN, parents, region_of
 from ..world.rng import smallest, stream_key
-from ..world.pieces import BUFFER, FIRST, SAME
 from ..world.state import View, kernel_step
 from ..world.today import Today
 

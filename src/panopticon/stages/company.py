@@ -24,12 +24,12 @@ from numba import njit, prange
 
 from ..language.scenario import BadCompany, Scenario
 from ..world.case_book import STATUS
-from ..world.word_book import rows_between
 from ..world.codes import EXIT_BAN, LISTED, MISCONDUCT, STALE, is_scored
 from ..world.layout import term_dtype
 from ..world.population import adoption_rank
 from ..world.state import Blocks, Stage, View
 from ..world.tie_tally import SHARE_PART, TieTally, shares_into
+from ..world.word_book import rows_between
 
 COUNTERS = ("bad_company_stock", "bad_company_points_lost")
 C_STOCK, C_POINTS = range(len(COUNTERS))

@@ -43,8 +43,8 @@ from ..world.codes import (
     TAX_LISTED,
 )
 from ..world.layout import Layout, chilled
-from ..world.population import URBAN, region_of
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
+from ..world.population import URBAN, region_of
 from ..world.rng import CITIZEN_STEP, counter, dither, dither_at, stream_key
 from ..world.state import Stage, View, kernel_step
 from ..world.tie_tally import SHARE_PART, TieTally, shares_into

@@ -27,8 +27,8 @@ from numba import njit
 from ..language.scenario import Scenario
 from ..world.codes import WORD_BITS, WRONG_RECORDS, is_scored, true_of
 from ..world.layout import record_bits
-from ..world.population import adoption_rank, region_of
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, Fields
+from ..world.population import adoption_rank, region_of
 from ..world.state import Stage, View, kernel_step
 from ..world.today import Today
 

@@ -1,8 +1,9 @@
 """Registry: regional bureaus turn records into case files and lists; the centre receives them.
 
 The court list follows the process behind the published figures: a recorded default (the record
-of an act that opens a court case) may go to judgment; a judged debtor who does not comply within the grace period is listed; the listing
-reaches airlines and railways after ``list_delay_days``; paying removes it, but only after
+of an act that opens a court case) may go to judgment; a judged debtor who does not comply
+within the grace period is listed; the listing reaches airlines and railways after
+``list_delay_days``; paying removes it, but only after
 ``removal_delay_days`` everywhere (a stale record, sanctioning someone who has paid). Tax
 arrears can lead to an exit ban; misconduct on board puts a traveller on a one-year travel list.
 Regional bureaus join the central database over time (``central_connected``); only connected
@@ -28,6 +29,18 @@ import numpy as np
 from numba import njit
 
 from ..language.scenario import Scenario
+from ..world.case_book import (
+    COLUMNS,
+    COURT_DAY,
+    EVER,
+    MISCONDUCT_UNTIL,
+    STALE_UNTIL,
+    STATUS,
+    TAX_DAY,
+    empty,
+    file_rows,
+    statuses_into,
+)
 from ..world.codes import (
     EXIT_BAN,
     IN_DEFAULT,
@@ -42,22 +55,10 @@ from ..world.codes import (
     TAX_CASE,
     TAX_LISTED,
 )
-from ..world.case_book import (
-    COLUMNS,
-    COURT_DAY,
-    EVER,
-    MISCONDUCT_UNTIL,
-    STALE_UNTIL,
-    STATUS,
-    TAX_DAY,
-    empty,
-    file_rows,
-    statuses_into,
-)
 from ..world.layout import Layout
+from ..world.pieces import BUFFER, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.population import region_of, share_on
 from ..world.rng import chance, stream_key, uniform_array
-from ..world.pieces import BUFFER, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.state import Stage, View, kernel_step
 from ..world.today import Today, mark, marked_or_listed_into, words_of
 

@@ -52,10 +52,17 @@ from ..world.codes import (
 from ..world.engine import run_starts
 from ..world.layout import gap_dtype, record_bits, term_dtype
 from ..world.ledger import Ledger
-from ..world.population import (ADOPT_LEVELS, ORDER_STEP, adoption_order, adoption_rank,
-                                 adoption_threshold, rank_in_order, region_of)
-from ..world.rng import CITIZEN_STEP, bits53_at, chance, counter, stream_key, threshold
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
+from ..world.population import (
+    ADOPT_LEVELS,
+    ORDER_STEP,
+    adoption_order,
+    adoption_rank,
+    adoption_threshold,
+    rank_in_order,
+    region_of,
+)
+from ..world.rng import CITIZEN_STEP, bits53_at, chance, counter, stream_key, threshold
 from ..world.state import Blocks, Stage, View, kernel_step
 from ..world.today import Today, marked_into, pop_lowest, words_of
 
@@ -429,7 +436,8 @@ def grade_table(sc: Scenario) -> tuple[np.ndarray, list[str]]:
     """Grade index for every score from min to max; grades ordered best (highest) first."""
     grades = sorted(sc.scoring.grades, key=lambda g: -g.min)
     if len(grades) > MAX_GRADES:
-        raise ValueError(f"at most {MAX_GRADES} grades are supported, the scenario has {len(grades)}")
+        raise ValueError(f"at most {MAX_GRADES} grades are supported, the scenario has "
+                         f"{len(grades)}")
     lo = sc.scoring.min
     table = np.zeros(sc.scoring.max - lo + 1, dtype=np.uint8)
     for g, grade in enumerate(grades):

@@ -1,4 +1,5 @@
-"""Consecutive kernel steps of a phase run as one call, so a chunk takes the interpreter's lock once.
+"""Consecutive kernel steps of a phase run as one call, so that a chunk takes the interpreter's
+lock once.
 
 Each call of a Numba kernel from Python takes the interpreter's lock to type and unbox its
 arguments, lets it go while the kernel runs and takes it again to return. With many workers the

@@ -25,9 +25,25 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from .ties import REACHES, Ties, _club_friend, _club_key, _club_of, _degrees, _feistel, \
-    _near_draw, _near_friends, _rank_of_slot, _region_friend, _span, _split, _walk, \
-    follows_friend, permute, weight
+from .ties import (
+    REACHES,
+    Ties,
+    _club_friend,
+    _club_key,
+    _club_of,
+    _degrees,
+    _feistel,
+    _near_draw,
+    _near_friends,
+    _rank_of_slot,
+    _region_friend,
+    _span,
+    _split,
+    _walk,
+    follows_friend,
+    permute,
+    weight,
+)
 
 _BLOCK = 4096  # citizens whose local pairs one task counts
 

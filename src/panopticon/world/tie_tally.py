@@ -37,8 +37,19 @@ from numba import njit, prange
 from .atomics import atomic_add, atomic_cas
 from .population import HOUSEHOLD_MAX, Population
 from .tie_counts import sizes
-from .ties import FOLLOWS, FRIENDS, REACHES, Ties, follows_friend, household_shares, make_ties, \
-    max_ties, pick_slots, picker, ties_into
+from .ties import (
+    FOLLOWS,
+    FRIENDS,
+    REACHES,
+    Ties,
+    follows_friend,
+    household_shares,
+    make_ties,
+    max_ties,
+    pick_slots,
+    picker,
+    ties_into,
+)
 from .today import WORD, bits_into, flags_word, is_marked, word_in
 
 COUNTED = ("household",)  # reaches a reading counts instead of a tally keeping them
