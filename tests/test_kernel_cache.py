@@ -166,3 +166,20 @@ def test_a_lock_held_keeps_other_holders_out_until_let_go(tmp_path):
 def test_a_lock_that_cannot_be_made_holds_nothing(tmp_path):
     with kernel_cache.locked(str(tmp_path / "missing" / "x.lock")):
         pass
+
+
+def test_only_this_checkouts_kernels_are_counted(tmp_path, monkeypatch):
+    """Two checkouts of one version share the cache folder; each counts its own kernels."""
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(config, "CACHE_DIR", str(cache))
+    write(tmp_path, "clone/stages/kernel.py", "")
+    assert kernel_cache.cached_files() == 0
+    for folder in kernel_cache.own_folders(tmp_path / "clone"):
+        (cache / folder).mkdir(parents=True)
+        (cache / folder / "k-1.py311.1.nbc").write_text("")
+    assert kernel_cache.cached_files() == 0
+    own = cache / sorted(kernel_cache.own_folders())[0]
+    own.mkdir()
+    (own / "k-1.py311.nbi").write_text("")
+    (own / "k-1.py311.1.nbc").write_text("")
+    assert kernel_cache.cached_files() == 1

@@ -81,13 +81,23 @@ def use_source_keyed_cache() -> Path | None:
     return folder
 
 
+def own_folders(root: Path = PACKAGE) -> set[str]:
+    """The folders within Numba's cache folder of this checkout's kernels: Numba names each by
+    a module's folder and a hash of its path, so that two checkouts of one version (a clone
+    beside a working tree) share the cache folder and not these."""
+    return {caching._CacheLocator.get_suitable_cache_subpath(str(path))
+            for path in root.rglob("*.py")}
+
+
 def cached_files() -> int | None:
-    """How many kernels Numba's cache folder holds (None where Numba keeps them beside the
-    sources): more after a run than before it means the run compiled kernels, whose minutes
-    are no measure of the machine's pace (``runner.pace``)."""
+    """How many of this checkout's kernels Numba's cache folder holds (None where Numba keeps
+    them beside the sources): more after a run than before it means the run compiled kernels,
+    whose minutes are no measure of the machine's pace, and none means a first run
+    (``runner.pace``)."""
     if not config.CACHE_DIR:
         return None
-    return sum(f.endswith(".nbc") for _, _, files in os.walk(config.CACHE_DIR) for f in files)
+    return sum(f.endswith(".nbc") for folder in own_folders()
+               for _, _, files in os.walk(os.path.join(config.CACHE_DIR, folder)) for f in files)
 
 
 @contextmanager
