@@ -117,12 +117,12 @@ def k(x):
 CHILD = """
 import sys
 import panopticon  # locks the cache between processes
+from numba import int64
 sys.path.insert(0, sys.argv[1])
 from kernelmod import k
 print("calling", flush=True)
 assert k(1) == 2
-print(k.stats.cache_hits.get((__import__("numba").int64,), 0),
-      k.stats.cache_misses.get((__import__("numba").int64,), 0), flush=True)
+print(k.stats.cache_hits.get((int64,), 0), k.stats.cache_misses.get((int64,), 0), flush=True)
 """
 
 

@@ -71,7 +71,7 @@ def estimate_time(sc: Scenario, seeds: int = 1, counterfactual: bool = False, th
     ``cost.run_seconds``), the builds and days at this machine's pace where it has one."""
     used = cores(sc.population.size, threads)
     pace = learned(used)
-    ratio = pace.ratio if pace else 1.0
+    ratio = ratio_of(pace)
     runs = runs_seconds(sc, seeds, counterfactual, threads) * left
     kernels = cached_files()
     compiling = 0.0
@@ -127,6 +127,11 @@ def learned(threads: int) -> Pace | None:
     return Pace(statistics.median(ratios), len(ratios)) if ratios else None
 
 
+def ratio_of(pace: Pace | None) -> float:
+    """What a pace scales the constants' seconds by: 1 where the machine has none yet."""
+    return pace.ratio if pace else 1.0
+
+
 def learned_compile() -> float | None:
     """This machine's seconds to compile a version's kernels, None before a first run."""
     seconds = _read(pace_file()).get(compile_key())
@@ -144,8 +149,7 @@ def record(estimate: Estimate, measured: float, chunk_size: int = DEFAULT_CHUNK)
     if kernels == estimate.kernels != 0 and measured >= MIN_SECONDS:  # 0: none could be kept
         keep(key(estimate.threads), measured / estimate.runs_seconds)
     elif estimate.kernels == 0 and kernels:
-        ratio = estimate.pace.ratio if estimate.pace else 1.0
-        beyond = measured - estimate.runs_seconds * ratio
+        beyond = measured - estimate.runs_seconds * ratio_of(estimate.pace)
         if beyond > 0:
             keep(compile_key(), beyond)
 
