@@ -134,7 +134,7 @@ def test_every_tallied_measure_and_group_matches_a_recount_with_numpy(run):
     """The one-pass tally against bincounts of each measure's mask in each grouping."""
     sim, data = run
     view, tallies = sim.views["audit"], data.tallies
-    adult = view.age != CHILD
+    adult = sim.pop.band != CHILD
     listed = np.zeros(view.size, np.int64)  # the lists ever, from the case book's rows
     listed[view.case_ids] = view.case_days[:, EVER]
     assert listed.any()
@@ -143,7 +143,7 @@ def test_every_tallied_measure_and_group_matches_a_recount_with_numpy(run):
              **{name: (words[source] & bits) != 0
                 for name, (source, bits) in measures(sim.scenario).items()}}
     index = {"total": np.zeros(view.size, np.int64), "province": sim.pop.region,
-             "income_decile": household_deciles(sim.pop), "age_band": view.age,
+             "income_decile": household_deciles(sim.pop), "age_band": sim.pop.band,
              "area": (view.flags & URBAN) != 0}
     assert tallies.names == list(masks)
     assert sum(tallies.get("total", m)[0] > 0 for m in masks) > 8  # measures met in this run

@@ -182,7 +182,7 @@ def test_who_admits_exactly_the_citizens_whose_traits_it_names():
     sim.phases[0].insert(1, keep)
     sim.run()
     pop = sim.pop
-    admitted = ((pop.age != CHILD) & ((pop.flags & URBAN) != 0) & (pop.income >= 2))
+    admitted = ((pop.band != CHILD) & ((pop.flags & URBAN) != 0) & (pop.income >= 2))
     did = (acts & Layout.of(sc).bit("unpaid_parking")) != 0
     assert admitted.any() and (~admitted).any()
     np.testing.assert_array_equal(did, admitted)

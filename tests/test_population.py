@@ -64,7 +64,7 @@ def test_citizens_are_laid_out_region_by_region(pop):
 
 @pytest.mark.parametrize("band", AGE_BANDS)
 def test_age_band_share_matches_the_scenario(pop, band):
-    share = float(np.mean(pop.age == AGE_BANDS.index(band)))
+    share = float(np.mean(pop.band == AGE_BANDS.index(band)))
     assert abs(share - spec().age_shares[band]) < 0.01
 
 
@@ -75,23 +75,23 @@ def test_urban_share_matches_the_scenario(pop):
 
 def test_management_roles_go_to_adults_only(pop):
     managers = (pop.flags & MANAGER) != 0
-    assert not np.any(managers & (pop.age == CHILD))
-    assert abs(managers[pop.age != CHILD].mean() - spec().management_share) < 0.005
+    assert not np.any(managers & (pop.band == CHILD))
+    assert abs(managers[pop.band != CHILD].mean() - spec().management_share) < 0.005
 
 
 def test_children_and_only_children_have_a_parent(pop):
-    np.testing.assert_array_equal(pop.parent >= 0, pop.age == CHILD)
+    np.testing.assert_array_equal(pop.parent >= 0, pop.band == CHILD)
 
 
 def test_every_childs_parent_is_an_adult_under_60(pop):
     parents = pop.parent[pop.parent >= 0]
-    assert np.all(pop.age[parents] != CHILD)
-    assert np.all(pop.age[parents] != AGE_BANDS.index("60+"))
+    assert np.all(pop.band[parents] != CHILD)
+    assert np.all(pop.band[parents] != AGE_BANDS.index("60+"))
 
 
 def test_every_childs_parent_heads_its_household_and_every_head_is_an_adult(pop):
     assert np.all(pop.flags[pop.parent[pop.parent >= 0]] & HEAD)
-    assert np.all(pop.age[(pop.flags & HEAD) != 0] != CHILD)
+    assert np.all(pop.band[(pop.flags & HEAD) != 0] != CHILD)
 
 
 def test_every_childs_parent_lives_in_the_same_region_and_household(pop):
@@ -141,8 +141,8 @@ def test_internet_users_only_join_over_time(pop):
 
 
 def test_the_young_adopt_before_the_old(pop):
-    young = pop.adopt[pop.age == AGE_BANDS.index("15-29")].mean()
-    old = pop.adopt[pop.age == AGE_BANDS.index("60+")].mean()
+    young = pop.adopt[pop.band == AGE_BANDS.index("15-29")].mean()
+    old = pop.adopt[pop.band == AGE_BANDS.index("60+")].mean()
     assert young < old
 
 

@@ -52,7 +52,7 @@ def test_a_household_runs_from_its_head_to_the_next_and_holds_the_heads_children
     assert max(map(len, homes)) <= HOUSEHOLD_MAX
     for home in homes:
         head = home[0]
-        assert pop.age[head] != CHILD and (pop.parent[home] < 0).sum() >= 1
+        assert pop.band[head] != CHILD and (pop.parent[home] < 0).sum() >= 1
         kids = home[pop.parent[home] >= 0]
         assert (pop.parent[kids] == head).all()
         assert len(set(pop.region[home])) == 1
@@ -71,14 +71,14 @@ class World:
         self.sim = Simulation(sc, seed=1)
         self.pop = self.sim.pop
         credit = Layout.of(sc).bit("credit_application")
-        self.acts = np.where(self.pop.age != CHILD, credit, 0).astype(np.uint64)
+        self.acts = np.where(self.pop.band != CHILD, credit, 0).astype(np.uint64)
         self.index = {n: i for i, n in enumerate(counters(sc).names)}
         self.day = 100
 
     def home_of(self, size: int) -> np.ndarray:
         """The first household of at least ``size`` members with two adults or more."""
         return next(h for h in households(self.pop.flags)
-                    if len(h) >= size and (self.pop.age[h] != CHILD).sum() >= 2)
+                    if len(h) >= size and (self.pop.band[h] != CHILD).sum() >= 2)
 
     def list_on_court_list(self, i: int) -> None:
         self.sim.stages["registry"].set_statuses(i, LISTED | SHARED)  # 30 days: transport has it
@@ -113,11 +113,11 @@ class World:
 def test_a_members_listing_refuses_the_other_members_and_not_the_member():
     world = World()
     home = world.home_of(3)
-    debtor = int(home[1] if world.pop.age[home[1]] != CHILD else home[0])
+    debtor = int(home[1] if world.pop.band[home[1]] != CHILD else home[0])
     world.list_on_court_list(debtor)
     counts = world.run_day()
     others = home[home != debtor]
-    adults = others[world.pop.age[others] != CHILD]
+    adults = others[world.pop.band[others] != CHILD]
     assert counts["credit_denied_stock"] == counts["credit_denied_people"] == len(others)
     assert counts["credit_application_blocked"] == len(adults)
     assert counts["credit_application_blocked_wrongful"] == 0
@@ -129,24 +129,24 @@ def test_a_members_listing_refuses_the_other_members_and_not_the_member():
 def test_two_listed_members_bar_each_other_and_count_each_relative_once():
     world = World()
     home = world.home_of(2)
-    adults = home[world.pop.age[home] != CHILD][:2]
+    adults = home[world.pop.band[home] != CHILD][:2]
     for i in adults:
         world.list_on_court_list(int(i))
     counts = world.run_day()
     assert counts["credit_denied_stock"] == len(home)  # each is a relative of the other
-    assert counts["credit_application_blocked"] == (world.pop.age[home] != CHILD).sum()
+    assert counts["credit_application_blocked"] == (world.pop.band[home] != CHILD).sum()
 
 
 def test_a_household_reward_favours_the_other_members():
     world = World(**{"rewards.easy_credit.bears": "household",
                          "rewards.easy_credit.grades": ["AAA", "AA", "A", "B", "C", "D"]})
     counts = world.run_day()
-    adults = (world.pop.age != CHILD).sum()
+    adults = (world.pop.band != CHILD).sum()
     in_company = sum(len(h) > 1 for h in households(world.pop.flags))
     assert counts["credit_application_attempts"] == adults
     assert 0 < counts["easy_credit_granted"] <= adults
     assert in_company > 0 and counts["easy_credit_granted"] == sum(
-        (world.pop.age[h] != CHILD).sum() for h in households(world.pop.flags) if len(h) > 1)
+        (world.pop.band[h] != CHILD).sum() for h in households(world.pop.flags) if len(h) > 1)
 
 
 def colleagues(world: World, i: int) -> np.ndarray:
@@ -192,7 +192,7 @@ def test_an_employer_reward_favours_workers_with_a_rewarded_colleague_only():
     books = world.sim.stages["consequences"]
     assert books.family_ids.size and books.family_ids.dtype == books.history_ids.dtype == ID
     assert all(len(colleagues(world, int(i))) for i in favoured)
-    retired = np.flatnonzero(world.pop.age == AGE_BANDS.index("60+"))  # no employer
+    retired = np.flatnonzero(world.pop.band == AGE_BANDS.index("60+"))  # no employer
     assert retired.size and not np.isin(retired, favoured).any()
 
 
@@ -249,7 +249,7 @@ def test_phase_2_finds_every_child_whose_parent_brings_a_measure_and_no_other(se
     hi = min(lo + size, pop.size)
     of_parent = 0b0110 if dtype == np.uint8 else 0b0110_0000_0110
     counted = 0b0010 if dtype == np.uint8 else 0b0100_0000_0010  # the others: rewards
-    kids = lo + np.flatnonzero(pop.age[lo:hi] == CHILD)
+    kids = lo + np.flatnonzero(pop.band[lo:hi] == CHILD)
     words = family[pop.parent[kids]].astype(np.int64) & of_parent
     ids = np.flatnonzero(family)
     visit, got = children_met(lo, hi, pop.age, pop.flags, ids, family[ids], of_parent, counted)

@@ -261,8 +261,8 @@ def busy_day(busy):
 def eligible(sc, pop, beh, kind) -> np.ndarray:
     online = pop.rank < beh.adoption[0]
     paying = pop.rank < beh.adoption[1]
-    return {"everyone": np.ones(pop.size, bool), "adults": pop.age != CHILD,
-            "children": pop.age == CHILD, "internet_users": online, "payment_users": paying}[
+    return {"everyone": np.ones(pop.size, bool), "adults": pop.band != CHILD,
+            "children": pop.band == CHILD, "internet_users": online, "payment_users": paying}[
         "internet_users" if kind == "online_post" else sc.acts[kind].who]
 
 
@@ -607,9 +607,9 @@ def test_children_never_do_acts_for_adults(busy, busy_day):
     sc, pop = busy
     acts, _, _ = busy_day
     adult_bits = sum(ACT_BIT[k] for k, a in sc.acts.items() if a.who == "adults")
-    assert np.count_nonzero(acts[pop.age == CHILD] & adult_bits) == 0
+    assert np.count_nonzero(acts[pop.band == CHILD] & adult_bits) == 0
     # ... while they do jaywalk (who = "everyone"): the check above is not vacuous
-    assert np.count_nonzero(acts[pop.age == CHILD] & ACT_BIT["jaywalking"]) > 0
+    assert np.count_nonzero(acts[pop.band == CHILD] & ACT_BIT["jaywalking"]) > 0
 
 
 def test_citizens_offline_never_post(busy, busy_day):
@@ -711,7 +711,7 @@ def test_population_counters_count_everyone(busy, busy_day):
     _, pop = busy
     _, acc, beh = busy_day
     assert count(acc, "citizens") == pop.size
-    assert count(acc, "children") == int(np.sum(pop.age == CHILD))
+    assert count(acc, "children") == int(np.sum(pop.band == CHILD))
     assert count(acc, "internet_users") == int(np.sum(pop.rank < beh.adoption[0]))
     assert count(acc, "payment_users") == int(np.sum(pop.rank < beh.adoption[1]))
 
@@ -732,7 +732,7 @@ def test_citizens_with_a_debt_case_do_not_default_again(busy):
     acts, _, _ = act_day(sc, pop, status)
     defaulted = (acts & ACT_BIT["debt_default"]) != 0
     assert not np.any(defaulted & (status != 0))
-    free_adults = (status == 0) & (pop.age != CHILD)
+    free_adults = (status == 0) & (pop.band != CHILD)
     assert defaulted[free_adults].mean() > 0.4  # rate 1 x a unit-mean trait: most of them
 
 
@@ -1669,7 +1669,7 @@ class World:
         """The k-th adult without children."""
         has_child = np.zeros(self.pop.size, bool)
         has_child[self.pop.parent[self.pop.parent >= 0]] = True
-        return int(np.flatnonzero((self.pop.age != CHILD) & ~has_child)[k])
+        return int(np.flatnonzero((self.pop.band != CHILD) & ~has_child)[k])
 
     def family(self) -> tuple[int, np.ndarray]:
         """A parent and that parent's children."""
@@ -1794,11 +1794,11 @@ def test_a_grade_sanctions_only_where_the_bureau_is_connected():
 
 def test_a_sanctioned_parents_child_is_refused_a_top_school():
     world = World()
-    world.acts[world.pop.age == CHILD] = ACT_BIT["school_application"]  # every child applies
+    world.acts[world.pop.band == CHILD] = ACT_BIT["school_application"]  # every child applies
     parent, children = world.family()
     world.list_on_court_list(parent)
     acc = world.run_day()
-    assert count(acc, "school_application_attempts") == int(np.sum(world.pop.age == CHILD))
+    assert count(acc, "school_application_attempts") == int(np.sum(world.pop.band == CHILD))
     assert count(acc, "school_application_blocked") == len(children)
     assert count(acc, "school_ban_stock") == len(children)
     assert count(acc, "school_ban_people") == len(children)
@@ -1807,7 +1807,7 @@ def test_a_sanctioned_parents_child_is_refused_a_top_school():
 
 def test_a_child_barred_for_a_stale_parent_record_is_barred_wrongfully():
     world = World()
-    world.acts[world.pop.age == CHILD] = ACT_BIT["school_application"]
+    world.acts[world.pop.band == CHILD] = ACT_BIT["school_application"]
     parent, children = world.family()
     world.sim.stages["registry"].set_statuses(parent, STALE)
     acc = world.run_day()
@@ -1826,7 +1826,7 @@ def test_a_barred_child_counts_once_as_a_person():
 
 def test_no_school_ban_before_it_starts():
     world = World()
-    world.acts[world.pop.age == CHILD] = ACT_BIT["school_application"]
+    world.acts[world.pop.band == CHILD] = ACT_BIT["school_application"]
     parent, _ = world.family()
     world.list_on_court_list(parent)
     assert count(world.run_day(date=dt.date(2017, 12, 31)), "school_application_blocked") == 0
@@ -1853,11 +1853,11 @@ def test_the_best_grade_gets_a_transport_discount():
 @pytest.mark.parametrize("attempt", ["job_application", "credit_application"])
 def test_a_wrongful_block_counts_as_one_block(attempt):
     world = World()
-    world.acts[world.pop.age != CHILD] = ACT_BIT[attempt]  # every adult applies
+    world.acts[world.pop.band != CHILD] = ACT_BIT[attempt]  # every adult applies
     i = world.adult()
     world.set_scores(i, 590, 1000, CAUSE_FALSE_MATCH)  # published D, true A
     acc = world.run_day()
-    assert count(acc, f"{attempt}_attempts") == int(np.sum(world.pop.age != CHILD))
+    assert count(acc, f"{attempt}_attempts") == int(np.sum(world.pop.band != CHILD))
     assert count(acc, f"{attempt}_blocked") == 1
     assert count(acc, f"{attempt}_blocked_wrongful") == 1
 
@@ -1865,7 +1865,7 @@ def test_a_wrongful_block_counts_as_one_block(attempt):
 @pytest.mark.parametrize("attempt", ["job_application", "credit_application"])
 def test_a_rightful_block_counts_as_one_block(attempt):
     world = World()
-    world.acts[world.pop.age != CHILD] = ACT_BIT[attempt]
+    world.acts[world.pop.band != CHILD] = ACT_BIT[attempt]
     world.set_scores(world.adult(), 590, 590)
     assert count(world.run_day(), f"{attempt}_blocked") == 1
 

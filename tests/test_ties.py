@@ -170,9 +170,9 @@ def test_workplaces_and_schools_hold_the_right_ages_in_one_region(pop, csrs):
     for reach, ok in ((WORKPLACE, lambda a: (a >= WORK_BANDS[0]) & (a <= WORK_BANDS[1])),
                       (SCHOOL, lambda a: a == CHILD)):
         src, dst = edges(csrs[reach])
-        assert np.all(ok(pop.age[src])) and np.all(ok(pop.age[dst]))
+        assert np.all(ok(pop.band[src])) and np.all(ok(pop.band[dst]))
         assert np.array_equal(pop.region[src], pop.region[dst])
-        assert np.mean(np.diff(csrs[reach].indptr)[ok(pop.age)] > 0) > 0.95
+        assert np.mean(np.diff(csrs[reach].indptr)[ok(pop.band)] > 0) > 0.95
 
 
 def test_stored_form_equals_enumeration(ties, csrs):

@@ -32,7 +32,16 @@ from ..world.layout import (
     borne_by,
     history_names,
 )
-from ..world.population import AGE_BANDS, CHILD, URBAN, Population, decile, parent_of, region_of
+from ..world.population import (
+    AGE_BANDS,
+    CHILD,
+    URBAN,
+    Population,
+    band,
+    decile,
+    parent_of,
+    region_of,
+)
 from ..world.state import View
 from ..world.word_book import walk, word_at
 
@@ -145,11 +154,11 @@ def group_counts(starts, age, flags, case_ids, listed, history, on_met, bits, fi
         book, hbook = walk(case_ids, book, i), walk(history_ids, hbook, i)
         ever = word_at(case_ids, listed, book, i)
         met = word_at(history_ids, history_words, hbook, i) | sanction_bits(ever_sanctioned, i)
-        adult = np.int64(age[i] != CHILD)
+        adult = np.int64(band(age[i]) != CHILD)
         row[0] = first[0]
         row[1] = first[1] + region_of(starts, i)
         row[2] = first[2] + household_income(age, flags, i)
-        row[3] = first[3] + age[i]
+        row[3] = first[3] + band(age[i])
         row[4] = first[4] + np.int64((flags[i] & URBAN) != 0)
         for g in range(row.shape[0]):
             r = row[g]

@@ -42,7 +42,7 @@ from ..world.codes import CONTENT_TYPES, LISTED, cause_of, true_of
 from ..world.codes import SHARED as SHARED_LISTING
 from ..world.layout import Layout
 from ..world.pieces import BUFFER, FIRST, SAME
-from ..world.population import AGE_BANDS, INCOME_SHIFT, URBAN, parents, region_of
+from ..world.population import AGE_BANDS, INCOME_SHIFT, URBAN, band, parents, region_of
 from ..world.rng import smallest, stream_key
 from ..world.state import View, kernel_step
 from ..world.today import Today
@@ -443,7 +443,7 @@ class Cohort:
         parent = parents(pop.age, pop.flags, ids)
         income = pop.flags[np.where(parent >= 0, parent, ids)] >> INCOME_SHIFT
         region = region_of(pop.starts, ids)
-        details = [f"{pop.regions.names[r]}, age {AGE_BANDS[pop.age[i]]}, "
+        details = [f"{pop.regions.names[r]}, age {AGE_BANDS[band(pop.age[i])]}, "
                    f"{'urban' if pop.flags[i] & URBAN else 'rural'}, income decile {d + 1} of 10"
                    + (f" (parent: citizen {p})" if p >= 0 else "")
                    for i, r, d, p in zip(ids, region, income, parent, strict=True)]

@@ -87,6 +87,7 @@ from ..world.population import (
     adoption_order,
     adoption_rank,
     adoption_threshold,
+    band,
     rank_in_order,
     region_of,
 )
@@ -283,7 +284,7 @@ def draw_run(first, day, age, flags, adopt, risk, screen_class, adoption, p, act
     children = online_users = paying_users = online_risk = 0
     order, count = adoption_order(first), counter(first, day)
     for j in range(age.shape[0]):
-        adult = np.int64(age[j] != CHILD)
+        adult = np.int64(band(age[j]) != CHILD)
         rank = rank_in_order(adopt[j], order)
         online = np.int64(rank < internet_thr)
         paying = np.int64(rank < payment_thr)

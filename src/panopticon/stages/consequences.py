@@ -68,13 +68,13 @@ from ..world.layout import (
 )
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.population import (
-    CHILD,
     HEAD,
     HOUSEHOLD_MAX,
     MANAGER,
     ORDER_STEP,
     adoption_order,
     adoption_rank,
+    is_child,
     parent_of,
     rank_in_order,
     region_of,
@@ -668,7 +668,7 @@ def own_attempts(first, runs, marked, st, a, cat, acc, kin, new):
             acc_r, linked = acc[r], np.int64(st.connected[r] != 0)
         if not np.int64(acts[j]) & every:  # no attempt
             continue
-        mine = select(age[j] != CHILD, own_adult, own)
+        mine = select(not is_child(age[j]), own_adult, own)
         tried = np.int64(acts[j]) & mine
         if tried:
             s = status[j]
@@ -815,7 +815,7 @@ def kin_words(ids, age, flags, fam_ids, fam_words, of_parent, of_home, ties, of_
     row = 0
     for k in range(ids.shape[0]):
         c = ids[k]
-        child, f = age[c] == CHILD, np.int64(0)
+        child, f = is_child(age[c]), np.int64(0)
         if of_home or child:
             head = c  # the household's head: a child's parent (population.parent_of)
             while not flags[head] & HEAD:
@@ -883,7 +883,7 @@ def household_children(h, word, lo, hi, age, flags, visit, words, m):
     each with its parent's family word ``word`` into words[m:]; returns the new m."""
     c = h + 1
     while c < flags.shape[0] and not flags[c] & HEAD:
-        if lo <= c < hi and age[c] == CHILD:
+        if lo <= c < hi and is_child(age[c]):
             visit[m], words[m] = c, word
             m += 1
         c += 1

@@ -17,7 +17,7 @@ from numba import njit
 
 from ..language.catalog import MAX_ACTS, MAX_FALSE_CHANNELS
 from ..language.scenario import ContentType
-from .population import CHILD
+from .population import CHILD, band
 
 CONTENT_TYPES: tuple[str, ...] = ContentType.__args__  # type: ignore[attr-defined]
 MAX_GRADES = 8
@@ -90,10 +90,10 @@ def gap_of(score, true, cause):
 
 @njit(cache=True, nogil=True, inline="always")
 def is_scored(age, rank, scored):
-    """Whether a citizen of ``age`` and adoption ``rank`` (``population.adoption_rank``) has a
+    """Whether a citizen of ``age`` (its byte of ``Population.age``) and adoption ``rank`` (``population.adoption_rank``) has a
     score), by scoring's day value ``scored``: rank below ``scored[0]``, and an adult where
     ``scored[1]`` is 1 (everyone: ``(ADOPT_LEVELS, 0)``; no one: ``(0, 0)``)."""
-    return (rank < scored[0]) & ((age != CHILD) | (scored[1] == 0))
+    return (rank < scored[0]) & ((band(age) != CHILD) | (scored[1] == 0))
 
 
 MIN_CUTS = 4  # effective_steps' least length: the 4 of china-2018 from 2018

@@ -23,6 +23,11 @@ from .rng import EXP_QUANTILES, exponential_bin, stream_key, uniform, uniform_ar
 
 AGE_BANDS = ("0-14", "15-29", "30-44", "45-59", "60+")
 CHILD = 0
+# Population.age: the age band (an index into AGE_BANDS) in its low AGE_BITS bits (band), the
+# level of the citizen's disposition against the line above them (disposition_level): both
+# fixed for the run, in one byte where the band alone left five bits free.
+AGE_BITS = 3
+AGE_MASK = (1 << AGE_BITS) - 1
 URBAN, MANAGER, HEAD = 1, 2, 4  # bits of Population.flags (HEAD: a household's first member)
 # DISPOSED, a bit of Population.flags: the citizen's disposition against the line (a unit-mean
 # exponential drawn on DISPOSITION_STREAM, day 0, as behaviour draws it) is above a quarter of
@@ -34,6 +39,13 @@ DISPOSED, DISPOSED_SHIFT = 8, 2
 DISPOSED_BIN = int(np.searchsorted(EXP_QUANTILES, EXP_QUANTILES.max() / (1 << DISPOSED_SHIFT),
                                    side="right"))
 DISPOSITION_STREAM = "trait.dissent"
+# The levels of the disposition kept in Population.age: a level is the number of these bins of
+# rng.EXP_QUANTILES at or below the citizen's (drawn on DISPOSITION_STREAM, day 0, as behaviour
+# draws it). They minimise the mean over citizens of their level's largest disposition (1.28
+# times the mean disposition; two levels at best 2.75), which bounds the posts against the line
+# that behaviour's screen names (tests/test_population.py finds them again).
+DISPOSITION_CUTS = (258, 477, 658, 801, 906, 976, 1013)
+N_DISPOSITION = len(DISPOSITION_CUTS) + 1
 INCOME_SHIFT = 4  # Population.flags' high four bits: the income decile (see decile)
 HOUSEHOLD_MAX = 5  # _households gives a head at most 4 more members
 ADOPT_LEVELS = 65_536  # adoption ranks and thresholds, in 65536ths of the citizens
@@ -80,7 +92,7 @@ class Population:
     """Per-citizen arrays; ``scale`` real people stand behind each simulated citizen."""
 
     starts: np.ndarray  # int64 first citizen of each region of Regions, and n (region_of)
-    age: np.ndarray  # uint8 index into AGE_BANDS
+    age: np.ndarray  # uint8: the age band (band) and the disposition's level above it
     flags: np.ndarray  # uint8 bits URBAN, MANAGER, HEAD, DISPOSED; the income decile above
     #   INCOME_SHIFT
     adopt: np.ndarray  # uint8 level of digital adoption in 256ths: lower adopts earlier
@@ -96,6 +108,11 @@ class Population:
     def region(self) -> np.ndarray:
         """Each citizen's region (:func:`region_of`), made on demand (uint8)."""
         return np.repeat(np.arange(len(self.starts) - 1, dtype=np.uint8), np.diff(self.starts))
+
+    @property
+    def band(self) -> np.ndarray:
+        """Each citizen's age band, an index into AGE_BANDS (:func:`band`), made on demand."""
+        return self.age & AGE_MASK
 
     @property
     def income(self) -> np.ndarray:
@@ -170,10 +187,30 @@ def decile(flags: int) -> int:
 
 
 @njit(cache=True, nogil=True, inline="always")
+def band(age: int) -> int:
+    """A citizen's age band, an index into AGE_BANDS, from its byte of ``Population.age`` (or
+    an array's, from Python)."""
+    return age & AGE_MASK
+
+
+@njit(cache=True, nogil=True, inline="always")
+def is_child(age: int) -> bool:
+    """Whether a citizen is a child, from its byte of ``Population.age``."""
+    return (age & AGE_MASK) == CHILD
+
+
+@njit(cache=True, nogil=True, inline="always")
+def disposition_level(age: int) -> int:
+    """A citizen's level of disposition against the line (DISPOSITION_CUTS), from its byte of
+    ``Population.age``."""
+    return np.int64(age) >> AGE_BITS
+
+
+@njit(cache=True, nogil=True, inline="always")
 def parent_of(age: np.ndarray, flags: np.ndarray, i: int) -> int:
     """A child's parent, the head of its household: the nearest citizen before it flagged
     HEAD (a head is an adult, first of its household); -1 for an adult."""
-    if age[i] != CHILD:
+    if not is_child(age[i]):
         return -1
     j = np.int64(i) - 1  # a prange's index is unsigned: unified with -1, it would be a float
     while (flags[j] & HEAD) == 0:
@@ -318,6 +355,7 @@ def build(spec: PopulationSpec, seed: int) -> Population:
     flags |= income
     del income
     _mark_disposed(stream_key(seed, DISPOSITION_STREAM), flags)
+    _keep_disposition(stream_key(seed, DISPOSITION_STREAM), age)
     # Digital adoption favours the young, the urban and the well-off (strength: adoption_skew);
     # logistic noise keeps every group represented among users.
     latent = _uniforms(seed, "pop.adoption", n)
@@ -350,6 +388,18 @@ def _mark_disposed(key: np.uint64, flags: np.ndarray) -> None:
 
 
 @njit(cache=True, nogil=True)
+def _keep_disposition(key: np.uint64, age: np.ndarray) -> None:
+    """Each citizen's disposition level (DISPOSITION_CUTS) into its byte of ages, above the
+    band: the comparisons, as behaviour's pass would make them, once and not every day."""
+    for i in range(age.shape[0]):
+        b = exponential_bin(key, i, 0)
+        level = 0
+        for cut in DISPOSITION_CUTS:
+            level += b >= cut
+        age[i] |= np.uint8(level << AGE_BITS)
+
+
+@njit(cache=True, nogil=True)
 def _odds(u: np.ndarray) -> None:
     """u[i] -> u / (1 - u), u kept within [1e-12, 1 - 1e-12] first."""
     for i in range(u.shape[0]):
@@ -363,7 +413,7 @@ def _adoption_latent(log_odds: np.ndarray, skew: float, youth: np.ndarray, age: 
     """log_odds[i] -> minus the latent readiness to adopt (adoption rank 0 is the readiest):
     skew x (the age band's lean, a town's, an income decile's) plus the logistic noise."""
     for i in range(log_odds.shape[0]):
-        lean = youth[age[i]] + 0.5 * ((flags[i] & URBAN) != 0) + 0.08 * decile(flags[i])
+        lean = youth[band(age[i])] + 0.5 * ((flags[i] & URBAN) != 0) + 0.08 * decile(flags[i])
         log_odds[i] = -(skew * lean + log_odds[i])
 
 

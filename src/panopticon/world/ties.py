@@ -65,7 +65,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange, uint64
 
-from .population import CHILD, HEAD, HOUSEHOLD_MAX, Population, parent_of, region_of
+from .population import HEAD, HOUSEHOLD_MAX, Population, band, is_child, parent_of, region_of
 from .rng import draw_bits, mix64, stream_key
 from .today import is_marked
 
@@ -263,7 +263,7 @@ def household_into(t: Ties, i: int, out: np.ndarray) -> int:
         out[0] = head
         m = 1
     for j in range(head + 1, household_end(t.flags, head)):
-        if j != i and t.age[j] == CHILD:
+        if j != i and is_child(t.age[j]):
             out[m] = j
             m += 1
     return m
@@ -287,7 +287,7 @@ def household_shares(age: np.ndarray, flags: np.ndarray, marks: np.ndarray, lo: 
         m = np.int64(parent)
         flagged = m * is_marked(marks, head)
         for j in range(head + 1, household_end(flags, head)):
-            if j != i and age[j] == CHILD:
+            if j != i and is_child(age[j]):
                 flagged += is_marked(marks, j)
                 m += 1
         if m > 0:
@@ -297,13 +297,13 @@ def household_shares(age: np.ndarray, flags: np.ndarray, marks: np.ndarray, lo: 
 @njit(cache=True, nogil=True)
 def school_into(t: Ties, i: int, out: np.ndarray) -> int:
     """A child's schoolmates: the other children of its neighbourhood block (none for adults)."""
-    if t.age[i] != 0:
+    if not is_child(t.age[i]):
         return 0
     lo, hi = _span(t, i)
     first = lo + (i - lo) // t.school_slots * t.school_slots
     m = 0
     for j in range(first, min(first + t.school_slots, hi)):
-        if j != i and t.age[j] == 0:
+        if j != i and is_child(t.age[j]):
             out[m] = j
             m += 1
     return m
@@ -311,7 +311,7 @@ def school_into(t: Ties, i: int, out: np.ndarray) -> int:
 
 @njit(cache=True, nogil=True)
 def _working(t: Ties, j: int) -> bool:
-    return WORK_BANDS[0] <= t.age[j] <= WORK_BANDS[1]
+    return WORK_BANDS[0] <= band(t.age[j]) <= WORK_BANDS[1]
 
 
 @njit(cache=True, nogil=True)
