@@ -87,7 +87,7 @@ def test_the_term_takes_a_byte_where_its_weight_fits_one(weight, dtype):
     start_day(sim, START)
     w = weight if isinstance(weight, int) else -300
     v = sim.views["scoring"]
-    scored = is_scored.py_func(sim.pop.band, sim.pop.rank, sim.state.read("scored"))
+    scored = is_scored.py_func(v.age, sim.pop.rank, sim.state.read("scored"))
     share = listed_share(sim, np.ones(sim.pop.size, np.uint8))
     np.testing.assert_array_equal(sim.state.read("ties_term"),
                                   np.where(scored, np.rint(w * share), 0))

@@ -116,7 +116,7 @@ def test_sesame_scores_payment_users_only_and_never_sanctions_the_rest():
     sc = tiny("sesame", **{"acts.debt_default.rate": 0.003, "court.judgment_rate": 0.05})
     sim = Simulation(sc)
     data = sim.run()
-    scored = is_scored.py_func(sim.pop.band, sim.pop.rank, sim.state.read("scored"))
+    scored = is_scored.py_func(sim.pop.age, sim.pop.rank, sim.state.read("scored"))
     score = sim.state.read("score")
     assert 0 < scored.sum() < sc.population.size
     assert (score[~scored] == sc.scoring.base).all()  # records move no score
@@ -164,7 +164,7 @@ def test_fuzhou_no_one_gains_more_than_the_cap_from_volunteering():
     sim = fuzhou_volunteers("total")
     base = sim.scenario.scoring.base
     earned, score = sim.state.read("earned"), sim.state.read("score")
-    scored = is_scored.py_func(sim.pop.band, sim.pop.rank, sim.state.read("scored"))
+    scored = is_scored.py_func(sim.pop.age, sim.pop.rank, sim.state.read("scored"))
     assert earned.max() == 50
     assert score.max() == base + 50  # volunteering is the one kind that adds
     assert (earned[0][scored] == 50).mean() > 0.5  # it binds

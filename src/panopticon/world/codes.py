@@ -90,9 +90,10 @@ def gap_of(score, true, cause):
 
 @njit(cache=True, nogil=True, inline="always")
 def is_scored(age, rank, scored):
-    """Whether a citizen of ``age`` (its byte of ``Population.age``) and adoption ``rank`` (``population.adoption_rank``) has a
-    score), by scoring's day value ``scored``: rank below ``scored[0]``, and an adult where
-    ``scored[1]`` is 1 (everyone: ``(ADOPT_LEVELS, 0)``; no one: ``(0, 0)``)."""
+    """Whether a citizen of ``age`` (its byte of ``Population.age``) and adoption ``rank``
+    (``population.adoption_rank``) has a score, by scoring's day value ``scored``: rank below
+    ``scored[0]``, and an adult where ``scored[1]`` is 1 (everyone: ``(ADOPT_LEVELS, 0)``; no
+    one: ``(0, 0)``)."""
     return (rank < scored[0]) & ((band(age) != CHILD) | (scored[1] == 0))
 
 

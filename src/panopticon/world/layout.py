@@ -142,7 +142,8 @@ def eligible(age, flags, online, paying, who):
     """The act bits a citizen may do today, without a branch or a load at a per-citizen index
     (for a pass over everyone that vectorises); ``online`` and ``paying`` are 1 for an internet
     or payment-app user, else 0; ``age``, the citizen's byte of ``Population.age``."""
-    traits = (pick(who.age, band(age), N_AGE_BANDS) & pick(who.area, np.int64((flags & URBAN) != 0), 2)
+    traits = (pick(who.age, band(age), N_AGE_BANDS)
+              & pick(who.area, np.int64((flags & URBAN) != 0), 2)
               & pick(who.income, decile(flags), N_DECILES))
     return admitted(age, flags, online, paying, who, traits)
 
