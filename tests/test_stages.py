@@ -26,6 +26,7 @@ from panopticon.stages import behaviour, counters
 from panopticon.stages.behaviour import (
     AGAINST_SCREEN_BITS,
     Behaviour,
+    against_bound,
     against_post,
     allowed_today,
     candidates,
@@ -105,12 +106,12 @@ from panopticon.world.layout import (
 from panopticon.world.population import (
     ADOPT_LEVELS,
     ADOPT_STORED,
+    AGE_BITS,
     CHILD,
-    DISPOSED,
-    DISPOSED_BIN,
-    DISPOSED_SHIFT,
+    DISPOSITION_CUTS,
     INCOME_SHIFT,
     MANAGER,
+    N_DISPOSITION,
     URBAN,
     Population,
     adoption_ranks,
@@ -127,7 +128,7 @@ from panopticon.world.posts import (
     lawful_post,
     under_cap,
 )
-from panopticon.world.rng import EXP_QUANTILES, counter, exponential
+from panopticon.world.rng import EXP_QUANTILES, counter, exponential, exponential_bin
 from panopticon.world.state import State
 from panopticon.world.today import Today
 from panopticon.world.word_book import ID
@@ -381,15 +382,16 @@ def test_screen_classes_split_the_propensities_at_their_quantiles(busy):
        against=st.lists(st.floats(0, 1), min_size=4, max_size=4), rate=st.floats(0, 1))
 @settings(max_examples=100, deadline=None)
 def test_the_screens_bound_of_a_post_against_the_line_holds_its_chance(shares, against, rate):
-    """A candidate post against the line comes under its half's bound (the screen's low bits,
-    rounded up), which no citizen's chance exceeds: posting's rate times each type's share
-    times its against share at the half's largest disposition, at most 1; the rounding's excess
-    is taken back in the thinning (``post_scale``), and a type that never goes against the line
-    is never a candidate's."""
+    """A candidate post against the line comes under its disposition level's bound (the
+    screen's low bits, rounded up, a field of two words), which no citizen's chance exceeds:
+    posting's rate times each type's share times its against share at the level's largest
+    disposition, at most 1; the rounding's excess is taken back in the thinning
+    (``post_scale``), and a type that never goes against the line is never a candidate's."""
     shares = np.array(shares) / max(sum(shares), 1e-300)
     post = PostDraw(np.uint64(1), rate, shares, np.array(against), np.uint64(2))
-    cuts, type_cuts_, bounds, scale = post_screen(post)
-    top = EXP_QUANTILES.max() / np.array([1 << DISPOSED_SHIFT, 1])
+    words, type_cuts_, bounds, scale = post_screen(post)
+    cuts = np.array([against_bound.py_func(level, words) for level in range(N_DISPOSITION)])
+    top = EXP_QUANTILES[np.array([*DISPOSITION_CUTS, EXP_QUANTILES.shape[0]]) - 1]
     chance = rate * (shares * np.minimum(np.outer(top, against), 1.0)).sum(axis=1)
     one = 1 << AGAINST_SCREEN_BITS
     assert (cuts >= chance * one - 1e-6).all() and (cuts <= chance * one + 1).all()
@@ -400,17 +402,18 @@ def test_the_screens_bound_of_a_post_against_the_line_holds_its_chance(shares, a
 
 
 @njit
-def against_and_lawful(p, chilling, ratio, r8, n, days):
-    """Over citizens 0..n-1 and ``days`` days at perceived risk ``r8``: per content type, the
-    posts against the line (candidates of the screen's low bits, thinned) and the lawful posts
-    drawn where there is none against the line (``lawful_post``)."""
+def against_and_lawful(p, chilling, ratio, r8, levels, days):
+    """Over citizens 0..n-1 of disposition ``levels`` and ``days`` days at perceived risk
+    ``r8``: per content type, the posts against the line (candidates of the screen's low bits,
+    thinned) and the lawful posts drawn where there is none against the line
+    (``lawful_post``)."""
     against, lawful = np.zeros(4), np.zeros(4)
-    for i in range(n):
-        disposed = np.int64(exponential(p.post.dissent_key, i, 0) > EXP_QUANTILES.max() / 4)
+    for i in range(levels.shape[0]):
+        level = levels[i]
         for day in range(days):
-            x = candidates(counter(i, day), 1, disposed, 0, 0, p.d.screen_key,
-                           p.screen_bounds[disposed])
-            bits = against_post(i, day, disposed, r8, chilling, ratio, p) if x else 0
+            x = candidates(counter(i, day), 1, 0, 0, p.d.screen_key,
+                           against_bound(level, p.screen_bounds))
+            bits = against_post(i, day, level, r8, chilling, ratio, p) if x else 0
             if bits:
                 against[bits >> POST_TYPE_SHIFT & 3] += 1
             else:
@@ -453,7 +456,9 @@ def test_posts_against_the_line_and_lawful_posts_come_at_the_models_chances(r8):
     p = behaviour_params(sc, SEED)
     _, chilling, ratio = fear_tables(sc.fear)
     n, days = 4000, 200
-    against, lawful = against_and_lawful(p, chilling, ratio[r8], r8, n, days)
+    bins = np.array([exponential_bin(p.post.dissent_key, i, 0) for i in range(n)])
+    levels = np.searchsorted(DISPOSITION_CUTS, bins, side="right")
+    against, lawful = against_and_lawful(p, chilling, ratio[r8], r8, levels, days)
     post = p.post.rate * (1.0 - chilling * r8 / 255.0)
     d = np.array([exponential(p.post.dissent_key, i, 0) for i in range(n)])
     a = np.minimum(np.outer(d * ratio[r8], p.post.against_shares), 1.0)
@@ -463,21 +468,22 @@ def test_posts_against_the_line_and_lawful_posts_come_at_the_models_chances(r8):
         assert (np.abs(got - want) < [binomial_tol(n * days, w / (n * days)) for w in want]).all()
 
 
-def test_the_disposed_are_those_whose_disposition_is_above_a_quarter_of_the_largest(busy):
-    """DISPOSED marks the citizens whose disposition (drawn as settle draws it) is above a
-    quarter of the largest: the others' posts are screened against a quarter of their type's
-    bound (their field shifted up by DISPOSED_SHIFT), which still holds every post they send
-    against the line. About the top 15%."""
+def test_a_citizens_level_holds_the_disposition_that_settle_draws(busy):
+    """The disposition level kept above the age band is the citizen's: its disposition (drawn
+    as settle draws it) is at most its level's largest, which bounds the screen of its posts
+    against the line, and above the largest of the level below. Each level holds its bins'
+    share of the citizens."""
     _, pop = busy
     disposition = np.array([exponential(trait_keys(SEED)[DISSENT], i, 0)
                             for i in range(pop.size)])
-    disposed = (pop.flags & DISPOSED) != 0
-    quarter = EXP_QUANTILES.max() / (1 << DISPOSED_SHIFT)
-    assert (disposition[~disposed] <= quarter).all()
-    assert (disposition[disposed] > quarter).all()
-    share = 1 - DISPOSED_BIN / EXP_QUANTILES.shape[0]
-    assert 0.14 < share < 0.16
-    assert abs(disposed.mean() - share) < binomial_tol(pop.size, share) / pop.size
+    level = pop.age >> AGE_BITS
+    edges = np.array([*DISPOSITION_CUTS, EXP_QUANTILES.shape[0]])
+    assert (disposition <= EXP_QUANTILES[edges[level] - 1]).all()
+    assert (disposition[level > 0] > EXP_QUANTILES[edges[level[level > 0] - 1] - 1]).all()
+    shares = np.diff([0, *edges]) / EXP_QUANTILES.shape[0]
+    counts = np.bincount(level, minlength=N_DISPOSITION)
+    assert (np.abs(counts - shares * pop.size)
+            < [binomial_tol(pop.size, s) for s in shares]).all()
 
 
 @given(p=st.floats(0, 1), field=st.integers(0, (1 << POST_BITS) - 1))
@@ -494,10 +500,10 @@ def test_a_fields_comparison_in_floats_is_the_comparison_with_its_rounded_thresh
 @njit(cache=True)
 def posting_bits(who, cases):
     """allowed_today's bit of posting, and whether the citizen uses the internet, for every age
-    band, byte of flags a citizen may have (area, role, income decile), use of the internet and
-    of payment, and case open or not."""
+    band (at the lowest and the highest disposition level), byte of flags a citizen may have
+    (area, role, income decile), use of the internet and of payment, and case open or not."""
     out = []
-    for age in range(N_AGE_BANDS):
+    for age in [b | level << AGE_BITS for b in range(N_AGE_BANDS) for level in (0, N_DISPOSITION - 1)]:
         for flags in range(N_DECILES << INCOME_SHIFT):
             for online in range(2):
                 for paying in range(2):

@@ -24,7 +24,8 @@ independently of the others.
 Posts are events only where they go against the line; lawful posts are counted. A post against
 the line (chance ``post rate x chilled x type share x against share x disposition x fear's
 ratio``) has its candidates in the low AGAINST_SCREEN_BITS bits of the screen's draw, under a
-bound per internet user by its ``DISPOSED`` flag (:func:`post_screen`); each candidate is
+bound per internet user by the level of its disposition (``population.disposition_level``,
+eight, kept in its byte of ages: :func:`post_screen`); each candidate is
 thinned to its exact chance by a draw of its own (:func:`against_post`), its content type drawn
 in proportion to the types' bounds. The day's posts of a region are then drawn as one count,
 a binomial of its internet users at their mean chance of posting under fear (``chilled`` is
@@ -81,13 +82,14 @@ from ..world.layout import (
 from ..world.pieces import BUFFER, CITIZENS, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.population import (
     CHILD,
-    DISPOSED,
-    DISPOSED_SHIFT,
+    DISPOSITION_CUTS,
+    N_DISPOSITION,
     ORDER_STEP,
     adoption_order,
     adoption_rank,
     adoption_threshold,
     band,
+    disposition_level,
     rank_in_order,
     region_of,
 )
@@ -146,6 +148,19 @@ AGAINST_SCREEN_BITS = 64 - 53
 # Bits of the acts word beyond the kinds that have a counter: against the line, paying.
 EXTRA_BITS = np.array([b.bit_length() - 1 for b in (POST_AGAINST, PAY_DEBT, PAY_TAX)], np.int64)
 EXTRA_COUNTERS = np.array([C_AGAINST, C_DEBT_PAID, C_TAX_PAID], np.int64)
+# A disposition level's bound of a candidate post against the line: a field of LEVEL_FIELD bits
+# of one of two words, LEVELS_A_WORD to a word (post_screen, against_bound).
+LEVEL_FIELD, LEVELS_A_WORD = 16, 4
+assert N_DISPOSITION == 2 * LEVELS_A_WORD and AGAINST_SCREEN_BITS < LEVEL_FIELD
+
+
+@njit(cache=True, nogil=True, inline="always")
+def against_bound(level, words):
+    """The screen's bound of a post against the line at disposition ``level``, a field of one
+    of two ``words``, taken out by arithmetic, which vectorises where a load from a table per
+    citizen would not (as ``layout.screen_bound``)."""
+    word = words[0] + (words[1] - words[0]) * (level // LEVELS_A_WORD)
+    return (word >> (level % LEVELS_A_WORD * LEVEL_FIELD)) & ((1 << LEVEL_FIELD) - 1)
 
 
 class ActParams(NamedTuple):
@@ -161,10 +176,10 @@ class ActParams(NamedTuple):
     k_pay: np.uint64
     k_tax: np.uint64
     post: PostDraw
-    screen_bounds: np.ndarray  # by DISPOSED (0, 1): the screen's low bits' bound (post_screen)
-    against_cuts: np.ndarray  # [DISPOSED, 3]: a candidate's type field thresholds
-    type_bounds: np.ndarray  # [DISPOSED, content type]: the against share's bound
-    post_scale: np.ndarray  # by DISPOSED: the chance of posting's factor in the thinning
+    screen_bounds: np.ndarray  # the screen's low bits' bound by disposition level, in fields
+    against_cuts: np.ndarray  # [level, 3]: a candidate's type field thresholds (post_screen)
+    type_bounds: np.ndarray  # [level, content type]: the against share's bound
+    post_scale: np.ndarray  # by level: the chance of posting's factor in the thinning
     against_key: np.uint64  # the thinning's stream (act.post_against)
     count_key: np.uint64  # the day's counts of posts (act.post_count), by region and type
     pay_rates: np.ndarray  # settle, comply, pay-when-listed: per day
@@ -208,32 +223,33 @@ def allowed_today(age, flags, online, paying, s, who, in_court_acts, in_tax_acts
 
 
 @njit(cache=True, nogil=True, inline="always")
-def against_post(i, day, disposed, r8, chilling, ratio, p):
+def against_post(i, day, level, r8, chilling, ratio, p):
     """The acts word's bits of a candidate's post against the line today (``ONLINE_POST``,
     its type, ``POST_AGAINST``), 0 for none: the thinning that makes the candidate of
     :func:`post_screen`'s bound a post against the line with its exact chance.
 
     The content type is drawn in proportion to its share times its bound (``type_bounds``: its
-    against share at the half's largest disposition, at most 1), and the post is kept where the
-    citizen posts under fear (``post_scale`` takes back the bound's rounding up) and with its
-    against share over the type's bound: ``rate x chilled x share_t x against_t`` in all."""
+    against share at the largest disposition of the citizen's ``level``, at most 1), and the
+    post is kept where the citizen posts under fear (``post_scale`` takes back the bound's
+    rounding up) and with its against share over the type's bound: ``rate x chilled x share_t
+    x against_t`` in all."""
     posted, typed, against = post_fields(i, day, p.against_key)
-    t = post_type(typed, p.against_cuts[disposed])
-    bound = p.type_bounds[disposed, t]
+    t = post_type(typed, p.against_cuts[level])
+    bound = p.type_bounds[level, t]
     share = against_share(p.post, t, exponential(p.post.dissent_key, i, 0) * ratio)
-    if (not under_cap(posted, field_cap(p.post_scale[disposed] * chilled(r8, chilling), POST_BITS))
+    if (not under_cap(posted, field_cap(p.post_scale[level] * chilled(r8, chilling), POST_BITS))
             or bound <= 0.0 or against >= share / bound * AGAINST_ONE):
         return 0
     return 1 << ONLINE_POST | t << POST_TYPE_SHIFT | POST_AGAINST
 
 
 @njit(cache=True, nogil=True, inline="always")
-def candidates(count, online, disposed, screened, screen_cut, screen_key, against_cut):
+def candidates(count, online, screened, screen_cut, screen_key, against_cut):
     """For the citizen and day whose ``rng.counter`` is ``count``: every screened kind where
     the screen's draw may have a candidate (``screen_cut``: at least the last cut of the
     citizen's screen class), whether or not the citizen may do it; and for an internet user
     (``online`` 1) a candidate post against the line where the draw's low bits are under
-    ``against_cut`` (its half's, by ``disposed``).
+    ``against_cut`` (its disposition level's, :func:`against_bound`).
 
     Branch-free and without an inner loop, so that the loop over citizens vectorises;
     :func:`settle` then drops the candidates the citizen may not do and settles the others.
@@ -280,7 +296,7 @@ def draw_run(first, day, age, flags, adopt, risk, screen_class, adoption, p, act
     who, bounds, act_keys = p.d.who, p.d.bounds, p.d.keys
     screened, parts, screen_key = p.screened, p.screen_parts, p.d.screen_key
     internet_thr, payment_thr = adoption[0], adoption[1]
-    cut0, cut1 = p.screen_bounds[0], p.screen_bounds[1]
+    against_words = p.screen_bounds
     children = online_users = paying_users = online_risk = 0
     order, count = adoption_order(first), counter(first, day)
     for j in range(age.shape[0]):
@@ -288,10 +304,8 @@ def draw_run(first, day, age, flags, adopt, risk, screen_class, adoption, p, act
         rank = rank_in_order(adopt[j], order)
         online = np.int64(rank < internet_thr)
         paying = np.int64(rank < payment_thr)
-        disposed = np.int64((flags[j] & DISPOSED) != 0)
-        acts[j] = candidates(count, online, disposed, screened,
-                             screen_bound(screen_class[j], parts), screen_key,
-                             cut0 + disposed * (cut1 - cut0))
+        acts[j] = candidates(count, online, screened, screen_bound(screen_class[j], parts),
+                             screen_key, against_bound(disposition_level(age[j]), against_words))
         children += 1 - adult
         online_users += online
         paying_users += paying
@@ -398,7 +412,7 @@ def settle(first, day, n, runs, a, p, acc):
                     done &= ~(1 << k)
         if done & POST_AGAINST:
             done = done & ~POST_AGAINST | against_post(
-                i, day, np.int64((flags[j] & DISPOSED) != 0), r8, a.chilling, against_ratio[r8], p)
+                i, day, disposition_level(a.age[j]), r8, a.chilling, against_ratio[r8], p)
         pay_rate = (pay_rates[2] if s & LISTED else pay_rates[1] if s & JUDGED
                     else pay_rates[0] if s & IN_DEFAULT else 0.0)
         b = pays(done, s, i, day, pay_rate, p.tax_pay_rate, p.k_pay, p.k_tax)
@@ -467,18 +481,21 @@ def count_posts(day, key, rate, chilling, shares, counts):
 
 
 def post_screen(post: PostDraw) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """By ``DISPOSED`` (a citizen's disposition at most a quarter of the largest, or not): the
-    bound of a candidate post against the line in the screen's low bits (rounded up), its
-    types' thresholds and bounds, and the share of the bound that the rounding added back
-    (:func:`against_post`). A type's bound is its share of posts against the line at the
-    half's largest disposition (fear's ratio is at most 1), at most 1."""
+    """By a citizen's disposition level (``population.disposition_level``): the bound of a
+    candidate post against the line in the screen's low bits (rounded up; in the fields of two
+    words, :func:`against_bound`), its types' thresholds and bounds, and the share of the bound
+    that the rounding added back (:func:`against_post`). A type's bound is its share of posts
+    against the line at the level's largest disposition (fear's ratio is at most 1), at most
+    1."""
     one = 1 << AGAINST_SCREEN_BITS
-    top = float(EXP_QUANTILES.max()) / np.array([1 << DISPOSED_SHIFT, 1])
-    bounds = np.minimum(post.against_shares[None, :] * top[:, None], 1.0)
+    top = EXP_QUANTILES[np.array([*DISPOSITION_CUTS, EXP_QUANTILES.shape[0]]) - 1]
+    bounds = np.minimum(top[:, None] * post.against_shares[None, :], 1.0)
     chance = post.rate * (post.shares[None, :] * bounds).sum(axis=1)
     cuts = np.ceil(chance * one - 1e-9).astype(np.int64).clip(0, one)
     scale = np.where(cuts > 0, chance * one / np.maximum(cuts, 1), 0.0)
-    return (cuts, np.array([type_cuts(post.shares * b) for b in bounds]),
+    fields = cuts << (np.arange(N_DISPOSITION) % LEVELS_A_WORD * LEVEL_FIELD)
+    return (fields.reshape(-1, LEVELS_A_WORD).sum(axis=1),
+            np.array([type_cuts(post.shares * b) for b in bounds]),
             np.ascontiguousarray(bounds), scale)
 
 

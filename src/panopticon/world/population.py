@@ -19,7 +19,7 @@ from numba import njit, uint64
 from ..data import read_csv
 from ..language.scenario import DatedValue
 from ..language.scenario import Population as PopulationSpec
-from .rng import EXP_QUANTILES, exponential_bin, stream_key, uniform, uniform_array
+from .rng import exponential_bin, stream_key, uniform, uniform_array
 
 AGE_BANDS = ("0-14", "15-29", "30-44", "45-59", "60+")
 CHILD = 0
@@ -29,15 +29,6 @@ CHILD = 0
 AGE_BITS = 3
 AGE_MASK = (1 << AGE_BITS) - 1
 URBAN, MANAGER, HEAD = 1, 2, 4  # bits of Population.flags (HEAD: a household's first member)
-# DISPOSED, a bit of Population.flags: the citizen's disposition against the line (a unit-mean
-# exponential drawn on DISPOSITION_STREAM, day 0, as behaviour draws it) is above a quarter of
-# the largest (2**-DISPOSED_SHIFT): its bin of rng.EXP_QUANTILES is DISPOSED_BIN or above, the
-# top 15%. Behaviour's screen of the posts against the line bounds the others' by a quarter of
-# the bound of the disposed: its candidates are 2.8 times fewer, every post still settled
-# exactly.
-DISPOSED, DISPOSED_SHIFT = 8, 2
-DISPOSED_BIN = int(np.searchsorted(EXP_QUANTILES, EXP_QUANTILES.max() / (1 << DISPOSED_SHIFT),
-                                   side="right"))
 DISPOSITION_STREAM = "trait.dissent"
 # The levels of the disposition kept in Population.age: a level is the number of these bins of
 # rng.EXP_QUANTILES at or below the citizen's (drawn on DISPOSITION_STREAM, day 0, as behaviour
@@ -93,7 +84,7 @@ class Population:
 
     starts: np.ndarray  # int64 first citizen of each region of Regions, and n (region_of)
     age: np.ndarray  # uint8: the age band (band) and the disposition's level above it
-    flags: np.ndarray  # uint8 bits URBAN, MANAGER, HEAD, DISPOSED; the income decile above
+    flags: np.ndarray  # uint8 bits URBAN, MANAGER, HEAD (one more free); the income decile above
     #   INCOME_SHIFT
     adopt: np.ndarray  # uint8 level of digital adoption in 256ths: lower adopts earlier
     #   (the rank within a level: adoption_rank)
@@ -354,7 +345,6 @@ def build(spec: PopulationSpec, seed: int) -> Population:
     income <<= INCOME_SHIFT
     flags |= income
     del income
-    _mark_disposed(stream_key(seed, DISPOSITION_STREAM), flags)
     _keep_disposition(stream_key(seed, DISPOSITION_STREAM), age)
     # Digital adoption favours the young, the urban and the well-off (strength: adoption_skew);
     # logistic noise keeps every group represented among users.
@@ -378,13 +368,6 @@ def _shift_towns(latent: np.ndarray, flags: np.ndarray, shift: float) -> None:
     """latent[i] += shift where citizen i lives in a town."""
     for i in range(latent.shape[0]):
         latent[i] += shift * ((flags[i] & URBAN) != 0)
-
-
-@njit(cache=True, nogil=True)
-def _mark_disposed(key: np.uint64, flags: np.ndarray) -> None:
-    """Set DISPOSED in the flags of the citizens whose disposition is in its top bins."""
-    for i in range(flags.shape[0]):
-        flags[i] |= np.uint8(DISPOSED) * np.uint8(exponential_bin(key, i, 0) >= DISPOSED_BIN)
 
 
 @njit(cache=True, nogil=True)
