@@ -38,8 +38,8 @@ GiB = 1 << 30
 # Measured: the interpreter with NumPy, Numba, pyarrow and the compiled kernels (350 MiB for a
 # run of 1,000 citizens over 5 days), and the report's libraries (about 50 MiB).
 BASE_BYTES = 400 << 20
-# Per citizen, kept for the whole run (see each stage's build): population age, flags with the
-# income decile and the adoption rank's level (uint8 each), its region found from each region's
+# Per citizen, kept for the whole run (see each stage's build): population age with the
+# disposition's level, flags with the income decile, and the adoption rank's level (uint8 each), its region found from each region's
 # first citizen; the published score (int16) and the true score's gap to it with the wrong
 # causes (layout.gap_dtype: two bytes where scores span at most 4095 points, as every preset's,
 # or four); consequences' who is under a sanction today, who ever was, and wrongly (a bit each);
