@@ -12,13 +12,18 @@ their citizens. In the same run and at the same N, the
 engine runs the plain reference model ("score drift", ``runner.reference_model.run_drift``) for
 365 days: the full model's cost is given as a ratio to it, since the machine is shared and its
 speed moves with the load. ``--against REV`` runs the full model of another commit too (checked
-out in a temporary worktree), one after the other with this one, for the ratio between engines.
+out in a temporary worktree), one after the other with this one, for the ratio between engines;
+``--rounds R`` runs the reference model and each engine R times in turn, the ratios taken within
+each round, and gives their median and range: on a shared machine whose speed swings by a tenth
+within minutes, one round's ratio says little.
 ``--scaling 1,2,4,8,16`` measures instead how the threads scale: each size's full model and
 reference model on each number of threads, each speed over the same model's on the first.
 
     .venv/bin/python benchmarks/full_model.py                      # both sizes; ~15 min on 2 cores
     .venv/bin/python benchmarks/full_model.py --quick              # a smoke test: seconds
     .venv/bin/python benchmarks/full_model.py --against 85cead9    # and the engine of 85cead9
+    .venv/bin/python benchmarks/full_model.py --against 85cead9 --rounds 4 \
+        --size 1410000:2014-01-01:2019-12-31                        # the default run, 4 rounds
     .venv/bin/python benchmarks/full_model.py --scaling 1,2,4,8,16 # threads, on a larger machine
     .venv/bin/python benchmarks/full_model.py --size 1410000:2018-01-01:2018-12-31  # one size
 
@@ -30,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,6 +64,7 @@ class Row:
     bytes_per_citizen: float | None  # the run's peak above its start, per citizen
     peak_rss_bytes: int | None  # the whole process's
     bytes_per_citizen_above_fixed: float | None = None  # against the run at a thousandth
+    round: int = 1  # of --rounds: the rows of one round ran one after the other
 
 
 def full_model(src: Path, n: int, start: str, end: str, threads: int, label: str) -> Row:
@@ -101,9 +108,10 @@ def worktree(rev: str):
                            check=False, capture_output=True)
 
 
-def measure(sizes: Sequence[tuple[int, str, str]], threads: int, against: str | None
-            ) -> list[Row]:
-    """Every size: the reference model, this tree's full model and ``against``'s."""
+def measure(sizes: Sequence[tuple[int, str, str]], threads: int, against: str | None,
+            rounds: int = 1) -> list[Row]:
+    """Every size: the reference model, this tree's full model and ``against``'s, ``rounds``
+    times in turn; then each tree's run at a thousandth of the citizens (its fixed part)."""
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                           capture_output=True, text=True).stdout.strip() or "this tree"
     rows = []
@@ -114,12 +122,18 @@ def measure(sizes: Sequence[tuple[int, str, str]], threads: int, against: str | 
         if other is not None:
             trees.append((other, f"panopticon {against}"))
         for n, start, end in sizes:
-            rows.append(reference(n, threads))
+            for k in range(1, rounds + 1):
+                ref = reference(n, threads)
+                ref.round = k
+                rows.append(ref)
+                for src, label in trees:
+                    rows.append(full_model(src, n, start, end, threads, label))
+                    rows[-1].round = k
             for src, label in trees:
-                rows.append(full_model(src, n, start, end, threads, label))
-            for row, (src, _) in zip(rows[-len(trees):], trees):
                 small = full_model(src, max(n // 1000, 10), start, end, threads, "fixed part")
-                row.bytes_per_citizen_above_fixed = above_fixed(row, small)
+                for row in rows:
+                    if row.citizens == n and row.engine == label:
+                        row.bytes_per_citizen_above_fixed = above_fixed(row, small)
     return rows
 
 
@@ -177,14 +191,14 @@ def _none():
 
 
 def ratios(rows: list[Row]) -> list[dict]:
-    """Per size, each full model's citizen-days/s as a share of the reference model's, and of
-    the first full model's."""
+    """Per size and round, each full model's citizen-days/s as a share of the reference
+    model's, and of the first full model's, in the same round."""
     out = []
-    for n in sorted({r.citizens for r in rows}):
-        ref = next(r for r in rows if r.citizens == n and r.engine == "reference model")
-        models = [r for r in rows if r.citizens == n and r is not ref]
+    for n, k in sorted({(r.citizens, r.round) for r in rows}):
+        ref = next(r for r in rows if (r.citizens, r.round, r.engine) == (n, k, "reference model"))
+        models = [r for r in rows if (r.citizens, r.round) == (n, k) and r is not ref]
         for r in models:
-            out.append({"citizens": n, "engine": r.engine,
+            out.append({"citizens": n, "round": k, "engine": r.engine,
                         "reference_over_model": ref.citizen_days_per_second
                         / r.citizen_days_per_second,
                         "model_over_first": r.citizen_days_per_second
@@ -192,9 +206,28 @@ def ratios(rows: list[Row]) -> list[dict]:
     return out
 
 
+def medians(shares: list[dict]) -> list[dict]:
+    """Per size and full model, the median of its rounds' ratios (:func:`ratios`), and their
+    least and greatest."""
+    out = []
+    for n, engine in dict.fromkeys((s["citizens"], s["engine"]) for s in shares):
+        mine = [s for s in shares if (s["citizens"], s["engine"]) == (n, engine)]
+        row = {"citizens": n, "engine": engine, "rounds": len(mine)}
+        for key in ("reference_over_model", "model_over_first"):
+            values = sorted(s[key] for s in mine)
+            row[key] = statistics.median(values)
+            row[f"{key}_range"] = [values[0], values[-1]]
+        out.append(row)
+    return out
+
+
 def show(rows: list[Row], shares: list[dict]) -> None:
+    """The rows, then each size's and model's ratios: of the one round, or the median of the
+    rounds with their range."""
+    several_rounds = max(r.round for r in rows) > 1
     print(f"{'engine':<28}{'citizens':>12}{'days':>6}{'wall s':>9}{'cit-days/s':>12}"
-          f"{'events/s':>11}{'B/citizen':>10}{'above fixed':>12}{'peak RSS':>10}")
+          f"{'events/s':>11}{'B/citizen':>10}{'above fixed':>12}{'peak RSS':>10}"
+          + (f"{'round':>7}" if several_rounds else ""))
     for r in rows:
         events = "-" if r.events_per_second is None else f"{r.events_per_second / 1e6:.2f} M"
         per = "-" if r.bytes_per_citizen is None else f"{r.bytes_per_citizen:.0f}"
@@ -203,13 +236,22 @@ def show(rows: list[Row], shares: list[dict]) -> None:
         rss = "-" if r.peak_rss_bytes is None else f"{r.peak_rss_bytes / 2**30:.2f} G"
         print(f"{r.engine:<28}{r.citizens:>12,}{r.days:>6}{r.wall_seconds:>9.1f}"
               f"{r.citizen_days_per_second / 1e6:>10.1f} M{events:>11}{per:>10}{above:>12}"
-              f"{rss:>10}")
+              f"{rss:>10}" + (f"{r.round:>7}" if several_rounds else ""))
     several = len({s["engine"] for s in shares}) > 1
-    for s in shares:
+    for s in medians(shares):
         print(f"{s['citizens']:,} citizens, {s['engine']}: the reference model is "
               f"{s['reference_over_model']:.1f}x faster per citizen-day"
-              + (f"; {s['model_over_first']:.2f}x the first full model's speed" if several
-                 else ""))
+              + spread(s, "reference_over_model", several_rounds)
+              + (f"; {s['model_over_first']:.2f}x the first full model's speed"
+                 + spread(s, "model_over_first", several_rounds) if several else ""))
+
+
+def spread(s: dict, key: str, several_rounds: bool) -> str:
+    """' (least-greatest, R rounds)' of a median's rounds (:func:`medians`), or nothing."""
+    if not several_rounds:
+        return ""
+    least, greatest = s[f"{key}_range"]
+    return f" ({least:.2f}-{greatest:.2f}, {s['rounds']} rounds)"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -218,6 +260,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="20,000 citizens for 90 days")
     ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--against", metavar="REV", help="also run the full model of commit REV")
+    ap.add_argument("--rounds", type=rounds, default=1,
+                    help="run the models this many times in turn, the ratios within each round "
+                    "(default: 1)")
     ap.add_argument("--size", metavar="N:START:END", type=size, action="append",
                     help="a size to run instead of the defaults, as 1410000:2018-01-01:2018-12-31"
                     " (repeat for several)")
@@ -226,6 +271,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--json", type=Path, help="where the results go (default: runs/bench/"
                     "full_model.json, or threads.json with --scaling)")
     return ap.parse_args(argv)
+
+
+def rounds(text: str) -> int:
+    """'3' -> 3: a whole number of rounds from 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of rounds, as 3")
+    return int(text)
 
 
 def thread_counts(text: str) -> list[int]:
@@ -260,9 +312,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"{s['citizens']:,} citizens, {s['engine']}: {s['over_first']:.2f}x the "
                   f"speed on {on_threads(args.scaling[0])}")
     else:
-        rows = measure(sizes, args.threads, args.against)
-        result = {"threads": args.threads, "rows": [asdict(r) for r in rows],
-                  "ratios": ratios(rows)}
+        rows = measure(sizes, args.threads, args.against, args.rounds)
+        shares = ratios(rows)
+        result = {"threads": args.threads, "rounds": args.rounds, "rows": [asdict(r) for r in rows],
+                  "ratios": shares, "medians": medians(shares)}
         show(rows, result["ratios"])
     path = args.json or ROOT / "runs" / "bench" / (
         "threads.json" if args.scaling else "full_model.json")

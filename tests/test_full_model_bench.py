@@ -15,21 +15,38 @@ def module(benchmark_module, monkeypatch):
     return benchmark_module("full_model")
 
 
-def test_quick_mode_writes_rates_memory_and_ratios(module, tmp_path, capsys):
-    module.main(["--quick", "--json", str(tmp_path / "bench.json")])
+def test_quick_mode_writes_rates_memory_and_ratios_by_round(module, tmp_path, capsys):
+    """Two rounds: the reference model and the full model each round, the ratios within the
+    round, their median and range over the rounds."""
+    module.main(["--quick", "--rounds", "2", "--json", str(tmp_path / "bench.json")])
     result = json.loads((tmp_path / "bench.json").read_text())
-    engines = [r["engine"] for r in result["rows"]]
-    assert engines[0] == "reference model" and engines[1].startswith("panopticon ")
-    model = result["rows"][1]
-    assert model["citizens"] == 20_000 and model["days"] == 90
-    assert model["events_per_second"] > 0 and model["citizen_days_per_second"] > 0
-    assert model["peak_rss_bytes"] > model["bytes_per_citizen"] * 20_000 > 0
-    # the growth with the citizens, without the fixed part that 20 citizens' run measures
-    assert 0 < model["bytes_per_citizen_above_fixed"] < model["bytes_per_citizen"]
-    [share] = result["ratios"]
-    assert share["reference_over_model"] == pytest.approx(
-        result["rows"][0]["citizen_days_per_second"] / model["citizen_days_per_second"])
-    assert "the reference model is" in capsys.readouterr().out
+    rows = result["rows"]
+    assert [(r["engine"].split(" ")[0], r["round"]) for r in rows] == [
+        ("reference", 1), ("panopticon", 1), ("reference", 2), ("panopticon", 2)]
+    for model in rows[1::2]:
+        assert model["citizens"] == 20_000 and model["days"] == 90
+        assert model["events_per_second"] > 0 and model["citizen_days_per_second"] > 0
+        assert model["peak_rss_bytes"] > model["bytes_per_citizen"] * 20_000 > 0
+        # the growth with the citizens, without the fixed part that 20 citizens' run measures
+        assert 0 < model["bytes_per_citizen_above_fixed"] < model["bytes_per_citizen"]
+    shares = result["ratios"]
+    assert [s["round"] for s in shares] == [1, 2]
+    for share, ref, model in zip(shares, rows[0::2], rows[1::2], strict=True):
+        assert share["reference_over_model"] == pytest.approx(
+            ref["citizen_days_per_second"] / model["citizen_days_per_second"])
+    [median] = result["medians"]
+    values = sorted(s["reference_over_model"] for s in shares)
+    assert median["rounds"] == 2 and median["reference_over_model_range"] == values
+    assert median["reference_over_model"] == pytest.approx(sum(values) / 2)
+    out = capsys.readouterr().out
+    assert "the reference model is" in out and "2 rounds)" in out
+
+
+@pytest.mark.parametrize("text", ["0", "two", "", "-1"])
+def test_rounds_refuses_what_is_not_a_number_of_rounds(module, text, capsys):
+    with pytest.raises(SystemExit):
+        module.parse_args(["--rounds", text])
+    assert "is not a number of rounds" in capsys.readouterr().err
 
 
 def test_scaling_gives_each_models_speed_over_its_first_thread_count(module, tmp_path, capsys):
