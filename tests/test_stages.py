@@ -500,10 +500,10 @@ def test_a_fields_comparison_in_floats_is_the_comparison_with_its_rounded_thresh
 @njit(cache=True)
 def posting_bits(who, cases):
     """allowed_today's bit of posting, and whether the citizen uses the internet, for every age
-    band (at the lowest and the highest disposition level), byte of flags a citizen may have
-    (area, role, income decile), use of the internet and of payment, and case open or not."""
+    band, byte of flags a citizen may have (area, role, income decile), use of the internet and
+    of payment, and case open or not."""
     out = []
-    for age in [b | level << AGE_BITS for b in range(N_AGE_BANDS) for level in (0, N_DISPOSITION - 1)]:
+    for age in range(N_AGE_BANDS):
         for flags in range(N_DECILES << INCOME_SHIFT):
             for online in range(2):
                 for paying in range(2):
@@ -512,6 +512,30 @@ def posting_bits(who, cases):
                                              cases[1])
                         out.append((bits >> ONLINE_POST & 1, online))
     return out
+
+
+@njit(cache=True)
+def eligible_at_every_level(who, cases):
+    """Whether allowed_today gives every age band, byte of flags, use and case the same acts at
+    every disposition level kept above the band as at none."""
+    for band in range(N_AGE_BANDS):
+        for flags in range(N_DECILES << INCOME_SHIFT):
+            for online in range(2):
+                for paying in range(2):
+                    for s in (0, IN_DEFAULT, LISTED | TAX_CASE):
+                        bits = allowed_today(band, flags, online, paying, s, who, cases[0],
+                                             cases[1])
+                        for level in range(1, N_DISPOSITION):
+                            if allowed_today(band | level << AGE_BITS, flags, online, paying, s,
+                                             who, cases[0], cases[1]) != bits:
+                                return False
+    return True
+
+
+@pytest.mark.parametrize("name", scenario.PRESETS)
+def test_eligibility_reads_the_age_band_alone(name):
+    p = behaviour_params(scenario.load(name), SEED)
+    assert eligible_at_every_level(p.d.who, p.cases)
 
 
 @pytest.mark.parametrize("name", scenario.PRESETS)

@@ -4,6 +4,8 @@ depend on chunking."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -142,6 +144,18 @@ def test_follows_have_popular_accounts_and_no_repeats(csrs):
 @pytest.mark.parametrize("reach", UNDIRECTED[1:], ids=[REACHES[r] for r in UNDIRECTED[1:]])
 def test_households_workplaces_and_schools_are_cliques(csrs, reach):
     assert clustering(csrs[reach])[1] == 1.0
+
+
+def test_the_ties_read_the_age_band_alone(pop, csrs):
+    """The age byte keeps the disposition's level above the band: ties made from the same
+    population with every level cleared are the same, in every reach."""
+    bands = dataclasses.replace(pop, age=pop.band)
+    assert (pop.age != bands.age).mean() > 0.5
+    cleared = make_ties(bands, SEED)
+    for reach in range(len(REACHES)):
+        csr = build_csr(cleared, reach)
+        assert np.array_equal(csr.indptr, csrs[reach].indptr)
+        assert np.array_equal(csr.indices, csrs[reach].indices)
 
 
 def test_households_are_parent_links(pop, ties):
