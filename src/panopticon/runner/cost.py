@@ -39,12 +39,13 @@ GiB = 1 << 30
 # run of 1,000 citizens over 5 days), and the report's libraries (about 50 MiB).
 BASE_BYTES = 400 << 20
 # Per citizen, kept for the whole run (see each stage's build): population age with the
-# disposition's level, flags with the income decile, and the adoption rank's level (uint8 each), its region found from each region's
-# first citizen; the published score (int16) and the true score's gap to it with the wrong
-# causes (layout.gap_dtype: two bytes where scores span at most 4095 points, as every preset's,
-# or four); consequences' who is under a sanction today, who ever was, and wrongly (a bit each);
-# perceived risk (uint8); behaviour's screen class (uint8); and the ties term (layout.term_dtype:
-# a byte where the weight fits one, as china-2018's, or two).
+# disposition's level, flags with the income decile, and the adoption rank's level (uint8 each),
+# its region found from each region's first citizen; the published score (int16) and the true
+# score's gap to it with the wrong causes (layout.gap_dtype: two bytes where scores span at most
+# 4095 points, as every preset's, or four); consequences' who is under a sanction today, who
+# ever was, and wrongly (a bit each); perceived risk (uint8); behaviour's screen class (uint8);
+# and the ties term (layout.term_dtype: a byte where the weight fits one, as china-2018's, or
+# two).
 # The registry's case book, with the statuses (16 bytes a citizen with a status or a past listing,
 # about 2% of them over 2014-2019), consequences' history book (6 bytes a row, 6% of citizens
 # by the end) and family book of the day (5 bytes a row, the citizens whose relatives meet a

@@ -187,7 +187,7 @@ def band(age: int) -> int:
 @njit(cache=True, nogil=True, inline="always")
 def is_child(age: int) -> bool:
     """Whether a citizen is a child, from its byte of ``Population.age``."""
-    return (age & AGE_MASK) == CHILD
+    return band(age) == CHILD
 
 
 @njit(cache=True, nogil=True, inline="always")
