@@ -17,7 +17,7 @@ from panopticon.language import scenario
 from panopticon.world import tie_tally
 from panopticon.world.atomics import atomic_add, atomic_and, atomic_cas, atomic_or
 from panopticon.world.engine import kernel_threads
-from panopticon.world.population import CHILD, Population, build
+from panopticon.world.population import CHILD, HEAD, HOUSEHOLD_MAX, Population, build
 from panopticon.world.tie_counts import sizes
 from panopticon.world.tie_tally import WIDE, TieStore, shares_into
 from panopticon.world.ties import (
@@ -36,6 +36,7 @@ from panopticon.world.ties import (
     degrees,
     follows_friend,
     household_shares,
+    household_span,
     make_ties,
     max_ties,
     permute,
@@ -163,6 +164,21 @@ def test_households_are_parent_links(pop, ties):
         family = enumerate_ties(ties, HOUSEHOLD, c)
         siblings = np.flatnonzero(pop.parent == pop.parent[c])
         assert set(family) == {pop.parent[c], *siblings} - {c}
+
+
+def test_a_household_span_holds_every_family_tie_of_its_citizens(pop, ties):
+    """``household_span`` finds the span whose flagged citizens a reading's household shares
+    look at: every family tie of a citizen lies within the span that holds it, and a citizen
+    in no span has none."""
+    for c in range(pop.size):
+        head, end = household_span(pop.flags, c)
+        family = enumerate_ties(ties, HOUSEHOLD, c)
+        if head < 0:
+            assert end == -1 and not len(family)
+            continue
+        assert head <= c < end <= head + HOUSEHOLD_MAX
+        assert all(head <= f < end for f in family)
+        assert pop.flags[head] & HEAD
 
 
 @pytest.mark.parametrize("share", [0.001, 0.02, 0.3])

@@ -56,18 +56,28 @@ def bad_company(case_ids, case_days, lo, on_lists, score, grade_of, lowest, bad_
             out[case_ids[r] - lo] = 1
 
 
+@njit(cache=True, nogil=True, inline="always")
+def points_of(weight, share, first, age, adopt, scored, out):
+    """out[k] = weight x ``share[k]`` rounded to whole points (half to even) for citizen
+    first + k, 0 where unscored; the arrays are views from ``first``, whose loop vectorises
+    where indexing the whole arrays from a parallel loop's part did not (as fear's
+    ``ties_jumped``)."""
+    for k in range(share.shape[0]):
+        scored_k = is_scored(age[k], adoption_rank(adopt[k], first + k), scored)
+        out[k] = np.rint(weight * share[k]) if scored_k else 0.0
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def whole_points(weight, shares, sizes, lo, age, adopt, scored, out):
     """out[k] = weight x citizen lo + k's share of bad ties (``tie_tally.shares_into``)
     rounded to whole points (half to even), 0 where unscored."""
     for part in prange(-(-out.shape[0] // SHARE_PART)):
-        first = part * SHARE_PART
-        share = np.empty(min(SHARE_PART, out.shape[0] - first))
-        shares_into(shares, sizes, lo + first, share)
-        for k in range(share.shape[0]):
-            i = lo + first + k
-            scored_i = is_scored(age[i], adoption_rank(adopt[i], i), scored)
-            out[first + k] = np.rint(weight * share[k]) if scored_i else 0.0
+        first = np.int64(part) * SHARE_PART
+        m = min(SHARE_PART, out.shape[0] - first)
+        share = np.empty(m)
+        i = lo + first
+        shares_into(shares, sizes, i, share)
+        points_of(weight, share, i, age[i:i + m], adopt[i:i + m], scored, out[first:first + m])
 
 
 @njit(cache=True, nogil=True)

@@ -251,6 +251,20 @@ def household_end(flags: np.ndarray, head: int) -> int:
     return end
 
 
+@njit(cache=True, nogil=True, inline="always")
+def household_span(flags: np.ndarray, i: int) -> tuple[int, int]:
+    """The household whose span of citizens holds i, as (its head, the citizen after its
+    span); (-1, -1) where none does (an adult who neither heads nor joins a household): the
+    only citizens whose family ties i may be."""
+    head = np.int64(i)
+    while head > i - HOUSEHOLD_MAX and head >= 0 and not flags[head] & HEAD:
+        head -= 1
+    if head <= i - HOUSEHOLD_MAX or head < 0:
+        return -1, -1
+    end = household_end(flags, head)
+    return (head, end) if i < end else (-1, -1)
+
+
 @njit(cache=True, nogil=True)
 def household_into(t: Ties, i: int, out: np.ndarray) -> int:
     """i's family: its parent and siblings, or its children (none for an adult who does not
