@@ -74,6 +74,7 @@ REACHES = ("friends", "follows", "household", "workplace", "school")
 WORK_BANDS = (1, 3)  # first and last AGE_BANDS of working age: 15-29 .. 45-59
 _WEIGHT_LEVELS = 1024
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+SIDE_BLOCK = 64  # near places whose draws friends_into makes at a time (_side)
 _BUILD_BLOCK = 4096
 
 
@@ -365,28 +366,42 @@ def _near_friends(t: Ties, ud2: float, scale: float) -> bool:
     return ud2 < x * x
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _near_draws(t: Ties, i: int, step: int, d0: int, ud2: np.ndarray) -> None:
+    """:func:`_near_draw` of i's pairs with i + step * d for d = d0.. into ``ud2``: a loop
+    without branches, which vectorises."""
+    for k in range(ud2.shape[0]):
+        ud2[k] = _near_draw(t, i, i + step * (d0 + k))
+
+
 @njit(cache=True, nogil=True)
 def _side(t: Ties, i: int, wi: float, cap: float, step: int, far: int, out: np.ndarray,
-          m: int) -> int:
+          m: int, ud2: np.ndarray) -> int:
     """Friends at i + step * d for d = 1..far: pairs with u d**2 < (reach w_i w_j)**2.
 
-    The pair's draw is tested against the largest weight first (``cap``), so that most far
-    places cost one hash and no weight.
+    The pairs' draws are made :data:`SIDE_BLOCK` at a time in a loop of their own (``ud2``
+    their room), then tested against the largest weight first (``cap``), so that most far
+    places cost a draw and no weight (a citizen's 512 near places: 1.45 us against 2.4 with
+    the draw and the test in one loop, scratch ``sidevar.py``).
     """
-    for d in range(1, far + 1):
-        j = i + step * d
-        ud2 = _near_draw(t, i, j)
-        if ud2 < cap and _near_friends(t, ud2, _pair_scale(t, wi, j)):
-            out[m] = j
-            m += 1
+    for d0 in range(1, far + 1, SIDE_BLOCK):
+        block = ud2[:min(SIDE_BLOCK, far + 1 - d0)]
+        _near_draws(t, i, step, d0, block)
+        for k in range(block.shape[0]):
+            if block[k] < cap:
+                j = i + step * (d0 + k)
+                if _near_friends(t, block[k], _pair_scale(t, wi, j)):
+                    out[m] = j
+                    m += 1
     return m
 
 
 @njit(cache=True, nogil=True)
 def _local_friends(t: Ties, i: int, wi: float, lo: int, hi: int, out: np.ndarray) -> int:
     cap = (t.reach * wi * t.weights[-1]) ** 2 * (1.0 + 1e-9)  # above any rounding
-    m = _side(t, i, wi, cap, -1, min(t.window, i - lo), out, 0)
-    return _side(t, i, wi, cap, 1, min(t.window, hi - 1 - i), out, m)
+    ud2 = np.empty(SIDE_BLOCK)
+    m = _side(t, i, wi, cap, -1, min(t.window, i - lo), out, 0, ud2)
+    return _side(t, i, wi, cap, 1, min(t.window, hi - 1 - i), out, m, ud2)
 
 
 @njit(cache=True, nogil=True)
