@@ -40,7 +40,7 @@ from numba import njit
 from ..language.catalog import MAX_SCORE_THRESHOLDS
 from ..language.scenario import Scenario
 from ..world.atomics import atomic_and, atomic_or
-from ..world.case_book import status_of
+from ..world.case_book import STATUS, status_of
 from ..world.codes import (
     CAUSE_FALSE_FLAG,
     CAUSE_FALSE_MATCH,
@@ -753,10 +753,10 @@ def sanction_kernel(first, runs, st, a, cat, acc):
 
 @njit(cache=True, nogil=True)
 def standings(ids, st, case_ids, case_days):
-    """(sanctions, sanctions of the true case, rewards) of citizens ``ids`` today, as the
-    sanction kernel works them out (``st`` over the whole population, their statuses in the
-    registry's case book ``case_ids``, ``case_days``; for the cohort, after the day's
-    consequences)."""
+    """(sanctions, sanctions of the true case, rewards) of citizens ``ids`` (in order) today,
+    as the sanction kernel works them out (``st`` over the whole population, their statuses in
+    the registry's case book ``case_ids``, ``case_days``, walked along: a search of the book
+    per citizen waited on each load; for the cohort, after the day's consequences)."""
     n = ids.shape[0]
     sanc, true_sanc, rewards = (np.zeros(n, np.int64), np.zeros(n, np.int64),
                                 np.zeros(n, np.int64))
@@ -765,10 +765,12 @@ def standings(ids, st, case_ids, case_days):
     for k in range(n):  # loads of the scattered ids overlap
         i = ids[k]
         counted[k] = is_scored(age[i], adoption_rank(adopt[i], i), scored)
+    statuses, row = case_days[:, STATUS], 0
     for k in range(n):
         i = ids[k]
+        row = walk(case_ids, row, i)
         sanc[k], true_sanc[k], rewards[k] = standing_at(
-            i, status_of(case_ids, case_days, i), counted[k], st)
+            i, word_at(case_ids, statuses, row, i), counted[k], st)
     return sanc, true_sanc, rewards
 
 
