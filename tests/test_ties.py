@@ -376,13 +376,27 @@ def test_counts_past_half_a_byte_are_in_the_book_of_the_full_exactly_while_there
             want += share
             size = sizes(ties, [r])[r]  # the wide's counts are in their own book, not halves
             count = np.where(size >= WIDE, 0, np.rint(share * size)).astype(np.int64)
-            halves = np.array([tie_tally.count_of(tally.bad[k], i) for i in range(N)])
+            halves = np.empty(N, np.uint8)
+            tie_tally.counts_into(tally.bad[k], 0, halves)
             assert np.array_equal(halves, np.minimum(count, tie_tally.FULL)), r
             ids, beyond = tally.full[k]
             assert np.array_equal(ids, np.flatnonzero(count >= tie_tally.FULL)), r
             assert np.array_equal(beyond, count[ids] - tie_tally.FULL), r
         assert flags.all() <= (tally.over.ids.shape[0] > 0)  # the book was used
         assert np.array_equal(mean_shares(tally.shares, tally.sizes), want / len(reaches))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 64), st.integers(0, 64), st.integers(0, 2**32 - 1))
+def test_counts_into_reads_every_citizens_half_byte(lo, n, seed):
+    """The counts of any run of citizens, from an odd or even first to an odd or even last,
+    are their half bytes (the even citizen's low half), as a reading's shares take them."""
+    bad = np.random.default_rng(seed).integers(0, 256, 70, dtype=np.uint8)
+    n = min(n, 2 * bad.shape[0] - lo)
+    out = np.full(n, 99, np.uint8)
+    tie_tally.counts_into(bad, lo, out)
+    i = np.arange(lo, lo + n)
+    assert np.array_equal(out, (bad[i >> 1] >> ((i & 1) * 4)) & tie_tally.FULL)
 
 
 @njit(parallel=True)

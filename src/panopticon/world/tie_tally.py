@@ -114,11 +114,22 @@ def half_of(i: int) -> tuple[int, int]:
     return i >> 1, (i & 1) << 2
 
 
-@njit(cache=True, nogil=True, inline="always")
-def count_of(bad: np.ndarray, i: int) -> int:
-    """Citizen i's count in a tallied reach's half bytes (:data:`FULL`: see the book)."""
-    byte, shift = half_of(i)
-    return np.int64(bad[byte] >> np.uint8(shift)) & FULL
+@njit(cache=True, nogil=True)
+def counts_into(bad: np.ndarray, lo: int, out: np.ndarray) -> None:
+    """The counts of citizens lo.. in a tallied reach's half bytes (:data:`FULL`: see the book)
+    into ``out`` (bytes), a byte of two citizens at a time, in a loop of its own: a half byte
+    found per citizen in a pass (a shift that differs from lane to lane) kept it from
+    vectorising (a reading's friends, 1.41 M citizens, one thread: 1.6 ms against 5.2, scratch
+    ``sharevar.py``)."""
+    n, k = out.shape[0], 0
+    if lo & 1 and n:  # an odd first citizen: the high half of its byte
+        out[0], k = bad[lo >> 1] >> np.uint8(4), 1
+    first, pairs = (lo + k) >> 1, (n - k) >> 1
+    for q in range(pairs):
+        byte = bad[first + q]
+        out[k + 2 * q], out[k + 2 * q + 1] = byte & np.uint8(FULL), byte >> np.uint8(4)
+    if k + 2 * pairs < n:  # an even last citizen: the low half of its byte
+        out[n - 1] = bad[first + pairs] & np.uint8(FULL)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -230,19 +241,15 @@ def within(ids: np.ndarray, first: int, last: int, lo: int, hi: int) -> tuple[in
 @njit(cache=True, nogil=True, error_model="numpy")
 def _tallied_shares(a: Shares, size: np.ndarray, row: int, lo: int, out: np.ndarray) -> None:
     """Add the share of flagged ties of a tallied reach (``row`` of ``a.bad``; ``size``: its
-    numbers of ties) of citizens lo.. to ``out``: the narrow ones below :data:`FULL` in passes
-    without branches (a share of 0 adds 0.0, which changes no bit), their half bytes first
-    made bytes, as a half byte found per citizen kept the pass from vectorising (a reading's
-    friends, 1.41 M citizens, one thread: 1.6 ms against 5.2, scratch ``sharevar.py``); then
-    the wide and the full from the books' rows of the reach and of these citizens, instead
-    of a search of a book per citizen in the pass."""
-    bad, hi, odd = a.bad[row], lo + out.shape[0], lo & 1
-    counts = np.empty(out.shape[0] + 2, np.uint8)
-    for q in range((odd + out.shape[0] + 1) >> 1):
-        byte = bad[(lo >> 1) + q]
-        counts[2 * q], counts[2 * q + 1] = byte & np.uint8(FULL), byte >> np.uint8(4)
+    numbers of ties) of citizens lo.. to ``out``: the narrow ones below :data:`FULL` in a pass
+    without branches over their counts made bytes (:func:`counts_into`; a share of 0 adds 0.0,
+    which changes no bit), then the wide and the full from the books' rows of the reach and of
+    these citizens, instead of a search of a book per citizen in the pass."""
+    hi = lo + out.shape[0]
+    counts = np.empty(out.shape[0], np.uint8)
+    counts_into(a.bad[row], lo, counts)
     for k in range(out.shape[0]):
-        b, m = np.int64(counts[odd + k]), np.int64(size[lo + k])
+        b, m = np.int64(counts[k]), np.int64(size[lo + k])
         narrow = (b > 0) & (m != WIDE) & (b != FULL)
         out[k] += np.float64(b * narrow) / np.float64(max(m, 1))
     reach = a.reach[row]
