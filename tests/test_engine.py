@@ -18,7 +18,7 @@ from panopticon.world.today import (
     Today,
     mark,
     marked_into,
-    marked_or_listed_into,
+    marked_or_due_into,
     pop_lowest,
     unpack_bits,
 )
@@ -346,20 +346,29 @@ def test_what_a_step_keeps_of_a_chunk_is_made_once_a_run_per_worker_and_chunk():
 @settings(max_examples=200, deadline=None)
 def test_the_marked_of_a_run_are_found_in_order_with_those_of_a_list(n, first, data):
     """Today.marked: a stage finds the citizens of its run that an earlier stage marked, and
-    the registry those too of its case book (citizens numbered from the population's first,
-    the chunk's first ``first``, some outside the chunk)."""
+    the registry those with a word of a case and those of its case book due today (citizens
+    numbered from the population's first, the chunk's first ``first``, some outside the
+    chunk)."""
     marks = data.draw(st.sets(st.integers(0, n - 1)))
-    listed = data.draw(st.sets(st.integers(-50, n + 50)))
+    listed = sorted(data.draw(st.sets(st.integers(-50, n + 50))))
     lo = data.draw(st.integers(0, n))
     hi = data.draw(st.integers(lo, n))
+    words = np.array(data.draw(st.lists(st.integers(0, 15), min_size=n, max_size=n)), np.uint64)
+    mask = data.draw(st.integers(0, 15))
+    due = np.array([data.draw(st.integers(0, 9)) for _ in listed], np.int16)
+    day = data.draw(st.integers(0, 9))
     today = Today.of(n)
     for j in marks:
         mark(today.marked, j)
-    ids = np.array(sorted(first + j for j in listed if first + j >= 0), np.int64)
+    kept = [(first + j, d) for j, d in zip(listed, due, strict=True) if first + j >= 0]
+    ids = np.array([i for i, _ in kept], np.int64)
+    due = np.array([d for _, d in kept], np.int16)
     m = marked_into(today.marked, lo, hi, today.todo)
     assert today.todo[:m].tolist() == sorted(j for j in marks if lo <= j < hi)
-    m = marked_or_listed_into(today.marked, ids, first, lo, hi, today.todo)
-    assert today.todo[:m].tolist() == sorted(j for j in marks | listed if lo <= j < hi)
+    m = marked_or_due_into(today.marked, words, mask, ids, due, day, first, lo, hi, today.todo)
+    chosen = {j for j in marks if int(words[j]) & mask} | {
+        i - first for i, d in kept if d <= day}
+    assert today.todo[:m].tolist() == sorted(j for j in chosen if lo <= j < hi)
 
 
 @njit

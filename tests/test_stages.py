@@ -42,6 +42,7 @@ from panopticon.stages.registry import (
     EVER_EXIT_BAN,
     EVER_LISTED,
     EVER_MISCONDUCT,
+    NEVER,
     Registry,
 )
 from panopticon.stages.scoring import Scoring, grade_table
@@ -51,7 +52,7 @@ from panopticon.stages.sensing import (
     lawful_flag_rate,
 )
 from panopticon.world import codes, layout
-from panopticon.world.case_book import COLUMNS, EVER, STATUS, file_rows, statuses_into
+from panopticon.world.case_book import COLUMNS, DUE, EVER, STATUS, file_rows, statuses_into
 from panopticon.world.codes import (
     CAUSE_FALSE_FLAG,
     CAUSE_FALSE_MATCH,
@@ -1151,12 +1152,14 @@ def test_a_listing_reaches_airlines_after_the_list_delay(listed):
     assert count(acc, "listed_shared_stock") == 1 and status == LISTED | SHARED
 
 
-def registry_days(chunk: int, days: int = 200, n: int = 3_000
-                  ) -> tuple[Registry, np.ndarray, np.ndarray]:
+def registry_days(chunk: int, days: int = 200, n: int = 3_000, changes: dict | None = None,
+                  every_day: bool = False) -> tuple[Registry, np.ndarray, np.ndarray]:
     """A registry of ``n`` citizens over ``days`` days of random case records (defaults, tax
-    arrears, misconduct, payments), run on chunks of ``chunk``; its counters summed; the lists
-    each citizen was seen on at a day's end (bits EVER_*)."""
-    sc = preset(**{"population.size": n, **COURT, "registry.misconduct_list_days": 30})
+    arrears, misconduct, payments), run on chunks of ``chunk``, with COURT's parameters and
+    ``changes``; its counters summed; the lists each citizen was seen on at a day's end (bits
+    EVER_*). ``every_day``: every row of the case book visited every day (each made due)."""
+    sc = preset(**{"population.size": n, **COURT, "registry.misconduct_list_days": 30,
+                   **(changes or {})})
     reg = alone(Registry, sc, build(sc.population, SEED))
     kinds = np.array([ACT_BIT["debt_default"], ACT_BIT["tax_arrears"],
                       ACT_BIT["onboard_misconduct"], PAY_DEBT, PAY_TAX], np.int64)
@@ -1164,6 +1167,8 @@ def registry_days(chunk: int, days: int = 200, n: int = 3_000
     for day in range(days):
         records = np.where(rng.random(n) < 0.004, kinds[rng.integers(0, 5, n)], 0)
         reg.start_day(day, sc.start + dt.timedelta(days=day), sc)
+        if every_day:
+            reg.case_days[:, DUE] = 0
         for lo in range(0, n, chunk):
             hi = min(lo + chunk, n)
             step(reg, lo, hi, acc, today_with(hi - lo, records=records[lo:hi]))
@@ -1191,6 +1196,26 @@ def test_the_case_book_holds_the_citizens_with_a_case_or_a_past_listing_whatever
         assert np.array_equal(reg.case_ids, whole.case_ids)
         assert np.array_equal(reg.case_days, whole.case_days)
         assert np.array_equal(acc, counts)
+
+
+def test_the_registry_visits_a_row_on_its_due_day_as_if_every_day():
+    """A case book's row is visited only on a day with a case record or on its due day (a
+    judgment drawn, a grace period or a listing run out, a listing shared, a stale record's or
+    a misconduct listing's end, a tax case's day for an exit ban): the same statuses, days and
+    counters as a registry that visits every row every day."""
+    quick = {"court.judgment_rate": 0.05, "court.grace_days": 20, "court.listing_days": 60,
+             "tax.exit_ban_share": 0.5, "tax.exit_ban_after_days": 30}
+    due, counts, seen = registry_days(1_000, days=300, changes=quick)
+    every, every_counts, every_seen = registry_days(1_000, days=300, changes=quick,
+                                                   every_day=True)
+    kept = [c for c in range(COLUMNS) if c != DUE]
+    assert np.array_equal(due.case_ids, every.case_ids)
+    assert np.array_equal(due.case_days[:, kept], every.case_days[:, kept])
+    assert np.array_equal(counts, every_counts) and np.array_equal(seen, every_seen)
+    for name in ("judgments", "new_listings", "listing_expired", "exit_bans_new",
+                 "paid_after_listing", "stale_stock", "misconduct_listed", "delisted"):
+        assert count(counts, name) > 0, name
+    assert (due.case_days[due.case_days[:, STATUS] == 0, DUE] == NEVER).all()
 
 
 def test_paying_a_listed_debt_leaves_a_stale_record(listed):

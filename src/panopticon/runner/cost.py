@@ -46,7 +46,7 @@ BASE_BYTES = 400 << 20
 # ever was, and wrongly (a bit each); perceived risk (uint8); behaviour's screen class (uint8);
 # and the ties term (layout.term_dtype: a byte where the weight fits one, as china-2018's, or
 # two).
-# The registry's case book, with the statuses (16 bytes a citizen with a status or a past listing,
+# The registry's case book, with the statuses (18 bytes a citizen with a status or a past listing,
 # about 2% of them over 2014-2019), consequences' history book (6 bytes a row, 6% of citizens
 # by the end) and family book of the day (5 bytes a row, the citizens whose relatives meet a
 # measure for them) are left to the working bytes; each is held once, also while filed (a

@@ -32,6 +32,7 @@ from ..language.scenario import Scenario
 from ..world.case_book import (
     COLUMNS,
     COURT_DAY,
+    DUE,
     EVER,
     MISCONDUCT_UNTIL,
     STALE_UNTIL,
@@ -60,7 +61,7 @@ from ..world.pieces import BUFFER, FIRST, RUNS, SAME, WORDS, Fields
 from ..world.population import region_of, share_on
 from ..world.rng import chance, stream_key, uniform_array
 from ..world.state import Stage, View, kernel_step
-from ..world.today import Today, mark, marked_or_listed_into, words_of
+from ..world.today import Today, mark, marked_or_due_into, words_of
 
 EVER_LISTED, EVER_EXIT_BAN, EVER_MISCONDUCT = 1, 2, 4  # the book's EVER: on each list once
 COUNTERS = (
@@ -70,6 +71,9 @@ COUNTERS = (
 (C_DEFAULTS, C_JUDGMENTS, C_LISTINGS, C_LISTED_PEOPLE, C_LISTED, C_SHARED, C_PAID, C_DELISTED,
  C_EXPIRED, C_STALE, C_TAX_CASES, C_EXIT_NEW, C_EXIT_STOCK, C_MISC_NEW, C_MISC_STOCK) = range(
     len(COUNTERS))
+# A row's DUE (case_book): days held in int16, the last of them for a status that has no day
+# due; a judgment looked for up to HORIZON days after the row's visit.
+NEVER, HORIZON = np.iinfo(np.int16).max, 2048
 
 
 class RegistryParams(NamedTuple):
@@ -192,12 +196,70 @@ def case_step(i, day, rec, s, days, p, acc_r):
     listed = (s & LISTED) != 0
     shared = listed and day - days[COURT_DAY] >= p.list_delay
     s = (s & ~SHARED) | (SHARED if shared else 0)
-    acc_r[C_LISTED] += listed
-    acc_r[C_SHARED] += shared
-    acc_r[C_STALE] += (s & STALE) != 0
-    acc_r[C_EXIT_STOCK] += (s & EXIT_BAN) != 0
-    acc_r[C_MISC_STOCK] += (s & MISCONDUCT) != 0
+    count_stocks(s, acc_r, 1)
     return s, rec
+
+
+@njit(cache=True, nogil=True, inline="always")
+def count_stocks(s, acc_r, sign):
+    """Status ``s``'s part of the day's stocks, added (``sign`` 1) or taken back (-1)."""
+    acc_r[C_LISTED] += sign * ((s & LISTED) != 0)
+    acc_r[C_SHARED] += sign * ((s & SHARED) != 0)
+    acc_r[C_STALE] += sign * ((s & STALE) != 0)
+    acc_r[C_EXIT_STOCK] += sign * ((s & EXIT_BAN) != 0)
+    acc_r[C_MISC_STOCK] += sign * ((s & MISCONDUCT) != 0)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def statuses_counted(first, hi, ids, book, row, status, acc_r):
+    """The statuses of the rows from ``row`` of citizens before ``hi`` of the chunk from
+    ``first``, as the book has them before today's visits, into ``status``, and their stocks
+    counted; returns the row after them."""
+    while row < ids.shape[0] and ids[row] < first + hi:
+        s = np.int64(book[row, STATUS])
+        status[ids[row] - first] = s
+        count_stocks(s, acc_r, 1)
+        row += 1
+    return row
+
+
+@njit(cache=True, nogil=True, inline="always")
+def judgment_day(i, day, p):
+    """The first day after ``day`` on which a citizen in default is judged, as court_step
+    draws it (``chance`` a day), looked for up to HORIZON days on: the last of them where none
+    is (a visit that changes nothing, then looks further)."""
+    if p.judgment_rate > 0.0:
+        for d in range(day + 1, day + HORIZON):
+            if chance(p.k_judg, i, d, p.judgment_rate):
+                return d
+    return day + HORIZON
+
+
+@njit(cache=True, nogil=True, inline="always")
+def due_day(i, day, s, days, p):
+    """The next day after ``day`` on which :func:`case_step` may change status ``s`` without a
+    record: a judgment drawn, a grace period or a listing run out, a listing reaching airlines
+    and railways, a stale record's or a misconduct listing's end, a tax case's day for an exit
+    ban. On every day before it, without a record, case_step changes nothing, so that the
+    registry visits the row then, not every day (every row a day was 1.5 ms of a late day at
+    1.41 M citizens, one thread). NEVER where the status has none."""
+    due = NEVER
+    if s & IN_DEFAULT:
+        due = min(due, judgment_day(i, day, p))
+    if s & JUDGED:
+        due = min(due, days[COURT_DAY] + p.grace_days)
+    if s & LISTED:
+        due = min(due, days[COURT_DAY] + p.listing_days)
+        if not s & SHARED:
+            due = min(due, days[COURT_DAY] + p.list_delay)
+    if s & STALE:
+        due = min(due, days[STALE_UNTIL])
+    ban = days[TAX_DAY] + p.exit_ban_after
+    if s & TAX_CASE and not s & EXIT_BAN and ban > day:
+        due = min(due, ban)
+    if s & MISCONDUCT:
+        due = min(due, days[MISCONDUCT_UNTIL])
+    return min(max(due, day + 1), NEVER)
 
 
 @njit(cache=True, nogil=True)
@@ -206,13 +268,14 @@ def registry_kernel(first, day, runs, a, p, acc):
     chunk's new rows of the case book (citizens without one who opened a case), ``(ids,
     days)`` in order.
 
-    Only citizens with a status or a case record change or count: per run of one region, they
-    are listed in ``a.todo`` from the marked (every citizen with records is) and the rows of
-    the book (every citizen with a status has one), then advanced, their status and days read
-    from their row of the book (found by walking its ids along from the chunk's first) or zero
-    where they have none. The chunk's statuses go to ``a.status`` (0 for the others). A
-    citizen given a listing's record is marked; one whose status changed is ``a.moved``
-    (cleared here for the stages after it, which move citizens' standing too).
+    Per run of one region, the statuses of the citizens with a row of the book (every citizen
+    with a status has one) go to ``a.status`` (0 for the others) and count in the stocks; then
+    those with a case record (among the marked: every citizen with records is) or whose row is
+    due (:func:`due_day`) are listed in ``a.todo`` and advanced, their status and days read
+    from their row (found by walking its ids along from the chunk's first) or zero where they
+    have none, and their row's next due day worked out. A citizen given a listing's record is
+    marked; one whose status changed is ``a.moved`` (cleared here for the stages after it,
+    which move citizens' standing too).
     """
     status, records, todo = a.status, a.records, a.todo
     ids, book = a.case_ids, a.case_days
@@ -220,23 +283,25 @@ def registry_kernel(first, day, runs, a, p, acc):
     a.moved[:] = 0
     days = np.zeros(COLUMNS, np.int64)
     new_ids, new_days, k = np.empty(16, np.int64), np.empty((16, COLUMNS), np.int16), 0
-    row = np.searchsorted(ids, first)
+    row = counted = np.searchsorted(ids, first)
     for q in range(runs.shape[0] - 1):
         lo, hi = runs[q], runs[q + 1]
         acc_r = acc[region_of(a.starts, first + lo)]
-        for t in range(marked_or_listed_into(a.marked, ids, first, lo, hi, todo)):
+        counted = statuses_counted(first, hi, ids, book, counted, status, acc_r)
+        for t in range(marked_or_due_into(a.marked, records, p.case_records, ids,
+                                          book[:, DUE], day, first, lo, hi, todo)):
             j = todo[t]
             while row < ids.shape[0] and ids[row] < first + j:
                 row += 1
             mine = row < ids.shape[0] and ids[row] == first + j
             s = np.int64(book[row, STATUS]) if mine else 0
-            if (s | (np.int64(records[j]) & p.case_records)) == 0:
-                continue
+            count_stocks(s, acc_r, -1)  # counted before the visit; case_step counts it anew
             for c in range(COLUMNS):
                 days[c] = book[row, c] if mine else 0
             before = s
             s, rec = case_step(first + j, day, np.int64(records[j]), s, days, p, acc_r)
             days[STATUS] = s
+            days[DUE] = due_day(first + j, day, s, days, p)
             status[j] = s
             a.moved[j] = s != before
             records[j] = rec
@@ -288,9 +353,11 @@ class Registry(Stage):
         return registry
 
     def tune(self, sc: Scenario) -> None:
-        """Parameters from ``sc``; the list delay, which consequences read, published."""
+        """Parameters from ``sc``; the list delay, which consequences read, published; the
+        rows' due days made anew."""
         self.sc, self.p = sc, params(sc, self.seed)
         self.view.publish("list_delay", np.int64(self.p.list_delay))
+        self.case_days[:, DUE] = 0  # due days of other parameters: every row visited anew
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
         self.day = day
@@ -360,6 +427,7 @@ class Registry(Stage):
         status = self.statuses()
         status[ids] = value
         self.case_days[:, STATUS] = status[self.case_ids]
+        self.case_days[:, DUE] = 0  # every row visited the next day, its due day made anew
         new = np.setdiff1d(np.flatnonzero(status), self.case_ids).astype(self.case_ids.dtype)
         new_rows = np.zeros((new.shape[0], COLUMNS), np.int16)
         new_rows[:, STATUS] = status[new]

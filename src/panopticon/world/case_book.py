@@ -6,7 +6,9 @@ not in an array of every citizen: ``ids`` (``word_book.ID``) and ``rows`` (int16
 :data:`COLUMNS` a row): the days a case needs (a court case's last change of state, the day a
 paid listing is removed everywhere, a tax case's opening, the end of a travel-misconduct
 listing), the lists ever (bits the registry sets) and the status (bits of ``codes``:
-IN_DEFAULT ... SHARED). A citizen without a row has status 0 and none of those days.
+IN_DEFAULT ... SHARED), and the day the registry next visits the row (``DUE``: the next day its
+status may change without a record). A citizen without a row has status 0 and none of those
+days.
 
 The registry writes the rows of its chunk's citizens and gives the rows of new cases, filed by
 :func:`file_rows`; each reader takes what it needs: a stage's pass the rows of its chunk
@@ -23,9 +25,10 @@ from .word_book import ID, file_words, words_into
 
 # The columns: the court case's last change of state, the day a paid listing is removed
 # everywhere, the tax case's opening, the end of a travel-misconduct listing; the lists ever
-# (the registry's EVER_* bits); the status (codes' bits).
-COURT_DAY, STALE_UNTIL, TAX_DAY, MISCONDUCT_UNTIL, EVER, STATUS = range(6)
-COLUMNS = 6
+# (the registry's EVER_* bits); the status (codes' bits); the day the registry next visits
+# the row without a record (0, as a row is made by hand: the next day).
+COURT_DAY, STALE_UNTIL, TAX_DAY, MISCONDUCT_UNTIL, EVER, STATUS, DUE = range(7)
+COLUMNS = 7
 
 
 def empty() -> tuple[np.ndarray, np.ndarray]:

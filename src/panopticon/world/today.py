@@ -203,16 +203,23 @@ def moved_into(moved: np.ndarray, n: int, todo: np.ndarray) -> int:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def marked_or_listed_into(marked: np.ndarray, ids: np.ndarray, first: int, lo: int, hi: int,
-                          todo: np.ndarray) -> int:
-    """The citizens of lo..hi-1 marked or in ``ids`` (in order, numbered from the population's
-    first citizen; ``first``: the chunk's), in order and once each, into todo[:m]; returns m."""
+def marked_or_due_into(marked: np.ndarray, words: np.ndarray, mask: int, ids: np.ndarray,
+                       due: np.ndarray, day: int, first: int, lo: int, hi: int,
+                       todo: np.ndarray) -> int:
+    """The citizens of lo..hi-1 marked whose word of ``words`` holds a bit of ``mask``, or in
+    ``ids`` (in order, numbered from the population's first citizen; ``first``: the chunk's)
+    with a ``due`` day up to ``day``, in order and once each, into todo[:m]; returns m. Each
+    test is a bit set or not, without a branch: which citizens pass is not foreseeable."""
     m, r = 0, np.searchsorted(ids, first + lo)
     for w in range(lo // WORD, (hi + WORD - 1) // WORD):
         start = w * WORD
         bits, end = word_in(marked, w, lo, hi), first + min(start + WORD, hi)
+        chosen = np.uint64(0)
+        while bits:
+            b, bits = pop_lowest(bits)
+            chosen |= np.uint64((np.int64(words[start + b]) & mask) != 0) << np.uint64(b)
         while r < ids.shape[0] and ids[r] < end:
-            bits |= np.uint64(1) << np.uint64(ids[r] - first - start)
+            chosen |= np.uint64(due[r] <= day) << np.uint64(ids[r] - first - start)
             r += 1
-        m = bits_into(bits, start, todo, m)
+        m = bits_into(chosen, start, todo, m)
     return m
