@@ -324,8 +324,9 @@ def test_the_screen_holds_the_rare_kinds_in_order_of_their_bounds(bounds):
 def test_the_rare_citizens_are_those_with_a_rare_candidate_or_a_case_in_order(n, lo, hi, seed,
                                                                               share):
     """Settling visits these alone: a post (of any content type) or a status that is no case
-    (a listing shared) does not list a citizen; a case in the case book makes a candidate to
-    pay (:func:`to_pay`); any run of the chunk lists its own."""
+    (a listing shared) does not list a citizen; a case in the case book whose citizen pays
+    today does (:func:`to_pay`: here every one pays, then none); any run of the chunk lists its
+    own."""
     lo, hi = min(lo, n), min(max(lo, hi), n)
     rng = np.random.default_rng(seed)
     rare = rng.random(n) < share
@@ -336,7 +337,11 @@ def test_the_rare_citizens_are_those_with_a_rare_candidate_or_a_case_in_order(n,
     status = np.where(rare & ~candidate, codes.IN_DEFAULT, 0).astype(np.uint8)
     status |= np.where(rng.random(n) < 0.3, codes.SHARED, 0).astype(np.uint8)  # not a case
     todo = np.full(n + 1, -1, np.int32)
-    to_pay(0, *book_of(status), acts)
+    unpaid = acts.copy()
+    to_pay(0, 0, *book_of(status), unpaid, np.zeros(3), 0.0, np.uint64(1), np.uint64(2))
+    m = rare_citizens(lo, hi, unpaid, todo)
+    assert todo[:m].tolist() == [j for j in range(lo, hi) if candidate[j]]
+    to_pay(0, 0, *book_of(status), acts, np.ones(3), 1.0, np.uint64(1), np.uint64(2))
     m = rare_citizens(lo, hi, acts, todo)
     assert todo[:m].tolist() == [j for j in range(lo, hi) if rare[j]]
 
