@@ -19,7 +19,7 @@ from panopticon.observers.audit import measures
 from panopticon.readers.scheme import scheme
 from panopticon.runner.simulation import Simulation, phases
 from panopticon.stages import counters
-from panopticon.stages.consequences import Consequences, children_met
+from panopticon.stages.consequences import Consequences, children_met, children_moved
 from panopticon.world.case_book import statuses_into
 from panopticon.world.codes import LISTED, SHARED
 from panopticon.world.engine import Engine
@@ -255,7 +255,33 @@ def test_phase_2_finds_every_child_whose_parent_brings_a_measure_and_no_other(se
     visit, got = children_met(lo, hi, pop.age, pop.flags, ids, family[ids], of_parent, counted)
     met = (words & counted) != 0
     assert visit.tolist() == kids[met].tolist()
-    assert got.tolist() == words[met].tolist()
+    assert got[0].tolist() == words[met].tolist() and not got[1].any()
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**31), lo=st.integers(0, 2_999), size=st.integers(1, 700),
+       share=st.sampled_from([0.002, 0.05, 0.5]))
+def test_on_a_day_of_events_phase_2_finds_the_children_of_the_heads_moved(seed, lo, size,
+                                                                         share):
+    """``children_moved`` lists, in order, the children of a chunk whose parent is among the
+    heads whose word changed today and brings or brought a measure counted over a child, each
+    with the bits of the word now and before that a child meets."""
+    pop = build(load("china-2018").with_changes(**{"population.size": 3_000}).population, seed=7)
+    rng = np.random.default_rng(seed)
+    heads = np.flatnonzero((pop.flags & HEAD) != 0)
+    heads = heads[rng.random(heads.shape[0]) < share]
+    before, now = rng.integers(0, 16, (2, heads.shape[0]))
+    of_parent, counted = 0b0110, 0b0010
+    hi = min(lo + size, pop.size)
+    kids = lo + np.flatnonzero(pop.band[lo:hi] == CHILD)
+    row = {h: k for k, h in enumerate(heads)}
+    moved = [c for c in kids if pop.parent[c] in row
+             and (before[row[pop.parent[c]]] | now[row[pop.parent[c]]]) & counted]
+    visit, got = children_moved(lo, hi, pop.age, pop.flags, np.array([heads, before, now]),
+                                of_parent, counted)
+    assert visit.tolist() == moved
+    assert got[0].tolist() == [now[row[pop.parent[c]]] & of_parent for c in moved]
+    assert got[1].tolist() == [before[row[pop.parent[c]]] & of_parent for c in moved]
 
 
 @settings(max_examples=100, deadline=None)

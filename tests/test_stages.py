@@ -1746,8 +1746,8 @@ class World:
         self.sim.stages["scoring"].set_scores(i, score, true_score, cause)
 
     def run_day(self, date: dt.date = DATE, connected: bool = True) -> np.ndarray:
-        """One day of consequences (both phases, each ended as the simulation ends it) on
-        37-citizen chunks, 2 threads."""
+        """One day of consequences (both phases, each ended as the simulation ends it, and the
+        day) on 37-citizen chunks, 2 threads."""
         self.day += 1
         for name in ("behaviour", "registry", "scoring", "consequences"):
             self.sim.stages[name].start_day(self.day, date, self.sim.scenario)
@@ -1765,7 +1765,9 @@ class World:
         cons = self.sim.stages["consequences"]
         with Engine(self.pop.size, N_REGIONS, N_COUNTERS, chunk_size=37, threads=2) as eng:
             run = phases([cons], self.sim.views, self.sim.counters)
-            return eng.run_day([[give_acts, *run[0]], run[1]], cons.end_phase)
+            acc = eng.run_day([[give_acts, *run[0]], run[1]], cons.end_phase)
+        cons.end_day(acc[:, self.sim.counters.spans["consequences"]])
+        return acc
 
 
 def test_nobody_is_sanctioned_in_a_clean_world():

@@ -74,6 +74,7 @@ from ..world.population import (
     ORDER_STEP,
     adoption_order,
     adoption_rank,
+    head_at_or_before,
     is_child,
     parent_of,
     rank_in_order,
@@ -223,6 +224,13 @@ def catalog(sc: Scenario) -> Catalog:
         kid_rewards=np.array([[r, family[w.name]] for r, w in enumerate(sc.rewards)
                               if w.bears != "person"], np.int64).reshape(-1, 2),
         at_work=np.array([m for m, b in enumerate(borne) if b == "employer"], np.int64))
+
+
+def kid_stocks(cat: Catalog) -> np.ndarray:
+    """The stock counters of the measures borne by children (``Catalog.kids``' rows whose
+    family bit a child meets for its parent): phase 2 counts their changes on a day of
+    events."""
+    return cat.kids[(cat.kids[:, 1] & cat.kin_of_parent) != 0, 3]
 
 
 class Standing(NamedTuple):
@@ -569,18 +577,20 @@ def mark_ranks(first, adopt, ranks, moved):
 
 
 @njit(cache=True, nogil=True)
-def moved_standings(first, runs, moved, st, a, cat, acc, family, stand):
+def moved_standings(first, runs, moved, st, a, cat, acc, family, stand, heads):
     """The standing of the chunk's citizens whose status, lists or score across a cut moved
     today (``a.todo[:moved]``, in order): who is under a sanction (and was ever), the region's
     sanctioned and wrongly sanctioned changed by the difference (:meth:`Consequences.end_day`
     adds them to yesterday's), their rows of the family and standing books written in place,
     or for those without one, where not 0, into ``family`` and ``stand`` (``[citizens,
-    words]``). Returns the rows added to each."""
+    words]``); the households' heads whose word as their children meet it changed into
+    ``heads`` (``[citizens, word before, word now]``: phase 2 visits their children). Returns
+    the rows added to each."""
     todo, status, flags = a.todo, a.status, a.flags
     f_ids, f_words, s_ids, s_words = a.family_ids, a.family_words, a.stand_ids, a.stand_words
     kin = cat.kin_of_parent | cat.kin_of_home | cat.kin_of_work
     frow, srow = np.searchsorted(f_ids, first), np.searchsorted(s_ids, first)
-    t, f_added, s_added = 0, 0, 0
+    t, f_added, s_added, h_added = 0, 0, 0, 0
     for q in range(runs.shape[0] - 1):
         r = region_of(st.starts, first + runs[q])
         acc_r, linked = acc[r], np.int64(st.connected[r] != 0)
@@ -601,9 +611,13 @@ def moved_standings(first, runs, moved, st, a, cat, acc, family, stand):
             note_one(i, sanc, wrong, a.sanctioned_ever, a.under_sanction)
             if kin:
                 frow = walk(f_ids, frow, i)
-                f_added = put(f_ids, f_words, frow, i, family_word(
-                    sanc, wrong, rewards, cat, flags[j]), family, f_added)
-    return f_added, s_added
+                f = family_word(sanc, wrong, rewards, cat, flags[j])
+                before = word_at(f_ids, f_words, frow, i)
+                if (f ^ before) & cat.kin_of_parent:
+                    heads[0, h_added], heads[1, h_added], heads[2, h_added] = i, before, f
+                    h_added += 1
+                f_added = put(f_ids, f_words, frow, i, f, family, f_added)
+    return f_added, s_added, h_added
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -702,9 +716,11 @@ def sanction_kernel(first, runs, st, a, cat, acc):
     """Phase 1: today's sanctions and rewards for one chunk's own attempts; returns, for phase
     2, the attempts that a measure borne by relatives meets, as ``[citizens, act bits]`` in
     order (phase 2 meets them where it reads relatives' standing, without drawing them again),
-    the history of the citizens without a row in the book, as ``[citizens, words]``, and the
+    the history of the citizens without a row in the book, as ``[citizens, words]``, the
     chunk's rows of today's family and standing books, each as (citizens, words) in the
-    book's types: all of them where ``a.everyone``, else those it adds.
+    book's types: all of them where ``a.everyone``, else those it adds; and the households'
+    heads whose word as their children meet it changed (:func:`moved_standings`; none where
+    ``a.everyone``: phase 2 then visits every child counted).
 
     Where ``a.everyone``, per run of one region, every citizen's standing (vectorised), else
     the moved citizens' (:func:`moved_standings`) and the stocks from the standing book;
@@ -735,20 +751,23 @@ def sanction_kernel(first, runs, st, a, cat, acc):
                 acc_r[cat.standings[s, 3]] += stocks[s]
         family = (books[0][0][:added[0]].copy(), books[0][1][:added[0]].copy())
         stand = (books[1][0][:added[1]].copy(), books[1][1][:added[1]].copy())
+        heads = np.zeros((3, 0), np.int64)
     else:
         if a.newly[1] > a.newly[0]:
             mark_ranks(first, st.adopt, a.newly, a.moved)
         moved = moved_into(a.moved, n, a.todo)
         fam_new, stand_new = np.empty((2, moved), np.int64), np.empty((2, moved), np.int64)
-        f_added, s_added = moved_standings(first, runs, moved, st, a, cat, acc, fam_new,
-                                           stand_new)
+        heads = np.empty((3, moved), np.int64)
+        f_added, s_added, h_added = moved_standings(first, runs, moved, st, a, cat, acc,
+                                                    fam_new, stand_new, heads)
         stand_stocks(first, runs, st, a, cat, acc, stand_new, s_added)
         family = fam_new[0, :f_added].astype(f_type), fam_new[1, :f_added].astype(fw_type)
         stand = stand_new[0, :s_added].astype(s_type), stand_new[1, :s_added].astype(sw_type)
+        heads = heads[:, :h_added].copy()
     marked = marked_into(a.marked, 0, n, a.todo)
     kin, new = np.empty((2, marked), np.int64), np.empty((2, marked), np.int64)
     m, added_history = own_attempts(first, runs, marked, st, a, cat, acc, kin, new)
-    return kin[:, :m].copy(), new[:, :added_history].copy(), family, stand
+    return kin[:, :m].copy(), new[:, :added_history].copy(), family, stand, heads
 
 
 @njit(cache=True, nogil=True)
@@ -819,9 +838,7 @@ def kin_words(ids, age, flags, fam_ids, fam_words, of_parent, of_home, ties, of_
         c = ids[k]
         child, f = is_child(age[c]), np.int64(0)
         if of_home or child:
-            head = c  # the household's head: a child's parent (population.parent_of)
-            while not flags[head] & HEAD:
-                head -= 1
+            head = head_at_or_before(flags, c)  # a child's parent (population.parent_of)
             row = walk(fam_ids, row, head)  # the heads come in order, as the citizens do
             if child:
                 f = word_at(fam_ids, fam_words, row, head) & of_parent
@@ -880,13 +897,14 @@ def kin_attempts(c, tried, f, h, st, book, cat, acc_r):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def household_children(h, word, lo, hi, age, flags, visit, words, m):
+def household_children(h, word, before, lo, hi, age, flags, visit, words, m):
     """The children of the household headed by ``h`` that are among lo..hi-1, into visit[m:],
-    each with its parent's family word ``word`` into words[m:]; returns the new m."""
+    each with its parent's family word ``word`` and the word it met before into
+    ``words[:, m:]``; returns the new m."""
     c = h + 1
     while c < flags.shape[0] and not flags[c] & HEAD:
         if lo <= c < hi and is_child(age[c]):
-            visit[m], words[m] = c, word
+            visit[m], words[0, m], words[1, m] = c, word, before
             m += 1
         c += 1
     return m
@@ -901,18 +919,34 @@ def children_met(lo, hi, age, flags, fam_ids, fam_words, of_parent, counted):
     lo. A child whose parent brings it a reward alone is met by phase 2 only where it tries
     something (:func:`parent_word`): in china-2018 the children of the top grade's parents,
     half of those a parent brings a measure in 2019."""
-    head = lo
-    while not flags[head] & HEAD:
-        head -= 1
-    first, last = rows_between(fam_ids, head, hi)
+    first, last = rows_between(fam_ids, head_at_or_before(flags, lo), hi)
     most = (HOUSEHOLD_MAX - 1) * (last - first)  # children of each
-    visit, words = np.empty(most, np.int64), np.empty(most, np.int64)
+    visit, words = np.empty(most, np.int64), np.empty((2, most), np.int64)
     k = 0
     for r in range(first, last):
         h, word = fam_ids[r], np.int64(fam_words[r]) & of_parent
         if word & counted and flags[h] & HEAD:
-            k = household_children(h, word, lo, hi, age, flags, visit, words, k)
-    return visit[:k], words[:k]
+            k = household_children(h, word, 0, lo, hi, age, flags, visit, words, k)
+    return visit[:k], words[:, :k]
+
+
+@njit(cache=True, nogil=True)
+def children_moved(lo, hi, age, flags, heads, of_parent, counted):
+    """:func:`children_met` on a day of events: the children among lo..hi-1 of the heads whose
+    word as their children meet it changed today (``heads``: ``[citizens, word before, word
+    now]``, in order), where it brings or brought a measure counted over them; each with its
+    parent's word now and before. The others are counted as they were yesterday."""
+    first, last = np.searchsorted(heads[0], head_at_or_before(flags, lo)), np.searchsorted(
+        heads[0], hi)
+    visit, words = np.empty((HOUSEHOLD_MAX - 1) * (last - first), np.int64), np.empty(
+        (2, (HOUSEHOLD_MAX - 1) * (last - first)), np.int64)
+    k = 0
+    for r in range(first, last):
+        now, before = heads[2, r] & of_parent, heads[1, r] & of_parent
+        if (now | before) & counted:
+            k = household_children(heads[0, r], now, before, lo, hi, age, flags, visit, words,
+                                   k)
+    return visit[:k], words[:, :k]
 
 
 @njit(cache=True, nogil=True)
@@ -924,12 +958,14 @@ def parent_word(c, age, flags, fam_ids, fam_words, of_parent):
 
 
 @njit(cache=True, nogil=True)
-def family_span(lo, hi, age, flags, todo, tried, ties, st, a, book, cat, acc):
+def family_span(lo, hi, age, flags, todo, tried, heads, ties, st, a, book, cat, acc):
     """Phase 2 on citizens lo..hi-1 (:func:`family_kernel`), a piece of at most ``todo``'s
     length at a time (``lo..hi`` may be several chunks: ``Engine.run_phase``'s spans), visiting
-    everyone where a household bears a measure, else the children met (:func:`children_met`;
-    an employer's measure is met at an attempt, by its colleagues' words), from today's family
-    book (``a.family_ids``, ``a.family_words``).
+    everyone where a household bears a measure; else, where everyone's standing was worked out
+    today, every child met (:func:`children_met`), and on a day of events the children of the
+    ``heads`` whose word changed (:func:`children_moved`), the stocks of the others as
+    yesterday's (:meth:`Consequences.end_day`). An employer's measure is met at an attempt, by
+    its colleagues' words, from today's family book (``a.family_ids``, ``a.family_words``).
     ``tried``: the attempts of lo..hi-1 that phase 2 meets, in order; ``book``: the registry's
     case book (ids and rows), today's new cases filed. Returns the history of the citizens
     without a row in the history book, as ``[citizens, words]``."""
@@ -940,11 +976,15 @@ def family_span(lo, hi, age, flags, todo, tried, ties, st, a, book, cat, acc):
         q = p + np.searchsorted(tried[0, p:], last)
         if cat.kin_of_home:
             visit = np.arange(first, last)
-            words = kin_words(visit, age, flags, a.family_ids, a.family_words, cat.kin_of_parent,
-                              cat.kin_of_home, ties, 0)
-        else:
+            words = np.zeros((2, last - first), np.int64)
+            words[0] = kin_words(visit, age, flags, a.family_ids, a.family_words,
+                                 cat.kin_of_parent, cat.kin_of_home, ties, 0)
+        elif a.everyone:
             visit, words = children_met(first, last, age, flags, a.family_ids, a.family_words,
                                         cat.kin_of_parent, cat.kin_counted)
+        else:
+            visit, words = children_moved(first, last, age, flags, heads, cat.kin_of_parent,
+                                          cat.kin_counted)
         got = family_kernel(first, visit, words, tried[:, p:q], ties, st, a, book, cat, acc)
         if added + got.shape[1] > new.shape[1]:
             more = np.empty((2, 2 * (added + got.shape[1])), np.int64)
@@ -962,9 +1002,11 @@ def family_kernel(first, visit, words, tried, ties, st, a, book, cat, acc):
     household are counted over the relatives under them, and the attempts that such a measure
     (or one borne by an employer) meets are met.
 
-    The chunk's citizens in ``visit`` (in order) have their :func:`kin_words` in ``words``:
+    The chunk's citizens in ``visit`` (in order) have their :func:`kin_words` in ``words[0]``
+    and the word they met before in ``words[1]`` (0 where every stock is counted anew today):
     everyone where a household bears a measure, else the children whose parent's standing
-    brings one counted over them (:func:`children_met`). ``tried``: the chunk's attempts that
+    brings or brought one counted over them (:func:`children_met`, :func:`children_moved`);
+    each counts in a stock by the difference. ``tried``: the chunk's attempts that
     phase 2 meets, ``[citizens, act bits]`` in order (:func:`sanction_kernel`'s); a citizen
     with one and not in ``visit`` has its parent's word (:func:`parent_word`). Only
     those with such a relative or such an attempt today count; the colleagues' word is read
@@ -983,26 +1025,27 @@ def family_kernel(first, visit, words, tried, ties, st, a, book, cat, acc):
         c = visit[t] if t < visit.shape[0] else tried[0, p]
         if p < tried.shape[1] and tried[0, p] < c:
             c = tried[0, p]
-        f = bits = 0
+        f = before = bits = 0
         seen = t < visit.shape[0] and visit[t] == c
         if seen:
-            f = words[t]
+            f, before = words[0, t], words[1, t]
             t += 1
         if p < tried.shape[1] and tried[0, p] == c:
             bits = tried[1, p]
             p += 1
-        if f == 0 and bits == 0:
+        if f == 0 and before == 0 and bits == 0:
             continue
-        if not seen:
-            f = parent_word(c, st.age, a.flags, a.family_ids, a.family_words, cat.kin_of_parent)
+        if not seen:  # met for an attempt: a stock as it was
+            f = before = parent_word(c, st.age, a.flags, a.family_ids, a.family_words,
+                                     cat.kin_of_parent)
         if c >= end:  # citizens come in order: a region's counters are found once
             r = region_of(st.starts, c)
             end, acc_r = st.starts[r + 1], acc[r]
         row = walk(ids, row, c)
         h = word_at(ids, history, row, c)
         for m in range(cat.kids.shape[0]):
+            acc_r[cat.kids[m, 3]] += ((f & cat.kids[m, 1]) != 0) - ((before & cat.kids[m, 1]) != 0)
             if f & cat.kids[m, 1]:
-                acc_r[cat.kids[m, 3]] += 1
                 if not h & cat.kids[m, 5]:
                     h |= cat.kids[m, 5]
                     acc_r[cat.kids[m, 4]] += 1
@@ -1144,8 +1187,10 @@ class Consequences(Stage):
     stand_ids: np.ndarray  # the standing book: the citizens under a sanction, in order,
     stand_words: np.ndarray  # and their sanction bits and STAND_WRONG (uint64)
     under_totals: np.ndarray  # [region, 2]: the sanctioned and wrongly sanctioned today
+    kid_totals: np.ndarray  # [region, measure borne by children]: the children under it today
     sc: Scenario | None = None
     kin: dict[int, np.ndarray] = field(default_factory=dict)  # by piece: sanction_kernel's
+    heads: dict[int, np.ndarray] = field(default_factory=dict)  # by piece: the heads moved
     new_history: dict[int, np.ndarray] = field(default_factory=dict)  # by piece: new rows
     new_family: dict[int, tuple[np.ndarray, np.ndarray]] = field(
         default_factory=dict)  # by piece: today's rows, citizens and words
@@ -1175,7 +1220,9 @@ class Consequences(Stage):
             ties=view.ties.model(),
             history_ids=history_ids, history_words=history_words, family_ids=family_ids,
             family_words=family_words, stand_ids=stand_ids, stand_words=stand_words,
-            under_totals=np.zeros((len(view.regions.codes), 2), np.int64))
+            under_totals=np.zeros((len(view.regions.codes), 2), np.int64),
+            kid_totals=np.zeros((len(view.regions.codes), kid_stocks(catalog(sc)).shape[0]),
+                                np.int64))
         stage.publish_books()
         return stage
 
@@ -1251,8 +1298,10 @@ class Consequences(Stage):
     def keep_kin(self, lo: int, kept: tuple) -> None:
         """The chunk's citizens whose relatives phase 2 visits; the history of those of its
         citizens who have no row in the book yet; its rows of today's family and standing
-        books."""
+        books; its heads whose word as their children meet it changed."""
         self.kin[lo], self.new_family[lo], self.new_stand[lo] = kept[0], kept[2], kept[3]
+        if kept[4].shape[1]:
+            self.heads[lo] = kept[4]
         self.keep_history(lo, kept[1])
 
     def keep_history(self, lo: int, new: np.ndarray) -> None:
@@ -1283,8 +1332,15 @@ class Consequences(Stage):
     def family_step(self, lo: int, hi: int, acc: np.ndarray, today: Today) -> tuple:
         v = self.view
         standing, everyone = self.arguments(today.kept(0, v.size, self.everyone))
-        return (lo, hi, v.age, v.flags, today.todo, self.tried_in(lo, hi),
+        return (lo, hi, v.age, v.flags, today.todo, self.tried_in(lo, hi), self.moved_heads(),
                 self.ties, standing, everyone, (v.case_ids, v.case_days), self.cat, acc)
+
+    def moved_heads(self) -> np.ndarray:
+        """Phase 1's heads whose word as their children meet it changed (:meth:`keep_kin`), in
+        order, as ``[citizens, word before, word now]``: each worker of phase 2 finds those
+        of its citizens' households."""
+        parts = [self.heads[first] for first in sorted(self.heads)]
+        return np.concatenate(parts, axis=1) if parts else np.zeros((3, 0), np.int64)
 
     def tried_in(self, lo: int, hi: int) -> np.ndarray:
         """Phase 1's attempts for phase 2 (:meth:`keep_kin`) of citizens lo..hi-1, in order:
@@ -1311,13 +1367,15 @@ class Consequences(Stage):
         self.file_standing()
 
     def end_day(self, counts: np.ndarray) -> None:
-        """The sanctioned and wrongly sanctioned today: yesterday's changed by the moved
-        citizens', unless everyone's standing was worked out. The workers under a sanction
-        their employer bears (colleagues_kernel): counted once the day's standings are all
-        known, a workplace spanning chunks; their history filed (and what a step called alone,
-        without :meth:`end_phase`, left)."""
+        """The sanctioned and wrongly sanctioned today, and the children under each measure
+        borne by children: yesterday's changed by the moved citizens' and children's, unless
+        everyone's standing was worked out (or every household's members visited). The
+        workers under a sanction their employer bears (colleagues_kernel): counted once the
+        day's standings are all known, a workplace spanning chunks; their history filed (and
+        what a step called alone, without :meth:`end_phase`, left)."""
         cat = self.cat
         self.kin.clear()
+        self.heads.clear()
         self.file_standing()
         under = counts[:, C_SANCTIONED:C_WRONGLY + 1]
         if self.everyone_today:
@@ -1325,6 +1383,12 @@ class Consequences(Stage):
         else:
             self.under_totals += under
             under[:] = self.under_totals
+        kids = kid_stocks(cat)
+        if self.everyone_today or cat.kin_of_home:
+            self.kid_totals[:] = counts[:, kids]
+        else:
+            self.kid_totals += counts[:, kids]
+            counts[:, kids] = self.kid_totals
         if cat.at_work.shape[0]:
             pick = (self.family_words & cat.kin_of_work) != 0
             self.file_history()

@@ -203,10 +203,16 @@ def parent_of(age: np.ndarray, flags: np.ndarray, i: int) -> int:
     HEAD (a head is an adult, first of its household); -1 for an adult."""
     if not is_child(age[i]):
         return -1
-    j = np.int64(i) - 1  # a prange's index is unsigned: unified with -1, it would be a float
-    while (flags[j] & HEAD) == 0:
-        j -= 1
-    return j
+    return head_at_or_before(flags, np.int64(i) - 1)  # int64: a prange's index is unsigned
+
+
+@njit(cache=True, nogil=True, inline="always")
+def head_at_or_before(flags: np.ndarray, i: int) -> int:
+    """The nearest citizen at or before i flagged HEAD (i itself for a head): the first
+    household whose members may be i or after it."""
+    while (flags[i] & HEAD) == 0:
+        i -= 1
+    return i
 
 
 @njit(cache=True, nogil=True)
