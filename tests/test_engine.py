@@ -274,6 +274,8 @@ def test_work_beside_a_phase_runs_on_a_worker_it_leaves_idle_else_after_it(cost,
 
 
 def test_an_error_beside_a_phase_is_raised_once_the_phase_is_done():
+    """The phase is done, the work beside it given back still running; its error is raised
+    where it is waited on, at the latest at the day's end."""
     ran: list[int] = []
 
     def light(lo, hi, acc, today):
@@ -284,9 +286,36 @@ def test_an_error_beside_a_phase_is_raised_once_the_phase_is_done():
         raise ValueError("beside")
 
     with Engine(1_000, N_REGIONS, N_COUNTERS, chunk_size=500, threads=2) as eng:
+        pending = eng.run_phase([light], beside=engine.Aside("fail", fail))
+        assert ran == [0]  # one worker's run of both chunks, done
         with pytest.raises(ValueError, match="beside"):
-            eng.run_phase([light], beside=engine.Aside("fail", fail))
-    assert ran == [0]  # one worker's run of both chunks, done
+            pending.result()
+        with pytest.raises(ValueError, match="beside"):
+            eng.run_day([[light]], beside_last=engine.Aside("fail", fail))
+
+
+def test_the_work_beside_the_last_phase_runs_on_beside_the_days_ends():
+    """The work beside the last phase goes on while the day's ends run (each waits for the
+    other to have begun: run one after the other, the first would wait in vain), and the
+    day is not over until it is done."""
+    began, ended, seen = threading.Event(), threading.Event(), []
+
+    def light(lo, hi, acc, today):
+        pass
+    light.spans, light.cost = True, 1 / 1000
+
+    def aside():
+        began.set()
+        seen.append(ended.wait(5))
+
+    def ends(counts):
+        assert began.wait(5)
+        counts[0, 0] = 7
+        ended.set()
+
+    with Engine(1_000, N_REGIONS, N_COUNTERS, chunk_size=500, threads=2) as eng:
+        counts = eng.run_day([[light]], beside_last=engine.Aside("tell", aside), ends=ends)
+    assert seen == [True] and counts[0, 0] == 7
 
 
 def test_phases_run_in_the_order_given():

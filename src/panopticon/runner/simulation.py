@@ -129,15 +129,21 @@ class Simulation:
             with clock.part(f"start {stage.NAME}"):
                 stage.start_day(day, date, today)
         # The cohort's day beside the last phase where a worker is idle (phase 2 runs on one
-        # below some 2 M citizens): it reads nothing that phase writes (the history book, the
-        # counters) nor anything the stages' ends change.
+        # below some 2 M citizens), on until the stages have ended the day: it reads nothing
+        # that phase writes (the history book, the counters) nor anything the stages' ends
+        # change (the counters, the history book; books filed where a phase left new rows,
+        # which phase 2 and the ends do not).
         cohort = Aside("end cohort", lambda: self.cohort.end_day(day, date))
-        self.counts[day] = eng.run_day(self.phases, lambda k: self.end_phase(k, clock), cohort)
-        for stage in self.active:
-            with clock.part(f"end {stage.NAME}"):
-                stage.end_day(self.counts[day][:, self.counters.spans[stage.NAME]])
+        self.counts[day] = eng.run_day(self.phases, lambda k: self.end_phase(k, clock), cohort,
+                                       lambda counts: self.end_stages(counts, clock))
         self.cameras[day] = self.state.read("cameras")
         self.events += int(self.counts[day][:, self.event_columns].sum())
+
+    def end_stages(self, counts: np.ndarray, clock: DayClock) -> None:
+        """The stages' ends of the day, each given its counters of the day's ``counts``."""
+        for stage in self.active:
+            with clock.part(f"end {stage.NAME}"):
+                stage.end_day(counts[:, self.counters.spans[stage.NAME]])
 
     def end_phase(self, phase: int, clock: DayClock) -> None:
         """The work after a phase of the stages that have some (``Stage.end_phase``); the day

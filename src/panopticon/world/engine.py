@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from threading import Lock
 from typing import NamedTuple
@@ -105,7 +105,8 @@ class DayClock:
         try:
             yield
         finally:
-            self.parts[name] += time.perf_counter() - began
+            with self._lock:  # the work beside a phase is timed on another thread
+                self.parts[name] += time.perf_counter() - began
 
 
 class NoClock(DayClock):
@@ -173,7 +174,7 @@ class Engine:
         self.clock = clock or NO_CLOCK
 
     def run_phase(self, steps: Sequence[Step], phase: int = 0, beside: Aside | None = None
-                  ) -> None:
+                  ) -> Future | None:
         """Run every step on every chunk; each worker (worker 0 being the calling thread)
         takes the next chunk that none has taken, so that one slowed by costlier chunks takes
         fewer. Consecutive kernel steps run as one call (:func:`fuse`). Where every step takes
@@ -182,7 +183,8 @@ class Engine:
         where the phase is one step that cuts a run into pieces, the workers share the pieces
         (:meth:`_share`). A light phase takes fewer workers (:meth:`workers_for`); ``beside``,
         work that the phase's steps neither read nor write, runs on a worker that the phase
-        leaves idle (timed as its name and "beside phase k"), else after the phase."""
+        leaves idle (timed as its name and "beside phase k"), and is returned still running
+        for the caller to wait on, else after the phase."""
         key = tuple(steps)
         if key not in self._fused:
             fused = fuse(key)
@@ -194,11 +196,13 @@ class Engine:
                                       beside.work)
         try:
             self._run_fused(*self._fused[key], phase, workers)
-        finally:
+        except BaseException:
             if aside is not None:
                 aside.result()
+            raise
         if beside is not None and aside is None:
             self._part(beside.name, beside.work)
+        return aside
 
     def _part(self, name: str, work: Callable[[], None]) -> None:
         """``work()``, timed by the clock as the part ``name`` of the day."""
@@ -263,16 +267,27 @@ class Engine:
 
     def run_day(self, phases: Sequence[Sequence[Step]],
                 between: Callable[[int], None] | None = None,
-                beside_last: Aside | None = None) -> np.ndarray:
+                beside_last: Aside | None = None,
+                ends: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
         """One simulated day: all phases in order, each followed by ``between(k)`` where given,
-        the last with ``beside_last`` beside it (:meth:`run_phase`); returns the day's
-        ``[region, counter]`` sums."""
+        the last with ``beside_last`` beside it (:meth:`run_phase`); then ``ends(counts)``
+        where given, which may change the day's ``[region, counter]`` sums, returned. Work
+        beside the last phase runs on until the day's end, beside the last ``between`` and
+        ``ends`` as well, which must neither read nor write what it does."""
         self._acc[:] = 0
-        for k, steps in enumerate(phases):
-            self.run_phase(steps, k, beside_last if k == len(phases) - 1 else None)
-            if between is not None:
-                between(k)
-        return self._acc[:, :self.regions].sum(axis=0)
+        aside = None
+        try:
+            for k, steps in enumerate(phases):
+                aside = self.run_phase(steps, k, beside_last if k == len(phases) - 1 else None)
+                if between is not None:
+                    between(k)
+            counts = self._acc[:, :self.regions].sum(axis=0)
+            if ends is not None:
+                ends(counts)
+        finally:
+            if aside is not None:
+                aside.result()
+        return counts
 
     def close(self) -> None:
         if self._pool is not None:
