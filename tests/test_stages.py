@@ -1223,6 +1223,19 @@ def test_the_registry_visits_a_row_on_its_due_day_as_if_every_day():
     assert (due.case_days[due.case_days[:, STATUS] == 0, DUE] == NEVER).all()
 
 
+def test_a_change_of_the_registrys_values_makes_every_row_due_and_no_other_change_does():
+    """A scenario changed on a date where the registry reads nothing keeps the rows' due days;
+    one whose court values changed makes every row due the next day."""
+    reg, _, _ = registry_days(1_000, days=100, changes={"court.judgment_rate": 0.05})
+    due = reg.case_days[:, DUE].copy()
+    assert (due > 0).all()
+    date = reg.sc.start + dt.timedelta(days=100)
+    reg.start_day(100, date, reg.sc.with_changes(**{"acts.plane_ticket.rate": 0.5}))
+    assert np.array_equal(reg.case_days[:, DUE], due)
+    reg.start_day(101, date, reg.sc.with_changes(**{"court.judgment_rate": 0.06}))
+    assert not reg.case_days[:, DUE].any()
+
+
 def test_paying_a_listed_debt_leaves_a_stale_record(listed):
     listed.until(79)
     status, _, acc = listed.next_day(PAY_DEBT)  # day 80

@@ -353,11 +353,14 @@ class Registry(Stage):
         return registry
 
     def tune(self, sc: Scenario) -> None:
-        """Parameters from ``sc``; the list delay, which consequences read, published; the
-        rows' due days made anew."""
-        self.sc, self.p = sc, params(sc, self.seed)
+        """Parameters from ``sc``; the list delay, which consequences read, published. Where
+        they changed (a schedule's date), every row is due the next day, its due day worked out
+        anew; a scenario changed elsewhere keeps them."""
+        p = params(sc, self.seed)
+        if p != self.p:
+            self.case_days[:, DUE] = 0
+        self.sc, self.p = sc, p
         self.view.publish("list_delay", np.int64(self.p.list_delay))
-        self.case_days[:, DUE] = 0  # due days of other parameters: every row visited anew
 
     def start_day(self, day: int, date: dt.date, sc: Scenario) -> None:
         self.day = day
