@@ -936,10 +936,10 @@ def children_moved(lo, hi, age, flags, heads, of_parent, counted):
     word as their children meet it changed today (``heads``: ``[citizens, word before, word
     now]``, in order), where it brings or brought a measure counted over them; each with its
     parent's word now and before. The others are counted as they were yesterday."""
-    first, last = np.searchsorted(heads[0], head_at_or_before(flags, lo)), np.searchsorted(
-        heads[0], hi)
-    visit, words = np.empty((HOUSEHOLD_MAX - 1) * (last - first), np.int64), np.empty(
-        (2, (HOUSEHOLD_MAX - 1) * (last - first)), np.int64)
+    first = np.searchsorted(heads[0], head_at_or_before(flags, lo))
+    last = np.searchsorted(heads[0], hi)
+    most = (HOUSEHOLD_MAX - 1) * (last - first)  # children of each
+    visit, words = np.empty(most, np.int64), np.empty((2, most), np.int64)
     k = 0
     for r in range(first, last):
         now, before = heads[2, r] & of_parent, heads[1, r] & of_parent
@@ -1212,17 +1212,17 @@ class Consequences(Stage):
         (history_ids, history_words), (family_ids, family_words) = (
             empty(bits_dtype(len(names(sc)))) for names in (history_names, family_names))
         stand_ids, stand_words = empty(np.uint64)
+        cat, regions = catalog(sc), len(view.regions.codes)
         stage = cls(
             view=view,
             sanctioned_ever=view.own("sanctioned_ever", np.zeros((2, words), np.uint64)),
             under_sanction=view.own("under_sanction", np.zeros(words, np.uint64)),
-            cat=catalog(sc),
+            cat=cat,
             ties=view.ties.model(),
             history_ids=history_ids, history_words=history_words, family_ids=family_ids,
             family_words=family_words, stand_ids=stand_ids, stand_words=stand_words,
-            under_totals=np.zeros((len(view.regions.codes), 2), np.int64),
-            kid_totals=np.zeros((len(view.regions.codes), kid_stocks(catalog(sc)).shape[0]),
-                                np.int64))
+            under_totals=np.zeros((regions, 2), np.int64),
+            kid_totals=np.zeros((regions, kid_stocks(cat).shape[0]), np.int64))
         stage.publish_books()
         return stage
 
