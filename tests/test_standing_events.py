@@ -4,6 +4,8 @@ gives: who is under a sanction, the books, the running totals, the counts."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -22,7 +24,7 @@ from panopticon.stages.consequences import (
     standings,
 )
 from panopticon.world.codes import moves_across
-from panopticon.world.population import region_of
+from panopticon.world.population import MANAGER, adoption_ranks, region_of
 from panopticon.world.today import moved_into, unpack_bits
 from panopticon.world.word_book import keep_set
 
@@ -30,11 +32,24 @@ SIZE = 3000
 PRESETS = ("china-2018", "sesame", "fuzhou", "rongcheng")
 
 
-def simulation(preset: str) -> Simulation:
-    """The preset's whole period on a few citizens, in chunks that split words of bits and
-    regions, on two threads."""
-    return Simulation(scenario.load(preset).with_changes(**{"population.size": SIZE}),
-                      chunk_size=777, threads=2)
+def simulation(preset: str, **changes: object) -> Simulation:
+    """The preset's whole period on a few citizens (with ``changes``), in chunks that split
+    words of bits and regions, on two threads."""
+    sc = scenario.load(preset).with_changes(**{"population.size": SIZE, **changes})
+    return Simulation(sc, chunk_size=777, threads=2)
+
+
+# china-2018 where the internet users grow from few to nearly all in three years, then fall
+# back, and its throttle is on every grade from the start: citizens under it cross the users'
+# threshold both ways on most days, which no event of theirs marks (consequences.online_crossed
+# counts them).
+CROSSING = {
+    "population.internet_users": [{"date": dt.date(2014, 1, 1), "value": 1.0e8},
+                                  {"date": dt.date(2017, 1, 1), "value": 1.35e9},
+                                  {"date": dt.date(2019, 12, 31), "value": 2.0e8}],
+    "sanctions.internet_throttle.grades": ["AAA", "AA", "A", "B", "C", "D"],
+    "sanctions.internet_throttle.start": None,
+}
 
 
 def book(ids: np.ndarray, words: np.ndarray) -> dict[int, int]:
@@ -68,12 +83,25 @@ def check_day(sim: Simulation, days: list[bool], ever: np.ndarray) -> None:
         np.testing.assert_array_equal(
             cons.under_totals[:, column],
             np.bincount(regions, flags, minlength=cons.under_totals.shape[0]))
+    manager = (view.flags & MANAGER) != 0
+    online = adoption_ranks(view.adopt, 0) < sim.state.read("adoption")[0]
+    for m, (bit, by_manager, by_online, _) in enumerate(cons.cat.standings):
+        held = (sanc >> bit & 1 != 0) & ((manager & bool(by_manager)) | (online & bool(by_online)))
+        np.testing.assert_array_equal(
+            cons.stand_totals[:, m], np.bincount(regions, held, minlength=regions.max() + 1))
     days.append(cons.everyone_today)
 
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_the_moved_citizens_standing_is_everyones_every_day(preset):
     sim, days = simulation(preset), []
+    ever = np.zeros((2, SIZE), np.uint8)
+    sim.run(after_day=lambda: check_day(sim, days, ever))
+    assert not all(days), "no day had its standing by events"
+
+
+def test_the_stocks_on_internet_use_follow_those_who_cross_the_users_threshold():
+    sim, days = simulation("china-2018", **CROSSING), []
     ever = np.zeros((2, SIZE), np.uint8)
     sim.run(after_day=lambda: check_day(sim, days, ever))
     assert not all(days), "no day had its standing by events"

@@ -120,6 +120,7 @@ FIXED_COUNTERS = (
     "wrongful_by_false_flag", "wrongful_by_stale_record", "wrongful_by_ties_term")
 C_SANCTIONED, C_WRONGLY, C_BY_MATCH, C_BY_FLAG, C_BY_STALE, C_BY_TIES = range(
     len(FIXED_COUNTERS))
+UNDER_COLUMNS = np.array([C_SANCTIONED, C_WRONGLY])  # the stocks of who is under a sanction
 ATTEMPT_FIGURES = ("attempts", "blocked", "blocked_wrongful", "blocked_people")
 # a history's first bits (world.layout.history_names): the first two in the bit arrays of
 # sanctioned_ever, the others in the history book (Consequences.history_words)
@@ -226,6 +227,18 @@ def catalog(sc: Scenario) -> Catalog:
         at_work=np.array([m for m, b in enumerate(borne) if b == "employer"], np.int64))
 
 
+def keep_totals(totals: np.ndarray, counts: np.ndarray, columns: np.ndarray, anew: bool
+                ) -> None:
+    """Stocks kept as running totals (``[region, stock]``): the day's ``counts`` of
+    ``columns`` are the stocks themselves where ``anew`` (everyone counted today), else their
+    changes, added to yesterday's, and the counts made today's stocks."""
+    if anew:
+        totals[:] = counts[:, columns]
+    else:
+        totals += counts[:, columns]
+        counts[:, columns] = totals
+
+
 def kid_stocks(cat: Catalog) -> np.ndarray:
     """The stock counters of the measures borne by children (``Catalog.kids``' rows whose
     family bit a child meets for its parent): phase 2 counts their changes on a day of
@@ -282,6 +295,7 @@ class SanctionArrays(NamedTuple):
     adoption: np.ndarray  # today's adoption thresholds: [internet users, payment users]
     everyone: bool  # every citizen's standing worked out today, not the moved' alone
     newly: np.ndarray  # the adoption ranks scored today and not yesterday: [from, to)
+    online: np.ndarray  # the internet users' threshold of rank yesterday and today
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -580,12 +594,12 @@ def mark_ranks(first, adopt, ranks, moved):
 def moved_standings(first, runs, moved, st, a, cat, acc, family, stand, heads):
     """The standing of the chunk's citizens whose status, lists or score across a cut moved
     today (``a.todo[:moved]``, in order): who is under a sanction (and was ever), the region's
-    sanctioned and wrongly sanctioned changed by the difference (:meth:`Consequences.end_day`
-    adds them to yesterday's), their rows of the family and standing books written in place,
-    or for those without one, where not 0, into ``family`` and ``stand`` (``[citizens,
-    words]``); the households' heads whose word as their children meet it changed into
-    ``heads`` (``[citizens, word before, word now]``: phase 2 visits their children). Returns
-    the rows added to each."""
+    sanctioned and wrongly sanctioned and the stocks of sanctions on a standing changed by the
+    difference (:meth:`Consequences.end_day` adds them to yesterday's), their rows of the
+    family and standing books written in place, or for those without one, where not 0, into
+    ``family`` and ``stand`` (``[citizens, words]``); the households' heads whose word as
+    their children meet it changed into ``heads`` (``[citizens, word before, word now]``:
+    phase 2 visits their children). Returns the rows added to each."""
     todo, status, flags = a.todo, a.status, a.flags
     f_ids, f_words, s_ids, s_words = a.family_ids, a.family_words, a.stand_ids, a.stand_words
     kin = cat.kin_of_parent | cat.kin_of_home | cat.kin_of_work
@@ -597,17 +611,20 @@ def moved_standings(first, runs, moved, st, a, cat, acc, family, stand, heads):
         while t < moved and todo[t] < runs[q + 1]:
             j, t = todo[t], t + 1
             i = first + j
+            rank = adoption_rank(st.adopt[j], i)
             sanc, true_sanc, rewards = standing(
                 status[j], st.on_lists[j], st.on_lists_true[j], st.score[j],
-                true_of(st.score[j], st.gap[j]),
-                is_scored(st.age[j], adoption_rank(st.adopt[j], i), st.scored) & linked,
+                true_of(st.score[j], st.gap[j]), is_scored(st.age[j], rank, st.scored) & linked,
                 st.list_mask, st.cuts, st.steps)
             wrong = sanc & ~true_sanc
             srow = walk(s_ids, srow, i)
-            was = word_at(s_ids, s_words, srow, i)
+            was, now = word_at(s_ids, s_words, srow, i), stand_word(sanc, wrong)
             acc_r[C_SANCTIONED] += np.int64(sanc != 0) - np.int64((was & SANCTIONS) != 0)
             acc_r[C_WRONGLY] += np.int64(wrong != 0) - np.int64((was & STAND_WRONG) != 0)
-            s_added = put(s_ids, s_words, srow, i, stand_word(sanc, wrong), stand, s_added)
+            manager, online = np.int64((flags[j] & MANAGER) != 0), np.int64(rank < a.adoption[0])
+            count_stock(now, manager, online, cat, acc_r, 1)
+            count_stock(was, manager, online, cat, acc_r, -1)
+            s_added = put(s_ids, s_words, srow, i, now, stand, s_added)
             note_one(i, sanc, wrong, a.sanctioned_ever, a.under_sanction)
             if kin:
                 frow = walk(f_ids, frow, i)
@@ -621,32 +638,39 @@ def moved_standings(first, runs, moved, st, a, cat, acc, family, stand, heads):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def stock_of(word, j, i, st, a, cat, acc_r):
-    """Count citizen i (the chunk's j), whose standing word is ``word``, under each sanction on
-    a standing it holds (a management role, internet use today)."""
-    manager = np.int64((a.flags[j] & MANAGER) != 0)
-    online = np.int64(adoption_rank(st.adopt[j], i) < a.adoption[0])
+def count_stock(word, manager, online, cat, acc_r, sign):
+    """Add ``sign`` to the stock of each sanction on a standing that standing word ``word``
+    holds and the citizen has (``manager``: a management role; ``online``: internet use)."""
     for m in range(cat.standings.shape[0]):
         holds = (manager & cat.standings[m, 1]) | (online & cat.standings[m, 2])
-        acc_r[cat.standings[m, 3]] += (np.int64(word) >> cat.standings[m, 0] & 1) & holds
+        acc_r[cat.standings[m, 3]] += sign * ((np.int64(word) >> cat.standings[m, 0] & 1) & holds)
 
 
 @njit(cache=True, nogil=True)
-def stand_stocks(first, runs, st, a, cat, acc, stand, added):
-    """The stocks of sanctions on a standing, per run of one region of the chunk, from its
-    rows of the standing book and those it adds (``stand[:, :added]``, in order): their
-    holders change by date (internet users) without an event of theirs."""
+def online_crossed(first, runs, st, a, cat, acc):
+    """The stocks of sanctions on internet use changed by the citizens of the chunk in the
+    standing book (yesterday's words: before :func:`moved_standings` writes today's) whose
+    rank crossed the internet users' threshold since yesterday (``a.online``): they hold the
+    standing, or lost it, by date, without an event of theirs. The stocks are running totals
+    (:meth:`Consequences.end_day`), changed at events; where the threshold did not move or
+    no sanction is on internet use, none cross (a walk of the book's rows counting every
+    stock each day was 0.3 of consequences' 1.0 ms of a late day at 1.41 M, one thread)."""
+    before, now = a.online[0], a.online[1]
+    if before == now or not cat.standings[:, 2].any():
+        return
     ids, words = a.stand_ids, a.stand_words
-    row, k = np.searchsorted(ids, first), 0
+    row = np.searchsorted(ids, first)
     for q in range(runs.shape[0] - 1):
         end = first + runs[q + 1]
         acc_r = acc[region_of(st.starts, first + runs[q])]
         while row < ids.shape[0] and ids[row] < end:
-            stock_of(words[row], ids[row] - first, ids[row], st, a, cat, acc_r)
+            i = ids[row]
+            rank = adoption_rank(st.adopt[i - first], i)
+            if (rank < before) != (rank < now):
+                manager = np.int64((a.flags[i - first] & MANAGER) != 0)
+                count_stock(words[row], manager, np.int64(rank < now), cat, acc_r, 1)
+                count_stock(words[row], manager, np.int64(rank < before), cat, acc_r, -1)
             row += 1
-        while k < added and stand[0, k] < end:
-            stock_of(stand[1, k], stand[0, k] - first, stand[0, k], st, a, cat, acc_r)
-            k += 1
 
 
 @njit(cache=True, nogil=True)
@@ -723,7 +747,8 @@ def sanction_kernel(first, runs, st, a, cat, acc):
     ``a.everyone``: phase 2 then visits every child counted).
 
     Where ``a.everyone``, per run of one region, every citizen's standing (vectorised), else
-    the moved citizens' (:func:`moved_standings`) and the stocks from the standing book;
+    the stocks of sanctions on internet use of those who crossed its threshold
+    (:func:`online_crossed`) and the moved citizens' standing (:func:`moved_standings`);
     then, over the chunk, the attempts of the few with one (found among the marked,
     ``Today.marked``, and listed in ``a.todo``) but those that a measure borne by relatives
     meets (phase 2's): by a household or an employer, anyone's; by children, a child's
@@ -758,9 +783,9 @@ def sanction_kernel(first, runs, st, a, cat, acc):
         moved = moved_into(a.moved, n, a.todo)
         fam_new, stand_new = np.empty((2, moved), np.int64), np.empty((2, moved), np.int64)
         heads = np.empty((3, moved), np.int64)
+        online_crossed(first, runs, st, a, cat, acc)
         f_added, s_added, h_added = moved_standings(first, runs, moved, st, a, cat, acc,
                                                     fam_new, stand_new, heads)
-        stand_stocks(first, runs, st, a, cat, acc, stand_new, s_added)
         family = fam_new[0, :f_added].astype(f_type), fam_new[1, :f_added].astype(fw_type)
         stand = stand_new[0, :s_added].astype(s_type), stand_new[1, :s_added].astype(sw_type)
         heads = heads[:, :h_added].copy()
@@ -1189,6 +1214,7 @@ class Consequences(Stage):
     under_totals: np.ndarray  # [region, 2]: the sanctioned and wrongly sanctioned today
     kid_totals: np.ndarray  # [region, measure borne by children]: the children under it today
     kid_columns: np.ndarray  # their counters (kid_stocks), as the catalog is the run's
+    stand_totals: np.ndarray  # [region, sanction on a standing]: its holders under it today
     sc: Scenario | None = None
     kin: dict[int, np.ndarray] = field(default_factory=dict)  # by piece: sanction_kernel's
     heads: dict[int, np.ndarray] = field(default_factory=dict)  # by piece: the heads moved
@@ -1200,6 +1226,8 @@ class Consequences(Stage):
     everyone_today: bool = True  # every citizen's standing worked out today (sanction_kernel)
     newly: np.ndarray = field(default_factory=lambda: np.zeros(2, np.int64))  # ranks scored
     #                                                     today and not yesterday: [from, to)
+    online: np.ndarray = field(default_factory=lambda: np.zeros(2, np.int64))  # the internet
+    #                                           users' threshold of rank yesterday and today
     seen: tuple | None = None  # yesterday's scored group and regions connected
     list_mask: np.ndarray | None = None  # sanctions per list, today
     effective: tuple | None = None  # today's score_steps as the kernels take them
@@ -1224,7 +1252,8 @@ class Consequences(Stage):
             family_words=family_words, stand_ids=stand_ids, stand_words=stand_words,
             under_totals=np.zeros((regions, 2), np.int64),
             kid_totals=np.zeros((regions, kid_stocks(cat).shape[0]), np.int64),
-            kid_columns=kid_stocks(cat))
+            kid_columns=kid_stocks(cat),
+            stand_totals=np.zeros((regions, cat.standings.shape[0]), np.int64))
         stage.publish_books()
         return stage
 
@@ -1260,6 +1289,7 @@ class Consequences(Stage):
         v = self.view
         seen, self.seen = self.seen, (v.scored.copy(), v.connected.copy())
         self.newly = np.zeros(2, np.int64)
+        self.online = np.array([self.online[1], v.adoption[0]], np.int64)
         if v.bad_company_term.size > 0 or not self.EVENTS or seen is None:
             return True
         (scored, connected), (scored_now, connected_now) = seen, self.seen
@@ -1290,7 +1320,7 @@ class Consequences(Stage):
         return ((v.scored, v.connected, self.list_mask, *self.effective),
                 (self.sanctioned_ever, self.under_sanction, self.history_ids, self.history_words,
                  self.family_ids, self.family_words, self.stand_ids, self.stand_words,
-                 v.adoption, self.everyone_today, self.newly))
+                 v.adoption, self.everyone_today, self.newly, self.online))
 
     def arguments(self, arrays: tuple) -> tuple[Standing, SanctionArrays]:
         """Standing and SanctionArrays from :meth:`chunk_arrays` and today's values."""
@@ -1373,9 +1403,10 @@ class Consequences(Stage):
             self.file_standing()
 
     def end_day(self, counts: np.ndarray) -> None:
-        """The sanctioned and wrongly sanctioned today, and the children under each measure
-        borne by children: yesterday's changed by the moved citizens' and children's, unless
-        everyone's standing was worked out (or every household's members visited). The
+        """The sanctioned and wrongly sanctioned today, the holders of a standing under a
+        sanction on it, and the children under each measure borne by children: yesterday's
+        changed by the moved citizens', the crossings' and children's, unless everyone's
+        standing was worked out (or every household's members visited). The
         workers under a sanction their employer bears (colleagues_kernel): counted once the
         day's standings are all known, a workplace spanning chunks (phase 2's rows of history
         filed first, as they read the book); their history filed with phase 2's (and what a
@@ -1384,18 +1415,10 @@ class Consequences(Stage):
         self.kin.clear()
         self.heads.clear()
         self.file_standing()
-        under = counts[:, C_SANCTIONED:C_WRONGLY + 1]
-        if self.everyone_today:
-            self.under_totals[:] = under
-        else:
-            self.under_totals += under
-            under[:] = self.under_totals
-        kids = self.kid_columns
-        if self.everyone_today or cat.kin_of_home:
-            self.kid_totals[:] = counts[:, kids]
-        else:
-            self.kid_totals += counts[:, kids]
-            counts[:, kids] = self.kid_totals
+        keep_totals(self.under_totals, counts, UNDER_COLUMNS, self.everyone_today)
+        keep_totals(self.kid_totals, counts, self.kid_columns,
+                    self.everyone_today or bool(cat.kin_of_home))
+        keep_totals(self.stand_totals, counts, cat.standings[:, 3], self.everyone_today)
         if cat.at_work.shape[0]:
             pick = (self.family_words & cat.kin_of_work) != 0
             self.file_history()
