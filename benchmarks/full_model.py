@@ -15,7 +15,9 @@ speed moves with the load. ``--against REV`` runs the full model of another comm
 out in a temporary worktree), one after the other with this one, for the ratio between engines;
 ``--rounds R`` runs the reference model and each engine R times in turn, the ratios taken within
 each round, and gives their median and range: on a shared machine whose speed swings by a tenth
-within minutes, one round's ratio says little.
+within minutes, one round's ratio says little. The engines take turns at running first (this
+tree's first in odd rounds, the other's in even ones), so that a machine slowing or speeding
+within a round weighs on neither alone.
 ``--scaling 1,2,4,8,16`` measures instead how the threads scale: each size's full model and
 reference model on each number of threads, each speed over the same model's on the first.
 
@@ -126,7 +128,7 @@ def measure(sizes: Sequence[tuple[int, str, str]], threads: int, against: str | 
                 ref = reference(n, threads)
                 ref.round = k
                 rows.append(ref)
-                for src, label in trees:
+                for src, label in trees if k % 2 else trees[::-1]:
                     rows.append(full_model(src, n, start, end, threads, label))
                     rows[-1].round = k
             for src, label in trees:
@@ -192,17 +194,21 @@ def _none():
 
 def ratios(rows: list[Row]) -> list[dict]:
     """Per size and round, each full model's citizen-days/s as a share of the reference
-    model's, and of the first full model's, in the same round."""
+    model's, and of the first full model's (this tree's: the first of the first round), in the
+    same round; in the order of the first round."""
     out = []
     for n, k in sorted({(r.citizens, r.round) for r in rows}):
         ref = next(r for r in rows if (r.citizens, r.round, r.engine) == (n, k, "reference model"))
-        models = [r for r in rows if (r.citizens, r.round) == (n, k) and r is not ref]
-        for r in models:
-            out.append({"citizens": n, "round": k, "engine": r.engine,
+        models = {r.engine: r for r in rows if (r.citizens, r.round) == (n, k) and r is not ref}
+        engines = [r.engine for r in rows if r.citizens == n and r.round == min(
+            q.round for q in rows if q.citizens == n) and r.engine != ref.engine]
+        for engine in engines:
+            r = models[engine]
+            out.append({"citizens": n, "round": k, "engine": engine,
                         "reference_over_model": ref.citizen_days_per_second
                         / r.citizen_days_per_second,
                         "model_over_first": r.citizen_days_per_second
-                        / models[0].citizen_days_per_second})
+                        / models[engines[0]].citizen_days_per_second})
     return out
 
 

@@ -42,6 +42,22 @@ def test_quick_mode_writes_rates_memory_and_ratios_by_round(module, tmp_path, ca
     assert "the reference model is" in out and "2 rounds)" in out
 
 
+def test_ratios_are_to_this_trees_engine_whichever_ran_first_in_the_round(module):
+    """Engines take turns at running first: each round's ratios are to this tree's engine (the
+    first of the first round), listed in the first round's order."""
+    def row(engine, speed, k):
+        return module.Row(engine, 1000, 10, 1.0, speed, None, None, None, round=k)
+    rows = [row("reference model", 100.0, 1), row("panopticon new", 50.0, 1),
+            row("panopticon old", 10.0, 1), row("reference model", 80.0, 2),
+            row("panopticon old", 8.0, 2), row("panopticon new", 20.0, 2)]
+    shares = module.ratios(rows)
+    assert [(s["round"], s["engine"]) for s in shares] == [
+        (1, "panopticon new"), (1, "panopticon old"), (2, "panopticon new"),
+        (2, "panopticon old")]
+    assert [s["model_over_first"] for s in shares] == pytest.approx([1.0, 0.2, 1.0, 0.4])
+    assert [s["reference_over_model"] for s in shares] == pytest.approx([2.0, 10.0, 4.0, 10.0])
+
+
 @pytest.mark.parametrize("text", ["0", "two", "", "-1"])
 def test_rounds_refuses_what_is_not_a_number_of_rounds(module, text, capsys):
     with pytest.raises(SystemExit):
