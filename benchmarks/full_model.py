@@ -200,8 +200,8 @@ def ratios(rows: list[Row]) -> list[dict]:
     for n, k in sorted({(r.citizens, r.round) for r in rows}):
         ref = next(r for r in rows if (r.citizens, r.round, r.engine) == (n, k, "reference model"))
         models = {r.engine: r for r in rows if (r.citizens, r.round) == (n, k) and r is not ref}
-        engines = [r.engine for r in rows if r.citizens == n and r.round == min(
-            q.round for q in rows if q.citizens == n) and r.engine != ref.engine]
+        engines = list(dict.fromkeys(r.engine for r in rows if r.citizens == n
+                                     and r.engine != ref.engine))  # as the first round ran
         for engine in engines:
             r = models[engine]
             out.append({"citizens": n, "round": k, "engine": engine,

@@ -1248,6 +1248,7 @@ class Consequences(Stage):
             empty(bits_dtype(len(names(sc)))) for names in (history_names, family_names))
         stand_ids, stand_words = empty(np.uint64)
         cat, regions = catalog(sc), len(view.regions.codes)
+        kids = kid_stocks(cat)
         stage = cls(
             view=view,
             sanctioned_ever=view.own("sanctioned_ever", np.zeros((2, words), np.uint64)),
@@ -1257,8 +1258,7 @@ class Consequences(Stage):
             history_ids=history_ids, history_words=history_words, family_ids=family_ids,
             family_words=family_words, stand_ids=stand_ids, stand_words=stand_words,
             under_totals=np.zeros((regions, 2), np.int64),
-            kid_totals=np.zeros((regions, kid_stocks(cat).shape[0]), np.int64),
-            kid_columns=kid_stocks(cat),
+            kid_totals=np.zeros((regions, kids.shape[0]), np.int64), kid_columns=kids,
             stand_totals=np.zeros((regions, cat.standings.shape[0]), np.int64))
         stage.publish_books()
         return stage
