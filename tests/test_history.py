@@ -19,6 +19,7 @@ from panopticon.world.word_book import (
     ID,
     empty,
     file_words,
+    merge_from_end,
     put,
     rows_of_words,
     walk,
@@ -89,6 +90,31 @@ def test_filed_day_after_day_the_book_stays_in_its_arrays(filings, seed):
             assert ids.base.shape == words.base.shape == (N,)
         if before is not None:
             assert ids.base is before
+
+
+@given(held=st.sets(st.integers(0, N - 1), max_size=80), added=st.sets(st.integers(0, N - 1),
+       max_size=30), columns=st.integers(1, 7), dtype=st.sampled_from([np.uint8, np.int16,
+       np.uint64]), seed=st.integers(0, 99))
+@settings(max_examples=80, deadline=None)
+def test_rows_merged_from_the_end_are_the_rows_sorted_by_citizen(held, added, columns, dtype,
+                                                                  seed):
+    """Rows of one to seven columns of any width, new ones merged into a book's in its own
+    arrays (the rows moved up in place, overlapping what they came from): the book's rows and
+    the new ones, in the order of citizens, and the arrays' room beyond them untouched."""
+    rng = np.random.default_rng(seed)
+    old = np.array(sorted(held), ID)
+    new = np.array(sorted(added - held), ID)
+    old_rows = rng.integers(0, 100, (old.shape[0], columns)).astype(dtype)
+    new_rows = rng.integers(100, 200, (new.shape[0], columns)).astype(dtype)
+    size = old.shape[0] + new.shape[0]
+    ids, rows = np.full(size + 3, -1, ID), np.full((size + 3) * columns, 7, dtype)
+    ids[:old.shape[0]], rows[:old_rows.size] = old, old_rows.reshape(-1)
+    merge_from_end(ids, rows, old.shape[0], new, new_rows.reshape(-1), columns)
+    order = np.argsort(np.concatenate([old, new]), kind="stable")
+    np.testing.assert_array_equal(ids[:size], np.concatenate([old, new])[order])
+    np.testing.assert_array_equal(rows[:size * columns].reshape(size, columns),
+                                  np.concatenate([old_rows, new_rows])[order])
+    assert (ids[size:] == -1).all() and (rows[size * columns:] == 7).all()
 
 
 def test_a_book_without_room_is_filed_into_arrays_with_room_and_left_as_it_was():

@@ -12,7 +12,9 @@ as rows of its own, which :func:`file_words` puts in the book between the phases
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 # A citizen's id in a book: four bytes, as a population has at most 2,000,000,000 citizens
 # (scenario.Population.size), where eight made a row of the history book 10 bytes, not 6.
@@ -94,6 +96,32 @@ def rows_of_some(first: int, words: np.ndarray, lo: int, hi: int, ids: np.ndarra
     return added
 
 
+@intrinsic
+def move_within(typingctx, array, to, start, count):
+    """``array[to:to + count] = array[start:start + count]`` (a contiguous array, indices
+    within it), where the two may overlap: LLVM's ``memmove``, which copies once, where
+    Numba's slice assignment copies an overlapping source to a temporary first (a new array
+    each time, and twice the bytes: 5.8 against 49 us to merge 72 rows into a book of 77,568,
+    scratch ``memmovebench.py``). The caller keeps the indices within the array: nothing
+    here checks them."""
+    if not (isinstance(array, types.Array) and array.ndim == 1 and array.layout == "C"
+            and all(isinstance(v, types.Integer) for v in (to, start, count))):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        to, start, count = (context.cast(builder, v, t, types.intp)
+                            for v, t in zip(args[1:], sig.args[1:]))
+        item = context.get_abi_sizeof(context.get_data_type(sig.args[0].dtype))
+        cgutils.raw_memmove(builder,
+                            cgutils.get_item_pointer(context, builder, sig.args[0], ary, [to]),
+                            cgutils.get_item_pointer(context, builder, sig.args[0], ary, [start]),
+                            count, item)
+        return context.get_dummy_value()
+
+    return types.none(array, to, start, count), codegen
+
+
 @njit(cache=True, nogil=True)
 def merge_from_end(ids: np.ndarray, rows: np.ndarray, held: int, add_ids: np.ndarray,
                    add_rows: np.ndarray, columns: int) -> None:
@@ -102,15 +130,14 @@ def merge_from_end(ids: np.ndarray, rows: np.ndarray, held: int, add_ids: np.nda
     order of citizens; a row is ``columns`` values (a word book's one word, the case book's
     columns) and the rows are given flat, one after the other. From the end, so that no row is
     written over before it is read: the book's rows after each new one moved up by the new
-    rows before them as one slice (Numba copies a source that overlaps its destination
-    first), where row by row cost 2.5 ns a row; the rows before the first new one are where
-    they were, and are not visited."""
+    rows before them in one ``memmove`` (:func:`move_within`), where row by row cost 2.5 ns a
+    row; the rows before the first new one are where they were, and are not visited."""
     end = held
     for a in range(add_ids.shape[0] - 1, -1, -1):
         p = np.searchsorted(ids[:end], add_ids[a])
         if p < end:
-            ids[p + a + 1:end + a + 1] = ids[p:end]
-            rows[(p + a + 1) * columns:(end + a + 1) * columns] = rows[p * columns:end * columns]
+            move_within(ids, p + a + 1, p, end - p)
+            move_within(rows, (p + a + 1) * columns, p * columns, (end - p) * columns)
         ids[p + a] = add_ids[a]
         rows[(p + a) * columns:(p + a + 1) * columns] = add_rows[a * columns:(a + 1) * columns]
         end = p
