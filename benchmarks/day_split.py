@@ -5,12 +5,13 @@ of threads, each from the same state (the simulation pickled once built at START
 ``--history`` once run from the scenario's start to START, as the run itself has it). A day's
 wall time is split into its phases and the work between them on the calling thread (the
 stages' starts and ends of the day, the cohort's where no worker is idle in phase 2; where
-one is, the cohort's day runs on it, "beside phase 2", within that phase's wall; the rest is
-the day loop's own), and each phase into its workers' time in their chunks' steps, their CPU
-time in it (the difference is waiting: for the interpreter's lock, or to be run) and the
-hand-offs (the phase's wall less its busiest worker's). This is what found, on 16 cores, that
-the workers waited for the lock as long as they computed (docs/performance.md, "Threads:
-measured on 16 cores"). ``--steps`` also times phase 1's steps, one thread, by what each adds:
+one is, the cohort's day runs on it, "beside phase 2", within that phase's wall, and what the
+day's end waits for it is "waited"; the rest is the day loop's own), and each phase into its
+workers' time in their chunks' steps, their CPU time in it (the difference is waiting: for the
+interpreter's lock, or to be run) and the hand-offs (the phase's wall less its busiest
+worker's). This is what found, on 16 cores, that the workers waited for the lock as long as
+they computed (docs/performance.md, "Threads: measured on 16 cores").
+``--steps`` also times phase 1's steps, one thread, by what each adds:
 the days again with phase 1 cut after each.
 ``--repeats R`` runs each measurement R times from the same state and keeps the fastest, which
 is steadier than one run where the shared machine's speed swings within minutes; two commits
@@ -38,7 +39,7 @@ from pathlib import Path
 
 from panopticon.language.scenario import load
 from panopticon.runner.simulation import Simulation
-from panopticon.world.engine import BESIDE, DEFAULT_CHUNK, DayClock, chunk_bounds
+from panopticon.world.engine import BESIDE, DEFAULT_CHUNK, WAITED, DayClock, chunk_bounds
 
 ROOT = Path(__file__).resolve().parent.parent
 WARM_DAYS = 3
@@ -122,12 +123,14 @@ def split(frozen: bytes, threads: int, days: int, chunk_size: int = DEFAULT_CHUN
             "cpu_sum": sum(cpu), "hand_offs": clock.phases[p] * ms - max(busy),
             "waiting_mean": (sum(busy) - sum(cpu)) / len(busy)})
     parts = {k: v * ms for k, v in sorted(clock.parts.items(), key=lambda kv: -kv[1])}
-    between = [v for k, v in parts.items() if BESIDE not in k]  # not within a phase's wall
+    waited = sum(v for k, v in parts.items() if k.startswith(WAITED))
+    between = sum(v for k, v in parts.items()  # not within a phase's wall, nor waiting
+                  if BESIDE not in k and not k.startswith(WAITED))
     chunks = len(chunk_bounds(sim.pop.size, sim.chunk_size, threads_run))
     return {"threads_asked": threads, "threads": threads_run, "chunks": chunks, "day_ms": day,
             "citizen_days_per_second": sim.pop.size / day * 1e3, "phases": phases,
-            "between_phases": sum(between), "parts": parts,
-            "rest": day - sum(p["wall"] for p in phases) - sum(between)}
+            "between_phases": between, "waited": waited, "parts": parts,
+            "rest": day - sum(p["wall"] for p in phases) - between - waited}
 
 
 def steps(frozen: bytes, days: int, whole: dict, chunk_size: int = DEFAULT_CHUNK,
@@ -167,8 +170,8 @@ def show(n: int, rows: list[dict]) -> None:
                        f"{p['cpu_mean']:.2f} / {p['hand_offs']:.2f}" for p in r["phases"])
         print(f"{r['threads']:>3} threads, {r['chunks']:>4} chunks: day {r['day_ms']:8.2f} "
               f"({first / r['day_ms']:.2f}x the first), {r['citizen_days_per_second'] / 1e6:6.1f}"
-              f" M citizen-days/s; phases {ph}; between {r['between_phases']:.2f}; rest "
-              f"{r['rest']:.2f}")
+              f" M citizen-days/s; phases {ph}; between {r['between_phases']:.2f}; waited "
+              f"{r['waited']:.2f}; rest {r['rest']:.2f}")
     top = list(rows[-1]["parts"].items())[:5]  # split() orders them, the costliest first
     print("between phases, last row: " + ", ".join(f"{k} {v:.2f}" for k, v in top))
 

@@ -48,8 +48,9 @@ def test_the_split_gives_each_thread_counts_phases_and_parts(module, tmp_path, c
         for p in row["phases"]:
             assert 0 <= p["busiest"] <= p["wall"] and p["hand_offs"] >= 0
         assert row["between_phases"] == pytest.approx(sum(row["parts"].values()))
-        assert row["day_ms"] == pytest.approx(
-            sum(p["wall"] for p in row["phases"]) + row["between_phases"] + row["rest"])
+        assert row["day_ms"] == pytest.approx(sum(p["wall"] for p in row["phases"])
+                                              + row["between_phases"] + row["waited"]
+                                              + row["rest"])
         assert "end cohort" in row["parts"]
     assert "M citizen-days/s" in capsys.readouterr().out
 

@@ -245,7 +245,8 @@ def test_a_clock_times_each_phase_and_worker_and_changes_no_total(threads):
 def test_work_beside_a_phase_runs_on_a_worker_it_leaves_idle_else_after_it(cost, threads,
                                                                           beside):
     """Work beside a light phase runs on another thread while the phase runs (timed within
-    it); where the phase takes every worker, after it on the calling thread."""
+    it, and the day's end's wait for it apart); where the phase takes every worker, after it on
+    the calling thread."""
     log: list[tuple[str, int]] = []
     began = threading.Event()  # the work beside has started (the phase waits for it)
     if not beside:
@@ -268,7 +269,7 @@ def test_work_beside_a_phase_runs_on_a_worker_it_leaves_idle_else_after_it(cost,
     if beside:
         assert ("phase", here) in log and log[-1] == ("phase", here)
         assert [who for what, who in log if what == "beside"] != [here]
-        assert set(clock.parts) == {f"tell {engine.BESIDE} 2"}
+        assert set(clock.parts) == {f"tell {engine.BESIDE} 2", f"{engine.WAITED} tell"}
     else:
         assert log[-1] == ("beside", here) and set(clock.parts) == {"tell"}
 

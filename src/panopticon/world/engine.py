@@ -133,6 +133,7 @@ NO_CLOCK = NoClock()
 
 
 BESIDE = "beside phase"  # a part of the day timed within a phase (Engine.run_phase)
+WAITED = "waited for"  # the day's end waiting for the work beside its last phase to end
 
 
 class Aside(NamedTuple):
@@ -273,7 +274,8 @@ class Engine:
         the last with ``beside_last`` beside it (:meth:`run_phase`); then ``ends(counts)``
         where given, which may change the day's ``[region, counter]`` sums, returned. Work
         beside the last phase runs on until the day's end, beside the last ``between`` and
-        ``ends`` as well, which must neither read nor write what it does."""
+        ``ends`` as well, which must neither read nor write what it does; the day's end then
+        waits for it (timed as WAITED and its name)."""
         self._acc[:] = 0
         aside = None
         try:
@@ -286,7 +288,8 @@ class Engine:
                 ends(counts)
         finally:
             if aside is not None:
-                aside.result()
+                with self.clock.part(f"{WAITED} {beside_last.name}"):
+                    aside.result()
         return counts
 
     def close(self) -> None:
