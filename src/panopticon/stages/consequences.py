@@ -163,11 +163,14 @@ class Catalog(NamedTuple):
     ever: np.ndarray  # per kind, its history bit of a block (0: none blocks it)
     rewards: np.ndarray  # per reward: [its bit, its counter, its history bit]
     standings: np.ndarray  # per sanction on a standing: [bit, management, internet, counter]
+    on_use: int  # the bits of the sanctions on a standing that internet use holds
     kids: np.ndarray  # per sanction borne by relatives (children, a household, an employer):
     #   [bit, family bit, family wrong bit, stock counter, people counter, history bit,
     #   history wrong bit]
     kid_rewards: np.ndarray  # per reward borne by relatives: [bit, family bit]
     at_work: np.ndarray  # the rows of kids borne by an employer
+    kid_stocks: np.ndarray  # the stock counters of the measures borne by children (the rows
+    #   of kids whose family bit a child meets for its parent): phase 2 counts their changes
 
 
 def catalog(sc: Scenario) -> Catalog:
@@ -203,6 +206,14 @@ def catalog(sc: Scenario) -> Catalog:
     for a in blocked_attempts(sc):
         blocked[layout.kinds.index(a)] = ever[f"{a}_blocked"]
     own_adult = every & ~by_home & ~by_work
+    standings = np.array([[b, "management_role" in s.blocks, "internet" in s.blocks,
+                           index[f"{s.name}_stock"]] for b, s in enumerate(sc.sanctions)
+                          if set(s.blocks) - set(sc.acts)], np.int64).reshape(-1, 4)
+    kids = np.array([[b, family[s.name], family[f"{s.name}_wrongly"], index[f"{s.name}_stock"],
+                      index[f"{s.name}_people"], *(ever[f"{s.name}_{w}"]
+                                                   for w in KIN_HISTORY[s.bears])]
+                     for b, s in enumerate(sc.sanctions) if s.bears != "person"],
+                    np.int64).reshape(-1, 7)
     return Catalog(
         attempts=attempts, own=every & ~by_kids & ~by_home & ~by_work,
         own_adult=own_adult, family=by_kids, home=by_home, work=by_work,
@@ -214,17 +225,12 @@ def catalog(sc: Scenario) -> Catalog:
         kid_grants=kid_grants, counter=counter, ever=blocked,
         rewards=np.array([[r, index[f"{w.name}_granted"], ever[f"{w.name}_granted"]]
                           for r, w in enumerate(sc.rewards)], np.int64).reshape(-1, 3),
-        standings=np.array([[b, "management_role" in s.blocks, "internet" in s.blocks,
-                             index[f"{s.name}_stock"]] for b, s in enumerate(sc.sanctions)
-                            if set(s.blocks) - set(sc.acts)], np.int64).reshape(-1, 4),
-        kids=np.array([[b, family[s.name], family[f"{s.name}_wrongly"], index[f"{s.name}_stock"],
-                        index[f"{s.name}_people"], *(ever[f"{s.name}_{w}"]
-                                                     for w in KIN_HISTORY[s.bears])]
-                       for b, s in enumerate(sc.sanctions) if s.bears != "person"],
-                      np.int64).reshape(-1, 7),
+        standings=standings,
+        on_use=sum(1 << int(b) for b, _, internet, _ in standings if internet), kids=kids,
         kid_rewards=np.array([[r, family[w.name]] for r, w in enumerate(sc.rewards)
                               if w.bears != "person"], np.int64).reshape(-1, 2),
-        at_work=np.array([m for m, b in enumerate(borne) if b == "employer"], np.int64))
+        at_work=np.array([m for m, b in enumerate(borne) if b == "employer"], np.int64),
+        kid_stocks=kids[(kids[:, 1] & kin["children"]) != 0, 3])
 
 
 def keep_totals(totals: np.ndarray, counts: np.ndarray, columns: np.ndarray, anew: bool
@@ -237,13 +243,6 @@ def keep_totals(totals: np.ndarray, counts: np.ndarray, columns: np.ndarray, ane
     else:
         totals += counts[:, columns]
         counts[:, columns] = totals
-
-
-def kid_stocks(cat: Catalog) -> np.ndarray:
-    """The stock counters of the measures borne by children (``Catalog.kids``' rows whose
-    family bit a child meets for its parent): phase 2 counts their changes on a day of
-    events."""
-    return cat.kids[(cat.kids[:, 1] & cat.kin_of_parent) != 0, 3]
 
 
 class Standing(NamedTuple):
@@ -656,10 +655,7 @@ def online_crossed(first, runs, st, a, cat, acc):
     no sanction is on internet use, none cross, and a rank is worked out only for a row under
     one (counting every stock from every row each day took 0.3 ms of a late day at 1.41 M,
     one thread: consequences' kernel 0.69 ms with it, 0.59 without)."""
-    before, now = a.online[0], a.online[1]
-    on_use = 0
-    for m in range(cat.standings.shape[0]):
-        on_use |= np.int64(cat.standings[m, 2] != 0) << cat.standings[m, 0]
+    before, now, on_use = a.online[0], a.online[1], cat.on_use
     if before == now or not on_use:
         return
     ids, words = a.stand_ids, a.stand_words
@@ -1219,7 +1215,6 @@ class Consequences(Stage):
     stand_words: np.ndarray  # and their sanction bits and STAND_WRONG (uint64)
     under_totals: np.ndarray  # [region, 2]: the sanctioned and wrongly sanctioned today
     kid_totals: np.ndarray  # [region, measure borne by children]: the children under it today
-    kid_columns: np.ndarray  # their counters (kid_stocks), as the catalog is the run's
     stand_totals: np.ndarray  # [region, sanction on a standing]: its holders under it today
     sc: Scenario | None = None
     kin: dict[int, np.ndarray] = field(default_factory=dict)  # by piece: sanction_kernel's
@@ -1248,7 +1243,6 @@ class Consequences(Stage):
             empty(bits_dtype(len(names(sc)))) for names in (history_names, family_names))
         stand_ids, stand_words = empty(np.uint64)
         cat, regions = catalog(sc), len(view.regions.codes)
-        kids = kid_stocks(cat)
         stage = cls(
             view=view,
             sanctioned_ever=view.own("sanctioned_ever", np.zeros((2, words), np.uint64)),
@@ -1258,7 +1252,7 @@ class Consequences(Stage):
             history_ids=history_ids, history_words=history_words, family_ids=family_ids,
             family_words=family_words, stand_ids=stand_ids, stand_words=stand_words,
             under_totals=np.zeros((regions, 2), np.int64),
-            kid_totals=np.zeros((regions, kids.shape[0]), np.int64), kid_columns=kids,
+            kid_totals=np.zeros((regions, cat.kid_stocks.shape[0]), np.int64),
             stand_totals=np.zeros((regions, cat.standings.shape[0]), np.int64))
         stage.publish_books()
         return stage
@@ -1422,7 +1416,7 @@ class Consequences(Stage):
         self.heads.clear()
         self.file_standing()
         keep_totals(self.under_totals, counts, UNDER_COLUMNS, self.everyone_today)
-        keep_totals(self.kid_totals, counts, self.kid_columns,
+        keep_totals(self.kid_totals, counts, cat.kid_stocks,
                     self.everyone_today or bool(cat.kin_of_home))
         keep_totals(self.stand_totals, counts, cat.standings[:, 3], self.everyone_today)
         if cat.at_work.shape[0]:
