@@ -10,9 +10,8 @@ day's end waits for it is "waited"; the rest is the day loop's own), and each ph
 workers' time in their chunks' steps, their CPU time in it (the difference is waiting: for the
 interpreter's lock, or to be run) and the hand-offs (the phase's wall less its busiest
 worker's). This is what found, on 16 cores, that the workers waited for the lock as long as
-they computed (docs/performance.md, "Threads: measured on 16 cores").
-``--steps`` also times phase 1's steps, one thread, by what each adds:
-the days again with phase 1 cut after each.
+they computed (docs/performance.md, "Threads: measured on 16 cores"). ``--steps`` also times
+phase 1's steps, one thread, by what each adds: the days again with phase 1 cut after each.
 ``--repeats R`` runs each measurement R times from the same state and keeps the fastest, which
 is steadier than one run where the shared machine's speed swings within minutes; two commits
 compare best run at the same time, one thread each (docs/performance.md, "Time measured on a
